@@ -1,0 +1,141 @@
+"""Route declarations: one decorator carries the path, the msgspec request/response types and
+whether the route is public, so that authentication, body decoding and the OpenAPI document all
+come from the same declaration and cannot drift apart.
+
+Routes are authenticated unless declared ``public=True``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+import quart
+
+from appliance.api.errors import ApiError
+
+if TYPE_CHECKING:
+    from appliance.state import AppState
+
+Handler = Callable[..., Awaitable[Any]]
+_CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+
+@dataclass
+class Principal:
+    """Who is calling. Filled in by the authenticator (the auth issue supplies the real one)."""
+
+    user_id: str
+    username: str
+    scopes: frozenset[str] = frozenset()
+    is_admin: bool = False
+
+
+@dataclass
+class RequestContext:
+    state: AppState
+    request_id: str
+    principal: Principal | None
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    path: str
+    method: str
+    handler: Handler
+    summary: str
+    request: type | None
+    response: type | None
+    public: bool
+    status: int
+    tags: tuple[str, ...]
+
+    @property
+    def openapi_path(self) -> str:
+        return _CONVERTER.sub(r"{\2}", self.path)
+
+    @property
+    def path_params(self) -> list[tuple[str, str]]:
+        return [(name, conv or "string") for conv, name in _CONVERTER.findall(self.path)]
+
+
+@dataclass
+class Router:
+    prefix: str = ""
+    routes: list[RouteSpec] = field(default_factory=list)
+
+    def route(
+        self,
+        path: str,
+        method: str = "GET",
+        *,
+        summary: str,
+        request: type | None = None,
+        response: type | None = None,
+        public: bool = False,
+        status: int = 200,
+        tags: tuple[str, ...] = (),
+    ) -> Callable[[Handler], Handler]:
+        def decorate(handler: Handler) -> Handler:
+            self.routes.append(
+                RouteSpec(
+                    self.prefix + path, method.upper(), handler, summary, request, response,
+                    public, status, tags,
+                )
+            )
+            return handler
+
+        return decorate
+
+
+def _decode_body(spec: RouteSpec, raw: bytes, content_type: str) -> Any:
+    assert spec.request is not None
+    if content_type.split(";")[0].strip().lower() not in ("application/json", ""):
+        raise ApiError(415, "unsupported_media_type", "request body must be application/json")
+    try:
+        return msgspec.json.decode(raw or b"null", type=spec.request)
+    except msgspec.ValidationError as exc:
+        raise ApiError(422, "invalid_body", f"request body: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise ApiError(400, "malformed_json", f"request body is not valid JSON: {exc}") from None
+
+
+def _encode(result: Any, status: int) -> quart.Response:
+    if isinstance(result, quart.Response):
+        return result
+    if result is None:
+        return quart.Response(b"", status=204 if status == 200 else status)
+    return quart.Response(msgspec.json.encode(result), status=status, content_type="application/json")
+
+
+def make_view(spec: RouteSpec, state: AppState) -> Callable[..., Awaitable[quart.Response]]:
+    async def view(**path_params: Any) -> quart.Response:
+        request = quart.request
+        principal = None if spec.public else await state.authenticator(request, state)
+        ctx = RequestContext(state, quart.g.request_id, principal)
+        kwargs: dict[str, Any] = dict(path_params)
+        if spec.request is not None:
+            kwargs["body"] = _decode_body(
+                spec, await request.get_data(as_text=False), request.content_type or ""
+            )
+        return _encode(await spec.handler(ctx, **kwargs), spec.status)
+
+    view.__name__ = f"{spec.method.lower()}_{spec.handler.__name__}"
+    return view
+
+
+def install(app: quart.Quart, routers: list[Router], state: AppState) -> list[RouteSpec]:
+    specs = [spec for router in routers for spec in router.routes]
+    for spec in specs:
+        view = make_view(spec, state)
+        app.add_url_rule(spec.path, endpoint=view.__name__ + spec.path, view_func=view,
+                         methods=[spec.method])
+    return specs
+
+
+async def deny_all(request: quart.Request, state: AppState) -> Principal:
+    """The authenticator until accounts exist: nothing but public routes can be reached."""
+    raise ApiError(401, "unauthorized", "authentication required")

@@ -1,0 +1,155 @@
+"""``ferrex-appliance``: serve, migrate, check-config, version.
+
+Errors a user can fix (a setting, a missing package, a busy port) print one line on stderr and
+exit with status 2; anything else is a bug and exits 1 with a traceback in the log.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from appliance import __version__, logs
+from appliance import config as config_mod
+from appliance.config import Config, ConfigError, Location
+from appliance.supervisor import StartError
+
+EXIT_CONFIG = 2
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", default=argparse.SUPPRESS, metavar="DIR",
+                        help="data directory (env FERREX_DATA_DIR; default ./var, or "
+                             "$STATE_DIRECTORY under systemd)")
+    parser.add_argument("--config", default=argparse.SUPPRESS, metavar="FILE",
+                        help="config file (env FERREX_CONFIG; default DATA_DIR/ferrex.toml)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ferrex-appliance", description=__doc__)
+    _common(parser)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser("serve", help="run the appliance (API, Postgres, Redis)")
+    _common(serve)
+    serve.add_argument("--listen", metavar="HOST:PORT", default=argparse.SUPPRESS,
+                       help="address of the HTTP API (config server.listen)")
+    for name, text in (("migrate", "apply database migrations and exit"),
+                       ("check-config", "validate the configuration and print it"),
+                       ("version", "print the version")):
+        _common(commands.add_parser(name, help=text))
+    return parser
+
+
+def resolve_location(args: argparse.Namespace) -> tuple[Location, dict[str, Any]]:
+    """Config file and data dir from flags/env; an external file may name the data dir."""
+    cli: dict[str, Any] = {}
+    explicit_dir = getattr(args, "data_dir", None) or os.environ.get("FERREX_DATA_DIR")
+    config_file = getattr(args, "config", None) or os.environ.get("FERREX_CONFIG")
+    if config_file:
+        file_path = Path(config_file).absolute()
+        data_dir = Path(explicit_dir) if explicit_dir else None
+        if data_dir is None and file_path.is_file():
+            preliminary = config_mod.load(Location(Path("/"), file_path), environ={})
+            data_dir = Path(preliminary.data_dir) if preliminary.data_dir else None
+        data_dir = (data_dir or config_mod.default_data_dir()).absolute()
+        return Location(data_dir, file_path), cli
+    data_dir = (Path(explicit_dir) if explicit_dir else config_mod.default_data_dir()).absolute()
+    return Location(data_dir, data_dir / "ferrex.toml"), cli
+
+
+def load_config(args: argparse.Namespace) -> tuple[Config, Location]:
+    location, cli = resolve_location(args)
+    if getattr(args, "listen", None):
+        cli.setdefault("server", {})["listen"] = args.listen
+    return config_mod.load(location, cli=cli), location
+
+
+def _user_error(exc: BaseException) -> BaseException | None:
+    """Find the first ConfigError/StartError, looking inside trio's exception groups."""
+    if isinstance(exc, ConfigError | StartError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _user_error(inner)
+            if found is not None:
+                return found
+    cause = exc.__cause__ or exc.__context__
+    return _user_error(cause) if isinstance(cause, ConfigError | StartError) else None
+
+
+def _fail(message: str, code: int = EXIT_CONFIG) -> int:
+    print(f"ferrex-appliance: error: {message}", file=sys.stderr)
+    return code
+
+
+def cmd_serve(config: Config, location: Location) -> int:
+    from appliance import preflight, server
+
+    plan = preflight.plan(config, location)
+    trio.run(server.run, config, plan)
+    return 0
+
+
+def cmd_migrate(config: Config, location: Location) -> int:
+    import trio_asyncio
+
+    from appliance import preflight, server
+
+    plan = preflight.plan(config, location)
+
+    async def run() -> None:
+        await trio.to_thread.run_sync(server.prepare_disk, config, plan)
+        async with trio_asyncio.open_loop(), server.running_services(config, plan):
+            pass  # running_services applies migrations; logs say which
+
+    trio.run(run)
+    print("migrations up to date")
+    return 0
+
+
+def cmd_check_config(config: Config, location: Location) -> int:
+    from appliance import preflight
+
+    if location.data_dir.exists() or location.config_exists:
+        preflight.check_data_dir(location.data_dir)
+    print(f"# config file: {location.config_file}"
+          f"{'' if location.config_exists else ' (not written yet: defaults)'}")
+    print(f"# data dir: {location.data_dir}")
+    print(config_mod.render(config), end="")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "version":
+        print(f"ferrex-appliance {__version__}")
+        return 0
+    try:
+        config, location = load_config(args)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    logs.setup(config.log.level, config.log.format)
+    commands = {"serve": cmd_serve, "migrate": cmd_migrate, "check-config": cmd_check_config}
+    try:
+        return commands[args.command](config, location)
+    except KeyboardInterrupt:
+        return 130
+    except BaseException as exc:
+        found = _user_error(exc)
+        if isinstance(found, ConfigError):
+            return _fail(str(found))
+        if isinstance(found, StartError):
+            return _fail(str(found), 1)
+        logging.getLogger("ferrex").critical("fatal error", exc_info=exc)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

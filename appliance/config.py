@@ -1,0 +1,244 @@
+"""Appliance configuration: defaults < TOML file < ``FERREX_*`` environment < command line.
+
+The config is a tree of msgspec structs so that an unknown key or a wrong type is caught at load
+time with a message that names the setting, instead of surfacing later as an odd crash.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+
+class ConfigError(Exception):
+    """A setting is wrong. ``str()`` is one line naming the setting, fit for a terminal."""
+
+
+class ServerSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    listen: str = "0.0.0.0:8420"
+    """HOST:PORT for the HTTP API. Use 127.0.0.1 to keep it on this machine."""
+    shutdown_grace_seconds: float = 10.0
+    """How long in-flight requests may run after SIGTERM before they are cut."""
+
+
+class DatabaseSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    dsn: str = ""
+    """Empty: run a private Postgres cluster in the data directory. Otherwise an external DSN."""
+    postgres_bin_dir: str = ""
+    """Where initdb/postgres live. Empty: PATH, then the newest /usr/lib/postgresql/*/bin."""
+    pool_min: int = 1
+    pool_max: int = 10
+    command_timeout_seconds: float = 30.0
+
+
+class RedisSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    url: str = ""
+    """Empty: run a private redis-server on a unix socket. Otherwise redis:// or unix:// URL."""
+    server_bin: str = ""
+    """Path of redis-server. Empty: look it up on PATH."""
+
+
+class ServiceSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    user: str = "ferrex"
+    """Account the embedded Postgres and Redis run as when the appliance is started as root."""
+
+
+class LogSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    level: str = "info"
+    format: str = "json"
+    """json (one object per line, for the journal and log shippers) or text."""
+
+
+class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    data_dir: str = ""
+    """Only read from an external config file (--config); otherwise --data-dir decides."""
+    server: ServerSection = msgspec.field(default_factory=ServerSection)
+    database: DatabaseSection = msgspec.field(default_factory=DatabaseSection)
+    redis: RedisSection = msgspec.field(default_factory=RedisSection)
+    service: ServiceSection = msgspec.field(default_factory=ServiceSection)
+    log: LogSection = msgspec.field(default_factory=LogSection)
+
+
+SECTIONS: dict[str, type[msgspec.Struct]] = {
+    "server": ServerSection,
+    "database": DatabaseSection,
+    "redis": RedisSection,
+    "service": ServiceSection,
+    "log": LogSection,
+}
+LOG_LEVELS = ("debug", "info", "warning", "error")
+# Environment variables that pick files rather than settings.
+LOCATION_ENV = {"FERREX_DATA_DIR", "FERREX_CONFIG"}
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where the config file and the data directory are, and whether the file exists yet."""
+
+    data_dir: Path
+    config_file: Path
+
+    @property
+    def config_exists(self) -> bool:
+        return self.config_file.is_file()
+
+
+def default_data_dir() -> Path:
+    """``$STATE_DIRECTORY`` under systemd (StateDirectory=ferrex), else ./var of the checkout."""
+    state = os.environ.get("STATE_DIRECTORY")
+    if state:
+        return Path(state.split(":")[0])
+    return Path.cwd() / "var"
+
+
+def env_key(section: str, key: str) -> str:
+    return f"FERREX_{section.upper()}_{key.upper()}"
+
+
+def _parse_env_value(name: str, raw: str, kind: Any) -> Any:
+    try:
+        if kind is bool:
+            low = raw.strip().lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+        return raw
+    except ValueError:
+        raise ConfigError(f"{name}: expected {kind.__name__}, got {raw!r}") from None
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, dict[str, Any]]:
+    known: dict[str, tuple[str, str, Any]] = {}
+    for section, struct in SECTIONS.items():
+        for field in msgspec.structs.fields(struct):
+            known[env_key(section, field.name)] = (section, field.name, field.type)
+    out: dict[str, dict[str, Any]] = {}
+    for name, raw in environ.items():
+        if not name.startswith("FERREX_") or name in LOCATION_ENV:
+            continue
+        if name not in known:
+            raise ConfigError(f"{name}: unknown setting (environment variable)")
+        section, key, kind = known[name]
+        out.setdefault(section, {})[key] = _parse_env_value(name, raw, kind)
+    return out
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _describe_validation_error(err: msgspec.ValidationError, source: str) -> str:
+    # msgspec says e.g. "Object contains unknown field `lisen` - at `$.server`"
+    text = str(err)
+    where = ""
+    if " - at `$" in text:
+        text, _, where = text.partition(" - at `$")
+        where = where.rstrip("`").lstrip(".")
+    if text.startswith("Object contains unknown field `"):
+        key = text.split("`")[1]
+        name = f"{where}.{key}" if where else key
+        return f"{name}: unknown setting ({source})"
+    return f"{where or 'config'}: {text} ({source})"
+
+
+def load(
+    location: Location,
+    *,
+    environ: dict[str, str] | None = None,
+    cli: dict[str, dict[str, Any]] | None = None,
+) -> Config:
+    """Build the effective config. Raises ConfigError with a one-line reason."""
+    file_data: dict[str, Any] = {}
+    if location.config_exists:
+        try:
+            file_data = tomllib.loads(location.config_file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{location.config_file}: not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"{location.config_file}: cannot read: {exc.strerror}") from None
+        try:
+            msgspec.convert(file_data, Config)
+        except msgspec.ValidationError as exc:
+            raise ConfigError(
+                _describe_validation_error(exc, str(location.config_file))
+            ) from None
+    merged = _merge(file_data, _env_overrides(dict(os.environ if environ is None else environ)))
+    merged = _merge(merged, cli or {})
+    try:
+        config = msgspec.convert(merged, Config)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(_describe_validation_error(exc, "environment or command line")) from None
+    validate_values(config)
+    return config
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    host, sep, port_text = listen.rpartition(":")
+    if not sep or not host:
+        raise ConfigError(f"server.listen: expected HOST:PORT, got {listen!r}")
+    host = host.strip("[]")
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise ConfigError(f"server.listen: port must be a number, got {port_text!r}") from None
+    if not 0 < port < 65536:
+        raise ConfigError(f"server.listen: port {port} is out of range 1-65535")
+    return host, port
+
+
+def validate_values(config: Config) -> None:
+    """Checks that need no I/O: ranges and enumerations."""
+    parse_listen(config.server.listen)
+    if config.server.shutdown_grace_seconds < 0:
+        raise ConfigError("server.shutdown_grace_seconds: must not be negative")
+    if config.database.pool_min < 1 or config.database.pool_max < config.database.pool_min:
+        raise ConfigError("database.pool_max: must be >= database.pool_min >= 1")
+    if config.log.level.lower() not in LOG_LEVELS:
+        raise ConfigError(f"log.level: must be one of {', '.join(LOG_LEVELS)}")
+    if config.log.format not in ("json", "text"):
+        raise ConfigError("log.format: must be json or text")
+    if config.redis.url and not config.redis.url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError("redis.url: must start with redis://, rediss:// or unix://")
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def render(config: Config) -> str:
+    """The config as a commented TOML file: the file users edit, so every setting is listed."""
+    lines = [
+        "# Ferrex appliance configuration.",
+        "# Every setting can be overridden by an environment variable FERREX_<SECTION>_<KEY>,",
+        "# e.g. FERREX_SERVER_LISTEN=127.0.0.1:8420.",
+    ]
+    for section, struct in SECTIONS.items():
+        lines.append("")
+        lines.append(f"[{section}]")
+        current = getattr(config, section)
+        for field in msgspec.structs.fields(struct):
+            lines.append(f"{field.name} = {_toml_value(getattr(current, field.name))}")
+    return "\n".join(lines) + "\n"

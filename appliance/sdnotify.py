@@ -1,0 +1,43 @@
+"""systemd's notify protocol (Type=notify, WatchdogSec) spoken directly: it is one datagram
+to $NOTIFY_SOCKET, not worth a dependency."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import trio
+
+
+def notify(state: str) -> bool:
+    """Send e.g. ``READY=1``; False (and nothing happens) when not run under systemd."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return False
+    if address.startswith("@"):
+        address = "\0" + address[1:]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+        try:
+            sock.connect(address)
+            sock.sendall(state.encode())
+        except OSError:
+            return False
+    return True
+
+
+def watchdog_interval() -> float | None:
+    """Half of $WATCHDOG_USEC in seconds, if systemd asked for watchdog pings for this PID."""
+    usec = os.environ.get("WATCHDOG_USEC")
+    pid = os.environ.get("WATCHDOG_PID")
+    if not usec or (pid and pid != str(os.getpid())):
+        return None
+    try:
+        return int(usec) / 1e6 / 2
+    except ValueError:
+        return None
+
+
+async def watchdog_loop(interval: float) -> None:
+    while True:
+        notify("WATCHDOG=1")
+        await trio.sleep(interval)

@@ -1,0 +1,36 @@
+"""Everything a request handler may reach, built once at start-up."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import quart
+
+from appliance.config import Config
+from appliance.redis_client import RedisClient
+from store.db import Database
+from store.gate import ServiceGate
+
+if TYPE_CHECKING:
+    from appliance.api.routing import Principal
+    from appliance.supervisor import Supervisor
+
+Authenticator = Callable[[quart.Request, "AppState"], Awaitable["Principal"]]
+
+
+@dataclass
+class AppState:
+    config: Config
+    data_dir: Path
+    db: Database
+    redis: RedisClient
+    pg_gate: ServiceGate
+    redis_gate: ServiceGate
+    authenticator: Authenticator
+    server_id: str | None = None
+    supervisors: dict[str, Supervisor] = field(default_factory=dict)
+    started_at: float = field(default_factory=time.monotonic)

@@ -1,0 +1,42 @@
+"""Wire types of the appliance's HTTP API that both sides read (msgspec structs → JSON)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+class ErrorDetail(msgspec.Struct, kw_only=True):
+    code: str
+    """Stable, machine-readable: ``not_found``, ``malformed_json``, ``unavailable``, ..."""
+    message: str
+    request_id: str
+    details: dict[str, Any] | None = None
+
+
+class ErrorEnvelope(msgspec.Struct, kw_only=True):
+    """Every 4xx/5xx answer has this body, whatever produced it."""
+
+    error: ErrorDetail
+
+
+class ServiceHealth(msgspec.Struct, kw_only=True):
+    ok: bool
+    embedded: bool
+    latency_ms: float | None = None
+    error: str | None = None
+    restarts: int = 0
+
+
+class Health(msgspec.Struct, kw_only=True):
+    status: str
+    """``ok`` or ``unavailable``."""
+    version: str
+    server_id: str | None
+    uptime_s: float
+    postgres: ServiceHealth
+    redis: ServiceHealth
+    disk_free_bytes: int
+    error: ErrorDetail | None = None
+    """Set when status is not ok, so a 503 from /health still carries the error envelope."""
