@@ -21,9 +21,10 @@ import os
 import pwd
 import signal
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import trio
 
@@ -51,7 +52,7 @@ def lookup_account(name: str) -> Account | None:
     return Account(name, entry.pw_uid, entry.pw_gid)
 
 
-def _make_preexec(death_signal: int) -> object:
+def _make_preexec(death_signal: int) -> Callable[[], None]:
     parent = os.getpid()
 
     def preexec() -> None:  # runs in the forked child, after the uid switch, before exec
@@ -102,10 +103,10 @@ class Child:
             except ProcessLookupError:
                 pass
 
-    async def stop(self, sig: int, timeout: float) -> int:
-        """Ask politely with ``sig``; SIGKILL after ``timeout``. Always reaps the child."""
+    async def stop(self, sig: int, grace_seconds: float) -> int:
+        """Ask politely with ``sig``; SIGKILL after ``grace_seconds``. Always reaps the child."""
         self.send_signal(sig)
-        with trio.move_on_after(timeout):
+        with trio.move_on_after(grace_seconds):
             return await self.wait()
         log.warning("child did not stop in time, killing", extra={"child": self.name})
         self.send_signal(signal.SIGKILL)
@@ -149,6 +150,15 @@ def _log_child_line(name: str, line: str) -> None:
     log.log(level, line, extra={"child": name})
 
 
+def _drop_privileges(account: Account | None, env: dict[str, str]) -> dict[str, Any]:
+    """Popen arguments that switch to ``account`` when we are root; none otherwise."""
+    if account is None or os.geteuid() != 0 or account.uid == 0:
+        return {"user": None, "group": None, "extra_groups": None}
+    env["HOME"] = "/"
+    env["USER"] = env["LOGNAME"] = account.name
+    return {"user": account.uid, "group": account.gid, "extra_groups": []}
+
+
 def spawn(
     name: str,
     argv: Sequence[str],
@@ -160,21 +170,19 @@ def spawn(
 ) -> Child:
     """Fork+exec from the calling (trio main) thread; see the module docstring for why."""
     child_env = dict(os.environ if env is None else env)
-    kwargs: dict[str, object] = {}
-    if account is not None and os.geteuid() == 0 and account.uid != 0:
-        kwargs.update(user=account.uid, group=account.gid, extra_groups=[])
-        child_env["HOME"] = "/"
-        child_env["USER"] = child_env["LOGNAME"] = account.name
+    ids = _drop_privileges(account, child_env)
     popen = subprocess.Popen(
         list(argv),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        preexec_fn=_make_preexec(death_signal),  # type: ignore[arg-type]
+        preexec_fn=_make_preexec(death_signal),
         env=child_env,
         cwd=str(cwd) if cwd else None,
-        **kwargs,  # type: ignore[arg-type]
+        user=ids["user"],
+        group=ids["group"],
+        extra_groups=ids["extra_groups"],
     )
     return Child(name, popen)
 
@@ -183,11 +191,8 @@ def run_blocking(
     argv: Sequence[str], *, account: Account | None = None, timeout: float = 120.0
 ) -> subprocess.CompletedProcess[str]:
     """One-shot helper (initdb): same privilege drop, output captured for error messages."""
-    kwargs: dict[str, object] = {}
     env = dict(os.environ)
-    if account is not None and os.geteuid() == 0 and account.uid != 0:
-        kwargs.update(user=account.uid, group=account.gid, extra_groups=[])
-        env["HOME"] = "/"
+    ids = _drop_privileges(account, env)
     return subprocess.run(
         list(argv),
         stdin=subprocess.DEVNULL,
@@ -196,5 +201,7 @@ def run_blocking(
         timeout=timeout,
         env=env,
         cwd="/",
-        **kwargs,  # type: ignore[arg-type]
+        user=ids["user"],
+        group=ids["group"],
+        extra_groups=ids["extra_groups"],
     )

@@ -198,8 +198,8 @@ def parse_listen(listen: str) -> tuple[str, int]:
         port = int(port_text)
     except ValueError:
         raise ConfigError(f"server.listen: port must be a number, got {port_text!r}") from None
-    if not 0 < port < 65536:
-        raise ConfigError(f"server.listen: port {port} is out of range 1-65535")
+    if not 0 <= port < 65536:  # 0: any free port (the log says which)
+        raise ConfigError(f"server.listen: port {port} is out of range 0-65535")
     return host, port
 
 

@@ -34,16 +34,17 @@ def find_bin_dir(configured: str) -> Path | None:
     on_path = shutil.which("initdb")
     if on_path and shutil.which("postgres"):
         return Path(on_path).resolve().parent
-    candidates = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-        key=lambda p: int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0,
-    )
+    def major(initdb: str) -> int:
+        name = Path(initdb).parent.parent.name
+        return int(name) if name.isdigit() else 0
+
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=major)
     return Path(candidates[-1]).parent if candidates else None
 
 
 class EmbeddedPostgres:
     name = "postgres"
-    stop_signal = signal.SIGINT  # "fast" shutdown: abort transactions, checkpoint, exit
+    stop_signal: int = signal.SIGINT  # "fast" shutdown: abort transactions, checkpoint, exit
     stop_timeout = 15.0
 
     def __init__(self, data_dir: Path, bin_dir: Path, account: Account | None) -> None:
@@ -150,7 +151,7 @@ class EmbeddedPostgres:
             death_signal=signal.SIGQUIT,
         )
 
-    def _status(self) -> str:
+    def status(self) -> str:
         """The last line of postmaster.pid says "ready" once connections are accepted."""
         try:
             lines = (self.pgdata / "postmaster.pid").read_text().splitlines()
@@ -162,6 +163,6 @@ class EmbeddedPostgres:
         while True:
             if child.popen.poll() is not None:
                 raise StartError(f"postgres exited with status {child.popen.returncode}")
-            if self._status() == "ready":
+            if self.status() == "ready":
                 return
             await trio.sleep(0.05)

@@ -26,7 +26,7 @@ def find_redis_server(configured: str) -> Path | None:
 
 class EmbeddedRedis:
     name = "redis"
-    stop_signal = signal.SIGTERM
+    stop_signal: int = signal.SIGTERM
     stop_timeout = 10.0
 
     def __init__(self, data_dir: Path, binary: Path, account: Account | None) -> None:

@@ -8,6 +8,7 @@ import shutil
 import socket
 import stat
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,19 +33,30 @@ class Plan:
     data_dir_exists: bool
 
 
+def _probe_writable(directory: Path) -> str | None:
+    """Try it rather than trust access(2): root passes access() on read-only mounts and /proc."""
+    try:
+        with tempfile.TemporaryDirectory(dir=directory, prefix=".ferrex-probe-"):
+            return None
+    except OSError as exc:
+        return exc.strerror or str(exc)
+
+
 def check_data_dir(data_dir: Path) -> bool:
     """True if it exists already. Raises unless it is (or can be made) a writable directory."""
     if data_dir.exists():
         if not data_dir.is_dir():
             raise ConfigError(f"data_dir: {data_dir} exists and is not a directory")
-        if not os.access(data_dir, os.W_OK | os.X_OK):
-            raise ConfigError(f"data_dir: {data_dir} is not writable by this user")
+        if (why := _probe_writable(data_dir)) is not None:
+            raise ConfigError(f"data_dir: {data_dir} is not writable ({why})")
         return True
     parent = data_dir.parent
     while not parent.exists():
         parent = parent.parent
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ConfigError(f"data_dir: cannot create {data_dir}: {parent} is not writable")
+    if not parent.is_dir():
+        raise ConfigError(f"data_dir: cannot create {data_dir}: {parent} is not a directory")
+    if (why := _probe_writable(parent)) is not None:
+        raise ConfigError(f"data_dir: cannot create {data_dir}: {parent} is not writable ({why})")
     return False
 
 

@@ -169,6 +169,10 @@ async def run(config: Config, plan: Plan) -> None:
                         root.cancel_scope.cancel()
 
         root.start_soon(on_signals)
+        # Ping from the start: a first start (initdb) can outlast WatchdogSec on a Pi.
+        interval = sdnotify.watchdog_interval()
+        if interval:
+            root.start_soon(partial(sdnotify.watchdog_loop, interval))
         first_start = not plan.data_dir_exists
         try:
             await trio.to_thread.run_sync(prepare_disk, config, plan)
@@ -201,9 +205,6 @@ async def run(config: Config, plan: Plan) -> None:
                     log.info("ferrex appliance ready",
                              extra={"listen": binds, "data_dir": str(plan.location.data_dir),
                                     "server_id": state.server_id})
-                    interval = sdnotify.watchdog_interval()
-                    if interval:
-                        work.start_soon(partial(sdnotify.watchdog_loop, interval))
         except BaseException:
             if first_start:
                 with trio.CancelScope(shield=True):

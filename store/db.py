@@ -11,17 +11,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import asyncpg
 import trio
 import trio_asyncio
 
 from store.gate import ServiceGate, Unavailable
-from store.sql import Sql
+from store.sql import Sql, sql
 
 T = TypeVar("T")
-Record = asyncpg.Record
+Record: TypeAlias = asyncpg.Record
 
 # Errors that mean "the server is not there", as opposed to a bad query.
 _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
@@ -36,6 +36,7 @@ _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 ACQUIRE_TIMEOUT = 2.0
+PING = sql("SELECT 1")
 
 
 class Connection:
@@ -66,7 +67,7 @@ class Connection:
 
 
 class Database:
-    """An asyncpg pool usable from trio. Fails fast with :class:`Unavailable` when Postgres is down."""
+    """An asyncpg pool usable from trio; fails fast (:class:`Unavailable`) if Postgres is down."""
 
     def __init__(self, pool: Any, gate: ServiceGate, command_timeout: float) -> None:
         self._pool = pool
@@ -121,6 +122,9 @@ class Database:
 
     async def execute(self, query: Sql, *args: Any) -> str:
         return await self._run(lambda conn: conn.execute(query.text, *args))
+
+    async def ping(self) -> None:
+        await self.fetchval(PING)
 
     async def run_asyncio(self, op: Callable[[Any], Awaitable[T]]) -> T:
         """Run an asyncio function with one pooled connection (migrations, bulk work)."""

@@ -49,11 +49,11 @@ def envelope(status: int, code: str, message: str,
                           content_type="application/json")
 
 
-def create_app(state: AppState) -> QuartTrio:
+def create_app(state: AppState, extra_routers: list[Router] | None = None) -> QuartTrio:
     app = QuartTrio("ferrex")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
-    specs = install(app, all_routers(), state)
+    specs = install(app, all_routers() + (extra_routers or []), state)
     app.config["FERREX_OPENAPI"] = openapi.build(specs, __version__)
 
     @app.before_request

@@ -14,15 +14,15 @@ from appliance import __version__
 from appliance.api.routing import RequestContext, Router
 from appliance.state import AppState
 from store.gate import Unavailable
-from store.sql import sql
 from sync.api_types import ErrorDetail, Health, ServiceHealth
 
 router = Router()
 PROBE_TIMEOUT = 1.0
-PING = sql("SELECT 1")
 
 
-async def _probe(name: str, state: AppState, call: Callable[[], Awaitable[object]]) -> ServiceHealth:
+async def _probe(
+    name: str, state: AppState, call: Callable[[], Awaitable[object]]
+) -> ServiceHealth:
     supervisor = state.supervisors.get(name)
     embedded = supervisor is not None
     restarts = supervisor.restarts if supervisor else 0
@@ -47,7 +47,7 @@ async def check(state: AppState) -> Health:
         results[name] = await _probe(name, state, call)
 
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(run, "postgres", lambda: state.db.fetchval(PING))
+        nursery.start_soon(run, "postgres", state.db.ping)
         nursery.start_soon(run, "redis", state.redis.ping)
     try:
         stat = os.statvfs(state.data_dir)

@@ -108,7 +108,9 @@ def _encode(result: Any, status: int) -> quart.Response:
         return result
     if result is None:
         return quart.Response(b"", status=204 if status == 200 else status)
-    return quart.Response(msgspec.json.encode(result), status=status, content_type="application/json")
+    return quart.Response(
+        msgspec.json.encode(result), status=status, content_type="application/json"
+    )
 
 
 def make_view(spec: RouteSpec, state: AppState) -> Callable[..., Awaitable[quart.Response]]:
@@ -118,9 +120,9 @@ def make_view(spec: RouteSpec, state: AppState) -> Callable[..., Awaitable[quart
         ctx = RequestContext(state, quart.g.request_id, principal)
         kwargs: dict[str, Any] = dict(path_params)
         if spec.request is not None:
-            kwargs["body"] = _decode_body(
-                spec, await request.get_data(as_text=False), request.content_type or ""
-            )
+            raw = await request.get_data(as_text=False)
+            assert isinstance(raw, bytes)
+            kwargs["body"] = _decode_body(spec, raw, request.content_type or "")
         return _encode(await spec.handler(ctx, **kwargs), spec.status)
 
     view.__name__ = f"{spec.method.lower()}_{spec.handler.__name__}"

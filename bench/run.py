@@ -1,0 +1,108 @@
+"""Run the Ferrex benchmarks: ``.venv/bin/python -m bench.run [all|bridge|coldstart]``.
+
+Prints a table per benchmark and writes ``bench/results/<benchmark>-<time>.json`` (git-ignored).
+Each benchmark reports ratios to a baseline measured in the same run; compare ratios across
+machines, absolute figures only on the same machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench import bridge, coldstart
+from bench.common import BenchError, Result
+
+RESULTS = Path(__file__).resolve().parent / "results"
+FORMATS = {"qps": "{:,.0f}", "s": "{:.3f}", "us": "{:.1f}", "x": "{:.2f}"}
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("benchmark", nargs="?", default="all",
+                        choices=["all", "bridge", "coldstart"])
+    parser.add_argument("--rounds", type=positive, default=5, help="bridge: rounds (default 5)")
+    parser.add_argument("--queries", type=positive, default=3000,
+                        help="bridge: queries per mode per round (default 3000)")
+    parser.add_argument("--concurrency", type=positive, default=8,
+                        help="bridge: concurrent tasks and pool size (default 8)")
+    parser.add_argument("--starts", type=positive, default=3,
+                        help="coldstart: starts of each kind (default 3)")
+    return parser
+
+
+def machine() -> dict[str, Any]:
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, check=False).stdout.strip()
+    except OSError:
+        commit = ""
+    return {
+        "cpus": os.cpu_count(),
+        "load_avg_1m": os.getloadavg()[0],
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "commit": commit,
+    }
+
+
+def print_result(result: Result) -> None:
+    print(f"\n{result.benchmark}: {result.summary}")
+    width = max(len(f.name) for f in result.figures)
+    for figure in result.figures:
+        value = FORMATS.get(figure.unit, "{:.3g}").format(figure.value)
+        print(f"  {figure.name:<{width}}  {value:>10}  {figure.unit}")
+
+
+def save_result(result: Result, started: float) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(started))
+    path = RESULTS / f"{result.benchmark}-{stamp}.json"
+    document = {
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        "machine": machine(),
+        **dataclasses.asdict(result),
+    }
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    benchmarks: dict[str, Callable[[], Result]] = {
+        "bridge": lambda: bridge.run(bridge.Params(args.rounds, args.queries, args.concurrency)),
+        "coldstart": lambda: coldstart.run(coldstart.Params(args.starts)),
+    }
+    names = list(benchmarks) if args.benchmark == "all" else [args.benchmark]
+    for name in names:
+        print(f"running {name} ...", flush=True)
+        started = time.time()
+        try:
+            result = benchmarks[name]()
+        except BenchError as exc:
+            print(f"bench: {name}: error: {exc}", file=sys.stderr)
+            return 1
+        print_result(result)
+        print(f"  -> {save_result(result, started)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""The appliance as a process: start, health, ordered shutdown, crashes of its parts and itself.
+
+These start the real ``ferrex-appliance serve`` with its embedded Postgres and Redis. They share
+one data directory (created by the first start) so only one initdb is paid for.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import (
+    RunningAppliance,
+    live_processes_mentioning,
+    short_tempdir,
+    wait_for,
+)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def data_dir() -> Iterator[Path]:
+    path = short_tempdir("fxl") / "var"
+    yield path
+    leftovers = live_processes_mentioning(str(path))
+    for pid in leftovers:
+        os.kill(pid, signal.SIGKILL)
+    assert not leftovers, "a test left appliance processes running"
+
+
+@pytest.fixture
+def notify_socket(tmp_path: Path) -> Iterator[socket.socket]:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(short_tempdir("fxn") / "notify"))
+    sock.settimeout(10)
+    yield sock
+    sock.close()
+
+
+def received(sock: socket.socket, want: str, timeout: float = 10) -> list[str]:
+    messages: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and want not in messages:
+        try:
+            messages.append(sock.recv(4096).decode())
+        except TimeoutError:
+            break
+    return messages
+
+
+def test_serve_health_then_sigterm_stops_everything(
+    data_dir: Path, notify_socket: socket.socket
+) -> None:
+    app = RunningAppliance(data_dir, env={
+        "NOTIFY_SOCKET": notify_socket.getsockname(), "WATCHDOG_USEC": "400000",
+    })
+    app.wait_ready()
+    assert "READY=1" in received(notify_socket, "READY=1")
+    assert "WATCHDOG=1" in received(notify_socket, "WATCHDOG=1", timeout=3)
+
+    status, body = app.get("/health")
+    assert status == 200
+    assert body["status"] == "ok"
+    assert body["postgres"]["ok"] and body["postgres"]["embedded"]
+    assert body["redis"]["ok"] and body["redis"]["embedded"]
+    assert body["disk_free_bytes"] > 0
+    assert (data_dir / "ferrex.toml").is_file(), "first start writes the config file"
+    children = live_processes_mentioning(str(data_dir / "run"))
+    assert len(children) >= 2, "postgres and redis run as children"
+
+    started = time.monotonic()
+    assert app.stop(signal.SIGTERM, timeout=15) == 0
+    assert time.monotonic() - started < 10
+    assert "STOPPING=1" in received(notify_socket, "STOPPING=1", timeout=3)
+    assert wait_for(lambda: not live_processes_mentioning(str(data_dir)), 5), (
+        "no child outlives the appliance"
+    )
+
+
+def test_killed_postgres_is_noticed_and_restarted(data_dir: Path) -> None:
+    app = RunningAppliance(data_dir)
+    try:
+        app.wait_ready()
+        assert app.get("/health")[0] == 200
+        os.kill(app.postmaster_pid(), signal.SIGKILL)
+
+        outage: list[tuple[int, float]] = []
+
+        def unhealthy() -> bool:
+            started = time.monotonic()
+            status, _ = app.get("/health")
+            outage.append((status, time.monotonic() - started))
+            return status == 503
+
+        assert wait_for(unhealthy, 5, interval=0.02), "the outage shows in /health"
+        assert all(seconds < 2.5 for _, seconds in outage), "requests fail fast, never hang"
+        assert wait_for(lambda: app.get("/health")[0] == 200, 30, interval=0.2)
+        body = app.get("/health")[1]
+        assert body["postgres"]["restarts"] == 1
+        assert app.proc.poll() is None, "recovered without restarting the appliance"
+    finally:
+        assert app.stop() == 0
+
+
+def test_killed_appliance_takes_children_along_and_restarts_with_data(data_dir: Path) -> None:
+    app = RunningAppliance(data_dir)
+    app.wait_ready()
+    server_id = app.get("/health")[1]["server_id"]
+    socket_dir = data_dir / "run"
+    subprocess.run(
+        ["psql", "-h", str(socket_dir), "-U", "ferrex", "-d", "ferrex", "-v", "ON_ERROR_STOP=1",
+         "-c", "INSERT INTO server_state (key, value) VALUES ('test_marker', '\"kept\"')"],
+        check=True, capture_output=True,
+    )
+    app.proc.kill()
+    app.stop()
+    assert wait_for(lambda: not live_processes_mentioning(str(data_dir)), 15), (
+        "postgres and redis die with the appliance (parent-death signal)"
+    )
+
+    again = RunningAppliance(data_dir)
+    try:
+        again.wait_ready()
+        status, body = again.get("/health")
+        assert status == 200
+        assert body["server_id"] == server_id
+        marker = subprocess.run(
+            ["psql", "-h", str(socket_dir), "-U", "ferrex", "-d", "ferrex", "-At",
+             "-c", "SELECT value FROM server_state WHERE key = 'test_marker'"],
+            check=True, capture_output=True, text=True,
+        ).stdout.strip()
+        assert marker == '"kept"'
+    finally:
+        assert again.stop() == 0
