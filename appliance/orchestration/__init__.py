@@ -1,0 +1,1 @@
+"""The scan orchestration runtime: fair scheduler, workload budget, dispatcher with leases."""

@@ -1,0 +1,71 @@
+"""Libraries: named sets of root folders of one kind (movies or series)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from store.db import Database, Record
+from store.sql import sql
+
+_COLUMNS = "id, name, kind, roots, scan_interval_minutes, watch, paused, created_at, updated_at"
+
+INSERT = sql(
+    f"""
+    INSERT INTO libraries (name, kind, roots, scan_interval_minutes, watch)
+    VALUES ($1, $2, $3, $4, $5)
+    RETURNING {_COLUMNS}
+    """
+)
+GET = sql(f"SELECT {_COLUMNS} FROM libraries WHERE id = $1")
+LIST = sql(f"SELECT {_COLUMNS} FROM libraries ORDER BY name, id")
+DELETE = sql("DELETE FROM libraries WHERE id = $1 RETURNING id")
+SET_PAUSED = sql(
+    f"UPDATE libraries SET paused = $2, updated_at = now() WHERE id = $1 RETURNING {_COLUMNS}"
+)
+
+
+@dataclass(frozen=True)
+class Library:
+    id: uuid.UUID
+    name: str
+    kind: str
+    roots: list[str]
+    scan_interval_minutes: int
+    watch: bool
+    paused: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_record(cls, row: Record) -> Library:
+        return cls(**{key: row[key] for key in cls.__dataclass_fields__})
+
+
+async def create(
+    db: Database, name: str, kind: str, roots: list[str], *, scan_interval_minutes: int = 360,
+    watch: bool = True,
+) -> Library:
+    row = await db.fetchrow(INSERT, name, kind, roots, scan_interval_minutes, watch)
+    assert row is not None
+    return Library.from_record(row)
+
+
+async def get(db: Database, library_id: uuid.UUID) -> Library | None:
+    row = await db.fetchrow(GET, library_id)
+    return None if row is None else Library.from_record(row)
+
+
+async def list_all(db: Database) -> list[Library]:
+    return [Library.from_record(r) for r in await db.fetch(LIST)]
+
+
+async def delete(db: Database, library_id: uuid.UUID) -> bool:
+    """Its jobs go with it (ON DELETE CASCADE)."""
+    return await db.fetchval(DELETE, library_id) is not None
+
+
+async def set_paused(db: Database, library_id: uuid.UUID, paused: bool) -> Library | None:
+    row = await db.fetchrow(SET_PAUSED, library_id, paused)
+    return None if row is None else Library.from_record(row)
