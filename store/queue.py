@@ -67,6 +67,7 @@ class Job:
     lease_expires_at: datetime | None
     dedupe_key: str | None
     last_error: str | None
+    scan_id: uuid.UUID | None
 
     @classmethod
     def from_record(cls, row: Record) -> Job:
@@ -75,7 +76,7 @@ class Job:
             payload=msgspec.json.decode(row["payload"]), priority=row["priority"],
             state=row["state"], attempts=row["attempts"], max_attempts=row["max_attempts"],
             lease_id=row["lease_id"], lease_expires_at=row["lease_expires_at"],
-            dedupe_key=row["dedupe_key"], last_error=row["last_error"],
+            dedupe_key=row["dedupe_key"], last_error=row["last_error"], scan_id=row["scan_id"],
         )
 
 
@@ -87,16 +88,17 @@ class NewJob:
     priority: Priority = Priority.P1
     dedupe_key: str | None = None
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    scan_id: uuid.UUID | None = None
 
 
 _COLUMNS = """id, kind, library_id, payload::text AS payload, priority, state::text AS state,
-    attempts, max_attempts, lease_id, lease_expires_at, dedupe_key, last_error"""
+    attempts, max_attempts, lease_id, lease_expires_at, dedupe_key, last_error, scan_id"""
 
 ENQUEUE = sql(
     f"""
-    INSERT INTO jobs (kind, library_id, payload, priority, dedupe_key, max_attempts)
+    INSERT INTO jobs (kind, library_id, payload, priority, dedupe_key, max_attempts, scan_id)
     SELECT * FROM unnest($1::text[], $2::uuid[], $3::jsonb[], $4::smallint[], $5::text[],
-                         $6::integer[])
+                         $6::integer[], $7::uuid[])
     ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL
         AND state IN ('ready', 'deferred', 'leased')
     DO UPDATE SET priority = LEAST(jobs.priority, EXCLUDED.priority), updated_at = now()
@@ -214,6 +216,7 @@ async def enqueue(db: Database | Connection, jobs: list[NewJob]) -> list[tuple[J
         [int(j.priority) for j in jobs],
         [j.dedupe_key for j in jobs],
         [j.max_attempts for j in jobs],
+        [j.scan_id for j in jobs],
     )
     return [(Job.from_record(r), bool(r["inserted"])) for r in rows]
 

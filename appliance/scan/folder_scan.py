@@ -1,0 +1,190 @@
+"""FolderScan: walk a folder subtree, record which media files exist, queue what changed.
+
+One job walks breadth-first up to a budget of folders and files, then hands the rest of the
+tree to child FolderScan jobs, so a huge library is many resumable jobs of bounded size and a
+crash loses at most one batch of work. ``os.scandir`` gives names, types and (for files) sizes
+and mtimes from one directory read: no per-file stat storms. A folder whose listing fingerprint
+is unchanged since the last scan is not diffed again (only walked for subfolders).
+
+Safety: a folder that cannot be listed never marks its files missing, and neither does a root
+that is suddenly empty while the index has files for it (an unmounted disk or share).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import trio
+
+from appliance.orchestration.dispatcher import JobContext
+from appliance.scan import naming
+from store import media_index, queue, scans
+from store.db import Connection
+from store.media_index import FileRow
+from store.paths import from_db, to_db
+from store.queue import NewJob, Priority
+
+log = logging.getLogger(__name__)
+
+MAX_FOLDERS_PER_JOB = 400
+MAX_FILES_PER_JOB = 4000
+ENRICH_BATCH = 500
+
+
+@dataclass
+class Listing:
+    path: str
+    files: list[tuple[str, int, int]] = field(default_factory=list)  # name, size, mtime_ns
+    subdirs: list[str] = field(default_factory=list)
+    error: str | None = None
+    """The folder could not be listed: nothing in it may be judged missing."""
+    warnings: list[str] = field(default_factory=list)
+    """Entries skipped (a symlink loop, an unreadable file); the rest of the listing holds."""
+
+    @property
+    def problem(self) -> str | None:
+        return self.error or ("; ".join(self.warnings) if self.warnings else None)
+
+    @property
+    def fingerprint(self) -> str:
+        digest = hashlib.blake2b(digest_size=16)
+        for name, size, mtime in sorted(self.files):
+            digest.update(f"f\0{name}\0{size}\0{mtime}\n".encode("utf-8", "surrogateescape"))
+        for name in sorted(self.subdirs):
+            digest.update(f"d\0{name}\n".encode("utf-8", "surrogateescape"))
+        return digest.hexdigest()
+
+
+@dataclass
+class Walk:
+    listings: list[Listing]
+    pending: list[str]
+
+
+def list_folder(path: str) -> Listing:
+    listing = Listing(path)
+    try:
+        with os.scandir(path) as entries:
+            for entry in entries:
+                name = entry.name
+                if name.startswith("."):
+                    continue
+                try:
+                    if entry.is_dir():
+                        if entry.is_symlink():
+                            target = os.path.realpath(entry.path)
+                            here = os.path.realpath(path)
+                            if here == target or here.startswith(target.rstrip("/") + "/"):
+                                listing.warnings.append(f"symlink loop skipped: {name}")
+                                continue
+                        listing.subdirs.append(name)
+                    elif entry.is_file():
+                        if os.path.splitext(name)[1].lower() in naming.VIDEO_EXTENSIONS:
+                            stat = entry.stat()
+                            listing.files.append((name, stat.st_size, stat.st_mtime_ns))
+                except OSError as exc:  # a dangling symlink, a file that vanished mid-listing
+                    listing.warnings.append(f"{name}: {exc.strerror or exc}")
+    except OSError as exc:
+        listing.error = exc.strerror or str(exc)
+        listing.files.clear()
+        listing.subdirs.clear()
+    return listing
+
+
+def walk(start: list[str], max_folders: int = MAX_FOLDERS_PER_JOB,
+         max_files: int = MAX_FILES_PER_JOB) -> Walk:
+    """Breadth-first listing of up to a budget of folders/files; the rest is ``pending``."""
+    todo = deque(start)
+    listings: list[Listing] = []
+    files = 0
+    while todo and len(listings) < max_folders and files < max_files:
+        path = todo.popleft()
+        if naming.is_ignored_dir(path):
+            continue
+        listing = list_folder(path)
+        listings.append(listing)
+        files += len(listing.files)
+        todo.extend(os.path.join(path, d) for d in listing.subdirs)
+    return Walk(listings, list(todo))
+
+
+def folder_scan_job(library_id: uuid.UUID, scan_id: uuid.UUID | None, folder: str,
+                    priority: Priority, force: bool = False, root: bool = False) -> NewJob:
+    return NewJob("folder_scan", library_id, {"folder": folder, "force": force, "root": root},
+                  priority, f"folder_scan:{library_id}:{folder}", scan_id=scan_id)
+
+
+async def handle(ctx: JobContext, *, analyze: bool = True) -> None:
+    job = ctx.job
+    assert job.library_id is not None
+    library_id = job.library_id
+    payload: dict[str, Any] = job.payload
+    folder = from_db(payload["folder"])
+    force = bool(payload.get("force"))
+    priority = Priority(job.priority)
+    result = await trio.to_thread.run_sync(walk, [folder])
+    paths = [to_db(listing.path) for listing in result.listings]
+    known = await media_index.folder_fingerprints(ctx.db, library_id, paths)
+    changed = [ls for ls in result.listings
+               if ls.error is None and (force or known.get(to_db(ls.path)) != ls.fingerprint)]
+    existing: dict[str, Any] = {}
+    if changed:
+        for row in await media_index.files_in_folders(ctx.db, library_id,
+                                                      [to_db(ls.path) for ls in changed]):
+            existing[row["path"]] = row
+    errors = [ls for ls in result.listings if ls.problem is not None]
+    root = result.listings[0] if result.listings and payload.get("root") else None
+    if root is not None and root.error is None and not root.files and not root.subdirs and (
+            await media_index.has_files_under(ctx.db, library_id, to_db(folder))):
+        # An empty root that used to hold media is an unmounted disk or share, not a purge.
+        root.error = "library root is empty but indexed files exist: not mounted? nothing removed"
+        changed = [ls for ls in changed if ls is not root]
+        errors.append(root)
+    for listing in errors:
+        log.warning("folder not fully readable",
+                    extra={"folder": listing.path, "error": listing.problem})
+
+    async def write(conn: Connection) -> None:
+        upserts: list[FileRow] = []
+        missing_items: list[uuid.UUID] = []
+        for listing in changed:
+            for name, size, mtime in listing.files:
+                path = to_db(os.path.join(listing.path, name))
+                row = existing.get(path)
+                if (row is None or not row["present"] or row["size_bytes"] != size
+                        or row["mtime_ns"] != mtime):
+                    upserts.append(FileRow(path, to_db(listing.path), size, mtime))
+            missing_items += await media_index.mark_gone_under(
+                conn, library_id, to_db(listing.path),
+                [to_db(os.path.join(listing.path, n)) for n, _, _ in listing.files],
+                [to_db(os.path.join(listing.path, d)) for d in listing.subdirs],
+            )
+        file_ids = await media_index.upsert_files(conn, library_id, upserts)
+        await media_index.refresh_presence(conn, missing_items)
+        await media_index.save_folders(
+            conn, library_id,
+            [(to_db(ls.path), ls.fingerprint if ls.error is None else "", ls.problem)
+             for ls in result.listings],
+        )
+        children = [folder_scan_job(library_id, job.scan_id, to_db(p), priority, force)
+                    for p in result.pending]
+        for start in range(0, len(file_ids), ENRICH_BATCH):
+            batch = [str(i) for i in file_ids[start:start + ENRICH_BATCH]]
+            children.append(NewJob("metadata_enrich", library_id, {"file_ids": batch},
+                                   priority, scan_id=job.scan_id))
+        if analyze:
+            children += [NewJob("media_analyze", library_id, {"file_id": str(i)},
+                                Priority(min(3, priority + 1)), f"media_analyze:{i}",
+                                scan_id=job.scan_id) for i in file_ids]
+        await queue.enqueue(conn, children)
+        if job.scan_id is not None:
+            await scans.add_progress(conn, job.scan_id, len(result.listings),
+                                     sum(len(ls.files) for ls in result.listings), len(errors))
+
+    await ctx.commit(write)

@@ -1,0 +1,53 @@
+"""MetadataEnrich: what each file is (title, year, season, episodes…) from its name.
+
+This is the first provider of the metadata chain; NFO files and TMDB come after it behind the
+same job (metadata issue). Parsing is pure CPU and fast, so one job handles a batch of files.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Any
+
+import msgspec
+
+from appliance.orchestration.dispatcher import JobContext
+from appliance.scan import naming
+from store import media_index, queue
+from store.db import Connection
+from store.paths import from_db
+from store.queue import NewJob, Priority
+
+
+def _root_of(path: str, roots: list[str]) -> str | None:
+    for root in sorted(roots, key=len, reverse=True):
+        if path == root or path.startswith(root.rstrip("/") + "/"):
+            return root
+    return None
+
+
+async def handle(ctx: JobContext) -> None:
+    job = ctx.job
+    file_ids = [uuid.UUID(i) for i in job.payload["file_ids"]]
+    files = await media_index.files_by_id(ctx.db, file_ids)
+    parsed_rows: list[tuple[uuid.UUID, dict[str, Any], str | None, int | None, str | None]] = []
+    for row in files:
+        path = from_db(row["path"])
+        parsed = naming.parse_name(os.fsencode(path), row["library_kind"],
+                                   root=_root_of(path, list(row["roots"])))
+        data = msgspec.to_builtins(parsed)
+        data.pop("path", None)  # the file row has it; undecodable bytes cannot go into jsonb
+        extra = parsed.extra if parsed.kind in ("extra", "ignored") else None
+        parsed_rows.append((row["id"], data, parsed.version, parsed.part, extra))
+
+    async def write(conn: Connection) -> None:
+        await media_index.save_parsed(conn, parsed_rows)
+        if parsed_rows:
+            await queue.enqueue(conn, [NewJob(
+                "index_upsert", job.library_id,
+                {"file_ids": [str(r[0]) for r in parsed_rows]},
+                Priority(job.priority), scan_id=job.scan_id,
+            )])
+
+    await ctx.commit(write)

@@ -1,0 +1,314 @@
+"""The media index: folders seen by scans, files found in them, and the items they make up.
+
+Writes are set-based (``unnest`` of arrays) so that a batch of a few hundred files costs a
+handful of statements, not hundreds: on a Raspberry Pi the round trips are the scan's cost.
+Nothing is ever deleted when a file disappears: files and items are marked not present, so
+watch state and edits survive a disk that was briefly unmounted.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from store.db import Connection, Database, Record
+from store.sql import sql
+
+FOLDER_FINGERPRINTS = sql(
+    "SELECT path, fingerprint FROM folders WHERE library_id = $1 AND path = ANY($2::text[])"
+)
+SAVE_FOLDERS = sql(
+    """
+    INSERT INTO folders (library_id, path, fingerprint, error, scanned_at)
+    SELECT $1, * , now() FROM unnest($2::text[], $3::text[], $4::text[])
+    ON CONFLICT (library_id, path) DO UPDATE
+    SET fingerprint = EXCLUDED.fingerprint, error = EXCLUDED.error, scanned_at = now()
+    """
+)
+FILES_IN_FOLDERS = sql(
+    """
+    SELECT id, path, size_bytes, mtime_ns, present FROM media_files
+    WHERE library_id = $1 AND folder = ANY($2::text[])
+    """
+)
+UPSERT_FILES = sql(
+    """
+    INSERT INTO media_files (library_id, path, folder, size_bytes, mtime_ns)
+    SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[])
+    ON CONFLICT (library_id, path) DO UPDATE SET
+        folder = EXCLUDED.folder,
+        present = true, missing_since = NULL,
+        size_bytes = EXCLUDED.size_bytes, mtime_ns = EXCLUDED.mtime_ns,
+        media_info = CASE WHEN media_files.size_bytes = EXCLUDED.size_bytes
+                           AND media_files.mtime_ns = EXCLUDED.mtime_ns
+                          THEN media_files.media_info END,
+        analysis_error = CASE WHEN media_files.size_bytes = EXCLUDED.size_bytes
+                               AND media_files.mtime_ns = EXCLUDED.mtime_ns
+                              THEN media_files.analysis_error END,
+        updated_at = now()
+    RETURNING id, path
+    """
+)
+MARK_MISSING = sql(
+    """
+    UPDATE media_files SET present = false, missing_since = now(), updated_at = now()
+    WHERE library_id = $1 AND path = ANY($2::text[]) AND present
+    RETURNING item_id
+    """
+)
+MARK_GONE_UNDER = sql(
+    """
+    UPDATE media_files SET present = false, missing_since = now(), updated_at = now()
+    WHERE library_id = $1 AND present
+      AND (folder = $2 OR starts_with(folder, $2 || '/'))
+      AND NOT (path = ANY($3::text[]))
+      AND NOT EXISTS (SELECT 1 FROM unnest($4::text[]) AS s(dir)
+                      WHERE folder = s.dir OR starts_with(folder, s.dir || '/'))
+    RETURNING item_id
+    """
+)
+HAS_FILES_UNDER = sql(
+    """
+    SELECT EXISTS (SELECT 1 FROM media_files WHERE library_id = $1 AND present
+                   AND (folder = $2 OR starts_with(folder, $2 || '/')))
+    """
+)
+FILES_BY_ID = sql(
+    """
+    SELECT f.id, f.path, f.folder, f.parsed::text AS parsed, f.library_id, l.kind AS library_kind,
+           l.roots
+    FROM media_files f JOIN libraries l ON l.id = f.library_id
+    WHERE f.id = ANY($1::uuid[]) AND f.present
+    """
+)
+SAVE_PARSED = sql(
+    """
+    UPDATE media_files f SET parsed = u.parsed::jsonb, version = u.version, part = u.part,
+        extra_kind = u.extra_kind, updated_at = now()
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::integer[], $5::text[])
+        AS u(id, parsed, version, part, extra_kind)
+    WHERE f.id = u.id
+    """
+)
+UPSERT_ITEMS = sql(
+    """
+    INSERT INTO media_items (library_id, kind, parent_id, identity_key, title, sort_title, year,
+                             season_number, episode_numbers, air_date, edition, external_ids)
+    SELECT $1, u.kind, u.parent_id, u.identity_key, u.title, u.sort_title, u.year, u.season,
+           CASE WHEN u.episodes = '' THEN NULL ELSE string_to_array(u.episodes, ',')::integer[] END,
+           u.air_date, u.edition, u.ids::jsonb
+    FROM unnest($2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::integer[],
+                $8::integer[], $9::text[], $10::date[], $11::text[], $12::text[])
+        AS u(kind, parent_id, identity_key, title, sort_title, year, season, episodes, air_date,
+             edition, ids)
+    ON CONFLICT (library_id, identity_key) DO UPDATE SET
+        present = true, updated_at = now(),
+        external_ids = media_items.external_ids || EXCLUDED.external_ids
+    RETURNING id, identity_key, (xmax = 0) AS inserted
+    """
+)
+LINK_FILES = sql(
+    """
+    UPDATE media_files f SET item_id = u.item_id, updated_at = now()
+    FROM unnest($1::uuid[], $2::uuid[]) AS u(id, item_id)
+    WHERE f.id = u.id
+    """
+)
+ITEM_IDS = sql(
+    "SELECT id, identity_key FROM media_items WHERE library_id = $1 AND identity_key = ANY($2)"
+)
+# One level per execution: an UPDATE does not see its own changes, so a season becomes
+# not-present one pass after its last episode. Run it as many times as the hierarchy is deep.
+REFRESH_PRESENCE = sql(
+    """
+    WITH RECURSIVE chain AS (
+        SELECT id, parent_id FROM media_items WHERE id = ANY($1::uuid[])
+        UNION
+        SELECT m.id, m.parent_id FROM media_items m JOIN chain c ON m.id = c.parent_id
+    )
+    UPDATE media_items i SET
+        present = EXISTS (SELECT 1 FROM media_files f
+                          WHERE f.item_id = i.id AND f.present AND f.extra_kind IS NULL)
+               OR EXISTS (SELECT 1 FROM media_items c WHERE c.parent_id = i.id AND c.present),
+        updated_at = now()
+    WHERE i.id IN (SELECT id FROM chain)
+    """
+)
+FILE_FOR_ANALYSIS = sql("SELECT path FROM media_files WHERE id = $1 AND present")
+SAVE_ANALYSIS = sql(
+    """
+    UPDATE media_files SET media_info = $2::jsonb, analysis_error = $3, analyzed_at = now(),
+        updated_at = now()
+    WHERE id = $1
+    """
+)
+ITEMS = sql(
+    """
+    SELECT i.id, i.kind, i.title, i.year, i.season_number, i.episode_numbers, i.present,
+           i.parent_id, i.identity_key,
+           (SELECT count(*) FROM media_files f WHERE f.item_id = i.id AND f.present
+              AND f.extra_kind IS NULL) AS files,
+           (SELECT count(*) FROM media_files f WHERE f.item_id = i.id AND f.present
+              AND f.extra_kind IS NOT NULL) AS extras
+    FROM media_items i WHERE i.library_id = $1
+    ORDER BY i.kind, i.season_number NULLS FIRST, i.sort_title, i.episode_numbers
+    """
+)
+FILES = sql(
+    """
+    SELECT id, path, present, item_id, extra_kind, version, part, analysis_error,
+           media_info IS NOT NULL AS analyzed
+    FROM media_files WHERE library_id = $1 ORDER BY path
+    """
+)
+
+
+@dataclass(frozen=True)
+class FileRow:
+    path: str
+    folder: str
+    size_bytes: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    kind: str
+    parent_id: uuid.UUID | None
+    identity_key: str
+    title: str
+    sort_title: str
+    year: int | None = None
+    season: int | None = None
+    episodes: tuple[int, ...] = ()
+    air_date: Any = None
+    edition: str | None = None
+    ids: dict[str, Any] | None = None
+
+
+async def folder_fingerprints(
+    db: Database | Connection, library_id: uuid.UUID, paths: list[str]
+) -> dict[str, str]:
+    return {r["path"]: r["fingerprint"]
+            for r in await db.fetch(FOLDER_FINGERPRINTS, library_id, paths)}
+
+
+async def save_folders(
+    conn: Connection, library_id: uuid.UUID, rows: list[tuple[str, str, str | None]]
+) -> None:
+    if rows:
+        await conn.execute(SAVE_FOLDERS, library_id, [r[0] for r in rows], [r[1] for r in rows],
+                           [r[2] for r in rows])
+
+
+async def files_in_folders(
+    db: Database | Connection, library_id: uuid.UUID, folders: list[str]
+) -> list[Record]:
+    return await db.fetch(FILES_IN_FOLDERS, library_id, folders)
+
+
+async def upsert_files(
+    conn: Connection, library_id: uuid.UUID, rows: list[FileRow]
+) -> list[uuid.UUID]:
+    if not rows:
+        return []
+    result = await conn.fetch(
+        UPSERT_FILES, library_id, [r.path for r in rows], [r.folder for r in rows],
+        [r.size_bytes for r in rows], [r.mtime_ns for r in rows],
+    )
+    return [r["id"] for r in result]
+
+
+async def mark_missing(
+    conn: Connection, library_id: uuid.UUID, paths: list[str]
+) -> list[uuid.UUID]:
+    """Files gone from disk; returns the items whose presence must be recomputed."""
+    if not paths:
+        return []
+    rows = await conn.fetch(MARK_MISSING, library_id, paths)
+    return [r["item_id"] for r in rows if r["item_id"] is not None]
+
+
+async def mark_gone_under(
+    conn: Connection, library_id: uuid.UUID, folder: str, files: list[str], subdirs: list[str]
+) -> list[uuid.UUID]:
+    """After a successful listing of ``folder``: files in it that are not listed, and files
+    under subfolders that no longer exist, are gone. Returns items to recheck."""
+    rows = await conn.fetch(MARK_GONE_UNDER, library_id, folder, files, subdirs)
+    return [r["item_id"] for r in rows if r["item_id"] is not None]
+
+
+async def has_files_under(db: Database | Connection, library_id: uuid.UUID, folder: str) -> bool:
+    return bool(await db.fetchval(HAS_FILES_UNDER, library_id, folder))
+
+
+async def files_by_id(db: Database, file_ids: list[uuid.UUID]) -> list[Record]:
+    return await db.fetch(FILES_BY_ID, file_ids)
+
+
+async def save_parsed(
+    conn: Connection,
+    rows: list[tuple[uuid.UUID, dict[str, Any], str | None, int | None, str | None]],
+) -> None:
+    if rows:
+        await conn.execute(
+            SAVE_PARSED, [r[0] for r in rows],
+            [msgspec.json.encode(r[1]).decode() for r in rows],
+            [r[2] for r in rows], [r[3] for r in rows], [r[4] for r in rows],
+        )
+
+
+async def upsert_items(
+    conn: Connection, library_id: uuid.UUID, rows: list[ItemRow]
+) -> dict[str, tuple[uuid.UUID, bool]]:
+    """Insert or revive items by identity; returns identity → (id, newly inserted)."""
+    if not rows:
+        return {}
+    result = await conn.fetch(
+        UPSERT_ITEMS, library_id,
+        [r.kind for r in rows], [r.parent_id for r in rows], [r.identity_key for r in rows],
+        [r.title for r in rows], [r.sort_title for r in rows], [r.year for r in rows],
+        [r.season for r in rows], [",".join(map(str, r.episodes)) for r in rows],
+        [r.air_date for r in rows], [r.edition for r in rows],
+        [msgspec.json.encode(r.ids or {}).decode() for r in rows],
+    )
+    return {r["identity_key"]: (r["id"], bool(r["inserted"])) for r in result}
+
+
+async def link_files(conn: Connection, links: list[tuple[uuid.UUID, uuid.UUID]]) -> None:
+    if links:
+        await conn.execute(LINK_FILES, [f for f, _ in links], [i for _, i in links])
+
+
+async def item_ids(
+    db: Database | Connection, library_id: uuid.UUID, keys: list[str]
+) -> dict[str, uuid.UUID]:
+    return {r["identity_key"]: r["id"] for r in await db.fetch(ITEM_IDS, library_id, keys)}
+
+
+async def refresh_presence(conn: Connection, item_ids: list[uuid.UUID], depth: int = 3) -> None:
+    if item_ids:
+        for _ in range(depth):
+            await conn.execute(REFRESH_PRESENCE, list(set(item_ids)))
+
+
+async def file_for_analysis(db: Database, file_id: uuid.UUID) -> str | None:
+    path: str | None = await db.fetchval(FILE_FOR_ANALYSIS, file_id)
+    return path
+
+
+async def save_analysis(
+    conn: Connection, file_id: uuid.UUID, media_info_json: str | None, error: str | None
+) -> None:
+    await conn.execute(SAVE_ANALYSIS, file_id, media_info_json, error)
+
+
+async def items(db: Database, library_id: uuid.UUID) -> list[Record]:
+    return await db.fetch(ITEMS, library_id)
+
+
+async def files(db: Database, library_id: uuid.UUID) -> list[Record]:
+    return await db.fetch(FILES, library_id)

@@ -1,0 +1,182 @@
+"""The scan pipeline on real files and the real queue: what a user sees in the library."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import trio
+
+from appliance.events import InProcEventBus
+from appliance.orchestration.dispatcher import Dispatcher
+from appliance.scan.pipeline import PipelineSettings, handlers
+from appliance.scan.service import ScanService
+from store import libraries, media_index, scans
+from store.db import Database
+
+
+def touch(root: Path, relative: str, content: bytes = b"\0" * 64) -> Path:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return path
+
+
+class Harness:
+    def __init__(self, db: Database, service: ScanService) -> None:
+        self.db = db
+        self.service = service
+
+    async def scan(self, library_id: uuid.UUID, *, force: bool = False) -> scans.Scan:
+        scan = await self.service.start(library_id, force=force)
+        with trio.fail_after(30):
+            while True:
+                await self.service.track_once()
+                current = await scans.get(self.db, scan.id)
+                assert current is not None
+                if current.state == "completed":
+                    return current
+                await trio.sleep(0.05)
+
+    async def items(self, library_id: uuid.UUID) -> list[tuple[str, str, object, bool]]:
+        rows = await media_index.items(self.db, library_id)
+        return [(r["kind"], r["title"], r["year"] if r["kind"] in ("movie", "series")
+                 else (r["season_number"], list(r["episode_numbers"] or [])), r["present"])
+                for r in rows]
+
+
+@pytest.fixture
+async def harness(db: Database) -> AsyncIterator[Harness]:
+    bus = InProcEventBus()
+    dispatcher = Dispatcher(db, handlers(PipelineSettings(analyze=False)), bus=bus,
+                            idle_poll_seconds=0.05, housekeeping_seconds=0.5)
+    service = ScanService(db, bus, wake_dispatcher=dispatcher.wake)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(dispatcher.run)
+        yield Harness(db, service)
+        nursery.cancel_scope.cancel()
+
+
+async def test_movies_versions_parts_and_extras(harness: Harness, tmp_path: Path) -> None:
+    root = tmp_path / "films"
+    touch(root, "The Matrix (1999)/The Matrix (1999) - 1080p.mkv")
+    touch(root, "The Matrix (1999)/The Matrix (1999) - 2160p.mkv")
+    touch(root, "The Matrix (1999)/Trailers/Official Trailer.mp4")
+    touch(root, "Kill Bill (2003)/Kill Bill (2003) - cd1.avi")
+    touch(root, "Kill Bill (2003)/Kill Bill (2003) - cd2.avi")
+    touch(root, "Alien.1979.1080p.BluRay.x264-GRP.mkv")
+    touch(root, "Alien.1979.1080p.BluRay.x264-GRP/sample.mkv")
+    touch(root, ".hidden/Secret (2000).mkv")
+    touch(root, "Skipped/.ignore", b"")
+    touch(root, "Skipped/Nope (2001).mkv")
+    touch(root, "notes.txt", b"not media")
+    library = await libraries.create(harness.db, "Films", "movies", [str(root)])
+    scan = await harness.scan(library.id)
+    assert await harness.items(library.id) == [
+        ("movie", "Alien", 1979, True),
+        ("movie", "Kill Bill", 2003, True),
+        ("movie", "The Matrix", 1999, True),
+    ]
+    files = {Path(r["path"]).name: r for r in await media_index.files(harness.db, library.id)}
+    matrix = files["The Matrix (1999) - 1080p.mkv"]["item_id"]
+    assert files["The Matrix (1999) - 2160p.mkv"]["item_id"] == matrix
+    assert files["Official Trailer.mp4"]["item_id"] == matrix
+    assert files["Official Trailer.mp4"]["extra_kind"] == "trailer"
+    assert files["Kill Bill (2003) - cd2.avi"]["part"] == 2
+    assert files["sample.mkv"]["item_id"] is None
+    assert "Secret (2000).mkv" not in files and "Nope (2001).mkv" not in files
+    assert scan.files_found == 7
+
+
+async def test_series_hierarchy(harness: Harness, tmp_path: Path) -> None:
+    root = tmp_path / "shows"
+    touch(root, "Breaking Bad (2008)/Season 01/Breaking Bad - S01E01 - Pilot.mkv")
+    touch(root, "Breaking Bad (2008)/Season 01/Breaking Bad - S01E02-E03.mkv")
+    touch(root, "Breaking Bad (2008)/Season 02/Breaking Bad - S02E01.mkv")
+    touch(root, "Breaking Bad (2008)/Specials/Breaking Bad - S00E01.mkv")
+    library = await libraries.create(harness.db, "Shows", "series", [str(root)])
+    await harness.scan(library.id)
+    assert await harness.items(library.id) == [
+        ("episode", "Episode 1", (0, [1]), True),
+        ("episode", "Episode 1", (1, [1]), True),
+        ("episode", "Episode 2", (1, [2, 3]), True),
+        ("episode", "Episode 1", (2, [1]), True),
+        ("season", "Specials", (0, []), True),
+        ("season", "Season 1", (1, []), True),
+        ("season", "Season 2", (2, []), True),
+        ("series", "Breaking Bad", 2008, True),
+    ]
+
+
+async def test_rescan_reflects_removed_moved_and_added_files(
+    harness: Harness, tmp_path: Path
+) -> None:
+    root = tmp_path / "films"
+    touch(root, "Heat (1995)/Heat (1995).mkv")
+    up = touch(root, "Up (2009)/Up (2009).mkv")
+    library = await libraries.create(harness.db, "Films", "movies", [str(root)])
+    await harness.scan(library.id)
+    before = {r["title"]: r["id"] for r in await media_index.items(harness.db, library.id)}
+
+    up.unlink()
+    (root / "Heat (1995)").rename(root / "Heat (1995) moved")
+    touch(root, "Brazil (1985).mkv")
+    await harness.scan(library.id)
+    rows = {r["title"]: r for r in await media_index.items(harness.db, library.id)}
+    assert rows["Up"]["present"] is False, "deleted: gone from the library"
+    assert rows["Up"]["id"] == before["Up"], "but kept, with its id, for when it returns"
+    assert rows["Heat"]["present"] is True and rows["Heat"]["id"] == before["Heat"]
+    assert rows["Brazil"]["present"] is True
+
+    touch(root, "Up (2009)/Up (2009).mkv")
+    await harness.scan(library.id)
+    revived = {r["title"]: r for r in await media_index.items(harness.db, library.id)}
+    assert revived["Up"]["present"] is True and revived["Up"]["id"] == before["Up"]
+
+
+async def test_unchanged_rescan_skips_folders_and_empty_root_removes_nothing(
+    harness: Harness, tmp_path: Path
+) -> None:
+    root = tmp_path / "films"
+    touch(root, "Heat (1995)/Heat (1995).mkv")
+    library = await libraries.create(harness.db, "Films", "movies", [str(root)])
+    await harness.scan(library.id)
+    again = await harness.scan(library.id)
+    assert again.files_found == 1
+    counts = await scans.job_counts(harness.db, again.id)
+    assert counts == {"completed": 1}, "nothing changed: only the walk ran"
+
+    (root / "Heat (1995)" / "Heat (1995).mkv").unlink()
+    (root / "Heat (1995)").rmdir()  # the root is now empty, as if the disk were unmounted
+    unmounted = await harness.scan(library.id)
+    assert unmounted.errors == 1
+    assert [r["present"] for r in await media_index.items(harness.db, library.id)] == [True]
+
+
+async def test_bad_inputs_are_recorded_and_the_scan_completes(
+    harness: Harness, tmp_path: Path
+) -> None:
+    root = tmp_path / "films"
+    touch(root, "Empty (2001).mkv", b"")
+    touch(root, "Text (2002).mkv", b"this is not a video\n")
+    touch(root, "Good (2003)/Good (2003).mkv")
+    (root / "Good (2003)" / "loop").symlink_to(root)
+    locked = root / "Locked (2004)"
+    touch(root, "Locked (2004)/Locked (2004).mkv")
+    locked.chmod(0)
+    weird = os.fsencode(str(root)) + b"/Caf\xe9 (2005).mkv"  # Latin-1 name on a UTF-8 system
+    Path(os.fsdecode(weird)).write_bytes(b"\0")  # noqa: ASYNC240
+    library = await libraries.create(harness.db, "Films", "movies", [str(root)])
+    try:
+        scan = await harness.scan(library.id)
+    finally:
+        locked.chmod(0o755)
+    titles = {r["title"] for r in await media_index.items(harness.db, library.id)}
+    assert {"Empty", "Text", "Good", "Caf\ufffd"} <= titles
+    if os.geteuid() != 0:
+        assert scan.errors >= 2  # the loop and the unreadable folder
+    else:
+        assert scan.errors >= 1  # root reads any folder; the loop is still reported
