@@ -1,0 +1,1 @@
+"""Library scanning: walking folders, understanding file names, queueing the work."""

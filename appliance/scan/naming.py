@@ -1,0 +1,810 @@
+"""File-name parser: what a path in a library means (movie, episode, extra, or nothing).
+
+Users name their files the way Jellyfin, Kodi and Plex taught them, and a scan must agree with
+those conventions or the library looks wrong. This module turns one path into a
+:class:`ParsedName` without touching the disk, so the folder walker can call it for tens of
+thousands of files per second and tests can feed it plain strings. The one check that needs the
+disk (a ``.ignore`` file in a folder) lives in :func:`is_ignored_dir`, which the walker calls once
+per folder, not per file.
+
+Folder names are context, never items: ``Movie (2010)/Movie (2010) - 1080p.mkv`` is one version of
+a movie, ``Show/Season 01/x.mkv`` an episode of season 1 of Show, ``Movie/Trailers/x.mkv`` a trailer
+belonging to Movie. An extra's ``title``/``year``/``season`` are those of the item it belongs to, so
+the indexer can attach it without parsing again.
+
+Undecodable bytes (a Latin-1 name on a UTF-8 system) arrive as surrogate escapes; ``path`` keeps
+them, so ``os.fsencode(result.path)`` is the real file, while ``title`` carries U+FFFD instead and
+is always safe to store and to print.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+import unicodedata
+from typing import Final, Literal
+
+import msgspec
+
+__all__ = [
+    "VIDEO_EXTENSIONS",
+    "ItemKind",
+    "LibraryKind",
+    "ParsedName",
+    "extra_dir_kind",
+    "guess_library_kind",
+    "is_ignored_dir",
+    "is_ignored_dir_name",
+    "parse_name",
+    "readable",
+    "season_of_dir",
+]
+
+LibraryKind = Literal["movies", "series"]
+ItemKind = Literal["movie", "episode", "extra", "ignored"]
+Ids = dict[str, int | str]
+
+#: Containers we index. Anything else in a library (NFO, images, subtitles) is someone else's job.
+VIDEO_EXTENSIONS: Final = frozenset({
+    ".3g2", ".3gp", ".asf", ".avi", ".divx", ".dvr-ms", ".f4v", ".flv", ".img", ".iso", ".m2t",
+    ".m2ts", ".m2v", ".m4v", ".mk3d", ".mkv", ".mov", ".mp4", ".mpe", ".mpeg", ".mpg", ".mts",
+    ".ogm", ".ogv", ".rm", ".rmvb", ".strm", ".ts", ".vob", ".webm", ".wmv", ".wtv", ".xvid",
+})
+
+
+class ParsedName(msgspec.Struct, kw_only=True):
+    """What a path means. Field order is the JSON key order of ``parse-name``; None = unknown."""
+
+    path: str
+    kind: ItemKind
+    title: str | None = None
+    year: int | None = None
+    season: int | None = None
+    episodes: list[int] | None = None
+    air_date: str | None = None
+    edition: str | None = None
+    version: str | None = None
+    part: int | None = None
+    extra: str | None = None
+    ids: Ids | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready mapping in field order; ``path`` made printable (U+FFFD for bad bytes)."""
+        out: dict[str, object] = {name: getattr(self, name) for name in self.__struct_fields__}
+        out["path"] = readable(self.path)
+        return out
+
+
+# --------------------------------------------------------------------------------------------
+# vocabulary
+
+_YEAR_MIN: Final = 1880
+#: A year further ahead than this is a title ("Blade Runner 2049"), not a release year.
+_YEAR_MAX: Final = _dt.date.today().year + 2
+
+_EXTRA_DIRS: Final[dict[str, str]] = {
+    "trailers": "trailer", "trailer": "trailer",
+    "featurettes": "featurette", "featurette": "featurette",
+    "behind the scenes": "behindthescenes", "behindthescenes": "behindthescenes",
+    "deleted scenes": "deletedscene", "deletedscenes": "deletedscene",
+    "interviews": "interview", "interview": "interview",
+    "shorts": "short", "short": "short",
+    "scenes": "scene", "scene": "scene",
+    "samples": "sample", "sample": "sample",
+    "extras": "other", "extra": "other", "other": "other", "others": "other",
+    "clips": "clip", "clip": "clip",
+    "backdrops": "themevideo", "theme-videos": "themevideo", "theme videos": "themevideo",
+}
+
+#: ``Movie-trailer.mkv`` and friends (Jellyfin's list). Only trailer/sample also accept ``.``,
+#: ``_`` or a space, as in Jellyfin: ``-`` is deliberate, the others show up in release names.
+_EXTRA_SUFFIX_RE: Final = re.compile(
+    r"(?:-(trailer|featurette|behindthescenes|deletedscene|deleted|interview|short|scene|clip"
+    r"|other|extra|sample)|[._ ](trailer|sample))$", re.I)
+_EXTRA_SUFFIXES: Final[dict[str, str]] = {
+    "trailer": "trailer", "featurette": "featurette", "behindthescenes": "behindthescenes",
+    "deletedscene": "deletedscene", "deleted": "deletedscene", "interview": "interview",
+    "short": "short", "scene": "scene", "clip": "clip", "other": "other", "extra": "other",
+    "sample": "sample",
+}
+_SAMPLE_PREFIX_RE: Final = re.compile(r"^sample[-._ ]", re.I)
+
+#: NAS housekeeping folders that are never media (Synology, QNAP, Windows, fsck).
+_IGNORED_DIRS: Final = frozenset({
+    "@eadir", "#recycle", "#snapshot", "@recycle", "lost+found", "$recycle.bin",
+    "system volume information", "extrafanart", "extrathumbs",
+})
+
+_EDITIONS: Final[dict[str, str]] = {
+    "directorscut": "Director's Cut", "directorcut": "Director's Cut",
+    "directorsedition": "Director's Edition",
+    "extended": "Extended", "extendededition": "Extended Edition",
+    "extendedcut": "Extended Cut", "extendedversion": "Extended Version",
+    "unrated": "Unrated", "unratededition": "Unrated Edition", "unratedcut": "Unrated Cut",
+    "uncut": "Uncut", "uncensored": "Uncensored",
+    "theatrical": "Theatrical", "theatricalcut": "Theatrical Cut",
+    "theatricaledition": "Theatrical Edition", "theatricalversion": "Theatrical Version",
+    "finalcut": "Final Cut", "thefinalcut": "The Final Cut",
+    "ultimatecut": "Ultimate Cut", "ultimateedition": "Ultimate Edition",
+    "specialedition": "Special Edition", "collectorsedition": "Collector's Edition",
+    "anniversaryedition": "Anniversary Edition", "criterion": "Criterion",
+    "criterioncollection": "Criterion Collection", "remastered": "Remastered",
+    "imax": "IMAX", "imaxedition": "IMAX Edition", "redux": "Redux", "openmatte": "Open Matte",
+    "roguecut": "Rogue Cut", "despecialized": "Despecialized", "alternatecut": "Alternate Cut",
+    "alternativecut": "Alternate Cut", "internationalcut": "International Cut",
+    "producerscut": "Producer's Cut", "televisioncut": "Television Cut",
+}
+_EDITION_WORDS_RE: Final = re.compile(r"\b(edition|cut)$", re.I)
+
+#: Release tags that end a title for sure.
+_STRONG_TAGS: Final = frozenset({
+    "2160p", "1080p", "1080i", "720p", "576p", "576i", "480p", "480i", "360p", "4k", "8k", "uhd",
+    "bluray", "blu-ray", "bdrip", "brrip", "bdremux", "bd25", "bd50", "remux", "webrip", "web-dl",
+    "webdl", "web-rip", "hdtv", "pdtv", "sdtv", "dsr", "dvdrip", "dvdscr", "dvd5", "dvd9", "dvdr",
+    "hdrip", "hdcam", "hdts", "telesync", "telecine", "r5", "x264", "x265", "h264", "h265",
+    "h.264", "h.265", "hevc", "avc", "xvid", "divx", "av1", "vp9", "10bit", "8bit", "hdr10",
+    "hdr10+", "dovi", "aac", "aac2", "ac3", "eac3", "dd5", "ddp5", "dd2", "ddp2", "ddp", "dd+",
+    "dts", "dts-hd", "dtshd", "truehd", "atmos", "flac", "mp3", "opus", "lpcm", "amzn", "dsnp",
+    "hmax", "atvp", "pmtp", "nf", "hulu",
+})
+#: Words that are also title words ("Charlotte's Web"): a tag only when another tag follows.
+_WEAK_TAGS: Final = frozenset({
+    "web", "cam", "ts", "tc", "dv", "hdr", "sdr", "proper", "repack", "rerip", "internal",
+    "limited", "multi", "dual", "dubbed", "subbed", "hc", "dd", "complete", "dvd", "hd", "sd",
+    "ws", "fs", "readnfo", "nfofix", "hybrid", "3d", "hsbs", "hou", "sbs", "dl", "ml",
+    # languages, as release names put them between title and tags
+    "german", "french", "truefrench", "vostfr", "vff", "vf", "ita", "italian", "spanish",
+    "castellano", "latino", "eng", "english", "korean", "japanese", "hindi", "russian", "rus",
+    "nordic", "swedish", "danish", "dutch", "polish", "pl", "hun", "cze",
+})
+_RESOLUTION_RE: Final = re.compile(r"^[0-9]{3,4}[pi]$|^[0-9]{3,4}x[0-9]{3,4}$", re.I | re.A)
+_TAG_TOKEN_STRIP: Final = "()[]{}"
+
+_GENERIC_STEMS: Final = frozenset({"movie", "video", "film", "feature", "main", "main feature"})
+
+# --------------------------------------------------------------------------------------------
+# regular expressions (compiled once: the walker calls us per file)
+
+_ID_RE: Final = re.compile(
+    r"[\[{(]\s*(tmdb|imdb|tvdb|anidb|tvmaze)(?:id)?\s*[-=: ]\s*([a-z]{0,2}[0-9]+)\s*[\]})]",
+    re.I | re.A)
+_BARE_IMDB_RE: Final = re.compile(r"(?<![a-z0-9])(tt[0-9]{7,8})(?![a-z0-9])", re.I | re.A)
+_EDITION_TAG_RE: Final = re.compile(r"\{\s*edition\s*[-=:]\s*([^}]*)\}", re.I)
+_PAREN_YEAR_RE: Final = re.compile(r"[(\[]\s*([0-9]{4})\s*[)\]]", re.A)
+_YEAR_TOKEN_RE: Final = re.compile(r"^[(\[]?([0-9]{4})[)\]]?$", re.A)
+_PART_RE: Final = re.compile(
+    r"(?:(?:[ ._]*-[ ._-]*|[._]+|(?<=[\])}])\s*)part"
+    r"|(?:[ ._-]+|(?<=[\])}])\s*)(?:cd|dvd|pt|dis[ck]))"
+    r"[ ._-]*([0-9]{1,2}|[a-d])$", re.I | re.A)
+_CRC_RE: Final = re.compile(r"[\[(][0-9a-f]{8}[\])]", re.I | re.A)
+_BRACKET_RE: Final = re.compile(r"[\[(]([^\[\]()]*)[\])]")
+_LEADING_GROUP_RE: Final = re.compile(r"^\s*\[[^\]]*\][\s._-]*")
+_SPACES_RE: Final = re.compile(r"\s+")
+
+_SXXEXX_RE: Final = re.compile(
+    r"(?<![a-z0-9])s([0-9]{1,4})[ ._-]?e(?:p)?[ ._]?([0-9]{1,4})(?![0-9])", re.I | re.A)
+_SXXEXX_MORE_RE: Final = re.compile(
+    r"(?:[ ._]?(-)[ ._]?|[ ._]?)(?:s[0-9]{1,4})?e([0-9]{1,4})(?![0-9])|(-)([0-9]{1,3})(?![0-9a-z])",
+    re.I | re.A)
+_WORDS_RE: Final = re.compile(
+    r"(?<![a-z0-9])season[ ._-]*([0-9]{1,4})[ ._-]*(?:episode|ep)[ ._-]*([0-9]{1,4})(?![0-9])",
+    re.I | re.A)
+#: ``[Group] Show S2 - 05``: fansub releases of a later season.
+_ANIME_SEASON_RE: Final = re.compile(
+    r"(?<![a-z0-9])s([0-9]{1,2})\s+-\s+([0-9]{1,4})(?:v[0-9])?(?![0-9])", re.I | re.A)
+_NXNN_RE: Final = re.compile(r"(?<![0-9a-z])([0-9]{1,2})x([0-9]{2,3})(?![0-9a-wyz])", re.I | re.A)
+_NXNN_MORE_RE: Final = re.compile(
+    r"(?:x|(-)(?:[0-9]{1,2}x)?)([0-9]{2,3})(?![0-9a-wyz])", re.I | re.A)
+_DATE_RE: Final = re.compile(
+    r"(?<![0-9])((?:19|20)[0-9]{2})([-._ ])([0-9]{1,2})\2([0-9]{1,2})(?![0-9])", re.A)
+_EONLY_RE: Final = re.compile(
+    r"(?<![a-z0-9])(?:episode|ep|e)[ ._-]?([0-9]{1,4})(?![0-9])", re.I | re.A)
+_EONLY_MORE_RE: Final = re.compile(r"(?:[ ._]?(-)[ ._]?|[ ._]?)e([0-9]{1,4})(?![0-9])",
+                                   re.I | re.A)
+_ABS_DASH_RE: Final = re.compile(r"\s-\s#?([0-9]{1,4})(?:v[0-9])?(?=$|\s)", re.I | re.A)
+_ABS_START_RE: Final = re.compile(r"^#?([0-9]{1,4})(?:v[0-9])?(?=$|[\s._-])", re.I | re.A)
+_ABS_ANY_RE: Final = re.compile(r"(?<![\w.])#?([0-9]{1,4})(?:v[0-9])?(?![\w])", re.I)
+
+#: ``[Group] Show - 05``: a fansub release, numbered absolutely; enough to guess "series".
+_FANSUB_RE: Final = re.compile(r"^\[[^\]]+\][ ._]*.+?\s-\s[0-9]{1,4}(?:v[0-9])?(?![0-9])", re.A)
+_SEASON_DIR_RE: Final = re.compile(
+    r"^(?:season|series|saison|staffel|temporada|stagione|seizoen|sezon|kausi)[ ._-]*([0-9]{1,4})"
+    r"(?![0-9])|^s([0-9]{1,4})$|(?:^|[ ._-])season[ ._-]*([0-9]{1,4})(?![0-9])", re.I | re.A)
+_SPECIALS_DIR_RE: Final = re.compile(r"^specials?$", re.I)
+
+
+# --------------------------------------------------------------------------------------------
+# public helpers
+
+
+def readable(text: str) -> str:
+    """``text`` with undecodable bytes (surrogate escapes) turned into U+FFFD and NFC-normalised.
+
+    Titles end up in Postgres and JSON, neither of which accepts lone surrogates; macOS-made
+    names arrive decomposed (NFD) and must compare equal to the same name typed on Linux.
+    """
+    try:
+        data = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        data = text.encode("utf-8", "surrogatepass")
+    return unicodedata.normalize("NFC", data.decode("utf-8", "replace"))
+
+
+def extra_dir_kind(name: str) -> str | None:
+    """The extra type of a folder such as ``Behind The Scenes`` (None: not an extras folder)."""
+    key = _SPACES_RE.sub(" ", re.sub(r"[._]", " ", name)).strip().lower()
+    return _EXTRA_DIRS.get(key)
+
+
+def season_of_dir(name: str) -> int | None:
+    """Season number of a folder name (``Season 01``, ``S2``, ``Specials`` = 0), else None."""
+    found = _season_dir(name)
+    return found[0] if found is not None else None
+
+
+def _season_dir(name: str) -> tuple[int, str] | None:
+    """Season number and the series name in front of it (``Show - Season 2``), if any."""
+    name = name.strip()
+    if _SPECIALS_DIR_RE.match(name):
+        return 0, ""
+    m = _SEASON_DIR_RE.search(name)
+    if m is None:
+        return None
+    return int(m.group(1) or m.group(2) or m.group(3)), name[:m.start()].strip(" -._")
+
+
+def _series_context(dirs: list[str]) -> tuple[int | None, str | None]:
+    """(season, folder naming the series) of a file in ``dirs``: ``Show/Season 01`` → (1, Show)."""
+    if not dirs:
+        return None, None
+    found = _season_dir(dirs[-1])
+    if found is None:
+        return None, dirs[-1]
+    season, prefix = found
+    if prefix:  # TV/Show - Season 2/x.mkv: the season folder names the series itself
+        return season, prefix
+    return season, dirs[-2] if len(dirs) >= 2 else None
+
+
+def is_ignored_dir_name(name: str | bytes) -> bool:
+    """Whether a folder is skipped by its name alone: hidden (``.x``) or NAS housekeeping."""
+    text = os.fsdecode(name)
+    return text.startswith(".") or text.lower() in _IGNORED_DIRS
+
+
+def is_ignored_dir(path: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> bool:
+    """Whether the walker must skip this folder and everything below it.
+
+    This is the one check that does I/O (a ``.ignore`` file inside the folder, the Jellyfin
+    convention), so it is kept out of :func:`parse_name`: the walker calls it once per folder it is
+    about to enter, right where it lists that folder anyway.
+    """
+    raw = os.fsencode(path)
+    name = os.path.basename(raw.rstrip(b"/")) or raw
+    if is_ignored_dir_name(name):
+        return True
+    return os.path.lexists(os.path.join(raw, b".ignore"))
+
+
+def guess_library_kind(path: str | bytes | os.PathLike[str] | os.PathLike[bytes]) -> LibraryKind:
+    """``series`` when the path looks like TV (SxxExx, 1x02, a dated episode, a season folder).
+
+    Plain absolute numbering (``Show - 102``) is not enough: movies are named that way too
+    (``Apollo - 13``); a library's kind, when known, settles it.
+    """
+    return _guess(_components(readable(os.fsdecode(path)), None))
+
+
+def _guess(parts: list[str]) -> LibraryKind:
+    if not parts:
+        return "movies"
+    stem = os.path.splitext(parts[-1])[0]
+    if (_SXXEXX_RE.search(stem) or _WORDS_RE.search(stem) or _NXNN_RE.search(stem)
+            or _FANSUB_RE.match(stem)):
+        return "series"
+    if _valid_date(_DATE_RE.search(stem)) is not None:
+        return "series"
+    if any(season_of_dir(d) is not None for d in parts[:-1]):
+        return "series"
+    return "movies"
+
+
+# --------------------------------------------------------------------------------------------
+# the parser
+
+
+def parse_name(path: str | bytes | os.PathLike[str] | os.PathLike[bytes],
+               library_kind: LibraryKind | None = None, *,
+               root: str | bytes | os.PathLike[str] | os.PathLike[bytes] | None = None,
+               ) -> ParsedName:
+    """Parse one file path. ``library_kind`` None guesses it (:func:`guess_library_kind`).
+
+    ``root`` is the library root when known: folders above it are not context (a library rooted
+    at ``/srv/.media/Shorts`` is neither hidden nor a folder of short films).
+    """
+    raw = os.fsdecode(path)
+    root_text = readable(os.fsdecode(root)) if root is not None else None
+    parts = _components(readable(raw), root_text)
+    if not parts:
+        return ParsedName(path=raw, kind="ignored")
+    name, dirs = parts[-1], parts[:-1]
+    if any(p.startswith(".") for p in parts) or any(d.lower() in _IGNORED_DIRS for d in dirs):
+        return ParsedName(path=raw, kind="ignored")
+    stem, ext = os.path.splitext(name)
+    if ext.lower() not in VIDEO_EXTENSIONS or not stem:
+        return ParsedName(path=raw, kind="ignored")
+    kind: LibraryKind = library_kind or _guess(parts)
+
+    # extras folders: the parent, or the grandparent (Extras/Making Of/x.mkv)
+    for index in range(len(dirs) - 1, max(-1, len(dirs) - 3), -1):
+        extra = extra_dir_kind(dirs[index])
+        if extra is None:
+            continue
+        if extra == "sample":
+            return ParsedName(path=raw, kind="ignored", extra="sample")
+        owner = _owner(dirs[:index], kind)
+        if owner.title is None:
+            owner.title = _title_year(_strip_ids(stem, {})).title
+        owner.path, owner.kind, owner.extra = raw, "extra", extra
+        return owner
+
+    if _SAMPLE_PREFIX_RE.match(stem) or stem.lower() == "sample":
+        return ParsedName(path=raw, kind="ignored", extra="sample")
+    suffix = _EXTRA_SUFFIX_RE.search(stem)
+    if suffix is not None or stem.lower() == "trailer":
+        word = (suffix.group(1) or suffix.group(2)).lower() if suffix else "trailer"
+        extra = _EXTRA_SUFFIXES[word]
+        if extra == "sample":
+            return ParsedName(path=raw, kind="ignored", extra="sample")
+        rest = stem[:suffix.start()] if suffix else ""
+        if rest.strip(" -._"):
+            result = _parse_item(raw, rest, dirs, kind)
+        else:
+            result = _owner(dirs, kind)
+            result.path = raw
+        result.kind, result.extra = "extra", extra
+        return result
+
+    return _parse_item(raw, stem, dirs, kind)
+
+
+def _parse_item(raw: str, stem: str, dirs: list[str], kind: LibraryKind) -> ParsedName:
+    if kind == "series":
+        return _parse_episode(raw, stem, dirs)
+    return _parse_movie(raw, stem, dirs)
+
+
+def _components(text: str, root: str | None) -> list[str]:
+    parts = [p for p in text.split("/") if p not in ("", ".", "..")]
+    if root is not None:
+        root_parts = [p for p in root.split("/") if p not in ("", ".", "..")]
+        if parts[:len(root_parts)] == root_parts:
+            parts = parts[len(root_parts):]
+    return parts
+
+
+def _owner(dirs: list[str], kind: LibraryKind) -> ParsedName:
+    """Title/year/season/ids of the item that folder ``dirs[-1]`` stands for."""
+    if not dirs:
+        return ParsedName(path="", kind="extra")
+    if kind == "series":
+        season, series_dir = _series_context(dirs)
+        ids: Ids = {}
+        title = year = None
+        if series_dir is not None:
+            folder = _title_year(_strip_ids(series_dir, ids))
+            title, year = folder.title, folder.year
+        return ParsedName(path="", kind="extra", title=title, year=year, season=season,
+                          ids=ids or None)
+    movie = _parse_movie_stem(dirs[-1])
+    return ParsedName(path="", kind="extra", title=movie.title, year=movie.year,
+                      edition=movie.edition, ids=movie.ids or None)
+
+
+# --------------------------------------------------------------------------------------------
+# titles and years
+
+
+class _TitleYear(msgspec.Struct):
+    title: str | None
+    year: int | None
+    tail: str  # what followed the year/the first release tag, verbatim
+    clean: bool  # no release tags seen: a name a person typed, not a release name
+    paren_year: bool  # the year was in (parentheses)/[brackets]
+
+
+def _plausible(year: int) -> bool:
+    return _YEAR_MIN <= year <= _YEAR_MAX
+
+
+def _strip_ids(text: str, ids: Ids) -> str:
+    """Remove ``[tmdbid-603]``/``{imdb-tt0133093}``/bare ``tt0133093``, noting them in ``ids``."""
+    gap = " " if " " in text.strip() else "."  # keep a scene name a scene name
+
+    def take(m: re.Match[str]) -> str:
+        source, value = m.group(1).lower(), m.group(2).lower()
+        if source == "imdb":
+            ids.setdefault("imdb", value if value.startswith("tt") else f"tt{value}")
+        elif value.isdigit():
+            ids.setdefault(source, int(value))
+        return gap
+
+    text = _ID_RE.sub(take, text)
+    bare = _BARE_IMDB_RE.search(text)
+    if bare is not None:
+        ids.setdefault("imdb", bare.group(1).lower())
+        text = text[:bare.start()] + gap + text[bare.end():]
+    return text
+
+
+def _is_tag(token: str) -> bool:
+    low = token.strip(_TAG_TOKEN_STRIP).lower()
+    if low in _STRONG_TAGS or _RESOLUTION_RE.match(low):
+        return True
+    head = low.split("-", 1)[0]  # x264-GROUP
+    return head != low and (head in _STRONG_TAGS or bool(_RESOLUTION_RE.match(head)))
+
+
+def _is_weak_tag(token: str) -> bool:
+    low = token.strip(_TAG_TOKEN_STRIP).lower()
+    return low in _WEAK_TAGS or low.split("-", 1)[0] in _WEAK_TAGS
+
+
+def _year_of(token: str) -> int | None:
+    m = _YEAR_TOKEN_RE.match(token)
+    if m is None:
+        return None
+    year = int(m.group(1))
+    return year if _plausible(year) else None
+
+
+def _tokens(text: str) -> tuple[list[str], bool]:
+    """Split a name into words; ``dotted`` = scene style (``The.Matrix.1999``): dots are spaces."""
+    dotted = " " not in text.strip()
+    if dotted:
+        return [t for t in re.split(r"[._ ]+", text) if t], True
+    return [t for t in re.split(r"[ _]+", text) if t], False
+
+
+def _join(tokens: list[str], dotted: bool) -> str:
+    """Words back into a title; keeps ``S.H.I.E.L.D.``/``E.T.`` acronyms of scene names intact."""
+    if not dotted:
+        return " ".join(tokens)
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        j = i
+        while j < len(tokens) and len(tokens[j]) == 1 and tokens[j].isalpha():
+            j += 1
+        run = tokens[i:j]
+        if len(run) >= 3 or (len(run) == 2 and not {t.upper() for t in run} & {"A", "I"}):
+            out.append(".".join(run) + ".")
+            i = j
+        else:
+            out.append(tokens[i])
+            i += 1
+    return " ".join(out)
+
+
+def _finish(text: str) -> str | None:
+    """Last touches on a title: drop CRCs and tag-only brackets, trim separators."""
+    text = _CRC_RE.sub(" ", text)
+
+    def bracket(m: re.Match[str]) -> str:
+        inner = m.group(1).strip()
+        words = [w for w in re.split(r"[\s._]+", inner) if w]
+        if not words or all(_is_tag(w) or _is_weak_tag(w) for w in words):
+            return " "
+        return m.group(0)
+
+    text = _BRACKET_RE.sub(bracket, text)
+    text = _SPACES_RE.sub(" ", text).strip(" -_,~")
+    while text.endswith(("(", "[")):
+        text = text[:-1].rstrip(" -_,~")
+    return text or None
+
+
+def _first_tag(tokens: list[str], start: int = 0) -> int:
+    for i in range(start, len(tokens)):
+        if _is_tag(tokens[i]):
+            return i
+        if _is_weak_tag(tokens[i]) and i + 1 < len(tokens) and (
+                _is_tag(tokens[i + 1]) or _is_weak_tag(tokens[i + 1])):
+            return i
+    return len(tokens)
+
+
+def _title_year(text: str) -> _TitleYear:
+    """Title and year of a name whose ids are already removed.
+
+    A year in parentheses wins (``Movie (2010)``); otherwise the last plausible bare year before
+    the release tags (``2001.A.Space.Odyssey.1968.1080p``), never the first word (``1917.2019``).
+    """
+    text = text.strip()
+    stripped = _LEADING_GROUP_RE.sub("", text)
+    if stripped.strip(" -._") and not stripped.lstrip().startswith(("(", "[")):
+        text = stripped  # "[Group] Title", but "[REC] (2007)" keeps its name
+    best: re.Match[str] | None = None
+    for m in _PAREN_YEAR_RE.finditer(text):
+        if _plausible(int(m.group(1))) and text[:m.start()].strip(" -._[("):
+            best = m
+    if best is not None:
+        head = text[:best.start()]
+        tokens, dotted = _tokens(head)
+        cut = _first_tag(tokens)
+        tail = text[best.end():]
+        tail_tokens = _tokens(tail)[0]
+        clean = cut == len(tokens) and _first_tag(tail_tokens) == len(tail_tokens)
+        return _TitleYear(_finish(_join(tokens[:cut], dotted)), int(best.group(1)), tail, clean,
+                          True)
+    tokens, dotted = _tokens(text)
+    cut = _first_tag(tokens)
+    year_at = None
+    for i in range(1, cut):
+        if _year_of(tokens[i]) is not None:
+            year_at = i
+    if year_at is not None:
+        return _TitleYear(_finish(_join(tokens[:year_at], dotted)), _year_of(tokens[year_at]),
+                          " ".join(tokens[year_at + 1:]), cut == len(tokens), False)
+    return _TitleYear(_finish(_join(tokens[:cut], dotted)), None, " ".join(tokens[cut:]),
+                      cut == len(tokens), False)
+
+
+def _norm(text: str | None) -> str:
+    return "".join(ch for ch in (text or "").casefold() if ch.isalnum())
+
+
+# --------------------------------------------------------------------------------------------
+# movies
+
+
+class _Movie(msgspec.Struct):
+    title: str | None = None
+    year: int | None = None
+    edition: str | None = None
+    version: str | None = None
+    part: int | None = None
+    ids: Ids = msgspec.field(default_factory=dict)
+    paren_year: bool = False
+    clean: bool = True
+
+
+def _edition_of(text: str) -> str | None:
+    """An edition label (``Director's Cut``) if ``text`` is one, canonical spelling if known."""
+    key = _norm(text.replace("'", ""))
+    if key in _EDITIONS:
+        return _EDITIONS[key]
+    cleaned = _SPACES_RE.sub(" ", re.sub(r"[._]", " ", text)).strip(" -")
+    if _EDITION_WORDS_RE.search(cleaned) and len(cleaned.split()) <= 5:
+        return cleaned
+    return None
+
+
+def _scan_edition(tokens: list[str]) -> str | None:
+    """First known edition among release-name words (``EXTENDED``, ``Directors.Cut``)."""
+    keys = [_norm(t.replace("'", "")) for t in tokens]
+    for i in range(len(keys)):
+        for width in (3, 2, 1):
+            if i + width <= len(keys):
+                found = _EDITIONS.get("".join(keys[i:i + width]))
+                if found is not None:
+                    return found
+    return None
+
+
+def _labels(text: str, movie: _Movie) -> None:
+    """``- 1080p - Extended Edition`` after a movie name: editions and the version label."""
+    segments = [s.strip() for s in re.split(r"\s+-\s+|^\s*-\s*", text) if s.strip(" -._")]
+    versions: list[str] = []
+    for segment in segments:
+        inner = segment.strip()
+        if inner.startswith(("[", "(")) and inner.endswith(("]", ")")):
+            inner = inner[1:-1].strip()
+        edition = _edition_of(inner)
+        if edition is not None and movie.edition is None:
+            movie.edition = edition
+        elif inner:
+            versions.append(inner)
+    if versions:
+        movie.version = " - ".join(versions)
+
+
+def _parse_movie_stem(stem: str, folder: str | None = None) -> _Movie:
+    movie = _Movie()
+    text = _strip_ids(stem, movie.ids)
+    tag = _EDITION_TAG_RE.search(text)
+    if tag is not None:
+        movie.edition = tag.group(1).strip() or None
+        text = text[:tag.start()] + " " + text[tag.end():]
+    part = _PART_RE.search(text)
+    if part is not None:
+        value = part.group(1).lower()
+        movie.part = int(value) if value.isdigit() else ord(value) - ord("a") + 1
+        text = text[:part.start()]
+    text = _SPACES_RE.sub(" ", text).strip()
+
+    if folder is not None:  # Movie (2010)/Movie (2010) - 1080p.mkv: the rest is a version label
+        base = _SPACES_RE.sub(" ", _EDITION_TAG_RE.sub(" ", _strip_ids(folder, {}))).strip()
+        rest = text[len(base):]
+        if (base and text.lower().startswith(base.lower())
+                and rest.lstrip(" ")[:1] in ("-", "_", ".", "[") and _title_year(base).clean):
+            label = rest.strip(" _.")
+            if label.startswith("["):
+                label = "- " + label
+            _labels(label if label.startswith("-") else "- " + label, movie)
+            text = base
+
+    parsed = _title_year(text)
+    movie.title, movie.year = parsed.title, parsed.year
+    movie.paren_year, movie.clean = parsed.paren_year, parsed.clean
+    tail = parsed.tail.strip()
+    if tail.startswith("-") and parsed.paren_year:
+        _labels(tail, movie)
+    elif movie.edition is None:
+        movie.edition = _scan_edition(_tokens(tail)[0])
+    _edition_from_title(movie)
+    return movie
+
+
+def _edition_from_title(movie: _Movie) -> None:
+    """``Blade Runner - The Final Cut`` / ``Movie (Director's Cut)``: the edition is not title."""
+    if movie.title is None or movie.edition is not None:
+        return
+    m = re.search(r"(?:\s+-\s+([^-]+)|\s*\(([^()]+)\))$", movie.title)
+    if m is None:
+        return
+    edition = _edition_of(m.group(1) or m.group(2))
+    head = movie.title[:m.start()].strip(" -")
+    if edition is not None and head:
+        movie.title, movie.edition = head, edition
+
+
+def _parse_movie(raw: str, stem: str, dirs: list[str]) -> ParsedName:
+    folder_name = dirs[-1] if dirs else None
+    movie = _parse_movie_stem(stem, folder_name)
+    title, year, edition = movie.title, movie.year, movie.edition
+    ids: Ids = {}
+    if folder_name is not None and season_of_dir(folder_name) is None:
+        # Movie (2010)/whatever.mkv: a folder with a year is the movie, the file one of its files;
+        # a folder that agrees with the file lends its year, ids and nicer spelling.
+        folder = _parse_movie_stem(folder_name)
+        if folder.title is not None:
+            generic = title is None or title.lower() in _GENERIC_STEMS
+            strong = folder.paren_year and (year is None or year == folder.year)
+            same = _norm(folder.title) == _norm(title)
+            if generic or strong or same:
+                if generic or strong or folder.clean or (title or "").islower():
+                    title = folder.title
+                year = year if year is not None else folder.year
+                ids.update(folder.ids)
+                edition = edition or folder.edition
+    ids.update(movie.ids)
+    return ParsedName(path=raw, kind="movie", title=title, year=year, edition=edition,
+                      version=movie.version, part=movie.part, ids=ids or None)
+
+
+# --------------------------------------------------------------------------------------------
+# episodes
+
+
+def _valid_date(m: re.Match[str] | None) -> str | None:
+    if m is None:
+        return None
+    try:
+        return _dt.date(int(m.group(1)), int(m.group(3)), int(m.group(4))).isoformat()
+    except ValueError:
+        return None
+
+
+def _more(pattern: re.Pattern[str], text: str, pos: int, first: int) -> list[int]:
+    """Episode numbers following the first one: ``E02E03`` lists, ``E01-E04`` ranges."""
+    episodes = [first]
+    while True:
+        m = pattern.match(text, pos)
+        if m is None or m.end() == pos:
+            return episodes
+        groups = [g for g in m.groups()]
+        is_range = "-" in (g for g in groups if g is not None and not g.isdigit())
+        number = int(next(g for g in reversed(groups) if g is not None and g.isdigit()))
+        last = episodes[-1]
+        if is_range and last < number <= last + 50:
+            episodes.extend(range(last + 1, number + 1))
+        elif number not in episodes:
+            episodes.append(number)
+        pos = m.end()
+
+
+class _Episode(msgspec.Struct):
+    season: int | None = None
+    episodes: list[int] | None = None
+    air_date: str | None = None
+    prefix: str | None = None  # the text before the episode marker: the series name in it
+    absolute: bool = False
+
+
+def _match_episode(text: str, folder_season: int | None) -> _Episode | None:
+    m = _SXXEXX_RE.search(text)
+    if m is not None:
+        return _Episode(int(m.group(1)), _more(_SXXEXX_MORE_RE, text, m.end(), int(m.group(2))),
+                        prefix=text[:m.start()])
+    m = _WORDS_RE.search(text) or _ANIME_SEASON_RE.search(text)
+    if m is not None:
+        return _Episode(int(m.group(1)), [int(m.group(2))], prefix=text[:m.start()])
+    m = _NXNN_RE.search(text)
+    if m is not None:
+        return _Episode(int(m.group(1)), _more(_NXNN_MORE_RE, text, m.end(), int(m.group(2))),
+                        prefix=text[:m.start()])
+    m = _DATE_RE.search(text)
+    if m is not None:  # a date, even an impossible one, is not three episode numbers
+        return _Episode(folder_season, None, _valid_date(m), prefix=text[:m.start()])
+    m = _EONLY_RE.search(text)
+    if m is not None:
+        return _Episode(folder_season, _more(_EONLY_MORE_RE, text, m.end(), int(m.group(1))),
+                        prefix=text[:m.start()])
+    return _absolute(text, folder_season)
+
+
+def _absolute(text: str, folder_season: int | None) -> _Episode | None:
+    """``[Group] Show - 102 (1080p) [CRC].mkv``: one number, anime style."""
+    ids: Ids = {}
+    work = _LEADING_GROUP_RE.sub("", _strip_ids(text, ids))
+    work = _CRC_RE.sub(" ", work)
+    work = _BRACKET_RE.sub(
+        lambda b: b.group(0) if _PAREN_YEAR_RE.fullmatch(b.group(0)) else " ", work)
+    if " " not in work.strip():
+        work = re.sub(r"[._]", " ", work)
+    tokens = work.split()
+    cut = _first_tag(tokens)
+    work = " ".join(tokens[:cut])
+    found: re.Match[str] | None = _ABS_DASH_RE.search(work) or _ABS_START_RE.match(work)
+    if found is None:
+        for m in _ABS_ANY_RE.finditer(work):
+            if not _plausible(int(m.group(1))) or len(m.group(1)) != 4:
+                found = m
+    if found is None:
+        return None
+    number = int(found.group(1))
+    if folder_season is not None and number >= 100 and number // 100 == folder_season:
+        number %= 100  # Season 01/101.mkv is S01E01, as in Jellyfin
+    return _Episode(folder_season, [number], prefix=work[:found.start()], absolute=True)
+
+
+def _parse_episode(raw: str, stem: str, dirs: list[str]) -> ParsedName:
+    folder_season, series_dir = _series_context(dirs)
+    ids: Ids = {}
+    folder_title = folder_year = None
+    folder_clean = False
+    if series_dir is not None:
+        folder = _title_year(_strip_ids(series_dir, ids))
+        folder_title, folder_year, folder_clean = folder.title, folder.year, folder.clean
+    file_ids: Ids = {}
+    text = _SPACES_RE.sub(" ", _strip_ids(stem, file_ids)).strip()
+    ids.update(file_ids)
+
+    found = _match_episode(text, folder_season)
+    file_title = file_year = None
+    if found is not None and found.prefix is not None and found.prefix.strip(" -._"):
+        prefix = _title_year(found.prefix)
+        file_title, file_year = prefix.title, prefix.year
+    elif found is None:
+        whole = _title_year(text)
+        file_title, file_year = whole.title, whole.year
+
+    # The folder is the series when the layout says so (season folder, anime folder) or agrees
+    # with the file; otherwise the file knows better (a flat download folder named "tv").
+    use_folder = folder_title is not None and (
+        folder_season is not None or file_title is None
+        or (found is not None and found.absolute)
+        or _norm(folder_title) == _norm(file_title)
+        or (folder_clean and _norm(folder_title).startswith(_norm(file_title))))
+    if use_folder:
+        title, year = folder_title, folder_year or file_year
+    else:
+        title, year = file_title, file_year
+        if series_dir is not None and folder_season is None:
+            ids = dict(file_ids)  # the folder was not the series: its ids are not ours
+    season = found.season if found is not None else folder_season
+    return ParsedName(path=raw, kind="episode", title=title, year=year, season=season,
+                      episodes=found.episodes if found is not None else None,
+                      air_date=found.air_date if found is not None else None, ids=ids or None)

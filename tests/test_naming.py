@@ -1,0 +1,672 @@
+"""The file-name parser against names people really use, and ``ferrex-appliance parse-name``.
+
+Each row is a path as a user would paste it from a library, the library kind (None: guessed) and
+every non-null field expected; fields left out must be None, so a stray value fails the row too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from appliance.scan.naming import (
+    ParsedName,
+    extra_dir_kind,
+    guess_library_kind,
+    is_ignored_dir,
+    is_ignored_dir_name,
+    parse_name,
+    season_of_dir,
+)
+from tests.helpers import APPLIANCE, REPO
+
+KEYS = ["path", "kind", "title", "year", "season", "episodes", "air_date", "edition", "version",
+        "part", "extra", "ids"]
+
+ROWS: list[tuple[str, str | None, dict[str, Any]]] = [
+    # --- library kind: movies ---
+    ('Avatar (2009).mkv', 'movies', {'kind': 'movie', 'title': 'Avatar', 'year': 2009}),
+    ('Avatar (2009)/Avatar (2009).mkv', 'movies',
+     {'kind': 'movie', 'title': 'Avatar', 'year': 2009}),
+    ('The Matrix (1999)/The Matrix (1999) - 1080p.mkv', 'movies',
+     {'kind': 'movie', 'title': 'The Matrix', 'year': 1999, 'version': '1080p'}),
+    ('The Matrix (1999)/The Matrix (1999) - 2160p.mkv', 'movies',
+     {'kind': 'movie', 'title': 'The Matrix', 'year': 1999, 'version': '2160p'}),
+    ('The Matrix (1999)/The Matrix (1999) - 4K HDR.mkv', 'movies',
+     {'kind': 'movie', 'title': 'The Matrix', 'year': 1999, 'version': '4K HDR'}),
+    ('The Matrix (1999)/The Matrix (1999) [1080p].mkv', 'movies',
+     {'kind': 'movie', 'title': 'The Matrix', 'year': 1999, 'version': '1080p'}),
+    ('The Matrix (1999)/The Matrix (1999) - Remux.mkv', 'movies',
+     {'kind': 'movie', 'title': 'The Matrix', 'year': 1999, 'version': 'Remux'}),
+    ('The Matrix (1999)/The Matrix (1999)_1080p.mkv', 'movies',
+     {'kind': 'movie', 'title': 'The Matrix', 'year': 1999, 'version': '1080p'}),
+    ('Movie (2010)/Movie (2010)-cd1.avi', 'movies',
+     {'kind': 'movie', 'title': 'Movie', 'year': 2010, 'part': 1}),
+    ('Movie (2010)/Movie (2010)-cd2.avi', 'movies',
+     {'kind': 'movie', 'title': 'Movie', 'year': 2010, 'part': 2}),
+    ('Movie (2010)/Movie (2010) - part1.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Movie', 'year': 2010, 'part': 1}),
+    ('Movie (2010)/Movie (2010).part2.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Movie', 'year': 2010, 'part': 2}),
+    ('Movie (2010)/Movie (2010) - disc2.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Movie', 'year': 2010, 'part': 2}),
+    ('Movie (2010)/Movie (2010) - pt3.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Movie', 'year': 2010, 'part': 3}),
+    ('Movie (2010)/Movie (2010) - dvd1.vob', 'movies',
+     {'kind': 'movie', 'title': 'Movie', 'year': 2010, 'part': 1}),
+    ('Movie (2010)/Movie (2010)-cdb.avi', 'movies',
+     {'kind': 'movie', 'title': 'Movie', 'year': 2010, 'part': 2}),
+    ('Movie (2010)/Movie (2010) CD1.avi', 'movies',
+     {'kind': 'movie', 'title': 'Movie', 'year': 2010, 'part': 1}),
+    ('The.Matrix.1999.1080p.BluRay.x264-GRP.mkv', 'movies',
+     {'kind': 'movie', 'title': 'The Matrix', 'year': 1999}),
+    ('Inception.2010.2160p.UHD.BluRay.x265.10bit.HDR.DTS-HD.MA.5.1-SWTYBLZ.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Inception', 'year': 2010}),
+    ('Avatar.The.Way.of.Water.2022.2160p.WEB-DL.DDP5.1.Atmos.DV.HDR.H.265-FLUX.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Avatar The Way of Water', 'year': 2022}),
+    ('Dune.Part.Two.2024.1080p.WEBRip.x264.AAC5.1-[YTS.MX].mp4', 'movies',
+     {'kind': 'movie', 'title': 'Dune Part Two', 'year': 2024}),
+    ('The_Big_Lebowski_1998_720p_BRRip.avi', 'movies',
+     {'kind': 'movie', 'title': 'The Big Lebowski', 'year': 1998}),
+    ('Heat 1995 1080p BluRay x264.mkv', 'movies', {'kind': 'movie', 'title': 'Heat', 'year': 1995}),
+    ('oppenheimer.2023.imax.2160p.web.h265-grp.mkv', 'movies',
+     {'kind': 'movie', 'title': 'oppenheimer', 'year': 2023, 'edition': 'IMAX'}),
+    ('Pulp.Fiction.1994.REMASTERED.1080p.BluRay.x264-GRP.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Pulp Fiction', 'year': 1994, 'edition': 'Remastered'}),
+    ('Parasite.2019.KOREAN.1080p.BluRay.x264-GRP.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Parasite', 'year': 2019}),
+    ('Alien.1979.Directors.Cut.1080p.BluRay.x264-GRP.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Alien', 'year': 1979, 'edition': "Director's Cut"}),
+    ('Aliens.1986.Special.Edition.720p.BluRay.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Aliens', 'year': 1986, 'edition': 'Special Edition'}),
+    ('Kingdom.of.Heaven.2005.Directors.Cut.Roadshow.1080p.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Kingdom of Heaven', 'year': 2005, 'edition': "Director's Cut"}),
+    ('The.Lord.of.the.Rings.The.Fellowship.of.the.Ring.2001.EXTENDED.1080p.BluRay.x264-GRP.mkv',
+     'movies',
+     {'kind': 'movie', 'title': 'The Lord of the Rings The Fellowship of the Ring', 'year': 2001,
+      'edition': 'Extended'}),
+    ('American.Pie.1999.UNRATED.DVDRip.XviD-GRP.avi', 'movies',
+     {'kind': 'movie', 'title': 'American Pie', 'year': 1999, 'edition': 'Unrated'}),
+    ('Apocalypse.Now.1979.Redux.720p.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Apocalypse Now', 'year': 1979, 'edition': 'Redux'}),
+    ('Movie.2010.THEATRICAL.1080p.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Movie', 'year': 2010, 'edition': 'Theatrical'}),
+    ('Movie.2010.UNCUT.1080p.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Movie', 'year': 2010, 'edition': 'Uncut'}),
+    ("Movie (2010) {edition-Director's Cut}.mkv", 'movies',
+     {'kind': 'movie', 'title': 'Movie', 'year': 2010, 'edition': "Director's Cut"}),
+    ('Movie (2010) {edition-Extended Edition} [tmdbid-123].mkv', 'movies',
+     {'kind': 'movie', 'title': 'Movie', 'year': 2010, 'edition': 'Extended Edition',
+      'ids': {'tmdb': 123}}),
+    ('Movie (2010)/Movie (2010) {edition-Theatrical}.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Movie', 'year': 2010, 'edition': 'Theatrical'}),
+    ('Movie (2010) - Extended Edition.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Movie', 'year': 2010, 'edition': 'Extended Edition'}),
+    ("Movie (2010) - Director's Cut.mkv", 'movies',
+     {'kind': 'movie', 'title': 'Movie', 'year': 2010, 'edition': "Director's Cut"}),
+    ('Movie (2010) - Directors Cut.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Movie', 'year': 2010, 'edition': "Director's Cut"}),
+    ('Movie (2010) - Unrated.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Movie', 'year': 2010, 'edition': 'Unrated'}),
+    ('Movie (2010) - Theatrical Cut.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Movie', 'year': 2010, 'edition': 'Theatrical Cut'}),
+    ('Movie (2010) - Final Cut.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Movie', 'year': 2010, 'edition': 'Final Cut'}),
+    ('Movie (2010) - 10th Anniversary Edition.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Movie', 'year': 2010, 'edition': '10th Anniversary Edition'}),
+    ('Movie (2010) - Extended Edition - 1080p.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Movie', 'year': 2010, 'edition': 'Extended Edition',
+      'version': '1080p'}),
+    ('Movie (2010) [Unrated].mkv', 'movies',
+     {'kind': 'movie', 'title': 'Movie', 'year': 2010, 'edition': 'Unrated'}),
+    ('Movie (2010) Theatrical.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Movie', 'year': 2010, 'edition': 'Theatrical'}),
+    ('Blade Runner - The Final Cut.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Blade Runner', 'edition': 'The Final Cut'}),
+    ('Blade Runner (1982)/Blade Runner (1982) - The Final Cut.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Blade Runner', 'year': 1982, 'edition': 'The Final Cut'}),
+    ('The Matrix (1999) [tmdbid-603].mkv', 'movies',
+     {'kind': 'movie', 'title': 'The Matrix', 'year': 1999, 'ids': {'tmdb': 603}}),
+    ('The Matrix (1999) [tmdbid=603].mkv', 'movies',
+     {'kind': 'movie', 'title': 'The Matrix', 'year': 1999, 'ids': {'tmdb': 603}}),
+    ('The Matrix (1999) {tmdb-603}.mkv', 'movies',
+     {'kind': 'movie', 'title': 'The Matrix', 'year': 1999, 'ids': {'tmdb': 603}}),
+    ('The Matrix (1999) [imdbid-tt0133093].mkv', 'movies',
+     {'kind': 'movie', 'title': 'The Matrix', 'year': 1999, 'ids': {'imdb': 'tt0133093'}}),
+    ('The Matrix (1999) {imdb-tt0133093}.mkv', 'movies',
+     {'kind': 'movie', 'title': 'The Matrix', 'year': 1999, 'ids': {'imdb': 'tt0133093'}}),
+    ('The Matrix (1999) [imdbid-tt0133093] [tmdbid-603].mkv', 'movies',
+     {'kind': 'movie', 'title': 'The Matrix', 'year': 1999,
+      'ids': {'imdb': 'tt0133093', 'tmdb': 603}}),
+    ('The Matrix (1999) [tmdbid-603]/The Matrix (1999).mkv', 'movies',
+     {'kind': 'movie', 'title': 'The Matrix', 'year': 1999, 'ids': {'tmdb': 603}}),
+    ('The Matrix (1999) [tmdbid-603]/The Matrix (1999) - 1080p.mkv', 'movies',
+     {'kind': 'movie', 'title': 'The Matrix', 'year': 1999, 'version': '1080p',
+      'ids': {'tmdb': 603}}),
+    ('The Matrix (1999) {imdb-tt0133093}/movie.mkv', 'movies',
+     {'kind': 'movie', 'title': 'The Matrix', 'year': 1999, 'ids': {'imdb': 'tt0133093'}}),
+    ('The.Matrix.1999.tt0133093.1080p.mkv', 'movies',
+     {'kind': 'movie', 'title': 'The Matrix', 'year': 1999, 'ids': {'imdb': 'tt0133093'}}),
+    ('2001 A Space Odyssey (1968).mkv', 'movies',
+     {'kind': 'movie', 'title': '2001 A Space Odyssey', 'year': 1968}),
+    ('2001.A.Space.Odyssey.1968.1080p.BluRay.x264-GRP.mkv', 'movies',
+     {'kind': 'movie', 'title': '2001 A Space Odyssey', 'year': 1968}),
+    ('Blade Runner 2049 (2017).mkv', 'movies',
+     {'kind': 'movie', 'title': 'Blade Runner 2049', 'year': 2017}),
+    ('Blade.Runner.2049.2017.2160p.UHD.BluRay.x265-GRP.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Blade Runner 2049', 'year': 2017}),
+    ('Blade.Runner.2049.1080p.WEB-DL.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Blade Runner 2049'}),
+    ('1917 (2019).mkv', 'movies', {'kind': 'movie', 'title': '1917', 'year': 2019}),
+    ('1917.2019.1080p.WEBRip.x264-GRP.mkv', 'movies',
+     {'kind': 'movie', 'title': '1917', 'year': 2019}),
+    ('Se7en (1995).mkv', 'movies', {'kind': 'movie', 'title': 'Se7en', 'year': 1995}),
+    ('Se7en.1995.1080p.BluRay.x264-GRP.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Se7en', 'year': 1995}),
+    ('2012 (2009).mkv', 'movies', {'kind': 'movie', 'title': '2012', 'year': 2009}),
+    ('2012.2009.720p.BluRay.mkv', 'movies', {'kind': 'movie', 'title': '2012', 'year': 2009}),
+    ('Apollo 13 (1995).mkv', 'movies', {'kind': 'movie', 'title': 'Apollo 13', 'year': 1995}),
+    ("Ocean's Eleven (2001).mkv", 'movies',
+     {'kind': 'movie', 'title': "Ocean's Eleven", 'year': 2001}),
+    ("Ocean's.Eleven.2001.1080p.mkv", 'movies',
+     {'kind': 'movie', 'title': "Ocean's Eleven", 'year': 2001}),
+    ('10 Cloverfield Lane (2016).mkv', 'movies',
+     {'kind': 'movie', 'title': '10 Cloverfield Lane', 'year': 2016}),
+    ('21 Jump Street (2012).mkv', 'movies',
+     {'kind': 'movie', 'title': '21 Jump Street', 'year': 2012}),
+    ('300 (2006).mkv', 'movies', {'kind': 'movie', 'title': '300', 'year': 2006}),
+    ('Fahrenheit 451 (1966).mkv', 'movies',
+     {'kind': 'movie', 'title': 'Fahrenheit 451', 'year': 1966}),
+    ('The 13th Warrior (1999).mkv', 'movies',
+     {'kind': 'movie', 'title': 'The 13th Warrior', 'year': 1999}),
+    ('Nineteen Eighty-Four (1984).mkv', 'movies',
+     {'kind': 'movie', 'title': 'Nineteen Eighty-Four', 'year': 1984}),
+    ('1984 (1984).mkv', 'movies', {'kind': 'movie', 'title': '1984', 'year': 1984}),
+    ('Star Wars Episode IV - A New Hope (1977).mkv', 'movies',
+     {'kind': 'movie', 'title': 'Star Wars Episode IV - A New Hope', 'year': 1977}),
+    ('Mission Impossible - Fallout (2018).mkv', 'movies',
+     {'kind': 'movie', 'title': 'Mission Impossible - Fallout', 'year': 2018}),
+    ('Kill Bill - Vol. 1 (2003).mkv', 'movies',
+     {'kind': 'movie', 'title': 'Kill Bill - Vol. 1', 'year': 2003}),
+    ('Harry Potter and the Deathly Hallows Part 1 (2010).mkv', 'movies',
+     {'kind': 'movie', 'title': 'Harry Potter and the Deathly Hallows Part 1', 'year': 2010}),
+    ('Harry.Potter.and.the.Deathly.Hallows.Part.1.2010.1080p.BluRay.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Harry Potter and the Deathly Hallows Part 1', 'year': 2010}),
+    ('Spider-Man No Way Home (2021).mkv', 'movies',
+     {'kind': 'movie', 'title': 'Spider-Man No Way Home', 'year': 2021}),
+    ('Spider-Man.No.Way.Home.2021.1080p.WEB-DL.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Spider-Man No Way Home', 'year': 2021}),
+    ('E.T.the.Extra-Terrestrial.1982.1080p.BluRay.mkv', 'movies',
+     {'kind': 'movie', 'title': 'E.T. the Extra-Terrestrial', 'year': 1982}),
+    ('The Office (US) (2005).mkv', 'movies',
+     {'kind': 'movie', 'title': 'The Office (US)', 'year': 2005}),
+    ('[REC] (2007).mkv', 'movies', {'kind': 'movie', 'title': '[REC]', 'year': 2007}),
+    ('WALL·E (2008).mkv', 'movies', {'kind': 'movie', 'title': 'WALL·E', 'year': 2008}),
+    ('Amélie (2001).mkv', 'movies', {'kind': 'movie', 'title': 'Amélie', 'year': 2001}),
+    ("Le Fabuleux Destin d'Amélie Poulain (2001).mkv", 'movies',
+     {'kind': 'movie', 'title': "Le Fabuleux Destin d'Amélie Poulain", 'year': 2001}),
+    ('Crouching Tiger, Hidden Dragon (2000).mkv', 'movies',
+     {'kind': 'movie', 'title': 'Crouching Tiger, Hidden Dragon', 'year': 2000}),
+    ("Charlotte's Web.mkv", 'movies', {'kind': 'movie', 'title': "Charlotte's Web"}),
+    ("Charlotte's Web (2006).mkv", 'movies',
+     {'kind': 'movie', 'title': "Charlotte's Web", 'year': 2006}),
+    ('The Final Cut (2004).mkv', 'movies',
+     {'kind': 'movie', 'title': 'The Final Cut', 'year': 2004}),
+    ('Uncut Gems (2019).mkv', 'movies', {'kind': 'movie', 'title': 'Uncut Gems', 'year': 2019}),
+    ('Movie [2010].mkv', 'movies', {'kind': 'movie', 'title': 'Movie', 'year': 2010}),
+    ('Movie.mkv', 'movies', {'kind': 'movie', 'title': 'Movie'}),
+    ('movie_name.mkv', 'movies', {'kind': 'movie', 'title': 'movie name'}),
+    ('Movie (2010).mp4', 'movies', {'kind': 'movie', 'title': 'Movie', 'year': 2010}),
+    ('Movie (2010).avi', 'movies', {'kind': 'movie', 'title': 'Movie', 'year': 2010}),
+    ('Movie (2010).m2ts', 'movies', {'kind': 'movie', 'title': 'Movie', 'year': 2010}),
+    ('Movie (2010).iso', 'movies', {'kind': 'movie', 'title': 'Movie', 'year': 2010}),
+    ('Movie (2010).strm', 'movies', {'kind': 'movie', 'title': 'Movie', 'year': 2010}),
+    ('Movie (2010).MKV', 'movies', {'kind': 'movie', 'title': 'Movie', 'year': 2010}),
+    ('Movies/Action/Heat (1995)/Heat (1995).mkv', 'movies',
+     {'kind': 'movie', 'title': 'Heat', 'year': 1995}),
+    ('/srv/media/movies/Heat (1995)/Heat (1995).mkv', 'movies',
+     {'kind': 'movie', 'title': 'Heat', 'year': 1995}),
+    ('Star Wars Collection/Star Wars (1977).mkv', 'movies',
+     {'kind': 'movie', 'title': 'Star Wars', 'year': 1977}),
+    ('Movie (2010)/movie.mkv', 'movies', {'kind': 'movie', 'title': 'Movie', 'year': 2010}),
+    ('Movie (2010)/feature.mkv', 'movies', {'kind': 'movie', 'title': 'Movie', 'year': 2010}),
+    ('Movie (2010)/a8f3e9c1.mkv', 'movies', {'kind': 'movie', 'title': 'Movie', 'year': 2010}),
+    ('Inception.2010.1080p.BluRay.x264-GRP/inception.2010.1080p.bluray.x264-grp.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Inception', 'year': 2010}),
+    ('Inception (2010)/Inception.2010.1080p.BluRay.x264-GRP.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Inception', 'year': 2010}),
+    ('Movie (2010)/Trailers/Official Trailer.mkv', 'movies',
+     {'kind': 'extra', 'title': 'Movie', 'year': 2010, 'extra': 'trailer'}),
+    ('Movie (2010)/trailers/teaser.mp4', 'movies',
+     {'kind': 'extra', 'title': 'Movie', 'year': 2010, 'extra': 'trailer'}),
+    ('Movie (2010)/Featurettes/Making Of.mkv', 'movies',
+     {'kind': 'extra', 'title': 'Movie', 'year': 2010, 'extra': 'featurette'}),
+    ('Movie (2010)/Behind The Scenes/On Set.mkv', 'movies',
+     {'kind': 'extra', 'title': 'Movie', 'year': 2010, 'extra': 'behindthescenes'}),
+    ('Movie (2010)/Deleted Scenes/Alternate Ending.mkv', 'movies',
+     {'kind': 'extra', 'title': 'Movie', 'year': 2010, 'extra': 'deletedscene'}),
+    ('Movie (2010)/Interviews/Director.mkv', 'movies',
+     {'kind': 'extra', 'title': 'Movie', 'year': 2010, 'extra': 'interview'}),
+    ('Movie (2010)/Shorts/Short Film.mkv', 'movies',
+     {'kind': 'extra', 'title': 'Movie', 'year': 2010, 'extra': 'short'}),
+    ('Movie (2010)/Scenes/Opening.mkv', 'movies',
+     {'kind': 'extra', 'title': 'Movie', 'year': 2010, 'extra': 'scene'}),
+    ('Movie (2010)/Extras/Gag Reel.mkv', 'movies',
+     {'kind': 'extra', 'title': 'Movie', 'year': 2010, 'extra': 'other'}),
+    ('Movie (2010)/Other/Thing.mkv', 'movies',
+     {'kind': 'extra', 'title': 'Movie', 'year': 2010, 'extra': 'other'}),
+    ('Movie (2010)/Extras/Making Of/Part 1.mkv', 'movies',
+     {'kind': 'extra', 'title': 'Movie', 'year': 2010, 'extra': 'other'}),
+    ('Movie (2010)/Movie (2010)-trailer.mkv', 'movies',
+     {'kind': 'extra', 'title': 'Movie', 'year': 2010, 'extra': 'trailer'}),
+    ('Movie (2010)/Movie (2010).trailer.mkv', 'movies',
+     {'kind': 'extra', 'title': 'Movie', 'year': 2010, 'extra': 'trailer'}),
+    ('Movie (2010)/Movie (2010)_trailer.mkv', 'movies',
+     {'kind': 'extra', 'title': 'Movie', 'year': 2010, 'extra': 'trailer'}),
+    ('Movie (2010)/trailer.mkv', 'movies',
+     {'kind': 'extra', 'title': 'Movie', 'year': 2010, 'extra': 'trailer'}),
+    ('Movie (2010)/Movie (2010)-featurette.mkv', 'movies',
+     {'kind': 'extra', 'title': 'Movie', 'year': 2010, 'extra': 'featurette'}),
+    ('Movie (2010)/Movie (2010)-behindthescenes.mkv', 'movies',
+     {'kind': 'extra', 'title': 'Movie', 'year': 2010, 'extra': 'behindthescenes'}),
+    ('Movie (2010)/Movie (2010)-deleted.mkv', 'movies',
+     {'kind': 'extra', 'title': 'Movie', 'year': 2010, 'extra': 'deletedscene'}),
+    ('Movie (2010)/Movie (2010)-deletedscene.mkv', 'movies',
+     {'kind': 'extra', 'title': 'Movie', 'year': 2010, 'extra': 'deletedscene'}),
+    ('Movie (2010)/Movie (2010)-interview.mkv', 'movies',
+     {'kind': 'extra', 'title': 'Movie', 'year': 2010, 'extra': 'interview'}),
+    ('Movie (2010)/Movie (2010)-short.mkv', 'movies',
+     {'kind': 'extra', 'title': 'Movie', 'year': 2010, 'extra': 'short'}),
+    ('Movie (2010)/Movie (2010)-scene.mkv', 'movies',
+     {'kind': 'extra', 'title': 'Movie', 'year': 2010, 'extra': 'scene'}),
+    ('Movie (2010)/Movie (2010)-clip.mkv', 'movies',
+     {'kind': 'extra', 'title': 'Movie', 'year': 2010, 'extra': 'clip'}),
+    ('Movie (2010)/Movie (2010)-other.mkv', 'movies',
+     {'kind': 'extra', 'title': 'Movie', 'year': 2010, 'extra': 'other'}),
+    ('Movie (2010)/Movie (2010)-extra.mkv', 'movies',
+     {'kind': 'extra', 'title': 'Movie', 'year': 2010, 'extra': 'other'}),
+    ('Movie (2010)/Movie (2010)-sample.mkv', 'movies', {'kind': 'ignored', 'extra': 'sample'}),
+    ('Movie.2010.1080p.BluRay.x264-GRP/movie.2010.1080p.bluray.x264-grp-sample.mkv', 'movies',
+     {'kind': 'ignored', 'extra': 'sample'}),
+    ('Movie (2010)/sample.mkv', 'movies', {'kind': 'ignored', 'extra': 'sample'}),
+    ('Movie (2010)/Sample/movie-sample.mkv', 'movies', {'kind': 'ignored', 'extra': 'sample'}),
+    ('Movie (2010)/Samples/clip.mkv', 'movies', {'kind': 'ignored', 'extra': 'sample'}),
+    ('Movie (2010)/sample-movie.mkv', 'movies', {'kind': 'ignored', 'extra': 'sample'}),
+    ('.hidden/Movie (2010).mkv', 'movies', {'kind': 'ignored'}),
+    ('Movie (2010)/.Movie (2010).mkv', 'movies', {'kind': 'ignored'}),
+    ('Movie (2010)/._Movie (2010).mkv', 'movies', {'kind': 'ignored'}),
+    ('Movie (2010)/@eaDir/Movie (2010).mkv', 'movies', {'kind': 'ignored'}),
+    ('#recycle/Movie (2010).mkv', 'movies', {'kind': 'ignored'}),
+    ('Movie (2010)/Movie (2010).nfo', 'movies', {'kind': 'ignored'}),
+    ('Movie (2010)/Movie (2010).en.srt', 'movies', {'kind': 'ignored'}),
+    ('Movie (2010)/poster.jpg', 'movies', {'kind': 'ignored'}),
+    ('Movie (2010)/Movie (2010).mkv.part', 'movies', {'kind': 'ignored'}),
+    ('Movie (2010)/VIDEO_TS.IFO', 'movies', {'kind': 'ignored'}),
+    ('Movie (2010)', 'movies', {'kind': 'ignored'}),
+    ('.mkv', 'movies', {'kind': 'ignored'}),
+    # --- library kind: series ---
+    ('Show (2005)/Season 01/Show - S01E02 - Title.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'year': 2005, 'season': 1, 'episodes': [2]}),
+    ('Show (2005)/Season 01/Show (2005) - S01E02 - Title.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'year': 2005, 'season': 1, 'episodes': [2]}),
+    ('Show (2005)/Season 1/Show.S01E02.720p.HDTV.x264-GRP.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'year': 2005, 'season': 1, 'episodes': [2]}),
+    ('Show/Season 01/Show - s01e02.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 1, 'episodes': [2]}),
+    ('Show/Season 01/Show - S1E2.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 1, 'episodes': [2]}),
+    ('Show/Season 01/Show - S01 E02.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 1, 'episodes': [2]}),
+    ('Show/Season 01/Show - S01.E02.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 1, 'episodes': [2]}),
+    ('Show/Season 01/Show - S01E02-E03 - Title.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 1, 'episodes': [2, 3]}),
+    ('Show/Season 01/Show - S01E02E03.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 1, 'episodes': [2, 3]}),
+    ('Show/Season 01/Show - S01E02-03.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 1, 'episodes': [2, 3]}),
+    ('Show/Season 01/Show - S01E01-E04.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 1, 'episodes': [1, 2, 3, 4]}),
+    ('Show/Season 01/Show - S01E01E02E03.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 1, 'episodes': [1, 2, 3]}),
+    ('Show/Season 01/Show - S01E02 - S01E03.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 1, 'episodes': [2, 3]}),
+    ('Show/Season 01/Show - S01E01-S01E02.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 1, 'episodes': [1, 2]}),
+    ('Show/Season 01/Show 1x02.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 1, 'episodes': [2]}),
+    ('Show/Season 01/Show - 1x02 - Title.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 1, 'episodes': [2]}),
+    ('Show/Season 01/Show 1x02x03.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 1, 'episodes': [2, 3]}),
+    ('Show/Season 01/Show 1x02-1x03.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 1, 'episodes': [2, 3]}),
+    ('Show/Season 10/Show 10x103.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 10, 'episodes': [103]}),
+    ('Show/Season 1/Show Season 1 Episode 2.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 1, 'episodes': [2]}),
+    ('Show/Season 00/Show - S00E01.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 0, 'episodes': [1]}),
+    ('Show/Specials/Show - S00E03 - Special.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 0, 'episodes': [3]}),
+    ('Show/Specials/Christmas Special.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 0}),
+    ('Show/Season 02/E02.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 2, 'episodes': [2]}),
+    ('Show/Season 02/E02 - Title.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 2, 'episodes': [2]}),
+    ('Show/Season 02/Episode 2.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 2, 'episodes': [2]}),
+    ('Show/Season 02/Episode 02 - Title.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 2, 'episodes': [2]}),
+    ('Show/Season 02/Ep 2.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 2, 'episodes': [2]}),
+    ('Show/Season 02/02 - Title.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 2, 'episodes': [2]}),
+    ('Show/Season 02/02.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 2, 'episodes': [2]}),
+    ('Show/Season 02/Show - 203.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 2, 'episodes': [3]}),
+    ('Show/Season 02/Title Without Number.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 2}),
+    ('Show/S02/Show - S02E05.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 2, 'episodes': [5]}),
+    ('Show/Series 2/Show - S02E05.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 2, 'episodes': [5]}),
+    ('Show/Staffel 2/Show - S02E05.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 2, 'episodes': [5]}),
+    ('Show/Saison 2/Show - S02E05.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 2, 'episodes': [5]}),
+    ('Show/Season 2 (2006)/Show - S02E05.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 2, 'episodes': [5]}),
+    ('Show/Season 1/Show - S02E05.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 2, 'episodes': [5]}),
+    ('Show/Season 2024/Show - S2024E05.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 2024, 'episodes': [5]}),
+    ('Show/Show - S01E05.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 1, 'episodes': [5]}),
+    ('Show - S01E05 - Title.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 1, 'episodes': [5]}),
+    ('Breaking.Bad.S01E01.720p.BluRay.x264-GRP.mkv', 'series',
+     {'kind': 'episode', 'title': 'Breaking Bad', 'season': 1, 'episodes': [1]}),
+    ('Breaking Bad/Breaking.Bad.S05E16.Felina.1080p.WEB-DL.mkv', 'series',
+     {'kind': 'episode', 'title': 'Breaking Bad', 'season': 5, 'episodes': [16]}),
+    ('Doctor.Who.2005.S01E01.Rose.720p.mkv', 'series',
+     {'kind': 'episode', 'title': 'Doctor Who', 'year': 2005, 'season': 1, 'episodes': [1]}),
+    ('Doctor Who (2005)/Season 01/Doctor Who (2005) - S01E01 - Rose.mkv', 'series',
+     {'kind': 'episode', 'title': 'Doctor Who', 'year': 2005, 'season': 1, 'episodes': [1]}),
+    ('Doctor Who (2005) [tvdbid-78804]/Season 01/Doctor Who - S01E01 - Rose.mkv', 'series',
+     {'kind': 'episode', 'title': 'Doctor Who', 'year': 2005, 'season': 1, 'episodes': [1],
+      'ids': {'tvdb': 78804}}),
+    ('Show (2005) {tvdb-12345}/Season 01/Show - S01E01.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'year': 2005, 'season': 1, 'episodes': [1],
+      'ids': {'tvdb': 12345}}),
+    ('Show (2005) [tmdbid-1399]/Season 01/Show - S01E01.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'year': 2005, 'season': 1, 'episodes': [1],
+      'ids': {'tmdb': 1399}}),
+    ('The Office (US)/Season 1/The.Office.US.S01E01.720p.mkv', 'series',
+     {'kind': 'episode', 'title': 'The Office (US)', 'season': 1, 'episodes': [1]}),
+    ('The Office (US)/The.Office.US.S02E01.mkv', 'series',
+     {'kind': 'episode', 'title': 'The Office (US)', 'season': 2, 'episodes': [1]}),
+    ('Marvels.Agents.of.S.H.I.E.L.D.S01E01.720p.mkv', 'series',
+     {'kind': 'episode', 'title': 'Marvels Agents of S.H.I.E.L.D.', 'season': 1, 'episodes': [1]}),
+    ('24/Season 1/24 - S01E01 - 12-00 AM - 1-00 AM.mkv', 'series',
+     {'kind': 'episode', 'title': '24', 'season': 1, 'episodes': [1]}),
+    ('The 100/Season 1/The 100 - S01E01.mkv', 'series',
+     {'kind': 'episode', 'title': 'The 100', 'season': 1, 'episodes': [1]}),
+    ('9-1-1/Season 1/9-1-1 - S01E01.mkv', 'series',
+     {'kind': 'episode', 'title': '9-1-1', 'season': 1, 'episodes': [1]}),
+    ('Game of Thrones/Season 8/Game.of.Thrones.S08E06.1080p.WEB.H264-MEMENTO.mkv', 'series',
+     {'kind': 'episode', 'title': 'Game of Thrones', 'season': 8, 'episodes': [6]}),
+    ('/srv/tv/Some.Show.S03E04.1080p.WEB-DL.mkv', 'series',
+     {'kind': 'episode', 'title': 'Some Show', 'season': 3, 'episodes': [4]}),
+    ('/srv/tv/Some Show (2019)/Season 03/Some Show - S03E04.mkv', 'series',
+     {'kind': 'episode', 'title': 'Some Show', 'year': 2019, 'season': 3, 'episodes': [4]}),
+    ('Show/Show 2024-03-01.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'air_date': '2024-03-01'}),
+    ('Show/Show - 2024-03-01 - Guest.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'air_date': '2024-03-01'}),
+    ('The Daily Show/The.Daily.Show.2024.03.01.1080p.WEB.h264-GRP.mkv', 'series',
+     {'kind': 'episode', 'title': 'The Daily Show', 'air_date': '2024-03-01'}),
+    ('The Daily Show/Season 2024/The Daily Show - 2024-03-01.mkv', 'series',
+     {'kind': 'episode', 'title': 'The Daily Show', 'season': 2024, 'air_date': '2024-03-01'}),
+    ('Show 2024-03-01.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'air_date': '2024-03-01'}),
+    ('Show/Show 2024-02-30.mkv', 'series', {'kind': 'episode', 'title': 'Show'}),
+    ('Naruto/Naruto - 102.mkv', 'series',
+     {'kind': 'episode', 'title': 'Naruto', 'episodes': [102]}),
+    ('Naruto/Naruto - 102 - Title.mkv', 'series',
+     {'kind': 'episode', 'title': 'Naruto', 'episodes': [102]}),
+    ('Naruto/[SubsPlease] Naruto - 102 (1080p) [ABCD1234].mkv', 'series',
+     {'kind': 'episode', 'title': 'Naruto', 'episodes': [102]}),
+    ('One Piece/One Piece - 1100.mkv', 'series',
+     {'kind': 'episode', 'title': 'One Piece', 'episodes': [1100]}),
+    ('One Piece/One.Piece.1100.1080p.mkv', 'series',
+     {'kind': 'episode', 'title': 'One Piece', 'episodes': [1100]}),
+    ('Frieren/[SubsPlease] Sousou no Frieren - 12v2 (1080p) [A1B2C3D4].mkv', 'series',
+     {'kind': 'episode', 'title': 'Frieren', 'episodes': [12]}),
+    ('Show/Season 01/Trailers/Season Trailer.mkv', 'series',
+     {'kind': 'extra', 'title': 'Show', 'season': 1, 'extra': 'trailer'}),
+    ('Show (2005)/Extras/Blooper Reel.mkv', 'series',
+     {'kind': 'extra', 'title': 'Show', 'year': 2005, 'extra': 'other'}),
+    ('Show (2005)/Featurettes/Making Of.mkv', 'series',
+     {'kind': 'extra', 'title': 'Show', 'year': 2005, 'extra': 'featurette'}),
+    ('Show (2005)/Season 01/Behind The Scenes/Making Of.mkv', 'series',
+     {'kind': 'extra', 'title': 'Show', 'year': 2005, 'season': 1, 'extra': 'behindthescenes'}),
+    ('Show/Season 01/Show - S01E02-deleted.mkv', 'series',
+     {'kind': 'extra', 'title': 'Show', 'season': 1, 'episodes': [2], 'extra': 'deletedscene'}),
+    ('Show/Season 01/Show - S01E02-sample.mkv', 'series', {'kind': 'ignored', 'extra': 'sample'}),
+    ('Show/Season 01/Sample/Show - S01E02.mkv', 'series', {'kind': 'ignored', 'extra': 'sample'}),
+    ('Show/Season 01/.Show - S01E02.mkv', 'series', {'kind': 'ignored'}),
+    ('Show/.actors/x.mkv', 'series', {'kind': 'ignored'}),
+    ('Show/Season 01/Show - S01E02.nfo', 'series', {'kind': 'ignored'}),
+    ('Show/Season 01/Show - S01E02.en.srt', 'series', {'kind': 'ignored'}),
+    # --- library kind: None ---
+    ('Movie (2010).mkv', None, {'kind': 'movie', 'title': 'Movie', 'year': 2010}),
+    ('The.Matrix.1999.1080p.BluRay.x264-GRP.mkv', None,
+     {'kind': 'movie', 'title': 'The Matrix', 'year': 1999}),
+    ('Show/Season 01/Show - S01E02.mkv', None,
+     {'kind': 'episode', 'title': 'Show', 'season': 1, 'episodes': [2]}),
+    ('Show.S01E02.720p.mkv', None,
+     {'kind': 'episode', 'title': 'Show', 'season': 1, 'episodes': [2]}),
+    ('Show 1x02.mkv', None, {'kind': 'episode', 'title': 'Show', 'season': 1, 'episodes': [2]}),
+    ('Show/Season 01/02.mkv', None,
+     {'kind': 'episode', 'title': 'Show', 'season': 1, 'episodes': [2]}),
+    ('Show/Show 2024-03-01.mkv', None,
+     {'kind': 'episode', 'title': 'Show', 'air_date': '2024-03-01'}),
+    ('[SubsPlease] Frieren - 12 (1080p).mkv', None,
+     {'kind': 'episode', 'title': 'Frieren', 'episodes': [12]}),
+    ('Naruto/Naruto - 102.mkv', None, {'kind': 'movie', 'title': 'Naruto', 'version': '102'}),
+    ('Movie (2010)/Trailers/Trailer.mkv', None,
+     {'kind': 'extra', 'title': 'Movie', 'year': 2010, 'extra': 'trailer'}),
+    # --- library kind: series ---
+    ('TV/Show Name - Season 2/Show Name - S02E01.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show Name', 'season': 2, 'episodes': [1]}),
+    ('TV/Show Name - Season 2/Extras/Blooper.mkv', 'series',
+     {'kind': 'extra', 'title': 'Show Name', 'season': 2, 'extra': 'other'}),
+    ('Show.S01.1080p.BluRay.x264-GRP/Show.S01E01.1080p.BluRay.x264-GRP.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 1, 'episodes': [1]}),
+    ('Show/[SubsPlease] Show S2 - 05 (1080p) [ABCD1234].mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 2, 'episodes': [5]}),
+    ('Mob Psycho 100/Mob Psycho 100 - 05.mkv', 'series',
+     {'kind': 'episode', 'title': 'Mob Psycho 100', 'episodes': [5]}),
+    ('Mr. Robot/mr.robot.s01e01.720p.mkv', 'series',
+     {'kind': 'episode', 'title': 'Mr. Robot', 'season': 1, 'episodes': [1]}),
+    # --- library kind: movies ---
+    ('Movie.Name.German.DL.1080p.BluRay.x264-GRP.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Movie Name'}),
+    ('The.English.Patient.1080p.mkv', 'movies', {'kind': 'movie', 'title': 'The English Patient'}),
+    ('Movie (2010) [tmdbid-603] - 1080p.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Movie', 'year': 2010, 'version': '1080p', 'ids': {'tmdb': 603}}),
+    ('Movie (2010)/Movie (2010) - 1080p-cd2.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Movie', 'year': 2010, 'version': '1080p', 'part': 2}),
+    ('Movie (2010) (1080p).mkv', 'movies', {'kind': 'movie', 'title': 'Movie', 'year': 2010}),
+    ('Movie [1080p] (2010).mkv', 'movies', {'kind': 'movie', 'title': 'Movie', 'year': 2010}),
+    ('Mr. Robot (2015).mkv', 'movies', {'kind': 'movie', 'title': 'Mr. Robot', 'year': 2015}),
+]
+
+
+def expected(path: str, fields: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = dict.fromkeys(KEYS)
+    out.update(fields, path=path)
+    return out
+
+
+def test_table_is_large_and_unique() -> None:
+    assert len(ROWS) >= 150
+    assert len({(path, kind) for path, kind, _ in ROWS}) == len(ROWS)
+
+
+@pytest.mark.parametrize(("path", "library_kind", "fields"), ROWS,
+                         ids=[f"{kind}:{path}" for path, kind, _ in ROWS])
+def test_names(path: str, library_kind: Any, fields: dict[str, Any]) -> None:
+    assert parse_name(path, library_kind).to_dict() == expected(path, fields)
+
+
+def test_key_order_is_the_documented_one() -> None:
+    assert list(parse_name("Movie (2010).mkv").to_dict()) == KEYS
+    assert list(ParsedName.__struct_fields__) == KEYS
+
+
+def test_bytes_path_with_undecodable_name_gives_a_readable_title() -> None:
+    result = parse_name(b"Films/Am\xe9lie (2001)/Am\xe9lie (2001) - 1080p.mkv", "movies")
+    assert result.kind == "movie"
+    assert result.title == "Am\ufffdlie"
+    assert result.year == 2001
+    assert result.version == "1080p"
+    # path keeps the real bytes (surrogate escapes) so the file can still be opened ...
+    assert os.fsencode(result.path) == b"Films/Am\xe9lie (2001)/Am\xe9lie (2001) - 1080p.mkv"
+    # ... and the printable form has replacement characters instead
+    assert result.to_dict()["path"] == "Films/Am\ufffdlie (2001)/Am\ufffdlie (2001) - 1080p.mkv"
+    episode = parse_name(os.fsdecode(b"S\xe9rie/Season 01/S\xe9rie - S01E03.mkv"))
+    assert (episode.kind, episode.title, episode.season, episode.episodes) == (
+        "episode", "S\ufffdrie", 1, [3])
+
+
+def test_pathlike_and_nfd_names() -> None:
+    nfd = "Ame\u0301lie (2001).mkv"  # as macOS writes it
+    result = parse_name(Path(nfd))
+    assert result.title == "Am\u00e9lie"
+    assert result.path == nfd
+
+
+def test_root_hides_folders_above_the_library() -> None:
+    path = "/srv/.media/Shorts/Heat (1995)/Heat (1995).mkv"
+    assert parse_name(path, "movies").kind == "ignored"  # hidden folder on the way
+    result = parse_name(path, "movies", root="/srv/.media/Shorts")
+    assert (result.kind, result.title, result.year, result.extra) == ("movie", "Heat", 1995, None)
+    flat = parse_name("/srv/anime/[Grp] Show - 05.mkv", "series", root="/srv/anime")
+    assert (flat.title, flat.episodes) == ("Show", [5])
+
+
+def test_guess_library_kind() -> None:
+    assert guess_library_kind("Movie (2010).mkv") == "movies"
+    assert guess_library_kind("Show/Season 01/x.mkv") == "series"
+    assert guess_library_kind("Show.S01E02.mkv") == "series"
+    assert guess_library_kind("Show 3x04.mkv") == "series"
+    assert guess_library_kind("Show 2024-03-01.mkv") == "series"
+    assert guess_library_kind("[Grp] Show - 05 (1080p).mkv") == "series"
+    assert guess_library_kind("Naruto - 102.mkv") == "movies"
+
+
+def test_folder_helpers() -> None:
+    assert season_of_dir("Season 01") == 1
+    assert season_of_dir("Specials") == 0
+    assert season_of_dir("S3") == 3
+    assert season_of_dir("Seasonal Movies") is None
+    assert extra_dir_kind("Behind The Scenes") == "behindthescenes"
+    assert extra_dir_kind("deleted_scenes") == "deletedscene"
+    assert extra_dir_kind("Season 01") is None
+    assert is_ignored_dir_name(".git") and is_ignored_dir_name("@eaDir")
+    assert not is_ignored_dir_name("Movies")
+
+
+def test_is_ignored_dir_reads_the_ignore_file(tmp_path: Path) -> None:
+    kept = tmp_path / "Movie (2010)"
+    dropped = tmp_path / "Private (2011)"
+    for folder in (kept, dropped):
+        folder.mkdir()
+    (dropped / ".ignore").touch()
+    assert not is_ignored_dir(kept)
+    assert is_ignored_dir(dropped)
+    assert is_ignored_dir(os.fsencode(dropped))
+    assert is_ignored_dir(tmp_path / ".hidden")
+
+
+def test_random_names_never_crash() -> None:
+    rnd = random.Random(20261124)
+    alphabet = b"aSE0123456789x-._ ()[]{}/\xe9\xff\x80tmdbid-Season part cd"
+    for _ in range(3000):
+        name = bytes(rnd.choice(alphabet) for _ in range(rnd.randint(0, 40)))
+        for kind in (None, "movies", "series"):
+            result = parse_name(name + b".mkv", kind)
+            encoded = json.dumps(result.to_dict(), ensure_ascii=False).encode("utf-8")
+            assert result.kind in {"movie", "episode", "extra", "ignored"}, encoded
+
+
+def run_cli(*args: str | bytes) -> subprocess.CompletedProcess[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FERREX_")}
+    env["FERREX_DATA_DIR"] = "/nonexistent/ferrex-data"  # parse-name must not need one
+    return subprocess.run([*APPLIANCE, "parse-name", *args], capture_output=True, env=env,
+                          cwd=REPO, timeout=60, check=False)
+
+
+def test_cli_prints_one_json_object_per_path() -> None:
+    paths = ["Show (2005)/Season 01/Show - S01E02-E03 - Title.mkv",
+             "The Matrix (1999) [tmdbid-603]/The Matrix (1999) - 1080p.mkv",
+             "Movie (2010)/Trailers/Teaser.mkv",
+             "notes.txt"]
+    result = run_cli(*paths)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == b""
+    lines = result.stdout.decode("utf-8").splitlines()
+    assert len(lines) == 4
+    objects = [json.loads(line) for line in lines]
+    for obj in objects:
+        assert list(obj) == KEYS
+    assert objects[0] == expected(paths[0], {
+        "kind": "episode", "title": "Show", "year": 2005, "season": 1, "episodes": [2, 3]})
+    assert objects[1] == expected(paths[1], {
+        "kind": "movie", "title": "The Matrix", "year": 1999, "version": "1080p",
+        "ids": {"tmdb": 603}})
+    assert objects[2] == expected(paths[2], {
+        "kind": "extra", "title": "Movie", "year": 2010, "extra": "trailer"})
+    assert objects[3] == expected(paths[3], {"kind": "ignored"})
+
+
+def test_cli_library_kind_changes_the_reading() -> None:
+    path = "Naruto/Naruto - 102.mkv"
+    guessed = json.loads(run_cli(path).stdout)
+    series = json.loads(run_cli("--library-kind", "series", path).stdout)
+    assert (guessed["kind"], guessed["version"]) == ("movie", "102")
+    assert (series["kind"], series["title"], series["season"], series["episodes"]) == (
+        "episode", "Naruto", None, [102])
+
+
+def test_cli_refuses_an_unknown_library_kind() -> None:
+    result = run_cli("--library-kind", "music", "x.mkv")
+    assert result.returncode == 2
+    assert b"invalid choice" in result.stderr
+
+
+def test_cli_non_utf8_file_on_disk(tmp_path: Path) -> None:
+    folder = os.path.join(os.fsencode(tmp_path), b"Caf\xe9 Society (2016)")
+    os.mkdir(folder)
+    name = os.path.join(folder, b"Caf\xe9 Society (2016) - 720p.mkv")
+    with open(name, "wb"):
+        pass
+    shown = os.fsdecode(name)  # what a shell would pass: the same bytes
+    assert os.path.exists(os.fsencode(shown))
+    result = run_cli(name)
+    assert result.returncode == 0, result.stderr
+    obj = json.loads(result.stdout.decode("utf-8"))
+    assert obj["title"] == "Caf\ufffd Society"
+    assert (obj["kind"], obj["year"], obj["version"]) == ("movie", 2016, "720p")
+    assert obj["path"] == os.fsdecode(name).encode("utf-8", "surrogateescape").decode(
+        "utf-8", "replace")
