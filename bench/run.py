@@ -1,4 +1,4 @@
-"""Run the Ferrex benchmarks: ``.venv/bin/python -m bench.run [all|bridge|coldstart]``.
+"""Run the Ferrex benchmarks: ``.venv/bin/python -m bench.run [all|bridge|coldstart|analyze]``.
 
 Prints a table per benchmark and writes ``bench/results/<benchmark>-<time>.json`` (git-ignored).
 Each benchmark reports ratios to a baseline measured in the same run; compare ratios across
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import bridge, coldstart
+from bench import analyze, bridge, coldstart
 from bench.common import BenchError, Result
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -37,8 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("benchmark", nargs="?", default="all",
-                        choices=["all", "bridge", "coldstart"])
-    parser.add_argument("--rounds", type=positive, default=5, help="bridge: rounds (default 5)")
+                        choices=["all", "bridge", "coldstart", "analyze"])
+    parser.add_argument("--rounds", type=positive, default=5,
+                        help="bridge, analyze: rounds (default 5)")
     parser.add_argument("--queries", type=positive, default=3000,
                         help="bridge: queries per mode per round (default 3000)")
     parser.add_argument("--concurrency", type=positive, default=8,
@@ -89,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     benchmarks: dict[str, Callable[[], Result]] = {
         "bridge": lambda: bridge.run(bridge.Params(args.rounds, args.queries, args.concurrency)),
         "coldstart": lambda: coldstart.run(coldstart.Params(args.starts)),
+        "analyze": lambda: analyze.run(analyze.Params(args.rounds)),
     }
     names = list(benchmarks) if args.benchmark == "all" else [args.benchmark]
     for name in names:

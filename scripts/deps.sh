@@ -5,6 +5,8 @@ need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+# ffprobe analyses media files (MediaAnalyze) at run time; the tests also encode with ffmpeg
+command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
 if [ "${1:-}" = "--test" ]; then
   # the unit-file test runs systemd-analyze verify
   command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
