@@ -20,6 +20,15 @@ INSERT = sql(
 )
 GET = sql(f"SELECT {_COLUMNS} FROM libraries WHERE id = $1")
 LIST = sql(f"SELECT {_COLUMNS} FROM libraries ORDER BY name, id")
+UPDATE = sql(
+    f"""
+    UPDATE libraries SET name = coalesce($2, name), roots = coalesce($3, roots),
+        scan_interval_minutes = coalesce($4, scan_interval_minutes),
+        watch = coalesce($5, watch), updated_at = now()
+    WHERE id = $1
+    RETURNING {_COLUMNS}
+    """
+)
 DELETE = sql("DELETE FROM libraries WHERE id = $1 RETURNING id")
 SET_PAUSED = sql(
     f"UPDATE libraries SET paused = $2, updated_at = now() WHERE id = $1 RETURNING {_COLUMNS}"
@@ -59,6 +68,15 @@ async def get(db: Database, library_id: uuid.UUID) -> Library | None:
 
 async def list_all(db: Database) -> list[Library]:
     return [Library.from_record(r) for r in await db.fetch(LIST)]
+
+
+async def update(
+    db: Database, library_id: uuid.UUID, *, name: str | None = None,
+    roots: list[str] | None = None, scan_interval_minutes: int | None = None,
+    watch: bool | None = None,
+) -> Library | None:
+    row = await db.fetchrow(UPDATE, library_id, name, roots, scan_interval_minutes, watch)
+    return None if row is None else Library.from_record(row)
 
 
 async def delete(db: Database, library_id: uuid.UUID) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -70,7 +71,16 @@ class ScanService:
         return scan
 
     async def rescan_folder(self, library_id: uuid.UUID, folder: str) -> Scan:
-        """A hot change (watcher): scan one folder at P0 as part of the library's scan."""
+        """A hot change (watcher): scan one folder at P0 as part of the library's scan.
+
+        A folder that is gone is scanned from its nearest existing parent, whose listing then
+        marks everything that was under it as missing.
+        """
+        library = await libraries.get(self.db, library_id)
+        if library is None:
+            raise LookupError(f"no library {library_id}")
+        folder = await trio.to_thread.run_sync(
+            existing_ancestor, folder, [r.rstrip("/") for r in library.roots])
         scan, _ = await scans.create_or_join(self.db, library_id, "watcher", False)
         await queue.enqueue(self.db, [folder_scan_job(library_id, scan.id, to_db(folder),
                                                       Priority.P0)])
@@ -154,6 +164,15 @@ class ScanService:
                 await self.periodic_once()
             except Unavailable:
                 pass
+
+
+def existing_ancestor(folder: str, roots: list[str]) -> str:
+    while not os.path.isdir(folder) and folder.rstrip("/") not in roots:
+        parent = os.path.dirname(folder.rstrip("/"))
+        if parent == folder:
+            break
+        folder = parent
+    return folder
 
 
 def progress_data(

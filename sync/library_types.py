@@ -1,0 +1,65 @@
+"""Wire types for libraries and scans (the player's admin "Libraries" settings use them)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Literal
+
+import msgspec
+
+LibraryKind = Literal["movies", "series"]
+
+
+class LibraryIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    name: str
+    kind: LibraryKind
+    roots: list[str]
+    """Absolute folders on the appliance; existing, readable, not inside another library."""
+    scan_interval_minutes: int = 360
+    """0 turns periodic rescans off (the watcher still sees changes when ``watch`` is on)."""
+    watch: bool = True
+
+
+class LibraryPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    name: str | None = None
+    roots: list[str] | None = None
+    scan_interval_minutes: int | None = None
+    watch: bool | None = None
+
+
+class LibraryOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    name: str
+    kind: LibraryKind
+    roots: list[str]
+    scan_interval_minutes: int
+    watch: bool
+    paused: bool
+    created_at: dt.datetime
+
+
+class ScanRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    force: bool = False
+    """Re-read every folder even if its listing did not change."""
+
+
+class ScanOut(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    library_id: uuid.UUID
+    state: str
+    trigger: str
+    folders_walked: int
+    files_found: int
+    errors: int
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    jobs: dict[str, int]
+
+
+class LibraryList(msgspec.Struct, kw_only=True):
+    libraries: list[LibraryOut]
+
+
+class ScanList(msgspec.Struct, kw_only=True):
+    scans: list[ScanOut]
