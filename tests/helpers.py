@@ -60,7 +60,7 @@ class RunningAppliance:
                 out.append({"msg": line})
         return out
 
-    def wait_ready(self, timeout: float = 60) -> str:
+    def wait_ready(self, timeout: float = 120) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for entry in self.log_lines():

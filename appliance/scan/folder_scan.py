@@ -18,6 +18,7 @@ import os
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import trio
@@ -98,14 +99,18 @@ def list_folder(path: str) -> Listing:
 
 
 def walk(start: list[str], max_folders: int = MAX_FOLDERS_PER_JOB,
-         max_files: int = MAX_FILES_PER_JOB) -> Walk:
-    """Breadth-first listing of up to a budget of folders/files; the rest is ``pending``."""
+         max_files: int = MAX_FILES_PER_JOB, *, start_is_root: bool = False) -> Walk:
+    """Breadth-first listing of up to a budget of folders/files; the rest is ``pending``.
+
+    A library root is never skipped as "ignored" (a root may well be ``/srv/.media``).
+    """
     todo = deque(start)
+    roots = set(start) if start_is_root else set()
     listings: list[Listing] = []
     files = 0
     while todo and len(listings) < max_folders and files < max_files:
         path = todo.popleft()
-        if naming.is_ignored_dir(path):
+        if path not in roots and naming.is_ignored_dir(path):
             continue
         listing = list_folder(path)
         listings.append(listing)
@@ -128,7 +133,8 @@ async def handle(ctx: JobContext, *, analyze: bool = True) -> None:
     folder = from_db(payload["folder"])
     force = bool(payload.get("force"))
     priority = Priority(job.priority)
-    result = await trio.to_thread.run_sync(walk, [folder])
+    result = await trio.to_thread.run_sync(
+        partial(walk, [folder], start_is_root=bool(payload.get("root"))))
     paths = [to_db(listing.path) for listing in result.listings]
     known = await media_index.folder_fingerprints(ctx.db, library_id, paths)
     changed = [ls for ls in result.listings
