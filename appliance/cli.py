@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="address of the HTTP API (config server.listen)")
     for name, text in (("migrate", "apply database migrations and exit"),
                        ("check-config", "validate the configuration and print it"),
+                       ("setup-token", "print a one-time token to claim a fresh appliance "
+                                       "from outside the local network"),
                        ("version", "print the version")):
         _common(commands.add_parser(name, help=text))
     return parser
@@ -126,6 +128,23 @@ def cmd_check_config(config: Config, location: Location) -> int:
     return 0
 
 
+def cmd_setup_token(config: Config, location: Location) -> int:
+    """Works with the appliance running or not: the token's HMAC goes to a file in the data dir,
+    which the server reads when a claim arrives."""
+    from datetime import UTC, datetime, timedelta
+
+    from appliance.auth import keys
+
+    location.data_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
+    minutes = config.auth.setup_token_minutes
+    token = keys.create_setup_token(location.data_dir,
+                                    datetime.now(UTC) + timedelta(minutes=minutes))
+    print(token)
+    print(f"valid for {minutes:g} minutes, until an admin exists; send it as setup_token to "
+          "POST /api/v1/setup/claim", file=sys.stderr)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "version":
@@ -136,7 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         return _fail(str(exc))
     logs.setup(config.log.level, config.log.format)
-    commands = {"serve": cmd_serve, "migrate": cmd_migrate, "check-config": cmd_check_config}
+    commands = {"serve": cmd_serve, "migrate": cmd_migrate, "check-config": cmd_check_config,
+                "setup-token": cmd_setup_token}
     try:
         return commands[args.command](config, location)
     except KeyboardInterrupt:

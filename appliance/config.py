@@ -54,6 +54,35 @@ class LogSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """json (one object per line, for the journal and log shippers) or text."""
 
 
+class AuthSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    argon2_memory_kib: int = 65536
+    """Argon2id memory per hash (KiB). 64 MiB, t=3, p=4 is RFC 9106's low-memory choice; a Pi 4
+    has 4 cores for the lanes and at least 1 GiB for two concurrent hashes."""
+    argon2_time_cost: int = 3
+    argon2_parallelism: int = 4
+    argon2_concurrency: int = 2
+    """Hashes computed at once; bounds memory (concurrency x argon2_memory_kib)."""
+    session_hours: float = 24.0
+    refresh_days: float = 30.0
+    password_min_length: int = 8
+    max_failed_passwords: int = 5
+    password_lockout_minutes: float = 15.0
+    max_failed_pins: int = 3
+    session_cache_seconds: int = 300
+    """Upper bound on how long Redis keeps a validated session (revocation deletes it at once)."""
+    setup_token_minutes: float = 60.0
+    """Lifetime of a token printed by `ferrex-appliance setup-token`."""
+    login_limit: int = 10
+    """Password logins per window, per client IP and per device id (sliding window)."""
+    login_window_seconds: int = 60
+    pin_limit: int = 10
+    pin_window_seconds: int = 60
+    refresh_limit: int = 30
+    refresh_window_seconds: int = 60
+    setup_limit: int = 5
+    setup_window_seconds: int = 60
+
+
 class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     data_dir: str = ""
     """Only read from an external config file (--config); otherwise --data-dir decides."""
@@ -62,6 +91,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     redis: RedisSection = msgspec.field(default_factory=RedisSection)
     service: ServiceSection = msgspec.field(default_factory=ServiceSection)
     log: LogSection = msgspec.field(default_factory=LogSection)
+    auth: AuthSection = msgspec.field(default_factory=AuthSection)
 
 
 SECTIONS: dict[str, type[msgspec.Struct]] = {
@@ -70,6 +100,7 @@ SECTIONS: dict[str, type[msgspec.Struct]] = {
     "redis": RedisSection,
     "service": ServiceSection,
     "log": LogSection,
+    "auth": AuthSection,
 }
 LOG_LEVELS = ("debug", "info", "warning", "error")
 # Environment variables that pick files rather than settings.
@@ -214,8 +245,25 @@ def validate_values(config: Config) -> None:
         raise ConfigError(f"log.level: must be one of {', '.join(LOG_LEVELS)}")
     if config.log.format not in ("json", "text"):
         raise ConfigError("log.format: must be json or text")
+    validate_auth(config.auth)
     if config.redis.url and not config.redis.url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError("redis.url: must start with redis://, rediss:// or unix://")
+
+
+def validate_auth(auth: AuthSection) -> None:
+    if auth.argon2_parallelism < 1 or auth.argon2_time_cost < 1 or auth.argon2_concurrency < 1:
+        raise ConfigError("auth.argon2_*: time_cost, parallelism and concurrency must be >= 1")
+    if auth.argon2_memory_kib < 8 * auth.argon2_parallelism:
+        raise ConfigError("auth.argon2_memory_kib: must be at least 8 x argon2_parallelism")
+    positive = ("session_hours", "refresh_days", "password_min_length", "max_failed_passwords",
+                "password_lockout_minutes", "max_failed_pins", "setup_token_minutes",
+                "login_limit", "login_window_seconds", "pin_limit", "pin_window_seconds",
+                "refresh_limit", "refresh_window_seconds", "setup_limit", "setup_window_seconds")
+    for name in positive:
+        if getattr(auth, name) <= 0:
+            raise ConfigError(f"auth.{name}: must be positive")
+    if auth.session_cache_seconds < 0:
+        raise ConfigError("auth.session_cache_seconds: must not be negative")
 
 
 def _toml_value(value: Any) -> str:

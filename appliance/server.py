@@ -26,6 +26,8 @@ from appliance import config as config_mod
 from appliance import sdnotify
 from appliance.api.app import create_app
 from appliance.api.routing import deny_all
+from appliance.auth.keys import load_or_create_server_key
+from appliance.auth.service import AuthService
 from appliance.config import Config, ConfigError
 from appliance.preflight import Plan, create_account
 from appliance.redis_client import RedisClient
@@ -184,6 +186,11 @@ async def run(config: Config, plan: Plan) -> None:
                     supervisors=services.supervisors,
                 )
                 state.server_id = await server_state.ensure_server_id(services.db)
+                server_key = await trio.to_thread.run_sync(
+                    load_or_create_server_key, plan.location.data_dir
+                )
+                AuthService(services.db, services.redis, config.auth, server_key,
+                            plan.location.data_dir).attach(state)
                 app = create_app(state)
                 async with trio.open_nursery() as work:
                     async def http(task_status: trio.TaskStatus[list[str]]) -> None:

@@ -16,10 +16,13 @@ from store.db import Database
 from store.gate import ServiceGate
 
 if TYPE_CHECKING:
-    from appliance.api.routing import Principal
+    from appliance.auth.principal import Principal
+    from appliance.auth.service import AuthService
     from appliance.supervisor import Supervisor
 
 Authenticator = Callable[[quart.Request, "AppState"], Awaitable["Principal"]]
+# (bucket, client ip, device id or None) -> X-RateLimit-* headers; raises ApiError(429).
+RateLimiter = Callable[[str, str, "str | None"], Awaitable[dict[str, str]]]
 
 
 @dataclass
@@ -33,4 +36,6 @@ class AppState:
     authenticator: Authenticator
     server_id: str | None = None
     supervisors: dict[str, Supervisor] = field(default_factory=dict)
+    auth: AuthService | None = None
+    rate_limiter: RateLimiter | None = None
     started_at: float = field(default_factory=time.monotonic)

@@ -31,12 +31,15 @@ class ServiceHealth(msgspec.Struct, kw_only=True):
 
 class Health(msgspec.Struct, kw_only=True):
     status: str
-    """``ok`` or ``unavailable``."""
+    """``ok``; ``degraded`` (200: Redis down, auth and API keep working from Postgres) or
+    ``unavailable`` (503: Postgres down)."""
     version: str
     server_id: str | None
     uptime_s: float
     postgres: ServiceHealth
     redis: ServiceHealth
     disk_free_bytes: int
+    degraded: list[str] = msgspec.field(default_factory=list)
+    """What works in a reduced way while status is ``degraded``."""
     error: ErrorDetail | None = None
     """Set when status is not ok, so a 503 from /health still carries the error envelope."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ async def echo(ctx: RequestContext, body: Echo) -> Echo:
     return Echo(body.name.upper(), body.count + 1)
 
 
-@probe.route("/private", summary="needs a user", response=Echo)
+@probe.route("/private", summary="needs a user", response=Echo, permission="media:browse")
 async def private(ctx: RequestContext) -> Echo:
     return Echo("secret")
 
@@ -78,18 +79,34 @@ async def test_health_ok_reports_versions_and_services(app: QuartTrio) -> None:
     assert body["error"] is None
 
 
-async def test_health_is_503_with_envelope_when_a_service_is_down(
+async def test_health_is_degraded_but_200_when_only_redis_is_down(
     app: QuartTrio, state: AppState
 ) -> None:
+    """Without Redis the API keeps working (auth from Postgres, per-process rate limits)."""
     state.redis_gate.close("redis exited with status -9, restarting")
+    response = await app.test_client().get("/health")
+    assert response.status_code == 200
+    body = await response.get_json()
+    assert body["status"] == "degraded"
+    assert body["redis"] == {"ok": False, "embedded": False, "latency_ms": None,
+                             "error": "redis exited with status -9, restarting", "restarts": 0}
+    assert body["postgres"]["ok"] is True
+    assert body["degraded"] and "redis" in body["degraded"][0]
+    assert body["error"] is None
+
+
+async def test_health_is_503_with_envelope_when_postgres_is_down(
+    app: QuartTrio, state: AppState
+) -> None:
+    state.pg_gate.close("postgres exited with status -9, restarting")
     response = await app.test_client().get("/health")
     assert response.status_code == 503
     body = await response.get_json()
     assert body["status"] == "unavailable"
-    assert body["redis"] == {"ok": False, "embedded": False, "latency_ms": None,
-                             "error": "redis exited with status -9, restarting", "restarts": 0}
-    assert body["postgres"]["ok"] is True
+    assert body["postgres"]["ok"] is False
+    assert body["redis"]["ok"] is True
     assert body["error"]["code"] == "unavailable"
+    assert "postgres" in body["error"]["message"]
 
 
 async def test_requests_needing_a_down_service_get_503_fast(
@@ -178,7 +195,7 @@ async def test_openapi_lists_every_route_with_its_types(app: QuartTrio) -> None:
     assert response.status_code == 200
     doc = await response.get_json()
     rules = {
-        (rule.rule, method)
+        (re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), method)
         for rule in app.url_map.iter_rules()
         for method in rule.methods or ()
         if method not in ("HEAD", "OPTIONS") and rule.endpoint != "static"
@@ -191,5 +208,6 @@ async def test_openapi_lists_every_route_with_its_types(app: QuartTrio) -> None:
     }
     assert doc["components"]["schemas"]["Echo"]["required"] == ["name"]
     assert doc["paths"]["/api/v1/test/private"]["get"]["security"] == [{"bearer": []}]
+    assert doc["paths"]["/api/v1/test/private"]["get"]["x-permission"] == "media:browse"
     assert doc["paths"]["/health"]["get"]["security"] == []
     assert "Health" in doc["components"]["schemas"]

@@ -16,6 +16,8 @@ from appliance import __version__
 from appliance.api import health, openapi
 from appliance.api.errors import ApiError, http_code_name
 from appliance.api.routing import RequestContext, Router, install
+from appliance.auth import routes as auth_routes
+from appliance.auth import users as auth_users
 from appliance.state import AppState
 from store.gate import Unavailable
 from sync.api_types import ErrorDetail, ErrorEnvelope
@@ -36,7 +38,7 @@ async def openapi_document(ctx: RequestContext) -> quart.Response:
 
 def all_routers() -> list[Router]:
     """Every router of the API; a new feature adds its router here."""
-    return [health.router, meta]
+    return [health.router, meta, auth_routes.router, auth_users.router]
 
 
 def envelope(status: int, code: str, message: str,
@@ -50,10 +52,11 @@ def envelope(status: int, code: str, message: str,
 
 
 def create_app(state: AppState, extra_routers: list[Router] | None = None) -> QuartTrio:
-    app = QuartTrio("ferrex")
+    app = QuartTrio("ferrex", static_folder=None)  # every route comes from a declaration
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     specs = install(app, all_routers() + (extra_routers or []), state)
+    app.config["FERREX_ROUTES"] = specs
     app.config["FERREX_OPENAPI"] = openapi.build(specs, __version__)
 
     @app.before_request
@@ -80,7 +83,11 @@ def create_app(state: AppState, extra_routers: list[Router] | None = None) -> Qu
 
     @app.errorhandler(ApiError)
     async def api_error(exc: ApiError) -> quart.Response:
-        return envelope(exc.status, exc.code, exc.message, exc.details)
+        response = envelope(exc.status, exc.code, exc.message, exc.details)
+        response.headers.update(exc.headers)
+        if exc.status == 401:
+            response.headers.setdefault("WWW-Authenticate", 'Bearer realm="ferrex"')
+        return response
 
     @app.errorhandler(Unavailable)
     async def unavailable(exc: Unavailable) -> quart.Response:

@@ -5,13 +5,20 @@ from __future__ import annotations
 
 class ApiError(Exception):
     def __init__(
-        self, status: int, code: str, message: str, details: dict[str, object] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: dict[str, object] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.details = details
+        self.headers = headers or {}
 
 
 def http_code_name(status: int) -> str:
@@ -25,6 +32,7 @@ def http_code_name(status: int) -> str:
         413: "payload_too_large",
         415: "unsupported_media_type",
         422: "unprocessable",
+        423: "locked",
         429: "rate_limited",
         500: "internal_error",
         503: "unavailable",

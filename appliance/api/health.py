@@ -54,9 +54,17 @@ async def check(state: AppState) -> Health:
         disk_free = stat.f_bavail * stat.f_frsize
     except OSError:
         disk_free = -1
-    healthy = all(r.ok for r in results.values())
+    # Without Postgres nothing works (503). Without Redis the appliance still serves: sessions
+    # are checked in Postgres and rate limits kept in this process, so it is degraded (200).
+    degraded: list[str] = []
+    if results["postgres"].ok and not results["redis"].ok:
+        status = "degraded"
+        degraded = ["redis: session cache bypassed, rate limits kept in this process"]
+    else:
+        status = "ok" if results["postgres"].ok else "unavailable"
     return Health(
-        status="ok" if healthy else "unavailable",
+        status=status,
+        degraded=degraded,
         version=__version__,
         server_id=state.server_id,
         uptime_s=round(time.monotonic() - state.started_at, 3),
@@ -70,7 +78,7 @@ async def check(state: AppState) -> Health:
               public=True, tags=("server",))
 async def health(ctx: RequestContext) -> quart.Response:
     report = await check(ctx.state)
-    status = 200 if report.status == "ok" else 503
+    status = 503 if report.status == "unavailable" else 200
     if status == 503:
         down = [n for n, s in (("postgres", report.postgres), ("redis", report.redis)) if not s.ok]
         report.error = ErrorDetail(

@@ -6,7 +6,6 @@ from typing import Any
 
 import msgspec
 
-from appliance.api.errors import http_code_name
 from appliance.api.routing import RouteSpec
 from sync.api_types import ErrorEnvelope
 
@@ -25,6 +24,18 @@ def _error(description: str) -> dict[str, Any]:
             "application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}
         },
     }
+
+
+_RATE_HEADERS = {
+    "X-RateLimit-Limit": "attempts allowed per window",
+    "X-RateLimit-Remaining": "attempts left in the window",
+    "X-RateLimit-Reset": "seconds until the oldest counted attempt leaves the window",
+}
+
+
+def _headers(names: dict[str, str]) -> dict[str, Any]:
+    return {name: {"description": text, "schema": {"type": "integer"}}
+            for name, text in names.items()}
 
 
 def build(specs: list[RouteSpec], version: str) -> dict[str, Any]:
@@ -49,8 +60,17 @@ def build(specs: list[RouteSpec], version: str) -> dict[str, Any]:
             responses["400"] = _error("malformed JSON")
             responses["422"] = _error("body does not match the schema")
         if not spec.public:
-            responses["401"] = _error(http_code_name(401))
-            responses["403"] = _error(http_code_name(403))
+            responses["401"] = _error("no valid session token")
+            responses["403"] = _error(f"the caller lacks permission {spec.permission}")
+        for status, text in spec.errors:
+            responses[str(status)] = _error(text)
+        if spec.rate_limit is not None:
+            success = next(iter(responses.values()))  # the first entry is the success answer
+            success["headers"] = _headers(_RATE_HEADERS)
+            responses["429"] = _error(f"rate limit ({spec.rate_limit}) exceeded")
+            responses["429"]["headers"] = _headers(
+                {**_RATE_HEADERS, "Retry-After": "seconds to wait before retrying"}
+            )
         responses["503"] = _error("a backing service (Postgres/Redis) is unavailable")
         operation: dict[str, Any] = {
             "summary": spec.summary,
@@ -70,6 +90,10 @@ def build(specs: list[RouteSpec], version: str) -> dict[str, Any]:
                 "content": {"application/json": {"schema": schema_of[spec.request]}},
             }
         operation["security"] = [] if spec.public else [{"bearer": []}]
+        if spec.permission is not None:
+            operation["x-permission"] = spec.permission
+        if spec.rate_limit is not None:
+            operation["x-rate-limit"] = spec.rate_limit
         paths.setdefault(spec.openapi_path, {})[spec.method.lower()] = operation
     return {
         "openapi": "3.1.0",

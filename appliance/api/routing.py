@@ -1,8 +1,11 @@
-"""Route declarations: one decorator carries the path, the msgspec request/response types and
-whether the route is public, so that authentication, body decoding and the OpenAPI document all
-come from the same declaration and cannot drift apart.
+"""Route declarations: one decorator carries the path, the msgspec request/response types,
+whether the route is public, the permission it needs and its rate limit, so that
+authentication, authorisation, body decoding and the OpenAPI document all come from the same
+declaration and cannot drift apart.
 
-Routes are authenticated unless declared ``public=True``.
+Routes are authenticated unless declared ``public=True``; a non-public route must name its
+permission (``permission="media:stream"``), checked against the caller's effective permissions
+(role, overrides and session scope, see ``appliance.auth.rbac``) before the handler runs.
 """
 
 from __future__ import annotations
@@ -16,6 +19,10 @@ import msgspec
 import quart
 
 from appliance.api.errors import ApiError
+from appliance.auth import rbac
+from appliance.auth.principal import Principal
+
+__all__ = ["Principal", "RequestContext", "RouteSpec", "Router", "deny_all", "install"]
 
 if TYPE_CHECKING:
     from appliance.state import AppState
@@ -25,20 +32,18 @@ _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
 
 
 @dataclass
-class Principal:
-    """Who is calling. Filled in by the authenticator (the auth issue supplies the real one)."""
-
-    user_id: str
-    username: str
-    scopes: frozenset[str] = frozenset()
-    is_admin: bool = False
-
-
-@dataclass
 class RequestContext:
     state: AppState
     request_id: str
     principal: Principal | None
+    client_ip: str = ""
+    """The TCP peer's address (forwarded-for headers are not trusted)."""
+    response_headers: dict[str, str] = field(default_factory=dict)
+    """Added to the handler's response (e.g. the X-RateLimit-* headers)."""
+
+    def require_principal(self) -> Principal:
+        assert self.principal is not None, "only for routes that are not public"
+        return self.principal
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,11 @@ class RouteSpec:
     public: bool
     status: int
     tags: tuple[str, ...]
+    permission: str | None = None
+    rate_limit: str | None = None
+    """Rate-limit bucket (``login``, ``pin``, ``refresh``, ``setup``) or None."""
+    errors: tuple[tuple[int, str], ...] = ()
+    """Route-specific error statuses for the OpenAPI document, e.g. ((409, "already claimed"),)."""
 
     @property
     def openapi_path(self) -> str:
@@ -78,12 +88,22 @@ class Router:
         public: bool = False,
         status: int = 200,
         tags: tuple[str, ...] = (),
+        permission: str | None = None,
+        rate_limit: str | None = None,
+        errors: dict[int, str] | None = None,
     ) -> Callable[[Handler], Handler]:
+        if public and permission is not None:
+            raise ValueError(f"{path}: a public route has no permission")
+        if not public and permission not in rbac.PERMISSIONS:
+            raise ValueError(f"{path}: a non-public route must declare a known permission, "
+                             f"got {permission!r}")
+
         def decorate(handler: Handler) -> Handler:
             self.routes.append(
                 RouteSpec(
                     self.prefix + path, method.upper(), handler, summary, request, response,
-                    public, status, tags,
+                    public, status, tags, permission, rate_limit,
+                    tuple(sorted((errors or {}).items())),
                 )
             )
             return handler
@@ -113,17 +133,38 @@ def _encode(result: Any, status: int) -> quart.Response:
     )
 
 
+def authorise(spec: RouteSpec, principal: Principal) -> None:
+    """403 unless the caller holds the route's permission (scope and DENYs already applied)."""
+    assert spec.permission is not None
+    if not principal.can(spec.permission):
+        hint = " (not available to a PIN session)" if principal.scope != "full" else ""
+        raise ApiError(403, "forbidden", f"permission {spec.permission} required{hint}",
+                       {"permission": spec.permission})
+
+
 def make_view(spec: RouteSpec, state: AppState) -> Callable[..., Awaitable[quart.Response]]:
     async def view(**path_params: Any) -> quart.Response:
         request = quart.request
-        principal = None if spec.public else await state.authenticator(request, state)
-        ctx = RequestContext(state, quart.g.request_id, principal)
+        principal = None
+        if not spec.public:
+            principal = await state.authenticator(request, state)
+            authorise(spec, principal)
+        client = request.scope.get("client")
+        ctx = RequestContext(state, quart.g.request_id, principal,
+                             client_ip=str(client[0]) if client else "")
         kwargs: dict[str, Any] = dict(path_params)
         if spec.request is not None:
             raw = await request.get_data(as_text=False)
             assert isinstance(raw, bytes)
             kwargs["body"] = _decode_body(spec, raw, request.content_type or "")
-        return _encode(await spec.handler(ctx, **kwargs), spec.status)
+        if spec.rate_limit is not None and state.rate_limiter is not None:
+            device = getattr(kwargs.get("body"), "rate_limit_device", None)
+            ctx.response_headers.update(
+                await state.rate_limiter(spec.rate_limit, ctx.client_ip, device)
+            )
+        response = _encode(await spec.handler(ctx, **kwargs), spec.status)
+        response.headers.update(ctx.response_headers)
+        return response
 
     view.__name__ = f"{spec.method.lower()}_{spec.handler.__name__}"
     return view
