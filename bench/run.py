@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import analyze, bridge, coldstart
+from bench import analyze, auth, bridge, coldstart
 from bench.common import BenchError, Result
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("benchmark", nargs="?", default="all",
-                        choices=["all", "bridge", "coldstart", "analyze"])
+                        choices=["all", "bridge", "coldstart", "analyze", "auth"])
     parser.add_argument("--rounds", type=positive, default=5,
                         help="bridge, analyze: rounds (default 5)")
     parser.add_argument("--queries", type=positive, default=3000,
@@ -46,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="bridge: concurrent tasks and pool size (default 8)")
     parser.add_argument("--starts", type=positive, default=3,
                         help="coldstart: starts of each kind (default 3)")
+    parser.add_argument("--logins", type=positive, default=10,
+                        help="auth: logins per round (default 10)")
+    parser.add_argument("--requests", type=positive, default=1000,
+                        help="auth: requests per route mode per round (default 1000)")
     return parser
 
 
@@ -91,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         "bridge": lambda: bridge.run(bridge.Params(args.rounds, args.queries, args.concurrency)),
         "coldstart": lambda: coldstart.run(coldstart.Params(args.starts)),
         "analyze": lambda: analyze.run(analyze.Params(args.rounds)),
+        "auth": lambda: auth.run(auth.Params(args.rounds, args.logins, args.requests)),
     }
     names = list(benchmarks) if args.benchmark == "all" else [args.benchmark]
     for name in names:
