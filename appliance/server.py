@@ -189,8 +189,9 @@ async def run(config: Config, plan: Plan) -> None:
                 server_key = await trio.to_thread.run_sync(
                     load_or_create_server_key, plan.location.data_dir
                 )
-                AuthService(services.db, services.redis, config.auth, server_key,
-                            plan.location.data_dir).attach(state)
+                auth = AuthService(services.db, services.redis, config.auth, server_key,
+                                   plan.location.data_dir)
+                auth.attach(state)
                 app = create_app(state)
                 async with trio.open_nursery() as work:
                     async def http(task_status: trio.TaskStatus[list[str]]) -> None:
@@ -206,6 +207,7 @@ async def run(config: Config, plan: Plan) -> None:
                             f"server.listen: cannot listen on {config.server.listen}: "
                             f"{exc.strerror or exc}"
                         ) from None
+                    work.start_soon(auth.housekeeping)
                     started = True
                     first_start = False
                     sdnotify.notify("READY=1")

@@ -109,6 +109,17 @@ LIST_FOR_USER = sql(
     ORDER BY s.created_at DESC, s.id
     """
 )
+# Housekeeping: rows past their expiry can never authenticate again. Rotated refresh tokens are
+# kept until they expire, because reuse detection needs them.
+PURGE_SESSIONS = sql("DELETE FROM sessions WHERE expires_at < $1")
+PURGE_REFRESH_TOKENS = sql("DELETE FROM refresh_tokens WHERE expires_at < $1")
+PURGE_FAMILIES = sql(
+    """
+    DELETE FROM refresh_families f
+    WHERE NOT EXISTS (SELECT 1 FROM refresh_tokens t WHERE t.family_id = f.id)
+      AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.family_id = f.id)
+    """
+)
 # The authenticator's one query on a cache miss: a live session on a device that is not revoked,
 # with the user's role and overrides.
 PRINCIPAL = sql(
@@ -242,3 +253,13 @@ async def list_for_user(db: Executor, user_id: uuid.UUID, now: datetime) -> list
 async def principal(db: Executor, token_hash: bytes, now: datetime) -> PrincipalRow | None:
     record = await db.fetchrow(PRINCIPAL, token_hash, now)
     return None if record is None else PrincipalRow(**dict(record))
+
+
+async def purge_expired(db: Database, before: datetime) -> int:
+    """Delete sessions, refresh tokens and empty families that expired before ``before``."""
+    removed = 0
+    async with db.transaction() as conn:
+        for statement in (PURGE_SESSIONS, PURGE_REFRESH_TOKENS):
+            removed += int((await conn.execute(statement, before)).split()[-1])
+        removed += int((await conn.execute(PURGE_FAMILIES)).split()[-1])
+    return removed

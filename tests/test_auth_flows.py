@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trio
 
 from appliance import cli
 from appliance.auth import keys, tokens
@@ -520,3 +521,46 @@ async def test_bearer_header_shapes(h: Harness, admin: str) -> None:
                                       scope_base={"client": LOCAL})
         assert response.status_code == 401, header
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+async def test_two_concurrent_refreshes_with_one_token_count_as_reuse(
+    h: Harness, admin: str
+) -> None:
+    pair = (await h.login(device="racer")).body
+    replies: list[Any] = []
+
+    async def refresh() -> None:
+        replies.append(await h.call("POST", "/api/v1/auth/refresh",
+                                    {"refresh_token": pair["refresh_token"]}))
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(refresh)
+        nursery.start_soon(refresh)
+    statuses = sorted(r.status for r in replies)
+    assert statuses == [200, 401]
+    winner = next(r for r in replies if r.status == 200).body
+    assert next(r for r in replies if r.status == 401).code == "refresh_token_reused"
+    # The family is gone, including what the winner got.
+    assert (await h.call("GET", "/api/v1/auth/me", token=winner["access_token"])).status == 401
+
+
+async def test_expired_rows_are_purged(h: Harness, admin: str) -> None:
+    await h.login(device="old")
+    assert await h.service.purge_expired() == 0
+    h.clock.advance(31 * 86400 + 1)
+    assert await h.service.purge_expired() > 0
+    assert (await h.call("GET", "/api/v1/auth/me", token=admin)).status == 401
+
+
+def test_auth_settings_come_from_the_environment(tmp_path: Path) -> None:
+    from appliance import config as config_mod
+    from appliance.config import ConfigError, Location
+
+    location = Location(tmp_path, tmp_path / "ferrex.toml")
+    loaded = config_mod.load(location, environ={"FERREX_AUTH_LOGIN_LIMIT": "3",
+                                                "FERREX_AUTH_ARGON2_TIME_COST": "2"})
+    assert (loaded.auth.login_limit, loaded.auth.argon2_time_cost) == (3, 2)
+    assert loaded.auth.max_failed_pins == 3 and loaded.auth.max_failed_passwords == 5
+    assert "[auth]" in config_mod.render(loaded)
+    with pytest.raises(ConfigError, match=r"auth\.login_limit"):
+        config_mod.load(location, environ={"FERREX_AUTH_LOGIN_LIMIT": "0"})

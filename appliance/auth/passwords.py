@@ -29,16 +29,21 @@ class Hasher:
         )
         self._limiter = trio.CapacityLimiter(config.argon2_concurrency)
         # Verified against unknown usernames so that "no such user" takes as long as a wrong
-        # password (no username probing by timing).
-        self._dummy = self._hasher.hash("ferrex-dummy-password")
+        # password (no username probing by timing). Made on first use, off the event loop.
+        self._dummy: str | None = None
 
     async def hash(self, secret: str) -> str:
         return await trio.to_thread.run_sync(self._hasher.hash, secret, limiter=self._limiter)
 
     async def verify(self, stored: str | None, secret: str) -> bool:
+        if stored is None and self._dummy is None:
+            self._dummy = await self.hash("ferrex-dummy-password")
+        against = stored or self._dummy
+        assert against is not None
+
         def check() -> bool:
             try:
-                return self._hasher.verify(stored or self._dummy, secret) and stored is not None
+                return self._hasher.verify(against, secret) and stored is not None
             except (VerifyMismatchError, VerificationError, InvalidHashError):
                 return False
 

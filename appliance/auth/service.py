@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import quart
+import trio
 
 from appliance.api.errors import ApiError
 from appliance.auth import keys, network, rbac, tokens
@@ -30,6 +31,7 @@ from store import auth_devices, auth_events, auth_sessions, auth_users
 from store.auth_devices import DeviceRow
 from store.auth_users import UsernameTaken, UserRow
 from store.db import Connection, Database
+from store.gate import Unavailable
 from sync import auth_types as t
 
 if TYPE_CHECKING:
@@ -90,6 +92,21 @@ class AuthService:
         state.auth = self
         state.authenticator = self.authenticate
         state.rate_limiter = self.rate_limit
+
+    async def purge_expired(self) -> int:
+        """Drop rows that expired more than a day ago (the day keeps them for support/audits)."""
+        return await auth_sessions.purge_expired(self.db, self.clock.now() - timedelta(days=1))
+
+    async def housekeeping(self, interval: float = 3600.0) -> None:
+        """Runs for the life of the server: purge expired sessions and refresh tokens hourly."""
+        while True:
+            try:
+                removed = await self.purge_expired()
+                if removed:
+                    log.info("purged expired sessions", extra={"rows": removed})
+            except Unavailable:
+                pass  # Postgres is down or restarting: try again next time
+            await trio.sleep(interval)
 
     # -- helpers ------------------------------------------------------------------------------
 
