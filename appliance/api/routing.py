@@ -162,7 +162,12 @@ def make_view(spec: RouteSpec, state: AppState) -> Callable[..., Awaitable[quart
             ctx.response_headers.update(
                 await state.rate_limiter(spec.rate_limit, ctx.client_ip, device)
             )
-        response = _encode(await spec.handler(ctx, **kwargs), spec.status)
+        try:
+            result = await spec.handler(ctx, **kwargs)
+        except ApiError as exc:  # a failed login still tells the client its remaining budget
+            exc.headers = {**ctx.response_headers, **exc.headers}
+            raise
+        response = _encode(result, spec.status)
         response.headers.update(ctx.response_headers)
         return response
 
