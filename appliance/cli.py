@@ -10,7 +10,8 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,26 @@ def build_parser() -> argparse.ArgumentParser:
                                        "from outside the local network"),
                        ("version", "print the version")):
         _common(commands.add_parser(name, help=text))
+    parse_name = commands.add_parser("parse-name", help="show how file names are understood "
+                                                        "(one JSON object per line and path)")
+    parse_name.add_argument("--library-kind", choices=("movies", "series"), default=None,
+                            help="kind of library the paths are in (default: guessed per path)")
+    parse_name.add_argument("paths", nargs="+", metavar="PATH")
+    scan = commands.add_parser("scan", help="scan a library (the appliance must be running)")
+    _common(scan)
+    scan.add_argument("library", metavar="LIBRARY", help="library name or id")
+    scan.add_argument("--force", action="store_true",
+                      help="re-read every folder, even those whose listing did not change")
+    scan.add_argument("--wait", action="store_true", help="show progress until the scan ends")
+    library = commands.add_parser("library", help="list or add libraries")
+    _common(library)
+    library_commands = library.add_subparsers(dest="library_command", required=True)
+    _common(library_commands.add_parser("list", help="list libraries"))
+    add = library_commands.add_parser("add", help="add a library and queue its first scan")
+    _common(add)
+    add.add_argument("name")
+    add.add_argument("--kind", choices=("movies", "series"), required=True)
+    add.add_argument("roots", nargs="+", metavar="FOLDER")
     return parser
 
 
@@ -128,6 +149,20 @@ def cmd_check_config(config: Config, location: Location) -> int:
     return 0
 
 
+def cmd_parse_name(args: argparse.Namespace) -> int:
+    """Needs no config, data dir or database: a user can check names before adding a library."""
+    import json
+
+    from appliance.scan.naming import parse_name
+
+    sys.stdout.flush()
+    for path in args.paths:
+        line = json.dumps(parse_name(path, args.library_kind).to_dict(), ensure_ascii=False)
+        sys.stdout.buffer.write(line.encode("utf-8") + b"\n")
+    sys.stdout.buffer.flush()
+    return 0
+
+
 def cmd_setup_token(config: Config, location: Location) -> int:
     """Works with the appliance running or not: the token's HMAC goes to a file in the data dir,
     which the server reads when a claim arrives."""
@@ -145,18 +180,39 @@ def cmd_setup_token(config: Config, location: Location) -> int:
     return 0
 
 
+def cmd_scan(args: argparse.Namespace, config: Config, location: Location) -> int:
+    from appliance import admin_cli
+
+    return trio.run(partial(admin_cli.scan_command, config, location, args.library,
+                            force=args.force, wait=args.wait))
+
+
+def cmd_library(args: argparse.Namespace, config: Config, location: Location) -> int:
+    from appliance import admin_cli
+
+    if args.library_command == "add":
+        roots = [os.path.abspath(root) for root in args.roots]
+        return trio.run(admin_cli.library_add, config, location, args.name, args.kind, roots)
+    return trio.run(admin_cli.library_list, config, location)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "version":
         print(f"ferrex-appliance {__version__}")
         return 0
+    if args.command == "parse-name":
+        return cmd_parse_name(args)
     try:
         config, location = load_config(args)
     except ConfigError as exc:
         return _fail(str(exc))
     logs.setup(config.log.level, config.log.format)
-    commands = {"serve": cmd_serve, "migrate": cmd_migrate, "check-config": cmd_check_config,
-                "setup-token": cmd_setup_token}
+    commands: dict[str, Callable[[Config, Location], int]] = {
+        "serve": cmd_serve, "migrate": cmd_migrate, "check-config": cmd_check_config,
+        "setup-token": cmd_setup_token, "scan": partial(cmd_scan, args),
+        "library": partial(cmd_library, args),
+    }
     try:
         return commands[args.command](config, location)
     except KeyboardInterrupt:

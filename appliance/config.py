@@ -83,6 +83,18 @@ class AuthSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     setup_window_seconds: int = 60
 
 
+class ScanSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    analyze: bool = True
+    """Run ffprobe on new and changed files (codecs, HDR, tracks). Off: faster first scans."""
+    per_library_cap: int = 4
+    """Jobs of one library running at once, so one big library cannot take every worker."""
+    scan_workers: int = 0
+    """Folder walks at once; 0 = from the CPU count (as for analysis_workers)."""
+    analysis_workers: int = 0
+    watch_debounce_ms: int = 1500
+    """Quiet time before a changed folder is rescanned (a copy in progress keeps it busy)."""
+
+
 class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     data_dir: str = ""
     """Only read from an external config file (--config); otherwise --data-dir decides."""
@@ -92,6 +104,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     service: ServiceSection = msgspec.field(default_factory=ServiceSection)
     log: LogSection = msgspec.field(default_factory=LogSection)
     auth: AuthSection = msgspec.field(default_factory=AuthSection)
+    scan: ScanSection = msgspec.field(default_factory=ScanSection)
 
 
 SECTIONS: dict[str, type[msgspec.Struct]] = {
@@ -101,6 +114,7 @@ SECTIONS: dict[str, type[msgspec.Struct]] = {
     "service": ServiceSection,
     "log": LogSection,
     "auth": AuthSection,
+    "scan": ScanSection,
 }
 LOG_LEVELS = ("debug", "info", "warning", "error")
 # Environment variables that pick files rather than settings.
@@ -246,6 +260,13 @@ def validate_values(config: Config) -> None:
     if config.log.format not in ("json", "text"):
         raise ConfigError("log.format: must be json or text")
     validate_auth(config.auth)
+    scan = config.scan
+    if scan.per_library_cap < 1:
+        raise ConfigError("scan.per_library_cap: must be >= 1")
+    if scan.scan_workers < 0 or scan.analysis_workers < 0:
+        raise ConfigError("scan.*_workers: must be >= 0 (0 = from the CPU count)")
+    if not 50 <= scan.watch_debounce_ms <= 600_000:
+        raise ConfigError("scan.watch_debounce_ms: must be between 50 and 600000")
     if config.redis.url and not config.redis.url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError("redis.url: must start with redis://, rediss:// or unix://")
 

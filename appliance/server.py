@@ -29,8 +29,11 @@ from appliance.api.routing import deny_all
 from appliance.auth.keys import load_or_create_server_key
 from appliance.auth.service import AuthService
 from appliance.config import Config, ConfigError
+from appliance.orchestration.budget import WorkloadBudget, workload_limits
 from appliance.preflight import Plan, create_account
 from appliance.redis_client import RedisClient
+from appliance.scan.pipeline import PipelineSettings
+from appliance.scan.runtime import ScanRuntime
 from appliance.state import AppState
 from appliance.supervisor import Supervisor
 from store import cluster, server_state
@@ -192,6 +195,13 @@ async def run(config: Config, plan: Plan) -> None:
                 auth = AuthService(services.db, services.redis, config.auth, server_key,
                                    plan.location.data_dir)
                 auth.attach(state)
+                scanning = ScanRuntime(
+                    services.db, state.bus, PipelineSettings(analyze=config.scan.analyze),
+                    budget=WorkloadBudget(workload_limits(config.scan)),
+                    per_library_cap=config.scan.per_library_cap,
+                    watch_debounce_ms=config.scan.watch_debounce_ms,
+                )
+                state.scans = scanning.service
                 app = create_app(state)
                 async with trio.open_nursery() as work:
                     async def http(task_status: trio.TaskStatus[list[str]]) -> None:
@@ -208,6 +218,7 @@ async def run(config: Config, plan: Plan) -> None:
                             f"{exc.strerror or exc}"
                         ) from None
                     work.start_soon(auth.housekeeping)
+                    await work.start(scanning.run)
                     started = True
                     first_start = False
                     sdnotify.notify("READY=1")

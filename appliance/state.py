@@ -11,13 +11,15 @@ from typing import TYPE_CHECKING
 import quart
 
 from appliance.config import Config
+from appliance.events import InProcEventBus
 from appliance.redis_client import RedisClient
 from store.db import Database
-from store.gate import ServiceGate
+from store.gate import ServiceGate, Unavailable
 
 if TYPE_CHECKING:
     from appliance.auth.principal import Principal
     from appliance.auth.service import AuthService
+    from appliance.scan.service import ScanService
     from appliance.supervisor import Supervisor
 
 Authenticator = Callable[[quart.Request, "AppState"], Awaitable["Principal"]]
@@ -38,4 +40,12 @@ class AppState:
     supervisors: dict[str, Supervisor] = field(default_factory=dict)
     auth: AuthService | None = None
     rate_limiter: RateLimiter | None = None
+    bus: InProcEventBus = field(default_factory=InProcEventBus)
+    scans: ScanService | None = None
     started_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def scan_service(self) -> ScanService:
+        if self.scans is None:
+            raise Unavailable("scanner", "not running")
+        return self.scans

@@ -13,6 +13,8 @@ from enum import StrEnum
 
 import trio
 
+from appliance.config import ScanSection as ScanSettings
+
 
 class Workload(StrEnum):
     SCAN = "scan"
@@ -31,6 +33,16 @@ def default_limits(cpus: int | None = None) -> dict[Workload, int]:
         Workload.INDEX: 2,
         Workload.IMAGES: 4,
     }
+
+
+def workload_limits(settings: ScanSettings) -> dict[Workload, int]:
+    """Defaults from the CPU count, with the walk/analysis sizes the config overrides."""
+    limits = default_limits()
+    if settings.scan_workers:
+        limits[Workload.SCAN] = settings.scan_workers
+    if settings.analysis_workers:
+        limits[Workload.ANALYSIS] = settings.analysis_workers
+    return limits
 
 
 class WorkloadBudget:

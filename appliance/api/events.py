@@ -1,0 +1,72 @@
+"""``GET /api/v1/events``: server-sent events (scan progress, library changes).
+
+Resuming: a client sends ``Last-Event-ID`` (browsers do it on reconnect) and gets the events it
+missed from the bus's history; if they are no longer there it gets a ``resync`` event and
+should refetch what it shows. Subscribing happens before the replay so nothing falls between.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import msgspec
+import quart
+import trio
+
+from appliance.api.errors import ApiError
+from appliance.api.routing import RequestContext, Router
+from appliance.events import Event
+
+router = Router("/api/v1")
+KEEPALIVE_SECONDS = 15.0
+
+
+def encode(event: Event) -> bytes:
+    data = msgspec.json.encode(event.data).decode()
+    return f"id: {event.seq}\nevent: {event.type}\ndata: {data}\n\n".encode()
+
+
+def _since(raw: str | None) -> int | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ApiError(400, "bad_request",
+                       "Last-Event-ID must be an event sequence number") from None
+
+
+@router.route("/events", summary="Server-sent events: scan progress, library changes",
+              permission="libraries:read", tags=("events",))
+async def events(ctx: RequestContext) -> quart.Response:
+    request = quart.request
+    since = _since(request.headers.get("Last-Event-ID") or request.args.get("since"))
+    bus = ctx.state.bus
+
+    async def stream() -> AsyncIterator[bytes]:
+        async with bus.subscribe() as live:
+            last = since or 0
+            if since is not None:
+                replay = bus.since(since)
+                if replay is None:
+                    yield b"event: resync\ndata: {}\n\n"
+                else:
+                    for event in replay:
+                        last = event.seq
+                        yield encode(event)
+            yield b": connected\n\n"
+            while True:
+                with trio.move_on_after(KEEPALIVE_SECONDS) as idle:
+                    event = await live.receive()
+                if idle.cancelled_caught:
+                    yield b": keepalive\n\n"
+                    continue
+                if event.seq > last or event.type == "gap":
+                    last = max(last, event.seq)
+                    yield encode(event)
+
+    response = quart.Response(stream(), content_type="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"
+    response.timeout = None
+    return response
