@@ -93,6 +93,10 @@ class ScanSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     analysis_workers: int = 0
     watch_debounce_ms: int = 1500
     """Quiet time before a changed folder is rescanned (a copy in progress keeps it busy)."""
+    lease_ttl_seconds: float = 30.0
+    """A claimed job's lease; renewed at half of it. A crashed worker's jobs return after it."""
+    housekeeping_seconds: float = 15.0
+    """How often expired leases go back to ready and deferred retries become ready."""
 
 
 class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -265,6 +269,8 @@ def validate_values(config: Config) -> None:
         raise ConfigError("scan.per_library_cap: must be >= 1")
     if scan.scan_workers < 0 or scan.analysis_workers < 0:
         raise ConfigError("scan.*_workers: must be >= 0 (0 = from the CPU count)")
+    if scan.lease_ttl_seconds < 1 or scan.housekeeping_seconds <= 0:
+        raise ConfigError("scan.lease_ttl_seconds: must be >= 1 (and housekeeping_seconds > 0)")
     if not 50 <= scan.watch_debounce_ms <= 600_000:
         raise ConfigError("scan.watch_debounce_ms: must be between 50 and 600000")
     if config.redis.url and not config.redis.url.startswith(("redis://", "rediss://", "unix://")):

@@ -200,6 +200,8 @@ async def run(config: Config, plan: Plan) -> None:
                     budget=WorkloadBudget(workload_limits(config.scan)),
                     per_library_cap=config.scan.per_library_cap,
                     watch_debounce_ms=config.scan.watch_debounce_ms,
+                    lease_ttl=config.scan.lease_ttl_seconds,
+                    housekeeping_seconds=config.scan.housekeeping_seconds,
                 )
                 state.scans = scanning.service
                 app = create_app(state)

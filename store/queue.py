@@ -177,6 +177,14 @@ PROMOTE_DEFERRED = sql(
     RETURNING id
     """
 )
+RELEASE = sql(
+    """
+    UPDATE jobs SET state = 'ready', attempts = greatest(attempts - 1, 0), lease_id = NULL,
+        lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+    WHERE id = $1 AND lease_id = $2 AND state = 'leased'
+    RETURNING id
+    """
+)
 CANCEL_LIBRARY = sql(
     """
     UPDATE jobs SET state = 'failed', last_error = 'cancelled', lease_id = NULL,
@@ -262,6 +270,11 @@ async def fail(
     state: str | None = await db.fetchval(FAIL, job.id, job.lease_id, delay, permanent,
                                           error[:4000])
     return state
+
+
+async def release(db: Database, job: Job) -> bool:
+    """Give a job back untouched (orderly shutdown): ready again at once, attempt not counted."""
+    return await db.fetchval(RELEASE, job.id, job.lease_id) is not None
 
 
 async def reap_expired(db: Database) -> int:

@@ -165,7 +165,8 @@ async def test_crashed_worker_jobs_are_resumed_by_another_after_lease_expiry(
     with trio.CancelScope() as crash:
         async with trio.open_nursery() as nursery:
             first = Dispatcher(db, {"folder_scan": stuck}, lease_ttl=1.0,
-                               idle_poll_seconds=0.05, housekeeping_seconds=3600)
+                               idle_poll_seconds=0.05, housekeeping_seconds=3600,
+                               release_on_cancel=False)  # a crash: nothing is handed back
             await nursery.start(first.run)
             await hang.wait()
             await trio.sleep(0.2)
@@ -179,6 +180,26 @@ async def test_crashed_worker_jobs_are_resumed_by_another_after_lease_expiry(
         assert await wait_until_done(db, library) == {"completed": 6}
         nursery.cancel_scope.cancel()
     assert len(await db.fetch(RESULTS)) == 6
+
+
+async def test_orderly_stop_hands_running_jobs_back_at_once(db: Database) -> None:
+    library = await make_library(db, "films")
+    await enqueue(db, library, 2)
+    running = trio.Event()
+
+    async def slow(ctx: JobContext) -> None:
+        running.set()
+        await trio.sleep_forever()
+
+    async with trio.open_nursery() as nursery:
+        d = Dispatcher(db, {"folder_scan": slow}, idle_poll_seconds=0.05)
+        await nursery.start(d.run)
+        await running.wait()
+        await trio.sleep(0.1)
+        nursery.cancel_scope.cancel()
+    assert await queue.counts(db, library) == {"ready": 2}
+    job = await queue.claim(db, 1, library, "next")
+    assert job is not None and job.attempts == 1, "the interrupted attempt is not counted"
 
 
 async def test_small_library_finishes_while_big_one_still_runs(db: Database) -> None:

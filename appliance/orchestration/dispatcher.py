@@ -87,6 +87,8 @@ class Dispatcher:
     lease_ttl: float = queue.LEASE_TTL_SECONDS
     idle_poll_seconds: float = 1.0
     housekeeping_seconds: float = HOUSEKEEPING_SECONDS
+    release_on_cancel: bool = True
+    """On an orderly stop, hand running jobs back at once instead of letting leases expire."""
     in_flight: dict[LibraryKey, int] = field(default_factory=dict)
     _wakeup: trio.Event = field(default_factory=trio.Event)
 
@@ -164,30 +166,43 @@ class Dispatcher:
 
     async def _run_job(self, job: Job, workload: Workload) -> None:
         ctx = JobContext(self.db, self.bus, job)
+        finished = False
         try:
-            async with trio.open_nursery() as nursery:
-                lost = trio.Event()
-                nursery.start_soon(self._keep_lease, job, lost, nursery.cancel_scope)
-                try:
-                    await self.handlers[job.kind](ctx)
-                    if not ctx.committed:
-                        await ctx.commit()
-                except LeaseLost:
-                    lost.set()
-                except PermanentJobError as exc:
-                    await self._fail(job, str(exc), permanent=True)
-                except Exception as exc:
-                    log.warning("job failed", extra={"job": job.id, "kind": job.kind,
-                                                     "error": f"{type(exc).__name__}: {exc}"})
-                    await self._fail(job, f"{type(exc).__name__}: {exc}", permanent=False)
-                nursery.cancel_scope.cancel()
-            if lost.is_set():
-                log.warning("lease lost; result discarded", extra={"job": job.id})
-                self.bus.publish("job.lease_lost", job=job.id, kind=job.kind)
+            await self._run_job_inner(ctx, job)
+            finished = True
         finally:
+            if not finished and self.release_on_cancel and not ctx.committed:
+                # stopped from outside (shutdown): hand the job back instead of letting the
+                # lease run out. Cancellation may arrive as a group, hence no except clause.
+                with trio.CancelScope(shield=True), trio.move_on_after(2):
+                    try:
+                        await queue.release(self.db, job)
+                    except Unavailable:
+                        pass  # the lease expires; housekeeping returns the job
             self.budget.release(workload)
             self.in_flight[job.library_id] -= 1
             self.wake()
+
+    async def _run_job_inner(self, ctx: JobContext, job: Job) -> None:
+        async with trio.open_nursery() as nursery:
+            lost = trio.Event()
+            nursery.start_soon(self._keep_lease, job, lost, nursery.cancel_scope)
+            try:
+                await self.handlers[job.kind](ctx)
+                if not ctx.committed:
+                    await ctx.commit()
+            except LeaseLost:
+                lost.set()
+            except PermanentJobError as exc:
+                await self._fail(job, str(exc), permanent=True)
+            except Exception as exc:
+                log.warning("job failed", extra={"job": job.id, "kind": job.kind,
+                                                 "error": f"{type(exc).__name__}: {exc}"})
+                await self._fail(job, f"{type(exc).__name__}: {exc}", permanent=False)
+            nursery.cancel_scope.cancel()
+        if lost.is_set():
+            log.warning("lease lost; result discarded", extra={"job": job.id})
+            self.bus.publish("job.lease_lost", job=job.id, kind=job.kind)
 
     async def _fail(self, job: Job, error: str, *, permanent: bool) -> None:
         with trio.CancelScope(shield=True):

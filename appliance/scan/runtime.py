@@ -40,6 +40,8 @@ class ScanRuntime:
     budget: WorkloadBudget = field(default_factory=WorkloadBudget)
     per_library_cap: int = 4
     watch_debounce_ms: int = 1500
+    lease_ttl: float = 30.0
+    housekeeping_seconds: float = 15.0
     dispatcher: Dispatcher = field(init=False)
     service: ScanService = field(init=False)
 
@@ -47,6 +49,7 @@ class ScanRuntime:
         self.dispatcher = Dispatcher(
             self.db, handlers(self.settings), bus=self.bus, budget=self.budget,
             scheduler=WeightedFairScheduler(per_library_cap=self.per_library_cap),
+            lease_ttl=self.lease_ttl, housekeeping_seconds=self.housekeeping_seconds,
         )
         self.service = ScanService(self.db, self.bus, wake_dispatcher=self.dispatcher.wake)
 
