@@ -1,4 +1,4 @@
-"""Run the Ferrex benchmarks: ``.venv/bin/python -m bench.run [all|bridge|coldstart|analyze]``.
+"""Run the Ferrex benchmarks: ``.venv/bin/python -m bench.run [all|bridge|coldstart|analyze|scan]``.
 
 Prints a table per benchmark and writes ``bench/results/<benchmark>-<time>.json`` (git-ignored).
 Each benchmark reports ratios to a baseline measured in the same run; compare ratios across
@@ -19,11 +19,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import analyze, auth, bridge, coldstart
+from bench import analyze, auth, bridge, coldstart, scan
 from bench.common import BenchError, Result
 
 RESULTS = Path(__file__).resolve().parent / "results"
-FORMATS = {"qps": "{:,.0f}", "s": "{:.3f}", "us": "{:.1f}", "x": "{:.2f}"}
+FORMATS = {"qps": "{:,.0f}", "s": "{:.3f}", "us": "{:.1f}", "x": "{:.2f}", "n": "{:,.0f}",
+           "files/s": "{:,.0f}"}
 
 
 def positive(text: str) -> int:
@@ -33,11 +34,18 @@ def positive(text: str) -> int:
     return value
 
 
+def sizes(text: str) -> tuple[int, ...]:
+    values = tuple(positive(part) for part in text.split(",") if part.strip())
+    if not values:
+        raise argparse.ArgumentTypeError("expected N[,N...]")
+    return values
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("benchmark", nargs="?", default="all",
-                        choices=["all", "bridge", "coldstart", "analyze", "auth"])
+                        choices=["all", "bridge", "coldstart", "analyze", "auth", "scan"])
     parser.add_argument("--rounds", type=positive, default=5,
                         help="bridge, analyze: rounds (default 5)")
     parser.add_argument("--queries", type=positive, default=3000,
@@ -50,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="auth: logins per round (default 10)")
     parser.add_argument("--requests", type=positive, default=1000,
                         help="auth: requests per route mode per round (default 1000)")
+    parser.add_argument("--files", type=sizes, default=(30_000, 3_000),
+                        help="scan: generated files per tree, comma-separated (default 30000,3000)")
+    parser.add_argument("--raw-rounds", type=positive, default=3,
+                        help="scan: raw walk + COPY rounds before and after the scans (default 3)")
+    parser.add_argument("--rescans", type=positive, default=3,
+                        help="scan: unchanged rescans after the full scan (default 3)")
     return parser
 
 
@@ -94,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     benchmarks: dict[str, Callable[[], Result]] = {
         "bridge": lambda: bridge.run(bridge.Params(args.rounds, args.queries, args.concurrency)),
         "coldstart": lambda: coldstart.run(coldstart.Params(args.starts)),
+        "scan": lambda: scan.run(scan.Params(args.files, args.raw_rounds, args.rescans)),
         "analyze": lambda: analyze.run(analyze.Params(args.rounds)),
         "auth": lambda: auth.run(auth.Params(args.rounds, args.logins, args.requests)),
     }
