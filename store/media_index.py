@@ -117,6 +117,14 @@ LINK_FILES = sql(
     WHERE f.id = u.id
     """
 )
+UNLINKED_EXTRAS = sql(
+    """
+    SELECT id, parsed::text AS parsed FROM media_files
+    WHERE library_id = $1 AND present AND item_id IS NULL AND parsed IS NOT NULL
+      AND extra_kind IS NOT NULL AND extra_kind <> 'sample'
+    LIMIT 5000
+    """
+)
 ITEM_IDS = sql(
     "SELECT id, identity_key FROM media_items WHERE library_id = $1 AND identity_key = ANY($2)"
 )
@@ -281,6 +289,10 @@ async def upsert_items(
 async def link_files(conn: Connection, links: list[tuple[uuid.UUID, uuid.UUID]]) -> None:
     if links:
         await conn.execute(LINK_FILES, [f for f, _ in links], [i for _, i in links])
+
+
+async def unlinked_extras(db: Database | Connection, library_id: uuid.UUID) -> list[Record]:
+    return await db.fetch(UNLINKED_EXTRAS, library_id)
 
 
 async def item_ids(

@@ -33,8 +33,9 @@ from store.queue import NewJob, Priority
 
 log = logging.getLogger(__name__)
 
-MAX_FOLDERS_PER_JOB = 400
-MAX_FILES_PER_JOB = 4000
+MAX_FOLDERS_PER_JOB = 1000
+MAX_FILES_PER_JOB = 5000
+PENDING_PER_CHILD = 1000
 ENRICH_BATCH = 500
 
 
@@ -121,8 +122,21 @@ def walk(start: list[str], max_folders: int = MAX_FOLDERS_PER_JOB,
 
 def folder_scan_job(library_id: uuid.UUID, scan_id: uuid.UUID | None, folder: str,
                     priority: Priority, force: bool = False, root: bool = False) -> NewJob:
-    return NewJob("folder_scan", library_id, {"folder": folder, "force": force, "root": root},
+    return NewJob("folder_scan", library_id, {"folders": [folder], "force": force, "root": root},
                   priority, f"folder_scan:{library_id}:{folder}", scan_id=scan_id)
+
+
+def continuation_jobs(library_id: uuid.UUID, scan_id: uuid.UUID | None, pending: list[str],
+                      priority: Priority, force: bool) -> list[NewJob]:
+    """The rest of the tree in chunks: a root of 13,000 film folders becomes a dozen jobs,
+    not 13,000 (each job costs a claim, a transaction and a completion)."""
+    jobs = []
+    for start in range(0, len(pending), PENDING_PER_CHILD):
+        chunk = [to_db(p) for p in pending[start:start + PENDING_PER_CHILD]]
+        jobs.append(NewJob("folder_scan", library_id,
+                           {"folders": chunk, "force": force, "root": False}, priority,
+                           f"folder_scan:{library_id}:{chunk[0]}+{len(chunk)}", scan_id=scan_id))
+    return jobs
 
 
 async def handle(ctx: JobContext, *, analyze: bool = True) -> None:
@@ -130,11 +144,12 @@ async def handle(ctx: JobContext, *, analyze: bool = True) -> None:
     assert job.library_id is not None
     library_id = job.library_id
     payload: dict[str, Any] = job.payload
-    folder = from_db(payload["folder"])
+    folders = [from_db(f) for f in payload.get("folders") or [payload["folder"]]]
+    folder = folders[0]
     force = bool(payload.get("force"))
     priority = Priority(job.priority)
     result = await trio.to_thread.run_sync(
-        partial(walk, [folder], start_is_root=bool(payload.get("root"))))
+        partial(walk, folders, start_is_root=bool(payload.get("root"))))
     paths = [to_db(listing.path) for listing in result.listings]
     known = await media_index.folder_fingerprints(ctx.db, library_id, paths)
     changed = [ls for ls in result.listings
@@ -150,7 +165,7 @@ async def handle(ctx: JobContext, *, analyze: bool = True) -> None:
             await media_index.has_files_under(ctx.db, library_id, to_db(folder))):
         # An empty root that used to hold media is an unmounted disk or share, not a purge.
         root.error = "library root is empty but indexed files exist: not mounted? nothing removed"
-        changed = [ls for ls in changed if ls is not root]
+        changed = [ls for ls in changed if ls is not root]  # identity, not equality
         errors.append(root)
     for listing in errors:
         log.warning("folder not fully readable",
@@ -173,13 +188,14 @@ async def handle(ctx: JobContext, *, analyze: bool = True) -> None:
             )
         file_ids = await media_index.upsert_files(conn, library_id, upserts)
         await media_index.refresh_presence(conn, missing_items)
+        changed_ids = {id(ls) for ls in changed}
+        # Unchanged folders keep their row: an unchanged rescan writes (almost) nothing.
         await media_index.save_folders(
             conn, library_id,
             [(to_db(ls.path), ls.fingerprint if ls.error is None else "", ls.problem)
-             for ls in result.listings],
+             for ls in result.listings if id(ls) in changed_ids or ls.problem is not None],
         )
-        children = [folder_scan_job(library_id, job.scan_id, to_db(p), priority, force)
-                    for p in result.pending]
+        children = continuation_jobs(library_id, job.scan_id, result.pending, priority, force)
         for start in range(0, len(file_ids), ENRICH_BATCH):
             batch = [str(i) for i in file_ids[start:start + ENRICH_BATCH]]
             children.append(NewJob("metadata_enrich", library_id, {"file_ids": batch},

@@ -40,7 +40,7 @@ def _season_of(parsed: dict[str, Any]) -> int:
     return air.year if air else 1  # date-based shows: a season per year, like Jellyfin
 
 
-async def handle(ctx: JobContext) -> None:
+async def handle(ctx: JobContext, *, images: bool = True) -> None:
     job = ctx.job
     assert job.library_id is not None
     library_id = job.library_id
@@ -50,7 +50,7 @@ async def handle(ctx: JobContext) -> None:
 
     async def write(conn: Connection) -> None:
         new_items = await upsert(conn, library_id, kind, files)
-        if new_items:
+        if new_items and images:
             await queue.enqueue(conn, [NewJob(
                 "image_fetch", library_id, {"item_ids": [str(i) for i in new_items]},
                 Priority.P3, scan_id=job.scan_id,
@@ -115,7 +115,22 @@ async def upsert(
         owners = await media_index.item_ids(conn, library_id, list(set(wanted.values())))
         links += [(file_id, owners[key]) for file_id, key in wanted.items() if key in owners]
     await media_index.link_files(conn, links)
-    return [item_id for item_id, inserted in ids.values() if inserted]
+    created = [item_id for item_id, inserted in ids.values() if inserted]
+    if created:
+        await _link_waiting_extras(conn, library_id, library_kind)
+    return created
+
+
+async def _link_waiting_extras(conn: Connection, library_id: uuid.UUID, library_kind: str) -> None:
+    """Extras indexed before the film or show they belong to existed get their owner now."""
+    waiting = await media_index.unlinked_extras(conn, library_id)
+    if not waiting:
+        return
+    wanted = {r["id"]: _owner_key(msgspec.json.decode(r["parsed"]), library_kind)
+              for r in waiting}
+    owners = await media_index.item_ids(conn, library_id, list(set(wanted.values())))
+    await media_index.link_files(
+        conn, [(file_id, owners[key]) for file_id, key in wanted.items() if key in owners])
 
 
 def _owner_key(parsed: dict[str, Any], library_kind: str) -> str:

@@ -13,14 +13,17 @@ from appliance.scan import folder_scan, image_fetch, index_upsert, metadata_enri
 class PipelineSettings:
     analyze: bool = True
     """Run ffprobe on new and changed files (off: faster scans, no technical info)."""
+    image_providers: tuple[image_fetch.ImageProvider, ...] = ()
+    """Where artwork comes from (the metadata issue adds local art and TMDB). With none,
+    no ImageFetch jobs are queued: each would cost a claim and a commit for nothing."""
 
 
 def handlers(settings: PipelineSettings = PipelineSettings()) -> dict[str, Handler]:
     table: dict[str, Handler] = {
         "folder_scan": partial(folder_scan.handle, analyze=settings.analyze),
         "metadata_enrich": metadata_enrich.handle,
-        "index_upsert": index_upsert.handle,
-        "image_fetch": image_fetch.make_handler(),
+        "index_upsert": partial(index_upsert.handle, images=bool(settings.image_providers)),
+        "image_fetch": image_fetch.make_handler(settings.image_providers),
     }
     if settings.analyze:
         from appliance.scan import media_analyze
