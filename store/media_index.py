@@ -59,15 +59,26 @@ MARK_MISSING = sql(
     RETURNING item_id
     """
 )
-MARK_GONE_UNDER = sql(
+CHILD_FOLDERS = sql(
+    """
+    SELECT path FROM folders
+    WHERE library_id = $1 AND regexp_replace(path, '/[^/]*$', '') = ANY($2::text[])
+    """
+)
+MARK_GONE_DIRS = sql(
     """
     UPDATE media_files SET present = false, missing_since = now(), updated_at = now()
-    WHERE library_id = $1 AND present
-      AND (folder = $2 OR starts_with(folder, $2 || '/'))
-      AND NOT (path = ANY($3::text[]))
-      AND NOT EXISTS (SELECT 1 FROM unnest($4::text[]) AS s(dir)
-                      WHERE folder = s.dir OR starts_with(folder, s.dir || '/'))
+    WHERE library_id = $1 AND present AND EXISTS (
+        SELECT 1 FROM unnest($2::text[]) AS g(dir)
+        WHERE folder = g.dir OR starts_with(folder, g.dir || '/'))
     RETURNING item_id
+    """
+)
+FORGET_DIRS = sql(
+    """
+    DELETE FROM folders WHERE library_id = $1 AND EXISTS (
+        SELECT 1 FROM unnest($2::text[]) AS g(dir)
+        WHERE path = g.dir OR starts_with(path, g.dir || '/'))
     """
 )
 HAS_FILES_UNDER = sql(
@@ -240,12 +251,22 @@ async def mark_missing(
     return [r["item_id"] for r in rows if r["item_id"] is not None]
 
 
-async def mark_gone_under(
-    conn: Connection, library_id: uuid.UUID, folder: str, files: list[str], subdirs: list[str]
+async def child_folders(
+    db: Database | Connection, library_id: uuid.UUID, parents: list[str]
+) -> list[str]:
+    """Folders seen by earlier scans directly inside ``parents``."""
+    return [r["path"] for r in await db.fetch(CHILD_FOLDERS, library_id, parents)]
+
+
+async def mark_gone_dirs(
+    conn: Connection, library_id: uuid.UUID, dirs: list[str]
 ) -> list[uuid.UUID]:
-    """After a successful listing of ``folder``: files in it that are not listed, and files
-    under subfolders that no longer exist, are gone. Returns items to recheck."""
-    rows = await conn.fetch(MARK_GONE_UNDER, library_id, folder, files, subdirs)
+    """Folders that vanished: every file under them is gone, and the folders are forgotten.
+    Returns the items whose presence must be recomputed."""
+    if not dirs:
+        return []
+    rows = await conn.fetch(MARK_GONE_DIRS, library_id, dirs)
+    await conn.execute(FORGET_DIRS, library_id, dirs)
     return [r["item_id"] for r in rows if r["item_id"] is not None]
 
 

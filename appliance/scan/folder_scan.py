@@ -171,9 +171,21 @@ async def handle(ctx: JobContext, *, analyze: bool = True) -> None:
         log.warning("folder not fully readable",
                     extra={"folder": listing.path, "error": listing.problem})
 
+    # What disappeared, decided from this batch's listings (set-based, not per folder):
+    # files no longer in their folder, and known subfolders that are gone with everything
+    # under them.
+    listed: set[str] = set()
+    current_dirs: set[str] = set()
+    for listing in changed:
+        listed.update(to_db(os.path.join(listing.path, n)) for n, _, _ in listing.files)
+        current_dirs.update(to_db(os.path.join(listing.path, d)) for d in listing.subdirs)
+    gone_files = [p for p, row in existing.items() if row["present"] and p not in listed]
+    known_children = await media_index.child_folders(
+        ctx.db, library_id, [to_db(ls.path) for ls in changed]) if changed else []
+    gone_dirs = [d for d in known_children if d not in current_dirs]
+
     async def write(conn: Connection) -> None:
         upserts: list[FileRow] = []
-        missing_items: list[uuid.UUID] = []
         for listing in changed:
             for name, size, mtime in listing.files:
                 path = to_db(os.path.join(listing.path, name))
@@ -181,11 +193,8 @@ async def handle(ctx: JobContext, *, analyze: bool = True) -> None:
                 if (row is None or not row["present"] or row["size_bytes"] != size
                         or row["mtime_ns"] != mtime):
                     upserts.append(FileRow(path, to_db(listing.path), size, mtime))
-            missing_items += await media_index.mark_gone_under(
-                conn, library_id, to_db(listing.path),
-                [to_db(os.path.join(listing.path, n)) for n, _, _ in listing.files],
-                [to_db(os.path.join(listing.path, d)) for d in listing.subdirs],
-            )
+        missing_items = await media_index.mark_missing(conn, library_id, gone_files)
+        missing_items += await media_index.mark_gone_dirs(conn, library_id, gone_dirs)
         file_ids = await media_index.upsert_files(conn, library_id, upserts)
         await media_index.refresh_presence(conn, missing_items)
         changed_ids = {id(ls) for ls in changed}
