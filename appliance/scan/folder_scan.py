@@ -18,7 +18,7 @@ import os
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cached_property, partial
 from typing import Any
 
 import trio
@@ -53,7 +53,10 @@ class Listing:
     def problem(self) -> str | None:
         return self.error or ("; ".join(self.warnings) if self.warnings else None)
 
-    @property
+    ignored: bool = False
+    """The folder holds a ``.ignore`` file: it and everything below it are not scanned."""
+
+    @cached_property
     def fingerprint(self) -> str:
         digest = hashlib.blake2b(digest_size=16)
         for name, size, mtime in sorted(self.files):
@@ -76,9 +79,13 @@ def list_folder(path: str) -> Listing:
             for entry in entries:
                 name = entry.name
                 if name.startswith("."):
+                    if name == ".ignore":
+                        listing.ignored = True
                     continue
                 try:
                     if entry.is_dir():
+                        if naming.is_ignored_dir_name(name):
+                            continue
                         if entry.is_symlink():
                             target = os.path.realpath(entry.path)
                             here = os.path.realpath(path)
@@ -111,9 +118,11 @@ def walk(start: list[str], max_folders: int = MAX_FOLDERS_PER_JOB,
     files = 0
     while todo and len(listings) < max_folders and files < max_files:
         path = todo.popleft()
-        if path not in roots and naming.is_ignored_dir(path):
-            continue
         listing = list_folder(path)
+        if listing.ignored and path not in roots:
+            # like a folder that is not there: whatever was indexed below it goes away
+            listing.files.clear()
+            listing.subdirs.clear()
         listings.append(listing)
         files += len(listing.files)
         todo.extend(os.path.join(path, d) for d in listing.subdirs)
