@@ -13,8 +13,9 @@ _FROM_DB = {v: k for k, v in _TO_DB.items()}
 
 
 def to_db(path: str) -> str:
-    return path.translate(_TO_DB)
+    # Scans call this for every path: skip the translate (slow) for the usual ASCII name.
+    return path if path.isascii() else path.translate(_TO_DB)
 
 
 def from_db(text: str) -> str:
-    return text.translate(_FROM_DB)
+    return text if text.isascii() else text.translate(_FROM_DB)

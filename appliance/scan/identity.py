@@ -14,8 +14,10 @@ _NON_WORD = re.compile(r"[^\w]+")
 
 def normalise(title: str) -> str:
     """Case, accents and punctuation do not make a different film: "Amélie!" == "amelie"."""
-    text = unicodedata.normalize("NFKD", title)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = title
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return _NON_WORD.sub(" ", text.casefold()).strip()
 
 
