@@ -16,8 +16,8 @@ from contextlib import asynccontextmanager
 from typing import TextIO
 
 import trio
-import trio_asyncio
 
+from appliance.asyncio_bridge import asyncio_loop
 from appliance.config import Config, ConfigError, Location
 from appliance.embedded_postgres import DATABASE, PORT, SUPERUSER
 from appliance.events import InProcEventBus
@@ -46,7 +46,7 @@ def dsn_for(config: Config, location: Location) -> str:
 async def connect(config: Config, location: Location) -> AsyncIterator[Database]:
     gate = ServiceGate("postgres")
     gate.open()
-    async with trio_asyncio.open_loop():
+    async with asyncio_loop():
         try:
             db = await Database.connect(dsn_for(config, location), gate, max_size=2)
         except Unavailable as exc:

@@ -121,15 +121,14 @@ def cmd_serve(config: Config, location: Location) -> int:
 
 
 def cmd_migrate(config: Config, location: Location) -> int:
-    import trio_asyncio
-
     from appliance import preflight, server
+    from appliance.asyncio_bridge import asyncio_loop
 
     plan = preflight.plan(config, location)
 
     async def run() -> None:
         await trio.to_thread.run_sync(server.prepare_disk, config, plan)
-        async with trio_asyncio.open_loop(), server.running_services(config, plan):
+        async with asyncio_loop(), server.running_services(config, plan):
             pass  # running_services applies migrations; logs say which
 
     trio.run(run)

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from functools import partial
 
 import trio
-import trio_asyncio
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as hypercorn_serve
 
@@ -26,6 +25,7 @@ from appliance import config as config_mod
 from appliance import sdnotify
 from appliance.api.app import create_app
 from appliance.api.routing import deny_all
+from appliance.asyncio_bridge import asyncio_loop
 from appliance.auth.keys import load_or_create_server_key
 from appliance.auth.service import AuthService
 from appliance.config import Config, ConfigError
@@ -95,7 +95,7 @@ class Services:
 async def running_services(config: Config, plan: Plan) -> AsyncIterator[Services]:
     """Children up, pools open, schema migrated; on exit everything closed and stopped.
 
-    Must run inside ``trio_asyncio.open_loop()``.
+    Must run inside ``appliance.asyncio_bridge.asyncio_loop()``.
     """
     pg_gate, redis_gate = ServiceGate("postgres"), ServiceGate("redis")
     supervisors: dict[str, Supervisor] = {}
@@ -181,7 +181,7 @@ async def run(config: Config, plan: Plan) -> None:
         first_start = not plan.data_dir_exists
         try:
             await trio.to_thread.run_sync(prepare_disk, config, plan)
-            async with trio_asyncio.open_loop(), running_services(config, plan) as services:
+            async with asyncio_loop(), running_services(config, plan) as services:
                 state = AppState(
                     config=config, data_dir=plan.location.data_dir, db=services.db,
                     redis=services.redis, pg_gate=services.pg_gate,

@@ -132,26 +132,34 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
-        """One connection, one transaction: commits on normal exit, rolls back on any error."""
+        """One connection, one transaction: commits on normal exit, rolls back on any error.
+
+        On an error or a cancellation the connection is terminated rather than rolled back:
+        the server then rolls back by itself, and we never wait on (or release) a connection
+        that may still be busy with a cancelled statement.
+        """
         self.gate.check()
         try:
             conn = await trio_asyncio.aio_as_trio(self._pool.acquire)(timeout=ACQUIRE_TIMEOUT)
         except _CONNECTION_ERRORS as exc:
             raise Unavailable("postgres", str(exc) or type(exc).__name__) from exc
+        committed = False
         try:
             tx = conn.transaction()
             await trio_asyncio.aio_as_trio(tx.start)()
-            try:
-                yield Connection(conn)
-            except BaseException:
-                with trio.CancelScope(shield=True):
-                    await trio_asyncio.aio_as_trio(tx.rollback)()
-                raise
-            else:
-                await trio_asyncio.aio_as_trio(tx.commit)()
+            yield Connection(conn)
+            await trio_asyncio.aio_as_trio(tx.commit)()
+            committed = True
+        except _CONNECTION_ERRORS as exc:
+            raise Unavailable("postgres", str(exc) or type(exc).__name__) from exc
         finally:
             with trio.CancelScope(shield=True):
-                await trio_asyncio.aio_as_trio(self._pool.release)(conn)
+                if not committed:
+                    conn.terminate()
+                with trio.move_on_after(5) as release:
+                    await trio_asyncio.aio_as_trio(self._pool.release)(conn)
+                if release.cancelled_caught:
+                    conn.terminate()
 
     async def expire_connections(self) -> None:
         """After Postgres restarted, drop pooled connections that point at the dead server."""

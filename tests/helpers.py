@@ -114,3 +114,59 @@ def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.
             return True
         time.sleep(interval)
     return predicate()
+
+
+def psql(dsn: str, query: str) -> str:
+    """One query through the real psql client; unaligned, tuples only."""
+    result = subprocess.run(["psql", dsn, "-v", "ON_ERROR_STOP=1", "-At", "-c", query],
+                            capture_output=True, text=True, timeout=30)
+    if result.returncode != 0:
+        raise AssertionError(f"psql failed: {result.stderr}")
+    return result.stdout.strip()
+
+
+def embedded_dsn(data_dir: Path) -> str:
+    return f"postgresql://ferrex@/ferrex?host={data_dir / 'run'}&port=5432"
+
+
+def http_json(method: str, url: str, body: object = None, token: str | None = None,
+              timeout: float = 10) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            raw = response.read()
+            return response.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"null")
+
+
+def admin_token(base_url: str, password: str = "correct horse battery") -> str:
+    """Claim a fresh appliance from this machine (a local address) and log in."""
+    status, body = http_json("POST", base_url + "/api/v1/setup/claim",
+                             {"username": "admin", "password": password})
+    assert status == 201, body
+    status, body = http_json("POST", base_url + "/api/v1/auth/login", {
+        "username": "admin", "password": password,
+        "device": {"id": "test-runner", "name": "test runner", "platform": "linux"},
+    })
+    assert status == 200, body
+    return str(body["access_token"])
+
+
+def make_series_tree(root: Path, shows: int, seasons: int, episodes: int) -> int:
+    """Empty episode files in the layout Jellyfin users have; returns how many."""
+    count = 0
+    for show in range(shows):
+        name = f"Show {show:03d} (20{show % 20:02d})"
+        for season in range(1, seasons + 1):
+            folder = root / name / f"Season {season:02d}"
+            folder.mkdir(parents=True, exist_ok=True)
+            for episode in range(1, episodes + 1):
+                (folder / f"{name} - S{season:02d}E{episode:02d}.mkv").touch()
+                count += 1
+    return count

@@ -54,7 +54,8 @@ async def wait_until_done(db: Database, library: uuid.UUID, timeout: float = 20)
 def test_renewal_timing_half_ttl_or_two_seconds_before_expiry() -> None:
     assert renew_delay(30, 30) == 15
     assert renew_delay(30, 10) == 8
-    assert renew_delay(30, 1.5) == 0
+    assert renew_delay(30, 1.5) == 0.75, "never a tight loop"
+    assert renew_delay(3, 3) == 1.0
 
 
 async def test_every_job_runs_and_commits_exactly_once(db: Database) -> None:

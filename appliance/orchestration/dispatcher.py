@@ -72,8 +72,13 @@ Handler = Callable[[JobContext], Awaitable[None]]
 
 
 def renew_delay(ttl: float, remaining: float) -> float:
-    """Seconds until the next renewal: at half the TTL, or earlier when < 2 s would remain."""
-    return max(0.0, min(ttl / 2, remaining - RENEW_MARGIN_SECONDS))
+    """Seconds until the next renewal: at half the TTL, or earlier when < 2 s would remain.
+
+    When less than the margin is left already (short test TTLs, or renewals failing while
+    Postgres restarts), renew halfway through what remains rather than in a tight loop.
+    """
+    delay = min(ttl / 2, remaining - RENEW_MARGIN_SECONDS)
+    return delay if delay > 0 else max(0.0, remaining / 2)
 
 
 @dataclass
