@@ -12,6 +12,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from appliance import datadir_lock
 from appliance.children import Account, lookup_account
 from appliance.config import Config, ConfigError, Location, parse_listen
 from appliance.embedded_postgres import EmbeddedPostgres, find_bin_dir
@@ -31,6 +32,7 @@ class Plan:
     account: Account | None
     create_account: str | None
     data_dir_exists: bool
+    lock_fd: int | None = None
 
 
 def _probe_writable(directory: Path) -> str | None:
@@ -98,6 +100,8 @@ def _traversable_by(path: Path, account: Account) -> Path | None:
 def plan(config: Config, location: Location) -> Plan:
     data_dir = location.data_dir
     exists = check_data_dir(data_dir)
+    if exists:
+        datadir_lock.check_free(data_dir)
     check_listen(config.server.listen)
 
     account: Account | None = None

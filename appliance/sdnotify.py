@@ -17,9 +17,11 @@ def notify(state: str) -> bool:
     if address.startswith("@"):
         address = "\0" + address[1:]
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+        # Never block the event loop: if the receiver's queue is full, this ping is dropped.
+        sock.setblocking(False)
         try:
             sock.connect(address)
-            sock.sendall(state.encode())
+            sock.send(state.encode())
         except OSError:
             return False
     return True

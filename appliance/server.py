@@ -22,7 +22,7 @@ from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as hypercorn_serve
 
 from appliance import config as config_mod
-from appliance import sdnotify
+from appliance import datadir_lock, sdnotify
 from appliance.api.app import create_app
 from appliance.api.routing import deny_all
 from appliance.asyncio_bridge import asyncio_loop
@@ -54,6 +54,7 @@ def prepare_disk(config: Config, plan: Plan) -> None:
     if not location.data_dir.exists():
         location.data_dir.mkdir(parents=True)
         location.data_dir.chmod(0o755)  # the service account must be able to enter it
+    plan.lock_fd = datadir_lock.acquire(location.data_dir)  # held until the process exits
     if plan.create_account:
         account = create_account(plan.create_account)
         log.info("created service account for postgres and redis",

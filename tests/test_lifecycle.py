@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import (
+    APPLIANCE,
+    REPO,
     RunningAppliance,
     live_processes_mentioning,
     short_tempdir,
@@ -140,3 +142,40 @@ def test_killed_appliance_takes_children_along_and_restarts_with_data(data_dir: 
         assert marker == '"kept"'
     finally:
         assert again.stop() == 0
+
+
+def test_stale_postmaster_pid_from_a_crash_does_not_block_start(data_dir: Path) -> None:
+    """A power cut leaves postmaster.pid behind; its PID may now belong to something else."""
+    pidfile = data_dir / "postgres" / "postmaster.pid"
+    assert not pidfile.exists(), "the previous test stopped postgres cleanly"
+    impostor = subprocess.Popen(["sleep", "60"])  # a live process that is not postgres
+    try:
+        pidfile.write_text(f"{impostor.pid}\n{data_dir / 'postgres'}\n0\n5432\n\n\n\nready\n")
+        if os.geteuid() == 0:
+            owner = (data_dir / "postgres").stat()
+            os.chown(pidfile, owner.st_uid, owner.st_gid)
+        app = RunningAppliance(data_dir)
+        try:
+            app.wait_ready()
+            assert app.get("/health")[0] == 200
+        finally:
+            assert app.stop() == 0
+    finally:
+        impostor.kill()
+        impostor.wait()
+
+
+def test_a_second_appliance_on_the_same_data_dir_is_refused(data_dir: Path) -> None:
+    app = RunningAppliance(data_dir)
+    try:
+        app.wait_ready()
+        second = subprocess.run(
+            [*APPLIANCE, "serve", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0"],
+            capture_output=True, text=True, timeout=60, cwd=REPO,
+            env={k: v for k, v in os.environ.items() if not k.startswith("FERREX_")},
+        )
+        assert second.returncode == 2
+        assert f"in use by another ferrex-appliance (pid {app.proc.pid})" in second.stderr
+        assert app.get("/health")[0] == 200, "the running one is untouched"
+    finally:
+        assert app.stop() == 0

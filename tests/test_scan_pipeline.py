@@ -14,8 +14,11 @@ from appliance.events import InProcEventBus
 from appliance.orchestration.dispatcher import Dispatcher
 from appliance.scan.pipeline import PipelineSettings, handlers
 from appliance.scan.service import ScanService
-from store import libraries, media_index, scans
+from store import libraries, media_index, queue, scans
 from store.db import Database
+from store.sql import sql
+
+AGE_SCANS = sql("UPDATE scans SET finished_at = now() - interval '2 minutes' WHERE id = $1")
 
 
 def touch(root: Path, relative: str, content: bytes = b"\0" * 64) -> Path:
@@ -180,3 +183,52 @@ async def test_bad_inputs_are_recorded_and_the_scan_completes(
         assert scan.errors >= 2  # the loop and the unreadable folder
     else:
         assert scan.errors >= 1  # root reads any folder; the loop is still reported
+
+
+@pytest.fixture
+async def analysing(db: Database) -> AsyncIterator[Harness]:
+    bus = InProcEventBus()
+    dispatcher = Dispatcher(db, handlers(PipelineSettings(analyze=True)), bus=bus,
+                            idle_poll_seconds=0.05, housekeeping_seconds=0.5)
+    service = ScanService(db, bus, wake_dispatcher=dispatcher.wake)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(dispatcher.run)
+        yield Harness(db, service)
+        nursery.cancel_scope.cancel()
+
+
+async def test_broken_media_gets_an_analysis_error_and_the_scan_completes(
+    analysing: Harness, tmp_path: Path
+) -> None:
+    root = tmp_path / "films"
+    touch(root, "Empty (2001).mkv", b"")
+    touch(root, "Text (2002).mkv", b"this is not a video\n")
+    library = await libraries.create(analysing.db, "Films", "movies", [str(root)])
+    scan = await analysing.scan(library.id)
+    assert scan.state == "completed"
+    errors = {Path(r["path"]).name: r["analysis_error"]
+              for r in await media_index.files(analysing.db, library.id)}
+    assert errors["Empty (2001).mkv"].startswith("empty_file:")
+    assert errors["Text (2002).mkv"].startswith("invalid_data:")
+    counts = await scans.job_counts(analysing.db, scan.id)
+    assert counts.get("failed", 0) == 0 and counts.get("dead_letter", 0) == 0
+
+
+async def test_periodic_rescans_start_when_the_interval_has_passed(
+    harness: Harness, tmp_path: Path
+) -> None:
+    root = tmp_path / "films"
+    touch(root, "Heat (1995).mkv")
+    due = await libraries.create(harness.db, "Due", "movies", [str(root)],
+                                 scan_interval_minutes=1)
+    await libraries.create(harness.db, "Off", "movies", [str(tmp_path)],
+                           scan_interval_minutes=0)
+    first = await harness.scan(due.id)
+    await harness.service.periodic_once()
+    assert [s.library_id for s in await scans.active(harness.db)] == [], "not yet due"
+    await harness.db.execute(AGE_SCANS, first.id)
+    await harness.service.periodic_once()
+    active = await scans.active(harness.db)
+    assert [(s.library_id, s.trigger) for s in active] == [(due.id, "periodic")]
+    jobs = await queue.eligible(harness.db)
+    assert list(jobs) == [(2, due.id)], "maintenance sweeps run in band P2"
