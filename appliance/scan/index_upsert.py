@@ -14,9 +14,11 @@ from typing import Any
 
 import msgspec
 
+from appliance.metadata.enrich import enrich_jobs
 from appliance.orchestration.dispatcher import JobContext
 from appliance.scan import identity
 from store import media_index, queue
+from store import metadata as store_metadata
 from store.db import Connection
 from store.media_index import ItemRow
 from store.queue import NewJob, Priority
@@ -40,7 +42,7 @@ def _season_of(parsed: dict[str, Any]) -> int:
     return air.year if air else 1  # date-based shows: a season per year, like Jellyfin
 
 
-async def handle(ctx: JobContext, *, images: bool = True) -> None:
+async def handle(ctx: JobContext, *, images: bool = True, metadata: bool = False) -> None:
     job = ctx.job
     assert job.library_id is not None
     library_id = job.library_id
@@ -49,8 +51,14 @@ async def handle(ctx: JobContext, *, images: bool = True) -> None:
     kind = rows[0]["library_kind"] if rows else "movies"
 
     async def write(conn: Connection) -> None:
-        new_items = await upsert(conn, library_id, kind, files)
-        if new_items and images:
+        touched: list[uuid.UUID] = []
+        new_items = await upsert(conn, library_id, kind, files, touched=touched)
+        if metadata:
+            # providers for new items and for those nothing described yet (retried each scan);
+            # ImageFetch follows the metadata stage
+            pending = await store_metadata.needing_metadata(conn, touched)
+            await queue.enqueue(conn, enrich_jobs(library_id, pending, job.scan_id))
+        elif new_items and images:
             await queue.enqueue(conn, [NewJob(
                 "image_fetch", library_id, {"item_ids": [str(i) for i in new_items]},
                 Priority.P3, scan_id=job.scan_id,
@@ -62,8 +70,10 @@ async def handle(ctx: JobContext, *, images: bool = True) -> None:
 async def upsert(
     conn: Connection, library_id: uuid.UUID, library_kind: str,
     files: list[tuple[uuid.UUID, dict[str, Any] | None]],
+    touched: list[uuid.UUID] | None = None,
 ) -> list[uuid.UUID]:
-    """Create/revive items for ``files`` and link them; returns the ids of new items."""
+    """Create/revive items for ``files`` and link them; returns the ids of new items
+    (and appends every item upserted to ``touched``)."""
     series: dict[str, ItemRow] = {}
     for _, p in files:
         if p and p["kind"] == "episode":
@@ -116,6 +126,8 @@ async def upsert(
         links += [(file_id, owners[key]) for file_id, key in wanted.items() if key in owners]
     await media_index.link_files(conn, links)
     created = [item_id for item_id, inserted in ids.values() if inserted]
+    if touched is not None:
+        touched.extend(item_id for item_id, _ in ids.values())
     if created:
         await _link_waiting_extras(conn, library_id, library_kind)
     return created

@@ -1,7 +1,9 @@
-"""MetadataEnrich: what each file is (title, year, season, episodes…) from its name.
+"""MetadataEnrich: what each file is (title, year, season, episodes…) from its name, and then
+what each item is (NFO, TMDB).
 
-This is the first provider of the metadata chain; NFO files and TMDB come after it behind the
-same job (metadata issue). Parsing is pure CPU and fast, so one job handles a batch of files.
+Two stages behind one job type: ``{"file_ids": [...]}`` parses names before IndexUpsert (pure
+CPU, a batch of files per job); ``{"item_ids": [...]}`` runs the metadata providers on items that
+IndexUpsert created (see :mod:`appliance.metadata.enrich`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import Any
 
 import msgspec
 
+from appliance.metadata import enrich
+from appliance.metadata.enrich import MetadataSettings
 from appliance.orchestration.dispatcher import JobContext
 from appliance.scan import naming
 from store import media_index, queue
@@ -27,8 +31,14 @@ def _root_of(path: str, roots: list[str]) -> str | None:
     return None
 
 
-async def handle(ctx: JobContext) -> None:
+async def handle(ctx: JobContext, metadata: MetadataSettings | None = None) -> None:
     job = ctx.job
+    if "item_ids" in job.payload:
+        if metadata is None:  # queued while metadata was on; nothing to do now
+            await ctx.commit()
+            return
+        await enrich.handle_items(ctx, metadata)
+        return
     file_ids = [uuid.UUID(i) for i in job.payload["file_ids"]]
     files = await media_index.files_by_id(ctx.db, file_ids)
     parsed_rows: list[tuple[uuid.UUID, dict[str, Any], str | None, int | None, str | None]] = []

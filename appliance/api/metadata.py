@@ -1,0 +1,135 @@
+"""Item metadata (read, refresh, local edits with locks) and ``/api/v1/images/{id}``."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Any
+
+import msgspec
+import quart
+import trio
+
+from appliance.api.errors import ApiError
+from appliance.api.routing import RequestContext, Router
+from appliance.metadata import art, enrich, images
+from appliance.metadata.enrich import MetadataSettings
+from appliance.metadata.images import ImageError
+from appliance.scan import identity
+from store import metadata
+from sync.metadata_types import ItemEdit, ItemMetadata, PersonOut
+
+router = Router("/api/v1")
+TAGS = ("metadata",)
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def settings_for(ctx: RequestContext) -> MetadataSettings:
+    return MetadataSettings(data_dir=ctx.state.data_dir)
+
+
+async def item_out(ctx: RequestContext, item_id: uuid.UUID) -> ItemMetadata:
+    row = await metadata.item(ctx.state.db, item_id)
+    if row is None:
+        raise ApiError(404, "not_found", f"no item {item_id}")
+    people = await metadata.item_people(ctx.state.db, item_id)
+    data: dict[str, Any] = dict(row)
+    for key in ("ratings", "external_ids", "images", "placeholder"):
+        data[key] = msgspec.json.decode(data[key]) if data[key] else None
+    data["ratings"] = data["ratings"] or {}
+    data["external_ids"] = data["external_ids"] or {}
+    data["images"] = data["images"] or {}
+    data["genres"] = list(data["genres"])
+    data["studios"] = list(data["studios"])
+    data["locked_fields"] = list(data["locked_fields"])
+    data["episode_numbers"] = (list(data["episode_numbers"])
+                               if data["episode_numbers"] is not None else None)
+    data["people"] = [PersonOut(name=p["name"], kind=p["kind"], role=p["role"],
+                                thumb_url=p["thumb_url"]) for p in people]
+    return msgspec.convert(data, ItemMetadata, from_attributes=False)
+
+
+@router.route("/metadata/items/<uuid:item_id>", summary="An item's metadata, people and images",
+              response=ItemMetadata, tags=TAGS, permission="media:browse",
+              errors={404: "no such item"})
+async def get_item(ctx: RequestContext, item_id: uuid.UUID) -> ItemMetadata:
+    return await item_out(ctx, item_id)
+
+
+@router.route("/metadata/items/<uuid:item_id>", "PATCH", summary="Edit fields locally (locks them)",
+              request=ItemEdit, response=ItemMetadata, tags=TAGS,
+              permission="media:edit_metadata", errors={404: "no such item"})
+async def edit_item(ctx: RequestContext, item_id: uuid.UUID, body: ItemEdit) -> ItemMetadata:
+    values = {k: v for k, v in msgspec.structs.asdict(body).items()
+              if k not in ("lock", "unlock") and v is not None}
+    if "title" in values and "sort_title" not in values:
+        values["sort_title"] = identity.sort_title(values["title"])
+    elif "sort_title" in values:
+        values["sort_title"] = identity.sort_title(values["sort_title"])
+    lock = sorted(set(body.lock) | set(values))
+    async with ctx.state.db.transaction() as conn:
+        if not await metadata.edit(conn, item_id, values, lock, list(body.unlock)):
+            raise ApiError(404, "not_found", f"no item {item_id}")
+    return await item_out(ctx, item_id)
+
+
+@router.route("/metadata/items/<uuid:item_id>/refresh", "POST",
+              summary="Run the metadata providers and local artwork for one item now",
+              response=ItemMetadata, tags=TAGS, permission="media:edit_metadata",
+              errors={404: "no such item"})
+async def refresh_item(ctx: RequestContext, item_id: uuid.UUID) -> ItemMetadata:
+    settings = settings_for(ctx)
+    rows = await metadata.items_for_metadata(ctx.state.db, [item_id])
+    if not rows:
+        raise ApiError(404, "not_found", f"no item {item_id}")
+    described = await enrich.describe(rows)
+    store = images.store_for(ctx.state.db, settings.data_dir, settings.image_cache_bytes)
+    found, errors = await art.collect(store, rows, settings)
+    rendered = await art.ahead(store, found)
+    async with ctx.state.db.transaction() as conn:
+        for row_id, fields, source, error, locked in described:
+            await metadata.apply(conn, row_id, fields, source, error, locked)
+        await art.save(conn, rows, found, errors, rendered)
+    await store.enforce_limit()
+    return await item_out(ctx, item_id)
+
+
+def _etag(image_id: str, width: int, fmt: str) -> str:
+    return '"' + hashlib.sha256(f"{image_id}:{width}:{fmt}".encode()).hexdigest()[:24] + '"'
+
+
+@router.route("/images/<image_id>",
+              summary="An image at the nearest standard width at or above ?w= "
+                      "(WebP, or JPEG when ?format=jpeg or the client does not accept WebP)",
+              tags=TAGS, permission="media:browse", errors={404: "no such image"})
+async def get_image(ctx: RequestContext, image_id: str) -> quart.Response:
+    if len(image_id) != 64 or any(c not in "0123456789abcdef" for c in image_id):
+        raise ApiError(404, "not_found", "no such image")
+    row = await metadata.image(ctx.state.db, image_id)
+    if row is None:
+        raise ApiError(404, "not_found", "no such image")
+    args = quart.request.args
+    try:
+        requested = int(args["w"]) if "w" in args else None
+    except ValueError:
+        raise ApiError(422, "invalid_width", "w must be an integer") from None
+    fmt = args.get("format", "")
+    if fmt not in ("", "webp", "jpeg", "jpg"):
+        raise ApiError(422, "invalid_format", "format is webp or jpeg")
+    if not fmt:
+        fmt = "webp" if "image/webp" in quart.request.headers.get("Accept", "image/webp") \
+            else "jpeg"
+    fmt = "jpeg" if fmt == "jpg" else fmt
+    width = images.pick_width(requested, row["width"])
+    etag = _etag(image_id, width, fmt)
+    headers = {"ETag": etag, "Cache-Control": IMMUTABLE, "Vary": "Accept"}
+    if etag in quart.request.headers.get("If-None-Match", ""):
+        return quart.Response(b"", status=304, headers=headers)
+    settings = settings_for(ctx)
+    store = images.store_for(ctx.state.db, settings.data_dir, settings.image_cache_bytes)
+    try:
+        path = await store.variant(image_id, row["source_path"], width, fmt)
+        data = await trio.Path(path).read_bytes()
+    except (ImageError, OSError) as exc:
+        raise ApiError(404, "image_unavailable", f"image cannot be read: {exc}") from None
+    return quart.Response(data, status=200, content_type=f"image/{fmt}", headers=headers)
