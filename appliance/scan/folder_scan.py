@@ -33,9 +33,9 @@ from store.queue import NewJob, Priority
 
 log = logging.getLogger(__name__)
 
-MAX_FOLDERS_PER_JOB = 1000
-MAX_FILES_PER_JOB = 5000
-PENDING_PER_CHILD = 1000
+MAX_FOLDERS_PER_JOB = 4000
+MAX_FILES_PER_JOB = 20000
+PENDING_PER_CHILD = 4000
 ENRICH_BATCH = 500
 
 
@@ -58,12 +58,11 @@ class Listing:
 
     @cached_property
     def fingerprint(self) -> str:
-        digest = hashlib.blake2b(digest_size=16)
-        for name, size, mtime in sorted(self.files):
-            digest.update(f"f\0{name}\0{size}\0{mtime}\n".encode("utf-8", "surrogateescape"))
-        for name in sorted(self.subdirs):
-            digest.update(f"d\0{name}\n".encode("utf-8", "surrogateescape"))
-        return digest.hexdigest()
+        # repr() of the sorted tuples is one C-level pass; building per-entry strings in Python
+        # was half the cost of an unchanged rescan.
+        blob = f"{sorted(self.files)!r}|{sorted(self.subdirs)!r}"
+        return hashlib.blake2b(blob.encode("utf-8", "surrogateescape"),
+                               digest_size=16).hexdigest()
 
 
 @dataclass
