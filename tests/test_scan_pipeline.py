@@ -3,67 +3,27 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import trio
 
-from appliance.events import InProcEventBus
-from appliance.orchestration.dispatcher import Dispatcher
-from appliance.scan.pipeline import PipelineSettings, handlers
-from appliance.scan.service import ScanService
+from appliance.scan.pipeline import PipelineSettings
 from store import libraries, media_index, queue, scans
 from store.db import Database
 from store.sql import sql
+from tests.scankit import ScanHarness, running_pipeline, touch
 
 AGE_SCANS = sql("UPDATE scans SET finished_at = now() - interval '2 minutes' WHERE id = $1")
 
 
-def touch(root: Path, relative: str, content: bytes = b"\0" * 64) -> Path:
-    path = root / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content)
-    return path
-
-
-class Harness:
-    def __init__(self, db: Database, service: ScanService) -> None:
-        self.db = db
-        self.service = service
-
-    async def scan(self, library_id: uuid.UUID, *, force: bool = False) -> scans.Scan:
-        scan = await self.service.start(library_id, force=force)
-        with trio.fail_after(30):
-            while True:
-                await self.service.track_once()
-                current = await scans.get(self.db, scan.id)
-                assert current is not None
-                if current.state == "completed":
-                    return current
-                await trio.sleep(0.05)
-
-    async def items(self, library_id: uuid.UUID) -> list[tuple[str, str, object, bool]]:
-        rows = await media_index.items(self.db, library_id)
-        return [(r["kind"], r["title"], r["year"] if r["kind"] in ("movie", "series")
-                 else (r["season_number"], list(r["episode_numbers"] or [])), r["present"])
-                for r in rows]
-
-
 @pytest.fixture
-async def harness(db: Database) -> AsyncIterator[Harness]:
-    bus = InProcEventBus()
-    dispatcher = Dispatcher(db, handlers(PipelineSettings(analyze=False)), bus=bus,
-                            idle_poll_seconds=0.05, housekeeping_seconds=0.5)
-    service = ScanService(db, bus, wake_dispatcher=dispatcher.wake)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(dispatcher.run)
-        yield Harness(db, service)
-        nursery.cancel_scope.cancel()
+async def harness(db: Database) -> AsyncIterator[ScanHarness]:
+    async with running_pipeline(db) as pipeline:
+        yield pipeline
 
 
-async def test_movies_versions_parts_and_extras(harness: Harness, tmp_path: Path) -> None:
+async def test_movies_versions_parts_and_extras(harness: ScanHarness, tmp_path: Path) -> None:
     root = tmp_path / "films"
     touch(root, "The Matrix (1999)/The Matrix (1999) - 1080p.mkv")
     touch(root, "The Matrix (1999)/The Matrix (1999) - 2160p.mkv")
@@ -94,7 +54,7 @@ async def test_movies_versions_parts_and_extras(harness: Harness, tmp_path: Path
     assert scan.files_found == 7
 
 
-async def test_series_hierarchy(harness: Harness, tmp_path: Path) -> None:
+async def test_series_hierarchy(harness: ScanHarness, tmp_path: Path) -> None:
     root = tmp_path / "shows"
     touch(root, "Breaking Bad (2008)/Season 01/Breaking Bad - S01E01 - Pilot.mkv")
     touch(root, "Breaking Bad (2008)/Season 01/Breaking Bad - S01E02-E03.mkv")
@@ -115,7 +75,7 @@ async def test_series_hierarchy(harness: Harness, tmp_path: Path) -> None:
 
 
 async def test_rescan_reflects_removed_moved_and_added_files(
-    harness: Harness, tmp_path: Path
+    harness: ScanHarness, tmp_path: Path
 ) -> None:
     root = tmp_path / "films"
     touch(root, "Heat (1995)/Heat (1995).mkv")
@@ -141,7 +101,7 @@ async def test_rescan_reflects_removed_moved_and_added_files(
 
 
 async def test_unchanged_rescan_skips_folders_and_empty_root_removes_nothing(
-    harness: Harness, tmp_path: Path
+    harness: ScanHarness, tmp_path: Path
 ) -> None:
     root = tmp_path / "films"
     touch(root, "Heat (1995)/Heat (1995).mkv")
@@ -160,7 +120,7 @@ async def test_unchanged_rescan_skips_folders_and_empty_root_removes_nothing(
 
 
 async def test_bad_inputs_are_recorded_and_the_scan_completes(
-    harness: Harness, tmp_path: Path
+    harness: ScanHarness, tmp_path: Path
 ) -> None:
     root = tmp_path / "films"
     touch(root, "Empty (2001).mkv", b"")
@@ -186,19 +146,13 @@ async def test_bad_inputs_are_recorded_and_the_scan_completes(
 
 
 @pytest.fixture
-async def analysing(db: Database) -> AsyncIterator[Harness]:
-    bus = InProcEventBus()
-    dispatcher = Dispatcher(db, handlers(PipelineSettings(analyze=True)), bus=bus,
-                            idle_poll_seconds=0.05, housekeeping_seconds=0.5)
-    service = ScanService(db, bus, wake_dispatcher=dispatcher.wake)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(dispatcher.run)
-        yield Harness(db, service)
-        nursery.cancel_scope.cancel()
+async def analysing(db: Database) -> AsyncIterator[ScanHarness]:
+    async with running_pipeline(db, PipelineSettings(analyze=True)) as pipeline:
+        yield pipeline
 
 
 async def test_broken_media_gets_an_analysis_error_and_the_scan_completes(
-    analysing: Harness, tmp_path: Path
+    analysing: ScanHarness, tmp_path: Path
 ) -> None:
     root = tmp_path / "films"
     touch(root, "Empty (2001).mkv", b"")
@@ -215,7 +169,7 @@ async def test_broken_media_gets_an_analysis_error_and_the_scan_completes(
 
 
 async def test_periodic_rescans_start_when_the_interval_has_passed(
-    harness: Harness, tmp_path: Path
+    harness: ScanHarness, tmp_path: Path
 ) -> None:
     root = tmp_path / "films"
     touch(root, "Heat (1995).mkv")
