@@ -99,6 +99,17 @@ class ScanSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """How often expired leases go back to ready and deferred retries become ready."""
 
 
+class MediaSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    query_budget: int = 15
+    """Complexity points a media query may cost (see sync.query.ComplexityGuard)."""
+    peak_query_budget: int = 10
+    """The budget during peak hours."""
+    peak_hours: str = "18-23"
+    """Local-time hour windows START-END, comma-separated (e.g. "7-9,18-23"); empty: never."""
+    ticket_ttl_seconds: int = 14400
+    """Lifetime of a playback ticket (a stream URL for media players that cannot send headers)."""
+
+
 class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     data_dir: str = ""
     """Only read from an external config file (--config); otherwise --data-dir decides."""
@@ -109,6 +120,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     log: LogSection = msgspec.field(default_factory=LogSection)
     auth: AuthSection = msgspec.field(default_factory=AuthSection)
     scan: ScanSection = msgspec.field(default_factory=ScanSection)
+    media: MediaSection = msgspec.field(default_factory=MediaSection)
 
 
 SECTIONS: dict[str, type[msgspec.Struct]] = {
@@ -119,6 +131,7 @@ SECTIONS: dict[str, type[msgspec.Struct]] = {
     "log": LogSection,
     "auth": AuthSection,
     "scan": ScanSection,
+    "media": MediaSection,
 }
 LOG_LEVELS = ("debug", "info", "warning", "error")
 # Environment variables that pick files rather than settings.
@@ -275,6 +288,20 @@ def validate_values(config: Config) -> None:
         raise ConfigError("scan.watch_debounce_ms: must be between 50 and 600000")
     if config.redis.url and not config.redis.url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError("redis.url: must start with redis://, rediss:// or unix://")
+    validate_media(config.media)
+
+
+def validate_media(media: MediaSection) -> None:
+    from sync.query import parse_peak_hours
+
+    try:
+        parse_peak_hours(media.peak_hours)
+    except ValueError as exc:
+        raise ConfigError(f"media.{exc}") from None
+    if media.query_budget < 1 or media.peak_query_budget < 1:
+        raise ConfigError("media.query_budget: budgets must be >= 1")
+    if not 60 <= media.ticket_ttl_seconds <= 86400:
+        raise ConfigError("media.ticket_ttl_seconds: must be between 60 and 86400")
 
 
 def validate_auth(auth: AuthSection) -> None:

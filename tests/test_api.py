@@ -199,9 +199,12 @@ async def test_openapi_lists_every_route_with_its_types(app: QuartTrio) -> None:
         for rule in app.url_map.iter_rules()
         for method in rule.methods or ()
         if method not in ("HEAD", "OPTIONS") and rule.endpoint != "static"
+        and not rule.websocket
     }
     documented = {(path, method.upper()) for path, ops in doc["paths"].items() for method in ops}
     assert rules == documented
+    sockets = {rule.rule for rule in app.url_map.iter_rules() if rule.websocket}
+    assert sockets == set(doc["x-websockets"]), "WebSockets are documented as x-websockets"
     echo_op = doc["paths"]["/api/v1/test/echo"]["post"]
     assert echo_op["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Echo"

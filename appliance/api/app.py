@@ -13,7 +13,7 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
 from appliance import __version__
-from appliance.api import events, health, libraries, metadata, openapi
+from appliance.api import events, health, libraries, media, metadata, openapi, stream, ws
 from appliance.api.errors import ApiError, http_code_name
 from appliance.api.routing import RequestContext, Router, install
 from appliance.auth import routes as auth_routes
@@ -39,7 +39,7 @@ async def openapi_document(ctx: RequestContext) -> quart.Response:
 def all_routers() -> list[Router]:
     """Every router of the API; a new feature adds its router here."""
     return [health.router, meta, auth_routes.router, auth_users.router, libraries.router,
-            events.router, metadata.router]
+            events.router, metadata.router, media.router, stream.router, ws.router]
 
 
 def envelope(status: int, code: str, message: str,
@@ -59,6 +59,11 @@ def create_app(state: AppState, extra_routers: list[Router] | None = None) -> Qu
     specs = install(app, all_routers() + (extra_routers or []), state)
     app.config["FERREX_ROUTES"] = specs
     app.config["FERREX_OPENAPI"] = openapi.build(specs, __version__)
+    app.config["FERREX_OPENAPI"]["x-websockets"] = {
+        w.path: {"summary": w.summary, "x-permission": w.permission, "tags": list(w.tags),
+                 "security": [{"bearer": []}]}
+        for r in all_routers() + (extra_routers or []) for w in r.websockets
+    }
 
     @app.before_request
     async def assign_request_id() -> None:

@@ -42,6 +42,10 @@ async def events(ctx: RequestContext) -> quart.Response:
     request = quart.request
     since = _since(request.headers.get("Last-Event-ID") or request.args.get("since"))
     bus = ctx.state.bus
+    user_id = ctx.require_principal().user_id
+
+    def visible(event: Event) -> bool:  # watch.changed and the like: only the user's own
+        return event.data.get("user_id") in (None, user_id)
 
     async def stream() -> AsyncIterator[bytes]:
         async with bus.subscribe() as live:
@@ -53,7 +57,8 @@ async def events(ctx: RequestContext) -> quart.Response:
                 else:
                     for event in replay:
                         last = event.seq
-                        yield encode(event)
+                        if visible(event):
+                            yield encode(event)
             yield b": connected\n\n"
             while True:
                 with trio.move_on_after(KEEPALIVE_SECONDS) as idle:
@@ -61,7 +66,7 @@ async def events(ctx: RequestContext) -> quart.Response:
                 if idle.cancelled_caught:
                     yield b": keepalive\n\n"
                     continue
-                if event.seq > last or event.type == "gap":
+                if (event.seq > last or event.type == "gap") and visible(event):
                     last = max(last, event.seq)
                     yield encode(event)
 

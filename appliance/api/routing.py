@@ -22,12 +22,14 @@ from appliance.api.errors import ApiError
 from appliance.auth import rbac
 from appliance.auth.principal import Principal
 
-__all__ = ["Principal", "RequestContext", "RouteSpec", "Router", "deny_all", "install"]
+__all__ = ["Principal", "RequestContext", "RouteSpec", "Router", "WebsocketSpec", "deny_all",
+           "install"]
 
 if TYPE_CHECKING:
     from appliance.state import AppState
 
 Handler = Callable[..., Awaitable[Any]]
+Authenticator = Callable[[quart.Request, "AppState"], Awaitable[Principal]]
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
 
 
@@ -62,6 +64,9 @@ class RouteSpec:
     """Rate-limit bucket (``login``, ``pin``, ``refresh``, ``setup``) or None."""
     errors: tuple[tuple[int, str], ...] = ()
     """Route-specific error statuses for the OpenAPI document, e.g. ((409, "already claimed"),)."""
+    authenticator: Authenticator | None = None
+    """Replaces the app's authenticator for this route (a playback ticket in the URL, falling
+    back to the bearer token); the permission check is the same."""
 
     @property
     def openapi_path(self) -> str:
@@ -72,10 +77,35 @@ class RouteSpec:
         return [(name, conv or "string") for conv, name in _CONVERTER.findall(self.path)]
 
 
+@dataclass(frozen=True)
+class WebsocketSpec:
+    """An authenticated WebSocket endpoint: the handler gets the RequestContext once the
+    caller is authenticated and authorised (before the handshake is accepted)."""
+
+    path: str
+    handler: Handler
+    summary: str
+    permission: str
+    tags: tuple[str, ...] = ()
+
+
 @dataclass
 class Router:
     prefix: str = ""
     routes: list[RouteSpec] = field(default_factory=list)
+    websockets: list[WebsocketSpec] = field(default_factory=list)
+
+    def websocket(self, path: str, *, summary: str, permission: str,
+                  tags: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
+        if permission not in rbac.PERMISSIONS:
+            raise ValueError(f"{path}: a websocket must declare a known permission")
+
+        def decorate(handler: Handler) -> Handler:
+            self.websockets.append(
+                WebsocketSpec(self.prefix + path, handler, summary, permission, tags))
+            return handler
+
+        return decorate
 
     def route(
         self,
@@ -91,6 +121,7 @@ class Router:
         permission: str | None = None,
         rate_limit: str | None = None,
         errors: dict[int, str] | None = None,
+        authenticator: Authenticator | None = None,
     ) -> Callable[[Handler], Handler]:
         if public and permission is not None:
             raise ValueError(f"{path}: a public route has no permission")
@@ -103,7 +134,7 @@ class Router:
                 RouteSpec(
                     self.prefix + path, method.upper(), handler, summary, request, response,
                     public, status, tags, permission, rate_limit,
-                    tuple(sorted((errors or {}).items())),
+                    tuple(sorted((errors or {}).items())), authenticator,
                 )
             )
             return handler
@@ -147,7 +178,7 @@ def make_view(spec: RouteSpec, state: AppState) -> Callable[..., Awaitable[quart
         request = quart.request
         principal = None
         if not spec.public:
-            principal = await state.authenticator(request, state)
+            principal = await (spec.authenticator or state.authenticator)(request, state)
             authorise(spec, principal)
         client = request.scope.get("client")
         ctx = RequestContext(state, quart.g.request_id, principal,
@@ -175,12 +206,34 @@ def make_view(spec: RouteSpec, state: AppState) -> Callable[..., Awaitable[quart
     return view
 
 
+def make_websocket_view(spec: WebsocketSpec,
+                        state: AppState) -> Callable[..., Awaitable[quart.Response | None]]:
+    async def view(**path_params: Any) -> quart.Response | None:
+        socket = quart.websocket
+        # The same bearer token as HTTP, in the handshake's Authorization header.
+        principal = await state.authenticator(socket, state)  # type: ignore[arg-type]
+        if not principal.can(spec.permission):
+            raise ApiError(403, "forbidden", f"permission {spec.permission} required",
+                           {"permission": spec.permission})
+        client = socket.scope.get("client")
+        ctx = RequestContext(state, getattr(quart.g, "request_id", ""), principal,
+                             client_ip=str(client[0]) if client else "")
+        await spec.handler(ctx, **path_params)
+        return None
+
+    view.__name__ = f"ws_{spec.handler.__name__}"
+    return view
+
+
 def install(app: quart.Quart, routers: list[Router], state: AppState) -> list[RouteSpec]:
     specs = [spec for router in routers for spec in router.routes]
     for spec in specs:
         view = make_view(spec, state)
         app.add_url_rule(spec.path, endpoint=view.__name__ + spec.path, view_func=view,
                          methods=[spec.method])
+    for ws in (w for router in routers for w in router.websockets):
+        ws_view = make_websocket_view(ws, state)
+        app.add_websocket(ws.path, endpoint=ws_view.__name__ + ws.path, view_func=ws_view)
     return specs
 
 

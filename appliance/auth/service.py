@@ -8,6 +8,7 @@ No token, password or PIN is ever logged; security events name users and devices
 
 from __future__ import annotations
 
+import hmac
 import logging
 import math
 import uuid
@@ -86,6 +87,10 @@ class AuthService:
         self.hasher = Hasher(config)
         self.cache = SessionCache(redis, config.session_cache_seconds)
         self.limiter = RateLimiter(redis, config, self.clock)
+
+    def derived_key(self, purpose: str) -> bytes:
+        """A key for another signing purpose (playback tickets), derived from the server key."""
+        return hmac.new(self._key, b"ferrex-derived-key:" + purpose.encode(), "sha256").digest()
 
     def attach(self, state: AppState) -> None:
         """Make this service the app's authenticator and rate limiter."""

@@ -1,0 +1,317 @@
+"""Media API: the query endpoint (with the complexity guard), details, home rows and watch state.
+
+Watch state changes are published on the event bus as ``watch.changed`` with the user's id;
+the WebSocket (``appliance.api.ws``) forwards them to that user's other devices only.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import uuid
+from datetime import UTC, datetime
+
+import msgspec
+import quart
+
+from appliance.api.errors import ApiError
+from appliance.api.routing import RequestContext, Router
+from appliance.state import AppState
+from store import media_query as mq
+from store.db import Record
+from store.paths import from_db
+from sync.media_info import MediaInfo
+from sync.media_types import (
+    ImageRef,
+    ItemDetails,
+    ItemList,
+    MarkIn,
+    MediaFileOut,
+    MediaItemOut,
+    PersonOut,
+    ProgressIn,
+    QueryResult,
+    WatchStateOut,
+    WatchUpdate,
+    WatchUpdates,
+)
+from sync.query import ComplexityGuard, MediaQuery, SortOrder, parse_peak_hours, problems
+
+router = Router("/api/v1")
+TAGS = ("media",)
+COMPLETED_FRACTION = 0.95
+HOME_LIMIT = 24
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+def guard_for(state: AppState) -> ComplexityGuard:
+    media = state.config.media
+    return ComplexityGuard(budget=media.query_budget, peak_budget=media.peak_query_budget,
+                           peak_hours=parse_peak_hours(media.peak_hours))
+
+
+def watch_out(row: Record) -> WatchStateOut | None:
+    if row["client_ts"] is None:
+        return None
+    return WatchStateOut(position_s=row["position_s"], duration_s=row["duration_s"],
+                         completed=row["completed"], play_count=row["play_count"],
+                         last_played_at=row["last_played_at"], client_ts=row["client_ts"])
+
+
+def item_out(row: Record) -> MediaItemOut:
+    return MediaItemOut(
+        id=row["id"], library_id=row["library_id"], kind=row["kind"], parent_id=row["parent_id"],
+        title=row["title"], original_title=row["original_title"], sort_title=row["sort_title"],
+        year=row["year"], release_date=row["release_date"], air_date=row["air_date"],
+        season_number=row["season_number"], episode_numbers=row["episode_numbers"],
+        rating=row["rating"], runtime_minutes=row["runtime_minutes"],
+        genres=list(row["genres"] or []), added_at=row["added_at"], watch=watch_out(row),
+    )
+
+
+def encode_cursor(q: MediaQuery, key: str, item_id: uuid.UUID) -> str:
+    raw = msgspec.json.encode([q.sort_by.value, q.sort_order.value, key, str(item_id)])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(q: MediaQuery, cursor: str) -> tuple[str, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        sort, order, key, item_id = msgspec.json.decode(raw, type=tuple[str, str, str, str])
+        parsed = uuid.UUID(item_id)
+    except (binascii.Error, msgspec.DecodeError, ValueError):
+        raise ApiError(422, "invalid_cursor", "cursor: not a cursor of this API") from None
+    if (sort, order) != (q.sort_by.value, q.sort_order.value):
+        raise ApiError(422, "invalid_cursor", "cursor: made for another sort order")
+    return key, parsed
+
+
+def _user(ctx: RequestContext, requested: uuid.UUID | None) -> uuid.UUID:
+    principal = ctx.require_principal()
+    own = uuid.UUID(principal.user_id)
+    if requested is not None and requested != own and not principal.is_admin:
+        raise ApiError(403, "forbidden", "only an admin may query another user's watch state")
+    return requested or own
+
+
+def _filters(q: MediaQuery, user_id: uuid.UUID) -> mq.Filters:
+    return mq.Filters(
+        user_id=user_id, kinds=list(q.kinds) or None, library_ids=q.library_ids or None,
+        genres=q.genres or None, all_genres=q.genre_match == "all",
+        year_min=q.year_min, year_max=q.year_max, rating_min=q.rating_min,
+        rating_max=q.rating_max, runtime_min=q.runtime_min, runtime_max=q.runtime_max,
+        min_height=q.min_height, hdr=list(q.hdr) or None,
+        search=q.search.strip() if q.search else None,
+        watch_status=q.watch_status.value if q.watch_status else None,
+    )
+
+
+# --- query ------------------------------------------------------------------------------------
+
+@router.route("/media/query", "POST", summary="Find media items (filters, fuzzy search, sort, "
+              "offset or cursor pages); 422 with a cost breakdown when over the complexity "
+              "budget", request=MediaQuery, response=QueryResult, permission="media:browse",
+              tags=TAGS, errors={422: "invalid query, or over the complexity budget "
+                                 "(code query_too_complex, details.cost)"})
+async def query_media(ctx: RequestContext, body: MediaQuery) -> QueryResult:
+    found = problems(body)
+    if found:
+        raise ApiError(422, "invalid_query", "; ".join(found), {"problems": found})
+    cost = guard_for(ctx.state).evaluate(body)
+    if not cost.accepted:
+        raise ApiError(422, "query_too_complex",
+                       f"query costs {cost.total} points, budget {cost.budget}"
+                       f"{' (peak hours)' if cost.peak else ''}: {cost.hint}",
+                       {"cost": msgspec.to_builtins(cost)})
+    user_id = _user(ctx, body.user_id)
+    filters = _filters(body, user_id)
+    after = decode_cursor(body, body.cursor) if body.cursor else None
+    rows = await mq.query(ctx.state.db, filters, body.sort_by.value,
+                          body.sort_order == SortOrder.DESC, body.limit + 1, body.offset, after)
+    more = len(rows) > body.limit
+    rows = rows[:body.limit]
+    total = await mq.count(ctx.state.db, filters) if body.include_total else None
+    next_cursor = (encode_cursor(body, rows[-1]["sort_key"], rows[-1]["id"])
+                   if more and rows else None)
+    return QueryResult(items=[item_out(r) for r in rows], total=total, next_cursor=next_cursor,
+                       cost=cost)
+
+
+# --- details ----------------------------------------------------------------------------------
+
+def file_out(row: Record) -> MediaFileOut:
+    info = None
+    if row["media_info"]:
+        try:
+            info = msgspec.json.decode(row["media_info"], type=MediaInfo)
+        except msgspec.ValidationError:
+            info = None
+    return MediaFileOut(
+        id=row["id"], file_name=os.path.basename(from_db(row["path"])),
+        size_bytes=row["size_bytes"],
+        version=row["version"], part=row["part"], extra_kind=row["extra_kind"],
+        present=row["present"], media_info=info, analysis_error=row["analysis_error"],
+        stream_url=f"/api/v1/stream/{row['id']}",
+    )
+
+
+@router.route("/media/items/<uuid:item_id>", summary="One item with its files (tech info), "
+              "extras, cast, images and children (seasons of a series, episodes of a season)",
+              response=ItemDetails, permission="media:browse", tags=TAGS,
+              errors={404: "no such item"})
+async def item_details(ctx: RequestContext, item_id: uuid.UUID) -> ItemDetails:
+    user_id = _user(ctx, None)
+    db = ctx.state.db
+    row = await mq.item(db, user_id, item_id)
+    if row is None:
+        raise ApiError(404, "not_found", f"no item {item_id}")
+    files = [file_out(f) for f in await mq.item_files(db, item_id)]
+    children = ([item_out(c) for c in await mq.children(db, user_id, item_id)]
+                if row["kind"] in ("series", "season") else [])
+    try:
+        external = msgspec.json.decode(row["external_ids"] or "{}", type=dict[str, object])
+    except msgspec.DecodeError:
+        external = {}
+    return ItemDetails(
+        item=item_out(row), overview=row["overview"], tagline=row["tagline"],
+        studios=list(row["studios"] or []), mpaa=row["mpaa"], edition=row["edition"],
+        external_ids=external,
+        files=[f for f in files if f.extra_kind is None],
+        extras=[f for f in files if f.extra_kind is not None],
+        people=[PersonOut(id=p["id"], name=p["name"], kind=p["kind"], role=p["role"],
+                          image_id=p["image_id"]) for p in await mq.item_people(db, item_id)],
+        images=[ImageRef(kind=i["kind"], image_id=i["image_id"])
+                for i in await mq.item_images(db, item_id)],
+        children=children,
+    )
+
+
+def _library_arg() -> uuid.UUID | None:
+    raw = quart.request.args.get("library_id")
+    if not raw:
+        return None
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise ApiError(422, "invalid_query", "library_id: not a UUID") from None
+
+
+@router.route("/media/continue-watching", summary="Movies and episodes in progress, most "
+              "recently played first (?library_id=)", response=ItemList,
+              permission="media:browse", tags=TAGS)
+async def continue_watching(ctx: RequestContext) -> ItemList:
+    rows = await mq.continue_watching(ctx.state.db, _user(ctx, None), _library_arg(), HOME_LIMIT)
+    return ItemList(items=[item_out(r) for r in rows])
+
+
+@router.route("/media/next-up", summary="The next unwatched episode of each series in progress "
+              "(?library_id=)", response=ItemList, permission="media:browse", tags=TAGS)
+async def next_up(ctx: RequestContext) -> ItemList:
+    rows = await mq.next_up(ctx.state.db, _user(ctx, None), _library_arg(), HOME_LIMIT)
+    return ItemList(items=[item_out(r) for r in rows])
+
+
+@router.route("/media/recently-added", summary="Newest movies, series and episodes "
+              "(?library_id=)", response=ItemList, permission="media:browse", tags=TAGS)
+async def recently_added(ctx: RequestContext) -> ItemList:
+    rows = await mq.recently_added(ctx.state.db, _user(ctx, None), _library_arg(), HOME_LIMIT)
+    return ItemList(items=[item_out(r) for r in rows])
+
+
+# --- watch state ------------------------------------------------------------------------------
+
+def state_out(row: Record | None) -> WatchStateOut | None:
+    if row is None:
+        return None
+    return WatchStateOut(position_s=row["position_s"], duration_s=row["duration_s"],
+                         completed=row["completed"], play_count=row["play_count"],
+                         last_played_at=row["last_played_at"], client_ts=row["client_ts"])
+
+
+def _aware(ts: datetime) -> datetime:
+    if ts.tzinfo is None:
+        raise ApiError(422, "invalid_body", "client_ts: needs a timezone (e.g. ...Z)")
+    return ts
+
+
+async def record_progress(state: AppState, user_id: uuid.UUID, item_id: uuid.UUID,
+                          body: ProgressIn, device: str | None) -> WatchUpdate:
+    """Newest client timestamp wins; publishes ``watch.changed`` when the update is stored."""
+    if body.position_s < 0 or (body.duration_s is not None and body.duration_s <= 0):
+        raise ApiError(422, "invalid_body", "position_s >= 0 and duration_s > 0 required")
+    kind = await mq.item_kind(state.db, item_id)
+    if kind is None:
+        raise ApiError(404, "not_found", f"no item {item_id}")
+    if kind not in ("movie", "episode"):
+        raise ApiError(422, "not_playable", f"a {kind} has no progress; mark it instead")
+    completed = body.completed or (
+        body.duration_s is not None and body.position_s >= COMPLETED_FRACTION * body.duration_s)
+    row = await mq.save_progress(state.db, user_id, item_id, body.position_s, body.duration_s,
+                                 completed, _aware(body.client_ts), body.device_id or device)
+    applied = row is not None
+    if row is None:
+        row = await mq.get_state(state.db, user_id, item_id)
+    update = WatchUpdate(item_id=item_id, applied=applied, state=state_out(row))
+    if applied:
+        publish(state, user_id, [update], body.device_id or device)
+    return update
+
+
+def publish(state: AppState, user_id: uuid.UUID, updates: list[WatchUpdate],
+            device: str | None) -> None:
+    for update in updates:
+        state.bus.publish("watch.changed", user_id=str(user_id), device_id=device,
+                          item_id=str(update.item_id),
+                          state=msgspec.to_builtins(update.state))
+
+
+@router.route("/media/items/<uuid:item_id>/progress", "PUT", summary="Record playback "
+              "progress (newest client_ts wins; completed at >= 95 % or when the player says "
+              "so)", request=ProgressIn, response=WatchUpdate, permission="sync:write",
+              tags=TAGS, errors={404: "no such item"})
+async def put_progress(ctx: RequestContext, item_id: uuid.UUID, body: ProgressIn) -> WatchUpdate:
+    principal = ctx.require_principal()
+    device = str(principal.device_id) if principal.device_id else None
+    return await record_progress(ctx.state, uuid.UUID(principal.user_id), item_id, body, device)
+
+
+async def _mark(ctx: RequestContext, item_id: uuid.UUID, body: MarkIn, completed: bool,
+                clear_only: bool) -> WatchUpdates:
+    principal = ctx.require_principal()
+    user_id = uuid.UUID(principal.user_id)
+    if await mq.item_kind(ctx.state.db, item_id) is None:
+        raise ApiError(404, "not_found", f"no item {item_id}")
+    client_ts = _aware(body.client_ts) if body.client_ts else datetime.now(UTC)
+    device = body.device_id or (str(principal.device_id) if principal.device_id else None)
+    updates = []
+    async with ctx.state.db.transaction() as conn:
+        for target in await mq.playable_below(conn, item_id):
+            row = await mq.set_state(conn, user_id, target, completed, client_ts, device,
+                                     clear_only)
+            updates.append(WatchUpdate(item_id=target, applied=row is not None,
+                                       state=state_out(row)))
+    publish(ctx.state, user_id, [u for u in updates if u.applied], device)
+    return WatchUpdates(updates=updates)
+
+
+@router.route("/media/items/<uuid:item_id>/watched", "POST", summary="Mark watched (a series "
+              "or season: all its episodes)", request=MarkIn, response=WatchUpdates,
+              permission="sync:write", tags=TAGS, errors={404: "no such item"})
+async def mark_watched(ctx: RequestContext, item_id: uuid.UUID, body: MarkIn) -> WatchUpdates:
+    return await _mark(ctx, item_id, body, completed=True, clear_only=False)
+
+
+@router.route("/media/items/<uuid:item_id>/unwatched", "POST", summary="Mark unwatched (a "
+              "series or season: all its episodes)", request=MarkIn, response=WatchUpdates,
+              permission="sync:write", tags=TAGS, errors={404: "no such item"})
+async def mark_unwatched(ctx: RequestContext, item_id: uuid.UUID, body: MarkIn) -> WatchUpdates:
+    return await _mark(ctx, item_id, body, completed=False, clear_only=False)
+
+
+@router.route("/media/items/<uuid:item_id>/progress/clear", "POST", summary="Clear progress "
+              "(keeps watched/unwatched)", request=MarkIn, response=WatchUpdates,
+              permission="sync:write", tags=TAGS, errors={404: "no such item"})
+async def clear_progress(ctx: RequestContext, item_id: uuid.UUID, body: MarkIn) -> WatchUpdates:
+    return await _mark(ctx, item_id, body, completed=False, clear_only=True)

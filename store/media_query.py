@@ -1,0 +1,374 @@
+"""SQL of the media API: the media query, details, watch state, and files for streaming.
+
+The media query is one statement per (sort key, direction): every filter is a parameter that is
+NULL when unused (``$n IS NULL OR ...``), so each statement can be PREPAREd at test time like any
+other, and cursor pagination is keyset pagination on ``(sort key, id)``. Sort keys never are NULL
+(missing values sort as the lowest), so the keyset comparison is a plain row comparison.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from store.db import Connection, Database, Record
+from store.sql import Sql, sql
+
+# Sort key expression and its SQL type (the cursor carries the key as text, cast back here).
+SORT_KEYS: dict[str, tuple[str, str]] = {
+    "title": ("i.sort_title", "text"),
+    "year": ("coalesce(i.year, 0)", "integer"),
+    "release_date": ("coalesce(i.release_date, i.air_date, make_date(i.year, 1, 1), "
+                     "DATE '0001-01-01')", "date"),
+    "date_added": ("i.added_at", "timestamptz"),
+    "rating": ("coalesce(i.rating, -1)", "real"),
+    "runtime": ("coalesce(i.runtime_minutes, -1)", "integer"),
+    "last_watched": ("coalesce(ws.last_played_at, TIMESTAMPTZ '1970-01-01 00:00:00+00')",
+                     "timestamptz"),
+}
+
+_ITEM_COLUMNS = """
+    i.id, i.library_id, i.kind, i.parent_id, i.title, i.original_title, i.sort_title, i.year,
+    i.release_date, i.air_date, i.season_number, i.episode_numbers, i.rating, i.runtime_minutes,
+    i.genres, i.added_at,
+    ws.position_s, ws.duration_s, ws.completed, ws.play_count, ws.last_played_at, ws.client_ts
+"""
+
+# $1 user, $2 kinds, $3 libraries, $4 genres, $5 all genres?, $6/$7 year, $8/$9 rating,
+# $10/$11 runtime, $12 min height, $13 hdr formats, $14 search, $15 watch status.
+_FILTERS = """
+    i.present
+    AND ($2::text[] IS NULL OR i.kind = ANY($2::text[]))
+    AND ($3::uuid[] IS NULL OR i.library_id = ANY($3::uuid[]))
+    AND ($4::text[] IS NULL OR CASE WHEN $5::boolean THEN i.genres @> $4::text[]
+                                    ELSE i.genres && $4::text[] END)
+    AND ($6::integer IS NULL OR i.year >= $6::integer)
+    AND ($7::integer IS NULL OR i.year <= $7::integer)
+    AND ($8::real IS NULL OR i.rating >= $8::real)
+    AND ($9::real IS NULL OR i.rating <= $9::real)
+    AND ($10::integer IS NULL OR i.runtime_minutes >= $10::integer)
+    AND ($11::integer IS NULL OR i.runtime_minutes <= $11::integer)
+    AND ($12::integer IS NULL OR EXISTS (
+        SELECT 1 FROM media_files f WHERE f.item_id = i.id AND f.present
+        AND (f.media_info -> 'video' ->> 'height')::integer >= $12::integer))
+    AND ($13::text[] IS NULL OR EXISTS (
+        SELECT 1 FROM media_files f WHERE f.item_id = i.id AND f.present
+        AND f.media_info -> 'video' ->> 'hdr' = ANY($13::text[])))
+    AND ($14::text IS NULL OR $14::text <% i.title OR $14::text <% i.original_title
+         OR strpos(lower(i.title), lower($14::text)) > 0)
+    AND ($15::text IS NULL
+         OR ($15::text = 'watched' AND coalesce(ws.completed, false))
+         OR ($15::text = 'in_progress' AND NOT coalesce(ws.completed, false)
+             AND coalesce(ws.position_s, 0) > 0)
+         OR ($15::text = 'unwatched' AND NOT coalesce(ws.completed, false)
+             AND coalesce(ws.position_s, 0) = 0))
+"""
+_FROM = """
+    FROM media_items i
+    LEFT JOIN watch_state ws ON ws.item_id = i.id AND ws.user_id = $1::uuid
+"""
+
+
+def _query_statement(key: str, kind: str, desc: bool) -> Sql:
+    op, order = ("<", "DESC") if desc else (">", "ASC")
+    # $16 cursor key (text), $17 cursor id, $18 limit, $19 offset
+    return sql(
+        f"""
+        SELECT {_ITEM_COLUMNS}, ({key})::text AS sort_key
+        {_FROM}
+        WHERE {_FILTERS}
+          AND ($16::text IS NULL OR ({key}, i.id) {op} ($16::text::{kind}, $17::uuid))
+        ORDER BY {key} {order}, i.id {order}
+        LIMIT $18::integer OFFSET $19::integer
+        """
+    )
+
+
+QUERIES: dict[tuple[str, bool], Sql] = {
+    (name, desc): _query_statement(key, kind, desc)
+    for name, (key, kind) in SORT_KEYS.items() for desc in (False, True)
+}
+COUNT = sql(f"SELECT count(*) {_FROM} WHERE {_FILTERS}")
+
+
+@dataclass(frozen=True)
+class Filters:
+    user_id: uuid.UUID
+    kinds: list[str] | None = None
+    library_ids: list[uuid.UUID] | None = None
+    genres: list[str] | None = None
+    all_genres: bool = False
+    year_min: int | None = None
+    year_max: int | None = None
+    rating_min: float | None = None
+    rating_max: float | None = None
+    runtime_min: int | None = None
+    runtime_max: int | None = None
+    min_height: int | None = None
+    hdr: list[str] | None = None
+    search: str | None = None
+    watch_status: str | None = None
+
+    def args(self) -> tuple[Any, ...]:
+        return (self.user_id, self.kinds, self.library_ids, self.genres, self.all_genres,
+                self.year_min, self.year_max, self.rating_min, self.rating_max,
+                self.runtime_min, self.runtime_max, self.min_height, self.hdr, self.search,
+                self.watch_status)
+
+
+async def query(db: Database, filters: Filters, sort: str, desc: bool, limit: int,
+                offset: int, after: tuple[str, uuid.UUID] | None) -> list[Record]:
+    key, after_id = after if after is not None else (None, None)
+    return await db.fetch(QUERIES[(sort, desc)], *filters.args(), key, after_id, limit, offset)
+
+
+async def count(db: Database, filters: Filters) -> int:
+    return int(await db.fetchval(COUNT, *filters.args()))
+
+
+# --- details ----------------------------------------------------------------------------------
+
+ITEM = sql(
+    f"""
+    SELECT {_ITEM_COLUMNS}, i.overview, i.tagline, i.studios, i.mpaa, i.edition,
+           i.external_ids::text AS external_ids, i.present
+    {_FROM}
+    WHERE i.id = $2
+    """
+)
+CHILDREN = sql(
+    f"""
+    SELECT {_ITEM_COLUMNS}
+    {_FROM}
+    WHERE i.parent_id = $2 AND i.present
+    ORDER BY i.season_number NULLS LAST, i.episode_numbers NULLS LAST, i.sort_title, i.id
+    """
+)
+ITEM_FILES = sql(
+    """
+    SELECT f.id, f.library_id, f.path, f.size_bytes, f.version, f.part, f.extra_kind,
+           f.media_info::text AS media_info, f.analysis_error, f.present
+    FROM media_files f
+    WHERE f.item_id = $1
+    ORDER BY f.extra_kind NULLS FIRST, f.version NULLS FIRST, f.part NULLS FIRST, f.path
+    """
+)
+ITEM_PEOPLE = sql(
+    """
+    SELECT p.id, p.name, ip.kind, ip.role, p.image_id
+    FROM item_people ip JOIN people p ON p.id = ip.person_id
+    WHERE ip.item_id = $1
+    ORDER BY ip.kind, ip.ord, p.name
+    """
+)
+ITEM_IMAGES = sql("SELECT kind, image_id FROM item_images WHERE item_id = $1 ORDER BY kind")
+CONTINUE_WATCHING = sql(
+    f"""
+    SELECT {_ITEM_COLUMNS}
+    {_FROM}
+    WHERE ws.user_id = $1::uuid AND NOT ws.completed AND ws.position_s > 0 AND i.present
+      AND i.kind IN ('movie', 'episode')
+      AND ($2::uuid IS NULL OR i.library_id = $2::uuid)
+    ORDER BY ws.last_played_at DESC NULLS LAST, i.id
+    LIMIT $3
+    """
+)
+# For each series the user has watched an episode of: the first episode (season, episode
+# order) after the last one completed that is not completed itself.
+NEXT_UP = sql(
+    f"""
+    WITH last_done AS (
+        SELECT DISTINCT ON (series.id) series.id AS series_id, ws.last_played_at,
+               season.season_number AS s, e.episode_numbers AS e
+        FROM watch_state ws
+        JOIN media_items e ON e.id = ws.item_id AND e.kind = 'episode'
+        JOIN media_items season ON season.id = e.parent_id
+        JOIN media_items series ON series.id = season.parent_id
+        WHERE ws.user_id = $1::uuid AND ws.completed
+          AND ($2::uuid IS NULL OR series.library_id = $2::uuid)
+        ORDER BY series.id, ws.last_played_at DESC NULLS LAST
+    )
+    SELECT {_ITEM_COLUMNS}, ld.series_id
+    FROM last_done ld
+    CROSS JOIN LATERAL (
+        SELECT e.id FROM media_items e
+        JOIN media_items season ON season.id = e.parent_id
+        LEFT JOIN watch_state w2 ON w2.item_id = e.id AND w2.user_id = $1::uuid
+        WHERE season.parent_id = ld.series_id AND e.present AND e.kind = 'episode'
+          AND NOT coalesce(w2.completed, false)
+          AND (season.season_number, e.episode_numbers) > (ld.s, ld.e)
+        ORDER BY season.season_number, e.episode_numbers
+        LIMIT 1
+    ) nxt
+    JOIN media_items i ON i.id = nxt.id
+    LEFT JOIN watch_state ws ON ws.item_id = i.id AND ws.user_id = $1::uuid
+    ORDER BY ld.last_played_at DESC NULLS LAST
+    LIMIT $3
+    """
+)
+RECENTLY_ADDED = sql(
+    f"""
+    SELECT {_ITEM_COLUMNS}
+    {_FROM}
+    WHERE i.present AND i.kind IN ('movie', 'series', 'episode')
+      AND ($2::uuid IS NULL OR i.library_id = $2::uuid)
+    ORDER BY i.added_at DESC, i.id
+    LIMIT $3
+    """
+)
+
+
+async def item(db: Database, user_id: uuid.UUID, item_id: uuid.UUID) -> Record | None:
+    return await db.fetchrow(ITEM, user_id, item_id)
+
+
+async def children(db: Database, user_id: uuid.UUID, item_id: uuid.UUID) -> list[Record]:
+    return await db.fetch(CHILDREN, user_id, item_id)
+
+
+async def item_files(db: Database, item_id: uuid.UUID) -> list[Record]:
+    return await db.fetch(ITEM_FILES, item_id)
+
+
+async def item_people(db: Database, item_id: uuid.UUID) -> list[Record]:
+    return await db.fetch(ITEM_PEOPLE, item_id)
+
+
+async def item_images(db: Database, item_id: uuid.UUID) -> list[Record]:
+    return await db.fetch(ITEM_IMAGES, item_id)
+
+
+async def continue_watching(db: Database, user_id: uuid.UUID, library_id: uuid.UUID | None,
+                            limit: int) -> list[Record]:
+    return await db.fetch(CONTINUE_WATCHING, user_id, library_id, limit)
+
+
+async def next_up(db: Database, user_id: uuid.UUID, library_id: uuid.UUID | None,
+                  limit: int) -> list[Record]:
+    return await db.fetch(NEXT_UP, user_id, library_id, limit)
+
+
+async def recently_added(db: Database, user_id: uuid.UUID, library_id: uuid.UUID | None,
+                         limit: int) -> list[Record]:
+    return await db.fetch(RECENTLY_ADDED, user_id, library_id, limit)
+
+
+# --- watch state ------------------------------------------------------------------------------
+
+_STATE_COLUMNS = ("item_id, position_s, duration_s, completed, play_count, last_played_at, "
+                  "client_ts, device_id")
+# Newest client timestamp wins: the upsert changes nothing when the stored state is newer, and
+# then returns nothing. play_count counts transitions to completed.
+SAVE_PROGRESS = sql(
+    f"""
+    INSERT INTO watch_state AS w (user_id, item_id, position_s, duration_s, completed,
+                                  play_count, last_played_at, client_ts, device_id)
+    VALUES ($1, $2, $3, $4, $5, CASE WHEN $5 THEN 1 ELSE 0 END, $6, $6, $7)
+    ON CONFLICT (user_id, item_id) DO UPDATE SET
+        position_s = EXCLUDED.position_s,
+        duration_s = coalesce(EXCLUDED.duration_s, w.duration_s),
+        completed = EXCLUDED.completed,
+        play_count = w.play_count + CASE WHEN EXCLUDED.completed AND NOT w.completed
+                                         THEN 1 ELSE 0 END,
+        last_played_at = EXCLUDED.last_played_at,
+        client_ts = EXCLUDED.client_ts,
+        device_id = EXCLUDED.device_id,
+        updated_at = now()
+    WHERE w.client_ts < EXCLUDED.client_ts
+    RETURNING {_STATE_COLUMNS}
+    """
+)
+# Mark watched / unwatched / clear progress: explicit user actions, also newest-wins.
+SET_STATE = sql(
+    f"""
+    INSERT INTO watch_state AS w (user_id, item_id, position_s, completed, play_count,
+                                  last_played_at, client_ts, device_id)
+    VALUES ($1, $2, 0, $3, CASE WHEN $3 THEN 1 ELSE 0 END,
+            CASE WHEN $3 THEN $4::timestamptz END, $4, $5)
+    ON CONFLICT (user_id, item_id) DO UPDATE SET
+        position_s = 0,
+        completed = CASE WHEN $6 THEN w.completed ELSE EXCLUDED.completed END,
+        play_count = w.play_count + CASE WHEN EXCLUDED.completed AND NOT w.completed
+                                         AND NOT $6 THEN 1 ELSE 0 END,
+        last_played_at = CASE WHEN EXCLUDED.completed AND NOT $6 THEN EXCLUDED.client_ts
+                              ELSE w.last_played_at END,
+        client_ts = EXCLUDED.client_ts,
+        device_id = EXCLUDED.device_id,
+        updated_at = now()
+    WHERE w.client_ts < EXCLUDED.client_ts
+    RETURNING {_STATE_COLUMNS}
+    """
+)
+GET_STATE = sql(
+    f"SELECT {_STATE_COLUMNS} FROM watch_state WHERE user_id = $1 AND item_id = $2"
+)
+# Episodes (and seasons) below an item, for marking a whole series or season.
+PLAYABLE_BELOW = sql(
+    """
+    WITH RECURSIVE tree AS (
+        SELECT id, kind FROM media_items WHERE id = $1
+        UNION ALL
+        SELECT m.id, m.kind FROM media_items m JOIN tree t ON m.parent_id = t.id
+    )
+    SELECT id FROM tree WHERE kind IN ('movie', 'episode')
+    """
+)
+ITEM_EXISTS = sql("SELECT kind FROM media_items WHERE id = $1")
+
+
+async def save_progress(db: Database, user_id: uuid.UUID, item_id: uuid.UUID, position_s: float,
+                        duration_s: float | None, completed: bool, client_ts: datetime,
+                        device_id: str | None) -> Record | None:
+    """None when the stored state is newer (the update lost)."""
+    return await db.fetchrow(SAVE_PROGRESS, user_id, item_id, position_s, duration_s, completed,
+                             client_ts, device_id)
+
+
+async def set_state(conn: Connection, user_id: uuid.UUID, item_id: uuid.UUID, completed: bool,
+                    client_ts: datetime, device_id: str | None,
+                    clear_only: bool) -> Record | None:
+    return await conn.fetchrow(SET_STATE, user_id, item_id, completed, client_ts, device_id,
+                               clear_only)
+
+
+async def get_state(db: Database, user_id: uuid.UUID, item_id: uuid.UUID) -> Record | None:
+    return await db.fetchrow(GET_STATE, user_id, item_id)
+
+
+async def playable_below(db: Database | Connection, item_id: uuid.UUID) -> list[uuid.UUID]:
+    return [r["id"] for r in await db.fetch(PLAYABLE_BELOW, item_id)]
+
+
+async def item_kind(db: Database, item_id: uuid.UUID) -> str | None:
+    value = await db.fetchval(ITEM_EXISTS, item_id)
+    return None if value is None else str(value)
+
+
+# --- streaming --------------------------------------------------------------------------------
+
+STREAM_FILE = sql(
+    """
+    SELECT f.id, f.path, f.size_bytes, f.mtime_ns, f.present, f.item_id,
+           f.media_info -> 'subtitles' AS subtitles, f.media_info ->> 'container' AS container,
+           l.roots
+    FROM media_files f JOIN libraries l ON l.id = f.library_id
+    WHERE f.id = $1
+    """
+)
+
+
+async def stream_file(db: Database, file_id: uuid.UUID) -> Record | None:
+    return await db.fetchrow(STREAM_FILE, file_id)
+TICKET_LOGIN_LIVE = sql(
+    """
+    SELECT EXISTS (
+        SELECT 1 FROM refresh_families f JOIN devices d ON d.id = f.device_id
+        WHERE f.id = $1 AND f.user_id = $2 AND f.revoked_at IS NULL AND d.state <> 'revoked')
+    """
+)
+
+
+async def ticket_login_live(db: Database, family_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    return bool(await db.fetchval(TICKET_LOGIN_LIVE, family_id, user_id))
