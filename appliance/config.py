@@ -99,6 +99,23 @@ class ScanSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """How often expired leases go back to ready and deferred retries become ready."""
 
 
+class MetadataSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    tmdb_api_key: str = ""
+    """TMDB v3 API key or v4 read access token; empty: NFO files and local artwork only."""
+    tmdb_base_url: str = "https://api.themoviedb.org/3"
+    language: str = "en-US"
+    """Language of titles and overviews asked from TMDB (ISO 639-1, optionally -region)."""
+    region: str = ""
+    """Country for release dates and certifications (ISO 3166-1, e.g. "GB"); empty: US."""
+    tmdb_timeout_seconds: float = 10.0
+    cache_days: int = 30
+    """How long TMDB answers are reused (a rescan within this does not ask again)."""
+    image_cache_mb: int = 2048
+    """Size limit of resized image variants; the least recently used go first."""
+    frame_grabs: bool = True
+    """Episodes with no thumbnail get a frame grabbed at 30% of their duration (ffmpeg)."""
+
+
 class MediaSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     query_budget: int = 15
     """Complexity points a media query may cost (see sync.query.ComplexityGuard)."""
@@ -120,6 +137,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     log: LogSection = msgspec.field(default_factory=LogSection)
     auth: AuthSection = msgspec.field(default_factory=AuthSection)
     scan: ScanSection = msgspec.field(default_factory=ScanSection)
+    metadata: MetadataSection = msgspec.field(default_factory=MetadataSection)
     media: MediaSection = msgspec.field(default_factory=MediaSection)
 
 
@@ -131,6 +149,7 @@ SECTIONS: dict[str, type[msgspec.Struct]] = {
     "log": LogSection,
     "auth": AuthSection,
     "scan": ScanSection,
+    "metadata": MetadataSection,
     "media": MediaSection,
 }
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -288,6 +307,12 @@ def validate_values(config: Config) -> None:
         raise ConfigError("scan.watch_debounce_ms: must be between 50 and 600000")
     if config.redis.url and not config.redis.url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError("redis.url: must start with redis://, rediss:// or unix://")
+    meta = config.metadata
+    if not meta.tmdb_base_url.startswith(("http://", "https://")):
+        raise ConfigError("metadata.tmdb_base_url: must be an http(s) URL")
+    if meta.image_cache_mb < 16 or meta.cache_days < 0 or meta.tmdb_timeout_seconds <= 0:
+        raise ConfigError("metadata: image_cache_mb must be >= 16, cache_days >= 0, "
+                          "tmdb_timeout_seconds > 0")
     validate_media(config.media)
 
 

@@ -29,6 +29,7 @@ from appliance.asyncio_bridge import asyncio_loop
 from appliance.auth.keys import load_or_create_server_key
 from appliance.auth.service import AuthService
 from appliance.config import Config, ConfigError
+from appliance.metadata.enrich import settings_from_config
 from appliance.orchestration.budget import WorkloadBudget, workload_limits
 from appliance.preflight import Plan, create_account
 from appliance.redis_client import RedisClient
@@ -197,7 +198,9 @@ async def run(config: Config, plan: Plan) -> None:
                                    plan.location.data_dir)
                 auth.attach(state)
                 scanning = ScanRuntime(
-                    services.db, state.bus, PipelineSettings(analyze=config.scan.analyze),
+                    services.db, state.bus, PipelineSettings(
+                        analyze=config.scan.analyze,
+                        metadata=settings_from_config(config, plan.location.data_dir)),
                     budget=WorkloadBudget(workload_limits(config.scan)),
                     per_library_cap=config.scan.per_library_cap,
                     watch_debounce_ms=config.scan.watch_debounce_ms,

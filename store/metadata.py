@@ -27,8 +27,12 @@ ITEMS_FOR_METADATA = sql(
               ORDER BY f.path LIMIT 1) AS grandchild_file_path,
            (SELECT (f.media_info->>'duration_s')::float FROM media_files f
               WHERE f.item_id = i.id AND f.present AND f.extra_kind IS NULL
-              AND f.media_info IS NOT NULL ORDER BY f.path LIMIT 1) AS duration_s
+              AND f.media_info IS NOT NULL ORDER BY f.path LIMIT 1) AS duration_s,
+           p.external_ids::text AS parent_ids, p.parent_id AS grandparent_id,
+           g.external_ids::text AS grandparent_ids
     FROM media_items i JOIN libraries l ON l.id = i.library_id
+    LEFT JOIN media_items p ON p.id = i.parent_id
+    LEFT JOIN media_items g ON g.id = p.parent_id
     WHERE i.id = ANY($1::uuid[])
     ORDER BY CASE i.kind WHEN 'series' THEN 0 WHEN 'season' THEN 1 ELSE 2 END
     """
@@ -37,6 +41,14 @@ NEEDING_METADATA = sql(
     """
     SELECT id FROM media_items
     WHERE id = ANY($1::uuid[]) AND (metadata_at IS NULL OR metadata_source IS NULL)
+    """
+)
+UNDESCRIBED = sql(
+    """
+    SELECT id FROM media_items
+    WHERE library_id = $1 AND present AND metadata_source IS NULL
+      AND metadata_at < now() - make_interval(secs => $2)
+    ORDER BY metadata_at LIMIT 1000
     """
 )
 # A provider's value replaces the stored one unless the field is locked or the provider has none.
@@ -245,6 +257,11 @@ async def items_for_metadata(db: Database | Connection, ids: list[uuid.UUID]) ->
 
 async def needing_metadata(conn: Connection, ids: list[uuid.UUID]) -> list[uuid.UUID]:
     return [r["id"] for r in await conn.fetch(NEEDING_METADATA, ids)] if ids else []
+
+
+async def undescribed(conn: Connection, library_id: uuid.UUID,
+                      older_than_seconds: float) -> list[uuid.UUID]:
+    return [r["id"] for r in await conn.fetch(UNDESCRIBED, library_id, older_than_seconds)]
 
 
 async def apply(conn: Connection, item_id: uuid.UUID, f: Fields, source: str | None,

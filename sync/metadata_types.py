@@ -75,3 +75,23 @@ class ItemEdit(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     collection: str | None = None
     lock: list[LockableField] = msgspec.field(default_factory=list)
     unlock: list[LockableField] = msgspec.field(default_factory=list)
+
+
+class Candidate(msgspec.Struct, kw_only=True):
+    tmdb_id: int
+    title: str
+    original_title: str | None
+    year: int | None
+    score: float
+    """0-120: title similarity (100 = same normalised title) plus 20 for the year (10 at +-1)."""
+    overview: str | None = None
+    poster_url: str | None = None
+
+
+class CandidateList(msgspec.Struct, kw_only=True):
+    items: list[Candidate]
+
+
+class IdentifyIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    tmdb_id: int
+    """The chosen match; kept with the item (rescans keep it) and applied at once."""

@@ -6,6 +6,7 @@ import hashlib
 import uuid
 from typing import Any
 
+import httpx
 import msgspec
 import quart
 import trio
@@ -13,11 +14,19 @@ import trio
 from appliance.api.errors import ApiError
 from appliance.api.routing import RequestContext, Router
 from appliance.metadata import art, enrich, images
-from appliance.metadata.enrich import MetadataSettings
+from appliance.metadata.enrich import MetadataSettings, settings_from_config
 from appliance.metadata.images import ImageError
+from appliance.metadata.tmdb import TmdbClient, TmdbError, TmdbSettings
 from appliance.scan import identity
 from store import metadata
-from sync.metadata_types import ItemEdit, ItemMetadata, PersonOut
+from sync.metadata_types import (
+    Candidate,
+    CandidateList,
+    IdentifyIn,
+    ItemEdit,
+    ItemMetadata,
+    PersonOut,
+)
 
 router = Router("/api/v1")
 TAGS = ("metadata",)
@@ -25,7 +34,7 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 def settings_for(ctx: RequestContext) -> MetadataSettings:
-    return MetadataSettings(data_dir=ctx.state.data_dir)
+    return settings_from_config(ctx.state.config, ctx.state.data_dir)
 
 
 async def item_out(ctx: RequestContext, item_id: uuid.UUID) -> ItemMetadata:
@@ -78,20 +87,87 @@ async def edit_item(ctx: RequestContext, item_id: uuid.UUID, body: ItemEdit) -> 
               response=ItemMetadata, tags=TAGS, permission="media:edit_metadata",
               errors={404: "no such item"})
 async def refresh_item(ctx: RequestContext, item_id: uuid.UUID) -> ItemMetadata:
+    return await refresh(ctx, item_id)
+
+
+async def refresh(ctx: RequestContext, item_id: uuid.UUID) -> ItemMetadata:
     settings = settings_for(ctx)
     rows = await metadata.items_for_metadata(ctx.state.db, [item_id])
     if not rows:
         raise ApiError(404, "not_found", f"no item {item_id}")
-    described = await enrich.describe(rows)
+    described = await enrich.describe(rows, settings, ctx.state.db)
     store = images.store_for(ctx.state.db, settings.data_dir, settings.image_cache_bytes)
-    found, errors = await art.collect(store, rows, settings)
+    remote = {r.item_id: r.images for r in described}
+    found, errors = await art.collect(store, rows, settings, remote)
     rendered = await art.ahead(store, found)
     async with ctx.state.db.transaction() as conn:
-        for row_id, fields, source, error, locked in described:
-            await metadata.apply(conn, row_id, fields, source, error, locked)
+        for r in described:
+            await metadata.apply(conn, r.item_id, r.fields, r.source, r.error, r.locked)
         await art.save(conn, rows, found, errors, rendered)
     await store.enforce_limit()
     return await item_out(ctx, item_id)
+
+
+def _tmdb(ctx: RequestContext) -> TmdbSettings:
+    tmdb_settings = settings_for(ctx).tmdb
+    if tmdb_settings is None:
+        raise ApiError(409, "tmdb_not_configured", "set metadata.tmdb_api_key to identify items")
+    return tmdb_settings
+
+
+async def _identifiable(ctx: RequestContext, item_id: uuid.UUID) -> Any:
+    row = await metadata.item(ctx.state.db, item_id)
+    if row is None:
+        raise ApiError(404, "not_found", f"no item {item_id}")
+    if row["kind"] not in ("movie", "series"):
+        raise ApiError(422, "not_identifiable", "only movies and series are identified; "
+                       "seasons and episodes follow their series")
+    return row
+
+
+@router.route("/metadata/items/<uuid:item_id>/identify",
+              summary="TMDB candidates for an item (?query= and ?year= override its title/year)",
+              response=CandidateList, tags=TAGS, permission="media:edit_metadata",
+              errors={404: "no such item", 409: "TMDB is not configured",
+                      422: "not a movie or series", 502: "TMDB unreachable"})
+async def identify_candidates(ctx: RequestContext, item_id: uuid.UUID) -> CandidateList:
+    tmdb_settings = _tmdb(ctx)
+    row = await _identifiable(ctx, item_id)
+    args = quart.request.args
+    query = args.get("query") or row["title"]
+    try:
+        year = int(args["year"]) if args.get("year") else row["year"]
+    except ValueError:
+        raise ApiError(422, "invalid_year", "year must be an integer") from None
+    kind = "movie" if row["kind"] == "movie" else "tv"
+    try:
+        async with TmdbClient.open_http(tmdb_settings) as http:
+            client = TmdbClient(ctx.state.db, http, tmdb_settings)
+            matches = await client.search(kind, query, year)
+            base = await client.image_base() if matches else ""
+    except (httpx.HTTPError, TmdbError) as exc:
+        raise ApiError(502, "tmdb_unavailable", f"TMDB: {exc}") from None
+    return CandidateList(items=[
+        Candidate(tmdb_id=m.tmdb_id, title=m.title, original_title=m.original_title,
+                  year=m.year, score=round(m.score, 1), overview=m.overview,
+                  poster_url=f"{base}w342{m.poster_path}" if m.poster_path else None)
+        for m in matches[:20]])
+
+
+@router.route("/metadata/items/<uuid:item_id>/identify", "POST",
+              summary="Apply a TMDB match to an item (kept across rescans) and refresh it",
+              request=IdentifyIn, response=ItemMetadata, tags=TAGS,
+              permission="media:edit_metadata",
+              errors={404: "no such item", 409: "TMDB is not configured",
+                      422: "not a movie or series"})
+async def identify_apply(ctx: RequestContext, item_id: uuid.UUID,
+                         body: IdentifyIn) -> ItemMetadata:
+    _tmdb(ctx)
+    await _identifiable(ctx, item_id)
+    async with ctx.state.db.transaction() as conn:
+        await metadata.set_identified(conn, item_id, {"provider": "tmdb", "id": body.tmdb_id},
+                                      {"tmdb": str(body.tmdb_id)})
+    return await refresh(ctx, item_id)
 
 
 def _etag(image_id: str, width: int, fmt: str) -> str:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import trio
 
 from appliance.metadata import images
@@ -49,47 +51,101 @@ async def grab_frame(path: Path, duration_s: float) -> bytes | None:
     return out
 
 
-Found = tuple[uuid.UUID, str, Original, str | None, str]
+@dataclass(frozen=True)
+class Found:
+    item_id: uuid.UUID
+    kind: str
+    original: Original
+    path: str | None  # a local file read where it lies
+    source: str  # local, tmdb, frame
+    url: str | None = None
+
+
 Rendered = tuple[str, int, str, int]  # image id, width, format, bytes
+MAX_DOWNLOAD_BYTES = 20 << 20
+
+
+async def download(http: httpx.AsyncClient, url: str, attempts: int = 3) -> bytes:
+    for attempt in range(1, attempts + 1):
+        try:
+            response = await http.get(url)
+        except httpx.TransportError:
+            if attempt == attempts:
+                raise
+            await trio.sleep(0.5 * 2 ** (attempt - 1))
+            continue
+        if response.status_code == 200:
+            if len(response.content) > MAX_DOWNLOAD_BYTES:
+                raise ImageError("image larger than 20 MiB")
+            return response.content
+        if (response.status_code == 429 or response.status_code >= 500) and attempt < attempts:
+            await trio.sleep(min(float(response.headers.get("Retry-After", "0") or 0), 10.0)
+                             + 0.5 * 2 ** (attempt - 1))
+            continue
+        response.raise_for_status()
+    raise ImageError(f"cannot download {url}")
 
 
 async def collect(store: ImageStore, rows: Sequence[Record], settings: MetadataSettings,
+                  remote: Mapping[uuid.UUID, Mapping[str, str]] | None = None,
                   ) -> tuple[list[Found], list[tuple[str, str]]]:
-    """Images for ``rows`` (reads and inspects files; writes nothing to the database)."""
+    """Images for ``rows``: local art first, then ``remote`` URLs (TMDB) for kinds with no
+    local file, then a frame grab for episodes with neither. Writes nothing to the database."""
     found: list[Found] = []
     errors: list[tuple[str, str]] = []
-    for row in rows:
-        sources = await trio.to_thread.run_sync(sources_for, row)
-        for kind, path in sources.art.items():
-            try:
-                original, _ = await store.inspect_file(path)
-            except (ImageError, OSError) as exc:
-                log.warning("image unreadable", extra={"path": str(path), "error": str(exc)})
-                errors.append((str(path), str(exc)))
-                continue
-            found.append((row["id"], kind, original, str(path), "local"))
-        if (row["kind"] == "episode" and "thumb" not in sources.art and settings.frame_grabs
-                and row["file_path"] and row["duration_s"]):
-            frame = await grab_frame(Path(from_db(row["file_path"])), row["duration_s"])
-            if frame is not None:
+    remote = remote or {}
+    http: httpx.AsyncClient | None = None
+    try:
+        for row in rows:
+            sources = await trio.to_thread.run_sync(sources_for, row)
+            for kind, path in sources.art.items():
                 try:
-                    found.append((row["id"], "thumb", await store.keep_bytes(frame), None,
-                                  "frame"))
-                except ImageError as exc:
-                    errors.append((from_db(row["file_path"]), f"frame: {exc}"))
+                    original, _ = await store.inspect_file(path)
+                except (ImageError, OSError) as exc:
+                    log.warning("image unreadable", extra={"path": str(path), "error": str(exc)})
+                    errors.append((str(path), str(exc)))
+                    continue
+                found.append(Found(row["id"], kind, original, str(path), "local"))
+            have = {f.kind for f in found if f.item_id == row["id"]}
+            for kind, url in remote.get(row["id"], {}).items():
+                if kind in have:
+                    continue  # local art wins
+                if http is None:
+                    http = httpx.AsyncClient(timeout=20.0, follow_redirects=True)
+                try:
+                    original = await store.keep_bytes(await download(http, url))
+                except (ImageError, httpx.HTTPError) as exc:
+                    log.warning("image download failed", extra={"url": url, "error": str(exc)})
+                    errors.append((url, str(exc)))
+                    continue
+                found.append(Found(row["id"], kind, original, None, "tmdb", url))
+                have.add(kind)
+            if (row["kind"] == "episode" and "thumb" not in have and settings.frame_grabs
+                    and row["file_path"] and row["duration_s"]):
+                frame = await grab_frame(Path(from_db(row["file_path"])), row["duration_s"])
+                if frame is not None:
+                    try:
+                        found.append(Found(row["id"], "thumb", await store.keep_bytes(frame),
+                                           None, "frame"))
+                    except ImageError as exc:
+                        errors.append((from_db(row["file_path"]), f"frame: {exc}"))
+    finally:
+        if http is not None:
+            await http.aclose()
     return found, errors
 
 
 async def save(conn: Connection, rows: Sequence[Record], found: list[Found],
                errors: list[tuple[str, str]], rendered: Sequence[Rendered] = ()) -> None:
     kinds = {r["id"]: r["kind"] for r in rows}
-    for item_id, kind, original, path, source in found:
-        await metadata.save_image(conn, original.image_id, path, None, original.width,
-                                  original.height, original.format, original.color, None)
-        await metadata.set_item_image(conn, item_id, kind, original.image_id, source)
-        if PRIMARY.get(kinds[item_id]) == kind:
-            await metadata.set_placeholder(conn, item_id, {"color": original.color,
-                                                           "image_id": original.image_id})
+    for f in found:
+        o = f.original
+        await metadata.save_image(conn, o.image_id, f.path, f.url, o.width, o.height, o.format,
+                                  o.color, None)
+        await metadata.set_item_image(conn, f.item_id, f.kind, o.image_id, f.source)
+        if PRIMARY.get(kinds[f.item_id]) == f.kind:
+            await metadata.set_placeholder(conn, f.item_id, {"color": o.color,
+                                                             "image_id": o.image_id})
     for source_name, error in errors:
         await metadata.record_image_error(conn, source_name, error)
     for image_id, width, fmt, size in rendered:
@@ -100,7 +156,8 @@ def make_provider(settings: MetadataSettings) -> ImageProvider:
     async def provider(ctx: JobContext, item_ids: Sequence[str]) -> None:
         store = images.store_for(ctx.db, settings.data_dir, settings.image_cache_bytes)
         rows = await metadata.items_for_metadata(ctx.db, [uuid.UUID(i) for i in item_ids])
-        found, errors = await collect(store, rows, settings)
+        remote = {uuid.UUID(k): v for k, v in (ctx.job.payload.get("remote") or {}).items()}
+        found, errors = await collect(store, rows, settings, remote)
 
         rendered = await ahead(store, found)
 
@@ -117,8 +174,9 @@ async def ahead(store: ImageStore, found: list[Found]) -> list[Rendered]:
     """The common variants' files (best effort), rendered before the images are recorded so
     that a finished job means browsable artwork; the caller records them."""
     rendered: list[Rendered] = []
-    for _, kind, original, path, _ in found:
-        for wanted in images.AHEAD.get(kind, ()):
+    for f in found:
+        original, path = f.original, f.path
+        for wanted in images.AHEAD.get(f.kind, ()):
             width = images.pick_width(wanted, original.width)
             try:
                 _, size = await store.render_variant(original.image_id, path, width, "webp")

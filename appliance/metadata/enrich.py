@@ -4,7 +4,8 @@ IndexUpsert queues ``metadata_enrich {"item_ids": [...]}`` (P3, behind all scann
 items and for items that no provider has described yet. For each item:
 
 1. local NFO (``movie.nfo``/``<file>.nfo``, ``tvshow.nfo``, ``season.nfo``, ``<episode>.nfo``);
-2. TMDB, when a key is configured (see :mod:`appliance.metadata.tmdb`) — not wired yet;
+2. TMDB, when a key is configured (see :mod:`appliance.metadata.tmdb`): fills what the NFO
+   left empty (an NFO value wins); seasons and episodes come from ``tv/{id}/season/{n}``;
 3. nothing: the parsed title/year stay, ``metadata_source`` stays NULL, and the item is tried
    again when a later scan indexes it. Never fails the scan.
 
@@ -17,15 +18,21 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
+from typing import Any
 
+import httpx
+import msgspec
 import trio
 
-from appliance.metadata import local, nfo
+from appliance.config import Config
+from appliance.metadata import local, nfo, tmdb
+from appliance.metadata.tmdb import TmdbClient, TmdbError, TmdbSettings
 from appliance.orchestration.dispatcher import JobContext
 from appliance.scan import identity
 from store import metadata, queue
-from store.db import Connection, Record
+from store.db import Connection, Database, Record
 from store.metadata import Fields, Person
 from store.paths import from_db
 from store.queue import NewJob, Priority
@@ -39,6 +46,18 @@ class MetadataSettings:
     image_cache_bytes: int = 2 << 30
     images: bool = True
     frame_grabs: bool = True
+    tmdb: TmdbSettings | None = None
+
+
+def settings_from_config(config: Config, data_dir: Path) -> MetadataSettings:
+    meta = config.metadata
+    tmdb = None
+    if meta.tmdb_api_key:
+        tmdb = TmdbSettings(api_key=meta.tmdb_api_key, base_url=meta.tmdb_base_url,
+                            language=meta.language, region=meta.region,
+                            timeout_seconds=meta.tmdb_timeout_seconds, cache_days=meta.cache_days)
+    return MetadataSettings(data_dir=data_dir, image_cache_bytes=meta.image_cache_mb << 20,
+                            frame_grabs=meta.frame_grabs, tmdb=tmdb)
 
 
 def sources_for(row: Record) -> local.LocalSources:
@@ -100,8 +119,18 @@ def read_nfo(paths: list[Path]) -> nfo.Nfo | None:
     return url_only
 
 
-def _describe(row: Record) -> tuple[Fields, str | None, str | None]:
-    """Blocking: provider chain for one item -> (fields, source, error)."""
+@dataclass
+class Result:
+    item_id: uuid.UUID
+    fields: Fields
+    source: str | None
+    error: str | None
+    locked: list[str]
+    images: dict[str, str] = dataclass_field(default_factory=dict)  # kind -> remote URL
+
+
+def _local(row: Record) -> tuple[Fields, str | None, str | None]:
+    """Blocking: the NFO provider for one item -> (fields, source, error)."""
     try:
         found = read_nfo(sources_for(row).nfo)
     except Exception as exc:  # a provider's bug must not fail the whole batch
@@ -114,26 +143,128 @@ def _describe(row: Record) -> tuple[Fields, str | None, str | None]:
     return fields, (None if found.url_only else "nfo"), None
 
 
-async def describe(rows: list[Record]) -> list[tuple[uuid.UUID, Fields, str | None, str | None,
-                                                     list[str]]]:
-    def work() -> list[tuple[uuid.UUID, Fields, str | None, str | None, list[str]]]:
-        return [(r["id"], *_describe(r), list(r["locked_fields"] or [])) for r in rows]
+def merge(first: Fields, second: Fields) -> Fields:
+    """``first`` wins wherever it has a value (local files before TMDB)."""
+    merged = Fields()
+    for name in vars(merged):
+        a, b = getattr(first, name), getattr(second, name)
+        if name in ("ratings", "external_ids"):
+            setattr(merged, name, {**b, **a})
+        else:
+            setattr(merged, name, a if a not in (None, [], {}) else b)
+    return merged
 
-    return await trio.to_thread.run_sync(work)
+
+def _ids(text: str | None) -> dict[str, Any]:
+    return msgspec.json.decode(text) if text else {}
+
+
+async def _tmdb_id(client: TmdbClient, row: Record, local_fields: Fields) -> int | None:
+    kind = "movie" if row["kind"] == "movie" else "tv"
+    identified = _ids(row["identified"])
+    if identified.get("provider") == "tmdb" and identified.get("id"):
+        return int(identified["id"])
+    ids = {**_ids(row["external_ids"]), **local_fields.external_ids}
+    if str(ids.get("tmdb", "")).isdigit():
+        return int(ids["tmdb"])
+    if ids.get("imdb"):
+        found = await client.find_imdb(str(ids["imdb"]), kind)
+        if found is not None:
+            return found
+    title = local_fields.title or row["title"]
+    year = local_fields.year or row["year"]
+    matches = await client.search(kind, title, year)
+    if matches and matches[0].score >= tmdb.MATCH_THRESHOLD:
+        return matches[0].tmdb_id
+    return None
+
+
+async def _remote(client: TmdbClient, row: Record, local_fields: Fields,
+                  series_ids: dict[uuid.UUID, int]) -> tmdb.Described | None:
+    base = await client.image_base()
+    kind = row["kind"]
+    if kind in ("movie", "series"):
+        tmdb_id = await _tmdb_id(client, row, local_fields)
+        if tmdb_id is None:
+            return None
+        details = await client.details("movie" if kind == "movie" else "tv", tmdb_id)
+        if details is None:
+            return None
+        described = tmdb.fields_from_details(details, "movie" if kind == "movie" else "tv",
+                                             client.settings.region, base)
+        if kind == "series":
+            series_ids[row["id"]] = tmdb_id
+        return described
+    # seasons and episodes: through their series' TMDB id (this batch or stored earlier)
+    owner = row["parent_id"] if kind == "season" else row["grandparent_id"]
+    stored = _ids(row["parent_ids"] if kind == "season" else row["grandparent_ids"])
+    series_id = series_ids.get(owner) or (int(stored["tmdb"]) if str(stored.get("tmdb", ""))
+                                           .isdigit() else None)
+    if series_id is None or row["season_number"] is None:
+        return None
+    season = await client.season(series_id, row["season_number"])
+    if season is None:
+        return None
+    if kind == "season":
+        return tmdb.fields_from_season(season, base)
+    return tmdb.fields_from_episode(season, list(row["episode_numbers"] or []), base)
+
+
+async def describe(rows: list[Record], settings: MetadataSettings | None = None,
+                   db: Database | None = None) -> list[Result]:
+    def local_all() -> list[Result]:
+        return [Result(r["id"], *_local(r), list(r["locked_fields"] or [])) for r in rows]
+
+    results = await trio.to_thread.run_sync(local_all)
+    if settings is None or settings.tmdb is None or db is None or not rows:
+        return results
+    by_id = {r.item_id: r for r in results}
+    series_ids: dict[uuid.UUID, int] = {}
+    limiter = trio.CapacityLimiter(settings.tmdb.concurrency)
+    async with TmdbClient.open_http(settings.tmdb) as http:
+        client = TmdbClient(db, http, settings.tmdb)
+
+        async def one(row: Record) -> None:
+            result = by_id[row["id"]]
+            async with limiter:
+                try:
+                    remote = await _remote(client, row, result.fields, series_ids)
+                except (httpx.HTTPError, TmdbError) as exc:
+                    # retried on a later scan; what the NFO said stays
+                    result.error = f"tmdb: {exc}"[:500]
+                    log.warning("tmdb failed", extra={"item": str(row["id"]), "error": str(exc)})
+                    return
+            if remote is None:
+                return
+            result.fields = merge(result.fields, remote.fields)
+            if remote.tmdb_id is not None:  # the id actually used (an identify choice wins)
+                result.fields.external_ids["tmdb"] = str(remote.tmdb_id)
+            result.source = "nfo+tmdb" if result.source == "nfo" else "tmdb"
+            result.images = remote.images
+
+        # series first: their seasons and episodes need the series' TMDB id
+        for stage in (("series",), ("season",), ("movie", "episode")):
+            async with trio.open_nursery() as nursery:
+                for row in rows:
+                    if row["kind"] in stage:
+                        nursery.start_soon(one, row)
+    return results
 
 
 async def handle_items(ctx: JobContext, settings: MetadataSettings) -> None:
     job = ctx.job
     ids = [uuid.UUID(i) for i in job.payload["item_ids"]]
     rows = await metadata.items_for_metadata(ctx.db, ids)
-    results = await describe(rows)
+    results = await describe(rows, settings, ctx.db)
 
     async def write(conn: Connection) -> None:
-        for item_id, fields, source, error, locked in results:
-            await metadata.apply(conn, item_id, fields, source, error, locked)
+        for r in results:
+            await metadata.apply(conn, r.item_id, r.fields, r.source, r.error, r.locked)
         if settings.images and rows:
+            remote = {str(r.item_id): r.images for r in results if r.images}
             await queue.enqueue(conn, [NewJob(
-                "image_fetch", job.library_id, {"item_ids": [str(r["id"]) for r in rows]},
+                "image_fetch", job.library_id,
+                {"item_ids": [str(r["id"]) for r in rows], "remote": remote},
                 Priority.P3, scan_id=job.scan_id,
             )])
 

@@ -162,15 +162,15 @@ class ImageStore:
         caller records it in ``image_variants``), else None."""
         path = self.variant_path(image_id, width, fmt)
         key = (image_id, width, fmt)
-        while True:
-            if await trio.to_thread.run_sync(path.exists):
-                return path, None
-            pending = self._inflight.get(key)
-            if pending is None:
-                break
+        if key not in self._inflight and await trio.to_thread.run_sync(path.exists):
+            return path, None  # the common case: already there
+        while (pending := self._inflight.get(key)) is not None:
             await pending.wait()
+        # claimed before any await, so a request arriving now waits instead of rendering too
         done = self._inflight[key] = trio.Event()
         try:
+            if await trio.to_thread.run_sync(path.exists):
+                return path, None  # rendered by the request we waited for
             data = await self._source_bytes(image_id, source_path)
             async with self._limiter:
                 encoded = await trio.to_thread.run_sync(render, data, width, fmt)

@@ -23,9 +23,11 @@ from typing import Any
 
 import trio
 
+from appliance.metadata.enrich import enrich_jobs
 from appliance.orchestration.dispatcher import JobContext
 from appliance.scan import naming
 from store import media_index, queue, scans
+from store import metadata as store_metadata
 from store.db import Connection
 from store.media_index import FileRow
 from store.paths import from_db, to_db
@@ -146,8 +148,10 @@ def continuation_jobs(library_id: uuid.UUID, scan_id: uuid.UUID | None, pending:
                            f"folder_scan:{library_id}:{chunk[0]}+{len(chunk)}", scan_id=scan_id))
     return jobs
 
+RETRY_UNDESCRIBED_SECONDS = 6 * 3600
 
-async def handle(ctx: JobContext, *, analyze: bool = True) -> None:
+
+async def handle(ctx: JobContext, *, analyze: bool = True, metadata: bool = False) -> None:
     job = ctx.job
     assert job.library_id is not None
     library_id = job.library_id
@@ -217,6 +221,12 @@ async def handle(ctx: JobContext, *, analyze: bool = True) -> None:
             batch = [str(i) for i in file_ids[start:start + ENRICH_BATCH]]
             children.append(NewJob("metadata_enrich", library_id, {"file_ids": batch},
                                    priority, scan_id=job.scan_id))
+        if metadata and payload.get("root"):
+            # items no provider described yet are tried again once per scan (at once when
+            # forced, else when their last try is RETRY_UNDESCRIBED old)
+            retry = await store_metadata.undescribed(
+                conn, library_id, 0 if force else RETRY_UNDESCRIBED_SECONDS)
+            children += enrich_jobs(library_id, retry, job.scan_id)
         if analyze:
             children += [NewJob("media_analyze", library_id, {"file_id": str(i)},
                                 Priority(min(3, priority + 1)), f"media_analyze:{i}",
