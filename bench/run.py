@@ -19,12 +19,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import analyze, auth, bridge, coldstart, scan
+from bench import analyze, auth, bridge, coldstart, images, scan
 from bench.common import BenchError, Result
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FORMATS = {"qps": "{:,.0f}", "s": "{:.3f}", "us": "{:.1f}", "x": "{:.2f}", "n": "{:,.0f}",
-           "files/s": "{:,.0f}"}
+           "files/s": "{:,.0f}", "posters/s": "{:,.1f}", "items/s": "{:,.1f}",
+           "req/s": "{:,.1f}"}
 
 
 def positive(text: str) -> int:
@@ -45,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("benchmark", nargs="?", default="all",
-                        choices=["all", "bridge", "coldstart", "analyze", "auth", "scan"])
+                        choices=["all", "bridge", "coldstart", "analyze", "auth", "scan",
+                                 "images"])
     parser.add_argument("--rounds", type=positive, default=5,
                         help="bridge, analyze: rounds (default 5)")
     parser.add_argument("--queries", type=positive, default=3000,
@@ -64,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="scan: raw walk + COPY rounds before and after the scans (default 3)")
     parser.add_argument("--rescans", type=positive, default=3,
                         help="scan: unchanged rescans after the full scan (default 3)")
+    parser.add_argument("--items", type=positive, default=200,
+                        help="images: movies enriched against the fake TMDB (default 200)")
+    parser.add_argument("--latency-ms", type=positive, default=50,
+                        help="images: fake TMDB latency per request (default 50)")
     return parser
 
 
@@ -111,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         "scan": lambda: scan.run(scan.Params(args.files, args.raw_rounds, args.rescans)),
         "analyze": lambda: analyze.run(analyze.Params(args.rounds)),
         "auth": lambda: auth.run(auth.Params(args.rounds, args.logins, args.requests)),
+        "images": lambda: images.run(images.Params(args.rounds, items=args.items,
+                                                   latency_ms=args.latency_ms)),
     }
     names = list(benchmarks) if args.benchmark == "all" else [args.benchmark]
     for name in names:
