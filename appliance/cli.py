@@ -67,6 +67,19 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--kind", choices=("movies", "series"), required=True)
     add.add_argument("roots", nargs="+", metavar="FOLDER")
+    backup = commands.add_parser("backup", help="back up database, config and server key "
+                                                "into a new directory")
+    _common(backup)
+    backup.add_argument("dest", type=Path, metavar="DEST")
+    restore = commands.add_parser("restore", help="restore a backup (the appliance must be "
+                                                  "stopped)")
+    _common(restore)
+    restore.add_argument("src", type=Path, metavar="SRC")
+    restore.add_argument("--force", action="store_true",
+                         help="replace a database that already holds users or libraries")
+    status = commands.add_parser("status", help="running or not, health, libraries, job queue")
+    _common(status)
+    status.add_argument("--json", action="store_true", help="one JSON object")
     return parser
 
 
@@ -195,6 +208,30 @@ def cmd_library(args: argparse.Namespace, config: Config, location: Location) ->
     return trio.run(admin_cli.library_list, config, location)
 
 
+def cmd_backup(args: argparse.Namespace, config: Config, location: Location) -> int:
+    from appliance import backup
+
+    manifest = backup.backup(config, location, args.dest)
+    print(f"backup of {manifest['server_id']} (schema {manifest['schema_version']}) "
+          f"written to {args.dest}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, config: Config, location: Location) -> int:
+    from appliance import backup
+
+    manifest = backup.restore(config, location, args.src, force=args.force)
+    print(f"restored {manifest['server_id']} (schema {manifest['schema_version']}) "
+          f"into {location.data_dir}; start the appliance to apply newer migrations")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, config: Config, location: Location) -> int:
+    from appliance import status
+
+    return status.command(config, location, as_json=args.json)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "version":
@@ -210,7 +247,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands: dict[str, Callable[[Config, Location], int]] = {
         "serve": cmd_serve, "migrate": cmd_migrate, "check-config": cmd_check_config,
         "setup-token": cmd_setup_token, "scan": partial(cmd_scan, args),
-        "library": partial(cmd_library, args),
+        "library": partial(cmd_library, args), "backup": partial(cmd_backup, args),
+        "restore": partial(cmd_restore, args), "status": partial(cmd_status, args),
     }
     try:
         return commands[args.command](config, location)
