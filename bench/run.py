@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import analyze, auth, bridge, coldstart, images, scan
+from bench import analyze, auth, bridge, coldstart, images, media, scan
 from bench.common import BenchError, Result
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("benchmark", nargs="?", default="all",
                         choices=["all", "bridge", "coldstart", "analyze", "auth", "scan",
-                                 "images"])
+                                 "images", "media"])
     parser.add_argument("--rounds", type=positive, default=5,
                         help="bridge, analyze: rounds (default 5)")
     parser.add_argument("--queries", type=positive, default=3000,
@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="images: movies enriched against the fake TMDB (default 200)")
     parser.add_argument("--latency-ms", type=positive, default=50,
                         help="images: fake TMDB latency per request (default 50)")
+    parser.add_argument("--media-items", type=positive, default=30_000,
+                        help="media: movies in the queried library (default 30000)")
+    parser.add_argument("--samples", type=positive, default=200,
+                        help="media: requests per query (default 200)")
+    parser.add_argument("--stream-mb", type=positive, default=256,
+                        help="media: size of the streamed file in MiB (default 256)")
     return parser
 
 
@@ -119,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         "auth": lambda: auth.run(auth.Params(args.rounds, args.logins, args.requests)),
         "images": lambda: images.run(images.Params(args.rounds, items=args.items,
                                                    latency_ms=args.latency_ms)),
+        "media": lambda: media.run(media.Params(args.media_items, args.samples, args.stream_mb)),
     }
     names = list(benchmarks) if args.benchmark == "all" else [args.benchmark]
     for name in names:

@@ -10,6 +10,14 @@ command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
 if [ "${1:-}" = "--test" ]; then
   # the unit-file test runs systemd-analyze verify
   command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+  # tests/test_media_e2e.py plays a stream with GStreamer (playbin, souphttpsrc, avdec_h264)
+  # driven from the system Python through PyGObject (python3-gi), so it can seek
+  command -v gst-launch-1.0 >/dev/null 2>&1 || need+=(gstreamer1.0-tools)
+  command -v gst-play-1.0 >/dev/null 2>&1 || need+=(gstreamer1.0-plugins-base-apps)
+  dpkg -s gstreamer1.0-plugins-good >/dev/null 2>&1 || need+=(gstreamer1.0-plugins-good)
+  dpkg -s gstreamer1.0-libav >/dev/null 2>&1 || need+=(gstreamer1.0-libav)
+  dpkg -s gir1.2-gst-plugins-base-1.0 >/dev/null 2>&1 || need+=(gir1.2-gst-plugins-base-1.0)
+  /usr/bin/python3 -c 'import gi' >/dev/null 2>&1 || need+=(python3-gi)
   # tests/test_packaging.py checks the built .deb for errors
   command -v lintian >/dev/null 2>&1 || need+=(lintian)
 fi

@@ -1,0 +1,238 @@
+"""``media``: the media API's two hot paths.
+
+* **query**: ``POST /api/v1/media/query`` latency (p50/p99) for typical queries on a library of
+  ``--items`` movies (default 30 000, with genres, ratings, runtimes, files and some watch state),
+  through the quart-trio app in process (ASGI test client; authentication is a stub, the
+  ``auth`` benchmark prices it). Baseline in the same run: the same SQL statement alone through
+  ``store.db.Database`` (no HTTP, no JSON): the ratio is what the API layer adds.
+* **stream**: ``GET /api/v1/stream/{id}`` throughput of one client and of 8 concurrent clients
+  over real HTTP (hypercorn on 127.0.0.1, http.client readers in threads) of a ``--stream-mb``
+  file in the page cache. Baseline: reading the same file with ``open().read(1 MiB)`` in the same
+  number of threads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import http.client
+import logging
+import os
+import shutil
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import trio
+import trio_asyncio
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.trio import serve
+
+from appliance.api.app import create_app
+from appliance.api.media import _filters
+from appliance.auth import rbac
+from appliance.auth.principal import Principal
+from appliance.config import Config
+from appliance.state import AppState
+from bench.common import BenchError, Figure, Result, throwaway_postgres
+from store import media_query as mq
+from store.db import Database
+from store.gate import ServiceGate
+from store.migrate import migrate
+from sync.query import IN_PROGRESS, UNWATCHED, MediaQuery, MediaQueryBuilder, SortBy, SortOrder
+
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Params:
+    items: int = 30_000
+    samples: int = 200
+    stream_mb: int = 256
+
+
+def _queries() -> dict[str, MediaQuery]:
+    return {
+        "browse by title": MediaQueryBuilder().movies_only().limit(50).build(),
+        "genre+year, newest": MediaQueryBuilder().movies_only().genre("Action")
+        .year_range(1990, 2020).sort_by(SortBy.RELEASE_DATE, SortOrder.DESC).limit(50).build(),
+        "fuzzy search": MediaQueryBuilder().search("matrx").limit(50).build(),
+        "unwatched, recently added": MediaQueryBuilder().watch_status(UNWATCHED)
+        .sort_by(SortBy.DATE_ADDED, SortOrder.DESC).limit(50).build(),
+        "in progress, last watched": MediaQueryBuilder().watch_status(IN_PROGRESS)
+        .sort_by(SortBy.LAST_WATCHED, SortOrder.DESC).limit(50).build(),
+        "4K HDR by rating": MediaQueryBuilder().min_height(2160).hdr()
+        .sort_by(SortBy.RATING, SortOrder.DESC).limit(50).build(),
+    }
+
+
+def _pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p * (len(ordered) - 1)))]
+
+
+async def _seed(db: Database, items: int, root: Path, user_id: uuid.UUID) -> uuid.UUID:
+    from tests.mediakit import movie_rows, seed  # the test suite's seeding, reused
+
+    rows = movie_rows(items, seed=11)
+    catalogue = await seed(db, rows, root=str(root))
+    base = datetime(2025, 1, 1, tzinfo=UTC)
+    for n, row in enumerate(rows[: items // 10]):
+        await mq.save_progress(db, user_id, row.id, 0.0 if n % 2 else 600.0, 6000.0, n % 3 == 0,
+                               base + timedelta(minutes=n), "bench")
+    return catalogue.library_id
+
+
+async def _run(params: Params, dsn: str, tmp: Path) -> Result:
+    gate = ServiceGate("postgres")
+    gate.open()
+    db = await Database.connect(dsn, gate, max_size=10)
+    try:
+        await migrate(db)
+        user_id = uuid.uuid4()
+        await db.run_asyncio(lambda c: c.execute(
+            "INSERT INTO users (id, username, role, password_hash, created_at, updated_at) "
+            "VALUES ($1, 'bench', 'admin', 'x', now(), now())", user_id))
+        root = tmp / "media"
+        root.mkdir()
+        await _seed(db, params.items, root, user_id)
+        await db.run_asyncio(lambda c: c.execute("ANALYZE"))
+
+        principal = Principal(str(user_id), "bench", role="admin",
+                              permissions=frozenset(rbac.PERMISSIONS))
+
+        async def stub(request: Any, state: Any) -> Principal:
+            return principal
+
+        config = Config()
+        config.media.peak_hours = ""
+        state = AppState(config=config, data_dir=tmp, db=db, redis=None,  # type: ignore[arg-type]
+                         pg_gate=gate, redis_gate=gate, authenticator=stub)
+        app = create_app(state)
+        client = app.test_client()
+        figures: list[Figure] = []
+        samples: dict[str, list[float]] = {}
+        for name, q in _queries().items():
+            body = msgspec.to_builtins(q)
+            api, raw = [], []
+            filters = _filters(q, user_id)
+            for _ in range(20):  # warm-up
+                await client.post("/api/v1/media/query", json=body)
+            for _ in range(params.samples):
+                t0 = time.perf_counter()
+                response = await client.post("/api/v1/media/query", json=body)
+                api.append((time.perf_counter() - t0) * 1000)
+                assert response.status_code == 200, await response.get_data()
+                t0 = time.perf_counter()
+                await mq.query(db, filters, q.sort_by.value, q.sort_order == SortOrder.DESC,
+                               q.limit + 1, 0, None)
+                await mq.count(db, filters)
+                raw.append((time.perf_counter() - t0) * 1000)
+            samples[f"query {name} api ms"] = api
+            samples[f"query {name} sql ms"] = raw
+            figures += [Figure(f"query {name}: p50", statistics.median(api), "ms"),
+                        Figure(f"query {name}: p99", _pct(api, 0.99), "ms"),
+                        Figure(f"query {name}: api / sql p50",
+                               statistics.median(api) / statistics.median(raw), "x")]
+
+        # Streaming over real HTTP.
+        path = root / "big.mkv"
+        with path.open("wb") as f:
+            block = os.urandom(CHUNK)
+            for _ in range(params.stream_mb):
+                f.write(block)
+        file_id = await db.run_asyncio(lambda c: c.fetchval(
+            "INSERT INTO media_files (library_id, path, folder, size_bytes, mtime_ns) "
+            "SELECT id, $1, $2, $3, 1 FROM libraries LIMIT 1 RETURNING id",
+            str(path), str(root), path.stat().st_size))
+        hconfig = HypercornConfig()
+        hconfig.bind = ["127.0.0.1:0"]
+        hconfig.accesslog = None
+        hconfig.errorlog = logging.getLogger("bench.hypercorn")
+        logging.getLogger("ferrex.access").setLevel(logging.WARNING)
+        async with trio.open_nursery() as nursery:
+            binds = await nursery.start(serve, app, hconfig)
+            url = binds[0]
+            host, port = url.split("//")[1].split(":")
+            for clients in (1, 8):
+                http_rates, raw_rates = [], []
+                for _ in range(3):
+                    http_rates.append(await trio.to_thread.run_sync(
+                        _http_rate, host, int(port), f"/api/v1/stream/{file_id}", clients))
+                    raw_rates.append(await trio.to_thread.run_sync(_raw_rate, path, clients))
+                samples[f"stream x{clients} MB/s"] = http_rates
+                samples[f"raw read x{clients} MB/s"] = raw_rates
+                figures += [
+                    Figure(f"stream {clients} client(s): total", statistics.median(http_rates),
+                           "MB/s"),
+                    Figure(f"raw read {clients} thread(s) (baseline)",
+                           statistics.median(raw_rates), "MB/s"),
+                    Figure(f"stream / raw, {clients} client(s)",
+                           statistics.median(http_rates) / statistics.median(raw_rates), "x"),
+                ]
+            nursery.cancel_scope.cancel()
+        return Result("media", f"{len(_queries())} queries x {params.samples} on "
+                      f"{params.items} items; streaming a {params.stream_mb} MiB file, 1 and 8 "
+                      "clients, 3 rounds", figures, params=dataclasses.asdict(params),
+                      samples=samples)
+    finally:
+        await db.close()
+
+
+def _http_rate(host: str, port: int, path: str, clients: int) -> float:
+    total = [0] * clients
+
+    def one(i: int) -> None:
+        conn = http.client.HTTPConnection(host, port, timeout=60)
+        conn.request("GET", path)
+        response = conn.getresponse()
+        assert response.status == 200, response.status
+        while chunk := response.read(CHUNK):
+            total[i] += len(chunk)
+        conn.close()
+
+    return _threads(one, clients, total)
+
+
+def _raw_rate(path: Path, clients: int) -> float:
+    total = [0] * clients
+
+    def one(i: int) -> None:
+        with path.open("rb", buffering=0) as f:
+            while chunk := f.read(CHUNK):
+                total[i] += len(chunk)
+
+    return _threads(one, clients, total)
+
+
+def _threads(fn: Any, clients: int, total: list[int]) -> float:
+    threads = [threading.Thread(target=fn, args=(i,)) for i in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(total) / (time.perf_counter() - t0) / 1e6
+
+
+def run(params: Params) -> Result:
+    with throwaway_postgres() as postgres:
+        dsn = postgres.maintenance_dsn
+        tmp = Path(tempfile.mkdtemp(prefix="fxbm"))
+
+        async def main() -> Result:
+            async with trio_asyncio.open_loop():
+                return await _run(params, dsn, tmp)
+
+        try:
+            return trio.run(main)
+        except OSError as exc:
+            raise BenchError(str(exc)) from None
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
