@@ -72,7 +72,7 @@ echo "== venv at $VENV (python $PYVER, $ARCH)" >&2
 SITE=$STAGE$VENV/lib/python$PYVER/site-packages
 # --python: pip evaluates environment markers for Debian's interpreter (redis needs async-timeout
 # below 3.11.3, and bookworm has 3.11.2), not for whatever python runs this script.
-"${PIP[@]}" --python "$PY" install -q --no-compile --target "$SITE" --only-binary=:all: \
+"${PIP[@]}" --python "$PY" install -q --root-user-action=ignore --no-compile --target "$SITE" --only-binary=:all: \
   --platform "manylinux2014_$PLATFORM" --platform "manylinux_2_28_$PLATFORM" \
   --platform "manylinux_2_17_$PLATFORM" --implementation cp --python-version "$PYVER" \
   "${CONSTRAINTS[@]}" "$WHEEL" 2>&1 | grep -v '^WARNING: Location' >&2 || true
