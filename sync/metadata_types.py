@@ -52,7 +52,8 @@ class ItemMetadata(msgspec.Struct, kw_only=True):
     images: dict[str, str]
     """Kind (poster, backdrop, logo, thumb, banner) -> image id for ``/api/v1/images/{id}``."""
     placeholder: dict[str, Any] | None
-    """``{"color": "#rrggbb", "image_id": ...}`` of the primary image: draw it before bytes come."""
+    """Of the primary image, to draw before its bytes come: ``{"color": "#rrggbb",
+    "blurhash": "L...", "aspect": width/height, "image_id": ...}``."""
     people: list[PersonOut]
 
 

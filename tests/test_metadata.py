@@ -15,7 +15,7 @@ import trio
 from PIL import Image
 
 from appliance.events import InProcEventBus
-from appliance.metadata import nfo
+from appliance.metadata import art, blurhash, images, nfo
 from appliance.metadata.enrich import MetadataSettings
 from appliance.orchestration.dispatcher import Dispatcher
 from appliance.scan.pipeline import PipelineSettings, handlers
@@ -95,6 +95,14 @@ def test_nfo_movie_fields() -> None:
     assert found.directors == ["Lana Wachowski"]
     assert [(a.name, a.role, a.thumb) for a in found.actors] == [
         ("Keanu Reeves", "Neo", "http://x/keanu.jpg"), ("Carrie-Anne Moss", "Trinity", None)]
+
+
+def test_blurhash_matches_the_reference_encoder() -> None:
+    # worked by hand from the reference: size flag 0, max AC 0, DC 0xff0000 in base 83
+    assert blurhash.encode([(255, 0, 0)] * 64, 8, 8, 1, 1) == "00TI:j"
+    grey = blurhash.encode([(128, 128, 128)] * 64, 8, 8)
+    assert grey[0] == "L" and len(grey) == 28  # 4x3: flag, max, DC (4), 11 AC x 2
+    assert grey[2:6] == "" .join(blurhash._base83(0x808080, 4))
 
 
 def test_nfo_url_only_malformed_and_legacy() -> None:
@@ -207,6 +215,9 @@ async def test_movie_library_nfo_and_art(harness: Harness, tmp_path: Path) -> No
     assert set(matrix["images"]) == {"poster", "backdrop"}
     assert near(matrix["placeholder"]["color"], (10, 200, 10))
     assert matrix["placeholder"]["image_id"] == matrix["images"]["poster"]
+    assert matrix["placeholder"]["aspect"] == pytest.approx(400 / 600, abs=1e-3)
+    assert len(matrix["placeholder"]["blurhash"]) == 28  # 4x3 components
+    assert matrix["placeholder"]["blurhash"][0] == "L"
     poster = await metadata.image(harness.db, matrix["images"]["poster"])
     assert poster is not None and (poster["width"], poster["height"]) == (400, 600)
     assert poster["source_path"].endswith("The Matrix (1999)/poster.jpg")
@@ -279,3 +290,35 @@ async def test_series_library_nfo_and_art(harness: Harness, tmp_path: Path) -> N
     await harness.scan(library.id, force=True)
     again = await harness.item(library.id, "series", "Breaking Bad")
     assert again["people"] == series["people"] and again["images"] == series["images"]
+
+
+async def test_episode_without_art_gets_a_frame_grab(db: Database, tmp_path: Path) -> None:
+    root = tmp_path / "shows"
+    episode = root / "Show (2020)" / "Season 01" / "Show - S01E01.mkv"
+    episode.parent.mkdir(parents=True)
+    await trio.run_process(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i",
+                            "testsrc=size=320x240:rate=10:duration=3", "-c:v", "libx264",
+                            "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(episode)])
+    write(root, "Show (2020)/Season 01/Show - S01E02.mkv", b"not a video")
+    data_dir = tmp_path / "data"
+    settings = MetadataSettings(data_dir=data_dir)
+    bus = InProcEventBus()
+    # with analysis on: the frame is taken at 30% of the duration MediaAnalyze measured
+    dispatcher = Dispatcher(db, handlers(PipelineSettings(analyze=True, metadata=settings)),
+                            bus=bus, idle_poll_seconds=0.05, housekeeping_seconds=0.5)
+    service = ScanService(db, bus, wake_dispatcher=dispatcher.wake)
+    h = Harness(db, service, data_dir)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(dispatcher.run)
+        library = await libraries.create(db, "Shows", "series", [str(root)])
+        await h.scan(library.id)
+        nursery.cancel_scope.cancel()
+    rows = [r for r in await metadata.items_for_metadata(
+        db, [r["id"] for r in await media_index.items(db, library.id)]) if r["kind"] == "episode"]
+    store = images.store_for(db, data_dir)
+    found, errors = await art.collect(store, rows, settings)  # what ImageFetch does
+    assert [(f.kind, f.source, f.original.width, f.original.height) for f in found] == [
+        ("thumb", "frame", 320, 240)]
+    assert errors == []
+    assert (data_dir / "images" / "originals" / found[0].original.image_id[:2]
+            / found[0].original.image_id).exists()  # generated: kept in the cache

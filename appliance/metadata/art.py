@@ -120,6 +120,9 @@ async def collect(store: ImageStore, rows: Sequence[Record], settings: MetadataS
                     continue
                 found.append(Found(row["id"], kind, original, None, "tmdb", url))
                 have.add(kind)
+            # the duration comes from MediaAnalyze (queued one band above ImageFetch, so it has
+            # usually run); without it no frame is grabbed, not even tried: a spawn per file
+            # that is not a readable video would slow big scans down
             if (row["kind"] == "episode" and "thumb" not in have and settings.frame_grabs
                     and row["file_path"] and row["duration_s"]):
                 frame = await grab_frame(Path(from_db(row["file_path"])), row["duration_s"])
@@ -141,11 +144,12 @@ async def save(conn: Connection, rows: Sequence[Record], found: list[Found],
     for f in found:
         o = f.original
         await metadata.save_image(conn, o.image_id, f.path, f.url, o.width, o.height, o.format,
-                                  o.color, None)
+                                  o.color, o.blurhash)
         await metadata.set_item_image(conn, f.item_id, f.kind, o.image_id, f.source)
         if PRIMARY.get(kinds[f.item_id]) == f.kind:
-            await metadata.set_placeholder(conn, f.item_id, {"color": o.color,
-                                                             "image_id": o.image_id})
+            await metadata.set_placeholder(conn, f.item_id, {
+                "color": o.color, "blurhash": o.blurhash, "image_id": o.image_id,
+                "aspect": round(o.width / o.height, 4)})
     for source_name, error in errors:
         await metadata.record_image_error(conn, source_name, error)
     for image_id, width, fmt, size in rendered:

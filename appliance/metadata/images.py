@@ -22,6 +22,7 @@ from pathlib import Path
 import trio
 from PIL import Image, UnidentifiedImageError
 
+from appliance.metadata import blurhash
 from store import metadata
 from store.db import Database
 
@@ -44,6 +45,7 @@ class Original:
     height: int
     format: str
     color: str
+    blurhash: str
 
 
 def pick_width(requested: int | None, original_width: int) -> int:
@@ -63,14 +65,21 @@ def inspect(data: bytes) -> Original:
             fmt = (im.format or "").lower()
             width, height = im.size
             im.draft("RGB", (64, 64))  # JPEG: decode at reduced scale, cheap
-            small = im.convert("RGB").resize((1, 1), Image.Resampling.BOX)
+            rgb = im.convert("RGB")
+            small = rgb.resize((1, 1), Image.Resampling.BOX)
             r, g, b = small.getpixel((0, 0))  # type: ignore[misc]
+            scale = 32 / max(width, height)
+            thumb = rgb.resize((max(1, round(width * scale)), max(1, round(height * scale))),
+                               Image.Resampling.BOX)
+            raw = thumb.tobytes()
+            hash_ = blurhash.encode(list(zip(raw[0::3], raw[1::3], raw[2::3], strict=True)),
+                                    thumb.width, thumb.height)
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageError(f"not a readable image: {exc}") from None
     if fmt not in ("jpeg", "png", "webp", "gif", "bmp"):
         raise ImageError(f"unsupported image format {fmt!r}")
     return Original(hashlib.sha256(data).hexdigest(), width, height, fmt,
-                    f"#{r:02x}{g:02x}{b:02x}")
+                    f"#{r:02x}{g:02x}{b:02x}", hash_)
 
 
 def render(data: bytes, width: int, fmt: str, quality: int = 82) -> bytes:
