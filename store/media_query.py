@@ -118,10 +118,22 @@ class Filters:
                 self.watch_status)
 
 
+# The statements are prepared (asyncpg caches them); a generic plan for "$n IS NULL OR ..."
+# filters cannot know which filters are off and is often much worse than a custom one.
+CUSTOM_PLANS = sql("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)")
+
+
 async def query(db: Database, filters: Filters, sort: str, desc: bool, limit: int,
-                offset: int, after: tuple[str, uuid.UUID] | None) -> list[Record]:
+                offset: int, after: tuple[str, uuid.UUID] | None,
+                with_total: bool = False) -> tuple[list[Record], int | None]:
+    """One page (and the total count of matches, without the cursor, when asked)."""
     key, after_id = after if after is not None else (None, None)
-    return await db.fetch(QUERIES[(sort, desc)], *filters.args(), key, after_id, limit, offset)
+    async with db.transaction() as conn:
+        await conn.fetchval(CUSTOM_PLANS)
+        rows = await conn.fetch(QUERIES[(sort, desc)], *filters.args(), key, after_id, limit,
+                                offset)
+        total = int(await conn.fetchval(COUNT, *filters.args())) if with_total else None
+    return rows, total
 
 
 async def count(db: Database, filters: Filters) -> int:

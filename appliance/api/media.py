@@ -128,11 +128,11 @@ async def query_media(ctx: RequestContext, body: MediaQuery) -> QueryResult:
     user_id = _user(ctx, body.user_id)
     filters = _filters(body, user_id)
     after = decode_cursor(body, body.cursor) if body.cursor else None
-    rows = await mq.query(ctx.state.db, filters, body.sort_by.value,
-                          body.sort_order == SortOrder.DESC, body.limit + 1, body.offset, after)
+    rows, total = await mq.query(ctx.state.db, filters, body.sort_by.value,
+                                 body.sort_order == SortOrder.DESC, body.limit + 1, body.offset,
+                                 after, with_total=body.include_total)
     more = len(rows) > body.limit
     rows = rows[:body.limit]
-    total = await mq.count(ctx.state.db, filters) if body.include_total else None
     next_cursor = (encode_cursor(body, rows[-1]["sort_key"], rows[-1]["id"])
                    if more and rows else None)
     return QueryResult(items=[item_out(r) for r in rows], total=total, next_cursor=next_cursor,
