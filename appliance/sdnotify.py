@@ -27,6 +27,19 @@ def notify(state: str) -> bool:
     return True
 
 
+async def announce(state: str, patience: float = 5.0) -> bool:
+    """Send a state change (READY=1, STOPPING=1) that must not be lost: unlike a watchdog
+    ping it is retried while the receiver's queue is full, without blocking the event loop."""
+    if not os.environ.get("NOTIFY_SOCKET"):
+        return False
+    deadline = trio.current_time() + patience
+    while not notify(state):
+        if trio.current_time() >= deadline:
+            return False
+        await trio.sleep(0.05)  # the queue drains on the receiver's side; nothing to wait on
+    return True
+
+
 def watchdog_interval() -> float | None:
     """Half of $WATCHDOG_USEC in seconds, if systemd asked for watchdog pings for this PID."""
     usec = os.environ.get("WATCHDOG_USEC")

@@ -169,11 +169,11 @@ async def run(config: Config, plan: Plan) -> None:
                 async for signum in signals:
                     if started and not shutdown.is_set():
                         log.info("shutting down", extra={"signal": signal.Signals(signum).name})
-                        sdnotify.notify("STOPPING=1")
                         shutdown.set()
+                        await sdnotify.announce("STOPPING=1")
                     else:  # during start-up, or a second signal: stop now
-                        sdnotify.notify("STOPPING=1")
                         root.cancel_scope.cancel()
+                        sdnotify.notify("STOPPING=1")
 
         root.start_soon(on_signals)
         # Ping from the start: a first start (initdb) can outlast WatchdogSec on a Pi.
@@ -227,7 +227,7 @@ async def run(config: Config, plan: Plan) -> None:
                     await work.start(scanning.run)
                     started = True
                     first_start = False
-                    sdnotify.notify("READY=1")
+                    await sdnotify.announce("READY=1")
                     log.info("ferrex appliance ready",
                              extra={"listen": binds, "data_dir": str(plan.location.data_dir),
                                     "server_id": state.server_id})

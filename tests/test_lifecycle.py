@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,35 +39,48 @@ def data_dir() -> Iterator[Path]:
     assert not leftovers, "a test left appliance processes running"
 
 
+class NotifyListener(threading.Thread):
+    """Plays systemd's side of $NOTIFY_SOCKET: reads every datagram as it arrives."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.path = str(short_tempdir("fxn") / "notify")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.sock.settimeout(0.2)
+        self.messages: list[str] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            try:
+                self.messages.append(self.sock.recv(4096).decode())
+            except TimeoutError:
+                continue
+
+    def saw(self, message: str, timeout: float = 10) -> bool:
+        return wait_for(lambda: message in self.messages, timeout)
+
+
 @pytest.fixture
-def notify_socket(tmp_path: Path) -> Iterator[socket.socket]:
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(str(short_tempdir("fxn") / "notify"))
-    sock.settimeout(10)
-    yield sock
-    sock.close()
-
-
-def received(sock: socket.socket, want: str, timeout: float = 10) -> list[str]:
-    messages: list[str] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and want not in messages:
-        try:
-            messages.append(sock.recv(4096).decode())
-        except TimeoutError:
-            break
-    return messages
+def notify_listener() -> Iterator[NotifyListener]:
+    listener = NotifyListener()
+    listener.start()
+    yield listener
+    listener.done.set()
+    listener.join()
+    listener.sock.close()
 
 
 def test_serve_health_then_sigterm_stops_everything(
-    data_dir: Path, notify_socket: socket.socket
+    data_dir: Path, notify_listener: NotifyListener
 ) -> None:
     app = RunningAppliance(data_dir, env={
-        "NOTIFY_SOCKET": notify_socket.getsockname(), "WATCHDOG_USEC": "400000",
+        "NOTIFY_SOCKET": notify_listener.path, "WATCHDOG_USEC": "400000",
     })
     app.wait_ready()
-    assert "READY=1" in received(notify_socket, "READY=1")
-    assert "WATCHDOG=1" in received(notify_socket, "WATCHDOG=1", timeout=3)
+    assert notify_listener.saw("READY=1")
+    assert notify_listener.saw("WATCHDOG=1", timeout=3)
 
     status, body = app.get("/health")
     assert status == 200
@@ -81,7 +95,7 @@ def test_serve_health_then_sigterm_stops_everything(
     started = time.monotonic()
     assert app.stop(signal.SIGTERM, timeout=15) == 0
     assert time.monotonic() - started < 10
-    assert "STOPPING=1" in received(notify_socket, "STOPPING=1", timeout=3)
+    assert notify_listener.saw("STOPPING=1", timeout=3)
     assert wait_for(lambda: not live_processes_mentioning(str(data_dir)), 5), (
         "no child outlives the appliance"
     )
