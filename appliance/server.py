@@ -68,8 +68,12 @@ def prepare_disk(config: Config, plan: Plan) -> None:
         log.info("running as root: postgres and redis run as an unprivileged account",
                  extra={"account": plan.account.name})
     if not location.config_exists:
-        location.config_file.write_text(config_mod.render(config), encoding="utf-8")
-        log.info("wrote default config", extra={"path": str(location.config_file)})
+        try:
+            location.config_file.write_text(config_mod.render(config), encoding="utf-8")
+            log.info("wrote default config", extra={"path": str(location.config_file)})
+        except OSError as exc:  # e.g. /etc/ferrex read-only under ProtectSystem=strict
+            log.warning("cannot write the config file; running with defaults and environment",
+                        extra={"path": str(location.config_file), "error": exc.strerror})
     if plan.postgres is not None:
         plan.postgres.prepare_socket_dir()
         if not plan.postgres.initialized:

@@ -193,3 +193,16 @@ def test_a_second_appliance_on_the_same_data_dir_is_refused(data_dir: Path) -> N
         assert app.get("/health")[0] == 200, "the running one is untouched"
     finally:
         assert app.stop() == 0
+
+
+def test_a_config_file_that_cannot_be_written_is_not_fatal(data_dir: Path) -> None:
+    """Under ProtectSystem=strict /etc is read-only: a deleted /etc/ferrex/ferrex.toml must not
+    stop the service from starting with defaults."""
+    app = RunningAppliance(data_dir, env={"FERREX_CONFIG": "/proc/ferrex-test/ferrex.toml"})
+    try:
+        app.wait_ready()
+        assert app.get("/health")[0] == 200
+        warnings = [e for e in app.log_lines() if e.get("msg", "").startswith("cannot write")]
+        assert warnings and warnings[0]["path"] == "/proc/ferrex-test/ferrex.toml"
+    finally:
+        assert app.stop() == 0
