@@ -32,7 +32,7 @@ class ScanHarness:
     async def scan(self, library_id: uuid.UUID, *, force: bool = False) -> scans.Scan:
         """Start (or join) a scan and wait until it has completed."""
         scan = await self.service.start(library_id, force=force)
-        with trio.fail_after(30):
+        with trio.fail_after(60):
             while True:
                 await self.service.track_once()
                 current = await scans.get(self.db, scan.id)

@@ -20,8 +20,9 @@ from appliance.metadata.enrich import MetadataSettings
 from appliance.orchestration.dispatcher import Dispatcher
 from appliance.scan.pipeline import PipelineSettings, handlers
 from appliance.scan.service import ScanService
-from store import libraries, media_index, metadata, scans
+from store import libraries, media_index, metadata
 from store.db import Database
+from tests.scankit import ScanHarness, running_pipeline
 
 MOVIE_NFO = b"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <movie>
@@ -129,22 +130,12 @@ def test_nfo_url_only_malformed_and_legacy() -> None:
 
 # ---- through the scan pipeline -----------------------------------------------------------------
 
-class Harness:
-    def __init__(self, db: Database, service: ScanService, data_dir: Path) -> None:
-        self.db = db
-        self.service = service
-        self.data_dir = data_dir
+class Harness(ScanHarness):
+    """The shared pipeline harness, plus the metadata of one item as a plain dict."""
 
-    async def scan(self, library_id: uuid.UUID, *, force: bool = False) -> scans.Scan:
-        scan = await self.service.start(library_id, force=force)
-        with trio.fail_after(60):
-            while True:
-                await self.service.track_once()
-                current = await scans.get(self.db, scan.id)
-                assert current is not None
-                if current.state == "completed":
-                    return current
-                await trio.sleep(0.05)
+    def __init__(self, db: Database, service: ScanService, data_dir: Path) -> None:
+        super().__init__(db, service)
+        self.data_dir = data_dir
 
     async def item(self, library_id: uuid.UUID, kind: str, title: str) -> dict[str, Any]:
         rows = [r for r in await media_index.items(self.db, library_id)
@@ -162,16 +153,10 @@ class Harness:
 
 @pytest.fixture
 async def harness(db: Database, tmp_path: Path) -> AsyncIterator[Harness]:
-    bus = InProcEventBus()
     data_dir = tmp_path / "data"
     settings = PipelineSettings(analyze=False, metadata=MetadataSettings(data_dir=data_dir))
-    dispatcher = Dispatcher(db, handlers(settings), bus=bus, idle_poll_seconds=0.05,
-                            housekeeping_seconds=0.5)
-    service = ScanService(db, bus, wake_dispatcher=dispatcher.wake)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(dispatcher.run)
-        yield Harness(db, service, data_dir)
-        nursery.cancel_scope.cancel()
+    async with running_pipeline(db, settings) as pipeline:
+        yield Harness(pipeline.db, pipeline.service, data_dir)
 
 
 async def test_movie_library_nfo_and_art(harness: Harness, tmp_path: Path) -> None:

@@ -13,7 +13,6 @@ import pytest
 import trio
 
 from appliance.config import MetadataSection
-from appliance.events import InProcEventBus
 from appliance.metadata import tmdb
 from appliance.metadata.enrich import MetadataSettings, settings_from_config
 from appliance.metadata.tmdb import TmdbClient, TmdbSettings
@@ -25,6 +24,7 @@ from store import libraries, metadata
 from store.db import Database
 from tests import tmdbfake
 from tests.authkit import Harness as AuthHarness
+from tests.scankit import running_pipeline
 from tests.test_metadata import MOVIE_NFO, Harness, jpeg, write
 
 
@@ -65,17 +65,11 @@ def tmdb_settings(fake: tmdbfake.FakeTmdb, **overrides: object) -> TmdbSettings:
 @pytest.fixture
 async def harness(db: Database, tmp_path: Path,
                   fake: tmdbfake.FakeTmdb) -> AsyncIterator[Harness]:
-    bus = InProcEventBus()
     data_dir = tmp_path / "data"
     settings = PipelineSettings(analyze=False, metadata=MetadataSettings(
         data_dir=data_dir, tmdb=tmdb_settings(fake, max_attempts=2)))
-    dispatcher = Dispatcher(db, handlers(settings), bus=bus, idle_poll_seconds=0.05,
-                            housekeeping_seconds=0.5)
-    service = ScanService(db, bus, wake_dispatcher=dispatcher.wake)
-    async with trio.open_nursery() as nursery:
-        await nursery.start(dispatcher.run)
-        yield Harness(db, service, data_dir)
-        nursery.cancel_scope.cancel()
+    async with running_pipeline(db, settings) as pipeline:
+        yield Harness(db, pipeline.service, data_dir)
 
 
 async def test_movies_from_tmdb_with_nfo_first(harness: Harness, tmp_path: Path,
