@@ -17,7 +17,7 @@ from typing import TextIO
 
 import trio
 
-from appliance.asyncio_bridge import asyncio_loop
+from appliance import opsdb
 from appliance.config import Config, ConfigError, Location
 from appliance.embedded_postgres import DATABASE, PORT, SUPERUSER
 from appliance.events import InProcEventBus
@@ -25,7 +25,6 @@ from appliance.scan.roots import RootError, validate_roots
 from appliance.scan.service import ScanService, progress_data
 from store import libraries, scans
 from store.db import Database
-from store.gate import ServiceGate, Unavailable
 from store.libraries import Library
 
 
@@ -44,18 +43,8 @@ def dsn_for(config: Config, location: Location) -> str:
 
 @asynccontextmanager
 async def connect(config: Config, location: Location) -> AsyncIterator[Database]:
-    gate = ServiceGate("postgres")
-    gate.open()
-    async with asyncio_loop():
-        try:
-            db = await Database.connect(dsn_for(config, location), gate, max_size=2)
-        except Unavailable as exc:
-            raise ConfigError(f"database: cannot reach the appliance's database ({exc.reason})"
-                              ) from None
-        try:
-            yield db
-        finally:
-            await db.close()
+    async with opsdb.connect(dsn_for(config, location)) as db:
+        yield db
 
 
 async def find_library(db: Database, name_or_id: str) -> Library:

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import schemathesis
 
 from tests.helpers import (
     RunningAppliance,
@@ -26,9 +27,6 @@ from tests.helpers import (
     short_tempdir,
     wait_for,
 )
-
-schemathesis = pytest.importorskip("schemathesis")
-hypothesis = pytest.importorskip("hypothesis")
 
 pytestmark = pytest.mark.slow
 EXAMPLES = 8
