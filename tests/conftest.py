@@ -6,6 +6,7 @@ Each test that needs a database gets a fresh one cloned from a migrated template
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -13,6 +14,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -25,7 +27,7 @@ from appliance.redis_client import RedisClient
 from store.db import Database
 from store.gate import ServiceGate
 from store.migrate import migrate
-from tests.helpers import service_account, short_tempdir
+from tests.helpers import live_processes_mentioning, service_account, short_tempdir
 
 TEMPLATE_DB = "ferrex_template"
 def _wait(predicate: object, timeout: float, what: str) -> None:
@@ -150,3 +152,13 @@ async def redis(backends: Backends, aio_loop: object) -> AsyncIterator[RedisClie
         with trio.CancelScope(shield=True):
             await client.close()
 
+
+
+@pytest.fixture
+def workdir() -> Iterator[Path]:
+    """A short scratch dir for real appliance processes; whatever still runs in it is killed."""
+    path = short_tempdir("fxw")
+    yield path
+    for pid in live_processes_mentioning(str(path)):
+        os.kill(pid, signal.SIGKILL)
+    shutil.rmtree(path, ignore_errors=True)

@@ -7,11 +7,8 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import shutil
-import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,8 +20,6 @@ from tests.helpers import (
     RunningAppliance,
     admin_token,
     http_json,
-    live_processes_mentioning,
-    short_tempdir,
     wait_for,
 )
 
@@ -37,15 +32,6 @@ def _has_gst() -> bool:
     probe = [SYSTEM_PYTHON, "-c", "import gi; gi.require_version('Gst', '1.0')"]
     return (os.path.exists(SYSTEM_PYTHON)
             and subprocess.run(probe, capture_output=True).returncode == 0)
-
-
-@pytest.fixture
-def workdir() -> Iterator[Path]:
-    path = short_tempdir("fxm")
-    yield path
-    for pid in live_processes_mentioning(str(path)):
-        os.kill(pid, signal.SIGKILL)
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def make_clip(folder: Path) -> Path:

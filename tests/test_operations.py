@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,7 +23,6 @@ from tests.helpers import (
     http_json,
     live_processes_mentioning,
     psql,
-    short_tempdir,
     wait_for,
 )
 
@@ -44,11 +41,8 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 
 @pytest.fixture
-def root() -> Iterator[Path]:
-    path = short_tempdir("fxo")
-    yield path
-    for pid in live_processes_mentioning(str(path)):
-        os.kill(pid, signal.SIGKILL)
+def root(workdir: Path) -> Path:
+    return workdir
 
 
 def snapshot(data_dir: Path) -> dict[str, str]:

@@ -5,13 +5,10 @@ lease TTL is short so that recovery after a kill takes seconds, not the producti
 from __future__ import annotations
 
 import os
-import shutil
-import signal
 import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,7 +22,6 @@ from tests.helpers import (
     live_processes_mentioning,
     make_series_tree,
     psql,
-    short_tempdir,
     wait_for,
 )
 
@@ -37,15 +33,6 @@ FAST_SCAN = {
     "FERREX_SCAN_HOUSEKEEPING_SECONDS": "1",
     "FERREX_SCAN_WATCH_DEBOUNCE_MS": "200",
 }
-
-
-@pytest.fixture
-def workdir() -> Iterator[Path]:
-    path = short_tempdir("fxs")
-    yield path
-    for pid in live_processes_mentioning(str(path)):
-        os.kill(pid, signal.SIGKILL)
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def add_library(data_dir: Path, name: str, kind: str, root: Path,

@@ -9,11 +9,7 @@ and so is the endless SSE stream.
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,8 +19,6 @@ from tests.helpers import (
     RunningAppliance,
     admin_token,
     http_json,
-    live_processes_mentioning,
-    short_tempdir,
     wait_for,
 )
 
@@ -33,15 +27,6 @@ EXAMPLES = 8
 BUDGET_SECONDS = 90.0
 SKIP = ("/api/v1/events", "/api/v1/auth/logout", "/api/v1/auth/password", "/sessions",
         "/devices", "/password", "/api/v1/setup")
-
-
-@pytest.fixture
-def workdir() -> Iterator[Path]:
-    path = short_tempdir("fxq")
-    yield path
-    for pid in live_processes_mentioning(str(path)):
-        os.kill(pid, signal.SIGKILL)
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def test_no_server_errors_and_no_schema_violations(workdir: Path) -> None:
