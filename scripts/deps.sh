@@ -5,6 +5,18 @@ need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--player" ]; then
+  # the player: PyGObject builds against GObject introspection and cairo; Qt's xcb platform
+  # plugin needs these X libraries; GStreamer plays, GL/EGL (Mesa) draws the poster grid
+  for pkg in libgirepository1.0-dev libcairo2-dev pkg-config libxkbcommon-x11-0 libxcb-cursor0 \
+      libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-image0 libxcb-render-util0 \
+      libxcb-xinerama0 libegl1 libgl1 libgl1-mesa-dri libdbus-1-3 libfontconfig1 \
+      gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
+      gstreamer1.0-libav gstreamer1.0-gl gstreamer1.0-x gir1.2-gstreamer-1.0 \
+      gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+  done
+fi
 # ffprobe analyses media files (MediaAnalyze) at run time; the tests also encode with ffmpeg
 command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
 if [ "${1:-}" = "--test" ]; then
@@ -20,6 +32,9 @@ if [ "${1:-}" = "--test" ]; then
   /usr/bin/python3 -c 'import gi' >/dev/null 2>&1 || need+=(python3-gi)
   # tests/test_packaging.py checks the built .deb for errors
   command -v lintian >/dev/null 2>&1 || need+=(lintian)
+  # the player tests run Qt and GL on a virtual X screen; playback tests try a headless weston
+  command -v Xvfb >/dev/null 2>&1 || need+=(xvfb xauth)
+  command -v weston >/dev/null 2>&1 || need+=(weston)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""

@@ -1,11 +1,16 @@
-"""``ferrex-player`` entry point."""
+"""``ferrex-player`` entry point: the desktop app, or a headless sub-command (sync, offline)."""
 
 from __future__ import annotations
 
 import sys
 
 
-def main() -> int:
-    # The player application is built by the player-shell issue; until then say so plainly.
-    print("ferrex-player: the desktop player is not built yet", file=sys.stderr)
-    return 1
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in {"sync", "offline"}:
+        from ui.headless import main as headless_main
+
+        return headless_main(args)
+    from ui.app import run
+
+    return run(args)
