@@ -19,7 +19,7 @@ import msgspec
 from sync.media_types import ImageRef, PersonOut, WatchStateOut
 from sync.query import MediaKind
 
-# Bump when a frame's shape changes incompatibly: a replica written under another version is rebuilt.
+# Bump when a frame changes shape incompatibly: a replica written under another one is rebuilt.
 FEED_SCHEMA = 1
 FRAMES_CONTENT_TYPE = "application/vnd.ferrex.frames+msgpack"
 _LEN = struct.Struct(">I")
