@@ -1,0 +1,1 @@
+"""Player settings: typed sections (model), their persistence (store) and the settings screens."""
