@@ -125,6 +125,10 @@ class MediaSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Local-time hour windows START-END, comma-separated (e.g. "7-9,18-23"); empty: never."""
     ticket_ttl_seconds: int = 14400
     """Lifetime of a playback ticket (a stream URL for media players that cannot send headers)."""
+    sync_retention_days: float = 30.0
+    """Change-feed entries older than this are pruned; a player further behind re-snapshots."""
+    sync_push_interval_ms: int = 500
+    """How often the appliance looks for new feed entries to push "changed up to SEQ" to players."""
 
 
 class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -323,6 +327,9 @@ def validate_media(media: MediaSection) -> None:
         parse_peak_hours(media.peak_hours)
     except ValueError as exc:
         raise ConfigError(f"media.{exc}") from None
+    if media.sync_retention_days <= 0 or media.sync_push_interval_ms < 50:
+        raise ConfigError("media.sync_retention_days must be > 0 and "
+                          "media.sync_push_interval_ms >= 50")
     if media.query_budget < 1 or media.peak_query_budget < 1:
         raise ConfigError("media.query_budget: budgets must be >= 1")
     if not 60 <= media.ticket_ttl_seconds <= 86400:

@@ -15,6 +15,7 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 
 import trio
@@ -37,6 +38,7 @@ from appliance.scan.pipeline import PipelineSettings
 from appliance.scan.runtime import ScanRuntime
 from appliance.state import AppState
 from appliance.supervisor import Supervisor
+from appliance.syncfeed import SyncNotifier
 from store import cluster, server_state
 from store.db import Database
 from store.gate import ServiceGate
@@ -228,6 +230,9 @@ async def run(config: Config, plan: Plan) -> None:
                             f"{exc.strerror or exc}"
                         ) from None
                     work.start_soon(auth.housekeeping)
+                    await work.start(SyncNotifier(
+                        services.db, state.bus, config.media.sync_push_interval_ms / 1000,
+                        timedelta(days=config.media.sync_retention_days)).run)
                     await work.start(scanning.run)
                     started = True
                     first_start = False

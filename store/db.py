@@ -131,8 +131,12 @@ class Database:
         return await self._run(op)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Connection]:
+    async def transaction(self, *, isolation: str | None = None,
+                          readonly: bool = False) -> AsyncIterator[Connection]:
         """One connection, one transaction: commits on normal exit, rolls back on any error.
+
+        ``isolation="repeatable_read", readonly=True`` reads one consistent snapshot across many
+        statements (the sync feed's snapshot and pages).
 
         On an error or a cancellation the connection is terminated rather than rolled back:
         the server then rolls back by itself, and we never wait on (or release) a connection
@@ -145,7 +149,7 @@ class Database:
             raise Unavailable("postgres", str(exc) or type(exc).__name__) from exc
         committed = False
         try:
-            tx = conn.transaction()
+            tx = conn.transaction(isolation=isolation, readonly=readonly)
             await trio_asyncio.aio_as_trio(tx.start)()
             yield Connection(conn)
             await trio_asyncio.aio_as_trio(tx.commit)()

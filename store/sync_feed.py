@@ -1,0 +1,171 @@
+"""SQL of the sync feed: the change log (filled by migration 0007's triggers) and the browse set.
+
+Records are built as JSON by Postgres in the exact shape of ``sync.feed_types.ItemRecord``, so
+the appliance decodes each with one msgspec call instead of assembling it from five queries.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from store.db import Connection, Database, Record
+from store.sql import sql
+
+_RECORD = """
+    json_build_object(
+        'id', i.id, 'library_id', i.library_id, 'kind', i.kind, 'parent_id', i.parent_id,
+        'title', i.title, 'original_title', i.original_title, 'sort_title', i.sort_title,
+        'year', i.year, 'release_date', i.release_date, 'air_date', i.air_date,
+        'season_number', i.season_number, 'episode_numbers', i.episode_numbers,
+        'rating', i.rating, 'runtime_minutes', i.runtime_minutes, 'genres', i.genres,
+        'added_at', i.added_at, 'overview', i.overview, 'tagline', i.tagline,
+        'studios', i.studios, 'mpaa', i.mpaa,
+        'placeholder_color', i.placeholder ->> 'color', 'blurhash', i.placeholder ->> 'blurhash',
+        'images', coalesce((
+            SELECT json_agg(json_build_object('kind', ii.kind, 'image_id', ii.image_id)
+                            ORDER BY ii.kind)
+            FROM item_images ii WHERE ii.item_id = i.id), '[]'::json),
+        'poster_image_id', (SELECT ii.image_id FROM item_images ii
+                            WHERE ii.item_id = i.id AND ii.kind = 'poster'),
+        'backdrop_image_id', (SELECT ii.image_id FROM item_images ii
+                              WHERE ii.item_id = i.id AND ii.kind = 'backdrop'),
+        'people', coalesce((
+            SELECT json_agg(json_build_object('id', c.id, 'name', c.name, 'kind', c.kind,
+                                              'role', c.role, 'image_id', c.image_id))
+            FROM (SELECT p.id, p.name, ip.kind, ip.role, p.image_id
+                  FROM item_people ip JOIN people p ON p.id = ip.person_id
+                  WHERE ip.item_id = i.id
+                  ORDER BY ip.kind, ip.ord, p.name LIMIT 40) c), '[]'::json),
+        'files', coalesce((
+            SELECT json_agg(json_build_object(
+                'id', f.id, 'file_name', regexp_replace(f.path, '^.*/', ''),
+                'size_bytes', f.size_bytes,
+                'duration_s', (f.media_info ->> 'duration_s')::float8,
+                'container', f.media_info ->> 'container',
+                'video_codec', f.media_info -> 'video' ->> 'codec',
+                'width', (f.media_info -> 'video' ->> 'width')::integer,
+                'height', (f.media_info -> 'video' ->> 'height')::integer,
+                'hdr', f.media_info -> 'video' ->> 'hdr',
+                'audio', coalesce((
+                    SELECT json_agg(concat_ws(' ', a ->> 'language', a ->> 'codec',
+                                              a ->> 'channel_layout'))
+                    FROM jsonb_array_elements(f.media_info -> 'audio') a), '[]'::json),
+                'subtitles', coalesce((
+                    SELECT json_agg(concat_ws(' ', s ->> 'language', s ->> 'codec',
+                                              CASE WHEN (s ->> 'external')::boolean
+                                                   THEN '(external)' END))
+                    FROM jsonb_array_elements(f.media_info -> 'subtitles') s), '[]'::json),
+                'version', f.version, 'part', f.part)
+                ORDER BY f.version NULLS FIRST, f.part NULLS FIRST, f.path)
+            FROM media_files f
+            WHERE f.item_id = i.id AND f.present AND f.extra_kind IS NULL), '[]'::json)
+    )::text AS record
+"""
+
+_WATCH = """
+    ws.item_id, ws.position_s, ws.duration_s, ws.completed, ws.play_count, ws.last_played_at,
+    ws.client_ts
+"""
+
+HIGH_WATER = sql(
+    "SELECT greatest((SELECT max(seq) FROM sync_changes), "
+    "(SELECT pruned_through FROM sync_retention))"
+)
+PRUNED_THROUGH = sql("SELECT pruned_through FROM sync_retention")
+CHANGES_PAGE = sql(
+    """
+    SELECT seq, entity, entity_id, library_id
+    FROM sync_changes
+    WHERE seq > $1 AND (user_id IS NULL OR user_id = $2)
+    ORDER BY seq
+    LIMIT $3
+    """
+)
+LIBRARIES = sql("SELECT id, name, kind FROM libraries ORDER BY name, id")
+LIBRARIES_BY_ID = sql("SELECT id, name, kind FROM libraries WHERE id = ANY($1::uuid[])")
+SNAPSHOT_ITEMS = sql(
+    f"""
+    SELECT i.id, {_RECORD}
+    FROM media_items i
+    WHERE i.present AND i.id > $1
+    ORDER BY i.id
+    LIMIT $2
+    """
+)
+ITEMS_BY_ID = sql(
+    f"""
+    SELECT i.id, {_RECORD}
+    FROM media_items i
+    WHERE i.present AND i.id = ANY($1::uuid[])
+    """
+)
+WATCH_OF_USER = sql(
+    f"""
+    SELECT {_WATCH}
+    FROM watch_state ws JOIN media_items i ON i.id = ws.item_id AND i.present
+    WHERE ws.user_id = $1
+    """
+)
+WATCH_BY_ID = sql(
+    f"""
+    SELECT {_WATCH}
+    FROM watch_state ws JOIN media_items i ON i.id = ws.item_id AND i.present
+    WHERE ws.user_id = $1 AND ws.item_id = ANY($2::uuid[])
+    """
+)
+PRUNE = sql(
+    """
+    WITH gone AS (
+        DELETE FROM sync_changes
+        WHERE at < now() - $1::interval
+        RETURNING seq
+    )
+    UPDATE sync_retention
+    SET pruned_through = greatest(pruned_through, coalesce((SELECT max(seq) FROM gone), 0))
+    RETURNING pruned_through
+    """
+)
+
+
+async def high_water(db: Database | Connection) -> int:
+    return int(await db.fetchval(HIGH_WATER) or 0)
+
+
+async def pruned_through(conn: Connection) -> int:
+    return int(await conn.fetchval(PRUNED_THROUGH))
+
+
+async def changes_page(conn: Connection, since: int, user_id: uuid.UUID,
+                       limit: int) -> list[Record]:
+    return await conn.fetch(CHANGES_PAGE, since, user_id, limit)
+
+
+async def libraries(conn: Connection) -> list[Record]:
+    return await conn.fetch(LIBRARIES)
+
+
+async def libraries_by_id(conn: Connection, ids: list[uuid.UUID]) -> list[Record]:
+    return await conn.fetch(LIBRARIES_BY_ID, ids)
+
+
+async def snapshot_items(conn: Connection, after: uuid.UUID, limit: int) -> list[Record]:
+    return await conn.fetch(SNAPSHOT_ITEMS, after, limit)
+
+
+async def items_by_id(conn: Connection, ids: list[uuid.UUID]) -> list[Record]:
+    return await conn.fetch(ITEMS_BY_ID, ids)
+
+
+async def watch_of_user(conn: Connection, user_id: uuid.UUID) -> list[Record]:
+    return await conn.fetch(WATCH_OF_USER, user_id)
+
+
+async def watch_by_id(conn: Connection, user_id: uuid.UUID,
+                      item_ids: list[uuid.UUID]) -> list[Record]:
+    return await conn.fetch(WATCH_BY_ID, user_id, item_ids)
+
+
+async def prune(db: Database, older_than: timedelta) -> int:
+    """Delete feed entries older than the retention; returns the new pruned-through sequence."""
+    return int(await db.fetchval(PRUNE, older_than))
