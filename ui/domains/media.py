@@ -1,0 +1,106 @@
+"""MediaDomain: the home rows, the item being looked at, and watch marks."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ui.domains import catalog
+from ui.domains.core import CrossDomainEvent, Domain, DomainContext, DomainMessage, DomainName
+from ui.domains.events import (
+    DetailLoaded,
+    HomeLoaded,
+    LibrariesChanged,
+    LoggedOut,
+    ServerEventReceived,
+    WatchChanged,
+)
+from ui.domains.views import DetailView, LibraryView
+from ui.net.errors import ApiError, Offline
+
+
+class MediaMessage(DomainMessage):
+    domain: ClassVar[DomainName] = DomainName.MEDIA
+
+
+@dataclass(frozen=True)
+class LoadHome(MediaMessage):
+    pass
+
+
+@dataclass(frozen=True)
+class OpenItem(MediaMessage):
+    item_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class MarkWatched(MediaMessage):
+    item_id: uuid.UUID
+    watched: bool = True
+
+
+class MediaDomain(Domain):
+    name = DomainName.MEDIA
+
+    def __init__(self, ctx: DomainContext) -> None:
+        super().__init__(ctx)
+        self.libraries: tuple[LibraryView, ...] = ()
+        self.rows: tuple[tuple[str, tuple[object, ...]], ...] = ()
+        self.detail: DetailView | None = None
+
+    async def _home(self) -> None:
+        try:
+            rows = await catalog.home_rows(self.ctx.services, list(self.libraries))
+        except Offline:
+            rows = []
+        event = HomeLoaded(rows=tuple((title, tuple(cards)) for title, cards in rows),
+                           libraries=self.libraries)
+        self.rows = event.rows
+        await self.ctx.emit(event)
+
+    async def _open(self, item_id: uuid.UUID) -> None:
+        try:
+            self.detail = await catalog.detail(self.ctx.services, item_id)
+        except Offline:
+            await self.ctx.notice("Offline: this item is not in the local copy.", "error",
+                                  self.name)
+            return
+        except ApiError as exc:
+            await self.ctx.notice(exc.message, "error", self.name)
+            return
+        await self.ctx.emit(DetailLoaded(detail=self.detail))
+
+    async def handle(self, message: DomainMessage) -> None:
+        match message:
+            case LoadHome():
+                await self._home()
+            case OpenItem(item_id=item_id):
+                await self._open(item_id)
+            case MarkWatched(item_id=item_id, watched=watched):
+                api = self.ctx.services.api
+                if api is None or not self.ctx.services.online:
+                    await self.ctx.notice("Offline: watch marks need the server.", "error",
+                                          self.name)
+                    return
+                try:
+                    await api.mark(item_id, watched)
+                except (ApiError, Offline) as exc:
+                    await self.ctx.notice(f"Could not mark it: {exc}", "error", self.name)
+                    return
+                await self.ctx.emit(WatchChanged(item_id=item_id, watched=watched))
+                if self.detail is not None and self.detail.id == item_id:
+                    await self._open(item_id)
+                await self._home()
+            case _:
+                raise TypeError(f"MediaDomain cannot handle {type(message).__name__}")
+
+    async def on_event(self, event: CrossDomainEvent) -> None:
+        match event:
+            case LibrariesChanged(libraries=libraries):
+                self.libraries = libraries
+                await self._home()
+            case ServerEventReceived(type="watch.changed" | "library.changed" | "scan.completed"):
+                await self._home()
+            case LoggedOut():
+                self.libraries, self.rows, self.detail = (), (), None

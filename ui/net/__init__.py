@@ -1,0 +1,1 @@
+"""The player's side of the HTTP API: an async client on trio (httpx) and the credential store."""
