@@ -18,6 +18,7 @@ import msgspec
 import trio
 
 from appliance.events import InProcEventBus
+from store import library_access
 from store import sync_feed as feed
 from store.db import Connection, Database, Record
 from store.gate import Unavailable
@@ -67,18 +68,19 @@ async def snapshot(db: Database, user_id: uuid.UUID, server_id: str) -> AsyncIte
     async with SNAPSHOT_SLOTS, db.transaction(isolation="repeatable_read",
                                               readonly=True) as conn:
         seq = await feed.high_water(conn)
+        visible = await library_access.visible(conn, user_id)
         head: list[Frame] = [HeaderFrame(schema=FEED_SCHEMA, server_id=server_id,
                                          user_id=user_id)]
-        head += [LibraryFrame(library=_library(r)) for r in await feed.libraries(conn)]
+        head += [LibraryFrame(library=_library(r)) for r in await feed.libraries(conn, visible)]
         yield encode_batch(head)
         after = _NIL
         while True:
-            rows = await feed.snapshot_items(conn, after, SNAPSHOT_BATCH)
+            rows = await feed.snapshot_items(conn, after, SNAPSHOT_BATCH, visible)
             if not rows:
                 break
             yield encode_batch([ItemFrame(item=_record.decode(r["record"])) for r in rows])
             after = rows[-1]["id"]
-        watch: list[Frame] = [_watch(r) for r in await feed.watch_of_user(conn, user_id)]
+        watch: list[Frame] = [_watch(r) for r in await feed.watch_of_user(conn, user_id, visible)]
         yield encode_batch([*watch, EndFrame(seq=seq)])
 
 
@@ -89,8 +91,14 @@ async def changes(db: Database, user_id: uuid.UUID, since: int, limit: int) -> b
         if since < await feed.pruned_through(conn) or since > high:
             raise ResnapshotRequired
         rows = await feed.changes_page(conn, since, user_id, limit)
+        if any(r["entity"] == "access" for r in rows):
+            raise ResnapshotRequired  # what this user may see changed: start over
         more = len(rows) == limit
         end = rows[-1]["seq"] if more else high
+        visible = await library_access.visible(conn, user_id)
+        if visible is not None:
+            allowed = set(visible)
+            rows = [r for r in rows if r["library_id"] in allowed]
         return encode_batch(await _frames_for(conn, user_id, rows) + [EndFrame(seq=end,
                                                                                 more=more)])
 

@@ -327,7 +327,6 @@ PLAYABLE_BELOW = sql(
     SELECT id FROM tree WHERE kind IN ('movie', 'episode')
     """
 )
-ITEM_EXISTS = sql("SELECT kind FROM media_items WHERE id = $1")
 
 
 async def save_progress(db: Database, user_id: uuid.UUID, item_id: uuid.UUID, position_s: float,
@@ -353,16 +352,11 @@ async def playable_below(db: Database | Connection, item_id: uuid.UUID) -> list[
     return [r["id"] for r in await db.fetch(PLAYABLE_BELOW, item_id)]
 
 
-async def item_kind(db: Database, item_id: uuid.UUID) -> str | None:
-    value = await db.fetchval(ITEM_EXISTS, item_id)
-    return None if value is None else str(value)
-
-
 # --- streaming --------------------------------------------------------------------------------
 
 STREAM_FILE = sql(
     """
-    SELECT f.id, f.path, f.size_bytes, f.mtime_ns, f.present, f.item_id,
+    SELECT f.id, f.library_id, f.path, f.size_bytes, f.mtime_ns, f.present, f.item_id,
            f.media_info -> 'subtitles' AS subtitles, f.media_info ->> 'container' AS container,
            l.roots
     FROM media_files f JOIN libraries l ON l.id = f.library_id

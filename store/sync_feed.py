@@ -75,20 +75,21 @@ HIGH_WATER = sql(
 PRUNED_THROUGH = sql("SELECT pruned_through FROM sync_retention")
 CHANGES_PAGE = sql(
     """
-    SELECT seq, entity, entity_id, library_id
+    SELECT seq, entity, entity_id, library_id, user_id
     FROM sync_changes
     WHERE seq > $1 AND (user_id IS NULL OR user_id = $2)
     ORDER BY seq
     LIMIT $3
     """
 )
-LIBRARIES = sql("SELECT id, name, kind FROM libraries ORDER BY name, id")
+LIBRARIES = sql("SELECT id, name, kind FROM libraries "
+                "WHERE $1::uuid[] IS NULL OR id = ANY($1::uuid[]) ORDER BY name, id")
 LIBRARIES_BY_ID = sql("SELECT id, name, kind FROM libraries WHERE id = ANY($1::uuid[])")
 SNAPSHOT_ITEMS = sql(
     f"""
     SELECT i.id, {_RECORD}
     FROM media_items i
-    WHERE i.present AND i.id > $1
+    WHERE i.present AND i.id > $1 AND ($3::uuid[] IS NULL OR i.library_id = ANY($3::uuid[]))
     ORDER BY i.id
     LIMIT $2
     """
@@ -104,7 +105,7 @@ WATCH_OF_USER = sql(
     f"""
     SELECT {_WATCH}
     FROM watch_state ws JOIN media_items i ON i.id = ws.item_id AND i.present
-    WHERE ws.user_id = $1
+    WHERE ws.user_id = $1 AND ($2::uuid[] IS NULL OR i.library_id = ANY($2::uuid[]))
     """
 )
 WATCH_BY_ID = sql(
@@ -141,24 +142,26 @@ async def changes_page(conn: Connection, since: int, user_id: uuid.UUID,
     return await conn.fetch(CHANGES_PAGE, since, user_id, limit)
 
 
-async def libraries(conn: Connection) -> list[Record]:
-    return await conn.fetch(LIBRARIES)
+async def libraries(conn: Connection, visible: list[uuid.UUID] | None) -> list[Record]:
+    return await conn.fetch(LIBRARIES, visible)
 
 
 async def libraries_by_id(conn: Connection, ids: list[uuid.UUID]) -> list[Record]:
     return await conn.fetch(LIBRARIES_BY_ID, ids)
 
 
-async def snapshot_items(conn: Connection, after: uuid.UUID, limit: int) -> list[Record]:
-    return await conn.fetch(SNAPSHOT_ITEMS, after, limit)
+async def snapshot_items(conn: Connection, after: uuid.UUID, limit: int,
+                         visible: list[uuid.UUID] | None) -> list[Record]:
+    return await conn.fetch(SNAPSHOT_ITEMS, after, limit, visible)
 
 
 async def items_by_id(conn: Connection, ids: list[uuid.UUID]) -> list[Record]:
     return await conn.fetch(ITEMS_BY_ID, ids)
 
 
-async def watch_of_user(conn: Connection, user_id: uuid.UUID) -> list[Record]:
-    return await conn.fetch(WATCH_OF_USER, user_id)
+async def watch_of_user(conn: Connection, user_id: uuid.UUID,
+                        visible: list[uuid.UUID] | None) -> list[Record]:
+    return await conn.fetch(WATCH_OF_USER, user_id, visible)
 
 
 async def watch_by_id(conn: Connection, user_id: uuid.UUID,

@@ -63,3 +63,9 @@ class LibraryList(msgspec.Struct, kw_only=True):
 
 class ScanList(msgspec.Struct, kw_only=True):
     scans: list[ScanOut]
+
+
+class LibraryAccess(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Which libraries a user may see; ``library_ids: null`` means all of them."""
+
+    library_ids: list[uuid.UUID] | None = None

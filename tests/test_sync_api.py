@@ -146,3 +146,49 @@ def test_feed_errors_are_plain(appliance: tuple[str, str, Path]) -> None:
     assert status == 410 and body["error"]["code"] == "resnapshot_required"
     status, body = http_json("GET", base + "/api/v1/sync/snapshot")
     assert status == 401
+
+
+def test_a_user_limited_to_some_libraries_sees_and_replicates_only_those(
+        appliance: tuple[str, str, Path]) -> None:
+    base, admin, _ = appliance
+    status, user = http_json("POST", base + "/api/v1/users", {
+        "username": "kid", "password": "kid password 1", "role": "user"}, token=admin)
+    assert status == 201, user
+    status, body = http_json("PUT", base + f"/api/v1/users/{user['id']}/libraries",
+                             {"library_ids": []}, token=admin)
+    assert status == 200 and body["library_ids"] == []
+    status, body = http_json("PUT", base + f"/api/v1/users/{user['id']}/libraries",
+                             {"library_ids": [str(user["id"])]}, token=admin)
+    assert status == 422 and body["error"]["code"] == "unknown_library"
+    status, login = http_json("POST", base + "/api/v1/auth/login", {
+        "username": "kid", "password": "kid password 1",
+        "device": {"id": "kid-tablet", "name": "tablet", "platform": "linux"}})
+    assert status == 200, login
+    kid = login["access_token"]
+
+    _, _, frames = fetch_frames(base, "/api/v1/sync/snapshot", kid)
+    assert not [f for f in frames if isinstance(f, (LibraryFrame, ItemFrame))]
+    end = frames[-1]
+    assert isinstance(end, EndFrame)
+    _, admin_frames = fetch_frames(base, "/api/v1/sync/snapshot", admin)[1:]
+    episode = next(f.item for f in admin_frames
+                   if isinstance(f, ItemFrame) and f.item.kind == "episode")
+    status, page = http_json("POST", base + "/api/v1/media/query", {"kinds": ["episode"]},
+                             token=kid)
+    assert status == 200 and page["items"] == []
+    status, _ = http_json("GET", base + f"/api/v1/media/items/{episode.id}", token=kid)
+    assert status == 404
+    file_id = episode.files[0].id if episode.files else None
+    if file_id is not None:
+        status, _ = http_json("POST", base + "/api/v1/stream/tickets",
+                              {"file_id": str(file_id)}, token=kid)
+        assert status == 404
+
+    # given access to everything, the kid's player is told to start over, then sees it all
+    status, body = http_json("PUT", base + f"/api/v1/users/{user['id']}/libraries",
+                             {"library_ids": None}, token=admin)
+    assert status == 200 and body["library_ids"] is None
+    status, body = http_json("GET", base + f"/api/v1/sync/changes?since={end.seq}", token=kid)
+    assert status == 410 and body["error"]["code"] == "resnapshot_required"
+    _, _, frames = fetch_frames(base, "/api/v1/sync/snapshot", kid)
+    assert any(isinstance(f, ItemFrame) and f.item.id == episode.id for f in frames)

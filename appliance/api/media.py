@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import msgspec
 import quart
 
+from appliance import access
 from appliance.api.errors import ApiError
 from appliance.api.routing import RequestContext, Router
 from appliance.state import AppState
@@ -96,9 +97,11 @@ def _user(ctx: RequestContext, requested: uuid.UUID | None) -> uuid.UUID:
     return requested or own
 
 
-def _filters(q: MediaQuery, user_id: uuid.UUID) -> mq.Filters:
+def _filters(q: MediaQuery, user_id: uuid.UUID,
+             visible: list[uuid.UUID] | None) -> mq.Filters:
     return mq.Filters(
-        user_id=user_id, kinds=list(q.kinds) or None, library_ids=q.library_ids or None,
+        user_id=user_id, kinds=list(q.kinds) or None,
+        library_ids=access.scope(list(q.library_ids), visible),
         genres=q.genres or None, all_genres=q.genre_match == "all",
         year_min=q.year_min, year_max=q.year_max, rating_min=q.rating_min,
         rating_max=q.rating_max, runtime_min=q.runtime_min, runtime_max=q.runtime_max,
@@ -106,6 +109,11 @@ def _filters(q: MediaQuery, user_id: uuid.UUID) -> mq.Filters:
         search=q.search.strip() if q.search else None,
         watch_status=q.watch_status.value if q.watch_status else None,
     )
+
+
+async def _visible_rows(ctx: RequestContext, rows: list[Record]) -> list[Record]:
+    visible = await access.visible(ctx.state, _user(ctx, None))
+    return rows if visible is None else [r for r in rows if r["library_id"] in visible]
 
 
 # --- query ------------------------------------------------------------------------------------
@@ -126,7 +134,7 @@ async def query_media(ctx: RequestContext, body: MediaQuery) -> QueryResult:
                        f"{' (peak hours)' if cost.peak else ''}: {cost.hint}",
                        {"cost": msgspec.to_builtins(cost)})
     user_id = _user(ctx, body.user_id)
-    filters = _filters(body, user_id)
+    filters = _filters(body, user_id, await access.visible(ctx.state, _user(ctx, None)))
     after = decode_cursor(body, body.cursor) if body.cursor else None
     rows, total = await mq.query(ctx.state.db, filters, body.sort_by.value,
                                  body.sort_order == SortOrder.DESC, body.limit + 1, body.offset,
@@ -165,7 +173,8 @@ async def item_details(ctx: RequestContext, item_id: uuid.UUID) -> ItemDetails:
     user_id = _user(ctx, None)
     db = ctx.state.db
     row = await mq.item(db, user_id, item_id)
-    if row is None:
+    if row is None or not access.allows(await access.visible(ctx.state, user_id),
+                                        row["library_id"]):
         raise ApiError(404, "not_found", f"no item {item_id}")
     files = [file_out(f) for f in await mq.item_files(db, item_id)]
     children = ([item_out(c) for c in await mq.children(db, user_id, item_id)]
@@ -203,6 +212,7 @@ def _library_arg() -> uuid.UUID | None:
               permission="media:browse", tags=TAGS)
 async def continue_watching(ctx: RequestContext) -> ItemList:
     rows = await mq.continue_watching(ctx.state.db, _user(ctx, None), _library_arg(), HOME_LIMIT)
+    rows = await _visible_rows(ctx, rows)
     return ItemList(items=[item_out(r) for r in rows])
 
 
@@ -210,6 +220,7 @@ async def continue_watching(ctx: RequestContext) -> ItemList:
               "(?library_id=)", response=ItemList, permission="media:browse", tags=TAGS)
 async def next_up(ctx: RequestContext) -> ItemList:
     rows = await mq.next_up(ctx.state.db, _user(ctx, None), _library_arg(), HOME_LIMIT)
+    rows = await _visible_rows(ctx, rows)
     return ItemList(items=[item_out(r) for r in rows])
 
 
@@ -217,6 +228,7 @@ async def next_up(ctx: RequestContext) -> ItemList:
               "(?library_id=)", response=ItemList, permission="media:browse", tags=TAGS)
 async def recently_added(ctx: RequestContext) -> ItemList:
     rows = await mq.recently_added(ctx.state.db, _user(ctx, None), _library_arg(), HOME_LIMIT)
+    rows = await _visible_rows(ctx, rows)
     return ItemList(items=[item_out(r) for r in rows])
 
 
@@ -241,9 +253,7 @@ async def record_progress(state: AppState, user_id: uuid.UUID, item_id: uuid.UUI
     """Newest client timestamp wins; publishes ``watch.changed`` when the update is stored."""
     if body.position_s < 0 or (body.duration_s is not None and body.duration_s <= 0):
         raise ApiError(422, "invalid_body", "position_s >= 0 and duration_s > 0 required")
-    kind = await mq.item_kind(state.db, item_id)
-    if kind is None:
-        raise ApiError(404, "not_found", f"no item {item_id}")
+    kind = await access.require_item(state, user_id, item_id)
     if kind not in ("movie", "episode"):
         raise ApiError(422, "not_playable", f"a {kind} has no progress; mark it instead")
     completed = body.completed or (
@@ -281,8 +291,7 @@ async def _mark(ctx: RequestContext, item_id: uuid.UUID, body: MarkIn, completed
                 clear_only: bool) -> WatchUpdates:
     principal = ctx.require_principal()
     user_id = uuid.UUID(principal.user_id)
-    if await mq.item_kind(ctx.state.db, item_id) is None:
-        raise ApiError(404, "not_found", f"no item {item_id}")
+    await access.require_item(ctx.state, user_id, item_id)
     client_ts = _aware(body.client_ts) if body.client_ts else datetime.now(UTC)
     device = body.device_id or (str(principal.device_id) if principal.device_id else None)
     updates = []

@@ -35,6 +35,7 @@ import msgspec
 import quart
 import trio
 
+from appliance import access
 from appliance.api.errors import ApiError
 from appliance.api.routing import RequestContext, Router
 from appliance.auth import rbac
@@ -135,8 +136,7 @@ async def ticket_or_bearer(request: quart.Request, state: AppState) -> Principal
               tags=TAGS, errors={404: "no such file"})
 async def create_ticket(ctx: RequestContext, body: TicketIn) -> TicketOut:
     principal = ctx.require_principal()
-    if await mq.stream_file(ctx.state.db, body.file_id) is None:
-        raise ApiError(404, "not_found", f"no file {body.file_id}")
+    await _file_row(ctx, body.file_id)
     expires = int(time.time()) + ctx.state.config.media.ticket_ttl_seconds
     ticket = make_ticket(_ticket_key(ctx.state), principal.user_id, body.file_id,
                          str(principal.family_id), expires)
@@ -180,7 +180,9 @@ def locate(row: Record, stored_path: str) -> tuple[str, os.stat_result]:
 
 async def _file_row(ctx: RequestContext, file_id: uuid.UUID) -> Record:
     row = await mq.stream_file(ctx.state.db, file_id)
-    if row is None:
+    user_id = uuid.UUID(ctx.require_principal().user_id)
+    if row is None or not access.allows(await access.visible(ctx.state, user_id),
+                                        row["library_id"]):
         raise ApiError(404, "not_found", f"no file {file_id}")
     return row
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import uuid
 
+from appliance.api.errors import ApiError
 from appliance.api.routing import RequestContext, Router
 from appliance.auth.routes import service
+from store import library_access
 from sync import auth_types as t
+from sync.library_types import LibraryAccess
 
 router = Router("/api/v1")
 TAGS = ("users",)
@@ -92,6 +95,31 @@ async def user_sessions(ctx: RequestContext, user_id: uuid.UUID) -> t.SessionLis
 async def revoke_user_session(ctx: RequestContext, user_id: uuid.UUID,
                               session_id: uuid.UUID) -> None:
     await service(ctx).revoke_session(user_id, session_id)
+
+
+@router.route("/users/<uuid:user_id>/libraries", summary="Which libraries a user may see "
+              "(null: all)", response=LibraryAccess, permission="users:read", tags=TAGS,
+              errors=NOT_FOUND)
+async def get_library_access(ctx: RequestContext, user_id: uuid.UUID) -> LibraryAccess:
+    await service(ctx).get_user(user_id)  # 404 for an unknown user
+    return LibraryAccess(library_ids=await library_access.visible(ctx.state.db, user_id))
+
+
+@router.route("/users/<uuid:user_id>/libraries", "PUT", summary="Limit a user to some "
+              "libraries (null: all); their players re-snapshot", request=LibraryAccess,
+              response=LibraryAccess, permission="users:manage", tags=TAGS,
+              errors={**NOT_FOUND, 422: "unknown library ids"})
+async def set_library_access(ctx: RequestContext, user_id: uuid.UUID,
+                             body: LibraryAccess) -> LibraryAccess:
+    await service(ctx).get_user(user_id)
+    wanted = None if body.library_ids is None else list(dict.fromkeys(body.library_ids))
+    if wanted:
+        unknown = await library_access.unknown(ctx.state.db, wanted)
+        if unknown:
+            raise ApiError(422, "unknown_library", "no such libraries: "
+                           + ", ".join(map(str, unknown)), {"library_ids": list(map(str, unknown))})
+    await library_access.set_visible(ctx.state.db, user_id, wanted)
+    return LibraryAccess(library_ids=wanted)
 
 
 @router.route("/security/events", summary="Recent security events (newest first, 100)",

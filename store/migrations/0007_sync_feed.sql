@@ -13,13 +13,18 @@ CREATE SEQUENCE sync_seq AS bigint;
 
 CREATE TABLE sync_changes (
     seq        bigint PRIMARY KEY,
-    entity     text NOT NULL CHECK (entity IN ('library', 'item', 'watch')),
+    entity     text NOT NULL CHECK (entity IN ('library', 'item', 'watch', 'access')),
     entity_id  uuid NOT NULL,
     library_id uuid,            -- for access filtering; also kept for deletions
     user_id    uuid,            -- watch changes belong to one user; NULL = everyone's concern
     at         timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX sync_changes_at ON sync_changes (at);
+
+-- Which libraries a user may see: NULL = all of them (the default, as in Jellyfin's "enable access
+-- to all libraries"); otherwise only those listed. Enforced by the media API, streaming and the
+-- sync feed alike.
+ALTER TABLE users ADD COLUMN library_ids uuid[];
 
 -- Changes up to pruned_through were deleted: a player behind that must take a new snapshot.
 CREATE TABLE sync_retention (
@@ -210,3 +215,18 @@ CREATE TRIGGER sync_watch_update AFTER UPDATE ON watch_state
     FOR EACH STATEMENT EXECUTE FUNCTION sync_log_watch();
 CREATE TRIGGER sync_watch_delete AFTER DELETE ON watch_state
     REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sync_log_watch();
+
+-- library access: a user whose set of visible libraries changed must re-snapshot ---------------
+CREATE FUNCTION sync_log_access() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM sync_order_lock();
+    INSERT INTO sync_changes (seq, entity, entity_id, user_id)
+    SELECT nextval('sync_seq'), 'access', n.id, n.id
+    FROM new_rows n JOIN old_rows o USING (id)
+    WHERE n.library_ids IS DISTINCT FROM o.library_ids;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER sync_users_access AFTER UPDATE ON users
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION sync_log_access();
