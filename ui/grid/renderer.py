@@ -1,0 +1,114 @@
+"""The grid's GL side: one program, the poster and title atlases, one instanced draw per frame.
+
+It draws into whatever gloo context is current (a vispy Canvas in a Qt window, or a headless EGL
+one in the GPU bench). Instancing needs ``glVertexAttribDivisor``, which vispy gets from PyOpenGL
+(``gloo.gl.use_gl('gl+')``); :func:`use_instancing_gl` selects it before the first context.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from vispy import gloo
+
+from ui.grid.atlas import SlotGrid
+from ui.grid.shaders import FRAGMENT, VERTEX
+
+F32 = npt.NDArray[np.float32]
+U8 = npt.NDArray[np.uint8]
+ATTRS = ("a_rect", "a_uv", "a_color", "a_state", "a_extra")
+SHADOW_MARGIN = 14.0
+CORNER_RADIUS = 9.0
+
+
+def use_instancing_gl() -> None:
+    gloo.gl.use_gl("gl+")
+
+
+@dataclass
+class Instances:
+    """Per-instance attribute arrays (n rows of 4 float32), filled by the view every frame."""
+
+    rect: F32
+    uv: F32
+    color: F32
+    state: F32
+    extra: F32
+
+    @classmethod
+    def empty(cls, n: int) -> Instances:
+        return cls(*(np.zeros((n, 4), np.float32) for _ in ATTRS))
+
+    def __len__(self) -> int:
+        return int(self.rect.shape[0])
+
+
+class GridRenderer:
+    def __init__(self, posters: SlotGrid, titles: SlotGrid, menu: U8, dpr: float = 1.0) -> None:
+        self.program = gloo.Program(VERTEX, FRAGMENT)
+        self.program["a_corner"] = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], np.float32)
+        self.poster_grid, self.title_grid = posters, titles
+        self.posters = gloo.Texture2D(shape=(posters.texture_h, posters.texture_w, 4),
+                                      interpolation="linear", format="rgba")
+        self.titles = gloo.Texture2D(shape=(titles.texture_h, titles.texture_w, 1),
+                                     interpolation="linear", format="luminance")
+        self.menu = gloo.Texture2D(menu[:, :, None], interpolation="linear", format="luminance")
+        self.program["u_posters"] = self.posters
+        self.program["u_titles"] = self.titles
+        self.program["u_menu"] = self.menu
+        self.program["u_margin"] = SHADOW_MARGIN * dpr
+        self.program["u_radius"] = CORNER_RADIUS * dpr
+        self._buffers: dict[str, gloo.VertexBuffer] = {}
+        self._capacity = 0
+        self.draw_calls = 0
+        self.dpr = dpr
+
+    def set_menu_rows(self, rows: int) -> None:
+        self.program["u_menu_rows"] = float(rows)
+
+    def upload_poster(self, slot: int, rgba: U8) -> None:
+        x, y = self.poster_grid.origin(slot)
+        self.posters.set_data(rgba, offset=(y, x), copy=False)
+
+    def upload_title(self, slot: int, coverage: U8) -> None:
+        x, y = self.title_grid.origin(slot)
+        self.titles.set_data(coverage[:, :, None], offset=(y, x), copy=False)
+
+    def _ensure(self, n: int) -> None:
+        if n <= self._capacity:
+            return
+        self._capacity = 2 ** math.ceil(math.log2(max(n, 64)))
+        for name in ATTRS:
+            buf = gloo.VertexBuffer(np.zeros((self._capacity, 4), np.float32), divisor=1)
+            self._buffers[name] = buf
+            self.program[name] = buf
+
+    def draw(self, instances: Instances, viewport: tuple[int, int],
+             background: tuple[float, float, float] = (0.055, 0.06, 0.075)) -> None:
+        """One draw call for every card on screen; ``viewport`` is in physical pixels."""
+        w, h = viewport
+        gloo.set_viewport(0, 0, w, h)
+        # colour blends over what is below; alpha stays opaque so a read-back shows the screen
+        gloo.set_state(blend=True, depth_test=False, cull_face=False,
+                       blend_func=("src_alpha", "one_minus_src_alpha",
+                                   "one", "one_minus_src_alpha"))
+        gloo.clear(color=(*background, 1.0))
+        n = len(instances)
+        if n == 0:
+            return
+        self._ensure(n)
+        # vispy takes the instance count from the buffers' size, so they keep one size (a power of
+        # two) and the rows past n are parked far outside the viewport, where nothing rasterises
+        for name, data in zip(ATTRS, (instances.rect, instances.uv, instances.color,
+                                      instances.state, instances.extra), strict=True):
+            padded = np.zeros((self._capacity, 4), np.float32)
+            padded[:n] = data
+            if name == "a_rect":
+                padded[n:, 0] = -1e6
+            self._buffers[name].set_data(padded, copy=False)
+        self.program["u_viewport"] = (float(w), float(h))
+        self.program.draw("triangle_strip")
+        self.draw_calls += 1

@@ -1,0 +1,482 @@
+"""GridView: one poster grid's state and its frame, free of Qt so the GPU bench can run it headless.
+
+Per frame (:meth:`GridView.frame`, called with the display's frame timestamp): step the motion,
+let a held key's scroll carry the selection, work out the visible rows and the demand plan, take
+decoded posters from the provider and upload as many as the budget allows into the atlas, then
+draw every card (poster + title) with one instanced draw call.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sync.feed_types import Card
+from ui.grid.atlas import SlotAllocator, SlotGrid, fit_slots
+from ui.grid.demand import DemandPlan, plan_demand
+from ui.grid.layout import GridLayout
+from ui.grid.renderer import GridRenderer, Instances
+from ui.grid.selection import Move, move_selection
+from ui.grid.source import CardSource, CardWindow
+from ui.grid.titles import MENU_ACTIONS, TitleRasterizer, menu_action_at, menu_rows
+from ui.images.budget import UploadBudget
+from ui.images.types import PosterProvider, PosterRequest, ReadyPoster
+from ui.motion.controller import MotionController
+from ui.motion.flip import FlipPhase
+from ui.motion.scroll import BASE_ROWS_PER_S, KineticKnobs
+from ui.settings.model import DisplaySettings, PerformanceSettings
+
+KEY_MOVES = {"Left": Move.LEFT, "Right": Move.RIGHT, "Up": Move.UP, "Down": Move.DOWN,
+             "PageUp": Move.PAGE_UP, "PageDown": Move.PAGE_DOWN, "Home": Move.HOME,
+             "End": Move.END}
+FLIP_KEYS = {"F", "Menu"}
+BACKGROUND_ROWS = 4
+SHADOW_REST, SHADOW_FOCUS = 0.35, 1.0
+
+
+@dataclass(frozen=True)
+class WatchInfo:
+    watched: bool = False
+    progress: float = 0.0  # 0…1 of the runtime; 0 hides the bar
+
+
+Action = Callable[[str, Card], None]
+
+
+@dataclass
+class FrameStats:
+    frames: int = 0
+    uploads: int = 0
+    title_uploads: int = 0
+    instances: int = 0
+    visible_cards: int = 0
+
+
+@dataclass
+class _Pending:
+    ready: OrderedDict[str, ReadyPoster] = field(default_factory=OrderedDict)
+
+
+def parse_colour(value: str | None) -> tuple[float, float, float]:
+    """"#rrggbb" → floats; anything else (missing, malformed) is a neutral grey."""
+    if value and len(value) == 7 and value[0] == "#":
+        try:
+            n = int(value[1:], 16)
+        except ValueError:
+            return (0.25, 0.26, 0.29)
+        return ((n >> 16 & 255) / 255.0, (n >> 8 & 255) / 255.0, (n & 255) / 255.0)
+    return (0.25, 0.26, 0.29)
+
+
+class GridView:
+    def __init__(self, source: CardSource, titles: TitleRasterizer,
+                 posters: PosterProvider | None = None, *,
+                 display: DisplaySettings | None = None,
+                 performance: PerformanceSettings | None = None,
+                 watch: Callable[[Card], WatchInfo | None] | None = None,
+                 on_action: Action | None = None,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        self.window = CardWindow(source)
+        self.titles = titles
+        self.posters = posters
+        self.watch = watch
+        self.on_action = on_action
+        self.display = display or DisplaySettings()
+        self.performance = performance or PerformanceSettings()
+        self.motion = MotionController()
+        self.budget = UploadBudget(self.performance.max_uploads_per_frame,
+                                   self.performance.frame_budget_ms / 1000.0, clock)
+        self.title_budget = UploadBudget(self.performance.max_uploads_per_frame * 2,
+                                         self.performance.frame_budget_ms / 1000.0, clock)
+        self.apply_settings(self.display, self.performance)
+        self.layout = GridLayout(800, 600)
+        self.dpr = 1.0
+        self.selected = 0
+        self.flipped: int | None = None
+        self.menu_choice = 0
+        self.watched_overrides: dict[str, bool] = {}
+        self.renderer: GridRenderer | None = None
+        self.poster_slots: SlotAllocator | None = None
+        self.title_slots: SlotAllocator | None = None
+        self._title_keys: dict[int, str] = {}
+        self._pending = _Pending()
+        self._plan_key: tuple[int, int, int, int] | None = None
+        self.plan: DemandPlan | None = None
+        self.stats = FrameStats()
+        self._last_timestamp: float | None = None
+        self._kinetic_was = False
+        self._direction = 1
+        self.motion.set_focus(0)
+
+    # settings, size, GL ---------------------------------------------------------------------------
+    def apply_settings(self, display: DisplaySettings, performance: PerformanceSettings) -> None:
+        self.display, self.performance = display, performance
+        self.motion.knobs = KineticKnobs(performance.scroll_decay_tau_ms / 1000.0,
+                                         performance.scroll_velocity_ramp,
+                                         performance.scroll_boost_multiplier)
+        self.motion.animations = display.animations
+        self.motion.scroll.anchor_settle_s = performance.anchor_settle_ms / 1000.0
+        for budget in (self.budget, self.title_budget):
+            budget.frame_budget_s = performance.frame_budget_ms / 1000.0
+        self.budget.max_per_frame = performance.max_uploads_per_frame
+        self.title_budget.max_per_frame = performance.max_uploads_per_frame * 2
+
+    def resize(self, width: float, height: float, dpr: float = 1.0) -> None:
+        """Viewport in logical pixels; dpr scales what is drawn and the poster width requested."""
+        d = self.display
+        self.layout = GridLayout(width, height, d.poster_width, d.poster_height, d.spacing,
+                                 fixed_columns=d.grid_columns)
+        if dpr != self.dpr and self.renderer is not None:
+            self.renderer = None  # slot sizes depend on dpr: rebuild on the next attach
+        self.dpr = dpr
+        self.motion.scroll.max_offset = self.layout.max_offset(self.window.count)
+        self.motion.scroll.scroll_to(self.layout.centred_offset(self.selected, self.window.count),
+                                     animate=False)
+        self._plan_key = None
+
+    def attach_gl(self, max_texture: int) -> None:
+        """Create the GL objects; a gloo context must be current."""
+        lay, dpr = self.layout, self.dpr
+        visible = (lay.viewport_h // lay.row_h + 2) * lay.columns
+        needed = int(visible + (self.performance.prefetch_rows_above
+                                + self.performance.prefetch_rows_below + 1) * lay.columns)
+        limit = min(max_texture, 8192)
+        posters = fit_slots(round(lay.poster_w * dpr), round(lay.poster_h * dpr), needed, limit)
+        title_h = round((lay.title_h - 6) * dpr)
+        titles = fit_slots(round(lay.poster_w * dpr), title_h, needed, limit)
+        # the title strips must keep their exact size (text is not resampled)
+        titles = SlotGrid(titles.texture_w, titles.texture_h, round(lay.poster_w * dpr), title_h)
+        menu = self.titles.menu(MENU_ACTIONS, posters.slot_w, posters.slot_h)
+        self.renderer = GridRenderer(posters, titles, menu, dpr)
+        self.renderer.set_menu_rows(menu_rows(len(MENU_ACTIONS)))
+        self.poster_slots = SlotAllocator(posters.capacity)
+        self.title_slots = SlotAllocator(titles.capacity)
+        self._title_keys.clear()
+        self._plan_key = None
+
+    @property
+    def poster_size(self) -> tuple[int, int]:
+        """Physical pixels of one poster as it is sampled (the atlas slot)."""
+        if self.renderer is None:
+            return round(self.layout.poster_w * self.dpr), round(self.layout.poster_h * self.dpr)
+        grid = self.renderer.poster_grid
+        return grid.slot_w, grid.slot_h
+
+    def source_changed(self) -> None:
+        self.window.invalidate()
+        self._title_keys.clear()
+        self.motion.scroll.max_offset = self.layout.max_offset(self.window.count)
+        self.selected = min(self.selected, max(0, self.window.count - 1))
+        self._plan_key = None
+
+    # input ------------------------------------------------------------------------------------
+    def select(self, index: int, animate: bool = True) -> None:
+        count = self.window.count
+        if count == 0:
+            return
+        self.selected = min(max(index, 0), count - 1)
+        self.motion.set_focus(self.selected)
+        scroll = self.motion.scroll
+        target = self.layout.centred_offset(self.selected, count)
+        far = 2 * self.layout.viewport_h
+        if animate and scroll.kinetic is None and abs(target - scroll.offset) > far:
+            # a long jump (End, Home) cuts to one screen short of the target and animates the
+            # rest: the motion reads the same, and no page in between is read or requested
+            start = target - far / 2 if target > scroll.offset else target + far / 2
+            scroll.scroll_to(start, animate=False)
+        scroll.scroll_to(target, animate and self.display.animations)
+
+    def key_press(self, key: str, shift: bool = False, autorepeat: bool = False) -> bool:
+        if self.flipped is not None and self._menu_key(key):
+            return True
+        if key in FLIP_KEYS:
+            self.toggle_flip(self.selected)
+            return True
+        if key == "Enter":
+            card = self.window.get(self.selected)
+            if card is not None and self.on_action is not None:
+                self.on_action("details", card)
+            return True
+        move = KEY_MOVES.get(key)
+        if move is None:
+            return False
+        if autorepeat and move in (Move.UP, Move.DOWN):
+            direction = -1 if move is Move.UP else 1
+            self._direction = direction
+            self.motion.scroll.hold(direction, BASE_ROWS_PER_S * self.layout.row_h, shift)
+            return True
+        lay = self.layout
+        before = self.selected
+        index = move_selection(before, move, self.window.count, lay.columns, lay.page_rows())
+        self._direction = 1 if index >= before else -1
+        self.select(index)
+        return True
+
+    def key_release(self, key: str, autorepeat: bool = False) -> bool:
+        if autorepeat or key not in ("Up", "Down"):
+            return key in KEY_MOVES
+        self.motion.scroll.release()
+        return True
+
+    def _menu_key(self, key: str) -> bool:
+        assert self.flipped is not None
+        if key == "Escape" or key in FLIP_KEYS:
+            self.toggle_flip(self.flipped)
+        elif key == "Up":
+            self.menu_choice = (self.menu_choice - 1) % len(MENU_ACTIONS)
+        elif key == "Down":
+            self.menu_choice = (self.menu_choice + 1) % len(MENU_ACTIONS)
+        elif key in ("Enter", "Space"):
+            self.activate(self.flipped, self.menu_choice)
+        else:
+            return False
+        return True
+
+    def toggle_flip(self, index: int) -> None:
+        if self.flipped is not None and self.flipped != index:
+            self.motion.flip(self.flipped, to_back=False)
+        if self.flipped == index:
+            self.motion.flip(index, to_back=False)
+            self.flipped = None
+            return
+        self.select(index)
+        self.flipped = index
+        self.menu_choice = 0
+        self.motion.flip(index, to_back=True)
+
+    def activate(self, index: int, action: int) -> None:
+        card = self.window.get(index)
+        if card is None:
+            return
+        name = ("play", "details", "mark_watched")[action]
+        if name == "mark_watched":
+            key = str(card.id)
+            self.watched_overrides[key] = not self._watch(card).watched
+        self.toggle_flip(index)
+        if self.on_action is not None:
+            self.on_action(name, card)
+
+    def click(self, x: float, y: float, right: bool = False) -> None:
+        """A mouse press at viewport (logical) coordinates."""
+        lay = self.layout
+        offset = self.motion.scroll.offset
+        index = lay.hit(x, y, offset, self.window.count)
+        if index is None:
+            return
+        if right:
+            self.toggle_flip(index)
+            return
+        flip = self.motion.flip_of(index)
+        if self.flipped == index and flip is not None and flip.phase is FlipPhase.MENU:
+            _, top = lay.card_origin(index, offset)
+            action = menu_action_at((y - top) / lay.poster_h, len(MENU_ACTIONS))
+            if action is not None:
+                self.activate(index, action)
+            return
+        self.select(index)
+
+    def wheel(self, delta_rows: float) -> None:
+        target = self.motion.scroll.spring.target + delta_rows * self.layout.row_h
+        self.motion.scroll.scroll_to(target)
+
+    # frame --------------------------------------------------------------------------------------
+    def frame(self, timestamp: float, viewport_px: tuple[int, int]) -> None:
+        if self._last_timestamp is not None:
+            self.budget.frame_interval(timestamp - self._last_timestamp)
+            self.title_budget.frame_interval(timestamp - self._last_timestamp)
+        self._last_timestamp = timestamp
+        self.motion.tick(timestamp)
+        self._follow_scroll()
+        offset = self.motion.scroll.offset
+        lay, count = self.layout, self.window.count
+        visible = lay.visible_range(offset, count)
+        self._update_demand(offset, visible)
+        if self.renderer is not None:
+            self._upload(visible)
+            self.renderer.draw(self._instances(visible, offset), viewport_px)
+        self.stats.frames += 1
+        self.stats.visible_cards = len(visible)
+
+    def _follow_scroll(self) -> None:
+        """While momentum drives the view, the selection is the card at the viewport's centre in
+        the selected column; when it ends the view settles with that card's row centred."""
+        scroll = self.motion.scroll
+        kinetic = scroll.kinetic is not None
+        if kinetic:
+            lay = self.layout
+            centre = scroll.offset + lay.viewport_h / 2 - lay.padding
+            row = min(max(0, int(centre // lay.row_h)), max(0, lay.rows(self.window.count) - 1))
+            col = self.selected % lay.columns
+            index = min(row * lay.columns + col, self.window.count - 1)
+            if index != self.selected and index >= 0:
+                self.selected = index
+                self.motion.set_focus(index)
+        elif self._kinetic_was:
+            self.select(self.selected)
+        self._kinetic_was = kinetic
+
+    def _update_demand(self, offset: float, visible: range) -> None:
+        perf = self.performance
+        key = (visible.start, visible.stop, self._direction, self.window.count)
+        if key == self._plan_key:
+            return
+        self._plan_key = key
+        self.plan = plan_demand(self.layout, offset, self.window.count, perf.prefetch_rows_above,
+                                perf.prefetch_rows_below, BACKGROUND_ROWS, self._direction)
+        if self.posters is None:
+            return
+        width, height = self.poster_size
+        wanted: list[PosterRequest] = []
+        seen: set[str] = set()
+        slots = self.poster_slots
+        for demand in self.plan.entries:
+            card = self.window.get(demand.index)
+            if card is None or card.poster_image_id is None or card.poster_image_id in seen:
+                continue
+            seen.add(card.poster_image_id)
+            if slots is not None and card.poster_image_id in slots:
+                slots.lookup(card.poster_image_id)  # on the GPU already: keep it warm
+                continue
+            wanted.append(PosterRequest(card.poster_image_id, width, height, demand.priority))
+        self.posters.set_demand(wanted)
+        # decoded posters no longer wanted are dropped before they cost an upload
+        for image_id in list(self._pending.ready):
+            if image_id not in seen:
+                del self._pending.ready[image_id]
+
+    def _upload(self, visible: range) -> None:
+        renderer, slots, tslots = self.renderer, self.poster_slots, self.title_slots
+        assert renderer is not None and slots is not None and tslots is not None
+        pinned = {c.poster_image_id for c in (self.window.get(i) for i in visible)
+                  if c is not None and c.poster_image_id is not None}
+        if self.posters is not None:
+            for ready in self.posters.take_ready(self.budget.max_per_frame * 2):
+                self._pending.ready[ready.image_id] = ready
+            order = sorted(self._pending.ready.values(),
+                           key=lambda r: 0 if r.image_id in pinned else 1)
+
+            def upload_poster(ready: ReadyPoster) -> None:
+                del self._pending.ready[ready.image_id]
+                got = slots.allocate(ready.image_id, pinned)
+                if got is None:
+                    return
+                slot, evicted = got
+                if evicted is not None:
+                    self.motion.forget_poster(evicted)
+                renderer.upload_poster(slot, _fit(ready.rgba, renderer.poster_grid))
+                self.motion.poster_arrived(ready.image_id)
+
+            self.stats.uploads += self.budget.run(order, upload_poster)
+
+        missing = [i for i in visible if self._title_keys.get(i, "") not in tslots]
+        pinned_titles = {self._title_keys[i] for i in visible if i in self._title_keys}
+        grid = renderer.title_grid
+
+        def upload_title(index: int) -> None:
+            card = self.window.get(index)
+            if card is None:
+                return
+            key = f"{card.id}"
+            got = tslots.allocate(key, pinned_titles)
+            if got is None:
+                return
+            slot, _ = got
+            renderer.upload_title(slot, self.titles.title(card.title, card.year, grid.slot_w,
+                                                          grid.slot_h))
+            self._title_keys[index] = key
+            pinned_titles.add(key)
+
+        self.stats.title_uploads += self.title_budget.run(missing, upload_title)
+
+    def _watch(self, card: Card) -> WatchInfo:
+        info = (self.watch(card) if self.watch is not None else None) or WatchInfo()
+        override = self.watched_overrides.get(str(card.id))
+        if override is not None:
+            info = WatchInfo(override, 0.0 if override else info.progress)
+        return info
+
+    def _instances(self, visible: range, offset: float) -> Instances:
+        lay, dpr, motion = self.layout, self.dpr, self.motion
+        slots, tslots = self.poster_slots, self.title_slots
+        renderer = self.renderer
+        assert slots is not None and tslots is not None and renderer is not None
+        n = len(visible)
+        inst = Instances.empty(2 * n)
+        cols = lay.columns
+        idx = np.arange(visible.start, visible.stop)
+        xs = lay.left + (idx % cols) * lay.cell_w
+        ys = lay.padding + (idx // cols) * lay.row_h - offset
+        title_gap = 6.0
+        # titles: the second half of the instances (drawn after the posters)
+        inst.rect[n:, 0] = xs * dpr
+        inst.rect[n:, 1] = (ys + lay.poster_h + title_gap) * dpr
+        inst.rect[n:, 2] = lay.poster_w * dpr
+        inst.rect[n:, 3] = (lay.title_h - title_gap) * dpr
+        inst.state[n:, 0] = 1.0
+        inst.extra[n:, 0] = 1.0
+        inst.rect[:n, 0] = xs * dpr
+        inst.rect[:n, 1] = ys * dpr
+        inst.rect[:n, 2] = lay.poster_w * dpr
+        inst.rect[:n, 3] = lay.poster_h * dpr
+        inst.extra[:n, 2] = SHADOW_REST
+        inst.extra[:n, 3] = 1.0
+        lifted: list[int] = []
+        for row, index in enumerate(visible):
+            card = self.window.get(index)
+            if card is None:
+                continue
+            inst.color[row, :3] = parse_colour(card.placeholder_color)
+            image_id = card.poster_image_id
+            slot = slots.lookup(image_id) if image_id is not None else None
+            if slot is not None and image_id is not None:
+                inst.uv[row] = renderer.poster_grid.uv(slot)
+                inst.color[row, 3] = motion.poster_alpha(image_id)
+            scale = motion.scale_of(index)
+            flip = motion.flip_of(index)
+            if flip is not None:
+                scale *= flip.lift
+                inst.state[row, 1] = flip.angle
+                inst.extra[row, 1] = self.menu_choice if self.flipped == index else -1.0
+            else:
+                inst.extra[row, 1] = -1.0
+            inst.state[row, 0] = scale
+            if scale > 1.0001 or flip is not None:
+                inst.extra[row, 2] = SHADOW_FOCUS
+                lifted.append(row)
+            info = self._watch(card)
+            inst.state[row, 2] = 1.0 if info.watched else 0.0
+            inst.state[row, 3] = info.progress if not info.watched else 0.0
+            tkey = self._title_keys.get(index)
+            tslot = tslots.lookup(tkey) if tkey is not None else None
+            if tslot is not None:
+                inst.uv[n + row] = renderer.title_grid.uv(tslot)
+                inst.extra[n + row, 3] = 1.0
+        if lifted:
+            # lifted cards go last so they are drawn over their neighbours
+            order = [r for r in range(n) if r not in set(lifted)] + lifted
+            order += list(range(n, 2 * n))
+            perm = np.array(order)
+            inst = Instances(inst.rect[perm], inst.uv[perm], inst.color[perm], inst.state[perm],
+                             inst.extra[perm])
+        self.stats.instances = 2 * n
+        return inst
+
+    @property
+    def animating(self) -> bool:
+        return self.motion.active or bool(self._pending.ready)
+
+
+def _fit(rgba: np.ndarray, grid: SlotGrid) -> np.ndarray:
+    """The poster at exactly the slot's size (the service decodes to the requested size; this only
+    guards against a server that returned another aspect ratio)."""
+    h, w = rgba.shape[:2]
+    if (w, h) == (grid.slot_w, grid.slot_h):
+        return np.ascontiguousarray(rgba)
+    ys = np.minimum((np.arange(grid.slot_h) * h / grid.slot_h).astype(np.intp), h - 1)
+    xs = np.minimum((np.arange(grid.slot_w) * w / grid.slot_w).astype(np.intp), w - 1)
+    return np.ascontiguousarray(rgba[ys][:, xs])
+

@@ -1,0 +1,114 @@
+"""The poster grid as a Qt widget: a vispy Canvas (pyqt6 backend) around a :class:`GridView`.
+
+Embed ``PosterGrid(...).native`` in a layout. Actions from the flipped card's back face (and Enter)
+come out as Qt signals carrying the :class:`~sync.feed_types.Card`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from PyQt6.QtCore import QObject, pyqtSignal
+from PyQt6.QtWidgets import QWidget
+from vispy import app, gloo
+
+from sync.feed_types import Card
+from ui.grid.renderer import use_instancing_gl
+from ui.grid.source import CardSource
+from ui.grid.text_qt import QtTitles
+from ui.grid.view import GridView, WatchInfo
+from ui.images.types import PosterProvider
+from ui.settings.model import DisplaySettings, PerformanceSettings
+
+use_instancing_gl()
+app.use_app("pyqt6")
+
+
+class GridSignals(QObject):
+    play = pyqtSignal(object)
+    details = pyqtSignal(object)
+    mark_watched = pyqtSignal(object)
+    selection_changed = pyqtSignal(int)
+
+
+class PosterGrid(app.Canvas):  # type: ignore[misc]
+    def __init__(self, source: CardSource, posters: PosterProvider | None = None, *,
+                 display: DisplaySettings | None = None,
+                 performance: PerformanceSettings | None = None,
+                 watch: Callable[[Card], WatchInfo | None] | None = None,
+                 parent: QWidget | None = None, size: tuple[int, int] = (1280, 800),
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        super().__init__(app="pyqt6", size=size, keys=None, parent=parent, show=False,
+                         vsync=True)
+        self.signals = GridSignals()
+        self.view = GridView(source, QtTitles(), posters, display=display,
+                             performance=performance, watch=watch, on_action=self._action)
+        self._selected = -1
+        self._max_texture = 0
+        self._clock = clock  # the frame clock; tests step it by hand
+
+    @property
+    def widget(self) -> QWidget:
+        native: QWidget = self.native
+        return native
+
+    def apply_settings(self, display: DisplaySettings, performance: PerformanceSettings) -> None:
+        resized = display != self.view.display
+        self.view.apply_settings(display, performance)
+        if resized:
+            self._resize_view()
+        self.update()
+
+    def _resize_view(self) -> None:
+        width, height = self.size
+        self.view.resize(float(width), float(height), float(self.pixel_scale))
+
+    def _action(self, name: str, card: Card) -> None:
+        {"play": self.signals.play, "details": self.signals.details,
+         "mark_watched": self.signals.mark_watched}[name].emit(card)
+
+    def on_resize(self, event: object) -> None:
+        self._resize_view()
+        self.update()
+
+    def on_draw(self, event: object) -> None:
+        if self.view.renderer is None:
+            if not self._max_texture:
+                self._max_texture = int(gloo.gl.glGetParameter(gloo.gl.GL_MAX_TEXTURE_SIZE))
+            self._resize_view()
+            self.view.attach_gl(self._max_texture)
+        self.view.frame(self._clock(), tuple(self.physical_size))
+        if self.view.selected != self._selected:
+            self._selected = self.view.selected
+            self.signals.selection_changed.emit(self._selected)
+        if self.view.animating:
+            self.update()  # the next frame comes at the display's pace (vsync)
+
+    def on_key_press(self, event: app.canvas.KeyEvent) -> None:
+        if event.key is None:
+            return
+        native = event.native
+        repeat = bool(native is not None and native.isAutoRepeat())
+        if self.view.key_press(event.key.name, "Shift" in [m.name for m in event.modifiers],
+                               repeat):
+            event.handled = True
+            self.update()
+
+    def on_key_release(self, event: app.canvas.KeyEvent) -> None:
+        if event.key is None:
+            return
+        native = event.native
+        repeat = bool(native is not None and native.isAutoRepeat())
+        if self.view.key_release(event.key.name, repeat):
+            event.handled = True
+            self.update()
+
+    def on_mouse_press(self, event: app.canvas.MouseEvent) -> None:
+        x, y = event.pos
+        self.view.click(float(x), float(y), right=event.button == 2)
+        self.update()
+
+    def on_mouse_wheel(self, event: app.canvas.MouseEvent) -> None:
+        self.view.wheel(-float(event.delta[1]))
+        self.update()
