@@ -99,11 +99,15 @@ class AuthDomain(Domain):
         self.username: str | None = None
         self.claimed: bool | None = None
         self._link: trio.CancelScope | None = None
+        self._announced = False  # the first connectivity state is always announced
 
     # --- helpers --------------------------------------------------------------------------
 
     async def _new_client(self, url: str) -> ApiClient:
         services = self.ctx.services
+        if self._link is not None:
+            self._link.cancel()
+            self._link = None
         if services.api is not None:
             await services.api.aclose()
         services.api = ApiClient(url, device_id=services.local.device_id,
@@ -119,7 +123,8 @@ class AuthDomain(Domain):
                 scope=pair.scope))
 
     async def _set_online(self, online: bool, reason: str = "") -> None:
-        if self.ctx.services.online != online:
+        if self.ctx.services.online != online or not self._announced:
+            self._announced = True
             self.ctx.services.online = online
             await self.ctx.emit(ConnectivityChanged(online=online, reason=reason))
 

@@ -57,12 +57,15 @@ class ServerEvent(msgspec.Struct, kw_only=True):
 
 def normalize_url(text: str) -> str:
     """``ferrex.local:8420`` -> ``http://ferrex.local:8420``; refuses what is not a server URL."""
-    raw = text.strip().rstrip("/")
+    raw = text.strip()
     if not raw:
         raise ValueError("Enter the server address, e.g. http://ferrex.local:8420")
     if "://" not in raw:
         raw = "http://" + raw
-    url = httpx.URL(raw)
+    try:
+        url = httpx.URL(raw)
+    except httpx.InvalidURL:
+        raise ValueError(f"{text.strip()!r} is not an http(s) server address") from None
     if url.scheme not in ("http", "https") or not url.host:
         raise ValueError(f"{text.strip()!r} is not an http(s) server address")
     if url.path not in ("", "/") or url.query:

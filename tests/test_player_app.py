@@ -1,0 +1,316 @@
+"""The player app end to end: real Qt (under pytest-xvfb), trio as Qt's guest, a real appliance.
+
+One appliance per module. The first test walks a new user's path (connect, claim, password
+login, PIN, logout, PIN login, add a library, scan progress, home rows, detail view with the HDR
+badge, search overlay, a live setting); the last one stops the appliance and starts the player
+offline. Screenshots of each main screen go to docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import trio
+from PIL import Image, ImageDraw
+from PyQt6.QtCore import Qt
+from PyQt6.QtTest import QTest
+from PyQt6.QtWidgets import QApplication, QWidget
+
+from tests.helpers import REPO, RunningAppliance, live_processes_mentioning, short_tempdir
+from tests.media_fixtures import MediaFiles
+from ui.app import make_services
+from ui.domains.core import DomainName, DomainRegistry
+from ui.domains.events import ScanProgress
+from ui.domains.registry import build_registry
+from ui.domains.ui import UiDomain
+from ui.qt_trio import run as run_guest
+from ui.screens.auth import ConnectScreen, LoginScreen, SetupScreen
+from ui.screens.browse import HomeScreen
+from ui.screens.detail import DetailScreen
+from ui.screens.settings import SettingsScreen
+from ui.screens.window import MainWindow
+from ui.settings.store import SettingsStore
+
+pytest_plugins = ["tests.media_fixtures"]
+pytestmark = pytest.mark.slow
+SHOTS = REPO / "docs" / "screenshots"
+PASSWORD = "correct horse battery"
+MOVIES = [
+    ("Starfall Horizon", 2021, "#1d3557", "#e63946", "hdr10_mkv",
+     "A salvage pilot finds a derelict ship broadcasting her own voice."),
+    ("The Quiet Orchard", 2019, "#2a9d8f", "#e9c46a", "sdr_mp4",
+     "Three sisters return to the family farm for one last harvest."),
+    ("Midnight Circuit", 2023, "#3c096c", "#ff9e00", "sdr_mp4",
+     "An underground racer takes one job too many across a neon city."),
+    ("Paper Lanterns", 2017, "#9d0208", "#ffba08", "sdr_mp4",
+     "A festival, a lost letter and a night that changes a small town."),
+]
+
+
+def _art(path: Path, size: tuple[int, int], top: str, bottom: str, title: str) -> None:
+    image = Image.new("RGB", size, top)
+    draw = ImageDraw.Draw(image)
+    w, h = size
+    for y in range(h):  # vertical gradient between the two colours
+        t = y / h
+        a = tuple(int(top[i:i + 2], 16) for i in (1, 3, 5))
+        b = tuple(int(bottom[i:i + 2], 16) for i in (1, 3, 5))
+        draw.line([(0, y), (w, y)], fill=tuple(int(a[k] + (b[k] - a[k]) * t) for k in range(3)))
+    for i in range(6):
+        r = w // (3 + i)
+        draw.ellipse([w // 2 - r, h // 3 - r, w // 2 + r, h // 3 + r],
+                     outline=(255, 255, 255), width=2)
+    draw.text((w // 12, int(h * 0.8)), title.upper(), fill=(255, 255, 255))
+    image.save(path, quality=90)
+
+
+def make_movies(root: Path, media: MediaFiles) -> Path:
+    films = root / "films"
+    for title, year, top, bottom, source, plot in MOVIES:
+        folder = films / f"{title} ({year})"
+        folder.mkdir(parents=True)
+        src: Path = getattr(media, source)
+        shutil.copy(src, folder / f"{title} ({year}){src.suffix}")
+        _art(folder / "poster.jpg", (400, 600), top, bottom, title)
+        _art(folder / "fanart.jpg", (1280, 720), bottom, top, "")
+        (folder / "movie.nfo").write_text(
+            f"<movie><title>{title}</title><year>{year}</year><plot>{plot}</plot>"
+            f"<genre>Drama</genre><genre>Adventure</genre><rating>7.{year % 10}</rating>"
+            "<actor><name>Ada Brightwell</name><role>Captain Mara Voss</role></actor>"
+            "<actor><name>Jonah Reyes</name><role>Eli</role></actor></movie>")
+    for p in [root, *root.rglob("*")]:
+        p.chmod(0o755 if p.is_dir() else 0o644)
+    return films
+
+
+@dataclass
+class Env:
+    app: RunningAppliance
+    base: str
+    films: Path
+    player_dir: Path
+
+
+@pytest.fixture(scope="module")
+def env(media_files: MediaFiles) -> Iterator[Env]:
+    root = short_tempdir("fxpl")
+    try:
+        films = make_movies(root / "media", media_files)
+        app = RunningAppliance(root / "var", env={"FERREX_MEDIA_PEAK_HOURS": ""})
+        base = app.wait_ready()
+        player_dir = root / "player"
+        yield Env(app, base, films, player_dir)
+        app.stop()
+    finally:
+        for pid in live_processes_mentioning(str(root)):
+            os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+# --- driving the app ------------------------------------------------------------------------
+
+Scenario = Callable[[MainWindow, DomainRegistry], Awaitable[None]]
+
+
+def drive(qapp: QApplication, player_dir: Path, scenario: Scenario) -> None:
+    """The app as ``ferrex-player`` runs it (trio guest on Qt's loop), driven by ``scenario``."""
+    os.environ["FERREX_PLAYER_KEYRING"] = "0"  # the encrypted-file store, on any machine
+    os.environ["XDG_CONFIG_HOME"] = str(player_dir / "config")
+    services = make_services(player_dir)
+    registry = build_registry(services)
+    window = MainWindow(registry)
+    window.resize(1440, 900)
+    window.show()
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(registry.run)
+            with trio.fail_after(150):
+                await scenario(window, registry)
+            nursery.cancel_scope.cancel()
+        if services.api is not None:
+            await services.api.aclose()
+
+    try:
+        run_guest(qapp, main)
+    finally:
+        window.close()
+
+
+async def until(predicate: Callable[[], object], what: str, timeout: float = 30) -> None:
+    with trio.move_on_after(timeout):
+        while not predicate():
+            await trio.sleep(0.05)
+        return
+    raise AssertionError(f"timed out waiting for: {what}")
+
+
+def screen(window: MainWindow) -> str:
+    return window.current
+
+
+async def type_into(widget: QWidget, text: str, enter: bool = True) -> None:
+    widget.setFocus()
+    QTest.keyClicks(widget, text)
+    if enter:
+        QTest.keyClick(widget, Qt.Key.Key_Return)
+    await trio.lowlevel.checkpoint()
+
+
+async def shot(window: MainWindow, name: str) -> None:
+    await trio.sleep(0.4)  # let images arrive and repaint
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    assert window.grab().save(str(SHOTS / f"{name}.png"))
+
+
+# --- tests ----------------------------------------------------------------------------------
+
+def test_first_run_to_pin_login_library_detail_search_settings(
+        qapp: QApplication, env: Env) -> None:
+    scans: list[ScanProgress] = []
+
+    async def scenario(window: MainWindow, registry: DomainRegistry) -> None:
+        registry.listen(lambda e: scans.append(e) if isinstance(e, ScanProgress) else None)
+        connect = window.screens["connect"]
+        assert isinstance(connect, ConnectScreen)
+        window.show_screen("connect")
+        line = connect.url.lineEdit()
+        assert line is not None
+        await shot(window, "connect")
+        # a bad address is refused with a message, not a crash
+        await type_into(line, "http://")
+        await until(lambda: "not an http" in connect.status.text()
+                    or "address" in connect.status.text(), "bad URL message")
+        line.clear()
+        await type_into(line, env.base)
+        await until(lambda: screen(window) == "setup", "setup screen (unclaimed server)")
+        setup = window.screens["setup"]
+        assert isinstance(setup, SetupScreen)
+        setup.display_name.setText("Ada")
+        await type_into(setup.password, PASSWORD, enter=False)
+        await type_into(setup.confirm, PASSWORD)
+        await until(lambda: screen(window) == "home", "home after claiming")
+        assert registry.services.me is not None and registry.services.me.scope == "full"
+
+        # add a library from Settings -> Libraries and watch its scan
+        registry.post(__import__("ui.domains.ui", fromlist=["Navigate"]).Navigate("settings"))
+        await until(lambda: screen(window) == "settings", "settings")
+        settings = window.screens["settings"]
+        assert isinstance(settings, SettingsScreen)
+        assert "Libraries" in [settings.menu.item(i).text()  # type: ignore[union-attr]
+                               for i in range(settings.menu.count())]
+        settings.select("libraries")
+        settings.lib_name.setText("Films")
+        settings.lib_folder.setText(str(env.films))
+        QTest.mouseClick(settings.page_for["libraries"].findChildren(
+            type(settings.pin_button))[-1], Qt.MouseButton.LeftButton)
+        await until(lambda: settings.libraries.rowCount() == 1, "library in the table")
+        await until(lambda: any(s.state == "completed" for s in scans), "scan completed", 90)
+        assert any(s.files_found >= len(MOVIES) for s in scans)
+        await until(lambda: "completed" in settings.scan_label.text(), "progress label")
+        await shot(window, "settings-libraries")
+
+        # set a PIN in Settings -> Security
+        settings.select("security")
+        await type_into(settings.pin, "2580", enter=False)
+        await type_into(settings.pin_confirm, "2580", enter=False)
+        QTest.mouseClick(settings.pin_button, Qt.MouseButton.LeftButton)
+        await until(lambda: "trusted" in settings.security_status.text(), "PIN saved")
+
+        # change a setting: applied live and persisted
+        settings.select("display")
+        form = settings.forms["display"]
+        form.widgets["poster_width"].setValue(150)  # type: ignore[union-attr]
+        await until(lambda: registry.services.settings.display.poster_width == 150,
+                    "setting applied")
+        assert SettingsStore(env.player_dir).load_settings().display.poster_width == 150
+        await shot(window, "settings-display")
+
+        # home: rows with the scanned movies, then a detail view with the HDR badge
+        window.nav_home.click()
+        home = window.screens["home"]
+        assert isinstance(home, HomeScreen)
+        await until(lambda: any("Recently Added" in t for t in home.row_titles)
+                    and sum(r.count() for r in home.rows) >= len(MOVIES), "home rows", 60)
+        row = home.rows[home.row_titles.index(
+            next(t for t in home.row_titles if "Recently Added" in t))]
+        assert row.posters is not None
+        await until(lambda: all(row.posters.for_card(c) is not None  # type: ignore[union-attr]
+                                for c in row.cards()), "posters loaded", 30)
+        await shot(window, "home")
+        row.setFocus()
+        target = next(i for i, c in enumerate(row.cards()) if c.title == "Starfall Horizon")
+        row.setCurrentRow(target)
+        QTest.keyClick(row, Qt.Key.Key_Return)
+        await until(lambda: screen(window) == "detail", "detail view")
+        detail = window.screens["detail"]
+        assert isinstance(detail, DetailScreen)
+        await until(lambda: detail.detail is not None and detail.detail.files, "detail data")
+        assert detail.title.text() == "Starfall Horizon"
+        assert "derelict ship" in detail.overview.text()
+        assert "Ada Brightwell" in detail.cast.text()
+        badges = [w.text() for w in detail.findChildren(type(detail.title))
+                  if w.objectName() == "hdr"]
+        assert badges == ["HDR10"]
+        await shot(window, "detail")
+        QTest.keyClick(window, Qt.Key.Key_Escape)
+        await until(lambda: screen(window) == "home", "Esc goes back")
+
+        # search overlay opens on typing a letter
+        home.rows[0].setFocus()
+        QTest.keyClick(home.rows[0], Qt.Key.Key_M)
+        await until(lambda: window.search.isVisible(), "search overlay")
+        QTest.keyClicks(window.search.field, "idnight")
+        await until(lambda: [c.title for c in window.search.results.cards()]
+                    == ["Midnight Circuit"], "search result")
+        assert "found" in window.search.info.text()
+        await shot(window, "search")
+        QTest.keyClick(window.search.field, Qt.Key.Key_Escape)
+        await until(lambda: not window.search.isVisible(), "Esc closes search")
+
+        # log out, then log in with the PIN (this device is trusted now)
+        window.logout.click()
+        await until(lambda: screen(window) == "login", "login screen")
+        login = window.screens["login"]
+        assert isinstance(login, LoginScreen)
+        await until(lambda: login.pin_mode, "PIN field for the trusted user")
+        await type_into(login.pin, "1111")
+        await until(lambda: login.status.text() == "Wrong PIN.", "wrong PIN message")
+        await shot(window, "login")
+        await type_into(login.pin, "2580")
+        await until(lambda: screen(window) == "home", "home after PIN login")
+        me = registry.services.me
+        assert me is not None and me.scope == "playback"
+        # a PIN session gets no admin sections, whatever the role
+        window.nav_settings.click()
+        await until(lambda: screen(window) == "settings", "settings")
+        titles = [settings.menu.item(i).text()  # type: ignore[union-attr]
+                  for i in range(settings.menu.count())]
+        assert "Libraries" not in titles and "Users" not in titles and "Display" in titles
+        ui = registry.domain(DomainName.UI)
+        assert isinstance(ui, UiDomain)
+
+    drive(qapp, env.player_dir, scenario)
+
+
+def test_offline_start_with_the_server_stopped(qapp: QApplication, env: Env) -> None:
+    """Last server and user come back from disk; the banner says offline; nothing crashes."""
+    env.app.stop()
+
+    async def scenario(window: MainWindow, registry: DomainRegistry) -> None:
+        from ui.domains.auth import RestoreSession
+
+        registry.post(RestoreSession())
+        await until(lambda: screen(window) == "home", "home from the local state")
+        await until(lambda: window.banner.isVisible(), "offline banner")
+        assert "Offline" in window.banner_text.text()
+        assert not registry.services.online
+        await shot(window, "offline")
+
+    drive(qapp, env.player_dir, scenario)

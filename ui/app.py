@@ -1,0 +1,65 @@
+"""``ferrex-player``: the desktop app. PyQt6 owns the thread's loop; trio runs as its guest.
+
+Start-up order: settings and the last server/user are read from the player data dir, the window
+shows, and the Auth domain restores the session: the local replica is browseable at once, and
+the connection is made (or retried, with an offline banner) in the background.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import trio
+from PyQt6.QtWidgets import QApplication
+
+from sync.player_paths import data_dir
+from ui.domains.auth import ChooseServer, RestoreSession
+from ui.domains.core import DomainRegistry
+from ui.domains.registry import build_registry
+from ui.domains.services import Services
+from ui.net.credentials import CredentialStore
+from ui.qt_trio import run as run_guest
+from ui.screens.window import MainWindow
+from ui.settings.store import SettingsStore
+
+log = logging.getLogger("ferrex.player")
+
+
+def make_services(directory: Path) -> Services:
+    store = SettingsStore(directory)
+    return Services(store=store, local=store.load_state(), settings=store.load_settings(),
+                    credentials=CredentialStore(directory))
+
+
+async def app_main(window: MainWindow, registry: DomainRegistry, server: str | None) -> None:
+    """Everything asynchronous the app does, in one nursery that ends with the window."""
+    async with trio.open_nursery() as nursery:
+        await nursery.start(registry.run)
+        closed = trio.Event()
+        window.on_close.append(closed.set)
+        registry.post(ChooseServer(server) if server else RestoreSession())
+        await closed.wait()
+        nursery.cancel_scope.cancel()
+    if registry.services.api is not None:
+        with trio.CancelScope(shield=True), trio.move_on_after(2):
+            await registry.services.api.aclose()
+
+
+def run(args: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="ferrex-player", description="Ferrex desktop player")
+    parser.add_argument("--server", help="connect to this server instead of the last one")
+    parser.add_argument("--data-dir", type=Path, help="player data dir (default: XDG data)")
+    options = parser.parse_args(args)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Ferrex")
+    services = make_services(options.data_dir or data_dir())
+    registry = build_registry(services)
+    window = MainWindow(registry)
+    window.show()
+    run_guest(app, lambda: app_main(window, registry, options.server))
+    return 0

@@ -1,0 +1,244 @@
+"""Home (rows and libraries), a library's grid, and the search overlay."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.domains.core import CrossDomainEvent, DomainRegistry
+from ui.domains.events import (
+    HomeLoaded,
+    LibraryOpened,
+    SearchOverlay,
+    SearchResults,
+    SettingsChanged,
+)
+from ui.domains.library import OpenLibrary
+from ui.domains.media import OpenItem
+from ui.domains.search import Search
+from ui.domains.ui import Back
+from ui.domains.views import CardView, LibraryView
+from ui.screens.base import Screen
+from ui.screens.widgets import CardList, PosterCache, button, heading
+
+
+def _open(screen: Screen, card: CardView) -> None:
+    screen.post(OpenItem(card.id))
+
+
+class HomeScreen(Screen):
+    name = "home"
+
+    def __init__(self, registry: DomainRegistry, posters: PosterCache) -> None:
+        super().__init__(registry)
+        self.posters = posters
+        self.rows: list[CardList] = []
+        self.row_titles: list[str] = []
+        self.library_buttons: list[QWidget] = []
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.body = QWidget()
+        self.layout_ = QVBoxLayout(self.body)
+        self.layout_.setContentsMargins(32, 20, 32, 32)
+        self.layout_.setSpacing(6)
+        scroll.setWidget(self.body)
+        self.scroller = scroll
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        self.empty = heading("Nothing here yet. An administrator can add a library in "
+                             "Settings → Libraries.", "subtitle")
+        self.layout_.addWidget(self.empty)
+        self.layout_.addStretch(1)
+
+    def _clear(self) -> None:
+        while self.layout_.count():
+            item = self.layout_.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        self.rows, self.row_titles, self.library_buttons = [], [], []
+
+    def show_home(self, event: HomeLoaded) -> None:
+        focused_row = next((i for i, r in enumerate(self.rows) if r.hasFocus()), 0)
+        self._clear()
+        display = self.services.settings.display
+        if event.libraries:
+            self.layout_.addWidget(heading("Libraries", "rowTitle"))
+            strip = QHBoxLayout()
+            holder = QWidget()
+            holder.setLayout(strip)
+            strip.setContentsMargins(0, 0, 0, 10)
+            for lib in event.libraries:
+                b = button(f"{lib.name}  ·  {'Movies' if lib.kind == 'movies' else 'Shows'}",
+                           "", self._opener(lib))
+                b.setMinimumHeight(48)
+                strip.addWidget(b)
+                self.library_buttons.append(b)
+            strip.addStretch(1)
+            self.layout_.addWidget(holder)
+        for title, cards in event.rows:
+            self.layout_.addWidget(heading(title, "rowTitle"))
+            row = CardList(display, self.posters, row=True)
+            row.set_cards(cards)
+            row.activated_card.connect(lambda card: _open(self, card))
+            index = len(self.rows)
+            row.leave_up.connect(lambda i=index: self._focus_row(i - 1))
+            row.leave_down.connect(lambda i=index: self._focus_row(i + 1))
+            self.layout_.addWidget(row)
+            self.rows.append(row)
+            self.row_titles.append(title)
+        if not event.rows and not event.libraries:
+            self.empty = heading("Nothing here yet. An administrator can add a library in "
+                                 "Settings → Libraries.", "subtitle")
+            self.layout_.addWidget(self.empty)
+        self.layout_.addStretch(1)
+        if self.isVisible() and not self.library_buttons_have_focus():
+            self._focus_row(min(focused_row, len(self.rows) - 1))
+
+    def _opener(self, lib: LibraryView) -> Callable[[], None]:
+        return lambda: self.post(OpenLibrary(lib.id))
+
+    def library_buttons_have_focus(self) -> bool:
+        return any(b.hasFocus() for b in self.library_buttons)
+
+    def _focus_row(self, index: int) -> None:
+        if index < 0:
+            if self.library_buttons:
+                self.library_buttons[0].setFocus()
+            return
+        if 0 <= index < len(self.rows):
+            row = self.rows[index]
+            row.setFocus()
+            self.scroller.ensureWidgetVisible(row, 0, 60)
+
+    def shown(self) -> None:
+        if self.rows:
+            self._focus_row(0)
+        elif self.library_buttons:
+            self.library_buttons[0].setFocus()
+
+    def on_event(self, event: CrossDomainEvent) -> None:
+        if isinstance(event, HomeLoaded):
+            self.show_home(event)
+        elif isinstance(event, SettingsChanged):
+            for row in self.rows:
+                row.apply_display(event.settings.display)
+
+
+class LibraryScreen(Screen):
+    name = "library"
+
+    def __init__(self, registry: DomainRegistry, posters: PosterCache) -> None:
+        super().__init__(registry)
+        self.library: LibraryView | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(32, 20, 32, 20)
+        top = QHBoxLayout()
+        self.title = heading("Library")
+        self.count = heading("", "subtitle")
+        top.addWidget(self.title)
+        top.addSpacing(16)
+        top.addWidget(self.count, 0, Qt.AlignmentFlag.AlignBottom)
+        top.addStretch(1)
+        top.addWidget(button("Back", "", lambda: self.post(Back())))
+        layout.addLayout(top)
+        self.grid = CardList(self.services.settings.display, posters, row=False)
+        self.grid.activated_card.connect(lambda card: _open(self, card))
+        layout.addWidget(self.grid, 1)
+
+    def shown(self) -> None:
+        self.grid.setFocus()
+
+    def on_event(self, event: CrossDomainEvent) -> None:
+        if isinstance(event, LibraryOpened):
+            self.library = event.library
+            self.title.setText(event.library.name)
+            noun = "movies" if event.library.kind == "movies" else "shows"
+            self.count.setText(f"{event.total} {noun}")
+            self.grid.set_cards(event.cards)
+        elif isinstance(event, SettingsChanged):
+            self.grid.apply_display(event.settings.display)
+
+
+class SearchOverlayWidget(QFrame):
+    """Covers the current screen; typing refines, arrows move into results, Esc closes."""
+
+    def __init__(self, registry: DomainRegistry, posters: PosterCache,
+                 parent: QWidget) -> None:
+        super().__init__(parent)
+        self.registry = registry
+        self.setObjectName("overlay")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(80, 40, 80, 40)
+        self.field = QLineEdit()
+        self.field.setObjectName("search")
+        self.field.setPlaceholderText("Search movies and shows")
+        self.field.textEdited.connect(lambda text: registry.post(Search(text)))
+        self.info = heading("", "muted")
+        self.results = CardList(registry.services.settings.display, posters, row=False)
+        self.results.activated_card.connect(lambda card: registry.post(OpenItem(card.id)))
+        self.results.leave_up.connect(self.field.setFocus)
+        layout.addWidget(self.field)
+        layout.addWidget(self.info)
+        layout.addWidget(self.results, 1)
+        self.field.installEventFilter(self)
+        self.hide()
+
+    def eventFilter(self, obj: object, event: object) -> bool:
+        from PyQt6.QtCore import QEvent
+        from PyQt6.QtGui import QKeyEvent
+
+        if obj is self.field and isinstance(event, QKeyEvent) \
+                and event.type() == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Down \
+                and self.results.count():
+            self.results.setFocus()
+            return True
+        return False
+
+    def open_with(self, text: str) -> None:
+        parent = self.parentWidget()
+        if parent is not None:
+            self.setGeometry(parent.rect())
+        self.show()
+        self.raise_()
+        if text:
+            self.field.setText(text)
+            self.registry.post(Search(text))
+        self.field.setFocus()
+
+    def on_event(self, event: CrossDomainEvent) -> None:
+        if isinstance(event, SearchOverlay):
+            if event.open:
+                self.open_with(event.text)
+            else:
+                self.hide()
+                self.field.clear()
+                self.results.clear()
+                self.info.setText("")
+        elif isinstance(event, SearchResults) and event.text == self.field.text():
+            self.results.set_cards(event.cards)
+            if event.strategy == "none":
+                self.info.setText("Type at least 3 letters.")
+            else:
+                source = {"client": "this device", "server": "the server"}.get(event.winner,
+                                                                                event.winner)
+                self.info.setText(f"{event.total} found · answered by {source} "
+                                  f"({event.strategy.replace('_', ' ')}, "
+                                  f"{event.elapsed_ms:.0f} ms)")
+        elif isinstance(event, SettingsChanged):
+            self.results.apply_display(event.settings.display)
+
+
+__all__ = ["HomeScreen", "LibraryScreen", "QLabel", "SearchOverlayWidget"]

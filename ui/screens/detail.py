@@ -1,0 +1,301 @@
+"""An item's detail view: backdrop, poster, overview, cast, tech info with an HDR badge,
+seasons or episodes, Resume/Play and Mark watched."""
+
+from __future__ import annotations
+
+import importlib
+
+from PyQt6.QtCore import Qt
+from PyQt6.QtGui import QColor, QLinearGradient, QPainter, QPixmap
+from PyQt6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.domains.core import CrossDomainEvent, DomainMessage, DomainName, DomainRegistry, Notice
+from ui.domains.events import DetailLoaded, ImageReady, SettingsChanged
+from ui.domains.media import MarkWatched, OpenItem
+from ui.domains.ui import Back
+from ui.domains.views import DetailView
+from ui.screens.base import Screen
+from ui.screens.theme import palette
+from ui.screens.widgets import CardList, PosterCache, button, heading
+
+
+def _duration(seconds: float | None) -> str:
+    if not seconds:
+        return ""
+    minutes = int(seconds // 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+
+
+def _badge(text: str, name: str = "badge") -> QLabel:
+    label = QLabel(text)
+    label.setObjectName(name)
+    return label
+
+
+class Backdrop(QWidget):
+    """The backdrop image faded into the window colour, behind the title block."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pixmap: QPixmap | None = None
+        self.color = QColor("#0f1115")
+        self.tint = QColor("#222732")
+        self.setMinimumHeight(300)
+
+    def paintEvent(self, _event: object) -> None:
+        painter = QPainter(self)
+        rect = self.rect()
+        painter.fillRect(rect, self.tint)
+        if self.pixmap is not None and not self.pixmap.isNull():
+            scaled = self.pixmap.scaled(rect.size(),
+                                        Qt.AspectRatioMode.KeepAspectRatioByExpanding,
+                                        Qt.TransformationMode.SmoothTransformation)
+            painter.drawPixmap(0, 0, scaled, (scaled.width() - rect.width()) // 2,
+                               (scaled.height() - rect.height()) // 3, rect.width(),
+                               rect.height())
+        fade = QLinearGradient(0, 0, 0, rect.height())
+        clear = QColor(self.color)
+        clear.setAlpha(60)
+        fade.setColorAt(0.0, clear)
+        fade.setColorAt(1.0, self.color)
+        painter.fillRect(rect, fade)
+        side = QLinearGradient(0, 0, rect.width(), 0)
+        left = QColor(self.color)
+        left.setAlpha(230)
+        right = QColor(self.color)
+        right.setAlpha(0)
+        side.setColorAt(0.0, left)
+        side.setColorAt(0.7, right)
+        painter.fillRect(rect, side)
+
+
+class DetailScreen(Screen):
+    name = "detail"
+
+    def __init__(self, registry: DomainRegistry, posters: PosterCache) -> None:
+        super().__init__(registry)
+        self.posters = posters
+        self.detail: DetailView | None = None
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        body = QWidget()
+        scroll.setWidget(body)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 0, 24)
+        layout.setSpacing(0)
+
+        self.backdrop = Backdrop()
+        hero = QHBoxLayout(self.backdrop)
+        hero.setContentsMargins(40, 40, 40, 20)
+        hero.setSpacing(32)
+        self.poster = QLabel()
+        self.poster.setFixedSize(220, 330)
+        self.poster.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        hero.addWidget(self.poster, 0, Qt.AlignmentFlag.AlignTop)
+        info = QVBoxLayout()
+        info.setSpacing(10)
+        self.title = heading("")
+        self.title.setWordWrap(True)
+        self.meta = heading("", "subtitle")
+        self.badges = QHBoxLayout()
+        self.badges.setSpacing(6)
+        self.tagline = heading("", "muted")
+        self.overview = QLabel("")
+        self.overview.setWordWrap(True)
+        self.overview.setMaximumWidth(760)
+        self.progress = heading("", "muted")
+        actions = QHBoxLayout()
+        self.play = button("Play", "primary", self._play)
+        self.restart = button("Play from start", "", lambda: self._play(from_start=True))
+        self.mark = button("Mark watched", "", self._mark)
+        self.back = button("Back", "", lambda: self.post(Back()))
+        for b in (self.play, self.restart, self.mark, self.back):
+            actions.addWidget(b)
+        actions.addStretch(1)
+        info.addWidget(self.title)
+        info.addWidget(self.meta)
+        info.addLayout(self.badges)
+        info.addWidget(self.tagline)
+        info.addWidget(self.overview)
+        info.addWidget(self.progress)
+        info.addLayout(actions)
+        info.addStretch(1)
+        hero.addLayout(info, 1)
+        layout.addWidget(self.backdrop)
+
+        content = QVBoxLayout()
+        content.setContentsMargins(40, 8, 40, 0)
+        content.setSpacing(8)
+        self.children_title = heading("", "rowTitle")
+        self.child_cards = CardList(self.services.settings.display, posters, row=True)
+        self.child_cards.activated_card.connect(lambda card: self.post(OpenItem(card.id)))
+        self.child_cards.leave_up.connect(self.play.setFocus)
+        content.addWidget(self.children_title)
+        content.addWidget(self.child_cards)
+        self.cast_title = heading("Cast & crew", "rowTitle")
+        self.cast = QLabel("")
+        self.cast.setWordWrap(True)
+        content.addWidget(self.cast_title)
+        content.addWidget(self.cast)
+        self.tech_title = heading("Technical", "rowTitle")
+        self.tech = QGridLayout()
+        self.tech.setHorizontalSpacing(24)
+        tech_holder = QWidget()
+        tech_holder.setLayout(self.tech)
+        content.addWidget(self.tech_title)
+        content.addWidget(tech_holder)
+        layout.addLayout(content)
+        layout.addStretch(1)
+
+    # --- actions --------------------------------------------------------------------------
+
+    def _player_message(self, from_start: bool) -> DomainMessage | None:
+        """The Player domain's play message, when playback is installed in this tree."""
+        if DomainName.PLAYER not in self.registry.names or self.detail is None:
+            return None
+        try:
+            player = importlib.import_module("ui.domains.player")
+        except ImportError:
+            return None
+        factory = getattr(player, "play_message", None)
+        if factory is None:
+            return None
+        message: DomainMessage = factory(self.detail, from_start)
+        return message
+
+    def _play(self, from_start: bool = False) -> None:
+        if self.detail is None:
+            return
+        if self.detail.kind in ("series", "season") and self.child_cards.count():
+            self.child_cards.setFocus()
+            return
+        message = self._player_message(from_start)
+        if message is None:
+            self.registry.context.spawn(
+                lambda: self.registry.broadcast(Notice("Playback is not available in this "
+                                                       "build.", "error")), "notice")
+            return
+        self.post(message)
+
+    def _mark(self) -> None:
+        if self.detail is not None:
+            self.post(MarkWatched(self.detail.id, not self.detail.watched))
+
+    # --- showing --------------------------------------------------------------------------
+
+    def _set_poster(self) -> None:
+        d = self.detail
+        pal = palette(self.services.settings.display.theme)
+        pixmap = self.posters.get(d.poster_image_id) if d else None
+        if pixmap is not None:
+            self.poster.setPixmap(pixmap.scaled(self.poster.size(),
+                                                Qt.AspectRatioMode.KeepAspectRatioByExpanding,
+                                                Qt.TransformationMode.SmoothTransformation))
+            self.poster.setStyleSheet("border-radius: 10px;")
+        else:
+            self.poster.setPixmap(QPixmap())
+            self.poster.setText(d.title[:1] if d else "")
+            self.poster.setStyleSheet(
+                f"background: {(d.placeholder_color if d else None) or pal.raised};"
+                f" border-radius: 10px; font-size: 64px; color: {pal.muted};")
+
+    def show_detail(self, d: DetailView) -> None:
+        self.detail = d
+        pal = palette(self.services.settings.display.theme)
+        self.backdrop.color = QColor(pal.window)
+        self.backdrop.tint = QColor(d.placeholder_color or pal.raised)
+        self.backdrop.pixmap = self.posters.get(d.backdrop_image_id, 1280)
+        self.backdrop.update()
+        self._set_poster()
+        self.title.setText(d.title)
+        runtime = f"{d.runtime_minutes} min" if d.runtime_minutes else _duration(
+            d.files[0].duration_s if d.files else None)
+        episode = (f"Season {d.season_number}" if d.kind == "season" and d.season_number
+                   else "")
+        parts = [str(d.year) if d.year else "", episode, runtime,
+                 f"★ {d.rating:.1f}" if d.rating else "", d.mpaa, ", ".join(d.genres[:3])]
+        self.meta.setText("   ·   ".join(p for p in parts if p))
+        while self.badges.count():
+            item = self.badges.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        if d.hdr:
+            self.badges.addWidget(_badge(d.hdr.replace("DolbyVision", "DOLBY VISION"), "hdr"))
+        first = d.files[0] if d.files else None
+        if first is not None:
+            for text in (first.resolution, first.video_codec.upper(),
+                         first.audio[0].split(" ")[1].upper() if first.audio else ""):
+                if text:
+                    self.badges.addWidget(_badge(text))
+        self.badges.addStretch(1)
+        self.tagline.setText(d.tagline)
+        self.tagline.setVisible(bool(d.tagline))
+        self.overview.setText(d.overview or "No overview.")
+        playable = d.kind in ("movie", "episode")
+        self.play.setText("Resume" if d.resumable else ("Play" if playable else "Episodes"))
+        self.restart.setVisible(d.resumable)
+        self.mark.setText("Mark unwatched" if d.watched else "Mark watched")
+        if d.resumable and d.duration_s:
+            left = _duration(max(0.0, d.duration_s - d.position_s))
+            self.progress.setText(f"{int(100 * d.position_s / d.duration_s)} % watched"
+                                  f" · {left} left")
+        else:
+            self.progress.setText("Watched" if d.watched else "")
+        child_label = {"series": "Seasons", "season": "Episodes"}.get(d.kind, "")
+        self.children_title.setText(child_label)
+        self.children_title.setVisible(bool(d.children))
+        self.child_cards.setVisible(bool(d.children))
+        self.child_cards.set_cards(d.children)
+        cast = [f"<b>{p.name}</b>" + (f" <span style='color:{pal.muted}'>as {p.role}</span>"
+                                      if p.role else "")
+                for p in d.people[:14]]
+        self.cast.setText("   ·   ".join(cast))
+        self.cast.setVisible(bool(cast))
+        self.cast_title.setVisible(bool(cast))
+        while self.tech.count():
+            item = self.tech.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        for row, f in enumerate(d.files):
+            cells = [f.name, " ".join(x for x in (f.resolution, f.video_codec,
+                                                  f.hdr or "SDR") if x),
+                     ", ".join(f.audio) or "no audio",
+                     ", ".join(f.subtitles) or "no subtitles", _duration(f.duration_s),
+                     f"{f.size_bytes / 1e9:.2f} GB" if f.size_bytes >= 1e8
+                     else f"{f.size_bytes / 1e6:.1f} MB"]
+            for col, text in enumerate(cells):
+                label = QLabel(text)
+                label.setObjectName("muted" if col else "")
+                self.tech.addWidget(label, row, col)
+        self.tech_title.setVisible(bool(d.files))
+        if self.isVisible():
+            self.play.setFocus()
+
+    def shown(self) -> None:
+        self.play.setFocus()
+
+    def on_event(self, event: CrossDomainEvent) -> None:
+        if isinstance(event, DetailLoaded):
+            self.show_detail(event.detail)
+        elif isinstance(event, ImageReady) and self.detail is not None:
+            if event.image_id == self.detail.poster_image_id:
+                self._set_poster()
+            if event.image_id == self.detail.backdrop_image_id:
+                self.backdrop.pixmap = self.posters.get(event.image_id, 1280)
+                self.backdrop.update()
+        elif isinstance(event, SettingsChanged):
+            self.child_cards.apply_display(event.settings.display)
