@@ -101,7 +101,8 @@ void main() {
             col = mix(col, mark, badge);
         }
     } else {
-        vec2 m = vec2(1.0 - v_unit.x, v_unit.y);  // the back face is seen mirrored
+        // the turn only narrows the quad (|cos|), it never mirrors it: sample as is
+        vec2 m = v_unit;
         col = vec3(0.10, 0.11, 0.14);
         float row = floor(m.y * u_menu_rows) - 1.0;
         if (abs(row - v_extra.y) < 0.5) col = vec3(0.20, 0.38, 0.85);

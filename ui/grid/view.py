@@ -454,7 +454,8 @@ class GridView:
             tslot = tslots.lookup(tkey) if tkey is not None else None
             if tslot is not None:
                 inst.uv[n + row] = renderer.title_grid.uv(tslot)
-                inst.extra[n + row, 3] = 1.0
+                # a lifted, turning card covers its title: the title steps aside while it does
+                inst.extra[n + row, 3] = 1.0 if flip is None else 0.0
         if lifted:
             # lifted cards go last so they are drawn over their neighbours
             order = [r for r in range(n) if r not in set(lifted)] + lifted
