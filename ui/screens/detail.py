@@ -30,6 +30,8 @@ from ui.screens.widgets import CardList, PosterCache, button, heading
 def _duration(seconds: float | None) -> str:
     if not seconds:
         return ""
+    if seconds < 60:
+        return f"{seconds:.0f} s"
     minutes = int(seconds // 60)
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
 
@@ -276,7 +278,8 @@ class DetailScreen(Screen):
                      ", ".join(f.audio) or "no audio",
                      ", ".join(f.subtitles) or "no subtitles", _duration(f.duration_s),
                      f"{f.size_bytes / 1e9:.2f} GB" if f.size_bytes >= 1e8
-                     else f"{f.size_bytes / 1e6:.1f} MB"]
+                     else f"{f.size_bytes / 1e6:.1f} MB" if f.size_bytes >= 1e5
+                     else f"{f.size_bytes / 1e3:.0f} KB"]
             for col, text in enumerate(cells):
                 label = QLabel(text)
                 label.setObjectName("muted" if col else "")
