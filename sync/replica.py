@@ -1,0 +1,343 @@
+"""The player's replica of the browse set: an LMDB environment in the player's data dir.
+
+``Replica.open`` never fails because of what is on disk: an environment that LMDB cannot open
+(not an LMDB file, truncated), one written under another feed schema or replica format, or one
+whose packed columns do not add up, is moved aside (``replica.bad-<time>``), a fresh one is
+started, and ``needs_snapshot`` says so. A replica that never finished a snapshot (first run, or
+a snapshot that was interrupted) is merely empty and needs one too.
+
+Writes: ``apply_snapshot`` and ``apply_changes`` apply frames and the new cursor in ONE write
+transaction (see ``replica_apply``); ``record_progress`` and ``mark`` queue an offline action
+and show it in the local watch state in one transaction. Reads go through a
+:class:`~sync.replica_read.ReplicaView` (one read transaction, zero-copy); the convenience
+methods here open a short-lived view per call, and ``view()`` gives one to hold across several
+reads (e.g. one screen).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import lmdb
+import msgspec
+import numpy as np
+
+from sync.feed_types import (
+    Card,
+    EndFrame,
+    Frame,
+    FrameError,
+    ItemRecord,
+    LibraryInfo,
+)
+from sync.media_types import WatchStateOut
+from sync.offline_queue import Action, MarkAction, ProgressAction, QueuedAction
+from sync.offline_queue import decode as decode_action
+from sync.offline_queue import encode as encode_action
+from sync.query import MediaQuery, SortBy, SortOrder, problems
+from sync.replica_apply import Dbs, Writer, apply_action
+from sync.replica_format import (
+    COL_FACETS,
+    COL_IDS,
+    COL_PARENTS,
+    DB_NAMES,
+    FACET_DTYPE,
+    MAP_SIZE,
+    MAX_DBS,
+    META_COMPLETE,
+    META_CURSOR,
+    META_QUEUE_SEQ,
+    META_SERVER,
+    META_USER,
+    ImageEntry,
+    from_u64,
+    meta_expected,
+    u64,
+)
+from sync.replica_read import ReplicaView
+
+log = logging.getLogger("ferrex.player.replica")
+KEEP_BAD = 2  # moved-aside replicas kept for a post-mortem; older ones are removed
+
+
+class ReplicaBroken(Exception):
+    """What is on disk is not a replica this player can use (the message says why)."""
+
+
+class Replica:
+    def __init__(self, path: Path, env: Any, dbs: Dbs, needs_snapshot: bool) -> None:
+        self.path = path
+        self._env = env
+        self._dbs = dbs
+        self._forced_snapshot = needs_snapshot
+
+    # --- opening -----------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path | str) -> Replica:
+        path = Path(path)
+        try:
+            env, dbs = _open_checked(path)
+            return cls(path, env, dbs, needs_snapshot=False)
+        except (lmdb.Error, ReplicaBroken, msgspec.DecodeError, ValueError, OSError) as exc:
+            log.warning("replica at %s is unusable (%s); moved aside, a new snapshot is needed",
+                        path, exc)
+        _move_aside(path)
+        env, dbs = _open_checked(path)
+        return cls(path, env, dbs, needs_snapshot=True)
+
+    def close(self) -> None:
+        self._env.close()
+
+    def __enter__(self) -> Replica:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- state -------------------------------------------------------------------------------
+
+    def _meta(self, key: bytes) -> bytes | None:
+        with self._env.begin() as txn:
+            value = txn.get(key, db=self._dbs.meta)
+        return None if value is None else bytes(value)
+
+    @property
+    def cursor(self) -> int:
+        raw = self._meta(META_CURSOR)
+        return 0 if raw is None else from_u64(raw)
+
+    @property
+    def server_id(self) -> str | None:
+        raw = self._meta(META_SERVER)
+        return None if raw is None else raw.decode()
+
+    @property
+    def user_id(self) -> uuid.UUID | None:
+        raw = self._meta(META_USER)
+        return None if raw is None else uuid.UUID(bytes=raw)
+
+    @property
+    def needs_snapshot(self) -> bool:
+        return self._forced_snapshot or self._meta(META_COMPLETE) != b"1"
+
+    # --- writing -----------------------------------------------------------------------------
+
+    def apply_snapshot(self, batches: Iterable[list[Frame]]) -> int:
+        """Replace everything with a snapshot (header ... end) in one transaction; returns its
+        sequence. Offline actions of the same server and user survive it (and stay visible)."""
+        with self._env.begin(write=True) as txn:
+            writer = Writer(txn, self._dbs, snapshot=True)
+            for batch in batches:
+                writer.apply(batch)
+            end = _require_end(writer)
+            assert writer.header is not None  # Writer.apply refuses a snapshot without one
+            if self._owner_changed(txn, writer.header.server_id, writer.header.user_id):
+                dropped = txn.stat(self._dbs.queue)["entries"]
+                if dropped:
+                    log.warning("snapshot for another server or user: %d queued offline "
+                                "action(s) of the previous one dropped", dropped)
+                txn.drop(self._dbs.queue, delete=False)
+            writer.finish(end.seq)
+        self._forced_snapshot = False
+        return end.seq
+
+    def _owner_changed(self, txn: Any, server_id: str, user_id: uuid.UUID) -> bool:
+        old_server = txn.get(META_SERVER, db=self._dbs.meta)
+        old_user = txn.get(META_USER, db=self._dbs.meta)
+        if old_server is None or old_user is None:
+            return False
+        return bytes(old_server).decode() != server_id or bytes(old_user) != user_id.bytes
+
+    def apply_changes(self, frames: Iterable[Frame]) -> EndFrame:
+        """One page of changes (ending with its end frame) and the new cursor, atomically."""
+        with self._env.begin(write=True) as txn:
+            writer = Writer(txn, self._dbs, snapshot=False)
+            writer.apply(frames)
+            end = _require_end(writer)
+            writer.finish(end.seq)
+        return end
+
+    def _enqueue(self, action: Action) -> int:
+        with self._env.begin(write=True) as txn:
+            raw = txn.get(META_QUEUE_SEQ, db=self._dbs.meta)
+            seq = (0 if raw is None else from_u64(raw)) + 1
+            txn.put(META_QUEUE_SEQ, u64(seq), db=self._dbs.meta)
+            txn.put(u64(seq), encode_action(action), db=self._dbs.queue)
+            writer = Writer(txn, self._dbs, snapshot=False)
+            apply_action(writer, action)
+            writer.finish(None)
+        return seq
+
+    def record_progress(self, item_id: uuid.UUID, position_s: float,
+                        duration_s: float | None = None, completed: bool = False,
+                        client_ts: datetime | None = None, device_id: str | None = None) -> int:
+        """Queue a playback position (shown locally at once); returns the queue sequence."""
+        if position_s < 0 or (duration_s is not None and duration_s <= 0):
+            raise ValueError("position_s >= 0 and duration_s > 0 required")
+        return self._enqueue(ProgressAction(
+            item_id=item_id, position_s=float(position_s),
+            duration_s=None if duration_s is None else float(duration_s), completed=completed,
+            client_ts=_aware(client_ts), device_id=device_id))
+
+    def mark(self, item_id: uuid.UUID, watched: bool, client_ts: datetime | None = None,
+             device_id: str | None = None) -> int:
+        """Queue a watched/unwatched mark (a series or season: all its episodes)."""
+        return self._enqueue(MarkAction(item_id=item_id, watched=watched,
+                                        client_ts=_aware(client_ts), device_id=device_id))
+
+    def pending_actions(self) -> list[QueuedAction]:
+        with self._env.begin(buffers=True) as txn:
+            return [QueuedAction(seq=from_u64(k), action=decode_action(v))
+                    for k, v in txn.cursor(db=self._dbs.queue)]
+
+    def acknowledge(self, seq: int) -> None:
+        """The server has this action: it leaves the queue (and the server's state, arriving
+        through the feed, is what the replica shows from then on)."""
+        with self._env.begin(write=True) as txn:
+            txn.delete(u64(seq), db=self._dbs.queue)
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def view(self) -> ReplicaView:
+        return ReplicaView(self._env, self._dbs, self.user_id)
+
+    def libraries(self) -> list[LibraryInfo]:
+        with self.view() as v:
+            return v.libraries()
+
+    def genres(self) -> list[str]:
+        with self.view() as v:
+            return v.genres()
+
+    def count(self, library_id: uuid.UUID | None = None) -> int:
+        with self.view() as v:
+            return v.count(library_id)
+
+    def cards(self, library_id: uuid.UUID | None = None, sort: SortBy = SortBy.TITLE,
+              order: SortOrder = SortOrder.ASC, offset: int = 0, limit: int = 150) -> list[Card]:
+        with self.view() as v:
+            return v.cards(library_id, sort, order, offset, limit)
+
+    def query(self, q: MediaQuery) -> tuple[list[Card], int]:
+        with self.view() as v:
+            return v.query(q)
+
+    def item(self, item_id: uuid.UUID) -> ItemRecord | None:
+        with self.view() as v:
+            return v.item(item_id)
+
+    def children(self, parent_id: uuid.UUID) -> list[Card]:
+        with self.view() as v:
+            return v.children(parent_id)
+
+    def watch(self, item_id: uuid.UUID) -> WatchStateOut | None:
+        with self.view() as v:
+            return v.watch(item_id)
+
+    def continue_watching(self, limit: int = 20) -> list[Card]:
+        with self.view() as v:
+            return v.continue_watching(limit)
+
+    def next_up(self, limit: int = 20) -> list[Card]:
+        with self.view() as v:
+            return v.next_up(limit)
+
+    def recently_added(self, library_id: uuid.UUID | None = None, limit: int = 20) -> list[Card]:
+        with self.view() as v:
+            return v.recently_added(library_id, limit)
+
+    def image(self, image_id: str) -> ImageEntry | None:
+        with self.view() as v:
+            return v.image(image_id)
+
+    def is_complete_for(self, q: MediaQuery) -> bool:
+        """Whether the replica alone answers ``q`` exactly as the server would (up to the order
+        of ties): a snapshot has finished, and ``q`` asks nothing it cannot answer (another
+        user's watch state, a server cursor)."""
+        if self.needs_snapshot or q.cursor is not None or problems(q):
+            return False
+        return q.user_id is None or q.user_id == self.user_id
+
+
+def _aware(ts: datetime | None) -> datetime:
+    if ts is None:
+        return datetime.now(UTC)
+    if ts.tzinfo is None:
+        raise ValueError("client_ts needs a timezone")
+    return ts
+
+
+def _require_end(writer: Writer) -> EndFrame:
+    if writer.end is None:
+        raise FrameError("the frames end without an end frame (stream cut?)")
+    return writer.end
+
+
+def _open_checked(path: Path) -> tuple[Any, Dbs]:
+    path.mkdir(parents=True, exist_ok=True)
+    env = lmdb.open(str(path), map_size=MAP_SIZE, max_dbs=MAX_DBS, subdir=True)
+    try:
+        with env.begin(write=True) as txn:
+            handles = {name: env.open_db(name.encode(), txn=txn) for name in DB_NAMES}
+            meta = handles["meta"]
+            expected = meta_expected()
+            stored = {key: txn.get(key, db=meta) for key in expected}
+            if all(v is None for v in stored.values()):
+                if txn.stat(handles["items"])["entries"]:
+                    raise ReplicaBroken("items without a format version")
+                for key, value in expected.items():
+                    txn.put(key, value, db=meta)
+            else:
+                for key, value in expected.items():
+                    have = stored[key]
+                    if have is None or bytes(have) != value:
+                        found = None if have is None else bytes(have).decode(errors="replace")
+                        raise ReplicaBroken(f"{key.decode()} is {found}, this player needs "
+                                            f"{value.decode()}")
+            _check_columns(txn, handles)
+    except BaseException:
+        env.close()
+        raise
+    return env, Dbs(handles)
+
+
+def _check_columns(txn: Any, handles: dict[str, Any]) -> None:
+    """The packed columns must describe the same rows as the items db."""
+    cols = handles["cols"]
+
+    def size(key: bytes) -> int:
+        value = txn.get(key, db=cols)
+        return 0 if value is None else len(value)
+
+    n_ids, n_facets = size(COL_IDS), size(COL_FACETS)
+    if n_ids % 16 or n_facets % FACET_DTYPE.itemsize or size(COL_PARENTS) != n_ids:
+        raise ReplicaBroken("packed columns of odd sizes")
+    rows = n_ids // 16
+    if n_facets // FACET_DTYPE.itemsize != rows or txn.stat(handles["items"])["entries"] != rows:
+        raise ReplicaBroken(f"{rows} rows for {txn.stat(handles['items'])['entries']} items")
+    if rows:
+        facets = np.frombuffer(txn.get(COL_FACETS, db=cols), FACET_DTYPE)
+        if int(facets["kind"].max()) > 3:
+            raise ReplicaBroken("unknown item kind in the facets")
+
+
+def _move_aside(path: Path) -> None:
+    if not path.exists():
+        return
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.bad-{stamp}-{time.monotonic_ns() % 1000000}")
+    try:
+        path.rename(target)
+    except OSError:
+        shutil.rmtree(path, ignore_errors=True)
+    old = sorted(path.parent.glob(f"{path.name}.bad-*"))
+    for stale in old[:-KEEP_BAD]:
+        shutil.rmtree(stale, ignore_errors=True)
