@@ -24,6 +24,7 @@ from hypercorn.trio import serve as hypercorn_serve
 
 from appliance import config as config_mod
 from appliance import datadir_lock, sdnotify
+from appliance.api import server_settings
 from appliance.api.app import create_app
 from appliance.api.routing import deny_all
 from appliance.asyncio_bridge import asyncio_loop
@@ -200,6 +201,8 @@ async def run(config: Config, plan: Plan) -> None:
                 server_key = await trio.to_thread.run_sync(
                     load_or_create_server_key, plan.location.data_dir
                 )
+                await trio.to_thread.run_sync(server_settings.apply_saved,
+                                              plan.location.data_dir, config.auth)
                 auth = AuthService(services.db, services.redis, config.auth, server_key,
                                    plan.location.data_dir)
                 auth.attach(state)

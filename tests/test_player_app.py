@@ -22,12 +22,19 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtTest import QTest
 from PyQt6.QtWidgets import QApplication, QWidget
 
-from tests.helpers import REPO, RunningAppliance, live_processes_mentioning, short_tempdir
+from tests.helpers import (
+    REPO,
+    RunningAppliance,
+    http_json,
+    live_processes_mentioning,
+    short_tempdir,
+)
 from tests.media_fixtures import MediaFiles
 from ui.app import make_services
 from ui.domains.core import DomainName, DomainRegistry
 from ui.domains.events import ScanProgress
 from ui.domains.registry import build_registry
+from ui.domains.settings import SettingsDomain
 from ui.domains.ui import UiDomain
 from ui.qt_trio import run as run_guest
 from ui.screens.auth import ConnectScreen, LoginScreen, SetupScreen
@@ -208,13 +215,34 @@ def test_first_run_to_pin_login_library_detail_search_settings(
         settings.select("libraries")
         settings.lib_name.setText("Films")
         settings.lib_folder.setText(str(env.films))
-        QTest.mouseClick(settings.page_for["libraries"].findChildren(
-            type(settings.pin_button))[-1], Qt.MouseButton.LeftButton)
+        QTest.mouseClick(settings.add_library_button, Qt.MouseButton.LeftButton)
         await until(lambda: settings.libraries.rowCount() == 1, "library in the table")
         await until(lambda: any(s.state == "completed" for s in scans), "scan completed", 90)
         assert any(s.files_found >= len(MOVIES) for s in scans)
         await until(lambda: "completed" in settings.scan_label.text(), "progress label")
         await shot(window, "settings-libraries")
+
+        # Server policy (admin): a longer minimum password, applied at once by the server
+        settings.select("server")
+        await until(lambda: "password_min_length" in settings.server_fields, "server policy")
+        field = settings.server_fields["password_min_length"]
+        field.setValue(12)
+        field.editingFinished.emit()
+        settings_domain = registry.domain(DomainName.SETTINGS)
+        assert isinstance(settings_domain, SettingsDomain)
+        await until(lambda: settings_domain.server_values.get("password_min_length") == 12,
+                    "policy saved")
+        await shot(window, "settings-server")
+        settings.select("users")
+        await until(lambda: settings.users.rowCount() == 1, "users table")
+        settings.new_username.setText("guest1")
+        settings.new_user_password.setText("short-pass1")  # 11 characters
+        QTest.mouseClick(settings.create_user_button, Qt.MouseButton.LeftButton)
+        await until(lambda: "at least 12" in window.notice.text(), "password rule message")
+        settings.new_user_password.setText("a much longer pass")
+        settings.new_role.setCurrentText("guest")
+        QTest.mouseClick(settings.create_user_button, Qt.MouseButton.LeftButton)
+        await until(lambda: settings.users.rowCount() == 2, "user created")
 
         # set a PIN in Settings -> Security
         settings.select("security")
@@ -314,3 +342,33 @@ def test_offline_start_with_the_server_stopped(qapp: QApplication, env: Env) -> 
         await shot(window, "offline")
 
     drive(qapp, env.player_dir, scenario)
+
+
+def test_server_policy_survives_a_restart(env: Env) -> None:
+    """What the admin set in the Server section is kept in the data dir, not lost on restart."""
+    env.app.stop()
+    app = RunningAppliance(env.app.data_dir, env={"FERREX_MEDIA_PEAK_HOURS": ""})
+    try:
+        base = app.wait_ready()
+        status, body = http_json("POST", base + "/api/v1/auth/login", {
+            "username": "admin", "password": PASSWORD,
+            "device": {"id": "policy-check", "name": "check", "platform": "linux"}})
+        assert status == 200, body
+        admin = body["access_token"]
+        status, body = http_json("GET", base + "/api/v1/server/settings", token=admin)
+        assert status == 200, body
+        assert body["policy"]["password_min_length"] == 12
+        assert body["source"]["password_min_length"] == "api"
+        assert body["source"]["session_hours"] == "config"
+        status, body = http_json("PATCH", base + "/api/v1/server/settings",
+                                 {"password_min_length": 3}, token=admin)
+        assert status == 422 and "password_min_length" in body["error"]["message"]
+        status, body = http_json("POST", base + "/api/v1/auth/login", {
+            "username": "guest1", "password": "a much longer pass",
+            "device": {"id": "policy-check", "name": "check", "platform": "linux"}})
+        assert status == 200, body
+        status, body = http_json("PATCH", base + "/api/v1/server/settings",
+                                 {"password_min_length": 20}, token=body["access_token"])
+        assert status == 403, body  # the server enforces what the player hides
+    finally:
+        app.stop()

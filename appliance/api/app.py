@@ -13,7 +13,18 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
 from appliance import __version__
-from appliance.api import events, health, libraries, media, metadata, openapi, stream, sync, ws
+from appliance.api import (
+    events,
+    health,
+    libraries,
+    media,
+    metadata,
+    openapi,
+    server_settings,
+    stream,
+    sync,
+    ws,
+)
 from appliance.api.errors import ApiError, http_code_name
 from appliance.api.routing import RequestContext, Router, install
 from appliance.auth import routes as auth_routes
@@ -39,7 +50,8 @@ async def openapi_document(ctx: RequestContext) -> quart.Response:
 def all_routers() -> list[Router]:
     """Every router of the API; a new feature adds its router here."""
     return [health.router, meta, auth_routes.router, auth_users.router, libraries.router,
-            events.router, metadata.router, media.router, stream.router, sync.router, ws.router]
+            events.router, metadata.router, media.router, stream.router, sync.router, ws.router,
+            server_settings.router]
 
 
 def envelope(status: int, code: str, message: str,

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import msgspec
+
 from ui.domains.core import CrossDomainEvent, Domain, DomainContext, DomainMessage, DomainName
 from ui.domains.events import (
     AuthFailed,
@@ -76,7 +78,8 @@ class SettingsDomain(Domain):
     async def _server(self, call: Any) -> None:
         state = self.sections["server"]
         try:
-            self.server_values = await call
+            out = await call
+            self.server_values = msgspec.to_builtins(out.policy)
         except ApiError as exc:
             self.sections["server"] = SectionState(status=exc.message, error=True)
             await self.ctx.notice(f"Server settings: {exc.message}", "error", self.name)

@@ -96,7 +96,10 @@ class UserMgmtDomain(Domain):
                 case _:
                     raise TypeError(f"UserMgmtDomain cannot handle {type(message).__name__}")
         except (ApiError, Offline) as exc:
-            await self._fail(type(message).__name__, exc)
+            what = {"CreateUser": "Creating the user", "UpdateUser": "Saving the user",
+                    "DeleteUser": "Deleting the user", "RevokeDevice": "Revoking the device",
+                    }.get(type(message).__name__, "Loading")
+            await self._fail(f"{what} failed", exc)
 
     async def on_event(self, event: CrossDomainEvent) -> None:
         if isinstance(event, LoggedOut):

@@ -39,6 +39,7 @@ from sync.auth_types import (
 from sync.library_types import LibraryIn, LibraryList, LibraryOut, LibraryPatch, ScanList, ScanOut
 from sync.media_types import ItemDetails, ItemList, QueryResult, WatchUpdates
 from sync.query import MediaQuery
+from sync.server_settings_types import ServerSettingsOut
 from ui.net.errors import ApiError, Offline
 
 T = TypeVar("T")
@@ -232,15 +233,11 @@ class ApiClient:
 
     # --- server settings (admin) ----------------------------------------------------------
 
-    async def server_settings(self) -> dict[str, Any]:
-        response = await self.request("GET", "/server/settings")
-        out: dict[str, Any] = response.json()
-        return out
+    async def server_settings(self) -> ServerSettingsOut:
+        return await self.call("GET", "/server/settings", ServerSettingsOut)
 
-    async def update_server_settings(self, changes: dict[str, Any]) -> dict[str, Any]:
-        response = await self.request("PATCH", "/server/settings", changes)
-        out: dict[str, Any] = response.json()
-        return out
+    async def update_server_settings(self, changes: dict[str, Any]) -> ServerSettingsOut:
+        return await self.call("PATCH", "/server/settings", ServerSettingsOut, changes)
 
     # --- libraries and scans --------------------------------------------------------------
 

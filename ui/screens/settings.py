@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import typing
 import uuid
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -285,7 +286,8 @@ class SettingsScreen(Screen):
         form.addRow("Name", self.lib_name)
         form.addRow("Kind", self.lib_kind)
         form.addRow("Folder", self.lib_folder)
-        form.addRow("", button("Add library", "primary", self._add_library))
+        self.add_library_button = button("Add library", "primary", self._add_library)
+        form.addRow("", self.add_library_button)
         v.addLayout(form)
         self.scans: dict[uuid.UUID, ScanProgress] = {}
         return page
@@ -308,7 +310,8 @@ class SettingsScreen(Screen):
         form.addRow("Username", self.new_username)
         form.addRow("Password", self.new_user_password)
         form.addRow("Role", self.new_role)
-        form.addRow("", button("Create user", "primary", self._create_user))
+        self.create_user_button = button("Create user", "primary", self._create_user)
+        form.addRow("", self.create_user_button)
         v.addLayout(form)
         return page
 
@@ -316,6 +319,7 @@ class SettingsScreen(Screen):
         page = QWidget()
         self.server_form = QFormLayout(page)
         self.server_fields: dict[str, QSpinBox | QDoubleSpinBox] = {}
+        self.server_values: dict[str, Any] = {}
         self.server_status = heading("", "muted")
         self.server_form.addRow("", self.server_status)
         return page
@@ -399,8 +403,11 @@ class SettingsScreen(Screen):
         if user is not None:
             self.post(DeleteUser(user))
 
-    def _server_changed(self) -> None:
-        self.post(UpdateServerSettings({k: w.value() for k, w in self.server_fields.items()}))
+    def _server_changed(self, key: str) -> None:
+        """Only the edited field: the others stay where they came from (config or API)."""
+        value = self.server_fields[key].value()
+        if value != self.server_values.get(key):
+            self.post(UpdateServerSettings({key: value}))
 
     # --- events ---------------------------------------------------------------------------
 
@@ -458,6 +465,7 @@ class SettingsScreen(Screen):
                 self._show_server(values)
 
     def _show_server(self, values: dict[str, Any]) -> None:
+        self.server_values = dict(values)
         for key, value in values.items():
             if not isinstance(value, int | float) or isinstance(value, bool):
                 continue
@@ -465,7 +473,7 @@ class SettingsScreen(Screen):
             if widget is None:
                 widget = QSpinBox() if isinstance(value, int) else QDoubleSpinBox()
                 widget.setRange(0, 100000)
-                widget.editingFinished.connect(self._server_changed)
+                widget.editingFinished.connect(partial(self._server_changed, key))
                 self.server_fields[key] = widget
                 self.server_form.insertRow(self.server_form.rowCount() - 1, _label(key),
                                            widget)
