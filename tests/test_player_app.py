@@ -35,7 +35,6 @@ from ui.domains.core import DomainName, DomainRegistry
 from ui.domains.events import ScanProgress
 from ui.domains.registry import build_registry
 from ui.domains.settings import SettingsDomain
-from ui.domains.ui import UiDomain
 from ui.qt_trio import run as run_guest
 from ui.screens.auth import ConnectScreen, LoginScreen, SetupScreen
 from ui.screens.browse import HomeScreen
@@ -321,8 +320,24 @@ def test_first_run_to_pin_login_library_detail_search_settings(
         titles = [settings.menu.item(i).text()  # type: ignore[union-attr]
                   for i in range(settings.menu.count())]
         assert "Libraries" not in titles and "Users" not in titles and "Display" in titles
-        ui = registry.domain(DomainName.UI)
-        assert isinstance(ui, UiDomain)
+
+        # wrong PINs lock PIN login on this device; the message says so, a password unlocks it
+        window.logout.click()
+        await until(lambda: screen(window) == "login" and login.pin_mode, "PIN login again")
+        for _attempt in range(4):
+            await type_into(login.pin, "0000")
+            await until(lambda: login.status.text() != "", "a PIN answer")
+            if "locked" in login.status.text():
+                break
+            login.status.setText("")
+        assert "Log in with your password" in login.status.text()
+        await shot(window, "login-locked")
+        QTest.mouseClick(login.use_password, Qt.MouseButton.LeftButton)
+        assert not login.pin_mode and login.password.isVisibleTo(login)
+        await type_into(login.password, PASSWORD)
+        await until(lambda: screen(window) == "home", "home after password login")
+        me = registry.services.me
+        assert me is not None and me.scope == "full"
 
     drive(qapp, env.player_dir, scenario)
 

@@ -100,6 +100,8 @@ class AuthDomain(Domain):
         self.claimed: bool | None = None
         self._link: trio.CancelScope | None = None
         self._announced = False  # the first connectivity state is always announced
+        # one auth action at a time: a second Connect must not close the client the first uses
+        self._busy = trio.Lock()
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -202,6 +204,10 @@ class AuthDomain(Domain):
     # --- messages -------------------------------------------------------------------------
 
     async def handle(self, message: DomainMessage) -> None:
+        async with self._busy:
+            await self._handle(message)
+
+    async def _handle(self, message: DomainMessage) -> None:
         services = self.ctx.services
         match message:
             case ChooseServer(url=url):

@@ -86,6 +86,8 @@ QListWidget#users::item:selected {{ background: {p.raised}; border: 2px solid {p
 QTableWidget {{ background: {p.surface}; border: 1px solid {p.border}; border-radius: 8px;
     gridline-color: {p.border}; }}
 QTableWidget::item:selected {{ background: {p.raised}; color: {p.accent}; }}
+QHeaderView {{ background: {p.raised}; border: none; }}
+QTableCornerButton::section {{ background: {p.raised}; border: none; }}
 QHeaderView::section {{ background: {p.raised}; color: {p.muted}; border: none; padding: 6px; }}
 QProgressBar {{ background: {p.raised}; border: none; border-radius: 4px; height: 8px;
     text-align: center; color: transparent; }}
