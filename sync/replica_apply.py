@@ -110,6 +110,13 @@ class Columns:
     genre_pairs: npt.NDArray[Any]
     genre_names: list[str]
     libs: list[bytes]
+    byid: U8Array | None = None  # (n, 16) ids sorted bytewise; None until computed
+    byid_rows: npt.NDArray[np.uint32] | None = None
+
+    def id_index(self) -> tuple[U8Array, npt.NDArray[np.uint32]]:
+        if self.byid is None or self.byid_rows is None:
+            self.byid, self.byid_rows = byid_index(self.ids)
+        return self.byid, self.byid_rows
 
     @property
     def n(self) -> int:
@@ -141,6 +148,8 @@ class Columns:
             genre_pairs=np.frombuffer(raw(COL_GENRES), GENRE_PAIR_DTYPE).copy(),
             genre_names=strs(COL_GENRE_NAMES),
             libs=[libs_raw[i:i + 16] for i in range(0, len(libs_raw), 16)],
+            byid=np.frombuffer(raw(COL_BYID), np.uint8).reshape(-1, 16),
+            byid_rows=np.frombuffer(raw(COL_BYID_ROWS), np.uint32),
         )
 
 
@@ -181,7 +190,6 @@ class Writer:
     frames: int = 0
     _cols: Columns | None = None
     _new_rows: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
-    _byid: tuple[U8Array, npt.NDArray[np.uint32]] | None = None
 
     def __post_init__(self) -> None:
         if self.snapshot:
@@ -352,7 +360,7 @@ class Writer:
     def _rebuild_rows(self, old: Columns) -> Columns:
         # 1. drop the old rows of removed/updated items
         removed = np.frombuffer(b"".join(sorted(self.removed)), np.uint8).reshape(-1, 16)
-        byid, byid_rows = byid_index(old.ids) if old.n else (old.ids, np.zeros(0, np.uint32))
+        byid, byid_rows = old.id_index()
         gone = rows_of(byid, byid_rows, removed)
         keep = np.ones(old.n, bool)
         keep[gone[gone >= 0]] = False
@@ -389,15 +397,12 @@ class Writer:
             np.uint8).reshape(-1, 16)
 
         def merged_list(old_list: list[str], new_list: list[str]) -> list[str]:
-            base = [old_list[i] for i in kept_idx]
-            out: list[str] = []
-            start = 0
-            for pos, value in zip(positions.tolist(), new_list, strict=True):
-                out.extend(base[start:pos])
-                out.append(value)
-                start = pos
-            out.extend(base[start:])
-            return out
+            base = np.array(old_list, dtype=object)[kept_idx] if old_list else \
+                np.zeros(0, dtype=object)
+            added = np.empty(len(new_list), dtype=object)
+            added[:] = new_list
+            merged: list[str] = np.insert(base, positions, added).tolist()
+            return merged
 
         cols = Columns(
             ids=np.insert(old.ids[kept_idx], positions, new_ids, axis=0),
@@ -424,9 +429,9 @@ class Writer:
                 new: list[ItemRecord], new_final: npt.NDArray[np.int64]) -> npt.NDArray[Any]:
         pairs = old.genre_pairs
         if pairs.size:
-            mapped = old_to_new[pairs["row"].astype(np.int64)]
-            pairs = pairs[mapped >= 0].copy()
-            pairs["row"] = mapped[mapped >= 0]
+            mapped = old_to_new[(pairs & 0xFFFFFFFF).astype(np.int64)]
+            alive = mapped >= 0
+            pairs = (pairs[alive] & ~np.uint64(0xFFFFFFFF)) | mapped[alive].astype(np.uint64)
         codes = {fold(name): i for i, name in enumerate(cols.genre_names)}
         extra: list[tuple[int, int]] = []
         for record, row in zip(new, new_final.tolist(), strict=True):
@@ -437,12 +442,12 @@ class Writer:
                     cols.genre_names.append(genre[1])
                 extra.append((code, row))
         if extra:
-            pairs = np.concatenate([pairs, np.array(extra, GENRE_PAIR_DTYPE)])
-        return np.sort(pairs, order=["code", "row"])
+            pairs = np.concatenate([pairs, np.array([(c << 32) | r for c, r in extra],
+                                                    GENRE_PAIR_DTYPE)])
+        return np.sort(pairs)
 
     def _watch_columns(self, cols: Columns, items_changed: bool) -> None:
-        byid, byid_rows = byid_index(cols.ids)
-        self._byid = (byid, byid_rows)
+        byid, byid_rows = cols.id_index()
         keys = set(self.watch_changed)
         rows_known: list[int] = []
         if items_changed:
@@ -463,8 +468,7 @@ class Writer:
         put(COL_FACETS, cols.facets.tobytes(), db=db)
         if not items_changed:
             return
-        assert self._byid is not None  # set by _watch_columns, which always runs first
-        byid, byid_rows = self._byid
+        byid, byid_rows = cols.id_index()
         put(COL_IDS, cols.ids.tobytes(), db=db)
         put(COL_PARENTS, cols.parents.tobytes(), db=db)
         put(COL_BYID, byid.tobytes(), db=db)
@@ -486,15 +490,18 @@ class Writer:
         scopes = [(ALL_SCOPE, roots)]
         for index, lib in enumerate(cols.libs):
             scopes.append((lib, roots & (f["lib"] == index)))
-        keys = {name: sort_key(f, name) for name in ("year", "date_added", "rating")}
+        root_rows = np.nonzero(roots)[0].astype(np.uint32)
+        # one stable sort per key over all roots; a library's list is that order filtered
+        # (stability keeps ties in title order in both)
+        sorted_rows = {"title": root_rows}
+        for name in ("year", "date_added", "rating"):
+            order = np.argsort(sort_key(f, name)[root_rows], kind="stable")
+            sorted_rows[name] = root_rows[order]
         for scope, mask in scopes:
-            rows = np.nonzero(mask)[0].astype(np.uint32)
-            if rows.size == 0:
+            if not mask.any():
                 continue
-            self.txn.put(scope + b"title", rows.tobytes(), db=db)
-            for name, key in keys.items():
-                order = np.argsort(key[rows], kind="stable")
-                self.txn.put(scope + name.encode(), rows[order].tobytes(), db=db)
+            for name, rows in sorted_rows.items():
+                self.txn.put(scope + name.encode(), rows[mask[rows]].tobytes(), db=db)
 
     def _children(self, cols: Columns) -> None:
         db = self.dbs.children

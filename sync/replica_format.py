@@ -31,6 +31,7 @@ order itself and the other sorts are one stable numpy argsort (ties stay in titl
 
 from __future__ import annotations
 
+import re
 import struct
 import unicodedata
 import uuid
@@ -66,7 +67,7 @@ COL_PARENTS = b"parents"    # N x 16 bytes, zero when no parent
 COL_FACETS = b"facets"      # N x FACET_DTYPE
 COL_BYID = b"byid"          # N x 16 bytes, ids sorted bytewise (for id -> row)
 COL_BYID_ROWS = b"byid_rows"  # N x uint32: the row of each id in COL_BYID
-COL_GENRES = b"genre_pairs"  # M x GENRE_PAIR_DTYPE sorted by (code, row)
+COL_GENRES = b"genre_pairs"  # M x uint64 (code << 32 | row), sorted: genre -> rows
 COL_GENRE_NAMES = b"genre_names"  # msgpack list[str]: code -> display name
 COL_LIBS = b"libs"          # L x 16 bytes: library index -> library id (append-only)
 COL_TITLES = b"titles"      # msgpack list[str]: casefolded sort title per row
@@ -101,7 +102,7 @@ FACET_DTYPE = np.dtype([
     ("hdr", "u1"),          # HDR_BITS of the files
     ("wstatus", "u1"),      # WATCH_CODES
 ])
-GENRE_PAIR_DTYPE = np.dtype([("code", "<u4"), ("row", "<u4")])
+GENRE_PAIR_DTYPE = np.dtype("<u8")
 
 _U64 = struct.Struct(">Q")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -140,6 +141,8 @@ def micros(ts: datetime | None) -> int:
 
 def fold(text: str) -> str:
     """The replica's case- and accent-insensitive form (search and title order)."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
@@ -167,16 +170,10 @@ def query_trigrams(text: str) -> set[str]:
 
 
 def _words(text: str) -> list[str]:
-    out, current = [], []
-    for ch in text:
-        if ch.isalnum():
-            current.append(ch)
-        elif current:
-            out.append("".join(current))
-            current = []
-    if current:
-        out.append("".join(current))
-    return out
+    return _WORD.findall(text)
+
+
+_WORD = re.compile(r"[^\W_]+")  # pg_trgm: runs of letters and digits
 
 
 def release_ordinal(record: ItemRecord) -> int:

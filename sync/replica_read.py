@@ -152,7 +152,7 @@ class ReplicaView:
     def genres(self) -> list[str]:
         """Genre names that at least one item has."""
         names = self._strs(COL_GENRE_NAMES)
-        codes = np.unique(self._col(COL_GENRES, GENRE_PAIR_DTYPE)["code"])
+        codes = np.unique(self._col(COL_GENRES, GENRE_PAIR_DTYPE) >> np.uint64(32))
         return sorted((names[c] for c in codes.tolist() if c < len(names)), key=fold)
 
     def _scope(self, library_id: uuid.UUID | None) -> bytes:
@@ -332,8 +332,8 @@ class ReplicaView:
             code = names.get(genre)
             if code is None:
                 continue
-            lo, hi = np.searchsorted(pairs["code"], [code, code + 1])
-            hits[pairs["row"][lo:hi]] += 1
+            lo, hi = np.searchsorted(pairs, np.array([code << 32, (code + 1) << 32], np.uint64))
+            hits[(pairs[lo:hi] & np.uint64(0xFFFFFFFF)).astype(np.int64)] += 1
         return hits >= len(wanted) if match_all else hits > 0
 
     def _search(self, rows: Rows, text: str) -> Rows:

@@ -1,0 +1,332 @@
+"""``ferrex-player sync`` and ``ferrex-player offline ...``: the replica without a window.
+
+For users (fill the replica before a trip, browse it on a headless box) and for tests. Everything
+lives in the player data dir (``$FERREX_PLAYER_DATA``, else ``$XDG_DATA_HOME/ferrex-player``,
+see ``sync.player_paths``), shared with the desktop player: the same replica, the same stored
+login (OS keyring or encrypted file), the same device id.
+
+Exit status: 0 done, 1 failed (the message says why), 2 bad usage, 3 server unreachable,
+4 login refused or needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+import trio
+
+from sync.auth_types import TokenPair
+from sync.client import SyncClient, SyncError, SyncResult, Unauthorized, Unreachable
+from sync.feed_types import Card, FrameError
+from sync.player_paths import data_dir, replica_dir
+from sync.query import MediaQueryBuilder, SortBy, SortOrder, WatchStatus
+from sync.replica import Replica
+from ui.net.client import ApiClient, normalize_url
+from ui.net.credentials import CredentialStore, StoredTokens
+from ui.net.errors import ApiError
+from ui.settings.store import SettingsStore
+
+EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_AUTH = 1, 2, 3, 4
+SORTS = {"title": SortBy.TITLE, "year": SortBy.YEAR, "added": SortBy.DATE_ADDED,
+         "rating": SortBy.RATING, "runtime": SortBy.RUNTIME, "release": SortBy.RELEASE_DATE,
+         "watched": SortBy.LAST_WATCHED}
+
+
+class CliError(Exception):
+    def __init__(self, message: str, status: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ferrex-player", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sync = sub.add_parser("sync", help="fill or update the replica from a server")
+    sync.add_argument("--server", required=True, help="e.g. http://ferrex.local:8420")
+    sync.add_argument("--user", help="log in as (default: the last user on this server)")
+    sync.add_argument("--password-stdin", action="store_true",
+                      help="read the password from the first line of stdin and log in")
+    sync.add_argument("--follow", type=float, metavar="SECONDS",
+                      help="then keep pulling changes as the server announces them")
+
+    offline = sub.add_parser("offline", help="use the replica, no server needed")
+    osub = offline.add_subparsers(dest="action", required=True)
+    ls = osub.add_parser("ls", help="browse, search and filter the replica")
+    ls.add_argument("--library", help="library name (default: all)")
+    ls.add_argument("--query", help="title search (substring or fuzzy, 3+ characters)")
+    ls.add_argument("--genre", action="append", default=[], help="repeat for several (any)")
+    ls.add_argument("--all-genres", action="store_true", help="items must have every --genre")
+    ls.add_argument("--year", help="A-B, A- or -B")
+    ls.add_argument("--kind", action="append", default=[],
+                    choices=["movie", "series", "season", "episode"],
+                    help="default: movies and series")
+    status = ls.add_mutually_exclusive_group()
+    status.add_argument("--unwatched", action="store_true")
+    status.add_argument("--in-progress", action="store_true")
+    status.add_argument("--watched", action="store_true")
+    ls.add_argument("--sort", choices=list(SORTS), default="title")
+    ls.add_argument("--desc", action="store_true")
+    ls.add_argument("--limit", type=int, default=50)
+    ls.add_argument("--offset", type=int, default=0)
+    ls.add_argument("--json", action="store_true", help="one JSON document instead of a table")
+    show = osub.add_parser("show", help="one item's details, from the replica")
+    show.add_argument("item_id")
+    progress = osub.add_parser("progress", help="record a playback position (queued)")
+    progress.add_argument("item_id")
+    progress.add_argument("seconds", type=float)
+    progress.add_argument("--duration", type=float)
+    progress.add_argument("--completed", action="store_true")
+    for name in ("watched", "unwatched"):
+        mark = osub.add_parser(name, help=f"mark {name} (queued; a series: all its episodes)")
+        mark.add_argument("item_id")
+    osub.add_parser("pending", help="actions not yet delivered to the server")
+    osub.add_parser("status", help="what the replica holds")
+    return parser
+
+
+def main(args: Sequence[str]) -> int:
+    parser = build_parser()
+    try:
+        ns = parser.parse_args(list(args))
+    except SystemExit as exc:  # argparse printed the usage error
+        return int(exc.code or 0) and EXIT_USAGE
+    root = data_dir()
+    try:
+        if ns.command == "sync":
+            return trio.run(_sync, ns, root)
+        return _offline(ns, root)
+    except CliError as exc:
+        print(f"ferrex-player: {exc}", file=sys.stderr)
+        return exc.status
+    except KeyboardInterrupt:
+        return 130
+
+
+# --- sync ----------------------------------------------------------------------------------
+
+
+async def _sync(ns: argparse.Namespace, root: Path) -> int:
+    try:
+        url = normalize_url(ns.server)
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    settings = SettingsStore(root)
+    state = settings.load_state()
+    credentials = CredentialStore(root)
+    entry = state.server(url)
+    user = ns.user or (entry.last_user if entry else None)
+    tokens: StoredTokens | None = None
+    if ns.password_stdin:
+        if not ns.user:
+            raise CliError("--password-stdin needs --user NAME", EXIT_USAGE)
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise CliError("no password on stdin", EXIT_USAGE)
+        tokens = await _login(url, ns.user, password, state.device_id, credentials)
+        state.remember_user(url, ns.user)
+        settings.save_state(state)
+    elif user:
+        tokens = await credentials.load(url, user)
+    if tokens is None or user is None:
+        raise CliError(f"not logged in to {url}: run ferrex-player sync --server {url} --user "
+                       "NAME --password-stdin", EXIT_AUTH)
+
+    async def refresh() -> str | None:
+        """Refresh tokens are single-use: the rotated pair is saved before it is used."""
+        assert tokens is not None and user is not None
+
+        async def saved(pair: TokenPair) -> None:
+            assert tokens is not None and user is not None
+            tokens.access_token, tokens.refresh_token = pair.access_token, pair.refresh_token
+            await credentials.save(url, user, tokens)
+
+        async with ApiClient(url, refresh_token=tokens.refresh_token,
+                             device_id=state.device_id, on_tokens=saved) as api:
+            try:
+                await api.refresh()
+            except ApiError:
+                return None
+            return api.access_token
+
+    replica = Replica.open(replica_dir(root))
+    try:
+        async with SyncClient(replica, url, tokens.access_token, refresh=refresh,
+                              device_id=state.device_id,
+                              progress=lambda msg: print(msg, file=sys.stderr)) as client:
+            try:
+                result = await client.sync()
+                print(_summary(result, replica))
+                if ns.follow:
+                    await client.follow(stop_after=ns.follow)
+                    print(f"followed: at sequence {replica.cursor}")
+            except Unreachable as exc:
+                raise CliError(f"server unreachable: {exc}", EXIT_UNREACHABLE) from None
+            except Unauthorized as exc:
+                raise CliError(f"{exc} (log in again with --user NAME --password-stdin)",
+                               EXIT_AUTH) from None
+            except (SyncError, FrameError) as exc:
+                raise CliError(str(exc)) from None
+    finally:
+        replica.close()
+    return 0
+
+
+async def _login(url: str, username: str, password: str, device_id: str,
+                 credentials: CredentialStore) -> StoredTokens:
+    from ui.domains.auth import device_info
+
+    async with ApiClient(url, device_id=device_id) as api:
+        try:
+            pair = await api.login(username, password, device_info(device_id))
+        except ApiError as exc:
+            raise CliError(f"login refused: {exc}", EXIT_AUTH) from None
+        except Exception as exc:  # Offline and transport errors
+            raise CliError(f"server unreachable: {exc}", EXIT_UNREACHABLE) from None
+    tokens = StoredTokens(access_token=pair.access_token, refresh_token=pair.refresh_token,
+                          scope=pair.scope)
+    await credentials.save(url, username, tokens)
+    return tokens
+
+
+def _summary(result: SyncResult, replica: Replica) -> str:
+    queued = len(replica.pending_actions())
+    what = ("snapshot" if result.mode == "snapshot"
+            else f"{result.changed} change(s) in {result.pages} page(s)")
+    return (f"synced: {what}, at sequence {result.seq}; {replica.count()} titles in "
+            f"{len(replica.libraries())} libraries; {result.flushed} offline action(s) "
+            f"delivered, {queued} still queued; {result.seconds:.2f} s")
+
+
+# --- offline -------------------------------------------------------------------------------
+
+
+def _offline(ns: argparse.Namespace, root: Path) -> int:
+    replica = Replica.open(replica_dir(root))
+    try:
+        if ns.action == "ls":
+            return _ls(ns, replica)
+        if ns.action == "show":
+            return _show(replica, _item_id(ns.item_id))
+        if ns.action == "status":
+            print(f"cursor {replica.cursor}, server {replica.server_id or '-'}, user "
+                  f"{replica.user_id or '-'}, {replica.count()} titles, "
+                  f"{len(replica.pending_actions())} queued action(s)"
+                  + (", needs a snapshot" if replica.needs_snapshot else ""))
+            return 0
+        if ns.action == "pending":
+            for queued in replica.pending_actions():
+                print(f"{queued.seq}\t{type(queued.action).__name__}\t{queued.action.item_id}\t"
+                      f"{queued.action.client_ts.isoformat()}")
+            return 0
+        item_id = _item_id(ns.item_id)
+        card = replica.item(item_id)
+        if card is None:
+            raise CliError(f"no item {item_id} in the replica")
+        try:
+            if ns.action == "progress":
+                if card.kind not in ("movie", "episode"):
+                    raise CliError(f"a {card.kind} has no progress; mark it instead",
+                                   EXIT_USAGE)
+                seq = replica.record_progress(item_id, ns.seconds, ns.duration, ns.completed)
+            else:
+                seq = replica.mark(item_id, ns.action == "watched")
+        except ValueError as exc:
+            raise CliError(str(exc), EXIT_USAGE) from None
+        print(f"queued #{seq}: {ns.action} {card.title}")
+        return 0
+    finally:
+        replica.close()
+
+
+def _item_id(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise CliError(f"{text!r} is not an item id (a UUID)", EXIT_USAGE) from None
+
+
+def _years(text: str) -> tuple[int | None, int | None]:
+    start, sep, end = text.partition("-")
+    try:
+        low = int(start) if start.strip() else None
+        high = int(end) if end.strip() else None if sep else low
+    except ValueError:
+        raise CliError(f"--year {text!r}: expected A-B, A- or -B", EXIT_USAGE) from None
+    return low, high
+
+
+def _ls(ns: argparse.Namespace, replica: Replica) -> int:
+    if replica.needs_snapshot:
+        raise CliError("the replica is empty: run ferrex-player sync --server URL first")
+    try:
+        builder = MediaQueryBuilder().kinds(*(ns.kind or ["movie", "series"]))
+        if ns.library:
+            libs = {lib.name.casefold(): lib for lib in replica.libraries()}
+            lib = libs.get(ns.library.casefold())
+            if lib is None:
+                names = ", ".join(sorted(lib.name for lib in libs.values())) or "none"
+                raise CliError(f"no library {ns.library!r} (libraries: {names})", EXIT_USAGE)
+            builder = builder.library(lib.id)
+        if ns.query:
+            builder = builder.search(ns.query)
+        if ns.genre:
+            builder = builder.genres(*ns.genre, match="all" if ns.all_genres else "any")
+        if ns.year:
+            builder = builder.year_range(*_years(ns.year))
+        for flag, status in ((ns.unwatched, WatchStatus.UNWATCHED),
+                             (ns.in_progress, WatchStatus.IN_PROGRESS),
+                             (ns.watched, WatchStatus.WATCHED)):
+            if flag:
+                builder = builder.watch_status(status)
+        builder = builder.sort_by(SORTS[ns.sort], SortOrder.DESC if ns.desc else SortOrder.ASC)
+        query = builder.limit(ns.limit).offset(ns.offset).build()
+        with replica.view() as view:
+            cards, total = view.query(query)
+            rows = [(card, view.watch(card.id)) for card in cards]
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    if ns.json:
+        print(json.dumps({"total": total, "items": [_card_json(c, w) for c, w in rows]}))
+        return 0
+    for card, watch in rows:
+        mark = "watched" if watch and watch.completed else (
+            f"at {watch.position_s:.0f}s" if watch and watch.position_s > 0 else "")
+        print(f"{card.id}  {card.year or '':>4}  {card.kind:<7}  {card.title}"
+              + (f"  [{mark}]" if mark else ""))
+    print(f"{len(rows)} of {total}", file=sys.stderr)
+    return 0
+
+
+def _card_json(card: Card, watch: object) -> dict[str, object]:
+    from sync.media_types import WatchStateOut
+
+    state = watch if isinstance(watch, WatchStateOut) else None
+    return {"id": str(card.id), "title": card.title, "year": card.year, "kind": card.kind,
+            "library_id": str(card.library_id),
+            "position_s": state.position_s if state else 0.0,
+            "completed": state.completed if state else False}
+
+
+def _show(replica: Replica, item_id: uuid.UUID) -> int:
+    item = replica.item(item_id)
+    if item is None:
+        raise CliError(f"no item {item_id} in the replica")
+    watch = replica.watch(item_id)
+    print(f"{item.title} ({item.year or '?'}) — {item.kind}")
+    if item.genres:
+        print("genres: " + ", ".join(item.genres))
+    if item.rating is not None:
+        print(f"rating: {item.rating}")
+    if item.overview:
+        print(item.overview)
+    for f in item.files:
+        print(f"file: {f.file_name} {f.width or '?'}x{f.height or '?'} {f.hdr or 'SDR'}")
+    print("watch: " + ("never played" if watch is None else
+                       f"{watch.position_s:.0f}s, completed={watch.completed}"))
+    return 0
