@@ -32,6 +32,9 @@ if [ "${1:-}" = "--test" ]; then
   /usr/bin/python3 -c 'import gi' >/dev/null 2>&1 || need+=(python3-gi)
   # tests/test_packaging.py checks the built .deb for errors
   command -v lintian >/dev/null 2>&1 || need+=(lintian)
+  # tests/test_package_install.py installs it into a debootstrap root and boots that with nspawn
+  command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+  command -v systemd-nspawn >/dev/null 2>&1 || need+=(systemd-container)
   # the player tests run Qt and GL on a virtual X screen; playback tests try a headless weston
   command -v Xvfb >/dev/null 2>&1 || need+=(xvfb xauth)
   command -v weston >/dev/null 2>&1 || need+=(weston)
