@@ -32,6 +32,7 @@ from sync.feed_types import FRAMES_CONTENT_TYPE, EndFrame, Frame, FrameError, Fr
 from sync.media_types import MarkIn, ProgressIn
 from sync.offline_queue import MarkAction, ProgressAction, QueuedAction
 from sync.replica import Replica
+from sync.replica_read import ReplicaDamaged
 
 log = logging.getLogger("ferrex.player.sync")
 API = "/api/v1"
@@ -172,7 +173,11 @@ class SyncClient:
             size = await self._download_snapshot(spool)
             self._progress(f"snapshot: {size / 1e6:.1f} MB received, applying")
             spool.seek(0)
-            seq, frames = await trio.to_thread.run_sync(self._apply_spool, spool)
+            try:
+                seq, frames = await trio.to_thread.run_sync(self._apply_spool, spool)
+            except ReplicaDamaged:  # found damaged while replacing it: once more, into a new one
+                spool.seek(0)
+                seq, frames = await trio.to_thread.run_sync(self._apply_spool, spool)
         self._progress(f"snapshot: {frames} frames, at sequence {seq}")
         return SyncResult(mode="snapshot", seq=seq, pages=1, changed=frames)
 
@@ -235,7 +240,10 @@ class SyncClient:
                 raise self._fail(response, "changes")
             self._check_type(response)
             frames = _frames_of(response.content)
-            end = await trio.to_thread.run_sync(self.replica.apply_changes, frames)
+            try:
+                end = await trio.to_thread.run_sync(self.replica.apply_changes, frames)
+            except ReplicaDamaged:
+                return await self.snapshot()  # into a new environment (see Replica)
             result.pages += 1
             result.changed += len(frames) - 1
             result.seq = end.seq

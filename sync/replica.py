@@ -17,13 +17,16 @@ reads (e.g. one screen).
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import subprocess
+import sys
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import lmdb
 import msgspec
@@ -61,10 +64,13 @@ from sync.replica_format import (
     meta_expected,
     u64,
 )
-from sync.replica_read import ReplicaView
+from sync.replica_read import ReplicaDamaged, ReplicaView
 
 log = logging.getLogger("ferrex.player.replica")
 KEEP_BAD = 2  # moved-aside replicas kept for a post-mortem; older ones are removed
+
+
+T = TypeVar("T")
 
 
 class ReplicaBroken(Exception):
@@ -77,24 +83,36 @@ class Replica:
         self._env = env
         self._dbs = dbs
         self._forced_snapshot = needs_snapshot
+        self._damaged = False
+        self._session: Path | None = None
 
     # --- opening -----------------------------------------------------------------------------
 
     @classmethod
     def open(cls, path: Path | str) -> Replica:
         path = Path(path)
+        # The session marker goes down before the file is mapped: a process that faults on a
+        # damaged page while opening still leaves the trace that makes the next one check.
         try:
+            _check_after_crash(path)
+            session = _begin_session(path)
             env, dbs = _open_checked(path)
-            return cls(path, env, dbs, needs_snapshot=False)
+            replica = cls(path, env, dbs, needs_snapshot=False)
         except (lmdb.Error, ReplicaBroken, msgspec.DecodeError, ValueError, OSError) as exc:
             log.warning("replica at %s is unusable (%s); moved aside, a new snapshot is needed",
                         path, exc)
-        _move_aside(path)
-        env, dbs = _open_checked(path)
-        return cls(path, env, dbs, needs_snapshot=True)
+            _move_aside(path)
+            session = _begin_session(path)
+            env, dbs = _open_checked(path)
+            replica = cls(path, env, dbs, needs_snapshot=True)
+        replica._session = session
+        return replica
 
     def close(self) -> None:
         self._env.close()
+        if self._session is not None:
+            self._session.unlink(missing_ok=True)
+            self._session = None
 
     def __enter__(self) -> Replica:
         return self
@@ -105,8 +123,14 @@ class Replica:
     # --- state -------------------------------------------------------------------------------
 
     def _meta(self, key: bytes) -> bytes | None:
-        with self._env.begin() as txn:
-            value = txn.get(key, db=self._dbs.meta)
+        if self._damaged:
+            return None
+        try:
+            with self._env.begin() as txn:
+                value = txn.get(key, db=self._dbs.meta)
+        except lmdb.Error as exc:
+            self.damaged(exc)
+            return None
         return None if value is None else bytes(value)
 
     @property
@@ -126,28 +150,54 @@ class Replica:
 
     @property
     def needs_snapshot(self) -> bool:
-        return self._forced_snapshot or self._meta(META_COMPLETE) != b"1"
+        return self._forced_snapshot or self._damaged or self._meta(META_COMPLETE) != b"1"
 
     # --- writing -----------------------------------------------------------------------------
 
     def apply_snapshot(self, batches: Iterable[list[Frame]]) -> int:
         """Replace everything with a snapshot (header ... end) in one transaction; returns its
         sequence. Offline actions of the same server and user survive it (and stay visible)."""
-        with self._env.begin(write=True) as txn:
-            writer = Writer(txn, self._dbs, snapshot=True)
-            for batch in batches:
-                writer.apply(batch)
-            end = _require_end(writer)
-            assert writer.header is not None  # Writer.apply refuses a snapshot without one
-            if self._owner_changed(txn, writer.header.server_id, writer.header.user_id):
-                dropped = txn.stat(self._dbs.queue)["entries"]
-                if dropped:
-                    log.warning("snapshot for another server or user: %d queued offline "
-                                "action(s) of the previous one dropped", dropped)
-                txn.drop(self._dbs.queue, delete=False)
-            writer.finish(end.seq)
+        if self._damaged:
+            self._rebuild()
+        try:
+            with self._env.begin(write=True) as txn:
+                writer = Writer(txn, self._dbs, snapshot=True)
+                for batch in batches:
+                    writer.apply(batch)
+                end = _require_end(writer)
+                assert writer.header is not None  # Writer.apply refuses a snapshot without one
+                if self._owner_changed(txn, writer.header.server_id, writer.header.user_id):
+                    dropped = txn.stat(self._dbs.queue)["entries"]
+                    if dropped:
+                        log.warning("snapshot for another server or user: %d queued offline "
+                                    "action(s) of the previous one dropped", dropped)
+                    txn.drop(self._dbs.queue, delete=False)
+                writer.finish(end.seq)
+        except (lmdb.Error, msgspec.DecodeError, IndexError) as exc:
+            self.damaged(exc)  # the next attempt goes into a new environment
+            raise ReplicaDamaged(str(exc)) from exc
         self._forced_snapshot = False
         return end.seq
+
+    def _rebuild(self) -> None:
+        """A damaged environment is not written into (its free pages may be garbage): it is
+        moved aside and the snapshot goes into a new one. Queued offline actions that can
+        still be read are carried over."""
+        try:
+            salvaged = self.pending_actions()
+        except (lmdb.Error, msgspec.DecodeError) as exc:
+            log.warning("offline actions of the damaged replica are lost: %s", exc)
+            salvaged = []
+        self._env.close()
+        _move_aside(self.path)
+        self._env, self._dbs = _open_checked(self.path)
+        self._damaged = False
+        self._session = _begin_session(self.path)
+        with self._env.begin(write=True) as txn:
+            for queued in salvaged:
+                txn.put(u64(queued.seq), encode_action(queued.action), db=self._dbs.queue)
+            if salvaged:
+                txn.put(META_QUEUE_SEQ, u64(salvaged[-1].seq), db=self._dbs.meta)
 
     def _owner_changed(self, txn: Any, server_id: str, user_id: uuid.UUID) -> bool:
         old_server = txn.get(META_SERVER, db=self._dbs.meta)
@@ -157,15 +207,36 @@ class Replica:
         return bytes(old_server).decode() != server_id or bytes(old_user) != user_id.bytes
 
     def apply_changes(self, frames: Iterable[Frame]) -> EndFrame:
-        """One page of changes (ending with its end frame) and the new cursor, atomically."""
-        with self._env.begin(write=True) as txn:
-            writer = Writer(txn, self._dbs, snapshot=False)
-            writer.apply(frames)
-            end = _require_end(writer)
-            writer.finish(end.seq)
+        """One page of changes (ending with its end frame) and the new cursor, atomically.
+        Raises :class:`ReplicaDamaged` when the file turns out damaged: take a snapshot."""
+        if self._damaged:
+            raise ReplicaDamaged("the replica is damaged; it needs a snapshot")
+        try:
+            with self._env.begin(write=True) as txn:
+                writer = Writer(txn, self._dbs, snapshot=False)
+                writer.apply(frames)
+                end = _require_end(writer)
+                writer.finish(end.seq)
+        except (lmdb.Error, msgspec.DecodeError, IndexError) as exc:
+            self.damaged(exc)
+            raise ReplicaDamaged(str(exc)) from exc
         return end
 
     def _enqueue(self, action: Action) -> int:
+        """The action must not be lost: on a damaged file the replica is rebuilt (keeping the
+        readable queue; browsing waits for the next snapshot) and the action goes there."""
+        for attempt in (1, 2):
+            if self._damaged:
+                self._rebuild()
+            try:
+                return self._enqueue_once(action)
+            except (lmdb.Error, msgspec.DecodeError, IndexError) as exc:
+                self.damaged(exc)
+                if attempt == 2:
+                    raise ReplicaDamaged(str(exc)) from exc
+        raise AssertionError("unreachable")
+
+    def _enqueue_once(self, action: Action) -> int:
         with self._env.begin(write=True) as txn:
             raw = txn.get(META_QUEUE_SEQ, db=self._dbs.meta)
             seq = (0 if raw is None else from_u64(raw)) + 1
@@ -207,56 +278,66 @@ class Replica:
     # --- reading -----------------------------------------------------------------------------
 
     def view(self) -> ReplicaView:
+        """One consistent read transaction for several reads. Its methods raise
+        :class:`ReplicaDamaged` on a damaged file (call :meth:`damaged` with it: the replica then
+        answers empty and the next snapshot rebuilds it)."""
         return ReplicaView(self._env, self._dbs, self.user_id)
 
+    def damaged(self, exc: BaseException) -> None:
+        if not self._damaged:
+            log.warning("replica at %s is damaged (%s); it answers empty until the next "
+                        "snapshot rebuilds it", self.path, exc)
+        self._damaged = True
+
+    def _read(self, fn: Callable[[ReplicaView], T], default: T) -> T:
+        if self._damaged:
+            return default
+        try:
+            with self.view() as v:
+                return fn(v)
+        except ReplicaDamaged as exc:
+            self.damaged(exc)
+            return default
+
     def libraries(self) -> list[LibraryInfo]:
-        with self.view() as v:
-            return v.libraries()
+        return self._read(lambda v: v.libraries(), [])
 
     def genres(self) -> list[str]:
-        with self.view() as v:
-            return v.genres()
+        return self._read(lambda v: v.genres(), [])
 
     def count(self, library_id: uuid.UUID | None = None) -> int:
-        with self.view() as v:
-            return v.count(library_id)
+        return self._read(lambda v: v.count(library_id), 0)
 
     def cards(self, library_id: uuid.UUID | None = None, sort: SortBy = SortBy.TITLE,
               order: SortOrder = SortOrder.ASC, offset: int = 0, limit: int = 150) -> list[Card]:
-        with self.view() as v:
-            return v.cards(library_id, sort, order, offset, limit)
+        return self._read(lambda v: v.cards(library_id, sort, order, offset, limit), [])
 
     def query(self, q: MediaQuery) -> tuple[list[Card], int]:
-        with self.view() as v:
-            return v.query(q)
+        """Raises ValueError for a query the builder would refuse (or one the replica cannot
+        answer: a server cursor, another user)."""
+        nothing: tuple[list[Card], int] = ([], 0)
+        return self._read(lambda v: v.query(q), nothing)
 
     def item(self, item_id: uuid.UUID) -> ItemRecord | None:
-        with self.view() as v:
-            return v.item(item_id)
+        return self._read(lambda v: v.item(item_id), None)
 
     def children(self, parent_id: uuid.UUID) -> list[Card]:
-        with self.view() as v:
-            return v.children(parent_id)
+        return self._read(lambda v: v.children(parent_id), [])
 
     def watch(self, item_id: uuid.UUID) -> WatchStateOut | None:
-        with self.view() as v:
-            return v.watch(item_id)
+        return self._read(lambda v: v.watch(item_id), None)
 
     def continue_watching(self, limit: int = 20) -> list[Card]:
-        with self.view() as v:
-            return v.continue_watching(limit)
+        return self._read(lambda v: v.continue_watching(limit), [])
 
     def next_up(self, limit: int = 20) -> list[Card]:
-        with self.view() as v:
-            return v.next_up(limit)
+        return self._read(lambda v: v.next_up(limit), [])
 
     def recently_added(self, library_id: uuid.UUID | None = None, limit: int = 20) -> list[Card]:
-        with self.view() as v:
-            return v.recently_added(library_id, limit)
+        return self._read(lambda v: v.recently_added(library_id, limit), [])
 
     def image(self, image_id: str) -> ImageEntry | None:
-        with self.view() as v:
-            return v.image(image_id)
+        return self._read(lambda v: v.image(image_id), None)
 
     def is_complete_for(self, q: MediaQuery) -> bool:
         """Whether the replica alone answers ``q`` exactly as the server would (up to the order
@@ -289,6 +370,7 @@ def _open_checked(path: Path) -> tuple[Any, Dbs]:
     env = lmdb.open(str(path), map_size=MAP_SIZE, max_dbs=MAX_DBS, subdir=True,
                     metasync=False)
     try:
+        _check_file_size(path, env)
         with env.begin(write=True) as txn:
             handles = {name: env.open_db(name.encode(), txn=txn) for name in DB_NAMES}
             meta = handles["meta"]
@@ -313,6 +395,16 @@ def _open_checked(path: Path) -> tuple[Any, Dbs]:
     return env, Dbs(handles)
 
 
+def _check_file_size(path: Path, env: Any) -> None:
+    """A data file shorter than its meta page says (truncated by a full disk, a bad copy) would
+    make the first read of a missing page a SIGBUS: LMDB maps the file and trusts it."""
+    info, psize = env.info(), env.stat()["psize"]
+    needed = (info["last_pgno"] + 1) * psize
+    have = (path / "data.mdb").stat().st_size
+    if have < needed:
+        raise ReplicaBroken(f"data.mdb has {have} bytes, its meta page says {needed}")
+
+
 def _check_columns(txn: Any, handles: dict[str, Any]) -> None:
     """The packed columns must describe the same rows as the items db."""
     cols = handles["cols"]
@@ -331,6 +423,59 @@ def _check_columns(txn: Any, handles: dict[str, Any]) -> None:
         facets = np.frombuffer(txn.get(COL_FACETS, db=cols), FACET_DTYPE)
         if int(facets["kind"].max()) > 3:
             raise ReplicaBroken("unknown item kind in the facets")
+
+
+SESSIONS = "sessions"
+CHECK_TIMEOUT_S = 120
+
+
+def _begin_session(path: Path) -> Path | None:
+    """A file that exists while this process has the replica open; one left behind by a dead
+    process means that session ended without ``close`` (crash, SIGKILL, power loss)."""
+    folder = path / SESSIONS
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        session = folder / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        session.touch()
+        return session
+    except OSError as exc:  # a read-only data dir still browses
+        log.warning("cannot record the replica session (%s)", exc)
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _check_after_crash(path: Path) -> None:
+    """After an unclean end, check the whole replica in a child process before this one maps
+    it (see ``sync.replica_check``): a badly damaged page can fault a process that reads it."""
+    folder = path / SESSIONS
+    if not folder.is_dir():
+        return
+    stale = [f for f in folder.iterdir()
+             if not _alive(int(f.name.split("-")[0]) if f.name.split("-")[0].isdigit() else 0)]
+    if not stale:
+        return
+    try:
+        done = subprocess.run([sys.executable, "-m", "sync.replica_check", str(path)],
+                              capture_output=True, text=True, timeout=CHECK_TIMEOUT_S,
+                              check=False)
+    except subprocess.TimeoutExpired:
+        raise ReplicaBroken(f"the check after an unclean exit took over {CHECK_TIMEOUT_S} s")\
+            from None
+    if done.returncode != 0:
+        why = done.stderr.strip().splitlines()[-1:] or [f"check died ({done.returncode})"]
+        raise ReplicaBroken(f"after an unclean exit: {why[0]}")
+    log.info("replica at %s checked after an unclean exit: healthy", path)
+    for f in stale:
+        f.unlink(missing_ok=True)
 
 
 def _move_aside(path: Path) -> None:

@@ -11,9 +11,12 @@ leaves it, so nothing can read pages after LMDB may have reused them.
 
 from __future__ import annotations
 
+import functools
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
+import lmdb
 import msgspec
 import numpy as np
 import numpy.typing as npt
@@ -60,6 +63,23 @@ _lib_dec = msgspec.msgpack.Decoder(LibraryInfo)
 _image_dec = msgspec.msgpack.Decoder(ImageEntry)
 _strs_dec = msgspec.msgpack.Decoder(list[str])
 Rows = npt.NDArray[np.int64]
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class ReplicaDamaged(Exception):
+    """A read found bytes that are not what the replica wrote (a damaged file). LMDB does not
+    checksum pages, so this is found when a page is used, not when the file is opened."""
+
+
+def _guarded(fn: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except (lmdb.Error, msgspec.DecodeError, IndexError) as exc:
+            raise ReplicaDamaged(f"{type(exc).__name__}: {exc}") from exc
+    return wrapper
 
 
 class ReplicaView:
@@ -95,7 +115,10 @@ class ReplicaView:
 
     def _col(self, key: bytes, dtype: Any) -> npt.NDArray[Any]:
         raw = self._get(key, self._dbs.cols)
-        return np.frombuffer(raw if raw is not None else b"", dtype)
+        try:
+            return np.frombuffer(raw if raw is not None else b"", dtype)
+        except ValueError as exc:  # a size that is not a whole number of rows
+            raise ReplicaDamaged(f"column {key.decode()}: {exc}") from exc
 
     @property
     def facets(self) -> npt.NDArray[Any]:
@@ -143,12 +166,14 @@ class ReplicaView:
 
     # --- the public read API (mirrored by Replica) ------------------------------------------
 
+    @_guarded
     def libraries(self) -> list[LibraryInfo]:
         if self._txn is None:
             raise RuntimeError("replica view used after close")
         libs = [_lib_dec.decode(v) for _, v in self._txn.cursor(db=self._dbs.libraries)]
         return sorted(libs, key=lambda lib: (fold(lib.name), lib.id.bytes))
 
+    @_guarded
     def genres(self) -> list[str]:
         """Genre names that at least one item has."""
         names = self._strs(COL_GENRE_NAMES)
@@ -162,9 +187,11 @@ class ReplicaView:
         raw = self._get(self._scope(library_id) + sort.encode(), self._dbs.order)
         return np.frombuffer(raw if raw is not None else b"", np.uint32)
 
+    @_guarded
     def count(self, library_id: uuid.UUID | None = None) -> int:
         return int(self._order_rows(library_id, "title").size)
 
+    @_guarded
     def cards(self, library_id: uuid.UUID | None = None, sort: SortBy = SortBy.TITLE,
               order: SortOrder = SortOrder.ASC, offset: int = 0, limit: int = 150) -> list[Card]:
         """A page of the library grid (movies and series; no seasons or episodes)."""
@@ -193,22 +220,27 @@ class ReplicaView:
         codes = [libs.index(i.bytes) for i in library_ids if i.bytes in libs]
         return np.isin(self.facets["lib"], np.array(codes, np.uint16))
 
+    @_guarded
     def item(self, item_id: uuid.UUID) -> ItemRecord | None:
         raw = self._get(item_id.bytes, self._dbs.items)
         return None if raw is None else _item_dec.decode(raw)
 
+    @_guarded
     def watch(self, item_id: uuid.UUID) -> WatchStateOut | None:
         raw = self._get(item_id.bytes, self._dbs.watch)
         return None if raw is None else _watch_dec.decode(raw)
 
+    @_guarded
     def image(self, image_id: str) -> ImageEntry | None:
         raw = self._get(image_id.encode(), self._dbs.images)
         return None if raw is None else _image_dec.decode(raw)
 
+    @_guarded
     def children(self, parent_id: uuid.UUID) -> list[Card]:
         raw = self._get(parent_id.bytes, self._dbs.children)
         return [] if raw is None else self._cards_of_ids(raw)
 
+    @_guarded
     def continue_watching(self, limit: int = 20) -> list[Card]:
         f = self.facets
         mask = (f["wstatus"] == WATCH_CODES["in_progress"]) & np.isin(
@@ -217,6 +249,7 @@ class ReplicaView:
         rows = rows[np.argsort(-f["last_played"][rows], kind="stable")]
         return self.cards_of_rows(rows[:limit])
 
+    @_guarded
     def recently_added(self, library_id: uuid.UUID | None = None, limit: int = 20) -> list[Card]:
         f = self.facets
         mask = np.isin(f["kind"], [KIND_CODES[k] for k in ("movie", "series", "episode")])
@@ -226,6 +259,7 @@ class ReplicaView:
         rows = rows[np.argsort(-f["added"][rows], kind="stable")]
         return self.cards_of_rows(rows[:limit])
 
+    @_guarded
     def next_up(self, limit: int = 20) -> list[Card]:
         """Per series with a completed episode: the first episode after the last one completed
         (by when it was played) that is not completed itself; most recent series first."""
@@ -271,6 +305,7 @@ class ReplicaView:
 
     # --- queries -----------------------------------------------------------------------------
 
+    @_guarded
     def query(self, q: MediaQuery) -> tuple[list[Card], int]:
         """The media query, answered from the replica: (page, total matches)."""
         found = problems(q)

@@ -170,6 +170,22 @@ class World:
                                        rng.random() < 0.4, when)
                 touched.add(target)
                 frames.append(WatchFrame(item_id=target, state=state))
+            elif roll > 0.98 and len(self.libraries) > 1 and not touched:
+                gone_lib = rng.choice(list(self.libraries))
+                del self.libraries[gone_lib]
+                for item_id in [i for i, r in self.items.items() if r.library_id == gone_lib]:
+                    del self.items[item_id]
+                    self.watch.pop(item_id, None)
+                    touched.add(item_id)
+                # the replica must drop the library's items even without their tombstones
+                frames.append(Tombstone(entity="library", id=gone_lib))
+            elif roll > 0.96:
+                lib = self.library(f"Library {self.seq}")
+                frames.append(LibraryFrame(library=lib))
+                for _ in range(rng.randint(0, 3)):
+                    record = self.movie(lib.id)
+                    touched.add(record.id)
+                    frames.append(ItemFrame(item=record))
             else:
                 target = rng.choice(ids)
                 if target in self.watch:

@@ -26,6 +26,7 @@ from sync.feed_types import Card, FrameError
 from sync.player_paths import data_dir, replica_dir
 from sync.query import MediaQueryBuilder, SortBy, SortOrder, WatchStatus
 from sync.replica import Replica
+from sync.replica_read import ReplicaDamaged
 from ui.net.client import ApiClient, normalize_url
 from ui.net.credentials import CredentialStore, StoredTokens
 from ui.net.errors import ApiError
@@ -289,6 +290,9 @@ def _ls(ns: argparse.Namespace, replica: Replica) -> int:
         with replica.view() as view:
             cards, total = view.query(query)
             rows = [(card, view.watch(card.id)) for card in cards]
+    except ReplicaDamaged as exc:
+        raise CliError(f"the replica is damaged ({exc}): run ferrex-player sync --server URL "
+                       "to rebuild it") from None
     except ValueError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
     if ns.json:
