@@ -30,7 +30,7 @@ from tests.helpers import (
     short_tempdir,
 )
 from tests.media_fixtures import MediaFiles
-from ui.app import make_services
+from ui.app import close_services, make_services
 from ui.domains.core import DomainName, DomainRegistry
 from ui.domains.events import ScanProgress
 from ui.domains.registry import build_registry
@@ -140,8 +140,7 @@ def drive(qapp: QApplication, player_dir: Path, scenario: Scenario) -> None:
             with trio.fail_after(150):
                 await scenario(window, registry)
             nursery.cancel_scope.cancel()
-        if services.api is not None:
-            await services.api.aclose()
+        await close_services(services)
 
     try:
         run_guest(qapp, main)
@@ -149,12 +148,13 @@ def drive(qapp: QApplication, player_dir: Path, scenario: Scenario) -> None:
         window.close()
 
 
-async def until(predicate: Callable[[], object], what: str, timeout: float = 30) -> None:
+async def until(predicate: Callable[[], object], what: str | Callable[[], str],
+                timeout: float = 30) -> None:
     with trio.move_on_after(timeout):
         while not predicate():
             await trio.sleep(0.05)
         return
-    raise AssertionError(f"timed out waiting for: {what}")
+    raise AssertionError(f"timed out waiting for: {what() if callable(what) else what}")
 
 
 def screen(window: MainWindow) -> str:
@@ -170,6 +170,7 @@ async def type_into(widget: QWidget, text: str, enter: bool = True) -> None:
 
 
 async def shot(window: MainWindow, name: str) -> None:
+    window.notice.hide()  # a notice from an earlier step would only confuse the picture
     await trio.sleep(0.4)  # let images arrive and repaint
     SHOTS.mkdir(parents=True, exist_ok=True)
     assert window.grab().save(str(SHOTS / f"{name}.png"))
@@ -301,6 +302,10 @@ def test_first_run_to_pin_login_library_detail_search_settings(
         QTest.keyClick(window.search.field, Qt.Key.Key_Escape)
         await until(lambda: not window.search.isVisible(), "Esc closes search")
 
+        # the replica followed the server: the four movies are on this device now
+        replica = registry.services.replica
+        await until(lambda: replica.count() >= len(MOVIES), "replica synced")
+
         # log out, then log in with the PIN (this device is trusted now)
         window.logout.click()
         await until(lambda: screen(window) == "login", "login screen")
@@ -354,7 +359,30 @@ def test_offline_start_with_the_server_stopped(qapp: QApplication, env: Env) -> 
         await until(lambda: window.banner.isVisible(), "offline banner")
         assert "Offline" in window.banner_text.text()
         assert not registry.services.online
+        # everything browseable offline: rows, posters (disk cache), details, search
+        home = window.screens["home"]
+        assert isinstance(home, HomeScreen)
+        await until(lambda: sum(r.count() for r in home.rows) >= len(MOVIES), "offline rows")
+        row = home.rows[-1]
+        await until(lambda: all(row.posters.for_card(c) is not None  # type: ignore[union-attr]
+                                for c in row.cards()), "posters from the disk cache")
         await shot(window, "offline")
+        row.setFocus()
+        QTest.keyClick(row, Qt.Key.Key_Return)
+        await until(lambda: screen(window) == "detail", "detail offline")
+        detail = window.screens["detail"]
+        assert isinstance(detail, DetailScreen)
+        await until(lambda: detail.detail is not None and detail.detail.overview, "offline data")
+        QTest.keyClick(window, Qt.Key.Key_Escape)
+        await until(lambda: screen(window) == "home", "back home")
+        home.rows[0].setFocus()
+        QTest.keyClick(home.rows[0], Qt.Key.Key_P)
+        QTest.keyClicks(window.search.field, "aper")
+        await until(lambda: [c.title for c in window.search.results.cards()]
+                    == ["Paper Lanterns"], lambda: "offline search: "
+                    + window.search.info.text() + " | " + window.notice.text() + " | "
+                    + str([c.title for c in window.search.results.cards()]))
+        assert "this device" in window.search.info.text()
 
     drive(qapp, env.player_dir, scenario)
 

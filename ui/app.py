@@ -15,7 +15,8 @@ from pathlib import Path
 import trio
 from PyQt6.QtWidgets import QApplication
 
-from sync.player_paths import data_dir
+from sync.player_paths import data_dir, replica_dir
+from sync.replica import Replica
 from ui.domains.auth import ChooseServer, RestoreSession
 from ui.domains.core import DomainRegistry
 from ui.domains.registry import build_registry
@@ -29,9 +30,12 @@ log = logging.getLogger("ferrex.player")
 
 
 def make_services(directory: Path) -> Services:
+    """Settings, remembered servers and the replica, all from the player data dir. The replica
+    is opened here, before any network, so the last library is browseable at once."""
     store = SettingsStore(directory)
     return Services(store=store, local=store.load_state(), settings=store.load_settings(),
-                    credentials=CredentialStore(directory))
+                    credentials=CredentialStore(directory),
+                    replica=Replica.open(replica_dir(directory)))
 
 
 async def app_main(window: MainWindow, registry: DomainRegistry, server: str | None) -> None:
@@ -43,9 +47,16 @@ async def app_main(window: MainWindow, registry: DomainRegistry, server: str | N
         registry.post(ChooseServer(server) if server else RestoreSession())
         await closed.wait()
         nursery.cancel_scope.cancel()
-    if registry.services.api is not None:
+    await close_services(registry.services)
+
+
+async def close_services(services: Services) -> None:
+    if services.api is not None:
         with trio.CancelScope(shield=True), trio.move_on_after(2):
-            await registry.services.api.aclose()
+            await services.api.aclose()
+    if services.replica is not None:
+        services.replica.close()
+        services.replica = None
 
 
 def run(args: list[str]) -> int:

@@ -77,6 +77,7 @@ class LibraryOpened(CrossDomainEvent):
     library: LibraryView
     cards: tuple[CardView, ...]
     total: int
+    refresh: bool = False
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ class HomeLoaded(CrossDomainEvent):
 @dataclass(frozen=True)
 class DetailLoaded(CrossDomainEvent):
     detail: DetailView
+    refresh: bool = False
 
 
 @dataclass(frozen=True)

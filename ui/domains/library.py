@@ -1,19 +1,28 @@
-"""LibraryDomain: the libraries, the one being browsed, and (for admins) their management and scans.
+"""LibraryDomain: the libraries, the one being browsed, the local replica's sync, and (for
+admins) library management and scans.
 
-Scan progress arrives as server events (``scan.started``, ``scan.progress``, ``scan.completed``)
-which this domain turns into :class:`ScanProgress` for the Libraries settings section.
+The replica (``sync.replica``) is what the player browses; this domain keeps it in step with
+the server: a full sync after login or reconnect (which first delivers the offline queue), then
+change pages whenever the server's event stream announces a ``sync``. Scan progress arrives as
+server events (``scan.started``, ``scan.progress``, ``scan.completed``) and becomes
+:class:`ScanProgress` for the Libraries settings section.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import ClassVar
 
+import trio
+
+from sync.client import SyncClient, SyncError
 from sync.library_types import LibraryIn, LibraryKind, LibraryOut, LibraryPatch
 from ui.domains import catalog
 from ui.domains.core import CrossDomainEvent, Domain, DomainContext, DomainMessage, DomainName
 from ui.domains.events import (
+    ConnectivityChanged,
     LibrariesChanged,
     LibraryOpened,
     LoggedIn,
@@ -25,6 +34,7 @@ from ui.domains.events import (
 from ui.domains.views import LibraryView
 from ui.net.errors import ApiError, Offline
 
+log = logging.getLogger("ferrex.player.library")
 
 class LibraryMessage(DomainMessage):
     domain: ClassVar[DomainName] = DomainName.LIBRARY
@@ -38,6 +48,8 @@ class LoadLibraries(LibraryMessage):
 @dataclass(frozen=True)
 class OpenLibrary(LibraryMessage):
     library_id: uuid.UUID
+    refresh: bool = False
+    """Reload what is shown (after a sync) without navigating to it."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,13 @@ class DeleteLibrary(LibraryMessage):
 
 
 @dataclass(frozen=True)
+class SyncNow(LibraryMessage):
+    """Bring the replica up to date (deliver queued offline actions first)."""
+
+    full: bool = True
+
+
+@dataclass(frozen=True)
 class StartScan(LibraryMessage):
     library_id: uuid.UUID
     force: bool = False
@@ -74,6 +93,29 @@ class LibraryDomain(Domain):
         self.managed: list[LibraryOut] = []
         self.current: LibraryView | None = None
         self.scans: dict[uuid.UUID, ScanProgress] = {}
+        self._syncing = trio.Lock()
+        self.last_sync: str = ""
+
+    async def _sync(self, full: bool) -> None:
+        services = self.ctx.services
+        replica, api = services.replica, services.api
+        if replica is None or api is None or not api.access_token:
+            return
+        async with self._syncing:
+            before = replica.cursor
+            client = SyncClient(replica, api.base_url, api.access_token, refresh=api.refresh,
+                                device_id=services.local.device_id)
+            try:
+                async with client:
+                    result = await (client.sync() if full or replica.needs_snapshot
+                                    else client.pull_changes())
+            except SyncError as exc:
+                log.info("sync failed: %s", exc)
+                self.last_sync = f"failed: {exc}"
+                return
+            self.last_sync = f"{result.mode} at {result.seq}"
+            if result.seq != before or result.changed or result.flushed:
+                await self.ctx.emit(ReplicaUpdated(items=replica.count()))
 
     async def _load(self) -> None:
         services = self.ctx.services
@@ -103,7 +145,9 @@ class LibraryDomain(Domain):
         match message:
             case LoadLibraries():
                 await self._load()
-            case OpenLibrary(library_id=library_id):
+            case SyncNow(full=full):
+                await self._sync(full)
+            case OpenLibrary(library_id=library_id, refresh=refresh):
                 library = next((lib for lib in self.libraries if lib.id == library_id), None)
                 if library is None:
                     await self._load()
@@ -119,7 +163,7 @@ class LibraryDomain(Domain):
                                           "error", self.name)
                     return
                 await self.ctx.emit(LibraryOpened(library=library, cards=tuple(cards),
-                                                  total=total))
+                                                  total=total, refresh=refresh))
             case CreateLibrary(name=name, kind=kind, roots=roots) if api is not None:
                 body = LibraryIn(name=name.strip(), kind=kind,
                                  roots=[r.strip() for r in roots if r.strip()])
@@ -138,8 +182,22 @@ class LibraryDomain(Domain):
 
     async def on_event(self, event: CrossDomainEvent) -> None:
         match event:
-            case LoggedIn() | ReplicaUpdated():
+            case LoggedIn(me=me):
                 await self._load()
+                if me is not None:
+                    self.ctx.post(SyncNow())
+            case ReplicaUpdated():
+                await self._load()
+                if self.current is not None:
+                    self.ctx.post(OpenLibrary(self.current.id, refresh=True))
+            case ConnectivityChanged(online=True) if self.ctx.services.me is not None:
+                self.ctx.post(SyncNow())
+            case ServerEventReceived(type="sync" | "resync" as kind, data=data):
+                replica = self.ctx.services.replica
+                seq = data.get("seq")
+                if replica is not None and (kind == "resync" or not isinstance(seq, int)
+                                            or seq > replica.cursor):
+                    self.ctx.post(SyncNow(full=False))
             case LoggedOut():
                 self.libraries, self.managed, self.current = [], [], None
                 self.scans.clear()

@@ -13,6 +13,7 @@ from ui.domains.events import (
     HomeLoaded,
     LibrariesChanged,
     LoggedOut,
+    ReplicaUpdated,
     ServerEventReceived,
     WatchChanged,
 )
@@ -71,6 +72,13 @@ class MediaDomain(Domain):
             return
         await self.ctx.emit(DetailLoaded(detail=self.detail))
 
+    async def _refresh_detail(self, item_id: uuid.UUID) -> None:
+        try:
+            self.detail = await catalog.detail(self.ctx.services, item_id)
+        except (Offline, ApiError):
+            return
+        await self.ctx.emit(DetailLoaded(detail=self.detail, refresh=True))
+
     async def handle(self, message: DomainMessage) -> None:
         match message:
             case LoadHome():
@@ -78,15 +86,27 @@ class MediaDomain(Domain):
             case OpenItem(item_id=item_id):
                 await self._open(item_id)
             case MarkWatched(item_id=item_id, watched=watched):
-                api = self.ctx.services.api
-                if api is None or not self.ctx.services.online:
+                services = self.ctx.services
+                if services.replica is not None:
+                    # local first: shown at once, queued, delivered by the next sync
+                    services.replica.mark(item_id, watched,
+                                          device_id=services.local.device_id)
+                    if services.online:
+                        from ui.domains.library import SyncNow
+
+                        self.ctx.post(SyncNow())
+                    else:
+                        await self.ctx.notice("Marked on this device; it syncs when the "
+                                              "server is back.", source=self.name)
+                elif services.api is not None and services.online:
+                    try:
+                        await services.api.mark(item_id, watched)
+                    except (ApiError, Offline) as exc:
+                        await self.ctx.notice(f"Could not mark it: {exc}", "error", self.name)
+                        return
+                else:
                     await self.ctx.notice("Offline: watch marks need the server.", "error",
                                           self.name)
-                    return
-                try:
-                    await api.mark(item_id, watched)
-                except (ApiError, Offline) as exc:
-                    await self.ctx.notice(f"Could not mark it: {exc}", "error", self.name)
                     return
                 await self.ctx.emit(WatchChanged(item_id=item_id, watched=watched))
                 if self.detail is not None and self.detail.id == item_id:
@@ -101,6 +121,11 @@ class MediaDomain(Domain):
                 self.libraries = libraries
                 await self._home()
             case ServerEventReceived(type="watch.changed" | "library.changed" | "scan.completed"):
+                if not catalog.replica_ready(self.ctx.services):  # else ReplicaUpdated follows
+                    await self._home()
+            case ReplicaUpdated():
                 await self._home()
+                if self.detail is not None:
+                    await self._refresh_detail(self.detail.id)
             case LoggedOut():
                 self.libraries, self.rows, self.detail = (), (), None

@@ -103,10 +103,10 @@ class UiDomain(Domain):
                     await self._go("home")
             case LoggedOut():
                 await self._go("login")
-            case LibraryOpened():
+            case LibraryOpened(refresh=False):
                 if self.screen != "library":
                     await self._go("library")
-            case DetailLoaded():
+            case DetailLoaded(refresh=False):
                 if self.screen != "detail":
                     await self._go("detail")
             case ConnectivityChanged(online=online):

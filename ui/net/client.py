@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import httpx
 import msgspec
+import trio
 
 from sync.auth_types import (
     ChangePasswordRequest,
@@ -99,6 +100,7 @@ class ApiClient:
         self.refresh_token = refresh_token
         self.device_id = device_id
         self.on_tokens = on_tokens
+        self._refresh_lock = trio.Lock()
         self._http = httpx.AsyncClient(
             base_url=self.base_url, transport=transport,
             timeout=httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S),
@@ -185,12 +187,20 @@ class ApiClient:
             username=username, device_id=device_id, pin=pin))
         return await self._tokens(pair)
 
-    async def refresh(self) -> TokenPair:
-        if not self.refresh_token:
-            raise ApiError(401, "invalid_refresh_token", "no refresh token")
-        pair = await self.call("POST", "/auth/refresh", TokenPair, RefreshRequest(
-            refresh_token=self.refresh_token, device_id=self.device_id))
-        return await self._tokens(pair)
+    async def refresh(self) -> str:
+        """A fresh access token. Refresh tokens are single-use and a reused one ends the login,
+        so concurrent callers (a request, the sync client) share one refresh: whoever waited
+        for the lock gets the token the first one obtained."""
+        stale = self.refresh_token
+        async with self._refresh_lock:
+            if self.refresh_token != stale and self.access_token:
+                return self.access_token
+            if not self.refresh_token:
+                raise ApiError(401, "invalid_refresh_token", "no refresh token")
+            pair = await self.call("POST", "/auth/refresh", TokenPair, RefreshRequest(
+                refresh_token=self.refresh_token, device_id=self.device_id))
+            await self._tokens(pair)
+            return pair.access_token
 
     async def logout(self) -> None:
         try:

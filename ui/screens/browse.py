@@ -208,13 +208,17 @@ class SearchOverlayWidget(QFrame):
         return False
 
     def open_with(self, text: str) -> None:
+        """Opened at once by the window on the first key, so the next keys land in the field;
+        the UI domain's SearchOverlay event for the same opening then changes nothing."""
+        if self.isVisible():
+            return
         parent = self.parentWidget()
         if parent is not None:
             self.setGeometry(parent.rect())
         self.show()
         self.raise_()
+        self.field.setText(text)
         if text:
-            self.field.setText(text)
             self.registry.post(Search(text))
         self.field.setFocus()
 

@@ -82,6 +82,7 @@ class StructForm(QWidget):
         self.status = heading("", "muted")
         form = QFormLayout(self)
         form.setVerticalSpacing(12)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         kind = SECTION_TYPES[section]
         hints = typing.get_type_hints(kind, include_extras=True)
@@ -90,6 +91,7 @@ class StructForm(QWidget):
             widget = self._widget(name, base, meta)
             if meta is not None and meta.description:
                 widget.setToolTip(meta.description)
+            widget.setMaximumWidth(420)
             self.widgets[name] = widget
             form.addRow(_label(name), widget)
         form.addRow("", self.status)

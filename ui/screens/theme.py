@@ -57,7 +57,7 @@ QFrame#card {{ background: {p.surface}; border: 1px solid {p.border}; border-rad
 QFrame#topbar {{ background: {p.surface}; border-bottom: 1px solid {p.border}; }}
 QFrame#banner {{ background: #5a3a00; border-bottom: 1px solid #8a5a00; }}
 QFrame#banner QLabel {{ color: #ffe2a8; font-weight: 600; }}
-QFrame#overlay {{ background: rgba(10, 12, 16, 235); }}
+QFrame#overlay {{ background: {p.window}; }}
 QLineEdit, QComboBox, QSpinBox, QDoubleSpinBox {{
     background: {p.raised}; border: 1px solid {p.border}; border-radius: 8px;
     padding: 8px 10px; selection-background-color: {p.accent}; }}

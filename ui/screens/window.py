@@ -183,6 +183,7 @@ class MainWindow(QMainWindow):
         text = event.text()
         if self.current in BROWSING and not self.search.isVisible() and text and (
                 text == "/" or text.isalnum()) and not typing_in:
+            self.search.open_with("" if text == "/" else text)
             self.registry.post(ShowSearch(True, "" if text == "/" else text))
             return
         super().keyPressEvent(event)
