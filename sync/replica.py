@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,6 +86,7 @@ class Replica:
         self._forced_snapshot = needs_snapshot
         self._damaged = False
         self._session: Path | None = None
+        self._session_end: weakref.finalize[Any, Any] | None = None
 
     # --- opening -----------------------------------------------------------------------------
 
@@ -105,14 +107,20 @@ class Replica:
             session = _begin_session(path)
             env, dbs = _open_checked(path)
             replica = cls(path, env, dbs, needs_snapshot=True)
-        replica._session = session
+        replica._set_session(session)
         return replica
+
+    def _set_session(self, session: Path | None) -> None:
+        """A process that exits normally without ``close`` ended its session cleanly too."""
+        self._session = session
+        if session is not None:
+            self._session_end = weakref.finalize(self, session.unlink, missing_ok=True)
 
     def close(self) -> None:
         self._env.close()
-        if self._session is not None:
-            self._session.unlink(missing_ok=True)
-            self._session = None
+        if self._session_end is not None:
+            self._session_end()
+        self._session = self._session_end = None
 
     def __enter__(self) -> Replica:
         return self
@@ -192,7 +200,7 @@ class Replica:
         _move_aside(self.path)
         self._env, self._dbs = _open_checked(self.path)
         self._damaged = False
-        self._session = _begin_session(self.path)
+        self._set_session(_begin_session(self.path))
         with self._env.begin(write=True) as txn:
             for queued in salvaged:
                 txn.put(u64(queued.seq), encode_action(queued.action), db=self._dbs.queue)

@@ -1,0 +1,140 @@
+"""The replica bench's end-to-end part: a real feed over HTTP into a replica in another process.
+
+The appliance's app (quart-trio, the real sync routes and SQL, authentication stubbed as in the
+``media`` bench) serves a throwaway Postgres seeded with the test suite's movie rows over
+hypercorn on 127.0.0.1. The client is a separate process, as a player is: it times
+``SyncClient.snapshot`` (stream, spool, apply, commit) and, after 100 watch-state changes
+written on the server (the way the media API writes them), ``SyncClient.pull_changes``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import statistics
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import trio
+import trio_asyncio
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.trio import serve
+
+from appliance.api.app import create_app
+from appliance.auth import rbac
+from appliance.auth.principal import Principal
+from appliance.config import Config
+from appliance.state import AppState
+from bench.common import BenchError, Figure, throwaway_postgres
+from store import media_query as mq
+from store.db import Database
+from store.gate import ServiceGate
+from store.migrate import migrate
+
+REPO = Path(__file__).resolve().parent.parent
+CLIENT = """
+import json, sys, time, trio
+from sync.client import SyncClient
+from sync.replica import Replica
+
+async def main(mode, url, path):
+    replica = Replica.open(path)
+    async with SyncClient(replica, url, "bench") as client:
+        t0 = time.perf_counter()
+        result = await (client.snapshot() if mode == "snapshot" else client.pull_changes())
+        elapsed = time.perf_counter() - t0
+    print(json.dumps({"s": elapsed, "changed": result.changed, "count": replica.count()}))
+    replica.close()
+
+trio.run(main, *sys.argv[1:])
+"""
+
+
+def _client(mode: str, url: str, path: Path) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, "-c", CLIENT, mode, url, str(path)],
+                          capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
+    if done.returncode != 0:
+        raise BenchError(f"sync client failed: {done.stderr.strip()[-800:]}")
+    out: dict[str, Any] = json.loads(done.stdout)
+    return out
+
+
+def end_to_end(items: int, rounds: int, tmp: Path) -> tuple[list[Figure], dict[str, list[float]]]:
+    with throwaway_postgres() as postgres:
+        dsn = postgres.maintenance_dsn
+
+        async def main() -> tuple[list[Figure], dict[str, list[float]]]:
+            async with trio_asyncio.open_loop():
+                return await _serve_and_measure(dsn, items, rounds, tmp)
+
+        return trio.run(main)
+
+
+async def _serve_and_measure(dsn: str, items: int, rounds: int,
+                             tmp: Path) -> tuple[list[Figure], dict[str, list[float]]]:
+    from tests.mediakit import movie_rows, seed  # the test suite's seeding, reused
+
+    gate = ServiceGate("postgres")
+    gate.open()
+    db = await Database.connect(dsn, gate, max_size=10)
+    try:
+        await migrate(db)
+        user_id = uuid.uuid4()
+        await db.run_asyncio(lambda c: c.execute(
+            "INSERT INTO users (id, username, role, password_hash, created_at, updated_at) "
+            "VALUES ($1, 'bench', 'admin', 'x', now(), now())", user_id))
+        rows = movie_rows(items, seed=11)
+        await seed(db, rows, root=str(tmp / "media"))
+        await db.run_asyncio(lambda c: c.execute("VACUUM ANALYZE"))
+        principal = Principal(str(user_id), "bench", role="admin",
+                              permissions=frozenset(rbac.PERMISSIONS))
+
+        async def stub(request: Any, state: Any) -> Principal:
+            return principal
+
+        state = AppState(config=Config(), data_dir=tmp, db=db,
+                         redis=None,  # type: ignore[arg-type]
+                         pg_gate=gate, redis_gate=gate, authenticator=stub)
+        state.server_id = "bench"
+        app = create_app(state)
+        hconfig = HypercornConfig()
+        hconfig.bind = ["127.0.0.1:0"]
+        hconfig.accesslog = None
+        hconfig.errorlog = logging.getLogger("bench.hypercorn")
+        logging.getLogger("ferrex.access").setLevel(logging.WARNING)
+        snaps: list[float] = []
+        pulls: list[float] = []
+        base = datetime(2026, 1, 1, tzinfo=UTC)
+        async with trio.open_nursery() as nursery:
+            binds = await nursery.start(serve, app, hconfig)
+            url = binds[0]
+            for n in range(rounds):
+                path = tmp / f"e2e{n}" / "replica"
+                got = await trio.to_thread.run_sync(_client, "snapshot", url, path)
+                if got["count"] < items * 0.9:  # a few seeded rows are not present on disk
+                    raise BenchError(f"snapshot brought {got['count']} of {items} items")
+                snaps.append(got["s"])
+                for k in range(3):
+                    for i, row in enumerate(rows[:100]):
+                        await mq.save_progress(db, user_id, row.id, 60.0 * (k + 1), 6000.0,
+                                               False, base + timedelta(hours=n, minutes=k,
+                                                                       seconds=i), "bench")
+                    got = await trio.to_thread.run_sync(_client, "changes", url, path)
+                    if got["changed"] != 100:
+                        raise BenchError(f"the changes page had {got['changed']} of 100")
+                    pulls.append(got["s"] * 1000)
+            nursery.cancel_scope.cancel()
+        figures = [
+            Figure(f"end to end: initial sync of {items} items (HTTP + apply)",
+                   statistics.median(snaps), "s"),
+            Figure("end to end: 100 changes pulled and applied: p50",
+                   statistics.median(pulls), "ms"),
+            Figure("end to end: 100 changes pulled and applied: max", max(pulls), "ms"),
+        ]
+        return figures, {"e2e snapshot s": snaps, "e2e 100 changes ms": pulls}
+    finally:
+        await db.close()
