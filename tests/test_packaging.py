@@ -1,44 +1,26 @@
-"""The Debian package: built once by ``packaging/build-deb.sh`` for this machine's architecture,
-then checked with dpkg-deb and lintian, its sysusers/tmpfiles entries applied to a scratch root,
-its maintainer scripts' purge rule exercised in a private mount namespace, and its venv run from
-the extracted tree at /opt/ferrex (bind-mounted in a private mount namespace: nothing is
-installed on this machine's root)."""
+"""The Debian package as built by ``packaging/build-deb.sh`` for this machine's architecture:
+control data, contents, the unit and config it ships, lintian, and the maintainer scripts' syntax.
+Installing it (apt-get into a minimal Debian 12 root, then booting that root with systemd) is
+tests/test_package_install.py; both share one build per session (tests/debpkg.py)."""
 
 from __future__ import annotations
 
 import configparser
-import json
 import os
-import shutil
-import signal
 import subprocess
-import time
 import tomllib
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, live_processes_mentioning, short_tempdir
+from tests.debpkg import built_deb, host_arch
 
 pytestmark = pytest.mark.slow
 
 
-def arch() -> str:
-    return subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True,
-                          check=True).stdout.strip()
-
-
 @pytest.fixture(scope="module")
-def deb(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("deb")
-    result = subprocess.run(["bash", str(REPO / "packaging" / "build-deb.sh"), "--out", str(out)],
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr
-    path = Path(result.stdout.strip().splitlines()[-1])
-    assert path.name == f"ferrex-appliance_0.1.0-1_{arch()}.deb" and path.is_file()
-    return path
+def deb() -> Path:
+    return built_deb()
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +38,7 @@ def field(deb: Path, name: str) -> str:
 
 def test_control_metadata(deb: Path) -> None:
     assert field(deb, "Package") == "ferrex-appliance"
-    assert field(deb, "Architecture") == arch()
+    assert field(deb, "Architecture") == host_arch()
     depends = [d.strip() for d in field(deb, "Depends").split(",")]
     for wanted in ("postgresql", "redis-server", "ffmpeg", "systemd", "passwd",
                    "python3 (>= 3.11)", "python3.11"):
@@ -121,94 +103,9 @@ def test_lintian_finds_no_errors(deb: Path) -> None:
     assert errors == [], "\n".join(lines)
 
 
-def test_sysusers_and_tmpfiles_entries(tree: Path, tmp_path: Path) -> None:
-    """Applied to a scratch root, as postinst applies them to the real one."""
-    scratch = tmp_path / "root"
-    (scratch / "etc").mkdir(parents=True)
-    subprocess.run(["systemd-sysusers", f"--root={scratch}",
-                    str(tree / "usr/lib/sysusers.d/ferrex.conf")], check=True)
-    passwd = (scratch / "etc/passwd").read_text()
-    entry = next(line for line in passwd.splitlines() if line.startswith("ferrex:"))
-    uid = int(entry.split(":")[2])
-    assert entry.endswith(":/var/lib/ferrex:/usr/sbin/nologin") and uid < 1000
-    subprocess.run(["systemd-tmpfiles", f"--root={scratch}", "--create",
-                    str(tree / "usr/lib/tmpfiles.d/ferrex.conf")], check=True)
-    info = (scratch / "var/lib/ferrex").stat()
-    assert (info.st_uid, info.st_mode & 0o777) == (uid, 0o750)
-
-
-def in_namespace(script: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    """``script`` in a private mount namespace (mounts there are invisible outside)."""
-    if shutil.which("unshare") is None or os.geteuid() != 0:
-        pytest.skip("needs root and unshare(1) for a private mount namespace")
-    return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-ec", script],
-                          capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
-
-
-def test_maintainer_scripts(tree: Path, deb: Path, tmp_path: Path) -> None:
+def test_maintainer_scripts_parse(deb: Path, tmp_path: Path) -> None:
+    """What they do is tests/test_package_install.py; a syntax error here fails faster."""
     control = tmp_path / "control"
     subprocess.run(["dpkg-deb", "-e", str(deb), str(control)], check=True)
     for script in ("postinst", "prerm", "postrm"):
         subprocess.run(["sh", "-n", str(control / script)], check=True)
-    # data survives remove and goes on purge; /var/lib, /run and /etc/systemd are scratch here
-    result = in_namespace(f"""
-        mount -t tmpfs none /var/lib; mount -t tmpfs none /run; mount -t tmpfs none /etc/systemd
-        mkdir -p /var/lib/ferrex/postgres; touch /var/lib/ferrex/server.key
-        sh {control}/postrm remove; test -e /var/lib/ferrex/server.key; echo kept
-        sh {control}/postrm purge; test ! -e /var/lib/ferrex; echo purged
-    """, timeout=60)
-    assert result.returncode == 0 and result.stdout.split() == ["kept", "purged"], result
-
-
-@pytest.fixture
-def data_dir() -> Iterator[Path]:
-    path = short_tempdir("fxp") / "var"
-    yield path
-    for pid in live_processes_mentioning(str(path)):
-        os.kill(pid, signal.SIGKILL)
-
-
-def test_installed_venv_serves_from_opt(tree: Path, data_dir: Path) -> None:
-    """The extracted tree's /opt/ferrex mounted at /opt/ferrex: version, then serve with the
-    package's config file, /health, SIGTERM; the external config file is never written."""
-    version = in_namespace(f"""
-        mount -t tmpfs none /opt; mkdir /opt/ferrex; mount --bind {tree}/opt/ferrex /opt/ferrex
-        cd /; env -i PATH=/usr/bin:/bin /opt/ferrex/venv/bin/ferrex-appliance version
-        env -i /opt/ferrex/venv/bin/python -c 'import appliance, lmdb, msgspec, asyncpg, argon2
-print(appliance.__file__)'
-    """, timeout=60)
-    assert version.returncode == 0, version
-    assert version.stdout.split() == [
-        "ferrex-appliance", "0.1.0",
-        "/opt/ferrex/venv/lib/python3.11/site-packages/appliance/__init__.py"]
-
-    config = tree / "etc/ferrex/ferrex.toml"
-    config_before = config.read_bytes()
-    log_path = data_dir.parent / "serve.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            ["unshare", "--mount", "--propagation", "private", "sh", "-ec",
-             f"mount -t tmpfs none /opt; mkdir /opt/ferrex; "
-             f"mount --bind {tree}/opt/ferrex /opt/ferrex; cd /; "
-             f"exec env -i PATH=/usr/bin:/bin FERREX_SCAN_ANALYZE=false "
-             f"/opt/ferrex/venv/bin/ferrex-appliance serve --config {config} "
-             f"--data-dir {data_dir} --listen 127.0.0.1:0"],
-            stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 120
-        base = ""
-        while not base and time.monotonic() < deadline:
-            assert proc.poll() is None, log_path.read_text()
-            for line in log_path.read_text(errors="replace").splitlines():
-                if '"ferrex appliance ready"' in line:
-                    base = json.loads(line)["listen"][0]
-            time.sleep(0.1)
-        assert base, log_path.read_text()
-        with urllib.request.urlopen(base + "/health", timeout=10) as response:
-            assert json.loads(response.read())["status"] == "ok"
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0, log_path.read_text()
-    assert config.read_bytes() == config_before
-    assert not (data_dir / "ferrex.toml").exists()
-    assert (data_dir / "server.key").is_file() and (data_dir / "postgres/PG_VERSION").is_file()
