@@ -1,13 +1,15 @@
 """Operator commands on real appliance processes: ``status``, ``backup`` and ``restore``.
 
-Backup -> fresh data dir -> restore must keep the appliance's identity (server id, server key),
-its libraries and its users (a password still logs in); restore refuses what would lose data.
+Backup -> wipe -> restore must keep the appliance's identity (server id, server key), its
+libraries, its users (a password still logs in) and their watch state (progress and watched marks,
+as the API reports them); restore refuses what would lose data.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -53,6 +55,8 @@ def snapshot(data_dir: Path) -> dict[str, str]:
         "users": psql(dsn, "SELECT id, username, role, password_hash FROM users ORDER BY id"),
         "items": psql(dsn, "SELECT id, title FROM media_items ORDER BY id"),
         "devices": psql(dsn, "SELECT id, user_id, name FROM devices ORDER BY id"),
+        "watch": psql(dsn, "SELECT user_id, item_id, position_s, duration_s, completed, "
+                           "play_count, client_ts, device_id FROM watch_state ORDER BY item_id"),
         "key": (data_dir / "server.key").read_bytes().hex(),
     }
 
@@ -62,13 +66,13 @@ def test_status_backup_restore_round_trip(root: Path) -> None:
     for title in ("Alien (1979)", "Heat (1995)"):
         (media / title).mkdir(parents=True)
         (media / title / f"{title}.mkv").write_bytes(b"\0" * 64)
-    source, target, backup = root / "a", root / "b", root / "backup"
+    source, backup = root / "a", root / "backup"
 
     app = RunningAppliance(source, env=ENV)
     try:
         base = app.wait_ready()
         listen = {"FERREX_SERVER_LISTEN": base.removeprefix("http://")}
-        admin_token(base, PASSWORD)
+        token = admin_token(base, PASSWORD)
         added = cli("library", "add", "--data-dir", str(source), "Films", "--kind", "movies",
                     str(media))
         assert added.returncode == 0, added.stderr
@@ -89,6 +93,22 @@ def test_status_backup_restore_round_trip(root: Path) -> None:
                                 env=listen).stdout)
         assert report["libraries"][0]["name"] == "Films" and report["queue"]["completed"] >= 1
 
+        # watch state: Alien half-way through, Heat marked watched
+        items = {title: psql(dsn, f"SELECT id FROM media_items WHERE title = '{title}'")
+                 for title in ("Alien", "Heat")}
+        code, body = http_json("PUT", f"{base}/api/v1/media/items/{items['Alien']}/progress", {
+            "position_s": 2712.5, "duration_s": 7020.0,
+            "client_ts": "2026-11-24T08:00:00Z"}, token)
+        assert code == 200 and body["applied"], body
+        code, body = http_json("POST", f"{base}/api/v1/media/items/{items['Heat']}/watched",
+                                 {"client_ts": "2026-11-24T08:01:00Z"}, token)
+        assert code == 200 and body["updates"][0]["state"]["completed"], body
+        watch_before = {title: http_json("GET", f"{base}/api/v1/media/items/{item_id}",
+                                         token=token)[1]["item"]["watch"]
+                        for title, item_id in items.items()}
+        assert watch_before["Alien"]["position_s"] == 2712.5
+        assert not watch_before["Alien"]["completed"] and watch_before["Heat"]["completed"]
+
         # taken from the running appliance, through its socket
         made = cli("backup", "--data-dir", str(source), str(backup))
         assert made.returncode == 0, made.stderr
@@ -106,18 +126,31 @@ def test_status_backup_restore_round_trip(root: Path) -> None:
     stopped = cli("status", "--data-dir", str(source))
     assert stopped.returncode == 3 and "not running" in stopped.stdout
 
+    # wipe: the data dir goes entirely (cluster, key, config), as on a new SD card
+    config_before = (source / "ferrex.toml").read_bytes()
+    shutil.rmtree(source)
+    target = source
     restored = cli("restore", "--data-dir", str(target), str(backup))
     assert restored.returncode == 0, restored.stderr
-    assert (target / "ferrex.toml").read_bytes() == (source / "ferrex.toml").read_bytes()
+    assert (target / "ferrex.toml").read_bytes() == config_before
     datadir_lock.check_free(target)  # the brief cluster is gone and the lock released
     app = RunningAppliance(target, env=ENV)
     try:
         base = app.wait_ready()
         assert snapshot(target) == before
-        status, body = http_json("POST", base + "/api/v1/auth/login", {
+        code, body = http_json("POST", base + "/api/v1/auth/login", {
             "username": "admin", "password": PASSWORD,
             "device": {"id": "after-restore", "name": "x", "platform": "linux"}})
-        assert status == 200, body
+        assert code == 200, body
+        token = body["access_token"]
+        libraries = http_json("GET", base + "/api/v1/libraries", token=token)[1]
+        assert [lib["name"] for lib in libraries["libraries"]] == ["Films"], libraries
+        watch_after = {title: http_json("GET", f"{base}/api/v1/media/items/{item_id}",
+                                        token=token)[1]["item"]["watch"]
+                       for title, item_id in items.items()}
+        assert watch_after == watch_before
+        cw = http_json("GET", base + "/api/v1/media/continue-watching", token=token)[1]
+        assert [i["id"] for i in cw["items"]] == [items["Alien"]]
         busy = cli("restore", "--data-dir", str(target), str(backup))
         assert busy.returncode == 2 and "in use by a running ferrex-appliance" in busy.stderr
     finally:
