@@ -4,6 +4,14 @@ The media query is one statement per (sort key, direction): every filter is a pa
 NULL when unused (``$n IS NULL OR ...``), so each statement can be PREPAREd at test time like any
 other, and cursor pagination is keyset pagination on ``(sort key, id)``. Sort keys never are NULL
 (missing values sort as the lowest), so the keyset comparison is a plain row comparison.
+
+Speed (issue 6, 30k items): the statements run with custom plans forced, so the planner sees the
+parameter values and folds every unused filter away; what remains is specialised per filter set
+by the planner, not by formatting SQL at request time. Each sort key has an index on
+``(key, id)`` over present items (migration 0008), so a page walks an index and stops after the
+limit; resolution/HDR filters read a summary kept on the item (0008); fuzzy search is
+``<%`` / ``ILIKE`` only, both served by the trigram indexes. The total count is the one part that
+must visit every match; :mod:`store.media_totals` remembers it until the library changes.
 """
 
 from __future__ import annotations
@@ -14,13 +22,17 @@ from datetime import datetime
 from typing import Any
 
 from store.db import Connection, Database, Record
+from store.media_totals import totals_for
 from store.sql import Sql, sql
 
 # Sort key expression and its SQL type (the cursor carries the key as text, cast back here).
+# Migration 0008 indexes each of these (but last_watched) exactly as written here: change both.
+# A year make_date() cannot take (0, or beyond 9999) counts as no year rather than failing.
 SORT_KEYS: dict[str, tuple[str, str]] = {
     "title": ("i.sort_title", "text"),
     "year": ("coalesce(i.year, 0)", "integer"),
-    "release_date": ("coalesce(i.release_date, i.air_date, make_date(i.year, 1, 1), "
+    "release_date": ("coalesce(i.release_date, i.air_date, "
+                     "CASE WHEN i.year BETWEEN 1 AND 9999 THEN make_date(i.year, 1, 1) END, "
                      "DATE '0001-01-01')", "date"),
     "date_added": ("i.added_at", "timestamptz"),
     "rating": ("coalesce(i.rating, -1)", "real"),
@@ -38,7 +50,13 @@ _ITEM_COLUMNS = """
 
 # $1 user, $2 kinds, $3 libraries, $4 genres, $5 all genres?, $6/$7 year, $8/$9 rating,
 # $10/$11 runtime, $12 min height, $13 hdr formats, $14 search, $15 watch status.
-_FILTERS = """
+# Resolution and HDR read the item's summary of its present files (0008), which answers exactly
+# "some present file is at least this tall" / "some present file has one of these formats".
+# Search: word similarity on either title, or the text as a substring of the title; ILIKE (with
+# the text's wildcards escaped) rather than strpos() so the trigram index serves every branch.
+# The watch-status tests are strict in ws (NULL when there is no row) so that for "watched" and
+# "in progress" the planner turns the outer join into an inner one and starts from watch_state.
+_FILTERS = r"""
     i.present
     AND ($2::text[] IS NULL OR i.kind = ANY($2::text[]))
     AND ($3::uuid[] IS NULL OR i.library_id = ANY($3::uuid[]))
@@ -50,20 +68,16 @@ _FILTERS = """
     AND ($9::real IS NULL OR i.rating <= $9::real)
     AND ($10::integer IS NULL OR i.runtime_minutes >= $10::integer)
     AND ($11::integer IS NULL OR i.runtime_minutes <= $11::integer)
-    AND ($12::integer IS NULL OR EXISTS (
-        SELECT 1 FROM media_files f WHERE f.item_id = i.id AND f.present
-        AND (f.media_info -> 'video' ->> 'height')::integer >= $12::integer))
-    AND ($13::text[] IS NULL OR EXISTS (
-        SELECT 1 FROM media_files f WHERE f.item_id = i.id AND f.present
-        AND f.media_info -> 'video' ->> 'hdr' = ANY($13::text[])))
+    AND ($12::integer IS NULL OR i.max_height >= $12::integer)
+    AND ($13::text[] IS NULL OR i.hdr_formats && $13::text[])
     AND ($14::text IS NULL OR $14::text <% i.title OR $14::text <% i.original_title
-         OR strpos(lower(i.title), lower($14::text)) > 0)
+         OR i.title ILIKE ('%' || replace(replace(replace($14::text, '\', '\\'), '%', '\%'),
+                                          '_', '\_') || '%'))
     AND ($15::text IS NULL
-         OR ($15::text = 'watched' AND coalesce(ws.completed, false))
-         OR ($15::text = 'in_progress' AND NOT coalesce(ws.completed, false)
-             AND coalesce(ws.position_s, 0) > 0)
-         OR ($15::text = 'unwatched' AND NOT coalesce(ws.completed, false)
-             AND coalesce(ws.position_s, 0) = 0))
+         OR ($15::text = 'watched' AND ws.completed)
+         OR ($15::text = 'in_progress' AND NOT ws.completed AND ws.position_s > 0)
+         OR ($15::text = 'unwatched'
+             AND (ws.item_id IS NULL OR (NOT ws.completed AND ws.position_s = 0))))
 """
 _FROM = """
     FROM media_items i
@@ -71,12 +85,18 @@ _FROM = """
 """
 
 
+# The change log's high-water mark (as store.sync_feed.HIGH_WATER): every change that can alter
+# a total (items, files, watch state) raises it in the writer's own transaction.
+_HIGH_WATER = """(SELECT greatest((SELECT max(seq) FROM sync_changes),
+                         (SELECT pruned_through FROM sync_retention)))"""
+
+
 def _query_statement(key: str, kind: str, desc: bool) -> Sql:
     op, order = ("<", "DESC") if desc else (">", "ASC")
     # $16 cursor key (text), $17 cursor id, $18 limit, $19 offset
     return sql(
         f"""
-        SELECT {_ITEM_COLUMNS}, ({key})::text AS sort_key
+        SELECT {_ITEM_COLUMNS}, ({key})::text AS sort_key, {_HIGH_WATER} AS high_water
         {_FROM}
         WHERE {_FILTERS}
           AND ($16::text IS NULL OR ({key}, i.id) {op} ($16::text::{kind}, $17::uuid))
@@ -90,7 +110,7 @@ QUERIES: dict[tuple[str, bool], Sql] = {
     (name, desc): _query_statement(key, kind, desc)
     for name, (key, kind) in SORT_KEYS.items() for desc in (False, True)
 }
-COUNT = sql(f"SELECT count(*) {_FROM} WHERE {_FILTERS}")
+COUNT = sql(f"SELECT count(*) AS total, {_HIGH_WATER} AS high_water {_FROM} WHERE {_FILTERS}")
 
 
 @dataclass(frozen=True)
@@ -117,27 +137,64 @@ class Filters:
                 self.runtime_min, self.runtime_max, self.min_height, self.hdr, self.search,
                 self.watch_status)
 
+    def total_key(self) -> tuple[Any, ...]:
+        """What the total depends on: the filters, and the user only through watch status (so
+        every user browsing a library shares one cached total)."""
+        user = self.user_id if self.watch_status is not None else None
+        return tuple(tuple(a) if isinstance(a, list) else a for a in (user, *self.args()[1:]))
+
 
 # The statements are prepared (asyncpg caches them); a generic plan for "$n IS NULL OR ..."
-# filters cannot know which filters are off and is often much worse than a custom one.
-CUSTOM_PLANS = sql("SELECT set_config('plan_cache_mode', 'force_custom_plan', true)")
+# filters cannot know which filters are off and is often much worse than a custom one. JIT off:
+# a count over a big library crosses jit_above_cost, and compiling costs far more (hundreds of
+# ms) than the few ms the count runs. Both settings last until the transaction ends.
+PLANNER_SETTINGS = sql(
+    "SELECT set_config('plan_cache_mode', 'force_custom_plan', true), "
+    "set_config('jit', 'off', true)"
+)
 
 
 async def query(db: Database, filters: Filters, sort: str, desc: bool, limit: int,
                 offset: int, after: tuple[str, uuid.UUID] | None,
                 with_total: bool = False) -> tuple[list[Record], int | None]:
-    """One page (and the total count of matches, without the cursor, when asked)."""
+    """One page (and the total count of matches, without the cursor, when asked).
+
+    The whole exchange is one hop to the asyncio side and one transaction (custom plans are a
+    transaction-local setting). The total comes from the cache when the change log has not moved
+    since it was counted (the page statement reads the high-water mark in its own snapshot), and
+    costs nothing when the first page is empty.
+    """
     key, after_id = after if after is not None else (None, None)
-    async with db.transaction() as conn:
-        await conn.fetchval(CUSTOM_PLANS)
-        rows = await conn.fetch(QUERIES[(sort, desc)], *filters.args(), key, after_id, limit,
-                                offset)
-        total = int(await conn.fetchval(COUNT, *filters.args())) if with_total else None
-    return rows, total
+    statement = QUERIES[(sort, desc)]
+    args = (*filters.args(), key, after_id, limit, offset)
+    totals = totals_for(db)
+
+    async def run(conn: Any) -> tuple[list[Record], int | None]:
+        async with conn.transaction():
+            await conn.fetchval(PLANNER_SETTINGS.text)
+            rows: list[Record] = await conn.fetch(statement.text, *args)
+            if not with_total:
+                return rows, None
+            if not rows and offset == 0 and after is None:
+                return rows, 0
+            if rows:
+                cached = totals.get(filters.total_key(), rows[0]["high_water"])
+                if cached is not None:
+                    return rows, cached
+            counted = await conn.fetchrow(COUNT.text, *filters.args())
+        totals.put(filters.total_key(), counted["high_water"], counted["total"])
+        return rows, int(counted["total"])
+
+    return await db.run_asyncio(run)
 
 
 async def count(db: Database, filters: Filters) -> int:
-    return int(await db.fetchval(COUNT, *filters.args()))
+    """The total, always counted (the cache is :func:`query`'s business)."""
+    async with db.transaction() as conn:
+        await conn.fetchval(PLANNER_SETTINGS)
+        row = await conn.fetchrow(COUNT, *filters.args())
+    assert row is not None
+    return int(row["total"])
 
 
 # --- details ----------------------------------------------------------------------------------

@@ -14,8 +14,10 @@ import msgspec
 import pytest
 
 from appliance.redis_client import RedisClient
+from store import media_index
 from store import media_query as mq
 from store.db import Database
+from store.sql import sql
 from sync.query import (
     IN_PROGRESS,
     UNWATCHED,
@@ -303,3 +305,81 @@ async def test_watch_state_is_per_user_and_only_admins_query_others(h: Harness, 
                          msgspec.to_builtins(msgspec.structs.replace(watched, user_id=me)),
                          token=viewer)
     assert reply.status == 403
+
+
+SET_GENRES = sql("UPDATE media_items SET genres = $2::text[] WHERE id = $1")
+DELETE_FILE = sql("DELETE FROM media_files WHERE id = $1")
+
+
+def _info(height: int, hdr: str) -> str:
+    return msgspec.json.encode({"container": "matroska,webm", "duration_s": 60.0,
+                                "video": {"codec": "hevc", "height": height, "hdr": hdr}}
+                               ).decode()
+
+
+async def test_totals_and_file_filters_follow_every_kind_of_change(h: Harness, db: Database,
+                                                                   cat: Catalogue) -> None:
+    """Totals are cached until the library changes, and resolution/HDR filters read a summary
+    kept on the item: after each writer's change (analysis, a file gone, a file moved to another
+    item, a file deleted, new genres, watch state) the same queries give the new truth."""
+    token = await h.token()
+    user = await _user_id(h, token)
+    watched: dict[uuid.UUID, dict[str, Any]] = {}
+    queries = [MediaQueryBuilder().hdr("DolbyVision"),
+               MediaQueryBuilder().min_height(2160).sort_by(SortBy.RATING, SortOrder.DESC),
+               MediaQueryBuilder().genre("Horror"),
+               MediaQueryBuilder().watch_status(WATCHED)]
+
+    async def check(step: str) -> None:
+        for builder in queries:
+            q = builder.limit(4).build()
+            expected = expect(cat, q, watched)
+            for _ in range(2):  # counted, then (unchanged library) from the cache
+                page = await run_query(h, token, q)
+                assert page["total"] == len(expected), (step, q)
+                assert [uuid.UUID(i["id"]) for i in page["items"]] == expected[:4], (step, q)
+
+    def pick(height: int, hdr: str, *, but: Row | None = None) -> Row:
+        return next(r for r in cat.rows
+                    if r.present and (r.height, r.hdr) == (height, hdr) and r is not but)
+
+    def path(row: Row) -> str:
+        return f"/srv/media/films/{row.title}/{row.title}.mkv"
+
+    await check("seeded")
+    reanalysed = pick(480, "SDR")
+    async with db.transaction() as conn:
+        await media_index.save_analysis(conn, reanalysed.file_id, _info(2160, "DolbyVision"),
+                                        None)
+    reanalysed.height, reanalysed.hdr = 2160, "DolbyVision"
+    await check("analysed again")
+
+    gone = pick(2160, "DolbyVision", but=reanalysed)
+    async with db.transaction() as conn:
+        await media_index.mark_missing(conn, cat.library_id, [path(gone)])
+    gone.height, gone.hdr = None, None  # the item is still present, without a present file
+    await check("file gone")
+
+    source, target = pick(2160, "DolbyVision", but=reanalysed), pick(720, "SDR")
+    assert source.file_id is not None
+    async with db.transaction() as conn:
+        await media_index.link_files(conn, [(source.file_id, target.id)])
+    target.height, target.hdr = 2160, "DolbyVision"  # now two files: 720 SDR and 2160 DV
+    source.height, source.hdr = None, None
+    await check("file moved to another item")
+
+    deleted = pick(1080, "DolbyVision")
+    await db.execute(DELETE_FILE, deleted.file_id)
+    deleted.height, deleted.hdr = None, None
+    await check("file deleted")
+
+    regenred = next(r for r in cat.rows if r.present and "Horror" not in r.genres)
+    await db.execute(SET_GENRES, regenred.id, [*regenred.genres, "Horror"])
+    regenred.genres = [*regenred.genres, "Horror"]
+    await check("genres edited")
+
+    seen = next(r for r in cat.rows if r.present)
+    at = datetime(2025, 6, 1, tzinfo=UTC)
+    await mq.save_progress(db, user, seen.id, 5900.0, 6000.0, True, at, "tv")
+    watched[seen.id] = {"completed": True, "position": 5900.0, "last": at}
+    await check("watched")
