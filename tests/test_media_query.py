@@ -348,6 +348,7 @@ async def test_totals_and_file_filters_follow_every_kind_of_change(h: Harness, d
 
     await check("seeded")
     reanalysed = pick(480, "SDR")
+    assert reanalysed.file_id is not None
     async with db.transaction() as conn:
         await media_index.save_analysis(conn, reanalysed.file_id, _info(2160, "DolbyVision"),
                                         None)
