@@ -22,27 +22,16 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import lmdb
-import msgspec
 
 from bench.common import BenchError, Figure, Result
-from sync.feed_types import ItemFrame
-from sync.query import IN_PROGRESS, UNWATCHED, MediaQuery, MediaQueryBuilder, SortBy, SortOrder
-from sync.replica import Replica
-from tests.feedkit import World, batches, world
-
-REPO = Path(__file__).resolve().parent.parent
+from bench.replica_core import measure
 
 
 @dataclass(frozen=True)
@@ -53,171 +42,58 @@ class Params:
     e2e: bool = True
 
 
-def _queries() -> dict[str, MediaQuery]:
-    return {
-        "all by title": MediaQueryBuilder().limit(150).build(),
-        "movies by year desc": MediaQueryBuilder().movies_only()
-        .sort_by(SortBy.YEAR, SortOrder.DESC).limit(150).build(),
-        "genre+year by rating": MediaQueryBuilder().genres("Drama", "Crime")
-        .year_range(1980, 2010).sort_by(SortBy.RATING, SortOrder.DESC).limit(150).build(),
-        "unwatched, recently added": MediaQueryBuilder().watch_status(UNWATCHED)
-        .sort_by(SortBy.DATE_ADDED, SortOrder.DESC).limit(150).build(),
-        "in progress, last watched": MediaQueryBuilder().watch_status(IN_PROGRESS)
-        .sort_by(SortBy.LAST_WATCHED, SortOrder.DESC).limit(150).build(),
-        "4K HDR by rating": MediaQueryBuilder().min_height(2160).hdr()
-        .sort_by(SortBy.RATING, SortOrder.DESC).limit(150).build(),
-        "fuzzy search": MediaQueryBuilder().search("matrx").limit(150).build(),
-    }
-
-
-def _library(items: int) -> World:
-    w = world(2024, movies=items, shows=0)
-    films = next(iter(w.libraries))
-    for n, item_id in enumerate(list(w.items)[: items // 10]):
-        w.set_watch(item_id, 0.0 if n % 2 else 600.0, n % 3 == 0,
-                    w.items[item_id].added_at)
-    assert films
-    return w
-
-
 def _pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p * (len(ordered) - 1)))]
-
-
-COLD_CHILD = """
-import json, resource, sys, time
-t0 = time.perf_counter()
-mode, path = sys.argv[1], sys.argv[2]
-if mode == "replica":
-    from sync.replica import Replica
-    from sync.query import MediaQueryBuilder, SortBy, SortOrder
-    t0 = time.perf_counter()
-    r = Replica.open(path)
-    cards = r.cards(limit=150)
-    elapsed = time.perf_counter() - t0
-    assert len(cards) == 150
-    r.query(MediaQueryBuilder().sort_by(SortBy.YEAR, SortOrder.DESC).limit(150).build())
-else:
-    import lmdb
-    t0 = time.perf_counter()
-    env = lmdb.open(path, readonly=True, max_dbs=16)
-    db = env.open_db(b"cards", create=False)
-    with env.begin(buffers=True) as txn:
-        cur = txn.cursor(db=db)
-        keys = [bytes.fromhex(k) for k in sys.argv[3].split(",")]
-        n = sum(len(cur.get(k) or b"") > 0 for k in keys)
-    elapsed = time.perf_counter() - t0
-    assert n == 150
-status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
-kb = lambda name: int(status.get(name, "0 kB").split()[0])
-print(json.dumps({"ms": elapsed * 1000, "rss_kb": kb("VmRSS"), "anon_kb": kb("RssAnon"),
-                  "file_kb": kb("RssFile")}))
-"""
-
-
-def _cold(mode: str, path: Path, keys: str = "") -> dict[str, float]:
-    done = subprocess.run([sys.executable, "-c", COLD_CHILD, mode, str(path), keys],
-                          capture_output=True, text=True, cwd=REPO, timeout=120, check=False)
-    if done.returncode != 0:
-        raise BenchError(f"cold open child failed: {done.stderr.strip()[-500:]}")
-    out: dict[str, float] = json.loads(done.stdout)
-    return out
-
-
-def _raw_put(frames: list[Any], path: Path) -> float:
-    enc = msgspec.msgpack.Encoder()
-    env = lmdb.open(str(path), map_size=2 << 30, max_dbs=4)
-    db = env.open_db(b"items")
-    t0 = time.perf_counter()
-    with env.begin(write=True) as txn:
-        for frame in frames:
-            if isinstance(frame, ItemFrame):
-                txn.put(frame.item.id.bytes, enc.encode(frame.item), db=db)
-    elapsed = time.perf_counter() - t0
-    env.close()
-    return elapsed
 
 
 def run(params: Params) -> Result:
     tmp = Path(tempfile.mkdtemp(prefix="fxbr"))
     try:
         return _run(params, tmp)
+    except RuntimeError as exc:
+        raise BenchError(str(exc)) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def figures_of(measured: dict[str, object], items: int) -> list[Figure]:
+    s: dict[str, list[float]] = measured["samples"]  # type: ignore[assignment]
+    rss: dict[str, float] = measured["rss"]  # type: ignore[assignment]
+    med = {k: statistics.median(v) for k, v in s.items()}
+    figures = [
+        Figure(f"snapshot apply, {items} items", med["snapshot apply s"], "s"),
+        Figure("raw LMDB put of the same records (baseline)", med["raw put s"], "s"),
+        Figure("snapshot apply / raw put", med["snapshot apply s"] / med["raw put s"], "x"),
+        Figure("delta of 100 changes: p50", med["delta 100 ms"], "ms"),
+        Figure("delta of 100 changes: max", max(s["delta 100 ms"]), "ms"),
+        Figure("first 150 cards, replica already open: p50",
+               med["first 150 cards, open replica ms"], "ms"),
+    ]
+    for key, values in s.items():
+        if key.startswith("query "):
+            name = key[len("query "):-len(" ms")]
+            figures += [Figure(f"query {name}: p50", med[key], "ms"),
+                        Figure(f"query {name}: p99", _pct(values, 0.99), "ms")]
+    figures += [
+        Figure("cold open + first 150 cards (new process)", med["cold open + 150 cards ms"],
+               "ms"),
+        Figure("raw LMDB open + cursor over the same 150 keys (baseline)",
+               med["raw scan 150 ms"], "ms"),
+        Figure("cold open / raw scan", med["cold open + 150 cards ms"] / med["raw scan 150 ms"],
+               "x"),
+        Figure("reader RSS", rss["rss_kb"] / 1024, "MiB"),
+        Figure("reader RSS: file-backed (the shared map)", rss["file_kb"] / 1024, "MiB"),
+        Figure("reader RSS: private", rss["anon_kb"] / 1024, "MiB"),
+        Figure("replica size on disk", float(measured["size_mib"]), "MiB"),  # type: ignore[arg-type]
+    ]
+    return figures
+
+
 def _run(params: Params, tmp: Path) -> Result:
-    figures: list[Figure] = []
-    samples: dict[str, list[float]] = {}
-    w = _library(params.items)
-    frames = w.snapshot_frames()
-    snap, raw = [], []
-    for n in range(params.rounds):
-        path = tmp / f"r{n}"
-        replica = Replica.open(path)
-        t0 = time.perf_counter()
-        replica.apply_snapshot(batches(frames, 1000))
-        snap.append(time.perf_counter() - t0)
-        replica.close()
-        raw.append(_raw_put(frames, tmp / f"raw{n}"))
-    samples["snapshot apply s"], samples["raw put s"] = snap, raw
-    figures += [Figure(f"snapshot apply, {params.items} items", statistics.median(snap), "s"),
-                Figure("raw LMDB put of the same records (baseline)", statistics.median(raw),
-                       "s"),
-                Figure("snapshot apply / raw put", statistics.median(snap) /
-                       statistics.median(raw), "x")]
-
-    path = tmp / "r0"
-    replica = Replica.open(path)
-    deltas = []
-    for _ in range(max(10, params.rounds * 5)):
-        page = w.random_changes(100)
-        t0 = time.perf_counter()
-        replica.apply_changes(page)
-        deltas.append((time.perf_counter() - t0) * 1000)
-    samples["delta 100 ms"] = deltas
-    figures += [Figure("delta of 100 changes: p50", statistics.median(deltas), "ms"),
-                Figure("delta of 100 changes: max", max(deltas), "ms")]
-
-    warm = []
-    for _ in range(params.samples):
-        t0 = time.perf_counter()
-        replica.cards(limit=150)
-        warm.append((time.perf_counter() - t0) * 1000)
-    first = [c.id.bytes.hex() for c in replica.cards(limit=150)]
-    for name, q in _queries().items():
-        times = []
-        for _ in range(params.samples):
-            t0 = time.perf_counter()
-            replica.query(q)
-            times.append((time.perf_counter() - t0) * 1000)
-        samples[f"query {name} ms"] = times
-        figures += [Figure(f"query {name}: p50", statistics.median(times), "ms"),
-                    Figure(f"query {name}: p99", _pct(times, 0.99), "ms")]
-    samples["first 150 cards, open replica ms"] = warm
-    figures.append(Figure("first 150 cards, replica already open: p50",
-                          statistics.median(warm), "ms"))
-    replica.close()
-
-    cold, base = [], []
-    rss: dict[str, float] = {}
-    for _ in range(max(3, params.rounds)):
-        rss = _cold("replica", path)
-        cold.append(rss["ms"])
-        base.append(_cold("raw", path, ",".join(first))["ms"])
-    samples["cold open + 150 cards ms"], samples["raw scan 150 ms"] = cold, base
-    figures += [Figure("cold open + first 150 cards (new process)", statistics.median(cold),
-                       "ms"),
-                Figure("raw LMDB open + cursor over the same 150 keys (baseline)",
-                       statistics.median(base), "ms"),
-                Figure("cold open / raw scan", statistics.median(cold) / statistics.median(base),
-                       "x"),
-                Figure("reader RSS", rss["rss_kb"] / 1024, "MiB"),
-                Figure("reader RSS: file-backed (the shared map)", rss["file_kb"] / 1024, "MiB"),
-                Figure("reader RSS: private", rss["anon_kb"] / 1024, "MiB"),
-                Figure("replica size on disk", (path / "data.mdb").stat().st_size / 2**20,
-                       "MiB")]
+    measured = measure(params.items, params.rounds, params.samples, tmp)
+    figures = figures_of(measured, params.items)
+    samples: dict[str, list[float]] = dict(measured["samples"])
     if params.e2e:
         from bench.replica_e2e import end_to_end
 

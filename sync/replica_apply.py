@@ -40,6 +40,7 @@ from sync.feed_types import (
 from sync.media_types import WatchStateOut
 from sync.offline_queue import MarkAction, ProgressAction, after_mark, after_progress
 from sync.offline_queue import decode as decode_action
+from sync.packed_strings import PackedStrings
 from sync.replica_format import (
     ALL_SCOPE,
     COL_BYID,
@@ -104,9 +105,9 @@ class Columns:
     ids: U8Array  # (n, 16)
     parents: U8Array  # (n, 16)
     facets: npt.NDArray[Any]
-    titles: list[str]
-    search: list[str]
-    trigrams: list[str]
+    titles: PackedStrings
+    search: PackedStrings
+    trigrams: PackedStrings
     genre_pairs: npt.NDArray[Any]
     genre_names: list[str]
     libs: list[bytes]
@@ -124,15 +125,22 @@ class Columns:
 
     @staticmethod
     def empty() -> Columns:
+        none = PackedStrings.pack([])
         return Columns(np.zeros((0, 16), np.uint8), np.zeros((0, 16), np.uint8),
-                       np.zeros(0, FACET_DTYPE), [], [], [], np.zeros(0, GENRE_PAIR_DTYPE), [],
-                       [])
+                       np.zeros(0, FACET_DTYPE), none, none, none,
+                       np.zeros(0, GENRE_PAIR_DTYPE), [], [])
 
     @staticmethod
     def load(txn: Any, db: Any) -> Columns:
         def raw(key: bytes) -> bytes:
             value = txn.get(key, db=db)
             return b"" if value is None else bytes(value)
+
+        def packed(key: bytes) -> PackedStrings:
+            blob = txn.get(key, db=db)
+            offsets = txn.get(key + b".off", db=db)
+            return PackedStrings.load(None if blob is None else bytes(blob),
+                                      None if offsets is None else bytes(offsets))
 
         def strs(key: bytes) -> list[str]:
             value = txn.get(key, db=db)
@@ -144,7 +152,7 @@ class Columns:
             ids=ids,
             parents=np.frombuffer(raw(COL_PARENTS), np.uint8).reshape(-1, 16).copy(),
             facets=np.frombuffer(raw(COL_FACETS), FACET_DTYPE).copy(),
-            titles=strs(COL_TITLES), search=strs(COL_SEARCH), trigrams=strs(COL_TRIGRAMS),
+            titles=packed(COL_TITLES), search=packed(COL_SEARCH), trigrams=packed(COL_TRIGRAMS),
             genre_pairs=np.frombuffer(raw(COL_GENRES), GENRE_PAIR_DTYPE).copy(),
             genre_names=strs(COL_GENRE_NAMES),
             libs=[libs_raw[i:i + 16] for i in range(0, len(libs_raw), 16)],
@@ -190,6 +198,7 @@ class Writer:
     frames: int = 0
     _cols: Columns | None = None
     _new_rows: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    _old_to_new: npt.NDArray[np.int64] | None = None
 
     def __post_init__(self) -> None:
         if self.snapshot:
@@ -362,8 +371,9 @@ class Writer:
         removed = np.frombuffer(b"".join(sorted(self.removed)), np.uint8).reshape(-1, 16)
         byid, byid_rows = old.id_index()
         gone = rows_of(byid, byid_rows, removed)
+        gone_rows = np.unique(gone[gone >= 0])
         keep = np.ones(old.n, bool)
-        keep[gone[gone >= 0]] = False
+        keep[gone_rows] = False
         kept_idx = np.nonzero(keep)[0]
         for parent_row in gone[gone >= 0]:
             parent = old.parents[parent_row]
@@ -385,8 +395,8 @@ class Writer:
         ids = old.ids
 
         def kept_key(j: int) -> tuple[str, bytes]:
-            row = kept_idx[j]
-            return titles[row], ids[row].tobytes()
+            row = int(kept_idx[j])
+            return titles.get(row), ids[row].tobytes()
 
         positions = np.array(
             [bisect.bisect_left(range(len(kept_idx)), (title_key(r), r.id.bytes), key=kept_key)
@@ -396,23 +406,15 @@ class Writer:
             b"".join(r.parent_id.bytes if r.parent_id else bytes(16) for r in new),
             np.uint8).reshape(-1, 16)
 
-        def merged_list(old_list: list[str], new_list: list[str]) -> list[str]:
-            base = np.array(old_list, dtype=object)[kept_idx] if old_list else \
-                np.zeros(0, dtype=object)
-            added = np.empty(len(new_list), dtype=object)
-            added[:] = new_list
-            merged: list[str] = np.insert(base, positions, added).tolist()
-            return merged
-
         cols = Columns(
             ids=np.insert(old.ids[kept_idx], positions, new_ids, axis=0),
             parents=np.insert(old.parents[kept_idx], positions, new_parents, axis=0),
             facets=np.insert(old.facets[kept_idx], positions, new_rows),
-            titles=merged_list(old.titles, [title_key(r) for r in new]),
-            search=merged_list(old.search, [
+            titles=old.titles.edit(gone_rows, kept_idx, positions, [title_key(r) for r in new]),
+            search=old.search.edit(gone_rows, kept_idx, positions, [
                 fold(r.title) + "\n" + fold(r.original_title or "") for r in new]),
-            trigrams=merged_list(old.trigrams,
-                                 [trigram_text(r.title, r.original_title) for r in new]),
+            trigrams=old.trigrams.edit(gone_rows, kept_idx, positions,
+                                       [trigram_text(r.title, r.original_title) for r in new]),
             genre_pairs=old.genre_pairs, genre_names=list(old.genre_names), libs=libs,
         )
         # 4. old row -> new row for what was kept; new rows land at positions + their rank
@@ -423,6 +425,7 @@ class Writer:
         new_final = positions + np.arange(len(new))
         cols.genre_pairs = self._genres(old, cols, old_to_new, new, new_final)
         self._new_rows = new_final
+        self._old_to_new = old_to_new
         return cols
 
     def _genres(self, old: Columns, cols: Columns, old_to_new: npt.NDArray[np.int64],
@@ -473,9 +476,11 @@ class Writer:
         put(COL_PARENTS, cols.parents.tobytes(), db=db)
         put(COL_BYID, byid.tobytes(), db=db)
         put(COL_BYID_ROWS, byid_rows.tobytes(), db=db)
-        put(COL_TITLES, _enc.encode(cols.titles), db=db)
-        put(COL_SEARCH, _enc.encode(cols.search), db=db)
-        put(COL_TRIGRAMS, _enc.encode(cols.trigrams), db=db)
+        for key, strings in ((COL_TITLES, cols.titles), (COL_SEARCH, cols.search),
+                             (COL_TRIGRAMS, cols.trigrams)):
+            blob, offsets = strings.dump()
+            put(key, blob, db=db)
+            put(key + b".off", offsets, db=db)
         put(COL_GENRES, cols.genre_pairs.tobytes(), db=db)
         put(COL_GENRE_NAMES, _enc.encode(cols.genre_names), db=db)
         put(COL_LIBS, b"".join(cols.libs), db=db)
@@ -483,25 +488,46 @@ class Writer:
         self._children(cols)
 
     def _orders(self, cols: Columns) -> None:
+        """The sorted root lists of every scope. Per key one list over all roots in (key, row)
+        order; a library's list is that list filtered (rows are in title order, so ties stay
+        in title order everywhere). After a small change the old list is kept, renumbered
+        (kept rows keep their relative order) and the new rows are merged in by binary search;
+        after a snapshot or a large change it is one stable argsort."""
         db = self.dbs.order
-        self.txn.drop(db, delete=False)
         f = cols.facets
         roots = (f["flags"] & IS_ROOT) != 0
+        root_rows = np.nonzero(roots)[0]
+        sorted_rows: dict[str, npt.NDArray[Any]] = {"title": root_rows}
+        new_roots = self._new_rows[roots[self._new_rows]] if self._new_rows.size else \
+            self._new_rows
+        incremental = (self._old_to_new is not None and not self.snapshot
+                       and new_roots.size * 8 < max(root_rows.size, 1))
+        for name in ("year", "date_added", "rating"):
+            key = sort_key(f, name)
+            old = self.txn.get(ALL_SCOPE + name.encode(), db=db) if incremental else None
+            if old is None or self._old_to_new is None:
+                sorted_rows[name] = root_rows[np.argsort(key[root_rows], kind="stable")]
+                continue
+            kept = self._old_to_new[np.frombuffer(old, np.uint32)]
+            kept = kept[kept >= 0]
+            fresh = new_roots[np.lexsort((new_roots, key[new_roots]))]
+            kept_keys = key[kept]
+            positions = []
+            for row, value in zip(fresh.tolist(), key[fresh].tolist(), strict=True):
+                lo = int(np.searchsorted(kept_keys, value, side="left"))
+                hi = int(np.searchsorted(kept_keys, value, side="right"))
+                positions.append(lo + int(np.searchsorted(kept[lo:hi], row)))
+            sorted_rows[name] = np.insert(kept, positions, fresh)
+        self.txn.drop(db, delete=False)
         scopes = [(ALL_SCOPE, roots)]
         for index, lib in enumerate(cols.libs):
             scopes.append((lib, roots & (f["lib"] == index)))
-        root_rows = np.nonzero(roots)[0].astype(np.uint32)
-        # one stable sort per key over all roots; a library's list is that order filtered
-        # (stability keeps ties in title order in both)
-        sorted_rows = {"title": root_rows}
-        for name in ("year", "date_added", "rating"):
-            order = np.argsort(sort_key(f, name)[root_rows], kind="stable")
-            sorted_rows[name] = root_rows[order]
         for scope, mask in scopes:
             if not mask.any():
                 continue
             for name, rows in sorted_rows.items():
-                self.txn.put(scope + name.encode(), rows[mask[rows]].tobytes(), db=db)
+                self.txn.put(scope + name.encode(), rows[mask[rows]].astype(np.uint32).tobytes(),
+                             db=db)
 
     def _children(self, cols: Columns) -> None:
         db = self.dbs.children

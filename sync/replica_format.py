@@ -46,7 +46,7 @@ from sync.feed_types import FEED_SCHEMA, ItemRecord
 from sync.media_types import WatchStateOut
 
 # Bump when anything in this file changes meaning: an older replica is moved aside and rebuilt.
-REPLICA_FORMAT = 1
+REPLICA_FORMAT = 2
 MAP_SIZE = 2 << 30  # address space only; the file grows with the data (sparse)
 MAX_DBS = 16
 
@@ -70,9 +70,10 @@ COL_BYID_ROWS = b"byid_rows"  # N x uint32: the row of each id in COL_BYID
 COL_GENRES = b"genre_pairs"  # M x uint64 (code << 32 | row), sorted: genre -> rows
 COL_GENRE_NAMES = b"genre_names"  # msgpack list[str]: code -> display name
 COL_LIBS = b"libs"          # L x 16 bytes: library index -> library id (append-only)
-COL_TITLES = b"titles"      # msgpack list[str]: casefolded sort title per row
-COL_SEARCH = b"search"      # msgpack list[str]: per row "title\noriginal" casefolded
-COL_TRIGRAMS = b"trigram_text"  # msgpack list[str]: per row words padded like pg_trgm
+# packed strings (sync.packed_strings): the blob under the name, the offsets under name + ".off"
+COL_TITLES = b"titles"      # casefolded sort title per row
+COL_SEARCH = b"search"      # per row "title\noriginal", casefolded
+COL_TRIGRAMS = b"trigram_text"  # per row, the words padded like pg_trgm pads them
 
 ALL_SCOPE = bytes(16)
 ORDER_SORTS = ("title", "year", "date_added", "rating")

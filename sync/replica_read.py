@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from sync.feed_types import Card, ItemRecord, LibraryInfo
 from sync.media_types import WatchStateOut
+from sync.packed_strings import PackedStrings
 from sync.query import MediaQuery, SortBy, SortOrder, WatchStatus, problems
 from sync.replica_apply import Dbs, rows_of
 from sync.replica_format import (
@@ -374,15 +375,25 @@ class ReplicaView:
     def _search(self, rows: Rows, text: str) -> Rows:
         """Substring of the title or original title, or pg_trgm-like word similarity >= 0.6
         (the share of the query's trigrams found in the title's)."""
-        needle = fold(text.strip())
-        grams = list(query_trigrams(text))
-        need = WORD_SIMILARITY * len(grams)
-        search = self._strs(COL_SEARCH)
-        trigrams = self._strs(COL_TRIGRAMS)
-        keep = [r for r in rows.tolist()
-                if needle in search[r]
-                or (grams and sum(g in trigrams[r] for g in grams) >= need)]
-        return np.array(keep, np.int64)
+        n = self.facets.shape[0]
+        search = self._packed(COL_SEARCH)
+        hit = np.zeros(n, np.bool_)
+        hit[search.rows_with(fold(text.strip()).encode())] = True
+        grams = query_trigrams(text)
+        if grams:
+            trigrams = self._packed(COL_TRIGRAMS)
+            counts = np.zeros(n, np.int32)
+            for gram in grams:
+                counts[trigrams.rows_with(gram.encode())] += 1
+            hit |= counts >= WORD_SIMILARITY * len(grams)
+        return rows[hit[rows]]
+
+    def _packed(self, key: bytes) -> PackedStrings:
+        blob = self._get(key, self._dbs.cols)
+        offsets = self._get(key + b".off", self._dbs.cols)
+        if blob is not None and offsets is not None and len(offsets) % 4:
+            raise ReplicaDamaged(f"column {key.decode()}: odd offsets")
+        return PackedStrings.load(blob, offsets)
 
 
 def _split(packed: memoryview | bytes | None) -> list[bytes]:
