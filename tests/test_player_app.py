@@ -37,7 +37,7 @@ from ui.domains.registry import build_registry
 from ui.domains.settings import SettingsDomain
 from ui.qt_trio import run as run_guest
 from ui.screens.auth import ConnectScreen, LoginScreen, SetupScreen
-from ui.screens.browse import HomeScreen
+from ui.screens.browse import HomeScreen, LibraryScreen
 from ui.screens.detail import DetailScreen
 from ui.screens.settings import SettingsScreen
 from ui.screens.window import MainWindow
@@ -289,6 +289,26 @@ def test_first_run_to_pin_login_library_detail_search_settings(
         await shot(window, "detail")
         QTest.keyClick(window, Qt.Key.Key_Escape)
         await until(lambda: screen(window) == "home", "Esc goes back")
+
+        # a library from the replica is the GPU poster grid; Enter on a poster opens it
+        home.library_buttons[0].click()
+        await until(lambda: screen(window) == "library", "library screen")
+        library = window.screens["library"]
+        assert isinstance(library, LibraryScreen)
+        await until(lambda: library.poster_grid is not None, "poster grid")
+        grid = library.poster_grid
+        assert grid is not None and grid.view.window.count == len(MOVIES)
+        await until(lambda: library.images is not None and library.images.stats.decoded
+                    >= len(MOVIES), "grid posters decoded", 30)
+        await until(lambda: grid.view.stats.uploads >= len(MOVIES), "posters on the GPU")
+        await shot(window, "library")
+        QTest.keyClick(grid.widget, Qt.Key.Key_Right)
+        QTest.keyClick(grid.widget, Qt.Key.Key_Return)
+        await until(lambda: screen(window) == "detail", "detail from the grid")
+        QTest.keyClick(window, Qt.Key.Key_Escape)
+        await until(lambda: screen(window) == "library", "Esc back to the grid")
+        QTest.keyClick(window, Qt.Key.Key_Escape)
+        await until(lambda: screen(window) == "home", "Esc back home")
 
         # search overlay opens on typing a letter
         home.rows[0].setFocus()

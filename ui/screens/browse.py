@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QScrollArea,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from sync.feed_types import Card
+from ui.domains.catalog import replica_ready
 from ui.domains.core import CrossDomainEvent, DomainRegistry
 from ui.domains.events import (
     HomeLoaded,
@@ -24,10 +27,14 @@ from ui.domains.events import (
     SettingsChanged,
 )
 from ui.domains.library import OpenLibrary
-from ui.domains.media import OpenItem
+from ui.domains.media import MarkWatched, OpenItem
 from ui.domains.search import Search
 from ui.domains.ui import Back
 from ui.domains.views import CardView, LibraryView
+from ui.grid.source import ReplicaSource
+from ui.grid.view import WatchInfo
+from ui.grid.widget import PosterGrid
+from ui.images.service import ImageService
 from ui.screens.base import Screen
 from ui.screens.widgets import CardList, PosterCache, button, heading
 
@@ -138,11 +145,17 @@ class HomeScreen(Screen):
 
 
 class LibraryScreen(Screen):
+    """A library's items. From the replica it is the GPU poster grid (``ui.grid``: virtual
+    rows, kinetic scroll, batched texture uploads, flip menu); before the replica has its
+    snapshot, a plain card grid fed by the server."""
+
     name = "library"
 
     def __init__(self, registry: DomainRegistry, posters: PosterCache) -> None:
         super().__init__(registry)
         self.library: LibraryView | None = None
+        self.poster_grid: PosterGrid | None = None
+        self.images: ImageService | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(32, 20, 32, 20)
         top = QHBoxLayout()
@@ -154,22 +167,96 @@ class LibraryScreen(Screen):
         top.addStretch(1)
         top.addWidget(button("Back", "", lambda: self.post(Back())))
         layout.addLayout(top)
+        self.views = QStackedWidget()
         self.grid = CardList(self.services.settings.display, posters, row=False)
         self.grid.activated_card.connect(lambda card: _open(self, card))
-        layout.addWidget(self.grid, 1)
+        self.views.addWidget(self.grid)
+        layout.addWidget(self.views, 1)
+        # The grid draws on demand; while posters are being fetched and decoded it needs frames
+        # to upload them and run their fade-in, so it is nudged until the service is idle.
+        self._frames_left = 0
+        self._pump = QTimer(self)
+        self._pump.setInterval(16)
+        self._pump.timeout.connect(self._nudge)
+        self._pump.start()
+
+    def _nudge(self) -> None:
+        if self.poster_grid is None or self.images is None or not self.isVisible():
+            return
+        if self.images.pending:
+            self._frames_left = 40  # the fade-in after the last arrival
+        if self._frames_left > 0:
+            self._frames_left -= 1
+            self.poster_grid.update()
 
     def shown(self) -> None:
-        self.grid.setFocus()
+        current = self.views.currentWidget()
+        if current is not None:
+            current.setFocus()
+
+    def _image_service(self) -> ImageService | None:
+        services = self.services
+        api, store = services.api, services.store
+        if api is None or store is None:
+            return None
+        if self.images is None or self.images.base_url != api.base_url:
+            images = ImageService(api.base_url, lambda: api.access_token,
+                                  store.directory / "grid-cache")
+            self.images = images
+            self.registry.context.spawn(images.run, "poster images")
+        return self.images
+
+    def _watch(self, card: Card) -> WatchInfo | None:
+        replica = self.services.replica
+        state = replica.watch(card.id) if replica is not None else None
+        if state is None:
+            return None
+        progress = (state.position_s / state.duration_s
+                    if state.duration_s and not state.completed else 0.0)
+        return WatchInfo(watched=state.completed, progress=progress)
+
+    def _show_grid(self, library: LibraryView) -> None:
+        settings = self.services.settings
+        if self.poster_grid is not None:
+            self.views.removeWidget(self.poster_grid.widget)
+            self.poster_grid.widget.deleteLater()
+        grid = PosterGrid(ReplicaSource(self.services.replica, library.id),
+                          self._image_service(), display=settings.display,
+                          performance=settings.performance, watch=self._watch)
+        grid.signals.details.connect(lambda card: self.post(OpenItem(card.id)))
+        grid.signals.play.connect(lambda card: self.post(OpenItem(card.id)))
+        grid.signals.mark_watched.connect(self._toggle_watched)
+        self.poster_grid = grid
+        self.views.addWidget(grid.widget)
+        self.views.setCurrentWidget(grid.widget)
+
+    def _toggle_watched(self, card: Card) -> None:
+        info = self._watch(card)
+        self.post(MarkWatched(card.id, not (info is not None and info.watched)))
 
     def on_event(self, event: CrossDomainEvent) -> None:
         if isinstance(event, LibraryOpened):
+            same = self.library is not None and self.library.id == event.library.id
             self.library = event.library
             self.title.setText(event.library.name)
             noun = "movies" if event.library.kind == "movies" else "shows"
             self.count.setText(f"{event.total} {noun}")
-            self.grid.set_cards(event.cards)
+            if replica_ready(self.services):
+                if event.refresh and same and self.poster_grid is not None:
+                    self.poster_grid.view.source_changed()
+                    self.poster_grid.update()
+                else:
+                    self._show_grid(event.library)
+            else:
+                self.grid.set_cards(event.cards)
+                self.views.setCurrentWidget(self.grid)
+            if self.isVisible():
+                self.shown()
         elif isinstance(event, SettingsChanged):
             self.grid.apply_display(event.settings.display)
+            if self.poster_grid is not None:
+                self.poster_grid.apply_settings(event.settings.display,
+                                                event.settings.performance)
 
 
 class SearchOverlayWidget(QFrame):

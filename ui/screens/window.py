@@ -106,6 +106,9 @@ class MainWindow(QMainWindow):
         for screen in (ConnectScreen(registry), SetupScreen(registry), LoginScreen(registry),
                        HomeScreen(registry, self.posters), LibraryScreen(registry, self.posters),
                        DetailScreen(registry, self.posters), SettingsScreen(registry)):
+            if not screen.name or screen.name in self.screens:
+                raise ValueError(f"{type(screen).__name__}: screen name {screen.name!r} "
+                                 "is missing or taken")
             self.screens[screen.name] = screen
             self.stack.addWidget(screen)
         self.search = SearchOverlayWidget(registry, self.posters, self.stack)
