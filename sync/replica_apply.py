@@ -176,6 +176,25 @@ def rows_of(byid: U8Array, byid_rows: npt.NDArray[np.uint32],
     return out
 
 
+def _merge_id_index(byid: U8Array, byid_rows: npt.NDArray[np.uint32],
+                    old_to_new: npt.NDArray[np.int64], new_ids: U8Array,
+                    new_rows: npt.NDArray[np.int64]) -> tuple[U8Array, npt.NDArray[np.uint32]]:
+    """The id index after a small change, without sorting 30k ids again: kept entries keep
+    their order (renumbered), the new ids go where they sort."""
+    mapped = old_to_new[byid_rows.astype(np.int64)]
+    alive = mapped >= 0
+    kept_ids = np.ascontiguousarray(byid[alive])
+    kept_rows = mapped[alive]
+    order = np.argsort(new_ids.reshape(-1).view("S16"), kind="stable") if new_ids.size else \
+        np.zeros(0, np.int64)
+    fresh = np.ascontiguousarray(new_ids[order])
+    at = np.searchsorted(kept_ids.reshape(-1).view("S16"), fresh.reshape(-1).view("S16")) \
+        if fresh.size else np.zeros(0, np.int64)
+    merged_ids = np.insert(kept_ids, at, fresh, axis=0)
+    merged_rows = np.insert(kept_rows, at, new_rows[order])
+    return np.ascontiguousarray(merged_ids), merged_rows.astype(np.uint32)
+
+
 def byid_index(ids: U8Array) -> tuple[U8Array, npt.NDArray[np.uint32]]:
     order = np.argsort(ids.reshape(-1).view("S16"), kind="stable") if ids.shape[0] else \
         np.zeros(0, np.int64)
@@ -426,6 +445,9 @@ class Writer:
         cols.genre_pairs = self._genres(old, cols, old_to_new, new, new_final)
         self._new_rows = new_final
         self._old_to_new = old_to_new
+        if old.n and len(new) * 8 < old.n:
+            cols.byid, cols.byid_rows = _merge_id_index(byid, byid_rows, old_to_new, new_ids,
+                                                        new_final)
         return cols
 
     def _genres(self, old: Columns, cols: Columns, old_to_new: npt.NDArray[np.int64],
@@ -511,23 +533,29 @@ class Writer:
             kept = self._old_to_new[np.frombuffer(old, np.uint32)]
             kept = kept[kept >= 0]
             fresh = new_roots[np.lexsort((new_roots, key[new_roots]))]
-            kept_keys = key[kept]
-            positions = []
-            for row, value in zip(fresh.tolist(), key[fresh].tolist(), strict=True):
-                lo = int(np.searchsorted(kept_keys, value, side="left"))
-                hi = int(np.searchsorted(kept_keys, value, side="right"))
-                positions.append(lo + int(np.searchsorted(kept[lo:hi], row)))
+            kept_keys, fresh_keys = key[kept], key[fresh]
+            # among equal keys the rows ascend: (key, row) is the order
+            lows = np.searchsorted(kept_keys, fresh_keys, side="left").tolist()
+            highs = np.searchsorted(kept_keys, fresh_keys, side="right").tolist()
+            kept_list = kept.tolist()
+            positions = [bisect.bisect_left(kept_list, row, lo, hi)
+                         for row, lo, hi in zip(fresh.tolist(), lows, highs, strict=True)]
             sorted_rows[name] = np.insert(kept, positions, fresh)
         self.txn.drop(db, delete=False)
-        scopes = [(ALL_SCOPE, roots)]
-        for index, lib in enumerate(cols.libs):
-            scopes.append((lib, roots & (f["lib"] == index)))
-        for scope, mask in scopes:
-            if not mask.any():
-                continue
-            for name, rows in sorted_rows.items():
-                self.txn.put(scope + name.encode(), rows[mask[rows]].astype(np.uint32).tobytes(),
-                             db=db)
+        lib_of = f["lib"]
+        for name, rows in sorted_rows.items():
+            rows = rows.astype(np.uint32)
+            self.txn.put(ALL_SCOPE + name.encode(), rows.tobytes(), db=db)
+            # one stable grouping by library keeps each library's rows in this order
+            libs = lib_of[rows]
+            grouped = rows[np.argsort(libs, kind="stable")]
+            counts = np.bincount(libs, minlength=len(cols.libs))
+            start = 0
+            for index, count in enumerate(counts.tolist()):
+                if count:
+                    self.txn.put(cols.libs[index] + name.encode(),
+                                 grouped[start:start + count].tobytes(), db=db)
+                start += count
 
     def _children(self, cols: Columns) -> None:
         db = self.dbs.children

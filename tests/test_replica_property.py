@@ -63,7 +63,7 @@ def everything(replica: Replica, item_ids: list[Any]) -> dict[str, Any]:
 @given(seed=st.integers(0, 2**32 - 1),
        pages=st.lists(st.integers(1, 40), min_size=1, max_size=6))
 def test_snapshot_then_deltas_equals_fresh_snapshot(seed: int, pages: list[int]) -> None:
-    w = world(seed, movies=40, shows=2)
+    w = world(seed, movies=120, shows=2)
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory() as tmp:
         incremental = Replica.open(Path(tmp) / "a")
