@@ -42,6 +42,13 @@ def sizes(text: str) -> tuple[int, ...]:
     return values
 
 
+def trigger_variants(text: str) -> tuple[str, ...]:
+    values = tuple(v.strip() for v in text.split(",") if v.strip())
+    if not values or any(v not in ("on", "off") for v in values):
+        raise argparse.ArgumentTypeError("expected on|off[,on|off...]")
+    return values
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -66,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="scan: raw walk + COPY rounds before and after the scans (default 3)")
     parser.add_argument("--rescans", type=positive, default=3,
                         help="scan: unchanged rescans after the full scan (default 3)")
+    parser.add_argument("--sync-triggers", type=trigger_variants, default=("on",),
+                        help="scan: full scan + rescans per entry on an emptied index, with the "
+                             "sync feed's triggers on or off, e.g. on,off,on (default on)")
     parser.add_argument("--items", type=positive, default=200,
                         help="images: movies enriched against the fake TMDB (default 200)")
     parser.add_argument("--latency-ms", type=positive, default=50,
@@ -120,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     benchmarks: dict[str, Callable[[], Result]] = {
         "bridge": lambda: bridge.run(bridge.Params(args.rounds, args.queries, args.concurrency)),
         "coldstart": lambda: coldstart.run(coldstart.Params(args.starts)),
-        "scan": lambda: scan.run(scan.Params(args.files, args.raw_rounds, args.rescans)),
+        "scan": lambda: scan.run(scan.Params(args.files, args.raw_rounds, args.rescans,
+                                             sync_triggers=args.sync_triggers)),
         "analyze": lambda: analyze.run(analyze.Params(args.rounds)),
         "auth": lambda: auth.run(auth.Params(args.rounds, args.logins, args.requests)),
         "images": lambda: images.run(images.Params(args.rounds, items=args.items,

@@ -67,6 +67,9 @@ class Params:
     raw_rounds: int = 3
     rescans: int = 3
     seed: int = 3
+    sync_triggers: tuple[str, ...] = ("on",)
+    """Full scan + rescans once per entry, each on an emptied index: "on" as shipped, "off" with
+    the sync feed's triggers disabled (what they cost the scan, A/B in one run)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -270,6 +273,8 @@ class Phase:
     spans: list[tuple[str, float, float]] = field(default_factory=list)
     jobs: Counter[str] = field(default_factory=Counter)  # "kind" and "kind:state"
     files_found: int = 0
+    sync_changes: int = 0
+    """Rows in the sync feed's change log after the scan."""
 
     def handler_seconds(self, kind: str) -> float:
         return sum(end - start for k, start, end in self.spans if k == kind)
@@ -396,6 +401,25 @@ class SizeRun:
     full: Phase = field(default_factory=Phase)
     rescans: list[Phase] = field(default_factory=list)
     indexed: dict[str, int] = field(default_factory=dict)
+    fulls: dict[str, list[Phase]] = field(default_factory=dict)
+    """Every full scan per trigger variant ("on"/"off"); ``full`` is the first "on" one."""
+    all_rescans: dict[str, list[Phase]] = field(default_factory=dict)
+
+
+SYNC_TRIGGERS = """
+    SELECT format('ALTER TABLE %s %s TRIGGER %I', tgrelid::regclass, $1::text, tgname)
+    FROM pg_trigger WHERE NOT tgisinternal AND tgname LIKE 'sync\\_%'
+"""
+
+
+async def set_sync_triggers(db: Database, enabled: bool) -> None:
+    """Enable or disable the sync feed's change-log triggers (bench database only)."""
+    statements = await db.run_asyncio(lambda conn: conn.fetch(
+        SYNC_TRIGGERS, "ENABLE" if enabled else "DISABLE"))
+    if not statements:
+        raise BenchError("no sync_* triggers found: is migration 0007 applied?")
+    script = ";\n".join(r[0] for r in statements)
+    await db.run_asyncio(lambda conn: conn.execute(script))
 
 
 async def _measure(dsn: str, tree: Tree, params: Params) -> SizeRun:
@@ -431,16 +455,31 @@ async def _measure(dsn: str, tree: Tree, params: Params) -> SizeRun:
             service = ScanService(db, bus, wake_dispatcher=dispatcher.wake)
             async with trio.open_nursery() as nursery:
                 await nursery.start(dispatcher.run)
-                movies = await libraries.create(db, "Bench Movies", "movies",
-                                                [str(tree.movies_root)])
-                series = await libraries.create(db, "Bench Series", "series",
-                                                [str(tree.series_root)])
-                ids = [movies.id, series.id]
-                run.full = await scan_libraries(db, service, timing, ids, postmaster)
-                rows = await db.run_asyncio(lambda conn: conn.fetch(INDEX_COUNTS))
-                run.indexed = {r["what"]: r["n"] for r in rows}
-                for _ in range(params.rescans):
-                    run.rescans.append(await scan_libraries(db, service, timing, ids, postmaster))
+                for variant in params.sync_triggers:
+                    await db.run_asyncio(lambda conn: conn.execute(
+                        "TRUNCATE libraries, sync_changes CASCADE"))
+                    await set_sync_triggers(db, variant == "on")
+                    movies = await libraries.create(db, "Bench Movies", "movies",
+                                                    [str(tree.movies_root)])
+                    series = await libraries.create(db, "Bench Series", "series",
+                                                    [str(tree.series_root)])
+                    ids = [movies.id, series.id]
+                    full = await scan_libraries(db, service, timing, ids, postmaster)
+                    full.sync_changes = await db.run_asyncio(lambda conn: conn.fetchval(
+                        "SELECT count(*) FROM sync_changes"))
+                    run.fulls.setdefault(variant, []).append(full)
+                    rows = await db.run_asyncio(lambda conn: conn.fetch(INDEX_COUNTS))
+                    indexed = {r["what"]: r["n"] for r in rows}
+                    if not run.indexed or (variant == "on" and "on" not in run.all_rescans):
+                        run.full, run.indexed = full, indexed
+                    elif indexed != run.indexed:
+                        raise BenchError(f"triggers {variant}: index differs: {indexed}")
+                    rescans = run.all_rescans.setdefault(variant, [])
+                    for _ in range(params.rescans):
+                        rescans.append(await scan_libraries(db, service, timing, ids, postmaster))
+                    if run.full is full:
+                        run.rescans = rescans
+                await set_sync_triggers(db, True)
                 nursery.cancel_scope.cancel()
             await raw_rounds()
         finally:
@@ -483,6 +522,24 @@ def _figures(run: SizeRun, prefix: str) -> tuple[list[Figure], dict[str, list[fl
         bad = sum(n for k, n in phase.jobs.items()
                   if k.endswith((":failed", ":dead_letter")))
         f.append(Figure(f"{prefix}{label}: failed/dead-letter jobs", bad, "n"))
+    for variant in ("on", "off"):
+        if len(run.fulls) < 2 or variant not in run.fulls:
+            continue
+        v_full = median([p.wall for p in run.fulls[variant]])
+        v_rescan = median([p.wall for p in run.all_rescans[variant]])
+        f += [
+            Figure(f"{prefix}sync triggers {variant}: full scan (median of "
+                   f"{len(run.fulls[variant])})", v_full, "s"),
+            Figure(f"{prefix}sync triggers {variant}: full scan / baseline", v_full / baseline,
+                   "x"),
+            Figure(f"{prefix}sync triggers {variant}: full scan postgres CPU",
+                   median([p.postgres_cpu for p in run.fulls[variant]]), "s"),
+            Figure(f"{prefix}sync triggers {variant}: change-log rows after the full scan",
+                   run.fulls[variant][0].sync_changes, "n"),
+            Figure(f"{prefix}sync triggers {variant}: rescan (median of "
+                   f"{len(run.all_rescans[variant])})", v_rescan, "s"),
+            Figure(f"{prefix}sync triggers {variant}: rescan / raw walk", v_rescan / walk, "x"),
+        ]
     expected = run.tree.expected
     for what in ("files", "movies", "movie extras", "series", "seasons", "episodes",
                  "series extras"):
@@ -496,6 +553,10 @@ def _figures(run: SizeRun, prefix: str) -> tuple[list[Figure], dict[str, list[fl
         f"{prefix}full_scan_s": [full],
         f"{prefix}rescan_s": [p.wall for p in run.rescans],
     }
+    for variant, phases in run.fulls.items():
+        samples[f"{prefix}triggers_{variant}_full_scan_s"] = [p.wall for p in phases]
+        samples[f"{prefix}triggers_{variant}_rescan_s"] = [
+            p.wall for p in run.all_rescans[variant]]
     return f, samples
 
 
