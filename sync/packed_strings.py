@@ -55,6 +55,8 @@ class PackedStrings:
         """Drop the ``removed`` rows (sorted), then insert ``new[j]`` before kept row
         ``positions[j]`` (nondecreasing): the same edit ``np.insert(a[kept_idx], positions,
         ...)`` makes to a column."""
+        if kept_idx.size == 0:  # nothing kept (a snapshot): just the new strings
+            return PackedStrings.pack(new)
         n = len(self)
         off = self.offsets
         blob = self.blob

@@ -66,9 +66,9 @@ from sync.replica_format import (
     facet_fields,
     fold,
     micros,
+    search_texts,
     sort_key,
     title_key,
-    trigram_text,
     u64,
     watch_code,
 )
@@ -91,11 +91,12 @@ class Dbs:
 
     handles: dict[str, Any]
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.handles[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    def __post_init__(self) -> None:
+        for name, handle in self.handles.items():  # attributes: no lookup per access
+            setattr(self, name, handle)
+
+    def __getattr__(self, name: str) -> Any:  # only for names not set above
+        raise AttributeError(name)
 
 
 @dataclass
@@ -218,6 +219,7 @@ class Writer:
     _cols: Columns | None = None
     _new_rows: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
     _old_to_new: npt.NDArray[np.int64] | None = None
+    _images: dict[bytes, ImageEntry | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.snapshot:
@@ -259,7 +261,7 @@ class Writer:
 
     def _upsert(self, record: ItemRecord) -> None:
         key = record.id.bytes
-        old = self._old_record(key)
+        old = self.upserts.get(key) if self.snapshot else self._old_record(key)
         if old is not None:
             self._image_refs(old, -1)
             if old.parent_id is not None:
@@ -331,11 +333,16 @@ class Writer:
         for person in record.people:
             if person.image_id:
                 seen.setdefault(person.image_id, ("person", None, None))
-        db = self.dbs.images
+        images = self._images
         for image_id, (kind, color, blurhash) in seen.items():
             key = image_id.encode()
-            raw = self.txn.get(key, db=db)
-            entry = _image_dec.decode(raw) if raw is not None else None
+            if key in images:
+                entry = images[key]
+            elif self.snapshot:
+                entry = None  # the db was emptied: nothing to read
+            else:
+                raw = self.txn.get(key, db=self.dbs.images)
+                entry = _image_dec.decode(raw) if raw is not None else None
             if delta > 0:
                 if entry is None:
                     entry = ImageEntry(kind=kind, color=color, blurhash=blurhash, refs=1)
@@ -343,13 +350,19 @@ class Writer:
                     entry.refs += 1
                     if color or blurhash:
                         entry.color, entry.blurhash = color, blurhash
-                self.txn.put(key, _enc.encode(entry), db=db)
             elif entry is not None:
                 entry.refs -= 1
                 if entry.refs <= 0:
-                    self.txn.delete(key, db=db)
-                else:
-                    self.txn.put(key, _enc.encode(entry), db=db)
+                    entry = None
+            images[key] = entry
+
+    def _write_images(self) -> None:
+        db = self.dbs.images
+        for key, entry in self._images.items():
+            if entry is None:
+                self.txn.delete(key, db=db)
+            else:
+                self.txn.put(key, _enc.encode(entry), db=db)
 
     # --- finish: derived data and the cursor ----------------------------------------------
 
@@ -363,6 +376,7 @@ class Writer:
         if self.snapshot and self.header is None:
             raise FrameError("snapshot without a header frame")
         self._overlay_offline_actions()
+        self._write_images()
         cols = self.columns()
         items_changed = bool(self.removed or self.upserts)
         if items_changed:
@@ -401,14 +415,17 @@ class Writer:
         # 2. the new rows, in title order among themselves
         lib_index = {lib: i for i, lib in enumerate(old.libs)}
         libs = list(old.libs)
-        new = sorted(self.upserts.values(), key=lambda r: (title_key(r), r.id.bytes))
-        new_rows = np.zeros(len(new), FACET_DTYPE)
-        for j, r in enumerate(new):
+        keyed = sorted(((title_key(r), r.id.bytes), r) for r in self.upserts.values())
+        new = [r for _, r in keyed]
+        new_keys = [k for k, _ in keyed]
+        fields = []
+        for r in new:
             lib = r.library_id.bytes
             if lib not in lib_index:
                 lib_index[lib] = len(libs)
                 libs.append(lib)
-            new_rows[j] = facet_fields(r, lib_index[lib])
+            fields.append(facet_fields(r, lib_index[lib]))
+        new_rows = np.array(fields, FACET_DTYPE) if fields else np.zeros(0, FACET_DTYPE)
         # 3. merge: each new row goes where its (title, id) falls among the kept rows
         titles = old.titles
         ids = old.ids
@@ -418,22 +435,21 @@ class Writer:
             return titles.get(row), ids[row].tobytes()
 
         positions = np.array(
-            [bisect.bisect_left(range(len(kept_idx)), (title_key(r), r.id.bytes), key=kept_key)
-             for r in new], np.int64) if kept_idx.size else np.zeros(len(new), np.int64)
+            [bisect.bisect_left(range(len(kept_idx)), k, key=kept_key) for k in new_keys],
+            np.int64) if kept_idx.size else np.zeros(len(new), np.int64)
         new_ids = np.frombuffer(b"".join(r.id.bytes for r in new), np.uint8).reshape(-1, 16)
         new_parents = np.frombuffer(
             b"".join(r.parent_id.bytes if r.parent_id else bytes(16) for r in new),
             np.uint8).reshape(-1, 16)
 
+        texts = [search_texts(r) for r in new]
         cols = Columns(
             ids=np.insert(old.ids[kept_idx], positions, new_ids, axis=0),
             parents=np.insert(old.parents[kept_idx], positions, new_parents, axis=0),
             facets=np.insert(old.facets[kept_idx], positions, new_rows),
-            titles=old.titles.edit(gone_rows, kept_idx, positions, [title_key(r) for r in new]),
-            search=old.search.edit(gone_rows, kept_idx, positions, [
-                fold(r.title) + "\n" + fold(r.original_title or "") for r in new]),
-            trigrams=old.trigrams.edit(gone_rows, kept_idx, positions,
-                                       [trigram_text(r.title, r.original_title) for r in new]),
+            titles=old.titles.edit(gone_rows, kept_idx, positions, [k for k, _ in new_keys]),
+            search=old.search.edit(gone_rows, kept_idx, positions, [t[0] for t in texts]),
+            trigrams=old.trigrams.edit(gone_rows, kept_idx, positions, [t[1] for t in texts]),
             genre_pairs=old.genre_pairs, genre_names=list(old.genre_names), libs=libs,
         )
         # 4. old row -> new row for what was kept; new rows land at positions + their rank
@@ -458,24 +474,34 @@ class Writer:
             alive = mapped >= 0
             pairs = (pairs[alive] & ~np.uint64(0xFFFFFFFF)) | mapped[alive].astype(np.uint64)
         codes = {fold(name): i for i, name in enumerate(cols.genre_names)}
-        extra: list[tuple[int, int]] = []
+        code_of: dict[str, int] = {}  # genre as written -> code (a few dozen names, 30k rows)
+        extra: list[int] = []
         for record, row in zip(new, new_final.tolist(), strict=True):
-            for genre in {fold(g): g for g in record.genres if g.strip()}.items():
-                code = codes.get(genre[0])
+            row_codes = set()
+            for genre in record.genres:
+                code = code_of.get(genre)
                 if code is None:
-                    code = codes[genre[0]] = len(cols.genre_names)
-                    cols.genre_names.append(genre[1])
-                extra.append((code, row))
+                    folded = fold(genre.strip())
+                    if not folded:
+                        continue
+                    code = codes.get(folded)
+                    if code is None:
+                        code = codes[folded] = len(cols.genre_names)
+                        cols.genre_names.append(genre.strip())
+                    code_of[genre] = code
+                row_codes.add(code)
+            extra.extend((c << 32) | row for c in row_codes)
         if extra:
-            pairs = np.concatenate([pairs, np.array([(c << 32) | r for c, r in extra],
-                                                    GENRE_PAIR_DTYPE)])
+            pairs = np.concatenate([pairs, np.array(extra, GENRE_PAIR_DTYPE)])
         return np.sort(pairs)
 
     def _watch_columns(self, cols: Columns, items_changed: bool) -> None:
         byid, byid_rows = cols.id_index()
         keys = set(self.watch_changed)
         rows_known: list[int] = []
-        if items_changed:
+        if self.snapshot:  # every row is new: the (few) watch states decide, not the rows
+            keys |= {bytes(k) for k in self.txn.cursor(db=self.dbs.watch).iternext(values=False)}
+        elif items_changed:
             rows_known = self._new_rows.tolist()
         if keys:
             arr = np.frombuffer(b"".join(sorted(keys)), np.uint8).reshape(-1, 16)

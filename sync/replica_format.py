@@ -155,11 +155,18 @@ def title_key(record: ItemRecord) -> str:
 def trigram_text(*titles: str | None) -> str:
     """Words padded the way pg_trgm pads them ("  word "), concatenated: a query trigram is in
     the title's trigram set exactly when it is a substring of this text."""
-    words = []
-    for title in titles:
-        if title:
-            words.extend(_words(fold(title)))
-    return "".join(f"  {w} " for w in words)
+    return padded_words(*(fold(t) for t in titles if t))
+
+
+def padded_words(*folded: str) -> str:
+    return "".join(f"  {w} " for text in folded for w in _words(text))
+
+
+def search_texts(record: ItemRecord) -> tuple[str, str]:
+    """(substring text, trigram text) of a record, folding each title once."""
+    title = fold(record.title)
+    original = fold(record.original_title) if record.original_title else ""
+    return f"{title}\n{original}", padded_words(title, original)
 
 
 def query_trigrams(text: str) -> set[str]:
@@ -200,9 +207,10 @@ def facet_fields(record: ItemRecord, lib_index: int) -> tuple[int | float, ...]:
     for f in record.files:
         hdr |= HDR_BITS.get(f.hdr or "", 0)
     episode = record.episode_numbers[0] if record.episode_numbers else -1
+    season = record.season_number if record.season_number is not None else -1
     return (
         _clamp16(record.year or 0),
-        _clamp16(record.season_number if record.season_number is not None else -1),
+        _clamp16(season),
         _clamp16(episode),
         _clamp16(height),
         float(record.rating) if record.rating is not None else -1.0,
@@ -219,7 +227,7 @@ def facet_fields(record: ItemRecord, lib_index: int) -> tuple[int | float, ...]:
 
 
 def _clamp16(n: int) -> int:
-    return max(-32768, min(32767, n))
+    return n if -32768 <= n <= 32767 else (32767 if n > 0 else -32768)
 
 
 def watch_code(state: WatchStateOut | None) -> int:
