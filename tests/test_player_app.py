@@ -133,6 +133,7 @@ def drive(qapp: QApplication, player_dir: Path, scenario: Scenario) -> None:
     window = MainWindow(registry)
     window.resize(1440, 900)
     window.show()
+    window.activateWindow()  # no window manager under Xvfb: focus needs an active window
 
     async def main() -> None:
         async with trio.open_nursery() as nursery:
@@ -251,6 +252,13 @@ def test_first_run_to_pin_login_library_detail_search_settings(
         QTest.mouseClick(settings.pin_button, Qt.MouseButton.LeftButton)
         await until(lambda: "trusted" in settings.security_status.text(), "PIN saved")
 
+        # the profile's display name shows in the top bar at once
+        settings.select("profile")
+        name_field = settings.forms["profile"].widgets["display_name"]
+        name_field.setText("Ada L.")  # type: ignore[union-attr]
+        name_field.editingFinished.emit()  # type: ignore[union-attr]
+        await until(lambda: window.user_label.text() == "Ada L.", "profile name applied")
+
         # change a setting: applied live and persisted
         settings.select("display")
         form = settings.forms["display"]
@@ -272,6 +280,12 @@ def test_first_run_to_pin_login_library_detail_search_settings(
         await until(lambda: all(row.posters.for_card(c) is not None  # type: ignore[union-attr]
                                 for c in row.cards()), "posters loaded", 30)
         await shot(window, "home")
+        # keyboard: Up from the first row reaches the library buttons, Down comes back
+        first = home.rows[0]
+        first.setFocus()
+        QTest.keyClick(first, Qt.Key.Key_Up)
+        assert home.library_buttons[0].hasFocus()
+        QTest.keyClick(home.library_buttons[0], Qt.Key.Key_Down)
         row.setFocus()
         target = next(i for i, c in enumerate(row.cards()) if c.title == "Starfall Horizon")
         row.setCurrentRow(target)
@@ -357,8 +371,11 @@ def test_first_run_to_pin_login_library_detail_search_settings(
             login.status.setText("")
         assert "Log in with your password" in login.status.text()
         await shot(window, "login-locked")
-        QTest.mouseClick(login.use_password, Qt.MouseButton.LeftButton)
-        assert not login.pin_mode and login.password.isVisibleTo(login)
+        window.activateWindow()  # the GL grid's native window took activation (no WM here)
+        login.use_password.setFocus()
+        QTest.keyClick(login.use_password, Qt.Key.Key_Space)  # keyboard only
+        assert not login.pin_mode
+        await until(lambda: login.password.hasFocus(), "password field focused")
         await type_into(login.password, PASSWORD)
         await until(lambda: screen(window) == "home", "home after password login")
         me = registry.services.me

@@ -103,7 +103,13 @@ class LibraryDomain(Domain):
             return
         async with self._syncing:
             before = replica.cursor
-            client = SyncClient(replica, api.base_url, api.access_token, refresh=api.refresh,
+            async def refresh() -> str | None:
+                try:
+                    return await api.refresh()
+                except (ApiError, Offline):
+                    return None  # logged out or unreachable: the sync gives up quietly
+
+            client = SyncClient(replica, api.base_url, api.access_token, refresh=refresh,
                                 device_id=services.local.device_id)
             try:
                 async with client:

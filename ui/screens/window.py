@@ -163,6 +163,10 @@ class MainWindow(QMainWindow):
                 self.user_label.setText("")
             case SettingsChanged(settings=settings, section="display"):
                 self.apply_theme(settings.display.theme)
+            case SettingsChanged(settings=settings, section="profile"):
+                me = self.registry.services.me
+                self.user_label.setText(settings.profile.display_name or (
+                    me.user.display_name or me.user.username if me is not None else ""))
             case Notice(text=text, level=level):
                 self.notice.setObjectName("error" if level == "error" else "ok")
                 self.notice.setStyleSheet("")
