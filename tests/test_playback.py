@@ -1,0 +1,347 @@
+"""Playback against a real appliance: the engine (GStreamer playbin over souphttpsrc with a
+ticket) driven by a ``PlaybackSession`` under trio, with sinks that keep the real clock and let
+the test see what reached them (decoded audio samples, subtitle text, video caps).
+
+What a user relies on: it plays to the end and is then marked watched (and the next episode
+starts); seeking lands where asked; a saved position is resumed; the audio track and the
+subtitles (embedded, sidecar, off) can be switched while playing and the switch is heard/seen;
+progress reaches the server over the WebSocket; errors say what to do (missing codec, file
+gone) and a network drop is retried at the same position; HDR10 keeps 10-bit PQ colorimetry
+and its mastering/content-light metadata all the way to the sink.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pytest
+import trio
+
+from tests.playbackkit import Served
+from ui.playback.client import StreamingClient
+from ui.playback.engine import Engine
+from ui.playback.gst import Gst, element
+from ui.playback.progress import MemoryQueue, Queued, RestProgressSink, WsProgressSink
+from ui.playback.session import PlaybackSession
+
+pytest_plugins = ["tests.playbackkit"]
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Seen:
+    """Buffers that reached a sink, with when they arrived (appended from streaming threads)."""
+
+    buffers: list[tuple[float, bytes]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def since(self, t: float) -> list[bytes]:
+        with self.lock:
+            return [data for at, data in self.buffers if at >= t]
+
+
+def watched_sink(caps: str | None = None) -> tuple[Gst.Element, Seen]:
+    """A real-time sink (a bin: capsfilter -> fakesink with sync) that records its buffers."""
+    seen = Seen()
+    sink = element("fakesink")
+    sink.set_property("sync", True)
+    target: Gst.Element = sink
+    if caps is not None:
+        target = Gst.Bin.new(None)
+        names = ["audioconvert", "audioresample"] if caps.startswith("audio") else ["videoconvert"]
+        capsfilter = element("capsfilter")
+        capsfilter.set_property("caps", Gst.Caps.from_string(caps))
+        chain = [*map(element, names), capsfilter, sink]
+        for part in chain:
+            target.add(part)
+        for a, b in itertools.pairwise(chain):
+            a.link(b)
+        target.add_pad(Gst.GhostPad.new("sink", chain[0].get_static_pad("sink")))
+
+    def probe(_pad: Gst.Pad, info: Gst.PadProbeInfo) -> Gst.PadProbeReturn:
+        buffer = info.get_buffer()
+        ok, mapped = buffer.map(Gst.MapFlags.READ)
+        if ok:
+            with seen.lock:
+                seen.buffers.append((time.monotonic(), bytes(mapped.data)))
+            buffer.unmap(mapped)
+        return Gst.PadProbeReturn.OK
+
+    sink.get_static_pad("sink").add_probe(Gst.PadProbeType.BUFFER, probe)
+    return target, seen
+
+
+W, H = 320, 240
+
+
+def text_pixels(frames: list[bytes]) -> int:
+    """Bright pixels of the last frame: subtitle text drawn over the black picture."""
+    assert frames, "no video frame reached the sink"
+    return int((np.frombuffer(frames[-1], dtype=np.uint8)[: W * H] > 160).sum())
+
+
+def dominant_hz(chunks: list[bytes], rate: int = 48000) -> float:
+    samples = np.frombuffer(b"".join(chunks), dtype="<i2").astype(np.float64)
+    assert len(samples) > rate // 10, "no audio reached the sink"
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    return float(np.fft.rfftfreq(len(samples), 1 / rate)[int(np.argmax(spectrum))])
+
+
+@dataclass
+class Player:
+    session: PlaybackSession
+    client: StreamingClient
+    sink: Queued
+    video: Seen
+    audio: Seen
+
+
+@pytest.fixture
+async def player(served: Served) -> AsyncIterator[Player]:
+    video, video_seen = watched_sink(f"video/x-raw,format=GRAY8,width={W},height={H}")
+    audio, audio_seen = watched_sink("audio/x-raw,format=S16LE,channels=1,rate=48000")
+    engine = Engine(video_sink=video, audio_sink=audio)
+    client = StreamingClient(served.base, served.token, device_id="test-runner")
+    sink = Queued(WsProgressSink(client.ws_url(), served.token), MemoryQueue())
+    session = PlaybackSession(engine, client, sink, autoplay_next=True)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(session.run)
+        try:
+            yield Player(session, client, sink, video_seen, audio_seen)
+        finally:
+            with trio.CancelScope(shield=True):
+                await session.close()
+                await sink.aclose()
+                await client.aclose()
+            engine.close()
+
+
+def watch_of(served: Served, key: str) -> dict[str, Any]:
+    return served.details(key)["item"].get("watch") or {}
+
+
+async def poll(predicate: Any, timeout: float) -> bool:
+    with trio.move_on_after(timeout):
+        while not predicate():
+            await trio.sleep(0.1)
+        return True
+    return False
+
+
+async def test_plays_to_eos_marks_watched_and_starts_the_next_episode(
+        served: Served, player: Player) -> None:
+    session = player.session
+    await session.open(served.item_id("e1"))
+    status = await session.wait_for(lambda s: s.first_frame_s is not None, 20)
+    assert status.error is None and status.decoders, status
+    await session.wait_for(lambda s: s.finished, 20)
+    # The next episode starts on its own, from the start, with its own stream.
+    await session.wait_for(lambda s: s.item_id == served.item_id("e2") and s.playing, 20)
+    kinds = [e.kind for e in session.events]
+    assert "first_frame" in kinds
+    assert await poll(lambda: watch_of(served, "e1").get("completed"), 10), watch_of(served, "e1")
+    state = watch_of(served, "e1")
+    assert state["play_count"] >= 1 and state["position_s"] == pytest.approx(2, abs=0.3)
+
+
+async def test_seek_lands_where_asked_and_resume_starts_at_the_saved_position(
+        served: Served, player: Player) -> None:
+    item = served.item_id("clip")
+    session = player.session
+    await session.open(item, from_start=True)
+    await session.wait_for(lambda s: s.first_frame_s is not None and s.playing, 20)
+    session.seek(4.0)
+    await session.wait_for(lambda s: any(e.kind == "seeked" for e in session.events), 10)
+    await trio.sleep(0.3)
+    position = session.engine.position()
+    assert position is not None and 3.9 <= position <= 4.8, position
+    session.pause()
+    # The pause heartbeat went over the WebSocket and the server stored the position.
+    assert await poll(lambda: watch_of(served, "clip").get("position_s", 0) >= 3.9, 10)
+    assert player.sink.stats.sent >= 2 and not len(player.sink.queue)
+    await session.close()  # the stop heartbeat carries where it was paused
+    saved = watch_of(served, "clip")["position_s"]
+    assert 3.9 <= saved <= 5.0, saved
+    video_before = len(player.video.buffers)
+    session2 = PlaybackSession(session.engine, player.client, player.sink)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(session2.run)
+        info = await session2.open(item)
+        assert info.resume_s == pytest.approx(saved, abs=0.01)
+        await session2.wait_for(lambda s: s.first_frame_s is not None and s.playing, 20)
+        await trio.sleep(0.3)
+        position = session2.engine.position()
+        # Key-frame seek (one per second) to at or before the saved position.
+        assert position is not None and saved - 1.1 <= position <= saved + 0.8, (position, saved)
+        assert len(player.video.buffers) > video_before
+        await session2.close()
+
+
+async def test_audio_and_subtitle_switching_is_heard_and_seen(
+        served: Served, player: Player) -> None:
+    session = player.session
+    info = await session.open(served.item_id("multi"), from_start=True)
+    assert [a.language for a in info.file.media_info.audio] == ["eng", "ger"]  # type: ignore[union-attr]
+    assert [s.number for s in info.sidecars] == [0]
+    await session.wait_for(lambda s: s.first_frame_s is not None and s.playing, 20)
+    engine = session.engine
+    assert [t.language for t in engine.tracks("audio")] == ["en", "de"]
+    assert [round(c.start_s) for c in engine.chapters()] == [0, 3]
+
+    assert [t.language for t in engine.tracks("text")] == ["es"]
+    await trio.sleep(0.8)
+    assert abs(dominant_hz(player.audio.since(time.monotonic() - 0.5)) - 440) < 20
+    embedded = text_pixels(player.video.since(time.monotonic() - 0.3))
+    assert embedded > 10, "the embedded subtitle is drawn over the picture"
+
+    session.select_audio(1)
+    session.select_subtitle(None)
+    switched = time.monotonic()
+    await trio.sleep(0.8)
+    assert abs(dominant_hz(player.audio.since(switched + 0.4)) - 880) < 20
+    assert text_pixels(player.video.since(switched + 0.4)) == 0, "subtitles are off"
+
+    # The sidecar from the server's subtitle endpoint: reopened at the same position.
+    before = engine.position() or 0.0
+    session.select_subtitle("sidecar:0")
+    reloaded = time.monotonic()
+    await session.wait_for(lambda s: any(e.kind == "first_frame" and e.at > reloaded
+                                         for e in session.events), 10)
+    await trio.sleep(0.5)
+    sidecar = text_pixels(player.video.since(time.monotonic() - 0.3))
+    assert sidecar > 3 * embedded, (sidecar, embedded)
+    position = engine.position()
+    assert position is not None and position >= before - 1.1, (position, before)
+    assert [label for label, _ in session.subtitle_choices()] == ["Off", "spa", "eng (file)"]
+
+    assert session.skip_chapter(forward=True)
+    await trio.sleep(0.3)
+    assert (engine.position() or 0) >= 2.9
+
+
+async def test_hdr10_reaches_the_sink_as_10_bit_pq_with_its_metadata(served: Served) -> None:
+    client = StreamingClient(served.base, served.token)
+    try:
+        info = await client.stream_info(served.item_id("hdr"))
+    finally:
+        await client.aclose()
+    assert info.hdr == "HDR10"
+    sink = element("fakesink")
+    engine = Engine(video_sink=sink, audio_sink=element("fakesink"))
+    try:
+        engine.load(info.uri, play=False)
+        while (event := await trio.to_thread.run_sync(engine.next_event, 10.0)) is not None:
+            if event.kind in ("ready", "error"):
+                break
+        assert event is not None and event.kind == "ready", event
+        caps = engine.current_video_caps()
+        assert caps is not None
+        s = caps.get_structure(0)
+        assert s.get_string("format") in ("I420_10LE", "P010_10LE"), caps.to_string()
+        assert s.get_string("colorimetry") == "bt2100-pq", caps.to_string()
+        # G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1), MaxCLL 1000/400
+        assert s.get_string("mastering-display-info") == (
+            "34000:16000:13250:34500:7500:3000:15635:16450:10000000:1")
+        assert s.get_string("content-light-level") == "1000:400"
+    finally:
+        engine.close()
+
+
+async def test_progress_is_queued_offline_and_sent_when_the_server_answers(
+        served: Served) -> None:
+    """The WebSocket to a port nobody listens on: heartbeats are queued (latest per item),
+    then delivered once a reachable sink takes over."""
+    item = served.item_id("clip")
+    client = StreamingClient(served.base, served.token)
+    queue = MemoryQueue()
+    dead = Queued(WsProgressSink("ws://127.0.0.1:9/api/v1/ws", served.token, timeout_s=1),
+                  queue)
+    from ui.playback.progress import heartbeat
+
+    try:
+        assert not await dead.send(heartbeat(item, 1.0, 6.0, "tick"))
+        assert not await dead.send(heartbeat(item, 2.5, 6.0, "pause"))
+        assert dead.stats.queued == 2 and len(queue) == 1
+        alive = Queued(RestProgressSink(client), queue)
+        assert await alive.flush()
+        assert alive.stats.flushed == 1 and len(queue) == 0
+        assert watch_of(served, "clip")["position_s"] == pytest.approx(2.5)
+    finally:
+        await client.aclose()
+
+
+async def test_missing_codec_names_the_debian_package(served: Served, player: Player) -> None:
+    registry = Gst.Registry.get()
+    hidden = [f for f in registry.get_feature_list(Gst.ElementFactory)
+              if "Decoder" in (f.get_metadata("klass") or "")
+              and any("video/x-h264" in t.get_caps().to_string()
+                      for t in f.get_static_pad_templates()
+                      if t.direction == Gst.PadDirection.SINK)]
+    ranks = {f: f.get_rank() for f in hidden}
+    assert hidden, "no H.264 decoder to hide"
+    for factory in hidden:
+        factory.set_rank(Gst.Rank.NONE)
+    try:
+        session = player.session
+        await session.open(served.item_id("e2"), from_start=True)
+        status = await session.wait_for(lambda s: s.error is not None, 20)
+    finally:
+        for factory, rank in ranks.items():
+            factory.set_rank(rank)
+    assert status.error is not None and status.error.kind == "missing_codec", status.error
+    assert status.error.package == "gstreamer1.0-libav"
+    assert "H.264" in status.error.message and "apt install" in status.error.message
+
+
+async def test_file_gone_on_the_server_is_said_plainly(served: Served, player: Player) -> None:
+    """The stream info (and ticket) was fetched, then the file was deleted on the server."""
+    session = player.session
+    info = await player.client.stream_info(served.item_id("gone"))
+    served.paths["gone"].unlink()
+    session.start(info)
+    status = await session.wait_for(lambda s: s.error is not None, 20)
+    assert status.error is not None and status.error.kind == "file_gone", status.error
+    assert "no longer on the server" in status.error.message
+    assert not status.retrying, "a deleted file is not retried"
+
+
+async def test_player_and_streaming_domains_start_a_session_from_a_play_message(
+        served: Served) -> None:
+    from ui.domains.core import DomainRegistry
+    from ui.domains.player import PlayerDomain, PlayerStarted, StopPlayback, play_message
+    from ui.domains.services import Services
+    from ui.domains.streaming import StreamingDomain
+    from ui.net.client import ApiClient
+
+    api = ApiClient(served.base, access_token=served.token, device_id="test-runner")
+    services = Services(api=api)
+    video = element("fakesink")
+    video.set_property("sync", True)
+    services.extra["video_sink"] = lambda: video
+    registry = DomainRegistry(services)
+    player = registry.register(PlayerDomain)
+    registry.register(StreamingDomain)
+    started: list[PlayerStarted] = []
+    registry.listen(lambda e: started.append(e) if isinstance(e, PlayerStarted) else None)
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(registry.run)
+            detail = type("Detail", (), {"id": served.item_id("clip")})()
+            registry.post(play_message(detail, from_start=True))
+            assert await poll(lambda: bool(started), 15)
+            session = started[0].session
+            status = await session.wait_for(lambda s: s.first_frame_s is not None, 20)
+            assert status.title == "Clip" and status.error is None
+            assert started[0].sink is video
+            registry.post(StopPlayback())
+            assert await poll(lambda: isinstance(player, PlayerDomain)
+                              and player.session is None, 10)
+            nursery.cancel_scope.cancel()
+    finally:
+        await api.aclose()

@@ -1,0 +1,122 @@
+"""The video in the window on X11 (the session's Xvfb): the overlay sink draws into the
+player's native child window, the controls sit above it and hide while playing, keys seek.
+
+A grab of the window through the X server (``QScreen.grabWindow``) reads what the sink drew,
+so "not black" means the video really reached the window."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+import trio
+from PyQt6.QtCore import Qt
+from PyQt6.QtGui import QGuiApplication, QImage
+from pytestqt.qtbot import QtBot
+
+from tests.playbackkit import Served
+from ui.playback.client import StreamInfo, StreamingClient
+from ui.playback.engine import Engine
+from ui.playback.gst import element
+from ui.playback.progress import MemoryQueue, Queued, RestProgressSink
+from ui.playback.session import PlaybackSession, SeekSteps
+from ui.playback.widget import PlayerView, overlay_sink
+
+pytest_plugins = ["tests.playbackkit"]
+pytestmark = pytest.mark.slow
+
+
+def stream_info(served: Served) -> StreamInfo:
+    async def fetch() -> StreamInfo:
+        client = StreamingClient(served.base, served.token)
+        try:
+            return await client.stream_info(served.item_id("clip"), from_start=True)
+        finally:
+            await client.aclose()
+
+    return trio.run(fetch)
+
+
+def pixels(image: QImage) -> np.ndarray:
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
+    ptr = image.constBits()
+    assert ptr is not None
+    ptr.setsize(image.sizeInBytes())
+    rows = np.frombuffer(ptr, np.uint8).reshape(image.height(), image.bytesPerLine())
+    return rows[:, : image.width() * 3].reshape(image.height(), image.width(), 3).copy()
+
+
+def test_video_shows_in_the_window_with_controls_above(served: Served, qtbot: QtBot) -> None:
+    assert QGuiApplication.platformName() == "xcb"
+    sink, note = overlay_sink()
+    assert "into the window" in note
+    audio = element("fakesink")
+    audio.set_property("sync", True)  # else it runs ahead and answers position queries
+    engine = Engine(video_sink=sink, audio_sink=audio)
+    client = StreamingClient(served.base, served.token)
+    session = PlaybackSession(engine, client, Queued(RestProgressSink(client), MemoryQueue()),
+                              steps=SeekSteps(small=2.0, large=4.0))
+    view = PlayerView(session, sink, hide_after_ms=600)
+    qtbot.addWidget(view)
+    view.resize(480, 360)
+    view.show()
+    qtbot.waitExposed(view)
+    try:
+        info = stream_info(served)
+        engine.load(info.uri)
+        first = None
+        deadline = time.monotonic() + 20
+        while first is None and time.monotonic() < deadline:
+            event = engine.next_event(0.05)
+            if event is not None and event.kind == "error":
+                raise AssertionError(event.error)
+            if event is not None and event.kind == "first_frame":
+                first = event
+            qtbot.wait(10)
+        assert first is not None, "no frame reached the sink"
+        assert view.controls.isVisible()
+        qtbot.wait(300)
+
+        screen = QGuiApplication.primaryScreen()
+        assert screen is not None
+        video = pixels(screen.grabWindow(int(view.video.winId())).toImage())
+        above = view.height() - 56  # the controls bar covers the bottom
+        picture = video[:above]
+        assert picture.std() > 20, "the test picture (not black) is in the window"
+        bar = video[above + 4:]
+        assert bar.mean() < 60 < picture.mean(), "the dark controls bar is drawn over the video"
+
+        def pump() -> None:
+            """What the session's pump task does under qtrio: run the engine's bus."""
+            while engine.next_event(0.001) is not None:
+                pass
+
+        def eventually(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
+            deadline = time.monotonic() + timeout
+            while not predicate():
+                if time.monotonic() > deadline:
+                    return False
+                qtbot.wait(50)
+                pump()
+            return True
+
+        def at(low: float, high: float) -> bool:
+            pump()
+            return low <= (engine.position() or -1.0) <= high
+
+        # Keyboard first, with the steps from the settings: → +2 s, Shift+← -4 s.
+        before = engine.position() or 0.0
+        qtbot.keyClick(view, Qt.Key.Key_Right)
+        qtbot.waitUntil(lambda: at(before + 1.0, before + 3.5), timeout=5000)
+        qtbot.keyClick(view, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
+        qtbot.waitUntil(lambda: at(0.0, max(0.0, before - 1.0) + 1.5), timeout=5000)
+        # Controls hide while playing without input, come back on a key press.
+        assert eventually(lambda: not view.controls.isVisible())
+        qtbot.keyClick(view, Qt.Key.Key_Space)
+        assert view.controls.isVisible()
+        assert eventually(lambda: not engine.playing)
+    finally:
+        engine.close()
+        trio.run(client.aclose)

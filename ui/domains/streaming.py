@@ -1,0 +1,67 @@
+"""StreamingDomain: asks the server for what a play needs (file, tracks, HDR format, resume
+position, a playback ticket) and announces it; it knows the REST API, not GStreamer."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ui.domains.core import CrossDomainEvent, Domain, DomainContext, DomainMessage, DomainName
+from ui.playback.client import ServerError, StreamInfo, StreamingClient, Unreachable
+
+
+class StreamingMessage(DomainMessage):
+    domain: ClassVar[DomainName] = DomainName.STREAMING
+
+
+@dataclass(frozen=True)
+class RequestStream(StreamingMessage):
+    item_id: uuid.UUID
+    from_start: bool = False
+    file_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class StreamReady(CrossDomainEvent):
+    info: StreamInfo
+    client: StreamingClient
+
+
+@dataclass(frozen=True)
+class StreamFailed(CrossDomainEvent):
+    item_id: uuid.UUID
+    reason: str
+
+
+def streaming_client(ctx: DomainContext) -> StreamingClient:
+    """A client on the server and session the Auth domain set up."""
+    api = ctx.services.api
+    if api is None or not api.access_token:
+        raise Unreachable("not signed in to a server")
+    return StreamingClient(api.base_url, api.access_token, device_id=api.device_id)
+
+
+class StreamingDomain(Domain):
+    name = DomainName.STREAMING
+
+    def __init__(self, ctx: DomainContext) -> None:
+        super().__init__(ctx)
+        self.last: StreamInfo | None = None
+
+    async def handle(self, message: DomainMessage) -> None:
+        if not isinstance(message, RequestStream):
+            raise TypeError(f"StreamingDomain cannot handle {type(message).__name__}")
+        try:
+            client = streaming_client(self.ctx)
+            info = await client.stream_info(message.item_id, message.file_id,
+                                            from_start=message.from_start)
+        except (ServerError, Unreachable) as exc:
+            text = exc.message if isinstance(exc, ServerError) else (
+                "The server cannot be reached; playback needs it (downloads are not kept "
+                "offline).")
+            await self.ctx.emit(StreamFailed(message.item_id, text))
+            await self.ctx.notice(text, "error", DomainName.STREAMING)
+            return
+        self.last = info
+        await self.ctx.emit(StreamReady(info, client))

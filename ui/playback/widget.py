@@ -1,0 +1,270 @@
+"""Video in the player window: a native child window the sink draws into (GstVideoOverlay),
+and the controls drawn above it, hidden after a few seconds without input.
+
+X11: the ``VideoSurface`` is a native window (``WA_NativeWindow``) whose id goes to xvimagesink
+(XVideo present), else ximagesink, via ``set_window_handle``; Qt does not paint it
+(``WA_PaintOnScreen`` + no paint engine), so nothing fights the sink. The controls are a second
+native window, a sibling raised above the video, so they are composited by the X server above
+the video without any alpha tricks.
+
+Wayland: waylandsink draws into a subsurface of the window's ``wl_surface`` and needs two
+handles, the ``wl_display`` (as a ``GstWaylandDisplayHandleContext`` set on the sink) and the
+``wl_surface`` (``set_window_handle``), plus ``set_render_rectangle`` on every resize. Qt gives
+both through ``QPlatformNativeInterface::nativeResourceForWindow("display"/"surface", window)``,
+which PyQt6 does not wrap; until a small C++ shim (or PySide6's ``QWaylandApplication``)
+provides them, ``overlay_sink`` asks Qt to run under XWayland (``QT_QPA_PLATFORM=xcb``) on a
+Wayland session, where the X11 path works, and says so. HDR is shown as SDR on that path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PyQt6.QtCore import QEvent, QObject, Qt, QTimer
+from PyQt6.QtGui import QGuiApplication, QKeyEvent, QPaintEngine, QResizeEvent
+from PyQt6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QWidget,
+)
+
+from ui.playback.engine import set_window_handle
+from ui.playback.gst import Gst, element, has_element
+from ui.playback.keys import DEFAULT, Action, KeyMap
+from ui.playback.session import PlaybackSession, Status
+
+HIDE_AFTER_MS = 3000
+CONTROLS_HEIGHT = 56
+
+
+def overlay_sink(platform: str | None = None) -> tuple[Gst.Element, str]:
+    """The sink for the window and a note for the log: xvimagesink where the X server has
+    XVideo (hardware scaling), else ximagesink; on Wayland see the module docstring."""
+    name = platform or QGuiApplication.platformName()
+    if name == "wayland":
+        raise RuntimeError("The video overlay needs the window's wl_surface, which PyQt6 "
+                           "does not expose: start the player with QT_QPA_PLATFORM=xcb "
+                           "(XWayland) on a Wayland session.")
+    for factory in ("xvimagesink", "ximagesink"):
+        if not has_element(factory):
+            continue
+        sink = element(factory)
+        if sink.set_state(Gst.State.READY) == Gst.StateChangeReturn.FAILURE:
+            sink.set_state(Gst.State.NULL)  # e.g. no XVideo adaptor (Xvfb, some VMs)
+            continue
+        sink.set_state(Gst.State.NULL)
+        sink.set_property("handle-events", False)  # keys and mouse stay with Qt
+        sink.set_property("force-aspect-ratio", True)
+        return sink, f"{factory} into the window"
+    raise RuntimeError("No X11 video sink: install gstreamer1.0-plugins-base "
+                       "(ximagesink) or gstreamer1.0-x")
+
+
+class VideoSurface(QWidget):
+    """A native window for the sink; Qt never paints it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_NativeWindow)
+        self.setAttribute(Qt.WidgetAttribute.WA_PaintOnScreen)
+        self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setStyleSheet("background: black")
+        self.sink: Gst.Element | None = None
+
+    def paintEngine(self) -> QPaintEngine | None:
+        return None
+
+    def attach(self, sink: Gst.Element) -> None:
+        if not set_window_handle(sink, int(self.winId())):
+            raise RuntimeError(f"{sink.get_factory().get_name()} cannot draw into a window")
+        self.sink = sink
+
+    def resizeEvent(self, event: QResizeEvent | None) -> None:
+        super().resizeEvent(event)
+        self._expose()
+
+    def event(self, event: QEvent | None) -> bool:
+        if event is not None and event.type() in (QEvent.Type.Paint, QEvent.Type.Show):
+            self._expose()
+        return super().event(event)
+
+    def _expose(self) -> None:
+        if self.sink is not None and isinstance(self.sink, Gst.Element):
+            from ui.playback.gst import GstVideo
+
+            if isinstance(self.sink, GstVideo.VideoOverlay):
+                self.sink.expose()
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "--:--"
+    total = int(seconds)
+    hours, rest = divmod(total, 3600)
+    return (f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours
+            else f"{rest // 60:02d}:{rest % 60:02d}")
+
+
+class ControlsBar(QWidget):
+    """Play/pause, position, time, speed, the HDR badge and messages; a native sibling window
+    above the video (see the module docstring)."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_NativeWindow)
+        self.setAutoFillBackground(True)
+        self.setStyleSheet("background: #141414; color: #eeeeee; font-size: 13px")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(12, 6, 12, 6)
+        self.play = QPushButton("Play")
+        self.play.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.position = QSlider(Qt.Orientation.Horizontal)
+        self.position.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.time = QLabel("--:-- / --:--")
+        self.speed = QLabel("")
+        self.badge = QLabel("")
+        self.badge.setStyleSheet("background: #c9a227; color: black; padding: 2px 6px;"
+                                 "border-radius: 3px; font-weight: bold")
+        self.badge.hide()
+        self.message = QLabel("")
+        self.message.setStyleSheet("color: #ff8a80")
+        for widget in (self.play, self.position, self.time, self.speed, self.badge,
+                       self.message):
+            layout.addWidget(widget, 1 if widget is self.position else 0)
+
+    def show_status(self, status: Status, rate: float) -> None:
+        self.play.setText("Pause" if status.playing else "Play")
+        duration = status.duration_s or 0.0
+        self.position.setRange(0, int(duration * 10))
+        self.position.setValue(int(status.position_s * 10))
+        self.time.setText(f"{_clock(status.position_s)} / {_clock(status.duration_s)}")
+        self.speed.setText("" if rate == 1.0 else f"{rate:g}x")
+        hdr = status.hdr
+        if hdr is not None and hdr.badge:
+            self.badge.setText(hdr.badge)
+            self.badge.setToolTip(hdr.reason)
+            self.badge.show()
+        else:
+            self.badge.hide()
+        if status.error is not None:
+            retry = f" (retry {status.retrying})" if status.retrying else ""
+            self.message.setText(status.error.message + retry)
+        elif status.buffering < 100:
+            self.message.setText(f"Buffering {status.buffering} %")
+        else:
+            self.message.setText("")
+
+
+class PlayerView(QWidget):
+    """The player screen: video, controls above it, keys (``keys.DEFAULT``)."""
+
+    def __init__(self, session: PlaybackSession, sink: Gst.Element, *,
+                 keymap: KeyMap = DEFAULT, hide_after_ms: int = HIDE_AFTER_MS,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.keymap = keymap
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setStyleSheet("background: black")
+        self.video = VideoSurface(self)
+        self.video.attach(sink)
+        self.controls = ControlsBar(self)
+        self.controls.play.clicked.connect(session.toggle)
+        self.controls.position.sliderReleased.connect(
+            lambda: session.seek(self.controls.position.value() / 10))
+        self._hide = QTimer(self)
+        self._hide.setSingleShot(True)
+        self._hide.setInterval(hide_after_ms)
+        self._hide.timeout.connect(self._auto_hide)
+        self.setMouseTracking(True)
+        self.video.setMouseTracking(True)
+        self.video.installEventFilter(self)
+        self.on_leave: list[Callable[[], None]] = []
+        self.on_external: list[Callable[[], None]] = []
+        session.on_status = self.show_status
+        self.wake()
+
+    def show_status(self, status: Status) -> None:
+        self.controls.show_status(status, self.session.engine.rate)
+        if status.error is not None:
+            self.wake()
+
+    def wake(self) -> None:
+        """Show the controls; they hide again after a while without input, once playing."""
+        self.controls.show()
+        self.controls.raise_()
+        self._hide.start()
+
+    def _auto_hide(self) -> None:
+        if self.session.engine.playing and self.session.status.error is None:
+            self.controls.hide()
+            self.setCursor(Qt.CursorShape.BlankCursor)
+        else:
+            self._hide.start()  # paused or in error: stay, look again later
+
+    def resizeEvent(self, event: QResizeEvent | None) -> None:
+        super().resizeEvent(event)
+        self.video.setGeometry(0, 0, self.width(), self.height())
+        self.controls.setGeometry(0, self.height() - CONTROLS_HEIGHT, self.width(),
+                                  CONTROLS_HEIGHT)
+        self.controls.raise_()
+
+    def eventFilter(self, watched: QObject | None, event: QEvent | None) -> bool:
+        if event is not None and event.type() == QEvent.Type.MouseMove:
+            self.unsetCursor()
+            self.wake()
+        return super().eventFilter(watched, event)
+
+    def keyPressEvent(self, event: QKeyEvent | None) -> None:
+        if event is None:
+            return
+        shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        action = self.keymap.action(event.key(), shift)
+        if action is None:
+            super().keyPressEvent(event)
+            return
+        self.wake()
+        self.perform(action)
+
+    def perform(self, action: Action) -> None:
+        s = self.session
+        if action == "toggle":
+            s.toggle()
+        elif action in ("back", "forward", "back_large", "forward_large"):
+            s.step(forward=action.startswith("forward"), large=action.endswith("large"))
+        elif action in ("volume_up", "volume_down"):
+            s.change_volume(0.05 if action == "volume_up" else -0.05)
+        elif action == "mute":
+            s.toggle_mute()
+        elif action in ("faster", "slower"):
+            s.faster(action == "faster")
+        elif action == "cycle_audio":
+            tracks = s.engine.tracks("audio")
+            if tracks:
+                s.select_audio((s.engine.audio_track + 1) % len(tracks))
+        elif action == "cycle_subtitles":
+            choices = [c for _, c in s.subtitle_choices()]
+            here = choices.index(s.subtitle_choice) if s.subtitle_choice in choices else 0
+            s.select_subtitle(choices[(here + 1) % len(choices)])
+        elif action in ("next_chapter", "previous_chapter"):
+            s.skip_chapter(action == "next_chapter")
+        elif action == "restart":
+            s.seek(0.0)
+        elif action == "fullscreen":
+            window = self.window()
+            if window is not None:
+                window.setWindowState(window.windowState() ^ Qt.WindowState.WindowFullScreen)
+        elif action == "leave":
+            window = self.window()
+            if window is not None and window.isFullScreen():
+                window.showNormal()
+            else:
+                for callback in self.on_leave:
+                    callback()
+        elif action == "external_player":
+            for callback in self.on_external:
+                callback()
+        self.controls.show_status(s.status, s.engine.rate)
