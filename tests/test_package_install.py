@@ -1,17 +1,19 @@
 """The .deb installed for real: ``apt-get install ./ferrex-appliance_*.deb`` into a minimal Debian
 12 root, then that root booted with its own systemd, where the service runs as it would on a Pi.
 
-Why a debootstrap root and not ``dpkg --root`` / ``dpkg -x`` (measured on the loaded 2-core dev
-machine): the root costs ~35 s to make once (debootstrap minbase + systemd + the Depends' .debs,
-cached as a tarball keyed by what shapes it: packaging/test-root.sh), ~5 s to unpack into tmpfs,
-and apt installing the package with its ~340 dependencies ~35 s. That is about 1 min in CI with
-the cache, under 2 min on a fresh CI machine, and it checks what the cheaper ways cannot: that the
-Depends line pulls in everything the installed copy needs (the root has nothing else), that the
-maintainer scripts work in a chroot where systemd is not PID 1 (account, data dir, enabled but not
-started), and, booted with systemd-nspawn, that postinst starts the unit, systemd sees READY=1,
-/health answers, stop is clean, remove keeps the data, a reinstall finds it, purge deletes it, and
-a backup restores onto a fresh install. ``dpkg --root`` runs maintainer scripts chrooted into the
-same kind of root anyway, and ``dpkg -x`` runs none.
+Why a debootstrap root and not ``dpkg --root`` / ``dpkg -x``, by measurement on the dev machine
+(2 cores shared with other work at load 4-12): making the root takes 35-40 s once (debootstrap
+minbase + systemd + the Depends' .debs, cached as a tarball keyed by what shapes it:
+packaging/test-root.sh), unpacking it into tmpfs ~5 s, apt installing the package with its ~340
+dependencies 35 s at load 4 and 50-75 s at load 9 (65 s on disk rather than tmpfs), the whole
+module 2-3.5 min; on an idle 2-core CI machine that should come to about 1.5 min, plus ~40 s while
+the cache is cold. For that it checks what the cheaper ways cannot: that the Depends line pulls in
+everything the installed copy needs (the root has nothing else), that the maintainer scripts work
+in a chroot where systemd is not PID 1 (account, data dir, enabled but not started), and, booted
+with systemd-nspawn, that systemd starts the unit and sees READY=1, /health answers, stop is
+clean, remove keeps the data, a reinstall (postinst starting the unit) finds it, purge deletes it,
+and a backup restores onto a fresh install. ``dpkg --root`` runs maintainer scripts chrooted
+into the same kind of root anyway, and ``dpkg -x`` runs none.
 """
 
 from __future__ import annotations
