@@ -279,6 +279,21 @@ def test_first_run_to_pin_login_library_detail_search_settings(
         assert row.posters is not None
         await until(lambda: all(row.posters.for_card(c) is not None  # type: ignore[union-attr]
                                 for c in row.cards()), "posters loaded", 30)
+        # progress recorded elsewhere (another device) reaches this one: Continue Watching
+        orchard = next(c for c in row.cards() if c.title == "The Quiet Orchard")
+        api = registry.services.api
+        assert api is not None
+        status, body = http_json("PUT", f"{env.base}/api/v1/media/items/{orchard.id}/progress",
+                                 {"position_s": 0.4, "duration_s": 1.0,
+                                  "client_ts": "2026-01-01T10:00:00Z", "device_id": "tv"},
+                                 token=api.access_token)
+        assert status == 200, body
+        await until(lambda: "Continue Watching" in home.row_titles, "Continue Watching row", 30)
+        continuing = home.rows[home.row_titles.index("Continue Watching")].cards()
+        assert [c.title for c in continuing] == ["The Quiet Orchard"]
+        assert continuing[0].progress is not None and 0.3 < continuing[0].progress < 0.5
+        row = home.rows[home.row_titles.index(
+            next(t for t in home.row_titles if "Recently Added" in t))]
         await shot(window, "home")
         # keyboard: Up from the first row reaches the library buttons, Down comes back
         first = home.rows[0]
@@ -301,6 +316,9 @@ def test_first_run_to_pin_login_library_detail_search_settings(
                   if w.objectName() == "hdr"]
         assert badges == ["HDR10"]
         await shot(window, "detail")
+        detail.mark.click()  # Mark watched: local first, then synced
+        await until(lambda: detail.detail is not None and detail.detail.watched, "watched")
+        assert detail.mark.text() == "Mark unwatched"
         QTest.keyClick(window, Qt.Key.Key_Escape)
         await until(lambda: screen(window) == "home", "Esc goes back")
 

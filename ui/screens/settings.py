@@ -475,6 +475,7 @@ class SettingsScreen(Screen):
             if widget is None:
                 widget = QSpinBox() if isinstance(value, int) else QDoubleSpinBox()
                 widget.setRange(0, 100000)
+                widget.setMaximumWidth(420)
                 widget.editingFinished.connect(partial(self._server_changed, key))
                 self.server_fields[key] = widget
                 self.server_form.insertRow(self.server_form.rowCount() - 1, _label(key),
