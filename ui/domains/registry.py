@@ -1,5 +1,13 @@
 """Builds the registry with every domain. Player and Streaming come from the playback package
-and are registered when it is installed in this tree; the other eight always are."""
+and are registered when it is installed in this tree; the other eight always are.
+
+The contract for the two playback modules: ``ui.domains.player`` defines ``PlayerDomain`` and may
+define ``play_message(detail: DetailView, from_start: bool) -> DomainMessage`` (the detail
+view's Play/Resume button posts what it returns); ``ui.domains.streaming`` defines
+``StreamingDomain``. Both subclass :class:`~ui.domains.core.Domain` with a message base class
+whose ``domain`` is ``DomainName.PLAYER`` / ``DomainName.STREAMING``, and keep any service of
+their own in ``Services.extra``.
+"""
 
 from __future__ import annotations
 
