@@ -244,6 +244,13 @@ def test_first_run_to_pin_login_library_detail_search_settings(
         settings.new_role.setCurrentText("guest")
         QTest.mouseClick(settings.create_user_button, Qt.MouseButton.LeftButton)
         await until(lambda: settings.users.rowCount() == 2, "user created")
+        settings.users.selectRow(next(r for r in range(2)
+                                      if settings.users.item(r, 0).text() == "guest1"))
+        settings.edit_role.setCurrentText("user")
+        QTest.mouseClick(settings.change_role_button, Qt.MouseButton.LeftButton)
+        await until(lambda: any(settings.users.item(r, 0).text() == "guest1"
+                                and settings.users.item(r, 2).text() == "user"
+                                for r in range(settings.users.rowCount())), "role changed")
 
         # set a PIN in Settings -> Security
         settings.select("security")
@@ -399,6 +406,30 @@ def test_first_run_to_pin_login_library_detail_search_settings(
         me = registry.services.me
         assert me is not None and me.scope == "full"
 
+        # Devices lists this one; Security changes the password (the new one works next time)
+        window.nav_settings.click()
+        await until(lambda: screen(window) == "settings", "settings")
+        settings.select("devices")
+        await until(lambda: settings.devices.rowCount() >= 1, "devices listed")
+        states = [settings.devices.item(r, 2).text() for r in range(settings.devices.rowCount())]
+        assert any(s.startswith("trusted") for s in states), states
+        settings.select("security")
+        settings.current_password.setText(PASSWORD)
+        settings.new_password.setText(PASSWORD + " two")
+        settings.confirm_password.setText(PASSWORD + " two")
+        QTest.mouseClick(settings.password_button, Qt.MouseButton.LeftButton)
+        await until(lambda: "Password changed" in settings.security_status.text(),
+                    "password changed")
+        window.logout.click()
+        await until(lambda: screen(window) == "login", "login")
+        window.activateWindow()
+        login.use_password.setFocus()
+        QTest.keyClick(login.use_password, Qt.Key.Key_Space)
+        await type_into(login.password, PASSWORD)
+        await until(lambda: login.status.text() == "Wrong username or password.", "old refused")
+        await type_into(login.password, PASSWORD + " two")
+        await until(lambda: screen(window) == "home", "new password works")
+
     drive(qapp, env.player_dir, scenario)
 
 
@@ -449,7 +480,7 @@ def test_server_policy_survives_a_restart(env: Env) -> None:
     try:
         base = app.wait_ready()
         status, body = http_json("POST", base + "/api/v1/auth/login", {
-            "username": "admin", "password": PASSWORD,
+            "username": "admin", "password": PASSWORD + " two",
             "device": {"id": "policy-check", "name": "check", "platform": "linux"}})
         assert status == 200, body
         admin = body["access_token"]

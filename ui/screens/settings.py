@@ -47,7 +47,14 @@ from ui.domains.events import (
 )
 from ui.domains.library import CreateLibrary, DeleteLibrary, LoadLibraries, StartScan
 from ui.domains.settings import LoadServerSettings, UpdateServerSettings, UpdateSettings
-from ui.domains.user_mgmt import CreateUser, DeleteUser, LoadDevices, LoadUsers, RevokeDevice
+from ui.domains.user_mgmt import (
+    CreateUser,
+    DeleteUser,
+    LoadDevices,
+    LoadUsers,
+    RevokeDevice,
+    UpdateUser,
+)
 from ui.screens.base import Screen
 from ui.screens.widgets import button, heading
 from ui.settings.model import SECTION_TYPES, SectionName, Settings
@@ -235,7 +242,8 @@ class SettingsScreen(Screen):
         form.addRow("Current password", self.current_password)
         form.addRow("New password", self.new_password)
         form.addRow("Confirm", self.confirm_password)
-        form.addRow("", button("Change password", "", self._change_password))
+        self.password_button = button("Change password", "", self._change_password)
+        form.addRow("", self.password_button)
         self.pin, self.pin_confirm = _password(), _password()
         for line in (self.pin, self.pin_confirm):
             line.setMaxLength(8)
@@ -300,6 +308,12 @@ class SettingsScreen(Screen):
         self.users = _table(["Username", "Display name", "Role", "Locked"])
         v.addWidget(self.users)
         row = QHBoxLayout()
+        self.edit_role = QComboBox()
+        self.edit_role.addItems(["user", "guest", "admin"])
+        self.edit_role.setMaximumWidth(160)
+        self.change_role_button = button("Set role of selected", "", self._change_role)
+        row.addWidget(self.edit_role)
+        row.addWidget(self.change_role_button)
         row.addWidget(button("Delete selected", "danger", self._delete_user))
         row.addStretch(1)
         v.addLayout(row)
@@ -399,6 +413,13 @@ class SettingsScreen(Screen):
         self.post(CreateUser(self.new_username.text(), self.new_user_password.text(),
                              "admin" if role == "admin" else "guest" if role == "guest"
                              else "user"))
+
+    def _change_role(self) -> None:
+        user = _selected(self.users)
+        role = self.edit_role.currentText()
+        if user is not None:
+            self.post(UpdateUser(user, role="admin" if role == "admin" else
+                                 "guest" if role == "guest" else "user"))
 
     def _delete_user(self) -> None:
         user = _selected(self.users)
