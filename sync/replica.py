@@ -314,10 +314,14 @@ class Replica:
         return self._read(lambda v: v.genres(), [])
 
     def count(self, library_id: uuid.UUID | None = None) -> int:
+        """Grid items (movies and series: items without a parent) of a library, or of all."""
         return self._read(lambda v: v.count(library_id), 0)
 
     def cards(self, library_id: uuid.UUID | None = None, sort: SortBy = SortBy.TITLE,
               order: SortOrder = SortOrder.ASC, offset: int = 0, limit: int = 150) -> list[Card]:
+        """A grid page (the items ``count`` counts). Title, year, date added and rating pages
+        are slices of stored lists; other sorts sort the facets. Ties are in title order, and
+        DESC is the exact reverse of ASC."""
         return self._read(lambda v: v.cards(library_id, sort, order, offset, limit), [])
 
     def query(self, q: MediaQuery) -> tuple[list[Card], int]:
