@@ -221,6 +221,10 @@ def test_first_run_to_pin_login_library_detail_search_settings(
         await until(lambda: any(s.state == "completed" for s in scans), "scan completed", 90)
         assert any(s.files_found >= len(MOVIES) for s in scans)
         await until(lambda: "completed" in settings.scan_label.text(), "progress label")
+        settings.libraries.selectRow(0)
+        settings.lib_name.setText("Film Club")
+        QTest.mouseClick(settings.rename_button, Qt.MouseButton.LeftButton)
+        await until(lambda: settings.libraries.item(0, 0).text() == "Film Club", "renamed")
         await shot(window, "settings-libraries")
 
         # Server policy (admin): a longer minimum password, applied at once by the server

@@ -45,7 +45,13 @@ from ui.domains.events import (
     SettingsChanged,
     UsersLoaded,
 )
-from ui.domains.library import CreateLibrary, DeleteLibrary, LoadLibraries, StartScan
+from ui.domains.library import (
+    CreateLibrary,
+    DeleteLibrary,
+    LoadLibraries,
+    StartScan,
+    UpdateLibrary,
+)
 from ui.domains.settings import LoadServerSettings, UpdateServerSettings, UpdateSettings
 from ui.domains.user_mgmt import (
     CreateUser,
@@ -283,6 +289,8 @@ class SettingsScreen(Screen):
         v.addWidget(self.scan_bar)
         row = QHBoxLayout()
         row.addWidget(button("Scan selected", "", self._scan))
+        self.rename_button = button("Rename selected to the name below", "", self._rename)
+        row.addWidget(self.rename_button)
         row.addWidget(button("Delete selected", "danger", self._delete_library))
         row.addStretch(1)
         v.addLayout(row)
@@ -397,6 +405,11 @@ class SettingsScreen(Screen):
         library = _selected(self.libraries)
         if library is not None:
             self.post(StartScan(library))
+
+    def _rename(self) -> None:
+        library = _selected(self.libraries)
+        if library is not None and self.lib_name.text().strip():
+            self.post(UpdateLibrary(library, name=self.lib_name.text().strip()))
 
     def _delete_library(self) -> None:
         library = _selected(self.libraries)
