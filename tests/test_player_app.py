@@ -126,6 +126,7 @@ Scenario = Callable[[MainWindow, DomainRegistry], Awaitable[None]]
 
 def drive(qapp: QApplication, player_dir: Path, scenario: Scenario) -> None:
     """The app as ``ferrex-player`` runs it (trio guest on Qt's loop), driven by ``scenario``."""
+    saved = {k: os.environ.get(k) for k in ("FERREX_PLAYER_KEYRING", "XDG_CONFIG_HOME")}
     os.environ["FERREX_PLAYER_KEYRING"] = "0"  # the encrypted-file store, on any machine
     os.environ["XDG_CONFIG_HOME"] = str(player_dir / "config")
     services = make_services(player_dir)
@@ -147,6 +148,11 @@ def drive(qapp: QApplication, player_dir: Path, scenario: Scenario) -> None:
         run_guest(qapp, main)
     finally:
         window.close()
+        for key, value in saved.items():  # other tests of the session see the usual env
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 async def until(predicate: Callable[[], object], what: str | Callable[[], str],
