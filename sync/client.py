@@ -17,7 +17,10 @@ trio worker thread so a player's UI thread keeps drawing; LMDB readers are never
 from __future__ import annotations
 
 import logging
+import queue
+import struct
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -32,6 +35,7 @@ from sync.feed_types import FRAMES_CONTENT_TYPE, EndFrame, Frame, FrameError, Fr
 from sync.media_types import MarkIn, ProgressIn
 from sync.offline_queue import MarkAction, ProgressAction, QueuedAction
 from sync.replica import Replica
+from sync.replica_prepare import PreparedBatch, prepare_batch
 from sync.replica_read import ReplicaDamaged
 
 log = logging.getLogger("ferrex.player.sync")
@@ -166,22 +170,51 @@ class SyncClient:
         return result
 
     async def snapshot(self) -> SyncResult:
+        """Download, prepare and spool at once (a worker thread prepares each batch as it
+        arrives: records encoded, facets, search texts), then apply the spool in one
+        transaction."""
         self._progress("snapshot: downloading")
         spool_dir = self.replica.path.parent
         spool_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=spool_dir, prefix="snapshot-") as spool:
-            size = await self._download_snapshot(spool)
+            size, frames = await self._download_and_prepare(spool)
             self._progress(f"snapshot: {size / 1e6:.1f} MB received, applying")
             spool.seek(0)
             try:
-                seq, frames = await trio.to_thread.run_sync(self._apply_spool, spool)
+                seq = await trio.to_thread.run_sync(self._apply_spool, spool)
             except ReplicaDamaged:  # found damaged while replacing it: once more, into a new one
                 spool.seek(0)
-                seq, frames = await trio.to_thread.run_sync(self._apply_spool, spool)
+                seq = await trio.to_thread.run_sync(self._apply_spool, spool)
         self._progress(f"snapshot: {frames} frames, at sequence {seq}")
         return SyncResult(mode="snapshot", seq=seq, pages=1, changed=frames)
 
-    async def _download_snapshot(self, spool: IO[bytes]) -> int:
+    async def _download_and_prepare(self, spool: IO[bytes]) -> tuple[int, int]:
+        chunks: queue.Queue[bytes | None] = queue.Queue()
+        stop = threading.Event()  # the worker failed: stop downloading
+        failures: list[Exception] = []
+        prepared = [0]
+
+        async def worker() -> None:
+            try:
+                prepared[0] = await trio.to_thread.run_sync(_prepare_stream, chunks, spool, stop)
+            except Exception as exc:  # reported after the download (which may explain it)
+                failures.append(exc)
+
+        size = 0
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(worker)
+            try:
+                size = await self._download_snapshot(chunks.put, stop)
+            except Exception as exc:
+                failures.insert(0, exc)
+            finally:
+                chunks.put(None)
+        if failures:
+            raise failures[0]
+        return size, prepared[0]
+
+    async def _download_snapshot(self, sink: Callable[[bytes], None],
+                                 stop: threading.Event) -> int:
         size = 0
         for attempt in (1, 2):
             try:
@@ -194,26 +227,22 @@ class SyncClient:
                         raise self._fail(response, "snapshot")
                     self._check_type(response)
                     async for chunk in response.aiter_bytes(SPOOL_CHUNK):
-                        spool.write(chunk)
+                        if stop.is_set():
+                            raise SyncError("the snapshot could not be read")
+                        sink(chunk)
                         size += len(chunk)
                     return size
             except (httpx.TransportError, OSError) as exc:
                 raise Unreachable(f"snapshot cut: {type(exc).__name__} {exc}") from exc
         raise AssertionError("unreachable")
 
-    def _apply_spool(self, spool: IO[bytes]) -> tuple[int, int]:
-        counted = [0]
+    def _apply_spool(self, spool: IO[bytes]) -> int:
+        def batches() -> Iterator[PreparedBatch]:
+            while header := spool.read(4):
+                (length,) = struct.unpack(">I", header)
+                yield _prepared_dec.decode(spool.read(length))
 
-        def batches() -> Iterator[list[Frame]]:
-            reader = FrameReader()
-            while chunk := spool.read(SPOOL_CHUNK):
-                for batch in reader.feed(chunk):
-                    counted[0] += len(batch)
-                    yield batch
-            reader.close()
-
-        seq = self.replica.apply_snapshot(batches())
-        return seq, counted[0]
+        return self.replica.apply_snapshot(batches())
 
     @staticmethod
     def _check_type(response: httpx.Response) -> None:
@@ -314,6 +343,31 @@ class SyncClient:
                             await self.pull_changes()
                     elif not line:
                         event = ""
+
+
+_prepared_enc = msgspec.msgpack.Encoder()
+_prepared_dec = msgspec.msgpack.Decoder(PreparedBatch)
+
+
+def _prepare_stream(chunks: queue.Queue[bytes | None], spool: IO[bytes],
+                    stop: threading.Event) -> int:
+    """Worker thread: frame batches from the body's chunks, prepared, length-prefixed into the
+    spool. Returns the number of frames; raises FrameError on a cut or garbled stream."""
+    reader = FrameReader()
+    frames = 0
+    try:
+        while (chunk := chunks.get()) is not None:
+            for batch in reader.feed(chunk):
+                data = _prepared_enc.encode(prepare_batch(batch))
+                spool.write(struct.pack(">I", len(data)) + data)
+                frames += len(batch)
+        reader.close()
+    except Exception:
+        stop.set()
+        while chunks.get() is not None:  # let the download finish its last put
+            pass
+        raise
+    return frames
 
 
 def _frames_of(body: bytes) -> list[Frame]:

@@ -65,6 +65,7 @@ from sync.replica_format import (
     meta_expected,
     u64,
 )
+from sync.replica_prepare import PreparedBatch
 from sync.replica_read import ReplicaDamaged, ReplicaView
 
 log = logging.getLogger("ferrex.player.replica")
@@ -162,7 +163,7 @@ class Replica:
 
     # --- writing -----------------------------------------------------------------------------
 
-    def apply_snapshot(self, batches: Iterable[list[Frame]]) -> int:
+    def apply_snapshot(self, batches: Iterable[list[Frame] | PreparedBatch]) -> int:
         """Replace everything with a snapshot (header ... end) in one transaction; returns its
         sequence. Offline actions of the same server and user survive it (and stay visible)."""
         if self._damaged:
@@ -171,7 +172,10 @@ class Replica:
             with self._env.begin(write=True) as txn:
                 writer = Writer(txn, self._dbs, snapshot=True)
                 for batch in batches:
-                    writer.apply(batch)
+                    if isinstance(batch, PreparedBatch):
+                        writer.apply_prepared(batch)
+                    else:
+                        writer.apply(batch)
                 end = _require_end(writer)
                 assert writer.header is not None  # Writer.apply refuses a snapshot without one
                 if self._owner_changed(txn, writer.header.server_id, writer.header.user_id):

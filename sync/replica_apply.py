@@ -58,20 +58,19 @@ from sync.replica_format import (
     FACET_DTYPE,
     GENRE_PAIR_DTYPE,
     IS_ROOT,
+    LIB_FIELD,
     META_COMPLETE,
     META_CURSOR,
     META_SERVER,
     META_USER,
     ImageEntry,
-    facet_fields,
     fold,
     micros,
-    search_texts,
     sort_key,
-    title_key,
     u64,
     watch_code,
 )
+from sync.replica_prepare import ImageRef, PreparedBatch, PreparedItem, image_refs, prepare
 
 Bytes = bytes | memoryview
 U8Array = npt.NDArray[np.uint8]
@@ -209,7 +208,7 @@ class Writer:
     txn: Any
     dbs: Dbs
     snapshot: bool
-    upserts: dict[bytes, ItemRecord] = field(default_factory=dict)
+    upserts: dict[bytes, PreparedItem] = field(default_factory=dict)
     removed: set[bytes] = field(default_factory=set)
     watch_changed: set[bytes] = field(default_factory=set)
     affected_parents: set[bytes] = field(default_factory=set)
@@ -260,30 +259,45 @@ class Writer:
         return None if raw is None else _item_dec.decode(raw)
 
     def _upsert(self, record: ItemRecord) -> None:
-        key = record.id.bytes
-        old = self.upserts.get(key) if self.snapshot else self._old_record(key)
-        if old is not None:
-            self._image_refs(old, -1)
-            if old.parent_id is not None:
-                self.affected_parents.add(old.parent_id.bytes)
-        self._image_refs(record, +1)
-        if record.parent_id is not None:
-            self.affected_parents.add(record.parent_id.bytes)
-        self.txn.put(key, _enc.encode(record), db=self.dbs.items)
-        card = Card(id=record.id, library_id=record.library_id, kind=record.kind,
-                    title=record.title, year=record.year,
-                    placeholder_color=record.placeholder_color,
-                    poster_image_id=record.poster_image_id, parent_id=record.parent_id)
-        self.txn.put(key, _enc.encode(card), db=self.dbs.cards)
+        self._upsert_prepared(prepare(record))
+
+    def apply_prepared(self, batch: PreparedBatch) -> None:
+        """A prepared snapshot batch: its other frames, its items, then its end frame."""
+        self.apply([f for f in batch.frames if not isinstance(f, EndFrame)])
+        for item in batch.items:
+            if self.end is not None:
+                raise FrameError("frames after the end frame")
+            self.frames += 1
+            self._upsert_prepared(item)
+        self.apply([f for f in batch.frames if isinstance(f, EndFrame)])
+
+    def _upsert_prepared(self, item: PreparedItem) -> None:
+        key = item.id
+        if self.snapshot:  # the dbs were emptied: only this transaction's own upserts exist
+            earlier = self.upserts.get(key)
+            if earlier is not None:
+                self._forget(earlier.images, earlier.parent)
+        else:
+            old = self._old_record(key)
+            if old is not None:
+                self._forget(image_refs(old), old.parent_id.bytes if old.parent_id else None)
+        self._image_refs(item.images, +1)
+        if item.parent is not None:
+            self.affected_parents.add(item.parent)
+        self.txn.put(key, item.record, db=self.dbs.items)
+        self.txn.put(key, item.card, db=self.dbs.cards)
         self.removed.add(key)  # its old row (if any) goes; the new one comes from upserts
-        self.upserts[key] = record
+        self.upserts[key] = item
+
+    def _forget(self, images: list[ImageRef], parent: bytes | None) -> None:
+        self._image_refs(images, -1)
+        if parent is not None:
+            self.affected_parents.add(parent)
 
     def _delete_item(self, key: bytes) -> None:
         old = self._old_record(key)
         if old is not None:
-            self._image_refs(old, -1)
-            if old.parent_id is not None:
-                self.affected_parents.add(old.parent_id.bytes)
+            self._forget(image_refs(old), old.parent_id.bytes if old.parent_id else None)
             self.txn.delete(key, db=self.dbs.items)
             self.txn.delete(key, db=self.dbs.cards)
         if self.txn.delete(key, db=self.dbs.watch):
@@ -307,7 +321,7 @@ class Writer:
 
     def _items_of_library(self, library_id: uuid.UUID) -> list[bytes]:
         cols = self.columns()
-        out = [k for k, r in self.upserts.items() if r.library_id == library_id]
+        out = [k for k, p in self.upserts.items() if p.library == library_id.bytes]
         lib = library_id.bytes
         if lib in cols.libs:
             rows = np.nonzero(cols.facets["lib"] == cols.libs.index(lib))[0]
@@ -322,19 +336,9 @@ class Writer:
         """A local state (offline action): the facets' watch columns follow at ``finish``."""
         self._put_watch(key, state)
 
-    def _image_refs(self, record: ItemRecord, delta: int) -> None:
-        seen: dict[str, tuple[str, str | None, str | None]] = {}
-        for ref in record.images:
-            seen.setdefault(ref.image_id, (ref.kind, None, None))
-        if record.poster_image_id:
-            seen[record.poster_image_id] = ("poster", record.placeholder_color, record.blurhash)
-        if record.backdrop_image_id:
-            seen.setdefault(record.backdrop_image_id, ("backdrop", None, None))
-        for person in record.people:
-            if person.image_id:
-                seen.setdefault(person.image_id, ("person", None, None))
+    def _image_refs(self, refs: list[ImageRef], delta: int) -> None:
         images = self._images
-        for image_id, (kind, color, blurhash) in seen.items():
+        for image_id, kind, color, blurhash in refs:
             key = image_id.encode()
             if key in images:
                 entry = images[key]
@@ -415,16 +419,16 @@ class Writer:
         # 2. the new rows, in title order among themselves
         lib_index = {lib: i for i, lib in enumerate(old.libs)}
         libs = list(old.libs)
-        keyed = sorted(((title_key(r), r.id.bytes), r) for r in self.upserts.values())
-        new = [r for _, r in keyed]
+        keyed = sorted(((p.title_key, p.id), p) for p in self.upserts.values())
+        new = [p for _, p in keyed]
         new_keys = [k for k, _ in keyed]
         fields = []
-        for r in new:
-            lib = r.library_id.bytes
+        for p in new:
+            lib = p.library
             if lib not in lib_index:
                 lib_index[lib] = len(libs)
                 libs.append(lib)
-            fields.append(facet_fields(r, lib_index[lib]))
+            fields.append((*p.facet[:LIB_FIELD], lib_index[lib], *p.facet[LIB_FIELD + 1:]))
         new_rows = np.array(fields, FACET_DTYPE) if fields else np.zeros(0, FACET_DTYPE)
         # 3. merge: each new row goes where its (title, id) falls among the kept rows
         titles = old.titles
@@ -437,19 +441,17 @@ class Writer:
         positions = np.array(
             [bisect.bisect_left(range(len(kept_idx)), k, key=kept_key) for k in new_keys],
             np.int64) if kept_idx.size else np.zeros(len(new), np.int64)
-        new_ids = np.frombuffer(b"".join(r.id.bytes for r in new), np.uint8).reshape(-1, 16)
-        new_parents = np.frombuffer(
-            b"".join(r.parent_id.bytes if r.parent_id else bytes(16) for r in new),
-            np.uint8).reshape(-1, 16)
+        new_ids = np.frombuffer(b"".join(p.id for p in new), np.uint8).reshape(-1, 16)
+        new_parents = np.frombuffer(b"".join(p.parent or bytes(16) for p in new),
+                                    np.uint8).reshape(-1, 16)
 
-        texts = [search_texts(r) for r in new]
         cols = Columns(
             ids=np.insert(old.ids[kept_idx], positions, new_ids, axis=0),
             parents=np.insert(old.parents[kept_idx], positions, new_parents, axis=0),
             facets=np.insert(old.facets[kept_idx], positions, new_rows),
             titles=old.titles.edit(gone_rows, kept_idx, positions, [k for k, _ in new_keys]),
-            search=old.search.edit(gone_rows, kept_idx, positions, [t[0] for t in texts]),
-            trigrams=old.trigrams.edit(gone_rows, kept_idx, positions, [t[1] for t in texts]),
+            search=old.search.edit(gone_rows, kept_idx, positions, [p.search for p in new]),
+            trigrams=old.trigrams.edit(gone_rows, kept_idx, positions, [p.trigrams for p in new]),
             genre_pairs=old.genre_pairs, genre_names=list(old.genre_names), libs=libs,
         )
         # 4. old row -> new row for what was kept; new rows land at positions + their rank
@@ -467,7 +469,7 @@ class Writer:
         return cols
 
     def _genres(self, old: Columns, cols: Columns, old_to_new: npt.NDArray[np.int64],
-                new: list[ItemRecord], new_final: npt.NDArray[np.int64]) -> npt.NDArray[Any]:
+                new: list[PreparedItem], new_final: npt.NDArray[np.int64]) -> npt.NDArray[Any]:
         pairs = old.genre_pairs
         if pairs.size:
             mapped = old_to_new[(pairs & 0xFFFFFFFF).astype(np.int64)]

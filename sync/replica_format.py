@@ -226,6 +226,9 @@ def facet_fields(record: ItemRecord, lib_index: int) -> tuple[int | float, ...]:
     )
 
 
+LIB_FIELD = 9  # where facet_fields puts the library index
+
+
 def _clamp16(n: int) -> int:
     return n if -32768 <= n <= 32767 else (32767 if n > 0 else -32768)
 

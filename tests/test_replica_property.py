@@ -8,14 +8,17 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sync.feed_types import EndFrame
 from sync.query import MediaQueryBuilder, SortBy, SortOrder, WatchStatus
 from sync.replica import Replica
+from sync.replica_prepare import PreparedBatch, prepare_batch
 from tests.feedkit import batches, world
 
+SPOOL = msgspec.msgpack.Decoder(PreparedBatch)
 QUERIES = [
     MediaQueryBuilder().limit(500).build(),
     MediaQueryBuilder().movies_only().genres("Drama", "Comedy").limit(500).build(),
@@ -73,7 +76,10 @@ def test_snapshot_then_deltas_equals_fresh_snapshot(seed: int, pages: list[int])
             incremental.apply_changes(w.random_changes(count))
             all_ids |= set(w.items)
         fresh = Replica.open(Path(tmp) / "b")
-        fresh.apply_snapshot(batches(w.snapshot_frames(), 17))
+        # the fresh one goes the way SyncClient spools a snapshot: prepared, encoded, decoded
+        spooled = [SPOOL.decode(msgspec.msgpack.encode(prepare_batch(b)))
+                   for b in batches(w.snapshot_frames(), 17)]
+        fresh.apply_snapshot(spooled)
         incremental.apply_changes([EndFrame(seq=w.seq)])  # an empty page: the same cursor
         ids = sorted(all_ids)
         try:
