@@ -20,6 +20,7 @@ import msgspec
 from sync.feed_types import Frame, ItemFrame
 from sync.query import IN_PROGRESS, UNWATCHED, MediaQuery, MediaQueryBuilder, SortBy, SortOrder
 from sync.replica import Replica
+from sync.replica_prepare import prepare_batch
 from tests.feedkit import World, batches, world
 
 REPO = Path(__file__).resolve().parent.parent
@@ -54,6 +55,7 @@ import json, sys, time
 mode, path = sys.argv[1], sys.argv[2]
 if mode == "replica":
     from sync.replica import Replica
+from sync.replica_prepare import prepare_batch
     from sync.query import MediaQueryBuilder, SortBy, SortOrder
     t0 = time.perf_counter()
     r = Replica.open(path)
@@ -118,6 +120,7 @@ def measure(items: int, rounds: int, samples: int, tmp: Path) -> dict[str, Any]:
     w = library(items)
     frames = w.snapshot_frames()
     s["snapshot apply s"], s["raw put s"] = [], []
+    s["snapshot prepare s"], s["snapshot apply prepared s"] = [], []
     for n in range(rounds):
         replica = Replica.open(tmp / f"r{n}")
         t0 = time.perf_counter()
@@ -125,6 +128,15 @@ def measure(items: int, rounds: int, samples: int, tmp: Path) -> dict[str, Any]:
         s["snapshot apply s"].append(time.perf_counter() - t0)
         replica.close()
         s["raw put s"].append(raw_put(frames, tmp / f"raw{n}"))
+        # as SyncClient does it: prepared while the body streams, then applied
+        t0 = time.perf_counter()
+        prepared = [prepare_batch(b) for b in batches(frames, 1000)]
+        s["snapshot prepare s"].append(time.perf_counter() - t0)
+        replica = Replica.open(tmp / f"p{n}")
+        t0 = time.perf_counter()
+        replica.apply_snapshot(prepared)
+        s["snapshot apply prepared s"].append(time.perf_counter() - t0)
+        replica.close()
     path = tmp / "r0"
     replica = Replica.open(path)
     pages = [w.random_changes(100) for _ in range(max(10, rounds * 5))]
