@@ -84,6 +84,12 @@ def make_library(root: Path) -> dict[str, Path]:
     (multi_dir / "Multi (2021).en.srt").write_text(_srt(SIDECAR_TEXT, MULTI_S))
 
     gone = make_clip(films / "Gone (2018)" / "Gone (2018).mp4", 1)
+    # Lossless 640x480: several MB a second, more than playbin buffers ahead, so a network
+    # drop mid-play leaves bytes to fetch.
+    heavy = films / "Heavy (2017)" / "Heavy (2017).mp4"
+    heavy.parent.mkdir(parents=True)
+    _ffmpeg(*_testsrc("640x480"), "-t", "8", "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0",
+            "-g", "24", "-pix_fmt", "yuv420p", "-movflags", "+faststart", heavy)
 
     hdr = films / "Bright (2022)" / "Bright (2022).mkv"
     hdr.parent.mkdir(parents=True)
@@ -94,7 +100,7 @@ def make_library(root: Path) -> dict[str, Path]:
     for scratch in (embedded, chapters):
         scratch.unlink()
     return {"clip": clip, "multi": multi, "hdr": hdr, "e1": episodes[0], "e2": episodes[1],
-            "gone": gone, "films": films, "shows": shows}
+            "gone": gone, "heavy": heavy, "films": films, "shows": shows}
 
 
 @dataclass
@@ -136,7 +142,8 @@ def served() -> Iterator[Served]:
     root = short_tempdir("fxp")
     try:
         paths = make_library(root / "media")
-        app = RunningAppliance(root / "var", env={"FERREX_MEDIA_PEAK_HOURS": ""})
+        app = RunningAppliance(root / "var", env={"FERREX_MEDIA_PEAK_HOURS": "",
+                                                  "FERREX_SERVER_SHUTDOWN_GRACE_SECONDS": "2"})
         base = app.wait_ready()
         token = admin_token(base)
         for name, kind in (("films", "movies"), ("shows", "series")):
@@ -144,7 +151,7 @@ def served() -> Iterator[Served]:
                 "name": name.title(), "kind": kind, "roots": [str(paths[name])]}, token=token)
             assert status == 201, body
         served = Served(app, base, token, paths)
-        for key in ("clip", "multi", "hdr", "e1", "e2", "gone"):
+        for key in ("clip", "multi", "hdr", "e1", "e2", "gone", "heavy"):
             def found(key: str = key) -> bool:
                 details = _find(base, token, paths[key])
                 if details is not None:

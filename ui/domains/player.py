@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import trio
+
 from ui.domains.core import CrossDomainEvent, Domain, DomainContext, DomainMessage, DomainName
 from ui.domains.streaming import RequestStream, StreamFailed, StreamReady
 from ui.playback.engine import Engine
@@ -102,8 +104,9 @@ class PlayerDomain(Domain):
             try:
                 await session.run()
             finally:
-                await progress.aclose()
-                await client.aclose()
+                with trio.CancelScope(shield=True):  # the app is closing: still say goodbye
+                    await progress.aclose()
+                    await client.aclose()
                 engine.close()
 
         self.ctx.spawn(run, "playback")

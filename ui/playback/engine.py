@@ -450,7 +450,7 @@ class Engine:
         if factory is None or self.loaded is None:
             return
         klass = factory.get_metadata("klass") or ""
-        if "Decoder" in klass:
+        if "Decoder" in klass and "Bin" not in klass:
             hardware = "Hardware" in klass
             self.loaded.decoders.append(factory.get_name() + (" (hardware)" if hardware else ""))
 
