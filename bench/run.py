@@ -19,13 +19,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import analyze, auth, bridge, coldstart, images, media, scan
+from bench import analyze, auth, bridge, coldstart, grid, images, media, scan
 from bench.common import BenchError, Result
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FORMATS = {"qps": "{:,.0f}", "s": "{:.3f}", "us": "{:.1f}", "x": "{:.2f}", "n": "{:,.0f}",
            "files/s": "{:,.0f}", "posters/s": "{:,.1f}", "items/s": "{:,.1f}",
-           "req/s": "{:,.1f}"}
+           "req/s": "{:,.1f}", "ms": "{:.2f}", "%": "{:.1f}", "uploads/s": "{:,.0f}"}
 
 
 def positive(text: str) -> int:
@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("benchmark", nargs="?", default="all",
                         choices=["all", "bridge", "coldstart", "analyze", "auth", "scan",
-                                 "images", "media"])
+                                 "images", "media", "grid"])
     parser.add_argument("--rounds", type=positive, default=5,
                         help="bridge, analyze: rounds (default 5)")
     parser.add_argument("--queries", type=positive, default=3000,
@@ -86,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="media: requests per query (default 200)")
     parser.add_argument("--stream-mb", type=positive, default=256,
                         help="media: size of the streamed file in MiB (default 256)")
+    parser.add_argument("--grid-size", default="3840x2160",
+                        help="grid: framebuffer WxH (default 3840x2160: 160+ posters on screen)")
+    parser.add_argument("--gl-backend", default="pyqt6", choices=["pyqt6", "egl"],
+                        help="grid: Qt under X (Xvfb here) or headless EGL")
+    parser.add_argument("--script-scale", type=float, default=1.0,
+                        help="grid: shorten the scripted scroll (llvmpipe at 4K: 0.15)")
     return parser
 
 
@@ -137,6 +143,10 @@ def main(argv: list[str] | None = None) -> int:
         "images": lambda: images.run(images.Params(args.rounds, items=args.items,
                                                    latency_ms=args.latency_ms)),
         "media": lambda: media.run(media.Params(args.media_items, args.samples, args.stream_mb)),
+        "grid": lambda: grid.run(grid.Params(
+            width=int(args.grid_size.lower().split("x")[0]),
+            height=int(args.grid_size.lower().split("x")[1]),
+            backend=args.gl_backend, script_scale=args.script_scale)),
     }
     names = list(benchmarks) if args.benchmark == "all" else [args.benchmark]
     for name in names:

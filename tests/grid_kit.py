@@ -11,6 +11,7 @@ from sync.feed_types import Card
 from ui.images.types import PosterRequest, ReadyPoster
 
 LIBRARY = uuid.UUID(int=1)
+PALETTE = 64
 
 
 def poster_colour(i: int) -> tuple[int, int, int]:
@@ -45,16 +46,25 @@ class GeneratedPosters:
         self.wanted: list[PosterRequest] = []
         self.demands: list[list[PosterRequest]] = []
         self.delivered = 0
+        self._cache: dict[tuple[int, int, int], np.ndarray] = {}
 
     def set_demand(self, wanted: Sequence[PosterRequest]) -> None:
         self.wanted = list(wanted)
         self.demands.append(list(wanted))
 
+    def pixels(self, request: PosterRequest) -> np.ndarray:
+        """Posters repeat every PALETTE cards, made once: "decoding" happens elsewhere in the app
+        (a worker thread), so the frame should not pay for it here either."""
+        key = (int(request.image_id, 16) % PALETTE, request.width, request.height)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._cache[key] = poster_pixels(f"{key[0]:064x}", key[1], key[2])
+        return cached
+
     def take_ready(self, limit: int) -> list[ReadyPoster]:
         if self.hold:
             return []
-        out = [ReadyPoster(r.image_id, poster_pixels(r.image_id, r.width, r.height))
-               for r in self.wanted[:limit]]
+        out = [ReadyPoster(r.image_id, self.pixels(r)) for r in self.wanted[:limit]]
         self.wanted = self.wanted[limit:]
         self.delivered += len(out)
         return out

@@ -74,6 +74,10 @@ class SlotAllocator:
             self._slots.move_to_end(key)
         return slot
 
+    def peek(self, key: str) -> int | None:
+        """The slot without marking it used (the per-frame draw; the demand plan marks use)."""
+        return self._slots.get(key)
+
     def allocate(self, key: str, pinned: Collection[str] = ()) -> tuple[int, str | None] | None:
         """A slot for ``key`` and the key it was taken from (or None); None when every slot is
         pinned (on screen)."""

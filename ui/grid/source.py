@@ -72,6 +72,22 @@ class CardWindow:
         self._pages.clear()
         self._count = self.source.count()
 
+    def slice(self, start: int, stop: int) -> list[Card | None]:
+        """Cards ``start`` to ``stop`` (a frame's visible range) a page at a time."""
+        out: list[Card | None] = []
+        index = max(0, start)
+        stop = min(stop, self._count)
+        while index < stop:
+            number, at = divmod(index, PAGE)
+            self.get(index)  # loads and touches the page
+            page = self._pages[number]
+            take = min(stop - index, PAGE - at)
+            chunk = list(page[at:at + take])
+            out.extend(chunk)
+            out.extend([None] * (take - len(chunk)))
+            index += take
+        return out
+
     def get(self, index: int) -> Card | None:
         if index < 0 or index >= self._count:
             return None

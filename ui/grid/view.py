@@ -28,6 +28,7 @@ from ui.images.types import PosterProvider, PosterRequest, ReadyPoster
 from ui.motion.controller import MotionController
 from ui.motion.flip import FlipPhase
 from ui.motion.scroll import BASE_ROWS_PER_S, KineticKnobs
+from ui.motion.tween import POSTER_FADE_S
 from ui.settings.model import DisplaySettings, PerformanceSettings
 
 KEY_MOVES = {"Left": Move.LEFT, "Right": Move.RIGHT, "Up": Move.UP, "Down": Move.DOWN,
@@ -104,6 +105,7 @@ class GridView:
         self.title_slots: SlotAllocator | None = None
         self._title_keys: dict[int, str] = {}
         self._pending = _Pending()
+        self._colours: dict[str | None, tuple[float, float, float]] = {}
         self._plan_key: tuple[int, int, int, int] | None = None
         self.plan: DemandPlan | None = None
         self.stats = FrameStats()
@@ -284,10 +286,16 @@ class GridView:
         self.motion.scroll.scroll_to(target)
 
     # frame --------------------------------------------------------------------------------------
-    def frame(self, timestamp: float, viewport_px: tuple[int, int]) -> None:
-        if self._last_timestamp is not None:
-            self.budget.frame_interval(timestamp - self._last_timestamp)
-            self.title_budget.frame_interval(timestamp - self._last_timestamp)
+    def frame(self, timestamp: float, viewport_px: tuple[int, int],
+              frame_time: float | None = None) -> None:
+        """Draw the frame at ``timestamp``. ``frame_time`` is how long the previous frame took,
+        for the upload budget; by default the time since the previous frame (a bench that steps
+        a fixed 120 Hz clock passes the real duration instead)."""
+        if frame_time is None and self._last_timestamp is not None:
+            frame_time = timestamp - self._last_timestamp
+        if frame_time is not None:
+            self.budget.frame_interval(frame_time)
+            self.title_budget.frame_interval(frame_time)
         self._last_timestamp = timestamp
         self.motion.tick(timestamp)
         self._follow_scroll()
@@ -296,8 +304,9 @@ class GridView:
         visible = lay.visible_range(offset, count)
         self._update_demand(offset, visible)
         if self.renderer is not None:
-            self._upload(visible)
-            self.renderer.draw(self._instances(visible, offset), viewport_px)
+            cards = self.window.slice(visible.start, visible.stop)
+            self._upload(visible, cards)
+            self.renderer.draw(self._instances(visible, offset, cards), viewport_px)
         self.stats.frames += 1
         self.stats.visible_cards = len(visible)
 
@@ -348,11 +357,10 @@ class GridView:
             if image_id not in seen:
                 del self._pending.ready[image_id]
 
-    def _upload(self, visible: range) -> None:
+    def _upload(self, visible: range, cards: list[Card | None]) -> None:
         renderer, slots, tslots = self.renderer, self.poster_slots, self.title_slots
         assert renderer is not None and slots is not None and tslots is not None
-        pinned = {c.poster_image_id for c in (self.window.get(i) for i in visible)
-                  if c is not None and c.poster_image_id is not None}
+        pinned = {c.poster_image_id for c in cards if c is not None and c.poster_image_id}
         if self.posters is not None:
             for ready in self.posters.take_ready(self.budget.max_per_frame * 2):
                 self._pending.ready[ready.image_id] = ready
@@ -370,24 +378,27 @@ class GridView:
                 renderer.upload_poster(slot, _fit(ready.rgba, renderer.poster_grid))
                 self.motion.poster_arrived(ready.image_id)
 
-            self.stats.uploads += self.budget.run(order, upload_poster)
+            if order:
+                self.stats.uploads += self.budget.run(order, upload_poster)
 
-        missing = [i for i in visible if self._title_keys.get(i, "") not in tslots]
-        pinned_titles = {self._title_keys[i] for i in visible if i in self._title_keys}
+        titles = self._title_keys
+        missing = [(i, c) for i, c in zip(visible, cards, strict=True)
+                   if c is not None and titles.get(i, "") not in tslots]
+        if not missing:
+            return
+        pinned_titles = {titles[i] for i in visible if i in titles}
         grid = renderer.title_grid
 
-        def upload_title(index: int) -> None:
-            card = self.window.get(index)
-            if card is None:
-                return
-            key = f"{card.id}"
+        def upload_title(item: tuple[int, Card]) -> None:
+            index, card = item
+            key = str(card.id)
             got = tslots.allocate(key, pinned_titles)
             if got is None:
                 return
             slot, _ = got
             renderer.upload_title(slot, self.titles.title(card.title, card.year, grid.slot_w,
                                                           grid.slot_h))
-            self._title_keys[index] = key
+            titles[index] = key
             pinned_titles.add(key)
 
         self.stats.title_uploads += self.title_budget.run(missing, upload_title)
@@ -399,10 +410,11 @@ class GridView:
             info = WatchInfo(override, 0.0 if override else info.progress)
         return info
 
-    def _instances(self, visible: range, offset: float) -> Instances:
+    def _instances(self, visible: range, offset: float, cards: list[Card | None]) -> Instances:
+        """Instance rows for the visible cards: posters first, then titles. The per-card Python
+        is a few dict look-ups; positions, atlas coordinates and fades are numpy over the row."""
         lay, dpr, motion = self.layout, self.dpr, self.motion
-        slots, tslots = self.poster_slots, self.title_slots
-        renderer = self.renderer
+        slots, tslots, renderer = self.poster_slots, self.title_slots, self.renderer
         assert slots is not None and tslots is not None and renderer is not None
         n = len(visible)
         inst = Instances.empty(2 * n)
@@ -411,56 +423,75 @@ class GridView:
         xs = lay.left + (idx % cols) * lay.cell_w
         ys = lay.padding + (idx // cols) * lay.row_h - offset
         title_gap = 6.0
-        # titles: the second half of the instances (drawn after the posters)
-        inst.rect[n:, 0] = xs * dpr
-        inst.rect[n:, 1] = (ys + lay.poster_h + title_gap) * dpr
-        inst.rect[n:, 2] = lay.poster_w * dpr
-        inst.rect[n:, 3] = (lay.title_h - title_gap) * dpr
-        inst.state[n:, 0] = 1.0
-        inst.extra[n:, 0] = 1.0
-        inst.rect[:n, 0] = xs * dpr
+        inst.rect[:n, 0] = inst.rect[n:, 0] = xs * dpr
         inst.rect[:n, 1] = ys * dpr
-        inst.rect[:n, 2] = lay.poster_w * dpr
+        inst.rect[n:, 1] = (ys + lay.poster_h + title_gap) * dpr
+        inst.rect[:, 2] = lay.poster_w * dpr
         inst.rect[:n, 3] = lay.poster_h * dpr
+        inst.rect[n:, 3] = (lay.title_h - title_gap) * dpr
+        inst.state[:, 0] = 1.0
+        inst.extra[n:, 0] = 1.0
+        inst.extra[:n, 1] = -1.0
         inst.extra[:n, 2] = SHADOW_REST
         inst.extra[:n, 3] = 1.0
-        lifted: list[int] = []
-        for row, index in enumerate(visible):
-            card = self.window.get(index)
+
+        slot_ids = np.full(n, -1, np.int64)
+        title_ids = np.full(n, -1, np.int64)
+        arrivals = np.full(n, -np.inf)
+        slot_map, fades, colours = slots.peek, motion.fades, self._colours
+        tkeys, tmap = self._title_keys, tslots.peek
+        for row, card in enumerate(cards):
             if card is None:
                 continue
-            inst.color[row, :3] = parse_colour(card.placeholder_color)
+            colour = colours.get(card.placeholder_color)
+            if colour is None:
+                colour = colours[card.placeholder_color] = parse_colour(card.placeholder_color)
+            inst.color[row, :3] = colour
             image_id = card.poster_image_id
-            slot = slots.lookup(image_id) if image_id is not None else None
-            if slot is not None and image_id is not None:
-                inst.uv[row] = renderer.poster_grid.uv(slot)
-                inst.color[row, 3] = motion.poster_alpha(image_id)
+            if image_id is not None:
+                slot = slot_map(image_id)
+                if slot is not None:
+                    slot_ids[row] = slot
+                    arrivals[row] = fades.get(image_id, -np.inf)
+            tkey = tkeys.get(visible.start + row)
+            if tkey is not None:
+                tslot = tmap(tkey)
+                if tslot is not None:
+                    title_ids[row] = tslot
+        has = slot_ids >= 0
+        inst.uv[:n][has] = _uvs(renderer.poster_grid, slot_ids[has])
+        inst.color[:n, 3] = np.where(has, np.clip((motion.now - arrivals) / POSTER_FADE_S, 0, 1), 0)
+        has_t = title_ids >= 0
+        inst.uv[n:][has_t] = _uvs(renderer.title_grid, title_ids[has_t])
+        inst.extra[n:, 3] = has_t
+
+        lifted: list[int] = []
+        for index in set(motion.focus) | set(motion.flips):
+            if index not in visible:
+                continue
+            row = index - visible.start
             scale = motion.scale_of(index)
             flip = motion.flip_of(index)
             if flip is not None:
                 scale *= flip.lift
                 inst.state[row, 1] = flip.angle
                 inst.extra[row, 1] = self.menu_choice if self.flipped == index else -1.0
-            else:
-                inst.extra[row, 1] = -1.0
+                inst.extra[n + row, 3] = 0.0  # the turning card covers its title: hide it
             inst.state[row, 0] = scale
             if scale > 1.0001 or flip is not None:
                 inst.extra[row, 2] = SHADOW_FOCUS
                 lifted.append(row)
-            info = self._watch(card)
-            inst.state[row, 2] = 1.0 if info.watched else 0.0
-            inst.state[row, 3] = info.progress if not info.watched else 0.0
-            tkey = self._title_keys.get(index)
-            tslot = tslots.lookup(tkey) if tkey is not None else None
-            if tslot is not None:
-                inst.uv[n + row] = renderer.title_grid.uv(tslot)
-                # a lifted, turning card covers its title: the title steps aside while it does
-                inst.extra[n + row, 3] = 1.0 if flip is None else 0.0
+        if self.watch is not None or self.watched_overrides:
+            for row, card in enumerate(cards):
+                if card is None:
+                    continue
+                info = self._watch(card)
+                inst.state[row, 2] = 1.0 if info.watched else 0.0
+                inst.state[row, 3] = info.progress if not info.watched else 0.0
         if lifted:
-            # lifted cards go last so they are drawn over their neighbours
-            order = [r for r in range(n) if r not in set(lifted)] + lifted
-            order += list(range(n, 2 * n))
-            perm = np.array(order)
+            # lifted cards go last among the posters so they are drawn over their neighbours
+            rest = np.setdiff1d(np.arange(n), lifted)
+            perm = np.concatenate([rest, np.array(lifted), np.arange(n, 2 * n)])
             inst = Instances(inst.rect[perm], inst.uv[perm], inst.color[perm], inst.state[perm],
                              inst.extra[perm])
         self.stats.instances = 2 * n
@@ -469,6 +500,18 @@ class GridView:
     @property
     def animating(self) -> bool:
         return self.motion.active or bool(self._pending.ready)
+
+
+def _uvs(grid: SlotGrid, slots: np.ndarray) -> np.ndarray:
+    """Atlas rectangles of many slots at once (same as ``SlotGrid.uv``, vectorised)."""
+    x = (slots % grid.columns) * grid.slot_w
+    y = (slots // grid.columns) * grid.slot_h
+    out = np.empty((len(slots), 4), np.float32)
+    out[:, 0] = (x + 0.5) / grid.texture_w
+    out[:, 1] = (y + 0.5) / grid.texture_h
+    out[:, 2] = (x + grid.slot_w - 0.5) / grid.texture_w
+    out[:, 3] = (y + grid.slot_h - 0.5) / grid.texture_h
+    return out
 
 
 def _fit(rgba: np.ndarray, grid: SlotGrid) -> np.ndarray:
