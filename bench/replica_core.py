@@ -55,7 +55,6 @@ import json, sys, time
 mode, path = sys.argv[1], sys.argv[2]
 if mode == "replica":
     from sync.replica import Replica
-from sync.replica_prepare import prepare_batch
     from sync.query import MediaQueryBuilder, SortBy, SortOrder
     t0 = time.perf_counter()
     r = Replica.open(path)
