@@ -5,13 +5,16 @@ this device's actions), then takes a snapshot when the replica needs one (new, r
 another server or user), else pulls change pages after the replica's cursor until the server
 says there is no more; a 410 ``resnapshot_required`` turns into a snapshot.
 
-How a snapshot is applied: the body is streamed to a spool file next to the replica (bounded
-memory, whatever the library size), and only once the body is complete is it read back through
-:class:`~sync.feed_types.FrameReader` and applied in ONE write transaction (replace everything,
-then the cursor). So the cursor moves only at the end frame, a cut stream or a crash at any
-point leaves the previous replica, whole, and no write transaction is ever held open across a
-network wait (one held open would block this process's own offline writes). The apply runs in a
-trio worker thread so a player's UI thread keeps drawing; LMDB readers are never blocked.
+How a snapshot is applied: while the body streams, a worker thread reads its frame batches
+(:class:`~sync.feed_types.FrameReader`), prepares each item (``sync.replica_prepare``: record
+and card encoded, facets, search texts) and appends the prepared batches to a spool file next to
+the replica (bounded memory, whatever the library size; the preparing overlaps the server's
+stream). Only once the body is complete is the spool applied, in ONE write transaction (replace
+everything, then the cursor). So the cursor moves only at the end frame, a cut stream or a crash
+at any point leaves the previous replica, whole, and no write transaction is ever held open
+across a network wait (one held open would block this process's own offline writes). The apply
+runs in a trio worker thread so a player's UI thread keeps drawing; LMDB readers are never
+blocked.
 """
 
 from __future__ import annotations
