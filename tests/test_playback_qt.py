@@ -120,3 +120,65 @@ def test_video_shows_in_the_window_with_controls_above(served: Served, qtbot: Qt
     finally:
         engine.close()
         trio.run(client.aclose)
+
+
+def test_play_message_shows_the_player_in_the_window_and_leaving_goes_back(
+        served: Served, qtbot: QtBot) -> None:
+    """The whole path under Qt with trio as its guest (as the app runs): Play → Streaming
+    domain → Player domain → ``PlayerHost`` puts a ``PlayerView`` into the screen stack, the
+    video shows; Esc stops playback (the stop heartbeat) and the previous screen is back."""
+    from PyQt6.QtWidgets import QApplication, QStackedWidget, QWidget
+
+    from ui.domains.core import DomainRegistry
+    from ui.domains.player import Play, PlayerDomain
+    from ui.domains.services import Services
+    from ui.domains.streaming import StreamingDomain
+    from ui.net.client import ApiClient
+    from ui.playback.screen import PlayerHost
+    from ui.qt_trio import run as run_guest
+
+    stack = QStackedWidget()
+    qtbot.addWidget(stack)
+    home = QWidget()
+    stack.addWidget(home)
+    stack.resize(480, 360)
+    stack.show()
+    qtbot.waitExposed(stack)
+    api = ApiClient(served.base, access_token=served.token, device_id="qt-test")
+    registry = DomainRegistry(Services(api=api))
+    registry.register(PlayerDomain)
+    registry.register(StreamingDomain)
+    host = PlayerHost(registry, stack)
+    item = served.item_id("clip")
+    seen: dict[str, float] = {}
+
+    async def main() -> None:
+        try:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(registry.run)
+                registry.post(Play(item, from_start=True))
+                with trio.fail_after(20):
+                    while host.view is None:
+                        await trio.sleep(0.05)
+                view = host.view
+                assert stack.currentWidget() is view
+                await view.session.wait_for(lambda s: s.first_frame_s is not None, 20)
+                await trio.sleep(0.4)
+                screen = QGuiApplication.primaryScreen()
+                assert screen is not None
+                picture = pixels(screen.grabWindow(int(view.video.winId())).toImage())
+                seen["std"] = float(picture[: view.height() - 60].std())
+                seen["position"] = view.session.engine.position() or 0.0
+                view.perform("leave")
+                with trio.fail_after(10):
+                    while host.view is not None:
+                        await trio.sleep(0.05)
+                nursery.cancel_scope.cancel()
+        finally:
+            await api.aclose()
+
+    run_guest(QApplication.instance(), main)  # type: ignore[arg-type]
+    assert stack.currentWidget() is home
+    assert seen["std"] > 20, "the picture was in the window"
+    state = served.details("clip")["item"]["watch"]
+    assert state is not None and state["position_s"] == pytest.approx(seen["position"], abs=1.0)
