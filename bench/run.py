@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import analyze, auth, bridge, coldstart, grid, images, media, scan
+from bench import analyze, auth, bridge, coldstart, grid, images, media, replica, scan
 from bench.common import BenchError, Result
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("benchmark", nargs="?", default="all",
                         choices=["all", "bridge", "coldstart", "analyze", "auth", "scan",
-                                 "images", "media", "grid"])
+                                 "images", "media", "grid", "replica"])
     parser.add_argument("--rounds", type=positive, default=5,
                         help="bridge, analyze: rounds (default 5)")
     parser.add_argument("--queries", type=positive, default=3000,
@@ -92,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="grid: Qt under X (Xvfb here) or headless EGL")
     parser.add_argument("--script-scale", type=float, default=1.0,
                         help="grid: shorten the scripted scroll (llvmpipe at 4K: 0.15)")
+    parser.add_argument("--replica-items", type=positive, default=30_000,
+                        help="replica: synthetic movies in the replica (default 30000)")
+    parser.add_argument("--replica-no-e2e", action="store_true",
+                        help="replica: skip the end-to-end part (needs Postgres)")
     return parser
 
 
@@ -147,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
             width=int(args.grid_size.lower().split("x")[0]),
             height=int(args.grid_size.lower().split("x")[1]),
             backend=args.gl_backend, script_scale=args.script_scale)),
+        "replica": lambda: replica.run(replica.Params(items=args.replica_items,
+                                                      e2e=not args.replica_no_e2e)),
     }
     names = list(benchmarks) if args.benchmark == "all" else [args.benchmark]
     for name in names:
