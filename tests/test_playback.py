@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -434,3 +435,40 @@ async def test_network_drop_is_retried_at_the_same_position(served: Served) -> N
             await client.aclose()
             engine.close()
             nursery.cancel_scope.cancel()
+
+
+async def test_speed_volume_and_mute(served: Served, player: Player) -> None:
+    session = player.session
+    await session.open(served.item_id("clip"), from_start=True)
+    await session.wait_for(lambda s: s.first_frame_s is not None and s.playing, 20)
+    engine = session.engine
+    assert session.faster(up=True) == 1.25
+    session.set_speed(2.0)
+    await trio.sleep(0.3)
+    start, t0 = engine.position() or 0.0, time.monotonic()
+    await trio.sleep(1.0)
+    advanced = (engine.position() or 0.0) - start
+    assert 1.5 <= advanced / (time.monotonic() - t0) <= 2.5, advanced
+    with pytest.raises(ValueError, match=r"between 0\.25 and 4"):
+        session.set_speed(10)
+    volume = session.change_volume(-0.25)
+    assert volume == pytest.approx(0.75) and engine.playbin.get_property("volume") == 0.75
+    assert session.toggle_mute() and engine.playbin.get_property("mute")
+
+
+def test_mpv_hand_off_says_plainly_when_mpv_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ui.playback.external import MpvMissing, mpv_path, play_in_mpv
+
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert mpv_path() is None
+
+    async def attempt() -> None:
+        client = StreamingClient("http://127.0.0.1:9", "t")
+        try:
+            await play_in_mpv("http://127.0.0.1:9/x", uuid.uuid4(), 0.0,
+                              RestProgressSink(client))
+        finally:
+            await client.aclose()
+
+    with pytest.raises(MpvMissing, match=r"mpv is not installed.*apt install mpv"):
+        trio.run(attempt)
