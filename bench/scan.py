@@ -449,16 +449,17 @@ async def _measure(dsn: str, tree: Tree, params: Params) -> SizeRun:
             table = {kind: timing.wrap(kind, handler)
                      for kind, handler in handlers(PipelineSettings(analyze=False)).items()}
             bus = InProcEventBus()
-            dispatcher = Dispatcher(
-                db, table, bus=bus, idle_poll_seconds=0.05,
-                scheduler=WeightedFairScheduler(per_library_cap=PER_LIBRARY_CAP))
-            service = ScanService(db, bus, wake_dispatcher=dispatcher.wake)
-            async with trio.open_nursery() as nursery:
-                await nursery.start(dispatcher.run)
-                for variant in params.sync_triggers:
-                    await db.run_asyncio(lambda conn: conn.execute(
-                        "TRUNCATE libraries, sync_changes CASCADE"))
-                    await set_sync_triggers(db, variant == "on")
+            for variant in params.sync_triggers:
+                # between dispatchers: TRUNCATE must not meet the dispatcher's queue reads
+                await db.run_asyncio(lambda conn: conn.execute(
+                    "TRUNCATE libraries, sync_changes CASCADE"))
+                await set_sync_triggers(db, variant == "on")
+                dispatcher = Dispatcher(
+                    db, table, bus=bus, idle_poll_seconds=0.05,
+                    scheduler=WeightedFairScheduler(per_library_cap=PER_LIBRARY_CAP))
+                service = ScanService(db, bus, wake_dispatcher=dispatcher.wake)
+                async with trio.open_nursery() as nursery:
+                    await nursery.start(dispatcher.run)
                     movies = await libraries.create(db, "Bench Movies", "movies",
                                                     [str(tree.movies_root)])
                     series = await libraries.create(db, "Bench Series", "series",
@@ -479,8 +480,8 @@ async def _measure(dsn: str, tree: Tree, params: Params) -> SizeRun:
                         rescans.append(await scan_libraries(db, service, timing, ids, postmaster))
                     if run.full is full:
                         run.rescans = rescans
-                await set_sync_triggers(db, True)
-                nursery.cancel_scope.cancel()
+                    nursery.cancel_scope.cancel()
+            await set_sync_triggers(db, True)
             await raw_rounds()
         finally:
             await db.close()
