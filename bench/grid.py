@@ -22,6 +22,7 @@ Runs with Qt under X (``--gl-backend pyqt6``; Xvfb + Mesa llvmpipe here) or head
 from __future__ import annotations
 
 import argparse
+import gc
 import itertools
 import json
 import os
@@ -141,8 +142,19 @@ def measure(p: Params) -> dict[str, Any]:
     actions: dict[int, list[Callable[[Any], None]]] = {}
     for frame, action in script:
         actions.setdefault(frame, []).append(action)
+    gc_pauses: list[float] = []
+    gc_started = [0.0]
+
+    def gc_probe(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_started[0] = time.perf_counter()
+        else:
+            gc_pauses.append((time.perf_counter() - gc_started[0]) * 1000.0)
+
+    gc.callbacks.append(gc_probe)
     times: list[float] = []
     visible: list[int] = []
+    phases: dict[str, list[float]] = {"upload": [], "build": [], "submit": []}
     last: float | None = None
     uploads_start = 0
     started = 0.0
@@ -155,10 +167,14 @@ def measure(p: Params) -> dict[str, Any]:
         if frame >= WARMUP:
             times.append(last * 1000.0)
             visible.append(view.stats.visible_cards)
+            phases["upload"].append(view.stats.upload_s * 1000.0)
+            phases["build"].append(view.stats.build_s * 1000.0)
+            phases["submit"].append(view.stats.submit_s * 1000.0)
         if frame % 100 == 0:
             print(f"grid: frame {frame}/{total} {last * 1000:.1f} ms", file=sys.stderr,
                   flush=True)
     measured_s = time.perf_counter() - started
+    gc.callbacks.remove(gc_probe)
     uploads = view.stats.uploads - uploads_start
     assert view.renderer is not None
     draw_calls_per_frame = view.renderer.draw_calls / view.stats.frames
@@ -253,6 +269,11 @@ def measure(p: Params) -> dict[str, Any]:
         "over_budget_share": sum(1 for t in times if t > BUDGET_MS) / len(times),
         "fps_sustained": len(times) / (sum(times) / 1000.0),
         "histogram": histogram(times),
+        # CPU parts of a frame (median, p99): uploads incl. title rasterising, instance arrays,
+        # GL submission; the rest of a frame's time is the motion/demand step and glFinish
+        "gc_pauses": len(gc_pauses),
+        "gc_pause_max_ms": max(gc_pauses, default=0.0),
+        "phases_ms": {k: (percentile(v, 50), percentile(v, 99)) for k, v in phases.items()},
         "uploads_per_s": uploads / measured_s,
         "uploads": uploads,
         "final_selected": view.selected,
@@ -305,10 +326,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--script-scale", type=float, default=1.0)
     parser.add_argument("--baseline-frames", type=int, default=120)
     parser.add_argument("--json", default="", help="write the full result here")
+    parser.add_argument("--profile", default="", help="write cProfile's top functions here")
     args = parser.parse_args(argv)
     w, h = (int(x) for x in args.grid_size.lower().split("x"))
-    r = measure(Params(args.items, w, h, args.gl_backend, args.baseline_frames, shot=args.shot,
-                       script_scale=args.script_scale))
+    params = Params(args.items, w, h, args.gl_backend, args.baseline_frames, shot=args.shot,
+                    script_scale=args.script_scale)
+    if args.profile:
+        import cProfile
+        import io
+        import pstats
+
+        profiler = cProfile.Profile()
+        r = profiler.runcall(measure, params)
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)
+        with open(args.profile, "w", encoding="utf-8") as fh:
+            fh.write(out.getvalue())
+    else:
+        r = measure(params)
     r["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "python": platform.python_version()}
     if args.json:

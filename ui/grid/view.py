@@ -55,6 +55,10 @@ class FrameStats:
     title_uploads: int = 0
     instances: int = 0
     visible_cards: int = 0
+    # the last frame's CPU time: uploads (posters and titles), instance arrays, GL submission
+    upload_s: float = 0.0
+    build_s: float = 0.0
+    submit_s: float = 0.0
 
 
 @dataclass
@@ -304,9 +308,16 @@ class GridView:
         visible = lay.visible_range(offset, count)
         self._update_demand(offset, visible)
         if self.renderer is not None:
+            clock = self.budget.clock
+            t0 = clock()
             cards = self.window.slice(visible.start, visible.stop)
             self._upload(visible, cards)
-            self.renderer.draw(self._instances(visible, offset, cards), viewport_px)
+            t1 = clock()
+            instances = self._instances(visible, offset, cards)
+            t2 = clock()
+            self.renderer.draw(instances, viewport_px)
+            t3 = clock()
+            self.stats.upload_s, self.stats.build_s, self.stats.submit_s = t1 - t0, t2 - t1, t3 - t2
         self.stats.frames += 1
         self.stats.visible_cards = len(visible)
 
@@ -360,6 +371,7 @@ class GridView:
     def _upload(self, visible: range, cards: list[Card | None]) -> None:
         renderer, slots, tslots = self.renderer, self.poster_slots, self.title_slots
         assert renderer is not None and slots is not None and tslots is not None
+        started = self.budget.clock()
         pinned = {c.poster_image_id for c in cards if c is not None and c.poster_image_id}
         if self.posters is not None:
             for ready in self.posters.take_ready(self.budget.max_per_frame * 2):
@@ -380,6 +392,8 @@ class GridView:
 
             if order:
                 self.stats.uploads += self.budget.run(order, upload_poster)
+        # posters and titles share one time box per frame: titles get what posters left
+        spent = self.budget.clock() - started
 
         titles = self._title_keys
         missing = [(i, c) for i, c in zip(visible, cards, strict=True)
@@ -401,7 +415,8 @@ class GridView:
             titles[index] = key
             pinned_titles.add(key)
 
-        self.stats.title_uploads += self.title_budget.run(missing, upload_title)
+        self.stats.title_uploads += self.title_budget.run(
+            missing, upload_title, box_s=max(0.0, self.budget.box_s - spent))
 
     def _watch(self, card: Card) -> WatchInfo:
         info = (self.watch(card) if self.watch is not None else None) or WatchInfo()

@@ -48,10 +48,17 @@ class UploadBudget:
         by_time = int(self.frame_budget_s * UPLOAD_SHARE / max(self.upload_s, 1e-6))
         return max(1, min(n, by_time, self.max_per_frame))
 
-    def run(self, pending: Iterable[T], upload: Callable[[T], None]) -> int:
-        """Upload from ``pending`` until the allowance or the time box is used; returns how many."""
+    @property
+    def box_s(self) -> float:
+        """The most time one frame's uploads may take."""
+        return self.frame_budget_s * UPLOAD_SHARE
+
+    def run(self, pending: Iterable[T], upload: Callable[[T], None],
+            box_s: float | None = None) -> int:
+        """Upload from ``pending`` until the allowance or the time box (``box_s``, default the
+        frame's whole upload share) is used; the first one always goes. Returns how many."""
         allowed = self.last_allowance = self.allowance()
-        box = self.frame_budget_s * UPLOAD_SHARE
+        box = self.box_s if box_s is None else box_s
         start = self.clock()
         done = 0
         for item in pending:
