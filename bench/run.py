@@ -19,7 +19,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import analyze, auth, bridge, coldstart, grid, images, media, replica, scan
+from bench import (
+    analyze,
+    auth,
+    bridge,
+    coldstart,
+    grid,
+    images,
+    media,
+    playback,
+    replica,
+    scan,
+)
 from bench.common import BenchError, Result
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -54,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("benchmark", nargs="?", default="all",
                         choices=["all", "bridge", "coldstart", "analyze", "auth", "scan",
-                                 "images", "media", "grid", "replica"])
+                                 "images", "media", "grid", "replica", "playback"])
     parser.add_argument("--rounds", type=positive, default=5,
                         help="bridge, analyze: rounds (default 5)")
     parser.add_argument("--queries", type=positive, default=3000,
@@ -153,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             backend=args.gl_backend, script_scale=args.script_scale)),
         "replica": lambda: replica.run(replica.Params(items=args.replica_items,
                                                       e2e=not args.replica_no_e2e)),
+        "playback": lambda: playback.run(playback.Params(rounds=args.rounds)),
     }
     names = list(benchmarks) if args.benchmark == "all" else [args.benchmark]
     for name in names:

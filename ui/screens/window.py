@@ -34,6 +34,7 @@ from ui.domains.events import (
 )
 from ui.domains.metadata import FetchImage, ResolvePoster
 from ui.domains.ui import Back, Navigate, ShowSearch
+from ui.playback.screen import PlayerHost
 from ui.screens.auth import ConnectScreen, LoginScreen, SetupScreen
 from ui.screens.base import Screen
 from ui.screens.browse import HomeScreen, LibraryScreen, SearchOverlayWidget
@@ -112,6 +113,8 @@ class MainWindow(QMainWindow):
             self.screens[screen.name] = screen
             self.stack.addWidget(screen)
         self.search = SearchOverlayWidget(registry, self.posters, self.stack)
+        # the video screen joins the stack when a playback starts (ui/playback/screen.py)
+        self.player_host = PlayerHost(registry, self.stack)
         self.current = "connect"
         self._set_chrome("connect")
         self.apply_theme(registry.services.settings.display.theme)
