@@ -82,9 +82,13 @@ W, H = 320, 240
 
 
 def text_pixels(frames: list[bytes]) -> int:
-    """Bright pixels of the last frame: subtitle text drawn over the black picture."""
+    """Bright pixels of the brightest frame: subtitle text drawn over the black picture.
+
+    The most of any frame in the window, not the last one's: the cues leave a 100 ms gap every
+    second, and a window ending in a gap would read as "no subtitle".
+    """
     assert frames, "no video frame reached the sink"
-    return int((np.frombuffer(frames[-1], dtype=np.uint8)[: W * H] > 160).sum())
+    return max(int((np.frombuffer(f, dtype=np.uint8)[: W * H] > 160).sum()) for f in frames)
 
 
 def dominant_hz(chunks: list[bytes], rate: int = 48000) -> float:
