@@ -5,9 +5,9 @@ Why a debootstrap root and not ``dpkg --root`` / ``dpkg -x``, by measurement on 
 (2 cores shared with other work at load 4-12): making the root takes 35-40 s once (debootstrap
 minbase + systemd + the Depends' .debs, cached as a tarball keyed by what shapes it:
 packaging/test-root.sh), unpacking it into tmpfs ~5 s, apt installing the package with its ~340
-dependencies 35 s at load 4 and 50-75 s at load 9 (65 s on disk rather than tmpfs), the whole
-module 2-3.5 min; on an idle 2-core CI machine that should come to about 1.5 min, plus ~40 s while
-the cache is cold. For that it checks what the cheaper ways cannot: that the Depends line pulls in
+dependencies 26 s idle, 50-75 s at load 9 (65 s on disk rather than tmpfs), the whole module
+46 s idle with the cache (2-3.5 min at load 9), plus ~40 s while the cache is cold (a fresh CI
+machine). For that it checks what the cheaper ways cannot: that the Depends line pulls in
 everything the installed copy needs (the root has nothing else), that the maintainer scripts work
 in a chroot where systemd is not PID 1 (account, data dir, enabled but not started), and, booted
 with systemd-nspawn, that systemd starts the unit and sees READY=1, /health answers, stop is
