@@ -159,6 +159,15 @@ def _drop_privileges(account: Account | None, env: dict[str, str]) -> dict[str, 
     return {"user": account.uid, "group": account.gid, "extra_groups": []}
 
 
+# systemd's notify/watchdog variables are the appliance's own: a child that inherited them
+# (Debian's postgres speaks sd_notify) would announce READY for the service, or be refused noisily.
+_SERVICE_MANAGER_VARS = ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")
+
+
+def _child_env(base: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in base.items() if k not in _SERVICE_MANAGER_VARS}
+
+
 def spawn(
     name: str,
     argv: Sequence[str],
@@ -169,7 +178,7 @@ def spawn(
     cwd: Path | None = None,
 ) -> Child:
     """Fork+exec from the calling (trio main) thread; see the module docstring for why."""
-    child_env = dict(os.environ if env is None else env)
+    child_env = _child_env(dict(os.environ if env is None else env))
     ids = _drop_privileges(account, child_env)
     popen = subprocess.Popen(
         list(argv),
@@ -191,7 +200,7 @@ def run_blocking(
     argv: Sequence[str], *, account: Account | None = None, timeout: float = 120.0
 ) -> subprocess.CompletedProcess[str]:
     """One-shot helper (initdb): same privilege drop, output captured for error messages."""
-    env = dict(os.environ)
+    env = _child_env(dict(os.environ))
     ids = _drop_privileges(account, env)
     return subprocess.run(
         list(argv),

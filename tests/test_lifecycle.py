@@ -91,6 +91,9 @@ def test_serve_health_then_sigterm_stops_everything(
     assert (data_dir / "ferrex.toml").is_file(), "first start writes the config file"
     children = live_processes_mentioning(str(data_dir / "run"))
     assert len(children) >= 2, "postgres and redis run as children"
+    for pid in children:  # only the appliance may speak to systemd for the service
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        assert not [v for v in environ if v.startswith((b"NOTIFY_SOCKET=", b"WATCHDOG_"))], pid
 
     started = time.monotonic()
     assert app.stop(signal.SIGTERM, timeout=15) == 0
