@@ -137,11 +137,15 @@ def test_live_changes_show_up_within_seconds_and_events_stream(workdir: Path) ->
         assert wait_for(lambda: "Alien" in present_titles(dsn), 10), "added file appears"
         (media / "Up (2009)" / "Up (2009).mkv").unlink()  # deleted
         assert wait_for(lambda: "Up" not in present_titles(dsn), 10), "deleted file goes"
+        heat_id = psql(dsn, "SELECT id FROM media_items WHERE title = 'Heat'")
         (media / "Heat (1995)").rename(media / "Heat (1995) [moved]")  # folder moved
         time.sleep(1)
         assert wait_for(lambda: psql(dsn, "SELECT count(*) FROM media_files WHERE present AND "
                                           "path LIKE '%[moved]%'") == "1", 10)
-        assert "Heat" in present_titles(dsn), "a moved film keeps its item"
+        # the file is re-linked by the upsert that follows the walk: present again within seconds,
+        # and the same item (watch state and metadata stay with it)
+        assert wait_for(lambda: "Heat" in present_titles(dsn), 10), "a moved film keeps its item"
+        assert psql(dsn, "SELECT id FROM media_items WHERE title = 'Heat' AND present") == heat_id
         (media / "Alien (1979).mkv").rename(media / "Brazil (1985).mkv")  # renamed
         assert wait_for(lambda: present_titles(dsn) == {"Heat", "Brazil"}, 10), (
             present_titles(dsn))
