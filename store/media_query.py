@@ -418,12 +418,16 @@ STREAM_FILE = sql(
            l.roots
     FROM media_files f JOIN libraries l ON l.id = f.library_id
     WHERE f.id = $1
+      AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = $2
+                      AND u.library_ids IS NOT NULL AND f.library_id <> ALL(u.library_ids))
     """
 )
 
 
-async def stream_file(db: Database, file_id: uuid.UUID) -> Record | None:
-    return await db.fetchrow(STREAM_FILE, file_id)
+async def stream_file(db: Database, file_id: uuid.UUID, user_id: uuid.UUID) -> Record | None:
+    """The file, if ``user_id`` may see its library (users.library_ids; every range request of
+    a stream asks, so access is decided in the same round trip)."""
+    return await db.fetchrow(STREAM_FILE, file_id, user_id)
 TICKET_LOGIN_LIVE = sql(
     """
     SELECT EXISTS (

@@ -35,7 +35,6 @@ import msgspec
 import quart
 import trio
 
-from appliance import access
 from appliance.api.errors import ApiError
 from appliance.api.routing import RequestContext, Router
 from appliance.auth import rbac
@@ -179,10 +178,9 @@ def locate(row: Record, stored_path: str) -> tuple[str, os.stat_result]:
 
 
 async def _file_row(ctx: RequestContext, file_id: uuid.UUID) -> Record:
-    row = await mq.stream_file(ctx.state.db, file_id)
     user_id = uuid.UUID(ctx.require_principal().user_id)
-    if row is None or not access.allows(await access.visible(ctx.state, user_id),
-                                        row["library_id"]):
+    row = await mq.stream_file(ctx.state.db, file_id, user_id)
+    if row is None:  # no such file, or in a library this user may not see
         raise ApiError(404, "not_found", f"no file {file_id}")
     return row
 
