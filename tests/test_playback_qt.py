@@ -66,18 +66,29 @@ def test_video_shows_in_the_window_with_controls_above(served: Served, qtbot: Qt
     try:
         info = stream_info(served)
         engine.load(info.uri)
-        first = None
-        deadline = time.monotonic() + 20
-        while first is None and time.monotonic() < deadline:
-            event = engine.next_event(0.05)
-            if event is not None and event.kind == "error":
-                raise AssertionError(event.error)
-            if event is not None and event.kind == "first_frame":
-                first = event
-            qtbot.wait(10)
-        assert first is not None, "no frame reached the sink"
+        seen: list[str] = []
+
+        def pump() -> None:
+            """What the session's pump task does under qtrio: run the engine's bus (it is
+            what turns the prerolled pipeline to PLAYING)."""
+            while (event := engine.next_event(0.001)) is not None:
+                if event.kind == "error":
+                    raise AssertionError(event.error)
+                seen.append(event.kind if event.kind != "state" else event.state)
+
+        def eventually(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
+            deadline = time.monotonic() + timeout
+            while not predicate():
+                if time.monotonic() > deadline:
+                    return False
+                qtbot.wait(20)
+                pump()
+            return True
+
+        assert eventually(lambda: "first_frame" in seen, 20), "no frame reached the sink"
         assert view.controls.isVisible()
-        qtbot.wait(300)
+        assert eventually(lambda: "PLAYING" in seen, 10)
+        eventually(lambda: False, 0.4)  # a few frames at the window's size
 
         screen = QGuiApplication.primaryScreen()
         assert screen is not None
@@ -87,20 +98,6 @@ def test_video_shows_in_the_window_with_controls_above(served: Served, qtbot: Qt
         assert picture.std() > 20, "the test picture (not black) is in the window"
         bar = video[above + 4:]
         assert bar.mean() < 60 < picture.mean(), "the dark controls bar is drawn over the video"
-
-        def pump() -> None:
-            """What the session's pump task does under qtrio: run the engine's bus."""
-            while engine.next_event(0.001) is not None:
-                pass
-
-        def eventually(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-            deadline = time.monotonic() + timeout
-            while not predicate():
-                if time.monotonic() > deadline:
-                    return False
-                qtbot.wait(50)
-                pump()
-            return True
 
         def at(low: float, high: float) -> bool:
             pump()

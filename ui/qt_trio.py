@@ -14,6 +14,7 @@ from typing import Any
 import outcome
 import trio
 from PyQt6.QtCore import QCoreApplication, QEvent, QObject
+from PyQt6.QtGui import QGuiApplication
 
 _EVENT_TYPE = QEvent.Type(QEvent.registerEventType())
 
@@ -38,6 +39,11 @@ def run(app: QCoreApplication, main: Callable[[], Awaitable[Any]]) -> Any:
     Qt's loop ends when main returns (or raises): the app quits then. Closing the last window
     should cancel main's nursery (the caller's job), never kill trio from underneath.
     """
+    if isinstance(app, QGuiApplication):
+        # Qt's own "quit when the last window closes" would end the loop under a running
+        # trio; worse, fired while no loop runs it leaves the thread's quit flag set, and
+        # every later nested loop (a modal dialog, QEventLoop.exec) returns at once.
+        app.setQuitOnLastWindowClosed(False)
     reactor = _Reactor()
     result: list[outcome.Outcome[Any]] = []
 

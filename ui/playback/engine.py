@@ -99,6 +99,10 @@ class Engine:
             self.playbin.set_property("audio-filter", element("scaletempo"))
         self.video_sink = video_sink
         self.bus = self.playbin.get_bus()
+        self.window_handle: int | None = None
+        """The native window the video sink draws into, given again whenever the sink asks
+        (``prepare-window-handle``: after a reset to NULL it has forgotten it)."""
+        self.bus.set_sync_handler(self._on_sync_message)
         self.loaded: Loaded | None = None
         self._pending = _Pending()
         self._missing: list[MissingPlugin] = []
@@ -108,6 +112,16 @@ class Engine:
         self._probe_id: int | None = None
         self._probe_pad: Gst.Pad | None = None
         self.playbin.connect("deep-element-added", self._on_element_added)
+
+    def _on_sync_message(self, _bus: Gst.Bus, message: Gst.Message) -> Gst.BusSyncReply:
+        """Runs on the streaming thread, as GstVideoOverlay asks."""
+        handle = self.window_handle
+        if handle is not None and GstVideo.is_video_overlay_prepare_window_handle_message(
+                message):
+            source = message.src
+            if isinstance(source, GstVideo.VideoOverlay):
+                source.set_window_handle(handle)
+        return Gst.BusSyncReply.PASS
 
     # --- loading ---------------------------------------------------------------------------
 

@@ -57,9 +57,45 @@ def overlay_sink(platform: str | None = None) -> tuple[Gst.Element, str]:
         sink.set_state(Gst.State.NULL)
         sink.set_property("handle-events", False)  # keys and mouse stay with Qt
         sink.set_property("force-aspect-ratio", True)
+        if factory == "ximagesink":
+            return software_scaled(sink), "ximagesink (scaled in software) into the window"
         return sink, f"{factory} into the window"
     raise RuntimeError("No X11 video sink: install gstreamer1.0-plugins-base "
                        "(ximagesink) or gstreamer1.0-x")
+
+
+FIT = "fit"
+
+
+def software_scaled(sink: Gst.Element) -> Gst.Bin:
+    """ximagesink draws frames at their own size (no XVideo, no scaling) and picks that size
+    once, at negotiation, from whatever the window measured then; so scale in software to
+    the window's size, kept current by ``VideoSurface`` through the capsfilter named
+    ``FIT`` (a caps change renegotiates upstream). ``add-borders`` keeps the aspect ratio."""
+    bin_ = Gst.Bin.new("scaled-x11-sink")
+    scale = element("videoscale")
+    scale.set_property("add-borders", True)
+    fit = element("capsfilter", FIT)
+    for part in (scale, fit, sink):
+        bin_.add(part)
+    scale.link(fit)
+    fit.link(sink)
+    pad = scale.get_static_pad("sink")
+    assert pad is not None
+    bin_.add_pad(Gst.GhostPad.new("sink", pad))
+    return bin_
+
+
+def overlay_of(sink: Gst.Element) -> Gst.Element | None:
+    """The element that takes the window handle: the sink itself, or the one in its bin."""
+    from ui.playback.gst import GstVideo
+
+    if isinstance(sink, GstVideo.VideoOverlay):
+        return sink
+    if isinstance(sink, Gst.Bin):
+        found = sink.get_by_interface(GstVideo.VideoOverlay.__gtype__)
+        return found if isinstance(found, Gst.Element) else None
+    return None
 
 
 class VideoSurface(QWidget):
@@ -73,23 +109,57 @@ class VideoSurface(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setStyleSheet("background: black")
         self.sink: Gst.Element | None = None
+        self.fit: Gst.Element | None = None
+        self._fitted: tuple[int, int] | None = None
 
     def paintEngine(self) -> QPaintEngine | None:
         return None
 
     def attach(self, sink: Gst.Element) -> None:
-        if not set_window_handle(sink, int(self.winId())):
-            raise RuntimeError(f"{sink.get_factory().get_name()} cannot draw into a window")
-        self.sink = sink
+        overlay = overlay_of(sink)
+        if overlay is None or not set_window_handle(overlay, int(self.winId())):
+            raise RuntimeError(f"{sink.get_name()} cannot draw into a window")
+        self.sink = overlay
+        self.fit = sink.get_by_name(FIT) if isinstance(sink, Gst.Bin) else None
+        self._fit()
 
     def resizeEvent(self, event: QResizeEvent | None) -> None:
         super().resizeEvent(event)
+        self._fit()
+        self._expose_soon()
+
+    def _expose_soon(self) -> None:
+        """The sinks run with ``handle-events`` off (keys and mouse stay with Qt), so they
+        never see ConfigureNotify and learn the window's size only from ``expose()``, which
+        asks the X server. Qt sends the resize to the server only when its loop next
+        flushes, so an expose from inside ``resizeEvent`` can read the old size (a native
+        child starts at 100x30) and the sink keeps drawing into that corner. Expose now and
+        again once the loop has flushed."""
         self._expose()
+        QTimer.singleShot(0, self._expose)
+        QTimer.singleShot(100, self._expose)
+
+    def _fit(self) -> None:
+        """Frames the size of the window, in device pixels (software-scaled sink only)."""
+        if self.fit is None:
+            return
+        ratio = self.devicePixelRatioF()
+        size = (max(2, round(self.width() * ratio)), max(2, round(self.height() * ratio)))
+        if size == self._fitted:
+            return
+        self._fitted = size
+        self.fit.set_property("caps", Gst.Caps.from_string(
+            f"video/x-raw,width={size[0]},height={size[1]},pixel-aspect-ratio=1/1"))
 
     def event(self, event: QEvent | None) -> bool:
-        if event is not None and event.type() in (QEvent.Type.Paint, QEvent.Type.Show):
+        if event is not None and event.type() == QEvent.Type.Paint:
             self._expose()
+        elif event is not None and event.type() == QEvent.Type.Show:
+            self._expose_soon()
         return super().event(event)
+
+    def refresh(self) -> None:
+        self._expose_soon()
 
     def _expose(self) -> None:
         if self.sink is not None and isinstance(self.sink, Gst.Element):
@@ -171,6 +241,7 @@ class PlayerView(QWidget):
         self.setStyleSheet("background: black")
         self.video = VideoSurface(self)
         self.video.attach(sink)
+        session.engine.window_handle = int(self.video.winId())
         self.controls = ControlsBar(self)
         self.controls.play.clicked.connect(session.toggle)
         self.controls.position.sliderReleased.connect(
@@ -184,10 +255,15 @@ class PlayerView(QWidget):
         self.video.installEventFilter(self)
         self.on_leave: list[Callable[[], None]] = []
         self.on_external: list[Callable[[], None]] = []
+        self._started: tuple[float | None, bool] = (None, False)
         session.on_status = self.show_status
         self.wake()
 
     def show_status(self, status: Status) -> None:
+        started = (status.first_frame_s, status.playing)
+        if started != self._started:
+            self._started = started
+            self.video.refresh()  # the sink re-reads the window's size (see VideoSurface)
         self.controls.show_status(status, self.session.engine.rate)
         if status.error is not None:
             self.wake()
