@@ -7,8 +7,11 @@ drawn with one call. A slot in use by a card on screen is never taken for anothe
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Collection
+from collections.abc import Collection, Hashable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -56,29 +59,31 @@ def fit_slots(slot_w: int, slot_h: int, needed: int, max_texture: int) -> SlotGr
         scale *= 0.85
 
 
-class SlotAllocator:
+class SlotAllocator(Generic[K]):
+    """Keys are poster image ids for the poster atlas and card indices for the title atlas."""
+
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self._slots: OrderedDict[str, int] = OrderedDict()  # key → slot, oldest use first
+        self._slots: OrderedDict[K, int] = OrderedDict()  # key → slot, oldest use first
         self._free = list(range(capacity - 1, -1, -1))
 
-    def __contains__(self, key: str) -> bool:
+    def __contains__(self, key: object) -> bool:
         return key in self._slots
 
     def __len__(self) -> int:
         return len(self._slots)
 
-    def lookup(self, key: str) -> int | None:
+    def lookup(self, key: K) -> int | None:
         slot = self._slots.get(key)
         if slot is not None:
             self._slots.move_to_end(key)
         return slot
 
-    def peek(self, key: str) -> int | None:
+    def peek(self, key: K) -> int | None:
         """The slot without marking it used (the per-frame draw; the demand plan marks use)."""
         return self._slots.get(key)
 
-    def allocate(self, key: str, pinned: Collection[str] = ()) -> tuple[int, str | None] | None:
+    def allocate(self, key: K, pinned: Collection[K] = ()) -> tuple[int, K | None] | None:
         """A slot for ``key`` and the key it was taken from (or None); None when every slot is
         pinned (on screen)."""
         if key in self._slots:
@@ -94,7 +99,7 @@ class SlotAllocator:
                 return slot, old
         return None
 
-    def release(self, key: str) -> None:
+    def release(self, key: K) -> None:
         slot = self._slots.pop(key, None)
         if slot is not None:
             self._free.append(slot)

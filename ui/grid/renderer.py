@@ -62,6 +62,7 @@ class GridRenderer:
         self.program["u_margin"] = SHADOW_MARGIN * dpr
         self.program["u_radius"] = CORNER_RADIUS * dpr
         self._buffers: dict[str, gloo.VertexBuffer] = {}
+        self._staging: dict[str, F32] = {}  # the buffers' contents, refilled in place each frame
         self._capacity = 0
         self.draw_calls = 0
         self.dpr = dpr
@@ -82,7 +83,9 @@ class GridRenderer:
             return
         self._capacity = 2 ** math.ceil(math.log2(max(n, 64)))
         for name in ATTRS:
-            buf = gloo.VertexBuffer(np.zeros((self._capacity, 4), np.float32), divisor=1)
+            staging = np.zeros((self._capacity, 4), np.float32)
+            buf = gloo.VertexBuffer(staging, divisor=1)
+            self._staging[name] = staging
             self._buffers[name] = buf
             self.program[name] = buf
 
@@ -101,14 +104,16 @@ class GridRenderer:
             return
         self._ensure(n)
         # vispy takes the instance count from the buffers' size, so they keep one size (a power of
-        # two) and the rows past n are parked far outside the viewport, where nothing rasterises
+        # two) and the rows past n are parked far outside the viewport, where nothing rasterises.
+        # The staging arrays are reused (no per-frame allocation): vispy holds them only until
+        # the context's commands are flushed at the end of the frame.
         for name, data in zip(ATTRS, (instances.rect, instances.uv, instances.color,
                                       instances.state, instances.extra), strict=True):
-            padded = np.zeros((self._capacity, 4), np.float32)
-            padded[:n] = data
+            staging = self._staging[name]
+            staging[:n] = data
             if name == "a_rect":
-                padded[n:, 0] = -1e6
-            self._buffers[name].set_data(padded, copy=False)
+                staging[n:, 0] = -1e6
+            self._buffers[name].set_data(staging, copy=False)
         self.program["u_viewport"] = (float(w), float(h))
         self.program.draw("triangle_strip")
         self.draw_calls += 1

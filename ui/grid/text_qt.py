@@ -22,14 +22,26 @@ def _coverage(image: QImage) -> Coverage:
 
 
 class QtTitles:
+    """Fonts and their metrics are made once per size: building a QFont and resolving it through
+    fontconfig cost more than drawing the strip (the grid asks for a strip per card that scrolls
+    in, a few a frame)."""
+
     def __init__(self, family: str = "") -> None:
         self.family = family
+        self._fonts: dict[tuple[int, bool], tuple[QFont, QFontMetrics]] = {}
 
     def _font(self, pixels: int, bold: bool = False) -> QFont:
-        font = QFont(self.family) if self.family else QFont()
-        font.setPixelSize(max(7, pixels))
-        font.setBold(bold)
-        return font
+        return self._font_metrics(pixels, bold)[0]
+
+    def _font_metrics(self, pixels: int, bold: bool = False) -> tuple[QFont, QFontMetrics]:
+        key = (max(7, pixels), bold)
+        got = self._fonts.get(key)
+        if got is None:
+            font = QFont(self.family) if self.family else QFont()
+            font.setPixelSize(key[0])
+            font.setBold(bold)
+            got = self._fonts[key] = (font, QFontMetrics(font))
+        return got
 
     def title(self, title: str, year: int | None, width: int, height: int) -> Coverage:
         image = QImage(width, height, QImage.Format.Format_Grayscale8)
@@ -37,10 +49,10 @@ class QtTitles:
         painter = QPainter(image)
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
         size = int(height * 0.4)
-        font = self._font(size, bold=True)
+        font, metrics = self._font_metrics(size, bold=True)
         painter.setFont(font)
         painter.setPen(QColor(255, 255, 255))
-        text = QFontMetrics(font).elidedText(title, Qt.TextElideMode.ElideRight, width - 4)
+        text = metrics.elidedText(title, Qt.TextElideMode.ElideRight, width - 4)
         painter.drawText(QRectF(2, 0, width - 4, size * 1.3), Qt.AlignmentFlag.AlignLeft, text)
         if year is not None:
             painter.setFont(self._font(int(size * 0.85)))
