@@ -20,7 +20,7 @@ from ui.grid.view import WatchInfo
 from ui.grid.widget import PosterGrid
 from ui.motion.flip import FlipPhase
 from ui.motion.tween import FOCUS_SCALE
-from ui.settings.model import DisplaySettings
+from ui.settings.model import DisplaySettings, PerformanceSettings
 
 W, H = 960, 640
 
@@ -169,3 +169,39 @@ def test_keyboard_moves_focus_and_flip_menu_actions_work(
     x1, y1 = lay.card_origin(1, 0)
     badge = rgb(image, x1 + lay.poster_w - 15, y1 + 15 + 6)
     assert badge[1] > badge[0] + 40
+
+
+def test_titles_show_a_placeholder_bar_then_text_made_ahead_of_need(
+        grid: tuple[PosterGrid, GeneratedPosters, Clock, list[Card]]) -> None:
+    canvas, _, clock, _ = grid
+    view = canvas.view
+    render(canvas, clock)
+    # the library changed: every strip is made again, and the test's frames (66 ms apart, far
+    # over the 8.3 ms budget) make one strip each
+    view.apply_settings(DisplaySettings(), PerformanceSettings(max_uploads_per_frame=1))
+    view.source_changed()
+    image = render(canvas, clock)
+    lay = view.layout
+    last = lay.columns - 1  # the first row's last card
+    x, y = lay.card_origin(last, 0.0)
+    top = y + lay.poster_h + 6  # the title strip under the poster
+    strip_h = lay.title_h - 6
+    size = max(8, int(strip_h * 0.36))
+    bar = (x + 10, top + 2 + size // 5 + (size - size // 5) / 2)
+    background = rgb(image, x + lay.poster_w - 3, top + strip_h - 2)
+
+    def strip(frame: np.ndarray) -> np.ndarray:
+        return frame[int(top):int(top + strip_h), int(x):int(x + lay.poster_w), :3]
+
+    # not rasterised yet: a faint bar where the title will be, no text
+    made = view.title_slots
+    assert made is not None and last not in made
+    assert all(b > a + 15 for a, b in zip(background, rgb(image, *bar), strict=True))
+    assert strip(image).max() < 100
+    image = render(canvas, clock, 4.0)
+    # the text is there now, and the rows below the screen were made before any scroll
+    assert strip(image).max() > 180
+    assert view.plan is not None
+    below, _ = view.plan.preload
+    made = view.title_slots
+    assert made is not None and len(below) and all(i in made for i in below)

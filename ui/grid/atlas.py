@@ -7,7 +7,7 @@ drawn with one call. A slot in use by a card on screen is never taken for anothe
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Collection, Hashable
+from collections.abc import Collection, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -78,6 +78,10 @@ class SlotAllocator(Generic[K]):
         if slot is not None:
             self._slots.move_to_end(key)
         return slot
+
+    def mapping(self) -> Mapping[K, int]:
+        """Key → slot, read-only, for look-ups in bulk without marking use (the per-frame draw)."""
+        return self._slots
 
     def peek(self, key: K) -> int | None:
         """The slot without marking it used (the per-frame draw; the demand plan marks use)."""

@@ -18,7 +18,7 @@ import numpy as np
 
 from sync.feed_types import Card
 from ui.grid.atlas import SlotAllocator, SlotGrid, fit_slots
-from ui.grid.demand import DemandPlan, plan_demand
+from ui.grid.demand import DemandPlan, Priority, plan_demand
 from ui.grid.layout import GridLayout
 from ui.grid.renderer import GridRenderer, Instances
 from ui.grid.selection import Move, move_selection
@@ -360,23 +360,37 @@ class GridView:
         self._plan_key = key
         self.plan = plan_demand(self.layout, offset, self.window.count, perf.prefetch_rows_above,
                                 perf.prefetch_rows_below, BACKGROUND_ROWS, self._direction)
+        # the plan's entries, in their order, as runs of consecutive cards: read a page slice at a
+        # time rather than card by card (this runs on every row a fast scroll crosses)
+        plan = self.plan
+        below, above = plan.preload
+        runs = ((plan.visible, False, Priority.VISIBLE), (below, False, Priority.PRELOAD),
+                (above, True, Priority.PRELOAD),
+                (plan.background, self._direction < 0, Priority.BACKGROUND))
         # title strips are made in the plan's order too, ahead of need (see _upload_titles)
-        self._title_todo = [d.index for d in self.plan.entries]
+        todo: list[int] = []
+        for run, backwards, _ in runs:
+            todo.extend(reversed(run) if backwards else run)
+        self._title_todo = todo
         if self.posters is None:
             return
         width, height = self.poster_size
         wanted: list[PosterRequest] = []
         seen: set[str] = set()
         slots = self.poster_slots
-        for demand in self.plan.entries:
-            card = self.window.get(demand.index)
-            if card is None or card.poster_image_id is None or card.poster_image_id in seen:
-                continue
-            seen.add(card.poster_image_id)
-            if slots is not None and card.poster_image_id in slots:
-                slots.lookup(card.poster_image_id)  # on the GPU already: keep it warm
-                continue
-            wanted.append(PosterRequest(card.poster_image_id, width, height, demand.priority))
+        for run, backwards, priority in runs:
+            cards = self.window.slice(run.start, run.stop)
+            for card in (reversed(cards) if backwards else cards):
+                if card is None:
+                    continue
+                image_id = card.poster_image_id
+                if image_id is None or image_id in seen:
+                    continue
+                seen.add(image_id)
+                if slots is not None and image_id in slots:
+                    slots.lookup(image_id)  # on the GPU already: keep it warm
+                    continue
+                wanted.append(PosterRequest(image_id, width, height, priority))
         self.posters.set_demand(wanted)
         # decoded posters no longer wanted are dropped before they cost an upload
         for image_id in list(self._pending.ready):
@@ -472,27 +486,37 @@ class GridView:
         inst.extra[:n, 2] = SHADOW_REST
         inst.extra[:n, 3] = 1.0
 
-        slot_ids = np.full(n, -1, np.int64)
-        title_ids = np.full(n, -1, np.int64)  # -1 + 1: the placeholder bar
-        arrivals = np.full(n, -np.inf)
-        slot_map, fades, colours = slots.peek, motion.fades, self._colours
-        tmap = tslots.peek
-        for row, card in enumerate(cards):
-            if card is None:
-                continue
-            colour = colours.get(card.placeholder_color)
-            if colour is None:
-                colour = colours[card.placeholder_color] = parse_colour(card.placeholder_color)
-            inst.color[row, :3] = colour
-            image_id = card.poster_image_id
-            if image_id is not None:
-                slot = slot_map(image_id)
-                if slot is not None:
-                    slot_ids[row] = slot
-                    arrivals[row] = fades.get(image_id, -np.inf)
-            tslot = tmap(visible.start + row)
-            if tslot is not None:
-                title_ids[row] = tslot
+        # one pass of plain Python over the cards collecting lists, then one numpy assignment per
+        # column (element-wise numpy writes cost more than the look-ups themselves)
+        slot_get, fade_get, colours = slots.mapping().get, motion.fades.get, self._colours
+        no_colour = (0.0, 0.0, 0.0)
+        rgb: list[tuple[float, float, float]] = []
+        poster_slots: list[int] = []
+        arrived: list[float] = []
+        for card in cards:
+            slot = None
+            if card is not None:
+                colour = colours.get(card.placeholder_color)
+                if colour is None:
+                    colour = colours[card.placeholder_color] = parse_colour(card.placeholder_color)
+                rgb.append(colour)
+                image_id = card.poster_image_id
+                if image_id is not None:
+                    slot = slot_get(image_id)
+            else:
+                rgb.append(no_colour)
+            if slot is None:
+                poster_slots.append(-1)
+                arrived.append(-np.inf)
+            else:
+                poster_slots.append(slot)
+                arrived.append(fade_get(image_id, -np.inf))  # type: ignore[arg-type]
+        if n:
+            inst.color[:n, :3] = rgb
+        slot_ids = np.array(poster_slots, np.int64)
+        arrivals = np.array(arrived)
+        title_get = tslots.mapping().get
+        title_ids = np.array([title_get(i, -1) for i in visible], np.int64)  # -1 + 1: placeholder
         has = slot_ids >= 0
         inst.uv[:n][has] = _uvs(renderer.poster_grid, slot_ids[has])
         inst.color[:n, 3] = np.where(has, np.clip((motion.now - arrivals) / POSTER_FADE_S, 0, 1), 0)
