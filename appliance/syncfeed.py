@@ -31,6 +31,7 @@ from sync.feed_types import (
     ItemRecord,
     LibraryFrame,
     LibraryInfo,
+    PackedItemFrame,
     Tombstone,
     WatchFrame,
     encode_batch,
@@ -46,6 +47,11 @@ PAGE_MAX = 5000
 SNAPSHOT_SLOTS = trio.CapacityLimiter(2)
 _NIL = uuid.UUID(int=0)
 _record = msgspec.json.Decoder(ItemRecord)
+_packer = msgspec.msgpack.Encoder()
+# Stored records are (re)written this many per transaction.
+RECORDS_BATCH = 500
+# The feed must have been still this long before stored records are refreshed.
+RECORDS_QUIET_S = 2.0
 
 
 class ResnapshotRequired(Exception):
@@ -63,6 +69,37 @@ def _watch(row: Record) -> WatchFrame:
         client_ts=row["client_ts"]))
 
 
+def _item_frame(row: Record) -> ItemFrame | PackedItemFrame:
+    packed = row["packed"]
+    if packed is not None:  # stored and current: sent as it is
+        return PackedItemFrame(item=msgspec.Raw(packed))
+    return ItemFrame(item=_record.decode(row["record"]))
+
+
+async def refresh_records(db: Database) -> int:
+    """Store the encoded record of every present item whose stored one is missing or outdated
+    (migration 0011), so snapshots send bytes instead of building records. Returns how many
+    were written.
+
+    Each batch is read and written in one REPEATABLE READ transaction and stored as of its
+    high-water sequence: the records are exactly the state at that sequence, and any later
+    change of an item is in the log after it, which retires the stored one. One pass visits each
+    item once, so an item that keeps changing cannot keep it busy.
+    """
+    written = 0
+    after = _NIL
+    while True:
+        async with db.transaction(isolation="repeatable_read") as conn:
+            seq = await feed.high_water(conn)
+            rows = await feed.stale_records(conn, after, RECORDS_BATCH)
+            if not rows:
+                return written
+            records = [_packer.encode(_record.decode(r["record"])) for r in rows]
+            await feed.store_records(conn, [r["id"] for r in rows], records, seq)
+        written += len(rows)
+        after = rows[-1]["id"]
+
+
 async def snapshot(db: Database, user_id: uuid.UUID, server_id: str) -> AsyncIterator[bytes]:
     """The whole browse set of ``user_id`` as length-prefixed frame batches."""
     async with SNAPSHOT_SLOTS, db.transaction(isolation="repeatable_read",
@@ -78,7 +115,7 @@ async def snapshot(db: Database, user_id: uuid.UUID, server_id: str) -> AsyncIte
             rows = await feed.snapshot_items(conn, after, SNAPSHOT_BATCH, visible)
             if not rows:
                 break
-            yield encode_batch([ItemFrame(item=_record.decode(r["record"])) for r in rows])
+            yield encode_batch([_item_frame(r) for r in rows])
             after = rows[-1]["id"]
         watch: list[Frame] = [_watch(r) for r in await feed.watch_of_user(conn, user_id, visible)]
         yield encode_batch([*watch, EndFrame(seq=seq)])
@@ -146,6 +183,8 @@ class SyncNotifier:
         self._interval = interval_s
         self._retention = retention
         self.seq = 0
+        self._records_seq = -1  # the feed's sequence when the stored records were last refreshed
+        self._records_due = True
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         try:
@@ -155,6 +194,7 @@ class SyncNotifier:
         task_status.started()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._prune_loop)
+            nursery.start_soon(self._records_loop)
             while True:
                 await trio.sleep(self._interval)
                 try:
@@ -170,6 +210,30 @@ class SyncNotifier:
             try:
                 through = await feed.prune(self._db, self._retention)
                 log.debug("sync feed pruned", extra={"pruned_through": through})
+                self._records_due = True  # records older than the log are no longer trusted
             except Unavailable:
                 pass
             await trio.sleep(3600)
+
+    async def _records_loop(self) -> None:
+        """Keeps the stored records current once the feed has been quiet for a while.
+
+        During a scan every record written would soon be outdated again; a snapshot taken
+        meanwhile builds what is missing itself, so waiting costs only speed.
+        """
+        last = -1
+        while True:
+            await trio.sleep(RECORDS_QUIET_S)
+            seq = self.seq
+            if seq == last and (self._records_due or seq != self._records_seq):
+                self._records_due = False
+                try:
+                    written = await refresh_records(self._db)
+                    self._records_seq = seq
+                    if written:
+                        log.debug("sync records stored", extra={"records": written})
+                except Unavailable:
+                    pass
+                except Exception:  # a race with a deletion, say: the next quiet moment retries
+                    log.warning("storing sync records failed", exc_info=True)
+            last = seq

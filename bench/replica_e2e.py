@@ -14,6 +14,7 @@ import logging
 import statistics
 import subprocess
 import sys
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +25,7 @@ import trio_asyncio
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve
 
+from appliance import syncfeed
 from appliance.api.app import create_app
 from appliance.auth import rbac
 from appliance.auth.principal import Principal
@@ -80,18 +82,19 @@ def _client(mode: str, url: str, path: Path) -> dict[str, Any]:
     return out
 
 
-def end_to_end(items: int, rounds: int, tmp: Path) -> tuple[list[Figure], dict[str, list[float]]]:
+def end_to_end(items: int, rounds: int, tmp: Path,
+               cold_rounds: int = 1) -> tuple[list[Figure], dict[str, list[float]]]:
     with throwaway_postgres() as postgres:
         dsn = postgres.maintenance_dsn
 
         async def main() -> tuple[list[Figure], dict[str, list[float]]]:
             async with trio_asyncio.open_loop():
-                return await _serve_and_measure(dsn, items, rounds, tmp)
+                return await _serve_and_measure(dsn, items, rounds, cold_rounds, tmp)
 
         return trio.run(main)
 
 
-async def _serve_and_measure(dsn: str, items: int, rounds: int,
+async def _serve_and_measure(dsn: str, items: int, rounds: int, cold_rounds: int,
                              tmp: Path) -> tuple[list[Figure], dict[str, list[float]]]:
     from tests.mediakit import movie_rows, seed  # the test suite's seeding, reused
 
@@ -123,6 +126,8 @@ async def _serve_and_measure(dsn: str, items: int, rounds: int,
         hconfig.accesslog = None
         hconfig.errorlog = logging.getLogger("bench.hypercorn")
         logging.getLogger("ferrex.access").setLevel(logging.WARNING)
+        cold: list[float] = []
+        cold_bare: list[float] = []
         snaps: list[float] = []
         downloads: list[float] = []
         bare: list[float] = []
@@ -132,16 +137,32 @@ async def _serve_and_measure(dsn: str, items: int, rounds: int,
         async with trio.open_nursery() as nursery:
             binds = await nursery.start(serve, app, hconfig)
             url = binds[0]
-            for n in range(rounds):
-                path = tmp / f"e2e{n}" / "replica"
+
+            async def snapshot_round(path: Path, times: list[float],
+                                     bare_times: list[float]) -> dict[str, Any]:
                 got = await trio.to_thread.run_sync(_client, "snapshot", url, path)
                 if got["count"] < items * 0.9:  # a few seeded rows are not present on disk
                     raise BenchError(f"snapshot brought {got['count']} of {items} items")
-                snaps.append(got["s"])
-                downloads.append(got["download_s"])
+                times.append(got["s"])
                 raw = await trio.to_thread.run_sync(_client, "download", url, path)
-                bare.append(raw["s"])
-                body_mb = raw["bytes"] / 1e6
+                bare_times.append(raw["s"])
+                got["bytes"] = raw["bytes"]
+                return got
+
+            # No stored records yet (a server right after a scan): every record is built.
+            for n in range(cold_rounds):
+                await snapshot_round(tmp / f"cold{n}" / "replica", cold, cold_bare)
+            started = time.perf_counter()
+            stored = await syncfeed.refresh_records(db)
+            fill_s = time.perf_counter() - started
+            if stored < items * 0.9:
+                raise BenchError(f"only {stored} records stored")
+            await db.run_asyncio(lambda c: c.execute("VACUUM ANALYZE"))
+            for n in range(rounds):
+                path = tmp / f"e2e{n}" / "replica"
+                got = await snapshot_round(path, snaps, bare)
+                downloads.append(got["download_s"])
+                body_mb = got["bytes"] / 1e6
                 for k in range(3):
                     for i, row in enumerate(rows[:100]):
                         await mq.save_progress(db, user_id, row.id, 60.0 * (k + 1), 6000.0,
@@ -152,7 +173,17 @@ async def _serve_and_measure(dsn: str, items: int, rounds: int,
                         raise BenchError(f"the changes page had {got['changed']} of 100")
                     pulls.append(got["s"] * 1000)
             nursery.cancel_scope.cancel()
-        figures = [
+        figures = []
+        if cold:
+            figures += [
+                Figure("no stored records: initial sync (every record built)",
+                       statistics.median(cold), "s"),
+                Figure("no stored records: the snapshot body read and dropped",
+                       statistics.median(cold_bare), "s"),
+            ]
+        figures += [
+            Figure(f"records of {stored} items encoded and stored (refresh_records)", fill_s,
+                   "s"),
             Figure(f"end to end: initial sync of {items} items (HTTP + apply)",
                    statistics.median(snaps), "s"),
             Figure("  of which the server's snapshot stream, received and spooled",
@@ -165,7 +196,9 @@ async def _serve_and_measure(dsn: str, items: int, rounds: int,
                    statistics.median(pulls), "ms"),
             Figure("end to end: 100 changes pulled and applied: max", max(pulls), "ms"),
         ]
-        return figures, {"e2e snapshot s": snaps, "e2e snapshot download s": downloads,
+        return figures, {"e2e cold snapshot s": cold, "e2e cold bare download s": cold_bare,
+                         "e2e records stored s": [fill_s], "e2e snapshot s": snaps,
+                         "e2e snapshot download s": downloads,
                          "e2e bare download s": bare,
                          "e2e 100 changes ms": pulls}
     finally:

@@ -2,6 +2,8 @@
 
 Records are built as JSON by Postgres in the exact shape of ``sync.feed_types.ItemRecord``, so
 the appliance decodes each with one msgspec call instead of assembling it from five queries.
+The appliance keeps them msgpack-encoded in ``sync_item_records`` (migration 0011); a snapshot
+takes a stored record where it is still current and builds the JSON only for the others.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from datetime import timedelta
 from store.db import Connection, Database, Record
 from store.sql import sql
 
-_RECORD = """
+_RECORD_JSON = """
     json_build_object(
         'id', i.id, 'library_id', i.library_id, 'kind', i.kind, 'parent_id', i.parent_id,
         'title', i.title, 'original_title', i.original_title, 'sort_title', i.sort_title,
@@ -60,7 +62,18 @@ _RECORD = """
                 ORDER BY f.version NULLS FIRST, f.part NULLS FIRST, f.path)
             FROM media_files f
             WHERE f.item_id = i.id AND f.present AND f.extra_kind IS NULL), '[]'::json)
-    )::text AS record
+    )::text
+"""
+_RECORD = f"{_RECORD_JSON} AS record"
+
+# The stored record of item i, joined only while it is current: written as of change-log
+# sequence r.seq, with every change after r.seq still in the log and none of them for i.
+_CURRENT_RECORD = """
+    LEFT JOIN sync_item_records r
+        ON r.item_id = i.id
+        AND r.seq >= (SELECT pruned_through FROM sync_retention)
+        AND NOT EXISTS (SELECT 1 FROM sync_changes c
+                        WHERE c.entity = 'item' AND c.entity_id = i.id AND c.seq > r.seq)
 """
 
 _WATCH = """
@@ -85,10 +98,13 @@ CHANGES_PAGE = sql(
 LIBRARIES = sql("SELECT id, name, kind FROM libraries "
                 "WHERE $1::uuid[] IS NULL OR id = ANY($1::uuid[]) ORDER BY name, id")
 LIBRARIES_BY_ID = sql("SELECT id, name, kind FROM libraries WHERE id = ANY($1::uuid[])")
+# packed: the stored msgpack record when current; else record: the JSON, built only then
 SNAPSHOT_ITEMS = sql(
     f"""
-    SELECT i.id, {_RECORD}
+    SELECT i.id, r.record AS packed,
+           CASE WHEN r.record IS NULL THEN {_RECORD_JSON} END AS record
     FROM media_items i
+    {_CURRENT_RECORD}
     WHERE i.present AND i.id > $1 AND ($3::uuid[] IS NULL OR i.library_id = ANY($3::uuid[]))
     ORDER BY i.id
     LIMIT $2
@@ -99,6 +115,30 @@ ITEMS_BY_ID = sql(
     SELECT i.id, {_RECORD}
     FROM media_items i
     WHERE i.present AND i.id = ANY($1::uuid[])
+    """
+)
+# Present items (id > $1, in id order, at most $2) whose stored record is missing or outdated,
+# with their record as JSON: the appliance encodes and stores them (STORE_RECORDS).
+STALE_RECORDS = sql(
+    f"""
+    SELECT i.id, {_RECORD}
+    FROM media_items i
+    {_CURRENT_RECORD}
+    WHERE i.present AND i.id > $1 AND r.item_id IS NULL
+    ORDER BY i.id
+    LIMIT $2
+    """
+)
+# $1 ids, $2 msgpack records, $3 the sequence they are current at. An item deleted meanwhile is
+# skipped; a row already written as of a later sequence is kept.
+STORE_RECORDS = sql(
+    """
+    INSERT INTO sync_item_records (item_id, seq, record)
+    SELECT n.id, $3::bigint, n.record
+    FROM unnest($1::uuid[], $2::bytea[]) AS n(id, record)
+    WHERE EXISTS (SELECT 1 FROM media_items i WHERE i.id = n.id)
+    ON CONFLICT (item_id) DO UPDATE SET seq = excluded.seq, record = excluded.record
+    WHERE sync_item_records.seq < excluded.seq
     """
 )
 WATCH_OF_USER = sql(
@@ -153,6 +193,15 @@ async def libraries_by_id(conn: Connection, ids: list[uuid.UUID]) -> list[Record
 async def snapshot_items(conn: Connection, after: uuid.UUID, limit: int,
                          visible: list[uuid.UUID] | None) -> list[Record]:
     return await conn.fetch(SNAPSHOT_ITEMS, after, limit, visible)
+
+
+async def stale_records(conn: Connection, after: uuid.UUID, limit: int) -> list[Record]:
+    return await conn.fetch(STALE_RECORDS, after, limit)
+
+
+async def store_records(conn: Connection, ids: list[uuid.UUID], records: list[bytes],
+                        seq: int) -> None:
+    await conn.execute(STORE_RECORDS, ids, records, seq)
 
 
 async def items_by_id(conn: Connection, ids: list[uuid.UUID]) -> list[Record]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import Literal
 
@@ -118,6 +118,14 @@ class ItemFrame(msgspec.Struct, tag="item", kw_only=True):
     item: ItemRecord
 
 
+class PackedItemFrame(msgspec.Struct, tag="item", kw_only=True):
+    """An :class:`ItemFrame` whose record is already msgpack (the server's stored records):
+    encoded, it is byte for byte the ItemFrame of that record, so readers never see a
+    difference; it is only ever encoded, never decoded."""
+
+    item: msgspec.Raw
+
+
 class WatchFrame(msgspec.Struct, tag="watch", kw_only=True):
     """This user's watch state of one item (other users' states are never replicated)."""
 
@@ -149,7 +157,7 @@ class FrameError(ValueError):
     """A frame stream that cannot be read: truncated, oversized or not frames at all."""
 
 
-def encode_batch(frames: list[Frame]) -> bytes:
+def encode_batch(frames: Sequence[Frame | PackedItemFrame]) -> bytes:
     body = _encoder.encode(frames)
     return _LEN.pack(len(body)) + body
 
