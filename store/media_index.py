@@ -34,10 +34,24 @@ FILES_IN_FOLDERS = sql(
     WHERE library_id = $1 AND folder = ANY($2::text[])
     """
 )
+LIBRARY_FINGERPRINTS = sql("SELECT path, fingerprint FROM folders WHERE library_id = $1")
+SUBTREE_FINGERPRINTS = sql(
+    """
+    SELECT path, fingerprint FROM folders
+    WHERE library_id = $1 AND (path = $2 OR starts_with(path, rtrim($2, '/') || '/'))
+    """
+)
+# Files are written once, parsed and linked: FolderScan parses names and creates the items in
+# the same transaction, so a new file costs one row version, not three (insert, parsed, link).
 UPSERT_FILES = sql(
     """
-    INSERT INTO media_files (library_id, path, folder, size_bytes, mtime_ns)
-    SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[])
+    INSERT INTO media_files (library_id, path, folder, size_bytes, mtime_ns, parsed, version,
+                             part, extra_kind, item_id)
+    SELECT $1, u.path, u.folder, u.size_bytes, u.mtime_ns, u.parsed::jsonb, u.version, u.part,
+           u.extra_kind, u.item_id
+    FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::text[],
+                $8::integer[], $9::text[], $10::uuid[])
+        AS u(path, folder, size_bytes, mtime_ns, parsed, version, part, extra_kind, item_id)
     ON CONFLICT (library_id, path) DO UPDATE SET
         folder = EXCLUDED.folder,
         present = true, missing_since = NULL,
@@ -48,6 +62,9 @@ UPSERT_FILES = sql(
         analysis_error = CASE WHEN media_files.size_bytes = EXCLUDED.size_bytes
                                AND media_files.mtime_ns = EXCLUDED.mtime_ns
                               THEN media_files.analysis_error END,
+        parsed = EXCLUDED.parsed, version = EXCLUDED.version, part = EXCLUDED.part,
+        extra_kind = EXCLUDED.extra_kind,
+        item_id = COALESCE(EXCLUDED.item_id, media_files.item_id),
         updated_at = now()
     RETURNING id, path
     """
@@ -185,12 +202,18 @@ FILES = sql(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileRow:
     path: str
     folder: str
     size_bytes: int
     mtime_ns: int
+    parsed: str | None = None
+    """The naming parser's result as JSON text."""
+    version: str | None = None
+    part: int | None = None
+    extra_kind: str | None = None
+    item_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -215,6 +238,18 @@ async def folder_fingerprints(
             for r in await db.fetch(FOLDER_FINGERPRINTS, library_id, paths)}
 
 
+async def library_fingerprints(
+    db: Database | Connection, library_id: uuid.UUID, under: str | None = None
+) -> dict[str, str]:
+    """Every folder fingerprint of a library (or of one subtree) in one query, so a walk can
+    tell unchanged folders without a round trip per folder or per batch."""
+    if under is None:
+        rows = await db.fetch(LIBRARY_FINGERPRINTS, library_id)
+    else:
+        rows = await db.fetch(SUBTREE_FINGERPRINTS, library_id, under)
+    return {r["path"]: r["fingerprint"] for r in rows}
+
+
 async def save_folders(
     conn: Connection, library_id: uuid.UUID, rows: list[tuple[str, str, str | None]]
 ) -> None:
@@ -231,14 +266,18 @@ async def files_in_folders(
 
 async def upsert_files(
     conn: Connection, library_id: uuid.UUID, rows: list[FileRow]
-) -> list[uuid.UUID]:
+) -> dict[str, uuid.UUID]:
+    """Insert or revive files (written parsed and linked); returns path → file id."""
     if not rows:
-        return []
+        return {}
+    rows = sorted(rows, key=lambda r: r.path)  # one lock order for overlapping writers
     result = await conn.fetch(
         UPSERT_FILES, library_id, [r.path for r in rows], [r.folder for r in rows],
-        [r.size_bytes for r in rows], [r.mtime_ns for r in rows],
+        [r.size_bytes for r in rows], [r.mtime_ns for r in rows], [r.parsed for r in rows],
+        [r.version for r in rows], [r.part for r in rows], [r.extra_kind for r in rows],
+        [r.item_id for r in rows],
     )
-    return [r["id"] for r in result]
+    return {r["path"]: r["id"] for r in result}
 
 
 async def mark_missing(

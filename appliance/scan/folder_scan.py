@@ -1,10 +1,20 @@
-"""FolderScan: walk a folder subtree, record which media files exist, queue what changed.
+"""FolderScan: walk a folder subtree, record which media files exist, index what changed.
 
-One job walks breadth-first up to a budget of folders and files, then hands the rest of the
-tree to child FolderScan jobs, so a huge library is many resumable jobs of bounded size and a
-crash loses at most one batch of work. ``os.scandir`` gives names, types and (for files) sizes
-and mtimes from one directory read: no per-file stat storms. A folder whose listing fingerprint
-is unchanged since the last scan is not diffed again (only walked for subfolders).
+One job walks breadth-first up to a budget, then hands the rest of the tree to child FolderScan
+jobs, so a huge library is many resumable jobs of bounded size and a crash loses at most one
+batch of work. ``os.scandir`` gives names, types and (for files) sizes and mtimes from one
+directory read: no per-file stat storms.
+
+Unchanged folders cost no database work: the library's folder fingerprints are loaded in one
+query before the walk, and the walk thread drops every folder whose listing fingerprint is
+unchanged (only its subfolders are walked). The budget counts *changed* files, so an unchanged
+rescan of a whole library is one job while a first scan is split into batches.
+
+New and changed files are parsed (the naming parser) in the walk thread and written with their
+items in the job's one transaction: series → seasons → episodes / movies first, then the file
+rows already parsed and linked. That is the bulk seed path of a first scan: one row version per
+file and a handful of set-based statements per batch, instead of three jobs (FolderScan,
+MetadataEnrich, IndexUpsert) each rewriting every file row.
 
 Safety: a folder that cannot be listed never marks its files missing, and neither does a root
 that is suddenly empty while the index has files for it (an unmounted disk or share).
@@ -17,16 +27,19 @@ import logging
 import os
 import uuid
 from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+import msgspec
 import trio
 
 from appliance.metadata.enrich import enrich_jobs
 from appliance.orchestration.dispatcher import JobContext
-from appliance.scan import naming
-from store import media_index, queue, scans
+from appliance.scan import index_upsert, naming
+from appliance.scan.metadata_enrich import ParsedColumns, parse_columns
+from store import libraries, media_index, queue, scans
 from store import metadata as store_metadata
 from store.db import Connection
 from store.media_index import FileRow
@@ -35,15 +48,18 @@ from store.queue import NewJob, Priority
 
 log = logging.getLogger(__name__)
 
-# A job's walk is cheap next to its fixed cost (a claim, a fingerprint lookup, a commit, and on
-# two cores the GIL handed between the walk thread and trio's at every round trip), so a typical
-# library (30k files in 13.6k folders: one job per root) is walked in one go. Continuation chunks
-# are half the folder budget, so a chunk's own subfolders (Season NN, Extras) fit in its job
-# instead of spilling into yet another level of jobs.
-MAX_FOLDERS_PER_JOB = 16000
-MAX_FILES_PER_JOB = 40000
+# Unchanged folders are nearly free (one listing, one hash, no database work), so the folder
+# and file budgets are large: an unchanged rescan of a typical library is one job. What bounds a
+# job's transaction is the number of changed files it indexes: a first scan of 30k files is a
+# handful of jobs of a few thousand files, each committed on its own (and the sync feed's
+# ordering lock is held for one batch, not for the whole library). Continuation chunks are
+# half a folder budget of the old design, so a chunk's own subfolders fit in its job.
+MAX_FOLDERS_PER_JOB = 50000
+MAX_FILES_PER_JOB = 150000
+MAX_CHANGED_FILES_PER_JOB = 4000
 PENDING_PER_CHILD = 8000
-ENRICH_BATCH = 500
+
+Parser = Callable[[str], ParsedColumns]
 
 
 @dataclass(slots=True)
@@ -59,6 +75,10 @@ class Listing:
     """Entries skipped (a symlink loop, an unreadable file); the rest of the listing holds."""
     ignored: bool = False
     """The folder holds a ``.ignore`` file: it and everything below it are not scanned."""
+    changed: bool = True
+    """The fingerprint differs from the stored one (or the scan is forced): index it."""
+    parsed: list[tuple[ParsedColumns, str]] | None = None
+    """Per file, in ``files`` order: the parsed columns and their JSON text (walk thread)."""
     _fingerprint: str | None = None
 
     @property
@@ -79,7 +99,11 @@ class Listing:
 @dataclass
 class Walk:
     listings: list[Listing]
+    """Changed folders, folders with a problem, and the first start folder; unchanged ones are
+    only counted."""
     pending: list[str]
+    folders: int = 0
+    files: int = 0
 
 
 def list_folder(path: str) -> Listing:
@@ -121,28 +145,48 @@ def list_folder(path: str) -> Listing:
 
 
 def walk(start: list[str], max_folders: int = MAX_FOLDERS_PER_JOB,
-         max_files: int = MAX_FILES_PER_JOB, *, start_is_root: bool = False) -> Walk:
-    """Breadth-first listing of up to a budget of folders/files; the rest is ``pending``.
+         max_files: int = MAX_FILES_PER_JOB, *, start_is_root: bool = False,
+         known: Mapping[str, str] | None = None, force: bool = False,
+         parse: Parser | None = None,
+         max_changed: int = MAX_CHANGED_FILES_PER_JOB) -> Walk:
+    """Breadth-first listing of up to a budget of folders/files/changed files; the rest is
+    ``pending``. ``known`` maps folder (database form) → stored fingerprint.
 
     A library root is never skipped as "ignored" (a root may well be ``/srv/.media``).
     """
     todo = deque(start)
     roots = set(start) if start_is_root else set()
-    listings: list[Listing] = []
-    files = 0
-    while todo and len(listings) < max_folders and files < max_files:
+    kept: list[Listing] = []
+    result = Walk(kept, [])
+    changed_files = 0
+    known = known or {}
+    while (todo and result.folders < max_folders and result.files < max_files
+           and changed_files < max_changed):
         path = todo.popleft()
         listing = list_folder(path)
         if listing.ignored and path not in roots:
             # like a folder that is not there: whatever was indexed below it goes away
             listing.files.clear()
             listing.subdirs.clear()
-        listing.fingerprint  # noqa: B018 -- hashed here, in the worker thread, not on trio's
-        listings.append(listing)
-        files += len(listing.files)
+        result.folders += 1
+        result.files += len(listing.files)
         prefix = path if path.endswith("/") else path + "/"  # os.path.join, for plain names
         todo.extend([prefix + d for d in listing.subdirs])
-    return Walk(listings, list(todo))
+        listing.changed = listing.error is None and (
+            force or known.get(to_db(path)) != listing.fingerprint)
+        if listing.changed:
+            changed_files += len(listing.files)
+            if parse is not None:
+                listing.parsed = [_parsed(parse, prefix + name) for name, _, _ in listing.files]
+        if listing.changed or listing.problem is not None or result.folders == 1:
+            kept.append(listing)
+    result.pending = list(todo)
+    return result
+
+
+def _parsed(parse: Parser, path: str) -> tuple[ParsedColumns, str]:
+    columns = parse(path)
+    return columns, msgspec.json.encode(columns[0]).decode()
 
 
 def folder_scan_job(library_id: uuid.UUID, scan_id: uuid.UUID | None, folder: str,
@@ -166,7 +210,8 @@ def continuation_jobs(library_id: uuid.UUID, scan_id: uuid.UUID | None, pending:
 RETRY_UNDESCRIBED_SECONDS = 6 * 3600
 
 
-async def handle(ctx: JobContext, *, analyze: bool = True, metadata: bool = False) -> None:
+async def handle(ctx: JobContext, *, analyze: bool = True, metadata: bool = False,
+                 images: bool = False) -> None:
     job = ctx.job
     assert job.library_id is not None
     library_id = job.library_id
@@ -175,12 +220,21 @@ async def handle(ctx: JobContext, *, analyze: bool = True, metadata: bool = Fals
     folder = folders[0]
     force = bool(payload.get("force"))
     priority = Priority(job.priority)
-    result = await trio.to_thread.run_sync(
-        partial(walk, folders, start_is_root=bool(payload.get("root"))))
-    paths = [to_db(listing.path) for listing in result.listings]
-    known = await media_index.folder_fingerprints(ctx.db, library_id, paths)
-    changed = [ls for ls in result.listings
-               if ls.error is None and (force or known.get(to_db(ls.path)) != ls.fingerprint)]
+    library = await libraries.get(ctx.db, library_id)
+    if library is None:  # deleted meanwhile (its jobs are being cancelled)
+        await ctx.commit()
+        return
+    # one query for the whole tree this job may walk: a root or a chunk of a scan loads the
+    # library's fingerprints, a watcher's folder job only its subtree
+    known = await media_index.library_fingerprints(
+        ctx.db, library_id,
+        None if payload.get("root") or len(folders) > 1 else to_db(folder))
+    roots, kind = list(library.roots), library.kind
+    result = await trio.to_thread.run_sync(partial(
+        walk, folders, start_is_root=bool(payload.get("root")), known=known, force=force,
+        parse=lambda path: parse_columns(path, kind, roots)))
+    del known
+    changed = [ls for ls in result.listings if ls.changed]
     existing: dict[str, Any] = {}
     if changed:
         for row in await media_index.files_in_folders(ctx.db, library_id,
@@ -203,52 +257,72 @@ async def handle(ctx: JobContext, *, analyze: bool = True, metadata: bool = Fals
     # under them.
     listed: set[str] = set()
     current_dirs: set[str] = set()
+    upserts: list[FileRow] = []
+    parsed: list[dict[str, Any] | None] = []
     for listing in changed:
-        listed.update(to_db(os.path.join(listing.path, n)) for n, _, _ in listing.files)
-        current_dirs.update(to_db(os.path.join(listing.path, d)) for d in listing.subdirs)
+        db_folder = to_db(listing.path)
+        prefix = db_folder if db_folder.endswith("/") else db_folder + "/"
+        current_dirs.update(prefix + to_db(d) for d in listing.subdirs)
+        for index, (name, size, mtime) in enumerate(listing.files):
+            path = prefix + to_db(name)
+            listed.add(path)
+            row = existing.get(path)
+            if (row is None or not row["present"] or row["size_bytes"] != size
+                    or row["mtime_ns"] != mtime):
+                if listing.parsed is not None:
+                    (data, version, part, extra), text = listing.parsed[index]
+                else:
+                    data, version, part, extra, text = None, None, None, None, None
+                upserts.append(FileRow(path, db_folder, size, mtime, text, version, part, extra))
+                parsed.append(data)
     gone_files = [p for p, row in existing.items() if row["present"] and p not in listed]
     known_children = await media_index.child_folders(
         ctx.db, library_id, [to_db(ls.path) for ls in changed]) if changed else []
     gone_dirs = [d for d in known_children if d not in current_dirs]
 
+    batch = await trio.to_thread.run_sync(index_upsert.plan, kind, parsed)
+
     async def write(conn: Connection) -> None:
-        upserts: list[FileRow] = []
-        for listing in changed:
-            for name, size, mtime in listing.files:
-                path = to_db(os.path.join(listing.path, name))
-                row = existing.get(path)
-                if (row is None or not row["present"] or row["size_bytes"] != size
-                        or row["mtime_ns"] != mtime):
-                    upserts.append(FileRow(path, to_db(listing.path), size, mtime))
         missing_items = await media_index.mark_missing(conn, library_id, gone_files)
         missing_items += await media_index.mark_gone_dirs(conn, library_id, gone_dirs)
-        file_ids = await media_index.upsert_files(conn, library_id, upserts)
+        items = await index_upsert.resolve(conn, library_id, kind, batch)
+        rows = [FileRow(r.path, r.folder, r.size_bytes, r.mtime_ns, r.parsed, r.version, r.part,
+                        r.extra_kind, item_id)
+                for r, item_id in zip(upserts, items.item_of, strict=True)]
+        file_ids = list((await media_index.upsert_files(conn, library_id, rows)).values())
+        if items.created:
+            await index_upsert.link_waiting_extras(conn, library_id, kind)
         await media_index.refresh_presence(conn, missing_items)
-        changed_ids = {id(ls) for ls in changed}
         # Unchanged folders keep their row: an unchanged rescan writes (almost) nothing.
         await media_index.save_folders(
             conn, library_id,
             [(to_db(ls.path), ls.fingerprint if ls.error is None else "", ls.problem)
-             for ls in result.listings if id(ls) in changed_ids or ls.problem is not None],
+             for ls in result.listings if ls.changed or ls.problem is not None],
         )
         children = continuation_jobs(library_id, job.scan_id, result.pending, priority, force)
-        for start in range(0, len(file_ids), ENRICH_BATCH):
-            batch = [str(i) for i in file_ids[start:start + ENRICH_BATCH]]
-            children.append(NewJob("metadata_enrich", library_id, {"file_ids": batch},
-                                   priority, scan_id=job.scan_id))
-        if metadata and payload.get("root"):
-            # items no provider described yet are tried again once per scan (at once when
-            # forced, else when their last try is RETRY_UNDESCRIBED old)
-            retry = await store_metadata.undescribed(
-                conn, library_id, 0 if force else RETRY_UNDESCRIBED_SECONDS)
-            children += enrich_jobs(library_id, retry, job.scan_id)
+        if metadata:
+            # providers for new items and for those nothing described yet (retried each scan);
+            # ImageFetch follows the metadata stage
+            pending = await store_metadata.needing_metadata(conn, items.touched)
+            if payload.get("root"):
+                # items no provider described yet are tried again once per scan (at once when
+                # forced, else when their last try is RETRY_UNDESCRIBED old)
+                retry = await store_metadata.undescribed(
+                    conn, library_id, 0 if force else RETRY_UNDESCRIBED_SECONDS)
+                queued = set(pending)
+                pending += [i for i in retry if i not in queued]
+            children += enrich_jobs(library_id, pending, job.scan_id)
+        elif items.created and images:
+            children.append(NewJob(
+                "image_fetch", library_id, {"item_ids": [str(i) for i in items.created]},
+                Priority.P3, scan_id=job.scan_id))
         if analyze:
             children += [NewJob("media_analyze", library_id, {"file_id": str(i)},
                                 Priority(min(3, priority + 1)), f"media_analyze:{i}",
                                 scan_id=job.scan_id) for i in file_ids]
         await queue.enqueue(conn, children)
         if job.scan_id is not None:
-            await scans.add_progress(conn, job.scan_id, len(result.listings),
-                                     sum(len(ls.files) for ls in result.listings), len(errors))
+            await scans.add_progress(conn, job.scan_id, result.folders, result.files,
+                                     len(errors))
 
     await ctx.commit(write)

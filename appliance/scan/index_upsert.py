@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -67,6 +68,133 @@ async def handle(ctx: JobContext, *, images: bool = True, metadata: bool = False
     await ctx.commit(write)
 
 
+@dataclass
+class Resolved:
+    """Items for a batch of parsed files: ``item_of[i]`` is the item file ``i`` belongs to."""
+
+    item_of: list[uuid.UUID | None]
+    created: list[uuid.UUID]
+    touched: list[uuid.UUID]
+
+
+def _sorted(rows: dict[str, ItemRow]) -> list[ItemRow]:
+    # One lock order for every writer: two jobs upserting overlapping shows never deadlock.
+    return [rows[key] for key in sorted(rows)]
+
+
+@dataclass(slots=True)
+class _Episode:
+    series_key: str
+    season: int
+    episodes: tuple[int, ...]
+    air_date: str | None
+    label: str
+    sort_title: str
+
+
+@dataclass
+class Plan:
+    """Everything about a batch's items that does not need the database: identity keys,
+    titles, sort titles. Built before the write transaction (outside the sync feed's ordering
+    lock, which serialises writers), so the transaction only runs statements."""
+
+    series: dict[str, ItemRow]
+    movies: dict[str, ItemRow]
+    files: list[tuple[str, str] | _Episode | None]
+    """Per file: ("movie", key), ("extra", owner key), an episode, or None (no item)."""
+
+
+def plan(library_kind: str, parsed: list[dict[str, Any] | None]) -> Plan:
+    series: dict[str, ItemRow] = {}
+    movies: dict[str, ItemRow] = {}
+    files: list[tuple[str, str] | _Episode | None] = []
+    keys: dict[tuple[str, int | None], str] = {}  # a show's episodes share one normalisation
+    for p in parsed:
+        kind = p["kind"] if p else None
+        if p is None or kind not in ("movie", "episode", "extra"):
+            files.append(None)
+        elif kind == "extra":
+            files.append(("extra", _owner_key(p, library_kind)))
+        elif kind == "movie":
+            key = identity.movie_key(_title(p), p.get("year"), p.get("ids"))
+            if key not in movies:
+                movies[key] = ItemRow("movie", None, key, _title(p),
+                                      identity.sort_title(_title(p)), p.get("year"),
+                                      edition=p.get("edition"), ids=p.get("ids"))
+            files.append(("movie", key))
+        else:
+            title, year, ids = _title(p), p.get("year"), p.get("ids")
+            if ids:
+                key = identity.series_key(title, year, ids)
+            else:
+                key = keys.get((title, year)) or keys.setdefault(
+                    (title, year), identity.series_key(title, year, None))
+            if key not in series:
+                series[key] = ItemRow("series", None, key, title, identity.sort_title(title),
+                                      year, ids=ids)
+            episodes = tuple(p.get("episodes") or ())
+            air_date = p.get("air_date")
+            files.append(_Episode(
+                key, _season_of(p), episodes, air_date,
+                f"Episode {episodes[0]}" if episodes else air_date or "Episode",
+                f"{episodes[0] if episodes else 0:05d}"))
+    return Plan(series, movies, files)
+
+
+async def resolve(
+    conn: Connection, library_id: uuid.UUID, library_kind: str,
+    parsed: list[dict[str, Any] | None] | Plan,
+) -> Resolved:
+    """Create/revive the items of a batch of parsed files (series → seasons → episodes
+    top-down, movies, extras' owners) in a handful of statements; nothing is linked here."""
+    batch = parsed if isinstance(parsed, Plan) else plan(library_kind, parsed)
+    ids = await media_index.upsert_items(conn, library_id, _sorted(batch.series))
+
+    seasons: dict[str, ItemRow] = {}
+    season_of: dict[tuple[str, int], uuid.UUID] = {}
+    for f in batch.files:
+        if isinstance(f, _Episode) and (f.series_key, f.season) not in season_of:
+            series_id = ids[f.series_key][0]
+            key = identity.season_key(series_id, f.season)
+            season_of[(f.series_key, f.season)] = series_id
+            if key not in seasons:
+                name = "Specials" if f.season == 0 else f"Season {f.season}"
+                seasons[key] = ItemRow("season", series_id, key, name, f"{f.season:04d}",
+                                       season=f.season)
+    ids |= await media_index.upsert_items(conn, library_id, _sorted(seasons))
+
+    leaves = dict(batch.movies)
+    leaf_of: dict[int, str] = {}
+    extras: dict[int, str] = {}
+    for index, f in enumerate(batch.files):
+        if f is None:
+            continue
+        if isinstance(f, _Episode):
+            season_id = ids[identity.season_key(season_of[(f.series_key, f.season)],
+                                                f.season)][0]
+            key = identity.episode_key(season_id, list(f.episodes), f.air_date)
+            if key not in leaves:
+                leaves[key] = ItemRow("episode", season_id, key, f.label, f.sort_title,
+                                      season=f.season, episodes=f.episodes,
+                                      air_date=_date(f.air_date))
+            leaf_of[index] = key
+        elif f[0] == "movie":
+            leaf_of[index] = f[1]
+        else:
+            extras[index] = f[1]
+    ids |= await media_index.upsert_items(conn, library_id, _sorted(leaves))
+
+    item_of: list[uuid.UUID | None] = [None] * len(batch.files)
+    for index, key in leaf_of.items():
+        item_of[index] = ids[key][0]
+    if extras:
+        owners = await media_index.item_ids(conn, library_id, list(set(extras.values())))
+        for index, key in extras.items():
+            item_of[index] = owners.get(key)
+    return Resolved(item_of, [item_id for item_id, inserted in ids.values() if inserted],
+                    [item_id for item_id, _ in ids.values()])
+
+
 async def upsert(
     conn: Connection, library_id: uuid.UUID, library_kind: str,
     files: list[tuple[uuid.UUID, dict[str, Any] | None]],
@@ -74,66 +202,18 @@ async def upsert(
 ) -> list[uuid.UUID]:
     """Create/revive items for ``files`` and link them; returns the ids of new items
     (and appends every item upserted to ``touched``)."""
-    series: dict[str, ItemRow] = {}
-    for _, p in files:
-        if p and p["kind"] == "episode":
-            key = identity.series_key(_title(p), p.get("year"), p.get("ids"))
-            series.setdefault(key, ItemRow("series", None, key, _title(p),
-                                           identity.sort_title(_title(p)), p.get("year"),
-                                           ids=p.get("ids")))
-    ids = await media_index.upsert_items(conn, library_id, list(series.values()))
-
-    seasons: dict[str, ItemRow] = {}
-    for _, p in files:
-        if p and p["kind"] == "episode":
-            series_id = ids[identity.series_key(_title(p), p.get("year"), p.get("ids"))][0]
-            number = _season_of(p)
-            key = identity.season_key(series_id, number)
-            name = "Specials" if number == 0 else f"Season {number}"
-            seasons.setdefault(key, ItemRow("season", series_id, key, name,
-                                            f"{number:04d}", season=number))
-    ids |= await media_index.upsert_items(conn, library_id, list(seasons.values()))
-
-    leaves: dict[str, ItemRow] = {}
-    leaf_of: dict[uuid.UUID, str] = {}
-    for file_id, p in files:
-        if not p:
-            continue
-        if p["kind"] == "movie":
-            key = identity.movie_key(_title(p), p.get("year"), p.get("ids"))
-            leaves.setdefault(key, ItemRow("movie", None, key, _title(p),
-                                           identity.sort_title(_title(p)), p.get("year"),
-                                           edition=p.get("edition"), ids=p.get("ids")))
-            leaf_of[file_id] = key
-        elif p["kind"] == "episode":
-            series_id = ids[identity.series_key(_title(p), p.get("year"), p.get("ids"))][0]
-            season_id = ids[identity.season_key(series_id, _season_of(p))][0]
-            episodes = list(p.get("episodes") or [])
-            key = identity.episode_key(season_id, episodes, p.get("air_date"))
-            label = (f"Episode {episodes[0]}" if episodes else p.get("air_date") or "Episode")
-            leaves.setdefault(key, ItemRow(
-                "episode", season_id, key, label, f"{episodes[0] if episodes else 0:05d}",
-                season=_season_of(p), episodes=tuple(episodes), air_date=_date(p.get("air_date")),
-            ))
-            leaf_of[file_id] = key
-    ids |= await media_index.upsert_items(conn, library_id, list(leaves.values()))
-
-    links = [(file_id, ids[key][0]) for file_id, key in leaf_of.items()]
-    extras = [(file_id, p) for file_id, p in files if p and p["kind"] == "extra"]
-    if extras:
-        wanted = {file_id: _owner_key(p, library_kind) for file_id, p in extras}
-        owners = await media_index.item_ids(conn, library_id, list(set(wanted.values())))
-        links += [(file_id, owners[key]) for file_id, key in wanted.items() if key in owners]
-    await media_index.link_files(conn, links)
-    created = [item_id for item_id, inserted in ids.values() if inserted]
+    resolved = await resolve(conn, library_id, library_kind, [p for _, p in files])
+    await media_index.link_files(conn, [(file_id, item_id) for (file_id, _), item_id
+                                        in zip(files, resolved.item_of, strict=True)
+                                        if item_id is not None])
     if touched is not None:
-        touched.extend(item_id for item_id, _ in ids.values())
-    if created:
-        await _link_waiting_extras(conn, library_id, library_kind)
-    return created
+        touched.extend(resolved.touched)
+    if resolved.created:
+        await link_waiting_extras(conn, library_id, library_kind)
+    return resolved.created
 
 
-async def _link_waiting_extras(conn: Connection, library_id: uuid.UUID, library_kind: str) -> None:
+async def link_waiting_extras(conn: Connection, library_id: uuid.UUID, library_kind: str) -> None:
     """Extras indexed before the film or show they belong to existed get their owner now."""
     waiting = await media_index.unlinked_extras(conn, library_id)
     if not waiting:

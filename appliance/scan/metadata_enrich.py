@@ -2,7 +2,8 @@
 what each item is (NFO, TMDB).
 
 Two stages behind one job type: ``{"file_ids": [...]}`` parses names before IndexUpsert (pure
-CPU, a batch of files per job); ``{"item_ids": [...]}`` runs the metadata providers on items that
+CPU, a batch of files per job; FolderScan now parses new files itself, so only jobs queued by
+earlier versions take this path); ``{"item_ids": [...]}`` runs the metadata providers on items that
 IndexUpsert created (see :mod:`appliance.metadata.enrich`).
 """
 
@@ -31,6 +32,22 @@ def _root_of(path: str, roots: list[str]) -> str | None:
     return None
 
 
+ParsedColumns = tuple[dict[str, Any], str | None, int | None, str | None]
+"""What a file's name says, as written to its row: (parsed, version, part, extra_kind)."""
+
+
+def parse_columns(path: str, library_kind: Any, roots: list[str]) -> ParsedColumns:
+    """Parse one file path (surrogate-escaped ``str``) into the columns its row keeps.
+
+    Shared with FolderScan, which parses new files in its walk thread and writes them parsed
+    (one write per file instead of insert + update)."""
+    parsed = naming.parse_name(os.fsencode(path), library_kind, root=_root_of(path, roots))
+    data = msgspec.to_builtins(parsed)
+    data.pop("path", None)  # the file row has it; undecodable bytes cannot go into jsonb
+    extra = parsed.extra if parsed.kind in ("extra", "ignored") else None
+    return data, parsed.version, parsed.part, extra
+
+
 async def handle(ctx: JobContext, metadata: MetadataSettings | None = None) -> None:
     job = ctx.job
     if "item_ids" in job.payload:
@@ -43,13 +60,8 @@ async def handle(ctx: JobContext, metadata: MetadataSettings | None = None) -> N
     files = await media_index.files_by_id(ctx.db, file_ids)
     parsed_rows: list[tuple[uuid.UUID, dict[str, Any], str | None, int | None, str | None]] = []
     for row in files:
-        path = from_db(row["path"])
-        parsed = naming.parse_name(os.fsencode(path), row["library_kind"],
-                                   root=_root_of(path, list(row["roots"])))
-        data = msgspec.to_builtins(parsed)
-        data.pop("path", None)  # the file row has it; undecodable bytes cannot go into jsonb
-        extra = parsed.extra if parsed.kind in ("extra", "ignored") else None
-        parsed_rows.append((row["id"], data, parsed.version, parsed.part, extra))
+        columns = parse_columns(from_db(row["path"]), row["library_kind"], list(row["roots"]))
+        parsed_rows.append((row["id"], *columns))
 
     async def write(conn: Connection) -> None:
         await media_index.save_parsed(conn, parsed_rows)

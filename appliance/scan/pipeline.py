@@ -29,7 +29,7 @@ def handlers(settings: PipelineSettings = PipelineSettings()) -> dict[str, Handl
         providers = (art.make_provider(settings.metadata), *providers)
     table: dict[str, Handler] = {
         "folder_scan": partial(folder_scan.handle, analyze=settings.analyze,
-                               metadata=settings.metadata is not None),
+                               metadata=settings.metadata is not None, images=bool(providers)),
         "metadata_enrich": partial(metadata_enrich.handle, metadata=settings.metadata),
         "index_upsert": partial(index_upsert.handle, images=bool(providers),
                                 metadata=settings.metadata is not None),
