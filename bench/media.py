@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import http.client
+import itertools
 import logging
 import os
 import shutil
@@ -156,6 +157,14 @@ async def _run(params: Params, dsn: str, tmp: Path) -> Result:
         figures: list[Figure] = []
         samples: dict[str, list[float]] = {}
         totals = totals_for(db)
+        item_ids = await db.run_asyncio(lambda c: c.fetch(
+            "SELECT id FROM media_items WHERE present ORDER BY id LIMIT 500"))
+        item_ids = [r["id"] for r in item_ids]
+        other_id = uuid.uuid4()
+        await db.run_asyncio(lambda c: c.execute(
+            "INSERT INTO users (id, username, role, password_hash, created_at, updated_at) "
+            "VALUES ($1, 'other', 'user', 'x', now(), now())", other_id))
+        touch = itertools.count()
         backend = await db.run_asyncio(lambda c: c.fetchval("SELECT pg_backend_pid()"))
         postmaster = _parent(backend)
         for name, q in _queries().items():
@@ -171,6 +180,22 @@ async def _run(params: Params, dsn: str, tmp: Path) -> Result:
                 assert response.status_code == 200, await response.get_data()
                 return elapsed
 
+            async def changed(*, body: dict[str, Any] = body) -> float:
+                # A change to the library as a scan or a metadata refresh makes it (a logged
+                # item change in the queried library), committed just before the request.
+                n = next(touch)
+                await db.run_asyncio(lambda c: c.execute(
+                    "UPDATE media_items SET tagline = $2 WHERE id = $1",
+                    item_ids[n % len(item_ids)], f"bench {n}"))
+                return await api(counted=False, body=body)
+
+            async def heartbeat(*, body: dict[str, Any] = body) -> float:
+                # Another user's player reporting progress (every 10 s while anything plays).
+                n = next(touch)
+                await mq.save_progress(db, other_id, item_ids[n % len(item_ids)], float(n),
+                                       6000.0, False, datetime.now(UTC), "tv")
+                return await api(counted=False, body=body)
+
             async def sql(q: MediaQuery = q, filters: mq.Filters = filters) -> float:
                 totals.clear()
                 t0 = time.perf_counter()
@@ -185,9 +210,13 @@ async def _run(params: Params, dsn: str, tmp: Path) -> Result:
             cpu1 = _cpu(postmaster)
             cold = [await api(counted=True) for _ in range(params.samples)]
             cpu2 = _cpu(postmaster)
+            after_change = [await changed() for _ in range(params.samples)]
+            after_beat = [await heartbeat() for _ in range(params.samples)]
             raw = [await sql() for _ in range(params.samples)]
             samples[f"query {name} api ms"] = cached
             samples[f"query {name} api total counted ms"] = cold
+            samples[f"query {name} api after a change ms"] = after_change
+            samples[f"query {name} api after a heartbeat ms"] = after_beat
             samples[f"query {name} sql ms"] = raw
             figures += [
                 Figure(f"query {name}: p50", statistics.median(cached), "ms"),
@@ -197,6 +226,12 @@ async def _run(params: Params, dsn: str, tmp: Path) -> Result:
                 Figure(f"query {name}: p50, total counted", statistics.median(cold), "ms"),
                 Figure(f"query {name}: CPU per request, total counted",
                        (cpu2 - cpu1) / params.samples * 1000, "ms"),
+                Figure(f"query {name}: p50, after a library change",
+                       statistics.median(after_change), "ms"),
+                Figure(f"query {name}: p99, after a library change", _pct(after_change, 0.99),
+                       "ms"),
+                Figure(f"query {name}: p50, after another user's heartbeat",
+                       statistics.median(after_beat), "ms"),
                 Figure(f"query {name}: sql p50, total counted (baseline)",
                        statistics.median(raw), "ms"),
                 Figure(f"query {name}: api / sql p50, total counted",

@@ -56,7 +56,7 @@ _ITEM_COLUMNS = """
 # the text's wildcards escaped) rather than strpos() so the trigram index serves every branch.
 # The watch-status tests are strict in ws (NULL when there is no row) so that for "watched" and
 # "in progress" the planner turns the outer join into an inner one and starts from watch_state.
-_FILTERS = r"""
+_ITEM_FILTERS = r"""
     i.present
     AND ($2::text[] IS NULL OR i.kind = ANY($2::text[]))
     AND ($3::uuid[] IS NULL OR i.library_id = ANY($3::uuid[]))
@@ -73,11 +73,13 @@ _FILTERS = r"""
     AND ($14::text IS NULL OR $14::text <% i.title OR $14::text <% i.original_title
          OR i.title ILIKE ('%' || replace(replace(replace($14::text, '\', '\\'), '%', '\%'),
                                           '_', '\_') || '%'))
+"""
+_UNWATCHED = "(ws.item_id IS NULL OR (NOT ws.completed AND ws.position_s = 0))"
+_FILTERS = _ITEM_FILTERS + f"""
     AND ($15::text IS NULL
          OR ($15::text = 'watched' AND ws.completed)
          OR ($15::text = 'in_progress' AND NOT ws.completed AND ws.position_s > 0)
-         OR ($15::text = 'unwatched'
-             AND (ws.item_id IS NULL OR (NOT ws.completed AND ws.position_s = 0))))
+         OR ($15::text = 'unwatched' AND {_UNWATCHED}))
 """
 _FROM = """
     FROM media_items i
@@ -112,6 +114,74 @@ QUERIES: dict[tuple[str, bool], Sql] = {
 }
 COUNT = sql(f"SELECT count(*) AS total, {_HIGH_WATER} AS high_water {_FROM} WHERE {_FILTERS}")
 
+# Totals that need no walk over the matches (migration 0010's tally of present items per library
+# and kind), for filters on kind and library alone. $1 kinds, $2 libraries.
+_TALLY = """(SELECT coalesce(sum(c.present), 0) FROM media_item_counts c
+             WHERE ($1::text[] IS NULL OR c.kind = ANY($1::text[]))
+               AND ($2::uuid[] IS NULL OR c.library_id = ANY($2::uuid[])))"""
+TALLY = sql(f"SELECT {_TALLY}::bigint AS total, {_HIGH_WATER} AS high_water")
+# Matches among the user's watch rows: the rows first (a tenth of the library here), each
+# looking its item up by key. Left to itself the planner hashes the watch rows and walks every
+# present item (4.5 ms at 30k items); the lateral subquery with OFFSET 0 cannot be flattened,
+# so it stays a lookup per watch row. The watch_state key (user, item) makes this a count of
+# distinct items.
+def _watched_matches(user: str, watch_test: str, item_filters: str) -> str:
+    return f"""(SELECT count(*) FROM watch_state ws
+                CROSS JOIN LATERAL (SELECT 1 FROM media_items i
+                                    WHERE i.id = ws.item_id AND {item_filters} OFFSET 0) m
+                WHERE ws.user_id = {user}::uuid AND {watch_test})"""
+
+
+_SCOPE_FILTERS = """i.present AND ($1::text[] IS NULL OR i.kind = ANY($1::text[]))
+                    AND ($2::uuid[] IS NULL OR i.library_id = ANY($2::uuid[]))"""
+_SEEN = f"NOT {_UNWATCHED}"
+# "Unwatched" = every match less the matches the user has a watch row for that is not
+# "unwatched". $3 user.
+UNWATCHED_TALLY = sql(
+    f"SELECT ({_TALLY} - {_watched_matches('$3', _SEEN, _SCOPE_FILTERS)})::bigint AS total, "
+    f"{_HIGH_WATER} AS high_water"
+)
+# The same for any other filters: the matches (no watch-status test, so the join to watch_state
+# is removed) less the user's seen ones among them. $1..$14 as in _FILTERS.
+UNWATCHED_COUNT = sql(
+    f"""
+    SELECT ((SELECT count(*) {_FROM} WHERE {_ITEM_FILTERS})
+            - {_watched_matches('$1', _SEEN, _ITEM_FILTERS)})::bigint AS total,
+           {_HIGH_WATER} AS high_water
+    """
+)
+# "Watched" and "in progress" can only match items the user has a watch row for.
+_STARTED = """CASE $15::text WHEN 'watched' THEN ws.completed
+                             ELSE NOT ws.completed AND ws.position_s > 0 END"""
+WATCHED_COUNT = sql(
+    f"SELECT {_watched_matches('$1', _STARTED, _ITEM_FILTERS)}::bigint AS total, "
+    f"{_HIGH_WATER} AS high_water"
+)
+# Whether a change logged after a total was counted (seq in ($1, $2]) can alter it: a change to
+# an item (its files, presence, fields) or library within the total's libraries ($3, NULL for
+# all), or, for a watch-status filter, a change to that user's watch state ($4, NULL without
+# one). Items never move between libraries (the upsert's key is (library, identity)), so the
+# library logged with an item's change is the only one it can touch. Access changes narrow
+# library_ids, which is part of the cache key. If rows after $1 were pruned, nobody can tell.
+CHANGED_SINCE = sql(
+    """
+    SELECT (SELECT pruned_through FROM sync_retention) > $1::bigint
+        OR EXISTS (
+            SELECT 1 FROM sync_changes c
+            WHERE c.seq > $1::bigint AND c.seq <= $2::bigint
+              AND CASE c.entity
+                  WHEN 'watch' THEN $4::uuid IS NOT NULL
+                                    AND (c.user_id IS NULL OR c.user_id = $4::uuid)
+                  WHEN 'access' THEN false
+                  ELSE $3::uuid[] IS NULL OR c.library_id IS NULL
+                       OR c.library_id = ANY($3::uuid[])
+                  END)
+    """
+)
+# Past this many logged changes, recounting is cheaper than looking through them (a scan logs
+# thousands; an irrelevant watch heartbeat or a change in another library logs one).
+CHANGED_SINCE_MAX = 2000
+
 
 @dataclass(frozen=True)
 class Filters:
@@ -143,6 +213,25 @@ class Filters:
         user = self.user_id if self.watch_status is not None else None
         return tuple(tuple(a) if isinstance(a, list) else a for a in (user, *self.args()[1:]))
 
+    def scope_only(self) -> bool:
+        """Only kind and library (and watch status) narrow the matches: the tally answers."""
+        return (self.genres, self.year_min, self.year_max, self.rating_min, self.rating_max,
+                self.runtime_min, self.runtime_max, self.min_height, self.hdr,
+                self.search) == (None,) * 10
+
+    def total_statement(self) -> tuple[Sql, tuple[Any, ...], bool]:
+        """The statement that counts the matches, its arguments, and whether it is cheap (a
+        tally read: cheaper than asking whether a cached total still holds)."""
+        if self.watch_status is None and self.scope_only():
+            return TALLY, (self.kinds, self.library_ids), True
+        if self.watch_status == "unwatched":
+            if self.scope_only():
+                return UNWATCHED_TALLY, (self.kinds, self.library_ids, self.user_id), True
+            return UNWATCHED_COUNT, self.args()[:14], False
+        if self.watch_status in ("watched", "in_progress"):
+            return WATCHED_COUNT, self.args(), False
+        return COUNT, self.args(), False
+
 
 # The statements are prepared (asyncpg caches them); a generic plan for "$n IS NULL OR ..."
 # filters cannot know which filters are off and is often much worse than a custom one. JIT off:
@@ -160,14 +249,18 @@ async def query(db: Database, filters: Filters, sort: str, desc: bool, limit: in
     """One page (and the total count of matches, without the cursor, when asked).
 
     The whole exchange is one hop to the asyncio side and one transaction (custom plans are a
-    transaction-local setting). The total comes from the cache when the change log has not moved
-    since it was counted (the page statement reads the high-water mark in its own snapshot), and
-    costs nothing when the first page is empty.
+    transaction-local setting). The total costs nothing when the first page is empty; else it
+    comes from the cache when the change log has not moved since it was counted (the page
+    statement reads the high-water mark in its own snapshot), or has moved only by changes that
+    cannot alter it (watch state of other users, other libraries); else it is read from the
+    tally or counted, in the same transaction.
     """
     key, after_id = after if after is not None else (None, None)
     statement = QUERIES[(sort, desc)]
     args = (*filters.args(), key, after_id, limit, offset)
     totals = totals_for(db)
+    total_key = filters.total_key()
+    total_sql, total_args, cheap = filters.total_statement()
 
     async def run(conn: Any) -> tuple[list[Record], int | None]:
         async with conn.transaction():
@@ -178,11 +271,20 @@ async def query(db: Database, filters: Filters, sort: str, desc: bool, limit: in
             if not rows and offset == 0 and after is None:
                 return rows, 0
             if rows:
-                cached = totals.get(filters.total_key(), rows[0]["high_water"])
-                if cached is not None:
-                    return rows, cached
-            counted = await conn.fetchrow(COUNT.text, *filters.args())
-        totals.put(filters.total_key(), counted["high_water"], counted["total"])
+                high_water = rows[0]["high_water"]
+                known = totals.get(total_key)
+                if known is not None and high_water is not None:
+                    mark, total = known
+                    if mark == high_water:
+                        return rows, total
+                    if (not cheap and mark < high_water <= mark + CHANGED_SINCE_MAX
+                            and not await conn.fetchval(
+                                CHANGED_SINCE.text, mark, high_water, filters.library_ids,
+                                filters.user_id if filters.watch_status else None)):
+                        totals.put(total_key, high_water, total)
+                        return rows, total
+            counted = await conn.fetchrow(total_sql.text, *total_args)
+        totals.put(total_key, counted["high_water"], counted["total"])
         return rows, int(counted["total"])
 
     return await db.run_asyncio(run)
@@ -190,9 +292,10 @@ async def query(db: Database, filters: Filters, sort: str, desc: bool, limit: in
 
 async def count(db: Database, filters: Filters) -> int:
     """The total, always counted (the cache is :func:`query`'s business)."""
+    total_sql, total_args, _ = filters.total_statement()
     async with db.transaction() as conn:
         await conn.fetchval(PLANNER_SETTINGS)
-        row = await conn.fetchrow(COUNT, *filters.args())
+        row = await conn.fetchrow(total_sql, *total_args)
     assert row is not None
     return int(row["total"])
 

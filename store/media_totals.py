@@ -11,6 +11,12 @@ counted in a snapshot whose high-water mark is H is still the total in any later
 high-water mark is H. Library access needs no version: it narrows ``library_ids``, which is part
 of the key.
 
+A moved mark does not always mean a new count: the changes logged since H say what they touched
+(an item or library with its library, a user's watch state), and a total is only recounted when
+one of them is within its libraries or, for a watch-status filter, its user's watch state
+(``store.media_query.CHANGED_SINCE``). A player's progress heartbeat every 10 s thus leaves every
+other total cached; a scan of one library leaves the totals of the others.
+
 One cache per :class:`~store.db.Database` (two databases never share totals), bounded and LRU.
 """
 
@@ -32,12 +38,13 @@ class Totals:
         self._entries: OrderedDict[Hashable, tuple[int, int]] = OrderedDict()
         self._max = max_entries
 
-    def get(self, key: Hashable, high_water: int | None) -> int | None:
+    def get(self, key: Hashable) -> tuple[int, int] | None:
+        """(high-water mark, total) last counted for the key: the caller decides whether it
+        still holds (same mark, or only irrelevant changes logged since)."""
         entry = self._entries.get(key)
-        if entry is None or high_water is None or entry[0] != high_water:
-            return None
-        self._entries.move_to_end(key)
-        return entry[1]
+        if entry is not None:
+            self._entries.move_to_end(key)
+        return entry
 
     def put(self, key: Hashable, high_water: int | None, total: int) -> None:
         if high_water is None:
