@@ -20,6 +20,7 @@ from ui.grid.shaders import FRAGMENT, VERTEX
 F32 = npt.NDArray[np.float32]
 U8 = npt.NDArray[np.uint8]
 ATTRS = ("a_rect", "a_uv", "a_color", "a_state", "a_extra")
+PACKED = np.dtype([(name, np.float32, 4) for name in ATTRS])
 SHADOW_MARGIN = 14.0
 CORNER_RADIUS = 9.0
 
@@ -61,8 +62,9 @@ class GridRenderer:
         self.program["u_menu"] = self.menu
         self.program["u_margin"] = SHADOW_MARGIN * dpr
         self.program["u_radius"] = CORNER_RADIUS * dpr
-        self._buffers: dict[str, gloo.VertexBuffer] = {}
-        self._staging: dict[str, F32] = {}  # the buffers' contents, refilled in place each frame
+        # all five attributes interleaved in one buffer: one upload a frame instead of five
+        self._buffer: gloo.VertexBuffer | None = None
+        self._packed = np.zeros(0, PACKED)  # the buffer's contents, refilled in place each frame
         self._capacity = 0
         self.draw_calls = 0
         self.dpr = dpr
@@ -82,12 +84,12 @@ class GridRenderer:
         if n <= self._capacity:
             return
         self._capacity = 2 ** math.ceil(math.log2(max(n, 64)))
+        self._packed = np.zeros(self._capacity, PACKED)
+        self._buffer = gloo.VertexBuffer(self._packed, divisor=1)
         for name in ATTRS:
-            staging = np.zeros((self._capacity, 4), np.float32)
-            buf = gloo.VertexBuffer(staging, divisor=1)
-            self._staging[name] = staging
-            self._buffers[name] = buf
-            self.program[name] = buf
+            view = self._buffer[name]
+            view.divisor = 1  # vispy reads the divisor off what is bound, the view here
+            self.program[name] = view
 
     def draw(self, instances: Instances, viewport: tuple[int, int],
              background: tuple[float, float, float] = (0.055, 0.06, 0.075)) -> None:
@@ -105,15 +107,15 @@ class GridRenderer:
         self._ensure(n)
         # vispy takes the instance count from the buffers' size, so they keep one size (a power of
         # two) and the rows past n are parked far outside the viewport, where nothing rasterises.
-        # The staging arrays are reused (no per-frame allocation): vispy holds them only until
-        # the context's commands are flushed at the end of the frame.
+        # The packed array is reused (no per-frame allocation): vispy holds it only until the
+        # context's commands are flushed, which program.draw does below.
+        packed = self._packed
         for name, data in zip(ATTRS, (instances.rect, instances.uv, instances.color,
                                       instances.state, instances.extra), strict=True):
-            staging = self._staging[name]
-            staging[:n] = data
-            if name == "a_rect":
-                staging[n:, 0] = -1e6
-            self._buffers[name].set_data(staging, copy=False)
+            packed[name][:n] = data
+        packed["a_rect"][n:, 0] = -1e6
+        assert self._buffer is not None
+        self._buffer.set_data(packed, copy=False)
         self.program["u_viewport"] = (float(w), float(h))
         self.program.draw("triangle_strip")
         self.draw_calls += 1
