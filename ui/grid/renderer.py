@@ -80,6 +80,13 @@ class GridRenderer:
         x, y = self.title_grid.origin(slot)
         self.titles.set_data(coverage[:, :, None], offset=(y, x), copy=False)
 
+    def flush(self) -> None:
+        """Run the queued GL commands (uploads) now rather than at the draw, so an upload's real
+        cost (the copy into the texture) is counted where the upload budget measures it."""
+        canvas = gloo.get_current_canvas()
+        if canvas is not None:
+            canvas.context.flush_commands()
+
     def _ensure(self, n: int) -> None:
         if n <= self._capacity:
             return
