@@ -40,7 +40,9 @@ from sync.media_types import WatchStateOut
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_BATCH = 500
+# Items per page of a snapshot (and per frame batch on the wire). Each page is one round trip to
+# Postgres: 2000 took half the time of 500 for 30k stored records (1.3 MB a page).
+SNAPSHOT_BATCH = 2000
 PAGE_DEFAULT = 1000
 PAGE_MAX = 5000
 # Snapshots each hold a pooled connection for as long as the player reads: two at once at most.

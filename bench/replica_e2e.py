@@ -61,12 +61,12 @@ async def main(mode, url, path):
         if "applying" in message:
             marks["received"] = time.perf_counter()
     async with SyncClient(replica, url, "bench", progress=progress) as client:
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), time.process_time()
         result = await (client.snapshot() if mode == "snapshot" else client.pull_changes())
-        elapsed = time.perf_counter() - t0
+        elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     received = marks.get("received", t0) - t0
-    print(json.dumps({"s": elapsed, "download_s": received, "changed": result.changed,
-                      "count": replica.count()}))
+    print(json.dumps({"s": elapsed, "download_s": received, "cpu_s": cpu,
+                      "changed": result.changed, "count": replica.count()}))
     replica.close()
 
 trio.run(main, *sys.argv[1:])
@@ -130,6 +130,7 @@ async def _serve_and_measure(dsn: str, items: int, rounds: int, cold_rounds: int
         cold_bare: list[float] = []
         snaps: list[float] = []
         downloads: list[float] = []
+        client_cpu: list[float] = []
         bare: list[float] = []
         body_mb = 0.0
         pulls: list[float] = []
@@ -162,6 +163,7 @@ async def _serve_and_measure(dsn: str, items: int, rounds: int, cold_rounds: int
                 path = tmp / f"e2e{n}" / "replica"
                 got = await snapshot_round(path, snaps, bare)
                 downloads.append(got["download_s"])
+                client_cpu.append(got["cpu_s"])
                 body_mb = got["bytes"] / 1e6
                 for k in range(3):
                     for i, row in enumerate(rows[:100]):
@@ -188,6 +190,8 @@ async def _serve_and_measure(dsn: str, items: int, rounds: int, cold_rounds: int
                    statistics.median(snaps), "s"),
             Figure("  of which the server's snapshot stream, received and spooled",
                    statistics.median(downloads), "s"),
+            Figure("  CPU time of the player process (receive, prepare, apply)",
+                   statistics.median(client_cpu), "s"),
             Figure(f"the same snapshot body ({body_mb:.0f} MB) read and dropped (baseline)",
                    statistics.median(bare), "s"),
             Figure("initial sync / bare download", statistics.median(snaps) /
@@ -198,7 +202,7 @@ async def _serve_and_measure(dsn: str, items: int, rounds: int, cold_rounds: int
         ]
         return figures, {"e2e cold snapshot s": cold, "e2e cold bare download s": cold_bare,
                          "e2e records stored s": [fill_s], "e2e snapshot s": snaps,
-                         "e2e snapshot download s": downloads,
+                         "e2e snapshot download s": downloads, "e2e client cpu s": client_cpu,
                          "e2e bare download s": bare,
                          "e2e 100 changes ms": pulls}
     finally:

@@ -38,6 +38,7 @@ from sync.feed_types import FRAMES_CONTENT_TYPE, EndFrame, Frame, FrameError, Fr
 from sync.media_types import MarkIn, ProgressIn
 from sync.offline_queue import MarkAction, ProgressAction, QueuedAction
 from sync.replica import Replica
+from sync.replica_gc import gc_paused
 from sync.replica_prepare import PreparedBatch, prepare_batch
 from sync.replica_read import ReplicaDamaged
 
@@ -360,10 +361,11 @@ def _prepare_stream(chunks: queue.Queue[bytes | None], spool: IO[bytes],
     frames = 0
     try:
         while (chunk := chunks.get()) is not None:
-            for batch in reader.feed(chunk):
-                data = _prepared_enc.encode(prepare_batch(batch))
-                spool.write(struct.pack(">I", len(data)) + data)
-                frames += len(batch)
+            with gc_paused():  # never across the wait for the network
+                for batch in reader.feed(chunk):
+                    data = _prepared_enc.encode(prepare_batch(batch))
+                    spool.write(struct.pack(">I", len(data)) + data)
+                    frames += len(batch)
         reader.close()
     except Exception:
         stop.set()

@@ -65,6 +65,7 @@ from sync.replica_format import (
     meta_expected,
     u64,
 )
+from sync.replica_gc import gc_paused
 from sync.replica_prepare import PreparedBatch
 from sync.replica_read import ReplicaDamaged, ReplicaView
 
@@ -169,7 +170,7 @@ class Replica:
         if self._damaged:
             self._rebuild()
         try:
-            with self._env.begin(write=True) as txn:
+            with gc_paused(), self._env.begin(write=True) as txn:
                 writer = Writer(txn, self._dbs, snapshot=True)
                 for batch in batches:
                     if isinstance(batch, PreparedBatch):
