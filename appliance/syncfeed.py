@@ -228,14 +228,17 @@ class SyncNotifier:
             await trio.sleep(RECORDS_QUIET_S)
             seq = self.seq
             if seq == last and (self._records_due or seq != self._records_seq):
-                self._records_due = False
+                due, self._records_due = self._records_due, False
                 try:
-                    written = await refresh_records(self._db)
+                    if due or await feed.items_changed_after(self._db, self._records_seq):
+                        written = await refresh_records(self._db)
+                        if written:
+                            log.debug("sync records stored", extra={"records": written})
+                    # else: watch state only (playback heartbeats), no record changed
                     self._records_seq = seq
-                    if written:
-                        log.debug("sync records stored", extra={"records": written})
                 except Unavailable:
-                    pass
+                    self._records_due = True
                 except Exception:  # a race with a deletion, say: the next quiet moment retries
+                    self._records_due = True
                     log.warning("storing sync records failed", exc_info=True)
             last = seq

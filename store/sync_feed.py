@@ -141,6 +141,8 @@ STORE_RECORDS = sql(
     WHERE sync_item_records.seq < excluded.seq
     """
 )
+ITEMS_CHANGED_AFTER = sql(
+    "SELECT EXISTS (SELECT 1 FROM sync_changes WHERE seq > $1 AND entity = 'item')")
 WATCH_OF_USER = sql(
     f"""
     SELECT {_WATCH}
@@ -202,6 +204,10 @@ async def stale_records(conn: Connection, after: uuid.UUID, limit: int) -> list[
 async def store_records(conn: Connection, ids: list[uuid.UUID], records: list[bytes],
                         seq: int) -> None:
     await conn.execute(STORE_RECORDS, ids, records, seq)
+
+
+async def items_changed_after(db: Database, seq: int) -> bool:
+    return bool(await db.fetchval(ITEMS_CHANGED_AFTER, seq))
 
 
 async def items_by_id(conn: Connection, ids: list[uuid.UUID]) -> list[Record]:
