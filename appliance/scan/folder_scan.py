@@ -106,9 +106,14 @@ class Walk:
     files: int = 0
 
 
-def list_folder(path: str) -> Listing:
-    listing = Listing(path)
-    files, subdirs = listing.files, listing.subdirs
+def list_folder(path: str, video: frozenset[str] = naming.VIDEO_EXTENSIONS,
+                ignored: frozenset[str] = naming.IGNORED_DIR_NAMES) -> Listing:
+    # An unchanged rescan is this loop and little else: the per-entry work is kept to the
+    # checks that decide (name, then d_type from the directory read, then one stat per video
+    # file), with the module lookups bound once as defaults.
+    files: list[tuple[str, int, int]] = []
+    subdirs: list[str] = []
+    listing = Listing(path, files, subdirs)
     try:
         with os.scandir(path) as entries:
             for entry in entries:
@@ -119,7 +124,7 @@ def list_folder(path: str) -> Listing:
                     continue
                 try:
                     if entry.is_dir():
-                        if naming.is_ignored_dir_name(name):
+                        if name.lower() in ignored:
                             continue
                         if entry.is_symlink():
                             target = os.path.realpath(entry.path)
@@ -131,8 +136,7 @@ def list_folder(path: str) -> Listing:
                     else:
                         # the extension first: no is_file()/stat() for artwork, NFOs, subtitles
                         dot = name.rfind(".")
-                        if (dot > 0 and name[dot:].lower() in naming.VIDEO_EXTENSIONS
-                                and entry.is_file()):
+                        if dot > 0 and name[dot:].lower() in video and entry.is_file():
                             stat = entry.stat()
                             files.append((name, stat.st_size, stat.st_mtime_ns))
                 except OSError as exc:  # a dangling symlink, a file that vanished mid-listing

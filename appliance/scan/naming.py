@@ -116,6 +116,8 @@ _IGNORED_DIRS: Final = frozenset({
     "@eadir", "#recycle", "#snapshot", "@recycle", "lost+found", "$recycle.bin",
     "system volume information", "extrafanart", "extrathumbs",
 })
+IGNORED_DIR_NAMES: Final = _IGNORED_DIRS
+"""Lower-case folder names skipped by name alone (the walker's fast path)."""
 
 _EDITIONS: Final[dict[str, str]] = {
     "directorscut": "Director's Cut", "directorcut": "Director's Cut",
