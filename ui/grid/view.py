@@ -40,7 +40,10 @@ BACKGROUND_ROWS = 4
 # Uploads get what is left of this share of the frame budget once the rest of the frame's CPU work
 # (its recent peak) is counted; the rest of the budget is for the GPU, the swap and the noise of a
 # shared machine. Never more than the upload budget's own time box.
-FRAME_FILL = 0.7
+FRAME_FILL = 0.65
+# Share of that time box title strips may take first (what they leave goes to posters): during a
+# fast scroll posters alone would fill the box and the titles would fall behind.
+TITLE_SHARE = 0.3
 PEAK_DECAY = 0.97  # per frame: a heavy frame's cost is remembered for about 30 frames
 SHADOW_REST, SHADOW_FOCUS = 0.35, 1.0
 
@@ -411,6 +414,8 @@ class GridView:
         budget = self.budget
         box_s = min(budget.box_s, budget.frame_budget_s * FRAME_FILL - self._other_s)
         started = budget.clock()
+        self._upload_titles(visible, max(0.0, box_s * TITLE_SHARE))
+        box_s -= budget.clock() - started
         pinned = {c.poster_image_id for c in cards if c is not None and c.poster_image_id}
         if self.posters is not None:
             for ready in self.posters.take_ready(self.budget.max_per_frame * 2):
@@ -432,13 +437,10 @@ class GridView:
 
             if order:
                 self.stats.uploads += budget.run(order, upload_poster, box_s=max(0.0, box_s))
-        # posters and titles share one time box per frame: titles get what posters left
-        spent = budget.clock() - started
-        self._upload_titles(visible, max(0.0, box_s - spent))
 
     def _upload_titles(self, visible: range, box_s: float) -> None:
         """Title strips for the demand plan in its order (visible rows, then the rows the scroll
-        is heading into), a few a frame within what the posters left of the time box. A strip
+        is heading into), a few a frame within their share of the time box. A strip
         that is not there yet draws as the placeholder bar, so a row that scrolls in never waits
         for text: with the prefetch rows made ahead it rarely needs to."""
         renderer, tslots = self.renderer, self.title_slots
@@ -459,9 +461,10 @@ class GridView:
             got = tslots.allocate(index, visible)  # strips on screen are never taken
             if got is None:
                 return
+            # not flushed one by one like posters: a strip's copy is a few kB, the rasterising
+            # is the cost, and it is measured here
             renderer.upload_title(got[0] + 1, rasterize(card.title, card.year, grid.slot_w,
                                                         grid.slot_h))
-            renderer.flush()
 
         self.stats.title_uploads += self.title_budget.run(todo, upload_title, box_s=box_s)
         del todo[:done]
