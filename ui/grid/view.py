@@ -37,14 +37,10 @@ KEY_MOVES = {"Left": Move.LEFT, "Right": Move.RIGHT, "Up": Move.UP, "Down": Move
              "End": Move.END}
 FLIP_KEYS = {"F", "Menu"}
 BACKGROUND_ROWS = 4
-# Uploads get what is left of this share of the frame budget once the rest of the frame's CPU work
-# (its recent peak) is counted; the rest of the budget is for the GPU, the swap and the noise of a
-# shared machine. Never more than the upload budget's own time box.
-FRAME_FILL = 0.65
-# Share of that time box title strips may take first (what they leave goes to posters): during a
-# fast scroll posters alone would fill the box and the titles would fall behind.
+# Share of the frame's upload time box title strips may take first (what they leave goes to the
+# posters): posters are flushed to GL one by one, so the box holds their real cost, and during a
+# fast scroll they alone would fill it and the titles would fall behind.
 TITLE_SHARE = 0.3
-PEAK_DECAY = 0.97  # per frame: a heavy frame's cost is remembered for about 30 frames
 SHADOW_REST, SHADOW_FOCUS = 0.35, 1.0
 
 
@@ -128,7 +124,6 @@ class GridView:
         self._last_timestamp: float | None = None
         self._kinetic_was = False
         self._direction = 1
-        self._other_s = 0.0  # recent peak of a frame's CPU time outside the uploads
         self.motion.set_focus(0)
 
     # settings, size, GL ---------------------------------------------------------------------------
@@ -323,8 +318,6 @@ class GridView:
             self.budget.frame_interval(frame_time)
             self.title_budget.frame_interval(frame_time)
         self._last_timestamp = timestamp
-        clock = self.budget.clock
-        start = clock()
         self.motion.tick(timestamp)
         self._follow_scroll()
         offset = self.motion.scroll.offset
@@ -332,6 +325,7 @@ class GridView:
         visible = lay.visible_range(offset, count)
         self._update_demand(offset, visible)
         if self.renderer is not None:
+            clock = self.budget.clock
             t0 = clock()
             cards = self.window.slice(visible.start, visible.stop)
             self._upload(visible, cards)
@@ -341,7 +335,6 @@ class GridView:
             self.renderer.draw(instances, viewport_px)
             t3 = clock()
             self.stats.upload_s, self.stats.build_s, self.stats.submit_s = t1 - t0, t2 - t1, t3 - t2
-            self._other_s = max((t3 - start) - (t1 - t0), self._other_s * PEAK_DECAY)
         self.stats.frames += 1
         self.stats.visible_cards = len(visible)
 
@@ -412,7 +405,7 @@ class GridView:
         renderer, slots, tslots = self.renderer, self.poster_slots, self.title_slots
         assert renderer is not None and slots is not None and tslots is not None
         budget = self.budget
-        box_s = min(budget.box_s, budget.frame_budget_s * FRAME_FILL - self._other_s)
+        box_s = budget.box_s
         started = budget.clock()
         self._upload_titles(visible, max(0.0, box_s * TITLE_SHARE))
         box_s -= budget.clock() - started
