@@ -5,11 +5,14 @@
   through the quart-trio app in process (ASGI test client; authentication is a stub, the
   ``auth`` benchmark prices it). Totals are cached until the library changes
   (``store.media_totals``), so the same request is also timed with the cache emptied first
-  (*total counted*: the first request after any change). Baseline in the same run: the same SQL
-  (page and count, cache emptied) through ``store.db.Database`` alone (no HTTP, no JSON): the
-  ratio is what the API layer adds. *CPU per request*: CPU time of the benchmark process and of
-  the Postgres cluster over the samples, divided by their number: on a machine shared with other
-  work, wall-clock latency includes waiting for a core; this does not.
+  (*total counted*), right after a real change to the library (*after a library change*: an item's
+  tagline edited and committed before each request, a logged change in the queried library, as a
+  scan or metadata refresh makes them) and right after another user's progress heartbeat (*after
+  another user's heartbeat*: a logged change that cannot alter these totals). Baseline in the
+  same run: the same SQL (page and count, cache emptied) through ``store.db.Database`` alone (no
+  HTTP, no JSON): the ratio is what the API layer adds. *CPU per request*: CPU time of the
+  benchmark process and of the Postgres cluster over the samples, divided by their number: on a
+  machine shared with other work, wall-clock latency includes waiting for a core; this does not.
 * **stream**: ``GET /api/v1/stream/{id}`` throughput of one client and of 8 concurrent clients
   over real HTTP (hypercorn on 127.0.0.1, http.client readers in threads) of a ``--stream-mb``
   file in the page cache. Baseline: reading the same file with ``open().read(1 MiB)`` in the same
