@@ -11,7 +11,9 @@ by the planner, not by formatting SQL at request time. Each sort key has an inde
 ``(key, id)`` over present items (migration 0008), so a page walks an index and stops after the
 limit; resolution/HDR filters read a summary kept on the item (0008); fuzzy search is
 ``<%`` / ``ILIKE`` only, both served by the trigram indexes. The total count is the one part that
-must visit every match; :mod:`store.media_totals` remembers it until the library changes.
+can have to visit every match: totals by kind and library (also "unwatched" among them) read a
+tally kept by triggers (migration 0010), watch-status totals start from the user's watch rows,
+and :mod:`store.media_totals` remembers the others until a change that can alter them.
 """
 
 from __future__ import annotations
@@ -220,13 +222,14 @@ class Filters:
                 self.search) == (None,) * 10
 
     def total_statement(self) -> tuple[Sql, tuple[Any, ...], bool]:
-        """The statement that counts the matches, its arguments, and whether it is cheap (a
-        tally read: cheaper than asking whether a cached total still holds)."""
+        """The statement that counts the matches, its arguments, and whether it is cheap (the
+        tally alone: cheaper than asking whether a cached total still holds; "unwatched" also
+        walks the user's watch rows, a few ms for thousands of them)."""
         if self.watch_status is None and self.scope_only():
             return TALLY, (self.kinds, self.library_ids), True
         if self.watch_status == "unwatched":
             if self.scope_only():
-                return UNWATCHED_TALLY, (self.kinds, self.library_ids, self.user_id), True
+                return UNWATCHED_TALLY, (self.kinds, self.library_ids, self.user_id), False
             return UNWATCHED_COUNT, self.args()[:14], False
         if self.watch_status in ("watched", "in_progress"):
             return WATCHED_COUNT, self.args(), False
