@@ -290,14 +290,13 @@ def test_first_run_to_pin_login_library_detail_search_settings(
         home = window.screens["home"]
         assert isinstance(home, HomeScreen)
         await until(lambda: any("Recently Added" in t for t in home.row_titles)
-                    and sum(r.count() for r in home.rows) >= len(MOVIES), "home rows", 60)
-        row = home.rows[home.row_titles.index(
-            next(t for t in home.row_titles if "Recently Added" in t))]
-        assert row.posters is not None
-        await until(lambda: all(row.posters.for_card(c) is not None  # type: ignore[union-attr]
-                                for c in row.cards()), "posters loaded", 30)
+                    and sum(len(c) for c in home.row_cards) >= len(MOVIES), "home rows", 60)
+        recent = home.row_titles.index(next(t for t in home.row_titles if "Recently Added" in t))
+        row, cards = home.rows[recent], home.row_cards[recent]
+        # the GL carousel asked the shared image service for its posters and uploaded them
+        await until(lambda: row.view.stats.uploads >= len(cards), "posters on the GPU", 30)
         # progress recorded elsewhere (another device) reaches this one: Continue Watching
-        orchard = next(c for c in row.cards() if c.title == "The Quiet Orchard")
+        orchard = next(c for c in cards if c.title == "The Quiet Orchard")
         api = registry.services.api
         assert api is not None
         status, body = http_json("PUT", f"{env.base}/api/v1/media/items/{orchard.id}/progress",
@@ -306,22 +305,26 @@ def test_first_run_to_pin_login_library_detail_search_settings(
                                  token=api.access_token)
         assert status == 200, body
         await until(lambda: "Continue Watching" in home.row_titles, "Continue Watching row", 30)
-        continuing = home.rows[home.row_titles.index("Continue Watching")].cards()
+        continuing = home.row_cards[home.row_titles.index("Continue Watching")]
         assert [c.title for c in continuing] == ["The Quiet Orchard"]
         assert continuing[0].progress is not None and 0.3 < continuing[0].progress < 0.5
-        row = home.rows[home.row_titles.index(
-            next(t for t in home.row_titles if "Recently Added" in t))]
+        recent = home.row_titles.index(next(t for t in home.row_titles if "Recently Added" in t))
+        row, cards = home.rows[recent], home.row_cards[recent]
         await shot(window, "home")
         # keyboard: Up from the first row reaches the library buttons, Down comes back
         first = home.rows[0]
-        first.setFocus()
-        QTest.keyClick(first, Qt.Key.Key_Up)
+        window.activateWindow()  # the GL rows' native windows took activation (no WM here)
+        await until(window.isActiveWindow, "window active")
+        first.widget.setFocus()
+        QTest.keyClick(first.widget, Qt.Key.Key_Up)
         assert home.library_buttons[0].hasFocus()
         QTest.keyClick(home.library_buttons[0], Qt.Key.Key_Down)
-        row.setFocus()
-        target = next(i for i, c in enumerate(row.cards()) if c.title == "Starfall Horizon")
-        row.setCurrentRow(target)
-        QTest.keyClick(row, Qt.Key.Key_Return)
+        row.widget.setFocus()
+        target = next(i for i, c in enumerate(cards) if c.title == "Starfall Horizon")
+        for _ in range(target - row.view.selected):  # ←/→ move the focus along the carousel
+            QTest.keyClick(row.widget, Qt.Key.Key_Right)
+        assert row.view.selected == target
+        QTest.keyClick(row.widget, Qt.Key.Key_Return)
         await until(lambda: screen(window) == "detail", "detail view")
         detail = window.screens["detail"]
         assert isinstance(detail, DetailScreen)
@@ -360,8 +363,8 @@ def test_first_run_to_pin_login_library_detail_search_settings(
         await until(lambda: screen(window) == "home", "Esc back home")
 
         # search overlay opens on typing a letter
-        home.rows[0].setFocus()
-        QTest.keyClick(home.rows[0], Qt.Key.Key_M)
+        home.rows[0].widget.setFocus()
+        QTest.keyClick(home.rows[0].widget, Qt.Key.Key_M)
         await until(lambda: window.search.isVisible(), "search overlay")
         QTest.keyClicks(window.search.field, "idnight")
         await until(lambda: [c.title for c in window.search.results.cards()]
@@ -458,21 +461,21 @@ def test_offline_start_with_the_server_stopped(qapp: QApplication, env: Env) -> 
         # everything browseable offline: rows, posters (disk cache), details, search
         home = window.screens["home"]
         assert isinstance(home, HomeScreen)
-        await until(lambda: sum(r.count() for r in home.rows) >= len(MOVIES), "offline rows")
+        await until(lambda: sum(len(c) for c in home.row_cards) >= len(MOVIES), "offline rows")
         row = home.rows[-1]
-        await until(lambda: all(row.posters.for_card(c) is not None  # type: ignore[union-attr]
-                                for c in row.cards()), "posters from the disk cache")
+        await until(lambda: row.view.stats.uploads >= len(home.row_cards[-1]),
+                    "posters from the disk cache")
         await shot(window, "offline")
-        row.setFocus()
-        QTest.keyClick(row, Qt.Key.Key_Return)
+        row.widget.setFocus()
+        QTest.keyClick(row.widget, Qt.Key.Key_Return)
         await until(lambda: screen(window) == "detail", "detail offline")
         detail = window.screens["detail"]
         assert isinstance(detail, DetailScreen)
         await until(lambda: detail.detail is not None and detail.detail.overview, "offline data")
         QTest.keyClick(window, Qt.Key.Key_Escape)
         await until(lambda: screen(window) == "home", "back home")
-        home.rows[0].setFocus()
-        QTest.keyClick(home.rows[0], Qt.Key.Key_P)
+        home.rows[0].widget.setFocus()
+        QTest.keyClick(home.rows[0].widget, Qt.Key.Key_P)
         QTest.keyClicks(window.search.field, "aper")
         await until(lambda: [c.title for c in window.search.results.cards()]
                     == ["Paper Lanterns"], lambda: "offline search: "

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 from PyQt6.QtCore import Qt, QTimer
+from PyQt6.QtGui import QHideEvent
 from PyQt6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -31,11 +33,14 @@ from ui.domains.media import MarkWatched, OpenItem
 from ui.domains.search import Search
 from ui.domains.ui import Back
 from ui.domains.views import CardView, LibraryView
+from ui.grid.carousel_widget import CarouselRow
 from ui.grid.source import ReplicaSource
 from ui.grid.view import WatchInfo
 from ui.grid.widget import PosterGrid
+from ui.images.mux import DemandChannel
 from ui.images.service import ImageService
 from ui.screens.base import Screen
+from ui.screens.grid_images import GridImages
 from ui.screens.widgets import CardList, PosterCache, button, heading
 
 
@@ -44,14 +49,21 @@ def _open(screen: Screen, card: CardView) -> None:
 
 
 class HomeScreen(Screen):
+    """Libraries, then one GL carousel per home row (Continue Watching, Next Up, Recently Added
+    per library): ←/→ within a row, ↑/↓ between rows (Up from the first row reaches the library
+    buttons), Enter opens the details, F or the Menu key flips the poster to its actions."""
+
     name = "home"
 
-    def __init__(self, registry: DomainRegistry, posters: PosterCache) -> None:
+    def __init__(self, registry: DomainRegistry, images: GridImages) -> None:
         super().__init__(registry)
-        self.posters = posters
-        self.rows: list[CardList] = []
+        self.images = images
+        self.rows: list[CarouselRow] = []
         self.row_titles: list[str] = []
+        self.row_cards: list[list[CardView]] = []
         self.library_buttons: list[QWidget] = []
+        self._channels: list[DemandChannel] = []
+        self._selected: dict[str, int] = {}
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -68,19 +80,44 @@ class HomeScreen(Screen):
                              "Settings → Libraries.", "subtitle")
         self.layout_.addWidget(self.empty)
         self.layout_.addStretch(1)
+        # GL rows draw on demand; while posters arrive they need frames to upload them and run
+        # their fade-in (the frames themselves come at the display's pace)
+        self._frames_left = 0
+        self._pump = QTimer(self)
+        self._pump.setInterval(16)
+        self._pump.timeout.connect(self._nudge)
+        self._pump.start()
+
+    def _nudge(self) -> None:
+        if not self.rows or not self.isVisible():
+            return
+        if self.images.pending:
+            self._frames_left = 40
+        if self._frames_left > 0:
+            self._frames_left -= 1
+            for row in self.rows:
+                row.update()
 
     def _clear(self) -> None:
+        for row, title in zip(self.rows, self.row_titles, strict=True):
+            self._selected[title] = row.view.selected
+            row.view.forget_demand()
+        mux = self.images.mux
+        for channel in self._channels:
+            if mux is not None:
+                mux.remove(channel)
         while self.layout_.count():
             item = self.layout_.takeAt(0)
             widget = item.widget() if item is not None else None
             if widget is not None:
                 widget.deleteLater()
-        self.rows, self.row_titles, self.library_buttons = [], [], []
+        self.rows, self.row_titles, self.row_cards, self.library_buttons = [], [], [], []
+        self._channels = []
 
     def show_home(self, event: HomeLoaded) -> None:
-        focused_row = next((i for i, r in enumerate(self.rows) if r.hasFocus()), 0)
+        focused_row = next((i for i, r in enumerate(self.rows) if r.widget.hasFocus()), 0)
         self._clear()
-        display = self.services.settings.display
+        settings = self.services.settings
         if event.libraries:
             self.layout_.addWidget(heading("Libraries", "rowTitle"))
             strip = QHBoxLayout()
@@ -95,17 +132,27 @@ class HomeScreen(Screen):
                 self.library_buttons.append(b)
             strip.addStretch(1)
             self.layout_.addWidget(holder)
-        for title, cards in event.rows:
+        shared = self.images.get()
+        for title, views in event.rows:
             self.layout_.addWidget(heading(title, "rowTitle"))
-            row = CardList(display, self.posters, row=True)
-            row.set_cards(cards)
-            row.activated_card.connect(lambda card: _open(self, card))
+            channel = shared[1].channel() if shared is not None else None
+            if channel is not None:
+                self._channels.append(channel)
+            watch = {v.id: WatchInfo(v.watched, v.progress or 0.0) for v in views}
+            row = CarouselRow([card_of(v) for v in views], channel, display=settings.display,
+                              performance=settings.performance, watch=_lookup(watch))
             index = len(self.rows)
-            row.leave_up.connect(lambda i=index: self._focus_row(i - 1))
-            row.leave_down.connect(lambda i=index: self._focus_row(i + 1))
-            self.layout_.addWidget(row)
+            row.row_signals.leave.connect(lambda step, i=index: self._focus_row(i + step))
+            row.signals.details.connect(lambda card: self.post(OpenItem(card.id)))
+            row.signals.play.connect(lambda card: self.post(OpenItem(card.id)))
+            row.signals.mark_watched.connect(
+                lambda card, w=watch: self.post(MarkWatched(card.id, not (
+                    card.id in w and w[card.id].watched))))
+            row.view.select(self._selected.get(title, 0), animate=False)
+            self.layout_.addWidget(row.widget)
             self.rows.append(row)
             self.row_titles.append(title)
+            self.row_cards.append(list(views))
         if not event.rows and not event.libraries:
             self.empty = heading("Nothing here yet. An administrator can add a library in "
                                  "Settings → Libraries.", "subtitle")
@@ -127,8 +174,8 @@ class HomeScreen(Screen):
             return
         if 0 <= index < len(self.rows):
             row = self.rows[index]
-            row.setFocus()
-            self.scroller.ensureWidgetVisible(row, 0, 60)
+            row.widget.setFocus()
+            self.scroller.ensureWidgetVisible(row.widget, 0, 60)
 
     def shown(self) -> None:
         if self.rows:
@@ -136,12 +183,27 @@ class HomeScreen(Screen):
         elif self.library_buttons:
             self.library_buttons[0].setFocus()
 
+    def hideEvent(self, event: QHideEvent | None) -> None:
+        for row in self.rows:  # off screen: its posters are no longer wanted
+            row.view.forget_demand()
+        super().hideEvent(event)
+
     def on_event(self, event: CrossDomainEvent) -> None:
         if isinstance(event, HomeLoaded):
             self.show_home(event)
         elif isinstance(event, SettingsChanged):
             for row in self.rows:
-                row.apply_display(event.settings.display)
+                row.apply_settings(event.settings.display, event.settings.performance)
+
+
+def _lookup(watch: dict[uuid.UUID, WatchInfo]) -> Callable[[Card], WatchInfo | None]:
+    return lambda card: watch.get(card.id)
+
+
+def card_of(view: CardView) -> Card:
+    """The grid's card record for a home row's card."""
+    return Card(view.id, view.library_id, view.kind, view.title,  # type: ignore[arg-type]
+                view.year, view.placeholder_color, view.poster_image_id, view.parent_id)
 
 
 class LibraryScreen(Screen):
@@ -151,11 +213,13 @@ class LibraryScreen(Screen):
 
     name = "library"
 
-    def __init__(self, registry: DomainRegistry, posters: PosterCache) -> None:
+    def __init__(self, registry: DomainRegistry, posters: PosterCache,
+                 shared: GridImages) -> None:
         super().__init__(registry)
         self.library: LibraryView | None = None
         self.poster_grid: PosterGrid | None = None
-        self.images: ImageService | None = None
+        self.shared = shared
+        self._channel: DemandChannel | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(32, 20, 32, 20)
         top = QHBoxLayout()
@@ -194,17 +258,17 @@ class LibraryScreen(Screen):
         if current is not None:
             current.setFocus()
 
-    def _image_service(self) -> ImageService | None:
-        services = self.services
-        api, store = services.api, services.store
-        if api is None or store is None:
-            return None
-        if self.images is None or self.images.base_url != api.base_url:
-            images = ImageService(api.base_url, lambda: api.access_token,
-                                  store.directory / "grid-cache")
-            self.images = images
-            self.registry.context.spawn(images.run, "poster images")
-        return self.images
+    @property
+    def images(self) -> ImageService | None:
+        return self.shared.service
+
+    def _image_channel(self) -> DemandChannel | None:
+        """A fresh channel of the shared image service for a new grid (the old one's goes)."""
+        shared = self.shared.get()
+        if self._channel is not None and self.shared.mux is not None:
+            self.shared.mux.remove(self._channel)
+        self._channel = shared[1].channel() if shared is not None else None
+        return self._channel
 
     def _watch(self, card: Card) -> WatchInfo | None:
         replica = self.services.replica
@@ -221,7 +285,7 @@ class LibraryScreen(Screen):
             self.views.removeWidget(self.poster_grid.widget)
             self.poster_grid.widget.deleteLater()
         grid = PosterGrid(ReplicaSource(self.services.replica, library.id),
-                          self._image_service(), display=settings.display,
+                          self._image_channel(), display=settings.display,
                           performance=settings.performance, watch=self._watch)
         grid.signals.details.connect(lambda card: self.post(OpenItem(card.id)))
         grid.signals.play.connect(lambda card: self.post(OpenItem(card.id)))

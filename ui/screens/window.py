@@ -39,8 +39,10 @@ from ui.screens.auth import ConnectScreen, LoginScreen, SetupScreen
 from ui.screens.base import Screen
 from ui.screens.browse import HomeScreen, LibraryScreen, SearchOverlayWidget
 from ui.screens.detail import DetailScreen
+from ui.screens.grid_images import GridImages
 from ui.screens.settings import SettingsScreen
 from ui.screens.theme import stylesheet
+from ui.screens.transition import Kind, ScreenTransition
 from ui.screens.widgets import PosterCache, button
 
 BROWSING = frozenset({"home", "library", "detail"})
@@ -57,6 +59,7 @@ class MainWindow(QMainWindow):
         self.posters = PosterCache(
             lambda image_id, width: registry.post(FetchImage(image_id, width)),
             lambda item_id: registry.post(ResolvePoster(item_id)))
+        self.grid_images = GridImages(registry)
         root = QWidget()
         outer = QVBoxLayout(root)
         outer.setContentsMargins(0, 0, 0, 0)
@@ -105,13 +108,17 @@ class MainWindow(QMainWindow):
 
         self.screens: dict[str, Screen] = {}
         for screen in (ConnectScreen(registry), SetupScreen(registry), LoginScreen(registry),
-                       HomeScreen(registry, self.posters), LibraryScreen(registry, self.posters),
+                       HomeScreen(registry, self.grid_images),
+                       LibraryScreen(registry, self.posters, self.grid_images),
                        DetailScreen(registry, self.posters), SettingsScreen(registry)):
             if not screen.name or screen.name in self.screens:
                 raise ValueError(f"{type(screen).__name__}: screen name {screen.name!r} "
                                  "is missing or taken")
             self.screens[screen.name] = screen
             self.stack.addWidget(screen)
+        # detail slides in/out, other view changes crossfade (instant with animations off)
+        self.transition = ScreenTransition(self.stack)
+        self.transition.animations = registry.services.settings.display.animations
         self.search = SearchOverlayWidget(registry, self.posters, self.stack)
         # the video screen joins the stack when a playback starts (ui/playback/screen.py)
         self.player_host = PlayerHost(registry, self.stack)
@@ -138,8 +145,14 @@ class MainWindow(QMainWindow):
         screen = self.screens.get(name)
         if screen is None:
             return
-        self.current = name
-        self.stack.setCurrentWidget(screen)
+        previous, self.current = self.current, name
+        if name == "detail" and previous in BROWSING - {"detail"}:
+            kind = Kind.SLIDE_IN
+        elif previous == "detail" and name in BROWSING:
+            kind = Kind.SLIDE_OUT
+        else:
+            kind = Kind.CROSSFADE
+        self.transition.change(screen, kind)
         self._set_chrome(name)
         screen.shown()
 
@@ -166,6 +179,7 @@ class MainWindow(QMainWindow):
                 self.user_label.setText("")
             case SettingsChanged(settings=settings, section="display"):
                 self.apply_theme(settings.display.theme)
+                self.transition.animations = settings.display.animations
             case SettingsChanged(settings=settings, section="profile"):
                 me = self.registry.services.me
                 self.user_label.setText(settings.profile.display_name or (
