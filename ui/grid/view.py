@@ -40,7 +40,7 @@ BACKGROUND_ROWS = 4
 # Share of the frame's upload time box title strips may take first (what they leave goes to the
 # posters): posters are flushed to GL one by one, so the box holds their real cost, and during a
 # fast scroll they alone would fill it and the titles would fall behind.
-TITLE_SHARE = 0.3
+TITLE_SHARE = 0.5
 SHADOW_REST, SHADOW_FOCUS = 0.35, 1.0
 
 
