@@ -209,3 +209,27 @@ def test_animations_off_the_row_is_there_at_once(qtbot: QtBot) -> None:
     assert view.motion.scale_of(page) == FOCUS_SCALE
     assert close(rgb(image, *centre(view.row, page)), poster_colour(page))
     row.close()
+
+
+def test_demand_mux_unions_plans_and_routes_posters_to_every_asker() -> None:
+    from ui.images.types import PosterRequest
+
+    service = GeneratedPosters()
+    mux = DemandMux(service)
+    first, second = mux.channel(), mux.channel()
+    a, b, c = (f"{i:064x}" for i in (1, 2, 3))
+    first.set_demand([PosterRequest(a, 8, 12, Priority.VISIBLE),
+                      PosterRequest(b, 8, 12, Priority.PRELOAD)])
+    second.set_demand([PosterRequest(c, 8, 12, Priority.BACKGROUND),
+                       PosterRequest(b, 8, 12, Priority.VISIBLE)])
+    # one wanted set for the service: each image once, at the best priority any view gave it
+    assert [(r.image_id, r.priority) for r in service.wanted] == [
+        (a, Priority.VISIBLE), (b, Priority.VISIBLE), (c, Priority.BACKGROUND)]
+    assert [r.image_id for r in first.take_ready(10)] == [a, b]
+    assert [r.image_id for r in second.take_ready(10)] == [b, c]
+    # a view that leaves the screen stops asking; the other's plan stands alone
+    first.set_demand([])
+    second.set_demand([PosterRequest(c, 8, 12, Priority.VISIBLE)])
+    assert [r.image_id for r in service.wanted] == [c]
+    mux.remove(second)
+    assert service.wanted == []

@@ -328,6 +328,9 @@ def test_first_run_to_pin_login_library_detail_search_settings(
         await until(lambda: screen(window) == "detail", "detail view")
         detail = window.screens["detail"]
         assert isinstance(detail, DetailScreen)
+        # the detail panel slid in on the window's frame clock and came to rest in place
+        await until(lambda: not window.transition.active, "detail panel in")
+        assert window.transition.frames > 0 and detail.x() == 0
         await until(lambda: detail.detail is not None and detail.detail.files, "detail data")
         assert detail.title.text() == "Starfall Horizon"
         assert "derelict ship" in detail.overview.text()
