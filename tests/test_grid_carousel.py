@@ -151,7 +151,19 @@ def test_right_moves_focus_and_the_row_snaps_a_page(rows: Rows) -> None:
     assert close(rgb(image, x + lay.poster_w + 3, y + lay.poster_h / 2), poster_colour(page))
     assert not close(rgb(image, x + lay.poster_w + 3 + lay.cell_w, y + lay.poster_h / 2),
                      poster_colour(page + 1))
-    # Left back over the edge pages back
+    # a right-click hits the card under the pointer in the scrolled row: its poster flips
+    QTest.mouseClick(row.widget, Qt.MouseButton.RightButton, pos=QPoint(
+        round(lay.padding + lay.cell_w + lay.poster_w / 2), round(y + lay.poster_h / 2)))
+    render(row, clock, 1.5)
+    flip = view.motion.flip_of(page + 1)
+    assert view.selected == page + 1 and flip is not None and flip.phase is FlipPhase.MENU
+    QTest.keyClick(row.widget, Qt.Key.Key_Escape)  # turns it back
+    render(row, clock, 1.5)
+    assert view.motion.flip_of(page + 1) is None
+    # Left to the first card in view, then back over the edge: the row pages back
+    QTest.keyClick(row.widget, Qt.Key.Key_Left)
+    render(row, clock, 0.1)
+    assert view.selected == page and view.carousel.offset == page * cell
     QTest.keyClick(row.widget, Qt.Key.Key_Left)
     render(row, clock, 0.5)
     assert view.selected == page - 1 and view.carousel.offset == 0.0
