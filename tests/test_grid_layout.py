@@ -166,3 +166,28 @@ def test_held_key_scrolls_kinetically_and_settles_centred(cards: list[Card]) -> 
         boosted.key_press("Down", shift=True, autorepeat=True)
         t2 = frames(boosted, t2, 0.075)
     assert boosted.motion.scroll.offset > 2 * held_offset
+
+
+def test_title_strips_from_cached_glyphs_match_pillow_text() -> None:
+    """The strips are composed from glyphs rasterised once; they must read like Pillow's own
+    text: same ink where it draws, elided with "…" inside the strip, and any title string drawn
+    without an error."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    titles = PillowTitles()
+    width, height = 170, 28
+    size = int(height * 0.36)
+    expected = Image.new("L", (width, height), 0)
+    ImageDraw.Draw(expected).text((2, 1), "Generated film 12", fill=255,
+                                  font=ImageFont.load_default(size=size))
+    strip = titles.title("Generated film 12", None, width, height)
+    assert strip.shape == (height, width)
+    assert np.abs(strip.astype(int) - np.asarray(expected, dtype=int)).mean() < 1.0
+    assert strip.max() > 200
+    long = titles.title("A title far too long to fit in one poster's width, however small",
+                        1999, width, height)
+    assert long[:, width - 1].max() == 0  # elided inside the strip, nothing drawn past it
+    assert long[:, width - 30: width - 2].max() > 100  # ...and the "…" is at its end
+    for odd in ("", "line\nbreak", "tab\there", "\x00nul", "東京物語 🎬"):
+        assert titles.title(odd, None, width, height).shape == (height, width)
