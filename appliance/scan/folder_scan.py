@@ -77,7 +77,7 @@ class Listing:
     """The folder holds a ``.ignore`` file: it and everything below it are not scanned."""
     changed: bool = True
     """The fingerprint differs from the stored one (or the scan is forced): index it."""
-    parsed: list[tuple[ParsedColumns, str]] | None = None
+    parsed: list[tuple[ParsedColumns, msgspec.Raw]] | None = None
     """Per file, in ``files`` order: the parsed columns and their JSON text (walk thread)."""
     _fingerprint: str | None = None
 
@@ -188,9 +188,9 @@ def walk(start: list[str], max_folders: int = MAX_FOLDERS_PER_JOB,
     return result
 
 
-def _parsed(parse: Parser, path: str) -> tuple[ParsedColumns, str]:
+def _parsed(parse: Parser, path: str) -> tuple[ParsedColumns, msgspec.Raw]:
     columns = parse(path)
-    return columns, msgspec.json.encode(columns[0]).decode()
+    return columns, msgspec.Raw(msgspec.json.encode(columns[0]))
 
 
 def folder_scan_job(library_id: uuid.UUID, scan_id: uuid.UUID | None, folder: str,
@@ -293,7 +293,8 @@ async def handle(ctx: JobContext, *, analyze: bool = True, metadata: bool = Fals
         rows = [FileRow(r.path, r.folder, r.size_bytes, r.mtime_ns, r.parsed, r.version, r.part,
                         r.extra_kind, item_id)
                 for r, item_id in zip(upserts, items.item_of, strict=True)]
-        file_ids = list((await media_index.upsert_files(conn, library_id, rows)).values())
+        file_ids = list((await media_index.upsert_files(conn, library_id, rows,
+                                                        ids=analyze)).values())
         if items.created:
             await index_upsert.link_waiting_extras(conn, library_id, kind)
         await media_index.refresh_presence(conn, missing_items)
