@@ -9,10 +9,14 @@ takes a stored record where it is still current and builds the JSON only for the
 from __future__ import annotations
 
 import uuid
+import zlib
 from datetime import timedelta
+
+import msgspec
 
 from store.db import Connection, Database, Record
 from store.sql import sql
+from sync.feed_types import ItemRecord
 
 _RECORD_JSON = """
     json_build_object(
@@ -66,11 +70,19 @@ _RECORD_JSON = """
 """
 _RECORD = f"{_RECORD_JSON} AS record"
 
-# The stored record of item i, joined only while it is current: written as of change-log
-# sequence r.seq, with every change after r.seq still in the log and none of them for i.
-_CURRENT_RECORD = """
+# What the stored bytes mean: the record's SQL and the ItemRecord wire shape. A version of the
+# appliance that builds or encodes records differently never sends (and rewrites) records stored
+# by another.
+RECORD_FORMAT = zlib.crc32(_RECORD_JSON.encode() + msgspec.json.encode(
+    msgspec.json.schema(ItemRecord))) & 0x7FFFFFFF
+
+# The stored record of item i, joined only while it is current: in this format, written as of
+# change-log sequence r.seq, with every change after r.seq still in the log and none of them
+# for i.
+_CURRENT_RECORD = f"""
     LEFT JOIN sync_item_records r
         ON r.item_id = i.id
+        AND r.format = {RECORD_FORMAT}
         AND r.seq >= (SELECT pruned_through FROM sync_retention)
         AND NOT EXISTS (SELECT 1 FROM sync_changes c
                         WHERE c.entity = 'item' AND c.entity_id = i.id AND c.seq > r.seq)
@@ -132,13 +144,14 @@ STALE_RECORDS = sql(
 # $1 ids, $2 msgpack records, $3 the sequence they are current at. An item deleted meanwhile is
 # skipped; a row already written as of a later sequence is kept.
 STORE_RECORDS = sql(
-    """
-    INSERT INTO sync_item_records (item_id, seq, record)
-    SELECT n.id, $3::bigint, n.record
+    f"""
+    INSERT INTO sync_item_records (item_id, seq, format, record)
+    SELECT n.id, $3::bigint, {RECORD_FORMAT}, n.record
     FROM unnest($1::uuid[], $2::bytea[]) AS n(id, record)
     WHERE EXISTS (SELECT 1 FROM media_items i WHERE i.id = n.id)
-    ON CONFLICT (item_id) DO UPDATE SET seq = excluded.seq, record = excluded.record
-    WHERE sync_item_records.seq < excluded.seq
+    ON CONFLICT (item_id) DO UPDATE
+        SET seq = excluded.seq, format = excluded.format, record = excluded.record
+    WHERE sync_item_records.seq < excluded.seq OR sync_item_records.format <> excluded.format
     """
 )
 ITEMS_CHANGED_AFTER = sql(

@@ -25,12 +25,12 @@ async def built_afresh(db: Database, user: uuid.UUID) -> Model:
     async def snapshot_without_records(conn: Any) -> None:
         await conn.execute("DELETE FROM sync_item_records")
 
-    kept = await raw(db, "SELECT item_id, seq, record FROM sync_item_records")
+    kept = await raw(db, "SELECT item_id, seq, format, record FROM sync_item_records")
     await db.run_asyncio(snapshot_without_records)
     model, _ = await take_snapshot(db, user)
     await raw(db, "INSERT INTO sync_item_records SELECT * FROM unnest($1::uuid[], $2::bigint[], "
-                  "$3::bytea[])",
-              [r["item_id"] for r in kept], [r["seq"] for r in kept], [r["record"] for r in kept])
+                  "$3::integer[], $4::bytea[])", [r["item_id"] for r in kept],
+              [r["seq"] for r in kept], [r["format"] for r in kept], [r["record"] for r in kept])
     return model
 
 
@@ -94,6 +94,24 @@ async def test_stored_records_are_sent_while_current_and_retired_by_any_visible_
     await raw(db, "UPDATE sync_changes SET at = now() - interval '40 days'")
     assert await sync_feed.prune(db, timedelta(days=30)) > 0
     assert await syncfeed.refresh_records(db) == 3
+
+
+async def test_records_another_version_stored_are_never_sent_and_get_rewritten(
+        db: Database) -> None:
+    alice = await make_user(db, "alice")
+    films = await make_library(db)
+    for n in range(3):
+        await add_movie(db, films, f"Film {n}")
+    assert await syncfeed.refresh_records(db) == 3
+    # as if an appliance that encodes records differently had stored them (bytes this version
+    # cannot decode: sent, they would break every player)
+    await raw(db, "UPDATE sync_item_records SET format = format + 1, record = '\\xc1'::bytea")
+    model, _ = await take_snapshot(db, alice)
+    assert sorted(r.title for r in model.items.values()) == ["Film 0", "Film 1", "Film 2"]
+    assert await syncfeed.refresh_records(db) == 3
+    again, _ = await take_snapshot(db, alice)
+    assert again.same_as(model)
+    assert await syncfeed.refresh_records(db) == 0
 
 
 async def test_records_stored_meanwhile_never_leak_into_a_snapshot_or_a_pull(

@@ -10,12 +10,14 @@
 -- change for that item was logged after seq. Every change that alters a record is logged (the
 -- change feed relies on the same promise), and the change log's order is commit order
 -- (migration 0007), so the test is exact as long as the log after seq is complete, i.e.
--- seq >= sync_retention.pruned_through. Rows that fail the test are ignored by readers and
--- rewritten by the appliance when the feed is quiet (appliance/syncfeed.py).
+-- seq >= sync_retention.pruned_through. Rows that fail the test, or that another version of the
+-- appliance wrote in another format, are ignored by readers and rewritten by the appliance when
+-- the feed is quiet (appliance/syncfeed.py).
 
 CREATE TABLE sync_item_records (
     item_id uuid PRIMARY KEY REFERENCES media_items (id) ON DELETE CASCADE,
     seq     bigint NOT NULL,   -- the record is the item's state as of this change-log sequence
+    format  integer NOT NULL,  -- store.sync_feed.RECORD_FORMAT of the appliance that wrote it
     record  bytea NOT NULL     -- msgpack of sync.feed_types.ItemRecord
 );
 -- Records are written once and read whole: never worth compressing (a few hundred bytes each).
