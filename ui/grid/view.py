@@ -433,9 +433,9 @@ class GridView:
 
     def _upload_titles(self, visible: range, box_s: float) -> None:
         """Title strips for the demand plan in its order (visible rows, then the rows the scroll
-        is heading into), a few a frame within their share of the time box. A strip
-        that is not there yet draws as the placeholder bar, so a row that scrolls in never waits
-        for text: with the prefetch rows made ahead it rarely needs to."""
+        is heading into), a few a frame within their share of the time box. A strip that is not
+        there yet draws as the placeholder bar, so a row that scrolls in never waits for text:
+        with the prefetch rows made ahead it rarely needs to."""
         renderer, tslots = self.renderer, self.title_slots
         assert renderer is not None and tslots is not None
         todo = [i for i in self._title_todo if i not in tslots]
