@@ -134,11 +134,11 @@ async def query_media(ctx: RequestContext, body: MediaQuery) -> QueryResult:
                        f"{' (peak hours)' if cost.peak else ''}: {cost.hint}",
                        {"cost": msgspec.to_builtins(cost)})
     user_id = _user(ctx, body.user_id)
-    filters = _filters(body, user_id, await access.visible(ctx.state, _user(ctx, None)))
     after = decode_cursor(body, body.cursor) if body.cursor else None
-    rows, total = await mq.query(ctx.state.db, filters, body.sort_by.value,
-                                 body.sort_order == SortOrder.DESC, body.limit + 1, body.offset,
-                                 after, with_total=body.include_total)
+    rows, total = await mq.query_visible(
+        ctx.state.db, _user(ctx, None), lambda visible: _filters(body, user_id, visible),
+        body.sort_by.value, body.sort_order == SortOrder.DESC, body.limit + 1, body.offset,
+        after, with_total=body.include_total)
     more = len(rows) > body.limit
     rows = rows[:body.limit]
     next_cursor = (encode_cursor(body, rows[-1]["sort_key"], rows[-1]["id"])
