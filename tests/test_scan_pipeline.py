@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from appliance.scan import folder_scan
 from appliance.scan.pipeline import PipelineSettings
 from store import libraries, media_index, scans
 from store.db import Database
@@ -187,3 +188,52 @@ async def test_periodic_rescans_start_when_the_interval_has_passed(
     assert [(s.library_id, s.trigger) for s in active] == [(due.id, "periodic")]
     priorities = {r["priority"] for r in await harness.db.fetch(SCAN_JOB_PRIORITIES, active[0].id)}
     assert priorities == {2}, "maintenance sweeps run in band P2"
+
+
+async def test_first_scan_in_batches_links_everything_once(
+    harness: ScanHarness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first scan larger than one job's budget of changed files is split into several
+    FolderScan jobs that each write their files parsed and linked; a show's extras indexed in
+    another batch than its episodes still find their show, and nothing is indexed twice."""
+    monkeypatch.setattr(folder_scan, "MAX_CHANGED_FILES_PER_JOB", 4)
+    root = tmp_path / "shows"
+    for show in ("Alpha (2001)", "Beta (2002)", "Gamma (2003)"):
+        for season in (1, 2):
+            for episode in (1, 2, 3):
+                name = show.split(" ")[0]
+                touch(root, f"{show}/Season {season:02d}/{name} - S{season:02d}E{episode:02d}.mkv")
+    touch(root, "Gamma (2003)/Extras/Behind the Scenes.mkv")
+    library = await libraries.create(harness.db, "Shows", "series", [str(root)])
+    scan = await harness.scan(library.id)
+    assert scan.files_found == 19
+    counts = await scans.job_counts(harness.db, scan.id)
+    assert counts["completed"] > 3 and set(counts) == {"completed"}, counts
+
+    files = await media_index.files(harness.db, library.id)
+    assert len(files) == 19 and all(f["present"] for f in files)
+    assert all(f["item_id"] is not None for f in files), "every file linked"
+    items = await harness.items(library.id)
+    assert [i[1] for i in items if i[0] == "series"] == ["Alpha", "Beta", "Gamma"]
+    assert sum(1 for i in items if i[0] == "season") == 6
+    assert sum(1 for i in items if i[0] == "episode") == 18
+    by_id = {r["id"]: r for r in await media_index.items(harness.db, library.id)}
+    extra = next(f for f in files if f["extra_kind"] is not None)
+    assert by_id[extra["item_id"]]["title"] == "Gamma"
+
+    again = await harness.scan(library.id)
+    assert await scans.job_counts(harness.db, again.id) == {"completed": 1}, (
+        "unchanged: one walk of the whole library, however many batches the first scan took")
+
+    # extras that arrive before their show wait, unlinked, and are attached when it appears
+    touch(root, "Delta (2004)/Extras/Interview.mkv")
+    await harness.scan(library.id)
+    waiting = [f for f in await media_index.files(harness.db, library.id)
+               if f["path"].endswith("Interview.mkv")]
+    assert [f["item_id"] for f in waiting] == [None]
+    touch(root, "Delta (2004)/Season 01/Delta - S01E01.mkv")
+    await harness.scan(library.id)
+    by_id = {r["id"]: r for r in await media_index.items(harness.db, library.id)}
+    linked = [f for f in await media_index.files(harness.db, library.id)
+              if f["path"].endswith("Interview.mkv")]
+    assert linked[0]["item_id"] is not None and by_id[linked[0]["item_id"]]["title"] == "Delta"

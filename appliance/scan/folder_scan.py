@@ -236,7 +236,8 @@ async def handle(ctx: JobContext, *, analyze: bool = True, metadata: bool = Fals
     roots, kind = list(library.roots), library.kind
     result = await trio.to_thread.run_sync(partial(
         walk, folders, start_is_root=bool(payload.get("root")), known=known, force=force,
-        parse=lambda path: parse_columns(path, kind, roots)))
+        parse=lambda path: parse_columns(path, kind, roots),
+        max_changed=MAX_CHANGED_FILES_PER_JOB))
     del known
     changed = [ls for ls in result.listings if ls.changed]
     existing: dict[str, Any] = {}
