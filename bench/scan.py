@@ -10,9 +10,9 @@ against one throwaway cluster:
 * **raw walk**: a recursive ``os.scandir`` walk collecting (path, folder, size, mtime_ns) of every
   file; **raw COPY**: ``copy_records_to_table`` of those rows into a plain table (no index). The
   baseline is walk + COPY; it is measured ``raw_rounds`` times before and again after the scans.
-* **full scan**: the real pipeline (dispatcher, FolderScan → MetadataEnrich → IndexUpsert →
-  ImageFetch, analysis off) on an empty index: from ``ScanService.start`` of both libraries until
-  both scans are ``completed``.
+* **full scan**: the real pipeline (dispatcher; FolderScan jobs that walk, parse names and write
+  files with their items, a batch of a few thousand changed files per job; analysis off) on an
+  empty index: from ``ScanService.start`` of both libraries until both scans are ``completed``.
 * **unchanged rescan**: the same again with nothing changed on disk (``rescans`` times).
 
 Each handler is timed (per job kind: jobs, handler seconds, busy wall seconds), and the CPU time

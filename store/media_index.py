@@ -34,10 +34,17 @@ FILES_IN_FOLDERS = sql(
     WHERE library_id = $1 AND folder = ANY($2::text[])
     """
 )
-LIBRARY_FINGERPRINTS = sql("SELECT path, fingerprint FROM folders WHERE library_id = $1")
+# One JSON object instead of a record per folder: an unchanged rescan of 13,600 folders decodes
+# it in a millisecond (msgspec) instead of building 13,600 records on trio's thread.
+LIBRARY_FINGERPRINTS = sql(
+    """
+    SELECT coalesce(json_object_agg(path, fingerprint), '{}')::text FROM folders
+    WHERE library_id = $1
+    """
+)
 SUBTREE_FINGERPRINTS = sql(
     """
-    SELECT path, fingerprint FROM folders
+    SELECT coalesce(json_object_agg(path, fingerprint), '{}')::text FROM folders
     WHERE library_id = $1 AND (path = $2 OR starts_with(path, rtrim($2, '/') || '/'))
     """
 )
@@ -246,10 +253,10 @@ async def library_fingerprints(
     """Every folder fingerprint of a library (or of one subtree) in one query, so a walk can
     tell unchanged folders without a round trip per folder or per batch."""
     if under is None:
-        rows = await db.fetch(LIBRARY_FINGERPRINTS, library_id)
+        text = await db.fetchval(LIBRARY_FINGERPRINTS, library_id)
     else:
-        rows = await db.fetch(SUBTREE_FINGERPRINTS, library_id, under)
-    return {r["path"]: r["fingerprint"] for r in rows}
+        text = await db.fetchval(SUBTREE_FINGERPRINTS, library_id, under)
+    return msgspec.json.decode(text, type=dict[str, str])
 
 
 async def save_folders(
