@@ -44,6 +44,16 @@ from ui.screens.grid_images import GridImages
 from ui.screens.widgets import CardList, PosterCache, button, heading
 
 
+def frame_pump(owner: QWidget, nudge: Callable[[], None]) -> QTimer:
+    """A ~60 Hz timer owned by ``owner`` that asks on-demand GL views for a frame while they
+    still have uploads or fades to run; ``nudge`` decides whether there is anything to do."""
+    pump = QTimer(owner)
+    pump.setInterval(16)
+    pump.timeout.connect(nudge)
+    pump.start()
+    return pump
+
+
 def _open(screen: Screen, card: CardView) -> None:
     screen.post(OpenItem(card.id))
 
@@ -83,10 +93,7 @@ class HomeScreen(Screen):
         # GL rows draw on demand; while posters arrive they need frames to upload them and run
         # their fade-in (the frames themselves come at the display's pace)
         self._frames_left = 0
-        self._pump = QTimer(self)
-        self._pump.setInterval(16)
-        self._pump.timeout.connect(self._nudge)
-        self._pump.start()
+        self._pump = frame_pump(self, self._nudge)
 
     def _nudge(self) -> None:
         if not self.rows or not self.isVisible():
@@ -239,10 +246,7 @@ class LibraryScreen(Screen):
         # The grid draws on demand; while posters are being fetched and decoded it needs frames
         # to upload them and run their fade-in, so it is nudged until the service is idle.
         self._frames_left = 0
-        self._pump = QTimer(self)
-        self._pump.setInterval(16)
-        self._pump.timeout.connect(self._nudge)
-        self._pump.start()
+        self._pump = frame_pump(self, self._nudge)
 
     def _nudge(self) -> None:
         if self.poster_grid is None or self.images is None or not self.isVisible():
