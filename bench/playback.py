@@ -184,22 +184,15 @@ def run(params: Params) -> Result:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m bench.playback`` (until ``bench.run`` lists it)."""
-    from bench.run import print_result, save_result
+    from bench.run import report
 
     parser = argparse.ArgumentParser(prog="python -m bench.playback", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=Params.rounds)
     parser.add_argument("--play-seconds", type=float, default=Params.play_seconds)
     args = parser.parse_args(argv)
-    started = time.time()
-    try:
-        result = run(Params(rounds=max(1, args.rounds), play_seconds=args.play_seconds))
-    except BenchError as exc:
-        print(f"bench: playback: error: {exc}", file=sys.stderr)
-        return 1
-    print_result(result)
-    print(f"  -> {save_result(result, started)}")
-    return 0
+    params = Params(rounds=max(1, args.rounds), play_seconds=args.play_seconds)
+    return report("playback", lambda: run(params))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m bench.replica [--items N] [--rounds N] [--samples N] [--no-e2e]``."""
     import argparse
 
-    from bench.run import print_result, save_result
+    from bench.run import report
 
     parser = argparse.ArgumentParser(prog="python -m bench.replica")
     parser.add_argument("--items", type=int, default=Params.items)
@@ -120,15 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=Params.samples)
     parser.add_argument("--no-e2e", action="store_true")
     args = parser.parse_args(argv)
-    started = time.time()
-    try:
-        result = run(Params(args.items, args.rounds, args.samples, not args.no_e2e))
-    except BenchError as exc:
-        print(f"bench: replica: error: {exc}", file=sys.stderr)
-        return 1
-    print_result(result)
-    print(f"  -> {save_result(result, started)}")
-    return 0
+    params = Params(args.items, args.rounds, args.samples, not args.no_e2e)
+    return report("replica", lambda: run(params))
 
 
 if __name__ == "__main__":

@@ -133,6 +133,20 @@ def print_result(result: Result) -> None:
         print(f"  {figure.name:<{width}}  {value:>10}  {figure.unit}")
 
 
+def report(name: str, produce: Callable[[], Result]) -> int:
+    """Run one benchmark, print and save its result; 1 (with the reason on stderr) if it
+    could not be measured. Shared by ``bench.run`` and the modules' own ``main``."""
+    started = time.time()
+    try:
+        result = produce()
+    except BenchError as exc:
+        print(f"bench: {name}: error: {exc}", file=sys.stderr)
+        return 1
+    print_result(result)
+    print(f"  -> {save_result(result, started)}")
+    return 0
+
+
 def save_result(result: Result, started: float) -> Path:
     RESULTS.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(started))
@@ -169,14 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     names = list(benchmarks) if args.benchmark == "all" else [args.benchmark]
     for name in names:
         print(f"running {name} ...", flush=True)
-        started = time.time()
-        try:
-            result = benchmarks[name]()
-        except BenchError as exc:
-            print(f"bench: {name}: error: {exc}", file=sys.stderr)
+        if report(name, benchmarks[name]):
             return 1
-        print_result(result)
-        print(f"  -> {save_result(result, started)}")
     return 0
 
 
