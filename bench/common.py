@@ -9,6 +9,7 @@ import statistics
 import subprocess
 import tempfile
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +22,9 @@ from appliance.children import Account, Child, lookup_account
 from appliance.embedded_postgres import EmbeddedPostgres, find_bin_dir
 from appliance.preflight import create_account
 from appliance.supervisor import StartError
+from store.db import Database
+from store.gate import ServiceGate
+from store.migrate import migrate
 
 SERVICE_ACCOUNT = "ferrex"
 
@@ -43,6 +47,24 @@ class Result:
     figures: list[Figure] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
     samples: dict[str, list[float]] = field(default_factory=dict)
+
+
+async def open_bench_db(dsn: str) -> tuple[Database, ServiceGate, uuid.UUID]:
+    """The appliance's own database layer on a throwaway cluster, migrated, with one admin
+    user to run queries as (its gate is open, for an ``AppState``); the caller closes it."""
+    gate = ServiceGate("postgres")
+    gate.open()
+    db = await Database.connect(dsn, gate, max_size=10)
+    try:
+        await migrate(db)
+        user_id = uuid.uuid4()
+        await db.run_asyncio(lambda c: c.execute(
+            "INSERT INTO users (id, username, role, password_hash, created_at, updated_at) "
+            "VALUES ($1, 'bench', 'admin', 'x', now(), now())", user_id))
+    except BaseException:
+        await db.close()
+        raise
+    return db, gate, user_id
 
 
 def median(values: list[float]) -> float:

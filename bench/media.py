@@ -49,12 +49,10 @@ from appliance.auth import rbac
 from appliance.auth.principal import Principal
 from appliance.config import Config
 from appliance.state import AppState
-from bench.common import BenchError, Figure, Result, throwaway_postgres
+from bench.common import BenchError, Figure, Result, open_bench_db, throwaway_postgres
 from store import media_query as mq
 from store.db import Database
-from store.gate import ServiceGate
 from store.media_totals import totals_for
-from store.migrate import migrate
 from sync.query import IN_PROGRESS, UNWATCHED, MediaQuery, MediaQueryBuilder, SortBy, SortOrder
 
 CHUNK = 1 << 20
@@ -129,15 +127,8 @@ async def _seed(db: Database, items: int, root: Path, user_id: uuid.UUID) -> uui
 
 
 async def _run(params: Params, dsn: str, tmp: Path) -> Result:
-    gate = ServiceGate("postgres")
-    gate.open()
-    db = await Database.connect(dsn, gate, max_size=10)
+    db, gate, user_id = await open_bench_db(dsn)
     try:
-        await migrate(db)
-        user_id = uuid.uuid4()
-        await db.run_asyncio(lambda c: c.execute(
-            "INSERT INTO users (id, username, role, password_hash, created_at, updated_at) "
-            "VALUES ($1, 'bench', 'admin', 'x', now(), now())", user_id))
         root = tmp / "media"
         root.mkdir()
         await _seed(db, params.items, root, user_id)

@@ -15,7 +15,6 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,11 +30,8 @@ from appliance.auth import rbac
 from appliance.auth.principal import Principal
 from appliance.config import Config
 from appliance.state import AppState
-from bench.common import BenchError, Figure, throwaway_postgres
+from bench.common import BenchError, Figure, open_bench_db, throwaway_postgres
 from store import media_query as mq
-from store.db import Database
-from store.gate import ServiceGate
-from store.migrate import migrate
 
 REPO = Path(__file__).resolve().parent.parent
 CLIENT = """
@@ -98,15 +94,8 @@ async def _serve_and_measure(dsn: str, items: int, rounds: int, cold_rounds: int
                              tmp: Path) -> tuple[list[Figure], dict[str, list[float]]]:
     from tests.mediakit import movie_rows, seed  # the test suite's seeding, reused
 
-    gate = ServiceGate("postgres")
-    gate.open()
-    db = await Database.connect(dsn, gate, max_size=10)
+    db, gate, user_id = await open_bench_db(dsn)
     try:
-        await migrate(db)
-        user_id = uuid.uuid4()
-        await db.run_asyncio(lambda c: c.execute(
-            "INSERT INTO users (id, username, role, password_hash, created_at, updated_at) "
-            "VALUES ($1, 'bench', 'admin', 'x', now(), now())", user_id))
         rows = movie_rows(items, seed=11)
         await seed(db, rows, root=str(tmp / "media"))
         await db.run_asyncio(lambda c: c.execute("VACUUM ANALYZE"))
