@@ -102,7 +102,7 @@ def measure(p: Params) -> dict[str, Any]:
     from vispy import app, gloo
 
     from tests.grid_kit import GeneratedPosters, make_cards
-    from ui.grid.renderer import GridRenderer, Instances, use_instancing_gl
+    from ui.grid.renderer import GridRenderer, Instances, begin_frame, use_instancing_gl
     from ui.grid.source import ListSource
     from ui.grid.titles import PillowTitles
     from ui.grid.view import GridView
@@ -212,11 +212,7 @@ def measure(p: Params) -> dict[str, Any]:
                 for uniform in ("u_margin", "u_radius", "u_menu_rows"):
                     self.single[uniform] = self.program[uniform]
             w, h = viewport
-            gloo.set_viewport(0, 0, w, h)
-            gloo.set_state(blend=True, depth_test=False, cull_face=False,
-                           blend_func=("src_alpha", "one_minus_src_alpha",
-                                       "one", "one_minus_src_alpha"))
-            gloo.clear(color=(*background, 1.0))
+            begin_frame(viewport, background)
             self.single["u_viewport"] = (float(w), float(h))
             for i in range(len(instances)):
                 self.single["a_rect"] = tuple(instances.rect[i])

@@ -102,12 +102,7 @@ class GridRenderer:
              background: tuple[float, float, float] = (0.055, 0.06, 0.075)) -> None:
         """One draw call for every card on screen; ``viewport`` is in physical pixels."""
         w, h = viewport
-        gloo.set_viewport(0, 0, w, h)
-        # colour blends over what is below; alpha stays opaque so a read-back shows the screen
-        gloo.set_state(blend=True, depth_test=False, cull_face=False,
-                       blend_func=("src_alpha", "one_minus_src_alpha",
-                                   "one", "one_minus_src_alpha"))
-        gloo.clear(color=(*background, 1.0))
+        begin_frame(viewport, background)
         n = len(instances)
         if n == 0:
             return
@@ -126,3 +121,13 @@ class GridRenderer:
         self.program["u_viewport"] = (float(w), float(h))
         self.program.draw("triangle_strip")
         self.draw_calls += 1
+
+
+def begin_frame(viewport: tuple[int, int], background: tuple[float, float, float]) -> None:
+    """Viewport, blending and the cleared background every frame of cards starts from; colour
+    blends over what is below, alpha stays opaque so a read-back shows the screen."""
+    w, h = viewport
+    gloo.set_viewport(0, 0, w, h)
+    gloo.set_state(blend=True, depth_test=False, cull_face=False,
+                   blend_func=("src_alpha", "one_minus_src_alpha", "one", "one_minus_src_alpha"))
+    gloo.clear(color=(*background, 1.0))
