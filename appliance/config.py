@@ -91,6 +91,9 @@ class ScanSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     scan_workers: int = 0
     """Folder walks at once; 0 = from the CPU count (as for analysis_workers)."""
     analysis_workers: int = 0
+    walk_processes: int = -1
+    """Worker processes that walk folders and parse names beside the appliance process, each on
+    a core of its own; -1 = one per core up to 4 (none on one core); 0 = walk in a thread."""
     watch_debounce_ms: int = 1500
     """Quiet time before a changed folder is rescanned (a copy in progress keeps it busy)."""
     lease_ttl_seconds: float = 30.0
@@ -305,6 +308,8 @@ def validate_values(config: Config) -> None:
         raise ConfigError("scan.per_library_cap: must be >= 1")
     if scan.scan_workers < 0 or scan.analysis_workers < 0:
         raise ConfigError("scan.*_workers: must be >= 0 (0 = from the CPU count)")
+    if scan.walk_processes < -1:
+        raise ConfigError("scan.walk_processes: must be >= -1 (-1 = from the CPU count)")
     if scan.lease_ttl_seconds < 1 or scan.housekeeping_seconds <= 0:
         raise ConfigError("scan.lease_ttl_seconds: must be >= 1 (and housekeeping_seconds > 0)")
     if not 50 <= scan.watch_debounce_ms <= 600_000:

@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="scan: raw walk + COPY rounds before and after the scans (default 3)")
     parser.add_argument("--rescans", type=positive, default=3,
                         help="scan: unchanged rescans after the full scan (default 3)")
+    parser.add_argument("--walk-processes", type=int, default=-1,
+                        help="scan: worker processes for the walks (-1: from the CPU count, as "
+                             "the appliance; 0: a thread)")
     parser.add_argument("--sync-triggers", type=trigger_variants, default=("on",),
                         help="scan: full scan + rescans per entry on an emptied index, with the "
                              "sync feed's triggers on or off, e.g. on,off,on (default on)")
@@ -166,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         "bridge": lambda: bridge.run(bridge.Params(args.rounds, args.queries, args.concurrency)),
         "coldstart": lambda: coldstart.run(coldstart.Params(args.starts)),
         "scan": lambda: scan.run(scan.Params(args.files, args.raw_rounds, args.rescans,
+                                             walk_processes=args.walk_processes,
                                              sync_triggers=args.sync_triggers)),
         "analyze": lambda: analyze.run(analyze.Params(args.rounds)),
         "auth": lambda: auth.run(auth.Params(args.rounds, args.logins, args.requests)),

@@ -42,6 +42,7 @@ from appliance.orchestration.dispatcher import Dispatcher, Handler, JobContext
 from appliance.orchestration.scheduler import WeightedFairScheduler
 from appliance.scan.pipeline import PipelineSettings, handlers
 from appliance.scan.service import ScanService
+from appliance.scan.walkers import Walkers, default_processes
 from bench.common import BenchError, Figure, Result, make_temp_dir, median, throwaway_postgres
 from store import libraries, scans
 from store.db import Database
@@ -67,6 +68,9 @@ class Params:
     raw_rounds: int = 3
     rescans: int = 3
     seed: int = 3
+    walk_processes: int = -1
+    """Worker processes for the walks, as the appliance's ``scan.walk_processes`` (-1: from the
+    CPU count, 0: a thread of the appliance process)."""
     sync_triggers: tuple[str, ...] = ("on",)
     """Full scan + rescans once per entry, each on an emptied index: "on" as shipped, "off" with
     the sync feed's triggers disabled (what they cost the scan, A/B in one run)."""
@@ -446,46 +450,56 @@ async def _measure(dsn: str, tree: Tree, params: Params) -> SizeRun:
 
             await raw_rounds()
             timing = Timing()
-            table = {kind: timing.wrap(kind, handler)
-                     for kind, handler in handlers(PipelineSettings(analyze=False)).items()}
-            bus = InProcEventBus()
-            for variant in params.sync_triggers:
-                # between dispatchers: TRUNCATE must not meet the dispatcher's queue reads
-                await db.run_asyncio(lambda conn: conn.execute(
-                    "TRUNCATE libraries, sync_changes CASCADE"))
-                await set_sync_triggers(db, variant == "on")
-                dispatcher = Dispatcher(
-                    db, table, bus=bus, idle_poll_seconds=0.05,
-                    scheduler=WeightedFairScheduler(per_library_cap=PER_LIBRARY_CAP))
-                service = ScanService(db, bus, wake_dispatcher=dispatcher.wake)
-                async with trio.open_nursery() as nursery:
-                    await nursery.start(dispatcher.run)
-                    movies = await libraries.create(db, "Bench Movies", "movies",
-                                                    [str(tree.movies_root)])
-                    series = await libraries.create(db, "Bench Series", "series",
-                                                    [str(tree.series_root)])
-                    ids = [movies.id, series.id]
-                    full = await scan_libraries(db, service, timing, ids, postmaster)
-                    full.sync_changes = await db.run_asyncio(lambda conn: conn.fetchval(
-                        "SELECT count(*) FROM sync_changes"))
-                    run.fulls.setdefault(variant, []).append(full)
-                    rows = await db.run_asyncio(lambda conn: conn.fetch(INDEX_COUNTS))
-                    indexed = {r["what"]: r["n"] for r in rows}
-                    if not run.indexed or (variant == "on" and "on" not in run.all_rescans):
-                        run.full, run.indexed = full, indexed
-                    elif indexed != run.indexed:
-                        raise BenchError(f"triggers {variant}: index differs: {indexed}")
-                    rescans = run.all_rescans.setdefault(variant, [])
-                    for _ in range(params.rescans):
-                        rescans.append(await scan_libraries(db, service, timing, ids, postmaster))
-                    if run.full is full:
-                        run.rescans = rescans
-                    nursery.cancel_scope.cancel()
+            walkers = Walkers(default_processes() if params.walk_processes < 0
+                              else params.walk_processes)
+            table = {kind: timing.wrap(kind, handler) for kind, handler
+                     in handlers(PipelineSettings(analyze=False), walkers).items()}
+            async with walkers.open():
+                await walkers.warm_up()  # as ScanRuntime does when the appliance starts
+                await _scan_variants(db, tree, params, run, timing, table, postmaster)
             await set_sync_triggers(db, True)
             await raw_rounds()
         finally:
             await db.close()
     return run
+
+
+async def _scan_variants(db: Database, tree: Tree, params: Params, run: SizeRun,
+                         timing: Timing, table: dict[str, Handler], postmaster: int) -> None:
+    """The full scan and its rescans once per sync-trigger variant, each on an emptied index."""
+    bus = InProcEventBus()
+    for variant in params.sync_triggers:
+        # between dispatchers: TRUNCATE must not meet the dispatcher's queue reads
+        await db.run_asyncio(lambda conn: conn.execute(
+            "TRUNCATE libraries, sync_changes CASCADE"))
+        await set_sync_triggers(db, variant == "on")
+        dispatcher = Dispatcher(
+            db, table, bus=bus, idle_poll_seconds=0.05,
+            scheduler=WeightedFairScheduler(per_library_cap=PER_LIBRARY_CAP))
+        service = ScanService(db, bus, wake_dispatcher=dispatcher.wake)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(dispatcher.run)
+            movies = await libraries.create(db, "Bench Movies", "movies",
+                                            [str(tree.movies_root)])
+            series = await libraries.create(db, "Bench Series", "series",
+                                            [str(tree.series_root)])
+            ids = [movies.id, series.id]
+            full = await scan_libraries(db, service, timing, ids, postmaster)
+            full.sync_changes = await db.run_asyncio(lambda conn: conn.fetchval(
+                "SELECT count(*) FROM sync_changes"))
+            run.fulls.setdefault(variant, []).append(full)
+            rows = await db.run_asyncio(lambda conn: conn.fetch(INDEX_COUNTS))
+            indexed = {r["what"]: r["n"] for r in rows}
+            if not run.indexed or (variant == "on" and "on" not in run.all_rescans):
+                run.full, run.indexed = full, indexed
+            elif indexed != run.indexed:
+                raise BenchError(f"triggers {variant}: index differs: {indexed}")
+            rescans = run.all_rescans.setdefault(variant, [])
+            for _ in range(params.rescans):
+                rescans.append(await scan_libraries(db, service, timing, ids, postmaster))
+            if run.full is full:
+                run.rescans = rescans
+            nursery.cancel_scope.cancel()
 
 
 # --------------------------------------------------------------------------------------------

@@ -252,11 +252,20 @@ async def library_fingerprints(
 ) -> dict[str, str]:
     """Every folder fingerprint of a library (or of one subtree) in one query, so a walk can
     tell unchanged folders without a round trip per folder or per batch."""
+    text = await library_fingerprints_json(db, library_id, under)
+    return msgspec.json.decode(text, type=dict[str, str])
+
+
+async def library_fingerprints_json(
+    db: Database | Connection, library_id: uuid.UUID, under: str | None = None
+) -> str:
+    """The same as one JSON object (folder → fingerprint), undecoded: walks in worker
+    processes decode it there, so no dict of 13,000 entries is pickled through a pipe."""
     if under is None:
-        text = await db.fetchval(LIBRARY_FINGERPRINTS, library_id)
+        text: str = await db.fetchval(LIBRARY_FINGERPRINTS, library_id)
     else:
         text = await db.fetchval(SUBTREE_FINGERPRINTS, library_id, under)
-    return msgspec.json.decode(text, type=dict[str, str])
+    return text
 
 
 async def save_folders(

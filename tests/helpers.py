@@ -91,6 +91,36 @@ class RunningAppliance:
         return int((self.data_dir / "postgres" / "postmaster.pid").read_text().split()[0])
 
 
+def live_children(pid: int) -> list[int]:
+    """PIDs (not zombies) whose parent is ``pid``: Postgres, Redis, walk worker processes."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Running and not a zombie (reaped or not, a dead process is not alive)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
 def live_processes_mentioning(text: str) -> list[int]:
     """PIDs (not zombies) whose command line mentions ``text``, e.g. a data dir."""
     found = []

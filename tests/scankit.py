@@ -13,6 +13,7 @@ from appliance.events import InProcEventBus
 from appliance.orchestration.dispatcher import Dispatcher
 from appliance.scan.pipeline import PipelineSettings, handlers
 from appliance.scan.service import ScanService
+from appliance.scan.walkers import Walkers
 from store import media_index, scans
 from store.db import Database
 
@@ -50,13 +51,15 @@ class ScanHarness:
 
 @asynccontextmanager
 async def running_pipeline(
-    db: Database, settings: PipelineSettings | None = None
+    db: Database, settings: PipelineSettings | None = None, walkers: Walkers | None = None
 ) -> AsyncIterator[ScanHarness]:
+    """``walkers``: walk in its worker processes (opened here); default a thread."""
     bus = InProcEventBus()
-    dispatcher = Dispatcher(db, handlers(settings or PipelineSettings(analyze=False)), bus=bus,
-                            idle_poll_seconds=0.05, housekeeping_seconds=0.5)
+    walkers = walkers or Walkers(0)
+    dispatcher = Dispatcher(db, handlers(settings or PipelineSettings(analyze=False), walkers),
+                            bus=bus, idle_poll_seconds=0.05, housekeeping_seconds=0.5)
     service = ScanService(db, bus, wake_dispatcher=dispatcher.wake)
-    async with trio.open_nursery() as nursery:
+    async with walkers.open(), trio.open_nursery() as nursery:
         await nursery.start(dispatcher.run)
         yield ScanHarness(db, service)
         nursery.cancel_scope.cancel()

@@ -17,8 +17,11 @@ from tests.conftest import Backends
 from tests.helpers import (
     RunningAppliance,
     admin_token,
+    alive,
+    cmdline,
     embedded_dsn,
     http_json,
+    live_children,
     live_processes_mentioning,
     make_series_tree,
     psql,
@@ -68,9 +71,13 @@ def test_kill9_mid_scan_then_restart_indexes_every_file_exactly_once(workdir: Pa
     add_library(data_dir, "Shows", "series", media)
     assert wait_for(lambda: int(psql(dsn, "SELECT count(*) FROM media_files")) > 0, 60,
                     interval=0.02)
+    children = live_children(app.proc.pid)
+    assert any("multiprocessing" in cmdline(pid) for pid in children), "walks run in workers"
     app.proc.kill()  # mid-scan: jobs are leased, results half written
     app.stop()
     assert wait_for(lambda: not live_processes_mentioning(str(data_dir)), 15)
+    assert wait_for(lambda: not any(alive(pid) for pid in children), 15), (
+        "no child (walk workers included) outlives the appliance")
 
     again = RunningAppliance(data_dir, env=FAST_SCAN)
     try:

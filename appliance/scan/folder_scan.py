@@ -22,23 +22,17 @@ that is suddenly empty while the index has files for it (an unmounted disk or sh
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 import uuid
-from collections import deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
-import msgspec
 import trio
 
 from appliance.metadata.enrich import enrich_jobs
 from appliance.orchestration.dispatcher import JobContext
-from appliance.scan import index_upsert, naming
-from appliance.scan.metadata_enrich import ParsedColumns, parse_columns
+from appliance.scan import index_upsert
+from appliance.scan.walkers import Walkers
+from appliance.scan.walking import MAX_CHANGED_FILES_PER_JOB, WalkSpec
 from store import libraries, media_index, queue, scans
 from store import metadata as store_metadata
 from store.db import Connection
@@ -48,149 +42,10 @@ from store.queue import NewJob, Priority
 
 log = logging.getLogger(__name__)
 
-# Unchanged folders are nearly free (one listing, one hash, no database work), so the folder
-# and file budgets are large: an unchanged rescan of a typical library is one job. What bounds a
-# job's transaction is the number of changed files it indexes: a first scan of 30k files is a
-# handful of jobs of a few thousand files, each committed on its own (and the sync feed's
-# ordering lock is held for one batch, not for the whole library). Continuation chunks are
-# half a folder budget of the old design, so a chunk's own subfolders fit in its job.
-MAX_FOLDERS_PER_JOB = 50000
-MAX_FILES_PER_JOB = 150000
-MAX_CHANGED_FILES_PER_JOB = 4000
+__all__ = ["MAX_CHANGED_FILES_PER_JOB", "continuation_jobs", "folder_scan_job", "handle"]
+
 PENDING_PER_CHILD = 8000
-
-Parser = Callable[[str], ParsedColumns]
-
-
-@dataclass(slots=True)
-class Listing:
-    # slots: a walk keeps thousands of these alive at once, and every __dict__ is one more
-    # object for the cyclic garbage collector to traverse.
-    path: str
-    files: list[tuple[str, int, int]] = field(default_factory=list)  # name, size, mtime_ns
-    subdirs: list[str] = field(default_factory=list)
-    error: str | None = None
-    """The folder could not be listed: nothing in it may be judged missing."""
-    warnings: list[str] = field(default_factory=list)
-    """Entries skipped (a symlink loop, an unreadable file); the rest of the listing holds."""
-    ignored: bool = False
-    """The folder holds a ``.ignore`` file: it and everything below it are not scanned."""
-    changed: bool = True
-    """The fingerprint differs from the stored one (or the scan is forced): index it."""
-    parsed: list[tuple[ParsedColumns, msgspec.Raw]] | None = None
-    """Per file, in ``files`` order: the parsed columns and their JSON text (walk thread)."""
-    _fingerprint: str | None = None
-
-    @property
-    def problem(self) -> str | None:
-        return self.error or ("; ".join(self.warnings) if self.warnings else None)
-
-    @property
-    def fingerprint(self) -> str:
-        if self._fingerprint is None:
-            # repr() of the sorted tuples is one C-level pass; building per-entry strings in
-            # Python was half the cost of an unchanged rescan.
-            blob = f"{sorted(self.files)!r}|{sorted(self.subdirs)!r}"
-            self._fingerprint = hashlib.blake2b(blob.encode("utf-8", "surrogateescape"),
-                                                digest_size=16).hexdigest()
-        return self._fingerprint
-
-
-@dataclass
-class Walk:
-    listings: list[Listing]
-    """Changed folders, folders with a problem, and the first start folder; unchanged ones are
-    only counted."""
-    pending: list[str]
-    folders: int = 0
-    files: int = 0
-
-
-def list_folder(path: str, video: frozenset[str] = naming.VIDEO_EXTENSIONS,
-                ignored: frozenset[str] = naming.IGNORED_DIR_NAMES) -> Listing:
-    # An unchanged rescan is this loop and little else: the per-entry work is kept to the
-    # checks that decide (name, then d_type from the directory read, then one stat per video
-    # file), with the module lookups bound once as defaults.
-    files: list[tuple[str, int, int]] = []
-    subdirs: list[str] = []
-    listing = Listing(path, files, subdirs)
-    try:
-        with os.scandir(path) as entries:
-            for entry in entries:
-                name = entry.name
-                if name[0] == ".":  # hidden (names are never empty)
-                    if name == ".ignore":
-                        listing.ignored = True
-                    continue
-                try:
-                    if entry.is_dir():
-                        if name.lower() in ignored:
-                            continue
-                        if entry.is_symlink():
-                            target = os.path.realpath(entry.path)
-                            here = os.path.realpath(path)
-                            if here == target or here.startswith(target.rstrip("/") + "/"):
-                                listing.warnings.append(f"symlink loop skipped: {name}")
-                                continue
-                        subdirs.append(name)
-                    else:
-                        # the extension first: no is_file()/stat() for artwork, NFOs, subtitles
-                        dot = name.rfind(".")
-                        if dot > 0 and name[dot:].lower() in video and entry.is_file():
-                            stat = entry.stat()
-                            files.append((name, stat.st_size, stat.st_mtime_ns))
-                except OSError as exc:  # a dangling symlink, a file that vanished mid-listing
-                    listing.warnings.append(f"{name}: {exc.strerror or exc}")
-    except OSError as exc:
-        listing.error = exc.strerror or str(exc)
-        files.clear()
-        subdirs.clear()
-    return listing
-
-
-def walk(start: list[str], max_folders: int = MAX_FOLDERS_PER_JOB,
-         max_files: int = MAX_FILES_PER_JOB, *, start_is_root: bool = False,
-         known: Mapping[str, str] | None = None, force: bool = False,
-         parse: Parser | None = None,
-         max_changed: int = MAX_CHANGED_FILES_PER_JOB) -> Walk:
-    """Breadth-first listing of up to a budget of folders/files/changed files; the rest is
-    ``pending``. ``known`` maps folder (database form) → stored fingerprint.
-
-    A library root is never skipped as "ignored" (a root may well be ``/srv/.media``).
-    """
-    todo = deque(start)
-    roots = set(start) if start_is_root else set()
-    kept: list[Listing] = []
-    result = Walk(kept, [])
-    changed_files = 0
-    known = known or {}
-    while (todo and result.folders < max_folders and result.files < max_files
-           and changed_files < max_changed):
-        path = todo.popleft()
-        listing = list_folder(path)
-        if listing.ignored and path not in roots:
-            # like a folder that is not there: whatever was indexed below it goes away
-            listing.files.clear()
-            listing.subdirs.clear()
-        result.folders += 1
-        result.files += len(listing.files)
-        prefix = path if path.endswith("/") else path + "/"  # os.path.join, for plain names
-        todo.extend([prefix + d for d in listing.subdirs])
-        listing.changed = listing.error is None and (
-            force or known.get(to_db(path)) != listing.fingerprint)
-        if listing.changed:
-            changed_files += len(listing.files)
-            if parse is not None:
-                listing.parsed = [_parsed(parse, prefix + name) for name, _, _ in listing.files]
-        if listing.changed or listing.problem is not None or result.folders == 1:
-            kept.append(listing)
-    result.pending = list(todo)
-    return result
-
-
-def _parsed(parse: Parser, path: str) -> tuple[ParsedColumns, msgspec.Raw]:
-    columns = parse(path)
-    return columns, msgspec.Raw(msgspec.json.encode(columns[0]))
+"""Continuation chunks: the rest of a tree too big for one job, in folders per child job."""
 
 
 def folder_scan_job(library_id: uuid.UUID, scan_id: uuid.UUID | None, folder: str,
@@ -214,8 +69,11 @@ def continuation_jobs(library_id: uuid.UUID, scan_id: uuid.UUID | None, pending:
 RETRY_UNDESCRIBED_SECONDS = 6 * 3600
 
 
+IN_THREAD = Walkers(0)
+
+
 async def handle(ctx: JobContext, *, analyze: bool = True, metadata: bool = False,
-                 images: bool = False) -> None:
+                 images: bool = False, walkers: Walkers = IN_THREAD) -> None:
     job = ctx.job
     assert job.library_id is not None
     library_id = job.library_id
@@ -230,14 +88,14 @@ async def handle(ctx: JobContext, *, analyze: bool = True, metadata: bool = Fals
         return
     # one query for the whole tree this job may walk: a root or a chunk of a scan loads the
     # library's fingerprints, a watcher's folder job only its subtree
-    known = await media_index.library_fingerprints(
+    known = await media_index.library_fingerprints_json(
         ctx.db, library_id,
         None if payload.get("root") or len(folders) > 1 else to_db(folder))
-    roots, kind = list(library.roots), library.kind
-    result = await trio.to_thread.run_sync(partial(
-        walk, folders, start_is_root=bool(payload.get("root")), known=known, force=force,
-        parse=lambda path: parse_columns(path, kind, roots),
-        max_changed=MAX_CHANGED_FILES_PER_JOB))
+    kind = library.kind
+    result = await walkers.walk(WalkSpec(
+        folders, known, start_is_root=bool(payload.get("root")), force=force,
+        library_kind=kind, roots=tuple(library.roots),
+        max_changed=MAX_CHANGED_FILES_PER_JOB))  # read per call: tests make batches small
     del known
     changed = [ls for ls in result.listings if ls.changed]
     existing: dict[str, Any] = {}

@@ -9,43 +9,17 @@ IndexUpsert created (see :mod:`appliance.metadata.enrich`).
 
 from __future__ import annotations
 
-import os
 import uuid
 from typing import Any
-
-import msgspec
 
 from appliance.metadata import enrich
 from appliance.metadata.enrich import MetadataSettings
 from appliance.orchestration.dispatcher import JobContext
-from appliance.scan import naming
+from appliance.scan.file_columns import parse_columns
 from store import media_index, queue
 from store.db import Connection
 from store.paths import from_db
 from store.queue import NewJob, Priority
-
-
-def _root_of(path: str, roots: list[str]) -> str | None:
-    for root in sorted(roots, key=len, reverse=True):
-        if path == root or path.startswith(root.rstrip("/") + "/"):
-            return root
-    return None
-
-
-ParsedColumns = tuple[dict[str, Any], str | None, int | None, str | None]
-"""What a file's name says, as written to its row: (parsed, version, part, extra_kind)."""
-
-
-def parse_columns(path: str, library_kind: Any, roots: list[str]) -> ParsedColumns:
-    """Parse one file path (surrogate-escaped ``str``) into the columns its row keeps.
-
-    Shared with FolderScan, which parses new files in its walk thread and writes them parsed
-    (one write per file instead of insert + update)."""
-    parsed = naming.parse_name(os.fsencode(path), library_kind, root=_root_of(path, roots))
-    data = msgspec.to_builtins(parsed)
-    data.pop("path", None)  # the file row has it; undecodable bytes cannot go into jsonb
-    extra = parsed.extra if parsed.kind in ("extra", "ignored") else None
-    return data, parsed.version, parsed.part, extra
 
 
 async def handle(ctx: JobContext, metadata: MetadataSettings | None = None) -> None:

@@ -8,6 +8,7 @@ from functools import partial
 from appliance.metadata.enrich import MetadataSettings
 from appliance.orchestration.dispatcher import Handler
 from appliance.scan import folder_scan, image_fetch, index_upsert, metadata_enrich
+from appliance.scan.walkers import Walkers
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,9 @@ class PipelineSettings:
     """NFO/local art (and TMDB) for indexed items, and the image cache; None: names only."""
 
 
-def handlers(settings: PipelineSettings = PipelineSettings()) -> dict[str, Handler]:
+def handlers(settings: PipelineSettings = PipelineSettings(),
+             walkers: Walkers = folder_scan.IN_THREAD) -> dict[str, Handler]:
+    """``walkers``: where FolderScan walks (worker processes once the caller opened them)."""
     providers = settings.image_providers
     if settings.metadata is not None and settings.metadata.images:
         from appliance.metadata import art
@@ -29,7 +32,8 @@ def handlers(settings: PipelineSettings = PipelineSettings()) -> dict[str, Handl
         providers = (art.make_provider(settings.metadata), *providers)
     table: dict[str, Handler] = {
         "folder_scan": partial(folder_scan.handle, analyze=settings.analyze,
-                               metadata=settings.metadata is not None, images=bool(providers)),
+                               metadata=settings.metadata is not None, images=bool(providers),
+                               walkers=walkers),
         "metadata_enrich": partial(metadata_enrich.handle, metadata=settings.metadata),
         "index_upsert": partial(index_upsert.handle, images=bool(providers),
                                 metadata=settings.metadata is not None),

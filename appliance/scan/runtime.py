@@ -20,6 +20,7 @@ from appliance.orchestration.dispatcher import Dispatcher
 from appliance.orchestration.scheduler import WeightedFairScheduler
 from appliance.scan.pipeline import PipelineSettings, handlers
 from appliance.scan.service import ScanService
+from appliance.scan.walkers import Walkers, default_processes
 from appliance.scan.watcher import FolderChanged, LibraryRescan, LibraryWatchers, WatchEvent
 from store import libraries
 from store.db import Database
@@ -42,12 +43,16 @@ class ScanRuntime:
     watch_debounce_ms: int = 1500
     lease_ttl: float = 30.0
     housekeeping_seconds: float = 15.0
+    walk_processes: int = field(default_factory=default_processes)
+    """Worker processes for folder walks (0: a thread of this process)."""
+    walkers: Walkers = field(init=False)
     dispatcher: Dispatcher = field(init=False)
     service: ScanService = field(init=False)
 
     def __post_init__(self) -> None:
+        self.walkers = Walkers(self.walk_processes)
         self.dispatcher = Dispatcher(
-            self.db, handlers(self.settings), bus=self.bus, budget=self.budget,
+            self.db, handlers(self.settings, self.walkers), bus=self.bus, budget=self.budget,
             scheduler=WeightedFairScheduler(per_library_cap=self.per_library_cap),
             lease_ttl=self.lease_ttl, housekeeping_seconds=self.housekeeping_seconds,
         )
@@ -56,7 +61,8 @@ class ScanRuntime:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         send, receive = trio.open_memory_channel[WatchEvent](256)
         watchers = LibraryWatchers(send, debounce_ms=self.watch_debounce_ms)
-        async with trio.open_nursery() as nursery:
+        async with self.walkers.open(), trio.open_nursery() as nursery:
+            nursery.start_soon(self.walkers.warm_up)
             await nursery.start(self.dispatcher.run)
             await nursery.start(self.service.run)
             await nursery.start(watchers.run)
