@@ -279,6 +279,8 @@ class Phase:
     files_found: int = 0
     sync_changes: int = 0
     """Rows in the sync feed's change log after the scan."""
+    workers_cpu: float = 0.0
+    """CPU seconds of the walk worker processes (children of this process, not Postgres)."""
 
     def handler_seconds(self, kind: str) -> float:
         return sum(end - start for k, start, end in self.spans if k == kind)
@@ -335,6 +337,13 @@ def _proc_times() -> dict[int, tuple[int, float]]:
     return found
 
 
+def workers_cpu(postmaster: int) -> float:
+    """CPU seconds of this process's other children: the walk workers (pooled, long-lived)."""
+    me = os.getpid()
+    return sum(cpu for pid, (ppid, cpu) in _proc_times().items()
+               if ppid == me and pid != postmaster)
+
+
 def postgres_cpu(postmaster: int) -> float:
     """CPU seconds of the postmaster and its children (backends exit rarely: pooled)."""
     return sum(cpu for pid, (ppid, cpu) in _proc_times().items()
@@ -346,7 +355,7 @@ async def scan_libraries(
     postmaster: int,
 ) -> Phase:
     phase = timing.phase = Phase()
-    cpu0, pg0 = time.process_time(), postgres_cpu(postmaster)
+    cpu0, pg0, w0 = time.process_time(), postgres_cpu(postmaster), workers_cpu(postmaster)
     started = time.perf_counter()
     pending = {(await service.start(library_id)).id for library_id in library_ids}
     scan_ids = list(pending)
@@ -374,6 +383,7 @@ async def scan_libraries(
     phase.wall = time.perf_counter() - started
     phase.python_cpu = time.process_time() - cpu0
     phase.postgres_cpu = postgres_cpu(postmaster) - pg0
+    phase.workers_cpu = workers_cpu(postmaster) - w0
     rows = await db.run_asyncio(lambda conn: conn.fetch(
         "SELECT kind, state::text AS state, count(*) AS n FROM jobs"
         " WHERE scan_id = ANY($1::uuid[]) GROUP BY kind, state", scan_ids))
@@ -396,6 +406,36 @@ INDEX_COUNTS = """
 """
 
 
+FLOOR_COPY = """
+    CREATE TEMP TABLE floor_items AS SELECT * FROM media_items;
+    CREATE TEMP TABLE floor_files AS SELECT * FROM media_files
+"""
+FLOOR_EMPTY = "TRUNCATE media_items, media_files, sync_changes CASCADE"
+FLOOR_ITEMS = "INSERT INTO media_items SELECT * FROM floor_items"
+FLOOR_FILES = "INSERT INTO media_files SELECT * FROM floor_files"
+
+
+async def sql_floor(db: Database) -> tuple[float, float]:
+    """(items, files) seconds: the rows the full scan wrote, inserted again by two plain
+    ``INSERT ... SELECT`` statements into the emptied index (same indexes, triggers, foreign
+    keys), then rolled back. No Python, no JSON, no round trips: what the schema alone costs."""
+    async def op(conn: Any) -> tuple[float, float]:
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            await conn.execute(FLOOR_COPY)
+            await conn.execute(FLOOR_EMPTY)
+            started = time.perf_counter()
+            await conn.execute(FLOOR_ITEMS)
+            items = time.perf_counter()
+            await conn.execute(FLOOR_FILES)
+            return items - started, time.perf_counter() - items
+        finally:
+            await transaction.rollback()
+
+    return await db.run_asyncio(op)
+
+
 @dataclass
 class SizeRun:
     tree: Tree
@@ -405,6 +445,8 @@ class SizeRun:
     full: Phase = field(default_factory=Phase)
     rescans: list[Phase] = field(default_factory=list)
     indexed: dict[str, int] = field(default_factory=dict)
+    floor: tuple[float, float] | None = None
+    """:func:`sql_floor` after the first full scan."""
     fulls: dict[str, list[Phase]] = field(default_factory=dict)
     """Every full scan per trigger variant ("on"/"off"); ``full`` is the first "on" one."""
     all_rescans: dict[str, list[Phase]] = field(default_factory=dict)
@@ -492,6 +534,7 @@ async def _scan_variants(db: Database, tree: Tree, params: Params, run: SizeRun,
             indexed = {r["what"]: r["n"] for r in rows}
             if not run.indexed or (variant == "on" and "on" not in run.all_rescans):
                 run.full, run.indexed = full, indexed
+                run.floor = await sql_floor(db)
             elif indexed != run.indexed:
                 raise BenchError(f"triggers {variant}: index differs: {indexed}")
             rescans = run.all_rescans.setdefault(variant, [])
@@ -521,10 +564,22 @@ def _figures(run: SizeRun, prefix: str) -> tuple[list[Figure], dict[str, list[fl
         Figure(f"{prefix}unchanged rescan", rescan, "s"),
         Figure(f"{prefix}rescan / raw walk (target <= 1.5)", rescan / walk, "x"),
     ]
+    if run.floor is not None:
+        floor = sum(run.floor)
+        f += [
+            Figure(f"{prefix}SQL floor: the scan's rows by INSERT ... SELECT (items)",
+                   run.floor[0], "s"),
+            Figure(f"{prefix}SQL floor: the scan's rows by INSERT ... SELECT (files)",
+                   run.floor[1], "s"),
+            Figure(f"{prefix}SQL floor / baseline", floor / baseline, "x"),
+            Figure(f"{prefix}full scan / SQL floor", full / floor, "x"),
+        ]
     for label, phase in (("full", run.full), ("rescan", run.rescans[-1] if run.rescans else None)):
         if phase is None:
             continue
         f.append(Figure(f"{prefix}{label}: python CPU (this process)", phase.python_cpu, "s"))
+        f.append(Figure(f"{prefix}{label}: walk workers CPU (processes)", phase.workers_cpu,
+                        "s"))
         f.append(Figure(f"{prefix}{label}: postgres CPU (backends)", phase.postgres_cpu, "s"))
         f.append(Figure(f"{prefix}{label}: any handler running", phase.busy_seconds(), "s"))
         for kind in KINDS:
