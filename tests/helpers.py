@@ -11,7 +11,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -91,9 +91,9 @@ class RunningAppliance:
         return int((self.data_dir / "postgres" / "postmaster.pid").read_text().split()[0])
 
 
-def live_children(pid: int) -> list[int]:
-    """PIDs (not zombies) whose parent is ``pid``: Postgres, Redis, walk worker processes."""
-    found = []
+def _live_processes() -> Iterator[tuple[int, list[str]]]:
+    """(pid, the fields of /proc/PID/stat after the command name) of every process that is
+    not a zombie."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -101,9 +101,13 @@ def live_children(pid: int) -> list[int]:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(entry.name))
-    return found
+        if fields[0] != "Z":
+            yield int(entry.name), fields
+
+
+def live_children(pid: int) -> list[int]:
+    """PIDs (not zombies) whose parent is ``pid``: Postgres, Redis, walk worker processes."""
+    return [child for child, fields in _live_processes() if int(fields[1]) == pid]
 
 
 def alive(pid: int) -> bool:
@@ -123,18 +127,7 @@ def cmdline(pid: int) -> str:
 
 def live_processes_mentioning(text: str) -> list[int]:
     """PIDs (not zombies) whose command line mentions ``text``, e.g. a data dir."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if text in cmdline and state != "Z":
-            found.append(int(entry.name))
-    return found
+    return [pid for pid, _ in _live_processes() if text in cmdline(pid)]
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
