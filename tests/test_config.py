@@ -54,6 +54,7 @@ def test_precedence_file_env_cli(tmp_path: Path) -> None:
         ("", {"FERREX_DATABASE_POOL_MAX": "many"}, "FERREX_DATABASE_POOL_MAX: expected int"),
         ('[redis]\nurl = "http://x"\n', {}, "redis.url"),
         ('[log]\nlevel = "loud"\n', {}, "log.level"),
+        ("[scan]\nwalk_processes = -2\n", {}, "scan.walk_processes: must be >= -1"),
     ],
 )
 def test_bad_settings_name_the_setting(

@@ -14,7 +14,7 @@ import pytest
 import trio
 
 from appliance.scan import folder_scan
-from appliance.scan.walkers import MIN_FOLDERS_PER_PART, Walkers
+from appliance.scan.walkers import MIN_FOLDERS_PER_PART, Walkers, default_processes
 from appliance.scan.walking import Walk, WalkSpec
 from store import libraries, media_index
 from store.db import Database
@@ -42,6 +42,11 @@ def film_tree(root: Path) -> int:
         touch(root, f"Scene.Film.{n}.{2001 + n}.1080p.BluRay.x264-GRP.mkv")
         files += 1
     return files
+
+
+def test_one_walk_process_per_core_up_to_four_and_none_on_one_core() -> None:
+    assert [default_processes(n) for n in (1, 2, 3, 4, 16)] == [0, 2, 3, 4, 4]
+    assert default_processes() == default_processes(len(os.sched_getaffinity(0)))
 
 
 def by_folder(walk: Walk) -> dict[str, object]:

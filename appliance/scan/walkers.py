@@ -33,8 +33,9 @@ GRACE_SECONDS = 5.0
 
 
 def default_processes(cpus: int | None = None) -> int:
-    """One per core up to four; none on a single core (the process would only compete)."""
-    n = cpus or os.cpu_count() or 1
+    """One per core this process may run on, up to four; none on a single core (a worker
+    would only compete with the appliance for it)."""
+    n = cpus or len(os.sched_getaffinity(0)) or 1
     return 0 if n < 2 else min(4, n)
 
 
