@@ -53,7 +53,7 @@ RAW_TABLE = "bench_raw_files"
 RAW_COLUMNS = ["path", "folder", "size_bytes", "mtime_ns"]
 POOL_SIZE = 10  # the appliance's default database.pool_max
 PER_LIBRARY_CAP = 4  # as ScanRuntime builds its dispatcher
-POLL_SECONDS = 0.02
+POLL_SECONDS = 0.005  # the completion probe: its interval bounds how late a scan is seen done
 SCAN_TIMEOUT = 1800.0
 ACTIVE_PROBE = """
     SELECT EXISTS (SELECT 1 FROM jobs WHERE scan_id = ANY($1::uuid[])
@@ -272,6 +272,8 @@ class Phase:
     """One timed scan of both libraries."""
 
     wall: float = 0.0
+    started: float = 0.0
+    """perf_counter() when the scans were started (spans are on the same clock)."""
     python_cpu: float = 0.0
     postgres_cpu: float = 0.0
     spans: list[tuple[str, float, float]] = field(default_factory=list)
@@ -356,7 +358,7 @@ async def scan_libraries(
 ) -> Phase:
     phase = timing.phase = Phase()
     cpu0, pg0, w0 = time.process_time(), postgres_cpu(postmaster), workers_cpu(postmaster)
-    started = time.perf_counter()
+    started = phase.started = time.perf_counter()
     pending = {(await service.start(library_id)).id for library_id in library_ids}
     scan_ids = list(pending)
     with trio.move_on_after(SCAN_TIMEOUT) as timeout:
@@ -588,6 +590,11 @@ def _figures(run: SizeRun, prefix: str) -> tuple[list[Figure], dict[str, list[fl
                         "s"))
         f.append(Figure(f"{prefix}{label}: postgres CPU (backends)", phase.postgres_cpu, "s"))
         f.append(Figure(f"{prefix}{label}: any handler running", phase.busy_seconds(), "s"))
+        if phase.spans:
+            first = min(start for _, start, _ in phase.spans) - phase.started
+            last = phase.started + phase.wall - max(end for _, _, end in phase.spans)
+            f.append(Figure(f"{prefix}{label}: start until a handler runs", first, "s"))
+            f.append(Figure(f"{prefix}{label}: last handler until seen completed", last, "s"))
         for kind in KINDS:
             if phase.jobs.get(kind):
                 f.append(Figure(f"{prefix}{label}: {kind} jobs", phase.jobs[kind], "n"))
