@@ -5,7 +5,8 @@ trio loop (API requests, the dispatcher) and with every other walk, and two walk
 threads were measured 40 % slower than the same walks one after the other. In worker processes
 (trio-parallel: a cached pool of spawned workers, cancellable, no stray processes once the
 appliance's nursery closes) each walk gets a core of its own, and one library's walk is split
-over them: its start folders first, then what they hold in round-robin parts, one per process.
+over them: a root's listing first, then what it holds in round-robin parts, one per process; a
+continuation chunk of thousands of folders is split at once.
 
 With ``processes == 0`` (one core, or the config says so) walks run in a trio worker thread,
 unsplit, exactly as before.
@@ -86,15 +87,23 @@ class Walkers:
     async def walk(self, spec: WalkSpec) -> Walk:
         if self._context is None or self.processes < 2:
             return await self._run(spec)
+        if not spec.start_is_root and len(spec.folders) >= 2 * MIN_FOLDERS_PER_PART:
+            # a continuation chunk of thousands of folders: split those at once
+            return await self._split(spec, spec.folders, Walk([], []))
         first = await self._run(replace(spec, max_folders=len(spec.folders)))
-        budget = (spec.max_folders - first.folders, spec.max_files - first.files,
-                  spec.max_changed - first.changed_files)
-        if not first.pending or min(budget) <= 0:
-            return first
-        parts = min(self.processes, len(first.pending) // MIN_FOLDERS_PER_PART) or 1
-        folders, files, changed = (max(1, -(-b // parts)) for b in budget)
-        specs = [replace(spec, folders=first.pending[i::parts], start_is_root=False,
-                         max_folders=folders, max_files=files, max_changed=changed)
+        return await self._split(spec, first.pending, first)
+
+    async def _split(self, spec: WalkSpec, folders: list[str], done: Walk) -> Walk:
+        """Walk ``folders`` in round-robin parts, one per process, each with its share of what
+        ``done`` left of the budgets; merged after ``done``."""
+        budget = (spec.max_folders - done.folders, spec.max_files - done.files,
+                  spec.max_changed - done.changed_files)
+        if not folders or min(budget) <= 0:
+            return done
+        parts = min(self.processes, len(folders) // MIN_FOLDERS_PER_PART) or 1
+        max_folders, max_files, max_changed = (max(1, -(-b // parts)) for b in budget)
+        specs = [replace(spec, folders=folders[i::parts], start_is_root=False,
+                         max_folders=max_folders, max_files=max_files, max_changed=max_changed)
                  for i in range(parts)]
         results: list[Walk | None] = [None] * parts
 
@@ -104,7 +113,7 @@ class Walkers:
         async with trio.open_nursery() as nursery:
             for index in range(parts):
                 nursery.start_soon(one, index)
-        merged = Walk(first.listings, [], first.folders, first.files, first.changed_files)
+        merged = Walk(done.listings, [], done.folders, done.files, done.changed_files)
         for result in results:
             assert result is not None
             merged.listings += result.listings
