@@ -25,6 +25,7 @@ from appliance.scan.roots import RootError, validate_roots
 from appliance.scan.service import ScanService, progress_data
 from store import libraries, scans
 from store.db import Database
+from store.gate import Unavailable
 from store.libraries import Library
 
 
@@ -84,35 +85,48 @@ async def scan_command(config: Config, location: Location, library_name: str, *,
         print(f"scan {scan.id} of {library.name} started", file=out)
         if not wait:
             return 0
-        interactive = out.isatty()
-        last_line = ""
-        previous: tuple[float, int] | None = None
-        while True:
-            current = await scans.get(db, scan.id)
-            if current is None:
-                print("scan disappeared (library deleted?)", file=out)
-                return 1
-            counts = await scans.job_counts(db, scan.id)
-            done = counts.get("completed", 0) + counts.get("failed", 0)
-            now = time.monotonic()
-            rate = None
-            if previous is not None and now > previous[0]:
-                rate = (done - previous[1]) / (now - previous[0])
-            previous = (now, done)
-            line = render_bar(progress_data(current, counts, rate),
-                              shutil.get_terminal_size().columns)
+        try:
+            return await _watch(db, scan.id, out)
+        except Unavailable as exc:
+            # the appliance (and its embedded Postgres) stopped under us: the scan is durable
+            print(f"\nstopped watching: the appliance's database went away ({exc.reason}). "
+                  "The scan is kept and goes on when the appliance "
+                  f"runs again (`ferrex-appliance scan {library.name} --wait` to watch it).",
+                  file=out)
+            return 1
+
+
+async def _watch(db: Database, scan_id: uuid.UUID, out: TextIO) -> int:
+    """The live progress bar until the scan ends; its exit status."""
+    interactive = out.isatty()
+    last_line = ""
+    previous: tuple[float, int] | None = None
+    while True:
+        current = await scans.get(db, scan_id)
+        if current is None:
+            print("scan disappeared (library deleted?)", file=out)
+            return 1
+        counts = await scans.job_counts(db, scan_id)
+        done = counts.get("completed", 0) + counts.get("failed", 0)
+        now = time.monotonic()
+        rate = None
+        if previous is not None and now > previous[0]:
+            rate = (done - previous[1]) / (now - previous[0])
+        previous = (now, done)
+        line = render_bar(progress_data(current, counts, rate),
+                          shutil.get_terminal_size().columns)
+        if interactive:
+            print("\r" + line.ljust(len(last_line)), end="", file=out, flush=True)
+        elif line.split("]")[1] != last_line.split("]")[-1]:
+            print(line, file=out, flush=True)
+        last_line = line
+        if current.state in ("completed", "cancelled", "failed"):
             if interactive:
-                print("\r" + line.ljust(len(last_line)), end="", file=out, flush=True)
-            elif line.split("]")[1] != last_line.split("]")[-1]:
-                print(line, file=out, flush=True)
-            last_line = line
-            if current.state in ("completed", "cancelled", "failed"):
-                if interactive:
-                    print(file=out)
-                print(f"scan {current.state}: {current.files_found} files in "
-                      f"{current.folders_walked} folders, {current.errors} errors", file=out)
-                return 0 if current.state == "completed" else 1
-            await trio.sleep(0.5)
+                print(file=out)
+            print(f"scan {current.state}: {current.files_found} files in "
+                  f"{current.folders_walked} folders, {current.errors} errors", file=out)
+            return 0 if current.state == "completed" else 1
+        await trio.sleep(0.5)
 
 
 async def library_add(config: Config, location: Location, name: str, kind: str,

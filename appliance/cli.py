@@ -243,7 +243,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         config, location = load_config(args)
     except ConfigError as exc:
         return _fail(str(exc))
-    logs.setup(config.log.level, config.log.format)
+    level = config.log.level
+    if args.command in INTERACTIVE_COMMANDS and level.lower() == "info":
+        level = "warning"  # their own lines say what happened; the service's info logs are noise
+    logs.setup(level, config.log.format)
     commands: dict[str, Callable[[Config, Location], int]] = {
         "serve": cmd_serve, "migrate": cmd_migrate, "check-config": cmd_check_config,
         "setup-token": cmd_setup_token, "scan": partial(cmd_scan, args),
@@ -262,6 +265,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _fail(str(found), 1)
         logging.getLogger("ferrex").critical("fatal error", exc_info=exc)
         return 1
+
+
+INTERACTIVE_COMMANDS = frozenset({"scan", "library"})
+"""Commands a person runs and reads: at the default level their logs are warnings and errors
+only (``log.level = "debug"`` still shows everything)."""
 
 
 if __name__ == "__main__":

@@ -54,3 +54,7 @@ def setup(level: str = "info", fmt: str = "json") -> None:
     # Libraries are chatty at info; we log what matters ourselves.
     for noisy in ("hypercorn.error", "hypercorn.access", "asyncio", "trio_asyncio", "quart"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # While Postgres is down (a supervised restart, or the appliance stopping under a CLI
+    # command) asyncpg's pool logs a traceback per reconnect try; the gate and the supervisor
+    # already say that Postgres is down, once.
+    logging.getLogger("asyncpg.pool").setLevel(logging.ERROR)

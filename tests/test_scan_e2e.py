@@ -5,6 +5,7 @@ lease TTL is short so that recovery after a kill takes seconds, not the producti
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 import time
 import urllib.request
@@ -218,3 +219,57 @@ def test_two_processes_share_one_database_and_survive_one_dying(
     finally:
         assert second.stop() == 0
         first.stop()
+
+
+def scan_cli(data_dir: Path, library: str, *, env: dict[str, str] | None = None,
+             force: bool = False) -> subprocess.Popen[str]:
+    from tests.helpers import APPLIANCE, REPO
+
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("FERREX_")}
+    full_env.update(env or {})
+    return subprocess.Popen([*APPLIANCE, "scan", library, "--wait", "--data-dir", str(data_dir),
+                             *(["--force"] if force else [])],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=full_env, cwd=REPO)
+
+
+def test_scan_wait_shows_progress_then_the_result(workdir: Path) -> None:
+    """``ferrex-appliance scan NAME --wait``: a progress bar while it runs, one closing line
+    with what was found, status 0; and if the appliance stops meanwhile, one plain line saying
+    the scan is kept (status 1), not a traceback."""
+    media = workdir / "shows"
+    total = make_series_tree(media, shows=20, seasons=5, episodes=10)  # 1000 files
+    data_dir = workdir / "var"
+    app = RunningAppliance(data_dir, env=FAST_SCAN)
+    try:
+        app.wait_ready()
+        add_library(data_dir, "Shows", "series", media)
+        dsn = embedded_dsn(data_dir)
+        assert wait_for(lambda: scan_state(dsn, "Shows") == "completed", 60, interval=0.2)
+        cli = scan_cli(data_dir, "Shows")
+        output, _ = cli.communicate(timeout=60)
+        assert cli.returncode == 0, output
+        lines = output.splitlines()
+        assert lines[0].startswith("scan ") and lines[0].endswith(" of Shows started")
+        assert any(line.startswith("[") and " jobs, " in line and " files, " in line
+                   for line in lines), output  # the bar (one line per change when not a tty)
+        assert lines[-1] == f"scan completed: {total} files in 121 folders, 0 errors", output
+    finally:
+        assert app.stop() == 0
+
+    # forced, with analysis on: ffprobe for each of the 1000 files keeps the scan running
+    slow = {**FAST_SCAN, "FERREX_SCAN_ANALYZE": "true"}
+    app = RunningAppliance(data_dir, env=slow)
+    try:
+        app.wait_ready()
+        cli = scan_cli(data_dir, "Shows", env=slow, force=True)
+        assert cli.stdout is not None
+        assert "started" in cli.stdout.readline()
+        app.stop()
+        output = cli.stdout.read()
+        assert cli.wait(timeout=60) == 1, output
+        assert "Traceback" not in output and '"level": "critical"' not in output, output
+        assert "stopped watching: the appliance's database went away" in output, output
+        assert "The scan is kept and goes on when the appliance runs again" in output
+    finally:
+        app.stop()
