@@ -38,7 +38,9 @@ def short_tempdir(prefix: str) -> Path:
 class RunningAppliance:
     """``ferrex-appliance serve`` as a real child process, the way systemd or a user runs it."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None, *,
+                 new_session: bool = False) -> None:
+        """``new_session``: its own process group, as a terminal or ``timeout`` gives it."""
         self.data_dir = data_dir
         self.log_path = data_dir.parent / f"appliance-{time.monotonic_ns()}.log"
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("FERREX_")}
@@ -48,6 +50,7 @@ class RunningAppliance:
         self.proc = subprocess.Popen(
             [*APPLIANCE, "serve", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0"],
             stdout=self._log, stderr=subprocess.STDOUT, env=full_env, cwd=REPO,
+            start_new_session=new_session,
         )
         self.base_url = ""
 

@@ -5,6 +5,7 @@ lease TTL is short so that recovery after a kill takes seconds, not the producti
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -271,5 +272,32 @@ def test_scan_wait_shows_progress_then_the_result(workdir: Path) -> None:
         assert "Traceback" not in output and '"level": "critical"' not in output, output
         assert "stopped watching: the appliance's database went away" in output, output
         assert "The scan is kept and goes on when the appliance runs again" in output
+    finally:
+        app.stop()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_to_the_whole_process_group_is_an_orderly_stop(
+    workdir: Path, sig: signal.Signals
+) -> None:
+    """A terminal's Ctrl-C, ``timeout`` or ``kill -- -PGID`` signal every process of the
+    group, walk workers included: the appliance still stops in order (status 0, nothing
+    logged as an error) and its workers end with it."""
+    media = workdir / "shows"
+    make_series_tree(media, shows=4, seasons=2, episodes=5)
+    data_dir = workdir / "var"
+    app = RunningAppliance(data_dir, env=FAST_SCAN, new_session=True)
+    try:
+        app.wait_ready()
+        add_library(data_dir, "Shows", "series", media)
+        dsn = embedded_dsn(data_dir)
+        assert wait_for(lambda: scan_state(dsn, "Shows") == "completed", 60, interval=0.2)
+        workers = [p for p in live_children(app.proc.pid) if "multiprocessing" in cmdline(p)]
+        assert workers, "the scan walked in worker processes"
+        os.killpg(app.proc.pid, sig)
+        assert app.proc.wait(timeout=30) == 0
+        bad = [e for e in app.log_lines() if e.get("level") in ("error", "critical")]
+        assert not bad, bad
+        assert wait_for(lambda: not any(alive(pid) for pid in workers), 10)
     finally:
         app.stop()

@@ -14,10 +14,11 @@ unsplit, exactly as before.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import replace
 from functools import partial
 
@@ -26,6 +27,8 @@ import trio_parallel
 
 from appliance.scan import walking
 from appliance.scan.walking import Walk, WalkSpec
+
+log = logging.getLogger(__name__)
 
 MIN_FOLDERS_PER_PART = 32
 """Below this many pending folders per process a split costs more (a pipe round trip, the
@@ -57,13 +60,28 @@ class Walkers:
         if self.processes == 0:
             yield self
             return
-        async with trio_parallel.open_worker_context(
-                idle_timeout=math.inf, grace_period=GRACE_SECONDS) as context:
-            self._context = context
-            try:
-                yield self
-            finally:
-                self._context = None
+        manager = trio_parallel.open_worker_context(
+            idle_timeout=math.inf, grace_period=GRACE_SECONDS, init=walking.ignore_stop_signals)
+        self._context = await manager.__aenter__()
+        try:
+            yield self
+        except BaseException as exc:  # a stop (Cancelled) or a failure: closed, then re-raised
+            self._context = None
+            await self._close(manager, exc)
+            raise
+        self._context = None
+        await self._close(manager, None)
+
+    @staticmethod
+    async def _close(manager: AbstractAsyncContextManager[object],
+                     exc: BaseException | None) -> None:
+        try:
+            await manager.__aexit__(type(exc) if exc else None, exc,
+                                    exc.__traceback__ if exc else None)
+        except trio_parallel.BrokenWorkerError as broken:
+            # Workers killed from outside (SIGKILL, the OOM killer) while we closed them:
+            # nothing they held needs saving (walks only read), so the stop goes on.
+            log.warning("walk workers did not exit cleanly", extra={"error": str(broken)})
 
     async def warm_up(self) -> None:
         """Start every worker now (about 0.15 s each: an interpreter and the walk's imports),

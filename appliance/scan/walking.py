@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -188,6 +189,15 @@ class WalkSpec:
     max_folders: int = MAX_FOLDERS_PER_JOB
     max_files: int = MAX_FILES_PER_JOB
     max_changed: int = MAX_CHANGED_FILES_PER_JOB
+
+
+def ignore_stop_signals() -> None:
+    """A worker's first act: stop signals are for the appliance, which closes its workers
+    itself. A terminal's Ctrl-C or ``timeout``/``kill`` of the process group reaches them too,
+    and a worker that died of it would turn an orderly stop into a broken pool (trio-parallel
+    already ignores SIGINT; SIGTERM is this). A worker whose appliance died sees its pipe close
+    and exits."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def run(spec: WalkSpec) -> Walk:
