@@ -93,7 +93,7 @@ class ScanSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     analysis_workers: int = 0
     walk_processes: int = -1
     """Worker processes that walk folders and parse names beside the appliance process, each on
-    a core of its own; -1 = one per core up to 4 (none on one core); 0 = walk in a thread."""
+    a core of its own; -1 = two (none on one core); 0 = walk in a thread."""
     watch_debounce_ms: int = 1500
     """Quiet time before a changed folder is rescanned (a copy in progress keeps it busy)."""
     lease_ttl_seconds: float = 30.0

@@ -44,8 +44,8 @@ def film_tree(root: Path) -> int:
     return files
 
 
-def test_one_walk_process_per_core_up_to_four_and_none_on_one_core() -> None:
-    assert [default_processes(n) for n in (1, 2, 3, 4, 16)] == [0, 2, 3, 4, 4]
+def test_two_walk_processes_by_default_and_none_on_one_core() -> None:
+    assert [default_processes(n) for n in (1, 2, 3, 4, 16)] == [0, 2, 2, 2, 2]
     assert default_processes() == default_processes(len(os.sched_getaffinity(0)))
 
 

@@ -37,10 +37,11 @@ GRACE_SECONDS = 5.0
 
 
 def default_processes(cpus: int | None = None) -> int:
-    """One per core this process may run on, up to four; none on a single core (a worker
-    would only compete with the appliance for it)."""
+    """Two where this process may run on two cores or more, none on a single core (a worker
+    would only compete with the appliance for it). Not more by default: each costs 35-40 MB,
+    and on a home server's one disk more walks at once mostly add seeks."""
     n = cpus or len(os.sched_getaffinity(0)) or 1
-    return 0 if n < 2 else min(4, n)
+    return 0 if n < 2 else 2
 
 
 class Walkers:
