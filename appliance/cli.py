@@ -23,6 +23,9 @@ from appliance.config import Config, ConfigError, Location
 from appliance.supervisor import StartError
 
 EXIT_CONFIG = 2
+INTERACTIVE_COMMANDS = frozenset({"scan", "library"})
+"""Commands a person runs and reads: at the default level their logs are warnings and errors
+only (``log.level = "debug"`` still shows everything)."""
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -265,11 +268,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _fail(str(found), 1)
         logging.getLogger("ferrex").critical("fatal error", exc_info=exc)
         return 1
-
-
-INTERACTIVE_COMMANDS = frozenset({"scan", "library"})
-"""Commands a person runs and reads: at the default level their logs are warnings and errors
-only (``log.level = "debug"`` still shows everything)."""
 
 
 if __name__ == "__main__":

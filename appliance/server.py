@@ -37,7 +37,6 @@ from appliance.preflight import Plan, create_account
 from appliance.redis_client import RedisClient
 from appliance.scan.pipeline import PipelineSettings
 from appliance.scan.runtime import ScanRuntime
-from appliance.scan.walkers import default_processes
 from appliance.state import AppState
 from appliance.supervisor import Supervisor
 from appliance.syncfeed import SyncNotifier
@@ -216,8 +215,7 @@ async def run(config: Config, plan: Plan) -> None:
                     watch_debounce_ms=config.scan.watch_debounce_ms,
                     lease_ttl=config.scan.lease_ttl_seconds,
                     housekeeping_seconds=config.scan.housekeeping_seconds,
-                    walk_processes=(default_processes() if config.scan.walk_processes < 0
-                                    else config.scan.walk_processes),
+                    walk_processes=config.scan.walk_processes,
                 )
                 state.scans = scanning.service
                 app = create_app(state)

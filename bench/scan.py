@@ -42,7 +42,7 @@ from appliance.orchestration.dispatcher import Dispatcher, Handler, JobContext
 from appliance.orchestration.scheduler import WeightedFairScheduler
 from appliance.scan.pipeline import PipelineSettings, handlers
 from appliance.scan.service import ScanService
-from appliance.scan.walkers import Walkers, default_processes
+from appliance.scan.walkers import Walkers
 from bench.common import BenchError, Figure, Result, make_temp_dir, median, throwaway_postgres
 from store import libraries, scans
 from store.db import Database
@@ -501,8 +501,7 @@ async def _measure(dsn: str, tree: Tree, params: Params) -> SizeRun:
 
             await raw_rounds()
             timing = Timing()
-            walkers = Walkers(default_processes() if params.walk_processes < 0
-                              else params.walk_processes)
+            walkers = Walkers(params.walk_processes)
             table = {kind: timing.wrap(kind, handler) for kind, handler
                      in handlers(PipelineSettings(analyze=False), walkers).items()}
             async with walkers.open():

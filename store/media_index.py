@@ -247,20 +247,13 @@ async def folder_fingerprints(
             for r in await db.fetch(FOLDER_FINGERPRINTS, library_id, paths)}
 
 
-async def library_fingerprints(
-    db: Database | Connection, library_id: uuid.UUID, under: str | None = None
-) -> dict[str, str]:
-    """Every folder fingerprint of a library (or of one subtree) in one query, so a walk can
-    tell unchanged folders without a round trip per folder or per batch."""
-    text = await library_fingerprints_json(db, library_id, under)
-    return msgspec.json.decode(text, type=dict[str, str])
-
-
 async def library_fingerprints_json(
     db: Database | Connection, library_id: uuid.UUID, under: str | None = None
 ) -> str:
-    """The same as one JSON object (folder → fingerprint), undecoded: walks in worker
-    processes decode it there, so no dict of 13,000 entries is pickled through a pipe."""
+    """Every folder fingerprint of a library (or of one subtree) in one query, so a walk can
+    tell unchanged folders without a round trip per folder or per batch: one JSON object
+    (folder → fingerprint), undecoded, because walks in worker processes decode it there
+    (no dict of 13,000 entries pickled through a pipe)."""
     if under is None:
         text: str = await db.fetchval(LIBRARY_FINGERPRINTS, library_id)
     else:

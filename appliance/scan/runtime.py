@@ -20,7 +20,7 @@ from appliance.orchestration.dispatcher import Dispatcher
 from appliance.orchestration.scheduler import WeightedFairScheduler
 from appliance.scan.pipeline import PipelineSettings, handlers
 from appliance.scan.service import ScanService
-from appliance.scan.walkers import Walkers, default_processes
+from appliance.scan.walkers import Walkers
 from appliance.scan.watcher import FolderChanged, LibraryRescan, LibraryWatchers, WatchEvent
 from store import libraries
 from store.db import Database
@@ -43,8 +43,9 @@ class ScanRuntime:
     watch_debounce_ms: int = 1500
     lease_ttl: float = 30.0
     housekeeping_seconds: float = 15.0
-    walk_processes: int = field(default_factory=default_processes)
-    """Worker processes for folder walks (0: a thread of this process)."""
+    walk_processes: int = -1
+    """Worker processes for folder walks (-1: from the CPU count; 0: a thread of this
+    process)."""
     walkers: Walkers = field(init=False)
     dispatcher: Dispatcher = field(init=False)
     service: ScanService = field(init=False)

@@ -46,7 +46,8 @@ def default_processes(cpus: int | None = None) -> int:
 
 class Walkers:
     def __init__(self, processes: int = 0) -> None:
-        self.processes = max(0, processes)
+        """``processes``: as ``scan.walk_processes`` (-1: :func:`default_processes`)."""
+        self.processes = default_processes() if processes < 0 else processes
         self._context: trio_parallel.WorkerContext | None = None
         self._limiter = trio.CapacityLimiter(max(1, self.processes))
 
