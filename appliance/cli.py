@@ -185,7 +185,7 @@ def cmd_setup_token(config: Config, location: Location) -> int:
 
     from appliance.auth import keys
 
-    location.data_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
+    location.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # serve fixes group
     minutes = config.auth.setup_token_minutes
     token = keys.create_setup_token(location.data_dir,
                                     datetime.now(UTC) + timedelta(minutes=minutes))

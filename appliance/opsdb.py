@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from appliance import datadir_lock
+from appliance import datadir_lock, filemodes
 from appliance.asyncio_bridge import asyncio_loop
 from appliance.children import Account, lookup_account, run_blocking
 from appliance.config import Config, ConfigError, Location
@@ -99,8 +99,7 @@ def database(config: Config, location: Location, *, want_stopped: bool = False,
     if not data_dir.exists():
         if not create:
             raise ConfigError(f"data_dir: {data_dir} does not exist")
-        data_dir.mkdir(parents=True)
-        data_dir.chmod(0o755)
+        filemodes.secure_data_dir(data_dir, service_account(config))
     pid = appliance_running(data_dir)
     postgres = EmbeddedPostgres(data_dir, bin_dir, service_account(config))
     if pid is not None:

@@ -85,12 +85,16 @@ def check_listen(listen: str) -> None:
 
 
 def _traversable_by(path: Path, account: Account) -> Path | None:
-    """The first directory on the way to ``path`` that ``account`` cannot enter, if any."""
-    for directory in [*reversed(path.parents), path]:
+    """The first directory on the way to ``path`` that ``account`` cannot enter, if any.
+
+    ``path`` itself is not checked: prepare_disk gives it to the account's group (0710)."""
+    for directory in reversed(path.parents):
         if not directory.exists():
-            break  # created later by prepare_disk with mode 0755
+            break  # created later by prepare_disk
         info = directory.stat()
         if info.st_uid == account.uid:
+            continue
+        if info.st_gid == account.gid and info.st_mode & stat.S_IXGRP:
             continue
         if not info.st_mode & stat.S_IXOTH:
             return directory

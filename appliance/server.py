@@ -23,12 +23,12 @@ from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as hypercorn_serve
 
 from appliance import config as config_mod
-from appliance import datadir_lock, sdnotify
+from appliance import datadir_lock, filemodes, sdnotify
 from appliance.api import server_settings
 from appliance.api.app import create_app
 from appliance.api.routing import deny_all
 from appliance.asyncio_bridge import asyncio_loop
-from appliance.auth.keys import load_or_create_server_key
+from appliance.auth.keys import KEY_FILE, load_or_create_server_key
 from appliance.auth.service import AuthService
 from appliance.config import Config, ConfigError
 from appliance.metadata.enrich import settings_from_config
@@ -55,9 +55,7 @@ class StartupFailed(Exception):
 def prepare_disk(config: Config, plan: Plan) -> None:
     """Create what the first start needs: data dir, service account, config file, cluster."""
     location = plan.location
-    if not location.data_dir.exists():
-        location.data_dir.mkdir(parents=True)
-        location.data_dir.chmod(0o755)  # the service account must be able to enter it
+    location.data_dir.mkdir(mode=filemodes.DATA_DIR_MODE, parents=True, exist_ok=True)
     plan.lock_fd = datadir_lock.acquire(location.data_dir)  # held until the process exits
     if plan.create_account:
         account = create_account(plan.create_account)
@@ -70,9 +68,13 @@ def prepare_disk(config: Config, plan: Plan) -> None:
     if plan.account is not None:
         log.info("running as root: postgres and redis run as an unprivileged account",
                  extra={"account": plan.account.name})
+    filemodes.secure_data_dir(location.data_dir, plan.account)
+    filemodes.secure_existing(location.data_dir, location.config_file,
+                              (server_settings.FILE_NAME, KEY_FILE))
     if not location.config_exists:
         try:
-            location.config_file.write_text(config_mod.render(config), encoding="utf-8")
+            filemodes.write_private(location.config_file,
+                                    config_mod.render(config).encode("utf-8"))
             log.info("wrote default config", extra={"path": str(location.config_file)})
         except OSError as exc:  # e.g. /etc/ferrex read-only under ProtectSystem=strict
             log.warning("cannot write the config file; running with defaults and environment",

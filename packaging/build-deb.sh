@@ -7,9 +7,11 @@
 #  * the venv is created with the Debian interpreter (/usr/bin/python3.X, the one the package
 #    depends on) and --without-pip; its bin/python3 is re-pointed at /usr/bin/python3.X so that a
 #    later change of /usr/bin/python3 cannot silently swap the interpreter under it;
-#  * the app and its dependencies are installed as wheels with `pip install --target` into the
-#    venv's site-packages, for the target platform (`--platform manylinux..._aarch64` on an amd64
-#    host works: every dependency ships binary wheels; nothing is compiled here), pinned to the
+#  * the app with its `appliance` extra (the server's libraries; nothing of the player's Qt,
+#    vispy or PyGObject) and their dependencies are installed as wheels with `pip install
+#    --target` into the venv's site-packages, for the target platform (`--platform
+#    manylinux..._aarch64` on an amd64 host works: every dependency ships binary wheels; nothing
+#    is compiled here), pinned to the
 #    versions of the dev venv that CI tests (`pip freeze` of .venv, when it exists); markers are
 #    evaluated for the Debian interpreter (pip --python); platform_machine markers would follow the
 #    build host on a cross build (none of the dependencies has one today);
@@ -75,7 +77,7 @@ SITE=$STAGE$VENV/lib/python$PYVER/site-packages
 "${PIP[@]}" --python "$PY" install -q --root-user-action=ignore --no-compile --target "$SITE" --only-binary=:all: \
   --platform "manylinux2014_$PLATFORM" --platform "manylinux_2_28_$PLATFORM" \
   --platform "manylinux_2_17_$PLATFORM" --implementation cp --python-version "$PYVER" \
-  "${CONSTRAINTS[@]}" "$WHEEL" 2>&1 | grep -v '^WARNING: Location' >&2 || true
+  "${CONSTRAINTS[@]}" "$WHEEL[appliance]" 2>&1 | grep -v '^WARNING: Location' >&2 || true
 [ -d "$SITE/appliance" ] || { echo "pip install into the staged venv failed" >&2; exit 1; }
 rm -rf "$SITE/bin" "$STAGE$VENV/bin/Activate.ps1"
 # nothing in site-packages is run directly; shared objects are mapped, not executed
@@ -85,7 +87,7 @@ cat > "$STAGE$VENV/bin/ferrex-appliance" <<LAUNCHER
 #!$VENV/bin/python
 import sys
 
-from appliance.cli import main
+from appliance.entry import main
 
 if __name__ == "__main__":
     sys.exit(main())
@@ -103,7 +105,7 @@ echo "== system files" >&2
 install -D -m 0644 systemd/ferrex.service "$STAGE/lib/systemd/system/ferrex.service"
 install -D -m 0644 packaging/ferrex.sysusers "$STAGE/usr/lib/sysusers.d/ferrex.conf"
 install -D -m 0644 packaging/ferrex.tmpfiles "$STAGE/usr/lib/tmpfiles.d/ferrex.conf"
-install -D -m 0644 packaging/ferrex.toml "$STAGE/etc/ferrex/ferrex.toml"
+install -D -m 0640 packaging/ferrex.toml "$STAGE/etc/ferrex/ferrex.toml"  # postinst: root:ferrex
 install -D -m 0644 README.md "$STAGE$PREFIX/README.md"
 # `sudo ferrex-appliance status|backup|restore` on the host: the service's config by default
 install -D -m 0755 packaging/ferrex-appliance.sh "$STAGE/usr/bin/ferrex-appliance"

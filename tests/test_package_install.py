@@ -78,7 +78,7 @@ def test_postinst_in_a_chroot_without_systemd(root: ThrowawayRoot, install: str)
     assert passwd[0] == "ferrex" and int(passwd[2]) < 1000, passwd
     assert passwd[5:] == ["/var/lib/ferrex", "/usr/sbin/nologin"]
     modes = root.chroot("stat -c '%n %U:%G %a' /var/lib/ferrex /etc/ferrex/ferrex.toml").stdout
-    assert modes.splitlines() == ["/var/lib/ferrex ferrex:ferrex 750",
+    assert modes.splitlines() == ["/var/lib/ferrex ferrex:ferrex 700",
                                   "/etc/ferrex/ferrex.toml root:ferrex 640"]
     wants = root.file("/etc/systemd/system/multi-user.target.wants/ferrex.service")
     assert wants.is_symlink() and str(wants.readlink()) == "/lib/systemd/system/ferrex.service"

@@ -51,6 +51,7 @@ def test_verify_catches_a_broken_unit(tmp_path: Path) -> None:
         ("Type", "notify"), ("User", "ferrex"), ("StateDirectory", "ferrex"),
         ("NoNewPrivileges", "yes"), ("ProtectSystem", "strict"), ("ProtectHome", "yes"),
         ("PrivateTmp", "yes"), ("ReadWritePaths", "/var/lib/ferrex"), ("KillMode", "mixed"),
+        ("StateDirectoryMode", "0700"), ("UMask", "0077"),
     ],
 )
 def test_unit_keeps_readiness_identity_and_hardening(key: str, value: str) -> None:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import trio
 
+from appliance import filemodes
 from appliance.api.errors import ApiError
 from appliance.api.routing import RequestContext, Router
 from appliance.config import AuthSection
@@ -59,13 +59,9 @@ def apply_saved(data_dir: Path, auth: AuthSection) -> None:
 
 
 def _write(data_dir: Path, values: dict[str, Any]) -> None:
-    path = _path(data_dir)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w") as fh:
-        json.dump(values, fh, indent=2, sort_keys=True)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    # 0600: the data dir's files are the appliance account's alone (appliance.filemodes)
+    filemodes.write_private(_path(data_dir),
+                            json.dumps(values, indent=2, sort_keys=True).encode("utf-8"))
 
 
 def _out(auth: AuthSection, saved: dict[str, Any]) -> ServerSettingsOut:
