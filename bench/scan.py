@@ -59,7 +59,7 @@ ACTIVE_PROBE = """
     SELECT EXISTS (SELECT 1 FROM jobs WHERE scan_id = ANY($1::uuid[])
                    AND state IN ('ready', 'deferred', 'leased'))
 """
-KINDS = ["folder_scan", "metadata_enrich", "index_upsert", "image_fetch"]
+KINDS = ["folder_scan", "metadata_enrich", "image_fetch"]
 
 
 @dataclass(frozen=True)

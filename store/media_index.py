@@ -111,23 +111,6 @@ HAS_FILES_UNDER = sql(
                    AND (folder = $2 OR starts_with(folder, $2 || '/')))
     """
 )
-FILES_BY_ID = sql(
-    """
-    SELECT f.id, f.path, f.folder, f.parsed::text AS parsed, f.library_id, l.kind AS library_kind,
-           l.roots
-    FROM media_files f JOIN libraries l ON l.id = f.library_id
-    WHERE f.id = ANY($1::uuid[]) AND f.present
-    """
-)
-SAVE_PARSED = sql(
-    """
-    UPDATE media_files f SET parsed = u.parsed::jsonb, version = u.version, part = u.part,
-        extra_kind = u.extra_kind, updated_at = now()
-    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::integer[], $5::text[])
-        AS u(id, parsed, version, part, extra_kind)
-    WHERE f.id = u.id
-    """
-)
 # Batches travel as one JSON document (msgspec encodes it at C speed; Postgres reads it with
 # jsonb_to_recordset) rather than as a dozen typed arrays: this runs inside the write
 # transaction, which holds the sync feed's ordering lock, so Python time here is everyone's wait.
@@ -321,22 +304,6 @@ async def mark_gone_dirs(
 
 async def has_files_under(db: Database | Connection, library_id: uuid.UUID, folder: str) -> bool:
     return bool(await db.fetchval(HAS_FILES_UNDER, library_id, folder))
-
-
-async def files_by_id(db: Database, file_ids: list[uuid.UUID]) -> list[Record]:
-    return await db.fetch(FILES_BY_ID, file_ids)
-
-
-async def save_parsed(
-    conn: Connection,
-    rows: list[tuple[uuid.UUID, dict[str, Any], str | None, int | None, str | None]],
-) -> None:
-    if rows:
-        await conn.execute(
-            SAVE_PARSED, [r[0] for r in rows],
-            [msgspec.json.encode(r[1]).decode() for r in rows],
-            [r[2] for r in rows], [r[3] for r in rows], [r[4] for r in rows],
-        )
 
 
 async def upsert_items(

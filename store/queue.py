@@ -50,7 +50,7 @@ class JobState(StrEnum):
 
 
 ACTIVE_STATES = (JobState.READY, JobState.DEFERRED, JobState.LEASED)
-ALL_KINDS = ["folder_scan", "media_analyze", "metadata_enrich", "index_upsert", "image_fetch"]
+ALL_KINDS = ["folder_scan", "media_analyze", "metadata_enrich", "image_fetch"]
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,36 @@ async def test_budget_caps_concurrency_per_workload(db: Database) -> None:
     assert peak == 3
 
 
+class _RefusingBudget(WorkloadBudget):
+    """Says a token is free but then refuses it: what the dispatcher sees if the cap is reached
+    between its look and its take."""
+
+    def try_acquire(self, workload: Workload) -> bool:
+        return False
+
+
+async def test_a_refused_token_hands_the_job_back_instead_of_running_over_the_cap(
+        db: Database) -> None:
+    """The cap is a real check: an ``assert`` on try_acquire would vanish under ``python -O``
+    (and crash the dispatcher otherwise)."""
+    library = await make_library(db, "films")
+    await enqueue(db, library, 1)
+    ran = False
+
+    async def handler(ctx: JobContext) -> None:
+        nonlocal ran
+        ran = True
+
+    async with trio.open_nursery() as nursery:
+        d = Dispatcher(db, {"folder_scan": handler}, budget=_RefusingBudget(),
+                       idle_poll_seconds=0.05)
+        await nursery.start(d.run)
+        await trio.sleep(0.5)
+        nursery.cancel_scope.cancel()
+    assert not ran
+    assert await queue.counts(db, library) == {"ready": 1}, "handed back, not leased or lost"
+
+
 async def test_lost_lease_cancels_the_job_and_discards_its_result(db: Database) -> None:
     library = await make_library(db, "films")
     await enqueue(db, library, 1)

@@ -74,3 +74,47 @@ async def test_concurrent_migrators_apply_once(db: Database) -> None:
         nursery.start_soon(run)
         nursery.start_soon(run)
     assert sorted(len(r) for r in results) == [0, 1]
+
+
+ADD_JOB = sql("INSERT INTO jobs (kind, library_id, payload, priority) VALUES ($1, $2, $3, 1)")
+JOB_KINDS = sql("SELECT kind, payload::text AS payload FROM jobs ORDER BY id")
+ADD_FILE = sql(
+    """
+    INSERT INTO media_files (library_id, path, folder, size_bytes, mtime_ns)
+    VALUES ($1, $2, '/srv/films', 10, 123) RETURNING id
+    """
+)
+ADD_FOLDER = sql("INSERT INTO folders (library_id, path, fingerprint) VALUES ($1, $2, 'fp')")
+FILE_MTIMES = sql("SELECT path, mtime_ns FROM media_files ORDER BY path")
+FINGERPRINTS = sql("SELECT path, fingerprint FROM folders ORDER BY path")
+
+
+async def test_removed_job_kinds_are_dropped_and_their_files_rescanned(db: Database) -> None:
+    """0012: jobs of the removed kinds (index_upsert, metadata_enrich's file_ids stage) left
+    by an old queue are deleted, and the files they would have indexed look changed to the next
+    scan; other jobs and folders are untouched."""
+    import json
+
+    from store import libraries
+
+    library = (await libraries.create(db, "films", "movies", ["/srv/films"])).id
+    pending = await db.fetchval(ADD_FILE, library, "/srv/films/a.mkv")
+    parsing = await db.fetchval(ADD_FILE, library, "/srv/films/b.mkv")
+    await db.fetchval(ADD_FILE, library, "/srv/films/c.mkv")
+    await db.execute(ADD_FOLDER, library, "/srv/films")
+    await db.execute(ADD_FOLDER, library, "/srv/other")
+    await db.execute(ADD_JOB, "index_upsert", library, json.dumps({"file_ids": [str(pending)]}))
+    await db.execute(ADD_JOB, "metadata_enrich", library,
+                     json.dumps({"file_ids": [str(parsing)]}))
+    await db.execute(ADD_JOB, "metadata_enrich", library, json.dumps({"item_ids": []}))
+    await db.execute(ADD_JOB, "folder_scan", library, json.dumps({"path": "/srv/films"}))
+
+    (step,) = [m for m in discover() if m.name == "drop_index_upsert_jobs"]
+    await db.run_asyncio(lambda conn: conn.execute(step.sql))
+
+    assert [(r["kind"], json.loads(r["payload"])) for r in await db.fetch(JOB_KINDS)] == [
+        ("metadata_enrich", {"item_ids": []}), ("folder_scan", {"path": "/srv/films"})]
+    assert [(r["path"], r["mtime_ns"]) for r in await db.fetch(FILE_MTIMES)] == [
+        ("/srv/films/a.mkv", -1), ("/srv/films/b.mkv", -1), ("/srv/films/c.mkv", 123)]
+    assert [(r["path"], r["fingerprint"]) for r in await db.fetch(FINGERPRINTS)] == [
+        ("/srv/films", ""), ("/srv/other", "fp")]

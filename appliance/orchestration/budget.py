@@ -20,7 +20,6 @@ class Workload(StrEnum):
     SCAN = "scan"
     ANALYSIS = "analysis"
     METADATA = "metadata"
-    INDEX = "index"
     IMAGES = "images"
 
 
@@ -30,7 +29,6 @@ def default_limits(cpus: int | None = None) -> dict[Workload, int]:
         Workload.SCAN: max(2, n),
         Workload.ANALYSIS: max(1, n // 2),
         Workload.METADATA: 4,
-        Workload.INDEX: 2,
         Workload.IMAGES: 4,
     }
 

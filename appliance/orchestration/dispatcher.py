@@ -36,7 +36,6 @@ WORKLOAD_OF: dict[str, Workload] = {
     "folder_scan": Workload.SCAN,
     "media_analyze": Workload.ANALYSIS,
     "metadata_enrich": Workload.METADATA,
-    "index_upsert": Workload.INDEX,
     "image_fetch": Workload.IMAGES,
 }
 
@@ -159,15 +158,28 @@ class Dispatcher:
                     del snapshot[choice]
                     continue
                 kinds[job.kind] -= 1
-                claimed_any = True
                 workload = WORKLOAD_OF[job.kind]
-                assert self.budget.try_acquire(workload)
+                if not self.budget.try_acquire(workload):
+                    # The kind had a free token when claimed and only this loop takes tokens,
+                    # so this should not happen; if it does, the cap wins (a real check, not an
+                    # assert that ``python -O`` removes): the job goes back to the queue.
+                    log.error("no %s token for claimed job %s; handing it back", workload, job.id)
+                    await self._hand_back(job)
+                    claimed_any = False  # wait for a release rather than spin
+                    break
+                claimed_any = True
                 self.in_flight[library] = self.in_flight.get(library, 0) + 1
                 nursery.start_soon(self._run_job, job, workload)
             if not claimed_any:
                 await self._idle()
             else:
                 await trio.lowlevel.checkpoint()
+
+    async def _hand_back(self, job: Job) -> None:
+        try:
+            await queue.release(self.db, job)
+        except Unavailable:
+            pass  # the lease expires; housekeeping returns the job
 
     async def _run_job(self, job: Job, workload: Workload) -> None:
         ctx = JobContext(self.db, self.bus, job)
@@ -180,10 +192,7 @@ class Dispatcher:
                 # stopped from outside (shutdown): hand the job back instead of letting the
                 # lease run out. Cancellation may arrive as a group, hence no except clause.
                 with trio.CancelScope(shield=True), trio.move_on_after(2):
-                    try:
-                        await queue.release(self.db, job)
-                    except Unavailable:
-                        pass  # the lease expires; housekeeping returns the job
+                    await self._hand_back(job)
             self.budget.release(workload)
             self.in_flight[job.library_id] -= 1
             self.wake()

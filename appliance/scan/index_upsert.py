@@ -1,4 +1,4 @@
-"""IndexUpsert: turn parsed files into items, set-based, one batch per job.
+"""Turning parsed files into items, set-based, a batch at a time (FolderScan's item step).
 
 Movies: every version and part of a film (``- 1080p``, ``-cd2``) becomes one movie item.
 Series: series → seasons → episodes, created top-down so each level knows its parent's id.
@@ -15,14 +15,10 @@ from typing import Any
 
 import msgspec
 
-from appliance.metadata.enrich import enrich_jobs
-from appliance.orchestration.dispatcher import JobContext
 from appliance.scan import identity
-from store import media_index, queue
-from store import metadata as store_metadata
+from store import media_index
 from store.db import Connection
 from store.media_index import ItemRow
-from store.queue import NewJob, Priority
 
 
 def _title(parsed: dict[str, Any]) -> str:
@@ -41,31 +37,6 @@ def _season_of(parsed: dict[str, Any]) -> int:
         return int(parsed["season"])
     air = _date(parsed.get("air_date"))
     return air.year if air else 1  # date-based shows: a season per year, like Jellyfin
-
-
-async def handle(ctx: JobContext, *, images: bool = True, metadata: bool = False) -> None:
-    job = ctx.job
-    assert job.library_id is not None
-    library_id = job.library_id
-    rows = await media_index.files_by_id(ctx.db, [uuid.UUID(i) for i in job.payload["file_ids"]])
-    files = [(r["id"], msgspec.json.decode(r["parsed"]) if r["parsed"] else None) for r in rows]
-    kind = rows[0]["library_kind"] if rows else "movies"
-
-    async def write(conn: Connection) -> None:
-        touched: list[uuid.UUID] = []
-        new_items = await upsert(conn, library_id, kind, files, touched=touched)
-        if metadata:
-            # providers for new items and for those nothing described yet (retried each scan);
-            # ImageFetch follows the metadata stage
-            pending = await store_metadata.needing_metadata(conn, touched)
-            await queue.enqueue(conn, enrich_jobs(library_id, pending, job.scan_id))
-        elif new_items and images:
-            await queue.enqueue(conn, [NewJob(
-                "image_fetch", library_id, {"item_ids": [str(i) for i in new_items]},
-                Priority.P3, scan_id=job.scan_id,
-            )])
-
-    await ctx.commit(write)
 
 
 @dataclass
@@ -193,24 +164,6 @@ async def resolve(
             item_of[index] = owners.get(key)
     return Resolved(item_of, [item_id for item_id, inserted in ids.values() if inserted],
                     [item_id for item_id, _ in ids.values()])
-
-
-async def upsert(
-    conn: Connection, library_id: uuid.UUID, library_kind: str,
-    files: list[tuple[uuid.UUID, dict[str, Any] | None]],
-    touched: list[uuid.UUID] | None = None,
-) -> list[uuid.UUID]:
-    """Create/revive items for ``files`` and link them; returns the ids of new items
-    (and appends every item upserted to ``touched``)."""
-    resolved = await resolve(conn, library_id, library_kind, [p for _, p in files])
-    await media_index.link_files(conn, [(file_id, item_id) for (file_id, _), item_id
-                                        in zip(files, resolved.item_of, strict=True)
-                                        if item_id is not None])
-    if touched is not None:
-        touched.extend(resolved.touched)
-    if resolved.created:
-        await link_waiting_extras(conn, library_id, library_kind)
-    return resolved.created
 
 
 async def link_waiting_extras(conn: Connection, library_id: uuid.UUID, library_kind: str) -> None:
