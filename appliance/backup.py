@@ -36,6 +36,7 @@ from appliance import __version__, opsdb
 from appliance.auth.keys import KEY_FILE
 from appliance.config import Config, ConfigError, Location
 from store import operations, server_state
+from store.db import Database
 from store.migrate import discover
 
 FORMAT = 1
@@ -131,6 +132,26 @@ def read_manifest(src: Path) -> dict[str, Any]:
     return manifest
 
 
+async def refuse_if_in_use(db: Database) -> None:
+    """ConfigError unless the database holds no users and no libraries. A database the
+    migrations never reached counts as empty (see ``operations.in_use``); one that cannot be
+    counted (damaged, unreadable) is not known to be empty, so replacing it needs --force too."""
+    try:
+        users, libraries = await operations.in_use(db)
+    except Exception as exc:
+        raise ConfigError(
+            "restore: cannot tell whether the database in this data dir holds users or "
+            f"libraries ({type(exc).__name__}: {exc}); pass --force to replace it with the "
+            "backup"
+        ) from exc
+    if users or libraries:
+        raise ConfigError(
+            f"restore: the database in this data dir holds {users} user(s) and "
+            f"{libraries} librar{'y' if libraries == 1 else 'ies'}; "
+            "pass --force to replace them with the backup"
+        )
+
+
 async def _check_target(dsn: str, maintenance_dsn: str, force: bool) -> None:
     """Refuse to replace a database that is in use, unless forced; then empty it."""
     from appliance.asyncio_bridge import asyncio_loop
@@ -140,16 +161,7 @@ async def _check_target(dsn: str, maintenance_dsn: str, force: bool) -> None:
         created = await ensure_database(maintenance_dsn)
     if not created and not force:
         async with opsdb.connect(dsn) as db:
-            try:
-                users, libraries = await operations.in_use(db)
-            except Exception:  # an empty or half-made database: nothing to lose
-                users = libraries = 0
-        if users or libraries:
-            raise ConfigError(
-                f"restore: the database in this data dir holds {users} user(s) and "
-                f"{libraries} librar{'y' if libraries == 1 else 'ies'}; "
-                "pass --force to replace them with the backup"
-            )
+            await refuse_if_in_use(db)
     async with asyncio_loop():
         await operations.recreate_database(maintenance_dsn)
 

@@ -8,11 +8,14 @@ from store.db import Database
 from store.sql import sql
 
 SCHEMA_VERSION = sql("SELECT coalesce(max(version), 0) FROM schema_migrations")
-IN_USE = sql(
-    """
-    SELECT (SELECT count(*) FROM users) AS users, (SELECT count(*) FROM libraries) AS libraries
-    """
+# Which of the two tables exist: a database the migrations never reached (or only partly) has
+# nothing to count in a missing table, and that is not an error.
+TABLES_PRESENT = sql(
+    "SELECT to_regclass('users') IS NOT NULL AS users, "
+    "to_regclass('libraries') IS NOT NULL AS libraries"
 )
+COUNT_USERS = sql("SELECT count(*) FROM users")
+COUNT_LIBRARIES = sql("SELECT count(*) FROM libraries")
 LIBRARIES = sql(
     """
     SELECT l.id, l.name, l.kind, l.paused,
@@ -38,10 +41,15 @@ async def schema_version(db: Database) -> int:
 
 
 async def in_use(db: Database) -> tuple[int, int]:
-    """Users and libraries in the database: a restore over them needs --force."""
-    row = await db.fetchrow(IN_USE)
-    assert row is not None
-    return int(row["users"]), int(row["libraries"])
+    """Users and libraries in the database: a restore over them needs --force. A table the
+    migrations have not created counts 0; any other failure to count raises (the caller must
+    not read it as "nothing to lose")."""
+    present = await db.fetchrow(TABLES_PRESENT)
+    if present is None:
+        raise RuntimeError("no answer to a catalog query")
+    users = int(await db.fetchval(COUNT_USERS)) if present["users"] else 0
+    libraries = int(await db.fetchval(COUNT_LIBRARIES)) if present["libraries"] else 0
+    return users, libraries
 
 
 async def libraries_with_last_scan(db: Database) -> list[dict[str, Any]]:
