@@ -34,7 +34,7 @@ from ui.domains.events import (
     SettingsChanged,
 )
 from ui.domains.library import LibraryDomain
-from ui.domains.registry import CORE_DOMAINS, build_registry, playback_domains
+from ui.domains.registry import CORE_DOMAINS, PLAYBACK_DOMAINS, build_registry
 from ui.domains.services import Services
 from ui.domains.settings import SettingsDomain, UpdateSettings
 from ui.domains.ui import Back, Navigate, ShowSearch, UiDomain
@@ -50,11 +50,9 @@ def registry_with_log(services: Services | None = None) -> tuple[DomainRegistry,
 
 def test_every_domain_is_registered_once() -> None:
     registry = build_registry(Services())
-    expected = {d(registry.context).name for d in (*CORE_DOMAINS, *playback_domains())}
-    assert registry.names == expected
-    assert len(CORE_DOMAINS) == 8
-    if len(playback_domains()) == 2:
-        assert registry.names == set(ALL_DOMAINS)  # all ten once playback is in the tree
+    expected = {d(registry.context).name for d in (*CORE_DOMAINS, *PLAYBACK_DOMAINS)}
+    assert registry.names == expected == set(ALL_DOMAINS)
+    assert (len(CORE_DOMAINS), len(PLAYBACK_DOMAINS)) == (8, 2)
     with pytest.raises(ValueError, match="registered twice"):
         registry.register(UiDomain)
 
