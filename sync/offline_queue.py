@@ -16,10 +16,8 @@ from datetime import datetime
 
 import msgspec
 
+from sync.contract import reaches_completion
 from sync.media_types import WatchStateOut
-
-# The server's rule (media API): completed at >= 95 % of the duration, or when the player says so.
-COMPLETED_FRACTION = 0.95
 
 
 class ProgressAction(msgspec.Struct, tag="progress", kw_only=True):
@@ -69,8 +67,8 @@ def after_progress(prev: WatchStateOut | None, a: ProgressAction) -> WatchStateO
     """The state the server will store for this update, or None when ``prev`` is newer."""
     if not _newer(prev, a.client_ts):
         return None
-    completed = a.completed or (a.duration_s is not None
-                                and a.position_s >= COMPLETED_FRACTION * a.duration_s)
+    # the server's rule, from the one place both sides read it
+    completed = a.completed or reaches_completion(a.position_s, a.duration_s)
     was_completed = prev.completed if prev is not None else False
     plays = prev.play_count if prev is not None else 0
     return WatchStateOut(

@@ -16,9 +16,10 @@ import pytest
 import trio
 from PIL import Image
 
+from sync.contract import standard_image_width
 from ui.grid.demand import Priority
 from ui.images.budget import UploadBudget
-from ui.images.decode import DecodeError, decode_to, standard_width
+from ui.images.decode import DecodeError, decode_to
 from ui.images.disk import DiskCache
 from ui.images.lru import ByteLRU
 from ui.images.service import ImageService
@@ -131,8 +132,8 @@ def test_decode_crops_to_the_slot_and_refuses_garbage() -> None:
     assert tuple(out[75, 50, :3]) == (0, 0, 255) and tuple(out[75, 2, :3]) == (0, 0, 255)
     with pytest.raises(DecodeError):
         decode_to(b"not an image", 10, 10)
-    assert standard_width(170) == 185 and standard_width(340) == 342
-    assert standard_width(5000) == 1920
+    assert standard_image_width(170) == 185 and standard_image_width(340) == 342
+    assert standard_image_width(5000) == 1920
 
 
 # --- the service against a real HTTP server ---------------------------------------------------

@@ -509,6 +509,94 @@ ROWS: list[tuple[str, str | None, dict[str, Any]]] = [
     ('Movie (2010) (1080p).mkv', 'movies', {'kind': 'movie', 'title': 'Movie', 'year': 2010}),
     ('Movie [1080p] (2010).mkv', 'movies', {'kind': 'movie', 'title': 'Movie', 'year': 2010}),
     ('Mr. Robot (2015).mkv', 'movies', {'kind': 'movie', 'title': 'Mr. Robot', 'year': 2015}),
+    # --- issue 21: parts without a separator or after quality tags ---
+    ('The Hobbit (2012)/The Hobbit (2012) part1.mkv', 'movies',
+     {'kind': 'movie', 'title': 'The Hobbit', 'year': 2012, 'part': 1}),
+    ('Some Film part1.mkv', 'movies', {'kind': 'movie', 'title': 'Some Film', 'part': 1}),
+    ('Heat (1995) - 2160p HDR cd2.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Heat', 'year': 1995, 'version': '2160p HDR', 'part': 2}),
+    ('Heat.1995.1080p.BluRay.x264.CD1of2.avi', 'movies',
+     {'kind': 'movie', 'title': 'Heat', 'year': 1995, 'part': 1}),
+    ('Kill Bill Part 2.mkv', 'movies', {'kind': 'movie', 'title': 'Kill Bill Part 2'}),
+    ('Fargo/Season 1/Fargo - S01E02 - 720p cd2.mkv', 'series',
+     {'kind': 'episode', 'title': 'Fargo', 'season': 1, 'episodes': [2], 'part': 2}),
+    ('Fargo/Season 1/S01E04 - Part 2.mkv', 'series',
+     {'kind': 'episode', 'title': 'Fargo', 'season': 1, 'episodes': [4], 'part': 2}),
+    ('Fargo/Season 1/Fargo.S01E02.1080p.part2.mkv', 'series',
+     {'kind': 'episode', 'title': 'Fargo', 'season': 1, 'episodes': [2], 'part': 2}),
+    # --- numbered extras, "Sample" as a title word, quality words in scene titles ---
+    ('Heat (1995)/Heat-trailer2.mkv', 'movies',
+     {'kind': 'extra', 'title': 'Heat', 'year': 1995, 'extra': 'trailer'}),
+    ('Heat (1995)/Heat.trailer.2.mkv', 'movies',
+     {'kind': 'extra', 'title': 'Heat', 'year': 1995, 'extra': 'trailer'}),
+    ('Free Sample (2019).mkv', 'movies', {'kind': 'movie', 'title': 'Free Sample', 'year': 2019}),
+    ('Sample People (2000).mkv', 'movies',
+     {'kind': 'movie', 'title': 'Sample People', 'year': 2000}),
+    ('The Sample.mkv', 'movies', {'kind': 'movie', 'title': 'The Sample'}),
+    ('heat.1995.1080p.bluray.x264-grp.sample.mkv', 'movies',
+     {'kind': 'ignored', 'extra': 'sample'}),
+    ('SAMPLE.heat.1995.mkv', 'movies', {'kind': 'ignored', 'extra': 'sample'}),
+    ('Show/Season 1/Show - S01E01 - Sample Size.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 1, 'episodes': [1]}),
+    ('Blade.Runner.UltraHD.HDR.DV.HEVC.x265-GRP.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Blade Runner'}),
+    ('Some Movie UltraHD HDR.mkv', 'movies', {'kind': 'movie', 'title': 'Some Movie'}),
+    ('The.Kings.Speech.2010.1080p.BluRay.DTS.x264.D Z0N3.mkv', 'movies',
+     {'kind': 'movie', 'title': 'The Kings Speech', 'year': 2010}),
+    ('www.Site.party - The Wheel of Time (2021) 720p x264.mkv', 'movies',
+     {'kind': 'movie', 'title': 'The Wheel of Time', 'year': 2021}),
+    # --- seasons numbered by year; SxxE/x forms; episode lists; "3-07" ---
+    ('Top Gear/Season 2011/Top Gear - 2011x05 - Title.mkv', 'series',
+     {'kind': 'episode', 'title': 'Top Gear', 'season': 2011, 'episodes': [5]}),
+    ('Top Gear/Season 2011/2011x05 - Title.mkv', 'series',
+     {'kind': 'episode', 'title': 'Top Gear', 'season': 2011, 'episodes': [5]}),
+    ('Top Gear/Top Gear S2011E05.mkv', 'series',
+     {'kind': 'episode', 'title': 'Top Gear', 'season': 2011, 'episodes': [5]}),
+    ('The Office/Season 6/The Office - S06xE01.avi', 'series',
+     {'kind': 'episode', 'title': 'The Office', 'season': 6, 'episodes': [1]}),
+    ('The Office/Season 6/The Office S06x01.avi', 'series',
+     {'kind': 'episode', 'title': 'The Office', 'season': 6, 'episodes': [1]}),
+    ('Elementary/Season 2/Elementary - 02x03-04-15 - Ep Name.mp4', 'series',
+     {'kind': 'episode', 'title': 'Elementary', 'season': 2, 'episodes': [3, 4, 15]}),
+    ('Elementary/Season 2/02x03x04x15 - Ep Name.mp4', 'series',
+     {'kind': 'episode', 'title': 'Elementary', 'season': 2, 'episodes': [3, 4, 15]}),
+    ('Elementary/Season 2/02x03 - x04 - x15 - Ep Name.mp4', 'series',
+     {'kind': 'episode', 'title': 'Elementary', 'season': 2, 'episodes': [3, 4, 15]}),
+    ('Elementary/Season 2/02x03 - 02x04 - 02x15 - Ep Name.mp4', 'series',
+     {'kind': 'episode', 'title': 'Elementary', 'season': 2, 'episodes': [3, 4, 15]}),
+    ('Elementary/Season 1/Elementary - S01E23-E24-E26 - The Woman.mp4', 'series',
+     {'kind': 'episode', 'title': 'Elementary', 'season': 1, 'episodes': [23, 24, 26]}),
+    ('Lost/Season 2/2-05 - Title.mkv', 'series',
+     {'kind': 'episode', 'title': 'Lost', 'season': 2, 'episodes': [5]}),
+    ('Lost/2-05 - Title.mkv', 'series',
+     {'kind': 'episode', 'title': 'Lost', 'season': 2, 'episodes': [5]}),
+    ('Show/Show.S02.1080p.mkv', 'series', {'kind': 'episode', 'title': 'Show', 'season': 2}),
+    ('new.girl.117.hdtv-lol.mp4', 'series',
+     {'kind': 'episode', 'title': 'new girl', 'season': 1, 'episodes': [17]}),
+    # --- anime and fansub releases ---
+    ('[Group] Mushishi - 07 [1080p].mkv', 'series',
+     {'kind': 'episode', 'title': 'Mushishi', 'episodes': [7]}),
+    ('[Group][Kimetsu no Yaiba][11][BDRIP][1920x1080][HEVC].mp4', 'series',
+     {'kind': 'episode', 'title': 'Kimetsu no Yaiba', 'episodes': [11]}),
+    ('[Group] Mushishi [03][Ma10p_1080p][x265_flac].mkv', 'series',
+     {'kind': 'episode', 'title': 'Mushishi', 'episodes': [3]}),
+    ('[NoobSubs] Sword Art Online II 06 (720p 8bit AAC).mp4', 'series',
+     {'kind': 'episode', 'title': 'Sword Art Online II', 'episodes': [6]}),
+    ('[DeadFish] 01 - Tari Tari [BD][720p][AAC].mp4', 'series',
+     {'kind': 'episode', 'title': 'Tari Tari', 'episodes': [1]}),
+    ('[Stratos-Subs]_Infinite_Stratos_-_12_(1280x720_H.264_AAC)_[379759DB].mkv', 'series',
+     {'kind': 'episode', 'title': 'Infinite Stratos', 'episodes': [12]}),
+    ('Naruto Shippuden/Naruto Shippuden Episode 366.avi', 'series',
+     {'kind': 'episode', 'title': 'Naruto Shippuden', 'episodes': [366]}),
+    # --- library kind guessed from the stronger signs ---
+    ('[Group][Kimetsu no Yaiba][11][BDRIP][1920x1080].mp4', None,
+     {'kind': 'episode', 'title': 'Kimetsu no Yaiba', 'episodes': [11]}),
+    ('One.Piece.E576.720p.HDTV.x264-GRP.mkv', None,
+     {'kind': 'episode', 'title': 'One Piece', 'episodes': [576]}),
+    ('Sherlock.S01.720p.BluRay.x264-GRP.mkv', None,
+     {'kind': 'episode', 'title': 'Sherlock', 'season': 1}),
+    ('Show S01xE05.mkv', None, {'kind': 'episode', 'title': 'Show', 'season': 1, 'episodes': [5]}),
+    ('WALL-E.2008.1080p.mkv', None, {'kind': 'movie', 'title': 'WALL-E', 'year': 2008}),
 ]
 
 
@@ -535,18 +623,26 @@ def test_key_order_is_the_documented_one() -> None:
 
 
 def test_bytes_path_with_undecodable_name_gives_a_readable_title() -> None:
+    """A Latin-1 name on a UTF-8 system: the title reads the legacy bytes, the path keeps them."""
     result = parse_name(b"Films/Am\xe9lie (2001)/Am\xe9lie (2001) - 1080p.mkv", "movies")
     assert result.kind == "movie"
-    assert result.title == "Am\ufffdlie"
+    assert result.title == "Amélie"
     assert result.year == 2001
     assert result.version == "1080p"
     # path keeps the real bytes (surrogate escapes) so the file can still be opened ...
     assert os.fsencode(result.path) == b"Films/Am\xe9lie (2001)/Am\xe9lie (2001) - 1080p.mkv"
-    # ... and the printable form has replacement characters instead
-    assert result.to_dict()["path"] == "Films/Am\ufffdlie (2001)/Am\ufffdlie (2001) - 1080p.mkv"
+    # ... and the printable form shows what the bytes meant
+    assert result.to_dict()["path"] == "Films/Amélie (2001)/Amélie (2001) - 1080p.mkv"
     episode = parse_name(os.fsdecode(b"S\xe9rie/Season 01/S\xe9rie - S01E03.mkv"))
     assert (episode.kind, episode.title, episode.season, episode.episodes) == (
-        "episode", "S\ufffdrie", 1, [3])
+        "episode", "Série", 1, [3])
+    # cp1252's own range (curly quotes, the euro sign); a byte it leaves undefined is U+FFFD
+    legacy = parse_name(b"\x93Quoted\x94 \x80 Story \x81 (2016).mkv", "movies")
+    assert legacy.title == "\u201cQuoted\u201d \u20ac Story \ufffd"
+    # UTF-8 names are untouched, also next to a legacy byte in another folder
+    mixed = parse_name("Caf\u00e9/".encode() + b"Caf\xe9 Society (2016).mkv", "movies")
+    assert (mixed.title, mixed.year) == ("Café Society", 2016)
+    json.dumps(legacy.to_dict(), ensure_ascii=False).encode("utf-8")  # printable, storable
 
 
 def test_pathlike_and_nfd_names() -> None:
@@ -666,7 +762,6 @@ def test_cli_non_utf8_file_on_disk(tmp_path: Path) -> None:
     result = run_cli(name)
     assert result.returncode == 0, result.stderr
     obj = json.loads(result.stdout.decode("utf-8"))
-    assert obj["title"] == "Caf\ufffd Society"
+    assert obj["title"] == "Café Society"
     assert (obj["kind"], obj["year"], obj["version"]) == ("movie", 2016, "720p")
-    assert obj["path"] == os.fsdecode(name).encode("utf-8", "surrogateescape").decode(
-        "utf-8", "replace")
+    assert obj["path"] == os.fsdecode(name).encode("utf-8", "surrogateescape").decode("cp1252")

@@ -22,6 +22,7 @@ from appliance.state import AppState
 from store import media_query as mq
 from store.db import Record
 from store.paths import from_db
+from sync.contract import reaches_completion
 from sync.media_info import MediaInfo
 from sync.media_types import (
     ImageRef,
@@ -41,7 +42,6 @@ from sync.query import ComplexityGuard, MediaQuery, SortOrder, parse_peak_hours,
 
 router = Router("/api/v1")
 TAGS = ("media",)
-COMPLETED_FRACTION = 0.95
 HOME_LIMIT = 24
 
 
@@ -256,8 +256,7 @@ async def record_progress(state: AppState, user_id: uuid.UUID, item_id: uuid.UUI
     kind = await access.require_item(state, user_id, item_id)
     if kind not in ("movie", "episode"):
         raise ApiError(422, "not_playable", f"a {kind} has no progress; mark it instead")
-    completed = body.completed or (
-        body.duration_s is not None and body.position_s >= COMPLETED_FRACTION * body.duration_s)
+    completed = body.completed or reaches_completion(body.position_s, body.duration_s)
     row = await mq.save_progress(state.db, user_id, item_id, body.position_s, body.duration_s,
                                  completed, _aware(body.client_ts), body.device_id or device)
     applied = row is not None

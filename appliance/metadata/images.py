@@ -25,10 +25,11 @@ from PIL import Image, UnidentifiedImageError
 from appliance.metadata import blurhash
 from store import metadata
 from store.db import Database
+from sync.contract import IMAGE_WIDTHS
 
 log = logging.getLogger("ferrex.images")
 
-WIDTHS = (92, 154, 185, 300, 342, 500, 780, 1280, 1920)
+WIDTHS = IMAGE_WIDTHS  # the player asks for the same ones (sync.contract)
 AHEAD = {"poster": (342,), "backdrop": (780,), "thumb": (300,), "logo": (), "banner": ()}
 MAX_SOURCE_BYTES = 50 << 20
 Image.MAX_IMAGE_PIXELS = 80_000_000  # refuse decompression bombs rather than eat the Pi's RAM

@@ -13,12 +13,14 @@ belonging to Movie. An extra's ``title``/``year``/``season`` are those of the it
 the indexer can attach it without parsing again.
 
 Undecodable bytes (a Latin-1 name on a UTF-8 system) arrive as surrogate escapes; ``path`` keeps
-them, so ``os.fsencode(result.path)`` is the real file, while ``title`` carries U+FFFD instead and
-is always safe to store and to print.
+them, so ``os.fsencode(result.path)`` is the real file, while ``title`` reads the bytes that are not
+UTF-8 as Windows-1252/Latin-1 (``Caf\xe9`` shows as "Café", the legacy encoding such names were
+written in) and is always safe to store and to print.
 """
 
 from __future__ import annotations
 
+import codecs
 import datetime as _dt
 import functools
 import os
@@ -102,14 +104,16 @@ _EXTRA_DIRS: Final[dict[str, str]] = {
 #: ``_`` or a space, as in Jellyfin: ``-`` is deliberate, the others show up in release names.
 _EXTRA_SUFFIX_RE: Final = re.compile(
     r"(?:-(trailer|featurette|behindthescenes|deletedscene|deleted|interview|short|scene|clip"
-    r"|other|extra|sample)|[._ ](trailer|sample))$", re.I)
+    r"|other|extra|sample)|[._ ](trailer|sample))(?:[-._ ]?[0-9]{1,2})?$", re.I)
 _EXTRA_SUFFIXES: Final[dict[str, str]] = {
     "trailer": "trailer", "featurette": "featurette", "behindthescenes": "behindthescenes",
     "deletedscene": "deletedscene", "deleted": "deletedscene", "interview": "interview",
     "short": "short", "scene": "scene", "clip": "clip", "other": "other", "extra": "other",
     "sample": "sample",
 }
-_SAMPLE_PREFIX_RE: Final = re.compile(r"^sample[-._ ]", re.I)
+#: ``sample-x.mkv`` in any case; ``sample.x``/``SAMPLE x`` only as tools write it, so a film
+#: called ``Sample People`` is not dropped.
+_SAMPLE_PREFIX_RE: Final = re.compile(r"^(?:sample|SAMPLE)[._ ]|^(?i:sample)[-_]")
 
 #: NAS housekeeping folders that are never media (Synology, QNAP, Windows, fsck).
 _IGNORED_DIRS: Final = frozenset({
@@ -150,6 +154,11 @@ _STRONG_TAGS: Final = frozenset({
     "hdr10+", "dovi", "aac", "aac2", "ac3", "eac3", "dd5", "ddp5", "dd2", "ddp2", "ddp", "dd+",
     "dts", "dts-hd", "dtshd", "truehd", "atmos", "flac", "mp3", "opus", "lpcm", "amzn", "dsnp",
     "hmax", "atvp", "pmtp", "nf", "hulu",
+    # picture words that scene names put before the resolution ("Movie.UltraHD.HDR.2160p")
+    "ultrahd", "fullhd", "uhdbd", "uhdrip", "hdr10plus", "dolbyvision", "hlg", "12bit", "10-bit",
+    "8-bit", "hddvd", "hd-dvd", "hdlight", "mhd", "bdmux", "brmux", "bdripmux", "brripmux",
+    "web-dlrip", "webdlrip", "tvrip", "vhsrip", "satrip", "dvbrip", "ppvrip", "dvdmux", "dvd-r",
+    "hfr", "48fps", "60fps", "mpeg2", "mpg2", "vc1", "vc-1",
 })
 #: Words that are also title words ("Charlotte's Web"): a tag only when another tag follows.
 _WEAK_TAGS: Final = frozenset({
@@ -159,7 +168,13 @@ _WEAK_TAGS: Final = frozenset({
     # languages, as release names put them between title and tags
     "german", "french", "truefrench", "vostfr", "vff", "vf", "ita", "italian", "spanish",
     "castellano", "latino", "eng", "english", "korean", "japanese", "hindi", "russian", "rus",
-    "nordic", "swedish", "danish", "dutch", "polish", "pl", "hun", "cze",
+    "nordic", "swedish", "danish", "dutch", "polish", "pl", "hun", "cze", "vo", "vfq",
+    "multi-subs", "subs", "doku", "docu", "convert", "hq", "stv", "qc", "ntsc", "pal",
+})
+#: Weak tags that end a title also as its last word: nobody names a film "... HDR".
+_TAIL_TAGS: Final = frozenset({
+    "hdr", "sdr", "dv", "3d", "hsbs", "hou", "sbs", "readnfo", "nfofix", "rerip", "repack",
+    "proper", "internal", "dubbed", "subbed", "vostfr", "multi", "hc",
 })
 _RESOLUTION_RE: Final = re.compile(r"^[0-9]{3,4}[pi]$|^[0-9]{3,4}x[0-9]{3,4}$", re.I | re.A)
 _TAG_TOKEN_STRIP: Final = "()[]{}"
@@ -176,17 +191,26 @@ _BARE_IMDB_RE: Final = re.compile(r"(?<![a-z0-9])(tt[0-9]{7,8})(?![a-z0-9])", re
 _EDITION_TAG_RE: Final = re.compile(r"\{\s*edition\s*[-=:]\s*([^}]*)\}", re.I)
 _PAREN_YEAR_RE: Final = re.compile(r"[(\[]\s*([0-9]{4})\s*[)\]]", re.A)
 _YEAR_TOKEN_RE: Final = re.compile(r"^[(\[]?([0-9]{4})[)\]]?$", re.A)
+#: ``- part1``, `` part2`` (no space before the number), ``.Part.2``, ``cd2``, ``CD1of2``, ``-cdb``.
+#: ``Film Part 2`` (a space before the number, no dash) stays in the title, as TMDB names it.
 _PART_RE: Final = re.compile(
-    r"(?:(?:[ ._]*-[ ._-]*|[._]+|(?<=[\])}])\s*)part"
+    r"(?:(?:[ ._]*-[ ._-]*|[._]+|(?<=[\])}])\s*|\s+(?=part[0-9]))part"
     r"|(?:[ ._-]+|(?<=[\])}])\s*)(?:cd|dvd|pt|dis[ck]))"
-    r"[ ._-]*([0-9]{1,2}|[a-d])$", re.I | re.A)
+    r"[ ._-]*([0-9]{1,2}|[a-d])(?:of[0-9]{1,2})?$", re.I | re.A)
 _CRC_RE: Final = re.compile(r"[\[(][0-9a-f]{8}[\])]", re.I | re.A)
 _BRACKET_RE: Final = re.compile(r"[\[(]([^\[\]()]*)[\])]")
 _LEADING_GROUP_RE: Final = re.compile(r"^\s*\[[^\]]*\][\s._-]*")
 _SPACES_RE: Final = re.compile(r"\s+")
+#: ``www.Site.party - Title (2021)``/``[www.site.com] Title``: the download site, not the title.
+_SITE_RE: Final = re.compile(
+    r"^(?:[\[(]\s*www\.[^\])]+[\])][\s._-]*|www\.\S+\s+(?:-\s+)?)", re.I)
+_WORD_RE: Final = re.compile(
+    r"(?:[^\W\d_]\.){2,}(?![^\W_])|[hx]\.26[45]|[^\s._]+\.(?=\s|$)|[^\s._]+", re.I)
 
+#: ``S01E02``, ``S01 E02``, ``S16 - E29``, ``S01xE05``, ``S01x05``, ``S2011E05`` (a year as season).
 _SXXEXX_RE: Final = re.compile(
-    r"(?<![a-z0-9])s([0-9]{1,4})[ ._-]?e(?:p)?[ ._]?([0-9]{1,4})(?![0-9])", re.I | re.A)
+    r"(?<![a-z0-9])s([0-9]{1,4})(?:(?:[ ._-]?|\s-\s)x?ep?|-?x)[ ._]?([0-9]{1,4})(?![0-9])",
+    re.I | re.A)
 _SXXEXX_MORE_RE: Final = re.compile(
     r"(?:[ ._]?(-)[ ._]?|[ ._]?)(?:s[0-9]{1,4})?e([0-9]{1,4})(?![0-9])|(-)([0-9]{1,3})(?![0-9a-z])",
     re.I | re.A)
@@ -196,13 +220,26 @@ _WORDS_RE: Final = re.compile(
 #: ``[Group] Show S2 - 05``: fansub releases of a later season.
 _ANIME_SEASON_RE: Final = re.compile(
     r"(?<![a-z0-9])s([0-9]{1,2})\s+-\s+([0-9]{1,4})(?:v[0-9])?(?![0-9])", re.I | re.A)
-_NXNN_RE: Final = re.compile(r"(?<![0-9a-z])([0-9]{1,2})x([0-9]{2,3})(?![0-9a-wyz])", re.I | re.A)
+#: ``1x02``, ``5x9``, ``2011x05`` (a season numbered by its year).
+_NXNN_RE: Final = re.compile(
+    r"(?<![0-9a-z])([0-9]{1,2}|(?:19|20)[0-9]{2})x([0-9]{1,3})(?![0-9a-wyz])", re.I | re.A)
+#: What may follow: ``x03``, ``-03``, ``-1x03``, `` - x03``, `` - 1x03``.
 _NXNN_MORE_RE: Final = re.compile(
-    r"(?:x|(-)(?:[0-9]{1,2}x)?)([0-9]{2,3})(?![0-9a-wyz])", re.I | re.A)
+    r"(?:x|(-)(?:[0-9]{1,4}x)?|\s*(-)\s*(?:[0-9]{1,4})?x)([0-9]{2,3})(?![0-9a-wyz])", re.I | re.A)
+#: ``3-07 - Title``: season 3, episode 7, at the start of a name or after `` - ``.
+_DASH_SE_RE: Final = re.compile(
+    r"(?:^|\s-\s)([0-9]{1,2})-([0-9]{2,3})(?![0-9a-z-])", re.I | re.A)
+#: A season alone (``Show.S01.1080p``, ``Show Saison 2``): a season pack or an episode to come.
+_SEASON_ONLY_RE: Final = re.compile(
+    r"(?<![a-z0-9])(?:s([0-9]{1,2})|(?:season|saison|temporada|stagione|staffel|seizoen)"
+    r"[ ._-]?([0-9]{1,4}))(?![0-9a-z])", re.I | re.A)
+#: ``Show.117.HDTV``: three digits in a scene name are season and episode (Kodi's rule).
+_SNN_RE: Final = re.compile(r"(?<=\.)([1-9])([0-9]{2})(?=\.)", re.A)
 _DATE_RE: Final = re.compile(
     r"(?<![0-9])((?:19|20)[0-9]{2})([-._ ])([0-9]{1,2})\2([0-9]{1,2})(?![0-9])", re.A)
 _EONLY_RE: Final = re.compile(
-    r"(?<![a-z0-9])(?:episode|ep|e)[ ._-]?([0-9]{1,4})(?![0-9])", re.I | re.A)
+    r"(?<![a-z0-9])(?:episodes?|episodio|episódio|episodul|[ck]ap[ií]tulo|folge|aflevering|odcinek"
+    r"|ep|e)\.?[ ._-]?([0-9]{1,4})(?![0-9])", re.I)
 _EONLY_MORE_RE: Final = re.compile(r"(?:[ ._]?(-)[ ._]?|[ ._]?)e([0-9]{1,4})(?![0-9])",
                                    re.I | re.A)
 _ABS_DASH_RE: Final = re.compile(r"\s-\s#?([0-9]{1,4})(?:v[0-9])?(?=$|\s)", re.I | re.A)
@@ -210,7 +247,13 @@ _ABS_START_RE: Final = re.compile(r"^#?([0-9]{1,4})(?:v[0-9])?(?=$|[\s._-])", re
 _ABS_ANY_RE: Final = re.compile(r"(?<![\w.])#?([0-9]{1,4})(?:v[0-9])?(?![\w])", re.I)
 
 #: ``[Group] Show - 05``: a fansub release, numbered absolutely; enough to guess "series".
-_FANSUB_RE: Final = re.compile(r"^\[[^\]]+\][ ._]*.+?\s-\s[0-9]{1,4}(?:v[0-9])?(?![0-9])", re.A)
+#: Also ``[Group] Title 12 [720p]`` and ``[Group][Title][05][BDRIP]``.
+_FANSUB_RE: Final = re.compile(
+    r"^\[[^\]]+\](?:[ ._]*.+?[\s_]-[\s_][0-9]{1,4}(?:v[0-9])?(?![0-9])"
+    r"|\s*\[[^\]]+\]\s*\[[0-9]{1,3}(?:v[0-9])?\]"
+    r"|[ ._]*[^\[\]()]+?[ ._][0-9]{1,3}(?:v[0-9])?[ ._]*(?:[\[(]|$))", re.A)
+_BRACKET_NUMBER_RE: Final = re.compile(r"[\[(]\s*#?([0-9]{1,3})(?:v[0-9])?\s*[\])]", re.I | re.A)
+_LEADING_BRACKET_RE: Final = re.compile(r"^\s*\[([^\]]*)\]")
 _SEASON_DIR_RE: Final = re.compile(
     r"^(?:season|series|saison|staffel|temporada|stagione|seizoen|sezon|kausi)[ ._-]*([0-9]{1,4})"
     r"(?![0-9])|^s([0-9]{1,4})$|(?:^|[ ._-])season[ ._-]*([0-9]{1,4})(?![0-9])", re.I | re.A)
@@ -221,17 +264,33 @@ _SPECIALS_DIR_RE: Final = re.compile(r"^specials?$", re.I)
 # public helpers
 
 
+def _legacy_bytes(exc: UnicodeError) -> tuple[str, int]:
+    """Decode error handler: bytes that are not UTF-8 read as Windows-1252, else Latin-1.
+
+    A name that is not UTF-8 was almost always written on Windows or an old Linux in a Western
+    code page; cp1252 is Latin-1 plus the printable 0x80-0x9F range (``€``, curly quotes). The
+    five bytes cp1252 leaves undefined (C1 controls in Latin-1) become U+FFFD.
+    """
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    chunk = exc.object[exc.start:exc.end]
+    return bytes(chunk).decode("cp1252", "replace"), exc.end
+codecs.register_error("ferrex-legacy", _legacy_bytes)
+
+
 def readable(text: str) -> str:
-    """``text`` with undecodable bytes (surrogate escapes) turned into U+FFFD and NFC-normalised.
+    """``text`` made printable and NFC-normalised: bytes that are not UTF-8 (surrogate escapes)
+    are read as cp1252/Latin-1 (``Caf\xe9`` → ``Café``), never left as lone surrogates.
 
     Titles end up in Postgres and JSON, neither of which accepts lone surrogates; macOS-made
     names arrive decomposed (NFD) and must compare equal to the same name typed on Linux.
     """
     try:
         data = text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
+    except UnicodeEncodeError:  # a lone surrogate that is not an escaped byte
         data = text.encode("utf-8", "surrogatepass")
-    return unicodedata.normalize("NFC", data.decode("utf-8", "replace"))
+        return unicodedata.normalize("NFC", data.decode("utf-8", "replace"))
+    return unicodedata.normalize("NFC", data.decode("utf-8", "ferrex-legacy"))
 
 
 def extra_dir_kind(name: str) -> str | None:
@@ -304,7 +363,10 @@ def _guess(parts: list[str]) -> LibraryKind:
         return "movies"
     stem = os.path.splitext(parts[-1])[0]
     if (_SXXEXX_RE.search(stem) or _WORDS_RE.search(stem) or _NXNN_RE.search(stem)
-            or _FANSUB_RE.match(stem)):
+            or _FANSUB_RE.match(stem) or _SEASON_ONLY_RE.search(stem)):
+        return "series"
+    episode = _EONLY_RE.search(stem)
+    if episode is not None and len(episode.group(1)) <= 3:  # E576, Episode 12; not WALL-E.2008
         return "series"
     if _valid_date(_DATE_RE.search(stem)) is not None:
         return "series"
@@ -355,6 +417,8 @@ def parse_name(path: str | bytes | os.PathLike[str] | os.PathLike[bytes],
     if _SAMPLE_PREFIX_RE.match(stem) or stem.lower() == "sample":
         return ParsedName(path=raw, kind="ignored", extra="sample")
     suffix = _EXTRA_SUFFIX_RE.search(stem)
+    if suffix is not None and not _is_extra_suffix(suffix, stem):
+        suffix = None  # "Free Sample (2019)", "Movie Trailer": a title word, not a marker
     if suffix is not None or stem.lower() == "trailer":
         word = (suffix.group(1) or suffix.group(2)).lower() if suffix else "trailer"
         extra = _EXTRA_SUFFIXES[word]
@@ -370,6 +434,18 @@ def parse_name(path: str | bytes | os.PathLike[str] | os.PathLike[bytes],
         return result
 
     return _parse_item(raw, stem, dirs, kind)
+
+
+def _is_extra_suffix(m: re.Match[str], stem: str) -> bool:
+    """A word glued on with ``-`` is always a marker (Jellyfin); after a space or dot it is one
+    only as a release tool writes it (``sample``/``SAMPLE``, or after release tags), never a
+    capitalised title word (``Free Sample``, ``The Trailer``) in a name a person typed."""
+    if m.group(1) is not None:
+        return True
+    word = m.group(2)
+    if word.islower() or word.isupper():
+        return True
+    return not _title_year(stem[:m.start()]).clean
 
 
 def _parse_item(raw: str, stem: str, dirs: list[str], kind: LibraryKind) -> ParsedName:
@@ -459,6 +535,11 @@ def _is_weak_tag(token: str) -> bool:
     return low in _WEAK_TAGS or low.split("-", 1)[0] in _WEAK_TAGS
 
 
+@functools.lru_cache(maxsize=4096)
+def _is_tail_tag(token: str) -> bool:
+    return token.strip(_TAG_TOKEN_STRIP).lower() in _TAIL_TAGS
+
+
 def _year_of(token: str) -> int | None:
     m = _YEAR_TOKEN_RE.match(token)
     if m is None:
@@ -468,11 +549,16 @@ def _year_of(token: str) -> int | None:
 
 
 def _tokens(text: str) -> tuple[list[str], bool]:
-    """Split a name into words; ``dotted`` = scene style (``The.Matrix.1999``): dots are spaces."""
+    """Split a name into words; ``dotted`` = scene style (``The.Matrix.1999``): dots are spaces.
+
+    A name with spaces may still glue words with dots (``Kings.Speech.2010.1080p.x264.D Z0N3``):
+    a dot between two characters separates words there too, but an abbreviation's dot before a
+    space (``Mr. Robot``, ``Vol. 1``) and an acronym (``E.T.``) stay in their word.
+    """
     dotted = " " not in text.strip()
     if dotted:
         return [t for t in re.split(r"[._ ]+", text) if t], True
-    return [t for t in re.split(r"[ _]+", text) if t], False
+    return _WORD_RE.findall(text), False
 
 
 def _join(tokens: list[str], dotted: bool) -> str:
@@ -514,11 +600,13 @@ def _finish(text: str) -> str | None:
 
 
 def _first_tag(tokens: list[str], start: int = 0) -> int:
+    last = len(tokens) - 1
     for i in range(start, len(tokens)):
         if _is_tag(tokens[i]):
             return i
-        if _is_weak_tag(tokens[i]) and i + 1 < len(tokens) and (
-                _is_tag(tokens[i + 1]) or _is_weak_tag(tokens[i + 1])):
+        if _is_weak_tag(tokens[i]) and (
+                (i < last and (_is_tag(tokens[i + 1]) or _is_weak_tag(tokens[i + 1])))
+                or (i == last and i > 0 and _is_tail_tag(tokens[i]))):
             return i
     return len(tokens)
 
@@ -530,7 +618,7 @@ def _title_year(text: str) -> _TitleYear:
     A year in parentheses wins (``Movie (2010)``); otherwise the last plausible bare year before
     the release tags (``2001.A.Space.Odyssey.1968.1080p``), never the first word (``1917.2019``).
     """
-    text = text.strip()
+    text = _SITE_RE.sub("", text.strip())
     stripped = _LEADING_GROUP_RE.sub("", text)
     if stripped.strip(" -._") and not stripped.lstrip().startswith(("(", "[")):
         text = stripped  # "[Group] Title", but "[REC] (2007)" keeps its name
@@ -580,6 +668,15 @@ class _Movie(msgspec.Struct):
     clean: bool = True
 
 
+def _take_part(text: str) -> tuple[str, int | None]:
+    """``x - part1``/``x cd2``/``x.CD1of2``/``x-cdb`` at the end: the text before it, the part."""
+    m = _PART_RE.search(text)
+    if m is None or not text[:m.start()].strip(" -._"):
+        return text, None
+    value = m.group(1).lower()
+    return text[:m.start()], int(value) if value.isdigit() else ord(value) - ord("a") + 1
+
+
 def _edition_of(text: str) -> str | None:
     """An edition label (``Director's Cut``) if ``text`` is one, canonical spelling if known."""
     key = _norm(text.replace("'", ""))
@@ -627,11 +724,7 @@ def _parse_movie_stem(stem: str, folder: str | None = None) -> _Movie:
     if tag is not None:
         movie.edition = tag.group(1).strip() or None
         text = text[:tag.start()] + " " + text[tag.end():]
-    part = _PART_RE.search(text)
-    if part is not None:
-        value = part.group(1).lower()
-        movie.part = int(value) if value.isdigit() else ord(value) - ord("a") + 1
-        text = text[:part.start()]
+    text, movie.part = _take_part(text)
     text = _SPACES_RE.sub(" ", text).strip()
 
     if folder is not None:  # Movie (2010)/Movie (2010) - 1080p.mkv: the rest is a version label
@@ -708,21 +801,26 @@ def _valid_date(m: re.Match[str] | None) -> str | None:
 
 
 def _more(pattern: re.Pattern[str], text: str, pos: int, first: int) -> list[int]:
-    """Episode numbers following the first one: ``E02E03`` lists, ``E01-E04`` ranges."""
+    """Episode numbers following the first one: ``E02E03`` lists, ``E01-E04`` ranges.
+
+    Two numbers joined by a dash are a range (``E01-E04`` = 1..4); a longer chain is a list of
+    the episodes named (``03x01-02-09`` = 1, 2, 9), as a person writes a double episode plus one.
+    """
     episodes = [first]
+    dashed = False
     while True:
         m = pattern.match(text, pos)
         if m is None or m.end() == pos:
-            return episodes
-        groups = [g for g in m.groups()]
-        is_range = "-" in (g for g in groups if g is not None and not g.isdigit())
+            break
+        groups = m.groups()
+        dashed = dashed or "-" in (g for g in groups if g is not None and not g.isdigit())
         number = int(next(g for g in reversed(groups) if g is not None and g.isdigit()))
-        last = episodes[-1]
-        if is_range and last < number <= last + 50:
-            episodes.extend(range(last + 1, number + 1))
-        elif number not in episodes:
+        if number not in episodes:
             episodes.append(number)
         pos = m.end()
+    if len(episodes) == 2 and dashed and episodes[0] < episodes[1] <= episodes[0] + 50:
+        return list(range(episodes[0], episodes[1] + 1))
+    return episodes
 
 
 class _Episode(msgspec.Struct):
@@ -748,22 +846,52 @@ def _match_episode(text: str, folder_season: int | None) -> _Episode | None:
     m = _DATE_RE.search(text)
     if m is not None:  # a date, even an impossible one, is not three episode numbers
         return _Episode(folder_season, None, _valid_date(m), prefix=text[:m.start()])
+    m = _DASH_SE_RE.search(text)
+    if m is not None:
+        return _Episode(int(m.group(1)), [int(m.group(2))], prefix=text[:m.start()])
+    m = _SEASON_ONLY_RE.search(text)
+    if m is not None:
+        season = int(m.group(1) or m.group(2))
+        e = _EONLY_RE.search(text, m.end())
+        episodes = _more(_EONLY_MORE_RE, text, e.end(), int(e.group(1))) if e else None
+        return _Episode(season, episodes, prefix=text[:m.start()])
     m = _EONLY_RE.search(text)
     if m is not None:
         return _Episode(folder_season, _more(_EONLY_MORE_RE, text, m.end(), int(m.group(1))),
                         prefix=text[:m.start()])
+    if " " not in text and not text.startswith("["):
+        tokens = text.split(".")
+        head = ".".join(tokens[:_first_tag(tokens)]) + "."
+        found = None
+        for found in _SNN_RE.finditer(head):  # noqa: B007 (the last one before the tags)
+            pass
+        if found is not None and folder_season in (None, int(found.group(1))):
+            return _Episode(int(found.group(1)), [int(found.group(2))],
+                            prefix=text[:found.start()])
     return _absolute(text, folder_season)
 
 
 def _absolute(text: str, folder_season: int | None) -> _Episode | None:
-    """``[Group] Show - 102 (1080p) [CRC].mkv``: one number, anime style."""
+    """``[Group] Show - 102 (1080p) [CRC].mkv``: one number, anime style.
+
+    Fansub names put the title and the number in brackets too (``[Group][Title][05][BDRIP]``,
+    ``[Group] Title [11][1080p]``): a bracket holding only a number is the episode, a first
+    bracket holding words is the title.
+    """
     ids: Ids = {}
-    work = _LEADING_GROUP_RE.sub("", _strip_ids(text, ids))
+    work = _strip_ids(text, ids).replace("_", " ")
+    if " " not in work.strip():
+        work = work.replace(".", " ")
+    grouped = _LEADING_GROUP_RE.match(work) is not None
+    work = _LEADING_GROUP_RE.sub("", work)
     work = _CRC_RE.sub(" ", work)
+    lead = _LEADING_BRACKET_RE.match(work)
+    if lead is not None and not _BRACKET_NUMBER_RE.match(work) and not all(
+            _is_tag(w) or _is_weak_tag(w) for w in lead.group(1).split()):
+        work = lead.group(1) + " " + work[lead.end():]
+    work = _BRACKET_NUMBER_RE.sub(r" - \1 ", work)
     work = _BRACKET_RE.sub(
         lambda b: b.group(0) if _PAREN_YEAR_RE.fullmatch(b.group(0)) else " ", work)
-    if " " not in work.strip():
-        work = re.sub(r"[._]", " ", work)
     tokens = work.split()
     cut = _first_tag(tokens)
     work = " ".join(tokens[:cut])
@@ -777,7 +905,10 @@ def _absolute(text: str, folder_season: int | None) -> _Episode | None:
     number = int(found.group(1))
     if folder_season is not None and number >= 100 and number // 100 == folder_season:
         number %= 100  # Season 01/101.mkv is S01E01, as in Jellyfin
-    return _Episode(folder_season, [number], prefix=work[:found.start()], absolute=True)
+    prefix = work[:found.start()]
+    if grouped and not prefix.strip(" -"):  # [Group] 01 - Title: the title follows
+        prefix = work[found.end():].strip(" -").split(" - ")[0]
+    return _Episode(folder_season, [number], prefix=prefix, absolute=True)
 
 
 def _parse_episode(raw: str, stem: str, dirs: list[str]) -> ParsedName:
@@ -791,6 +922,7 @@ def _parse_episode(raw: str, stem: str, dirs: list[str]) -> ParsedName:
     file_ids: Ids = {}
     text = _SPACES_RE.sub(" ", _strip_ids(stem, file_ids)).strip()
     ids.update(file_ids)
+    text, part = _take_part(text)
 
     found = _match_episode(text, folder_season)
     file_title = file_year = None
@@ -817,4 +949,5 @@ def _parse_episode(raw: str, stem: str, dirs: list[str]) -> ParsedName:
     season = found.season if found is not None else folder_season
     return ParsedName(path=raw, kind="episode", title=title, year=year, season=season,
                       episodes=found.episodes if found is not None else None,
-                      air_date=found.air_date if found is not None else None, ids=ids or None)
+                      air_date=found.air_date if found is not None else None, part=part,
+                      ids=ids or None)

@@ -14,20 +14,9 @@ from PIL import Image, UnidentifiedImageError
 
 from ui.images.types import RGBA
 
-# Mirrors the appliance's standard variant widths (appliance/metadata/images.py WIDTHS): asking
-# for one of these lets the server answer from its variant cache instead of rendering a new size.
-STANDARD_WIDTHS = (92, 154, 185, 300, 342, 500, 780, 1280, 1920)
-
 
 class DecodeError(ValueError):
     """The bytes are not an image Pillow can read."""
-
-
-def standard_width(width: int) -> int:
-    for w in STANDARD_WIDTHS:
-        if w >= width:
-            return w
-    return STANDARD_WIDTHS[-1]
 
 
 def decode_to(data: bytes, width: int, height: int) -> RGBA:

@@ -23,8 +23,9 @@ from pathlib import Path
 import httpx
 import trio
 
+from sync.contract import standard_image_width
 from ui.grid.demand import Priority
-from ui.images.decode import DecodeError, decode_to, standard_width
+from ui.images.decode import DecodeError, decode_to
 from ui.images.disk import DiskCache
 from ui.images.lru import ByteLRU
 from ui.images.types import RGBA, PosterRequest, ReadyPoster
@@ -148,7 +149,7 @@ class ImageService:
                 self.stats.cancelled += 1
 
     async def _load(self, client: httpx.AsyncClient, request: PosterRequest) -> None:
-        width = standard_width(request.width)
+        width = standard_image_width(request.width)
         if (request.image_id, width) in self._failed:
             return
         data = await trio.to_thread.run_sync(self.disk.read, request.image_id, width,

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import trio
 
+from sync.contract import reaches_completion
 from ui.playback.progress import ProgressSink, SinkUnavailable, heartbeat
 
 POLL_S = 5.0
@@ -85,7 +86,7 @@ async def play_in_mpv(uri: str, item_id: uuid.UUID, start_s: float, sink: Progre
                         await sink.send(heartbeat(item_id, position, duration, "tick"))
                     except SinkUnavailable:
                         pass
-        completed = duration is not None and position >= 0.95 * duration
+        completed = reaches_completion(position, duration)
         try:
             await sink.send(heartbeat(item_id, position, duration, "stop", completed=completed))
         except SinkUnavailable:
