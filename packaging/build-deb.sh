@@ -107,6 +107,8 @@ install -D -m 0644 packaging/ferrex.sysusers "$STAGE/usr/lib/sysusers.d/ferrex.c
 install -D -m 0644 packaging/ferrex.tmpfiles "$STAGE/usr/lib/tmpfiles.d/ferrex.conf"
 install -D -m 0640 packaging/ferrex.toml "$STAGE/etc/ferrex/ferrex.toml"  # postinst: root:ferrex
 install -D -m 0644 README.md "$STAGE$PREFIX/README.md"
+# the README's links into docs/ (operations, configuration, API, ...) resolve next to it
+for doc in docs/*.md; do install -D -m 0644 "$doc" "$STAGE$PREFIX/$doc"; done
 # `sudo ferrex-appliance status|backup|restore` on the host: the service's config by default
 install -D -m 0755 packaging/ferrex-appliance.sh "$STAGE/usr/bin/ferrex-appliance"
 DOC=$STAGE/usr/share/doc/$PKG

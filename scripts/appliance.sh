@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/pip install -q -e .
+.venv/bin/pip install -q -e '.[appliance]'   # the server only: nothing of Qt, vispy, PyGObject
 exec .venv/bin/ferrex-appliance serve "$@"

@@ -95,6 +95,18 @@ def test_unit_and_config_agree(tree: Path) -> None:
     assert leaked.stdout == ""
 
 
+def test_venv_holds_the_appliance_extra_and_nothing_of_the_player(tree: Path) -> None:
+    site = tree / "opt/ferrex/venv/lib/python3.11/site-packages"
+    top = {p.name.lower().removesuffix(".py") for p in site.iterdir()}  # inotify_simple.py
+    for wanted in ("asyncpg", "redis", "hypercorn", "quart_trio", "argon2", "inotify_simple",
+                   "trio_parallel", "pil"):
+        assert wanted in top, wanted
+    assert not {"pyqt6", "vispy", "gi", "numpy", "lmdb", "opengl", "keyring"} & top, sorted(top)
+    # the operator's manual travels with the package (the README points into docs/)
+    assert (tree / "opt/ferrex/README.md").is_file()
+    assert (tree / "opt/ferrex/docs/operations.md").is_file()
+
+
 def test_lintian_finds_no_errors(deb: Path) -> None:
     result = subprocess.run(["lintian", "--no-tag-display-limit", str(deb)],
                             capture_output=True, text=True, timeout=300)
