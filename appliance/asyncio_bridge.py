@@ -15,7 +15,7 @@ from typing import Any
 
 import trio_asyncio
 
-log = logging.getLogger("ferrex.asyncio")
+log = logging.getLogger(__name__)
 
 
 def _log_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:

@@ -266,7 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _fail(str(found))
         if isinstance(found, StartError):
             return _fail(str(found), 1)
-        logging.getLogger("ferrex").critical("fatal error", exc_info=exc)
+        logging.getLogger(__name__).critical("fatal error", exc_info=exc)
         return 1
 
 

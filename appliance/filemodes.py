@@ -21,7 +21,7 @@ from pathlib import Path
 
 from appliance.children import Account
 
-log = logging.getLogger("ferrex")
+log = logging.getLogger(__name__)
 DATA_DIR_MODE = 0o700
 SHARED_DATA_DIR_MODE = 0o710  # root-run appliance, children under a service account
 PRIVATE_FILE_MODE = 0o600

@@ -45,7 +45,7 @@ from store.db import Database
 from store.gate import ServiceGate
 from store.migrate import migrate
 
-log = logging.getLogger("ferrex")
+log = logging.getLogger(__name__)
 
 
 class StartupFailed(Exception):

@@ -146,7 +146,7 @@ async def _measure(dsn: str, redis_url: str, data_dir: Path, params: Params) -> 
 
 
 def run(params: Params) -> Result:
-    logging.getLogger("ferrex").setLevel(logging.ERROR)  # security events of the bench logins
+    logging.getLogger("appliance").setLevel(logging.ERROR)  # security events of the bench logins
     redis_bin = find_redis_server("")
     if redis_bin is None:
         raise BenchError("redis-server not found (apt-get install redis-server)")

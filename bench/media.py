@@ -246,7 +246,7 @@ async def _run(params: Params, dsn: str, tmp: Path) -> Result:
         hconfig.bind = ["127.0.0.1:0"]
         hconfig.accesslog = None
         hconfig.errorlog = logging.getLogger("bench.hypercorn")
-        logging.getLogger("ferrex.access").setLevel(logging.WARNING)
+        logging.getLogger("appliance.api.app.access").setLevel(logging.WARNING)
         async with trio.open_nursery() as nursery:
             binds = await nursery.start(serve, app, hconfig)
             url = binds[0]

@@ -114,7 +114,7 @@ async def _serve_and_measure(dsn: str, items: int, rounds: int, cold_rounds: int
         hconfig.bind = ["127.0.0.1:0"]
         hconfig.accesslog = None
         hconfig.errorlog = logging.getLogger("bench.hypercorn")
-        logging.getLogger("ferrex.access").setLevel(logging.WARNING)
+        logging.getLogger("appliance.api.app.access").setLevel(logging.WARNING)
         cold: list[float] = []
         cold_bare: list[float] = []
         snaps: list[float] = []

@@ -42,7 +42,7 @@ from sync.replica_gc import gc_paused
 from sync.replica_prepare import PreparedBatch, prepare_batch
 from sync.replica_read import ReplicaDamaged
 
-log = logging.getLogger("ferrex.player.sync")
+log = logging.getLogger(__name__)
 API = "/api/v1"
 PAGE_LIMIT = 1000
 SPOOL_CHUNK = 1 << 20

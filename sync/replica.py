@@ -69,7 +69,7 @@ from sync.replica_gc import gc_paused
 from sync.replica_prepare import PreparedBatch
 from sync.replica_read import ReplicaDamaged, ReplicaView
 
-log = logging.getLogger("ferrex.player.replica")
+log = logging.getLogger(__name__)
 KEEP_BAD = 2  # moved-aside replicas kept for a post-mortem; older ones are removed
 
 

@@ -26,7 +26,7 @@ from ui.qt_trio import run as run_guest
 from ui.screens.window import MainWindow
 from ui.settings.store import SettingsStore
 
-log = logging.getLogger("ferrex.player")
+log = logging.getLogger(__name__)
 
 
 def make_services(directory: Path) -> Services:

@@ -33,8 +33,8 @@ from appliance.state import AppState
 from store.gate import Unavailable
 from sync.api_types import ErrorDetail, ErrorEnvelope
 
-log = logging.getLogger("ferrex.access")
-errors_log = logging.getLogger("ferrex.api")
+log = logging.getLogger(f"{__name__}.access")
+errors_log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1 << 20
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 

@@ -31,7 +31,7 @@ from sync.server_settings_types import (
 router = Router("/api/v1")
 TAGS = ("server",)
 FILE_NAME = "server-settings.json"
-log = logging.getLogger("ferrex.api.server_settings")
+log = logging.getLogger(__name__)
 
 
 def _path(data_dir: Path) -> Path:

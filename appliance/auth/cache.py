@@ -20,7 +20,7 @@ import msgspec
 from appliance.redis_client import RedisClient
 from store.gate import Unavailable
 
-log = logging.getLogger("ferrex.auth")
+log = logging.getLogger(__name__)
 TOMBSTONE_SECONDS = 30
 _PUT = """
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end

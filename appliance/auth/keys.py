@@ -19,7 +19,7 @@ import msgspec
 
 from appliance.auth import tokens
 
-log = logging.getLogger("ferrex.auth")
+log = logging.getLogger(__name__)
 KEY_FILE = "server.key"
 SETUP_TOKEN_FILE = "setup-token.json"
 KEY_BYTES = 32

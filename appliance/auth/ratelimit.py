@@ -21,7 +21,7 @@ from appliance.config import AuthSection
 from appliance.redis_client import RedisClient
 from store.gate import Unavailable
 
-log = logging.getLogger("ferrex.auth")
+log = logging.getLogger(__name__)
 ACTIONS = ("login", "pin", "refresh", "setup")
 
 # KEYS: the windows to check. ARGV: now (ms), window (ms), limit, a unique member.

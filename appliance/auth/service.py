@@ -38,8 +38,8 @@ from sync import auth_types as t
 if TYPE_CHECKING:
     from appliance.state import AppState
 
-log = logging.getLogger("ferrex.auth")
-security_log = logging.getLogger("ferrex.security")
+log = logging.getLogger(__name__)
+security_log = logging.getLogger(f"{__name__}.security")
 
 
 def invalid_credentials() -> ApiError:

@@ -26,7 +26,7 @@ from store import metadata
 from store.db import Connection, Record
 from store.paths import from_db
 
-log = logging.getLogger("ferrex.images")
+log = logging.getLogger(__name__)
 
 PRIMARY = {"movie": "poster", "series": "poster", "season": "poster", "episode": "thumb"}
 FRAME_AT = 0.30

@@ -37,7 +37,7 @@ from store.metadata import Fields, Person
 from store.paths import from_db
 from store.queue import NewJob, Priority
 
-log = logging.getLogger("ferrex.metadata")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from store import metadata
 from store.db import Database
 from sync.contract import IMAGE_WIDTHS
 
-log = logging.getLogger("ferrex.images")
+log = logging.getLogger(__name__)
 
 WIDTHS = IMAGE_WIDTHS  # the player asks for the same ones (sync.contract)
 AHEAD = {"poster": (342,), "backdrop": (780,), "thumb": (300,), "logo": (), "banner": ()}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import msgspec
 
-log = logging.getLogger("ferrex.metadata.nfo")
+log = logging.getLogger(__name__)
 
 MAX_NFO_BYTES = 1 << 20
 ROOTS = ("movie", "tvshow", "episodedetails")

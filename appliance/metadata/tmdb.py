@@ -30,7 +30,7 @@ from store import metadata
 from store.db import Database
 from store.metadata import Fields, Person
 
-log = logging.getLogger("ferrex.tmdb")
+log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.themoviedb.org/3"
 DEFAULT_IMAGE_BASE = "https://image.tmdb.org/t/p/"

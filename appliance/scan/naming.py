@@ -141,8 +141,15 @@ _EDITIONS: Final[dict[str, str]] = {
     "roguecut": "Rogue Cut", "despecialized": "Despecialized", "alternatecut": "Alternate Cut",
     "alternativecut": "Alternate Cut", "internationalcut": "International Cut",
     "producerscut": "Producer's Cut", "televisioncut": "Television Cut",
+    "directorsdefinitivecut": "Director's Definitive Cut",
+    "limited": "Limited", "limitededition": "Limited Edition", "festival": "Festival",
+    "restored": "Restored", "fanedit": "Fan Edit",
+    "ultimatecollectorsedition": "Ultimate Collector's Edition", "deluxeedition": "Deluxe Edition",
 }
 _EDITION_WORDS_RE: Final = re.compile(r"\b(edition|cut)$", re.I)
+#: Only in capitals after a release-name title: ``Alien DC``, ``Aliens SE``.
+_EDITION_ABBREVIATIONS: Final = {"dc": "Director's Cut", "se": "Special Edition"}
+_TITLE_EDITION_RE: Final = re.compile(r"(?:\s+-\s+([^-]+)|\s*[(\[]([^()\[\]]+)[)\]])$")
 
 #: Release tags that end a title for sure.
 _STRONG_TAGS: Final = frozenset({
@@ -152,13 +159,13 @@ _STRONG_TAGS: Final = frozenset({
     "hdrip", "hdcam", "hdts", "telesync", "telecine", "r5", "x264", "x265", "h264", "h265",
     "h.264", "h.265", "hevc", "avc", "xvid", "divx", "av1", "vp9", "10bit", "8bit", "hdr10",
     "hdr10+", "dovi", "aac", "aac2", "ac3", "eac3", "dd5", "ddp5", "dd2", "ddp2", "ddp", "dd+",
-    "dts", "dts-hd", "dtshd", "truehd", "atmos", "flac", "mp3", "opus", "lpcm", "amzn", "dsnp",
+    "dts", "dts-hd", "dtshd", "truehd", "atmos", "flac", "mp3", "lpcm", "amzn", "dsnp",
     "hmax", "atvp", "pmtp", "nf", "hulu",
     # picture words that scene names put before the resolution ("Movie.UltraHD.HDR.2160p")
     "ultrahd", "fullhd", "uhdbd", "uhdrip", "hdr10plus", "dolbyvision", "hlg", "12bit", "10-bit",
     "8-bit", "hddvd", "hd-dvd", "hdlight", "mhd", "bdmux", "brmux", "bdripmux", "brripmux",
     "web-dlrip", "webdlrip", "tvrip", "vhsrip", "satrip", "dvbrip", "ppvrip", "dvdmux", "dvd-r",
-    "hfr", "48fps", "60fps", "mpeg2", "mpg2", "vc1", "vc-1",
+    "hfr", "48fps", "ac3d", "60fps", "mpeg2", "mpg2", "vc1", "vc-1",
 })
 #: Words that are also title words ("Charlotte's Web"): a tag only when another tag follows.
 _WEAK_TAGS: Final = frozenset({
@@ -170,6 +177,7 @@ _WEAK_TAGS: Final = frozenset({
     "castellano", "latino", "eng", "english", "korean", "japanese", "hindi", "russian", "rus",
     "nordic", "swedish", "danish", "dutch", "polish", "pl", "hun", "cze", "vo", "vfq",
     "multi-subs", "subs", "doku", "docu", "convert", "hq", "stv", "qc", "ntsc", "pal",
+    "swissgerman", "opus", "bd", "series", "miniseries", "integrale",
 })
 #: Weak tags that end a title also as its last word: nobody names a film "... HDR".
 _TAIL_TAGS: Final = frozenset({
@@ -201,6 +209,7 @@ _CRC_RE: Final = re.compile(r"[\[(][0-9a-f]{8}[\])]", re.I | re.A)
 _BRACKET_RE: Final = re.compile(r"[\[(]([^\[\]()]*)[\])]")
 _LEADING_GROUP_RE: Final = re.compile(r"^\s*\[[^\]]*\][\s._-]*")
 _SPACES_RE: Final = re.compile(r"\s+")
+_UNCLOSED_RE: Final = re.compile(r"\s*[\[(][^\])]*$")
 #: ``www.Site.party - Title (2021)``/``[www.site.com] Title``: the download site, not the title.
 _SITE_RE: Final = re.compile(
     r"^(?:[\[(]\s*www\.[^\])]+[\])][\s._-]*|www\.\S+\s+(?:-\s+)?)", re.I)
@@ -209,11 +218,12 @@ _WORD_RE: Final = re.compile(
 
 #: ``S01E02``, ``S01 E02``, ``S16 - E29``, ``S01xE05``, ``S01x05``, ``S2011E05`` (a year as season).
 _SXXEXX_RE: Final = re.compile(
-    r"(?<![a-z0-9])s([0-9]{1,4})(?:(?:[ ._-]?|\s-\s)x?ep?|-?x)[ ._]?([0-9]{1,4})(?![0-9])",
+    r"(?<![a-z0-9])[st]([0-9]{1,4})(?:(?:[ ._-]?|\s-\s)x?ep?|-?x)[ ._]?([0-9]{1,4})(?![0-9])",
     re.I | re.A)
+#: ``E03``, ``-E03``, ``-03``, ``+03``, `` & S01E03``, ``.and.S01E03`` after the first episode.
 _SXXEXX_MORE_RE: Final = re.compile(
-    r"(?:[ ._]?(-)[ ._]?|[ ._]?)(?:s[0-9]{1,4})?e([0-9]{1,4})(?![0-9])|(-)([0-9]{1,3})(?![0-9a-z])",
-    re.I | re.A)
+    r"(?:[ ._]?(-)[ ._]?|[ ._]?(?:[+&]|and)[ ._]?|[ ._]?)(?:s[0-9]{1,4})?e([0-9]{1,4})(?![0-9])"
+    r"|(-)([0-9]{1,3})(?![0-9a-z])|\+([0-9]{1,3})(?![0-9a-z])", re.I | re.A)
 _WORDS_RE: Final = re.compile(
     r"(?<![a-z0-9])season[ ._-]*([0-9]{1,4})[ ._-]*(?:episode|ep)[ ._-]*([0-9]{1,4})(?![0-9])",
     re.I | re.A)
@@ -222,29 +232,50 @@ _ANIME_SEASON_RE: Final = re.compile(
     r"(?<![a-z0-9])s([0-9]{1,2})\s+-\s+([0-9]{1,4})(?:v[0-9])?(?![0-9])", re.I | re.A)
 #: ``1x02``, ``5x9``, ``2011x05`` (a season numbered by its year).
 _NXNN_RE: Final = re.compile(
-    r"(?<![0-9a-z])([0-9]{1,2}|(?:19|20)[0-9]{2})x([0-9]{1,3})(?![0-9a-wyz])", re.I | re.A)
+    r"(?<![0-9a-z])([0-9]{1,2}|(?:19|20)[0-9]{2})[x×]([0-9]{1,3})(?![0-9a-wyz])", re.I)
 #: What may follow: ``x03``, ``-03``, ``-1x03``, `` - x03``, `` - 1x03``.
 _NXNN_MORE_RE: Final = re.compile(
-    r"(?:x|(-)(?:[0-9]{1,4}x)?|\s*(-)\s*(?:[0-9]{1,4})?x)([0-9]{2,3})(?![0-9a-wyz])", re.I | re.A)
+    r"(?:x|(-)(?:[0-9]{1,4}x)?|\s*(-)\s*(?:[0-9]{1,4})?x|[._][0-9]{1,4}x)([0-9]{2,3})"
+    r"(?![0-9a-wyz])", re.I | re.A)
 #: ``3-07 - Title``: season 3, episode 7, at the start of a name or after `` - ``.
 _DASH_SE_RE: Final = re.compile(
-    r"(?:^|\s-\s)([0-9]{1,2})-([0-9]{2,3})(?![0-9a-z-])", re.I | re.A)
+    r"(?:^|\s-\s)([1-9][0-9]?)-([0-9]{2,3})(?![0-9a-z-])", re.I | re.A)
+#: ``[Cap.102]``/``[Cap.102_104]`` (Spanish releases): season 1, episodes 2-4.
+_CAP_RE: Final = re.compile(
+    r"(?<![a-z])cap[ ._]?([0-9]{1,2})([0-9]{2})(?:_[0-9]{1,2}([0-9]{2}))?(?![0-9])", re.I | re.A)
 #: A season alone (``Show.S01.1080p``, ``Show Saison 2``): a season pack or an episode to come.
 _SEASON_ONLY_RE: Final = re.compile(
     r"(?<![a-z0-9])(?:s([0-9]{1,2})|(?:season|saison|temporada|stagione|staffel|seizoen)"
     r"[ ._-]?([0-9]{1,4}))(?![0-9a-z])", re.I | re.A)
 #: ``Show.117.HDTV``: three digits in a scene name are season and episode (Kodi's rule).
 _SNN_RE: Final = re.compile(r"(?<=\.)([1-9])([0-9]{2})(?=\.)", re.A)
+#: Whole-series packs: ``The.Wire.COMPLETE.SERIES``, ``Friends.INTEGRALE``.
+_PACK_RE: Final = re.compile(
+    r"(?<![a-z])(?:complete[ ._-](?:mini)?series|int[eé]grale|miniseries)(?![a-z])", re.I)
+#: Library folders that say "TV" when a path is parsed without its library's kind.
+_SERIES_ROOTS: Final = frozenset({
+    "series", "tv", "tv shows", "tvshows", "tv series", "shows", "anime", "serien", "séries",
+    "series tv", "serier", "serie",
+})
 _DATE_RE: Final = re.compile(
     r"(?<![0-9])((?:19|20)[0-9]{2})([-._ ])([0-9]{1,2})\2([0-9]{1,2})(?![0-9])", re.A)
+#: ``Panorama.15-05-2018`` (day first, as most of the world writes it; ``03-29-2012`` is read
+#: month first since 29 is no month) and ``20021107``.
+_DATE_DMY_RE: Final = re.compile(
+    r"(?<![0-9])([0-9]{1,2})([-.])([0-9]{1,2})\2((?:19|20)[0-9]{2})(?![0-9])", re.A)
+_DATE_COMPACT_RE: Final = re.compile(
+    r"(?<![0-9])((?:19|20)[0-9]{2})(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])(?![0-9])", re.A)
 _EONLY_RE: Final = re.compile(
     r"(?<![a-z0-9])(?:episodes?|episodio|episódio|episodul|[ck]ap[ií]tulo|folge|aflevering|odcinek"
     r"|ep|e)\.?[ ._-]?([0-9]{1,4})(?![0-9])", re.I)
-_EONLY_MORE_RE: Final = re.compile(r"(?:[ ._]?(-)[ ._]?|[ ._]?)e([0-9]{1,4})(?![0-9])",
-                                   re.I | re.A)
-_ABS_DASH_RE: Final = re.compile(r"\s-\s#?([0-9]{1,4})(?:v[0-9])?(?=$|\s)", re.I | re.A)
-_ABS_START_RE: Final = re.compile(r"^#?([0-9]{1,4})(?:v[0-9])?(?=$|[\s._-])", re.I | re.A)
-_ABS_ANY_RE: Final = re.compile(r"(?<![\w.])#?([0-9]{1,4})(?:v[0-9])?(?![\w])", re.I)
+_EONLY_MORE_RE: Final = re.compile(
+    r"(?:[ ._]?(-)[ ._]?|[ ._]?)e([0-9]{1,4})(?![0-9])|(-)([0-9]{1,3})(?![0-9a-z])", re.I | re.A)
+_ABS_DASH_RE: Final = re.compile(
+    r"\s-\s#?([0-9]{1,4})(?:v[0-9])?(?:-([0-9]{1,4})(?:v[0-9])?)?(?=$|\s)", re.I | re.A)
+_ABS_START_RE: Final = re.compile(
+    r"^#?([0-9]{1,4})(?:v[0-9])?(?:-([0-9]{1,4})(?:v[0-9])?)?(?=$|[\s._-])", re.I | re.A)
+_ABS_ANY_RE: Final = re.compile(
+    r"(?<![\w])(?<![0-9]\.)#?([0-9]{1,4})(?:v[0-9])?(?:-([0-9]{1,4})(?:v[0-9])?)?(?![\w-])", re.I)
 
 #: ``[Group] Show - 05``: a fansub release, numbered absolutely; enough to guess "series".
 #: Also ``[Group] Title 12 [720p]`` and ``[Group][Title][05][BDRIP]``.
@@ -253,11 +284,13 @@ _FANSUB_RE: Final = re.compile(
     r"|\s*\[[^\]]+\]\s*\[[0-9]{1,3}(?:v[0-9])?\]"
     r"|[ ._]*[^\[\]()]+?[ ._][0-9]{1,3}(?:v[0-9])?[ ._]*(?:[\[(]|$))", re.A)
 _BRACKET_NUMBER_RE: Final = re.compile(r"[\[(]\s*#?([0-9]{1,3})(?:v[0-9])?\s*[\])]", re.I | re.A)
-_LEADING_BRACKET_RE: Final = re.compile(r"^\s*\[([^\]]*)\]")
+_LEADING_BRACKET_RE: Final = re.compile(r"^\s*\[([^\]]*[^\]0-9 ][^\]]*)\]")
 _SEASON_DIR_RE: Final = re.compile(
     r"^(?:season|series|saison|staffel|temporada|stagione|seizoen|sezon|kausi)[ ._-]*([0-9]{1,4})"
-    r"(?![0-9])|^s([0-9]{1,4})$|(?:^|[ ._-])season[ ._-]*([0-9]{1,4})(?![0-9])", re.I | re.A)
+    r"(?![0-9])|(?:^|[ ._-])s([0-9]{1,4})$|(?:^|[ ._-])season[ ._-]*([0-9]{1,4})(?![0-9])",
+    re.I | re.A)
 _SPECIALS_DIR_RE: Final = re.compile(r"^specials?$", re.I)
+_SEASON_TAIL_RE: Final = re.compile(r"[ ._-]+s[0-9]{1,2}$", re.I | re.A)
 
 
 # --------------------------------------------------------------------------------------------
@@ -313,7 +346,8 @@ def _season_dir(name: str) -> tuple[int, str] | None:
     m = _SEASON_DIR_RE.search(name)
     if m is None:
         return None
-    return int(m.group(1) or m.group(2) or m.group(3)), name[:m.start()].strip(" -._")
+    prefix = _SEASON_TAIL_RE.sub("", name[:m.start()]).strip(" -._")  # "Psych S02 Season 2"
+    return int(m.group(1) or m.group(2) or m.group(3)), prefix
 
 
 def _series_context(dirs: list[str]) -> tuple[int | None, str | None]:
@@ -368,10 +402,26 @@ def _guess(parts: list[str]) -> LibraryKind:
     episode = _EONLY_RE.search(stem)
     if episode is not None and len(episode.group(1)) <= 3:  # E576, Episode 12; not WALL-E.2008
         return "series"
-    if _valid_date(_DATE_RE.search(stem)) is not None:
+    if _valid_date(_DATE_RE.search(stem)) is not None or _PACK_RE.search(stem):
         return "series"
-    if any(season_of_dir(d) is not None for d in parts[:-1]):
+    date = _DATE_DMY_RE.search(stem) or _DATE_COMPACT_RE.search(stem)
+    if date is not None and _day_first_date(date) is not None:
         return "series"
+    dirs = parts[:-1]
+    if any(season_of_dir(d) is not None or d.lower() in _SERIES_ROOTS for d in dirs):
+        return "series"
+    if dirs and _SXXEXX_RE.search(dirs[-1]):  # an obfuscated file in its episode's folder
+        return "series"
+    if " " not in stem and not stem.startswith("["):  # new.girl.117.hdtv: Kodi's 1x17
+        tokens = stem.split(".")
+        cut = _first_tag(tokens)
+        number = tokens[cut - 1] if 1 < cut < len(tokens) else ""
+        if len(number) == 3 and number.isdigit() and number[0] != "0":
+            return "series"
+    elif stem.startswith("["):  # [Group] Title 603 VOSTFR, [Group] 01 - Title
+        found = _absolute(stem, None)
+        if found is not None and found.prefix and not any(map(_plausible, found.episodes or ())):
+            return "series"
     return "movies"
 
 
@@ -594,9 +644,12 @@ def _finish(text: str) -> str | None:
 
     text = _BRACKET_RE.sub(bracket, text)
     text = _SPACES_RE.sub(" ", text).strip(" -_,~")
+    unclosed = _UNCLOSED_RE.search(text)  # "REDLINE (BD 1080p ...)": cut inside the bracket
+    if unclosed is not None and unclosed.start() > 0:
+        text = text[:unclosed.start()]
     while text.endswith(("(", "[")):
         text = text[:-1].rstrip(" -_,~")
-    return text or None
+    return text.strip(" -_,~") or None
 
 
 def _first_tag(tokens: list[str], start: int = 0) -> int:
@@ -642,7 +695,11 @@ def _title_year(text: str) -> _TitleYear:
         if _year_of(tokens[i]) is not None:
             year_at = i
     if year_at is not None:
-        return _TitleYear(_finish(_join(tokens[:year_at], dotted)), _year_of(tokens[year_at]),
+        end = year_at
+        if cut < len(tokens):  # a release name: "Immersion.French.2011.DVDR", "Rim.3D.2013"
+            while end > 1 and _is_weak_tag(tokens[end - 1]):
+                end -= 1
+        return _TitleYear(_finish(_join(tokens[:end], dotted)), _year_of(tokens[year_at]),
                           " ".join(tokens[year_at + 1:]), cut == len(tokens), False)
     return _TitleYear(_finish(_join(tokens[:cut], dotted)), None, " ".join(tokens[cut:]),
                       cut == len(tokens), False)
@@ -751,16 +808,37 @@ def _parse_movie_stem(stem: str, folder: str | None = None) -> _Movie:
 
 
 def _edition_from_title(movie: _Movie) -> None:
-    """``Blade Runner - The Final Cut`` / ``Movie (Director's Cut)``: the edition is not title."""
+    """``Blade Runner - The Final Cut`` / ``Movie (Director's Cut)``: the edition is not title.
+
+    In a release name (or in capitals) the edition words may also simply end the title:
+    ``Suicide Squad EXTENDED (2016) 2160p``, ``Alien DC (1979) [1080p]``, ``Aliens.SE.1986``.
+    A name a person typed keeps them (``Apocalypse Now Redux`` is its own film on TMDB).
+    """
     if movie.title is None or movie.edition is not None:
         return
-    m = re.search(r"(?:\s+-\s+([^-]+)|\s*\(([^()]+)\))$", movie.title)
-    if m is None:
-        return
-    edition = _edition_of(m.group(1) or m.group(2))
-    head = movie.title[:m.start()].strip(" -")
-    if edition is not None and head:
-        movie.title, movie.edition = head, edition
+    m = _TITLE_EDITION_RE.search(movie.title)
+    if m is not None:
+        edition = _edition_of(m.group(1) or m.group(2))
+        head = movie.title[:m.start()].strip(" -")
+        if edition is not None and head:
+            movie.title, movie.edition = head, edition
+            return
+    words = movie.title.split()
+    found: str | None = None
+    while len(words) > 1:
+        for width in range(min(4, len(words) - 1), 0, -1):
+            tail = words[-width:]
+            key = _norm("".join(tail).replace("'", ""))
+            shouting = all(w.isupper() and len(w) > 1 for w in tail)
+            edition = _EDITIONS.get(key) or (_EDITION_ABBREVIATIONS.get(key) if shouting else None)
+            if edition is not None and (shouting or not movie.clean):
+                found = found or edition
+                words = words[:-width]
+                break
+        else:
+            break
+    if found is not None:
+        movie.title, movie.edition = " ".join(words).rstrip(" -"), found
 
 
 def _parse_movie(raw: str, stem: str, dirs: list[str]) -> ParsedName:
@@ -789,6 +867,19 @@ def _parse_movie(raw: str, stem: str, dirs: list[str]) -> ParsedName:
 
 # --------------------------------------------------------------------------------------------
 # episodes
+
+
+def _day_first_date(m: re.Match[str]) -> str | None:
+    """``15-05-2018``/``03-29-2012``/``20021107``: day first unless the day is the month."""
+    if m.re is _DATE_COMPACT_RE:
+        year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    else:
+        first, second, year = int(m.group(1)), int(m.group(3)), int(m.group(4))
+        day, month = (second, first) if second > 12 else (first, second)
+    try:
+        return _dt.date(year, month, day).isoformat()
+    except ValueError:
+        return None
 
 
 def _valid_date(m: re.Match[str] | None) -> str | None:
@@ -846,9 +937,17 @@ def _match_episode(text: str, folder_season: int | None) -> _Episode | None:
     m = _DATE_RE.search(text)
     if m is not None:  # a date, even an impossible one, is not three episode numbers
         return _Episode(folder_season, None, _valid_date(m), prefix=text[:m.start()])
+    m = _DATE_DMY_RE.search(text) or _DATE_COMPACT_RE.search(text)
+    if m is not None and (date := _day_first_date(m)) is not None:
+        return _Episode(folder_season, None, date, prefix=text[:m.start()])
     m = _DASH_SE_RE.search(text)
     if m is not None:
         return _Episode(int(m.group(1)), [int(m.group(2))], prefix=text[:m.start()])
+    m = _CAP_RE.search(text)
+    if m is not None:
+        first, last = int(m.group(2)), int(m.group(3) or m.group(2))
+        return _Episode(int(m.group(1)), list(range(first, max(first, last) + 1)),
+                        prefix=_SEASON_ONLY_RE.split(text[:m.start()], 1)[0])
     m = _SEASON_ONLY_RE.search(text)
     if m is not None:
         season = int(m.group(1) or m.group(2))
@@ -886,7 +985,7 @@ def _absolute(text: str, folder_season: int | None) -> _Episode | None:
     work = _LEADING_GROUP_RE.sub("", work)
     work = _CRC_RE.sub(" ", work)
     lead = _LEADING_BRACKET_RE.match(work)
-    if lead is not None and not _BRACKET_NUMBER_RE.match(work) and not all(
+    if lead is not None and work[lead.end():].lstrip().startswith("[") and not all(
             _is_tag(w) or _is_weak_tag(w) for w in lead.group(1).split()):
         work = lead.group(1) + " " + work[lead.end():]
     work = _BRACKET_NUMBER_RE.sub(r" - \1 ", work)
@@ -905,10 +1004,14 @@ def _absolute(text: str, folder_season: int | None) -> _Episode | None:
     number = int(found.group(1))
     if folder_season is not None and number >= 100 and number // 100 == folder_season:
         number %= 100  # Season 01/101.mkv is S01E01, as in Jellyfin
+    last = found.group(2)
+    episodes = [number]
+    if last is not None and number < int(last) <= number + 50:  # "- 16-20": a batch
+        episodes = list(range(number, int(last) + 1))
     prefix = work[:found.start()]
     if grouped and not prefix.strip(" -"):  # [Group] 01 - Title: the title follows
         prefix = work[found.end():].strip(" -").split(" - ")[0]
-    return _Episode(folder_season, [number], prefix=prefix, absolute=True)
+    return _Episode(folder_season, episodes, prefix=prefix, absolute=True)
 
 
 def _parse_episode(raw: str, stem: str, dirs: list[str]) -> ParsedName:
@@ -925,6 +1028,11 @@ def _parse_episode(raw: str, stem: str, dirs: list[str]) -> ParsedName:
     text, part = _take_part(text)
 
     found = _match_episode(text, folder_season)
+    if (found is None or found.absolute) and dirs and _SXXEXX_RE.search(dirs[-1]):
+        # Show.S01E14.1080p.WEB-DL-GRP/mxNMuJWeO7PU.mkv: an obfuscated file in its release
+        # folder; the folder names the episode.
+        text = _SPACES_RE.sub(" ", _strip_ids(dirs[-1], file_ids)).strip()
+        found = _match_episode(text, folder_season)
     file_title = file_year = None
     if found is not None and found.prefix is not None and found.prefix.strip(" -._"):
         prefix = _title_year(found.prefix)

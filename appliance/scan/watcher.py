@@ -40,7 +40,7 @@ from typing import Final, NamedTuple
 import trio
 from inotify_simple import INotify, flags
 
-log = logging.getLogger("ferrex.scan.watcher")
+log = logging.getLogger(__name__)
 
 __all__ = [
     "RESCAN_OVERFLOW",

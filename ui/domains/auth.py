@@ -30,7 +30,7 @@ from ui.net.client import ApiClient, normalize_url
 from ui.net.credentials import StoredTokens
 from ui.net.errors import ApiError, Offline
 
-log = logging.getLogger("ferrex.player.auth")
+log = logging.getLogger(__name__)
 RECONNECT_MIN_S = 1.0
 RECONNECT_MAX_S = 30.0
 

@@ -26,7 +26,7 @@ import trio
 
 from ui.domains.services import Services
 
-log = logging.getLogger("ferrex.player.domains")
+log = logging.getLogger(__name__)
 QUEUE_SIZE = 1024
 
 

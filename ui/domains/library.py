@@ -34,7 +34,7 @@ from ui.domains.events import (
 from ui.domains.views import LibraryView
 from ui.net.errors import ApiError, Offline
 
-log = logging.getLogger("ferrex.player.library")
+log = logging.getLogger(__name__)
 
 class LibraryMessage(DomainMessage):
     domain: ClassVar[DomainName] = DomainName.LIBRARY

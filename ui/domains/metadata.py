@@ -21,7 +21,7 @@ from ui.domains.core import Domain, DomainContext, DomainMessage, DomainName
 from ui.domains.events import ImageReady, PosterResolved
 from ui.net.errors import ApiError, Offline
 
-log = logging.getLogger("ferrex.player.images")
+log = logging.getLogger(__name__)
 CONCURRENT_FETCHES = 6
 MEMORY_ITEMS = 400
 

@@ -21,7 +21,7 @@ import msgspec
 import trio
 from cryptography.fernet import Fernet, InvalidToken
 
-log = logging.getLogger("ferrex.player.credentials")
+log = logging.getLogger(__name__)
 SERVICE = "ferrex-player"
 
 

@@ -17,7 +17,7 @@ import msgspec
 
 from ui.settings.model import Settings
 
-log = logging.getLogger("ferrex.player.settings")
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
