@@ -24,6 +24,9 @@ class ServerSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """HOST:PORT for the HTTP API. Use 127.0.0.1 to keep it on this machine."""
     shutdown_grace_seconds: float = 10.0
     """How long in-flight requests may run after SIGTERM before they are cut."""
+    body_timeout_seconds: float = 30.0
+    """A request body must have arrived this long after the request head, else 408 and the
+    connection is closed (a client trickling bytes cannot hold a connection for ever)."""
 
 
 class DatabaseSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -296,6 +299,8 @@ def validate_values(config: Config) -> None:
     parse_listen(config.server.listen)
     if config.server.shutdown_grace_seconds < 0:
         raise ConfigError("server.shutdown_grace_seconds: must not be negative")
+    if not 0 < config.server.body_timeout_seconds <= 3600:
+        raise ConfigError("server.body_timeout_seconds: must be > 0 and <= 3600")
     if config.database.pool_min < 1 or config.database.pool_max < config.database.pool_min:
         raise ConfigError("database.pool_max: must be >= database.pool_min >= 1")
     if config.log.level.lower() not in LOG_LEVELS:

@@ -26,6 +26,7 @@ from appliance.api import (
     ws,
 )
 from appliance.api.errors import ApiError, http_code_name
+from appliance.api.request_body import RequestBodyGuard
 from appliance.api.routing import RequestContext, Router, install
 from appliance.auth import routes as auth_routes
 from appliance.auth import users as auth_users
@@ -68,6 +69,13 @@ def create_app(state: AppState, extra_routers: list[Router] | None = None) -> Qu
     app = QuartTrio("ferrex", static_folder=None)  # every route comes from a declaration
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
+    app.asgi_app = RequestBodyGuard(  # type: ignore[method-assign]
+        app.asgi_app, drain_limit=MAX_BODY_BYTES,
+        body_timeout=state.config.server.body_timeout_seconds,
+        timeout_body=msgspec.json.encode(ErrorEnvelope(error=ErrorDetail(
+            code="request_timeout", message="the request body did not arrive in time",
+            request_id=""))),
+    )
     specs = install(app, all_routers() + (extra_routers or []), state)
     app.config["FERREX_ROUTES"] = specs
     app.config["FERREX_OPENAPI"] = openapi.build(specs, __version__)
