@@ -11,6 +11,9 @@ import pytest
 
 from tests.helpers import APPLIANCE, REPO, short_tempdir
 
+# each test starts a real `ferrex-appliance` process (1-4 s on the 2-core dev machine)
+pytestmark = pytest.mark.slow
+
 
 def run(*args: str, env: dict[str, str] | None = None, user: int | None = None,
         cwd: Path = REPO) -> subprocess.CompletedProcess[str]:

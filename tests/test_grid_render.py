@@ -129,6 +129,7 @@ def test_selected_card_is_scaled_and_badges_drawn(grid: tuple[PosterGrid, Genera
     assert sum(rest) < sum(poster_colour(3)) / 2  # the darkened remainder
 
 
+@pytest.mark.slow  # drives flips and the menu frame by frame on llvmpipe: 2.5 s or more
 def test_keyboard_moves_focus_and_flip_menu_actions_work(
         grid: tuple[PosterGrid, GeneratedPosters, Clock, list[Card]], qtbot: QtBot) -> None:
     canvas, posters, clock, cards = grid

@@ -159,6 +159,7 @@ async def harness(db: Database, tmp_path: Path) -> AsyncIterator[Harness]:
         yield Harness(pipeline.db, pipeline.service, data_dir)
 
 
+@pytest.mark.slow  # a whole library scan with analysis and artwork: 4-7 s
 async def test_movie_library_nfo_and_art(harness: Harness, tmp_path: Path) -> None:
     root = tmp_path / "films"
     write(root, "The Matrix (1999)/The Matrix (1999).mkv")
@@ -226,6 +227,7 @@ async def test_movie_library_nfo_and_art(harness: Harness, tmp_path: Path) -> No
     assert errors == {"logo.png", "Inception (2010)-poster.webp"}
 
 
+@pytest.mark.slow  # a whole library scan with analysis and artwork: about 4 s
 async def test_series_library_nfo_and_art(harness: Harness, tmp_path: Path) -> None:
     root = tmp_path / "shows"
     show = "Breaking Bad (2008)"
@@ -277,6 +279,7 @@ async def test_series_library_nfo_and_art(harness: Harness, tmp_path: Path) -> N
     assert again["people"] == series["people"] and again["images"] == series["images"]
 
 
+@pytest.mark.slow  # encodes a clip and grabs a frame with ffmpeg: about 4 s
 async def test_episode_without_art_gets_a_frame_grab(db: Database, tmp_path: Path) -> None:
     root = tmp_path / "shows"
     episode = root / "Show (2020)" / "Season 01" / "Show - S01E01.mkv"

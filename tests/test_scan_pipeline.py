@@ -102,6 +102,7 @@ async def test_rescan_reflects_removed_moved_and_added_files(
     assert revived["Up"]["present"] is True and revived["Up"]["id"] == before["Up"]
 
 
+@pytest.mark.slow  # three scans of a generated tree: about 3 s
 async def test_unchanged_rescan_skips_folders_and_empty_root_removes_nothing(
     harness: ScanHarness, tmp_path: Path
 ) -> None:

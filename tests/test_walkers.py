@@ -114,6 +114,7 @@ async def test_a_cancelled_walk_leaves_a_working_pool(tmp_path: Path) -> None:
         assert walk.files == files and walk.pending == []
 
 
+@pytest.mark.slow  # spawns the walk workers and runs a whole scan: 5-7 s
 @pytest.mark.parametrize("batch", [5])
 async def test_a_scan_through_worker_processes_indexes_every_file_once(
     db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch: int
