@@ -27,6 +27,7 @@ from bench import (
     grid,
     images,
     media,
+    naming,
     playback,
     replica,
     scan,
@@ -65,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("benchmark", nargs="?", default="all",
                         choices=["all", "bridge", "coldstart", "analyze", "auth", "scan",
-                                 "images", "media", "grid", "replica", "playback"])
+                                 "images", "media", "grid", "replica", "playback", "naming"])
     parser.add_argument("--rounds", type=positive, default=5,
                         help="bridge, analyze: rounds (default 5)")
     parser.add_argument("--queries", type=positive, default=3000,
@@ -108,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="grid: shorten the scripted scroll (llvmpipe at 4K: 0.15)")
     parser.add_argument("--replica-items", type=positive, default=30_000,
                         help="replica: synthetic movies in the replica (default 30000)")
+    parser.add_argument("--naming-names", type=positive, default=20_000,
+                        help="naming: generated library paths (default 20000; plus guessit's "
+                             "corpus when installed)")
     parser.add_argument("--replica-no-e2e", action="store_true",
                         help="replica: skip the end-to-end part (needs Postgres)")
     return parser
@@ -183,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         "replica": lambda: replica.run(replica.Params(items=args.replica_items,
                                                       e2e=not args.replica_no_e2e)),
         "playback": lambda: playback.run(playback.Params(rounds=args.rounds)),
+        "naming": lambda: naming.run(naming.Params(rounds=args.rounds, names=args.naming_names)),
     }
     names = list(benchmarks) if args.benchmark == "all" else [args.benchmark]
     for name in names:

@@ -210,6 +210,10 @@ _BRACKET_RE: Final = re.compile(r"[\[(]([^\[\]()]*)[\])]")
 _LEADING_GROUP_RE: Final = re.compile(r"^\s*\[[^\]]*\][\s._-]*")
 _SPACES_RE: Final = re.compile(r"\s+")
 _UNCLOSED_RE: Final = re.compile(r"\s*[\[(][^\])]*$")
+_DOT_UNDERSCORE_RE: Final = re.compile(r"[._]")
+_DOTTED_SPLIT_RE: Final = re.compile(r"[._ ]+")
+_WORD_SPLIT_RE: Final = re.compile(r"[\s._]+")
+_LABEL_SPLIT_RE: Final = re.compile(r"\s+-\s+|^\s*-\s*")
 #: ``www.Site.party - Title (2021)``/``[www.site.com] Title``: the download site, not the title.
 _SITE_RE: Final = re.compile(
     r"^(?:[\[(]\s*www\.[^\])]+[\])][\s._-]*|www\.\S+\s+(?:-\s+)?)", re.I)
@@ -326,9 +330,10 @@ def readable(text: str) -> str:
     return unicodedata.normalize("NFC", data.decode("utf-8", "ferrex-legacy"))
 
 
+@functools.lru_cache(maxsize=4096)
 def extra_dir_kind(name: str) -> str | None:
     """The extra type of a folder such as ``Behind The Scenes`` (None: not an extras folder)."""
-    key = _SPACES_RE.sub(" ", re.sub(r"[._]", " ", name)).strip().lower()
+    key = _SPACES_RE.sub(" ", _DOT_UNDERSCORE_RE.sub(" ", name)).strip().lower()
     return _EXTRA_DIRS.get(key)
 
 
@@ -338,6 +343,7 @@ def season_of_dir(name: str) -> int | None:
     return found[0] if found is not None else None
 
 
+@functools.lru_cache(maxsize=4096)
 def _season_dir(name: str) -> tuple[int, str] | None:
     """Season number and the series name in front of it (``Show - Season 2``), if any."""
     name = name.strip()
@@ -526,9 +532,9 @@ def _owner(dirs: list[str], kind: LibraryKind) -> ParsedName:
             title, year = folder.title, folder.year
         return ParsedName(path="", kind="extra", title=title, year=year, season=season,
                           ids=ids or None)
-    movie = _parse_movie_stem(dirs[-1])
+    movie = _folder_movie(dirs[-1])
     return ParsedName(path="", kind="extra", title=movie.title, year=movie.year,
-                      edition=movie.edition, ids=movie.ids or None)
+                      edition=movie.edition, ids=dict(movie.ids) or None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -607,7 +613,7 @@ def _tokens(text: str) -> tuple[list[str], bool]:
     """
     dotted = " " not in text.strip()
     if dotted:
-        return [t for t in re.split(r"[._ ]+", text) if t], True
+        return [t for t in _DOTTED_SPLIT_RE.split(text) if t], True
     return _WORD_RE.findall(text), False
 
 
@@ -637,7 +643,7 @@ def _finish(text: str) -> str | None:
 
     def bracket(m: re.Match[str]) -> str:
         inner = m.group(1).strip()
-        words = [w for w in re.split(r"[\s._]+", inner) if w]
+        words = [w for w in _WORD_SPLIT_RE.split(inner) if w]
         if not words or all(_is_tag(w) or _is_weak_tag(w) for w in words):
             return " "
         return m.group(0)
@@ -739,7 +745,7 @@ def _edition_of(text: str) -> str | None:
     key = _norm(text.replace("'", ""))
     if key in _EDITIONS:
         return _EDITIONS[key]
-    cleaned = _SPACES_RE.sub(" ", re.sub(r"[._]", " ", text)).strip(" -")
+    cleaned = _SPACES_RE.sub(" ", _DOT_UNDERSCORE_RE.sub(" ", text)).strip(" -")
     if _EDITION_WORDS_RE.search(cleaned) and len(cleaned.split()) <= 5:
         return cleaned
     return None
@@ -759,7 +765,7 @@ def _scan_edition(tokens: list[str]) -> str | None:
 
 def _labels(text: str, movie: _Movie) -> None:
     """``- 1080p - Extended Edition`` after a movie name: editions and the version label."""
-    segments = [s.strip() for s in re.split(r"\s+-\s+|^\s*-\s*", text) if s.strip(" -._")]
+    segments = [s.strip() for s in _LABEL_SPLIT_RE.split(text) if s.strip(" -._")]
     versions: list[str] = []
     for segment in segments:
         inner = segment.strip()
@@ -824,6 +830,8 @@ def _edition_from_title(movie: _Movie) -> None:
             movie.title, movie.edition = head, edition
             return
     words = movie.title.split()
+    if movie.clean and not any(w.isupper() and len(w) > 1 for w in words):
+        return  # a name a person typed, no capitals: nothing to split off
     found: str | None = None
     while len(words) > 1:
         for width in range(min(4, len(words) - 1), 0, -1):
@@ -841,6 +849,12 @@ def _edition_from_title(movie: _Movie) -> None:
         movie.title, movie.edition = " ".join(words).rstrip(" -"), found
 
 
+@functools.lru_cache(maxsize=4096)
+def _folder_movie(name: str) -> _Movie:
+    """A movie folder's reading, shared by all its files (the result is read, never changed)."""
+    return _parse_movie_stem(name)
+
+
 def _parse_movie(raw: str, stem: str, dirs: list[str]) -> ParsedName:
     folder_name = dirs[-1] if dirs else None
     movie = _parse_movie_stem(stem, folder_name)
@@ -849,9 +863,14 @@ def _parse_movie(raw: str, stem: str, dirs: list[str]) -> ParsedName:
     if folder_name is not None and season_of_dir(folder_name) is None:
         # Movie (2010)/whatever.mkv: a folder with a year is the movie, the file one of its files;
         # a folder that agrees with the file lends its year, ids and nicer spelling.
-        folder = _parse_movie_stem(folder_name)
+        folder = _folder_movie(folder_name)
         if folder.title is not None:
-            generic = title is None or title.lower() in _GENERIC_STEMS
+            # Greenberg.2010.DVDRip.XviD-ARROW/arw-greenberg.avi, Somewhere.2010.x264/i-smwhr.avi:
+            # the release folder names the film, the file is the group's short name for it.
+            release = not folder.clean and not movie.clean and (
+                (folder.year is not None and year in (None, folder.year))
+                or (title is not None and title.islower() and "-" in title and " " not in title))
+            generic = title is None or title.lower() in _GENERIC_STEMS or release
             strong = folder.paren_year and (year is None or year == folder.year)
             same = _norm(folder.title) == _norm(title)
             if generic or strong or same:
