@@ -4,7 +4,7 @@
 #
 #   sudo bash packaging/arm64-check.sh [--keep DIR]    (--keep: leave the root there, reuse it)
 #
-# Not in CI: emulated, it takes far longer than CI allows (figures in README "arm64"). Needs root,
+# Not in CI: emulated, it takes far longer than CI allows (figures in docs/packaging.md, "arm64"). Needs root,
 # debootstrap and qemu-user-static (apt-get install debootstrap qemu-user-static).
 #
 # How arm64 binaries run on an amd64 machine without touching it: qemu-aarch64-static is
