@@ -46,6 +46,7 @@ from store.gate import ServiceGate
 from store.migrate import migrate
 
 log = logging.getLogger(__name__)
+KEEP_ALIVE_SECONDS = 5.0
 
 
 class StartupFailed(Exception):
@@ -163,6 +164,10 @@ def hypercorn_config(config: Config) -> HypercornConfig:
     host, port = config_mod.parse_listen(config.server.listen)
     hconfig.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     hconfig.graceful_timeout = config.server.shutdown_grace_seconds
+    # Until a request head is complete hypercorn's idle timer runs and a trickle does not reset
+    # it: this bounds slow heads (slowloris). Bodies: server.body_timeout_seconds (request_body).
+    # No read_timeout: it is per read and would cut idle SSE streams and WebSockets.
+    hconfig.keep_alive_timeout = KEEP_ALIVE_SECONDS
     hconfig.accesslog = None
     hconfig.errorlog = logging.getLogger("hypercorn.error")
     return hconfig
@@ -197,7 +202,7 @@ async def run(config: Config, plan: Plan) -> None:
                     config=config, data_dir=plan.location.data_dir, db=services.db,
                     redis=services.redis, pg_gate=services.pg_gate,
                     redis_gate=services.redis_gate, authenticator=deny_all,
-                    supervisors=services.supervisors,
+                    supervisors=services.supervisors, stopping=shutdown,
                 )
                 state.server_id = await server_state.ensure_server_id(services.db)
                 server_key = await trio.to_thread.run_sync(

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import quart
+import trio
 
 from appliance.config import Config
 from appliance.events import InProcEventBus
@@ -43,6 +44,8 @@ class AppState:
     bus: InProcEventBus = field(default_factory=InProcEventBus)
     scans: ScanService | None = None
     started_at: float = field(default_factory=time.monotonic)
+    stopping: trio.Event = field(default_factory=trio.Event)
+    """Set at the start of shutdown: event streams end (appliance.api.stopping)."""
 
     @property
     def scan_service(self) -> ScanService:

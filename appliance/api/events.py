@@ -15,6 +15,7 @@ import trio
 
 from appliance.api.errors import ApiError
 from appliance.api.routing import RequestContext, Router
+from appliance.api.stopping import unless_stopping
 from appliance.events import Event
 
 router = Router("/api/v1")
@@ -62,10 +63,13 @@ async def events(ctx: RequestContext) -> quart.Response:
             yield b": connected\n\n"
             while True:
                 with trio.move_on_after(KEEPALIVE_SECONDS) as idle:
-                    event = await live.receive()
+                    received = await unless_stopping(ctx.state.stopping, live.receive)
                 if idle.cancelled_caught:
                     yield b": keepalive\n\n"
                     continue
+                if received is None:
+                    return  # the appliance is stopping: end the stream; the client reconnects
+                event = received
                 if (event.seq > last or event.type == "gap") and visible(event):
                     last = max(last, event.seq)
                     yield encode(event)

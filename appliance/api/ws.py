@@ -22,6 +22,7 @@ import trio
 from appliance.api.errors import ApiError
 from appliance.api.media import record_progress
 from appliance.api.routing import RequestContext, Router
+from appliance.api.stopping import unless_stopping
 from appliance.events import Event
 from sync.media_types import (
     ProgressIn,
@@ -83,7 +84,10 @@ async def player_socket(ctx: RequestContext) -> None:
         nursery.start_soon(forward_events)
         try:
             while True:
-                raw = await socket.receive()
+                raw = await unless_stopping(ctx.state.stopping, socket.receive)
+                if raw is None:  # the appliance is stopping: 1012 tells the player to reconnect
+                    await socket.close(1012, "server restarting")
+                    return
                 try:
                     msg = _decoder.decode(raw)
                 except (msgspec.DecodeError, msgspec.ValidationError) as exc:
