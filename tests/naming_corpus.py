@@ -26,7 +26,8 @@ What is left out, and why (counted in :class:`Report`):
 * sample files (``other: Sample``): the scan drops them by design (``kind: ignored``);
 * names guessit types as neither movie nor episode, and fields we do not model (codecs, sources,
   languages, release groups, episode titles, ``episode_count``...); multi-season entries
-  (``season: [1, 2]``) for the season field, since an item of ours has one season.
+  (``season: [1, 2]``) for the season field, since an item of ours has one season; the edition
+  of an episode (our editions are the films').
 
 Names that are not video files (``.srt``, ``.torrent``, no extension) are read as the video they
 describe: the extension is replaced by ``.mkv`` (the walker only hands video files to the parser).
@@ -171,7 +172,7 @@ def expected_fields(entry: Entry) -> dict[str, Any]:
     part = ans.get("cd", ans.get("part"))
     if isinstance(part, int):
         out["part"] = part
-    if ans.get("edition") is not None:
+    if ans.get("edition") is not None and ans["type"] == "movie":
         out["edition"] = [str(e) for e in _as_list(ans["edition"])]
     return out
 

@@ -177,7 +177,8 @@ _WEAK_TAGS: Final = frozenset({
     "castellano", "latino", "eng", "english", "korean", "japanese", "hindi", "russian", "rus",
     "nordic", "swedish", "danish", "dutch", "polish", "pl", "hun", "cze", "vo", "vfq",
     "multi-subs", "subs", "doku", "docu", "convert", "hq", "stv", "qc", "ntsc", "pal",
-    "swissgerman", "opus", "bd", "series", "miniseries", "integrale",
+    "swissgerman", "opus", "bd", "series", "miniseries", "integrale", "intégrale", "lintegrale",
+    "l'integrale", "coffret",
 })
 #: Weak tags that end a title also as its last word: nobody names a film "... HDR".
 _TAIL_TAGS: Final = frozenset({
@@ -205,6 +206,10 @@ _PART_RE: Final = re.compile(
     r"(?:(?:[ ._]*-[ ._-]*|[._]+|(?<=[\])}])\s*|\s+(?=part[0-9]))part"
     r"|(?:[ ._-]+|(?<=[\])}])\s*)(?:cd|dvd|pt|dis[ck]))"
     r"[ ._-]*([0-9]{1,2}|[a-d])(?:of[0-9]{1,2})?$", re.I | re.A)
+_PART_MID_RE: Final = re.compile(
+    r"(?:[._]+|\s+-\s+)(?:part|cd|dis[ck])[ ._]?([0-9]{1,2})(?:of[0-9]{1,2})?(?=[ ._-])",
+    re.I | re.A)
+_PART_WORD_RE: Final = re.compile(r"part|cd|dis[ck]", re.I)
 _CRC_RE: Final = re.compile(r"[\[(][0-9a-f]{8}[\])]", re.I | re.A)
 _BRACKET_RE: Final = re.compile(r"[\[(]([^\[\]()]*)[\])]")
 _LEADING_GROUP_RE: Final = re.compile(r"^\s*\[[^\]]*\][\s._-]*")
@@ -249,7 +254,7 @@ _CAP_RE: Final = re.compile(
     r"(?<![a-z])cap[ ._]?([0-9]{1,2})([0-9]{2})(?:_[0-9]{1,2}([0-9]{2}))?(?![0-9])", re.I | re.A)
 #: A season alone (``Show.S01.1080p``, ``Show Saison 2``): a season pack or an episode to come.
 _SEASON_ONLY_RE: Final = re.compile(
-    r"(?<![a-z0-9])(?:s([0-9]{1,2})|(?:season|saison|temporada|stagione|staffel|seizoen)"
+    r"(?<![a-z0-9])(?:s([0-9]{1,2})|(?:season|saison|temporada|stagione|staffel|seizoen)s?"
     r"[ ._-]?([0-9]{1,4}))(?![0-9a-z])", re.I | re.A)
 #: ``Show.117.HDTV``: three digits in a scene name are season and episode (Kodi's rule).
 _SNN_RE: Final = re.compile(r"(?<=\.)([1-9])([0-9]{2})(?=\.)", re.A)
@@ -294,6 +299,8 @@ _SEASON_DIR_RE: Final = re.compile(
     r"(?![0-9])|(?:^|[ ._-])s([0-9]{1,4})$|(?:^|[ ._-])season[ ._-]*([0-9]{1,4})(?![0-9])",
     re.I | re.A)
 _SPECIALS_DIR_RE: Final = re.compile(r"^specials?$", re.I)
+#: ``Star Trek DS9 Ep 2x03``: the word before the numbers is not the series' name.
+_EPISODE_WORD_TAIL_RE: Final = re.compile(r"[ ._-]+(?:ep|episode)[ ._]*$", re.I)
 _SEASON_TAIL_RE: Final = re.compile(r"[ ._-]+s[0-9]{1,2}$", re.I | re.A)
 
 
@@ -702,8 +709,8 @@ def _title_year(text: str) -> _TitleYear:
             year_at = i
     if year_at is not None:
         end = year_at
-        if cut < len(tokens):  # a release name: "Immersion.French.2011.DVDR", "Rim.3D.2013"
-            while end > 1 and _is_weak_tag(tokens[end - 1]):
+        if cut < len(tokens):  # a release name: "Pacific.Rim.3D.2013.BluRay"
+            while end > 1 and _is_weak_tag(tokens[end - 1]) and _is_tail_tag(tokens[end - 1]):
                 end -= 1
         return _TitleYear(_finish(_join(tokens[:end], dotted)), _year_of(tokens[year_at]),
                           " ".join(tokens[year_at + 1:]), cut == len(tokens), False)
@@ -732,12 +739,20 @@ class _Movie(msgspec.Struct):
 
 
 def _take_part(text: str) -> tuple[str, int | None]:
-    """``x - part1``/``x cd2``/``x.CD1of2``/``x-cdb`` at the end: the text before it, the part."""
+    """``x - part1``/``x cd2``/``x.CD1of2``/``x-cdb`` at the end, or followed only by release
+    tags (``x.CD1.DVDRip.XviD``): the text without it, the part."""
     m = _PART_RE.search(text)
+    rest = ""
+    if m is None and _PART_WORD_RE.search(text):
+        for mid in _PART_MID_RE.finditer(text):
+            tail = _tokens(text[mid.end():])[0]
+            if tail and (_is_tag(tail[0]) or _is_weak_tag(tail[0])):
+                m, rest = mid, text[mid.end():]
+                break
     if m is None or not text[:m.start()].strip(" -._"):
         return text, None
     value = m.group(1).lower()
-    return text[:m.start()], int(value) if value.isdigit() else ord(value) - ord("a") + 1
+    return text[:m.start()] + rest, int(value) if value.isdigit() else ord(value) - ord("a") + 1
 
 
 def _edition_of(text: str) -> str | None:
@@ -755,6 +770,8 @@ def _scan_edition(tokens: list[str]) -> str | None:
     """First known edition among release-name words (``EXTENDED``, ``Directors.Cut``)."""
     keys = [_norm(t.replace("'", "")) for t in tokens]
     for i in range(len(keys)):
+        if tokens[i].isupper() and keys[i] in _EDITION_ABBREVIATIONS:  # Requiem.2000.DC.1080p
+            return _EDITION_ABBREVIATIONS[keys[i]]
         for width in (3, 2, 1):
             if i + width <= len(keys):
                 found = _EDITIONS.get("".join(keys[i:i + width]))
@@ -1047,18 +1064,31 @@ def _parse_episode(raw: str, stem: str, dirs: list[str]) -> ParsedName:
     text, part = _take_part(text)
 
     found = _match_episode(text, folder_season)
-    if (found is None or found.absolute) and dirs and _SXXEXX_RE.search(dirs[-1]):
+    if (found is None or found.absolute) and dirs and folder_season is None:
         # Show.S01E14.1080p.WEB-DL-GRP/mxNMuJWeO7PU.mkv: an obfuscated file in its release
         # folder; the folder names the episode.
-        text = _SPACES_RE.sub(" ", _strip_ids(dirs[-1], file_ids)).strip()
-        found = _match_episode(text, folder_season)
+        folder_text = _SPACES_RE.sub(" ", _strip_ids(dirs[-1], {})).strip()
+        in_folder = _match_episode(folder_text, None)
+        if in_folder is not None and not in_folder.absolute and (
+                in_folder.episodes or in_folder.air_date):
+            text, found = folder_text, in_folder
+    if found is not None and found.air_date is None and not found.absolute:
+        # "Show - S02E02 - Title (14-01-2008)": the air date as well
+        date = _DATE_RE.search(text) or _DATE_DMY_RE.search(text)
+        if date is not None:
+            found.air_date = (_valid_date(date) if date.re is _DATE_RE
+                              else _day_first_date(date))
     file_title = file_year = None
     if found is not None and found.prefix is not None and found.prefix.strip(" -._"):
-        prefix = _title_year(found.prefix)
+        prefix = _title_year(_EPISODE_WORD_TAIL_RE.sub("", found.prefix))
         file_title, file_year = prefix.title, prefix.year
     elif found is None:
         whole = _title_year(text)
         file_title, file_year = whole.title, whole.year
+    if file_year is None and found is not None:  # "Show - Stagione 6 (2016) ep13"
+        paren = _PAREN_YEAR_RE.search(text)
+        if paren is not None and _plausible(int(paren.group(1))):
+            file_year = int(paren.group(1))
 
     # The folder is the series when the layout says so (season folder, anime folder) or agrees
     # with the file; otherwise the file knows better (a flat download folder named "tv").
