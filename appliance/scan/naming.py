@@ -183,7 +183,8 @@ _WEAK_TAGS: Final = frozenset({
 #: Weak tags that end a title also as its last word: nobody names a film "... HDR".
 _TAIL_TAGS: Final = frozenset({
     "hdr", "sdr", "dv", "3d", "hsbs", "hou", "sbs", "readnfo", "nfofix", "rerip", "repack",
-    "proper", "internal", "dubbed", "subbed", "vostfr", "multi", "hc",
+    "proper", "internal", "dubbed", "subbed", "vostfr", "multi", "hc", "integrale", "intégrale",
+    "lintegrale", "l'integrale",
 })
 _RESOLUTION_RE: Final = re.compile(r"^[0-9]{3,4}[pi]$|^[0-9]{3,4}x[0-9]{3,4}$", re.I | re.A)
 _TAG_TOKEN_STRIP: Final = "()[]{}"
@@ -249,6 +250,7 @@ _NXNN_MORE_RE: Final = re.compile(
 #: ``3-07 - Title``: season 3, episode 7, at the start of a name or after `` - ``.
 _DASH_SE_RE: Final = re.compile(
     r"(?:^|\s-\s)([1-9][0-9]?)-([0-9]{2,3})(?![0-9a-z-])", re.I | re.A)
+_SPANISH_SEASON_RE: Final = re.compile(r"[ ._-]+(?:temporada|temp|tem)[ ._]?[0-9]", re.I)
 #: ``[Cap.102]``/``[Cap.102_104]`` (Spanish releases): season 1, episodes 2-4.
 _CAP_RE: Final = re.compile(
     r"(?<![a-z])cap[ ._]?([0-9]{1,2})([0-9]{2})(?:_[0-9]{1,2}([0-9]{2}))?(?![0-9])", re.I | re.A)
@@ -431,7 +433,12 @@ def _guess(parts: list[str]) -> LibraryKind:
         number = tokens[cut - 1] if 1 < cut < len(tokens) else ""
         if len(number) == 3 and number.isdigit() and number[0] != "0":
             return "series"
-    elif stem.startswith("["):  # [Group] Title 603 VOSTFR, [Group] 01 - Title
+    elif stem.startswith("[") and not (dirs and _PAREN_YEAR_RE.search(dirs[-1])):
+        # [Group] Title 603 VOSTFR, [Group] 01 - Title; not [h265] Title 2 or Film (2007)/[Grp] x
+        group = _LEADING_GROUP_RE.match(stem)
+        words = _WORD_SPLIT_RE.split(group.group(0).strip(" -._[]")) if group else []
+        if all(_is_tag(w) or _is_weak_tag(w) or w == "-" for w in words if w):
+            return "movies"
         found = _absolute(stem, None)
         if found is not None and found.prefix and not any(map(_plausible, found.episodes or ())):
             return "series"
@@ -503,8 +510,9 @@ def _is_extra_suffix(m: re.Match[str], stem: str) -> bool:
     """A word glued on with ``-`` is always a marker (Jellyfin); after a space or dot it is one
     only as a release tool writes it (``sample``/``SAMPLE``, or after release tags), never a
     capitalised title word (``Free Sample``, ``The Trailer``) in a name a person typed."""
-    if m.group(1) is not None:
-        return True
+    if m.group(1) is not None:  # Show.S03.HDTV.x264-SCENE: a release group, not a scene
+        before = _tokens(stem[:m.start()])[0]
+        return not (before and "-" not in before[-1] and _is_tag(before[-1]))
     word = m.group(2)
     if word.islower() or word.isupper():
         return True
@@ -703,8 +711,14 @@ def _title_year(text: str) -> _TitleYear:
                           True)
     tokens, dotted = _tokens(text)
     cut = _first_tag(tokens)
+    start = 0
+    if cut == 0:  # "h265 - HEVC Riddick 1080p": tags first, the title after them
+        while start < len(tokens) and (tokens[start] == "-" or _is_tag(tokens[start])
+                                       or _is_weak_tag(tokens[start])):
+            start += 1
+        cut = _first_tag(tokens, start)
     year_at = None
-    for i in range(1, cut):
+    for i in range(start + 1, cut):
         if _year_of(tokens[i]) is not None:
             year_at = i
     if year_at is not None:
@@ -712,10 +726,10 @@ def _title_year(text: str) -> _TitleYear:
         if cut < len(tokens):  # a release name: "Pacific.Rim.3D.2013.BluRay"
             while end > 1 and _is_weak_tag(tokens[end - 1]) and _is_tail_tag(tokens[end - 1]):
                 end -= 1
-        return _TitleYear(_finish(_join(tokens[:end], dotted)), _year_of(tokens[year_at]),
+        return _TitleYear(_finish(_join(tokens[start:end], dotted)), _year_of(tokens[year_at]),
                           " ".join(tokens[year_at + 1:]), cut == len(tokens), False)
-    return _TitleYear(_finish(_join(tokens[:cut], dotted)), None, " ".join(tokens[cut:]),
-                      cut == len(tokens), False)
+    return _TitleYear(_finish(_join(tokens[start:cut], dotted)), None, " ".join(tokens[cut:]),
+                      cut == len(tokens) and start == 0, False)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -827,6 +841,13 @@ def _parse_movie_stem(stem: str, folder: str | None = None) -> _Movie:
     elif movie.edition is None:
         movie.edition = _scan_edition(_tokens(tail)[0])
     _edition_from_title(movie)
+    if not movie.clean and movie.title is not None and movie.title.endswith(")"):
+        # Le.Prestige.(The.Prestige).DVDRip: a release name's second title, in brackets
+        alt = _TITLE_EDITION_RE.search(movie.title)
+        inner = alt.group(2) if alt is not None else None
+        head = movie.title[:alt.start()].strip(" -") if alt is not None else ""
+        if inner is not None and head and len(inner.split()) >= 2:
+            movie.title = head
     return movie
 
 
@@ -884,9 +905,10 @@ def _parse_movie(raw: str, stem: str, dirs: list[str]) -> ParsedName:
         if folder.title is not None:
             # Greenberg.2010.DVDRip.XviD-ARROW/arw-greenberg.avi, Somewhere.2010.x264/i-smwhr.avi:
             # the release folder names the film, the file is the group's short name for it.
-            release = not folder.clean and not movie.clean and (
-                (folder.year is not None and year in (None, folder.year))
-                or (title is not None and title.islower() and "-" in title and " " not in title))
+            abbreviated = (title is not None and title.islower() and "-" in title
+                           and " " not in title and year is None)
+            release = not folder.clean and (abbreviated or (
+                not movie.clean and folder.year is not None and year in (None, folder.year)))
             generic = title is None or title.lower() in _GENERIC_STEMS or release
             strong = folder.paren_year and (year is None or year == folder.year)
             same = _norm(folder.title) == _norm(title)
@@ -983,7 +1005,7 @@ def _match_episode(text: str, folder_season: int | None) -> _Episode | None:
     if m is not None:
         first, last = int(m.group(2)), int(m.group(3) or m.group(2))
         return _Episode(int(m.group(1)), list(range(first, max(first, last) + 1)),
-                        prefix=_SEASON_ONLY_RE.split(text[:m.start()], 1)[0])
+                        prefix=_SPANISH_SEASON_RE.split(text[:m.start()], 1)[0])
     m = _SEASON_ONLY_RE.search(text)
     if m is not None:
         season = int(m.group(1) or m.group(2))
