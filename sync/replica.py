@@ -350,6 +350,10 @@ class Replica:
     def next_up(self, limit: int = 20) -> list[Card]:
         return self._read(lambda v: v.next_up(limit), [])
 
+    def next_episode(self, item_id: uuid.UUID) -> Card | None:
+        """What plays after an episode (:mod:`sync.episode_order`)."""
+        return self._read(lambda v: v.next_episode(item_id), None)
+
     def recently_added(self, library_id: uuid.UUID | None = None, limit: int = 20) -> list[Card]:
         return self._read(lambda v: v.recently_added(library_id, limit), [])
 

@@ -21,6 +21,7 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
+from sync import episode_order
 from sync.feed_types import Card, ItemRecord, LibraryInfo
 from sync.media_types import WatchStateOut
 from sync.packed_strings import PackedStrings
@@ -53,9 +54,7 @@ from sync.replica_format import (
     query_trigrams,
     sort_key,
 )
-
-# pg_trgm's default word_similarity_threshold: the server's ``<%`` operator.
-WORD_SIMILARITY = 0.6
+from sync.word_similarity import THRESHOLD, title_matches
 
 _card_dec = msgspec.msgpack.Decoder(Card)
 _item_dec = msgspec.msgpack.Decoder(ItemRecord)
@@ -262,8 +261,9 @@ class ReplicaView:
 
     @_guarded
     def next_up(self, limit: int = 20) -> list[Card]:
-        """Per series with a completed episode: the first episode after the last one completed
-        (by when it was played) that is not completed itself; most recent series first."""
+        """Per series with a completed episode: the first episode following the last one
+        completed that is not completed itself; most recent series first (the rule:
+        :mod:`sync.episode_order`)."""
         f = self.facets
         done = np.nonzero((f["kind"] == KIND_CODES["episode"])
                           & (f["wstatus"] == WATCH_CODES["watched"]))[0]
@@ -271,38 +271,62 @@ class ReplicaView:
             return []
         parents = self._col(COL_PARENTS, np.uint8).reshape(-1, 16)
         season_rows = self._rows([parents[r].tobytes() for r in done.tolist()])
-        last: dict[bytes, tuple[int, int, int]] = {}  # series -> (played, season, episode)
+        played: dict[bytes, list[tuple[ItemRecord, int]]] = {}  # series -> completed episodes
+        ids = self.ids
         for ep, season in zip(done.tolist(), season_rows.tolist(), strict=True):
             if season < 0:
                 continue
-            series = parents[season].tobytes()
-            played = int(f["last_played"][ep])
-            if series not in last or played > last[series][0]:
-                last[series] = (played, int(f["season"][ep]), int(f["episode"][ep]))
-        out: list[tuple[int, Card]] = []
-        for series, (played, s, e) in last.items():
-            nxt = self._next_episode(series, (s, e))
-            if nxt is not None:
-                out.append((played, nxt))
-        out.sort(key=lambda pair: -pair[0])
-        return [card for _, card in out[:limit]]
+            record = self._record(ids[ep].tobytes())
+            if record is not None:
+                played.setdefault(parents[season].tobytes(), []).append(
+                    (record, int(f["last_played"][ep])))
+        out: list[tuple[int, bytes, Card]] = []
+        for series, completed in played.items():
+            last = episode_order.last_completed(completed)
+            if last is None:
+                continue
+            nxt = episode_order.next_after(last, self._episodes(series, unwatched_only=True))
+            card = self.card(nxt.id.bytes) if nxt is not None else None
+            if card is not None:
+                when = max(t for r, t in completed if r is last)
+                out.append((when, series, card))
+        out.sort(key=lambda t: (-t[0], t[1]))
+        return [card for _, _, card in out[:limit]]
 
-    def _next_episode(self, series: bytes, after: tuple[int, int]) -> Card | None:
+    @_guarded
+    def next_episode(self, item_id: uuid.UUID) -> Card | None:
+        """What plays after episode ``item_id``, watched or not (:mod:`sync.episode_order`);
+        None after the last one, or for anything but an episode."""
+        current = self._record(item_id.bytes)
+        if current is None or current.kind != "episode" or current.parent_id is None:
+            return None
+        season = self._record(current.parent_id.bytes)
+        if season is None or season.parent_id is None:
+            return None
+        nxt = episode_order.next_after(current, self._episodes(season.parent_id.bytes))
+        return self.card(nxt.id.bytes) if nxt is not None else None
+
+    def _record(self, key: bytes) -> ItemRecord | None:
+        raw = self._get(key, self._dbs.items)
+        return None if raw is None else _item_dec.decode(raw)
+
+    def _episodes(self, series: bytes, unwatched_only: bool = False) -> list[ItemRecord]:
+        """The episodes of a series (the replica holds present items only)."""
         f = self.facets
-        seasons = self._get(series, self._dbs.children)
-        for season in _split(seasons):
+        out = []
+        for season in _split(self._get(series, self._dbs.children)):
             episodes = _split(self._get(season, self._dbs.children))
             if not episodes:
                 continue
-            rows = self._rows(episodes)
-            for key, row in zip(episodes, rows.tolist(), strict=True):
+            for key, row in zip(episodes, self._rows(episodes).tolist(), strict=True):
                 if row < 0 or f["kind"][row] != KIND_CODES["episode"]:
                     continue
-                if (int(f["season"][row]), int(f["episode"][row])) <= after:
+                if unwatched_only and f["wstatus"][row] == WATCH_CODES["watched"]:
                     continue
-                if f["wstatus"][row] != WATCH_CODES["watched"]:
-                    return self.card(key)
-        return None
+                record = self._record(key)
+                if record is not None:
+                    out.append(record)
+        return out
 
     # --- queries -----------------------------------------------------------------------------
 
@@ -373,20 +397,26 @@ class ReplicaView:
         return hits >= len(wanted) if match_all else hits > 0
 
     def _search(self, rows: Rows, text: str) -> Rows:
-        """Substring of the title or original title, or pg_trgm-like word similarity >= 0.6
-        (the share of the query's trigrams found in the title's)."""
+        """The server's test (:func:`sync.word_similarity.title_matches`): pg_trgm word
+        similarity >= 0.6 with the title or the original title, or a substring of the title.
+        Two cheap passes over the packed columns find the candidates (a substring of either
+        title; a share of the query's trigrams found in the titles of at least 0.6, which any
+        match has), then the exact test decides each candidate from its folded titles."""
         n = self.facets.shape[0]
         search = self._packed(COL_SEARCH)
-        hit = np.zeros(n, np.bool_)
-        hit[search.rows_with(fold(text.strip()).encode())] = True
+        needle = fold(text.strip())
+        candidate = np.zeros(n, np.bool_)
+        candidate[search.rows_with(needle.encode())] = True
         grams = query_trigrams(text)
         if grams:
             trigrams = self._packed(COL_TRIGRAMS)
             counts = np.zeros(n, np.int32)
             for gram in grams:
                 counts[trigrams.rows_with(gram.encode())] += 1
-            hit |= counts >= WORD_SIMILARITY * len(grams)
-        return rows[hit[rows]]
+            candidate |= counts >= THRESHOLD * len(grams)
+        found = rows[candidate[rows]]
+        keep = [title_matches(needle, *_titles(search.get(row))) for row in found.tolist()]
+        return found[np.array(keep, np.bool_)] if keep else found
 
     def _packed(self, key: bytes) -> PackedStrings:
         blob = self._get(key, self._dbs.cols)
@@ -394,6 +424,12 @@ class ReplicaView:
         if blob is not None and offsets is not None and len(offsets) % 4:
             raise ReplicaDamaged(f"column {key.decode()}: odd offsets")
         return PackedStrings.load(blob, offsets)
+
+
+def _titles(search_text: str) -> tuple[str, str]:
+    """(title, original title) of a row's folded search text ("title\\noriginal")."""
+    title, _, original = search_text.partition("\n")
+    return title, original
 
 
 def _split(packed: memoryview | bytes | None) -> list[bytes]:

@@ -91,6 +91,27 @@ async def test_details_of_movie_series_and_season(h: Harness, cat: Catalogue) ->
     assert (await h.call("GET", f"/api/v1/media/items/{uuid.uuid4()}", token=token)).status == 404
 
 
+async def test_next_episode_is_one_request(h: Harness, cat: Catalogue) -> None:
+    """``GET /media/items/{id}/next``: the next episode in running order, watched or not, across
+    seasons; none after the last one or for a film; 404 for an unknown item."""
+    token = await h.token()
+
+    async def following(item_id: uuid.UUID) -> list[str]:
+        reply = await h.call("GET", f"/api/v1/media/items/{item_id}/next", token=token)
+        assert reply.status == 200, reply.body
+        return [i["title"] for i in reply.body["items"]]
+
+    await h.call("POST", f"/api/v1/media/items/{episode(cat, 1, 3).id}/watched", {},
+                 token=token)
+    assert await following(episode(cat, 1, 1).id) == ["Episode 1x2"]
+    assert await following(episode(cat, 1, 2).id) == ["Episode 1x3"], "watched or not"
+    assert await following(episode(cat, 1, 3).id) == ["Episode 2x1"], "into the next season"
+    assert await following(episode(cat, 2, 3).id) == []
+    assert await following(next(r.id for r in cat.rows if r.kind == "movie")) == []
+    missing = await h.call("GET", f"/api/v1/media/items/{uuid.uuid4()}/next", token=token)
+    assert missing.status == 404
+
+
 async def test_progress_marks_and_home_rows(h: Harness, cat: Catalogue) -> None:
     token = await h.token()
     e11, e12, e13 = episode(cat, 1, 1), episode(cat, 1, 2), episode(cat, 1, 3)

@@ -224,6 +224,20 @@ async def next_up(ctx: RequestContext) -> ItemList:
     return ItemList(items=[item_out(r) for r in rows])
 
 
+@router.route("/media/items/<uuid:item_id>/next", summary="What plays after this episode: the "
+              "next present episode of its series in running order, watched or not (one item, "
+              "or none after the last episode or for anything but an episode)",
+              response=ItemList, permission="media:browse", tags=TAGS,
+              errors={404: "no such item"})
+async def next_episode(ctx: RequestContext, item_id: uuid.UUID) -> ItemList:
+    """The rule is sync/episode_order.py's; the player asks this once instead of walking the
+    season and the series itself."""
+    user_id = _user(ctx, None)
+    await access.require_item(ctx.state, user_id, item_id)
+    row = await mq.next_episode(ctx.state.db, user_id, item_id)
+    return ItemList(items=[item_out(row)] if row is not None else [])
+
+
 @router.route("/media/recently-added", summary="Newest movies, series and episodes "
               "(?library_id=)", response=ItemList, permission="media:browse", tags=TAGS)
 async def recently_added(ctx: RequestContext) -> ItemList:

@@ -14,6 +14,7 @@ import msgspec
 from sync.media_info import SubtitleTrack
 from sync.media_types import (
     ItemDetails,
+    ItemList,
     MarkIn,
     MediaFileOut,
     MediaItemOut,
@@ -153,26 +154,13 @@ class StreamingClient:
         return msgspec.json.decode(raw, type=WatchUpdates)
 
     async def next_episode(self, item: MediaItemOut) -> MediaItemOut | None:
-        """The episode after ``item`` in its season, else the first of the next season."""
-        if item.kind != "episode" or item.parent_id is None:
+        """What plays after ``item``: one request; the server applies the rule
+        (sync/episode_order.py). None after the last episode or for anything but an episode."""
+        if item.kind != "episode":
             return None
-        season = await self.details(item.parent_id)
-        episodes = [c for c in season.children if c.kind == "episode"]
-        later = [e for e in episodes if _episode_key(e) > _episode_key(item)]
-        if later:
-            return min(later, key=_episode_key)
-        if season.item.parent_id is None:
-            return None
-        series = await self.details(season.item.parent_id)
-        seasons = sorted((c for c in series.children if c.kind == "season"
-                          and (c.season_number or 0) > (season.item.season_number or 0)),
-                         key=lambda c: c.season_number or 0)
-        for next_season in seasons:
-            children = (await self.details(next_season.id)).children
-            episodes = [c for c in children if c.kind == "episode"]
-            if episodes:
-                return min(episodes, key=_episode_key)
-        return None
+        raw = await self._call("GET", f"/api/v1/media/items/{item.id}/next")
+        following = msgspec.json.decode(raw, type=ItemList).items
+        return following[0] if following else None
 
     def ws_url(self) -> str:
         scheme = "wss" if self.base_url.startswith("https") else "ws"
@@ -180,7 +168,3 @@ class StreamingClient:
 
     def with_ticket(self, url: str, ticket: str) -> str:
         return f"{url}{'&' if '?' in url else '?'}ticket={quote(ticket)}"
-
-
-def _episode_key(item: MediaItemOut) -> tuple[int, int]:
-    return (item.season_number or 0, (item.episode_numbers or [0])[0])
