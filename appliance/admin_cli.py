@@ -21,12 +21,13 @@ from appliance import opsdb
 from appliance.config import Config, ConfigError, Location
 from appliance.embedded_postgres import DATABASE, PORT, SUPERUSER
 from appliance.events import InProcEventBus
+from appliance.scan.library_names import LibraryNameError, clean_name
 from appliance.scan.roots import RootError, validate_roots
 from appliance.scan.service import ScanService, progress_data
 from store import libraries, scans
 from store.db import Database
 from store.gate import Unavailable
-from store.libraries import Library
+from store.libraries import Library, NameTaken
 
 
 def dsn_for(config: Config, location: Location) -> str:
@@ -131,13 +132,24 @@ async def _watch(db: Database, scan_id: uuid.UUID, out: TextIO) -> int:
 
 async def library_add(config: Config, location: Location, name: str, kind: str,
                       roots: list[str]) -> int:
+    """The API's rules (name, roots, the data dir and system folders refused), checked here
+    too since this path writes to the database directly."""
+    try:
+        clean_name_ = clean_name(name)
+    except LibraryNameError as exc:
+        raise ConfigError(str(exc)) from None
     async with connect(config, location) as db:
         others = [(lib.name, root) for lib in await libraries.list_all(db) for root in lib.roots]
         try:
-            clean = validate_roots(roots, others)
+            clean = await trio.to_thread.run_sync(validate_roots, roots, others,
+                                                  location.data_dir)
         except RootError as exc:
             raise ConfigError(str(exc)) from None
-        library = await libraries.create(db, name, kind, clean)
+        try:
+            library = await libraries.create(db, clean_name_, kind, clean)
+        except NameTaken:
+            raise ConfigError(f"name: another library is already called {clean_name_!r} "
+                              "(names ignore case)") from None
         await ScanService(db, InProcEventBus()).start(library.id, trigger="initial")
         print(f"library {library.name} ({library.id}) added; first scan queued")
     return 0

@@ -6,6 +6,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+import asyncpg
+
 from store.db import Database, Record
 from store.sql import sql
 
@@ -35,6 +37,10 @@ SET_PAUSED = sql(
 )
 
 
+class NameTaken(Exception):
+    """Another library has this name (names are unique regardless of case, migration 0012)."""
+
+
 @dataclass(frozen=True)
 class Library:
     id: uuid.UUID
@@ -56,7 +62,10 @@ async def create(
     db: Database, name: str, kind: str, roots: list[str], *, scan_interval_minutes: int = 360,
     watch: bool = True,
 ) -> Library:
-    row = await db.fetchrow(INSERT, name, kind, roots, scan_interval_minutes, watch)
+    try:
+        row = await db.fetchrow(INSERT, name, kind, roots, scan_interval_minutes, watch)
+    except asyncpg.exceptions.UniqueViolationError:
+        raise NameTaken(name) from None
     assert row is not None
     return Library.from_record(row)
 
@@ -75,7 +84,10 @@ async def update(
     roots: list[str] | None = None, scan_interval_minutes: int | None = None,
     watch: bool | None = None,
 ) -> Library | None:
-    row = await db.fetchrow(UPDATE, library_id, name, roots, scan_interval_minutes, watch)
+    try:
+        row = await db.fetchrow(UPDATE, library_id, name, roots, scan_interval_minutes, watch)
+    except asyncpg.exceptions.UniqueViolationError:
+        raise NameTaken(name or "") from None
     return None if row is None else Library.from_record(row)
 
 

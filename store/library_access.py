@@ -32,3 +32,19 @@ ITEM_PLACE = sql("SELECT kind, library_id FROM media_items WHERE id = $1")
 async def item_place(db: Database, item_id: uuid.UUID) -> tuple[str, uuid.UUID] | None:
     row = await db.fetchrow(ITEM_PLACE, item_id)
     return None if row is None else (row["kind"], row["library_id"])
+
+
+IMAGE_VISIBLE = sql(
+    """
+    SELECT EXISTS (SELECT 1 FROM item_images ii JOIN media_items i ON i.id = ii.item_id
+                   WHERE ii.image_id = $1 AND i.library_id = ANY($2::uuid[]))
+        OR EXISTS (SELECT 1 FROM people p JOIN item_people ip ON ip.person_id = p.id
+                   JOIN media_items i ON i.id = ip.item_id
+                   WHERE p.image_id = $1 AND i.library_id = ANY($2::uuid[]))
+    """
+)
+
+
+async def image_visible(db: Database, image_id: str, library_ids: list[uuid.UUID]) -> bool:
+    """Whether an item (or a person of an item) in these libraries shows this image."""
+    return bool(await db.fetchval(IMAGE_VISIBLE, image_id, library_ids))

@@ -124,7 +124,11 @@ class SubtitleTrack(msgspec.Struct, kw_only=True):
     index: int | None = None
     """Stream index for embedded tracks; None for sidecar files."""
     path: str | None = None
-    """Sidecar file path; None for embedded tracks."""
+    """Sidecar file path, as stored on the appliance; the API never sends it (None), it sends
+    ``url`` instead."""
+    url: str | None = None
+    """For sidecar files, in API answers: where the player fetches it
+    (``/api/v1/stream/{file_id}/subtitles/{n}``, relative to the server); None otherwise."""
     codec: str | None = None
     """ffprobe's name for embedded tracks; for sidecars the same names by file extension
     (``.srt`` subrip, ``.ass``/``.ssa`` ass, ``.vtt`` webvtt)."""

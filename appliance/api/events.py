@@ -3,6 +3,9 @@
 Resuming: a client sends ``Last-Event-ID`` (browsers do it on reconnect) and gets the events it
 missed from the bus's history; if they are no longer there it gets a ``resync`` event and
 should refetch what it shows. Subscribing happens before the replay so nothing falls between.
+
+Each event passes :class:`appliance.access.EventFilter` first: another user's events, those of
+a library the caller may not see, and job internals (for library managers only) are left out.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import msgspec
 import quart
 import trio
 
+from appliance.access import EventFilter
 from appliance.api.errors import ApiError
 from appliance.api.routing import RequestContext, Router
 from appliance.api.stopping import unless_stopping
@@ -43,10 +47,12 @@ async def events(ctx: RequestContext) -> quart.Response:
     request = quart.request
     since = _since(request.headers.get("Last-Event-ID") or request.args.get("since"))
     bus = ctx.state.bus
-    user_id = ctx.require_principal().user_id
+    principal = ctx.require_principal()
+    allowed = EventFilter(ctx.state, principal.user_id, principal.can("libraries:manage"))
+    await allowed.load()
 
-    def visible(event: Event) -> bool:  # watch.changed and the like: only the user's own
-        return event.data.get("user_id") in (None, user_id)
+    async def visible(event: Event) -> bool:
+        return event.type in ("gap", "resync") or await allowed.allows(event.type, event.data)
 
     async def stream() -> AsyncIterator[bytes]:
         async with bus.subscribe() as live:
@@ -58,7 +64,7 @@ async def events(ctx: RequestContext) -> quart.Response:
                 else:
                     for event in replay:
                         last = event.seq
-                        if visible(event):
+                        if await visible(event):
                             yield encode(event)
             yield b": connected\n\n"
             while True:
@@ -70,7 +76,7 @@ async def events(ctx: RequestContext) -> quart.Response:
                 if received is None:
                     return  # the appliance is stopping: end the stream; the client reconnects
                 event = received
-                if (event.seq > last or event.type == "gap") and visible(event):
+                if (event.seq > last or event.type == "gap") and await visible(event):
                     last = max(last, event.seq)
                     yield encode(event)
 

@@ -89,11 +89,18 @@ def decode_cursor(q: MediaQuery, cursor: str) -> tuple[str, uuid.UUID]:
     return key, parsed
 
 
+OTHERS_WATCH_STATE = "users:read"
+"""Reading another user's watch state: decided by the session's effective permissions (a PIN
+session never has it, whatever the role), never by the role alone."""
+
+
 def _user(ctx: RequestContext, requested: uuid.UUID | None) -> uuid.UUID:
     principal = ctx.require_principal()
     own = uuid.UUID(principal.user_id)
-    if requested is not None and requested != own and not principal.is_admin:
-        raise ApiError(403, "forbidden", "only an admin may query another user's watch state")
+    if requested is not None and requested != own and not principal.can(OTHERS_WATCH_STATE):
+        raise ApiError(403, "forbidden", "only a full (password) session with permission "
+                       f"{OTHERS_WATCH_STATE} may query another user's watch state",
+                       {"permission": OTHERS_WATCH_STATE})
     return requested or own
 
 
@@ -149,18 +156,40 @@ async def query_media(ctx: RequestContext, body: MediaQuery) -> QueryResult:
 
 # --- details ----------------------------------------------------------------------------------
 
+def _without_paths(info: MediaInfo, file_id: uuid.UUID, path: str, name: str) -> MediaInfo:
+    """Server paths stay on the server: a sidecar subtitle gets its URL instead of its path
+    (numbered like ``/stream/{id}/subtitles/{n}`` numbers them), and ffprobe's warnings name
+    the file, not where it lies."""
+    tracks = []
+    number = 0
+    for track in info.subtitles:
+        if track.external:
+            url = None
+            if track.path:
+                url = f"/api/v1/stream/{file_id}/subtitles/{number}"
+                number += 1
+            track = msgspec.structs.replace(track, path=None, url=url)
+        tracks.append(track)
+    return msgspec.structs.replace(info, subtitles=tracks,
+                                   warnings=[w.replace(path, name) for w in info.warnings])
+
+
 def file_out(row: Record) -> MediaFileOut:
+    path = from_db(row["path"])
+    name = os.path.basename(path)
     info = None
     if row["media_info"]:
         try:
-            info = msgspec.json.decode(row["media_info"], type=MediaInfo)
+            info = _without_paths(msgspec.json.decode(row["media_info"], type=MediaInfo),
+                                  row["id"], path, name)
         except msgspec.ValidationError:
             info = None
+    error = row["analysis_error"]
     return MediaFileOut(
-        id=row["id"], file_name=os.path.basename(from_db(row["path"])),
-        size_bytes=row["size_bytes"],
+        id=row["id"], file_name=name, size_bytes=row["size_bytes"],
         version=row["version"], part=row["part"], extra_kind=row["extra_kind"],
-        present=row["present"], media_info=info, analysis_error=row["analysis_error"],
+        present=row["present"], media_info=info,
+        analysis_error=error.replace(path, name) if error else error,
         stream_url=f"/api/v1/stream/{row['id']}",
     )
 

@@ -1,4 +1,7 @@
-"""Item metadata (read, refresh, local edits with locks) and ``/api/v1/images/{id}``."""
+"""Item metadata (read, refresh, local edits with locks) and ``/api/v1/images/{id}``.
+
+Every route applies the caller's library limits: an item (or an image shown only by items) in a
+library they may not see answers 404 like a missing one (``appliance.access``)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import msgspec
 import quart
 import trio
 
+from appliance import access
 from appliance.api.errors import ApiError
 from appliance.api.routing import RequestContext, Router
 from appliance.metadata import art, enrich, images
@@ -31,6 +35,11 @@ from sync.metadata_types import (
 router = Router("/api/v1")
 TAGS = ("metadata",)
 IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+async def _visible(ctx: RequestContext, item_id: uuid.UUID) -> None:
+    """404 for an item the caller may not see (or that does not exist)."""
+    await access.require_item(ctx.state, uuid.UUID(ctx.require_principal().user_id), item_id)
 
 
 def settings_for(ctx: RequestContext) -> MetadataSettings:
@@ -62,6 +71,7 @@ async def item_out(ctx: RequestContext, item_id: uuid.UUID) -> ItemMetadata:
               response=ItemMetadata, tags=TAGS, permission="media:browse",
               errors={404: "no such item"})
 async def get_item(ctx: RequestContext, item_id: uuid.UUID) -> ItemMetadata:
+    await _visible(ctx, item_id)
     return await item_out(ctx, item_id)
 
 
@@ -69,6 +79,7 @@ async def get_item(ctx: RequestContext, item_id: uuid.UUID) -> ItemMetadata:
               request=ItemEdit, response=ItemMetadata, tags=TAGS,
               permission="media:edit_metadata", errors={404: "no such item"})
 async def edit_item(ctx: RequestContext, item_id: uuid.UUID, body: ItemEdit) -> ItemMetadata:
+    await _visible(ctx, item_id)
     values = {k: v for k, v in msgspec.structs.asdict(body).items()
               if k not in ("lock", "unlock") and v is not None}
     if "title" in values and "sort_title" not in values:
@@ -87,6 +98,7 @@ async def edit_item(ctx: RequestContext, item_id: uuid.UUID, body: ItemEdit) -> 
               response=ItemMetadata, tags=TAGS, permission="media:edit_metadata",
               errors={404: "no such item"})
 async def refresh_item(ctx: RequestContext, item_id: uuid.UUID) -> ItemMetadata:
+    await _visible(ctx, item_id)
     return await refresh(ctx, item_id)
 
 
@@ -116,6 +128,7 @@ def _tmdb(ctx: RequestContext) -> TmdbSettings:
 
 
 async def _identifiable(ctx: RequestContext, item_id: uuid.UUID) -> Any:
+    await _visible(ctx, item_id)
     row = await metadata.item(ctx.state.db, item_id)
     if row is None:
         raise ApiError(404, "not_found", f"no item {item_id}")
@@ -181,6 +194,7 @@ def _etag(image_id: str, width: int, fmt: str) -> str:
 async def get_image(ctx: RequestContext, image_id: str) -> quart.Response:
     if len(image_id) != 64 or any(c not in "0123456789abcdef" for c in image_id):
         raise ApiError(404, "not_found", "no such image")
+    await access.require_image(ctx.state, uuid.UUID(ctx.require_principal().user_id), image_id)
     row = await metadata.image(ctx.state.db, image_id)
     if row is None:
         raise ApiError(404, "not_found", "no such image")

@@ -15,7 +15,9 @@ sidecar subtitles (SRT also as WebVTT).
 * Tickets: ``POST /api/v1/stream/tickets`` → a short-lived token bound to the user, the file and
   the login (refresh family) it came from, usable as ``?ticket=`` by players that cannot send an
   Authorization header (GStreamer's souphttpsrc). Stateless (HMAC with a key derived from the
-  server key); a revoked login or device ends its tickets.
+  server key); each request of a ticket checks the login, its device and the user's
+  permissions and library limits as they are then, so a revoked login or device, a DENY of
+  ``media:stream`` or a library taken away ends its streams at once.
 """
 
 from __future__ import annotations
@@ -122,11 +124,16 @@ async def ticket_or_bearer(request: quart.Request, state: AppState) -> Principal
     file_id = (request.view_args or {}).get("file_id")
     if str(file_id) != parsed.file_id:
         raise ApiError(401, "invalid_ticket", "playback ticket is for another file")
-    if not await mq.ticket_login_live(state.db, uuid.UUID(parsed.family_id),
-                                      uuid.UUID(parsed.user_id)):
+    login = await mq.ticket_login(state.db, uuid.UUID(parsed.family_id),
+                                  uuid.UUID(parsed.user_id))
+    if login is None:
         raise ApiError(401, "invalid_ticket", "the login this ticket came from was revoked")
-    return Principal(user_id=parsed.user_id, username="", role="guest", scope="playback",
-                     permissions=frozenset({"media:stream"}) & rbac.PLAYBACK)
+    # The user's permissions now (role, GRANT/DENY, the login's scope), not when the ticket was
+    # made: a DENY of media:stream ends the ticket's streams at once (403 from authorise).
+    now_allowed = rbac.effective(login["role"], login["grants"], login["denies"],
+                                 login["scope"])
+    return Principal(user_id=parsed.user_id, username="", role=login["role"], scope="playback",
+                     permissions=now_allowed & frozenset({"media:stream"}) & rbac.PLAYBACK)
 
 
 @router.route("/stream/tickets", "POST", summary="A short-lived playback ticket for one file: "

@@ -5,10 +5,12 @@ Player → server: ``{"type": "progress", "item_id", "position_s", "client_ts", 
 "state"}`` (``applied`` false: a newer state from another device was already stored, newest
 ``client_ts`` wins); ``{"type": "ping"}`` → ``ack``.
 
-Server → player: ``{"type": "event", "seq", "event", "data"}`` for every bus event (scan
-progress, library changes) and ``watch.changed`` of the same user made on another device (never
-another user's, never the device's own). Malformed messages get ``{"type": "error"}`` and the
-socket stays open. Authentication is the handshake's bearer token (401/403 before accepting).
+Server → player: ``{"type": "event", "seq", "event", "data"}`` for the bus events the user may
+see (scan progress and library changes of the libraries they may see, job internals only for
+library managers: :class:`appliance.access.EventFilter`) and ``watch.changed`` of the same user
+made on another device (never another user's, never the device's own). Malformed messages
+get ``{"type": "error"}`` and the socket stays open. Authentication is the handshake's bearer
+token (401/403 before accepting).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import msgspec
 import quart
 import trio
 
+from appliance.access import EventFilter
 from appliance.api.errors import ApiError
 from appliance.api.media import record_progress
 from appliance.api.routing import RequestContext, Router
@@ -52,6 +55,8 @@ async def player_socket(ctx: RequestContext) -> None:
     principal = ctx.require_principal()
     user_id = principal.user_id
     device = str(principal.device_id) if principal.device_id else None
+    allowed = EventFilter(ctx.state, user_id, principal.can("libraries:manage"))
+    await allowed.load()
     await socket.accept()
     send_lock = trio.Lock()
 
@@ -62,7 +67,8 @@ async def player_socket(ctx: RequestContext) -> None:
     async def forward_events() -> None:
         async with ctx.state.bus.subscribe() as live:
             async for event in live:
-                if visible(event, user_id, device):
+                if visible(event, user_id, device) and await allowed.allows(event.type,
+                                                                            event.data):
                     await send(WsEvent(seq=event.seq, event=event.type, data=event.data))
 
     async def heartbeat(msg: WsHeartbeat) -> None:

@@ -22,10 +22,8 @@ class Principal:
     family_id: uuid.UUID | None = None
 
     def can(self, permission: str) -> bool:
+        """The one access question. Never ask for the role instead: an admin's PIN session
+        (scope ``playback``) or an admin with a DENY must not pass where ``can`` says no."""
         if self.scope != "full" and permission not in rbac.PLAYBACK:
             return False  # checked again here so no grant can widen a PIN session
         return permission in self.permissions
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+from appliance.access import ACCESS_CHANGED
 from appliance.api.errors import ApiError
 from appliance.api.routing import RequestContext, Router
 from appliance.auth.routes import service
@@ -119,6 +120,8 @@ async def set_library_access(ctx: RequestContext, user_id: uuid.UUID,
             raise ApiError(422, "unknown_library", "no such libraries: "
                            + ", ".join(map(str, unknown)), {"library_ids": list(map(str, unknown))})
     await library_access.set_visible(ctx.state.db, user_id, wanted)
+    # Their open event streams re-read the limits before forwarding anything else.
+    ctx.state.bus.publish(ACCESS_CHANGED, user_id=str(user_id))
     return LibraryAccess(library_ids=wanted)
 
 

@@ -1,9 +1,13 @@
-"""Validation of library root folders: the checks a user gets a clear 422 for."""
+"""Validation of library root folders: the checks a user gets a clear 422 for (the API) or a
+plain error line for (``ferrex-appliance library add``), with the same rules for both."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from pathlib import Path
+
+from appliance.scan import root_policy
 
 
 class RootError(ValueError):
@@ -14,8 +18,11 @@ def _inside(a: str, b: str) -> bool:
     return a == b or a.startswith(b.rstrip("/") + "/")
 
 
-def validate_roots(roots: list[str], others: Iterable[tuple[str, str]]) -> list[str]:
-    """Normalised roots, or RootError. ``others`` are (library name, root) of other libraries."""
+def validate_roots(roots: list[str], others: Iterable[tuple[str, str]],
+                   data_dir: Path | None = None) -> list[str]:
+    """Normalised roots (symlinks resolved), or RootError. ``others`` are (library name, root)
+    of other libraries; ``data_dir`` is the appliance's, which no root may touch (see
+    :mod:`appliance.scan.root_policy` for the folders and filesystems refused). Blocking."""
     if not roots:
         raise RootError("roots: a library needs at least one folder")
     clean: list[str] = []
@@ -35,6 +42,12 @@ def validate_roots(roots: list[str], others: Iterable[tuple[str, str]]) -> list[
         except OSError as exc:
             raise RootError(f"root {raw}: cannot be read ({exc.strerror})") from None
         clean.append(path)
+    mounts = root_policy.read_mounts()  # after the reads above, which trigger automounts
+    for raw, path in zip(roots, clean, strict=True):
+        why = root_policy.refusal(path, data_dir, mounts)
+        if why is not None:
+            shown = raw if raw == path else f"{raw} ({path})"
+            raise RootError(f"root {shown}: {why}")
     for i, a in enumerate(clean):
         for b in clean[i + 1:]:
             if _inside(a, b) or _inside(b, a):

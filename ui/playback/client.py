@@ -126,7 +126,8 @@ class StreamingClient:
         externals = [t for t in (file.media_info.subtitles if file.media_info else [])
                      if t.external]
         for number, track in enumerate(externals):
-            url = f"{self.base_url}/api/v1/stream/{file.id}/subtitles/{number}"
+            # the server sends each sidecar's URL (never its path on the server)
+            url = self.base_url + (track.url or f"/api/v1/stream/{file.id}/subtitles/{number}")
             sidecars.append(Sidecar(number, track, f"{url}?{query}" if query else url))
         watch = details.item.watch
         resume = 0.0
