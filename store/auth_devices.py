@@ -8,6 +8,7 @@ from datetime import datetime
 import msgspec
 
 from store.db import Connection, Database, Record
+from store.login_counters import FOREVER, Counters
 from store.sql import sql
 
 Executor = Database | Connection
@@ -46,22 +47,28 @@ SET_PIN = sql(
     RETURNING {_COLUMNS}
     """
 )
-# Both expressions read the old row, so the increment and the lock decision are one atomic step.
-PIN_FAILED = sql(
-    """
-    UPDATE devices SET failed_pin_attempts = failed_pin_attempts + 1,
-                       pin_locked = pin_locked OR failed_pin_attempts + 1 >= $2
-    WHERE id = $1
-    RETURNING failed_pin_attempts, pin_locked
-    """
-)
-PIN_SUCCEEDED = sql(
-    "UPDATE devices SET failed_pin_attempts = 0, last_seen_at = $2 WHERE id = $1"
-)
 TOUCH = sql("UPDATE devices SET last_seen_at = $2 WHERE id = $1")
+# The PIN lock's counters, read FOR UPDATE so that appliance.auth.lockout can check the lock and
+# reserve an attempt in one step (PIN_FAILED alone counted only after the verify, so ten requests
+# at once were all verified).
+PIN_COUNTERS = sql(
+    """
+    SELECT failed_pin_attempts, pin_locked, pin_checks_in_flight, pin_checks_at
+    FROM devices WHERE id = $1 FOR UPDATE
+    """
+)
+SET_PIN_COUNTERS = sql(
+    """
+    UPDATE devices SET failed_pin_attempts = $2, pin_locked = $3, pin_checks_in_flight = $4,
+                       pin_checks_at = $5
+    WHERE id = $1
+    """
+)
+SET_KEY = sql("UPDATE devices SET key_hash = $2 WHERE id = $1")
+KEY_HASH = sql("SELECT key_hash FROM devices WHERE id = $1")
 REVOKE = sql(
     """
-    UPDATE devices SET state = 'revoked', pin_hash = NULL, revoked_at = $2
+    UPDATE devices SET state = 'revoked', pin_hash = NULL, key_hash = NULL, revoked_at = $2
     WHERE id = $1 AND state <> 'revoked'
     """
 )
@@ -110,20 +117,40 @@ async def set_pin(db: Executor, device_id: uuid.UUID, pin_hash: str) -> DeviceRo
     return _row(await db.fetchrow(SET_PIN, device_id, pin_hash))
 
 
-async def pin_failed(db: Executor, device_id: uuid.UUID, max_failures: int) -> tuple[int, bool]:
-    """Count a wrong PIN; returns (failures, locked)."""
-    record = await db.fetchrow(PIN_FAILED, device_id, max_failures)
-    assert record is not None
-    return int(record["failed_pin_attempts"]), bool(record["pin_locked"])
-
-
-async def pin_succeeded(db: Executor, device_id: uuid.UUID, now: datetime) -> None:
-    await db.execute(PIN_SUCCEEDED, device_id, now)
-
-
 async def touch(db: Executor, device_id: uuid.UUID, now: datetime) -> None:
     await db.execute(TOUCH, device_id, now)
 
 
 async def revoke(db: Executor, device_id: uuid.UUID, now: datetime) -> bool:
     return await db.execute(REVOKE, device_id, now) == "UPDATE 1"
+
+
+async def set_key(db: Executor, device_id: uuid.UUID, key_hash: bytes) -> None:
+    """Store the HMAC of the device key just handed to the client (replacing the last one)."""
+    await db.execute(SET_KEY, device_id, key_hash)
+
+
+async def key_hash(db: Executor, device_id: uuid.UUID) -> bytes | None:
+    value = await db.fetchval(KEY_HASH, device_id)
+    return bytes(value) if value is not None else None
+
+
+class PinCounters:
+    """A device's PIN-failure counters as lockout :class:`Counters`; the PIN lock has no end
+    time (``FOREVER``): a password login lifts it."""
+
+    def __init__(self, device_id: uuid.UUID) -> None:
+        self.device_id = device_id
+
+    async def read(self, conn: Connection, now: datetime) -> Counters:
+        record = await conn.fetchrow(PIN_COUNTERS, self.device_id)
+        if record is None:
+            return Counters()
+        return Counters(int(record["failed_pin_attempts"]),
+                        FOREVER if record["pin_locked"] else None,
+                        int(record["pin_checks_in_flight"]), record["pin_checks_at"])
+
+    async def write(self, conn: Connection, counters: Counters, now: datetime) -> None:
+        await conn.execute(SET_PIN_COUNTERS, self.device_id, counters.failures,
+                           counters.locked_until is not None, counters.in_flight,
+                           counters.checks_at)

@@ -1,6 +1,7 @@
 """Accounts: users, their password-failure counters and lock, and per-user permission overrides.
 
-Lockout counters live here (not in Redis) so that they survive restarts and Redis outages.
+Lockout counters live here (not in Redis) so that they survive restarts and Redis outages; they
+are read and written by store.login_counters (the lockout's one atomic step).
 """
 
 from __future__ import annotations
@@ -33,18 +34,6 @@ INSERT = sql(
 BY_NAME = sql(f"SELECT {_COLUMNS} FROM users WHERE lower(username) = lower($1)")
 BY_ID = sql(f"SELECT {_COLUMNS} FROM users WHERE id = $1")
 LIST = sql(f"SELECT {_COLUMNS} FROM users ORDER BY lower(username)")
-LOCK_COUNTERS = sql(
-    "SELECT failed_password_attempts, locked_until FROM users WHERE id = $1 FOR UPDATE"
-)
-SET_COUNTERS = sql(
-    "UPDATE users SET failed_password_attempts = $2, locked_until = $3 WHERE id = $1"
-)
-CLEAR_COUNTERS = sql(
-    """
-    UPDATE users SET failed_password_attempts = 0, locked_until = NULL
-    WHERE id = $1 AND (failed_password_attempts <> 0 OR locked_until IS NOT NULL)
-    """
-)
 SET_PASSWORD = sql(
     """
     UPDATE users SET password_hash = $2, updated_at = $3, failed_password_attempts = 0,
@@ -124,22 +113,6 @@ async def by_id(db: Executor, user_id: uuid.UUID) -> UserRow | None:
 
 async def list_all(db: Executor) -> list[UserRow]:
     return [UserRow(**dict(r)) for r in await db.fetch(LIST)]
-
-
-async def lock_counters(conn: Connection, user_id: uuid.UUID) -> tuple[int, datetime | None]:
-    record = await conn.fetchrow(LOCK_COUNTERS, user_id)
-    if record is None:
-        return 0, None
-    return int(record["failed_password_attempts"]), record["locked_until"]
-
-
-async def set_counters(conn: Connection, user_id: uuid.UUID, failures: int,
-                       locked_until: datetime | None) -> None:
-    await conn.execute(SET_COUNTERS, user_id, failures, locked_until)
-
-
-async def clear_counters(db: Executor, user_id: uuid.UUID) -> None:
-    await db.execute(CLEAR_COUNTERS, user_id)
 
 
 async def set_password(db: Executor, user_id: uuid.UUID, password_hash: str,

@@ -23,16 +23,18 @@ from appliance.api.errors import ApiError
 from appliance.auth import keys, network, rbac, tokens
 from appliance.auth.cache import CachedSession, SessionCache
 from appliance.auth.clock import Clock, SystemClock
+from appliance.auth.lockout import Locked, Lockout
 from appliance.auth.passwords import Hasher, password_problem, pin_problem
 from appliance.auth.principal import Principal
 from appliance.auth.ratelimit import RateLimiter
 from appliance.config import AuthSection
 from appliance.redis_client import RedisClient
-from store import auth_devices, auth_events, auth_sessions, auth_users
-from store.auth_devices import DeviceRow
+from store import auth_devices, auth_events, auth_sessions, auth_users, login_counters
+from store.auth_devices import DeviceRow, PinCounters
 from store.auth_users import UsernameTaken, UserRow
 from store.db import Connection, Database
 from store.gate import Unavailable
+from store.login_counters import UnknownNameCounters, UserCounters
 from sync import auth_types as t
 
 if TYPE_CHECKING:
@@ -44,6 +46,13 @@ security_log = logging.getLogger(f"{__name__}.security")
 
 def invalid_credentials() -> ApiError:
     return ApiError(401, "invalid_credentials", "wrong username, password or PIN")
+
+
+def refuse_nul(*values: str) -> None:
+    """Postgres text cannot hold NUL: refuse it before any lookup, so that the answer (422) is
+    the same whether or not the user exists (it was a 500 for a real user, 401 for others)."""
+    if any("\x00" in v for v in values):
+        raise ApiError(422, "invalid_body", "request body: text must not contain NUL characters")
 
 
 def client_ip(request: quart.Request) -> str:
@@ -99,8 +108,11 @@ class AuthService:
         state.rate_limiter = self.rate_limit
 
     async def purge_expired(self) -> int:
-        """Drop rows that expired more than a day ago (the day keeps them for support/audits)."""
-        return await auth_sessions.purge_expired(self.db, self.clock.now() - timedelta(days=1))
+        """Drop rows that expired more than a day ago (the day keeps them for support/audits),
+        and the failure counters of unknown names nobody tried for a day."""
+        before = self.clock.now() - timedelta(days=1)
+        return (await auth_sessions.purge_expired(self.db, before)
+                + await login_counters.purge_unknown(self.db, before))
 
     async def housekeeping(self, interval: float = 3600.0) -> None:
         """Runs for the life of the server: purge expired sessions and refresh tokens hourly."""
@@ -126,6 +138,18 @@ class AuthService:
     def refresh_lifetime(self) -> timedelta:
         return timedelta(days=self.config.refresh_days)
 
+    @property
+    def password_lockout(self) -> Lockout:
+        """max_failed_passwords wrong passwords lock an account (or an unknown name) for
+        password_lockout_minutes. Built per use: tests swap the clock, settings may change."""
+        return Lockout(self.db, self.clock, self.config.max_failed_passwords,
+                       timedelta(minutes=self.config.password_lockout_minutes))
+
+    @property
+    def pin_lockout(self) -> Lockout:
+        """max_failed_pins failures lock a device's PIN until a password login on it."""
+        return Lockout(self.db, self.clock, self.config.max_failed_pins, None)
+
     async def event(self, kind: str, *, user_id: uuid.UUID | None = None,
                     device_id: uuid.UUID | None = None, ip: str = "",
                     **details: Any) -> None:
@@ -138,7 +162,7 @@ class AuthService:
 
     async def _issue(self, conn: Connection, user: UserRow, device: DeviceRow, scope: str,
                      now: datetime, family_id: uuid.UUID | None = None,
-                     generation: int = 0) -> t.TokenPair:
+                     generation: int = 0, device_key: str | None = None) -> t.TokenPair:
         if family_id is None:
             family_id = uuid.uuid4()
             await auth_sessions.create_family(conn, family_id=family_id, user_id=user.id,
@@ -160,29 +184,58 @@ class AuthService:
             expires_in=int(self.session_lifetime.total_seconds()),
             refresh_expires_in=int(self.refresh_lifetime.total_seconds()),
             scope=scope, session_id=session_id,  # type: ignore[arg-type]
-            user=user_summary(user), device=device_out(device),
+            user=user_summary(user), device=device_out(device), device_key=device_key,
         )
 
-    def _account_locked(self, until: datetime, now: datetime) -> ApiError:
-        seconds = max(1, math.ceil((until - now).total_seconds()))
+    def _account_locked(self, until: datetime | None) -> ApiError:
+        """423 for a locked account, or (``until`` None) for one whose remaining attempts are
+        all being verified right now: those may lock it, so no more are verified meanwhile."""
+        seconds = 1 if until is None else max(
+            1, math.ceil((until - self.clock.now()).total_seconds()))
         return ApiError(423, "account_locked",
                         f"too many failed passwords; try again in {seconds} s",
                         {"retry_after_s": seconds})
 
-    async def _password_failed(self, user: UserRow, ip: str, now: datetime) -> None:
-        lockout = timedelta(minutes=self.config.password_lockout_minutes)
-        async with self.db.transaction() as conn:
-            failures, locked_until = await auth_users.lock_counters(conn, user.id)
-            if locked_until is not None and locked_until <= now:
-                failures, locked_until = 0, None  # the last lock is over: count afresh
-            failures += 1
-            newly_locked = locked_until is None and failures >= self.config.max_failed_passwords
-            if newly_locked:
-                locked_until = now + lockout
-            await auth_users.set_counters(conn, user.id, failures, locked_until)
-        if newly_locked:
-            await self.event("account_locked", user_id=user.id, ip=ip, failures=failures,
+    @staticmethod
+    def _device_locked() -> ApiError:
+        return ApiError(423, "device_locked",
+                        "PIN locked after too many failed attempts; log in with the password "
+                        "to unlock it")
+
+    async def _check_password(self, user: UserRow | None, username: str, password: str,
+                              ip: str) -> bool:
+        """Verify a password under the account lockout. An unknown name goes through the same
+        steps (its own counters, a verify against a fixed dummy hash), so it answers 401 and
+        423 exactly when a real account would, in the same time."""
+        counters = UserCounters(user.id) if user else UnknownNameCounters(username)
+        stored = user.password_hash if user else None
+        try:
+            outcome = await self.password_lockout.check(
+                counters, lambda: self.hasher.verify(stored, password))
+        except Locked as locked:
+            raise self._account_locked(locked.until) from None
+        if outcome.newly_locked and user is not None:
+            await self.event("account_locked", user_id=user.id, ip=ip,
+                             failures=outcome.failures,
                              minutes=self.config.password_lockout_minutes)
+        return outcome.ok and user is not None
+
+    async def _trusted_device(self, user: UserRow | None,
+                              body: t.LoginRequest) -> DeviceRow | None:
+        """The trusted device that ``body.device_key`` proves, or None. The client id alone is
+        client-chosen and guessable; the key is 256 random bits the server handed this device
+        at its last password login, stored only as an HMAC. Unknown users take the same steps."""
+        if body.device_key is None or not tokens.well_formed(body.device_key,
+                                                             tokens.DEVICE_PREFIX):
+            return None
+        device = await auth_devices.by_client_id(
+            self.db, user.id if user else uuid.UUID(int=0), body.device.id)
+        if device is None or device.state != "trusted" or device.pin_locked:
+            return None
+        stored = await auth_devices.key_hash(self.db, device.id)
+        if stored is None or not hmac.compare_digest(stored, self._hash(body.device_key)):
+            return None
+        return device
 
     async def _invalidate(self, hashes: list[bytes]) -> None:
         await self.cache.invalidate(hashes)
@@ -264,57 +317,78 @@ class AuthService:
     # -- logins ---------------------------------------------------------------------------------
 
     async def login(self, body: t.LoginRequest, ip: str) -> t.TokenPair:
-        now = self.clock.now()
+        """Password login. Wrong passwords count against the account (or the unknown name),
+        except from a trusted device proven by its device key: there they count against that
+        device's PIN lock instead, and the account lockout does not stop it, so a stranger's
+        wrong passwords cannot lock the owner out of their own devices."""
+        refuse_nul(body.device.id, body.device.name, body.device.platform)
         user = await auth_users.by_name(self.db, body.username)
-        if user is not None and user.locked_until is not None and user.locked_until > now:
-            raise self._account_locked(user.locked_until, now)
-        ok = await self.hasher.verify(user.password_hash if user else None, body.password)
-        if user is None:
+        trusted = await self._trusted_device(user, body)
+        ok: bool | None = None
+        if trusted is not None and user is not None:
+            stored = user.password_hash
+            try:
+                outcome = await self.pin_lockout.check(
+                    PinCounters(trusted.id), lambda: self.hasher.verify(stored, body.password))
+            except Locked:
+                pass  # locked or busy meanwhile: the account's own rules decide below
+            else:
+                ok = outcome.ok
+                if outcome.newly_locked:
+                    await self.event("device_locked", user_id=user.id, device_id=trusted.id,
+                                     ip=ip, failures=outcome.failures, via="password")
+        if ok is None:
+            ok = await self._check_password(user, body.username, body.password, ip)
+        if not ok or user is None:
             raise invalid_credentials()
-        if not ok:
-            await self._password_failed(user, ip, now)
-            raise invalid_credentials()
+        now = self.clock.now()
         if self.hasher.needs_rehash(user.password_hash):
             new_hash = await self.hasher.hash(body.password)
             await auth_users.rehash(self.db, user.id, new_hash, user.password_hash)
             log.info("password re-hashed with current argon2 parameters",
                      extra={"user_id": str(user.id)})
+        device_key = tokens.new_token(tokens.DEVICE_PREFIX)
         async with self.db.transaction() as conn:
-            await auth_users.clear_counters(conn, user.id)
             device = await auth_devices.register(
                 conn, user_id=user.id, client_id=body.device.id, name=body.device.name,
                 platform=body.device.platform, now=now,
             )
-            return await self._issue(conn, user, device, "full", now)
+            await auth_devices.set_key(conn, device.id, self._hash(device_key))
+            return await self._issue(conn, user, device, "full", now, device_key=device_key)
 
     async def pin_login(self, body: t.PinLoginRequest, ip: str) -> t.TokenPair:
-        now = self.clock.now()
+        """PIN login on a trusted device, under the device's own PIN lock (not the account
+        lockout: that one stops password guessing, and must not let strangers lock the owner's
+        TV out too)."""
+        refuse_nul(body.device_id)
         user = await auth_users.by_name(self.db, body.username)
-        device = None if user is None else await auth_devices.by_client_id(
-            self.db, user.id, body.device_id)
+        device = await auth_devices.by_client_id(
+            self.db, user.id if user else uuid.UUID(int=0), body.device_id)
         if user is None or device is None:
             await self.hasher.verify(None, body.pin)  # same time as a wrong PIN
             raise invalid_credentials()
-        if user.locked_until is not None and user.locked_until > now:
-            raise self._account_locked(user.locked_until, now)
         if device.state != "trusted":
             raise ApiError(403, "device_not_trusted",
                            "this device has no PIN; log in with the password and set one")
         if device.pin_locked:
-            raise ApiError(423, "device_locked",
-                           "PIN locked after too many failed attempts; log in with the password "
-                           "to unlock it")
-        if not await self.hasher.verify(device.pin_hash, body.pin):
-            failures, locked = await auth_devices.pin_failed(self.db, device.id,
-                                                             self.config.max_failed_pins)
-            if locked and failures == self.config.max_failed_pins:
+            raise self._device_locked()
+        pin_hash = device.pin_hash
+        try:
+            outcome = await self.pin_lockout.check(
+                PinCounters(device.id), lambda: self.hasher.verify(pin_hash, body.pin))
+        except Locked:
+            raise self._device_locked() from None
+        if not outcome.ok:
+            if outcome.newly_locked:
                 await self.event("device_locked", user_id=user.id, device_id=device.id, ip=ip,
-                                 failures=failures)
+                                 failures=outcome.failures)
             error = invalid_credentials()
-            error.details = {"attempts_left": max(0, self.config.max_failed_pins - failures)}
+            error.details = {"attempts_left": max(0, self.config.max_failed_pins
+                                                  - outcome.failures)}
             raise error
+        now = self.clock.now()
         async with self.db.transaction() as conn:
-            await auth_devices.pin_succeeded(conn, device.id, now)
+            await auth_devices.touch(conn, device.id, now)
             return await self._issue(conn, user, device, "playback", now)
 
     async def refresh(self, body: t.RefreshRequest, ip: str) -> t.TokenPair:
@@ -397,10 +471,7 @@ class AuthService:
                               ip: str) -> None:
         now = self.clock.now()
         user = await self._user(uuid.UUID(principal.user_id))
-        if user.locked_until is not None and user.locked_until > now:
-            raise self._account_locked(user.locked_until, now)
-        if not await self.hasher.verify(user.password_hash, body.current_password):
-            await self._password_failed(user, ip, now)
+        if not await self._check_password(user, user.username, body.current_password, ip):
             raise ApiError(403, "wrong_password", "the current password is wrong")
         problem = password_problem(body.new_password, self.config.password_min_length)
         if problem:

@@ -1,9 +1,9 @@
 """Opaque bearer tokens: 256 random bits, shown to the client once, stored as HMAC-SHA256.
 
-A prefix names the kind (``fxs_`` session, ``fxr_`` refresh, ``fxt_`` setup) so a leaked token is
-recognisable in a paste and a refresh token sent as a bearer token is refused without a lookup.
-Storing the HMAC under the server key (not a bare hash) means a database dump alone is not enough
-to check guesses.
+A prefix names the kind (``fxs_`` session, ``fxr_`` refresh, ``fxt_`` setup, ``fxd_`` device key)
+so a leaked token is recognisable in a paste and a refresh token sent as a bearer token is refused
+without a lookup. Storing the HMAC under the server key (not a bare hash) means a database dump
+alone is not enough to check guesses.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import secrets
 SESSION_PREFIX = "fxs_"
 REFRESH_PREFIX = "fxr_"
 SETUP_PREFIX = "fxt_"
+DEVICE_PREFIX = "fxd_"
 TOKEN_BYTES = 32  # 256 bits
 
 
