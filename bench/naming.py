@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import random
 import subprocess
 import sys
 import time
@@ -38,7 +37,7 @@ from tests import naming_corpus
 BASELINE = "d0ad081"
 REPO = Path(__file__).resolve().parent.parent
 
-Job = tuple[str, naming.LibraryKind]
+Job = naming_corpus.Job
 
 
 @dataclass(frozen=True)
@@ -61,63 +60,6 @@ def load_baseline(commit: str = BASELINE) -> types.ModuleType:
     sys.modules[name] = module  # msgspec resolves the Structs' annotations through it
     exec(compile(source, f"{commit}:appliance/scan/naming.py", "exec"), module.__dict__)
     return module
-
-
-_WORDS = ("the", "last", "dark", "river", "night", "city", "of", "blue", "king", "house", "war",
-          "star", "lost", "girl", "man", "red", "black", "summer", "road", "fire", "world",
-          "little", "secret", "moon", "shadow", "a", "and", "ghost", "island", "time", "heart")
-_TAGS = ("1080p.BluRay.x264-GRP", "2160p.UHD.BluRay.x265.10bit.HDR.DTS-HD.MA.5.1-GRP",
-         "720p.WEB-DL.DDP5.1.H.264-GRP", "1080p.WEBRip.x264.AAC5.1-[YTS.MX]", "DVDRip.XviD-GRP",
-         "2160p.WEB-DL.DV.HDR.DDP5.1.Atmos.H.265-GRP")
-
-
-def _title(rnd: random.Random) -> str:
-    words = [rnd.choice(_WORDS) for _ in range(rnd.randint(1, 4))]
-    return " ".join(w.capitalize() for w in words)
-
-
-def generated(count: int, seed: int = 21) -> list[Job]:
-    """``count`` library paths in the usual shapes; shows repeat as in a real library."""
-    rnd = random.Random(seed)
-    shows = [(_title(rnd), rnd.randint(1990, 2024)) for _ in range(max(1, count // 40))]
-    out: list[Job] = []
-    while len(out) < count:
-        title, year = _title(rnd), rnd.randint(1950, 2024)
-        dotted = title.replace(" ", ".")
-        shape = rnd.randrange(12)
-        if shape == 0:
-            out.append((f"Movies/{title} ({year})/{title} ({year}).mkv", "movies"))
-        elif shape == 1:
-            out.append((f"Movies/{title} ({year}) [tmdbid-{rnd.randint(1, 99999)}]/"
-                        f"{title} ({year}) - {rnd.choice(['1080p', '2160p HDR', 'Remux'])}.mkv",
-                        "movies"))
-        elif shape == 2:
-            out.append((f"Movies/{dotted}.{year}.{rnd.choice(_TAGS)}.mkv", "movies"))
-        elif shape == 3:
-            out.append((f"Movies/{title} ({year})/{title} ({year}) - cd{rnd.randint(1, 2)}.avi",
-                        "movies"))
-        elif shape == 4:
-            out.append((f"Movies/{title} ({year})/Trailers/Trailer {rnd.randint(1, 3)}.mkv",
-                        "movies"))
-        elif shape == 5:
-            out.append((f"Movies/{title} ({year}) - Director's Cut.mkv", "movies"))
-        else:
-            show, first = rnd.choice(shows)
-            season, episode = rnd.randint(1, 9), rnd.randint(1, 24)
-            show_dotted = show.replace(" ", ".")
-            if shape in (6, 7, 8):
-                out.append((f"TV/{show} ({first})/Season {season:02}/"
-                            f"{show} - S{season:02}E{episode:02} - {title}.mkv", "series"))
-            elif shape == 9:
-                out.append((f"TV/{show}/Season {season}/{show_dotted}.S{season:02}E{episode:02}."
-                            f"{rnd.choice(_TAGS)}.mkv", "series"))
-            elif shape == 10:
-                out.append((f"Anime/{show}/[SubsPlease] {show} - {episode + 12 * season:02} "
-                            f"(1080p) [{rnd.getrandbits(32):08X}].mkv", "series"))
-            else:
-                out.append((f"TV/{show}/Season {season}/{show} {season}x{episode:02}.avi",
-                            "series"))
-    return out
 
 
 def corpus_jobs() -> list[Job]:
@@ -145,7 +87,7 @@ def _rate(module: types.ModuleType, jobs: list[Job]) -> float:
 
 def run(params: Params) -> Result:
     old = load_baseline()
-    jobs = generated(params.names) + corpus_jobs()
+    jobs = naming_corpus.generated(params.names) + corpus_jobs()
     samples: dict[str, list[float]] = {"current": [], "baseline": []}
     for index in range(params.rounds):
         order = [("current", naming), ("baseline", old)]

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import random
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -50,6 +51,7 @@ from appliance.scan.naming import VIDEO_EXTENSIONS, LibraryKind, parse_name
 CORPUS_FILES = ("movies.yml", "episodes.yml", "various.yml", "rules/episodes.yml",
                 "rules/part.yml", "rules/cd.yml", "rules/edition.yml", "rules/title.yml",
                 "rules/date.yml")
+Job = tuple[str, LibraryKind]  # a path and its library's kind, as the scan parses it
 FIELDS = ("kind", "title", "year", "season", "episode", "date", "part", "edition")
 
 #: Name shapes our model leaves out on purpose, each with why. Entries matching one are still
@@ -268,6 +270,63 @@ def measure(parse: Parser = parse_name) -> Report:
             continue
         compare(report, entry, parse)
     return report
+
+
+_WORDS = ("the", "last", "dark", "river", "night", "city", "of", "blue", "king", "house", "war",
+          "star", "lost", "girl", "man", "red", "black", "summer", "road", "fire", "world",
+          "little", "secret", "moon", "shadow", "a", "and", "ghost", "island", "time", "heart")
+_TAGS = ("1080p.BluRay.x264-GRP", "2160p.UHD.BluRay.x265.10bit.HDR.DTS-HD.MA.5.1-GRP",
+         "720p.WEB-DL.DDP5.1.H.264-GRP", "1080p.WEBRip.x264.AAC5.1-[YTS.MX]", "DVDRip.XviD-GRP",
+         "2160p.WEB-DL.DV.HDR.DDP5.1.Atmos.H.265-GRP")
+
+
+def _title(rnd: random.Random) -> str:
+    words = [rnd.choice(_WORDS) for _ in range(rnd.randint(1, 4))]
+    return " ".join(w.capitalize() for w in words)
+
+
+def generated(count: int, seed: int = 21) -> list[Job]:
+    """``count`` library paths in the usual shapes; shows repeat as in a real library."""
+    rnd = random.Random(seed)
+    shows = [(_title(rnd), rnd.randint(1990, 2024)) for _ in range(max(1, count // 40))]
+    out: list[Job] = []
+    while len(out) < count:
+        title, year = _title(rnd), rnd.randint(1950, 2024)
+        dotted = title.replace(" ", ".")
+        shape = rnd.randrange(12)
+        if shape == 0:
+            out.append((f"Movies/{title} ({year})/{title} ({year}).mkv", "movies"))
+        elif shape == 1:
+            out.append((f"Movies/{title} ({year}) [tmdbid-{rnd.randint(1, 99999)}]/"
+                        f"{title} ({year}) - {rnd.choice(['1080p', '2160p HDR', 'Remux'])}.mkv",
+                        "movies"))
+        elif shape == 2:
+            out.append((f"Movies/{dotted}.{year}.{rnd.choice(_TAGS)}.mkv", "movies"))
+        elif shape == 3:
+            out.append((f"Movies/{title} ({year})/{title} ({year}) - cd{rnd.randint(1, 2)}.avi",
+                        "movies"))
+        elif shape == 4:
+            out.append((f"Movies/{title} ({year})/Trailers/Trailer {rnd.randint(1, 3)}.mkv",
+                        "movies"))
+        elif shape == 5:
+            out.append((f"Movies/{title} ({year}) - Director's Cut.mkv", "movies"))
+        else:
+            show, first = rnd.choice(shows)
+            season, episode = rnd.randint(1, 9), rnd.randint(1, 24)
+            show_dotted = show.replace(" ", ".")
+            if shape in (6, 7, 8):
+                out.append((f"TV/{show} ({first})/Season {season:02}/"
+                            f"{show} - S{season:02}E{episode:02} - {title}.mkv", "series"))
+            elif shape == 9:
+                out.append((f"TV/{show}/Season {season}/{show_dotted}.S{season:02}E{episode:02}."
+                            f"{rnd.choice(_TAGS)}.mkv", "series"))
+            elif shape == 10:
+                out.append((f"Anime/{show}/[SubsPlease] {show} - {episode + 12 * season:02} "
+                            f"(1080p) [{rnd.getrandbits(32):08X}].mkv", "series"))
+            else:
+                out.append((f"TV/{show}/Season {season}/{show} {season}x{episode:02}.avi",
+                            "series"))
+    return out
 
 
 if __name__ == "__main__":  # python -m tests.naming_corpus [FIELD]: the figures and the misses

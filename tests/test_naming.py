@@ -600,6 +600,109 @@ ROWS: list[tuple[str, str | None, dict[str, Any]]] = [
 ]
 
 
+#: The examples of Plex's naming guides ("Naming and organizing your Movie files", "... TV Show
+#: files", "Local Files for Trailers and Extras", split and multi-part items) and Kodi's wiki
+#: ("Naming video files/Movies", "/TV shows", file stacking), as those pages show them.
+GUIDE_ROWS: list[tuple[str, str | None, dict[str, Any]]] = [
+    # --- Plex ---
+    ('Movies/Avatar (2009)/Avatar (2009).mkv', 'movies',
+     {'kind': 'movie', 'title': 'Avatar', 'year': 2009}),
+    ('Movies/Batman Begins (2005)/Batman Begins (2005).mp4', 'movies',
+     {'kind': 'movie', 'title': 'Batman Begins', 'year': 2005}),
+    ('Movies/Avatar (2009)/Avatar (2009) - pt1.mp4', 'movies',
+     {'kind': 'movie', 'title': 'Avatar', 'year': 2009, 'part': 1}),
+    ('Movies/Avatar (2009)/Avatar (2009) - pt2.mp4', 'movies',
+     {'kind': 'movie', 'title': 'Avatar', 'year': 2009, 'part': 2}),
+    ('Movies/Pulp Fiction (1994)/Pulp Fiction (1994) - disc1.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Pulp Fiction', 'year': 1994, 'part': 1}),
+    ("Movies/Blade Runner (1982) {edition-Director's Cut}/"
+     "Blade Runner (1982) {edition-Director's Cut}.mp4", 'movies',
+     {'kind': 'movie', 'title': 'Blade Runner', 'year': 1982, 'edition': "Director's Cut"}),
+    ('Movies/Batman Begins (2005) {imdb-tt0372784}/'
+     'Batman Begins (2005) {imdb-tt0372784}.mp4', 'movies',
+     {'kind': 'movie', 'title': 'Batman Begins', 'year': 2005, 'ids': {'imdb': 'tt0372784'}}),
+    ('Movies/Batman Begins (2005) {tmdb-272}/Batman Begins (2005) {tmdb-272}.mp4', 'movies',
+     {'kind': 'movie', 'title': 'Batman Begins', 'year': 2005, 'ids': {'tmdb': 272}}),
+    ('Movies/Avatar (2009)/Arrival-deleted.mp4', 'movies',
+     {'kind': 'extra', 'title': 'Avatar', 'year': 2009, 'extra': 'deletedscene'}),
+    ('Movies/Avatar (2009)/Performance Capture-behindthescenes.mkv', 'movies',
+     {'kind': 'extra', 'title': 'Avatar', 'year': 2009, 'extra': 'behindthescenes'}),
+    ("Movies/Avatar (2009)/Meet the Na'vi-featurette.mkv", 'movies',
+     {'kind': 'extra', 'title': 'Avatar', 'year': 2009, 'extra': 'featurette'}),
+    ('Movies/Avatar (2009)/Sigourney Weaver-interview.mkv', 'movies',
+     {'kind': 'extra', 'title': 'Avatar', 'year': 2009, 'extra': 'interview'}),
+    ('Movies/Avatar (2009)/Teaser Trailer-trailer.mp4', 'movies',
+     {'kind': 'extra', 'title': 'Avatar', 'year': 2009, 'extra': 'trailer'}),
+    ('Movies/Avatar (2009)/Behind The Scenes/Performance Capture.mp4', 'movies',
+     {'kind': 'extra', 'title': 'Avatar', 'year': 2009, 'extra': 'behindthescenes'}),
+    ('Movies/Avatar (2009)/Deleted Scenes/Arrival.mp4', 'movies',
+     {'kind': 'extra', 'title': 'Avatar', 'year': 2009, 'extra': 'deletedscene'}),
+    ("Movies/Avatar (2009)/Featurettes/Meet the Na'vi.mkv", 'movies',
+     {'kind': 'extra', 'title': 'Avatar', 'year': 2009, 'extra': 'featurette'}),
+    ('Movies/Avatar (2009)/Interviews/Sigourney Weaver.mkv', 'movies',
+     {'kind': 'extra', 'title': 'Avatar', 'year': 2009, 'extra': 'interview'}),
+    ('Movies/Avatar (2009)/Trailers/Teaser Trailer.mp4', 'movies',
+     {'kind': 'extra', 'title': 'Avatar', 'year': 2009, 'extra': 'trailer'}),
+    ('Movies/Avatar (2009)/Other/Concept Art.mkv', 'movies',
+     {'kind': 'extra', 'title': 'Avatar', 'year': 2009, 'extra': 'other'}),
+    ("TV Shows/Grey's Anatomy (2005)/Season 01/"
+     "Grey's Anatomy (2005) - s01e01 - A Hard Day's Night.avi", 'series',
+     {'kind': 'episode', 'title': "Grey's Anatomy", 'year': 2005, 'season': 1, 'episodes': [1]}),
+    ("TV Shows/Grey's Anatomy (2005)/Season 02/Grey's Anatomy (2005) - s02e01-e03.avi", 'series',
+     {'kind': 'episode', 'title': "Grey's Anatomy", 'year': 2005,
+      'season': 2, 'episodes': [1, 2, 3]}),
+    ('TV Shows/The Colbert Report (2005)/Season 08/'
+     'The Colbert Report (2005) - 2011-11-15 - Elijah Wood.avi', 'series',
+     {'kind': 'episode', 'title': 'The Colbert Report', 'year': 2005,
+      'season': 8, 'air_date': '2011-11-15'}),
+    ("TV Shows/Grey's Anatomy (2005)/Specials/"
+     "Grey's Anatomy (2005) - s00e01 - Straight to the Heart.mkv", 'series',
+     {'kind': 'episode', 'title': "Grey's Anatomy", 'year': 2005, 'season': 0, 'episodes': [1]}),
+    ("TV Shows/Grey's Anatomy (2005)/Season 01/Grey's Anatomy (2005) - s01e01 - pt1.avi", 'series',
+     {'kind': 'episode', 'title': "Grey's Anatomy", 'year': 2005, 'season': 1,
+      'episodes': [1], 'part': 1}),
+    ("TV Shows/Grey's Anatomy (2005)/Season 01/Grey's Anatomy (2005) - s01e01 - pt2.avi", 'series',
+     {'kind': 'episode', 'title': "Grey's Anatomy", 'year': 2005, 'season': 1,
+      'episodes': [1], 'part': 2}),
+    ("TV Shows/Grey's Anatomy (2005) {tvdb-73762}/Season 01/"
+     "Grey's Anatomy (2005) - s01e01.avi", 'series',
+     {'kind': 'episode', 'title': "Grey's Anatomy", 'year': 2005, 'season': 1,
+      'episodes': [1], 'ids': {'tvdb': 73762}}),
+    ('TV Shows/Dragon Ball Z Kai (2009)/Season 01/Dragon Ball Z Kai (2009) - 001.mp4', 'series',
+     {'kind': 'episode', 'title': 'Dragon Ball Z Kai', 'year': 2009, 'season': 1, 'episodes': [1]}),
+    ("TV Shows/Grey's Anatomy (2005)/Season 01/Behind The Scenes/Making of.mkv", 'series',
+     {'kind': 'extra', 'title': "Grey's Anatomy", 'year': 2005,
+      'season': 1, 'extra': 'behindthescenes'}),
+    # --- Kodi ---
+    ('Movies/Avatar (2009).mkv', 'movies',
+     {'kind': 'movie', 'title': 'Avatar', 'year': 2009}),
+    ('Movies/Avatar (2009)/Avatar (2009)-cd1.avi', 'movies',
+     {'kind': 'movie', 'title': 'Avatar', 'year': 2009, 'part': 1}),
+    ('Movies/Avatar (2009)/Avatar (2009)-part2.avi', 'movies',
+     {'kind': 'movie', 'title': 'Avatar', 'year': 2009, 'part': 2}),
+    ('Movies/Avatar (2009)/Avatar (2009)-dvd1.vob', 'movies',
+     {'kind': 'movie', 'title': 'Avatar', 'year': 2009, 'part': 1}),
+    ('Movies/Avatar (2009)/Avatar (2009)-trailer.mp4', 'movies',
+     {'kind': 'extra', 'title': 'Avatar', 'year': 2009, 'extra': 'trailer'}),
+    ('TV Shows/Show Name (2011)/Season 1/Show Name S01E01.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show Name', 'year': 2011, 'season': 1, 'episodes': [1]}),
+    ('TV Shows/Show Name (2011)/Season 1/Show Name 1x01.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show Name', 'year': 2011, 'season': 1, 'episodes': [1]}),
+    ('TV Shows/Show Name (2011)/Season 1/Show Name S01E01E02.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show Name', 'year': 2011, 'season': 1, 'episodes': [1, 2]}),
+    ('TV Shows/Show Name (2011)/Season 1/Show Name S01E01-E02.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show Name', 'year': 2011, 'season': 1, 'episodes': [1, 2]}),
+    ('TV Shows/Show Name (2011)/Season 1/Show Name 1x01_1x02.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show Name', 'year': 2011, 'season': 1, 'episodes': [1, 2]}),
+    ('TV Shows/Show Name (2011)/Season 1/Show Name - 101.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show Name', 'year': 2011, 'season': 1, 'episodes': [1]}),
+    ('TV Shows/Show Name (2011)/Specials/Show Name S00E01.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show Name', 'year': 2011, 'season': 0, 'episodes': [1]}),
+    ('TV Shows/Show Name/Show.2011.01.03.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show Name', 'air_date': '2011-01-03'}),
+]
+
+
 def expected(path: str, fields: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = dict.fromkeys(KEYS)
     out.update(fields, path=path)
@@ -614,6 +717,14 @@ def test_table_is_large_and_unique() -> None:
 @pytest.mark.parametrize(("path", "library_kind", "fields"), ROWS,
                          ids=[f"{kind}:{path}" for path, kind, _ in ROWS])
 def test_names(path: str, library_kind: Any, fields: dict[str, Any]) -> None:
+    assert parse_name(path, library_kind).to_dict() == expected(path, fields)
+
+
+@pytest.mark.parametrize(("path", "library_kind", "fields"), GUIDE_ROWS,
+                         ids=[f"{kind}:{path}" for path, kind, _ in GUIDE_ROWS])
+def test_plex_and_kodi_guide_examples(path: str, library_kind: Any,
+                                      fields: dict[str, Any]) -> None:
+    """A library laid out by the Plex or Kodi guide reads as those guides say it does."""
     assert parse_name(path, library_kind).to_dict() == expected(path, fields)
 
 

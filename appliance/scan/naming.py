@@ -1081,7 +1081,8 @@ def _parse_episode(raw: str, stem: str, dirs: list[str]) -> ParsedName:
         folder = _title_year(_strip_ids(series_dir, ids))
         folder_title, folder_year, folder_clean = folder.title, folder.year, folder.clean
     file_ids: Ids = {}
-    text = _SPACES_RE.sub(" ", _strip_ids(stem, file_ids)).strip()
+    # a CRC ([E8EE65A1]) is no episode number
+    text = _SPACES_RE.sub(" ", _CRC_RE.sub(" ", _strip_ids(stem, file_ids))).strip()
     ids.update(file_ids)
     text, part = _take_part(text)
 
