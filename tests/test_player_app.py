@@ -3,7 +3,9 @@
 One appliance per module. The first test walks a new user's path (connect, claim, password
 login, PIN, logout, PIN login, add a library, scan progress, home rows, detail view with the HDR
 badge, search overlay, a live setting); the last one stops the appliance and starts the player
-offline. Screenshots of each main screen go to docs/screenshots/.
+offline. Screenshots of each main screen go to a temporary folder (``ferrex-screenshots`` in the
+system's temp dir), or, with ``FERREX_UPDATE_SCREENSHOTS=1``, over the tracked pictures in
+docs/screenshots/ that docs/player.md shows: a plain test run leaves the working tree clean.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import tempfile
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +48,9 @@ from ui.settings.store import SettingsStore
 
 pytest_plugins = ["tests.media_fixtures"]
 pytestmark = pytest.mark.slow
-SHOTS = REPO / "docs" / "screenshots"
+UPDATE_SCREENSHOTS = os.environ.get("FERREX_UPDATE_SCREENSHOTS") == "1"
+SHOTS = (REPO / "docs" / "screenshots" if UPDATE_SCREENSHOTS
+         else Path(tempfile.gettempdir()) / "ferrex-screenshots")
 PASSWORD = "correct horse battery"
 MOVIES = [
     ("Starfall Horizon", 2021, "#1d3557", "#e63946", "hdr10_mkv",
