@@ -12,26 +12,33 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from sync.wire import NO_NUL, ClientId
+
 Username = Annotated[str, msgspec.Meta(min_length=1, max_length=64,
                                        pattern=r"^[A-Za-z0-9._@-]+$")]
-Secret = Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+Secret = Annotated[str, msgspec.Meta(min_length=1, max_length=4096, pattern=NO_NUL)]
 Role = Literal["admin", "user", "guest"]
 Scope = Literal["full", "playback"]
-ClientDeviceId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+ClientDeviceId = ClientId
+Token = Annotated[str, msgspec.Meta(max_length=256, pattern=NO_NUL)]
+Pin = Annotated[str, msgspec.Meta(max_length=16, pattern=NO_NUL)]
+DisplayName = Annotated[str, msgspec.Meta(max_length=100, pattern=NO_NUL)]
+Permission = Annotated[str, msgspec.Meta(max_length=64, pattern=NO_NUL)]
+Permissions = Annotated[list[Permission], msgspec.Meta(max_length=64)]
 
 
 class DeviceInfo(msgspec.Struct, kw_only=True):
     id: ClientDeviceId
     """Chosen by the client, stable per installation (e.g. a UUID it keeps)."""
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-    platform: Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NO_NUL)]
+    platform: Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=NO_NUL)]
 
 
 class LoginRequest(msgspec.Struct, kw_only=True):
     username: Username
     password: Secret
     device: DeviceInfo
-    device_key: Annotated[str, msgspec.Meta(max_length=256)] | None = None
+    device_key: Token | None = None
     """The ``device_key`` of this device's last password login. On a trusted device (PIN set)
     it lets the right password in even while the account is locked by failed passwords from
     elsewhere, so that strangers cannot lock the owner out."""
@@ -44,7 +51,7 @@ class LoginRequest(msgspec.Struct, kw_only=True):
 class PinLoginRequest(msgspec.Struct, kw_only=True):
     username: Username
     device_id: ClientDeviceId
-    pin: Annotated[str, msgspec.Meta(max_length=16)]
+    pin: Pin
 
     @property
     def rate_limit_device(self) -> str:
@@ -52,7 +59,7 @@ class PinLoginRequest(msgspec.Struct, kw_only=True):
 
 
 class RefreshRequest(msgspec.Struct, kw_only=True):
-    refresh_token: Annotated[str, msgspec.Meta(max_length=256)]
+    refresh_token: Token
     device_id: ClientDeviceId | None = None
     """Optional; when sent, the refresh rate limit is also kept per device."""
 
@@ -64,8 +71,8 @@ class RefreshRequest(msgspec.Struct, kw_only=True):
 class SetupClaimRequest(msgspec.Struct, kw_only=True):
     username: Username
     password: Secret
-    display_name: Annotated[str, msgspec.Meta(max_length=100)] = ""
-    setup_token: Annotated[str, msgspec.Meta(max_length=256)] | None = None
+    display_name: DisplayName = ""
+    setup_token: Token | None = None
     """Needed only when claiming from outside the local network."""
 
 
@@ -76,7 +83,7 @@ class SetupStatus(msgspec.Struct, kw_only=True):
 
 
 class SetPinRequest(msgspec.Struct, kw_only=True):
-    pin: Annotated[str, msgspec.Meta(max_length=16)]
+    pin: Pin
 
 
 class ChangePasswordRequest(msgspec.Struct, kw_only=True):
@@ -92,18 +99,18 @@ class CreateUserRequest(msgspec.Struct, kw_only=True):
     username: Username
     password: Secret
     role: Role = "user"
-    display_name: Annotated[str, msgspec.Meta(max_length=100)] = ""
+    display_name: DisplayName = ""
 
 
 class UpdateUserRequest(msgspec.Struct, kw_only=True):
     username: Username | None = None
-    display_name: Annotated[str, msgspec.Meta(max_length=100)] | None = None
+    display_name: DisplayName | None = None
     role: Role | None = None
 
 
 class PermissionOverrides(msgspec.Struct, kw_only=True):
-    grant: list[str] = msgspec.field(default_factory=list)
-    deny: list[str] = msgspec.field(default_factory=list)
+    grant: Permissions = msgspec.field(default_factory=list)
+    deny: Permissions = msgspec.field(default_factory=list)
     """DENY wins over GRANT and over the role."""
 
 

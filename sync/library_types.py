@@ -4,27 +4,35 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
+from sync.wire import FsPath, Text
+
 LibraryKind = Literal["movies", "series"]
+LibraryName = Text
+"""No NUL and a coarse bound here; the name rules themselves (1-100 characters, printable,
+unique) are ``appliance.scan.library_names``."""
+Roots = Annotated[list[FsPath], msgspec.Meta(max_length=64)]
+IntervalMinutes = Annotated[int, msgspec.Meta(ge=0, le=525_600)]
+"""0 (no periodic rescans) to a year."""
 
 
 class LibraryIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    name: str
+    name: LibraryName
     kind: LibraryKind
-    roots: list[str]
+    roots: Roots
     """Absolute folders on the appliance; existing, readable, not inside another library."""
-    scan_interval_minutes: int = 360
+    scan_interval_minutes: IntervalMinutes = 360
     """0 turns periodic rescans off (the watcher still sees changes when ``watch`` is on)."""
     watch: bool = True
 
 
 class LibraryPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    name: str | None = None
-    roots: list[str] | None = None
-    scan_interval_minutes: int | None = None
+    name: LibraryName | None = None
+    roots: Roots | None = None
+    scan_interval_minutes: IntervalMinutes | None = None
     watch: bool | None = None
 
 
@@ -68,4 +76,4 @@ class ScanList(msgspec.Struct, kw_only=True):
 class LibraryAccess(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Which libraries a user may see; ``library_ids: null`` means all of them."""
 
-    library_ids: list[uuid.UUID] | None = None
+    library_ids: Annotated[list[uuid.UUID], msgspec.Meta(max_length=1000)] | None = None

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 from sync.media_info import MediaInfo
 from sync.query import MediaKind, QueryCost
+from sync.wire import (
+    NO_NUL,
+    ClientId,
+    ClientTime,
+    PositiveSeconds,
+    Seconds,
+    check_client_time,
+)
 
 
 class WatchStateOut(msgspec.Struct, kw_only=True):
@@ -108,19 +116,27 @@ class ItemList(msgspec.Struct, kw_only=True):
 
 
 class ProgressIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    position_s: float
-    duration_s: float | None = None
-    client_ts: datetime
+    position_s: Seconds
+    duration_s: PositiveSeconds | None = None
+    client_ts: ClientTime
     """When the player recorded this position (its clock, with a timezone)."""
     completed: bool = False
     """The player saw the credits; otherwise completed at >= 95 % of the duration."""
-    device_id: str | None = None
+    device_id: ClientId | None = None
+
+    def __post_init__(self) -> None:
+        check_client_time("client_ts", self.client_ts)
 
 
 class MarkIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    client_ts: datetime | None = None
+    """Every field is optional: an empty body (or none) marks with the server's clock."""
+
+    client_ts: ClientTime | None = None
     """Default: the server's clock."""
-    device_id: str | None = None
+    device_id: ClientId | None = None
+
+    def __post_init__(self) -> None:
+        check_client_time("client_ts", self.client_ts)
 
 
 class WatchUpdate(msgspec.Struct, kw_only=True):
@@ -148,21 +164,28 @@ class TicketOut(msgspec.Struct, kw_only=True):
 
 # --- WebSocket /api/v1/ws ---------------------------------------------------------------------
 
+MessageId = Annotated[str, msgspec.Meta(max_length=64, pattern=NO_NUL)]
+"""A client's id for a message, echoed in the answer: short, so echoing costs nothing."""
+
+
 class WsHeartbeat(msgspec.Struct, tag="progress", kw_only=True, forbid_unknown_fields=True):
     """Player -> server: every 10 s while playing and on pause/seek/stop."""
 
     item_id: uuid.UUID
-    position_s: float
-    client_ts: datetime
-    duration_s: float | None = None
+    position_s: Seconds
+    client_ts: ClientTime
+    duration_s: PositiveSeconds | None = None
     completed: bool = False
     event: Literal["tick", "pause", "seek", "stop", "start"] = "tick"
-    id: str | None = None
+    id: MessageId | None = None
     """Echoed in the ``ack``."""
+
+    def __post_init__(self) -> None:
+        check_client_time("client_ts", self.client_ts)
 
 
 class WsPing(msgspec.Struct, tag="ping", kw_only=True, forbid_unknown_fields=True):
-    id: str | None = None
+    id: MessageId | None = None
 
 
 WsClientMessage = WsHeartbeat | WsPing

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
+
+from sync.wire import ExternalId, Label, Line, Minutes, Rating, Text, Year
 
 LockableField = Literal[
     "title", "sort_title", "original_title", "year", "overview", "tagline", "genres", "studios",
     "rating", "mpaa", "runtime_minutes", "release_date", "collection", "people",
 ]
+
+Labels = Annotated[list[Label], msgspec.Meta(max_length=50)]
+Fields = Annotated[list[LockableField], msgspec.Meta(max_length=32)]
 
 
 class PersonOut(msgspec.Struct, kw_only=True):
@@ -61,21 +66,21 @@ class ItemEdit(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Local edits. Every field given is set AND locked (providers never overwrite it);
     ``unlock`` hands fields back to the providers on the next refresh."""
 
-    title: str | None = None
-    sort_title: str | None = None
-    original_title: str | None = None
-    year: int | None = None
-    overview: str | None = None
-    tagline: str | None = None
-    genres: list[str] | None = None
-    studios: list[str] | None = None
-    rating: float | None = None
-    mpaa: str | None = None
-    runtime_minutes: int | None = None
+    title: Line | None = None
+    sort_title: Line | None = None
+    original_title: Line | None = None
+    year: Year | None = None
+    overview: Text | None = None
+    tagline: Line | None = None
+    genres: Labels | None = None
+    studios: Labels | None = None
+    rating: Rating | None = None
+    mpaa: Label | None = None
+    runtime_minutes: Minutes | None = None
     release_date: dt.date | None = None
-    collection: str | None = None
-    lock: list[LockableField] = msgspec.field(default_factory=list)
-    unlock: list[LockableField] = msgspec.field(default_factory=list)
+    collection: Line | None = None
+    lock: Fields = msgspec.field(default_factory=list)
+    unlock: Fields = msgspec.field(default_factory=list)
 
 
 class Candidate(msgspec.Struct, kw_only=True):
@@ -94,5 +99,5 @@ class CandidateList(msgspec.Struct, kw_only=True):
 
 
 class IdentifyIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    tmdb_id: int
+    tmdb_id: ExternalId
     """The chosen match; kept with the item (rescans keep it) and applied at once."""

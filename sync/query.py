@@ -25,14 +25,18 @@ import enum
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
+
+from sync.wire import INT4_MAX, Label, Minutes, Opaque, Pixels, Rating, SearchText, Year
 
 MediaKind = Literal["movie", "series", "season", "episode"]
 HdrFormat = Literal["SDR", "HDR10", "HDR10+", "HLG", "DolbyVision"]
 MIN_SEARCH_CHARS = 3
 MAX_LIMIT = 500
+MAX_GENRES = 50
+MAX_LIST = 1000
 DEFAULT_LIMIT = 50
 
 
@@ -73,29 +77,31 @@ class MediaQuery(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     user_id: uuid.UUID | None = None
     """Whose watch state to filter and sort by; the server uses the caller when None, and only
     an admin may name another user."""
-    kinds: list[MediaKind] = []
-    library_ids: list[uuid.UUID] = []
-    genres: list[str] = []
+    kinds: Annotated[list[MediaKind], msgspec.Meta(max_length=8)] = []
+    library_ids: Annotated[list[uuid.UUID], msgspec.Meta(max_length=MAX_LIST)] = []
+    genres: Annotated[list[Label], msgspec.Meta(max_length=MAX_GENRES)] = []
     genre_match: Literal["any", "all"] = "any"
-    year_min: int | None = None
-    year_max: int | None = None
-    rating_min: float | None = None
-    rating_max: float | None = None
-    runtime_min: int | None = None
+    year_min: Year | None = None
+    year_max: Year | None = None
+    rating_min: Rating | None = None
+    rating_max: Rating | None = None
+    runtime_min: Minutes | None = None
     """Minutes."""
-    runtime_max: int | None = None
-    min_height: int | None = None
+    runtime_max: Minutes | None = None
+    min_height: Pixels | None = None
     """At least one present file whose video is at least this tall (720, 1080, 2160)."""
-    hdr: list[HdrFormat] = []
+    hdr: Annotated[list[HdrFormat], msgspec.Meta(max_length=8)] = []
     """At least one present file whose video is one of these formats."""
-    search: str | None = None
-    """Fuzzy title search (pg_trgm word similarity on the title and the original title)."""
+    search: SearchText | None = None
+    """Fuzzy title search (pg_trgm word similarity on the title and the original title);
+    at most 200 characters."""
     watch_status: WatchStatus | None = None
     sort_by: SortBy = SortBy.TITLE
     sort_order: SortOrder = SortOrder.ASC
-    limit: int = DEFAULT_LIMIT
-    offset: int = 0
-    cursor: str | None = None
+    limit: Annotated[int, msgspec.Meta(ge=-INT4_MAX, le=INT4_MAX)] = DEFAULT_LIMIT
+    """1 to 500 (:func:`problems` says so; the wire type only keeps it inside int4)."""
+    offset: Annotated[int, msgspec.Meta(ge=-INT4_MAX, le=INT4_MAX)] = 0
+    cursor: Opaque | None = None
     """Opaque, from a previous page's ``next_cursor`` (same filters and sort); excludes offset."""
     include_total: bool = True
 
@@ -146,12 +152,17 @@ class QueryCost(msgspec.Struct, frozen=True, kw_only=True):
     hint: str | None = None
 
 
+def _quote(text: str, limit: int = 40) -> str:
+    """The client's text as a short quotation: answers never echo input at length."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
 def query_cost(q: MediaQuery) -> list[CostItem]:
     """The seed's cost table, item by item (only the factors that apply)."""
     items = []
     if q.search:
         items.append(CostItem(factor="fuzzy_search", points=FUZZY_SEARCH_COST,
-                              detail=f"fuzzy title search for {q.search.strip()!r}"))
+                              detail=f"fuzzy title search for {_quote(q.search.strip())}"))
     if q.watch_status is not None:
         items.append(CostItem(factor="watch_status", points=WATCH_STATUS_COST,
                               detail=f"watch status {q.watch_status.value} (watch-state join)"))
@@ -312,9 +323,12 @@ class MediaQueryBuilder:
         return self._with(include_total=False)
 
     def build(self) -> MediaQuery:
+        """The query, or ValueError: what :func:`problems` finds, or a value outside the wire
+        type's bounds (msgspec's ValidationError, which the server would answer with 422)."""
         found = problems(self._q)
         if found:
             raise ValueError("; ".join(found))
+        msgspec.convert(msgspec.to_builtins(self._q), MediaQuery)
         return self._q
 
 

@@ -16,6 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import trio
 
@@ -376,3 +377,32 @@ async def test_pending_and_revoked_devices_do_not_pass_the_lock(h: Harness, admi
     await locked_out(h)
     assert (await key_login(h, pending_key, device="phone")).status == 423
     assert (await key_login(h, key)).status == 423
+
+
+async def test_the_player_keeps_its_device_key_and_gets_past_a_lock(
+    h: Harness, admin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The player's side: the key is stored with the tokens, outlives a logout, and is sent."""
+    from ui.domains.auth import device_info
+    from ui.net.client import ApiClient
+    from ui.net.credentials import CredentialStore, StoredTokens
+
+    monkeypatch.setenv("FERREX_PLAYER_KEYRING", "0")
+    store = CredentialStore(tmp_path / "player", key_path=tmp_path / "player.key")
+    server = "http://nas:8420"
+    transport = httpx.ASGITransport(app=h.app, client=("192.168.1.30", 4000))  # type: ignore[arg-type]
+    async with ApiClient(server, transport=transport) as api:
+        pair = await api.login("admin", ADMIN_PASSWORD, device_info("player-1"))
+        assert pair.device_key is not None
+        await store.save(server, "admin", StoredTokens(
+            access_token=pair.access_token, refresh_token=pair.refresh_token,
+            device_key=pair.device_key))
+        await api.set_pin(PIN)
+    await store.forget_session(server, "admin")  # logout
+    kept = await store.load(server, "admin")
+    assert kept is not None and not kept.has_session and kept.device_key == pair.device_key
+    await locked_out(h)
+    async with ApiClient(server, transport=transport) as api:
+        again = await api.login("admin", ADMIN_PASSWORD, device_info("player-1"),
+                                await store.device_key(server, "admin"))
+        assert again.scope == "full" and again.device_key not in (None, pair.device_key)

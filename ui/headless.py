@@ -134,7 +134,7 @@ async def _sync(ns: argparse.Namespace, root: Path) -> int:
         settings.save_state(state)
     elif user:
         tokens = await credentials.load(url, user)
-    if tokens is None or user is None:
+    if tokens is None or not tokens.has_session or user is None:
         raise CliError(f"not logged in to {url}: run ferrex-player sync --server {url} --user "
                        "NAME --password-stdin", EXIT_AUTH)
 
@@ -182,15 +182,16 @@ async def _login(url: str, username: str, password: str, device_id: str,
                  credentials: CredentialStore) -> StoredTokens:
     from ui.domains.auth import device_info
 
+    device_key = await credentials.device_key(url, username)
     async with ApiClient(url, device_id=device_id) as api:
         try:
-            pair = await api.login(username, password, device_info(device_id))
+            pair = await api.login(username, password, device_info(device_id), device_key)
         except ApiError as exc:
             raise CliError(f"login refused: {exc}", EXIT_AUTH) from None
         except Exception as exc:  # Offline and transport errors
             raise CliError(f"server unreachable: {exc}", EXIT_UNREACHABLE) from None
     tokens = StoredTokens(access_token=pair.access_token, refresh_token=pair.refresh_token,
-                          scope=pair.scope)
+                          scope=pair.scope, device_key=pair.device_key or device_key or "")
     await credentials.save(url, username, tokens)
     return tokens
 

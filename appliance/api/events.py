@@ -17,7 +17,7 @@ import quart
 import trio
 
 from appliance.access import EventFilter
-from appliance.api.errors import ApiError
+from appliance.api import params
 from appliance.api.routing import RequestContext, Router
 from appliance.api.stopping import unless_stopping
 from appliance.events import Event
@@ -32,13 +32,8 @@ def encode(event: Event) -> bytes:
 
 
 def _since(raw: str | None) -> int | None:
-    if raw is None or raw == "":
-        return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise ApiError(400, "bad_request",
-                       "Last-Event-ID must be an event sequence number") from None
+    return params.integer(raw or None, "Last-Event-ID (or since)", 0, 2**62, status=400,
+                          code="bad_request")
 
 
 @router.route("/events", summary="Server-sent events: scan progress, library changes",

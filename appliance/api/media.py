@@ -6,8 +6,6 @@ the WebSocket (``appliance.api.ws``) forwards them to that user's other devices 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 import uuid
 from datetime import UTC, datetime
@@ -16,6 +14,7 @@ import msgspec
 import quart
 
 from appliance import access
+from appliance.api import cursors
 from appliance.api.errors import ApiError
 from appliance.api.routing import RequestContext, Router
 from appliance.state import AppState
@@ -72,21 +71,15 @@ def item_out(row: Record) -> MediaItemOut:
     )
 
 
-def encode_cursor(q: MediaQuery, key: str, item_id: uuid.UUID) -> str:
-    raw = msgspec.json.encode([q.sort_by.value, q.sort_order.value, key, str(item_id)])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def encode_cursor(state: AppState, q: MediaQuery, key: str, item_id: uuid.UUID) -> str:
+    return cursors.encode(cursors.cursor_key(state), q.sort_by.value, q.sort_order.value, key,
+                          item_id)
 
 
-def decode_cursor(q: MediaQuery, cursor: str) -> tuple[str, uuid.UUID]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        sort, order, key, item_id = msgspec.json.decode(raw, type=tuple[str, str, str, str])
-        parsed = uuid.UUID(item_id)
-    except (binascii.Error, msgspec.DecodeError, ValueError):
-        raise ApiError(422, "invalid_cursor", "cursor: not a cursor of this API") from None
-    if (sort, order) != (q.sort_by.value, q.sort_order.value):
-        raise ApiError(422, "invalid_cursor", "cursor: made for another sort order")
-    return key, parsed
+def decode_cursor(state: AppState, q: MediaQuery, cursor: str) -> tuple[str, uuid.UUID]:
+    """Signed by this server and fitting the sort (``appliance.api.cursors``), else 422."""
+    return cursors.decode(cursors.cursor_key(state), cursor, q.sort_by.value,
+                          q.sort_order.value)
 
 
 OTHERS_WATCH_STATE = "users:read"
@@ -141,14 +134,14 @@ async def query_media(ctx: RequestContext, body: MediaQuery) -> QueryResult:
                        f"{' (peak hours)' if cost.peak else ''}: {cost.hint}",
                        {"cost": msgspec.to_builtins(cost)})
     user_id = _user(ctx, body.user_id)
-    after = decode_cursor(body, body.cursor) if body.cursor else None
+    after = decode_cursor(ctx.state, body, body.cursor) if body.cursor else None
     rows, total = await mq.query_visible(
         ctx.state.db, _user(ctx, None), lambda visible: _filters(body, user_id, visible),
         body.sort_by.value, body.sort_order == SortOrder.DESC, body.limit + 1, body.offset,
         after, with_total=body.include_total)
     more = len(rows) > body.limit
     rows = rows[:body.limit]
-    next_cursor = (encode_cursor(body, rows[-1]["sort_key"], rows[-1]["id"])
+    next_cursor = (encode_cursor(ctx.state, body, rows[-1]["sort_key"], rows[-1]["id"])
                    if more and rows else None)
     return QueryResult(items=[item_out(r) for r in rows], total=total, next_cursor=next_cursor,
                        cost=cost)

@@ -15,6 +15,7 @@ import quart
 import trio
 
 from appliance import access
+from appliance.api import params
 from appliance.api.errors import ApiError
 from appliance.api.routing import RequestContext, Router
 from appliance.metadata import art, enrich, images
@@ -31,6 +32,7 @@ from sync.metadata_types import (
     ItemMetadata,
     PersonOut,
 )
+from sync.wire import SEARCH_MAX
 
 router = Router("/api/v1")
 TAGS = ("metadata",)
@@ -147,11 +149,10 @@ async def identify_candidates(ctx: RequestContext, item_id: uuid.UUID) -> Candid
     tmdb_settings = _tmdb(ctx)
     row = await _identifiable(ctx, item_id)
     args = quart.request.args
-    query = args.get("query") or row["title"]
-    try:
-        year = int(args["year"]) if args.get("year") else row["year"]
-    except ValueError:
-        raise ApiError(422, "invalid_year", "year must be an integer") from None
+    query = params.text(args.get("query"), "query", SEARCH_MAX, code="invalid_query") \
+        or row["title"]
+    year = params.integer(args.get("year") or None, "year", 1, 9999, code="invalid_year")
+    year = row["year"] if year is None else year
     kind = "movie" if row["kind"] == "movie" else "tv"
     try:
         async with TmdbClient.open_http(tmdb_settings) as http:
@@ -199,10 +200,8 @@ async def get_image(ctx: RequestContext, image_id: str) -> quart.Response:
     if row is None:
         raise ApiError(404, "not_found", "no such image")
     args = quart.request.args
-    try:
-        requested = int(args["w"]) if "w" in args else None
-    except ValueError:
-        raise ApiError(422, "invalid_width", "w must be an integer") from None
+    requested = params.integer(args.get("w"), "w", 1, images.MAX_REQUESTED_WIDTH,
+                               code="invalid_width")
     fmt = args.get("format", "")
     if fmt not in ("", "webp", "jpeg", "jpg"):
         raise ApiError(422, "invalid_format", "format is webp or jpeg")

@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from appliance.api.routing import RouteSpec
+from appliance.api.routing import RouteSpec, body_optional
 from sync.api_types import ErrorEnvelope
 
 _PARAM_SCHEMA = {
@@ -86,7 +86,7 @@ def build(specs: list[RouteSpec], version: str) -> dict[str, Any]:
             ]
         if spec.request is not None:
             operation["requestBody"] = {
-                "required": True,
+                "required": not body_optional(spec.request),
                 "content": {"application/json": {"schema": schema_of[spec.request]}},
             }
         operation["security"] = [] if spec.public else [{"bearer": []}]

@@ -142,12 +142,22 @@ class Router:
         return decorate
 
 
+def body_optional(request: type) -> bool:
+    """Whether every field of the request type has a default: then an empty body (none at all,
+    as ``curl -X POST`` sends) means "all defaults" rather than 422."""
+    fields = getattr(request, "__struct_fields__", None)
+    defaults = getattr(request, "__struct_defaults__", ())
+    return fields is not None and len(defaults) == len(fields)
+
+
 def _decode_body(spec: RouteSpec, raw: bytes, content_type: str) -> Any:
     assert spec.request is not None
     if content_type.split(";")[0].strip().lower() not in ("application/json", ""):
         raise ApiError(415, "unsupported_media_type", "request body must be application/json")
+    if not raw.strip():
+        raw = b"{}" if body_optional(spec.request) else b"null"
     try:
-        return msgspec.json.decode(raw or b"null", type=spec.request)
+        return msgspec.json.decode(raw, type=spec.request)
     except msgspec.ValidationError as exc:
         raise ApiError(422, "invalid_body", f"request body: {exc}") from None
     except msgspec.DecodeError as exc:

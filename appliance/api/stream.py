@@ -194,12 +194,22 @@ async def _file_row(ctx: RequestContext, file_id: uuid.UUID) -> Record:
 
 # --- ranges -----------------------------------------------------------------------------------
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"^bytes=([0-9]*)-([0-9]*)$")
+_BEYOND = 1 << 63
+"""Stands for any position with more digits than a file size has (they all mean "past the
+end"): a Range header of thousands of digits made ``int()`` raise ValueError, a 500."""
+
+
+def _position(digits: str) -> int:
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= 18 else _BEYOND
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | str | None:
-    """(start, end inclusive), None (serve all), or "unsatisfiable"."""
-    if not header:
+    """(start, end inclusive), None (serve all), or "unsatisfiable". Strict RFC 9110 syntax
+    (ASCII digits, any length): anything else, and several ranges, are ignored (the whole
+    file), as the RFC allows."""
+    if not header or len(header) > 10_000:
         return None
     m = _RANGE.match(header.strip().replace(" ", ""))
     if m is None:
@@ -208,16 +218,16 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | str | None:
     if first == "" and last == "":
         return None
     if first == "":
-        suffix = int(last)
+        suffix = _position(last)
         if suffix == 0 or size == 0:
             return "unsatisfiable"
         return max(0, size - suffix), size - 1
-    start = int(first)
-    if last != "" and int(last) < start:
+    start = _position(first)
+    if last != "" and _position(last) < start:
         return None  # invalid range spec: ignored
     if start >= size:
         return "unsatisfiable"
-    end = size - 1 if last == "" else min(int(last), size - 1)
+    end = size - 1 if last == "" else min(_position(last), size - 1)
     return start, end
 
 
@@ -229,8 +239,8 @@ def _if_range_ok(value: str | None, etag: str, mtime: float) -> bool:
         return value == etag  # strong comparison; a weak tag never matches
     try:
         return int(parsedate_to_datetime(value).timestamp()) >= int(mtime)
-    except (TypeError, ValueError):
-        return False
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return False  # not an HTTP date: the whole file, as for a stale validator
 
 
 async def _body(path: str, start: int, length: int) -> AsyncIterator[bytes]:

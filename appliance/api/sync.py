@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import quart
 
 from appliance import syncfeed
+from appliance.api import params
 from appliance.api.errors import ApiError
 from appliance.api.routing import RequestContext, Router
 from sync.feed_types import FRAMES_CONTENT_TYPE
@@ -18,15 +19,8 @@ TAGS = ("sync",)
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = quart.request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(422, "invalid_argument", f"{name} must be an integer") from None
-    if not low <= value <= high:
-        raise ApiError(422, "invalid_argument", f"{name} must be between {low} and {high}")
-    return value
+    value = params.integer(raw or None, name, low, high)
+    return default if value is None else value
 
 
 def _frames(body: bytes | AsyncIterator[bytes]) -> quart.Response:

@@ -30,6 +30,9 @@ from sync.contract import IMAGE_WIDTHS
 log = logging.getLogger(__name__)
 
 WIDTHS = IMAGE_WIDTHS  # the player asks for the same ones (sync.contract)
+MAX_REQUESTED_WIDTH = 7680
+"""The widest ``?w=`` a client may ask for (an 8K screen); it gets WIDTHS[-1] or the original,
+whichever is narrower. 0, negative or wider is 422 (a typo, not a wish for the original)."""
 AHEAD = {"poster": (342,), "backdrop": (780,), "thumb": (300,), "logo": (), "banner": ()}
 MAX_SOURCE_BYTES = 50 << 20
 Image.MAX_IMAGE_PIXELS = 80_000_000  # refuse decompression bombs rather than eat the Pi's RAM

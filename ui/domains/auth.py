@@ -120,9 +120,18 @@ class AuthDomain(Domain):
     async def _save_tokens(self, pair: TokenPair) -> None:
         store = self.ctx.services.credentials
         if store is not None and self.server_url:
+            key = pair.device_key  # only password logins hand out a new one
+            if key is None:
+                key = await store.device_key(self.server_url, pair.user.username)
             await store.save(self.server_url, pair.user.username, StoredTokens(
                 access_token=pair.access_token, refresh_token=pair.refresh_token,
-                scope=pair.scope))
+                scope=pair.scope, device_key=key or ""))
+
+    async def _device_key(self, username: str) -> str | None:
+        store = self.ctx.services.credentials
+        if store is None or not self.server_url:
+            return None
+        return await store.device_key(self.server_url, username)
 
     async def _set_online(self, online: bool, reason: str = "") -> None:
         if self.ctx.services.online != online or not self._announced:
@@ -248,7 +257,8 @@ class AuthDomain(Domain):
                     return
                 try:
                     pair = await api.login(username.strip(), password,
-                                           device_info(services.local.device_id))
+                                           device_info(services.local.device_id),
+                                           await self._device_key(username.strip()))
                     await self._logged_in(pair)
                 except (ApiError, Offline) as exc:
                     await self._fail("login", exc)
@@ -304,7 +314,7 @@ class AuthDomain(Domain):
             except (ApiError, Offline) as exc:
                 log.info("logout on the server failed (%s); forgetting tokens anyway", exc)
         if services.credentials is not None and self.server_url and username:
-            await services.credentials.delete(self.server_url, username)
+            await services.credentials.forget_session(self.server_url, username)
         services.me = None
         await self.ctx.emit(LoggedOut(reason="logged out"))
 
@@ -320,7 +330,7 @@ class AuthDomain(Domain):
         user = entry.last_user
         stored = (await services.credentials.load(url, user)
                   if user and services.credentials is not None else None)
-        if user and stored is not None:
+        if user and stored is not None and stored.has_session:
             self.username = user
             client.access_token = stored.access_token
             client.refresh_token = stored.refresh_token
@@ -336,7 +346,7 @@ class AuthDomain(Domain):
                 return
             except ApiError:
                 if services.credentials is not None:
-                    await services.credentials.delete(url, user)
+                    await services.credentials.forget_session(url, user)
         # no usable session: the login screen for this server
         try:
             setup = await client.setup_status()

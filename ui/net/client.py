@@ -176,10 +176,12 @@ class ApiClient:
 
     # --- auth -----------------------------------------------------------------------------
 
-    async def login(self, username: str, password: str, device: DeviceInfo) -> TokenPair:
+    async def login(self, username: str, password: str, device: DeviceInfo,
+                    device_key: str | None = None) -> TokenPair:
+        """``device_key``: the one this device got at its last password login, if any."""
         self.device_id = device.id
         pair = await self.call("POST", "/auth/login", TokenPair, LoginRequest(
-            username=username, password=password, device=device))
+            username=username, password=password, device=device, device_key=device_key))
         return await self._tokens(pair)
 
     async def pin_login(self, username: str, device_id: str, pin: str) -> TokenPair:

@@ -29,6 +29,14 @@ class StoredTokens(msgspec.Struct, kw_only=True):
     access_token: str
     refresh_token: str
     scope: str = "full"
+    device_key: str = ""
+    """This device's key from its last password login: sent with the next one, it lets the
+    right password in on a trusted device even while strangers' guesses keep the account
+    locked. Kept when the session is forgotten (logout), so it outlives the tokens."""
+
+    @property
+    def has_session(self) -> bool:
+        return bool(self.refresh_token)
 
 
 def _key(server_url: str, username: str) -> str:
@@ -157,3 +165,16 @@ class CredentialStore:
 
     async def delete(self, server_url: str, username: str) -> None:
         await trio.to_thread.run_sync(self.delete_sync, server_url, username)
+
+    async def forget_session(self, server_url: str, username: str) -> None:
+        """Drop the tokens but keep the device key (deleting the entry if there is none)."""
+        stored = await self.load(server_url, username)
+        if stored is not None and stored.device_key:
+            await self.save(server_url, username, StoredTokens(
+                access_token="", refresh_token="", device_key=stored.device_key))
+        else:
+            await self.delete(server_url, username)
+
+    async def device_key(self, server_url: str, username: str) -> str | None:
+        stored = await self.load(server_url, username)
+        return stored.device_key if stored is not None and stored.device_key else None
