@@ -132,8 +132,8 @@ class _Exchange:
             if not self.ended.is_set():
                 self.closing = True
                 start = {"type": "http.response.start", "status": start["status"],
-                     "headers": [*start["headers"], (b"connection", b"close")],
-                     "trailers": start.get("trailers", False)}
+                         "headers": [*start["headers"], (b"connection", b"close")],
+                         "trailers": start.get("trailers", False)}
             await self._send(start)
         elif message["type"] == "http.response.body" and not message.get("more_body", False):
             await self._finish(message)
