@@ -340,4 +340,4 @@ def test_normalize_language(tag: str | None, code: str | None) -> None:
 
 def test_language_name() -> None:
     assert [language_name(c) for c in ("ger", "deu", "de", "gre", "und")] == [
-        "German", "German", "German", "Greek, Modern", None]
+        "German", "German", "German", "Modern Greek", None]
