@@ -1,6 +1,9 @@
 """BlurHash encoder (https://blurha.sh, the reference algorithm), on a small thumbnail.
 
-Pure Python over a 32-pixel-wide thumbnail: about a millisecond per image, no extra dependency.
+Pure Python over a 32-pixel-wide thumbnail: about 2 ms per image, no extra dependency. Kept
+rather than blurhash-python (C through cffi): on the same 21x32 thumbnail that gives the same
+hash in 0.8 ms, a saving lost in the image's decode and resize (tens of ms), and 1.2.2 has no
+wheels for Python 3.13 (Debian 13's), so installs would need a C compiler.
 """
 
 from __future__ import annotations
