@@ -251,6 +251,8 @@ async def test_an_unknown_name_locks_after_five_failures_like_a_real_account(
     assert answers["carol"] == answers["nobody"]
     assert [s for s, _, _ in answers["nobody"]] == [401] * 5 + [423, 423]
     assert answers["nobody"][5][2] == {"retry_after_s": 15 * 60}
+    events = (await h.call("GET", "/api/v1/security/events", token=admin)).body["events"]
+    assert {"account_locked", "unknown_user_locked"} <= {e["kind"] for e in events}
     # Case does not make a fresh name, as usernames are unique regardless of case.
     assert (await h.login("NoBody", "wrong password")).status == 423
     h.clock.advance(15 * 60)

@@ -214,8 +214,9 @@ class AuthService:
                 counters, lambda: self.hasher.verify(stored, password))
         except Locked as locked:
             raise self._account_locked(locked.until) from None
-        if outcome.newly_locked and user is not None:
-            await self.event("account_locked", user_id=user.id, ip=ip,
+        if outcome.newly_locked:  # for unknown names too: same work, and worth an admin's eye
+            await self.event("account_locked" if user else "unknown_user_locked",
+                             user_id=user.id if user else None, ip=ip,
                              failures=outcome.failures,
                              minutes=self.config.password_lockout_minutes)
         return outcome.ok and user is not None
