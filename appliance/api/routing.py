@@ -159,9 +159,19 @@ def _decode_body(spec: RouteSpec, raw: bytes, content_type: str) -> Any:
     try:
         return msgspec.json.decode(raw, type=spec.request)
     except msgspec.ValidationError as exc:
-        raise ApiError(422, "invalid_body", f"request body: {exc}") from None
+        raise ApiError(422, "invalid_body", f"request body: {_brief(str(exc))}") from None
     except msgspec.DecodeError as exc:
-        raise ApiError(400, "malformed_json", f"request body is not valid JSON: {exc}") from None
+        raise ApiError(400, "malformed_json",
+                       f"request body is not valid JSON: {_brief(str(exc))}") from None
+
+
+def _brief(message: str, limit: int = 300) -> str:
+    """msgspec quotes a bad enum value or unknown field name whole: the middle of a long
+    message goes, so an answer never echoes client input at length (the field's path, at the
+    end, stays)."""
+    if len(message) <= limit:
+        return message
+    return f"{message[:limit // 2]}...{message[-limit // 2:]}"
 
 
 def _encode(result: Any, status: int) -> quart.Response:
