@@ -210,7 +210,6 @@ _PART_RE: Final = re.compile(
 _PART_MID_RE: Final = re.compile(
     r"(?:[._]+|\s+-\s+)(?:part|cd|dis[ck])[ ._]?([0-9]{1,2})(?:of[0-9]{1,2})?(?=[ ._-])",
     re.I | re.A)
-_PART_WORD_RE: Final = re.compile(r"part|cd|dis[ck]", re.I)
 _CRC_RE: Final = re.compile(r"[\[(][0-9a-f]{8}[\])]", re.I | re.A)
 _BRACKET_RE: Final = re.compile(r"[\[(]([^\[\]()]*)[\])]")
 _LEADING_GROUP_RE: Final = re.compile(r"^\s*\[[^\]]*\][\s._-]*")
@@ -218,6 +217,7 @@ _SPACES_RE: Final = re.compile(r"\s+")
 _UNCLOSED_RE: Final = re.compile(r"\s*[\[(][^\])]*$")
 _DOT_UNDERSCORE_RE: Final = re.compile(r"[._]")
 _DOTTED_SPLIT_RE: Final = re.compile(r"[._ ]+")
+_SPACE_SPLIT_RE: Final = re.compile(r"[ _]+")
 _WORD_SPLIT_RE: Final = re.compile(r"[\s._]+")
 _LABEL_SPLIT_RE: Final = re.compile(r"\s+-\s+|^\s*-\s*")
 #: ``www.Site.party - Title (2021)``/``[www.site.com] Title``: the download site, not the title.
@@ -331,6 +331,8 @@ def readable(text: str) -> str:
     Titles end up in Postgres and JSON, neither of which accepts lone surrogates; macOS-made
     names arrive decomposed (NFD) and must compare equal to the same name typed on Linux.
     """
+    if text.isascii():
+        return text  # most paths: nothing to decode or normalise
     try:
         data = text.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError:  # a lone surrogate that is not an escaped byte
@@ -486,7 +488,7 @@ def parse_name(path: str | bytes | os.PathLike[str] | os.PathLike[bytes],
 
     if _SAMPLE_PREFIX_RE.match(stem) or stem.lower() == "sample":
         return ParsedName(path=raw, kind="ignored", extra="sample")
-    suffix = _EXTRA_SUFFIX_RE.search(stem)
+    suffix = _EXTRA_SUFFIX_RE.search(stem, max(0, len(stem) - 24))  # it ends the name
     if suffix is not None and not _is_extra_suffix(suffix, stem):
         suffix = None  # "Free Sample (2019)", "Movie Trailer": a title word, not a marker
     if suffix is not None or stem.lower() == "trailer":
@@ -543,8 +545,9 @@ def _owner(dirs: list[str], kind: LibraryKind) -> ParsedName:
         ids: Ids = {}
         title = year = None
         if series_dir is not None:
-            folder = _title_year(_strip_ids(series_dir, ids))
+            folder, folder_ids = _series_folder(series_dir)
             title, year = folder.title, folder.year
+            ids.update(folder_ids)
         return ParsedName(path="", kind="extra", title=title, year=year, season=season,
                           ids=ids or None)
     movie = _folder_movie(dirs[-1])
@@ -570,6 +573,10 @@ def _plausible(year: int) -> bool:
 
 def _strip_ids(text: str, ids: Ids) -> str:
     """Remove ``[tmdbid-603]``/``{imdb-tt0133093}``/bare ``tt0133093``, noting them in ``ids``."""
+    low = text.lower()
+    tagged = "db" in low or "maze" in low
+    if not tagged and "tt" not in low:
+        return text  # most names: no id at all, no regex run
     gap = " " if " " in text.strip() else "."  # keep a scene name a scene name
 
     def take(m: re.Match[str]) -> str:
@@ -580,7 +587,8 @@ def _strip_ids(text: str, ids: Ids) -> str:
             ids.setdefault(source, int(value))
         return gap
 
-    text = _ID_RE.sub(take, text)
+    if tagged:
+        text = _ID_RE.sub(take, text)
     bare = _BARE_IMDB_RE.search(text)
     if bare is not None:
         ids.setdefault("imdb", bare.group(1).lower())
@@ -629,6 +637,8 @@ def _tokens(text: str) -> tuple[list[str], bool]:
     dotted = " " not in text.strip()
     if dotted:
         return [t for t in _DOTTED_SPLIT_RE.split(text) if t], True
+    if "." not in text:
+        return [t for t in _SPACE_SPLIT_RE.split(text) if t], False
     return _WORD_RE.findall(text), False
 
 
@@ -654,6 +664,8 @@ def _join(tokens: list[str], dotted: bool) -> str:
 
 def _finish(text: str) -> str | None:
     """Last touches on a title: drop CRCs and tag-only brackets, trim separators."""
+    if "(" not in text and "[" not in text:
+        return _SPACES_RE.sub(" ", text).strip(" -_,~") or None
     text = _CRC_RE.sub(" ", text)
 
     def bracket(m: re.Match[str]) -> str:
@@ -665,9 +677,10 @@ def _finish(text: str) -> str | None:
 
     text = _BRACKET_RE.sub(bracket, text)
     text = _SPACES_RE.sub(" ", text).strip(" -_,~")
-    unclosed = _UNCLOSED_RE.search(text)  # "REDLINE (BD 1080p ...)": cut inside the bracket
-    if unclosed is not None and unclosed.start() > 0:
-        text = text[:unclosed.start()]
+    if "(" in text or "[" in text:  # "REDLINE (BD 1080p ...)": cut inside the bracket
+        unclosed = _UNCLOSED_RE.search(text)
+        if unclosed is not None and unclosed.start() > 0:
+            text = text[:unclosed.start()]
     while text.endswith(("(", "[")):
         text = text[:-1].rstrip(" -_,~")
     return text.strip(" -_,~") or None
@@ -692,8 +705,10 @@ def _title_year(text: str) -> _TitleYear:
     A year in parentheses wins (``Movie (2010)``); otherwise the last plausible bare year before
     the release tags (``2001.A.Space.Odyssey.1968.1080p``), never the first word (``1917.2019``).
     """
-    text = _SITE_RE.sub("", text.strip())
-    stripped = _LEADING_GROUP_RE.sub("", text)
+    text = text.strip()
+    if "www" in text[:6].lower():
+        text = _SITE_RE.sub("", text)
+    stripped = _LEADING_GROUP_RE.sub("", text) if text[:1].isspace() or "[" in text[:2] else text
     if stripped.strip(" -._") and not stripped.lstrip().startswith(("(", "[")):
         text = stripped  # "[Group] Title", but "[REC] (2007)" keeps its name
     best: re.Match[str] | None = None
@@ -755,9 +770,13 @@ class _Movie(msgspec.Struct):
 def _take_part(text: str) -> tuple[str, int | None]:
     """``x - part1``/``x cd2``/``x.CD1of2``/``x-cdb`` at the end, or followed only by release
     tags (``x.CD1.DVDRip.XviD``): the text without it, the part."""
-    m = _PART_RE.search(text)
+    last = text[-1:].lower()
+    m = None
+    if last.isdigit() or last in ("a", "b", "c", "d"):  # a part number ends the name
+        m = _PART_RE.search(text, max(0, len(text) - 24))
     rest = ""
-    if m is None and _PART_WORD_RE.search(text):
+    low = text.lower()
+    if m is None and ("part" in low or "cd" in low or "dis" in low):
         for mid in _PART_MID_RE.finditer(text):
             tail = _tokens(text[mid.end():])[0]
             if tail and (_is_tag(tail[0]) or _is_weak_tag(tail[0])):
@@ -822,7 +841,7 @@ def _parse_movie_stem(stem: str, folder: str | None = None) -> _Movie:
     text = _SPACES_RE.sub(" ", text).strip()
 
     if folder is not None:  # Movie (2010)/Movie (2010) - 1080p.mkv: the rest is a version label
-        base = _SPACES_RE.sub(" ", _EDITION_TAG_RE.sub(" ", _strip_ids(folder, {}))).strip()
+        base = _folder_base(folder)
         rest = text[len(base):]
         if (base and text.lower().startswith(base.lower())
                 and rest.lstrip(" ")[:1] in ("-", "_", ".", "[") and _title_year(base).clean):
@@ -860,7 +879,9 @@ def _edition_from_title(movie: _Movie) -> None:
     """
     if movie.title is None or movie.edition is not None:
         return
-    m = _TITLE_EDITION_RE.search(movie.title)
+    title = movie.title
+    m = (_TITLE_EDITION_RE.search(title) if " - " in title or title.endswith((")", "]"))
+         else None)
     if m is not None:
         edition = _edition_of(m.group(1) or m.group(2))
         head = movie.title[:m.start()].strip(" -")
@@ -885,6 +906,12 @@ def _edition_from_title(movie: _Movie) -> None:
             break
     if found is not None:
         movie.title, movie.edition = " ".join(words).rstrip(" -"), found
+
+
+@functools.lru_cache(maxsize=4096)
+def _folder_base(folder: str) -> str:
+    """A movie folder's name without ids and edition tags: what its files' names start with."""
+    return _SPACES_RE.sub(" ", _EDITION_TAG_RE.sub(" ", _strip_ids(folder, {}))).strip()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -1072,14 +1099,22 @@ def _absolute(text: str, folder_season: int | None) -> _Episode | None:
     return _Episode(folder_season, episodes, prefix=prefix, absolute=True)
 
 
+@functools.lru_cache(maxsize=4096)
+def _series_folder(name: str) -> tuple[_TitleYear, tuple[tuple[str, int | str], ...]]:
+    """A series folder's title/year and ids, read once for all its episodes."""
+    ids: Ids = {}
+    return _title_year(_strip_ids(name, ids)), tuple(ids.items())
+
+
 def _parse_episode(raw: str, stem: str, dirs: list[str]) -> ParsedName:
     folder_season, series_dir = _series_context(dirs)
     ids: Ids = {}
     folder_title = folder_year = None
     folder_clean = False
     if series_dir is not None:
-        folder = _title_year(_strip_ids(series_dir, ids))
+        folder, folder_ids = _series_folder(series_dir)
         folder_title, folder_year, folder_clean = folder.title, folder.year, folder.clean
+        ids.update(folder_ids)
     file_ids: Ids = {}
     # a CRC ([E8EE65A1]) is no episode number
     text = _SPACES_RE.sub(" ", _CRC_RE.sub(" ", _strip_ids(stem, file_ids))).strip()
@@ -1095,7 +1130,8 @@ def _parse_episode(raw: str, stem: str, dirs: list[str]) -> ParsedName:
         if in_folder is not None and not in_folder.absolute and (
                 in_folder.episodes or in_folder.air_date):
             text, found = folder_text, in_folder
-    if found is not None and found.air_date is None and not found.absolute:
+    if (found is not None and found.air_date is None and not found.absolute
+            and ("19" in text or "20" in text)):
         # "Show - S02E02 - Title (14-01-2008)": the air date as well
         date = _DATE_RE.search(text) or _DATE_DMY_RE.search(text)
         if date is not None:
@@ -1108,7 +1144,8 @@ def _parse_episode(raw: str, stem: str, dirs: list[str]) -> ParsedName:
     elif found is None:
         whole = _title_year(text)
         file_title, file_year = whole.title, whole.year
-    if file_year is None and found is not None:  # "Show - Stagione 6 (2016) ep13"
+    if file_year is None and found is not None and ("(" in text or "[" in text):
+        # "Show - Stagione 6 (2016) ep13"
         paren = _PAREN_YEAR_RE.search(text)
         if paren is not None and _plausible(int(paren.group(1))):
             file_year = int(paren.group(1))
