@@ -18,8 +18,6 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from iso639 import iter_langs
-
 # Endonyms seen in file names (``Movie.Deutsch.srt``) and a few common aliases.
 _ALIASES = {
     "deutsch": "ger", "français": "fre", "francais": "fre", "español": "spa", "espanol": "spa",
@@ -51,6 +49,8 @@ class _Index:
 
 @cache
 def _index() -> _Index:
+    from iso639 import iter_langs  # its tables load on import (~0.1 s): only when first asked
+
     codes: dict[str, str] = {}
     names: dict[str, str] = {}
     english: dict[str, str] = {}
