@@ -89,11 +89,21 @@ def follows(b: EpisodeLike, a: EpisodeLike) -> bool:
 
 def next_after(current: EpisodeLike, episodes: Iterable[E]) -> E | None:
     """The first of ``episodes`` (the present episodes of ``current``'s series, any order, the
-    caller's filter applied) that follows ``current`` in running order."""
+    caller's filter applied) that follows ``current`` in running order (as :func:`follows`,
+    with ``current``'s key computed once)."""
+    here = order_key(current)
+    special = _is_special(current)
+    numbers = current.episode_numbers or []
     best: E | None = None
+    best_key: OrderKey | None = None
     for e in episodes:
-        if follows(e, current) and (best is None or order_key(e) < order_key(best)):
-            best = e
+        key = order_key(e)
+        if key <= here or _is_special(e) != special:
+            continue
+        if key[0] == here[0] and numbers and e.episode_numbers and key[1] <= numbers[-1]:
+            continue  # repeats a number ``current`` covered
+        if best_key is None or key < best_key:
+            best, best_key = e, key
     return best
 
 

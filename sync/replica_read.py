@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Callable
+from datetime import date
 from typing import Any, ParamSpec, TypeVar
 
 import lmdb
@@ -58,6 +59,22 @@ from sync.word_similarity import THRESHOLD, title_matches
 
 _card_dec = msgspec.msgpack.Decoder(Card)
 _item_dec = msgspec.msgpack.Decoder(ItemRecord)
+
+
+class _EpisodeFields(msgspec.Struct, kw_only=True):
+    """What the next-episode rule reads of an item record: decoding only these (msgspec skips
+    the rest of the record) keeps Next Up cheap over series of hundreds of episodes."""
+
+    id: uuid.UUID
+    kind: str
+    parent_id: uuid.UUID | None = None
+    season_number: int | None = None
+    episode_numbers: list[int] | None = None
+    air_date: date | None = None
+    sort_title: str
+
+
+_episode_dec = msgspec.msgpack.Decoder(_EpisodeFields)
 _watch_dec = msgspec.msgpack.Decoder(WatchStateOut)
 _lib_dec = msgspec.msgpack.Decoder(LibraryInfo)
 _image_dec = msgspec.msgpack.Decoder(ImageEntry)
@@ -271,24 +288,28 @@ class ReplicaView:
             return []
         parents = self._col(COL_PARENTS, np.uint8).reshape(-1, 16)
         season_rows = self._rows([parents[r].tobytes() for r in done.tolist()])
-        played: dict[bytes, list[tuple[ItemRecord, int]]] = {}  # series -> completed episodes
-        ids = self.ids
+        # series -> (latest play, the completed episodes played then): only those are decoded
+        latest: dict[bytes, tuple[int, list[int]]] = {}
         for ep, season in zip(done.tolist(), season_rows.tolist(), strict=True):
             if season < 0:
                 continue
-            record = self._record(ids[ep].tobytes())
-            if record is not None:
-                played.setdefault(parents[season].tobytes(), []).append(
-                    (record, int(f["last_played"][ep])))
+            series, when = parents[season].tobytes(), int(f["last_played"][ep])
+            known = latest.get(series)
+            if known is None or when > known[0]:
+                latest[series] = (when, [ep])
+            elif when == known[0]:
+                known[1].append(ep)
+        ids = self.ids
         out: list[tuple[int, bytes, Card]] = []
-        for series, completed in played.items():
-            last = episode_order.last_completed(completed)
+        for series, (when, rows) in latest.items():
+            tied = [(e, when) for e in map(self._episode, (ids[r].tobytes() for r in rows))
+                    if e is not None]
+            last = episode_order.last_completed(tied)
             if last is None:
                 continue
-            nxt = episode_order.next_after(last, self._episodes(series, unwatched_only=True))
+            nxt = self._next_in(series, last, unwatched_only=True)
             card = self.card(nxt.id.bytes) if nxt is not None else None
             if card is not None:
-                when = max(t for r, t in completed if r is last)
                 out.append((when, series, card))
         out.sort(key=lambda t: (-t[0], t[1]))
         return [card for _, _, card in out[:limit]]
@@ -297,36 +318,66 @@ class ReplicaView:
     def next_episode(self, item_id: uuid.UUID) -> Card | None:
         """What plays after episode ``item_id``, watched or not (:mod:`sync.episode_order`);
         None after the last one, or for anything but an episode."""
-        current = self._record(item_id.bytes)
+        current = self._episode(item_id.bytes)
         if current is None or current.kind != "episode" or current.parent_id is None:
             return None
-        season = self._record(current.parent_id.bytes)
+        season = self._episode(current.parent_id.bytes)
         if season is None or season.parent_id is None:
             return None
-        nxt = episode_order.next_after(current, self._episodes(season.parent_id.bytes))
+        nxt = self._next_in(season.parent_id.bytes, current)
         return self.card(nxt.id.bytes) if nxt is not None else None
 
-    def _record(self, key: bytes) -> ItemRecord | None:
+    def _episode(self, key: bytes) -> _EpisodeFields | None:
         raw = self._get(key, self._dbs.items)
-        return None if raw is None else _item_dec.decode(raw)
+        return None if raw is None else _episode_dec.decode(raw)
 
-    def _episodes(self, series: bytes, unwatched_only: bool = False) -> list[ItemRecord]:
-        """The episodes of a series (the replica holds present items only)."""
+    def _next_in(self, series: bytes, after: _EpisodeFields,
+                 unwatched_only: bool = False) -> _EpisodeFields | None:
+        """:func:`episode_order.next_after` over the series' episodes (the replica holds present
+        items only), decoding few records: the facets' season and first episode number are a
+        prefix of the running-order key, so episodes they put before ``after`` are dropped
+        unread, and the rest are read in that order, one (season, first number) group at a
+        time, until a group holds the answer. Facet values at their int16 limits are not
+        trusted: those episodes are read and take part in every group."""
         f = self.facets
-        out = []
+        here = episode_order.order_key(after)
+        special = after.season_number == episode_order.SPECIALS
+        exact: list[tuple[int, int, bytes]] = []
+        loose: list[bytes] = []
         for season in _split(self._get(series, self._dbs.children)):
             episodes = _split(self._get(season, self._dbs.children))
             if not episodes:
                 continue
-            for key, row in zip(episodes, self._rows(episodes).tolist(), strict=True):
-                if row < 0 or f["kind"][row] != KIND_CODES["episode"]:
-                    continue
-                if unwatched_only and f["wstatus"][row] == WATCH_CODES["watched"]:
-                    continue
-                record = self._record(key)
-                if record is not None:
-                    out.append(record)
-        return out
+            rows = self._rows(episodes)
+            ok = rows >= 0
+            at = np.where(ok, rows, 0)
+            s = f["season"][at].astype(np.int64)
+            e = f["episode"][at].astype(np.int64)
+            first = np.where(e < 0, episode_order.NO_NUMBER, e)
+            trusted = (np.abs(s) < 32767) & (e < 32767)
+            ok &= f["kind"][at] == KIND_CODES["episode"]
+            ok &= ~(trusted & ((s < here[0]) | ((s == here[0]) & (first < here[1]))))
+            ok &= (s == episode_order.SPECIALS) == special
+            if unwatched_only:
+                ok &= f["wstatus"][at] != WATCH_CODES["watched"]
+            for i in np.nonzero(ok)[0].tolist():
+                if trusted[i]:
+                    exact.append((int(s[i]), int(first[i]), episodes[i]))
+                else:
+                    loose.append(episodes[i])
+        unsure = [r for r in map(self._episode, loose) if r is not None]
+        exact.sort(key=lambda t: (t[0], t[1]))
+        start = 0
+        while start < len(exact):
+            end = start
+            while end < len(exact) and exact[end][:2] == exact[start][:2]:
+                end += 1
+            group = [r for r in (self._episode(t[2]) for t in exact[start:end]) if r is not None]
+            found = episode_order.next_after(after, [*group, *unsure])
+            if found is not None:
+                return found
+            start = end
+        return episode_order.next_after(after, unsure)
 
     # --- queries -----------------------------------------------------------------------------
 
