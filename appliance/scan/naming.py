@@ -113,6 +113,7 @@ _EXTRA_SUFFIXES: Final[dict[str, str]] = {
 }
 #: ``sample-x.mkv`` in any case; ``sample.x``/``SAMPLE x`` only as tools write it, so a film
 #: called ``Sample People`` is not dropped.
+_YEAR_END_RE: Final = re.compile(r"[(\[][0-9]{4}[)\]][\s._-]*$")
 _SAMPLE_PREFIX_RE: Final = re.compile(r"^(?:sample|SAMPLE)[._ ]|^(?i:sample)[-_]")
 
 #: NAS housekeeping folders that are never media (Synology, QNAP, Windows, fsck).
@@ -249,7 +250,7 @@ _NXNN_MORE_RE: Final = re.compile(
     r"(?![0-9a-wyz])", re.I | re.A)
 #: ``3-07 - Title``: season 3, episode 7, at the start of a name or after `` - ``.
 _DASH_SE_RE: Final = re.compile(
-    r"(?:^|\s-\s)([1-9][0-9]?)-([0-9]{2,3})(?![0-9a-z-])", re.I | re.A)
+    r"(?:^|\s-\s|\s)([1-9][0-9]?)-([0-9]{2,3})(?![0-9a-z-])", re.I | re.A)
 _SPANISH_SEASON_RE: Final = re.compile(r"[ ._-]+(?:temporada|temp|tem)[ ._]?[0-9]", re.I)
 #: ``[Cap.102]``/``[Cap.102_104]`` (Spanish releases): season 1, episodes 2-4.
 _CAP_RE: Final = re.compile(
@@ -512,11 +513,16 @@ def _is_extra_suffix(m: re.Match[str], stem: str) -> bool:
     """A word glued on with ``-`` is always a marker (Jellyfin); after a space or dot it is one
     only as a release tool writes it (``sample``/``SAMPLE``, or after release tags), never a
     capitalised title word (``Free Sample``, ``The Trailer``) in a name a person typed."""
-    if m.group(1) is not None:  # Show.S03.HDTV.x264-SCENE: a release group, not a scene
-        before = _tokens(stem[:m.start()])[0]
+    if m.group(1) is not None:
+        word = m.group(1)
+        if word.lower() in ("sample", "trailer") or word.islower():
+            return True
+        before = _tokens(stem[:m.start()])[0]  # Show.S03.HDTV.x264-SCENE: a release group
         return not (before and "-" not in before[-1] and _is_tag(before[-1]))
     word = m.group(2)
     if word.islower() or word.isupper():
+        return True
+    if _YEAR_END_RE.search(stem, 0, m.start()):  # "Film (2010) - Trailer": a label after the year
         return True
     return not _title_year(stem[:m.start()]).clean
 
@@ -1025,7 +1031,7 @@ def _match_episode(text: str, folder_season: int | None) -> _Episode | None:
     m = _DATE_DMY_RE.search(text) or _DATE_COMPACT_RE.search(text)
     if m is not None and (date := _day_first_date(m)) is not None:
         return _Episode(folder_season, None, date, prefix=text[:m.start()])
-    m = _DASH_SE_RE.search(text)
+    m = _DASH_SE_RE.search(text) if not text.startswith("[") else None  # [Grp] X - 16-20: a batch
     if m is not None:
         return _Episode(int(m.group(1)), [int(m.group(2))], prefix=text[:m.start()])
     m = _CAP_RE.search(text)
