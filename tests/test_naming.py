@@ -588,6 +588,10 @@ ROWS: list[tuple[str, str | None, dict[str, Any]]] = [
      {'kind': 'episode', 'title': 'Infinite Stratos', 'episodes': [12]}),
     ('Naruto Shippuden/Naruto Shippuden Episode 366.avi', 'series',
      {'kind': 'episode', 'title': 'Naruto Shippuden', 'episodes': [366]}),
+    ('Anime/[SubsPlease] Blue Girl - 09 (1080p) [58780D0A].mkv', 'series',
+     {'kind': 'episode', 'title': 'Blue Girl', 'episodes': [9]}),
+    ('Downloads/Season 2/Show - S02E01.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show', 'season': 2, 'episodes': [1]}),
     ('Friends/Season 3/Friends 3-01 The One.avi', 'series',
      {'kind': 'episode', 'title': 'Friends', 'season': 3, 'episodes': [1]}),
     ('[Grp] Fairy Tail 2 - 16-20 [720p].mkv', 'series',
@@ -610,6 +614,10 @@ ROWS: list[tuple[str, str | None, dict[str, Any]]] = [
      {'kind': 'episode', 'title': 'Sherlock', 'season': 1}),
     ('Show S01xE05.mkv', None, {'kind': 'episode', 'title': 'Show', 'season': 1, 'episodes': [5]}),
     ('WALL-E.2008.1080p.mkv', None, {'kind': 'movie', 'title': 'WALL-E', 'year': 2008}),
+    ('3-07 - A Title.mp4', None, {'kind': 'episode', 'season': 3, 'episodes': [7]}),
+    ('S02E04 - Part 2.mkv', None, {'kind': 'episode', 'season': 2, 'episodes': [4], 'part': 2}),
+    ('Some Film (2012) - 4k part2.mkv', None,
+     {'kind': 'movie', 'title': 'Some Film', 'year': 2012, 'version': '4k', 'part': 2}),
 ]
 
 

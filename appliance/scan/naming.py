@@ -252,6 +252,7 @@ _NXNN_MORE_RE: Final = re.compile(
 _DASH_SE_RE: Final = re.compile(
     r"(?:^|\s-\s|\s)([1-9][0-9]?)-([0-9]{2,3})(?![0-9a-z-])", re.I | re.A)
 _SPANISH_SEASON_RE: Final = re.compile(r"[ ._-]+(?:temporada|temp|tem)[ ._]?[0-9]", re.I)
+_DASH_SE_START_RE: Final = re.compile(r"[1-9][0-9]?-[0-9]{2,3}\s+-\s", re.A)  # 3-07 - Title
 #: ``[Cap.102]``/``[Cap.102_104]`` (Spanish releases): season 1, episodes 2-4.
 _CAP_RE: Final = re.compile(
     r"(?<![a-z])cap[ ._]?([0-9]{1,2})([0-9]{2})(?:_[0-9]{1,2}([0-9]{2}))?(?![0-9])", re.I | re.A)
@@ -264,6 +265,12 @@ _SNN_RE: Final = re.compile(r"(?<=\.)([1-9])([0-9]{2})(?=\.)", re.A)
 #: Whole-series packs: ``The.Wire.COMPLETE.SERIES``, ``Friends.INTEGRALE``.
 _PACK_RE: Final = re.compile(
     r"(?<![a-z])(?:complete[ ._-](?:mini)?series|int[eé]grale|miniseries)(?![a-z])", re.I)
+#: Folders that hold many shows' files: never a series name.
+_CONTAINER_DIRS: Final = frozenset({
+    "series", "tv", "tv shows", "tvshows", "tv series", "shows", "anime", "serien", "séries",
+    "series tv", "serier", "serie", "downloads", "download", "complete", "completed", "incoming",
+    "media", "videos", "video", "torrents", "new", "unsorted",
+})
 #: Library folders that say "TV" when a path is parsed without its library's kind.
 _SERIES_ROOTS: Final = frozenset({
     "series", "tv", "tv shows", "tvshows", "tv series", "shows", "anime", "serien", "séries",
@@ -374,11 +381,17 @@ def _series_context(dirs: list[str]) -> tuple[int | None, str | None]:
         return None, None
     found = _season_dir(dirs[-1])
     if found is None:
-        return None, dirs[-1]
+        return None, _series_dir(dirs[-1])
     season, prefix = found
     if prefix:  # TV/Show - Season 2/x.mkv: the season folder names the series itself
         return season, prefix
-    return season, dirs[-2] if len(dirs) >= 2 else None
+    return season, _series_dir(dirs[-2]) if len(dirs) >= 2 else None
+
+
+def _series_dir(name: str) -> str | None:
+    """``name`` unless it is a library or download folder (``Anime``, ``TV``, ``Downloads``),
+    which holds many shows and names none."""
+    return None if name.lower() in _CONTAINER_DIRS else name
 
 
 def is_ignored_dir_name(name: str | bytes) -> bool:
@@ -420,7 +433,8 @@ def _guess(parts: list[str]) -> LibraryKind:
     episode = _EONLY_RE.search(stem)
     if episode is not None and len(episode.group(1)) <= 3:  # E576, Episode 12; not WALL-E.2008
         return "series"
-    if _valid_date(_DATE_RE.search(stem)) is not None or _PACK_RE.search(stem):
+    if (_valid_date(_DATE_RE.search(stem)) is not None or _PACK_RE.search(stem)
+            or _DASH_SE_START_RE.match(stem)):
         return "series"
     date = _DATE_DMY_RE.search(stem) or _DATE_COMPACT_RE.search(stem)
     if date is not None and _day_first_date(date) is not None:
