@@ -218,6 +218,7 @@ _SPACES_RE: Final = re.compile(r"\s+")
 _UNCLOSED_RE: Final = re.compile(r"\s*[\[(][^\])]*$")
 _DOT_UNDERSCORE_RE: Final = re.compile(r"[._]")
 _DOTTED_SPLIT_RE: Final = re.compile(r"[._ ]+")
+_CODEC_DOT_RE: Final = re.compile(r"(?<![a-z0-9])([hx])\.(26[45])(?![0-9])", re.I)
 _SPACE_SPLIT_RE: Final = re.compile(r"[ _]+")
 _WORD_SPLIT_RE: Final = re.compile(r"[\s._]+")
 _LABEL_SPLIT_RE: Final = re.compile(r"\s+-\s+|^\s*-\s*")
@@ -250,7 +251,7 @@ _NXNN_MORE_RE: Final = re.compile(
     r"(?![0-9a-wyz])", re.I | re.A)
 #: ``3-07 - Title``: season 3, episode 7, at the start of a name or after `` - ``.
 _DASH_SE_RE: Final = re.compile(
-    r"(?:^|\s-\s|\s)([1-9][0-9]?)-([0-9]{2,3})(?![0-9a-z-])", re.I | re.A)
+    r"(?:(?:^|\s-\s)([1-9][0-9]?)|\s([1-9]))-([0-9]{2,3})(?![0-9a-z-])", re.I | re.A)
 _SPANISH_SEASON_RE: Final = re.compile(r"[ ._-]+(?:temporada|temp|tem)[ ._]?[0-9]", re.I)
 _DASH_SE_START_RE: Final = re.compile(r"[1-9][0-9]?-[0-9]{2,3}\s+-\s", re.A)  # 3-07 - Title
 #: ``[Cap.102]``/``[Cap.102_104]`` (Spanish releases): season 1, episodes 2-4.
@@ -624,8 +625,12 @@ def _is_tag(token: str) -> bool:
     low = token.strip(_TAG_TOKEN_STRIP).lower()
     if low in _STRONG_TAGS or _RESOLUTION_RE.match(low):
         return True
-    head = low.split("-", 1)[0]  # x264-GROUP
-    return head != low and (head in _STRONG_TAGS or bool(_RESOLUTION_RE.match(head)))
+    pieces = low.split("-")  # x264-GROUP, WEB-DL-GROUP
+    if len(pieces) == 1:
+        return False
+    head = pieces[0]
+    return (head in _STRONG_TAGS or bool(_RESOLUTION_RE.match(head))
+            or f"{head}-{pieces[1]}" in _STRONG_TAGS)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -636,7 +641,8 @@ def _is_weak_tag(token: str) -> bool:
 
 @functools.lru_cache(maxsize=4096)
 def _is_tail_tag(token: str) -> bool:
-    return token.strip(_TAG_TOKEN_STRIP).lower() in _TAIL_TAGS
+    low = token.strip(_TAG_TOKEN_STRIP).lower()
+    return low in _TAIL_TAGS or low.split("-", 1)[0] in _TAIL_TAGS  # DV-GRP
 
 
 def _year_of(token: str) -> int | None:
@@ -656,6 +662,8 @@ def _tokens(text: str) -> tuple[list[str], bool]:
     """
     dotted = " " not in text.strip()
     if dotted:
+        if ".26" in text:  # H.264 is one word
+            text = _CODEC_DOT_RE.sub(r"\1\2", text)
         return [t for t in _DOTTED_SPLIT_RE.split(text) if t], True
     if "." not in text:
         return [t for t in _SPACE_SPLIT_RE.split(text) if t], False
@@ -1046,8 +1054,8 @@ def _match_episode(text: str, folder_season: int | None) -> _Episode | None:
     if m is not None and (date := _day_first_date(m)) is not None:
         return _Episode(folder_season, None, date, prefix=text[:m.start()])
     m = _DASH_SE_RE.search(text) if not text.startswith("[") else None  # [Grp] X - 16-20: a batch
-    if m is not None:
-        return _Episode(int(m.group(1)), [int(m.group(2))], prefix=text[:m.start()])
+    if m is not None:  # after a plain space only "3-07" (Show 13-16 is a batch)
+        return _Episode(int(m.group(1) or m.group(2)), [int(m.group(3))], prefix=text[:m.start()])
     m = _CAP_RE.search(text)
     if m is not None:
         first, last = int(m.group(2)), int(m.group(3) or m.group(2))
