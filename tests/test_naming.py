@@ -609,6 +609,11 @@ ROWS: list[tuple[str, str | None, dict[str, Any]]] = [
     ('Film (2010)/Film (2010) - Trailer.mkv', 'movies',
      {'kind': 'extra', 'title': 'Film', 'year': 2010, 'extra': 'trailer'}),
     ('The Trailer (2019).mkv', 'movies', {'kind': 'movie', 'title': 'The Trailer', 'year': 2019}),
+    ('Film (2010)/Film (2010) - Featurette.mkv', 'movies',
+     {'kind': 'extra', 'title': 'Film', 'year': 2010, 'extra': 'featurette'}),
+    ('The Other (2010).mkv', 'movies', {'kind': 'movie', 'title': 'The Other', 'year': 2010}),
+    ('Film 2010 part1 1080p.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Film', 'year': 2010, 'part': 1}),
     # --- library kind guessed from the stronger signs ---
     ('[Group][Kimetsu no Yaiba][11][BDRIP][1920x1080].mp4', None,
      {'kind': 'episode', 'title': 'Kimetsu no Yaiba', 'episodes': [11]}),

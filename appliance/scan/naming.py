@@ -104,7 +104,8 @@ _EXTRA_DIRS: Final[dict[str, str]] = {
 #: ``_`` or a space, as in Jellyfin: ``-`` is deliberate, the others show up in release names.
 _EXTRA_SUFFIX_RE: Final = re.compile(
     r"(?:-(trailer|featurette|behindthescenes|deletedscene|deleted|interview|short|scene|clip"
-    r"|other|extra|sample)|[._ ](trailer|sample))(?:[-._ ]?[0-9]{1,2})?$", re.I)
+    r"|other|extra|sample)|[._ ](trailer|sample)|[._ ](featurette|behindthescenes|deletedscene"
+    r"|deleted|interview|short|scene|clip|other|extra))(?:[-._ ]?[0-9]{1,2})?$", re.I)
 _EXTRA_SUFFIXES: Final[dict[str, str]] = {
     "trailer": "trailer", "featurette": "featurette", "behindthescenes": "behindthescenes",
     "deletedscene": "deletedscene", "deleted": "deletedscene", "interview": "interview",
@@ -209,7 +210,8 @@ _PART_RE: Final = re.compile(
     r"|(?:[ ._-]+|(?<=[\])}])\s*)(?:cd|dvd|pt|dis[ck]))"
     r"[ ._-]*([0-9]{1,2}|[a-d])(?:of[0-9]{1,2})?$", re.I | re.A)
 _PART_MID_RE: Final = re.compile(
-    r"(?:[._]+|\s+-\s+)(?:part|cd|dis[ck])[ ._]?([0-9]{1,2})(?:of[0-9]{1,2})?(?=[ ._-])",
+    r"(?:[._]+|\s+-\s+|\s+(?=(?:part|cd|dis[ck])[0-9]))(?:part|cd|dis[ck])[ ._]?([0-9]{1,2})"
+    r"(?:of[0-9]{1,2})?(?=[ ._-])",
     re.I | re.A)
 _CRC_RE: Final = re.compile(r"[\[(][0-9a-f]{8}[\])]", re.I | re.A)
 _BRACKET_RE: Final = re.compile(r"[\[(]([^\[\]()]*)[\])]")
@@ -508,7 +510,8 @@ def parse_name(path: str | bytes | os.PathLike[str] | os.PathLike[bytes],
     if suffix is not None and not _is_extra_suffix(suffix, stem):
         suffix = None  # "Free Sample (2019)", "Movie Trailer": a title word, not a marker
     if suffix is not None or stem.lower() == "trailer":
-        word = (suffix.group(1) or suffix.group(2)).lower() if suffix else "trailer"
+        word = (suffix.group(1) or suffix.group(2) or suffix.group(3)).lower() if suffix else (
+            "trailer")
         extra = _EXTRA_SUFFIXES[word]
         if extra == "sample":
             return ParsedName(path=raw, kind="ignored", extra="sample")
@@ -534,10 +537,12 @@ def _is_extra_suffix(m: re.Match[str], stem: str) -> bool:
             return True
         before = _tokens(stem[:m.start()])[0]  # Show.S03.HDTV.x264-SCENE: a release group
         return not (before and "-" not in before[-1] and _is_tag(before[-1]))
-    word = m.group(2)
-    if word.islower() or word.isupper():
-        return True
     if _YEAR_END_RE.search(stem, 0, m.start()):  # "Film (2010) - Trailer": a label after the year
+        return True
+    word = m.group(2)
+    if word is None:  # "Movie Short", "The Other": other extra words only as that label
+        return False
+    if word.islower() or word.isupper():
         return True
     return not _title_year(stem[:m.start()]).clean
 
