@@ -82,8 +82,9 @@ async def scan_command(config: Config, location: Location, library_name: str, *,
     async with connect(config, location) as db:
         library = await find_library(db, library_name)
         service = ScanService(db, InProcEventBus())
-        scan = await service.start(library.id, trigger="cli", force=force)
-        print(f"scan {scan.id} of {library.name} started", file=out)
+        scan, created = await service.start_or_join(library.id, trigger="cli", force=force)
+        print(f"scan {scan.id} of {library.name} "
+              f"{'started' if created else 'already running: following it'}", file=out)
         if not wait:
             return 0
         try:

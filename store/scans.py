@@ -60,6 +60,13 @@ FINISH_IF_IDLE = sql(
     RETURNING {_COLUMNS}
     """
 )
+WALKED = sql(
+    """
+    SELECT DISTINCT dedupe_key FROM jobs
+    WHERE scan_id = $1 AND dedupe_key = ANY($2::text[])
+        AND state NOT IN ('ready', 'deferred', 'leased')
+    """
+)
 JOB_COUNTS = sql(
     """
     SELECT state::text AS state, count(*) AS n FROM jobs WHERE scan_id = $1 GROUP BY state
@@ -126,6 +133,12 @@ async def add_progress(
 async def finish_if_idle(db: Database, scan_id: uuid.UUID) -> Scan | None:
     row = await db.fetchrow(FINISH_IF_IDLE, scan_id)
     return None if row is None else Scan.from_record(row)
+
+
+async def walked(db: Database, scan_id: uuid.UUID, keys: list[str]) -> set[str]:
+    """Which of these jobs (by dedupe key) this scan has already run to an end: a scan that is
+    joined does not walk its roots a second time (that doubled its folder and file counts)."""
+    return {r["dedupe_key"] for r in await db.fetch(WALKED, scan_id, keys)}
 
 
 async def job_counts(db: Database, scan_id: uuid.UUID) -> dict[str, int]:

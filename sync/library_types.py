@@ -63,6 +63,8 @@ class ScanOut(msgspec.Struct, kw_only=True):
     started_at: dt.datetime
     finished_at: dt.datetime | None
     jobs: dict[str, int]
+    joined: bool = False
+    """A start that found this scan running and joined it (one scan, one set of counts)."""
 
 
 class LibraryList(msgspec.Struct, kw_only=True):

@@ -50,12 +50,12 @@ def _out(ctx: RequestContext, library: Library) -> LibraryOut:
     return library_out(library, ctx.require_principal().can("libraries:manage"))
 
 
-async def scan_out(ctx: RequestContext, scan: Scan) -> ScanOut:
+async def scan_out(ctx: RequestContext, scan: Scan, joined: bool = False) -> ScanOut:
     jobs = await scans.job_counts(ctx.state.db, scan.id)
     return ScanOut(id=scan.id, library_id=scan.library_id, state=scan.state, trigger=scan.trigger,
                    folders_walked=scan.folders_walked, files_found=scan.files_found,
                    errors=scan.errors, started_at=scan.started_at, finished_at=scan.finished_at,
-                   jobs=jobs)
+                   jobs=jobs, joined=joined)
 
 
 def _user_id(ctx: RequestContext) -> uuid.UUID:
@@ -175,13 +175,15 @@ async def delete_library(ctx: RequestContext, library_id: uuid.UUID) -> None:
 
 
 @router.route("/libraries/<uuid:library_id>/scan", "POST",
-              summary="Start a scan (or join the running one)", request=ScanRequest,
+              summary="Start a scan, or join the running one (same id, joined: true)",
+              request=ScanRequest,
               response=ScanOut, status=202, permission="libraries:scan", tags=TAGS,
               errors=NOT_FOUND)
 async def start_scan(ctx: RequestContext, library_id: uuid.UUID, body: ScanRequest) -> ScanOut:
     await _library(ctx, library_id)
-    scan = await ctx.state.scan_service.start(library_id, trigger="manual", force=body.force)
-    return await scan_out(ctx, scan)
+    scan, created = await ctx.state.scan_service.start_or_join(library_id, trigger="manual",
+                                                               force=body.force)
+    return await scan_out(ctx, scan, joined=not created)
 
 
 async def _control(ctx: RequestContext, library_id: uuid.UUID, action: str) -> ScanOut:

@@ -14,7 +14,7 @@ import msgspec
 
 from appliance.orchestration.dispatcher import JobContext
 from appliance.scan.analyze import AnalysisFailed, analyze
-from store import media_index
+from store import media_index, scans
 from store.db import Connection
 from store.paths import from_db
 
@@ -36,5 +36,7 @@ async def handle(ctx: JobContext) -> None:
 
     async def write(conn: Connection) -> None:
         await media_index.save_analysis(conn, file_id, info_json, error)
+        if error is not None and ctx.job.scan_id is not None:
+            await scans.add_progress(conn, ctx.job.scan_id, 0, 0, 1)  # the scan's error count
 
     await ctx.commit(write)

@@ -104,5 +104,6 @@ class ScanRuntime:
         elif isinstance(event, LibraryRescan):
             log.info("library rescan requested by watcher",
                      extra={"library_id": str(library_id), "reason": event.reason})
+            # events were lost: walk the roots again even if this scan walked them already
             await self.service.start(library_id, trigger=f"watcher: {event.reason}",
-                                     priority=Priority.P0)
+                                     priority=Priority.P0, walk_again=True)

@@ -50,25 +50,41 @@ class ScanService:
 
     async def start(
         self, library_id: uuid.UUID, *, trigger: str = "manual", force: bool = False,
-        priority: Priority = Priority.P1,
+        priority: Priority = Priority.P1, walk_again: bool = False,
     ) -> Scan:
         """Start a scan of the whole library, or join the one already running."""
+        scan, _ = await self.start_or_join(library_id, trigger=trigger, force=force,
+                                           priority=priority, walk_again=walk_again)
+        return scan
+
+    async def start_or_join(
+        self, library_id: uuid.UUID, *, trigger: str = "manual", force: bool = False,
+        priority: Priority = Priority.P1, walk_again: bool = False,
+    ) -> tuple[Scan, bool]:
+        """The library's scan and whether this call started it (False: joined the running one).
+
+        Joining queues only the roots this scan has not walked yet: a root whose walk is
+        queued merges by dedupe key (a P0 request raises its priority), one already walked is
+        not walked twice (``library add`` then ``scan --wait`` counted every file twice).
+        ``walk_again`` (the watcher after lost events) and a forced scan joining an unforced
+        one walk them again.
+        """
         library = await libraries.get(self.db, library_id)
         if library is None:
             raise LookupError(f"no library {library_id}")
         scan, created = await scans.create_or_join(self.db, library_id, trigger, force)
-        # Queue the roots even when joining: an enqueue merges by dedupe key, and a P0
-        # request raises the priority of the root scans already queued.
-        await queue.enqueue(self.db, [
-            folder_scan_job(library_id, scan.id, to_db(root), priority, force, root=True)
-            for root in library.roots
-        ])
+        jobs = [folder_scan_job(library_id, scan.id, to_db(root), priority, force, root=True)
+                for root in library.roots]
+        if not created and not walk_again and not (force and not scan.force):
+            done = await scans.walked(self.db, scan.id, [j.dedupe_key or "" for j in jobs])
+            jobs = [j for j in jobs if j.dedupe_key not in done]
+        await queue.enqueue(self.db, jobs)
         if created:
             self.bus.publish("scan.started", scan_id=str(scan.id), library_id=str(library_id),
                              trigger=trigger)
             log.info("scan started", extra={"library": library.name, "trigger": trigger})
         self.wake_dispatcher()
-        return scan
+        return scan, created
 
     async def rescan_folder(self, library_id: uuid.UUID, folder: str) -> Scan:
         """A hot change (watcher): scan one folder at P0 as part of the library's scan.
