@@ -24,6 +24,7 @@ from bench import (
     auth,
     bridge,
     coldstart,
+    firstscan,
     grid,
     images,
     media,
@@ -37,7 +38,8 @@ from bench.common import BenchError, Result
 RESULTS = Path(__file__).resolve().parent / "results"
 FORMATS = {"qps": "{:,.0f}", "s": "{:.3f}", "us": "{:.1f}", "x": "{:.2f}", "n": "{:,.0f}",
            "files/s": "{:,.0f}", "posters/s": "{:,.1f}", "items/s": "{:,.1f}",
-           "req/s": "{:,.1f}", "ms": "{:.2f}", "%": "{:.1f}", "uploads/s": "{:,.0f}"}
+           "req/s": "{:,.1f}", "ms": "{:.2f}", "%": "{:.1f}", "uploads/s": "{:,.0f}",
+           "MiB": "{:,.0f}"}
 
 
 def positive(text: str) -> int:
@@ -66,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("benchmark", nargs="?", default="all",
                         choices=["all", "bridge", "coldstart", "analyze", "auth", "scan",
-                                 "images", "media", "grid", "replica", "playback", "naming"])
+                                 "images", "media", "grid", "replica", "playback", "naming",
+                                 "firstscan"])
     parser.add_argument("--rounds", type=positive, default=5,
                         help="bridge, analyze: rounds (default 5)")
     parser.add_argument("--queries", type=positive, default=3000,
@@ -91,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--sync-triggers", type=trigger_variants, default=("on",),
                         help="scan: full scan + rescans per entry on an emptied index, with the "
                              "sync feed's triggers on or off, e.g. on,off,on (default on)")
+    parser.add_argument("--firstscan-rounds", type=positive, default=1,
+                        help="firstscan: first scans per appliance, analysis off (default 1)")
+    parser.add_argument("--firstscan-media", type=int, default=40,
+                        help="firstscan: real media files for the analysis-on figure (0: skip)")
+    parser.add_argument("--firstscan-compare", metavar="DIR",
+                        help="firstscan: also run the appliance of this checkout (e.g. a git "
+                             "worktree of an earlier commit), alternating, on the same tree")
     parser.add_argument("--items", type=positive, default=200,
                         help="images: movies enriched against the fake TMDB (default 200)")
     parser.add_argument("--latency-ms", type=positive, default=50,
@@ -188,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
                                                       e2e=not args.replica_no_e2e)),
         "playback": lambda: playback.run(playback.Params(rounds=args.rounds)),
         "naming": lambda: naming.run(naming.Params(rounds=args.rounds, names=args.naming_names)),
+        "firstscan": lambda: firstscan.run(firstscan.Params(
+            files=args.files[0], rounds=args.firstscan_rounds, media_files=args.firstscan_media,
+            compare=args.firstscan_compare)),
     }
     names = list(benchmarks) if args.benchmark == "all" else [args.benchmark]
     for name in names:
