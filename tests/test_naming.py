@@ -612,6 +612,10 @@ ROWS: list[tuple[str, str | None, dict[str, Any]]] = [
     ('Film (2010)/Film (2010) - Featurette.mkv', 'movies',
      {'kind': 'extra', 'title': 'Film', 'year': 2010, 'extra': 'featurette'}),
     ('The Other (2010).mkv', 'movies', {'kind': 'movie', 'title': 'The Other', 'year': 2010}),
+    ('Perfect Child-2007-TRUEFRENCH-TVRip.Xvid-GRP.avi', 'movies',
+     {'kind': 'movie', 'title': 'Perfect Child', 'year': 2007}),
+    ('Spider-Man-Far-From-Home.mkv', 'movies',
+     {'kind': 'movie', 'title': 'Spider-Man-Far-From-Home'}),
     ('Film 2010 part1 1080p.mkv', 'movies',
      {'kind': 'movie', 'title': 'Film', 'year': 2010, 'part': 1}),
     # --- library kind guessed from the stronger signs ---

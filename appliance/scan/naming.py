@@ -669,10 +669,28 @@ def _tokens(text: str) -> tuple[list[str], bool]:
     if dotted:
         if ".26" in text:  # H.264 is one word
             text = _CODEC_DOT_RE.sub(r"\1\2", text)
-        return [t for t in _DOTTED_SPLIT_RE.split(text) if t], True
-    if "." not in text:
-        return [t for t in _SPACE_SPLIT_RE.split(text) if t], False
-    return _WORD_RE.findall(text), False
+        tokens = [t for t in _DOTTED_SPLIT_RE.split(text) if t]
+    elif "." not in text:
+        tokens = [t for t in _SPACE_SPLIT_RE.split(text) if t]
+    else:
+        tokens = _WORD_RE.findall(text)
+    if "-" in text and any(t.count("-") >= 2 for t in tokens):
+        tokens = _unglue(tokens)
+    return tokens, dotted
+
+
+def _unglue(tokens: list[str]) -> list[str]:
+    """``Perfect Child-2007-TRUEFRENCH-TVRip``: words glued by dashes around a year or a release
+    tag are words; ``9-1-1`` and ``Spider-Man`` stay whole."""
+    out: list[str] = []
+    for token in tokens:
+        pieces = token.split("-")
+        if len(pieces) >= 3 and all(pieces) and any(
+                _year_of(p) is not None or _is_tag(p) for p in pieces[1:]):
+            out.extend(pieces)
+        else:
+            out.append(token)
+    return out
 
 
 def _join(tokens: list[str], dotted: bool) -> str:
