@@ -17,13 +17,15 @@ import hashlib
 import os
 import signal
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import msgspec
 
+from appliance.metadata.local import IMAGE_EXTS
 from appliance.scan import naming
 from appliance.scan.file_columns import ParsedColumns, parse_columns
+from appliance.scan.links import LinkJudge
 from store.paths import to_db
 
 # Unchanged folders are nearly free (one listing, one hash, no database work), so the folder
@@ -35,6 +37,8 @@ MAX_FILES_PER_JOB = 150000
 MAX_CHANGED_FILES_PER_JOB = 4000
 
 Parser = Callable[[str], ParsedColumns]
+SIDECAR_EXTENSIONS = frozenset({".nfo", *IMAGE_EXTS})
+"""What the local metadata providers read (appliance.metadata.local): NFOs and artwork."""
 
 
 def fingerprint(files: list[tuple[str, int, int]], subdirs: list[str]) -> str:
@@ -59,6 +63,9 @@ class Listing:
     """The folder holds a ``.ignore`` file: it and everything below it are not scanned."""
     changed: bool = True
     """The fingerprint differs from the stored one (or the scan is forced): index it."""
+    sidecars: bool = False
+    """The folder holds an NFO or an image (local metadata or artwork for its items): only
+    items next to such files need the local providers when no remote one is configured."""
     parsed: list[tuple[ParsedColumns, msgspec.Raw]] | None = None
     """Per file, in ``files`` order: the parsed columns and their JSON text (walk thread)."""
     _fingerprint: str | None = None
@@ -86,10 +93,13 @@ class Walk:
 
 
 def list_folder(path: str, video: frozenset[str] = naming.VIDEO_EXTENSIONS,
-                ignored: frozenset[str] = naming.IGNORED_DIR_NAMES) -> Listing:
+                ignored: frozenset[str] = naming.IGNORED_DIR_NAMES,
+                links: LinkJudge | None = None) -> Listing:
     # An unchanged rescan is this loop and little else: the per-entry work is kept to the
     # checks that decide (name, then d_type from the directory read, then one stat per video
-    # file), with the module lookups bound once as defaults.
+    # file), with the module lookups bound once as defaults. Symbolic links are judged by
+    # ``links`` (see appliance.scan.links); without it (no roots known) only loops are caught.
+    links = links or LinkJudge(())
     files: list[tuple[str, int, int]] = []
     subdirs: list[str] = []
     listing = Listing(path, files, subdirs)
@@ -106,16 +116,25 @@ def list_folder(path: str, video: frozenset[str] = naming.VIDEO_EXTENSIONS,
                         if name.lower() in ignored:
                             continue
                         if entry.is_symlink():
-                            target = os.path.realpath(entry.path)
-                            here = os.path.realpath(path)
-                            if here == target or here.startswith(target.rstrip("/") + "/"):
-                                listing.warnings.append(f"symlink loop skipped: {name}")
+                            verdict = links.judge(path, name, True)
+                            if verdict is not None:
+                                if verdict:
+                                    listing.warnings.append(verdict)
                                 continue
                         subdirs.append(name)
                     else:
                         # the extension first: no is_file()/stat() for artwork, NFOs, subtitles
                         dot = name.rfind(".")
+                        if dot > 0 and name[dot:].lower() in SIDECAR_EXTENSIONS:
+                            listing.sidecars = True
+                            continue
                         if dot > 0 and name[dot:].lower() in video and entry.is_file():
+                            if entry.is_symlink():
+                                verdict = links.judge(path, name, False)
+                                if verdict is not None:
+                                    if verdict:
+                                        listing.warnings.append(verdict)
+                                    continue
                             stat = entry.stat()
                             files.append((name, stat.st_size, stat.st_mtime_ns))
                 except OSError as exc:  # a dangling symlink, a file that vanished mid-listing
@@ -131,12 +150,15 @@ def walk(start: list[str], max_folders: int = MAX_FOLDERS_PER_JOB,
          max_files: int = MAX_FILES_PER_JOB, *, start_is_root: bool = False,
          known: Mapping[str, str] | None = None, force: bool = False,
          parse: Parser | None = None,
-         max_changed: int = MAX_CHANGED_FILES_PER_JOB) -> Walk:
+         max_changed: int = MAX_CHANGED_FILES_PER_JOB,
+         library_roots: Sequence[str] = ()) -> Walk:
     """Breadth-first listing of up to a budget of folders/files/changed files; the rest is
     ``pending``. ``known`` maps folder (database form) → stored fingerprint.
 
     A library root is never skipped as "ignored" (a root may well be ``/srv/.media``).
+    ``library_roots``: symbolic links are followed only while they stay inside them.
     """
+    links = LinkJudge(library_roots)
     todo = deque(start)
     roots = set(start) if start_is_root else set()
     kept: list[Listing] = []
@@ -146,7 +168,7 @@ def walk(start: list[str], max_folders: int = MAX_FOLDERS_PER_JOB,
     while (todo and result.folders < max_folders and result.files < max_files
            and changed_files < max_changed):
         path = todo.popleft()
-        listing = list_folder(path)
+        listing = list_folder(path, links=links)
         if listing.ignored and path not in roots:
             # like a folder that is not there: whatever was indexed below it goes away
             listing.files.clear()
@@ -207,4 +229,4 @@ def run(spec: WalkSpec) -> Walk:
     parse = None if kind is None else (lambda path: parse_columns(path, kind, roots))
     return walk(spec.folders, spec.max_folders, spec.max_files,
                 start_is_root=spec.start_is_root, known=known, force=spec.force, parse=parse,
-                max_changed=spec.max_changed)
+                max_changed=spec.max_changed, library_roots=spec.roots)
