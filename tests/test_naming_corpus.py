@@ -23,7 +23,7 @@ guessit = pytest.importorskip("guessit", reason="dev dependency (pip install -e 
 #: Agreement with guessit's answers per field, over the entries our model covers.
 #: kind: with the library kind guessed (the scan always knows it; only `parse-name` guesses).
 FLOORS = {
-    "kind": 0.92, "title": 0.90, "year": 0.93, "season": 0.95, "episode": 0.96, "date": 0.84,
+    "kind": 0.92, "title": 0.90, "year": 0.94, "season": 0.95, "episode": 0.96, "date": 0.84,
     "edition": 0.86,
 }
 #: The fields that identify an item (title, year, season, episodes), pooled.

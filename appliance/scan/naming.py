@@ -674,7 +674,7 @@ def _tokens(text: str) -> tuple[list[str], bool]:
         tokens = [t for t in _SPACE_SPLIT_RE.split(text) if t]
     else:
         tokens = _WORD_RE.findall(text)
-    if "-" in text and any(t.count("-") >= 2 for t in tokens):
+    if text.count("-") >= 2 and any(t.count("-") >= 2 for t in tokens):
         tokens = _unglue(tokens)
     return tokens, dotted
 
@@ -713,10 +713,15 @@ def _join(tokens: list[str], dotted: bool) -> str:
     return " ".join(out)
 
 
+def _squash(text: str) -> str:
+    """Runs of white space as one space (a cheap test first: most names have none)."""
+    return _SPACES_RE.sub(" ", text) if "  " in text or not text.isprintable() else text
+
+
 def _finish(text: str) -> str | None:
     """Last touches on a title: drop CRCs and tag-only brackets, trim separators."""
     if "(" not in text and "[" not in text:
-        return _SPACES_RE.sub(" ", text).strip(" -_,~") or None
+        return _squash(text).strip(" -_,~") or None
     text = _CRC_RE.sub(" ", text)
 
     def bracket(m: re.Match[str]) -> str:
@@ -727,7 +732,7 @@ def _finish(text: str) -> str | None:
         return m.group(0)
 
     text = _BRACKET_RE.sub(bracket, text)
-    text = _SPACES_RE.sub(" ", text).strip(" -_,~")
+    text = _squash(text).strip(" -_,~")
     if "(" in text or "[" in text:  # "REDLINE (BD 1080p ...)": cut inside the bracket
         unclosed = _UNCLOSED_RE.search(text)
         if unclosed is not None and unclosed.start() > 0:
@@ -889,7 +894,7 @@ def _parse_movie_stem(stem: str, folder: str | None = None) -> _Movie:
         movie.edition = tag.group(1).strip() or None
         text = text[:tag.start()] + " " + text[tag.end():]
     text, movie.part = _take_part(text)
-    text = _SPACES_RE.sub(" ", text).strip()
+    text = _squash(text).strip()
 
     if folder is not None:  # Movie (2010)/Movie (2010) - 1080p.mkv: the rest is a version label
         base = _folder_base(folder)
@@ -1168,7 +1173,8 @@ def _parse_episode(raw: str, stem: str, dirs: list[str]) -> ParsedName:
         ids.update(folder_ids)
     file_ids: Ids = {}
     # a CRC ([E8EE65A1]) is no episode number
-    text = _SPACES_RE.sub(" ", _CRC_RE.sub(" ", _strip_ids(stem, file_ids))).strip()
+    text = _strip_ids(stem, file_ids)
+    text = _squash(_CRC_RE.sub(" ", text) if "[" in text or "(" in text else text).strip()
     ids.update(file_ids)
     text, part = _take_part(text)
 
