@@ -312,8 +312,10 @@ _SEASON_DIR_RE: Final = re.compile(
     r"(?![0-9])|(?:^|[ ._-])s([0-9]{1,4})$|(?:^|[ ._-])season[ ._-]*([0-9]{1,4})(?![0-9])",
     re.I | re.A)
 _SPECIALS_DIR_RE: Final = re.compile(r"^specials?$", re.I)
-#: ``Star Trek DS9 Ep 2x03``: the word before the numbers is not the series' name.
-_EPISODE_WORD_TAIL_RE: Final = re.compile(r"[ ._-]+(?:ep|episode)[ ._]*$", re.I)
+#: ``Star Trek DS9 Ep 2x03``, ``Show - 313-315 - s16e03-05``: the word or the absolute numbers
+#: before the episode marker are not the series' name.
+_PREFIX_TAIL_RE: Final = re.compile(
+    r"[ ._-]+(?:ep|episode|[0-9]{2,4}-[0-9]{2,4})[ ._-]*$", re.I)
 _SEASON_TAIL_RE: Final = re.compile(r"[ ._-]+s[0-9]{1,2}$", re.I | re.A)
 
 
@@ -1196,7 +1198,7 @@ def _parse_episode(raw: str, stem: str, dirs: list[str]) -> ParsedName:
                               else _day_first_date(date))
     file_title = file_year = None
     if found is not None and found.prefix is not None and found.prefix.strip(" -._"):
-        prefix = _title_year(_EPISODE_WORD_TAIL_RE.sub("", found.prefix))
+        prefix = _title_year(_PREFIX_TAIL_RE.sub("", found.prefix))
         file_title, file_year = prefix.title, prefix.year
     elif found is None:
         whole = _title_year(text)
