@@ -43,6 +43,13 @@ NEEDING_METADATA = sql(
     WHERE id = ANY($1::uuid[]) AND (metadata_at IS NULL OR metadata_source IS NULL)
     """
 )
+# What APPLY writes when no provider found anything (no TMDB key, no sidecar), for a batch.
+DESCRIBED_BY_NOTHING = sql(
+    """
+    UPDATE media_items SET metadata_error = NULL, metadata_at = now(), updated_at = now()
+    WHERE id = ANY($1::uuid[]) AND metadata_source IS NULL
+    """
+)
 UNDESCRIBED = sql(
     """
     SELECT id FROM media_items
@@ -257,6 +264,12 @@ async def items_for_metadata(db: Database | Connection, ids: list[uuid.UUID]) ->
 
 async def needing_metadata(conn: Connection, ids: list[uuid.UUID]) -> list[uuid.UUID]:
     return [r["id"] for r in await conn.fetch(NEEDING_METADATA, ids)] if ids else []
+
+
+async def described_by_nothing(conn: Connection, ids: list[uuid.UUID]) -> None:
+    """The items were tried and nothing describes them (yet): a later scan retries them."""
+    if ids:
+        await conn.execute(DESCRIBED_BY_NOTHING, ids)
 
 
 async def undescribed(conn: Connection, library_id: uuid.UUID,

@@ -127,20 +127,26 @@ class Result:
     error: str | None
     locked: list[str]
     images: dict[str, str] = dataclass_field(default_factory=dict)  # kind -> remote URL
+    local_art: bool = False
+    """Artwork lies next to the item's files (ImageFetch has something to read)."""
 
 
-def _local(row: Record) -> tuple[Fields, str | None, str | None]:
-    """Blocking: the NFO provider for one item -> (fields, source, error)."""
+def _local(row: Record) -> Result:
+    """Blocking: the NFO provider for one item, and whether local artwork lies there."""
+    result = Result(row["id"], Fields(), None, None, list(row["locked_fields"] or []))
     try:
-        found = read_nfo(sources_for(row).nfo)
+        sources = sources_for(row)
+        result.local_art = bool(sources.art)
+        found = read_nfo(sources.nfo)
     except Exception as exc:  # a provider's bug must not fail the whole batch
         log.exception("NFO provider failed", extra={"item": str(row["id"])})
-        return Fields(), None, f"nfo: {type(exc).__name__}: {exc}"
-    if found is None:
-        return Fields(), None, None
-    fields = fields_from_nfo(found, row["kind"])
-    # A URL-only NFO gives ids; the item counts as described once a provider fills fields
-    return fields, (None if found.url_only else "nfo"), None
+        result.error = f"nfo: {type(exc).__name__}: {exc}"
+        return result
+    if found is not None:
+        result.fields = fields_from_nfo(found, row["kind"])
+        # A URL-only NFO gives ids; the item counts as described once a provider fills fields
+        result.source = None if found.url_only else "nfo"
+    return result
 
 
 def merge(first: Fields, second: Fields) -> Fields:
@@ -213,7 +219,7 @@ async def _remote(client: TmdbClient, row: Record, local_fields: Fields,
 async def describe(rows: list[Record], settings: MetadataSettings | None = None,
                    db: Database | None = None) -> list[Result]:
     def local_all() -> list[Result]:
-        return [Result(r["id"], *_local(r), list(r["locked_fields"] or [])) for r in rows]
+        return [_local(r) for r in rows]
 
     results = await trio.to_thread.run_sync(local_all)
     if settings is None or settings.tmdb is None or db is None or not rows:
@@ -251,20 +257,31 @@ async def describe(rows: list[Record], settings: MetadataSettings | None = None,
     return results
 
 
-async def handle_items(ctx: JobContext, settings: MetadataSettings) -> None:
+def with_images(rows: list[Record], results: list[Result], settings: MetadataSettings,
+                frames: bool) -> list[str]:
+    """The items ImageFetch has work for: local art, remote URLs, or (analysis on, frame grabs
+    on) an episode whose thumbnail may be grabbed from its video. An ImageFetch job for items
+    with none of these would cost a claim and a commit for nothing."""
+    by_id = {r.item_id: r for r in results}
+    return [str(row["id"]) for row in rows
+            if by_id[row["id"]].local_art or by_id[row["id"]].images
+            or (frames and settings.frame_grabs and row["kind"] == "episode")]
+
+
+async def handle_items(ctx: JobContext, settings: MetadataSettings, frames: bool = False) -> None:
     job = ctx.job
     ids = [uuid.UUID(i) for i in job.payload["item_ids"]]
     rows = await metadata.items_for_metadata(ctx.db, ids)
     results = await describe(rows, settings, ctx.db)
+    wanted = with_images(rows, results, settings, frames) if settings.images else []
 
     async def write(conn: Connection) -> None:
         for r in results:
             await metadata.apply(conn, r.item_id, r.fields, r.source, r.error, r.locked)
-        if settings.images and rows:
+        if wanted:
             remote = {str(r.item_id): r.images for r in results if r.images}
             await queue.enqueue(conn, [NewJob(
-                "image_fetch", job.library_id,
-                {"item_ids": [str(r["id"]) for r in rows], "remote": remote},
+                "image_fetch", job.library_id, {"item_ids": wanted, "remote": remote},
                 Priority.P3, scan_id=job.scan_id,
             )])
 
@@ -272,7 +289,7 @@ async def handle_items(ctx: JobContext, settings: MetadataSettings) -> None:
 
 
 def enrich_jobs(library_id: uuid.UUID | None, item_ids: list[uuid.UUID],
-                scan_id: uuid.UUID | None, batch: int = 50,
+                scan_id: uuid.UUID | None, batch: int = 500,
                 priority: Priority = Priority.P3) -> list[NewJob]:
     return [NewJob("metadata_enrich", library_id,
                    {"item_ids": [str(i) for i in item_ids[n:n + batch]]}, priority,

@@ -23,16 +23,24 @@ that is suddenly empty while the index has files for it (an unmounted disk or sh
 from __future__ import annotations
 
 import logging
+import os
 import uuid
+from pathlib import Path
 from typing import Any
 
 import trio
 
+from appliance.metadata import local
 from appliance.metadata.enrich import enrich_jobs
 from appliance.orchestration.dispatcher import JobContext
 from appliance.scan import index_upsert
 from appliance.scan.walkers import Walkers
-from appliance.scan.walking import MAX_CHANGED_FILES_PER_JOB, WalkSpec
+from appliance.scan.walking import (
+    MAX_CHANGED_FILES_PER_JOB,
+    SIDECAR_EXTENSIONS,
+    Listing,
+    WalkSpec,
+)
 from store import libraries, media_index, queue, scans
 from store import metadata as store_metadata
 from store.db import Connection
@@ -72,8 +80,56 @@ RETRY_UNDESCRIBED_SECONDS = 6 * 3600
 IN_THREAD = Walkers(0)
 
 
+def sidecar_folders(listings: list[Listing], folders: set[str],
+                    roots: list[str]) -> tuple[set[str], dict[str, str]]:
+    """Blocking: which of ``folders`` (and of their series folders, for season folders) hold
+    an NFO or an image, and each folder's series folder where it differs. The walk saw the
+    sidecars of the folders it listed; a series folder listed by an earlier batch (or unchanged)
+    is read here, once per batch."""
+    seen = {to_db(ls.path): ls.sidecars for ls in listings if ls.error is None}
+    parent_of: dict[str, str] = {}
+    for folder in folders:
+        series = to_db(str(local.series_folder(Path(from_db(folder)) / "_", roots)))
+        if series != folder:
+            parent_of[folder] = series
+    found = set()
+    for folder in folders | set(parent_of.values()):
+        has = seen.get(folder)
+        if has is None:
+            try:
+                with os.scandir(from_db(folder)) as entries:
+                    has = any(os.path.splitext(e.name)[1].lower() in SIDECAR_EXTENSIONS
+                              for e in entries)
+            except OSError:
+                has = False
+        if has:
+            found.add(folder)
+    return found, parent_of
+
+
+def next_to_sidecars(rows: list[FileRow], items: index_upsert.Resolved, found: set[str],
+                     parent_of: dict[str, str]) -> set[uuid.UUID]:
+    """Items of a batch that local NFOs or art may describe: a film or episode whose folder
+    holds sidecars; a season or series whose episode folder or series folder does."""
+    near: set[uuid.UUID] = set()
+    for index, row in enumerate(rows):
+        item = items.item_of[index]
+        if item is None or row.extra_kind is not None:
+            continue  # an extra's folder says nothing about the film or show it belongs to
+        here = row.folder in found
+        if here:
+            near.add(item)
+        if index in items.parents and (here or parent_of.get(row.folder) in found):
+            near.update(items.parents[index])
+    return near
+
+
 async def handle(ctx: JobContext, *, analyze: bool = True, metadata: bool = False,
-                 images: bool = False, walkers: Walkers = IN_THREAD) -> None:
+                 remote: bool = False, images: bool = False,
+                 walkers: Walkers = IN_THREAD) -> None:
+    """``remote``: a remote metadata provider (TMDB) is configured, so every new item goes to
+    MetadataEnrich; without one only items next to sidecars do, and the rest are marked
+    described by nothing here, in the batch's own transaction (no job, no image fetch)."""
     job = ctx.job
     assert job.library_id is not None
     library_id = job.library_id
@@ -144,6 +200,10 @@ async def handle(ctx: JobContext, *, analyze: bool = True, metadata: bool = Fals
     gone_dirs = [d for d in known_children if d not in current_dirs]
 
     batch = await trio.to_thread.run_sync(index_upsert.plan, kind, parsed)
+    sidecars: tuple[set[str], dict[str, str]] = (set(), {})
+    if metadata and not remote and upserts:
+        sidecars = await trio.to_thread.run_sync(
+            sidecar_folders, result.listings, {r.folder for r in upserts}, list(library.roots))
 
     async def write(conn: Connection) -> None:
         missing_items = await media_index.mark_missing(conn, library_id, gone_files)
@@ -168,6 +228,11 @@ async def handle(ctx: JobContext, *, analyze: bool = True, metadata: bool = Fals
             # providers for new items and for those nothing described yet (retried each scan);
             # ImageFetch follows the metadata stage
             pending = await store_metadata.needing_metadata(conn, items.touched)
+            if not remote:
+                near = next_to_sidecars(upserts, items, *sidecars)
+                await store_metadata.described_by_nothing(
+                    conn, [i for i in pending if i not in near])
+                pending = [i for i in pending if i in near]
             if payload.get("root"):
                 # items no provider described yet are tried again once per scan (at once when
                 # forced, else when their last try is RETRY_UNDESCRIBED old)

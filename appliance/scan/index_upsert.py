@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
@@ -46,6 +46,9 @@ class Resolved:
     item_of: list[uuid.UUID | None]
     created: list[uuid.UUID]
     touched: list[uuid.UUID]
+    parents: dict[int, tuple[uuid.UUID, uuid.UUID]] = field(default_factory=dict)
+    """File ``i``'s season and series, for episodes: whose NFO and art lie in its folder and
+    the one above (FolderScan asks the local providers only for items next to sidecars)."""
 
 
 def _sorted(rows: dict[str, ItemRow]) -> list[ItemRow]:
@@ -136,6 +139,7 @@ async def resolve(
 
     leaves = dict(batch.movies)
     leaf_of: dict[int, str] = {}
+    parents: dict[int, tuple[uuid.UUID, uuid.UUID]] = {}
     extras: dict[int, str] = {}
     for index, f in enumerate(batch.files):
         if f is None:
@@ -144,6 +148,7 @@ async def resolve(
             season_id = ids[identity.season_key(season_of[(f.series_key, f.season)],
                                                 f.season)][0]
             key = identity.episode_key(season_id, list(f.episodes), f.air_date)
+            parents[index] = (season_id, season_of[(f.series_key, f.season)])
             if key not in leaves:
                 leaves[key] = ItemRow("episode", season_id, key, f.label, f.sort_title,
                                       season=f.season, episodes=f.episodes,
@@ -163,7 +168,7 @@ async def resolve(
         for index, key in extras.items():
             item_of[index] = owners.get(key)
     return Resolved(item_of, [item_id for item_id, inserted in ids.values() if inserted],
-                    [item_id for item_id, _ in ids.values()])
+                    [item_id for item_id, _ in ids.values()], parents)
 
 
 async def link_waiting_extras(conn: Connection, library_id: uuid.UUID, library_kind: str) -> None:

@@ -31,9 +31,12 @@ def handlers(settings: PipelineSettings = PipelineSettings(),
         providers = (art.make_provider(settings.metadata),)
     table: dict[str, Handler] = {
         "folder_scan": partial(folder_scan.handle, analyze=settings.analyze,
-                               metadata=settings.metadata is not None, images=bool(providers),
-                               walkers=walkers),
-        "metadata_enrich": partial(metadata_enrich.handle, metadata=settings.metadata),
+                               metadata=settings.metadata is not None,
+                               remote=settings.metadata is not None
+                               and settings.metadata.tmdb is not None,
+                               images=bool(providers), walkers=walkers),
+        "metadata_enrich": partial(metadata_enrich.handle, metadata=settings.metadata,
+                                   frames=settings.analyze),
         "image_fetch": image_fetch.make_handler(providers),
     }
     if settings.analyze:
