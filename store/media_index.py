@@ -165,6 +165,22 @@ REFRESH_PRESENCE = sql(
     WHERE i.id IN (SELECT id FROM chain)
     """
 )
+# An item's edition is what its main files' names say, when they agree: one Director's Cut file
+# → "Director's Cut"; a theatrical and a director's cut → none of its own (each file shows its
+# own). Written only where it changes, so a rescan costs no row versions (nor sync records).
+REFRESH_EDITIONS = sql(
+    """
+    UPDATE media_items i SET edition = e.edition, updated_at = now()
+    FROM (SELECT f.item_id,
+                 CASE WHEN count(DISTINCT coalesce(f.parsed->>'edition', '')) = 1
+                      THEN max(f.parsed->>'edition') END AS edition
+          FROM media_files f
+          WHERE f.item_id = ANY($1::uuid[]) AND f.present AND f.extra_kind IS NULL
+          GROUP BY f.item_id) e
+    WHERE i.id = e.item_id AND i.edition IS DISTINCT FROM e.edition
+        AND NOT ('edition' = ANY(i.locked_fields))
+    """
+)
 FILE_FOR_ANALYSIS = sql("SELECT path FROM media_files WHERE id = $1 AND present")
 SAVE_ANALYSIS = sql(
     """
@@ -269,8 +285,17 @@ async def upsert_files(
     batch = msgspec.json.encode(rows).decode()
     if not ids:
         await conn.execute(UPSERT_FILES_QUIET, library_id, batch)
-        return {}
-    return {r["path"]: r["id"] for r in await conn.fetch(UPSERT_FILES, library_id, batch)}
+        written = {}
+    else:
+        written = {r["path"]: r["id"] for r in await conn.fetch(UPSERT_FILES, library_id, batch)}
+    await refresh_editions(conn, [r.item_id for r in rows if r.item_id is not None])
+    return written
+
+
+async def refresh_editions(conn: Connection, item_ids: list[uuid.UUID]) -> None:
+    """The items' editions from their present main files (see REFRESH_EDITIONS)."""
+    if item_ids:
+        await conn.execute(REFRESH_EDITIONS, sorted(set(item_ids)))
 
 
 async def mark_missing(
@@ -335,6 +360,7 @@ async def refresh_presence(conn: Connection, item_ids: list[uuid.UUID], depth: i
     if item_ids:
         for _ in range(depth):
             await conn.execute(REFRESH_PRESENCE, list(set(item_ids)))
+        await refresh_editions(conn, item_ids)  # a version gone: the rest may agree now
 
 
 async def file_for_analysis(db: Database, file_id: uuid.UUID) -> str | None:

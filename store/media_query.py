@@ -347,7 +347,8 @@ CHILDREN = sql(
 ITEM_FILES = sql(
     """
     SELECT f.id, f.library_id, f.path, f.size_bytes, f.version, f.part, f.extra_kind,
-           f.media_info::text AS media_info, f.analysis_error, f.present
+           f.media_info::text AS media_info, f.analysis_error, f.present,
+           f.parsed->>'edition' AS edition
     FROM media_files f
     WHERE f.item_id = $1
     ORDER BY f.extra_kind NULLS FIRST, f.version NULLS FIRST, f.part NULLS FIRST, f.path

@@ -72,6 +72,8 @@ class MediaFileOut(msgspec.Struct, kw_only=True):
     size_bytes: int
     version: str | None = None
     part: int | None = None
+    edition: str | None = None
+    """What the file's name says (``Director's Cut``): the versions of a film may differ."""
     extra_kind: str | None = None
     present: bool
     media_info: MediaInfo | None = None

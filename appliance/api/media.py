@@ -180,7 +180,8 @@ def file_out(row: Record) -> MediaFileOut:
     error = row["analysis_error"]
     return MediaFileOut(
         id=row["id"], file_name=name, size_bytes=row["size_bytes"],
-        version=row["version"], part=row["part"], extra_kind=row["extra_kind"],
+        version=row["version"], part=row["part"], edition=row["edition"],
+        extra_kind=row["extra_kind"],
         present=row["present"], media_info=info,
         analysis_error=error.replace(path, name) if error else error,
         stream_url=f"/api/v1/stream/{row['id']}",

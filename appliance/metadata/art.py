@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from appliance.metadata.enrich import MetadataSettings, sources_for
 from appliance.metadata.images import ImageError, ImageStore, Original
 from appliance.orchestration.dispatcher import JobContext
 from appliance.scan.image_fetch import ImageProvider
-from store import metadata
+from store import frame_grabs, metadata
 from store.db import Connection, Record
 from store.paths import from_db
 
@@ -88,9 +88,11 @@ async def download(http: httpx.AsyncClient, url: str, attempts: int = 3) -> byte
 
 async def collect(store: ImageStore, rows: Sequence[Record], settings: MetadataSettings,
                   remote: Mapping[uuid.UUID, Mapping[str, str]] | None = None,
+                  has_thumb: Collection[uuid.UUID] = (),
                   ) -> tuple[list[Found], list[tuple[str, str]]]:
     """Images for ``rows``: local art first, then ``remote`` URLs (TMDB) for kinds with no
-    local file, then a frame grab for episodes with neither. Writes nothing to the database."""
+    local file, then a frame grab for episodes with neither and none recorded (``has_thumb``:
+    an earlier grab, or the one analysis chained). Writes nothing to the database."""
     found: list[Found] = []
     errors: list[tuple[str, str]] = []
     remote = remote or {}
@@ -120,11 +122,11 @@ async def collect(store: ImageStore, rows: Sequence[Record], settings: MetadataS
                     continue
                 found.append(Found(row["id"], kind, original, None, "tmdb", url))
                 have.add(kind)
-            # the duration comes from MediaAnalyze (queued one band above ImageFetch, so it has
-            # usually run); without it no frame is grabbed, not even tried: a spawn per file
-            # that is not a readable video would slow big scans down
+            # the duration comes from MediaAnalyze; without it no frame is grabbed, not even
+            # tried (a spawn per file that is not a readable video would slow big scans down):
+            # the analysis that records it queues this episode's grab (scan/frame_chain.py)
             if (row["kind"] == "episode" and "thumb" not in have and settings.frame_grabs
-                    and row["file_path"] and row["duration_s"]):
+                    and row["file_path"] and row["duration_s"] and row["id"] not in has_thumb):
                 frame = await grab_frame(Path(from_db(row["file_path"])), row["duration_s"])
                 if frame is not None:
                     try:
@@ -161,7 +163,9 @@ def make_provider(settings: MetadataSettings) -> ImageProvider:
         store = images.store_for(ctx.db, settings.data_dir, settings.image_cache_bytes)
         rows = await metadata.items_for_metadata(ctx.db, [uuid.UUID(i) for i in item_ids])
         remote = {uuid.UUID(k): v for k, v in (ctx.job.payload.get("remote") or {}).items()}
-        found, errors = await collect(store, rows, settings, remote)
+        has_thumb = await frame_grabs.with_thumb(ctx.db, [r["id"] for r in rows
+                                                          if r["kind"] == "episode"])
+        found, errors = await collect(store, rows, settings, remote, has_thumb)
 
         rendered = await ahead(store, found)
 

@@ -13,13 +13,16 @@ from pathlib import Path
 import msgspec
 
 from appliance.orchestration.dispatcher import JobContext
+from appliance.scan import frame_chain
 from appliance.scan.analyze import AnalysisFailed, analyze
 from store import media_index, scans
 from store.db import Connection
 from store.paths import from_db
 
 
-async def handle(ctx: JobContext) -> None:
+async def handle(ctx: JobContext, *, frames: bool = False) -> None:
+    """``frames``: ImageFetch grabs episode thumbnails, so a duration now known may queue one
+    (:mod:`appliance.scan.frame_chain`)."""
     file_id = uuid.UUID(ctx.job.payload["file_id"])
     stored = await media_index.file_for_analysis(ctx.db, file_id)
     if stored is None:
@@ -38,5 +41,7 @@ async def handle(ctx: JobContext) -> None:
         await media_index.save_analysis(conn, file_id, info_json, error)
         if error is not None and ctx.job.scan_id is not None:
             await scans.add_progress(conn, ctx.job.scan_id, 0, 0, 1)  # the scan's error count
+        if frames and info_json is not None:
+            await frame_chain.after_analysis(conn, ctx.job, file_id)
 
     await ctx.commit(write)

@@ -42,5 +42,7 @@ def handlers(settings: PipelineSettings = PipelineSettings(),
     if settings.analyze:
         from appliance.scan import media_analyze
 
-        table["media_analyze"] = media_analyze.handle
+        table["media_analyze"] = partial(media_analyze.handle,
+                                         frames=bool(providers) and settings.metadata is not None
+                                         and settings.metadata.frame_grabs)
     return table
