@@ -37,7 +37,6 @@ REPO = Path(__file__).resolve().parent.parent
 CLIENT = """
 import json, sys, time, trio
 from sync.client import SyncClient
-from sync.connection import ServerConnection
 from sync.replica import Replica
 
 async def main(mode, url, path):
@@ -57,8 +56,7 @@ async def main(mode, url, path):
     def progress(message):
         if "applying" in message:
             marks["received"] = time.perf_counter()
-    async with ServerConnection(url, access_token="bench") as connection:
-        client = SyncClient(replica, connection, progress=progress)
+    async with SyncClient(replica, url, "bench", progress=progress) as client:
         t0, cpu0 = time.perf_counter(), time.process_time()
         result = await (client.snapshot() if mode == "snapshot" else client.pull_changes())
         elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0

@@ -28,6 +28,7 @@ from store.db import Connection, Database, Record
 from store.library_access import GET as VISIBLE
 from store.media_totals import Totals, totals_for
 from store.sql import Sql, sql
+from store.sync_feed import series_sql
 
 # Sort key expression and its SQL type (the cursor carries the key as text, cast back here).
 # Migration 0008 indexes each of these (but last_watched) exactly as written here: change both.
@@ -45,10 +46,11 @@ SORT_KEYS: dict[str, tuple[str, str]] = {
                      "timestamptz"),
 }
 
-_ITEM_COLUMNS = """
+_ITEM_COLUMNS = f"""
     i.id, i.library_id, i.kind, i.parent_id, i.title, i.original_title, i.sort_title, i.year,
     i.release_date, i.air_date, i.season_number, i.episode_numbers, i.rating, i.runtime_minutes,
     i.genres, i.added_at,
+    {series_sql("i")[0]} AS series_item_id, {series_sql("i")[1]} AS series_title,
     ws.position_s, ws.duration_s, ws.completed, ws.play_count, ws.last_played_at, ws.client_ts
 """
 

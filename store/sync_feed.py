@@ -18,12 +18,22 @@ from store.db import Connection, Database, Record
 from store.sql import sql
 from sync.feed_types import ItemRecord
 
+
+def series_sql(i: str) -> tuple[str, str]:
+    """SQL of (series id, series title) of item alias ``i``: a season's series is its parent,
+    an episode's its grandparent (series -> season -> episode); NULL for films and series."""
+    series_id = (f"CASE {i}.kind WHEN 'season' THEN {i}.parent_id WHEN 'episode' THEN "
+                 f"(SELECT p.parent_id FROM media_items p WHERE p.id = {i}.parent_id) END")
+    return series_id, f"(SELECT s.title FROM media_items s WHERE s.id = {series_id})"
+
+
 _RECORD_JSON = """
     json_build_object(
         'id', i.id, 'library_id', i.library_id, 'kind', i.kind, 'parent_id', i.parent_id,
         'title', i.title, 'original_title', i.original_title, 'sort_title', i.sort_title,
         'year', i.year, 'release_date', i.release_date, 'air_date', i.air_date,
         'season_number', i.season_number, 'episode_numbers', i.episode_numbers,
+        'series_id', SERIES_ID, 'series_title', SERIES_TITLE,
         'rating', i.rating, 'runtime_minutes', i.runtime_minutes, 'genres', i.genres,
         'added_at', i.added_at, 'overview', i.overview, 'tagline', i.tagline,
         'studios', i.studios, 'mpaa', i.mpaa,
@@ -67,7 +77,7 @@ _RECORD_JSON = """
             FROM media_files f
             WHERE f.item_id = i.id AND f.present AND f.extra_kind IS NULL), '[]'::json)
     )::text
-"""
+""".replace("SERIES_ID", series_sql("i")[0]).replace("SERIES_TITLE", series_sql("i")[1])
 _RECORD = f"{_RECORD_JSON} AS record"
 
 # What the stored bytes mean: the record's SQL and the ItemRecord wire shape. A version of the

@@ -16,6 +16,7 @@ from typing import Literal
 
 import msgspec
 
+from sync.episode_labels import item_label
 from sync.media_types import ImageRef, PersonOut, WatchStateOut
 from sync.query import MediaKind
 
@@ -61,6 +62,10 @@ class ItemRecord(msgspec.Struct, kw_only=True):
     air_date: date | None = None
     season_number: int | None = None
     episode_numbers: list[int] | None = None
+    series_id: uuid.UUID | None = None
+    """A season's or an episode's series (None for films and series)."""
+    series_title: str | None = None
+    """Its title, so every view can say "Show · S01E02 · Title" without reading the series."""
     rating: float | None = None
     runtime_minutes: int | None = None
     genres: list[str] = []
@@ -94,6 +99,18 @@ class Card(msgspec.Struct, array_like=True, frozen=True):
     placeholder_color: str | None
     poster_image_id: str | None
     parent_id: uuid.UUID | None = None
+    # a season's or episode's context, for its label (sync.episode_labels); None otherwise
+    series_title: str | None = None
+    season_number: int | None = None
+    episode_numbers: tuple[int, ...] | None = None
+    still_image_id: str | None = None
+    """An episode's still (a 16:9 frame or TMDB still): shown in a landscape card, uncropped."""
+
+    @property
+    def label(self) -> str:
+        """The card's caption: "Show · S01E02 · Title" for an episode, else the title."""
+        return item_label(self.kind, self.title, self.series_title, self.season_number,
+                          self.episode_numbers)
 
 
 class LibraryInfo(msgspec.Struct, kw_only=True):

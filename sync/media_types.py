@@ -43,6 +43,10 @@ class MediaItemOut(msgspec.Struct, kw_only=True):
     air_date: date | None = None
     season_number: int | None = None
     episode_numbers: list[int] | None = None
+    series_id: uuid.UUID | None = None
+    """A season's or an episode's series; None for films and series."""
+    series_title: str | None = None
+    """Its title: show an episode as ``sync.episode_labels.episode_label`` does."""
     rating: float | None = None
     runtime_minutes: int | None = None
     genres: list[str] = []

@@ -80,6 +80,11 @@ class ReplicaBroken(Exception):
     """What is on disk is not a replica this player can use (the message says why)."""
 
 
+class ReplicaOutdated(ReplicaBroken):
+    """A sound replica written under another feed schema or replica format: it is rebuilt from
+    a snapshot, and its queued offline actions (whose format did not change) are carried over."""
+
+
 class Replica:
     def __init__(self, path: Path, env: Any, dbs: Dbs, needs_snapshot: bool) -> None:
         self.path = path
@@ -102,6 +107,19 @@ class Replica:
             session = _begin_session(path)
             env, dbs = _open_checked(path)
             replica = cls(path, env, dbs, needs_snapshot=False)
+        except ReplicaOutdated as exc:
+            log.info("replica at %s is of another format (%s); rebuilt from a snapshot",
+                     path, exc)
+            queued = _queued_raw(path)
+            _move_aside(path)
+            session = _begin_session(path)
+            env, dbs = _open_checked(path)
+            with env.begin(write=True) as txn:
+                for key, value in queued:
+                    txn.put(key, value, db=dbs.queue)
+                if queued:
+                    txn.put(META_QUEUE_SEQ, queued[-1][0], db=dbs.meta)
+            replica = cls(path, env, dbs, needs_snapshot=True)
         except (lmdb.Error, ReplicaBroken, msgspec.DecodeError, ValueError, OSError) as exc:
             log.warning("replica at %s is unusable (%s); moved aside, a new snapshot is needed",
                         path, exc)
@@ -407,13 +425,30 @@ def _open_checked(path: Path) -> tuple[Any, Dbs]:
                     have = stored[key]
                     if have is None or bytes(have) != value:
                         found = None if have is None else bytes(have).decode(errors="replace")
-                        raise ReplicaBroken(f"{key.decode()} is {found}, this player needs "
-                                            f"{value.decode()}")
+                        raise ReplicaOutdated(f"{key.decode()} is {found}, this player needs "
+                                              f"{value.decode()}")
             _check_columns(txn, handles)
     except BaseException:
         env.close()
         raise
     return env, Dbs(handles)
+
+
+def _queued_raw(path: Path) -> list[tuple[bytes, bytes]]:
+    """The offline queue of an outdated replica, as stored (key order is queue order)."""
+    try:
+        env = lmdb.open(str(path), max_dbs=MAX_DBS, subdir=True, readonly=True, lock=False)
+    except lmdb.Error:
+        return []
+    try:
+        with env.begin() as txn:
+            queue = env.open_db(b"queue", txn=txn, create=False)
+            return [(bytes(k), bytes(v)) for k, v in txn.cursor(db=queue)]
+    except lmdb.Error as exc:
+        log.warning("offline actions of the outdated replica are lost: %s", exc)
+        return []
+    finally:
+        env.close()
 
 
 def _check_file_size(path: Path, env: Any) -> None:

@@ -46,7 +46,8 @@ from sync.feed_types import FEED_SCHEMA, ItemRecord
 from sync.media_types import WatchStateOut
 
 # Bump when anything in this file changes meaning: an older replica is moved aside and rebuilt.
-REPLICA_FORMAT = 2
+# 3: item records and cards carry the series context of seasons and episodes.
+REPLICA_FORMAT = 3
 MAP_SIZE = 2 << 30  # address space only; the file grows with the data (sparse)
 MAX_DBS = 16
 

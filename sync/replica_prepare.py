@@ -67,7 +67,11 @@ def image_refs(record: ItemRecord) -> list[ImageRef]:
 def prepare(record: ItemRecord) -> PreparedItem:
     card = Card(id=record.id, library_id=record.library_id, kind=record.kind,
                 title=record.title, year=record.year, placeholder_color=record.placeholder_color,
-                poster_image_id=record.poster_image_id, parent_id=record.parent_id)
+                poster_image_id=record.poster_image_id, parent_id=record.parent_id,
+                series_title=record.series_title, season_number=record.season_number,
+                episode_numbers=tuple(record.episode_numbers) if record.episode_numbers else None,
+                still_image_id=next((i.image_id for i in record.images if i.kind == "thumb"),
+                                    None) if record.kind == "episode" else None)
     search, trigrams = search_texts(record)
     return PreparedItem(
         id=record.id.bytes, library=record.library_id.bytes,

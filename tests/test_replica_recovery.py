@@ -20,7 +20,7 @@ import pytest
 
 from sync.feed_types import EndFrame
 from sync.replica import Replica
-from sync.replica_format import META_SCHEMA
+from sync.replica_format import META_FORMAT, META_SCHEMA
 from sync.replica_read import ReplicaDamaged
 from tests.feedkit import World, batches, world
 from tests.helpers import REPO
@@ -182,6 +182,31 @@ def test_other_schema_or_format_is_rebuilt(filled: tuple[World, Path, list[objec
         txn.put(META_SCHEMA, b"0", db=meta)
     env.close()
     _reopened_empty(path)
+
+
+def test_an_older_format_is_rebuilt_keeping_queued_offline_actions(
+        filled: tuple[World, Path, list[object]]) -> None:
+    """A player updated to a new replica format (3: records carry series context) rebuilds its
+    replica from the next snapshot; progress recorded offline before the update still reaches
+    the server."""
+    w, path, _ = filled
+    movie = next(iter(w.items))
+    with Replica.open(path) as replica:
+        replica.record_progress(movie, 42.0)
+    env = lmdb.open(str(path), max_dbs=16)
+    meta = env.open_db(b"meta")
+    with env.begin(write=True) as txn:
+        txn.put(META_FORMAT, b"2", db=meta)
+    env.close()
+    with Replica.open(path) as replica:
+        assert replica.needs_snapshot and replica.count() == 0
+        queued = replica.pending_actions()
+        assert [q.action.item_id for q in queued] == [movie]
+        replica.apply_snapshot(batches(w.snapshot_frames(), 100))
+        state = replica.watch(movie)
+        assert state is not None and state.position_s == 42.0
+        assert replica.record_progress(movie, 50.0) > queued[-1].seq  # the sequence goes on
+    assert list(path.parent.glob("replica.bad-*")), "the old replica is kept aside"
 
 
 def test_inconsistent_columns_are_rebuilt(filled: tuple[World, Path, list[object]]) -> None:

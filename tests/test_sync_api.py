@@ -192,3 +192,51 @@ def test_a_user_limited_to_some_libraries_sees_and_replicates_only_those(
     assert status == 410 and body["error"]["code"] == "resnapshot_required"
     _, _, frames = fetch_frames(base, "/api/v1/sync/snapshot", kid)
     assert any(isinstance(f, ItemFrame) and f.item.id == episode.id for f in frames)
+
+
+def test_episodes_carry_their_series_to_the_feed_the_replica_and_the_api(
+        appliance: tuple[str, str, Path]) -> None:
+    """Issue 21, item 3: an episode is "Show · S01E02", never a bare "Episode 2", in the feed's
+    records, in the replica's cards (what Next Up, Continue Watching and the grid draw) and in
+    the media API's items."""
+    from sync.replica import Replica
+
+    base, token, root = appliance
+    _, _, frames = fetch_frames(base, "/api/v1/sync/snapshot", token)
+    items = {f.item.id: f.item for f in frames if isinstance(f, ItemFrame)}
+    episodes = [i for i in items.values() if i.kind == "episode"]
+    seasons = [i for i in items.values() if i.kind == "season"]
+    for episode in episodes:
+        season = items[episode.parent_id]  # type: ignore[index]
+        assert episode.series_id == season.parent_id and episode.series_id in items
+        assert episode.series_title == items[episode.series_id].title
+    for season in seasons:
+        assert season.series_id == season.parent_id
+        assert season.series_title == items[season.parent_id].title  # type: ignore[index]
+    assert all(i.series_id is None for i in items.values() if i.kind == "series")
+    first = next(e for e in episodes if e.series_title == "Show 001"
+                 and e.season_number == 2 and e.episode_numbers == [3])
+
+    with Replica.open(root / "replica") as replica:
+        replica.apply_snapshot([frames])
+        assert first.parent_id is not None
+        card = next(c for c in replica.children(first.parent_id) if c.id == first.id)
+        assert card.label == "Show 001 · S02E03"
+        assert replica.item(first.id).series_title == "Show 001"  # type: ignore[union-attr]
+
+    status, body = http_json("PUT", base + f"/api/v1/media/items/{first.id}/progress",
+                             {"position_s": 40.0, "duration_s": 600.0,
+                              "client_ts": "2026-11-24T09:00:00Z"}, token=token)
+    assert status == 200, body
+    status, body = http_json("GET", base + "/api/v1/media/continue-watching", token=token)
+    assert status == 200, body
+    shown = next(i for i in body["items"] if i["id"] == str(first.id))
+    assert (shown["series_title"], shown["series_id"]) == ("Show 001", str(first.series_id))
+    status, body = http_json("POST", base + "/api/v1/media/query",
+                             {"kinds": ["episode"], "limit": 50}, token=token)
+    assert status == 200, body
+    assert len(body["items"]) == 18
+    assert all(i["series_title"].startswith("Show 0") for i in body["items"])
+    status, body = http_json("GET", base + f"/api/v1/media/items/{first.id}", token=token)
+    assert status == 200, body
+    assert body["item"]["series_title"] == "Show 001" and body["item"]["season_number"] == 2

@@ -7,7 +7,6 @@ the connection is made (or retried, with an offline banner) in the background.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from pathlib import Path
@@ -60,10 +59,9 @@ async def close_services(services: Services) -> None:
 
 
 def run(args: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="ferrex-player", description="Ferrex desktop player")
-    parser.add_argument("--server", help="connect to this server instead of the last one")
-    parser.add_argument("--data-dir", type=Path, help="player data dir (default: XDG data)")
-    options = parser.parse_args(args)
+    from ui.headless import build_parser
+
+    options = build_parser().parse_args(args)  # [--server URL] [--data-dir DIR] [gui]
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)

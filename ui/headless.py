@@ -21,22 +21,16 @@ from pathlib import Path
 import trio
 
 from sync.auth_types import TokenPair
-from sync.client import SyncClient, SyncResult
-from sync.client_errors import (
-    ApiError,
-    AuthExpired,
-    FerrexClientError,
-    Forbidden,
-    ServerUnreachable,
-)
-from sync.connection import normalize_url
+from sync.client import SyncClient, SyncError, SyncResult, Unauthorized, Unreachable
+from sync.episode_labels import item_label
 from sync.feed_types import Card, FrameError
-from sync.player_paths import data_dir, replica_dir
+from sync.player_paths import ENV_VAR, data_dir, replica_dir
 from sync.query import MediaQueryBuilder, SortBy, SortOrder, WatchStatus
 from sync.replica import Replica
 from sync.replica_read import ReplicaDamaged
-from ui.net.client import ApiClient
+from ui.net.client import ApiClient, normalize_url
 from ui.net.credentials import CredentialStore, StoredTokens
+from ui.net.errors import ApiError
 from ui.settings.store import SettingsStore
 
 EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_AUTH = 1, 2, 3, 4
@@ -51,12 +45,31 @@ class CliError(Exception):
         self.status = status
 
 
+def _common(parser: argparse.ArgumentParser, default: object) -> None:
+    """--server and --data-dir, the same on the window and on every command. On a command
+    their default is SUPPRESS, so ``ferrex-player --server URL sync`` keeps the URL given
+    before the command name."""
+    parser.add_argument("--server", default=default, metavar="URL",
+                        help="the server (e.g. http://ferrex.local:8420; default: the last one)")
+    parser.add_argument("--data-dir", type=Path, default=default, metavar="DIR",
+                        help=f"player data dir (default: ${ENV_VAR}, else XDG data dir)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ferrex-player", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+    """The one parser of ``ferrex-player``: the window (no command, or ``gui``) and every
+    headless command, so ``--help`` lists them all."""
+    parser = argparse.ArgumentParser(
+        prog="ferrex-player", description="Ferrex desktop player. Without a command it opens "
+        "the window;\nsync and offline work without one, on the same data dir (the same "
+        "replica, stored login and device id).\n\n" + (__doc__ or "").rsplit("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common(parser, None)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND",
+                                title="commands (default: gui)")
+    gui = sub.add_parser("gui", help="open the player window (the default)")
+    _common(gui, argparse.SUPPRESS)
     sync = sub.add_parser("sync", help="fill or update the replica from a server")
-    sync.add_argument("--server", required=True, help="e.g. http://ferrex.local:8420")
+    _common(sync, argparse.SUPPRESS)
     sync.add_argument("--user", help="log in as (default: the last user on this server)")
     sync.add_argument("--password-stdin", action="store_true",
                       help="read the password from the first line of stdin and log in")
@@ -64,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="then keep pulling changes as the server announces them")
 
     offline = sub.add_parser("offline", help="use the replica, no server needed")
+    _common(offline, argparse.SUPPRESS)
     osub = offline.add_subparsers(dest="action", required=True)
     ls = osub.add_parser("ls", help="browse, search and filter the replica")
     ls.add_argument("--library", help="library name (default: all)")
@@ -95,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
         mark.add_argument("item_id")
     osub.add_parser("pending", help="actions not yet delivered to the server")
     osub.add_parser("status", help="what the replica holds")
+    for action in osub.choices.values():
+        _common(action, argparse.SUPPRESS)
     return parser
 
 
@@ -104,7 +120,7 @@ def main(args: Sequence[str]) -> int:
         ns = parser.parse_args(list(args))
     except SystemExit as exc:  # argparse printed the usage error
         return int(exc.code or 0) and EXIT_USAGE
-    root = data_dir()
+    root = ns.data_dir or data_dir()
     try:
         if ns.command == "sync":
             return trio.run(_sync, ns, root)
@@ -120,12 +136,15 @@ def main(args: Sequence[str]) -> int:
 
 
 async def _sync(ns: argparse.Namespace, root: Path) -> int:
-    try:
-        url = normalize_url(ns.server)
-    except ValueError as exc:
-        raise CliError(str(exc), EXIT_USAGE) from None
     settings = SettingsStore(root)
     state = settings.load_state()
+    server: str | None = ns.server or state.last_server
+    if not server:
+        raise CliError("no server yet: name one with --server URL", EXIT_USAGE)
+    try:
+        url = normalize_url(server)
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
     credentials = CredentialStore(root)
     entry = state.server(url)
     user = ns.user or (entry.last_user if entry else None)
@@ -145,30 +164,40 @@ async def _sync(ns: argparse.Namespace, root: Path) -> int:
         raise CliError(f"not logged in to {url}: run ferrex-player sync --server {url} --user "
                        "NAME --password-stdin", EXIT_AUTH)
 
-    async def saved(pair: TokenPair) -> None:
+    async def refresh() -> str | None:
         """Refresh tokens are single-use: the rotated pair is saved before it is used."""
         assert tokens is not None and user is not None
-        tokens.access_token, tokens.refresh_token = pair.access_token, pair.refresh_token
-        await credentials.save(url, user, tokens)
+
+        async def saved(pair: TokenPair) -> None:
+            assert tokens is not None and user is not None
+            tokens.access_token, tokens.refresh_token = pair.access_token, pair.refresh_token
+            await credentials.save(url, user, tokens)
+
+        async with ApiClient(url, refresh_token=tokens.refresh_token,
+                             device_id=state.device_id, on_tokens=saved) as api:
+            try:
+                await api.refresh()
+            except ApiError:
+                return None
+            return api.access_token
 
     replica = Replica.open(replica_dir(root))
     try:
-        async with ApiClient(url, access_token=tokens.access_token,
-                             refresh_token=tokens.refresh_token, device_id=state.device_id,
-                             on_tokens=saved) as api:
-            client = SyncClient(replica, api, progress=lambda msg: print(msg, file=sys.stderr))
+        async with SyncClient(replica, url, tokens.access_token, refresh=refresh,
+                              device_id=state.device_id,
+                              progress=lambda msg: print(msg, file=sys.stderr)) as client:
             try:
                 result = await client.sync()
                 print(_summary(result, replica))
                 if ns.follow:
                     await client.follow(stop_after=ns.follow)
                     print(f"followed: at sequence {replica.cursor}")
-            except ServerUnreachable as exc:
+            except Unreachable as exc:
                 raise CliError(f"server unreachable: {exc}", EXIT_UNREACHABLE) from None
-            except (AuthExpired, Forbidden) as exc:
+            except Unauthorized as exc:
                 raise CliError(f"{exc} (log in again with --user NAME --password-stdin)",
                                EXIT_AUTH) from None
-            except (FerrexClientError, FrameError) as exc:
+            except (SyncError, FrameError) as exc:
                 raise CliError(str(exc)) from None
     finally:
         replica.close()
@@ -185,7 +214,7 @@ async def _login(url: str, username: str, password: str, device_id: str,
             pair = await api.login(username, password, device_info(device_id), device_key)
         except ApiError as exc:
             raise CliError(f"login refused: {exc}", EXIT_AUTH) from None
-        except FerrexClientError as exc:
+        except Exception as exc:  # Offline and transport errors
             raise CliError(f"server unreachable: {exc}", EXIT_UNREACHABLE) from None
     tokens = StoredTokens(access_token=pair.access_token, refresh_token=pair.refresh_token,
                           scope=pair.scope, device_key=pair.device_key or device_key or "")
@@ -208,6 +237,8 @@ def _summary(result: SyncResult, replica: Replica) -> str:
 def _offline(ns: argparse.Namespace, root: Path) -> int:
     replica = Replica.open(replica_dir(root))
     try:
+        if ns.server:
+            _same_server(ns.server, root, replica)
         if ns.action == "ls":
             return _ls(ns, replica)
         if ns.action == "show":
@@ -241,6 +272,19 @@ def _offline(ns: argparse.Namespace, root: Path) -> int:
         return 0
     finally:
         replica.close()
+
+
+def _same_server(server: str, root: Path, replica: Replica) -> None:
+    """``offline --server URL``: the data dir holds one replica; refuse to answer from it for
+    another server than the one asked about."""
+    try:
+        url = normalize_url(server)
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    entry = SettingsStore(root).load_state().server(url)
+    if replica.server_id is None or entry is None or entry.server_id != replica.server_id:
+        raise CliError(f"the replica in {root} is not of {url}: run ferrex-player sync "
+                       f"--server {url} --data-dir {root}")
 
 
 def _item_id(text: str) -> uuid.UUID:
@@ -299,7 +343,7 @@ def _ls(ns: argparse.Namespace, replica: Replica) -> int:
     for card, watch in rows:
         mark = "watched" if watch and watch.completed else (
             f"at {watch.position_s:.0f}s" if watch and watch.position_s > 0 else "")
-        print(f"{card.id}  {card.year or '':>4}  {card.kind:<7}  {card.title}"
+        print(f"{card.id}  {card.year or '':>4}  {card.kind:<7}  {card.label}"
               + (f"  [{mark}]" if mark else ""))
     print(f"{len(rows)} of {total}", file=sys.stderr)
     return 0
@@ -309,7 +353,10 @@ def _card_json(card: Card, watch: object) -> dict[str, object]:
     from sync.media_types import WatchStateOut
 
     state = watch if isinstance(watch, WatchStateOut) else None
-    return {"id": str(card.id), "title": card.title, "year": card.year, "kind": card.kind,
+    return {"id": str(card.id), "title": card.title, "label": card.label, "year": card.year,
+            "kind": card.kind, "series_title": card.series_title,
+            "season_number": card.season_number,
+            "episode_numbers": list(card.episode_numbers or []),
             "library_id": str(card.library_id),
             "position_s": state.position_s if state else 0.0,
             "completed": state.completed if state else False}
@@ -320,7 +367,9 @@ def _show(replica: Replica, item_id: uuid.UUID) -> int:
     if item is None:
         raise CliError(f"no item {item_id} in the replica")
     watch = replica.watch(item_id)
-    print(f"{item.title} ({item.year or '?'}) — {item.kind}")
+    label = item_label(item.kind, item.title, item.series_title, item.season_number,
+                       item.episode_numbers)
+    print(f"{label} ({item.year or '?'}) — {item.kind}")
     if item.genres:
         print("genres: " + ", ".join(item.genres))
     if item.rating is not None:

@@ -1,4 +1,6 @@
-"""``ferrex-player`` entry point: the desktop app, or a headless sub-command (sync, offline)."""
+"""``ferrex-player`` entry point: the desktop app (no command, or ``gui``), or a headless command
+(``sync``, ``offline``). One parser (``ui.headless.build_parser``) serves them all, so
+``--help`` lists every command and each takes ``--server`` and ``--data-dir``."""
 
 from __future__ import annotations
 
@@ -11,9 +13,14 @@ def main(argv: list[str] | None = None) -> int:
     # one line naming `pip install 'ferrex[player]'` rather than a traceback on PyQt6 or lmdb
     require_extra("player", "ferrex-player")
     args = sys.argv[1:] if argv is None else argv
-    if args and args[0] in {"sync", "offline"}:
-        from ui.headless import main as headless_main
+    from ui.headless import build_parser
+    from ui.headless import main as headless_main
 
+    try:
+        ns = build_parser().parse_args(args)
+    except SystemExit as exc:  # --help printed (0), or a usage error explained (2)
+        return int(exc.code or 0)
+    if ns.command in {"sync", "offline"}:
         return headless_main(args)
     from ui.app import run
 

@@ -66,6 +66,7 @@ def item_out(row: Record) -> MediaItemOut:
         title=row["title"], original_title=row["original_title"], sort_title=row["sort_title"],
         year=row["year"], release_date=row["release_date"], air_date=row["air_date"],
         season_number=row["season_number"], episode_numbers=row["episode_numbers"],
+        series_id=row["series_item_id"], series_title=row["series_title"],
         rating=row["rating"], runtime_minutes=row["runtime_minutes"],
         genres=list(row["genres"] or []), added_at=row["added_at"], watch=watch_out(row),
     )

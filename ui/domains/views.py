@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
+from sync.episode_labels import item_label
 from sync.feed_types import Card, FileSummary, ItemRecord
 from sync.media_info import MediaInfo
 from sync.media_types import ItemDetails, MediaFileOut, MediaItemOut, WatchStateOut
@@ -35,6 +36,21 @@ class CardView:
     """0..1 of the runtime played, for the progress bar under a poster."""
     watched: bool = False
     subtitle: str = ""
+    series_title: str | None = None
+    season_number: int | None = None
+    episode_numbers: tuple[int, ...] = ()
+    still_image_id: str | None = None
+    """An episode's still: its card is landscape and shows the still whole."""
+
+    @property
+    def label(self) -> str:
+        """The caption every view shows: "Show · S01E02 · Title" for an episode."""
+        return item_label(self.kind, self.title, self.series_title, self.season_number,
+                          self.episode_numbers)
+
+    @property
+    def landscape(self) -> bool:
+        return self.kind == "episode"
 
 
 @dataclass(frozen=True)
@@ -77,12 +93,21 @@ class DetailView:
     parent_id: uuid.UUID | None = None
     season_number: int | None = None
     episode_numbers: tuple[int, ...] = ()
+    series_id: uuid.UUID | None = None
+    series_title: str | None = None
+    still_image_id: str | None = None
     people: tuple[PersonView, ...] = ()
     files: tuple[FileView, ...] = ()
     children: tuple[CardView, ...] = field(default=())
     position_s: float = 0.0
     duration_s: float | None = None
     watched: bool = False
+
+    @property
+    def label(self) -> str:
+        """The heading: "Show · S01E02 · Title" for an episode, else the title."""
+        return item_label(self.kind, self.title, self.series_title, self.season_number,
+                          self.episode_numbers)
 
     @property
     def resumable(self) -> bool:
@@ -105,12 +130,6 @@ def resolution_label(height: int | None, width: int | None = None) -> str:
     return f"{height}p"
 
 
-def episode_label(season: int | None, episodes: list[int] | tuple[int, ...] | None) -> str:
-    if season is None or not episodes:
-        return ""
-    return f"S{season:02d}" + "".join(f"E{e:02d}" for e in episodes)
-
-
 def _progress(watch: WatchStateOut | None) -> tuple[float | None, bool]:
     if watch is None:
         return None, False
@@ -124,15 +143,19 @@ def card_from_replica(card: Card, watch: WatchStateOut | None = None) -> CardVie
     return CardView(id=card.id, library_id=card.library_id, kind=card.kind, title=card.title,
                     year=card.year, poster_image_id=card.poster_image_id,
                     placeholder_color=card.placeholder_color, parent_id=card.parent_id,
-                    progress=progress, watched=watched)
+                    progress=progress, watched=watched, series_title=card.series_title,
+                    season_number=card.season_number,
+                    episode_numbers=tuple(card.episode_numbers or ()),
+                    still_image_id=card.still_image_id)
 
 
 def card_from_api(item: MediaItemOut) -> CardView:
     progress, watched = _progress(item.watch)
     return CardView(id=item.id, library_id=item.library_id, kind=item.kind, title=item.title,
                     year=item.year, parent_id=item.parent_id, progress=progress,
-                    watched=watched,
-                    subtitle=episode_label(item.season_number, item.episode_numbers))
+                    watched=watched, series_title=item.series_title,
+                    season_number=item.season_number,
+                    episode_numbers=tuple(item.episode_numbers or ()))
 
 
 def _file_from_info(file: MediaFileOut) -> FileView:
@@ -171,6 +194,8 @@ def detail_from_api(d: ItemDetails) -> DetailView:
         mpaa=d.mpaa or "", poster_image_id=images.get("poster") or images.get("thumb"),
         backdrop_image_id=images.get("backdrop"), parent_id=item.parent_id,
         season_number=item.season_number, episode_numbers=tuple(item.episode_numbers or ()),
+        series_id=item.series_id, series_title=item.series_title,
+        still_image_id=images.get("thumb") if item.kind == "episode" else None,
         people=tuple(PersonView(name=p.name, role=p.role or "", kind=p.kind) for p in d.people),
         files=tuple(_file_from_info(f) for f in d.files),
         children=tuple(card_from_api(c) for c in d.children),
@@ -191,6 +216,8 @@ def detail_from_replica(r: ItemRecord, children: list[CardView],
         backdrop_image_id=r.backdrop_image_id or images.get("backdrop"),
         placeholder_color=r.placeholder_color, parent_id=r.parent_id,
         season_number=r.season_number, episode_numbers=tuple(r.episode_numbers or ()),
+        series_id=r.series_id, series_title=r.series_title,
+        still_image_id=images.get("thumb") if r.kind == "episode" else None,
         people=tuple(PersonView(name=p.name, role=p.role or "", kind=p.kind) for p in r.people),
         files=tuple(_file_from_summary(f) for f in r.files), children=tuple(children),
         position_s=watch.position_s if watch else 0.0,

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 from PyQt6.QtCore import QRectF, Qt
 from PyQt6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter
 
 from ui.grid.titles import Coverage, menu_rows
+from ui.placeholder import placeholder_rgba
 
 
 def _coverage(image: QImage) -> Coverage:
@@ -61,6 +63,11 @@ class QtTitles:
                              Qt.AlignmentFlag.AlignLeft, str(year))
         painter.end()
         return _coverage(image)
+
+    def placeholder(self, title: str, year: int | None, colour: str | None, width: int,
+                    height: int) -> npt.NDArray[np.uint8]:
+        """The poster slot of an item without a poster: the shared placeholder design."""
+        return placeholder_rgba(title, year, colour, width, height)
 
     def menu(self, actions: Sequence[str], width: int, height: int) -> Coverage:
         image = QImage(width, height, QImage.Format.Format_Grayscale8)

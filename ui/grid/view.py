@@ -408,8 +408,9 @@ class GridView:
         box_s = budget.box_s
         started = budget.clock()
         self._upload_titles(visible, max(0.0, box_s * TITLE_SHARE))
+        self._upload_placeholders(cards)
         box_s -= budget.clock() - started
-        pinned = {c.poster_image_id for c in cards if c is not None and c.poster_image_id}
+        pinned = {poster_key(c) for c in cards if c is not None}
         if self.posters is not None:
             for ready in self.posters.take_ready(self.budget.max_per_frame * 2):
                 self._pending.ready[ready.image_id] = ready
@@ -430,6 +431,35 @@ class GridView:
 
             if order:
                 self.stats.uploads += budget.run(order, upload_poster, box_s=max(0.0, box_s))
+
+    def _upload_placeholders(self, cards: list[Card | None]) -> None:
+        """The typographic placeholder (``ui.placeholder``) of each visible card without a poster,
+        rendered once into a poster slot under the item's own key and kept there like a poster,
+        so the grid, the carousels, search and details show the same card for it. A few a
+        frame: the cards still waiting show their colour meanwhile."""
+        make = getattr(self.titles, "placeholder", None)
+        renderer, slots = self.renderer, self.poster_slots
+        if make is None or renderer is None or slots is None:
+            return
+        keys = {poster_key(c) for c in cards if c is not None}
+        grid, made = renderer.poster_grid, 0
+        for card in cards:
+            if card is None or card.poster_image_id is not None:
+                continue
+            key = poster_key(card)
+            if key in slots:
+                continue
+            got = slots.allocate(key, keys)
+            if got is None:
+                return
+            slot, evicted = got
+            if evicted is not None:
+                self.motion.forget_poster(evicted)
+            renderer.upload_poster(slot, make(card.label, card.year, card.placeholder_color,
+                                              grid.slot_w, grid.slot_h))
+            made += 1
+            if made >= max(2, self.budget.max_per_frame):
+                return
 
     def _upload_titles(self, visible: range, box_s: float) -> None:
         """Title strips for the demand plan in its order (visible rows, then the rows the scroll
@@ -456,7 +486,7 @@ class GridView:
                 return
             # not flushed one by one like posters: a strip's copy is a few kB, the rasterising
             # is the cost, and it is measured here
-            renderer.upload_title(got[0] + 1, rasterize(card.title, card.year, grid.slot_w,
+            renderer.upload_title(got[0] + 1, rasterize(card.label, card.year, grid.slot_w,
                                                         grid.slot_h))
 
         self.stats.title_uploads += self.title_budget.run(todo, upload_title, box_s=box_s)
@@ -508,9 +538,8 @@ class GridView:
                 if colour is None:
                     colour = colours[card.placeholder_color] = parse_colour(card.placeholder_color)
                 rgb.append(colour)
-                image_id = card.poster_image_id
-                if image_id is not None:
-                    slot = slot_get(image_id)
+                image_id = poster_key(card)
+                slot = slot_get(image_id)
             else:
                 rgb.append(no_colour)
             if slot is None:
@@ -518,7 +547,7 @@ class GridView:
                 arrived.append(-np.inf)
             else:
                 poster_slots.append(slot)
-                arrived.append(fade_get(image_id, -np.inf))  # type: ignore[arg-type]
+                arrived.append(fade_get(image_id, -np.inf))
         if n:
             inst.color[:n, :3] = rgb
         slot_ids = np.array(poster_slots, np.int64)
@@ -569,6 +598,11 @@ class GridView:
     @property
     def animating(self) -> bool:
         return self.motion.active or bool(self._pending.ready)
+
+
+def poster_key(card: Card) -> str:
+    """What fills a card's poster slot: its poster, else its placeholder (keyed by item)."""
+    return card.poster_image_id or f"placeholder:{card.id}"
 
 
 def _uvs(grid: SlotGrid, slots: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ from ui.domains.media import MarkWatched, OpenItem
 from ui.domains.player import play_message
 from ui.domains.ui import Back
 from ui.domains.views import DetailView
+from ui.placeholder import placeholder_image
 from ui.screens.base import Screen
 from ui.screens.theme import palette
 from ui.screens.widgets import CardList, PosterCache, button, heading
@@ -190,20 +191,26 @@ class DetailScreen(Screen):
     # --- showing --------------------------------------------------------------------------
 
     def _set_poster(self) -> None:
+        """The poster, or an episode's still in a landscape frame (whole, never cropped), or
+        the shared placeholder card (``ui.placeholder``) when there is no image."""
         d = self.detail
-        pal = palette(self.services.settings.display.theme)
-        pixmap = self.posters.get(d.poster_image_id) if d else None
+        if d is None:
+            return
+        landscape = d.kind == "episode"
+        self.poster.setFixedSize(*((384, 216) if landscape else (220, 330)))
+        image_id = d.still_image_id or d.poster_image_id if landscape else d.poster_image_id
+        pixmap = self.posters.get(image_id) if image_id else None
+        self.poster.setText("")
+        self.poster.setStyleSheet("border-radius: 10px;")
         if pixmap is not None:
-            self.poster.setPixmap(pixmap.scaled(self.poster.size(),
-                                                Qt.AspectRatioMode.KeepAspectRatioByExpanding,
+            mode = (Qt.AspectRatioMode.KeepAspectRatio if landscape
+                    else Qt.AspectRatioMode.KeepAspectRatioByExpanding)
+            self.poster.setPixmap(pixmap.scaled(self.poster.size(), mode,
                                                 Qt.TransformationMode.SmoothTransformation))
-            self.poster.setStyleSheet("border-radius: 10px;")
         else:
-            self.poster.setPixmap(QPixmap())
-            self.poster.setText(d.title[:1] if d else "")
-            self.poster.setStyleSheet(
-                f"background: {(d.placeholder_color if d else None) or pal.raised};"
-                f" border-radius: 10px; font-size: 64px; color: {pal.muted};")
+            size = self.poster.size()
+            self.poster.setPixmap(QPixmap.fromImage(placeholder_image(
+                d.label, d.year, d.placeholder_color, size.width(), size.height(), 10.0)))
 
     def show_detail(self, d: DetailView) -> None:
         self.detail = d
@@ -213,7 +220,7 @@ class DetailScreen(Screen):
         self.backdrop.pixmap = self.posters.get(d.backdrop_image_id, 1280)
         self.backdrop.update()
         self._set_poster()
-        self.title.setText(d.title)
+        self.title.setText(d.label)
         runtime = f"{d.runtime_minutes} min" if d.runtime_minutes else _duration(
             d.files[0].duration_s if d.files else None)
         episode = (f"Season {d.season_number}" if d.kind == "season" and d.season_number
@@ -287,7 +294,7 @@ class DetailScreen(Screen):
         if isinstance(event, DetailLoaded):
             self.show_detail(event.detail)
         elif isinstance(event, ImageReady) and self.detail is not None:
-            if event.image_id == self.detail.poster_image_id:
+            if event.image_id in (self.detail.poster_image_id, self.detail.still_image_id):
                 self._set_poster()
             if event.image_id == self.detail.backdrop_image_id:
                 self.backdrop.pixmap = self.posters.get(event.image_id, 1280)

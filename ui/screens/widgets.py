@@ -36,6 +36,7 @@ from PyQt6.QtWidgets import (
 )
 
 from ui.domains.views import CardView
+from ui.placeholder import paint_placeholder
 from ui.screens.theme import palette
 from ui.settings.model import DisplaySettings
 
@@ -89,9 +90,23 @@ class PosterCache(QObject):
         return None
 
 
-def _initials(title: str) -> str:
-    words = [w for w in title.replace(":", " ").split() if w[:1].isalnum()]
-    return "".join(w[0] for w in words[:2]).upper() or "?"
+def card_size(display: DisplaySettings, landscape: bool) -> tuple[int, int]:
+    """The image area of a card: a poster, or for episodes a 16:9 landscape card as tall as
+    one and a half posters wide, so a row of either reads at the same scale."""
+    if landscape:
+        width = round(display.poster_width * 1.5)
+        return width, round(width * 9 / 16)
+    return display.poster_width, display.poster_height
+
+
+def fit_rect(pixmap: QPixmap, frame: QRectF) -> QRectF:
+    """``pixmap``'s rectangle scaled to fit inside ``frame``, centred: nothing cut off."""
+    w, h = pixmap.width(), pixmap.height()
+    if w <= 0 or h <= 0:
+        return frame
+    scale = min(frame.width() / w, frame.height() / h)
+    return QRectF(frame.center().x() - w * scale / 2, frame.center().y() - h * scale / 2,
+                  w * scale, h * scale)
 
 
 class CardDelegate(QStyledItemDelegate):
@@ -101,7 +116,8 @@ class CardDelegate(QStyledItemDelegate):
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
         d = self.owner.display
-        return QSize(d.poster_width + d.spacing, d.poster_height + TITLE_LINES_PX + d.spacing)
+        w, h = card_size(d, self.owner.landscape)
+        return QSize(w + d.spacing, h + TITLE_LINES_PX + d.spacing)
 
     def paint(self, painter: QPainter | None, option: QStyleOptionViewItem,
               index: QModelIndex) -> None:
@@ -121,12 +137,31 @@ class CardDelegate(QStyledItemDelegate):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         grow = 4 if focused and d.animations else 0
+        card_w, card_h = card_size(d, self.owner.landscape)
         poster = QRectF(rect.x() + d.spacing / 2 - grow, rect.y() + d.spacing / 2 - grow,
-                        d.poster_width + 2 * grow, d.poster_height + 2 * grow)
+                        card_w + 2 * grow, card_h + 2 * grow)
         path = QPainterPath()
         path.addRoundedRect(poster, 8, 8)
-        painter.fillPath(path, QColor(card.placeholder_color or pal.raised))
-        pixmap = self.owner.posters.for_card(card) if self.owner.posters else None
+        posters = self.owner.posters
+        if card.landscape:
+            # an episode's still is 16:9: shown whole in its landscape card (or letterboxed in
+            # a poster-sized cell of a mixed list), never cropped into a poster
+            still = None
+            if posters is not None:
+                still = (posters.get(card.still_image_id, 300) if card.still_image_id
+                         else posters.for_card(card))
+            paint_placeholder(painter, poster, card.label, card.year, card.placeholder_color)
+            if still is not None:
+                painter.setClipPath(path)
+                painter.fillPath(path, QColor(0, 0, 0))
+                painter.drawPixmap(fit_rect(still, poster), still, QRectF(still.rect()))
+                painter.setClipping(False)
+            pixmap = None
+        else:
+            pixmap = posters.for_card(card) if posters else None
+            if pixmap is None:
+                paint_placeholder(painter, poster, card.label, card.year,
+                                  card.placeholder_color)
         if pixmap is not None:
             painter.setClipPath(path)
             scaled = pixmap.scaled(poster.size().toSize(),
@@ -138,13 +173,6 @@ class CardDelegate(QStyledItemDelegate):
                                QRect(int(sx), int(sy), int(poster.width()),
                                      int(poster.height())))
             painter.setClipping(False)
-        else:
-            painter.setPen(QColor(pal.muted))
-            font = QFont(painter.font())
-            font.setPixelSize(max(18, d.poster_width // 4))
-            font.setBold(True)
-            painter.setFont(font)
-            painter.drawText(poster, Qt.AlignmentFlag.AlignCenter, _initials(card.title))
         if card.progress is not None:
             bar = QRectF(poster.x() + 8, poster.bottom() - 12, poster.width() - 16, 5)
             painter.fillRect(bar, QColor(0, 0, 0, 160))
@@ -163,7 +191,7 @@ class CardDelegate(QStyledItemDelegate):
             painter.setPen(QPen(QColor(pal.accent if focused else pal.muted), 3))
             painter.drawRoundedRect(poster.adjusted(-2, -2, 2, 2), 10, 10)
         text_rect = QRectF(rect.x() + d.spacing / 2, poster.bottom() + 6 + grow,
-                           d.poster_width, 20)
+                           card_w, 20)
         font = QFont(painter.font())
         font.setPixelSize(13)
         font.setBold(True)
@@ -171,8 +199,7 @@ class CardDelegate(QStyledItemDelegate):
         painter.setPen(QColor(pal.text))
         metrics = painter.fontMetrics()
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft,
-                         metrics.elidedText(card.title, Qt.TextElideMode.ElideRight,
-                                            d.poster_width))
+                         metrics.elidedText(card.label, Qt.TextElideMode.ElideRight, card_w))
         font.setBold(False)
         font.setPixelSize(12)
         painter.setFont(font)
@@ -199,6 +226,8 @@ class CardList(QListWidget):
         self.display = display
         self.posters = posters
         self.is_row = row
+        self.landscape = False
+        """Episodes only: the cards are landscape (set by set_cards)."""
         self.setItemDelegate(CardDelegate(self))
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setMovement(QListView.Movement.Static)
@@ -229,10 +258,10 @@ class CardList(QListWidget):
 
     def _fit(self) -> None:
         d = self.display
-        self.setGridSize(QSize(d.poster_width + d.spacing,
-                               d.poster_height + TITLE_LINES_PX + d.spacing))
+        w, h = card_size(d, self.landscape)
+        self.setGridSize(QSize(w + d.spacing, h + TITLE_LINES_PX + d.spacing))
         if self.is_row:
-            self.setFixedHeight(d.poster_height + TITLE_LINES_PX + d.spacing + 16)
+            self.setFixedHeight(h + TITLE_LINES_PX + d.spacing + 16)
 
     def apply_display(self, display: DisplaySettings) -> None:
         self.display = display
@@ -243,11 +272,16 @@ class CardList(QListWidget):
     def set_cards(self, cards: Iterable[CardView]) -> None:
         current = self.current_card()
         self.clear()
+        cards = list(cards)
+        landscape = bool(cards) and all(card.landscape for card in cards)
+        if landscape != self.landscape:
+            self.landscape = landscape
+            self._fit()
         for index, card in enumerate(cards):
             item = QListWidgetItem()
             item.setData(CARD_ROLE, card)
-            item.setData(Qt.ItemDataRole.AccessibleTextRole, card.title)
-            item.setToolTip(card.title)
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, card.label)
+            item.setToolTip(card.label)
             self.addItem(item)
             if current is not None and card.id == current.id:
                 self.setCurrentRow(index)

@@ -26,14 +26,18 @@ from ui.domains.core import CrossDomainEvent, DomainRegistry, Notice
 from ui.domains.events import (
     BannerChanged,
     ImageReady,
+    LibraryOpened,
     LoggedIn,
     LoggedOut,
     PosterResolved,
     ScreenChanged,
+    SearchOverlay,
     SettingsChanged,
 )
+from ui.domains.library import OpenLibrary
 from ui.domains.metadata import FetchImage, ResolvePoster
 from ui.domains.ui import Back, Navigate, ShowSearch
+from ui.domains.views import LibraryView
 from ui.playback.screen import PlayerHost
 from ui.screens.auth import ConnectScreen, LoginScreen, SetupScreen
 from ui.screens.base import Screen
@@ -73,10 +77,15 @@ class MainWindow(QMainWindow):
         bar.addWidget(brand)
         bar.addSpacing(24)
         self.nav_home = button("Home", "nav", lambda: registry.post(Navigate("home")))
+        # the library last opened: highlighted on its grid and on the details opened from it
+        self.nav_library = button("", "nav", self._open_library)
+        self.nav_library.hide()
+        self._library: LibraryView | None = None
+        self._browsing_from = "home"
         self.nav_search = button("Search", "nav", lambda: registry.post(ShowSearch(True)))
         self.nav_settings = button("Settings", "nav",
                                    lambda: registry.post(Navigate("settings")))
-        for b in (self.nav_home, self.nav_search, self.nav_settings):
+        for b in (self.nav_home, self.nav_library, self.nav_search, self.nav_settings):
             b.setCheckable(True)
             bar.addWidget(b)
         bar.addStretch(1)
@@ -137,9 +146,26 @@ class MainWindow(QMainWindow):
         for w in (self.nav_home, self.nav_search, self.nav_settings, self.logout,
                   self.user_label):
             w.setVisible(logged_in)
-        self.nav_home.setChecked(screen in BROWSING)
-        self.nav_settings.setChecked(screen == "settings")
-        self.nav_search.setChecked(False)
+        self.nav_library.setVisible(logged_in and self._library is not None)
+        self._highlight(screen)
+
+    def _highlight(self, screen: str) -> None:
+        """Exactly one entry of the top bar is checked: the view on screen. Details belong to
+        the view they were opened from (Home or the library); the open search overlay to
+        Search; screens without an entry (sign-in) to none."""
+        if screen in ("home", "library"):
+            self._browsing_from = screen
+        place = self._browsing_from if screen == "detail" else screen
+        if self.search.isVisible() and screen in BROWSING:
+            place = "search"
+        for name, b in (("home", self.nav_home), ("library", self.nav_library),
+                        ("search", self.nav_search), ("settings", self.nav_settings)):
+            b.setChecked(place == name)
+
+    def _open_library(self) -> None:
+        if self._library is not None:
+            self.registry.post(OpenLibrary(self._library.id))
+        self._highlight(self.current)
 
     def show_screen(self, name: str) -> None:
         screen = self.screens.get(name)
@@ -167,6 +193,12 @@ class MainWindow(QMainWindow):
         match event:
             case ScreenChanged(screen=name):
                 self.show_screen(name)
+            case LibraryOpened(library=library):
+                self._library = library
+                self.nav_library.setText(library.name)
+                self.nav_library.setVisible(self.current not in ("connect", "setup", "login"))
+            case SearchOverlay():
+                self._highlight(self.current)
             case BannerChanged(text=text):
                 self.banner_text.setText(text or "")
                 self.banner.setVisible(bool(text))
