@@ -10,9 +10,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from appliance.api.errors import ApiError
+from appliance.errors import NotFound
 from appliance.state import AppState
 from store import library_access
+from sync.errors import ErrorCode
 
 _NONE = [uuid.UUID(int=0)]  # matches no library: an empty intersection must not mean "all"
 
@@ -39,14 +40,14 @@ async def require_item(state: AppState, user_id: uuid.UUID, item_id: uuid.UUID) 
     """The item's kind, or 404 if it does not exist or lies in a library the user may not see."""
     place = await library_access.item_place(state.db, item_id)
     if place is None or not allows(await visible(state, user_id), place[1]):
-        raise ApiError(404, "not_found", f"no item {item_id}")
+        raise NotFound(ErrorCode.NOT_FOUND, f"no item {item_id}")
     return place[0]
 
 
 async def require_library(state: AppState, user_id: uuid.UUID, library_id: uuid.UUID) -> None:
     """404 unless the user may see this library (whether it exists is the caller's check)."""
     if not allows(await visible(state, user_id), library_id):
-        raise ApiError(404, "not_found", f"no library {library_id}")
+        raise NotFound(ErrorCode.NOT_FOUND, f"no library {library_id}")
 
 
 async def require_image(state: AppState, user_id: uuid.UUID, image_id: str) -> None:
@@ -54,7 +55,7 @@ async def require_image(state: AppState, user_id: uuid.UUID, image_id: str) -> N
     A user who sees every library skips the query."""
     ids = await visible(state, user_id)
     if ids is not None and not await library_access.image_visible(state.db, image_id, ids):
-        raise ApiError(404, "not_found", "no such image")
+        raise NotFound(ErrorCode.NOT_FOUND, "no such image")
 
 
 MANAGER_EVENTS = ("job.",)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from appliance.supervisor import Supervisor
 
 Authenticator = Callable[[quart.Request, "AppState"], Awaitable["Principal"]]
-# (bucket, client ip, device id or None) -> X-RateLimit-* headers; raises ApiError(429).
+# (bucket, client ip, device id or None) -> X-RateLimit-* headers; raises RateLimited (429).
 RateLimiter = Callable[[str, str, "str | None"], Awaitable[dict[str, str]]]
 
 

@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from appliance import __version__
 from appliance.api import (
+    auth,
     events,
     health,
     libraries,
@@ -23,16 +24,17 @@ from appliance.api import (
     server_settings,
     stream,
     sync,
+    users,
     ws,
 )
-from appliance.api.errors import ApiError, http_code_name
+from appliance.api.errors import http_code_name, status_of
 from appliance.api.request_body import RequestBodyGuard
 from appliance.api.routing import RequestContext, Router, install
-from appliance.auth import routes as auth_routes
-from appliance.auth import users as auth_users
+from appliance.errors import FerrexError
 from appliance.state import AppState
 from store.gate import Unavailable
 from sync.api_types import ErrorDetail, ErrorEnvelope
+from sync.errors import ErrorCode
 
 log = logging.getLogger(f"{__name__}.access")
 errors_log = logging.getLogger(__name__)
@@ -50,12 +52,12 @@ async def openapi_document(ctx: RequestContext) -> quart.Response:
 
 def all_routers() -> list[Router]:
     """Every router of the API; a new feature adds its router here."""
-    return [health.router, meta, auth_routes.router, auth_users.router, libraries.router,
+    return [health.router, meta, auth.router, users.router, libraries.router,
             events.router, metadata.router, media.router, stream.router, sync.router, ws.router,
             server_settings.router]
 
 
-def envelope(status: int, code: str, message: str,
+def envelope(status: int, code: ErrorCode, message: str,
              details: dict[str, object] | None = None) -> quart.Response:
     request_id = getattr(quart.g, "request_id", "") if quart.has_request_context() else ""
     body = ErrorEnvelope(
@@ -73,7 +75,7 @@ def create_app(state: AppState, extra_routers: list[Router] | None = None) -> Qu
         app.asgi_app, drain_limit=MAX_BODY_BYTES,
         body_timeout=state.config.server.body_timeout_seconds,
         timeout_body=msgspec.json.encode(ErrorEnvelope(error=ErrorDetail(
-            code="request_timeout", message="the request body did not arrive in time",
+            code=ErrorCode.REQUEST_TIMEOUT, message="the request body did not arrive in time",
             request_id=""))),
     )
     specs = install(app, all_routers() + (extra_routers or []), state)
@@ -107,17 +109,19 @@ def create_app(state: AppState, extra_routers: list[Router] | None = None) -> Qu
         })
         return response
 
-    @app.errorhandler(ApiError)
-    async def api_error(exc: ApiError) -> quart.Response:
-        response = envelope(exc.status, exc.code, exc.message, exc.details)
+    @app.errorhandler(FerrexError)
+    async def domain_error(exc: FerrexError) -> quart.Response:
+        status = status_of(exc)  # the one table: appliance/api/errors.py
+        response = envelope(status, exc.code, exc.message, exc.details)
         response.headers.update(exc.headers)
-        if exc.status == 401:
+        if status == 401:
             response.headers.setdefault("WWW-Authenticate", 'Bearer realm="ferrex"')
         return response
 
     @app.errorhandler(Unavailable)
     async def unavailable(exc: Unavailable) -> quart.Response:
-        response = envelope(503, "unavailable", str(exc), {"service": exc.service})
+        response = envelope(status_of(exc), ErrorCode.UNAVAILABLE, str(exc),
+                            {"service": exc.service})
         response.headers["Retry-After"] = "2"
         return response
 
@@ -130,6 +134,6 @@ def create_app(state: AppState, extra_routers: list[Router] | None = None) -> Qu
     async def internal_error(exc: Exception) -> quart.Response:
         errors_log.error("unhandled error", exc_info=exc,
                          extra={"request_id": getattr(quart.g, "request_id", "")})
-        return envelope(500, "internal_error", "internal error; see the appliance log")
+        return envelope(500, ErrorCode.INTERNAL_ERROR, "internal error; see the appliance log")
 
     return app

@@ -22,9 +22,10 @@ import uuid
 
 import msgspec
 
-from appliance.api.errors import ApiError
+from appliance.errors import InvalidInput
 from appliance.state import AppState
 from store.media_query import SORT_KEYS
+from sync.errors import ErrorCode
 
 MAC_BYTES = 16
 _PROCESS_KEY = secrets.token_bytes(32)
@@ -52,8 +53,8 @@ def encode(key: bytes, sort: str, order: str, sort_key: str, item_id: uuid.UUID)
     return f"{payload}.{_mac(key, payload)}"
 
 
-def _invalid(why: str) -> ApiError:
-    return ApiError(422, "invalid_cursor", f"cursor: {why}; start again from the first page")
+def _invalid(why: str) -> InvalidInput:
+    return InvalidInput(ErrorCode.INVALID_CURSOR, f"cursor: {why}; start again from the first page")
 
 
 def valid_key(sort: str, text: str) -> bool:
@@ -80,7 +81,7 @@ def valid_key(sort: str, text: str) -> bool:
 
 def decode(key: bytes, cursor: str, sort: str, order: str) -> tuple[str, uuid.UUID]:
     """(sort key as text, item id) of a cursor issued for this sort and direction, else
-    ApiError 422 ``invalid_cursor``."""
+    InvalidInput (422) ``invalid_cursor``."""
     payload, dot, mac = cursor.partition(".")
     if not dot or not hmac.compare_digest(_mac(key, payload).encode(), mac.encode()):
         raise _invalid("not a cursor issued by this server")

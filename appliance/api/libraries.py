@@ -12,13 +12,14 @@ import uuid
 import trio
 
 from appliance import access
-from appliance.api.errors import ApiError
 from appliance.api.routing import RequestContext, Router
+from appliance.errors import Conflict, InvalidInput, NotFound
 from appliance.scan.library_names import LibraryNameError, clean_name
 from appliance.scan.roots import RootError, validate_roots
 from store import libraries, queue, scans
 from store.libraries import Library, NameTaken
 from store.scans import Scan
+from sync.errors import ErrorCode
 from sync.library_types import (
     LibraryIn,
     LibraryList,
@@ -67,7 +68,7 @@ async def _library(ctx: RequestContext, library_id: uuid.UUID) -> Library:
     await access.require_library(ctx.state, _user_id(ctx), library_id)
     library = await libraries.get(ctx.state.db, library_id)
     if library is None:
-        raise ApiError(404, "not_found", f"no library {library_id}")
+        raise NotFound(ErrorCode.NOT_FOUND, f"no library {library_id}")
     return library
 
 
@@ -84,25 +85,25 @@ async def _checked_roots(
     try:
         return await trio.to_thread.run_sync(validate_roots, roots, others, ctx.state.data_dir)
     except RootError as exc:
-        raise ApiError(422, "invalid_root", str(exc)) from None
+        raise InvalidInput(ErrorCode.INVALID_ROOT, str(exc)) from None
 
 
 def _name(raw: str) -> str:
     try:
         return clean_name(raw)
     except LibraryNameError as exc:
-        raise ApiError(422, "invalid_name", str(exc)) from None
+        raise InvalidInput(ErrorCode.INVALID_NAME, str(exc)) from None
 
 
-def _name_taken(name: str) -> ApiError:
-    return ApiError(409, "library_name_taken",
+def _name_taken(name: str) -> Conflict:
+    return Conflict(ErrorCode.LIBRARY_NAME_TAKEN,
                     f"another library is already called {name!r} (names ignore case)",
                     {"name": name})
 
 
 def _check_interval(interval: int | None) -> None:
     if interval is not None and not 0 <= interval <= 525_600:
-        raise ApiError(422, "invalid_body", "scan_interval_minutes: must be 0 to 525600")
+        raise InvalidInput(ErrorCode.INVALID_BODY, "scan_interval_minutes: must be 0 to 525600")
 
 
 @router.route("/libraries", summary="List libraries", response=LibraryList,
@@ -157,7 +158,7 @@ async def update_library(ctx: RequestContext, library_id: uuid.UUID,
     except NameTaken:
         raise _name_taken(name or "") from None
     if library is None:  # deleted meanwhile
-        raise ApiError(404, "not_found", f"no library {library_id}")
+        raise NotFound(ErrorCode.NOT_FOUND, f"no library {library_id}")
     if roots is not None:
         await ctx.state.scan_service.start(library_id, trigger="roots changed")
     ctx.state.bus.publish("library.updated", library_id=str(library_id))
@@ -192,7 +193,7 @@ async def _control(ctx: RequestContext, library_id: uuid.UUID, action: str) -> S
     scan = await {"pause": service.pause, "resume": service.resume,
                   "cancel": service.cancel}[action](library_id)
     if scan is None:
-        raise ApiError(409, "no_active_scan", "this library has no running or paused scan")
+        raise Conflict(ErrorCode.NO_ACTIVE_SCAN, "this library has no running or paused scan")
     return await scan_out(ctx, scan)
 
 
@@ -237,5 +238,5 @@ async def active_scans(ctx: RequestContext) -> ScanList:
 async def get_scan(ctx: RequestContext, scan_id: uuid.UUID) -> ScanOut:
     scan = await scans.get(ctx.state.db, scan_id)
     if scan is None or not await _visible_scans(ctx, [scan]):
-        raise ApiError(404, "not_found", f"no scan {scan_id}")
+        raise NotFound(ErrorCode.NOT_FOUND, f"no scan {scan_id}")
     return await scan_out(ctx, scan)

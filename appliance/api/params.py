@@ -13,12 +13,13 @@ from __future__ import annotations
 import re
 
 from appliance.api.errors import ApiError
+from sync.errors import ErrorCode
 
 _INTEGER = re.compile(r"^-?[0-9]{1,19}$")
 
 
 def integer(raw: str | None, name: str, low: int, high: int, *, status: int = 422,
-            code: str = "invalid_argument") -> int | None:
+            code: ErrorCode = ErrorCode.INVALID_ARGUMENT) -> int | None:
     """None when absent; else an integer in [low, high] or ApiError (an empty value too)."""
     if raw is None:
         return None
@@ -28,7 +29,7 @@ def integer(raw: str | None, name: str, low: int, high: int, *, status: int = 42
 
 
 def text(raw: str | None, name: str, max_length: int, *, status: int = 422,
-         code: str = "invalid_argument") -> str | None:
+         code: ErrorCode = ErrorCode.INVALID_ARGUMENT) -> str | None:
     """None when absent; else the text, at most ``max_length`` characters and without NUL."""
     if raw is None:
         return None

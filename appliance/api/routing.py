@@ -21,6 +21,8 @@ import quart
 from appliance.api.errors import ApiError
 from appliance.auth import rbac
 from appliance.auth.principal import Principal
+from appliance.errors import FerrexError, Forbidden, InvalidInput, NotAuthenticated
+from sync.errors import ErrorCode
 
 __all__ = ["Principal", "RequestContext", "RouteSpec", "Router", "WebsocketSpec", "deny_all",
            "install"]
@@ -153,15 +155,16 @@ def body_optional(request: type) -> bool:
 def _decode_body(spec: RouteSpec, raw: bytes, content_type: str) -> Any:
     assert spec.request is not None
     if content_type.split(";")[0].strip().lower() not in ("application/json", ""):
-        raise ApiError(415, "unsupported_media_type", "request body must be application/json")
+        raise ApiError(415, ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+                       "request body must be application/json")
     if not raw.strip():
         raw = b"{}" if body_optional(spec.request) else b"null"
     try:
         return msgspec.json.decode(raw, type=spec.request)
     except msgspec.ValidationError as exc:
-        raise ApiError(422, "invalid_body", f"request body: {_brief(str(exc))}") from None
+        raise InvalidInput(ErrorCode.INVALID_BODY, f"request body: {_brief(str(exc))}") from None
     except msgspec.DecodeError as exc:
-        raise ApiError(400, "malformed_json",
+        raise ApiError(400, ErrorCode.MALFORMED_JSON,
                        f"request body is not valid JSON: {_brief(str(exc))}") from None
 
 
@@ -189,7 +192,7 @@ def authorise(spec: RouteSpec, principal: Principal) -> None:
     assert spec.permission is not None
     if not principal.can(spec.permission):
         hint = " (not available to a PIN session)" if principal.scope != "full" else ""
-        raise ApiError(403, "forbidden", f"permission {spec.permission} required{hint}",
+        raise Forbidden(ErrorCode.FORBIDDEN, f"permission {spec.permission} required{hint}",
                        {"permission": spec.permission})
 
 
@@ -215,7 +218,7 @@ def make_view(spec: RouteSpec, state: AppState) -> Callable[..., Awaitable[quart
             )
         try:
             result = await spec.handler(ctx, **kwargs)
-        except ApiError as exc:  # a failed login still tells the client its remaining budget
+        except FerrexError as exc:  # a failed login still tells the client its remaining budget
             exc.headers = {**ctx.response_headers, **exc.headers}
             raise
         response = _encode(result, spec.status)
@@ -233,7 +236,7 @@ def make_websocket_view(spec: WebsocketSpec,
         # The same bearer token as HTTP, in the handshake's Authorization header.
         principal = await state.authenticator(socket, state)  # type: ignore[arg-type]
         if not principal.can(spec.permission):
-            raise ApiError(403, "forbidden", f"permission {spec.permission} required",
+            raise Forbidden(ErrorCode.FORBIDDEN, f"permission {spec.permission} required",
                            {"permission": spec.permission})
         client = socket.scope.get("client")
         ctx = RequestContext(state, getattr(quart.g, "request_id", ""), principal,
@@ -259,4 +262,4 @@ def install(app: quart.Quart, routers: list[Router], state: AppState) -> list[Ro
 
 async def deny_all(request: quart.Request, state: AppState) -> Principal:
     """The authenticator until accounts exist: nothing but public routes can be reached."""
-    raise ApiError(401, "unauthorized", "authentication required")
+    raise NotAuthenticated(ErrorCode.UNAUTHORIZED, "authentication required")

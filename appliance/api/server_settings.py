@@ -18,9 +18,10 @@ import msgspec
 import trio
 
 from appliance import filemodes
-from appliance.api.errors import ApiError
 from appliance.api.routing import RequestContext, Router
 from appliance.config import AuthSection
+from appliance.errors import InvalidInput
+from sync.errors import ErrorCode
 from sync.server_settings_types import (
     POLICY_FIELDS,
     ServerPolicy,
@@ -90,7 +91,7 @@ async def get_settings(ctx: RequestContext) -> ServerSettingsOut:
 async def patch_settings(ctx: RequestContext, body: ServerPolicyPatch) -> ServerSettingsOut:
     changes = {k: v for k, v in msgspec.structs.asdict(body).items() if v is not None}
     if not changes:
-        raise ApiError(422, "invalid_body", "nothing to change")
+        raise InvalidInput(ErrorCode.INVALID_BODY, "nothing to change")
     saved = await trio.to_thread.run_sync(read_saved, ctx.state.data_dir)
     saved.update(changes)
     await trio.to_thread.run_sync(_write, ctx.state.data_dir, saved)

@@ -22,11 +22,12 @@ import quart
 import trio
 
 from appliance.access import EventFilter
-from appliance.api.errors import ApiError
 from appliance.api.media import record_progress
 from appliance.api.routing import RequestContext, Router
 from appliance.api.stopping import unless_stopping
+from appliance.errors import FerrexError
 from appliance.events import Event
+from sync.errors import ErrorCode
 from sync.media_types import (
     ProgressIn,
     WsAck,
@@ -73,14 +74,14 @@ async def player_socket(ctx: RequestContext) -> None:
 
     async def heartbeat(msg: WsHeartbeat) -> None:
         if not principal.can("sync:write"):
-            await send(WsError(code="forbidden", message="permission sync:write required"))
+            await send(WsError(code=ErrorCode.FORBIDDEN, message="permission sync:write required"))
             return
         body = ProgressIn(position_s=msg.position_s, duration_s=msg.duration_s,
                           client_ts=msg.client_ts, completed=msg.completed)
         try:
             update = await record_progress(ctx.state, uuid.UUID(user_id), msg.item_id, body,
                                            device)
-        except ApiError as exc:
+        except FerrexError as exc:
             await send(WsError(code=exc.code, message=exc.message))
             return
         await send(WsAck(id=msg.id, item_id=msg.item_id, applied=update.applied,
@@ -97,7 +98,7 @@ async def player_socket(ctx: RequestContext) -> None:
                 try:
                     msg = _decoder.decode(raw)
                 except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                    await send(WsError(code="invalid_message", message=str(exc)))
+                    await send(WsError(code=ErrorCode.INVALID_MESSAGE, message=str(exc)))
                     continue
                 if isinstance(msg, WsHeartbeat):
                     await heartbeat(msg)

@@ -6,11 +6,12 @@ from __future__ import annotations
 import uuid
 
 from appliance.access import ACCESS_CHANGED
-from appliance.api.errors import ApiError
+from appliance.api.auth import service
 from appliance.api.routing import RequestContext, Router
-from appliance.auth.routes import service
+from appliance.errors import InvalidInput
 from store import library_access
 from sync import auth_types as t
+from sync.errors import ErrorCode
 from sync.library_types import LibraryAccess
 
 router = Router("/api/v1")
@@ -117,7 +118,7 @@ async def set_library_access(ctx: RequestContext, user_id: uuid.UUID,
     if wanted:
         unknown = await library_access.unknown(ctx.state.db, wanted)
         if unknown:
-            raise ApiError(422, "unknown_library", "no such libraries: "
+            raise InvalidInput(ErrorCode.UNKNOWN_LIBRARY, "no such libraries: "
                            + ", ".join(map(str, unknown)), {"library_ids": list(map(str, unknown))})
     await library_access.set_visible(ctx.state.db, user_id, wanted)
     # Their open event streams re-read the limits before forwarding anything else.
