@@ -33,6 +33,8 @@ AnalysisErrorCode = Literal[
     "timeout",  # ffprobe ran past the deadline and was killed
     "ffprobe_missing",  # a problem of the machine, not of the file: retry after installing
     "ffprobe_failed",  # anything else ffprobe reported (exit status, unparsable output)
+    "analysis_failed",  # anything else libav reported (the in-process analysis)
+    "crashed",  # the analysis worker process died on this file, twice (a demuxer crash)
 ]
 
 

@@ -83,6 +83,15 @@ def add_dovi_record(src: Path, dst: Path, *, profile: int = 8, level: int = 4,
                     compat_id: int = 1) -> None:
     """Copy an HEVC MP4 whose moov follows mdat (ffmpeg's default, so no chunk offset moves),
     adding a Dolby Vision configuration box to the video sample entry."""
+    flags = (profile << 9) | (level << 3) | 0b101  # rpu present, no enhancement layer, base layer
+    payload = bytes([1, 0]) + struct.pack(">H", flags) + bytes([compat_id << 4]) + bytes(19)
+    box = struct.pack(">I4s", 8 + len(payload), b"dvvC" if profile > 7 else b"dvcC") + payload
+    add_sample_entry_box(src, dst, box)
+
+
+def add_sample_entry_box(src: Path, dst: Path, box: bytes) -> None:
+    """Copy an HEVC MP4 whose moov follows mdat, adding ``box`` (a whole box) at the end of the
+    video sample entry, where ``dvvC``, ``mdcv`` and ``clli`` live."""
     data = bytearray(src.read_bytes())
     # (box, bytes between its header and its first child): stsd has version/flags/count,
     # a visual sample entry has 78 bytes of fields.
@@ -98,9 +107,6 @@ def add_dovi_record(src: Path, dst: Path, *, profile: int = 8, level: int = 4,
                 break
         else:
             raise ValueError(f"{src}: no {wanted!r} box")
-    flags = (profile << 9) | (level << 3) | 0b101  # rpu present, no enhancement layer, base layer
-    payload = bytes([1, 0]) + struct.pack(">H", flags) + bytes([compat_id << 4]) + bytes(19)
-    box = struct.pack(">I4s", 8 + len(payload), b"dvvC" if profile > 7 else b"dvcC") + payload
     data[end:end] = box
     for pos in chain:
         (size,) = struct.unpack(">I", data[pos:pos + 4])

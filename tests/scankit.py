@@ -11,6 +11,7 @@ import trio
 
 from appliance.events import InProcEventBus
 from appliance.orchestration.dispatcher import Dispatcher
+from appliance.scan.analyzers import Analyzers
 from appliance.scan.pipeline import PipelineSettings, handlers
 from appliance.scan.service import ScanService
 from appliance.scan.walkers import Walkers
@@ -51,15 +52,19 @@ class ScanHarness:
 
 @asynccontextmanager
 async def running_pipeline(
-    db: Database, settings: PipelineSettings | None = None, walkers: Walkers | None = None
+    db: Database, settings: PipelineSettings | None = None, walkers: Walkers | None = None,
+    analyzers: Analyzers | None = None,
 ) -> AsyncIterator[ScanHarness]:
-    """``walkers``: walk in its worker processes (opened here); default a thread."""
+    """``walkers``: walk in its worker processes (opened here); default a thread.
+    ``analyzers``: analyse in its worker pool (opened here); default trio-parallel's."""
     bus = InProcEventBus()
     walkers = walkers or Walkers(0)
-    dispatcher = Dispatcher(db, handlers(settings or PipelineSettings(analyze=False), walkers),
+    analyzers = analyzers or Analyzers()
+    dispatcher = Dispatcher(db, handlers(settings or PipelineSettings(analyze=False), walkers,
+                                         analyzers),
                             bus=bus, idle_poll_seconds=0.05, housekeeping_seconds=0.5)
     service = ScanService(db, bus, wake_dispatcher=dispatcher.wake)
-    async with walkers.open(), trio.open_nursery() as nursery:
+    async with walkers.open(), analyzers.open(), trio.open_nursery() as nursery:
         await nursery.start(dispatcher.run)
         yield ScanHarness(db, service)
         nursery.cancel_scope.cancel()

@@ -28,7 +28,9 @@ from tests.debpkg import built_deb
 from tests.debroot import Container, ThrowawayRoot, root_tarball
 from tests.helpers import live_processes_mentioning
 
-pytestmark = pytest.mark.slow
+# the build xz-compresses ~155 MB, 100 MB of it PyAV's bundled FFmpeg libraries: about
+# 1.5 CPU-minutes, more than the default per-test timeout on a loaded machine
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 DEPENDS = ("postgresql", "redis-server", "ffmpeg", "python3.11", "systemd", "passwd")
 DEB_IN_ROOT = "/srv/ferrex-appliance.deb"  # not /tmp: the booted root mounts a tmpfs there

@@ -15,7 +15,9 @@ import pytest
 
 from tests.debpkg import built_deb, host_arch
 
-pytestmark = pytest.mark.slow
+# the build xz-compresses ~155 MB, 100 MB of it PyAV's bundled FFmpeg libraries: about
+# 1.5 CPU-minutes, more than the default per-test timeout on a loaded machine
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 @pytest.fixture(scope="module")

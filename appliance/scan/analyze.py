@@ -1,4 +1,11 @@
-"""Media analysis for the MediaAnalyze job: run ffprobe on a file, return ``MediaInfo``.
+"""Media analysis with ffprobe: run it on a file, return ``MediaInfo``.
+
+The MediaAnalyze job no longer uses this path: it reads files with libav in worker processes
+(``appliance.scan.analyzers``, ``appliance.scan.libav_probe``; 10x+ the files/s, see
+``bench analyze``), which build the same JSON document ffprobe prints and share every check and
+mapping below. This path stays as the reference the differential test compares against, for
+the bench's baseline, and as the fallback where PyAV (``av``) is not installed. The notes below
+explain why ffprobe's view of a file is the one both follow.
 
 Why ffprobe rather than GStreamer's Discoverer:
 
@@ -67,9 +74,10 @@ class AnalysisFailed(Exception):
         return AnalysisError(path=os.fsdecode(self.path), code=self.code, reason=self.reason)
 
 
-def _inspect(path: Path) -> tuple[Path, list[SubtitleTrack]]:
-    """Blocking checks ffprobe would answer badly or never (a FIFO blocks it until the
-    deadline), then the absolute path and the sidecar subtitles. Runs in a worker thread."""
+def inspect_file(path: Path) -> tuple[Path, list[SubtitleTrack]]:
+    """Blocking checks ffprobe or libav would answer badly or never (a FIFO blocks them until
+    the deadline), then the absolute path and the sidecar subtitles. Runs in a worker thread
+    (ffprobe) or in the analysis worker process (libav, ``appliance.scan.libav_probe``)."""
     path = path.absolute()
     try:
         info = os.stat(path)
@@ -104,6 +112,45 @@ def _messages(stderr: bytes, url: str) -> list[str]:
     return lines
 
 
+def open_failed(path: Path, messages: list[str], fallback: str,
+                code: AnalysisErrorCode) -> AnalysisFailed:
+    """The error for a file the demuxer could not open, from its messages (ffprobe's stderr
+    or libav's log, the same words): ``invalid_data`` for what is not media or is cut before
+    its headers, ``unreadable`` for permissions, else ``code`` (the prober's own failure)."""
+    reason = "; ".join(messages[-3:]) or fallback
+    if any("Invalid data" in m or "ended prematurely" in m or "moov atom not found" in m
+           or "Input/output error" in m for m in messages):
+        return AnalysisFailed(path, f"not a readable media file: {reason}", "invalid_data")
+    if any("Permission denied" in m for m in messages):
+        return AnalysisFailed(path, reason, "unreadable")
+    return AnalysisFailed(path, reason, code)
+
+
+def check_streams(path: Path, doc: dict[str, Any], warnings: list[str]) -> dict[str, Any] | None:
+    """Refuse a document with neither audio nor video, or whose video cannot be decoded because
+    the file stops early; return the main video stream (None for audio-only files)."""
+    streams = [s for s in doc.get("streams") or [] if isinstance(s, dict)]
+    if not any(s.get("codec_type") in ("video", "audio") for s in streams):
+        reason = "; ".join(warnings[-3:]) or "none found"
+        raise AnalysisFailed(path, f"no audio or video stream: {reason}", "no_streams")
+    video = main_video_stream(streams)
+    if video is not None and not video.get("pix_fmt") and any(
+            marker in line for line in warnings for marker in TRUNCATION_MESSAGES):
+        # A download cut off early: the headers list the streams but no frame can be decoded.
+        # One cut off late still plays, so it is analysed, with the demuxer's words as a warning.
+        raise AnalysisFailed(path, "truncated: " + "; ".join(warnings[-3:]), "truncated")
+    return video
+
+
+def finish(doc: dict[str, Any], frame_doc: dict[str, Any] | None, warnings: list[str],
+           sidecars: list[SubtitleTrack]) -> MediaInfo:
+    """The ``MediaInfo`` of a checked document, with the sidecar subtitles and the warnings."""
+    info = media_info(doc, frame_doc)
+    info.subtitles.extend(sidecars)
+    info.warnings = warnings[:MAX_WARNINGS]
+    return info
+
+
 async def _kill(process: trio.Process) -> None:
     process.kill()  # no grace period: ffprobe holds nothing worth flushing
 
@@ -127,15 +174,8 @@ async def _ffprobe(
             "ffprobe_missing") from None
     messages = _messages(result.stderr, url)
     if result.returncode != 0:
-        reason = "; ".join(messages[-3:]) or f"ffprobe exited with status {result.returncode}"
-        code: AnalysisErrorCode = "ffprobe_failed"
-        if any("Invalid data" in m or "ended prematurely" in m or "moov atom not found" in m
-               or "Input/output error" in m for m in messages):
-            code = "invalid_data"
-            reason = f"not a readable media file: {reason}"
-        elif any("Permission denied" in m for m in messages):
-            code = "unreadable"
-        raise AnalysisFailed(path, reason, code)
+        raise open_failed(path, messages, f"ffprobe exited with status {result.returncode}",
+                          "ffprobe_failed")
     try:
         # Tags and file names need not be UTF-8; ffprobe passes their bytes through.
         doc = msgspec.json.decode(result.stdout.decode("utf-8", "replace"))
@@ -158,23 +198,14 @@ async def analyze(
     stream-level result is returned with a warning (the HDR format is then known from the
     transfer characteristics, only HDR10+ and SEI-only metadata are missing).
     """
-    path, sidecars = await trio.to_thread.run_sync(_inspect, path)
+    path, sidecars = await trio.to_thread.run_sync(inspect_file, path)
     deadline = trio.current_time() + timeout
     try:
         with trio.fail_at(deadline):
             doc, warnings = await _ffprobe(ffprobe, path, STREAM_ARGS)
     except trio.TooSlowError:
         raise AnalysisFailed(path, f"ffprobe took longer than {timeout:g} s", "timeout") from None
-    streams = [s for s in doc.get("streams") or [] if isinstance(s, dict)]
-    if not any(s.get("codec_type") in ("video", "audio") for s in streams):
-        reason = "; ".join(warnings[-3:]) or "ffprobe found no audio or video stream"
-        raise AnalysisFailed(path, f"no audio or video stream: {reason}", "no_streams")
-    video = main_video_stream(streams)
-    if video is not None and not video.get("pix_fmt") and any(
-            marker in line for line in warnings for marker in TRUNCATION_MESSAGES):
-        # A download cut off early: the headers list the streams but no frame can be decoded.
-        # One cut off late still plays, so it is analysed, with ffprobe's words as a warning.
-        raise AnalysisFailed(path, "truncated: " + "; ".join(warnings[-3:]), "truncated")
+    video = check_streams(path, doc, warnings)
     frame_doc: dict[str, Any] | None = None
     if video is not None and needs_frame_probe(video):
         frame_args = ("-show_frames", "-read_intervals", "%+#1",
@@ -187,7 +218,4 @@ async def analyze(
                 warnings.append(f"first-frame probe failed: {exc.reason}")
         if scope.cancelled_caught:
             warnings.append("first-frame probe timed out")
-    info = media_info(doc, frame_doc)
-    info.subtitles.extend(sidecars)
-    info.warnings = warnings[:MAX_WARNINGS]
-    return info
+    return finish(doc, frame_doc, warnings, sidecars)

@@ -14,15 +14,17 @@ import msgspec
 
 from appliance.orchestration.dispatcher import JobContext
 from appliance.scan import frame_chain
-from appliance.scan.analyze import AnalysisFailed, analyze
+from appliance.scan.analyze import AnalysisFailed
+from appliance.scan.analyzers import Analyzers
 from store import media_index, scans
 from store.db import Connection
 from store.paths import from_db
 
 
-async def handle(ctx: JobContext, *, frames: bool = False) -> None:
-    """``frames``: ImageFetch grabs episode thumbnails, so a duration now known may queue one
-    (:mod:`appliance.scan.frame_chain`)."""
+async def handle(ctx: JobContext, *, analyzers: Analyzers, frames: bool = False) -> None:
+    """``analyzers``: the worker processes that read the file (libav; a crash there fails
+    only this file). ``frames``: ImageFetch grabs episode thumbnails, so a duration now
+    known may queue one (:mod:`appliance.scan.frame_chain`)."""
     file_id = uuid.UUID(ctx.job.payload["file_id"])
     stored = await media_index.file_for_analysis(ctx.db, file_id)
     if stored is None:
@@ -32,7 +34,7 @@ async def handle(ctx: JobContext, *, frames: bool = False) -> None:
     info_json: str | None = None
     error: str | None = None
     try:
-        info = await analyze(path)  # includes sidecar subtitles
+        info = await analyzers.analyze(path)  # includes sidecar subtitles
         info_json = msgspec.json.encode(info).decode("utf-8", "replace")
     except AnalysisFailed as exc:
         error = f"{exc.error.code}: {exc.error.reason}"

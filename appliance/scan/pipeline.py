@@ -8,6 +8,7 @@ from functools import partial
 from appliance.metadata.enrich import MetadataSettings
 from appliance.orchestration.dispatcher import Handler
 from appliance.scan import folder_scan, image_fetch, metadata_enrich
+from appliance.scan.analyzers import Analyzers
 from appliance.scan.walkers import Walkers
 
 
@@ -22,8 +23,10 @@ class PipelineSettings:
 
 
 def handlers(settings: PipelineSettings = PipelineSettings(),
-             walkers: Walkers = folder_scan.IN_THREAD) -> dict[str, Handler]:
-    """``walkers``: where FolderScan walks (worker processes once the caller opened them)."""
+             walkers: Walkers = folder_scan.IN_THREAD,
+             analyzers: Analyzers | None = None) -> dict[str, Handler]:
+    """``walkers``: where FolderScan walks (worker processes once the caller opened them);
+    ``analyzers``: where MediaAnalyze reads files (default: one worker process)."""
     providers: tuple[image_fetch.ImageProvider, ...] = ()
     if settings.metadata is not None and settings.metadata.images:
         from appliance.metadata import art
@@ -43,6 +46,7 @@ def handlers(settings: PipelineSettings = PipelineSettings(),
         from appliance.scan import media_analyze
 
         table["media_analyze"] = partial(media_analyze.handle,
+                                         analyzers=analyzers or Analyzers(),
                                          frames=bool(providers) and settings.metadata is not None
                                          and settings.metadata.frame_grabs)
     return table

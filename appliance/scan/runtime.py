@@ -15,9 +15,10 @@ from pathlib import Path
 import trio
 
 from appliance.events import InProcEventBus
-from appliance.orchestration.budget import WorkloadBudget
+from appliance.orchestration.budget import Workload, WorkloadBudget
 from appliance.orchestration.dispatcher import Dispatcher
 from appliance.orchestration.scheduler import WeightedFairScheduler
+from appliance.scan.analyzers import Analyzers
 from appliance.scan.pipeline import PipelineSettings, handlers
 from appliance.scan.service import ScanService
 from appliance.scan.walkers import Walkers
@@ -47,13 +48,17 @@ class ScanRuntime:
     """Worker processes for folder walks (-1: from the CPU count; 0: a thread of this
     process)."""
     walkers: Walkers = field(init=False)
+    analyzers: Analyzers = field(init=False)
+    """MediaAnalyze's worker processes, one per analysis the budget runs at once."""
     dispatcher: Dispatcher = field(init=False)
     service: ScanService = field(init=False)
 
     def __post_init__(self) -> None:
         self.walkers = Walkers(self.walk_processes)
+        self.analyzers = Analyzers(self.budget.limits[Workload.ANALYSIS])
         self.dispatcher = Dispatcher(
-            self.db, handlers(self.settings, self.walkers), bus=self.bus, budget=self.budget,
+            self.db, handlers(self.settings, self.walkers, self.analyzers), bus=self.bus,
+            budget=self.budget,
             scheduler=WeightedFairScheduler(per_library_cap=self.per_library_cap),
             lease_ttl=self.lease_ttl, housekeeping_seconds=self.housekeeping_seconds,
         )
@@ -62,7 +67,7 @@ class ScanRuntime:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         send, receive = trio.open_memory_channel[WatchEvent](256)
         watchers = LibraryWatchers(send, debounce_ms=self.watch_debounce_ms)
-        async with self.walkers.open(), trio.open_nursery() as nursery:
+        async with self.walkers.open(), self.analyzers.open(), trio.open_nursery() as nursery:
             nursery.start_soon(self.walkers.warm_up)
             await nursery.start(self.dispatcher.run)
             await nursery.start(self.service.run)
