@@ -132,7 +132,7 @@ def run(params: Params) -> Result:
         item_id = found[0]
 
         async def stream_uri() -> tuple[str, float]:
-            client = StreamingClient(base, token)
+            client = StreamingClient.open(base, token)
             try:
                 started = time.monotonic()
                 info = await client.stream_info(item_id, from_start=True)

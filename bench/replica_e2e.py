@@ -37,6 +37,7 @@ REPO = Path(__file__).resolve().parent.parent
 CLIENT = """
 import json, sys, time, trio
 from sync.client import SyncClient
+from sync.connection import ServerConnection
 from sync.replica import Replica
 
 async def main(mode, url, path):
@@ -56,7 +57,8 @@ async def main(mode, url, path):
     def progress(message):
         if "applying" in message:
             marks["received"] = time.perf_counter()
-    async with SyncClient(replica, url, "bench", progress=progress) as client:
+    async with ServerConnection(url, access_token="bench") as connection:
+        client = SyncClient(replica, connection, progress=progress)
         t0, cpu0 = time.perf_counter(), time.process_time()
         result = await (client.snapshot() if mode == "snapshot" else client.pull_changes())
         elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0

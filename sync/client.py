@@ -1,4 +1,5 @@
-"""Keeps a :class:`~sync.replica.Replica` in step with the server's change feed (httpx on trio).
+"""Keeps a :class:`~sync.replica.Replica` in step with the server's change feed, over the
+player's one :class:`~sync.connection.ServerConnection` (its tokens, refresh on 401, errors).
 
 ``sync()`` first replays the offline action queue (so a snapshot taken next already contains
 this device's actions), then takes a snapshot when the replica needs one (new, rebuilt, or
@@ -26,7 +27,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -34,6 +35,8 @@ import httpx
 import msgspec
 import trio
 
+from sync.client_errors import ApiError, ProtocolError, ResnapshotRequired
+from sync.connection import ServerConnection, health_of
 from sync.feed_types import FRAMES_CONTENT_TYPE, EndFrame, Frame, FrameError, FrameReader
 from sync.media_types import MarkIn, ProgressIn
 from sync.offline_queue import MarkAction, ProgressAction, QueuedAction
@@ -43,23 +46,9 @@ from sync.replica_prepare import PreparedBatch, prepare_batch
 from sync.replica_read import ReplicaDamaged
 
 log = logging.getLogger(__name__)
-API = "/api/v1"
 PAGE_LIMIT = 1000
 SPOOL_CHUNK = 1 << 20
-CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 60.0
-
-
-class SyncError(Exception):
-    """The server could not be synced with; the message is one line for a person."""
-
-
-class Unreachable(SyncError):
-    """No answer from the server (offline, down, wrong address)."""
-
-
-class Unauthorized(SyncError):
-    """The token was refused (expired, revoked, or lacks sync permissions)."""
 
 
 @dataclass
@@ -72,94 +61,34 @@ class SyncResult:
     seconds: float = 0.0
 
 
-Refresh = Callable[[], Awaitable[str | None]]
-
-
 class SyncClient:
-    """One server, one user's bearer token, one replica. ``async with`` closes its HTTP client."""
+    """One replica kept in step over a borrowed :class:`ServerConnection` (whoever opened the
+    connection closes it). Failures raise :mod:`sync.client_errors` classes: ``ServerUnreachable``
+    offline, ``AuthExpired`` when the session is over, ``ProtocolError`` for an answer that is
+    not sync frames."""
 
-    def __init__(self, replica: Replica, base_url: str, token: str, *,
-                 refresh: Refresh | None = None, device_id: str | None = None,
+    def __init__(self, replica: Replica, connection: ServerConnection, *,
                  page_limit: int = PAGE_LIMIT,
-                 progress: Callable[[str], None] | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 progress: Callable[[str], None] | None = None) -> None:
         self.replica = replica
-        self.token = token
-        self._refresh = refresh
-        self.device_id = device_id
+        self.connection = connection
         self.page_limit = page_limit
         self._progress = progress or (lambda _msg: None)
-        self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"), transport=transport,
-            timeout=httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S),
-            headers={"User-Agent": "ferrex-player-sync"})
 
-    async def __aenter__(self) -> SyncClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    # --- plumbing ---------------------------------------------------------------------------
-
-    def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-    async def _request(self, method: str, path: str, *, body: msgspec.Struct | None = None,
-                       params: dict[str, str] | None = None) -> httpx.Response:
-        for attempt in (1, 2):
-            headers = self._headers()
-            content = None
-            if body is not None:
-                content = msgspec.json.encode(body)
-                headers["Content-Type"] = "application/json"
-            try:
-                response = await self._http.request(method, API + path, headers=headers,
-                                                    content=content, params=params)
-            except (httpx.TransportError, OSError) as exc:
-                raise Unreachable(f"{self._http.base_url}: {type(exc).__name__} {exc}") from exc
-            if response.status_code == 401 and attempt == 1 and await self._refreshed():
-                continue
-            return response
-        raise AssertionError("unreachable")
-
-    async def _refreshed(self) -> bool:
-        if self._refresh is None:
-            return False
-        token = await self._refresh()
-        if not token:
-            return False
-        self.token = token
-        return True
-
-    @staticmethod
-    def _fail(response: httpx.Response, what: str) -> SyncError:
-        try:
-            error = response.json()["error"]
-            detail = f"{error['code']}: {error['message']}"
-        except (ValueError, KeyError, TypeError):
-            detail = response.reason_phrase or "error"
-        message = f"{what}: HTTP {response.status_code} {detail}"
-        return Unauthorized(message) if response.status_code in (401, 403) else SyncError(message)
+    @property
+    def device_id(self) -> str | None:
+        return self.connection.device_id
 
     # --- sync --------------------------------------------------------------------------------
 
     async def identity(self) -> tuple[str | None, uuid.UUID]:
         """The server's id and the token's user: a replica of another one must be replaced."""
+        server_id = health_of(await self.connection.send("GET", "/health")).get("server_id")
+        me = await self.connection.request("GET", "/auth/me")
         try:
-            health = await self._http.get("/health")
-        except (httpx.TransportError, OSError) as exc:
-            raise Unreachable(f"{self._http.base_url}: {type(exc).__name__} {exc}") from exc
-        server_id = None
-        if health.headers.get("content-type", "").startswith("application/json"):
-            server_id = health.json().get("server_id")
-        me = await self._request("GET", "/auth/me")
-        if me.status_code != 200:
-            raise self._fail(me, "who am I")
-        return server_id, uuid.UUID(me.json()["user"]["id"])
+            return server_id, uuid.UUID(me.json()["user"]["id"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ProtocolError(f"who am I: unexpected answer ({exc!r})") from exc
 
     async def sync(self) -> SyncResult:
         started = time.perf_counter()
@@ -220,25 +149,15 @@ class SyncClient:
     async def _download_snapshot(self, sink: Callable[[bytes], None],
                                  stop: threading.Event) -> int:
         size = 0
-        for attempt in (1, 2):
-            try:
-                async with self._http.stream("GET", API + "/sync/snapshot",
-                                             headers=self._headers()) as response:
-                    if response.status_code == 401 and attempt == 1 and await self._refreshed():
-                        continue
-                    if response.status_code != 200:
-                        await response.aread()
-                        raise self._fail(response, "snapshot")
-                    self._check_type(response)
-                    async for chunk in response.aiter_bytes(SPOOL_CHUNK):
-                        if stop.is_set():
-                            raise SyncError("the snapshot could not be read")
-                        sink(chunk)
-                        size += len(chunk)
-                    return size
-            except (httpx.TransportError, OSError) as exc:
-                raise Unreachable(f"snapshot cut: {type(exc).__name__} {exc}") from exc
-        raise AssertionError("unreachable")
+        async with self.connection.stream("GET", "/sync/snapshot",
+                                          read_timeout_s=READ_TIMEOUT_S) as response:
+            self._check_type(response)
+            async for chunk in response.aiter_bytes(SPOOL_CHUNK):
+                if stop.is_set():
+                    raise ProtocolError("the snapshot could not be read")
+                sink(chunk)
+                size += len(chunk)
+        return size
 
     def _apply_spool(self, spool: IO[bytes]) -> int:
         def batches() -> Iterator[PreparedBatch]:
@@ -252,25 +171,24 @@ class SyncClient:
     def _check_type(response: httpx.Response) -> None:
         kind = response.headers.get("content-type", "")
         if not kind.startswith(FRAMES_CONTENT_TYPE):
-            raise SyncError(f"the server answered {kind or 'no content type'}, not sync frames "
+            raise ProtocolError(f"the server answered {kind or 'no content type'}, not sync frames "
                             "(is this a Ferrex server of this version?)")
 
     async def pull_changes(self) -> SyncResult:
         """Change pages after the cursor until ``more`` is false (410: a new snapshot)."""
         result = SyncResult(mode="changes", seq=self.replica.cursor)
         while True:
-            response = await self._request(
-                "GET", "/sync/changes",
-                params={"since": str(self.replica.cursor), "limit": str(self.page_limit)})
-            if response.status_code == 410:
+            try:
+                response = await self.connection.request(
+                    "GET", "/sync/changes", timeout_s=READ_TIMEOUT_S,
+                    params={"since": str(self.replica.cursor), "limit": str(self.page_limit)})
+            except ResnapshotRequired as exc:
                 log.info("changes after %d are gone (%s); taking a new snapshot",
-                         self.replica.cursor, response.text[:200])
+                         self.replica.cursor, exc.message[:200])
                 snap = await self.snapshot()
                 snap.pages += result.pages
                 snap.changed += result.changed
                 return snap
-            if response.status_code != 200:
-                raise self._fail(response, "changes")
             self._check_type(response)
             frames = _frames_of(response.content)
             try:
@@ -292,21 +210,22 @@ class SyncClient:
 
         An action the server refuses for good (the item is gone, or is not playable) is dropped
         with a warning: kept, it would block every later action. On a network error or a 5xx the
-        rest stays queued for the next attempt (raising :class:`Unreachable` or
-        :class:`SyncError`).
+        rest stays queued for the next attempt (raising ``ServerUnreachable`` or the
+        server's error).
         """
         done = 0
         for queued in self.replica.pending_actions():
-            response = await self._send_action(queued)
-            if response.status_code == 200:
-                self.replica.acknowledge(queued.seq)
-                done += 1
-            elif response.status_code in (404, 422):
+            try:
+                await self._send_action(queued)
+            except ApiError as exc:
+                if exc.status not in (404, 422):
+                    raise
                 log.warning("offline action %d refused by the server, dropped: %s",
-                            queued.seq, response.text[:300])
+                            queued.seq, str(exc)[:300])
                 self.replica.acknowledge(queued.seq)
-            else:
-                raise self._fail(response, f"offline action {queued.seq}")
+                continue
+            self.replica.acknowledge(queued.seq)
+            done += 1
         if done:
             self._progress(f"offline: {done} action(s) delivered")
         return done
@@ -315,15 +234,16 @@ class SyncClient:
         action = queued.action
         device = action.device_id or self.device_id
         if isinstance(action, ProgressAction):
-            return await self._request(
+            return await self.connection.request(
                 "PUT", f"/media/items/{action.item_id}/progress",
-                body=ProgressIn(position_s=action.position_s, duration_s=action.duration_s,
+                ProgressIn(position_s=action.position_s, duration_s=action.duration_s,
                                 client_ts=action.client_ts, completed=action.completed,
                                 device_id=device))
         assert isinstance(action, MarkAction)
         verb = "watched" if action.watched else "unwatched"
-        return await self._request("POST", f"/media/items/{action.item_id}/{verb}",
-                                   body=MarkIn(client_ts=action.client_ts, device_id=device))
+        return await self.connection.request(
+            "POST", f"/media/items/{action.item_id}/{verb}",
+            MarkIn(client_ts=action.client_ts, device_id=device))
 
     # --- live updates ---------------------------------------------------------------------------
 
@@ -332,11 +252,8 @@ class SyncClient:
         the server-sent event stream ``/api/v1/events``), until cancelled or ``stop_after``
         seconds. The push only says "changed up to SEQ"; what changed comes from the feed."""
         with trio.move_on_after(stop_after if stop_after is not None else float("inf")):
-            async with self._http.stream("GET", API + "/events", headers=self._headers(),
-                                         timeout=httpx.Timeout(None, connect=5.0)) as response:
-                if response.status_code != 200:
-                    await response.aread()
-                    raise self._fail(response, "events")
+            async with self.connection.stream("GET", "/events",
+                                              read_timeout_s=None) as response:
                 event = ""
                 async for line in response.aiter_lines():
                     if line.startswith("event:"):

@@ -13,17 +13,20 @@ and its mastering/content-light metadata all the way to the sink.
 from __future__ import annotations
 
 import itertools
+import ssl
 import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 import trio
 
+from sync.connection import ServerConnection
 from tests.playbackkit import Served
 from ui.playback.client import StreamingClient
 from ui.playback.engine import Engine
@@ -112,10 +115,10 @@ async def player(served: Served) -> AsyncIterator[Player]:
     video, video_seen = watched_sink(f"video/x-raw,format=GRAY8,width={W},height={H}")
     audio, audio_seen = watched_sink("audio/x-raw,format=S16LE,channels=1,rate=48000")
     engine = Engine(video_sink=video, audio_sink=audio)
-    client = StreamingClient(served.base, served.token, device_id="test-runner")
-    sink = Queued(WsProgressSink(client.ws_url(), served.token), MemoryQueue())
+    client = StreamingClient.open(served.base, served.token, device_id="test-runner")
+    sink = Queued(WsProgressSink(client.connection), MemoryQueue())
     session = PlaybackSession(engine, client, sink, autoplay_next=True)
-    async with trio.open_nursery() as nursery:
+    async with sink, trio.open_nursery() as nursery:
         await nursery.start(session.run)
         try:
             yield Player(session, client, sink, video_seen, audio_seen)
@@ -235,7 +238,7 @@ async def test_audio_and_subtitle_switching_is_heard_and_seen(
 
 
 async def test_hdr10_reaches_the_sink_as_10_bit_pq_with_its_metadata(served: Served) -> None:
-    client = StreamingClient(served.base, served.token)
+    client = StreamingClient.open(served.base, served.token)
     try:
         info = await client.stream_info(served.item_id("hdr"))
     finally:
@@ -267,15 +270,16 @@ async def test_progress_is_queued_offline_and_sent_when_the_server_answers(
     """The WebSocket to a port nobody listens on: heartbeats are queued (latest per item),
     then delivered once a reachable sink takes over."""
     item = served.item_id("clip")
-    client = StreamingClient(served.base, served.token)
+    client = StreamingClient.open(served.base, served.token)
     queue = MemoryQueue()
-    dead = Queued(WsProgressSink("ws://127.0.0.1:9/api/v1/ws", served.token, timeout_s=1),
-                  queue)
+    nobody = ServerConnection("http://127.0.0.1:9", access_token=served.token)
+    dead = Queued(WsProgressSink(nobody, timeout_s=1), queue)
     from ui.playback.progress import heartbeat
 
     try:
-        assert not await dead.send(heartbeat(item, 1.0, 6.0, "tick"))
-        assert not await dead.send(heartbeat(item, 2.5, 6.0, "pause"))
+        async with dead:
+            assert not await dead.send(heartbeat(item, 1.0, 6.0, "tick"))
+            assert not await dead.send(heartbeat(item, 2.5, 6.0, "pause"))
         assert dead.stats.queued == 2 and len(queue) == 1
         alive = Queued(RestProgressSink(client), queue)
         assert await alive.flush()
@@ -283,6 +287,7 @@ async def test_progress_is_queued_offline_and_sent_when_the_server_answers(
         assert watch_of(served, "clip")["position_s"] == pytest.approx(2.5)
     finally:
         await client.aclose()
+        await nobody.aclose()
 
 
 async def test_missing_codec_names_the_debian_package(served: Served, player: Player) -> None:
@@ -413,7 +418,7 @@ async def test_network_drop_is_retried_at_the_same_position(served: Served) -> N
     engine = Engine(video_sink=video, audio_sink=audio)
     async with trio.open_nursery() as nursery:
         await nursery.start(proxy.serve)
-        client = StreamingClient(f"http://127.0.0.1:{proxy.port}", served.token)
+        client = StreamingClient.open(f"http://127.0.0.1:{proxy.port}", served.token)
         sink = Queued(RestProgressSink(client), MemoryQueue())
         session = PlaybackSession(engine, client, sink,
                                   retry=RetryPolicy(attempts=8, first_delay_s=0.5,
@@ -471,7 +476,7 @@ def test_mpv_hand_off_says_plainly_when_mpv_is_missing(monkeypatch: pytest.Monke
     assert mpv_path() is None
 
     async def attempt() -> None:
-        client = StreamingClient("http://127.0.0.1:9", "t")
+        client = StreamingClient.open("http://127.0.0.1:9", "t")
         try:
             await play_in_mpv("http://127.0.0.1:9/x", uuid.uuid4(), 0.0,
                               RestProgressSink(client))
@@ -480,3 +485,176 @@ def test_mpv_hand_off_says_plainly_when_mpv_is_missing(monkeypatch: pytest.Monke
 
     with pytest.raises(MpvMissing, match=r"mpv is not installed.*apt install mpv"):
         trio.run(attempt)
+
+
+# --- the one client: closed on every path, refreshed on 401, wss ---------------------------------
+
+
+def sockets_to(port: int) -> int:
+    """This process's established TCP connections to ``port`` (/proc: the sockets themselves,
+    not what a client object believes)."""
+    import os
+
+    ours = set()
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            ours.add(target[8:-1])
+    count = 0
+    for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
+        for row in Path(table).read_text().splitlines()[1:]:
+            fields = row.split()
+            remote, state, inode = fields[2], fields[3], fields[9]
+            if state == "01" and int(remote.rsplit(":", 1)[1], 16) == port and inode in ours:
+                count += 1
+    return count
+
+
+async def test_stream_info_failure_closes_the_client(served: Served) -> None:
+    """A play that fails (no such item) leaves no connection open: an own client is closed by
+    its ``async with``; the Streaming domain borrows the app's connection, so failed plays
+    leave nothing behind (each used to open a client of its own and never close it)."""
+    from urllib.parse import urlsplit
+
+    from sync.client_errors import NotFound
+    from ui.domains.core import DomainRegistry
+    from ui.domains.services import Services
+    from ui.domains.streaming import RequestStream, StreamFailed, StreamingDomain
+    from ui.net.client import ApiClient
+
+    port = urlsplit(served.base).port or 80
+    before = sockets_to(port)
+    with pytest.raises(NotFound):
+        async with StreamingClient.open(served.base, served.token) as client:
+            await client.details(served.item_id("clip"))  # a kept-alive connection
+            assert sockets_to(port) == before + 1
+            await client.stream_info(uuid.uuid4())
+    assert client.connection.closed and sockets_to(port) == before
+
+    api = ApiClient(served.base, access_token=served.token, device_id="test-runner")
+    registry = DomainRegistry(Services(api=api))
+    registry.register(StreamingDomain)
+    failed: list[StreamFailed] = []
+    registry.listen(lambda e: failed.append(e) if isinstance(e, StreamFailed) else None)
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(registry.run)
+            for n in range(1, 4):  # one after another: the pool's one connection serves all
+                registry.post(RequestStream(uuid.uuid4()))
+                assert await poll(lambda n=n: len(failed) == n, 10)
+            assert sockets_to(port) <= before + 1, "only the app's own keep-alive connection"
+            nursery.cancel_scope.cancel()
+    finally:
+        await api.aclose()
+    assert sockets_to(port) == before
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1/localhost that is its own CA (cert and key paths)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ferrex test appliance")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([
+                x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "appliance.pem", folder / "appliance.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+class TlsFront:
+    """TLS in front of the appliance (as a reverse proxy would terminate it): https and wss."""
+
+    def __init__(self, upstream_port: int, context: ssl.SSLContext) -> None:
+        self.upstream_port = upstream_port
+        self.context = context
+        self.port = 0
+
+    async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+                    ) -> None:
+        listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+        self.port = listeners[0].socket.getsockname()[1]
+        task_status.started()
+        await trio.serve_listeners(self._relay, listeners)
+
+    async def _relay(self, raw: trio.SocketStream) -> None:
+        client = trio.SSLStream(raw, self.context, server_side=True)
+        try:
+            await client.do_handshake()
+            upstream = await trio.open_tcp_stream("127.0.0.1", self.upstream_port)
+        except (trio.BrokenResourceError, OSError):
+            await raw.aclose()
+            return
+        async with client, upstream, trio.open_nursery() as nursery:
+            async def pipe(a: trio.abc.Stream, b: trio.abc.Stream) -> None:
+                try:
+                    while data := await a.receive_some(65536):
+                        await b.send_all(data)
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    pass
+                nursery.cancel_scope.cancel()
+
+            nursery.start_soon(pipe, client, upstream)
+            nursery.start_soon(pipe, upstream, client)
+
+
+async def test_progress_heartbeats_over_wss_with_the_session_refreshed(
+        served: Served, tmp_path: Path) -> None:
+    """An appliance behind TLS: untrusted, the handshake fails and the heartbeat is queued;
+    trusted through the player's CA file, heartbeats go over wss:// and are acknowledged, the
+    expired access token refreshed once at the WebSocket handshake (401) and the REST calls
+    over https on the same connection."""
+    from urllib.parse import urlsplit
+
+    from ui.domains.auth import device_info
+    from ui.net.client import ApiClient
+    from ui.playback.progress import SinkUnavailable, heartbeat
+
+    cert, key = self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    front = TlsFront(urlsplit(served.base).port or 80, context)
+    item = served.item_id("clip")
+    async with trio.open_nursery() as nursery:
+        await nursery.start(front.serve)
+        url = f"https://127.0.0.1:{front.port}"
+        async with ServerConnection(url, access_token=served.token) as untrusting:
+            async with WsProgressSink(untrusting, timeout_s=5) as sink:
+                assert sink.url == f"wss://127.0.0.1:{front.port}/api/v1/ws"
+                with pytest.raises(SinkUnavailable, match="CERTIFICATE_VERIFY_FAILED"):
+                    await sink.send(heartbeat(item, 1.0, 6.0, "tick"))
+        async with ApiClient(url, ca_file=str(cert)) as api:
+            await api.login("admin", "correct horse battery", device_info("wss-player"))
+            api.access_token = "fxs_" + "x" * 43  # expired, as after a night away
+            ws = WsProgressSink(api)
+            queued = Queued(ws, MemoryQueue())
+            async with queued:
+                assert await queued.send(heartbeat(item, 2.0, 6.0, "tick"))
+                assert await queued.send(heartbeat(item, 3.25, 6.0, "pause"))
+            assert queued.stats.sent == 2 and queued.stats.queued == 0, queued.last_error
+            assert api.refreshes == 1
+            assert not ws.connected  # closed with the block
+            details = await StreamingClient(api).details(item)
+            assert details.item.watch is not None
+            assert details.item.watch.position_s == pytest.approx(3.25)
+        nursery.cancel_scope.cancel()

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.slow
 
 def stream_info(served: Served) -> StreamInfo:
     async def fetch() -> StreamInfo:
-        client = StreamingClient(served.base, served.token)
+        client = StreamingClient.open(served.base, served.token)
         try:
             return await client.stream_info(served.item_id("clip"), from_start=True)
         finally:
@@ -55,7 +55,7 @@ def test_video_shows_in_the_window_with_controls_above(served: Served, qtbot: Qt
     audio = element("fakesink")
     audio.set_property("sync", True)  # else it runs ahead and answers position queries
     engine = Engine(video_sink=sink, audio_sink=audio)
-    client = StreamingClient(served.base, served.token)
+    client = StreamingClient.open(served.base, served.token)
     session = PlaybackSession(engine, client, Queued(RestProgressSink(client), MemoryQueue()),
                               steps=SeekSteps(small=2.0, large=4.0))
     view = PlayerView(session, sink, hide_after_ms=600)

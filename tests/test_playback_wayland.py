@@ -88,7 +88,7 @@ def weston() -> Iterator[Weston]:
 
 def stream(served: Served, key: str) -> StreamInfo:
     async def fetch() -> StreamInfo:
-        client = StreamingClient(served.base, served.token)
+        client = StreamingClient.open(served.base, served.token)
         try:
             return await client.stream_info(served.item_id(key), from_start=True)
         finally:

@@ -227,3 +227,33 @@ def _token(world: World) -> str:
         "device": {"id": "test-runner", "name": "test runner", "platform": "linux"}})
     assert status == 200, body
     return str(body["access_token"])
+
+
+
+def test_headless_sync_refreshes_an_expired_session_and_keeps_the_rotated_tokens(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stored access token no longer works (a day later): the sync refreshes once, retries,
+    and stores the rotated pair before using it, so the next run works too (a refresh token
+    presented twice would end the login)."""
+    from ui.net.credentials import CredentialStore, StoredTokens
+
+    desk = world.root / "desk"
+    done = player(desk, "sync", "--server", world.base, "--user", "admin", "--password-stdin",
+                  stdin=PASSWORD + "\n")
+    assert done.returncode == 0, done.stderr
+    monkeypatch.setenv("FERREX_PLAYER_KEYRING", "0")
+    store = CredentialStore(desk / "data", key_path=desk / "config" / "ferrex-player" /
+                            "credentials.key")
+    stored = store.load_sync(world.base, "admin")
+    assert stored is not None and stored.has_session
+    expired = "fxs_" + "x" * 43
+    store.save_sync(world.base, "admin", StoredTokens(
+        access_token=expired, refresh_token=stored.refresh_token, scope=stored.scope,
+        device_key=stored.device_key))
+    for _ in range(2):  # the second run uses what the first one stored
+        done = player(desk, "sync", "--server", world.base)
+        assert done.returncode == 0, done.stderr
+        assert "synced:" in done.stdout
+    now = store.load_sync(world.base, "admin")
+    assert now is not None and now.refresh_token != stored.refresh_token
+    assert now.access_token != expired and now.device_key == stored.device_key

@@ -21,16 +21,23 @@ from pathlib import Path
 import trio
 
 from sync.auth_types import TokenPair
-from sync.client import SyncClient, SyncError, SyncResult, Unauthorized, Unreachable
+from sync.client import SyncClient, SyncResult
+from sync.client_errors import (
+    ApiError,
+    AuthExpired,
+    FerrexClientError,
+    Forbidden,
+    ServerUnreachable,
+)
+from sync.connection import normalize_url
 from sync.episode_labels import item_label
 from sync.feed_types import Card, FrameError
 from sync.player_paths import ENV_VAR, data_dir, replica_dir
 from sync.query import MediaQueryBuilder, SortBy, SortOrder, WatchStatus
 from sync.replica import Replica
 from sync.replica_read import ReplicaDamaged
-from ui.net.client import ApiClient, normalize_url
+from ui.net.client import ApiClient
 from ui.net.credentials import CredentialStore, StoredTokens
-from ui.net.errors import ApiError
 from ui.settings.store import SettingsStore
 
 EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_AUTH = 1, 2, 3, 4
@@ -164,40 +171,30 @@ async def _sync(ns: argparse.Namespace, root: Path) -> int:
         raise CliError(f"not logged in to {url}: run ferrex-player sync --server {url} --user "
                        "NAME --password-stdin", EXIT_AUTH)
 
-    async def refresh() -> str | None:
+    async def saved(pair: TokenPair) -> None:
         """Refresh tokens are single-use: the rotated pair is saved before it is used."""
         assert tokens is not None and user is not None
-
-        async def saved(pair: TokenPair) -> None:
-            assert tokens is not None and user is not None
-            tokens.access_token, tokens.refresh_token = pair.access_token, pair.refresh_token
-            await credentials.save(url, user, tokens)
-
-        async with ApiClient(url, refresh_token=tokens.refresh_token,
-                             device_id=state.device_id, on_tokens=saved) as api:
-            try:
-                await api.refresh()
-            except ApiError:
-                return None
-            return api.access_token
+        tokens.access_token, tokens.refresh_token = pair.access_token, pair.refresh_token
+        await credentials.save(url, user, tokens)
 
     replica = Replica.open(replica_dir(root))
     try:
-        async with SyncClient(replica, url, tokens.access_token, refresh=refresh,
-                              device_id=state.device_id,
-                              progress=lambda msg: print(msg, file=sys.stderr)) as client:
+        async with ApiClient(url, access_token=tokens.access_token,
+                             refresh_token=tokens.refresh_token, device_id=state.device_id,
+                             on_tokens=saved) as api:
+            client = SyncClient(replica, api, progress=lambda msg: print(msg, file=sys.stderr))
             try:
                 result = await client.sync()
                 print(_summary(result, replica))
                 if ns.follow:
                     await client.follow(stop_after=ns.follow)
                     print(f"followed: at sequence {replica.cursor}")
-            except Unreachable as exc:
+            except ServerUnreachable as exc:
                 raise CliError(f"server unreachable: {exc}", EXIT_UNREACHABLE) from None
-            except Unauthorized as exc:
+            except (AuthExpired, Forbidden) as exc:
                 raise CliError(f"{exc} (log in again with --user NAME --password-stdin)",
                                EXIT_AUTH) from None
-            except (SyncError, FrameError) as exc:
+            except (FerrexClientError, FrameError) as exc:
                 raise CliError(str(exc)) from None
     finally:
         replica.close()
@@ -214,7 +211,7 @@ async def _login(url: str, username: str, password: str, device_id: str,
             pair = await api.login(username, password, device_info(device_id), device_key)
         except ApiError as exc:
             raise CliError(f"login refused: {exc}", EXIT_AUTH) from None
-        except Exception as exc:  # Offline and transport errors
+        except FerrexClientError as exc:
             raise CliError(f"server unreachable: {exc}", EXIT_UNREACHABLE) from None
     tokens = StoredTokens(access_token=pair.access_token, refresh_token=pair.refresh_token,
                           scope=pair.scope, device_key=pair.device_key or device_key or "")

@@ -16,6 +16,8 @@ from typing import ClassVar
 import trio
 
 from sync.auth_types import DeviceInfo, TokenPair
+from sync.client_errors import ApiError, AuthExpired, FerrexClientError, ServerUnreachable
+from sync.connection import normalize_url
 from ui.domains.core import CrossDomainEvent, Domain, DomainContext, DomainMessage, DomainName
 from ui.domains.events import (
     AuthFailed,
@@ -26,9 +28,8 @@ from ui.domains.events import (
     ServerChosen,
     ServerEventReceived,
 )
-from ui.net.client import ApiClient, normalize_url
+from ui.net.client import ApiClient
 from ui.net.credentials import StoredTokens
-from ui.net.errors import ApiError, Offline
 
 log = logging.getLogger(__name__)
 RECONNECT_MIN_S = 1.0
@@ -180,16 +181,12 @@ class AuthDomain(Domain):
                     delay = RECONNECT_MIN_S
                     await self._set_online(True)
                     await self.ctx.emit(ServerEventReceived(type=event.type, data=event.data))
-            except Offline as exc:
+            except ServerUnreachable as exc:
                 await self._set_online(False, exc.reason)
-            except ApiError as exc:
-                if exc.status == 401:
-                    try:
-                        await api.refresh()
-                        continue
-                    except (ApiError, Offline):
-                        await self.ctx.emit(LoggedOut(reason="session ended"))
-                        return
+            except AuthExpired:  # the connection's refresh did not help: the login is over
+                await self.ctx.emit(LoggedOut(reason="session ended"))
+                return
+            except FerrexClientError as exc:
                 await self._set_online(False, exc.message)
             await trio.sleep(delay)
             delay = min(RECONNECT_MAX_S, delay * 2)
@@ -197,13 +194,13 @@ class AuthDomain(Domain):
                 try:
                     await api.health()
                     await self._set_online(True)
-                except Offline:
+                except ServerUnreachable:
                     pass
 
     async def _fail(self, action: str, exc: Exception, pin: bool = False) -> None:
         if isinstance(exc, ApiError):
             text = exc.user_message(pin=pin)
-        elif isinstance(exc, Offline):
+        elif isinstance(exc, ServerUnreachable):
             text = f"Cannot reach the server ({exc.reason})."
             await self._set_online(False, exc.reason)
         else:
@@ -229,7 +226,7 @@ class AuthDomain(Domain):
                 try:
                     setup = await client.setup_status()
                     health = await client.health()
-                except (ApiError, Offline) as exc:
+                except FerrexClientError as exc:
                     await self._fail("connect", exc)
                     await self.ctx.emit(ServerChosen(url=url, reachable=False))
                     return
@@ -249,7 +246,7 @@ class AuthDomain(Domain):
                     pair = await api.login(username, password,
                                            device_info(services.local.device_id))
                     await self._logged_in(pair)
-                except (ApiError, Offline) as exc:
+                except FerrexClientError as exc:
                     await self._fail("claim", exc)
             case PasswordLogin(username=username, password=password):
                 api = services.api
@@ -260,7 +257,7 @@ class AuthDomain(Domain):
                                            device_info(services.local.device_id),
                                            await self._device_key(username.strip()))
                     await self._logged_in(pair)
-                except (ApiError, Offline) as exc:
+                except FerrexClientError as exc:
                     await self._fail("login", exc)
             case PinLogin(username=username, pin=pin):
                 api = services.api
@@ -269,7 +266,7 @@ class AuthDomain(Domain):
                 try:
                     pair = await api.pin_login(username, services.local.device_id, pin)
                     await self._logged_in(pair)
-                except (ApiError, Offline) as exc:
+                except FerrexClientError as exc:
                     await self._fail("pin", exc, pin=True)
             case SetPin(pin=pin):
                 if services.api is None or services.me is None:
@@ -284,7 +281,7 @@ class AuthDomain(Domain):
                     await self.ctx.emit(PinSet(username=services.me.user.username))
                     await self.ctx.notice("PIN saved: this device is now trusted.",
                                           source=self.name)
-                except (ApiError, Offline) as exc:
+                except FerrexClientError as exc:
                     await self._fail("set_pin", exc)
             case ChangePassword(current=current, new=new):
                 if services.api is None:
@@ -293,7 +290,7 @@ class AuthDomain(Domain):
                     await services.api.change_password(current, new)
                     await self.ctx.notice("Password changed. Other sessions were logged out.",
                                           source=self.name)
-                except (ApiError, Offline) as exc:
+                except FerrexClientError as exc:
                     await self._fail("password", exc)
             case Logout():
                 await self._logout()
@@ -311,7 +308,7 @@ class AuthDomain(Domain):
         if services.api is not None:
             try:
                 await services.api.logout()
-            except (ApiError, Offline) as exc:
+            except FerrexClientError as exc:
                 log.info("logout on the server failed (%s); forgetting tokens anyway", exc)
         if services.credentials is not None and self.server_url and username:
             await services.credentials.forget_session(self.server_url, username)
@@ -340,7 +337,7 @@ class AuthDomain(Domain):
                 services.me = await client.me()
                 await self._logged_in(None)
                 return
-            except Offline as exc:
+            except ServerUnreachable as exc:
                 await self._set_online(False, exc.reason)
                 self._start_link()  # keeps trying; LoggedIn follows when the server is back
                 return
@@ -353,7 +350,7 @@ class AuthDomain(Domain):
             await self._set_online(True)
             await self.ctx.emit(ServerChosen(url=url, reachable=True, claimed=setup.claimed,
                                              local_client=setup.local_client))
-        except (ApiError, Offline) as exc:
+        except FerrexClientError as exc:
             await self._set_online(False, str(exc))
             await self.ctx.emit(ServerChosen(url=url, reachable=False))
 
@@ -364,5 +361,5 @@ class AuthDomain(Domain):
             # came back online after an offline start: finish the login quietly
             try:
                 await self._logged_in(None)
-            except (ApiError, Offline) as exc:
+            except FerrexClientError as exc:
                 log.info("reconnect login failed: %s", exc)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sync.client_errors import ServerUnreachable
 from sync.query import MediaKind, MediaQuery, SortBy, SortOrder
 from ui.domains.services import Services
 from ui.domains.views import (
@@ -21,7 +22,6 @@ from ui.domains.views import (
     detail_from_api,
     detail_from_replica,
 )
-from ui.net.errors import Offline
 
 HomeRow = tuple[str, list[CardView]]
 
@@ -47,7 +47,7 @@ async def libraries(services: Services) -> list[LibraryView]:
         return [LibraryView(id=lib.id, name=lib.name, kind=lib.kind)
                 for lib in services.replica.libraries()]
     if services.api is None:
-        raise Offline("", "no server chosen")
+        raise ServerUnreachable("", "no server chosen")
     found = await services.api.libraries()
     return [LibraryView(id=lib.id, name=lib.name, kind=lib.kind) for lib in found.libraries]
 
@@ -65,7 +65,7 @@ async def home_rows(services: Services, libs: list[LibraryView]) -> list[HomeRow
     else:
         api = services.api
         if api is None:
-            raise Offline("", "no server chosen")
+            raise ServerUnreachable("", "no server chosen")
         rows.append(("Continue Watching",
                      [card_from_api(i) for i in (await api.continue_watching()).items]))
         rows.append(("Next Up", [card_from_api(i) for i in (await api.next_up()).items]))
@@ -85,7 +85,7 @@ async def library_cards(services: Services, library: LibraryView, offset: int = 
         cards = replica.cards(library.id, SortBy.TITLE, SortOrder.ASC, offset, limit)
         return _cards(replica, cards), int(replica.count(library.id))
     if services.api is None:
-        raise Offline("", "no server chosen")
+        raise ServerUnreachable("", "no server chosen")
     result = await services.api.query(MediaQuery(library_ids=[library.id], kinds=[top],
                                                  limit=limit, offset=offset))
     return [card_from_api(i) for i in result.items], result.total or len(result.items)
@@ -102,5 +102,5 @@ async def detail(services: Services, item_id: uuid.UUID) -> DetailView:
             children = _cards(replica, replica.children(item_id))
             return detail_from_replica(record, children, _watch(replica, item_id))
     if services.api is None:
-        raise Offline("", "no server chosen")
+        raise ServerUnreachable("", "no server chosen")
     return detail_from_api(await services.api.item(item_id))

@@ -17,7 +17,8 @@ from typing import ClassVar
 
 import trio
 
-from sync.client import SyncClient, SyncError
+from sync.client import SyncClient
+from sync.client_errors import ApiError, FerrexClientError, ServerUnreachable
 from sync.library_types import LibraryIn, LibraryKind, LibraryOut, LibraryPatch
 from ui.domains import catalog
 from ui.domains.core import CrossDomainEvent, Domain, DomainContext, DomainMessage, DomainName
@@ -32,7 +33,6 @@ from ui.domains.events import (
     ServerEventReceived,
 )
 from ui.domains.views import LibraryView
-from ui.net.errors import ApiError, Offline
 
 log = logging.getLogger(__name__)
 
@@ -103,19 +103,11 @@ class LibraryDomain(Domain):
             return
         async with self._syncing:
             before = replica.cursor
-            async def refresh() -> str | None:
-                try:
-                    return await api.refresh()
-                except (ApiError, Offline):
-                    return None  # logged out or unreachable: the sync gives up quietly
-
-            client = SyncClient(replica, api.base_url, api.access_token, refresh=refresh,
-                                device_id=services.local.device_id)
+            client = SyncClient(replica, api)  # the app's connection: its tokens, its refresh
             try:
-                async with client:
-                    result = await (client.sync() if full or replica.needs_snapshot
-                                    else client.pull_changes())
-            except SyncError as exc:
+                result = await (client.sync() if full or replica.needs_snapshot
+                                else client.pull_changes())
+            except FerrexClientError as exc:
                 log.info("sync failed: %s", exc)
                 self.last_sync = f"failed: {exc}"
                 return
@@ -132,7 +124,7 @@ class LibraryDomain(Domain):
                 if not self.libraries:
                     self.libraries = [LibraryView(id=m.id, name=m.name, kind=m.kind)
                                       for m in self.managed]
-        except Offline:
+        except ServerUnreachable:
             self.libraries = self.libraries or []
         await self.ctx.emit(LibrariesChanged(libraries=tuple(self.libraries),
                                              managed=tuple(self.managed)))
@@ -140,7 +132,7 @@ class LibraryDomain(Domain):
     async def _admin(self, what: str, action: object) -> None:
         try:
             await action  # type: ignore[misc]
-        except (ApiError, Offline) as exc:
+        except FerrexClientError as exc:
             text = exc.message if isinstance(exc, ApiError) else f"Server unreachable ({exc})"
             await self.ctx.notice(f"{what} failed: {text}", "error", self.name)
             return
@@ -164,7 +156,7 @@ class LibraryDomain(Domain):
                 self.current = library
                 try:
                     cards, total = await catalog.library_cards(self.ctx.services, library)
-                except Offline:
+                except ServerUnreachable:
                     await self.ctx.notice("Offline: this library is not in the local copy yet.",
                                           "error", self.name)
                     return

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import ClassVar
 
+from sync.client_errors import ApiError, FerrexClientError, ServerUnreachable
 from ui.domains import catalog
 from ui.domains.core import CrossDomainEvent, Domain, DomainContext, DomainMessage, DomainName
 from ui.domains.events import (
@@ -18,7 +19,6 @@ from ui.domains.events import (
     WatchChanged,
 )
 from ui.domains.views import DetailView, LibraryView
-from ui.net.errors import ApiError, Offline
 
 
 class MediaMessage(DomainMessage):
@@ -53,7 +53,7 @@ class MediaDomain(Domain):
     async def _home(self) -> None:
         try:
             rows = await catalog.home_rows(self.ctx.services, list(self.libraries))
-        except Offline:
+        except ServerUnreachable:
             rows = []
         event = HomeLoaded(rows=tuple((title, tuple(cards)) for title, cards in rows),
                            libraries=self.libraries)
@@ -63,7 +63,7 @@ class MediaDomain(Domain):
     async def _open(self, item_id: uuid.UUID) -> None:
         try:
             self.detail = await catalog.detail(self.ctx.services, item_id)
-        except Offline:
+        except ServerUnreachable:
             await self.ctx.notice("Offline: this item is not in the local copy.", "error",
                                   self.name)
             return
@@ -75,7 +75,7 @@ class MediaDomain(Domain):
     async def _refresh_detail(self, item_id: uuid.UUID) -> None:
         try:
             self.detail = await catalog.detail(self.ctx.services, item_id)
-        except (Offline, ApiError):
+        except FerrexClientError:
             return
         await self.ctx.emit(DetailLoaded(detail=self.detail, refresh=True))
 
@@ -101,7 +101,7 @@ class MediaDomain(Domain):
                 elif services.api is not None and services.online:
                     try:
                         await services.api.mark(item_id, watched)
-                    except (ApiError, Offline) as exc:
+                    except FerrexClientError as exc:
                         await self.ctx.notice(f"Could not mark it: {exc}", "error", self.name)
                         return
                 else:

@@ -17,9 +17,9 @@ from typing import ClassVar
 
 import trio
 
+from sync.client_errors import FerrexClientError
 from ui.domains.core import Domain, DomainContext, DomainMessage, DomainName
 from ui.domains.events import ImageReady, PosterResolved
-from ui.net.errors import ApiError, Offline
 
 log = logging.getLogger(__name__)
 CONCURRENT_FETCHES = 6
@@ -86,7 +86,7 @@ class MetadataDomain(Domain):
                 async with self._limit:
                     try:
                         data = await api.image(image_id, width)
-                    except (ApiError, Offline) as exc:
+                    except FerrexClientError as exc:
                         log.debug("image %s: %s", image_id, exc)
                         return
                 if path is not None:
@@ -111,7 +111,7 @@ class MetadataDomain(Domain):
                     try:
                         async with self._limit:
                             details = await api.item(item_id)
-                    except (ApiError, Offline):
+                    except FerrexClientError:
                         return
                     kinds = {i.kind: i.image_id for i in details.images}
                     self._posters[item_id] = kinds.get("poster") or kinds.get("thumb")

@@ -92,8 +92,7 @@ class PlayerDomain(Domain):
         sink = make_sink() if make_sink is not None else None
         engine = Engine(video_sink=sink)
         client = event.client
-        progress = Queued(WsProgressSink(client.ws_url(), client.token),
-                          offline_queue(services.replica))
+        progress = Queued(WsProgressSink(client.connection), offline_queue(services.replica))
         settings = services.extra.get("seek_steps")
         session = PlaybackSession(engine, client, progress,
                                   steps=settings if isinstance(settings, SeekSteps) else None)
@@ -102,11 +101,11 @@ class PlayerDomain(Domain):
 
         async def run() -> None:
             try:
-                await session.run()
+                async with progress:  # the WebSocket is closed on every way out
+                    await session.run()
             finally:
-                with trio.CancelScope(shield=True):  # the app is closing: still say goodbye
-                    await progress.aclose()
-                    await client.aclose()
+                with trio.CancelScope(shield=True):
+                    await client.aclose()  # borrowed from the app: closes nothing of it
                 engine.close()
 
         self.ctx.spawn(run, "playback")

@@ -11,13 +11,13 @@ from typing import Any, ClassVar
 
 import trio
 
+from sync.client_errors import ApiError, FerrexClientError
 from sync.query import MIN_SEARCH_CHARS, MediaQuery
 from ui.domains.catalog import replica_ready
 from ui.domains.core import CrossDomainEvent, Domain, DomainContext, DomainMessage, DomainName
 from ui.domains.decision import DecisionEngine, NoSource, Outcome, Strategy
 from ui.domains.events import LoggedOut, SearchResults
 from ui.domains.views import CardView, card_from_api, card_from_replica
-from ui.net.errors import ApiError, Offline
 
 DEBOUNCE_S = 0.12
 SEARCH_LIMIT = 60
@@ -77,7 +77,7 @@ class SearchDomain(Domain):
         try:
             outcome: Outcome[tuple[list[CardView], int]] = await self.engine.execute(
                 q, decision, replica_items=items, client=client, server=server)
-        except (ApiError, Offline) as exc:
+        except FerrexClientError as exc:
             if decision.strategy is Strategy.SERVER_ONLY and complete:
                 outcome = Outcome(result=_local_filter(replica, q), winner="client",
                                   decision=decision, elapsed_ms=0.0)

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import msgspec
 
+from sync.client_errors import ApiError, ServerUnreachable
 from ui.domains.core import CrossDomainEvent, Domain, DomainContext, DomainMessage, DomainName
 from ui.domains.events import (
     AuthFailed,
@@ -25,7 +26,6 @@ from ui.domains.events import (
     SettingsChanged,
     UsersLoaded,
 )
-from ui.net.errors import ApiError, Offline
 from ui.settings.model import LOCAL_SECTIONS, SECTIONS, Settings, SettingsError, update_section
 from ui.settings.sections import SectionState
 
@@ -84,7 +84,7 @@ class SettingsDomain(Domain):
             self.sections["server"] = SectionState(status=exc.message, error=True)
             await self.ctx.notice(f"Server settings: {exc.message}", "error", self.name)
             return
-        except Offline:
+        except ServerUnreachable:
             self.sections["server"] = SectionState(status="Server unreachable.", error=True)
             return
         state.status, state.error = "Saved.", False

@@ -7,8 +7,9 @@ import uuid
 from dataclasses import dataclass
 from typing import ClassVar
 
+from sync.client_errors import FerrexClientError, ServerUnreachable
 from ui.domains.core import CrossDomainEvent, Domain, DomainContext, DomainMessage, DomainName
-from ui.playback.client import ServerError, StreamInfo, StreamingClient, Unreachable
+from ui.playback.client import StreamInfo, StreamingClient
 
 
 class StreamingMessage(DomainMessage):
@@ -35,11 +36,12 @@ class StreamFailed(CrossDomainEvent):
 
 
 def streaming_client(ctx: DomainContext) -> StreamingClient:
-    """A client on the server and session the Auth domain set up."""
+    """Playback's calls on the connection the Auth domain set up (borrowed: its tokens and their
+    refresh are every caller's, and nothing is left to close when a request fails)."""
     api = ctx.services.api
     if api is None or not api.access_token:
-        raise Unreachable("not signed in to a server")
-    return StreamingClient(api.base_url, api.access_token, device_id=api.device_id)
+        raise ServerUnreachable("", "not signed in to a server")
+    return StreamingClient(api)
 
 
 class StreamingDomain(Domain):
@@ -56,8 +58,8 @@ class StreamingDomain(Domain):
             client = streaming_client(self.ctx)
             info = await client.stream_info(message.item_id, message.file_id,
                                             from_start=message.from_start)
-        except (ServerError, Unreachable) as exc:
-            text = exc.message if isinstance(exc, ServerError) else (
+        except FerrexClientError as exc:
+            text = exc.message if not isinstance(exc, ServerUnreachable) else (
                 "The server cannot be reached; playback needs it (downloads are not kept "
                 "offline).")
             await self.ctx.emit(StreamFailed(message.item_id, text))

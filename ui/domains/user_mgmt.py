@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from sync.auth_types import CreateUserRequest, DeviceOut, Role, UpdateUserRequest, UserOut
+from sync.client_errors import ApiError, FerrexClientError
 from ui.domains.core import CrossDomainEvent, Domain, DomainContext, DomainMessage, DomainName
 from ui.domains.events import DevicesLoaded, LoggedOut, UsersLoaded
-from ui.net.errors import ApiError, Offline
 
 
 class UserMgmtMessage(DomainMessage):
@@ -95,7 +95,7 @@ class UserMgmtDomain(Domain):
                     self.ctx.post(LoadDevices())
                 case _:
                     raise TypeError(f"UserMgmtDomain cannot handle {type(message).__name__}")
-        except (ApiError, Offline) as exc:
+        except FerrexClientError as exc:
             what = {"CreateUser": "Creating the user", "UpdateUser": "Saving the user",
                     "DeleteUser": "Deleting the user", "RevokeDevice": "Revoking the device",
                     }.get(type(message).__name__, "Loading")

@@ -1,23 +1,20 @@
-"""Async client of the appliance's HTTP API (auth, libraries, users, media, scans, events), on trio.
+"""The player's API client: the appliance's endpoints (auth, libraries, users, media, scans,
+events) as methods of the one :class:`~sync.connection.ServerConnection`.
 
-httpx runs on trio through anyio, so the client lives in the same structured-concurrency world as
-the UI (trio in Qt's guest mode): a request is a task in a nursery, cancelling its scope (leaving a
-screen, logging out) cancels the request, and no thread ever blocks the UI.
-
-The client refreshes its session once on a 401 and hands new tokens to ``on_tokens`` (which stores
-them in the credential store), because refresh tokens are single-use: a rotated one that is not
-saved at once would log the user out on the next start.
+The connection does the plumbing every caller shares: one httpx pool on trio, the error classes
+of :mod:`sync.client_errors`, and a single-flight refresh on 401 whose new tokens go to
+``on_tokens`` (the credential store) at once. Playback (``ui.playback.client``), the sync feed
+(``sync.client``) and the progress WebSocket borrow the same instance, so a refresh made by one
+is the token of all.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
+from typing import Any
 
-import httpx
 import msgspec
-import trio
 
 from sync.auth_types import (
     ChangePasswordRequest,
@@ -27,7 +24,6 @@ from sync.auth_types import (
     LoginRequest,
     Me,
     PinLoginRequest,
-    RefreshRequest,
     SessionList,
     SetPinRequest,
     SetupClaimRequest,
@@ -37,16 +33,12 @@ from sync.auth_types import (
     UserList,
     UserOut,
 )
+from sync.client_errors import ServerUnreachable
+from sync.connection import ServerConnection, health_of
 from sync.library_types import LibraryIn, LibraryList, LibraryOut, LibraryPatch, ScanList, ScanOut
 from sync.media_types import ItemDetails, ItemList, QueryResult, WatchUpdates
 from sync.query import MediaQuery
 from sync.server_settings_types import ServerSettingsOut
-from ui.net.errors import ApiError, Offline
-
-T = TypeVar("T")
-API = "/api/v1"
-CONNECT_TIMEOUT_S = 3.0
-READ_TIMEOUT_S = 20.0
 
 
 class ServerEvent(msgspec.Struct, kw_only=True):
@@ -57,115 +49,13 @@ class ServerEvent(msgspec.Struct, kw_only=True):
     data: dict[str, Any]
 
 
-def normalize_url(text: str) -> str:
-    """``ferrex.local:8420`` -> ``http://ferrex.local:8420``; refuses what is not a server URL."""
-    raw = text.strip()
-    if not raw:
-        raise ValueError("Enter the server address, e.g. http://ferrex.local:8420")
-    if "://" not in raw:
-        raw = "http://" + raw
-    try:
-        url = httpx.URL(raw)
-    except httpx.InvalidURL:
-        raise ValueError(f"{text.strip()!r} is not an http(s) server address") from None
-    if url.scheme not in ("http", "https") or not url.host:
-        raise ValueError(f"{text.strip()!r} is not an http(s) server address")
-    if url.path not in ("", "/") or url.query:
-        raise ValueError("Enter only the server address (no path), e.g. http://ferrex.local:8420")
-    return str(url.copy_with(path="")).rstrip("/")
-
-
-def _error_from(response: httpx.Response) -> ApiError:
-    retry = response.headers.get("Retry-After")
-    retry_after = float(retry) if retry and retry.replace(".", "", 1).isdigit() else None
-    try:
-        body = response.json()
-        error = body["error"]
-        return ApiError(response.status_code, str(error["code"]), str(error["message"]),
-                        error.get("details"), retry_after)
-    except (ValueError, KeyError, TypeError):
-        return ApiError(response.status_code, f"http_{response.status_code}",
-                        response.reason_phrase or "error", None, retry_after)
-
-
-class ApiClient:
+class ApiClient(ServerConnection):
     """One server, one user's tokens. Close it with ``aclose`` (or ``async with``)."""
-
-    def __init__(self, base_url: str, *, access_token: str | None = None,
-                 refresh_token: str | None = None, device_id: str | None = None,
-                 on_tokens: Callable[[TokenPair], Awaitable[None] | None] | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self.base_url = normalize_url(base_url)
-        self.access_token = access_token
-        self.refresh_token = refresh_token
-        self.device_id = device_id
-        self.on_tokens = on_tokens
-        self._refresh_lock = trio.Lock()
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url, transport=transport,
-            timeout=httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S),
-            headers={"User-Agent": "ferrex-player"},
-        )
-
-    async def __aenter__(self) -> ApiClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    # --- plumbing -------------------------------------------------------------------------
-
-    def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.access_token}"} if self.access_token else {}
-
-    async def _send(self, method: str, path: str, body: object,
-                    params: dict[str, str] | None) -> httpx.Response:
-        content = msgspec.json.encode(body) if body is not None else None
-        headers = self._headers()
-        if content is not None:
-            headers["Content-Type"] = "application/json"
-        try:
-            return await self._http.request(
-                method, path, content=content, params=params, headers=headers)
-        except (httpx.TransportError, OSError) as exc:
-            raise Offline(self.base_url, type(exc).__name__ + (f": {exc}" if str(exc) else ""))\
-                from exc
-
-    async def request(self, method: str, path: str, body: object = None, *,
-                      params: dict[str, str] | None = None,
-                      retry_auth: bool = True) -> httpx.Response:
-        response = await self._send(method, API + path, body, params)
-        if (response.status_code == 401 and retry_auth and self.refresh_token
-                and not path.startswith("/auth/")):
-            await self.refresh()
-            response = await self._send(method, API + path, body, params)
-        if response.status_code >= 400:
-            raise _error_from(response)
-        return response
-
-    async def call(self, method: str, path: str, kind: type[T], body: object = None, *,
-                   params: dict[str, str] | None = None) -> T:
-        response = await self.request(method, path, body, params=params)
-        return msgspec.json.decode(response.content, type=kind)
-
-    async def _tokens(self, pair: TokenPair) -> TokenPair:
-        self.access_token = pair.access_token
-        self.refresh_token = pair.refresh_token
-        if self.on_tokens is not None:
-            result = self.on_tokens(pair)
-            if result is not None:
-                await result
-        return pair
 
     # --- public ---------------------------------------------------------------------------
 
     async def health(self) -> dict[str, Any]:
-        response = await self._send("GET", "/health", None, None)
-        out: dict[str, Any] = response.json()
-        return out
+        return health_of(await self.send("GET", "/health"))
 
     async def setup_status(self) -> SetupStatus:
         return await self.call("GET", "/setup", SetupStatus)
@@ -182,33 +72,18 @@ class ApiClient:
         self.device_id = device.id
         pair = await self.call("POST", "/auth/login", TokenPair, LoginRequest(
             username=username, password=password, device=device, device_key=device_key))
-        return await self._tokens(pair)
+        return await self.set_tokens(pair)
 
     async def pin_login(self, username: str, device_id: str, pin: str) -> TokenPair:
         pair = await self.call("POST", "/auth/pin/login", TokenPair, PinLoginRequest(
             username=username, device_id=device_id, pin=pin))
-        return await self._tokens(pair)
-
-    async def refresh(self) -> str:
-        """A fresh access token. Refresh tokens are single-use and a reused one ends the login,
-        so concurrent callers (a request, the sync client) share one refresh: whoever waited
-        for the lock gets the token the first one obtained."""
-        stale = self.refresh_token
-        async with self._refresh_lock:
-            if self.refresh_token != stale and self.access_token:
-                return self.access_token
-            if not self.refresh_token:
-                raise ApiError(401, "invalid_refresh_token", "no refresh token")
-            pair = await self.call("POST", "/auth/refresh", TokenPair, RefreshRequest(
-                refresh_token=self.refresh_token, device_id=self.device_id))
-            await self._tokens(pair)
-            return pair.access_token
+        return await self.set_tokens(pair)
 
     async def logout(self) -> None:
         try:
             await self.request("POST", "/auth/logout", retry_auth=False)
         finally:
-            self.access_token = self.refresh_token = None
+            self.forget_tokens()
 
     async def me(self) -> Me:
         return await self.call("GET", "/auth/me", Me)
@@ -309,17 +184,12 @@ class ApiClient:
     # --- events ---------------------------------------------------------------------------
 
     async def events(self, since: int | None = None) -> AsyncIterator[ServerEvent]:
-        """Server-sent events until cancelled or the connection drops (then Offline)."""
-        headers = self._headers()
-        if since is not None:
-            headers["Last-Event-ID"] = str(since)
+        """Server-sent events until cancelled or the connection drops (then
+        ``ServerUnreachable``); an expired session is refreshed once like any request."""
+        headers = {"Last-Event-ID": str(since)} if since is not None else {}
         try:
-            async with self._http.stream(
-                    "GET", API + "/events", headers=headers,
-                    timeout=httpx.Timeout(None, connect=CONNECT_TIMEOUT_S)) as response:
-                if response.status_code >= 400:
-                    await response.aread()
-                    raise _error_from(response)
+            async with self.stream("GET", "/events", headers=headers,
+                                   read_timeout_s=None) as response:
                 fields: dict[str, str] = {}
                 async for line in response.aiter_lines():
                     if line == "":
@@ -333,5 +203,5 @@ class ApiClient:
                     elif not line.startswith(":"):
                         name, _, value = line.partition(":")
                         fields[name] = value[1:] if value.startswith(" ") else value
-        except (httpx.TransportError, OSError) as exc:
-            raise Offline(self.base_url, f"event stream: {type(exc).__name__}") from exc
+        except ServerUnreachable as exc:
+            raise ServerUnreachable(self.base_url, f"event stream: {exc.reason}") from exc

@@ -1,5 +1,8 @@
-"""The server calls playback needs (item details, tickets, progress, watched, next episode), over
-httpx under trio, decoded into the shared wire types of ``sync.media_types``."""
+"""The server calls playback needs (item details, tickets, progress, watched, next episode),
+decoded into the shared wire types of ``sync.media_types``, over the player's one
+:class:`~sync.connection.ServerConnection`: the app's (borrowed: its tokens, refreshed on 401 for
+every caller at once), or one of its own (``StreamingClient.open``, closed with the client).
+Errors are :mod:`sync.client_errors` classes."""
 
 from __future__ import annotations
 
@@ -8,9 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-import httpx
 import msgspec
 
+from sync.client_errors import NotFound, ServerUnreachable
+from sync.connection import ServerConnection
 from sync.media_info import SubtitleTrack
 from sync.media_types import (
     ItemDetails,
@@ -24,20 +28,6 @@ from sync.media_types import (
     WatchUpdate,
     WatchUpdates,
 )
-
-
-class ServerError(Exception):
-    """The server answered with an error; ``status`` and its ``code`` say which."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"{status} {code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
-
-
-class Unreachable(Exception):
-    """No answer from the server (connection refused, reset, timeout)."""
 
 
 @dataclass(frozen=True)
@@ -77,39 +67,47 @@ class StreamInfo:
 
 
 class StreamingClient:
-    def __init__(self, base_url: str, token: str, *, device_id: str | None = None,
-                 timeout_s: float = 10.0) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.token = token
-        self.device_id = device_id
-        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout_s,
-                                       headers={"Authorization": f"Bearer {token}"})
+    """Playback's calls on a connection. ``StreamingClient(connection)`` borrows one (its
+    ``aclose`` leaves it open); ``StreamingClient.open(url, token)`` owns a new one and closes it
+    with ``aclose`` / ``async with``."""
+
+    def __init__(self, connection: ServerConnection, *, owned: bool = False) -> None:
+        self.connection = connection
+        self.owned = owned
+
+    @classmethod
+    def open(cls, base_url: str, token: str, *, device_id: str | None = None,
+             timeout_s: float = 10.0) -> StreamingClient:
+        return cls(ServerConnection(base_url, access_token=token, device_id=device_id,
+                                    timeout_s=timeout_s), owned=True)
+
+    @property
+    def base_url(self) -> str:
+        return self.connection.base_url
+
+    @property
+    def device_id(self) -> str | None:
+        return self.connection.device_id
+
+    async def __aenter__(self) -> StreamingClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self.owned:
+            await self.connection.aclose()
 
     async def _call(self, method: str, path: str, body: msgspec.Struct | None = None) -> bytes:
-        try:
-            response = await self._http.request(
-                method, path, content=msgspec.json.encode(body) if body is not None else None,
-                headers={"Content-Type": "application/json"} if body is not None else None)
-        except httpx.TransportError as exc:
-            raise Unreachable(f"{self.base_url}: {exc!r}") from exc
-        if response.status_code >= 400:
-            try:
-                error = msgspec.json.decode(response.content)["error"]
-                code, message = str(error.get("code")), str(error.get("message"))
-            except (msgspec.DecodeError, KeyError, TypeError):
-                code, message = "http_error", response.text[:200]
-            raise ServerError(response.status_code, code, message)
-        return response.content
+        return (await self.connection.request(method, path, body)).content
 
     async def details(self, item_id: uuid.UUID) -> ItemDetails:
-        raw = await self._call("GET", f"/api/v1/media/items/{item_id}")
+        raw = await self._call("GET", f"/media/items/{item_id}")
         return msgspec.json.decode(raw, type=ItemDetails)
 
     async def ticket(self, file_id: uuid.UUID) -> TicketOut:
-        raw = await self._call("POST", "/api/v1/stream/tickets", TicketIn(file_id=file_id))
+        raw = await self._call("POST", "/stream/tickets", TicketIn(file_id=file_id))
         return msgspec.json.decode(raw, type=TicketOut)
 
     async def stream_info(self, item_id: uuid.UUID, file_id: uuid.UUID | None = None,
@@ -117,8 +115,8 @@ class StreamingClient:
         details = await self.details(item_id)
         files = [f for f in details.files if f.present and (file_id is None or f.id == file_id)]
         if not files:
-            raise ServerError(404, "file_missing", f"{details.item.title}: no playable file on "
-                              "the server")
+            raise NotFound(404, "file_missing", f"{details.item.title}: no playable file on "
+                           "the server")
         file = files[0]
         ticket = await self.ticket(file.id)
         query = ticket.url.split("?", 1)[1] if "?" in ticket.url else ""
@@ -139,19 +137,20 @@ class StreamingClient:
         """HTTP status of a stream URL (HEAD), None when the server does not answer: tells a
         deleted file (404) from a network drop after GStreamer reported a bare flow error."""
         try:
-            response = await self._http.head(url)
-        except httpx.TransportError:
+            response = await self.connection.send("HEAD", url,
+                                                  headers=self.connection.auth_headers())
+        except ServerUnreachable:
             return None
         return response.status_code
 
     async def put_progress(self, item_id: uuid.UUID, body: ProgressIn) -> WatchUpdate:
-        raw = await self._call("PUT", f"/api/v1/media/items/{item_id}/progress", body)
+        raw = await self._call("PUT", f"/media/items/{item_id}/progress", body)
         return msgspec.json.decode(raw, type=WatchUpdate)
 
     async def mark_watched(self, item_id: uuid.UUID, when: datetime | None = None
                            ) -> WatchUpdates:
         body = MarkIn(client_ts=when or datetime.now(UTC), device_id=self.device_id)
-        raw = await self._call("POST", f"/api/v1/media/items/{item_id}/watched", body)
+        raw = await self._call("POST", f"/media/items/{item_id}/watched", body)
         return msgspec.json.decode(raw, type=WatchUpdates)
 
     async def next_episode(self, item: MediaItemOut) -> MediaItemOut | None:
@@ -159,13 +158,12 @@ class StreamingClient:
         (sync/episode_order.py). None after the last episode or for anything but an episode."""
         if item.kind != "episode":
             return None
-        raw = await self._call("GET", f"/api/v1/media/items/{item.id}/next")
+        raw = await self._call("GET", f"/media/items/{item.id}/next")
         following = msgspec.json.decode(raw, type=ItemList).items
         return following[0] if following else None
 
     def ws_url(self) -> str:
-        scheme = "wss" if self.base_url.startswith("https") else "ws"
-        return scheme + self.base_url[self.base_url.index(":"):] + "/api/v1/ws"
+        return self.connection.ws_url()
 
     def with_ticket(self, url: str, ticket: str) -> str:
         return f"{url}{'&' if '?' in url else '?'}ticket={quote(ticket)}"

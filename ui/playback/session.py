@@ -18,7 +18,8 @@ from dataclasses import dataclass, field, replace
 
 import trio
 
-from ui.playback.client import ServerError, StreamInfo, StreamingClient, Unreachable
+from sync.client_errors import ApiError, FerrexClientError, NotFound, ServerUnreachable
+from ui.playback.client import StreamInfo, StreamingClient
 from ui.playback.engine import Engine, EngineEvent
 from ui.playback.errors import PlaybackError, from_http_status
 from ui.playback.hdr import HdrStatus, hdr_status
@@ -302,7 +303,7 @@ class PlaybackSession:
             beat = heartbeat(info.item.id, position, duration, event, completed=completed)
             try:
                 await self.sink.send(beat)
-            except ServerError:
+            except ApiError:
                 pass  # refused (e.g. the item is gone); nothing to retry
             finally:
                 self._unsent -= 1
@@ -355,7 +356,7 @@ class PlaybackSession:
         self.engine.stop()
         try:
             following = await self.client.next_episode(info.item)
-        except (ServerError, Unreachable):
+        except FerrexClientError:
             following = None
         if following is None:
             return
@@ -387,10 +388,10 @@ class PlaybackSession:
             try:
                 # A fresh ticket: the old one may have expired while we were away.
                 info = await self.client.stream_info(self.info.item.id, self.info.file.id)
-            except Unreachable:
+            except ServerUnreachable:
                 continue
-            except ServerError as exc:
-                gone = PlaybackError("file_gone" if exc.status == 404 else "other",
+            except FerrexClientError as exc:
+                gone = PlaybackError("file_gone" if isinstance(exc, NotFound) else "other",
                                      exc.message)
                 self._set(replace(self.status, error=gone, retrying=0))
                 return
