@@ -20,8 +20,8 @@ import trio
 from appliance.metadata import images
 from appliance.metadata.enrich import MetadataSettings, sources_for
 from appliance.metadata.images import ImageError, ImageStore, Original
+from appliance.metadata.providers import ImageProvider
 from appliance.orchestration.dispatcher import JobContext
-from appliance.scan.image_fetch import ImageProvider
 from store import frame_grabs, metadata
 from store.db import Connection, Record
 from store.paths import from_db

@@ -26,11 +26,11 @@ import httpx
 import msgspec
 import trio
 
+from appliance import titles
 from appliance.config import Config
 from appliance.metadata import local, nfo, tmdb
 from appliance.metadata.tmdb import TmdbClient, TmdbError, TmdbSettings
 from appliance.orchestration.dispatcher import JobContext
-from appliance.scan import identity
 from store import metadata, queue
 from store.db import Connection, Database, Record
 from store.metadata import Fields, Person
@@ -86,7 +86,7 @@ def fields_from_nfo(found: nfo.Nfo, kind: str) -> Fields:
     f.original_title = found.original_title
     if kind in ("movie", "series"):
         sort_source = found.sort_title or found.title
-        f.sort_title = identity.sort_title(sort_source) if sort_source else None
+        f.sort_title = titles.sort_title(sort_source) if sort_source else None
     f.year = found.year
     f.overview = found.plot
     f.tagline = found.tagline

@@ -3,26 +3,12 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 import uuid
 from collections.abc import Mapping
 
-_ARTICLES = re.compile(r"^(the|a|an)\s+", re.IGNORECASE)
-_NON_WORD = re.compile(r"[^\w]+")
+from appliance.titles import normalise, sort_title
 
-
-def normalise(title: str) -> str:
-    """Case, accents and punctuation do not make a different film: "Amélie!" == "amelie"."""
-    text = title
-    if not text.isascii():
-        text = unicodedata.normalize("NFKD", text)
-        text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    return _NON_WORD.sub(" ", text.casefold()).strip()
-
-
-def sort_title(title: str) -> str:
-    return _ARTICLES.sub("", normalise(title))
+__all__ = ["episode_key", "movie_key", "normalise", "season_key", "series_key", "sort_title"]
 
 
 def _id_part(ids: Mapping[str, object] | None) -> str | None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
+from appliance.metadata.providers import ImageProvider
 from appliance.orchestration.dispatcher import JobContext
 
-ImageProvider = Callable[[JobContext, Sequence[str]], Awaitable[None]]
+__all__ = ["ImageProvider", "make_handler"]
 
 
 def make_handler(
