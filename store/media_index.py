@@ -117,9 +117,11 @@ HAS_FILES_UNDER = sql(
 UPSERT_ITEMS = sql(
     """
     INSERT INTO media_items (library_id, kind, parent_id, identity_key, title, sort_title, year,
-                             season_number, episode_numbers, air_date, edition, external_ids)
+                             season_number, episode_numbers, air_date, edition, external_ids,
+                             metadata_at)
     SELECT $1, u.kind, u.parent_id, u.identity_key, u.title, u.sort_title, u.year, u.season,
-           nullif(u.episodes, '{}'), u.air_date, u.edition, coalesce(u.ids, '{}')
+           nullif(u.episodes, '{}'), u.air_date, u.edition, coalesce(u.ids, '{}'),
+           CASE WHEN $3::boolean THEN now() END
     FROM jsonb_to_recordset($2::text::jsonb)
         AS u(kind text, parent_id uuid, identity_key text, title text, sort_title text,
              year integer, season integer, episodes integer[], air_date date, edition text,
@@ -332,12 +334,17 @@ async def has_files_under(db: Database | Connection, library_id: uuid.UUID, fold
 
 
 async def upsert_items(
-    conn: Connection, library_id: uuid.UUID, rows: list[ItemRow]
+    conn: Connection, library_id: uuid.UUID, rows: list[ItemRow], tried: bool = False
 ) -> dict[str, tuple[uuid.UUID, bool]]:
-    """Insert or revive items by identity; returns identity → (id, newly inserted)."""
+    """Insert or revive items by identity; returns identity → (id, newly inserted).
+
+    ``tried``: new items are inserted as tried by the metadata providers (``metadata_at``),
+    where only local ones exist and the caller sends the few next to sidecars to them: one
+    write per item instead of an insert and then an update of every row."""
     if not rows:
         return {}
-    result = await conn.fetch(UPSERT_ITEMS, library_id, msgspec.json.encode(rows).decode())
+    result = await conn.fetch(UPSERT_ITEMS, library_id, msgspec.json.encode(rows).decode(),
+                              tried)
     return {r["identity_key"]: (r["id"], r["inserted"]) for r in result}
 
 

@@ -43,11 +43,12 @@ NEEDING_METADATA = sql(
     WHERE id = ANY($1::uuid[]) AND (metadata_at IS NULL OR metadata_source IS NULL)
     """
 )
-# What APPLY writes when no provider found anything (no TMDB key, no sidecar), for a batch.
+# What APPLY writes when no provider found anything (no TMDB key, no sidecar), for a batch;
+# items inserted as tried already (media_index.upsert_items) are left alone: no second write.
 DESCRIBED_BY_NOTHING = sql(
     """
     UPDATE media_items SET metadata_error = NULL, metadata_at = now(), updated_at = now()
-    WHERE id = ANY($1::uuid[]) AND metadata_source IS NULL
+    WHERE id = ANY($1::uuid[]) AND metadata_source IS NULL AND metadata_at IS NULL
     """
 )
 UNDESCRIBED = sql(

@@ -90,9 +90,9 @@ def test_concurrent_scans_enrichment_heartbeats_and_edits_never_deadlock(workdir
                             "('movie', 'series', 'season', 'episode') "
                             "ORDER BY random() LIMIT 6").split()
             for item_id in ids:
-                status, _ = http_json("PATCH", f"{base}/api/v1/metadata/items/{item_id}",
+                status, body = http_json("PATCH", f"{base}/api/v1/metadata/items/{item_id}",
                                       {"title": f"Edited {edits}"}, token)
-                assert status in (200, 404), status
+                assert status in (200, 404), (status, body)
                 edits += 1
             time.sleep(0.2)
 

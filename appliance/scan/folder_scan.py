@@ -208,7 +208,8 @@ async def handle(ctx: JobContext, *, analyze: bool = True, metadata: bool = Fals
     async def write(conn: Connection) -> None:
         missing_items = await media_index.mark_missing(conn, library_id, gone_files)
         missing_items += await media_index.mark_gone_dirs(conn, library_id, gone_dirs)
-        items = await index_upsert.resolve(conn, library_id, kind, batch)
+        items = await index_upsert.resolve(conn, library_id, kind, batch,
+                                           tried=metadata and not remote)
         rows = [FileRow(r.path, r.folder, r.size_bytes, r.mtime_ns, r.parsed, r.version, r.part,
                         r.extra_kind, item_id)
                 for r, item_id in zip(upserts, items.item_of, strict=True)]

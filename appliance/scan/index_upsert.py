@@ -117,12 +117,13 @@ def plan(library_kind: str, parsed: list[dict[str, Any] | None]) -> Plan:
 
 async def resolve(
     conn: Connection, library_id: uuid.UUID, library_kind: str,
-    parsed: list[dict[str, Any] | None] | Plan,
+    parsed: list[dict[str, Any] | None] | Plan, tried: bool = False,
 ) -> Resolved:
     """Create/revive the items of a batch of parsed files (series → seasons → episodes
-    top-down, movies, extras' owners) in a handful of statements; nothing is linked here."""
+    top-down, movies, extras' owners) in a handful of statements; nothing is linked here.
+    ``tried``: see :func:`store.media_index.upsert_items`."""
     batch = parsed if isinstance(parsed, Plan) else plan(library_kind, parsed)
-    ids = await media_index.upsert_items(conn, library_id, _sorted(batch.series))
+    ids = await media_index.upsert_items(conn, library_id, _sorted(batch.series), tried)
 
     seasons: dict[str, ItemRow] = {}
     season_of: dict[tuple[str, int], uuid.UUID] = {}
@@ -135,7 +136,7 @@ async def resolve(
                 name = "Specials" if f.season == 0 else f"Season {f.season}"
                 seasons[key] = ItemRow("season", series_id, key, name, f"{f.season:04d}",
                                        season=f.season)
-    ids |= await media_index.upsert_items(conn, library_id, _sorted(seasons))
+    ids |= await media_index.upsert_items(conn, library_id, _sorted(seasons), tried)
 
     leaves = dict(batch.movies)
     leaf_of: dict[int, str] = {}
@@ -158,7 +159,7 @@ async def resolve(
             leaf_of[index] = f[1]
         else:
             extras[index] = f[1]
-    ids |= await media_index.upsert_items(conn, library_id, _sorted(leaves))
+    ids |= await media_index.upsert_items(conn, library_id, _sorted(leaves), tried)
 
     item_of: list[uuid.UUID | None] = [None] * len(batch.files)
     for index, key in leaf_of.items():
