@@ -14,7 +14,7 @@ of the key.
 A moved mark does not always mean a new count: the changes logged since H say what they touched
 (an item or library with its library, a user's watch state), and a total is only recounted when
 one of them is within its libraries or, for a watch-status filter, its user's watch state
-(``store.media_query.CHANGED_SINCE``). A player's progress heartbeat every 10 s thus leaves every
+(``store.media_browse.CHANGED_SINCE``). A player's progress heartbeat every 10 s thus leaves every
 other total cached; a scan of one library leaves the totals of the others.
 
 One cache per :class:`~store.db.Database` (two databases never share totals), bounded and LRU.

@@ -1,6 +1,6 @@
 """The next-episode rule, once: what plays after an episode, and what "Next Up" offers.
 
-The server answers it in SQL (``store/media_query.py``: ``NEXT_EPISODE`` and ``NEXT_UP`` build
+The server answers it in SQL (``store/media_home.py``: ``NEXT_EPISODE`` and ``NEXT_UP`` build
 their ordering and "follows" tests from the description below), the player's replica in Python
 (``sync/replica_read.py`` calls :func:`next_after` and :func:`last_completed`), and the player's
 "play next" asks the server's ``GET /api/v1/media/items/{id}/next`` (one request) or the replica.

@@ -71,7 +71,7 @@ def word_similarity(query: str, text: str) -> float:
 
 
 def title_matches(needle: str, title: str, original_title: str) -> bool:
-    """The server's search test (``store/media_query.py``): ``needle <% title`` or ``<%`` the
+    """The server's search test (``store/media_browse.py``): ``needle <% title`` or ``<%`` the
     original title, or ``needle`` a substring of the title (ILIKE). All lowercased."""
     return (needle in title or word_similarity(needle, title) >= THRESHOLD
             or (bool(original_title) and word_similarity(needle, original_title) >= THRESHOLD))

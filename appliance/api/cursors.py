@@ -24,7 +24,7 @@ import msgspec
 
 from appliance.errors import InvalidInput
 from appliance.state import AppState
-from store.media_query import SORT_KEYS
+from store.media_browse import SORT_KEYS
 from sync.errors import ErrorCode
 
 MAC_BYTES = 16

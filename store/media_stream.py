@@ -1,0 +1,48 @@
+"""What streaming looks up: a file the user may stream, and whether a playback ticket's login
+is still live."""
+
+from __future__ import annotations
+
+import uuid
+
+from store.db import Database, Record
+from store.sql import sql
+
+STREAM_FILE = sql(
+    """
+    SELECT f.id, f.library_id, f.path, f.size_bytes, f.mtime_ns, f.present, f.item_id,
+           f.media_info -> 'subtitles' AS subtitles, f.media_info ->> 'container' AS container,
+           l.roots
+    FROM media_files f JOIN libraries l ON l.id = f.library_id
+    WHERE f.id = $1
+      AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = $2
+                      AND u.library_ids IS NOT NULL AND f.library_id <> ALL(u.library_ids))
+    """
+)
+
+
+async def stream_file(db: Database, file_id: uuid.UUID, user_id: uuid.UUID) -> Record | None:
+    """The file, if ``user_id`` may see its library (users.library_ids; every range request of
+    a stream asks, so access is decided in the same round trip)."""
+    return await db.fetchrow(STREAM_FILE, file_id, user_id)
+TICKET_LOGIN = sql(
+    """
+    SELECT u.role, f.scope,
+           COALESCE(array_agg(o.permission) FILTER (WHERE o.effect = 'grant'), '{}') AS grants,
+           COALESCE(array_agg(o.permission) FILTER (WHERE o.effect = 'deny'), '{}') AS denies
+    FROM refresh_families f
+    JOIN devices d ON d.id = f.device_id
+    JOIN users u ON u.id = f.user_id
+    LEFT JOIN user_permission_overrides o ON o.user_id = u.id
+    WHERE f.id = $1 AND f.user_id = $2 AND f.revoked_at IS NULL AND d.state <> 'revoked'
+    GROUP BY u.id, f.id
+    """
+)
+
+
+async def ticket_login(db: Database, family_id: uuid.UUID,
+                       user_id: uuid.UUID) -> Record | None:
+    """(role, scope, grants, denies) of the login a playback ticket came from, as they are now;
+    None once that login or its device is revoked. Asked on every request of a ticket, so a
+    DENY or a revocation ends its streams at once, not when the ticket expires."""
+    return await db.fetchrow(TICKET_LOGIN, family_id, user_id)
