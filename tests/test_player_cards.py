@@ -5,17 +5,21 @@ top bar highlights the view on screen."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PyQt6.QtCore import QBuffer, QIODevice, QRect
-from PyQt6.QtGui import QColor, QImage, QPainter
+from PyQt6.QtGui import QColor, QImage, QLinearGradient, QPainter
 from pytestqt.qtbot import QtBot
 
 from sync.feed_types import Card
 from tests.grid_kit import GeneratedPosters
+from tests.helpers import REPO
 from ui.domains.core import DomainRegistry
 from ui.domains.events import LibraryOpened, ScreenChanged, SearchOverlay
 from ui.domains.registry import build_registry
@@ -30,6 +34,9 @@ from ui.screens.window import MainWindow
 from ui.settings.model import DisplaySettings
 
 LIBRARY = uuid.UUID(int=7)
+# screenshots: the temp dir, or with FERREX_UPDATE_SCREENSHOTS=1 the pictures in docs/
+SHOTS = (REPO / "docs" / "screenshots" if os.environ.get("FERREX_UPDATE_SCREENSHOTS") == "1"
+         else Path(tempfile.gettempdir()) / "ferrex-screenshots")
 W, H = 960, 640
 
 
@@ -187,6 +194,42 @@ def test_an_episode_card_is_landscape_with_its_still_uncropped(
     rgb = pixels(shown.toImage())
     assert near(rgb[shown.height() // 2, 3], (255, 0, 0))
     assert near(rgb[shown.height() // 2, shown.width() - 4], (0, 0, 255))
+
+    # the picture in docs/player.md: a season's page, its episodes in landscape cards
+    for n, colour in enumerate(("#264653", "#e76f51", "#2a9d8f", "#6d597a")):
+        win.posters.put(f"frame-{n}", frame_png(colour))
+    names = ["The Lighthouse", "Episode 2", "Low Tide", "The Keeper's Log"]
+    season = [CardView(id=uuid.UUID(int=400 + n), library_id=LIBRARY, kind="episode",
+                       title=name, series_title="Harbour Lights", season_number=1,
+                       episode_numbers=(n + 1,), still_image_id=f"frame-{n}",
+                       progress=0.4 if n == 1 else None, watched=n == 0)
+              for n, name in enumerate(names)]
+    detail.show_detail(DetailView(id=uuid.UUID(int=399), library_id=LIBRARY, kind="season",
+                                  title="Season 1", year=2022, series_title="Harbour Lights",
+                                  season_number=1, children=tuple(season),
+                                  overview="Four nights on a rock in the North Sea."))
+    win.show_screen("detail")
+    assert detail.title.text() == "Harbour Lights · Season 1"
+    qtbot.wait(300)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    assert win.grab().save(str(SHOTS / "episodes.png"))
+
+
+def frame_png(colour: str) -> bytes:
+    image = QImage(480, 270, QImage.Format.Format_RGB32)
+    painter = QPainter(image)
+    fill = QLinearGradient(0, 0, 480, 270)
+    fill.setColorAt(0.0, QColor(colour).lighter(140))
+    fill.setColorAt(1.0, QColor(colour).darker(160))
+    painter.fillRect(0, 0, 480, 270, fill)
+    painter.setPen(QColor(255, 255, 255, 120))
+    for r in (40, 70, 100):
+        painter.drawEllipse(240 - r, 120 - r, 2 * r, 2 * r)
+    painter.end()
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")
+    return buffer.data().data()
 
 
 def test_the_top_bar_highlights_the_view_on_screen(
