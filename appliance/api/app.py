@@ -6,6 +6,7 @@ import logging
 import re
 import time
 import uuid
+from typing import Any
 
 import msgspec
 import quart
@@ -29,7 +30,7 @@ from appliance.api import (
 )
 from appliance.api.errors import http_code_name, status_of
 from appliance.api.request_body import RequestBodyGuard
-from appliance.api.routing import RequestContext, Router, install
+from appliance.api.routing import Answer, RequestContext, Router, install
 from appliance.errors import FerrexError
 from appliance.state import AppState
 from store.gate import Unavailable
@@ -44,7 +45,9 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 meta = Router("/api/v1")
 
 
-@meta.route("/openapi.json", summary="This API's OpenAPI document", public=True, tags=("meta",))
+@meta.route("/openapi.json", summary="This API's OpenAPI document", public=True, tags=("meta",),
+            backing=False,
+            answers=(Answer(200, "OpenAPI 3.1", ("application/json",), body=dict[str, Any]),))
 async def openapi_document(ctx: RequestContext) -> quart.Response:
     document = quart.current_app.config["FERREX_OPENAPI"]
     return quart.Response(msgspec.json.encode(document), content_type="application/json")

@@ -18,7 +18,7 @@ import trio
 
 from appliance.access import EventFilter
 from appliance.api import params
-from appliance.api.routing import RequestContext, Router
+from appliance.api.routing import Answer, Param, RequestContext, Router
 from appliance.api.stopping import unless_stopping
 from appliance.events import Event
 
@@ -36,8 +36,16 @@ def _since(raw: str | None) -> int | None:
                           code="bad_request")
 
 
+_SEQUENCE = {"type": "integer", "minimum": 0, "maximum": 2**62}
+
+
 @router.route("/events", summary="Server-sent events: scan progress, library changes",
-              permission="libraries:read", tags=("events",))
+              permission="libraries:read", tags=("events",),
+              answers=(Answer(200, "an endless event stream", ("text/event-stream",)),),
+              params=(Param("since", _SEQUENCE, "replay the events after this sequence",
+                            status=400),
+                      Param("Last-Event-ID", _SEQUENCE, "as since; browsers send it when "
+                            "they reconnect", where="header", status=400)))
 async def events(ctx: RequestContext) -> quart.Response:
     request = quart.request
     since = _since(request.headers.get("Last-Event-ID") or request.args.get("since"))

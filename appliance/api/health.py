@@ -11,7 +11,7 @@ import quart
 import trio
 
 from appliance import __version__
-from appliance.api.routing import RequestContext, Router
+from appliance.api.routing import Answer, RequestContext, Router
 from appliance.state import AppState
 from store.gate import Unavailable
 from sync.api_types import ErrorDetail, Health, ServiceHealth
@@ -75,7 +75,9 @@ async def check(state: AppState) -> Health:
 
 
 @router.route("/health", summary="Liveness and readiness of the appliance", response=Health,
-              public=True, tags=("server",))
+              public=True, tags=("server",), backing=False,
+              answers=(Answer(503, "not ready: Postgres is unreachable (the same report, with "
+                              "error)", ("application/json",), body=Health),))
 async def health(ctx: RequestContext) -> quart.Response:
     report = await check(ctx.state)
     status = 503 if report.status == "unavailable" else 200

@@ -16,7 +16,7 @@ import quart
 from appliance import access
 from appliance.api import cursors
 from appliance.api.errors import ApiError
-from appliance.api.routing import RequestContext, Router
+from appliance.api.routing import Param, RequestContext, Router
 from appliance.state import AppState
 from store import media_query as mq
 from store.db import Record
@@ -221,6 +221,9 @@ async def item_details(ctx: RequestContext, item_id: uuid.UUID) -> ItemDetails:
     )
 
 
+LIBRARY_ARG = (Param("library_id", {"type": "string", "format": "uuid"}, "only this library"),)
+
+
 def _library_arg() -> uuid.UUID | None:
     raw = quart.request.args.get("library_id")
     if not raw:
@@ -233,7 +236,7 @@ def _library_arg() -> uuid.UUID | None:
 
 @router.route("/media/continue-watching", summary="Movies and episodes in progress, most "
               "recently played first (?library_id=)", response=ItemList,
-              permission="media:browse", tags=TAGS)
+              permission="media:browse", tags=TAGS, params=LIBRARY_ARG)
 async def continue_watching(ctx: RequestContext) -> ItemList:
     rows = await mq.continue_watching(ctx.state.db, _user(ctx, None), _library_arg(), HOME_LIMIT)
     rows = await _visible_rows(ctx, rows)
@@ -241,7 +244,8 @@ async def continue_watching(ctx: RequestContext) -> ItemList:
 
 
 @router.route("/media/next-up", summary="The next unwatched episode of each series in progress "
-              "(?library_id=)", response=ItemList, permission="media:browse", tags=TAGS)
+              "(?library_id=)", response=ItemList, permission="media:browse", tags=TAGS,
+              params=LIBRARY_ARG)
 async def next_up(ctx: RequestContext) -> ItemList:
     rows = await mq.next_up(ctx.state.db, _user(ctx, None), _library_arg(), HOME_LIMIT)
     rows = await _visible_rows(ctx, rows)
@@ -263,7 +267,8 @@ async def next_episode(ctx: RequestContext, item_id: uuid.UUID) -> ItemList:
 
 
 @router.route("/media/recently-added", summary="Newest movies, series and episodes "
-              "(?library_id=)", response=ItemList, permission="media:browse", tags=TAGS)
+              "(?library_id=)", response=ItemList, permission="media:browse", tags=TAGS,
+              params=LIBRARY_ARG)
 async def recently_added(ctx: RequestContext) -> ItemList:
     rows = await mq.recently_added(ctx.state.db, _user(ctx, None), _library_arg(), HOME_LIMIT)
     rows = await _visible_rows(ctx, rows)

@@ -17,7 +17,7 @@ import trio
 from appliance import access
 from appliance.api import params
 from appliance.api.errors import ApiError
-from appliance.api.routing import RequestContext, Router
+from appliance.api.routing import Answer, Param, RequestContext, Router
 from appliance.metadata import art, enrich, images
 from appliance.metadata.enrich import MetadataSettings, settings_from_config
 from appliance.metadata.images import ImageError
@@ -144,14 +144,18 @@ async def _identifiable(ctx: RequestContext, item_id: uuid.UUID) -> Any:
               summary="TMDB candidates for an item (?query= and ?year= override its title/year)",
               response=CandidateList, tags=TAGS, permission="media:edit_metadata",
               errors={404: "no such item", 409: "TMDB is not configured",
-                      422: "not a movie or series", 502: "TMDB unreachable"})
+                      422: "not a movie or series", 502: "TMDB unreachable"},
+              params=(Param("query", {"type": "string", "maxLength": SEARCH_MAX},
+                            "search this title instead of the item's"),
+                      Param("year", {"type": "integer", "minimum": 1, "maximum": 9999},
+                            "search this year instead of the item's")))
 async def identify_candidates(ctx: RequestContext, item_id: uuid.UUID) -> CandidateList:
+    args = quart.request.args  # the request's own arguments first: a bad one is 422 anyway
+    asked = params.text(args.get("query"), "query", SEARCH_MAX, code="invalid_query")
+    year = params.integer(args.get("year") or None, "year", 1, 9999, code="invalid_year")
     tmdb_settings = _tmdb(ctx)
     row = await _identifiable(ctx, item_id)
-    args = quart.request.args
-    query = params.text(args.get("query"), "query", SEARCH_MAX, code="invalid_query") \
-        or row["title"]
-    year = params.integer(args.get("year") or None, "year", 1, 9999, code="invalid_year")
+    query = asked or row["title"]
     year = row["year"] if year is None else year
     kind = "movie" if row["kind"] == "movie" else "tv"
     try:
@@ -191,7 +195,18 @@ def _etag(image_id: str, width: int, fmt: str) -> str:
 @router.route("/images/<image_id>",
               summary="An image at the nearest standard width at or above ?w= "
                       "(WebP, or JPEG when ?format=jpeg or the client does not accept WebP)",
-              tags=TAGS, permission="media:browse", errors={404: "no such image"})
+              tags=TAGS, permission="media:browse", errors={404: "no such image"},
+              answers=(Answer(200, "the image", ("image/webp", "image/jpeg"),
+                              headers=("ETag",)),
+                       Answer(304, "not modified (If-None-Match)", headers=("ETag",))),
+              params=(Param("w", {"type": "integer", "minimum": 1,
+                                  "maximum": images.MAX_REQUESTED_WIDTH},
+                            "the width wanted (default: the largest standard width the "
+                            "original has)"),
+                      Param("format", {"enum": ["webp", "jpeg", "jpg"]},
+                            "default: WebP when the Accept header allows it, else JPEG"),
+                      Param("If-None-Match", {"type": "string"}, "an ETag held: 304 when "
+                            "it is current", where="header", status=None)))
 async def get_image(ctx: RequestContext, image_id: str) -> quart.Response:
     if len(image_id) != 64 or any(c not in "0123456789abcdef" for c in image_id):
         raise ApiError(404, "not_found", "no such image")

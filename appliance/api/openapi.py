@@ -1,4 +1,9 @@
-"""The OpenAPI 3.1 document, generated from the route declarations and their msgspec types."""
+"""The OpenAPI 3.1 document, generated from the route declarations and their msgspec types.
+
+Each operation lists exactly the answers its route can give (``routing.error_answers`` and the
+route's declared success answers), so that a client (or schemathesis' status-code, content-type
+and header conformance checks) can rely on it: nothing promised that cannot happen, nothing
+answered that is not listed."""
 
 from __future__ import annotations
 
@@ -6,11 +11,11 @@ from typing import Any
 
 import msgspec
 
-from appliance.api.routing import RouteSpec, body_optional
+from appliance.api.routing import Answer, RouteSpec, body_optional, error_answers
 from sync.api_types import ErrorEnvelope
 
 _PARAM_SCHEMA = {
-    "int": {"type": "integer"},
+    "int": {"type": "integer", "minimum": 0},
     "uuid": {"type": "string", "format": "uuid"},
     "string": {"type": "string"},
     "path": {"type": "string"},
@@ -38,52 +43,83 @@ def _headers(names: dict[str, str]) -> dict[str, Any]:
             for name, text in names.items()}
 
 
+_ANSWER_HEADERS = {
+    "Content-Range": ("the range sent and the file's size", {"type": "string"}),
+    "ETag": ("validator of this representation", {"type": "string"}),
+    "Accept-Ranges": ("bytes", {"type": "string"}),
+}
+
+
+def _success(spec: RouteSpec, schema_of: dict[Any, Any]) -> dict[str, Any]:
+    """The route's success answers: its msgspec response type, its declared answers, or (a
+    handler that returns nothing) an empty 204, or the declared status when that is not 200."""
+    responses: dict[str, Any] = {}
+    if spec.response is not None:
+        responses[str(spec.status)] = {
+            "description": "OK",
+            "content": {"application/json": {"schema": schema_of[spec.response]}},
+        }
+    for answer in spec.answers:
+        responses[str(answer.status)] = _answer(answer, schema_of)
+    if not responses:
+        responses["204" if spec.status == 200 else str(spec.status)] = {"description": "OK"}
+    return responses
+
+
+def _answer(answer: Answer, schema_of: dict[Any, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"description": answer.description}
+    if answer.media_types:
+        schema = (schema_of[answer.body] if answer.body is not None
+                  else {"type": "string", "format": "binary"})
+        out["content"] = {media: {"schema": schema} for media in answer.media_types}
+    if answer.headers:
+        out["headers"] = {name: {"description": _ANSWER_HEADERS[name][0], "required": True,
+                                 "schema": _ANSWER_HEADERS[name][1]}
+                          for name in answer.headers}
+    return out
+
+
+def _parameters(spec: RouteSpec) -> list[dict[str, Any]]:
+    path = [{"name": name, "in": "path", "required": True,
+             "schema": _PARAM_SCHEMA.get(conv, {"type": "string"})}
+            for name, conv in spec.path_params]
+    declared = [{"name": p.name, "in": p.where, "required": p.required,
+                 "description": p.description, "schema": p.schema} for p in spec.params]
+    return path + declared
+
+
 def build(specs: list[RouteSpec], version: str) -> dict[str, Any]:
     types: list[Any] = [ErrorEnvelope]
     for spec in specs:
         types += [t for t in (spec.request, spec.response) if t is not None]
+        types += [a.body for a in spec.answers if a.body is not None]
+    types = list(dict.fromkeys(types))
     schemas, components = msgspec.json.schema_components(
         types, ref_template="#/components/schemas/{name}"
     )
     schema_of = dict(zip(types, schemas, strict=True))
     paths: dict[str, dict[str, Any]] = {}
     for spec in specs:
-        responses: dict[str, Any] = {}
-        if spec.response is not None:
-            responses[str(spec.status)] = {
-                "description": "OK",
-                "content": {"application/json": {"schema": schema_of[spec.response]}},
-            }
-        else:
-            responses["204" if spec.status == 200 else str(spec.status)] = {"description": "OK"}
-        if spec.request is not None:
-            responses["400"] = _error("malformed JSON")
-            responses["422"] = _error("body does not match the schema")
-        if not spec.public:
-            responses["401"] = _error("no valid session token")
-            responses["403"] = _error(f"the caller lacks permission {spec.permission}")
-        for status, text in spec.errors:
+        responses = _success(spec, schema_of)
+        for status, text in error_answers(spec).items():
             responses[str(status)] = _error(text)
+        if "401" in responses:  # the app's error handler adds it to every 401 it answers
+            responses["401"]["headers"] = {"WWW-Authenticate": {
+                "description": "Bearer", "required": True, "schema": {"type": "string"}}}
         if spec.rate_limit is not None:
             success = next(iter(responses.values()))  # the first entry is the success answer
             success["headers"] = _headers(_RATE_HEADERS)
-            responses["429"] = _error(f"rate limit ({spec.rate_limit}) exceeded")
             responses["429"]["headers"] = _headers(
                 {**_RATE_HEADERS, "Retry-After": "seconds to wait before retrying"}
             )
-        responses["503"] = _error("a backing service (Postgres/Redis) is unavailable")
         operation: dict[str, Any] = {
             "summary": spec.summary,
             "operationId": f"{spec.method.lower()}_{spec.handler.__name__}",
             "tags": list(spec.tags),
             "responses": responses,
         }
-        if spec.path_params:
-            operation["parameters"] = [
-                {"name": name, "in": "path", "required": True,
-                 "schema": _PARAM_SCHEMA.get(conv, {"type": "string"})}
-                for name, conv in spec.path_params
-            ]
+        if spec.path_params or spec.params:
+            operation["parameters"] = _parameters(spec)
         if spec.request is not None:
             operation["requestBody"] = {
                 "required": not body_optional(spec.request),

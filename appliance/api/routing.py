@@ -6,6 +6,13 @@ declaration and cannot drift apart.
 Routes are authenticated unless declared ``public=True``; a non-public route must name its
 permission (``permission="media:stream"``), checked against the caller's effective permissions
 (role, overrides and session scope, see ``appliance.auth.rbac``) before the handler runs.
+
+The answers a route can give are derived from the same declaration (:func:`error_answers`):
+401/403 from authentication and the permission, 404 from path ids, 400/408/413/415/422 from a
+body, 422 from declared query parameters, 429 from a rate limit, 503 from the backing services;
+a route adds only what is its own (``errors=``: a 409, a 410...) and, when it answers with
+something else than its msgspec response type (a file, a stream), declares those answers
+(``answers=``). The OpenAPI document and the schemathesis test read them from there.
 """
 
 from __future__ import annotations
@@ -24,8 +31,8 @@ from appliance.auth.principal import Principal
 from appliance.errors import FerrexError, Forbidden, InvalidInput, NotAuthenticated
 from sync.errors import ErrorCode
 
-__all__ = ["Principal", "RequestContext", "RouteSpec", "Router", "WebsocketSpec", "deny_all",
-           "install"]
+__all__ = ["Answer", "Param", "Principal", "RequestContext", "RouteSpec", "Router",
+           "WebsocketSpec", "deny_all", "error_answers", "install"]
 
 if TYPE_CHECKING:
     from appliance.state import AppState
@@ -51,6 +58,38 @@ class RequestContext:
 
 
 @dataclass(frozen=True)
+class Param:
+    """A query or header parameter that a handler reads itself (msgspec decodes only bodies):
+    declared so that the document shows it and clients and fuzzers send it."""
+
+    name: str
+    schema: dict[str, Any]
+    """JSON Schema of the value, with the bounds the handler enforces."""
+    description: str
+    where: str = "query"
+    """``query`` or ``header``."""
+    required: bool = False
+    status: int | None = 422
+    """What a bad value answers (an error envelope); None: a bad value is ignored (a Range
+    header that is not one serves the whole file, as RFC 9110 allows)."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A success answer that is not the route's msgspec response type: a file, a stream, a
+    304, or a JSON document of another type."""
+
+    status: int
+    description: str
+    media_types: tuple[str, ...] = ()
+    """Empty: no body (a 304)."""
+    body: type | None = None
+    """A msgspec type for a JSON body (the schema in the document); None: raw bytes."""
+    headers: tuple[str, ...] = ()
+    """Headers this answer always carries."""
+
+
+@dataclass(frozen=True)
 class RouteSpec:
     path: str
     method: str
@@ -69,6 +108,12 @@ class RouteSpec:
     authenticator: Authenticator | None = None
     """Replaces the app's authenticator for this route (a playback ticket in the URL, falling
     back to the bearer token); the permission check is the same."""
+    params: tuple[Param, ...] = ()
+    answers: tuple[Answer, ...] = ()
+    """Success answers when the handler returns a ``quart.Response`` (then ``response`` is
+    None, or describes the main answer)."""
+    backing: bool = True
+    """Whether the route needs Postgres/Redis (and so can answer 503 while they are down)."""
 
     @property
     def openapi_path(self) -> str:
@@ -124,6 +169,9 @@ class Router:
         rate_limit: str | None = None,
         errors: dict[int, str] | None = None,
         authenticator: Authenticator | None = None,
+        params: tuple[Param, ...] = (),
+        answers: tuple[Answer, ...] = (),
+        backing: bool = True,
     ) -> Callable[[Handler], Handler]:
         if public and permission is not None:
             raise ValueError(f"{path}: a public route has no permission")
@@ -136,12 +184,42 @@ class Router:
                 RouteSpec(
                     self.prefix + path, method.upper(), handler, summary, request, response,
                     public, status, tags, permission, rate_limit,
-                    tuple(sorted((errors or {}).items())), authenticator,
+                    tuple(sorted((errors or {}).items())), authenticator, params, answers,
+                    backing,
                 )
             )
             return handler
 
         return decorate
+
+
+def error_answers(spec: RouteSpec) -> dict[int, str]:
+    """Every error status the route can answer (with the error envelope) and why: those that
+    follow from its declaration, then its own ``errors``."""
+    reasons: list[tuple[int, str]] = []
+    if spec.request is not None:
+        reasons += [(400, "the body is not valid JSON"),
+                    (408, "the body did not arrive within server.body_timeout_seconds"),
+                    (413, "the body is over the upload limit (1 MiB)"),
+                    (415, "the body is not application/json"),
+                    (422, "the body does not match the schema")]
+    if not spec.public:
+        reasons.append((401, "no valid session token"))
+    if spec.permission is not None:
+        reasons.append((403, f"the caller lacks permission {spec.permission}"))
+    if spec.path_params:
+        reasons.append((404, "the path names nothing (that the caller may see)"))
+    reasons += [(p.status, f"{p.name}: not a valid value") for p in spec.params
+                if p.status is not None]
+    if spec.rate_limit is not None:
+        reasons.append((429, f"rate limit ({spec.rate_limit}) exceeded"))
+    if spec.backing:
+        reasons.append((503, "a backing service (Postgres/Redis) is unavailable"))
+    answers: dict[int, list[str]] = {status: [text] for status, text in spec.errors}
+    for status, text in reasons:  # a route's own 404/503 wording says it more precisely
+        if status not in answers or status not in (404, 503):
+            answers.setdefault(status, []).append(text)
+    return {status: "; or ".join(texts) for status, texts in sorted(answers.items())}
 
 
 def body_optional(request: type) -> bool:

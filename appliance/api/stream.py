@@ -38,13 +38,15 @@ import quart
 import trio
 
 from appliance.api.errors import ApiError
-from appliance.api.routing import RequestContext, Router
+from appliance.api.routing import Answer, Param, RequestContext, Router
 from appliance.auth import rbac
 from appliance.auth.principal import Principal
+from appliance.errors import InvalidInput
 from appliance.state import AppState
 from store import media_query as mq
 from store.db import Record
 from store.paths import from_db
+from sync.errors import ErrorCode
 from sync.media_types import TicketIn, TicketOut
 
 router = Router("/api/v1")
@@ -260,12 +262,30 @@ async def _nothing() -> AsyncIterator[bytes]:
     yield b""  # pragma: no cover
 
 
+_TICKET = Param("ticket", {"type": "string", "maxLength": 4096}, "a playback ticket "
+                "(POST /stream/tickets) instead of the Authorization header", status=401)
+_MEDIA_TYPES = tuple(sorted({*MIME.values(), "application/octet-stream"}))
+_SUBTITLE_TYPES = tuple(sorted({*SUBTITLE_MIME.values(), "text/vtt", "text/plain"}))
+_SUBTITLE_FORMATS = ("srt", "vtt", "ass", "ssa")
+
+
 @router.route("/stream/<uuid:file_id>", summary="Direct play of a media file with byte ranges "
               "(206/416, ETag, If-Range); ?ticket= instead of a bearer token; HEAD too",
               permission="media:stream", tags=TAGS, authenticator=ticket_or_bearer,
-              errors={206: "partial content", 404: "no such file, file missing, or outside "
-                      "its library", 416: "range not satisfiable",
-                      503: "library folder offline"})
+              errors={404: "no such file, file missing, or outside its library",
+                      416: "range not satisfiable", 503: "library folder offline"},
+              answers=(Answer(200, "the whole file", _MEDIA_TYPES,
+                              headers=("Accept-Ranges", "ETag")),
+                       Answer(206, "the byte range asked for", _MEDIA_TYPES,
+                              headers=("Accept-Ranges", "Content-Range", "ETag")),
+                       Answer(304, "not modified (If-None-Match)", headers=("ETag",))),
+              params=(_TICKET,
+                      Param("Range", {"type": "string"}, "one range bytes=a-b, a- or -n; "
+                            "anything else serves the whole file", where="header", status=None),
+                      Param("If-Range", {"type": "string"}, "an ETag or HTTP date; stale: "
+                            "the whole file", where="header", status=None),
+                      Param("If-None-Match", {"type": "string"}, "the ETag held: 304 when "
+                            "it is current", where="header", status=None)))
 async def stream(ctx: RequestContext, file_id: uuid.UUID) -> quart.Response:
     row = await _file_row(ctx, file_id)
     if not row["present"]:
@@ -329,8 +349,12 @@ def _decode_text(data: bytes) -> str:
               "file of a media file (index among its external subtitles); ?format=vtt converts "
               "SRT to WebVTT; ?ticket= accepted", permission="media:stream", tags=TAGS,
               authenticator=ticket_or_bearer,
-              errors={404: "no such file or subtitle", 415: "cannot convert this format",
-                      503: "library folder offline"})
+              errors={404: "no such file or subtitle", 415: "cannot convert to this format",
+                      503: "library folder offline"},
+              answers=(Answer(200, "the subtitle file (UTF-8)", _SUBTITLE_TYPES),),
+              params=(_TICKET,
+                      Param("format", {"enum": list(_SUBTITLE_FORMATS)}, "the format wanted "
+                            "(default: the file's own); vtt converts SRT")))
 async def subtitle(ctx: RequestContext, file_id: uuid.UUID, index: int) -> quart.Response:
     row = await _file_row(ctx, file_id)
     try:
@@ -346,6 +370,9 @@ async def subtitle(ctx: RequestContext, file_id: uuid.UUID, index: int) -> quart
     data = await trio.Path(path).read_bytes()
     ext = os.path.splitext(path)[1].lower()
     wanted = quart.request.args.get("format", "")
+    if wanted not in ("", *_SUBTITLE_FORMATS):
+        raise InvalidInput(ErrorCode.INVALID_FORMAT,
+                           f"format is one of {', '.join(_SUBTITLE_FORMATS)}")
     if wanted in ("", ext.lstrip(".")):
         return quart.Response(data, content_type=SUBTITLE_MIME.get(ext, "text/plain")
                               + "; charset=utf-8")

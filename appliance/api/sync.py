@@ -10,11 +10,12 @@ import quart
 from appliance import syncfeed
 from appliance.api import params
 from appliance.api.errors import ApiError
-from appliance.api.routing import RequestContext, Router
+from appliance.api.routing import Answer, Param, RequestContext, Router
 from sync.feed_types import FRAMES_CONTENT_TYPE
 
 router = Router("/api/v1")
 TAGS = ("sync",)
+FRAMES = (Answer(200, "length-prefixed msgpack frame batches", (FRAMES_CONTENT_TYPE,)),)
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
@@ -33,7 +34,7 @@ def _frames(body: bytes | AsyncIterator[bytes]) -> quart.Response:
 @router.route("/sync/snapshot", summary="The whole browse set of the calling user as a stream "
               "of length-prefixed msgpack frame batches (header, libraries, items, watch state, "
               "end with the sequence it is consistent at)", permission="sync:read", tags=TAGS,
-              errors={503: "database unavailable"})
+              answers=FRAMES, errors={503: "database unavailable"})
 async def snapshot(ctx: RequestContext) -> quart.Response:
     user_id = uuid.UUID(ctx.require_principal().user_id)
     batches = syncfeed.snapshot(ctx.state.db, user_id, ctx.state.server_id or "")
@@ -52,8 +53,13 @@ async def snapshot(ctx: RequestContext) -> quart.Response:
 @router.route("/sync/changes", summary="Changes after ?since=SEQ (current state of each changed "
               "entity, tombstones for deletions), ?limit= per page; 410 resnapshot_required when "
               "SEQ is older than the retained feed", permission="sync:read", tags=TAGS,
-              errors={410: "resnapshot_required: take a new snapshot",
-                      422: "since/limit not integers in range"})
+              answers=FRAMES, errors={410: "resnapshot_required: take a new snapshot"},
+              params=(Param("since", {"type": "integer", "minimum": 0, "maximum": 2**62},
+                            "the replica's cursor: the sequence of its snapshot or last page",
+                            required=True),
+                      Param("limit", {"type": "integer", "minimum": 1,
+                                      "maximum": syncfeed.PAGE_MAX},
+                            f"changes per page (default {syncfeed.PAGE_DEFAULT})")))
 async def changes(ctx: RequestContext) -> quart.Response:
     since = _int_arg("since", -1, 0, 2**62)
     if since < 0:
