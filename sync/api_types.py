@@ -6,10 +6,13 @@ from typing import Any
 
 import msgspec
 
+from sync.errors import ErrorCode
+
 
 class ErrorDetail(msgspec.Struct, kw_only=True):
-    code: str
-    """Stable, machine-readable: ``not_found``, ``malformed_json``, ``unavailable``, ..."""
+    code: ErrorCode
+    """Stable, machine-readable (``not_found``, ``malformed_json``, ...): a member of
+    :class:`sync.errors.ErrorCode`, so the document lists every code as this field's enum."""
     message: str
     request_id: str
     details: dict[str, Any] | None = None
