@@ -370,10 +370,17 @@ def first_frame(container: InputContainer, index: int, warnings: list[str]) -> J
 
 
 def _decode_first(container: InputContainer, stream: Any) -> av.VideoFrame | None:
+    """Decode up to the first keyframe, then flush, as ffprobe's ``%+#1`` does: a decoder with
+    a reorder delay (B-frames) would otherwise decode several more frames before giving the
+    first (measured on a 4K HEVC encode: 500 ms instead of 100 ms)."""
+    context = stream.codec_context
     for count, packet in enumerate(container.demux(stream)):
-        for frame in packet.decode():  # the last, empty packet flushes the decoder
+        for frame in context.decode(packet if packet.size else None):
             if isinstance(frame, av.VideoFrame):
                 return frame
-        if count >= MAX_FIRST_FRAME_PACKETS:
+        if packet.is_keyframe or count >= MAX_FIRST_FRAME_PACKETS:
+            for frame in context.decode(None):  # flush: what it holds comes out now
+                if isinstance(frame, av.VideoFrame):
+                    return frame
             break
     return None
