@@ -387,6 +387,8 @@ def test_first_run_to_pin_login_library_detail_search_settings(
         await until(lambda: [c.title for c in window.search.results.cards()]
                     == ["Midnight Circuit"], "search result")
         assert "found" in window.search.info.text()
+        found = window.search.results.cards()[0]
+        await until(lambda: window.posters.for_card(found) is not None, "poster in search", 30)
         await shot(window, "search")
         QTest.keyClick(window.search.field, Qt.Key.Key_Escape)
         await until(lambda: not window.search.isVisible(), "Esc closes search")

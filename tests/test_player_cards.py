@@ -259,3 +259,25 @@ def test_the_top_bar_highlights_the_view_on_screen(
     assert checked() == ["Home"]
     win.on_event(ScreenChanged("login"))
     assert checked() == []
+
+
+def test_home_rows_grid_and_details_name_an_episode_with_its_series() -> None:
+    """Next Up and Continue Watching come from the API or the replica; both shapes, the GL
+    carousel's cards made from them and the details say "Show · S01E02 · Title"."""
+    from datetime import UTC, datetime
+
+    from sync.media_types import ItemDetails, MediaItemOut
+    from ui.domains.views import card_from_api, detail_from_api
+    from ui.screens.browse import card_of
+
+    item = MediaItemOut(id=uuid.uuid4(), library_id=LIBRARY, kind="episode", title="The Pilot",
+                        sort_title="00002", season_number=1, episode_numbers=[2],
+                        series_id=uuid.uuid4(), series_title="Show",
+                        added_at=datetime(2026, 1, 1, tzinfo=UTC))
+    view = card_from_api(item)
+    assert view.label == "Show · S01E02 · The Pilot" and view.landscape
+    assert card_of(view).label == "Show · S01E02 · The Pilot"  # the home carousels' cards
+    assert card_from_replica(card_of(view)).label == view.label
+    assert detail_from_api(ItemDetails(item=item)).label == "Show · S01E02 · The Pilot"
+    film = card_from_replica(Card(uuid.uuid4(), LIBRARY, "movie", "Alien", 1979, None, None))
+    assert film.label == "Alien" and not film.landscape

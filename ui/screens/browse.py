@@ -210,7 +210,9 @@ def _lookup(watch: dict[uuid.UUID, WatchInfo]) -> Callable[[Card], WatchInfo | N
 def card_of(view: CardView) -> Card:
     """The grid's card record for a home row's card."""
     return Card(view.id, view.library_id, view.kind, view.title,  # type: ignore[arg-type]
-                view.year, view.placeholder_color, view.poster_image_id, view.parent_id)
+                view.year, view.placeholder_color, view.poster_image_id, view.parent_id,
+                view.series_title, view.season_number, view.episode_numbers or None,
+                view.still_image_id)
 
 
 class LibraryScreen(Screen):
