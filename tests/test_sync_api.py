@@ -240,3 +240,32 @@ def test_episodes_carry_their_series_to_the_feed_the_replica_and_the_api(
     status, body = http_json("GET", base + f"/api/v1/media/items/{first.id}", token=token)
     assert status == 200, body
     assert body["item"]["series_title"] == "Show 001" and body["item"]["season_number"] == 2
+
+
+def test_a_renamed_series_reaches_its_episodes_records(appliance: tuple[str, str, Path]) -> None:
+    """Migration 0016: the episodes of a series whose title changes are in the change feed
+    again, carrying the new title (the replica's Next Up names the new title, not the old)."""
+    base, token, _ = appliance
+    _, _, frames = fetch_frames(base, "/api/v1/sync/snapshot", token)
+    end = frames[-1]
+    assert isinstance(end, EndFrame)
+    items = [f.item for f in frames if isinstance(f, ItemFrame)]
+    show = next(i for i in items if i.kind == "series" and i.title == "Show 002")
+    children = {i.id for i in items if i.series_id == show.id}
+    assert len(children) == 2 + 6  # two seasons of three episodes
+    status, body = http_json("PATCH", base + f"/api/v1/metadata/items/{show.id}",
+                             {"title": "Harbour Lights"}, token=token)
+    assert status == 200, body
+    status, _, changes = fetch_frames(base, f"/api/v1/sync/changes?since={end.seq}", token)
+    assert status == 200
+    changed = {f.item.id: f.item for f in changes if isinstance(f, ItemFrame)}
+    assert children <= set(changed)
+    assert {changed[i].series_title for i in children} == {"Harbour Lights"}
+    # an edit that leaves the title alone does not resend the episodes
+    last = changes[-1]
+    assert isinstance(last, EndFrame)
+    status, body = http_json("PATCH", base + f"/api/v1/metadata/items/{show.id}",
+                             {"overview": "A lighthouse keeper's family."}, token=token)
+    assert status == 200, body
+    _, _, again = fetch_frames(base, f"/api/v1/sync/changes?since={last.seq}", token)
+    assert [f.item.id for f in again if isinstance(f, ItemFrame)] == [show.id]
