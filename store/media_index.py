@@ -30,7 +30,7 @@ SAVE_FOLDERS = sql(
 )
 FILES_IN_FOLDERS = sql(
     """
-    SELECT id, path, size_bytes, mtime_ns, present FROM media_files
+    SELECT id, path, folder, item_id, size_bytes, mtime_ns, present FROM media_files
     WHERE library_id = $1 AND folder = ANY($2::text[])
     """
 )

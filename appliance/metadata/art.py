@@ -1,4 +1,5 @@
-"""ImageFetch provider: local artwork, and a frame grab for episodes without a thumbnail.
+"""ImageFetch provider: local artwork, a frame grab for episodes without a thumbnail, and a
+poster made from a representative frame for films with none (:mod:`.frame_poster`).
 
 Each image is inspected (format, size, dominant colour) and recorded content-addressed; local
 files are referenced where they lie. The common variants (poster w342, backdrop w780, thumb w300)
@@ -17,7 +18,7 @@ from pathlib import Path
 import httpx
 import trio
 
-from appliance.metadata import images
+from appliance.metadata import frame_poster, images
 from appliance.metadata.enrich import MetadataSettings, sources_for
 from appliance.metadata.images import ImageError, ImageStore, Original
 from appliance.metadata.providers import ImageProvider
@@ -34,7 +35,12 @@ FRAME_AT = 0.30
 
 async def grab_frame(path: Path, duration_s: float) -> bytes | None:
     """A JPEG frame at 30% of the duration (ffmpeg), or None when ffmpeg cannot make one."""
-    at = max(0.0, duration_s * FRAME_AT)
+    return await grab_at(path, duration_s * FRAME_AT)
+
+
+async def grab_at(path: Path, at: float) -> bytes | None:
+    """A JPEG frame at ``at`` seconds (ffmpeg), or None when ffmpeg cannot make one."""
+    at = max(0.0, at)
     cmd = ["ffmpeg", "-nostdin", "-v", "error", "-ss", f"{at:.3f}", "-i", str(path),
            "-frames:v", "1", "-vf", "scale='min(1280,iw)':-2", "-f", "image2", "-c:v", "mjpeg",
            "-q:v", "3", "pipe:1"]
@@ -89,10 +95,14 @@ async def download(http: httpx.AsyncClient, url: str, attempts: int = 3) -> byte
 async def collect(store: ImageStore, rows: Sequence[Record], settings: MetadataSettings,
                   remote: Mapping[uuid.UUID, Mapping[str, str]] | None = None,
                   has_thumb: Collection[uuid.UUID] = (),
+                  has_poster: Collection[uuid.UUID] = (),
                   ) -> tuple[list[Found], list[tuple[str, str]]]:
     """Images for ``rows``: local art first, then ``remote`` URLs (TMDB) for kinds with no
     local file, then a frame grab for episodes with neither and none recorded (``has_thumb``:
-    an earlier grab, or the one analysis chained). Writes nothing to the database."""
+    an earlier grab, or the one analysis chained), and a poster made from a representative
+    frame for films with no poster from anywhere (``has_poster``: one recorded already, of
+    any source; see :mod:`appliance.metadata.frame_poster`). Writes nothing to the
+    database."""
     found: list[Found] = []
     errors: list[tuple[str, str]] = []
     remote = remote or {}
@@ -134,6 +144,16 @@ async def collect(store: ImageStore, rows: Sequence[Record], settings: MetadataS
                                            None, "frame"))
                     except ImageError as exc:
                         errors.append((from_db(row["file_path"]), f"frame: {exc}"))
+            if (row["kind"] == "movie" and "poster" not in have and settings.frame_grabs
+                    and row["file_path"] and row["duration_s"] and row["id"] not in has_poster):
+                poster = await frame_poster.make(Path(from_db(row["file_path"])),
+                                                 row["duration_s"], grab_at)
+                if poster is not None:
+                    try:
+                        found.append(Found(row["id"], "poster", await store.keep_bytes(poster),
+                                           None, "frame"))
+                    except ImageError as exc:
+                        errors.append((from_db(row["file_path"]), f"frame poster: {exc}"))
     finally:
         if http is not None:
             await http.aclose()
@@ -147,7 +167,12 @@ async def save(conn: Connection, rows: Sequence[Record], found: list[Found],
         o = f.original
         await metadata.save_image(conn, o.image_id, f.path, f.url, o.width, o.height, o.format,
                                   o.color, o.blurhash)
-        await metadata.set_item_image(conn, f.item_id, f.kind, o.image_id, f.source)
+        if f.source == "frame":
+            # generated: never over a poster or thumbnail from elsewhere that came meanwhile
+            if not await frame_grabs.set_generated(conn, f.item_id, f.kind, o.image_id):
+                continue
+        else:
+            await metadata.set_item_image(conn, f.item_id, f.kind, o.image_id, f.source)
         if PRIMARY.get(kinds[f.item_id]) == f.kind:
             await metadata.set_placeholder(conn, f.item_id, {
                 "color": o.color, "blurhash": o.blurhash, "image_id": o.image_id,
@@ -165,7 +190,9 @@ def make_provider(settings: MetadataSettings) -> ImageProvider:
         remote = {uuid.UUID(k): v for k, v in (ctx.job.payload.get("remote") or {}).items()}
         has_thumb = await frame_grabs.with_thumb(ctx.db, [r["id"] for r in rows
                                                           if r["kind"] == "episode"])
-        found, errors = await collect(store, rows, settings, remote, has_thumb)
+        has_poster = await frame_grabs.with_poster(ctx.db, [r["id"] for r in rows
+                                                            if r["kind"] == "movie"])
+        found, errors = await collect(store, rows, settings, remote, has_thumb, has_poster)
 
         rendered = await ahead(store, found)
 

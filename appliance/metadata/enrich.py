@@ -260,12 +260,13 @@ async def describe(rows: list[Record], settings: MetadataSettings | None = None,
 def with_images(rows: list[Record], results: list[Result], settings: MetadataSettings,
                 frames: bool) -> list[str]:
     """The items ImageFetch has work for: local art, remote URLs, or (analysis on, frame grabs
-    on) an episode whose thumbnail may be grabbed from its video. An ImageFetch job for items
-    with none of these would cost a claim and a commit for nothing."""
+    on) an episode whose thumbnail may be grabbed from its video, or a film whose poster may be
+    made from it. An ImageFetch job for items with none of these would cost a claim and a
+    commit for nothing."""
     by_id = {r.item_id: r for r in results}
     return [str(row["id"]) for row in rows
             if by_id[row["id"]].local_art or by_id[row["id"]].images
-            or (frames and settings.frame_grabs and row["kind"] == "episode")]
+            or (frames and settings.frame_grabs and row["kind"] in ("episode", "movie"))]
 
 
 async def handle_items(ctx: JobContext, settings: MetadataSettings, frames: bool = False) -> None:

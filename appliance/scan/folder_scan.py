@@ -234,6 +234,13 @@ async def handle(ctx: JobContext, *, analyze: bool = True, metadata: bool = Fals
                 await store_metadata.described_by_nothing(
                     conn, [i for i in pending if i not in near])
                 pending = [i for i in pending if i in near]
+            # a changed folder with sidecars: its known items are described again (a poster
+            # dropped next to a film replaces the poster made from a frame at this scan)
+            art_folders = {to_db(ls.path) for ls in changed if ls.sidecars}
+            queued = set(pending)
+            pending += list({row["item_id"] for row in existing.values()
+                             if row["present"] and row["item_id"] is not None
+                             and row["folder"] in art_folders and row["item_id"] not in queued})
             if payload.get("root"):
                 # items no provider described yet are tried again once per scan (at once when
                 # forced, else when their last try is RETRY_UNDESCRIBED old)

@@ -6,6 +6,8 @@ first scan the metadata stage usually queues ImageFetch before the episode's ana
 rescan. Now the analysis that records a duration queues one ImageFetch for that episode when
 the metadata stage has already been through it and no thumbnail exists; ImageFetch in turn
 grabs nothing for an item that has a thumbnail by then, so the two paths never grab twice.
+A film with no poster that TMDB did not describe is chained the same way: its poster is made
+from a representative frame (:mod:`appliance.metadata.frame_poster`).
 """
 
 from __future__ import annotations

@@ -41,10 +41,14 @@ SIDECAR_EXTENSIONS = frozenset({".nfo", *IMAGE_EXTS})
 """What the local metadata providers read (appliance.metadata.local): NFOs and artwork."""
 
 
-def fingerprint(files: list[tuple[str, int, int]], subdirs: list[str]) -> str:
+def fingerprint(files: list[tuple[str, int, int]], subdirs: list[str],
+                art: list[str] | None = None) -> str:
     # repr() of the sorted tuples is one C-level pass; building per-entry strings in Python
     # was half the cost of an unchanged rescan.
     blob = f"{sorted(files)!r}|{sorted(subdirs)!r}"
+    if art:  # sidecar names: a poster.jpg dropped next to a film is a change to index (its
+        # local art replaces a generated poster); folders without any keep their old value
+        blob += f"|{sorted(art)!r}"
     return hashlib.blake2b(blob.encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
 
 
@@ -66,6 +70,8 @@ class Listing:
     sidecars: bool = False
     """The folder holds an NFO or an image (local metadata or artwork for its items): only
     items next to such files need the local providers when no remote one is configured."""
+    sidecar_names: list[str] = field(default_factory=list)
+    """Their names (no stat): part of the fingerprint, so adding artwork is a change."""
     parsed: list[tuple[ParsedColumns, msgspec.Raw]] | None = None
     """Per file, in ``files`` order: the parsed columns and their JSON text (walk thread)."""
     _fingerprint: str | None = None
@@ -77,7 +83,7 @@ class Listing:
     @property
     def fingerprint(self) -> str:
         if self._fingerprint is None:
-            self._fingerprint = fingerprint(self.files, self.subdirs)
+            self._fingerprint = fingerprint(self.files, self.subdirs, self.sidecar_names)
         return self._fingerprint
 
 
@@ -127,6 +133,7 @@ def list_folder(path: str, video: frozenset[str] = naming.VIDEO_EXTENSIONS,
                         dot = name.rfind(".")
                         if dot > 0 and name[dot:].lower() in SIDECAR_EXTENSIONS:
                             listing.sidecars = True
+                            listing.sidecar_names.append(name)
                             continue
                         if dot > 0 and name[dot:].lower() in video and entry.is_file():
                             if entry.is_symlink():
