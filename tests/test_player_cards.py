@@ -281,3 +281,51 @@ def test_home_rows_grid_and_details_name_an_episode_with_its_series() -> None:
     assert detail_from_api(ItemDetails(item=item)).label == "Show · S01E02 · The Pilot"
     film = card_from_replica(Card(uuid.uuid4(), LIBRARY, "movie", "Alien", 1979, None, None))
     assert film.label == "Alien" and not film.landscape
+
+
+def test_an_episode_in_the_gl_grid_shows_its_still_whole_in_a_landscape_band(
+        qtbot: QtBot) -> None:
+    """The GL grid and carousels (Next Up, Continue Watching) keep portrait slots: an episode's
+    16:9 still is decoded at 16:9 and set across the middle of its placeholder, not stretched
+    or cropped into the slot."""
+    from tests.grid_kit import poster_colour
+
+    episodes = [Card(uuid.UUID(int=500 + n), LIBRARY, "episode", "Episode 1", 2022, None, None,
+                     None, "Show", 1, (n + 1,), f"{n + 3:064x}") for n in range(3)]
+    posters = GeneratedPosters()
+    clock = [100.0]
+    grid = PosterGrid(ListSource(episodes), posters, display=DisplaySettings(), size=(W, H),
+                      clock=lambda: clock[0])
+    qtbot.addWidget(grid.native)
+    grid.show()
+    qtbot.waitExposed(grid.native)
+    image = None
+    for _ in range(30):
+        clock[0] += 0.1
+        image = grid.render(alpha=False)
+    grid.close()
+    assert image is not None
+    # the still was asked for at 16:9, not at the poster's 2:3
+    request = next(r for r in posters.demands[-1] if r.image_id == f"{4:064x}")
+    assert abs(request.width / request.height - 16 / 9) < 0.02
+    lay = grid.view.layout
+    x, y = lay.card_origin(1, 0.0)
+    still_h = round(lay.poster_w * 9 / 16)
+    top = y + (round(lay.poster_h) - still_h) // 2
+    cx = round(x + lay.poster_w / 2)
+    colour = poster_colour(4)
+
+    def at(py: float) -> tuple[int, int, int]:
+        r, g, b = image[round(py), cx, :3]
+        return int(r), int(g), int(b)
+
+    def close(a: tuple[int, int, int], b: tuple[int, int, int], tol: int = 12) -> bool:
+        return all(abs(p - q) <= tol for p, q in zip(a, b, strict=True))
+
+    assert close(at(top + still_h * 0.6), colour)  # the still's body
+    # its light band (1/8 down the generated still) is where an uncropped still puts it
+    band = top + still_h // 8
+    assert any(close(at(band + d), (250, 250, 250), tol=20) for d in (0, 1, 2))
+    # above and below the band: the placeholder card, not the still stretched
+    assert not close(at(y + 8), colour, tol=30) and not close(at(y + lay.poster_h - 8), colour,
+                                                              tol=30)

@@ -74,9 +74,12 @@ def _lines(text: str, metrics: QFontMetricsF, width: float) -> list[str]:
 
 
 def paint_placeholder(painter: QPainter, rect: QRectF, title: str, year: int | None,
-                      colour: str | None = None, radius: float = 8.0) -> None:
-    """Draw the placeholder card into ``rect`` (any aspect: posters and landscape cards)."""
-    base = placeholder_colour(title, colour)
+                      colour: str | None = None, radius: float = 8.0,
+                      seed: str | None = None) -> None:
+    """Draw the placeholder card into ``rect`` (any aspect: posters and landscape cards).
+    ``seed`` picks the colour when there is none (default the title; a series' title for its
+    seasons and episodes, so they share their series' colour)."""
+    base = placeholder_colour(seed or title, colour)
     painter.save()
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
@@ -124,19 +127,19 @@ def paint_placeholder(painter: QPainter, rect: QRectF, title: str, year: int | N
 
 
 def placeholder_image(title: str, year: int | None, colour: str | None, width: int,
-                      height: int, radius: float = 0.0) -> QImage:
+                      height: int, radius: float = 0.0, seed: str | None = None) -> QImage:
     image = QImage(width, height, QImage.Format.Format_RGBA8888)
     image.fill(0)
     painter = QPainter(image)
-    paint_placeholder(painter, QRectF(0, 0, width, height), title, year, colour, radius)
+    paint_placeholder(painter, QRectF(0, 0, width, height), title, year, colour, radius, seed)
     painter.end()
     return image
 
 
 def placeholder_rgba(title: str, year: int | None, colour: str | None, width: int,
-                     height: int) -> npt.NDArray[np.uint8]:
+                     height: int, seed: str | None = None) -> npt.NDArray[np.uint8]:
     """The placeholder as a (height, width, 4) RGBA array: a GL texture's pixels."""
-    image = placeholder_image(title, year, colour, width, height)
+    image = placeholder_image(title, year, colour, width, height, seed=seed)
     ptr = image.constBits()
     assert ptr is not None
     ptr.setsize(image.sizeInBytes())

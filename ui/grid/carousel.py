@@ -19,7 +19,15 @@ from ui.grid.demand import Demand, DemandPlan, Priority
 from ui.grid.layout import GridLayout
 from ui.grid.source import CardSource
 from ui.grid.titles import TitleRasterizer
-from ui.grid.view import BACKGROUND_ROWS, Action, GridView, WatchInfo
+from ui.grid.view import (
+    BACKGROUND_ROWS,
+    PLACEHOLDER,
+    Action,
+    GridView,
+    WatchInfo,
+    poster_key,
+    still_height,
+)
 from ui.images.types import PosterProvider, PosterRequest
 from ui.motion.scroll import Carousel
 from ui.settings.model import DisplaySettings, PerformanceSettings
@@ -236,14 +244,16 @@ class CarouselView(GridView):
         seen: set[str] = set()
         for demand in entries:
             card = self.window.get(demand.index)
-            image_id = card.poster_image_id if card is not None else None
-            if image_id is None or image_id in seen:
+            image_id = poster_key(card) if card is not None else None
+            if card is None or image_id is None or image_id.startswith(PLACEHOLDER) \
+                    or image_id in seen:
                 continue
             seen.add(image_id)
             if self.poster_slots is not None and image_id in self.poster_slots:
                 self.poster_slots.lookup(image_id)
                 continue
-            wanted.append(PosterRequest(image_id, width, height, demand.priority))
+            wanted.append(PosterRequest(image_id, width, still_height(card, width, height),
+                                        demand.priority))
         self.posters.set_demand(wanted)
         for image_id in list(self._pending.ready):
             if image_id not in seen:

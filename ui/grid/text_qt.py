@@ -65,9 +65,9 @@ class QtTitles:
         return _coverage(image)
 
     def placeholder(self, title: str, year: int | None, colour: str | None, width: int,
-                    height: int) -> npt.NDArray[np.uint8]:
+                    height: int, seed: str | None = None) -> npt.NDArray[np.uint8]:
         """The poster slot of an item without a poster: the shared placeholder design."""
-        return placeholder_rgba(title, year, colour, width, height)
+        return placeholder_rgba(title, year, colour, width, height, seed)
 
     def menu(self, actions: Sequence[str], width: int, height: int) -> Coverage:
         image = QImage(width, height, QImage.Format.Format_Grayscale8)

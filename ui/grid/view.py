@@ -387,14 +387,15 @@ class GridView:
             for card in (reversed(cards) if backwards else cards):
                 if card is None:
                     continue
-                image_id = card.poster_image_id
-                if image_id is None or image_id in seen:
+                image_id = poster_key(card)
+                if image_id.startswith(PLACEHOLDER) or image_id in seen:
                     continue
                 seen.add(image_id)
                 if slots is not None and image_id in slots:
                     slots.lookup(image_id)  # on the GPU already: keep it warm
                     continue
-                wanted.append(PosterRequest(image_id, width, height, priority))
+                wanted.append(PosterRequest(image_id, width, still_height(card, width, height),
+                                            priority))
         self.posters.set_demand(wanted)
         # decoded posters no longer wanted are dropped before they cost an upload
         for image_id in list(self._pending.ready):
@@ -411,6 +412,8 @@ class GridView:
         self._upload_placeholders(cards)
         box_s -= budget.clock() - started
         pinned = {poster_key(c) for c in cards if c is not None}
+        stills = {c.still_image_id: c for c in cards
+                  if c is not None and c.poster_image_id is None and c.still_image_id}
         if self.posters is not None:
             for ready in self.posters.take_ready(self.budget.max_per_frame * 2):
                 self._pending.ready[ready.image_id] = ready
@@ -425,12 +428,33 @@ class GridView:
                 slot, evicted = got
                 if evicted is not None:
                     self.motion.forget_poster(evicted)
-                renderer.upload_poster(slot, _fit(ready.rgba, renderer.poster_grid))
+                card = stills.get(ready.image_id)
+                rgba = (self._still_card(card, ready.rgba) if card is not None
+                        else _fit(ready.rgba, renderer.poster_grid))
+                renderer.upload_poster(slot, rgba)
                 renderer.flush()  # the copy into the texture is part of what the budget measures
                 self.motion.poster_arrived(ready.image_id)
 
             if order:
                 self.stats.uploads += budget.run(order, upload_poster, box_s=max(0.0, box_s))
+
+    def _still_card(self, card: Card, still: np.ndarray) -> np.ndarray:
+        """An episode's poster slot: its placeholder (series and numbers in type) with the 16:9
+        still across the middle, whole: a landscape card inside the grid's portrait frame,
+        never a still cropped into a poster."""
+        grid = self.renderer.poster_grid if self.renderer is not None else None
+        assert grid is not None
+        make = getattr(self.titles, "placeholder", None)
+        out = (np.ascontiguousarray(make(card.label, card.year, card.placeholder_color,
+                                         grid.slot_w, grid.slot_h,
+                                         card.series_title or card.title)) if make is not None
+               else np.zeros((grid.slot_h, grid.slot_w, 4), np.uint8))
+        out[..., 3] = 255
+        h = min(grid.slot_h, round(grid.slot_w * 9 / 16))
+        band = _fit(still, SlotGrid(grid.slot_w, h, grid.slot_w, h))
+        top = (grid.slot_h - h) // 2
+        out[top:top + h] = band
+        return out
 
     def _upload_placeholders(self, cards: list[Card | None]) -> None:
         """The typographic placeholder (``ui.placeholder``) of each visible card without a poster,
@@ -444,10 +468,10 @@ class GridView:
         keys = {poster_key(c) for c in cards if c is not None}
         grid, made = renderer.poster_grid, 0
         for card in cards:
-            if card is None or card.poster_image_id is not None:
+            if card is None:
                 continue
             key = poster_key(card)
-            if key in slots:
+            if not key.startswith(PLACEHOLDER) or key in slots:
                 continue
             got = slots.allocate(key, keys)
             if got is None:
@@ -456,7 +480,8 @@ class GridView:
             if evicted is not None:
                 self.motion.forget_poster(evicted)
             renderer.upload_poster(slot, make(card.label, card.year, card.placeholder_color,
-                                              grid.slot_w, grid.slot_h))
+                                              grid.slot_w, grid.slot_h,
+                                              card.series_title or card.title))
             made += 1
             if made >= max(2, self.budget.max_per_frame):
                 return
@@ -600,9 +625,20 @@ class GridView:
         return self.motion.active or bool(self._pending.ready)
 
 
+PLACEHOLDER = "placeholder:"
+
+
 def poster_key(card: Card) -> str:
-    """What fills a card's poster slot: its poster, else its placeholder (keyed by item)."""
-    return card.poster_image_id or f"placeholder:{card.id}"
+    """What fills a card's poster slot: its poster, else an episode's still (composed into a
+    landscape card, see ``GridView._still_card``), else its placeholder (keyed by item)."""
+    return card.poster_image_id or card.still_image_id or f"{PLACEHOLDER}{card.id}"
+
+
+def still_height(card: Card, width: int, height: int) -> int:
+    """The height to decode a card's image at: a poster fills the slot, a still keeps 16:9."""
+    if card.poster_image_id is None and card.still_image_id:
+        return min(height, round(width * 9 / 16))
+    return height
 
 
 def _uvs(grid: SlotGrid, slots: np.ndarray) -> np.ndarray:

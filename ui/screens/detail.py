@@ -210,7 +210,8 @@ class DetailScreen(Screen):
         else:
             size = self.poster.size()
             self.poster.setPixmap(QPixmap.fromImage(placeholder_image(
-                d.label, d.year, d.placeholder_color, size.width(), size.height(), 10.0)))
+                d.label, d.year, d.placeholder_color, size.width(), size.height(), 10.0,
+                seed=d.series_title or d.title)))
 
     def show_detail(self, d: DetailView) -> None:
         self.detail = d

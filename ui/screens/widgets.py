@@ -150,7 +150,8 @@ class CardDelegate(QStyledItemDelegate):
             if posters is not None:
                 still = (posters.get(card.still_image_id, 300) if card.still_image_id
                          else posters.for_card(card))
-            paint_placeholder(painter, poster, card.label, card.year, card.placeholder_color)
+            paint_placeholder(painter, poster, card.label, card.year, card.placeholder_color,
+                              seed=card.series_title or card.title)
             if still is not None:
                 painter.setClipPath(path)
                 painter.fillPath(path, QColor(0, 0, 0))
@@ -161,7 +162,7 @@ class CardDelegate(QStyledItemDelegate):
             pixmap = posters.for_card(card) if posters else None
             if pixmap is None:
                 paint_placeholder(painter, poster, card.label, card.year,
-                                  card.placeholder_color)
+                                  card.placeholder_color, seed=card.series_title or card.title)
         if pixmap is not None:
             painter.setClipPath(path)
             scaled = pixmap.scaled(poster.size().toSize(),
