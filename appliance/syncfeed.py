@@ -17,11 +17,14 @@ from datetime import timedelta
 import msgspec
 import trio
 
+from appliance.errors import Gone
 from appliance.events import InProcEventBus
 from store import library_access
 from store import sync_feed as feed
-from store.db import Connection, Database, Record
+from store.db import Connection, Database
 from store.gate import Unavailable
+from store.sync_feed import ChangeRow, ItemRecordRow, LibraryRow, WatchRow
+from sync.errors import ErrorCode
 from sync.feed_types import (
     FEED_SCHEMA,
     EndFrame,
@@ -56,26 +59,36 @@ RECORDS_BATCH = 500
 RECORDS_QUIET_S = 2.0
 
 
-class ResnapshotRequired(Exception):
+class ResnapshotRequired(Gone):
     """The player's cursor is older than the retained feed (or from another database)."""
 
-
-def _library(row: Record) -> LibraryInfo:
-    return LibraryInfo(id=row["id"], name=row["name"], kind=row["kind"])
-
-
-def _watch(row: Record) -> WatchFrame:
-    return WatchFrame(item_id=row["item_id"], state=WatchStateOut(
-        position_s=row["position_s"], duration_s=row["duration_s"], completed=row["completed"],
-        play_count=row["play_count"], last_played_at=row["last_played_at"],
-        client_ts=row["client_ts"]))
+    def __init__(self, since: int) -> None:
+        super().__init__(ErrorCode.RESNAPSHOT_REQUIRED,
+                         f"changes after {since} are no longer kept (or come from another "
+                         "database); take a new snapshot")
 
 
-def _item_frame(row: Record) -> ItemFrame | PackedItemFrame:
-    packed = row["packed"]
+def _library(row: LibraryRow) -> LibraryInfo:
+    return LibraryInfo(id=row.id, name=row.name, kind=row.kind)
+
+
+def _watch(row: WatchRow) -> WatchFrame:
+    return WatchFrame(item_id=row.item_id, state=WatchStateOut(
+        position_s=row.position_s, duration_s=row.duration_s, completed=row.completed,
+        play_count=row.play_count, last_played_at=row.last_played_at,
+        client_ts=row.client_ts))
+
+
+def _json_record(row: ItemRecordRow) -> ItemRecord:
+    assert row.record is not None, "the statement builds the JSON record where none is stored"
+    return _record.decode(row.record)
+
+
+def _item_frame(row: ItemRecordRow) -> ItemFrame | PackedItemFrame:
+    packed = row.packed
     if packed is not None:  # stored and current: sent as it is
         return PackedItemFrame(item=msgspec.Raw(packed))
-    return ItemFrame(item=_record.decode(row["record"]))
+    return ItemFrame(item=_json_record(row))
 
 
 async def refresh_records(db: Database) -> int:
@@ -96,10 +109,10 @@ async def refresh_records(db: Database) -> int:
             rows = await feed.stale_records(conn, after, RECORDS_BATCH)
             if not rows:
                 return written
-            records = [_packer.encode(_record.decode(r["record"])) for r in rows]
-            await feed.store_records(conn, [r["id"] for r in rows], records, seq)
+            records = [_packer.encode(_json_record(r)) for r in rows]
+            await feed.store_records(conn, [r.id for r in rows], records, seq)
         written += len(rows)
-        after = rows[-1]["id"]
+        after = rows[-1].id
 
 
 async def snapshot(db: Database, user_id: uuid.UUID, server_id: str) -> AsyncIterator[bytes]:
@@ -118,7 +131,7 @@ async def snapshot(db: Database, user_id: uuid.UUID, server_id: str) -> AsyncIte
             if not rows:
                 break
             yield encode_batch([_item_frame(r) for r in rows])
-            after = rows[-1]["id"]
+            after = rows[-1].id
         watch: list[Frame] = [_watch(r) for r in await feed.watch_of_user(conn, user_id, visible)]
         yield encode_batch([*watch, EndFrame(seq=seq)])
 
@@ -128,44 +141,45 @@ async def changes(db: Database, user_id: uuid.UUID, since: int, limit: int) -> b
     async with db.transaction(isolation="repeatable_read", readonly=True) as conn:
         high = await feed.high_water(conn)
         if since < await feed.pruned_through(conn) or since > high:
-            raise ResnapshotRequired
+            raise ResnapshotRequired(since)
         rows = await feed.changes_page(conn, since, user_id, limit)
-        if any(r["entity"] == "access" for r in rows):
-            raise ResnapshotRequired  # what this user may see changed: start over
+        if any(r.entity == "access" for r in rows):
+            raise ResnapshotRequired(since)  # what this user may see changed: start over
         more = len(rows) == limit
-        end = rows[-1]["seq"] if more else high
+        end = rows[-1].seq if more else high
         visible = await library_access.visible(conn, user_id)
         if visible is not None:
             allowed = set(visible)
-            rows = [r for r in rows if r["library_id"] in allowed]
+            rows = [r for r in rows if r.library_id in allowed]
         return encode_batch(await _frames_for(conn, user_id, rows) + [EndFrame(seq=end,
                                                                                 more=more)])
 
 
-async def _frames_for(conn: Connection, user_id: uuid.UUID, rows: list[Record]) -> list[Frame]:
+async def _frames_for(conn: Connection, user_id: uuid.UUID,
+                      rows: list[ChangeRow]) -> list[Frame]:
     # Each entity once, in order of its last change; the state served is the current one.
     wanted: dict[str, dict[uuid.UUID, None]] = {"library": {}, "item": {}, "watch": {}}
     for row in rows:
-        order = wanted[row["entity"]]
-        order.pop(row["entity_id"], None)
-        order[row["entity_id"]] = None
+        order = wanted[row.entity]
+        order.pop(row.entity_id, None)
+        order[row.entity_id] = None
     frames: list[Frame] = []
     gone: list[Frame] = []
     if wanted["library"]:
         ids = list(wanted["library"])
-        found = {r["id"]: r for r in await feed.libraries_by_id(conn, ids)}
-        frames += [LibraryFrame(library=_library(found[i])) for i in ids if i in found]
-        gone += [Tombstone(entity="library", id=i) for i in ids if i not in found]
+        libraries = {r.id: r for r in await feed.libraries_by_id(conn, ids)}
+        frames += [LibraryFrame(library=_library(libraries[i])) for i in ids if i in libraries]
+        gone += [Tombstone(entity="library", id=i) for i in ids if i not in libraries]
     if wanted["item"]:
         ids = list(wanted["item"])
-        found = {r["id"]: r for r in await feed.items_by_id(conn, ids)}
-        frames += [ItemFrame(item=_record.decode(found[i]["record"])) for i in ids if i in found]
-        gone = [Tombstone(entity="item", id=i) for i in ids if i not in found] + gone
+        items = {r.id: r for r in await feed.items_by_id(conn, ids)}
+        frames += [ItemFrame(item=_json_record(items[i])) for i in ids if i in items]
+        gone = [Tombstone(entity="item", id=i) for i in ids if i not in items] + gone
     if wanted["watch"]:
         ids = list(wanted["watch"])
-        found = {r["item_id"]: r for r in await feed.watch_by_id(conn, user_id, ids)}
-        frames += [_watch(found[i]) for i in ids if i in found]
-        gone = [Tombstone(entity="watch", id=i) for i in ids if i not in found] + gone
+        watched = {r.item_id: r for r in await feed.watch_by_id(conn, user_id, ids)}
+        frames += [_watch(watched[i]) for i in ids if i in watched]
+        gone = [Tombstone(entity="watch", id=i) for i in ids if i not in watched] + gone
     # upserts first (libraries before their items), then deletions (items before libraries)
     return frames + gone
 

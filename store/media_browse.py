@@ -21,13 +21,52 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
+
+import msgspec
 
 from store.db import Database, Record
 from store.library_access import GET as VISIBLE
 from store.media_totals import Totals, totals_for
 from store.sql import Sql, sql
 from store.sync_feed import series_sql
+from sync.query import MediaKind
+
+
+class ItemRow(msgspec.Struct, kw_only=True, frozen=True):
+    """An item as the browse columns (``_ITEM_COLUMNS``) give it, with the user's watch state
+    (all None: the user never played or marked it)."""
+
+    id: uuid.UUID
+    library_id: uuid.UUID
+    kind: MediaKind
+    parent_id: uuid.UUID | None
+    title: str
+    original_title: str | None
+    sort_title: str
+    year: int | None
+    release_date: date | None
+    air_date: date | None
+    season_number: int | None
+    episode_numbers: list[int] | None
+    rating: float | None
+    runtime_minutes: int | None
+    genres: list[str] | None
+    added_at: datetime
+    series_item_id: uuid.UUID | None
+    series_title: str | None
+    position_s: float | None
+    duration_s: float | None
+    completed: bool | None
+    play_count: int | None
+    last_played_at: datetime | None
+    client_ts: datetime | None
+    sort_key: str | None = None
+    """A query page's sort key as text (what the cursor carries)."""
+    high_water: int | None = None
+    series_id: uuid.UUID | None = None
+    """Next Up's rows: the series the episode is next in."""
 
 # Sort key expression and its SQL type (the cursor carries the key as text, cast back here).
 # Migration 0008 indexes each of these (but last_watched) exactly as written here: change both.
@@ -251,7 +290,7 @@ PLANNER_SETTINGS = sql(
 
 async def query(db: Database, filters: Filters, sort: str, desc: bool, limit: int,
                 offset: int, after: tuple[str, uuid.UUID] | None,
-                with_total: bool = False) -> tuple[list[Record], int | None]:
+                with_total: bool = False) -> tuple[list[ItemRow], int | None]:
     """One page (and the total count of matches, without the cursor, when asked).
 
     The whole exchange is one hop to the asyncio side and one transaction (custom plans are a
@@ -270,13 +309,13 @@ async def query_visible(db: Database, viewer_id: uuid.UUID,
                         make_filters: Callable[[list[uuid.UUID] | None], Filters], sort: str,
                         desc: bool, limit: int, offset: int,
                         after: tuple[str, uuid.UUID] | None,
-                        with_total: bool = False) -> tuple[list[Record], int | None]:
+                        with_total: bool = False) -> tuple[list[ItemRow], int | None]:
     """As :func:`query`, with the filters made from the libraries ``viewer_id`` may see
     (``users.library_ids``, read in the same hop and transaction: a separate lookup cost a hop
     and a pool round trip of its own, about 2 ms of a 4 ms request)."""
     totals = totals_for(db)
 
-    async def run(conn: Any) -> tuple[list[Record], int | None]:
+    async def run(conn: Any) -> tuple[list[ItemRow], int | None]:
         ids = await conn.fetchval(VISIBLE.text, viewer_id)
         filters = make_filters(None if ids is None else list(ids))
         return await _page(conn, totals, filters, sort, desc, limit, offset, after, with_total)
@@ -286,7 +325,7 @@ async def query_visible(db: Database, viewer_id: uuid.UUID,
 
 async def _page(conn: Any, totals: Totals, filters: Filters, sort: str, desc: bool, limit: int,
                 offset: int, after: tuple[str, uuid.UUID] | None,
-                with_total: bool) -> tuple[list[Record], int | None]:
+                with_total: bool) -> tuple[list[ItemRow], int | None]:
     key, after_id = after if after is not None else (None, None)
     statement = QUERIES[(sort, desc)]
     args = (*filters.args(), key, after_id, limit, offset)
@@ -294,13 +333,14 @@ async def _page(conn: Any, totals: Totals, filters: Filters, sort: str, desc: bo
     total_sql, total_args, cheap = filters.total_statement()
     async with conn.transaction():
         await conn.fetchval(PLANNER_SETTINGS.text)
-        rows: list[Record] = await conn.fetch(statement.text, *args)
+        records: list[Record] = await conn.fetch(statement.text, *args)
+        rows = [ItemRow(**r) for r in records]
         if not with_total:
             return rows, None
         if not rows and offset == 0 and after is None:
             return rows, 0
         if rows:
-            high_water = rows[0]["high_water"]
+            high_water = rows[0].high_water
             known = totals.get(total_key)
             if known is not None and high_water is not None:
                 mark, total = known

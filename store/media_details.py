@@ -5,9 +5,53 @@ from __future__ import annotations
 
 import uuid
 
-from store.db import Database, Record
-from store.media_browse import _FROM, _ITEM_COLUMNS
+import msgspec
+
+from store.db import Database
+from store.media_browse import _FROM, _ITEM_COLUMNS, ItemRow
 from store.sql import sql
+
+
+class ItemDetailRow(ItemRow, kw_only=True, frozen=True):
+    """An item with the fields only its details show."""
+
+    overview: str | None
+    tagline: str | None
+    studios: list[str] | None
+    mpaa: str | None
+    edition: str | None
+    external_ids: str | None
+    """JSON text."""
+    present: bool
+
+
+class FileRow(msgspec.Struct, kw_only=True, frozen=True):
+    id: uuid.UUID
+    library_id: uuid.UUID
+    path: str
+    """As stored (``store.paths.from_db`` turns it into the file system's name)."""
+    size_bytes: int
+    version: str | None
+    part: int | None
+    extra_kind: str | None
+    media_info: str | None
+    """JSON text of a ``MediaInfo``; None before analysis."""
+    analysis_error: str | None
+    present: bool
+    edition: str | None
+
+
+class PersonRow(msgspec.Struct, kw_only=True, frozen=True):
+    id: uuid.UUID
+    name: str
+    kind: str
+    role: str | None
+    image_id: str | None
+
+
+class ImageRow(msgspec.Struct, kw_only=True, frozen=True):
+    kind: str
+    image_id: str
 
 ITEM = sql(
     f"""
@@ -46,21 +90,22 @@ ITEM_PEOPLE = sql(
 ITEM_IMAGES = sql("SELECT kind, image_id FROM item_images WHERE item_id = $1 ORDER BY kind")
 
 
-async def item(db: Database, user_id: uuid.UUID, item_id: uuid.UUID) -> Record | None:
-    return await db.fetchrow(ITEM, user_id, item_id)
+async def item(db: Database, user_id: uuid.UUID, item_id: uuid.UUID) -> ItemDetailRow | None:
+    row = await db.fetchrow(ITEM, user_id, item_id)
+    return None if row is None else ItemDetailRow(**row)
 
 
-async def children(db: Database, user_id: uuid.UUID, item_id: uuid.UUID) -> list[Record]:
-    return await db.fetch(CHILDREN, user_id, item_id)
+async def children(db: Database, user_id: uuid.UUID, item_id: uuid.UUID) -> list[ItemRow]:
+    return [ItemRow(**r) for r in await db.fetch(CHILDREN, user_id, item_id)]
 
 
-async def item_files(db: Database, item_id: uuid.UUID) -> list[Record]:
-    return await db.fetch(ITEM_FILES, item_id)
+async def item_files(db: Database, item_id: uuid.UUID) -> list[FileRow]:
+    return [FileRow(**r) for r in await db.fetch(ITEM_FILES, item_id)]
 
 
-async def item_people(db: Database, item_id: uuid.UUID) -> list[Record]:
-    return await db.fetch(ITEM_PEOPLE, item_id)
+async def item_people(db: Database, item_id: uuid.UUID) -> list[PersonRow]:
+    return [PersonRow(**r) for r in await db.fetch(ITEM_PEOPLE, item_id)]
 
 
-async def item_images(db: Database, item_id: uuid.UUID) -> list[Record]:
-    return await db.fetch(ITEM_IMAGES, item_id)
+async def item_images(db: Database, item_id: uuid.UUID) -> list[ImageRow]:
+    return [ImageRow(**r) for r in await db.fetch(ITEM_IMAGES, item_id)]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import uuid
 
-from store.db import Database, Record
-from store.media_browse import _FROM, _ITEM_COLUMNS
+from store.db import Database
+from store.media_browse import _FROM, _ITEM_COLUMNS, ItemRow
 from store.sql import sql
 
 CONTINUE_WATCHING = sql(
@@ -103,21 +103,22 @@ RECENTLY_ADDED = sql(
 
 
 async def continue_watching(db: Database, user_id: uuid.UUID, library_id: uuid.UUID | None,
-                            limit: int) -> list[Record]:
-    return await db.fetch(CONTINUE_WATCHING, user_id, library_id, limit)
+                            limit: int) -> list[ItemRow]:
+    return [ItemRow(**r) for r in await db.fetch(CONTINUE_WATCHING, user_id, library_id, limit)]
 
 
 async def next_up(db: Database, user_id: uuid.UUID, library_id: uuid.UUID | None,
-                  limit: int) -> list[Record]:
-    return await db.fetch(NEXT_UP, user_id, library_id, limit)
+                  limit: int) -> list[ItemRow]:
+    return [ItemRow(**r) for r in await db.fetch(NEXT_UP, user_id, library_id, limit)]
 
 
-async def next_episode(db: Database, user_id: uuid.UUID, item_id: uuid.UUID) -> Record | None:
+async def next_episode(db: Database, user_id: uuid.UUID, item_id: uuid.UUID) -> ItemRow | None:
     """What plays after episode ``item_id`` (sync/episode_order.py); None after the last one,
     or for anything but an episode."""
-    return await db.fetchrow(NEXT_EPISODE, user_id, item_id)
+    row = await db.fetchrow(NEXT_EPISODE, user_id, item_id)
+    return None if row is None else ItemRow(**row)
 
 
 async def recently_added(db: Database, user_id: uuid.UUID, library_id: uuid.UUID | None,
-                         limit: int) -> list[Record]:
-    return await db.fetch(RECENTLY_ADDED, user_id, library_id, limit)
+                         limit: int) -> list[ItemRow]:
+    return [ItemRow(**r) for r in await db.fetch(RECENTLY_ADDED, user_id, library_id, limit)]

@@ -5,8 +5,35 @@ from __future__ import annotations
 
 import uuid
 
-from store.db import Database, Record
+import msgspec
+
+from store.db import Database
 from store.sql import sql
+
+
+class StreamFileRow(msgspec.Struct, kw_only=True, frozen=True):
+    """A file to stream, with its library's roots (the path must lie inside one)."""
+
+    id: uuid.UUID
+    library_id: uuid.UUID
+    path: str
+    size_bytes: int
+    mtime_ns: int
+    present: bool
+    item_id: uuid.UUID | None
+    subtitles: str | None
+    """JSON text of the analysed subtitle tracks."""
+    container: str | None
+    roots: list[str]
+
+
+class TicketLogin(msgspec.Struct, kw_only=True, frozen=True):
+    """The login a playback ticket came from, as it is now."""
+
+    role: str
+    scope: str
+    grants: list[str]
+    denies: list[str]
 
 STREAM_FILE = sql(
     """
@@ -21,10 +48,12 @@ STREAM_FILE = sql(
 )
 
 
-async def stream_file(db: Database, file_id: uuid.UUID, user_id: uuid.UUID) -> Record | None:
+async def stream_file(db: Database, file_id: uuid.UUID,
+                      user_id: uuid.UUID) -> StreamFileRow | None:
     """The file, if ``user_id`` may see its library (users.library_ids; every range request of
     a stream asks, so access is decided in the same round trip)."""
-    return await db.fetchrow(STREAM_FILE, file_id, user_id)
+    row = await db.fetchrow(STREAM_FILE, file_id, user_id)
+    return None if row is None else StreamFileRow(**row)
 TICKET_LOGIN = sql(
     """
     SELECT u.role, f.scope,
@@ -41,8 +70,9 @@ TICKET_LOGIN = sql(
 
 
 async def ticket_login(db: Database, family_id: uuid.UUID,
-                       user_id: uuid.UUID) -> Record | None:
+                       user_id: uuid.UUID) -> TicketLogin | None:
     """(role, scope, grants, denies) of the login a playback ticket came from, as they are now;
     None once that login or its device is revoked. Asked on every request of a ticket, so a
     DENY or a revocation ends its streams at once, not when the ticket expires."""
-    return await db.fetchrow(TICKET_LOGIN, family_id, user_id)
+    row = await db.fetchrow(TICKET_LOGIN, family_id, user_id)
+    return None if row is None else TicketLogin(**row)

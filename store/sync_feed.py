@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import uuid
 import zlib
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Literal
 
 import msgspec
 
-from store.db import Connection, Database, Record
+from store.db import Connection, Database
 from store.sql import sql
 from sync.feed_types import ItemRecord
 
@@ -194,6 +195,41 @@ PRUNE = sql(
 )
 
 
+class ChangeRow(msgspec.Struct, frozen=True, kw_only=True):
+    """One entry of the change log."""
+
+    seq: int
+    entity: str
+    """``library``, ``item``, ``watch`` or ``access``."""
+    entity_id: uuid.UUID
+    library_id: uuid.UUID | None
+    user_id: uuid.UUID | None
+
+
+class LibraryRow(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    name: str
+    kind: Literal["movies", "series"]
+
+
+class ItemRecordRow(msgspec.Struct, frozen=True, kw_only=True):
+    """An item's record: ``packed`` (msgpack, stored and current) or ``record`` (JSON text)."""
+
+    id: uuid.UUID
+    record: str | None = None
+    packed: bytes | None = None
+
+
+class WatchRow(msgspec.Struct, frozen=True, kw_only=True):
+    item_id: uuid.UUID
+    position_s: float
+    duration_s: float | None
+    completed: bool
+    play_count: int
+    last_played_at: datetime | None
+    client_ts: datetime
+
+
 async def high_water(db: Database | Connection) -> int:
     return int(await db.fetchval(HIGH_WATER) or 0)
 
@@ -203,25 +239,25 @@ async def pruned_through(conn: Connection) -> int:
 
 
 async def changes_page(conn: Connection, since: int, user_id: uuid.UUID,
-                       limit: int) -> list[Record]:
-    return await conn.fetch(CHANGES_PAGE, since, user_id, limit)
+                       limit: int) -> list[ChangeRow]:
+    return [ChangeRow(**r) for r in await conn.fetch(CHANGES_PAGE, since, user_id, limit)]
 
 
-async def libraries(conn: Connection, visible: list[uuid.UUID] | None) -> list[Record]:
-    return await conn.fetch(LIBRARIES, visible)
+async def libraries(conn: Connection, visible: list[uuid.UUID] | None) -> list[LibraryRow]:
+    return [LibraryRow(**r) for r in await conn.fetch(LIBRARIES, visible)]
 
 
-async def libraries_by_id(conn: Connection, ids: list[uuid.UUID]) -> list[Record]:
-    return await conn.fetch(LIBRARIES_BY_ID, ids)
+async def libraries_by_id(conn: Connection, ids: list[uuid.UUID]) -> list[LibraryRow]:
+    return [LibraryRow(**r) for r in await conn.fetch(LIBRARIES_BY_ID, ids)]
 
 
 async def snapshot_items(conn: Connection, after: uuid.UUID, limit: int,
-                         visible: list[uuid.UUID] | None) -> list[Record]:
-    return await conn.fetch(SNAPSHOT_ITEMS, after, limit, visible)
+                         visible: list[uuid.UUID] | None) -> list[ItemRecordRow]:
+    return [ItemRecordRow(**r) for r in await conn.fetch(SNAPSHOT_ITEMS, after, limit, visible)]
 
 
-async def stale_records(conn: Connection, after: uuid.UUID, limit: int) -> list[Record]:
-    return await conn.fetch(STALE_RECORDS, after, limit)
+async def stale_records(conn: Connection, after: uuid.UUID, limit: int) -> list[ItemRecordRow]:
+    return [ItemRecordRow(**r) for r in await conn.fetch(STALE_RECORDS, after, limit)]
 
 
 async def store_records(conn: Connection, ids: list[uuid.UUID], records: list[bytes],
@@ -233,18 +269,18 @@ async def items_changed_after(db: Database, seq: int) -> bool:
     return bool(await db.fetchval(ITEMS_CHANGED_AFTER, seq))
 
 
-async def items_by_id(conn: Connection, ids: list[uuid.UUID]) -> list[Record]:
-    return await conn.fetch(ITEMS_BY_ID, ids)
+async def items_by_id(conn: Connection, ids: list[uuid.UUID]) -> list[ItemRecordRow]:
+    return [ItemRecordRow(**r) for r in await conn.fetch(ITEMS_BY_ID, ids)]
 
 
 async def watch_of_user(conn: Connection, user_id: uuid.UUID,
-                        visible: list[uuid.UUID] | None) -> list[Record]:
-    return await conn.fetch(WATCH_OF_USER, user_id, visible)
+                        visible: list[uuid.UUID] | None) -> list[WatchRow]:
+    return [WatchRow(**r) for r in await conn.fetch(WATCH_OF_USER, user_id, visible)]
 
 
 async def watch_by_id(conn: Connection, user_id: uuid.UUID,
-                      item_ids: list[uuid.UUID]) -> list[Record]:
-    return await conn.fetch(WATCH_BY_ID, user_id, item_ids)
+                      item_ids: list[uuid.UUID]) -> list[WatchRow]:
+    return [WatchRow(**r) for r in await conn.fetch(WATCH_BY_ID, user_id, item_ids)]
 
 
 async def prune(db: Database, older_than: timedelta) -> int:

@@ -6,8 +6,27 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+import msgspec
+
 from store.db import Connection, Database, Record
 from store.sql import sql
+
+
+class WatchStateRow(msgspec.Struct, kw_only=True, frozen=True):
+    """A user's stored watch state of one item."""
+
+    item_id: uuid.UUID
+    position_s: float
+    duration_s: float | None
+    completed: bool
+    play_count: int
+    last_played_at: datetime | None
+    client_ts: datetime
+    device_id: str | None
+
+
+def _state(row: Record | None) -> WatchStateRow | None:
+    return None if row is None else WatchStateRow(**row)
 
 _STATE_COLUMNS = ("item_id, position_s, duration_s, completed, play_count, last_played_at, "
                   "client_ts, device_id")
@@ -71,21 +90,22 @@ PLAYABLE_BELOW = sql(
 
 async def save_progress(db: Database, user_id: uuid.UUID, item_id: uuid.UUID, position_s: float,
                         duration_s: float | None, completed: bool, client_ts: datetime,
-                        device_id: str | None) -> Record | None:
+                        device_id: str | None) -> WatchStateRow | None:
     """None when the stored state is newer (the update lost)."""
-    return await db.fetchrow(SAVE_PROGRESS, user_id, item_id, position_s, duration_s, completed,
-                             client_ts, device_id)
+    return _state(await db.fetchrow(SAVE_PROGRESS, user_id, item_id, position_s, duration_s,
+                                    completed, client_ts, device_id))
 
 
 async def set_state(conn: Connection, user_id: uuid.UUID, item_id: uuid.UUID, completed: bool,
                     client_ts: datetime, device_id: str | None,
-                    clear_only: bool) -> Record | None:
-    return await conn.fetchrow(SET_STATE, user_id, item_id, completed, client_ts, device_id,
-                               clear_only)
+                    clear_only: bool) -> WatchStateRow | None:
+    return _state(await conn.fetchrow(SET_STATE, user_id, item_id, completed, client_ts,
+                                      device_id, clear_only))
 
 
-async def get_state(db: Database, user_id: uuid.UUID, item_id: uuid.UUID) -> Record | None:
-    return await db.fetchrow(GET_STATE, user_id, item_id)
+async def get_state(db: Database, user_id: uuid.UUID,
+                    item_id: uuid.UUID) -> WatchStateRow | None:
+    return _state(await db.fetchrow(GET_STATE, user_id, item_id))
 
 
 async def playable_below(db: Database | Connection, item_id: uuid.UUID) -> list[uuid.UUID]:

@@ -165,7 +165,7 @@ async def _sql(db: Database, q: MediaQuery, user: uuid.UUID) -> tuple[list[uuid.
                                  q.sort_order is SortOrder.DESC, q.limit, q.offset, None,
                                  with_total=True)
     assert total is not None
-    return [r["id"] for r in rows], total
+    return [r.id for r in rows], total
 
 
 SEARCHES = ["matrix", "matrx", "fabuleux", "night", "nigth shift", "harbor", "wire", "the",
@@ -207,7 +207,7 @@ async def test_next_episode_answers_alike(db: Database,
             continue
         row = await mq.next_episode(db, library.user, e.row.id)
         local = replica.next_episode(e.row.id)
-        assert (row["id"] if row else None) == (local.id if local else None), e
+        assert (row.id if row else None) == (local.id if local else None), e
         answered += row is not None
     assert answered > 10
 
@@ -215,7 +215,7 @@ async def test_next_episode_answers_alike(db: Database,
 async def test_next_up_answers_alike(db: Database, engines: tuple[Library, Replica]) -> None:
     library, replica = engines
     rows = await mq.next_up(db, library.user, None, 50)
-    assert [r["id"] for r in rows] == [c.id for c in replica.next_up(50)]
+    assert [r.id for r in rows] == [c.id for c in replica.next_up(50)]
     assert rows, "the generated history has series in progress"
 
 

@@ -21,6 +21,7 @@ from appliance.api import params
 from appliance.api.routing import Answer, Param, RequestContext, Router
 from appliance.api.stopping import unless_stopping
 from appliance.events import Event
+from sync.errors import ErrorCode
 
 router = Router("/api/v1")
 KEEPALIVE_SECONDS = 15.0
@@ -33,7 +34,7 @@ def encode(event: Event) -> bytes:
 
 def _since(raw: str | None) -> int | None:
     return params.integer(raw or None, "Last-Event-ID (or since)", 0, 2**62, status=400,
-                          code="bad_request")
+                          code=ErrorCode.BAD_REQUEST)
 
 
 _SEQUENCE = {"type": "integer", "minimum": 0, "maximum": 2**62}

@@ -15,6 +15,7 @@ from appliance.api.routing import Answer, RequestContext, Router
 from appliance.state import AppState
 from store.gate import Unavailable
 from sync.api_types import ErrorDetail, Health, ServiceHealth
+from sync.errors import ErrorCode
 
 router = Router()
 PROBE_TIMEOUT = 1.0
@@ -84,7 +85,7 @@ async def health(ctx: RequestContext) -> quart.Response:
     if status == 503:
         down = [n for n, s in (("postgres", report.postgres), ("redis", report.redis)) if not s.ok]
         report.error = ErrorDetail(
-            code="unavailable", message=f"unavailable: {', '.join(down)}",
+            code=ErrorCode.UNAVAILABLE, message=f"unavailable: {', '.join(down)}",
             request_id=ctx.request_id,
         )
     return quart.Response(msgspec.json.encode(report), status=status,

@@ -15,13 +15,16 @@ import quart
 
 from appliance import access
 from appliance.api import cursors
-from appliance.api.errors import ApiError
 from appliance.api.routing import Param, RequestContext, Router
+from appliance.errors import Forbidden, InvalidInput, NotFound
 from appliance.state import AppState
 from store import media_query as mq
-from store.db import Record
+from store.media_browse import ItemRow
+from store.media_details import FileRow
 from store.paths import from_db
+from store.watch_state import WatchStateRow
 from sync.contract import reaches_completion
+from sync.errors import ErrorCode
 from sync.media_info import MediaInfo
 from sync.media_types import (
     ImageRef,
@@ -52,23 +55,24 @@ def guard_for(state: AppState) -> ComplexityGuard:
                            peak_hours=parse_peak_hours(media.peak_hours))
 
 
-def watch_out(row: Record) -> WatchStateOut | None:
-    if row["client_ts"] is None:
-        return None
-    return WatchStateOut(position_s=row["position_s"], duration_s=row["duration_s"],
-                         completed=row["completed"], play_count=row["play_count"],
-                         last_played_at=row["last_played_at"], client_ts=row["client_ts"])
+def watch_out(row: ItemRow) -> WatchStateOut | None:
+    if (row.client_ts is None or row.position_s is None or row.completed is None
+            or row.play_count is None):
+        return None  # no watch row: the outer join's columns are all NULL
+    return WatchStateOut(position_s=row.position_s, duration_s=row.duration_s,
+                         completed=row.completed, play_count=row.play_count,
+                         last_played_at=row.last_played_at, client_ts=row.client_ts)
 
 
-def item_out(row: Record) -> MediaItemOut:
+def item_out(row: ItemRow) -> MediaItemOut:
     return MediaItemOut(
-        id=row["id"], library_id=row["library_id"], kind=row["kind"], parent_id=row["parent_id"],
-        title=row["title"], original_title=row["original_title"], sort_title=row["sort_title"],
-        year=row["year"], release_date=row["release_date"], air_date=row["air_date"],
-        season_number=row["season_number"], episode_numbers=row["episode_numbers"],
-        series_id=row["series_item_id"], series_title=row["series_title"],
-        rating=row["rating"], runtime_minutes=row["runtime_minutes"],
-        genres=list(row["genres"] or []), added_at=row["added_at"], watch=watch_out(row),
+        id=row.id, library_id=row.library_id, kind=row.kind, parent_id=row.parent_id,
+        title=row.title, original_title=row.original_title, sort_title=row.sort_title,
+        year=row.year, release_date=row.release_date, air_date=row.air_date,
+        season_number=row.season_number, episode_numbers=row.episode_numbers,
+        series_id=row.series_item_id, series_title=row.series_title,
+        rating=row.rating, runtime_minutes=row.runtime_minutes,
+        genres=list(row.genres or []), added_at=row.added_at, watch=watch_out(row),
     )
 
 
@@ -92,7 +96,7 @@ def _user(ctx: RequestContext, requested: uuid.UUID | None) -> uuid.UUID:
     principal = ctx.require_principal()
     own = uuid.UUID(principal.user_id)
     if requested is not None and requested != own and not principal.can(OTHERS_WATCH_STATE):
-        raise ApiError(403, "forbidden", "only a full (password) session with permission "
+        raise Forbidden(ErrorCode.FORBIDDEN, "only a full (password) session with permission "
                        f"{OTHERS_WATCH_STATE} may query another user's watch state",
                        {"permission": OTHERS_WATCH_STATE})
     return requested or own
@@ -112,9 +116,9 @@ def _filters(q: MediaQuery, user_id: uuid.UUID,
     )
 
 
-async def _visible_rows(ctx: RequestContext, rows: list[Record]) -> list[Record]:
+async def _visible_rows(ctx: RequestContext, rows: list[ItemRow]) -> list[ItemRow]:
     visible = await access.visible(ctx.state, _user(ctx, None))
-    return rows if visible is None else [r for r in rows if r["library_id"] in visible]
+    return rows if visible is None else [r for r in rows if r.library_id in visible]
 
 
 # --- query ------------------------------------------------------------------------------------
@@ -127,10 +131,10 @@ async def _visible_rows(ctx: RequestContext, rows: list[Record]) -> list[Record]
 async def query_media(ctx: RequestContext, body: MediaQuery) -> QueryResult:
     found = problems(body)
     if found:
-        raise ApiError(422, "invalid_query", "; ".join(found), {"problems": found})
+        raise InvalidInput(ErrorCode.INVALID_QUERY, "; ".join(found), {"problems": found})
     cost = guard_for(ctx.state).evaluate(body)
     if not cost.accepted:
-        raise ApiError(422, "query_too_complex",
+        raise InvalidInput(ErrorCode.QUERY_TOO_COMPLEX,
                        f"query costs {cost.total} points, budget {cost.budget}"
                        f"{' (peak hours)' if cost.peak else ''}: {cost.hint}",
                        {"cost": msgspec.to_builtins(cost)})
@@ -142,8 +146,11 @@ async def query_media(ctx: RequestContext, body: MediaQuery) -> QueryResult:
         after, with_total=body.include_total)
     more = len(rows) > body.limit
     rows = rows[:body.limit]
-    next_cursor = (encode_cursor(ctx.state, body, rows[-1]["sort_key"], rows[-1]["id"])
-                   if more and rows else None)
+    next_cursor = None
+    if more and rows:
+        last = rows[-1]
+        assert last.sort_key is not None, "a query page's rows carry their sort key"
+        next_cursor = encode_cursor(ctx.state, body, last.sort_key, last.id)
     return QueryResult(items=[item_out(r) for r in rows], total=total, next_cursor=next_cursor,
                        cost=cost)
 
@@ -168,24 +175,24 @@ def _without_paths(info: MediaInfo, file_id: uuid.UUID, path: str, name: str) ->
                                    warnings=[w.replace(path, name) for w in info.warnings])
 
 
-def file_out(row: Record) -> MediaFileOut:
-    path = from_db(row["path"])
+def file_out(row: FileRow) -> MediaFileOut:
+    path = from_db(row.path)
     name = os.path.basename(path)
     info = None
-    if row["media_info"]:
+    if row.media_info:
         try:
-            info = _without_paths(msgspec.json.decode(row["media_info"], type=MediaInfo),
-                                  row["id"], path, name)
+            info = _without_paths(msgspec.json.decode(row.media_info, type=MediaInfo),
+                                  row.id, path, name)
         except msgspec.ValidationError:
             info = None
-    error = row["analysis_error"]
+    error = row.analysis_error
     return MediaFileOut(
-        id=row["id"], file_name=name, size_bytes=row["size_bytes"],
-        version=row["version"], part=row["part"], edition=row["edition"],
-        extra_kind=row["extra_kind"],
-        present=row["present"], media_info=info,
+        id=row.id, file_name=name, size_bytes=row.size_bytes,
+        version=row.version, part=row.part, edition=row.edition,
+        extra_kind=row.extra_kind,
+        present=row.present, media_info=info,
         analysis_error=error.replace(path, name) if error else error,
-        stream_url=f"/api/v1/stream/{row['id']}",
+        stream_url=f"/api/v1/stream/{row.id}",
     )
 
 
@@ -198,24 +205,24 @@ async def item_details(ctx: RequestContext, item_id: uuid.UUID) -> ItemDetails:
     db = ctx.state.db
     row = await mq.item(db, user_id, item_id)
     if row is None or not access.allows(await access.visible(ctx.state, user_id),
-                                        row["library_id"]):
-        raise ApiError(404, "not_found", f"no item {item_id}")
+                                        row.library_id):
+        raise NotFound(ErrorCode.NOT_FOUND, f"no item {item_id}")
     files = [file_out(f) for f in await mq.item_files(db, item_id)]
     children = ([item_out(c) for c in await mq.children(db, user_id, item_id)]
-                if row["kind"] in ("series", "season") else [])
+                if row.kind in ("series", "season") else [])
     try:
-        external = msgspec.json.decode(row["external_ids"] or "{}", type=dict[str, object])
+        external = msgspec.json.decode(row.external_ids or "{}", type=dict[str, object])
     except msgspec.DecodeError:
         external = {}
     return ItemDetails(
-        item=item_out(row), overview=row["overview"], tagline=row["tagline"],
-        studios=list(row["studios"] or []), mpaa=row["mpaa"], edition=row["edition"],
+        item=item_out(row), overview=row.overview, tagline=row.tagline,
+        studios=list(row.studios or []), mpaa=row.mpaa, edition=row.edition,
         external_ids=external,
         files=[f for f in files if f.extra_kind is None],
         extras=[f for f in files if f.extra_kind is not None],
-        people=[PersonOut(id=p["id"], name=p["name"], kind=p["kind"], role=p["role"],
-                          image_id=p["image_id"]) for p in await mq.item_people(db, item_id)],
-        images=[ImageRef(kind=i["kind"], image_id=i["image_id"])
+        people=[PersonOut(id=p.id, name=p.name, kind=p.kind, role=p.role,
+                          image_id=p.image_id) for p in await mq.item_people(db, item_id)],
+        images=[ImageRef(kind=i.kind, image_id=i.image_id)
                 for i in await mq.item_images(db, item_id)],
         children=children,
     )
@@ -231,7 +238,7 @@ def _library_arg() -> uuid.UUID | None:
     try:
         return uuid.UUID(raw)
     except ValueError:
-        raise ApiError(422, "invalid_query", "library_id: not a UUID") from None
+        raise InvalidInput(ErrorCode.INVALID_QUERY, "library_id: not a UUID") from None
 
 
 @router.route("/media/continue-watching", summary="Movies and episodes in progress, most "
@@ -277,17 +284,17 @@ async def recently_added(ctx: RequestContext) -> ItemList:
 
 # --- watch state ------------------------------------------------------------------------------
 
-def state_out(row: Record | None) -> WatchStateOut | None:
+def state_out(row: WatchStateRow | None) -> WatchStateOut | None:
     if row is None:
         return None
-    return WatchStateOut(position_s=row["position_s"], duration_s=row["duration_s"],
-                         completed=row["completed"], play_count=row["play_count"],
-                         last_played_at=row["last_played_at"], client_ts=row["client_ts"])
+    return WatchStateOut(position_s=row.position_s, duration_s=row.duration_s,
+                         completed=row.completed, play_count=row.play_count,
+                         last_played_at=row.last_played_at, client_ts=row.client_ts)
 
 
 def _aware(ts: datetime) -> datetime:
     if ts.tzinfo is None:
-        raise ApiError(422, "invalid_body", "client_ts: needs a timezone (e.g. ...Z)")
+        raise InvalidInput(ErrorCode.INVALID_BODY, "client_ts: needs a timezone (e.g. ...Z)")
     return ts
 
 
@@ -295,10 +302,10 @@ async def record_progress(state: AppState, user_id: uuid.UUID, item_id: uuid.UUI
                           body: ProgressIn, device: str | None) -> WatchUpdate:
     """Newest client timestamp wins; publishes ``watch.changed`` when the update is stored."""
     if body.position_s < 0 or (body.duration_s is not None and body.duration_s <= 0):
-        raise ApiError(422, "invalid_body", "position_s >= 0 and duration_s > 0 required")
+        raise InvalidInput(ErrorCode.INVALID_BODY, "position_s >= 0 and duration_s > 0 required")
     kind = await access.require_item(state, user_id, item_id)
     if kind not in ("movie", "episode"):
-        raise ApiError(422, "not_playable", f"a {kind} has no progress; mark it instead")
+        raise InvalidInput(ErrorCode.NOT_PLAYABLE, f"a {kind} has no progress; mark it instead")
     completed = body.completed or reaches_completion(body.position_s, body.duration_s)
     row = await mq.save_progress(state.db, user_id, item_id, body.position_s, body.duration_s,
                                  completed, _aware(body.client_ts), body.device_id or device)

@@ -14,16 +14,16 @@ import msgspec
 import quart
 import trio
 
-from appliance import access
+from appliance import access, titles
 from appliance.api import params
-from appliance.api.errors import ApiError
 from appliance.api.routing import Answer, Param, RequestContext, Router
+from appliance.errors import Conflict, InvalidInput, NotFound, UpstreamFailed
 from appliance.metadata import art, enrich, images
 from appliance.metadata.enrich import MetadataSettings, settings_from_config
 from appliance.metadata.images import ImageError
 from appliance.metadata.tmdb import TmdbClient, TmdbError, TmdbSettings
-from appliance.scan import identity
 from store import metadata
+from sync.errors import ErrorCode
 from sync.metadata_types import (
     Candidate,
     CandidateList,
@@ -51,7 +51,7 @@ def settings_for(ctx: RequestContext) -> MetadataSettings:
 async def item_out(ctx: RequestContext, item_id: uuid.UUID) -> ItemMetadata:
     row = await metadata.item(ctx.state.db, item_id)
     if row is None:
-        raise ApiError(404, "not_found", f"no item {item_id}")
+        raise NotFound(ErrorCode.NOT_FOUND, f"no item {item_id}")
     people = await metadata.item_people(ctx.state.db, item_id)
     data: dict[str, Any] = dict(row)
     for key in ("ratings", "external_ids", "images", "placeholder"):
@@ -85,13 +85,13 @@ async def edit_item(ctx: RequestContext, item_id: uuid.UUID, body: ItemEdit) -> 
     values = {k: v for k, v in msgspec.structs.asdict(body).items()
               if k not in ("lock", "unlock") and v is not None}
     if "title" in values and "sort_title" not in values:
-        values["sort_title"] = identity.sort_title(values["title"])
+        values["sort_title"] = titles.sort_title(values["title"])
     elif "sort_title" in values:
-        values["sort_title"] = identity.sort_title(values["sort_title"])
+        values["sort_title"] = titles.sort_title(values["sort_title"])
     lock = sorted(set(body.lock) | set(values))
     async with ctx.state.db.transaction() as conn:
         if not await metadata.edit(conn, item_id, values, lock, list(body.unlock)):
-            raise ApiError(404, "not_found", f"no item {item_id}")
+            raise NotFound(ErrorCode.NOT_FOUND, f"no item {item_id}")
     return await item_out(ctx, item_id)
 
 
@@ -108,7 +108,7 @@ async def refresh(ctx: RequestContext, item_id: uuid.UUID) -> ItemMetadata:
     settings = settings_for(ctx)
     rows = await metadata.items_for_metadata(ctx.state.db, [item_id])
     if not rows:
-        raise ApiError(404, "not_found", f"no item {item_id}")
+        raise NotFound(ErrorCode.NOT_FOUND, f"no item {item_id}")
     described = await enrich.describe(rows, settings, ctx.state.db)
     store = images.store_for(ctx.state.db, settings.data_dir, settings.image_cache_bytes)
     remote = {r.item_id: r.images for r in described}
@@ -125,7 +125,7 @@ async def refresh(ctx: RequestContext, item_id: uuid.UUID) -> ItemMetadata:
 def _tmdb(ctx: RequestContext) -> TmdbSettings:
     tmdb_settings = settings_for(ctx).tmdb
     if tmdb_settings is None:
-        raise ApiError(409, "tmdb_not_configured", "set metadata.tmdb_api_key to identify items")
+        raise Conflict(ErrorCode.TMDB_NOT_CONFIGURED, "set metadata.tmdb_api_key to identify items")
     return tmdb_settings
 
 
@@ -133,9 +133,9 @@ async def _identifiable(ctx: RequestContext, item_id: uuid.UUID) -> Any:
     await _visible(ctx, item_id)
     row = await metadata.item(ctx.state.db, item_id)
     if row is None:
-        raise ApiError(404, "not_found", f"no item {item_id}")
+        raise NotFound(ErrorCode.NOT_FOUND, f"no item {item_id}")
     if row["kind"] not in ("movie", "series"):
-        raise ApiError(422, "not_identifiable", "only movies and series are identified; "
+        raise InvalidInput(ErrorCode.NOT_IDENTIFIABLE, "only movies and series are identified; "
                        "seasons and episodes follow their series")
     return row
 
@@ -151,8 +151,8 @@ async def _identifiable(ctx: RequestContext, item_id: uuid.UUID) -> Any:
                             "search this year instead of the item's")))
 async def identify_candidates(ctx: RequestContext, item_id: uuid.UUID) -> CandidateList:
     args = quart.request.args  # the request's own arguments first: a bad one is 422 anyway
-    asked = params.text(args.get("query"), "query", SEARCH_MAX, code="invalid_query")
-    year = params.integer(args.get("year") or None, "year", 1, 9999, code="invalid_year")
+    asked = params.text(args.get("query"), "query", SEARCH_MAX, code=ErrorCode.INVALID_QUERY)
+    year = params.integer(args.get("year") or None, "year", 1, 9999, code=ErrorCode.INVALID_YEAR)
     tmdb_settings = _tmdb(ctx)
     row = await _identifiable(ctx, item_id)
     query = asked or row["title"]
@@ -164,7 +164,7 @@ async def identify_candidates(ctx: RequestContext, item_id: uuid.UUID) -> Candid
             matches = await client.search(kind, query, year)
             base = await client.image_base() if matches else ""
     except (httpx.HTTPError, TmdbError) as exc:
-        raise ApiError(502, "tmdb_unavailable", f"TMDB: {exc}") from None
+        raise UpstreamFailed(ErrorCode.TMDB_UNAVAILABLE, f"TMDB: {exc}") from None
     return CandidateList(items=[
         Candidate(tmdb_id=m.tmdb_id, title=m.title, original_title=m.original_title,
                   year=m.year, score=round(m.score, 1), overview=m.overview,
@@ -209,17 +209,17 @@ def _etag(image_id: str, width: int, fmt: str) -> str:
                             "it is current", where="header", status=None)))
 async def get_image(ctx: RequestContext, image_id: str) -> quart.Response:
     if len(image_id) != 64 or any(c not in "0123456789abcdef" for c in image_id):
-        raise ApiError(404, "not_found", "no such image")
+        raise NotFound(ErrorCode.NOT_FOUND, "no such image")
     await access.require_image(ctx.state, uuid.UUID(ctx.require_principal().user_id), image_id)
     row = await metadata.image(ctx.state.db, image_id)
     if row is None:
-        raise ApiError(404, "not_found", "no such image")
+        raise NotFound(ErrorCode.NOT_FOUND, "no such image")
     args = quart.request.args
     requested = params.integer(args.get("w"), "w", 1, images.MAX_REQUESTED_WIDTH,
-                               code="invalid_width")
+                               code=ErrorCode.INVALID_WIDTH)
     fmt = args.get("format", "")
     if fmt not in ("", "webp", "jpeg", "jpg"):
-        raise ApiError(422, "invalid_format", "format is webp or jpeg")
+        raise InvalidInput(ErrorCode.INVALID_FORMAT, "format is webp or jpeg")
     if not fmt:
         fmt = "webp" if "image/webp" in quart.request.headers.get("Accept", "image/webp") \
             else "jpeg"
@@ -235,5 +235,5 @@ async def get_image(ctx: RequestContext, image_id: str) -> quart.Response:
         path = await store.variant(image_id, row["source_path"], width, fmt)
         data = await trio.Path(path).read_bytes()
     except (ImageError, OSError) as exc:
-        raise ApiError(404, "image_unavailable", f"image cannot be read: {exc}") from None
+        raise NotFound(ErrorCode.IMAGE_UNAVAILABLE, f"image cannot be read: {exc}") from None
     return quart.Response(data, status=200, content_type=f"image/{fmt}", headers=headers)

@@ -41,10 +41,10 @@ from appliance.api.errors import ApiError
 from appliance.api.routing import Answer, Param, RequestContext, Router
 from appliance.auth import rbac
 from appliance.auth.principal import Principal
-from appliance.errors import InvalidInput
+from appliance.errors import InvalidInput, NotAuthenticated, NotFound, Unavailable
 from appliance.state import AppState
 from store import media_query as mq
-from store.db import Record
+from store.media_stream import StreamFileRow
 from store.paths import from_db
 from sync.errors import ErrorCode
 from sync.media_types import TicketIn, TicketOut
@@ -89,7 +89,7 @@ def _unb64(text: str) -> bytes:
 
 def _ticket_key(state: AppState) -> bytes:
     if state.auth is None:
-        raise ApiError(401, "unauthorized", "authentication required")
+        raise NotAuthenticated(ErrorCode.UNAUTHORIZED, "authentication required")
     return state.auth.derived_key("playback-ticket")
 
 
@@ -104,16 +104,16 @@ def read_ticket(key: bytes, ticket: str, now: float) -> _TicketBody:
     prefix, _, rest = ticket.partition(".")
     body, _, mac = rest.partition(".")
     if prefix != TICKET_PREFIX or not body or not mac:
-        raise ApiError(401, "invalid_ticket", "not a playback ticket")
+        raise NotAuthenticated(ErrorCode.INVALID_TICKET, "not a playback ticket")
     expected = _b64(hmac.new(key, body.encode(), "sha256").digest()[:18])
     if not hmac.compare_digest(expected, mac):
-        raise ApiError(401, "invalid_ticket", "playback ticket is not valid")
+        raise NotAuthenticated(ErrorCode.INVALID_TICKET, "playback ticket is not valid")
     try:
         parsed = msgspec.msgpack.decode(_unb64(body), type=_TicketBody)
     except (binascii.Error, msgspec.DecodeError):
-        raise ApiError(401, "invalid_ticket", "playback ticket is not valid") from None
+        raise NotAuthenticated(ErrorCode.INVALID_TICKET, "playback ticket is not valid") from None
     if parsed.expires < now:
-        raise ApiError(401, "invalid_ticket", "playback ticket expired; get a new one")
+        raise NotAuthenticated(ErrorCode.INVALID_TICKET, "playback ticket expired; get a new one")
     return parsed
 
 
@@ -125,16 +125,17 @@ async def ticket_or_bearer(request: quart.Request, state: AppState) -> Principal
     parsed = read_ticket(_ticket_key(state), ticket, time.time())
     file_id = (request.view_args or {}).get("file_id")
     if str(file_id) != parsed.file_id:
-        raise ApiError(401, "invalid_ticket", "playback ticket is for another file")
+        raise NotAuthenticated(ErrorCode.INVALID_TICKET, "playback ticket is for another file")
     login = await mq.ticket_login(state.db, uuid.UUID(parsed.family_id),
                                   uuid.UUID(parsed.user_id))
     if login is None:
-        raise ApiError(401, "invalid_ticket", "the login this ticket came from was revoked")
+        raise NotAuthenticated(ErrorCode.INVALID_TICKET,
+                               "the login this ticket came from was revoked")
     # The user's permissions now (role, GRANT/DENY, the login's scope), not when the ticket was
     # made: a DENY of media:stream ends the ticket's streams at once (403 from authorise).
-    now_allowed = rbac.effective(login["role"], login["grants"], login["denies"],
-                                 login["scope"])
-    return Principal(user_id=parsed.user_id, username="", role=login["role"], scope="playback",
+    now_allowed = rbac.effective(login.role, login.grants, login.denies,
+                                 login.scope)
+    return Principal(user_id=parsed.user_id, username="", role=login.role, scope="playback",
                      permissions=now_allowed & frozenset({"media:stream"}) & rbac.PLAYBACK)
 
 
@@ -158,39 +159,39 @@ def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip("/") + "/")
 
 
-def locate(row: Record, stored_path: str) -> tuple[str, os.stat_result]:
-    """The real path of a file inside its library, and its stat; ApiError 404/503 otherwise.
+def locate(row: StreamFileRow, stored_path: str) -> tuple[str, os.stat_result]:
+    """The real path of a file inside its library, and its stat; NotFound or Unavailable if not.
     Runs in a worker thread (it touches the disk)."""
     path = from_db(stored_path)
-    roots = [from_db(r) for r in row["roots"]]
+    roots = [from_db(r) for r in row.roots]
     owning = [r for r in roots if _inside(path, r)]
     if not owning:
-        raise ApiError(404, "not_found", "file is not inside its library")
+        raise NotFound(ErrorCode.NOT_FOUND, "file is not inside its library")
     root = owning[0]
     if not os.path.isdir(root):
-        raise ApiError(503, "library_offline",
+        raise Unavailable(ErrorCode.LIBRARY_OFFLINE,
                        f"the library folder {root} is not available (disk unmounted?)",
                        headers={"Retry-After": "30"})
     real_root = os.path.realpath(root)
     real = os.path.realpath(path)
     if not _inside(real, real_root):
-        raise ApiError(404, "not_found", "file is not inside its library")
+        raise NotFound(ErrorCode.NOT_FOUND, "file is not inside its library")
     try:
         st = os.stat(real)
     except FileNotFoundError:
-        raise ApiError(404, "file_missing", "the file is gone from disk") from None
+        raise NotFound(ErrorCode.FILE_MISSING, "the file is gone from disk") from None
     except PermissionError:
-        raise ApiError(404, "file_unreadable", "the appliance may not read this file") from None
+        raise NotFound(ErrorCode.FILE_UNREADABLE, "the appliance may not read this file") from None
     if not os.path.isfile(real):
-        raise ApiError(404, "not_found", "not a regular file")
+        raise NotFound(ErrorCode.NOT_FOUND, "not a regular file")
     return real, st
 
 
-async def _file_row(ctx: RequestContext, file_id: uuid.UUID) -> Record:
+async def _file_row(ctx: RequestContext, file_id: uuid.UUID) -> StreamFileRow:
     user_id = uuid.UUID(ctx.require_principal().user_id)
     row = await mq.stream_file(ctx.state.db, file_id, user_id)
     if row is None:  # no such file, or in a library this user may not see
-        raise ApiError(404, "not_found", f"no file {file_id}")
+        raise NotFound(ErrorCode.NOT_FOUND, f"no file {file_id}")
     return row
 
 
@@ -288,9 +289,9 @@ _SUBTITLE_FORMATS = ("srt", "vtt", "ass", "ssa")
                             "it is current", where="header", status=None)))
 async def stream(ctx: RequestContext, file_id: uuid.UUID) -> quart.Response:
     row = await _file_row(ctx, file_id)
-    if not row["present"]:
-        raise ApiError(404, "file_missing", "the last scan did not find this file on disk")
-    path, st = await trio.to_thread.run_sync(locate, row, row["path"])
+    if not row.present:
+        raise NotFound(ErrorCode.FILE_MISSING, "the last scan did not find this file on disk")
+    path, st = await trio.to_thread.run_sync(locate, row, row.path)
     size = st.st_size
     etag = f'"{size:x}-{st.st_mtime_ns:x}"'
     request = quart.request
@@ -306,7 +307,7 @@ async def stream(ctx: RequestContext, file_id: uuid.UUID) -> quart.Response:
                                                st.st_mtime):
         wanted = None
     if wanted == "unsatisfiable":
-        raise ApiError(416, "range_not_satisfiable", f"the file has {size} bytes",
+        raise ApiError(416, ErrorCode.RANGE_NOT_SATISFIABLE, f"the file has {size} bytes",
                        headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"})
     status = 200
     start, length = 0, size
@@ -358,15 +359,15 @@ def _decode_text(data: bytes) -> str:
 async def subtitle(ctx: RequestContext, file_id: uuid.UUID, index: int) -> quart.Response:
     row = await _file_row(ctx, file_id)
     try:
-        tracks = msgspec.json.decode(row["subtitles"] or "[]", type=list[dict[str, object]])
+        tracks = msgspec.json.decode(row.subtitles or "[]", type=list[dict[str, object]])
     except msgspec.DecodeError:
         tracks = []
     sidecars = [str(t["path"]) for t in tracks if t.get("external") and t.get("path")]
     if not 0 <= index < len(sidecars):
-        raise ApiError(404, "not_found", f"file {file_id} has no sidecar subtitle {index}")
+        raise NotFound(ErrorCode.NOT_FOUND, f"file {file_id} has no sidecar subtitle {index}")
     path, st = await trio.to_thread.run_sync(locate, row, sidecars[index])
     if st.st_size > 20 << 20:
-        raise ApiError(404, "not_found", "subtitle file is implausibly large")
+        raise NotFound(ErrorCode.NOT_FOUND, "subtitle file is implausibly large")
     data = await trio.Path(path).read_bytes()
     ext = os.path.splitext(path)[1].lower()
     wanted = quart.request.args.get("format", "")
@@ -379,4 +380,4 @@ async def subtitle(ctx: RequestContext, file_id: uuid.UUID, index: int) -> quart
     if wanted == "vtt" and ext == ".srt":
         return quart.Response(srt_to_vtt(_decode_text(data)).encode(),
                               content_type="text/vtt; charset=utf-8")
-    raise ApiError(415, "unsupported_media_type", f"cannot convert {ext} to {wanted}")
+    raise ApiError(415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, f"cannot convert {ext} to {wanted}")

@@ -9,8 +9,9 @@ import quart
 
 from appliance import syncfeed
 from appliance.api import params
-from appliance.api.errors import ApiError
 from appliance.api.routing import Answer, Param, RequestContext, Router
+from appliance.errors import InvalidInput
+from sync.errors import ErrorCode
 from sync.feed_types import FRAMES_CONTENT_TYPE
 
 router = Router("/api/v1")
@@ -63,13 +64,8 @@ async def snapshot(ctx: RequestContext) -> quart.Response:
 async def changes(ctx: RequestContext) -> quart.Response:
     since = _int_arg("since", -1, 0, 2**62)
     if since < 0:
-        raise ApiError(422, "invalid_argument", "since is required (the replica's cursor)")
+        raise InvalidInput(ErrorCode.INVALID_ARGUMENT, "since is required (the replica's cursor)")
     limit = _int_arg("limit", syncfeed.PAGE_DEFAULT, 1, syncfeed.PAGE_MAX)
     user_id = uuid.UUID(ctx.require_principal().user_id)
-    try:
-        body = await syncfeed.changes(ctx.state.db, user_id, since, limit)
-    except syncfeed.ResnapshotRequired:
-        raise ApiError(410, "resnapshot_required",
-                       f"changes after {since} are no longer kept (or come from another "
-                       "database); take a new snapshot") from None
-    return _frames(body)
+    # A cursor past retention raises syncfeed.ResnapshotRequired, a Gone: 410 from the table.
+    return _frames(await syncfeed.changes(ctx.state.db, user_id, since, limit))
