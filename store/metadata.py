@@ -11,6 +11,38 @@ import msgspec
 from store.db import Connection, Database, Record
 from store.sql import sql
 
+
+class StoredImage(msgspec.Struct, kw_only=True, frozen=True):
+    """An original image: ``source_path`` for local art (read in place), None for a download
+    (kept in the image cache under its id)."""
+
+    id: str
+    source_path: str | None
+    width: int
+    height: int
+    format: str
+
+
+class PersonCredit(msgspec.Struct, kw_only=True, frozen=True):
+    name: str
+    kind: str
+    role: str | None
+    thumb_url: str | None
+    image_id: str | None
+
+
+class ImageErrorRow(msgspec.Struct, kw_only=True, frozen=True):
+    source: str
+    error: str
+
+
+class VariantKey(msgspec.Struct, kw_only=True, frozen=True):
+    """One cached variant of an image (what eviction deleted)."""
+
+    image_id: str
+    width: int
+    format: str
+
 ITEMS_FOR_METADATA = sql(
     """
     SELECT i.id, i.kind, i.library_id, i.parent_id, i.title, i.year, i.season_number,
@@ -326,8 +358,8 @@ async def item(db: Database | Connection, item_id: uuid.UUID) -> Record | None:
     return await db.fetchrow(ITEM, item_id)
 
 
-async def item_people(db: Database | Connection, item_id: uuid.UUID) -> list[Record]:
-    return await db.fetch(ITEM_PEOPLE, item_id)
+async def item_people(db: Database | Connection, item_id: uuid.UUID) -> list[PersonCredit]:
+    return [PersonCredit(**r) for r in await db.fetch(ITEM_PEOPLE, item_id)]
 
 
 async def save_image(conn: Connection, image_id: str, source_path: str | None,
@@ -351,16 +383,17 @@ async def item_image_sources(db: Database | Connection,
     return await db.fetch(ITEM_IMAGE_SOURCES, ids)
 
 
-async def image(db: Database | Connection, image_id: str) -> Record | None:
-    return await db.fetchrow(IMAGE, image_id)
+async def image(db: Database | Connection, image_id: str) -> StoredImage | None:
+    row = await db.fetchrow(IMAGE, image_id)
+    return None if row is None else StoredImage(**row)
 
 
 async def record_image_error(conn: Connection, source: str, error: str) -> None:
     await conn.execute(RECORD_IMAGE_ERROR, source, error[:500])
 
 
-async def image_errors(db: Database | Connection) -> list[Record]:
-    return await db.fetch(IMAGE_ERRORS)
+async def image_errors(db: Database | Connection) -> list[ImageErrorRow]:
+    return [ImageErrorRow(**r) for r in await db.fetch(IMAGE_ERRORS)]
 
 
 async def add_variant(db: Database | Connection, image_id: str, width: int, fmt: str,
@@ -377,8 +410,8 @@ async def variant_bytes(db: Database | Connection) -> int:
     return total
 
 
-async def evict(db: Database | Connection, free_bytes: int) -> list[Record]:
-    return await db.fetch(EVICT, free_bytes)
+async def evict(db: Database | Connection, free_bytes: int) -> list[VariantKey]:
+    return [VariantKey(**r) for r in await db.fetch(EVICT, free_bytes)]
 
 
 async def cache_get(db: Database | Connection, key: str, not_before: Any) -> str | None:

@@ -146,7 +146,7 @@ class Harness(ScanHarness):
         data = dict(row)
         for key in ("ratings", "external_ids", "images", "placeholder"):
             data[key] = msgspec.json.decode(data[key]) if data[key] else None
-        data["people"] = [(p["name"], p["kind"], p["role"])
+        data["people"] = [(p.name, p.kind, p.role)
                           for p in await metadata.item_people(self.db, rows[0]["id"])]
         return data
 
@@ -205,8 +205,8 @@ async def test_movie_library_nfo_and_art(harness: Harness, tmp_path: Path) -> No
     assert len(matrix["placeholder"]["blurhash"]) == 28  # 4x3 components
     assert matrix["placeholder"]["blurhash"][0] == "L"
     poster = await metadata.image(harness.db, matrix["images"]["poster"])
-    assert poster is not None and (poster["width"], poster["height"]) == (400, 600)
-    assert poster["source_path"].endswith("The Matrix (1999)/poster.jpg")
+    assert poster is not None and (poster.width, poster.height) == (400, 600)
+    assert (poster.source_path or "").endswith("The Matrix (1999)/poster.jpg")
     # local art is not copied; the w342 poster and w780 backdrop variants exist ahead of time
     assert not (harness.data_dir / "images" / "originals").exists()
     variants = sorted(p.name.split("-w")[1] for p in
@@ -223,7 +223,7 @@ async def test_movie_library_nfo_and_art(harness: Harness, tmp_path: Path) -> No
     loose = await harness.item(library.id, "movie", "Loose")
     assert loose["images"] == {} and loose["placeholder"] is None
 
-    errors = {Path(r["source"]).name for r in await metadata.image_errors(harness.db)}
+    errors = {Path(r.source).name for r in await metadata.image_errors(harness.db)}
     assert errors == {"logo.png", "Inception (2010)-poster.webp"}
 
 

@@ -100,8 +100,8 @@ async def test_movies_from_tmdb_with_nfo_first(harness: Harness, tmp_path: Path,
                               ("Michael Mann", "director", None)]
     assert set(heat["images"]) == {"poster", "backdrop", "logo"}
     poster = await metadata.image(harness.db, heat["images"]["poster"])
-    assert poster is not None and poster["source_path"] is None  # downloaded: kept in the cache
-    assert (harness.data_dir / "images" / "originals" / poster["id"][:2] / poster["id"]).exists()
+    assert poster is not None and poster.source_path is None  # downloaded: kept in the cache
+    assert (harness.data_dir / "images" / "originals" / poster.id[:2] / poster.id).exists()
 
     matrix = await harness.item(library.id, "movie", "The Matrix")
     assert matrix["metadata_source"] == "nfo+tmdb"
@@ -112,7 +112,7 @@ async def test_movies_from_tmdb_with_nfo_first(harness: Harness, tmp_path: Path,
     # its NFO had the id
     assert fake.count("/3/search/movie") == 4
     matrix_poster = await metadata.image(harness.db, matrix["images"]["poster"])
-    assert matrix_poster is not None and matrix_poster["source_path"]  # local art wins
+    assert matrix_poster is not None and matrix_poster.source_path  # local art wins
 
     amelie = await harness.item(library.id, "movie", "Amélie")  # matched on original title
     assert amelie["original_title"] == "Le Fabuleux Destin d'Amélie Poulain"

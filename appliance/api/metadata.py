@@ -64,8 +64,8 @@ async def item_out(ctx: RequestContext, item_id: uuid.UUID) -> ItemMetadata:
     data["locked_fields"] = list(data["locked_fields"])
     data["episode_numbers"] = (list(data["episode_numbers"])
                                if data["episode_numbers"] is not None else None)
-    data["people"] = [PersonOut(name=p["name"], kind=p["kind"], role=p["role"],
-                                thumb_url=p["thumb_url"]) for p in people]
+    data["people"] = [PersonOut(name=p.name, kind=p.kind, role=p.role,
+                                thumb_url=p.thumb_url) for p in people]
     return msgspec.convert(data, ItemMetadata, from_attributes=False)
 
 
@@ -224,7 +224,7 @@ async def get_image(ctx: RequestContext, image_id: str) -> quart.Response:
         fmt = "webp" if "image/webp" in quart.request.headers.get("Accept", "image/webp") \
             else "jpeg"
     fmt = "jpeg" if fmt == "jpg" else fmt
-    width = images.pick_width(requested, row["width"])
+    width = images.pick_width(requested, row.width)
     etag = _etag(image_id, width, fmt)
     headers = {"ETag": etag, "Cache-Control": IMMUTABLE, "Vary": "Accept"}
     if etag in quart.request.headers.get("If-None-Match", ""):
@@ -232,7 +232,7 @@ async def get_image(ctx: RequestContext, image_id: str) -> quart.Response:
     settings = settings_for(ctx)
     store = images.store_for(ctx.state.db, settings.data_dir, settings.image_cache_bytes)
     try:
-        path = await store.variant(image_id, row["source_path"], width, fmt)
+        path = await store.variant(image_id, row.source_path, width, fmt)
         data = await trio.Path(path).read_bytes()
     except (ImageError, OSError) as exc:
         raise NotFound(ErrorCode.IMAGE_UNAVAILABLE, f"image cannot be read: {exc}") from None

@@ -201,7 +201,7 @@ class ImageStore:
         # free down to 90% so that eviction does not run on every new variant
         victims = await metadata.evict(self.db, total - int(self.limit_bytes * 0.9))
         for v in victims:
-            path = self.variant_path(v["image_id"], v["width"], v["format"])
+            path = self.variant_path(v.image_id, v.width, v.format)
             await trio.to_thread.run_sync(_unlink, path)
         if victims:
             log.info("image cache trimmed", extra={"variants": len(victims)})
