@@ -379,6 +379,11 @@ def test_every_operation_conforms_to_the_document(workdir: Path) -> None:
         assert not failures, "\n\n".join(failures)
         assert set(examples) == documented, documented - set(examples)
         assert api("GET", "/api/v1/auth/me")[0] == 200, "the admin's session ran every example"
+        # Found by negative examples: a bad argument is 422 before the state it would be used
+        # on (no such subtitle: was 404, then 415; TMDB not configured: was 409).
+        file_id = real_ids["file_id"][0]
+        assert api("GET", f"/api/v1/stream/{file_id}/subtitles/0?format=xyz")[0] == 422
+        assert api("GET", f"/api/v1/metadata/items/{item['id']}/identify?year=abc")[0] == 422
         assert _malformed_header_answer(base).startswith(b"HTTP/1.1 400 "), \
             "a header with a control character is refused by the HTTP layer, not a 5xx"
         server_errors = [e for e in app.log_lines()

@@ -357,6 +357,10 @@ def _decode_text(data: bytes) -> str:
                       Param("format", {"enum": list(_SUBTITLE_FORMATS)}, "the format wanted "
                             "(default: the file's own); vtt converts SRT")))
 async def subtitle(ctx: RequestContext, file_id: uuid.UUID, index: int) -> quart.Response:
+    wanted = quart.request.args.get("format", "")  # the request's own argument first
+    if wanted not in ("", *_SUBTITLE_FORMATS):
+        raise InvalidInput(ErrorCode.INVALID_FORMAT,
+                           f"format is one of {', '.join(_SUBTITLE_FORMATS)}")
     row = await _file_row(ctx, file_id)
     try:
         tracks = msgspec.json.decode(row.subtitles or "[]", type=list[dict[str, object]])
@@ -370,10 +374,6 @@ async def subtitle(ctx: RequestContext, file_id: uuid.UUID, index: int) -> quart
         raise NotFound(ErrorCode.NOT_FOUND, "subtitle file is implausibly large")
     data = await trio.Path(path).read_bytes()
     ext = os.path.splitext(path)[1].lower()
-    wanted = quart.request.args.get("format", "")
-    if wanted not in ("", *_SUBTITLE_FORMATS):
-        raise InvalidInput(ErrorCode.INVALID_FORMAT,
-                           f"format is one of {', '.join(_SUBTITLE_FORMATS)}")
     if wanted in ("", ext.lstrip(".")):
         return quart.Response(data, content_type=SUBTITLE_MIME.get(ext, "text/plain")
                               + "; charset=utf-8")
