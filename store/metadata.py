@@ -4,12 +4,47 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 import msgspec
 
 from store.db import Connection, Database, Record
 from store.sql import sql
+
+
+class MetadataItemRow(msgspec.Struct, kw_only=True, frozen=True):
+    """An item with every metadata field; the JSON columns (``ratings``, ``external_ids``,
+    ``placeholder``, ``images``: kind -> image id) as text."""
+
+    id: uuid.UUID
+    library_id: uuid.UUID
+    kind: str
+    parent_id: uuid.UUID | None
+    title: str
+    sort_title: str
+    original_title: str | None
+    year: int | None
+    season_number: int | None
+    episode_numbers: list[int] | None
+    overview: str | None
+    tagline: str | None
+    genres: list[str]
+    studios: list[str]
+    rating: float | None
+    ratings: str | None
+    mpaa: str | None
+    runtime_minutes: int | None
+    release_date: date | None
+    air_date: date | None
+    collection: str | None
+    external_ids: str | None
+    locked_fields: list[str]
+    metadata_source: str | None
+    metadata_error: str | None
+    metadata_at: datetime | None
+    placeholder: str | None
+    images: str
 
 
 class StoredImage(msgspec.Struct, kw_only=True, frozen=True):
@@ -354,8 +389,9 @@ async def edit(conn: Connection, item_id: uuid.UUID, values: dict[str, Any],
     return row is not None
 
 
-async def item(db: Database | Connection, item_id: uuid.UUID) -> Record | None:
-    return await db.fetchrow(ITEM, item_id)
+async def item(db: Database | Connection, item_id: uuid.UUID) -> MetadataItemRow | None:
+    row = await db.fetchrow(ITEM, item_id)
+    return None if row is None else MetadataItemRow(**row)
 
 
 async def item_people(db: Database | Connection, item_id: uuid.UUID) -> list[PersonCredit]:

@@ -143,7 +143,7 @@ class Harness(ScanHarness):
         assert len(rows) == 1, (kind, title, await media_index.items(self.db, library_id))
         row = await metadata.item(self.db, rows[0]["id"])
         assert row is not None
-        data = dict(row)
+        data = msgspec.structs.asdict(row)
         for key in ("ratings", "external_ids", "images", "placeholder"):
             data[key] = msgspec.json.decode(data[key]) if data[key] else None
         data["people"] = [(p.name, p.kind, p.role)

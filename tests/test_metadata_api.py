@@ -126,7 +126,7 @@ async def test_many_requests_for_a_new_variant_render_it_once(api: Api, tmp_path
     item_id = await matrix(api, tmp_path)
     row = await metadata.item(api.h.state.db, item_id)
     assert row is not None
-    poster = json.loads(row["images"])["poster"]
+    poster = json.loads(row.images)["poster"]
     store = images.store_for(api.h.state.db, api.h.state.data_dir)
     before = store.produced
     results: list[bytes] = []

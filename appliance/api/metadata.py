@@ -53,7 +53,7 @@ async def item_out(ctx: RequestContext, item_id: uuid.UUID) -> ItemMetadata:
     if row is None:
         raise NotFound(ErrorCode.NOT_FOUND, f"no item {item_id}")
     people = await metadata.item_people(ctx.state.db, item_id)
-    data: dict[str, Any] = dict(row)
+    data: dict[str, Any] = msgspec.structs.asdict(row)
     for key in ("ratings", "external_ids", "images", "placeholder"):
         data[key] = msgspec.json.decode(data[key]) if data[key] else None
     data["ratings"] = data["ratings"] or {}
@@ -129,12 +129,12 @@ def _tmdb(ctx: RequestContext) -> TmdbSettings:
     return tmdb_settings
 
 
-async def _identifiable(ctx: RequestContext, item_id: uuid.UUID) -> Any:
+async def _identifiable(ctx: RequestContext, item_id: uuid.UUID) -> metadata.MetadataItemRow:
     await _visible(ctx, item_id)
     row = await metadata.item(ctx.state.db, item_id)
     if row is None:
         raise NotFound(ErrorCode.NOT_FOUND, f"no item {item_id}")
-    if row["kind"] not in ("movie", "series"):
+    if row.kind not in ("movie", "series"):
         raise InvalidInput(ErrorCode.NOT_IDENTIFIABLE, "only movies and series are identified; "
                        "seasons and episodes follow their series")
     return row
@@ -155,9 +155,9 @@ async def identify_candidates(ctx: RequestContext, item_id: uuid.UUID) -> Candid
     year = params.integer(args.get("year") or None, "year", 1, 9999, code=ErrorCode.INVALID_YEAR)
     tmdb_settings = _tmdb(ctx)
     row = await _identifiable(ctx, item_id)
-    query = asked or row["title"]
-    year = row["year"] if year is None else year
-    kind = "movie" if row["kind"] == "movie" else "tv"
+    query = asked or row.title
+    year = row.year if year is None else year
+    kind = "movie" if row.kind == "movie" else "tv"
     try:
         async with TmdbClient.open_http(tmdb_settings) as http:
             client = TmdbClient(ctx.state.db, http, tmdb_settings)
