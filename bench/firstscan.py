@@ -15,7 +15,7 @@ jobs and when the stage ended. The peak PSS of the appliance's process tree (the
 Postgres, Redis, walk workers) is sampled every 100 ms during the scan.
 
 A second, smaller figure runs with analysis on over generated real media (the test fixtures'
-five files, copied under film names), against its own raw walk.
+five files, copied under film names): seconds until every job is done, and files per second.
 
 ``--firstscan-compare DIR`` also measures the appliance of another checkout (a git worktree of
 an earlier commit), alternating with this one, on the same tree: a before/after in one run.
@@ -55,6 +55,7 @@ STAGES = """
     SELECT kind, count(*) AS jobs,
            count(*) FILTER (WHERE state = 'failed') AS failed,
            sum(attempts - 1) FILTER (WHERE attempts > 1) AS retries,
+           extract(epoch FROM min(created_at) - $1::timestamptz) AS queued_s,
            extract(epoch FROM max(finished_at) - $1::timestamptz) AS ended_s
     FROM jobs GROUP BY kind ORDER BY ended_s
 """
@@ -307,6 +308,7 @@ async def _stages(dsn: str, started_at: Any) -> tuple[list[dict[str, Any]], dict
         rows = [dict(r) for r in await conn.fetch(STAGES, started_at)]
         for r in rows:
             r["ended_s"] = float(r["ended_s"] or 0.0)
+            r["queued_s"] = float(r["queued_s"] or 0.0)
             r["retries"] = int(r["retries"] or 0)
         counts = {r["kind"]: r["n"] for r in await conn.fetch(
             "SELECT kind, count(*) AS n FROM media_items WHERE present GROUP BY kind")}
@@ -363,7 +365,7 @@ def _timed(fn: Any) -> float:
 
 
 def _stage_text(m: Measured) -> str:
-    return ", ".join(f"{s['kind']} {s['jobs']} jobs to {s['ended_s']:.1f} s"
+    return ", ".join(f"{s['kind']} {s['jobs']} jobs {s['queued_s']:.1f}-{s['ended_s']:.1f} s"
                      + (f" ({s['failed']} failed)" if s["failed"] else "")
                      + (f" ({s['retries']} retries)" if s["retries"] else "")
                      for s in m.stages)
@@ -417,7 +419,6 @@ def run(params: Params, progress: Any = print) -> Result:
             ]
         if params.media_files:
             real = media_tree(tmp / "media", params.media_files)
-            real_raw = _raw([real])
             for label, source in sources.items():
                 progress(f"  {label}: first scan, analysis on, {params.media_files} real files")
                 m = first_scan(source, tmp, [("Real", "movies", real)],
@@ -428,9 +429,8 @@ def run(params: Params, progress: Any = print) -> Result:
                 figures += [
                     Figure(f"{label}: first scan, analysis on ({params.media_files} files)",
                            m.seconds, "s"),
-                    Figure(f"{label}: analysis on, files/s", params.media_files / m.seconds,
-                           "files/s"),
-                    Figure(f"{label}: analysis on / raw walk", m.seconds / real_raw, "x"),
+                    Figure(f"{label}: analysis on, files per second",
+                           params.media_files / m.seconds, "/s"),
                 ]
         summary = (f"{tree.files:,} files ({sidecars} film folders with movie.nfo + poster.jpg), "
                    f"two libraries added through the API of the real appliance, until no job is "

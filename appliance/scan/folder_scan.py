@@ -80,15 +80,15 @@ RETRY_UNDESCRIBED_SECONDS = 6 * 3600
 IN_THREAD = Walkers(0)
 
 
-def sidecar_folders(listings: list[Listing], folders: set[str],
-                    roots: list[str]) -> tuple[set[str], dict[str, str]]:
-    """Blocking: which of ``folders`` (and of their series folders, for season folders) hold
-    an NFO or an image, and each folder's series folder where it differs. The walk saw the
-    sidecars of the folders it listed; a series folder listed by an earlier batch (or unchanged)
-    is read here, once per batch."""
+def sidecar_folders(listings: list[Listing], folders: set[str], roots: list[str],
+                    series_library: bool) -> tuple[set[str], dict[str, str]]:
+    """Blocking: which of ``folders`` (and of their series folders, for season folders of a
+    series library) hold an NFO or an image, and each folder's series folder where it differs.
+    The walk saw the sidecars of the folders it listed; a series folder listed by an earlier
+    batch (or unchanged) is read here, once per batch."""
     seen = {to_db(ls.path): ls.sidecars for ls in listings if ls.error is None}
     parent_of: dict[str, str] = {}
-    for folder in folders:
+    for folder in folders if series_library else ():
         series = to_db(str(local.series_folder(Path(from_db(folder)) / "_", roots)))
         if series != folder:
             parent_of[folder] = series
@@ -203,7 +203,8 @@ async def handle(ctx: JobContext, *, analyze: bool = True, metadata: bool = Fals
     sidecars: tuple[set[str], dict[str, str]] = (set(), {})
     if metadata and not remote and upserts:
         sidecars = await trio.to_thread.run_sync(
-            sidecar_folders, result.listings, {r.folder for r in upserts}, list(library.roots))
+            sidecar_folders, result.listings, {r.folder for r in upserts}, list(library.roots),
+            kind == "series")
 
     async def write(conn: Connection) -> None:
         missing_items = await media_index.mark_missing(conn, library_id, gone_files)
