@@ -95,12 +95,17 @@ def make_library(root: Path) -> dict[str, Path]:
     hdr.parent.mkdir(parents=True)
     _ffmpeg(*_testsrc(), "-t", "1", *_hevc(HDR10_X265, "smpte2084"), hdr)
 
+    # two versions of one film (issue 21, item 5): the details list both, Play picks 480p
+    low = make_clip(films / "Twice (2016)" / "Twice (2016) - 240p.mp4", 2)
+    high = make_clip(films / "Twice (2016)" / "Twice (2016) - 480p.mp4", 2, "854x480")
+
     season = shows / "Show (2019)" / "Season 01"
     episodes = [make_clip(season / f"Show - S01E0{n}.mp4", 2) for n in (1, 2)]
     for scratch in (embedded, chapters):
         scratch.unlink()
     return {"clip": clip, "multi": multi, "hdr": hdr, "e1": episodes[0], "e2": episodes[1],
-            "gone": gone, "heavy": heavy, "films": films, "shows": shows}
+            "gone": gone, "heavy": heavy, "films": films, "shows": shows,
+            "v240": low, "v480": high}
 
 
 @dataclass
@@ -119,7 +124,7 @@ class Served:
         status, body = http_json("GET", f"{self.base}/api/v1/media/items/{self.item_id(key)}",
                                  token=self.token)
         assert status == 200, body
-        return body
+        return dict(body)
 
 
 def _find(base: str, token: str, path: Path) -> dict[str, Any] | None:
@@ -151,7 +156,7 @@ def served() -> Iterator[Served]:
                 "name": name.title(), "kind": kind, "roots": [str(paths[name])]}, token=token)
             assert status == 201, body
         served = Served(app, base, token, paths)
-        for key in ("clip", "multi", "hdr", "e1", "e2", "gone", "heavy"):
+        for key in ("clip", "multi", "hdr", "e1", "e2", "gone", "heavy", "v240", "v480"):
             def found(key: str = key) -> bool:
                 details = _find(base, token, paths[key])
                 if details is not None:

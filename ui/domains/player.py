@@ -35,6 +35,8 @@ class PlayerMessage(DomainMessage):
 class Play(PlayerMessage):
     item_id: uuid.UUID
     from_start: bool = False
+    file_id: uuid.UUID | None = None
+    """The version to play; None: the server's first file (``ui.playback.versions``)."""
 
 
 @dataclass(frozen=True)
@@ -53,9 +55,11 @@ class PlayerStopped(CrossDomainEvent):
     item_id: uuid.UUID | None
 
 
-def play_message(detail: Any, from_start: bool = False) -> Play:
-    """What the detail screen posts for its Play/Resume buttons (``detail.id``)."""
-    return Play(item_id=detail.id, from_start=from_start)
+def play_message(detail: Any, from_start: bool = False,
+                 file_id: uuid.UUID | None = None) -> Play:
+    """What the detail screen posts for its Play/Resume buttons (``detail.id``, and the
+    version chosen there)."""
+    return Play(item_id=detail.id, from_start=from_start, file_id=file_id)
 
 
 def offline_queue(replica: Any) -> OfflineQueue:
@@ -74,7 +78,8 @@ class PlayerDomain(Domain):
         if isinstance(message, Play):
             await self._stop()
             self.wanted = message.item_id
-            self.ctx.post(RequestStream(message.item_id, from_start=message.from_start))
+            self.ctx.post(RequestStream(message.item_id, from_start=message.from_start,
+                                        file_id=message.file_id))
         elif isinstance(message, StopPlayback):
             await self._stop()
         else:

@@ -65,6 +65,12 @@ class FileView:
     size_bytes: int = 0
     audio: tuple[str, ...] = ()
     subtitles: tuple[str, ...] = ()
+    height: int | None = None
+    bit_depth: int | None = None
+    edition: str = ""
+    """What the file's name says (Director's Cut): versions of a film may differ."""
+    present: bool = True
+    part: int | None = None
 
 
 @dataclass(frozen=True)
@@ -173,6 +179,8 @@ def _file_from_info(file: MediaFileOut) -> FileView:
                     for a in (info.audio if info else [])),
         subtitles=tuple(f"{s.language or 'und'} {s.codec}" + (" (forced)" if s.forced else "")
                         for s in (info.subtitles if info else [])),
+        height=video.height if video else None, bit_depth=video.bit_depth if video else None,
+        edition=file.edition or "", present=file.present, part=file.part,
     )
 
 
@@ -180,7 +188,8 @@ def _file_from_summary(f: FileSummary) -> FileView:
     return FileView(id=f.id, name=f.file_name, size_bytes=f.size_bytes,
                     resolution=resolution_label(f.height, f.width),
                     video_codec=f.video_codec or "", hdr=f.hdr, container=f.container or "",
-                    duration_s=f.duration_s, audio=tuple(f.audio), subtitles=tuple(f.subtitles))
+                    duration_s=f.duration_s, audio=tuple(f.audio), subtitles=tuple(f.subtitles),
+                    height=f.height, part=f.part)
 
 
 def detail_from_api(d: ItemDetails) -> DetailView:

@@ -1,7 +1,12 @@
 """An item's detail view: backdrop, poster, overview, cast, tech info with an HDR badge,
-seasons or episodes, Resume/Play and Mark watched."""
+seasons or episodes, Resume/Play and Mark watched; a film with several versions lists them
+(one button each: ↑/↓ or Tab move, Enter/Space picks) and Play starts the picked one, at first
+the best this player can decode (``ui.playback.versions``)."""
 
 from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
 
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QColor, QLinearGradient, QPainter, QPixmap
@@ -10,6 +15,7 @@ from PyQt6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
@@ -20,8 +26,9 @@ from ui.domains.events import DetailLoaded, ImageReady, SettingsChanged
 from ui.domains.media import MarkWatched, OpenItem
 from ui.domains.player import play_message
 from ui.domains.ui import Back
-from ui.domains.views import DetailView
+from ui.domains.views import DetailView, FileView
 from ui.placeholder import placeholder_image
+from ui.playback import versions
 from ui.screens.base import Screen
 from ui.screens.theme import palette
 from ui.screens.widgets import CardList, PosterCache, button, heading
@@ -146,6 +153,17 @@ class DetailScreen(Screen):
         self.child_cards.leave_up.connect(self.play.setFocus)
         content.addWidget(self.children_title)
         content.addWidget(self.child_cards)
+        self.versions_title = heading("Versions", "rowTitle")
+        self.versions_box = QVBoxLayout()
+        self.versions_box.setSpacing(4)
+        versions_holder = QWidget()
+        versions_holder.setLayout(self.versions_box)
+        self.version_buttons: list[QPushButton] = []
+        self._versions: list[FileView] = []
+        self.chosen: uuid.UUID | None = None
+        """The file Play starts: the best decodable version until the user picks one."""
+        content.addWidget(self.versions_title)
+        content.addWidget(versions_holder)
         self.cast_title = heading("Cast & crew", "rowTitle")
         self.cast = QLabel("")
         self.cast.setWordWrap(True)
@@ -168,7 +186,7 @@ class DetailScreen(Screen):
         domain, as some tests build one)."""
         if DomainName.PLAYER not in self.registry.names or self.detail is None:
             return None
-        return play_message(self.detail, from_start)
+        return play_message(self.detail, from_start, self.chosen)
 
     def _play(self, from_start: bool = False) -> None:
         if self.detail is None:
@@ -187,6 +205,60 @@ class DetailScreen(Screen):
     def _mark(self) -> None:
         if self.detail is not None:
             self.post(MarkWatched(self.detail.id, not self.detail.watched))
+
+    # --- versions -------------------------------------------------------------------------
+
+    @staticmethod
+    def versions_of(d: DetailView) -> list[FileView]:
+        """The versions a user may choose between: present main files, one per version (the
+        later parts of a multi-part film are not versions of their own), highest resolution
+        first."""
+        return sorted((f for f in d.files if f.present and (f.part or 1) == 1),
+                      key=lambda f: (-(f.height or 0), f.name))
+
+    def pick(self, file_id: uuid.UUID) -> None:
+        """Play starts this version from now on (for this item, until the view is left)."""
+        self.chosen = file_id
+        shown = self._versions if self.version_buttons else []
+        for button_, f in zip(self.version_buttons, shown, strict=True):
+            button_.setChecked(f.id == file_id)
+            button_.setText(("●  " if f.id == file_id else "○  ") + self._label(f))
+
+    def _picker(self, file_id: uuid.UUID) -> Callable[[], None]:
+        return lambda: self.pick(file_id)
+
+    @staticmethod
+    def _label(f: FileView) -> str:
+        return versions.label(f, f.resolution, f.edition)
+
+    def _show_versions(self, d: DetailView, previous: uuid.UUID | None) -> None:
+        while self.versions_box.count():
+            item = self.versions_box.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        self.version_buttons = []
+        self._versions = self.versions_of(d)
+        ids = {f.id for f in self._versions}
+        chosen: uuid.UUID | None
+        if previous == d.id and self.chosen in ids:
+            chosen = self.chosen  # the same item again (a refresh): the user's pick holds
+        else:
+            picked = versions.best(self._versions, versions.available())
+            chosen = picked.id if isinstance(picked, FileView) else None
+        many = len(self._versions) > 1
+        self.versions_title.setVisible(many)
+        if many:
+            for f in self._versions:
+                b = button(self._label(f), "version", self._picker(f.id))
+                b.setCheckable(True)
+                b.setAutoExclusive(True)  # arrows move between them, like radio buttons
+                b.setToolTip(f.name)
+                self.versions_box.addWidget(b)
+                self.version_buttons.append(b)
+        self.chosen = None
+        if chosen is not None:
+            self.pick(chosen)
 
     # --- showing --------------------------------------------------------------------------
 
@@ -214,7 +286,9 @@ class DetailScreen(Screen):
                 seed=d.series_title or d.title)))
 
     def show_detail(self, d: DetailView) -> None:
+        previous = self.detail.id if self.detail is not None else None
         self.detail = d
+        self._show_versions(d, previous)
         pal = palette(self.services.settings.display.theme)
         self.backdrop.color = QColor(pal.window)
         self.backdrop.tint = QColor(d.placeholder_color or pal.raised)
@@ -236,7 +310,8 @@ class DetailScreen(Screen):
                 widget.deleteLater()
         if d.hdr:
             self.badges.addWidget(_badge(d.hdr.replace("DolbyVision", "DOLBY VISION"), "hdr"))
-        first = d.files[0] if d.files else None
+        first = next((f for f in d.files if f.id == self.chosen),
+                     d.files[0] if d.files else None)
         if first is not None:
             for text in (first.resolution, first.video_codec.upper(),
                          first.audio[0].split(" ")[1].upper() if first.audio else ""):
