@@ -101,13 +101,22 @@ async def test_the_cli_follows_the_running_scan(
 
     monkeypatch.setattr(admin_cli, "connect", lambda config, location: Connected())
     out = io.StringIO()
-    async with trio.open_nursery() as nursery:
-        async def tracker() -> None:
-            await finished(pipeline, first.id)
 
-        nursery.start_soon(tracker)
-        status = await admin_cli.scan_command(None, None, "Films",  # type: ignore[arg-type]
-                                              force=False, wait=True, out=out)
+    async def tracker() -> None:
+        """The appliance's progress tracker, once the CLI has started or joined its scan (had
+        it run before, the first scan could have completed under the CLI)."""
+        while " of Films " not in out.getvalue():
+            await trio.sleep(0.01)
+        while True:
+            await pipeline.service.track_once()
+            await trio.sleep(0.05)
+
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(tracker)
+            status = await admin_cli.scan_command(
+                None, None, "Films", force=False, wait=True, out=out)  # type: ignore[arg-type]
+            nursery.cancel_scope.cancel()
     assert status == 0
     text = out.getvalue()
     assert f"scan {first.id} of Films already running: following it" in text
