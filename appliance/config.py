@@ -36,6 +36,9 @@ class DatabaseSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Where initdb/postgres live. Empty: PATH, then the newest /usr/lib/postgresql/*/bin."""
     pool_min: int = 1
     pool_max: int = 10
+    pool_idle_seconds: float = 10.0
+    """A pooled connection unused this long is closed (each idle Postgres backend holds 5-45 MB);
+    the next query opens one again (about 5 ms). 0: keep every connection for ever."""
     command_timeout_seconds: float = 30.0
 
 
@@ -97,6 +100,9 @@ class ScanSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     walk_processes: int = -1
     """Worker processes that walk folders and parse names beside the appliance process, each on
     a core of its own; -1 = two (none on one core); 0 = walk in a thread."""
+    worker_idle_seconds: float = 30.0
+    """A walk worker process with no walk this long exits (about 30 MB each); the next scan
+    starts one again (about 0.15 s). 0: start them with the appliance and keep them."""
     watch_debounce_ms: int = 1500
     """Quiet time before a changed folder is rescanned (a copy in progress keeps it busy)."""
     lease_ttl_seconds: float = 30.0
@@ -137,6 +143,18 @@ class MediaSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """How often the appliance looks for new feed entries to push "changed up to SEQ" to players."""
 
 
+MEMORY_PROFILES = ("auto", "small", "large", "stock")
+
+
+class MemorySection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    profile: str = "auto"
+    """How the embedded Postgres is sized: small (a 1-2 GB board), large (a NAS), auto (small
+    below 3 GiB of RAM, else large, sized by the RAM), or stock (Postgres's own defaults)."""
+    trim_seconds: float = 60.0
+    """How often the appliance hands heap pages it freed back to the system (glibc's
+    malloc_trim: 20-30 MB after a big scan); 0: never."""
+
+
 class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     data_dir: str = ""
     """Only read from an external config file (--config); otherwise --data-dir decides."""
@@ -149,6 +167,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     scan: ScanSection = msgspec.field(default_factory=ScanSection)
     metadata: MetadataSection = msgspec.field(default_factory=MetadataSection)
     media: MediaSection = msgspec.field(default_factory=MediaSection)
+    memory: MemorySection = msgspec.field(default_factory=MemorySection)
 
 
 SECTIONS: dict[str, type[msgspec.Struct]] = {
@@ -161,6 +180,7 @@ SECTIONS: dict[str, type[msgspec.Struct]] = {
     "scan": ScanSection,
     "metadata": MetadataSection,
     "media": MediaSection,
+    "memory": MemorySection,
 }
 LOG_LEVELS = ("debug", "info", "warning", "error")
 # Environment variables that pick files rather than settings.
@@ -303,6 +323,12 @@ def validate_values(config: Config) -> None:
         raise ConfigError("server.body_timeout_seconds: must be > 0 and <= 3600")
     if config.database.pool_min < 1 or config.database.pool_max < config.database.pool_min:
         raise ConfigError("database.pool_max: must be >= database.pool_min >= 1")
+    if (config.database.pool_idle_seconds < 0 or config.scan.worker_idle_seconds < 0
+            or config.memory.trim_seconds < 0):
+        raise ConfigError("database.pool_idle_seconds, scan.worker_idle_seconds, "
+                          "memory.trim_seconds: must not be negative (0 = never)")
+    if config.memory.profile not in MEMORY_PROFILES:
+        raise ConfigError(f"memory.profile: must be one of {', '.join(MEMORY_PROFILES)}")
     if config.log.level.lower() not in LOG_LEVELS:
         raise ConfigError(f"log.level: must be one of {', '.join(LOG_LEVELS)}")
     if config.log.format not in ("json", "text"):

@@ -17,6 +17,7 @@ from pathlib import Path
 import trio
 
 from appliance.children import Account, Child, run_blocking, spawn
+from appliance.pgmemory import STOCK_CONNECTIONS, command_options
 from appliance.supervisor import StartError
 
 log = logging.getLogger(__name__)
@@ -47,11 +48,15 @@ class EmbeddedPostgres:
     stop_signal: int = signal.SIGINT  # "fast" shutdown: abort transactions, checkpoint, exit
     stop_timeout = 15.0
 
-    def __init__(self, data_dir: Path, bin_dir: Path, account: Account | None) -> None:
+    def __init__(self, data_dir: Path, bin_dir: Path, account: Account | None,
+                 settings: dict[str, str] | None = None) -> None:
+        """``settings``: memory settings passed at start (:func:`appliance.pgmemory.
+        postgres_settings`); None: Postgres's defaults with 50 connections."""
         self.pgdata = data_dir / "postgres"
         self.socket_dir = data_dir / "run"
         self.bin_dir = bin_dir
         self.account = account
+        self.settings = settings or {"max_connections": str(STOCK_CONNECTIONS)}
 
     @property
     def dsn(self) -> str:
@@ -143,9 +148,9 @@ class EmbeddedPostgres:
                 "-p", str(PORT),
                 "-c", "listen_addresses=",
                 "-c", "unix_socket_permissions=0700",
-                "-c", "max_connections=50",
                 "-c", "log_min_messages=warning",
                 "-c", "log_line_prefix=",
+                *command_options(self.settings),
             ],
             account=self.account,
             death_signal=signal.SIGQUIT,

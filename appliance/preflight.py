@@ -17,6 +17,7 @@ from appliance.children import Account, lookup_account
 from appliance.config import Config, ConfigError, Location, parse_listen
 from appliance.embedded_postgres import EmbeddedPostgres, find_bin_dir
 from appliance.embedded_redis import EmbeddedRedis, find_redis_server
+from appliance.pgmemory import postgres_settings, total_ram_bytes
 
 # sun_path is 108 bytes including the terminating NUL.
 MAX_SOCKET_PATH = 107
@@ -136,7 +137,8 @@ def plan(config: Config, location: Location) -> Plan:
                 f"database.postgres_bin_dir: initdb not found in {where} "
                 "(apt-get install postgresql, or set database.dsn to use an external server)"
             )
-        postgres = EmbeddedPostgres(data_dir, bin_dir, account)
+        postgres = EmbeddedPostgres(data_dir, bin_dir, account, postgres_settings(
+            config.memory.profile, total_ram_bytes(), config.database.pool_max))
         socket_path = postgres.socket_dir / ".s.PGSQL.5432"
         if len(str(socket_path)) > MAX_SOCKET_PATH:
             raise ConfigError(

@@ -23,7 +23,7 @@ from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as hypercorn_serve
 
 from appliance import config as config_mod
-from appliance import datadir_lock, filemodes, sdnotify
+from appliance import datadir_lock, filemodes, memtrim, sdnotify
 from appliance.api import server_settings
 from appliance.api.app import create_app
 from appliance.api.routing import deny_all
@@ -137,6 +137,7 @@ async def running_services(config: Config, plan: Plan) -> AsyncIterator[Services
             db = await Database.connect(
                 dsn, pg_gate, min_size=config.database.pool_min,
                 max_size=config.database.pool_max,
+                idle_seconds=config.database.pool_idle_seconds,
                 command_timeout=config.database.command_timeout_seconds,
             )
             db_holder.append(db)
@@ -223,6 +224,7 @@ async def run(config: Config, plan: Plan) -> None:
                     lease_ttl=config.scan.lease_ttl_seconds,
                     housekeeping_seconds=config.scan.housekeeping_seconds,
                     walk_processes=config.scan.walk_processes,
+                    worker_idle_seconds=config.scan.worker_idle_seconds,
                 )
                 state.scans = scanning.service
                 app = create_app(state)
@@ -241,6 +243,7 @@ async def run(config: Config, plan: Plan) -> None:
                             f"{exc.strerror or exc}"
                         ) from None
                     work.start_soon(auth.housekeeping)
+                    work.start_soon(memtrim.run, config.memory.trim_seconds)
                     await work.start(SyncNotifier(
                         services.db, state.bus, config.media.sync_push_interval_ms / 1000,
                         timedelta(days=config.media.sync_retention_days)).run)

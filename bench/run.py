@@ -28,6 +28,7 @@ from bench import (
     grid,
     images,
     media,
+    memory,
     naming,
     playback,
     replica,
@@ -69,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("benchmark", nargs="?", default="all",
                         choices=["all", "bridge", "coldstart", "analyze", "auth", "scan",
                                  "images", "media", "grid", "replica", "playback", "naming",
-                                 "firstscan"])
+                                 "firstscan", "memory"])
     parser.add_argument("--rounds", type=positive, default=5,
                         help="bridge, analyze: rounds (default 5)")
     parser.add_argument("--queries", type=positive, default=3000,
@@ -101,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--firstscan-compare", metavar="DIR",
                         help="firstscan: also run the appliance of this checkout (e.g. a git "
                              "worktree of an earlier commit), alternating, on the same tree")
+    parser.add_argument("--memory-idle", type=float, default=60.0,
+                        help="memory: seconds idle after the scan before the idle figure "
+                             "(default 60; sizes from --files)")
     parser.add_argument("--items", type=positive, default=200,
                         help="images: movies enriched against the fake TMDB (default 200)")
     parser.add_argument("--latency-ms", type=positive, default=50,
@@ -201,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         "firstscan": lambda: firstscan.run(firstscan.Params(
             files=args.files[0], rounds=args.firstscan_rounds, media_files=args.firstscan_media,
             compare=args.firstscan_compare)),
+        "memory": lambda: memory.run(memory.Params(files=tuple(sorted(args.files)),
+                                                   idle=args.memory_idle)),
     }
     names = list(benchmarks) if args.benchmark == "all" else [args.benchmark]
     for name in names:

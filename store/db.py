@@ -83,12 +83,17 @@ class Database:
         min_size: int = 1,
         max_size: int = 10,
         command_timeout: float = 30.0,
+        idle_seconds: float = 300.0,
     ) -> Database:
+        """``idle_seconds``: a connection unused this long is closed (asyncpg reopens one on the
+        next acquire); each idle backend holds megabytes of the server's memory. 0: never."""
+
         async def create() -> Any:
             return await asyncpg.create_pool(
                 dsn,
                 min_size=min_size,
                 max_size=max_size,
+                max_inactive_connection_lifetime=idle_seconds,
                 command_timeout=command_timeout,
                 server_settings={"application_name": "ferrex-appliance"},
             )

@@ -55,6 +55,9 @@ def test_precedence_file_env_cli(tmp_path: Path) -> None:
         ('[redis]\nurl = "http://x"\n', {}, "redis.url"),
         ('[log]\nlevel = "loud"\n', {}, "log.level"),
         ("[scan]\nwalk_processes = -2\n", {}, "scan.walk_processes: must be >= -1"),
+        ("[database]\npool_idle_seconds = -1\n", {}, "database.pool_idle_seconds"),
+        ("", {"FERREX_SCAN_WORKER_IDLE_SECONDS": "-5"}, "scan.worker_idle_seconds"),
+        ('[memory]\nprofile = "tiny"\n', {}, "memory.profile: must be one of auto, small"),
     ],
 )
 def test_bad_settings_name_the_setting(

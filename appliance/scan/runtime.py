@@ -47,6 +47,8 @@ class ScanRuntime:
     walk_processes: int = -1
     """Worker processes for folder walks (-1: from the CPU count; 0: a thread of this
     process)."""
+    worker_idle_seconds: float = 0.0
+    """A walk worker leaves after this long without a walk (0: kept, started at once)."""
     walkers: Walkers = field(init=False)
     analyzers: Analyzers = field(init=False)
     """MediaAnalyze's worker processes, one per analysis the budget runs at once."""
@@ -54,7 +56,7 @@ class ScanRuntime:
     service: ScanService = field(init=False)
 
     def __post_init__(self) -> None:
-        self.walkers = Walkers(self.walk_processes)
+        self.walkers = Walkers(self.walk_processes, self.worker_idle_seconds)
         self.analyzers = Analyzers(self.budget.limits[Workload.ANALYSIS])
         self.dispatcher = Dispatcher(
             self.db, handlers(self.settings, self.walkers, self.analyzers), bus=self.bus,

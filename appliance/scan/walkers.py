@@ -10,6 +10,11 @@ continuation chunk of thousands of folders is split at once.
 
 With ``processes == 0`` (one core, or the config says so) walks run in a trio worker thread,
 unsplit, exactly as before.
+
+Workers are started by the first walk and leave after ``idle_seconds`` without one
+(``scan.worker_idle_seconds``): an idle appliance on a small board should not hold 30 MB per
+worker for a scan that may come tomorrow. ``idle_seconds == 0`` keeps them for the life of the
+block, started with it.
 """
 
 from __future__ import annotations
@@ -45,9 +50,11 @@ def default_processes(cpus: int | None = None) -> int:
 
 
 class Walkers:
-    def __init__(self, processes: int = 0) -> None:
-        """``processes``: as ``scan.walk_processes`` (-1: :func:`default_processes`)."""
+    def __init__(self, processes: int = 0, idle_seconds: float = 0.0) -> None:
+        """``processes``: as ``scan.walk_processes`` (-1: :func:`default_processes`);
+        ``idle_seconds``: as ``scan.worker_idle_seconds`` (0: never retired)."""
         self.processes = default_processes() if processes < 0 else processes
+        self.idle_seconds = idle_seconds if idle_seconds > 0 else math.inf
         self._context: trio_parallel.WorkerContext | None = None
         self._limiter = trio.CapacityLimiter(max(1, self.processes))
 
@@ -63,7 +70,8 @@ class Walkers:
             yield self
             return
         manager = trio_parallel.open_worker_context(
-            idle_timeout=math.inf, grace_period=GRACE_SECONDS, init=walking.ignore_stop_signals)
+            idle_timeout=self.idle_seconds, grace_period=GRACE_SECONDS,
+            init=walking.ignore_stop_signals)
         self._context = await manager.__aenter__()
         try:
             yield self
@@ -87,8 +95,9 @@ class Walkers:
 
     async def warm_up(self) -> None:
         """Start every worker now (about 0.15 s each: an interpreter and the walk's imports),
-        so the first scan after the appliance starts does not wait for them."""
-        if self._context is None:
+        so the first scan after the appliance starts does not wait for them. Only when they
+        are kept for ever: retired workers are started on demand, by the walk itself."""
+        if self._context is None or self.idle_seconds != math.inf:
             return
         context = self._context
         async with trio.open_nursery() as nursery:
