@@ -13,6 +13,35 @@ from store.db import Connection, Database, Record
 from store.sql import sql
 
 
+class ItemForMetadata(msgspec.Struct, kw_only=True, frozen=True):
+    """What the providers need of an item: its ids, where its files are (a film's or episode's
+    first file, a season's first episode's, a series' first episode's), its parent's and
+    grandparent's ids (a season or episode is looked up under its series)."""
+
+    id: uuid.UUID
+    kind: str
+    library_id: uuid.UUID
+    parent_id: uuid.UUID | None
+    title: str
+    year: int | None
+    season_number: int | None
+    episode_numbers: list[int] | None
+    external_ids: str | None
+    """JSON text."""
+    locked_fields: list[str] | None
+    identified: str | None
+    """JSON text: the TMDB choice an admin made (identify)."""
+    library_kind: str
+    roots: list[str]
+    file_path: str | None
+    child_file_path: str | None
+    grandchild_file_path: str | None
+    duration_s: float | None
+    parent_ids: str | None
+    grandparent_id: uuid.UUID | None
+    grandparent_ids: str | None
+
+
 class MetadataItemRow(msgspec.Struct, kw_only=True, frozen=True):
     """An item with every metadata field; the JSON columns (``ratings``, ``external_ids``,
     ``placeholder``, ``images``: kind -> image id) as text."""
@@ -326,8 +355,9 @@ def _json(value: Any) -> str:
     return msgspec.json.encode(value).decode()
 
 
-async def items_for_metadata(db: Database | Connection, ids: list[uuid.UUID]) -> list[Record]:
-    return await db.fetch(ITEMS_FOR_METADATA, ids)
+async def items_for_metadata(db: Database | Connection,
+                             ids: list[uuid.UUID]) -> list[ItemForMetadata]:
+    return [ItemForMetadata(**r) for r in await db.fetch(ITEMS_FOR_METADATA, ids)]
 
 
 async def needing_metadata(conn: Connection, ids: list[uuid.UUID]) -> list[uuid.UUID]:

@@ -302,7 +302,7 @@ async def test_episode_without_art_gets_a_frame_grab(db: Database, tmp_path: Pat
         await h.scan(library.id)
         nursery.cancel_scope.cancel()
     rows = [r for r in await metadata.items_for_metadata(
-        db, [r["id"] for r in await media_index.items(db, library.id)]) if r["kind"] == "episode"]
+        db, [r["id"] for r in await media_index.items(db, library.id)]) if r.kind == "episode"]
     store = images.store_for(db, data_dir)
     found, errors = await art.collect(store, rows, settings)  # what ImageFetch does
     assert [(f.kind, f.source, f.original.width, f.original.height) for f in found] == [

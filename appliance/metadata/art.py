@@ -24,7 +24,8 @@ from appliance.metadata.images import ImageError, ImageStore, Original
 from appliance.metadata.providers import ImageProvider
 from appliance.orchestration.dispatcher import JobContext
 from store import frame_grabs, metadata
-from store.db import Connection, Record
+from store.db import Connection
+from store.metadata import ItemForMetadata
 from store.paths import from_db
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ async def download(http: httpx.AsyncClient, url: str, attempts: int = 3) -> byte
     raise ImageError(f"cannot download {url}")
 
 
-async def collect(store: ImageStore, rows: Sequence[Record], settings: MetadataSettings,
+async def collect(store: ImageStore, rows: Sequence[ItemForMetadata], settings: MetadataSettings,
                   remote: Mapping[uuid.UUID, Mapping[str, str]] | None = None,
                   has_thumb: Collection[uuid.UUID] = (),
                   has_poster: Collection[uuid.UUID] = (),
@@ -117,9 +118,9 @@ async def collect(store: ImageStore, rows: Sequence[Record], settings: MetadataS
                     log.warning("image unreadable", extra={"path": str(path), "error": str(exc)})
                     errors.append((str(path), str(exc)))
                     continue
-                found.append(Found(row["id"], kind, original, str(path), "local"))
-            have = {f.kind for f in found if f.item_id == row["id"]}
-            for kind, url in remote.get(row["id"], {}).items():
+                found.append(Found(row.id, kind, original, str(path), "local"))
+            have = {f.kind for f in found if f.item_id == row.id}
+            for kind, url in remote.get(row.id, {}).items():
                 if kind in have:
                     continue  # local art wins
                 if http is None:
@@ -130,39 +131,39 @@ async def collect(store: ImageStore, rows: Sequence[Record], settings: MetadataS
                     log.warning("image download failed", extra={"url": url, "error": str(exc)})
                     errors.append((url, str(exc)))
                     continue
-                found.append(Found(row["id"], kind, original, None, "tmdb", url))
+                found.append(Found(row.id, kind, original, None, "tmdb", url))
                 have.add(kind)
             # the duration comes from MediaAnalyze; without it no frame is grabbed, not even
             # tried (a spawn per file that is not a readable video would slow big scans down):
             # the analysis that records it queues this episode's grab (scan/frame_chain.py)
-            if (row["kind"] == "episode" and "thumb" not in have and settings.frame_grabs
-                    and row["file_path"] and row["duration_s"] and row["id"] not in has_thumb):
-                frame = await grab_frame(Path(from_db(row["file_path"])), row["duration_s"])
+            if (row.kind == "episode" and "thumb" not in have and settings.frame_grabs
+                    and row.file_path and row.duration_s and row.id not in has_thumb):
+                frame = await grab_frame(Path(from_db(row.file_path)), row.duration_s)
                 if frame is not None:
                     try:
-                        found.append(Found(row["id"], "thumb", await store.keep_bytes(frame),
+                        found.append(Found(row.id, "thumb", await store.keep_bytes(frame),
                                            None, "frame"))
                     except ImageError as exc:
-                        errors.append((from_db(row["file_path"]), f"frame: {exc}"))
-            if (row["kind"] == "movie" and "poster" not in have and settings.frame_grabs
-                    and row["file_path"] and row["duration_s"] and row["id"] not in has_poster):
-                poster = await frame_poster.make(Path(from_db(row["file_path"])),
-                                                 row["duration_s"], grab_at)
+                        errors.append((from_db(row.file_path), f"frame: {exc}"))
+            if (row.kind == "movie" and "poster" not in have and settings.frame_grabs
+                    and row.file_path and row.duration_s and row.id not in has_poster):
+                poster = await frame_poster.make(Path(from_db(row.file_path)),
+                                                 row.duration_s, grab_at)
                 if poster is not None:
                     try:
-                        found.append(Found(row["id"], "poster", await store.keep_bytes(poster),
+                        found.append(Found(row.id, "poster", await store.keep_bytes(poster),
                                            None, "frame"))
                     except ImageError as exc:
-                        errors.append((from_db(row["file_path"]), f"frame poster: {exc}"))
+                        errors.append((from_db(row.file_path), f"frame poster: {exc}"))
     finally:
         if http is not None:
             await http.aclose()
     return found, errors
 
 
-async def save(conn: Connection, rows: Sequence[Record], found: list[Found],
+async def save(conn: Connection, rows: Sequence[ItemForMetadata], found: list[Found],
                errors: list[tuple[str, str]], rendered: Sequence[Rendered] = ()) -> None:
-    kinds = {r["id"]: r["kind"] for r in rows}
+    kinds = {r.id: r.kind for r in rows}
     for f in found:
         o = f.original
         await metadata.save_image(conn, o.image_id, f.path, f.url, o.width, o.height, o.format,
@@ -188,10 +189,10 @@ def make_provider(settings: MetadataSettings) -> ImageProvider:
         store = images.store_for(ctx.db, settings.data_dir, settings.image_cache_bytes)
         rows = await metadata.items_for_metadata(ctx.db, [uuid.UUID(i) for i in item_ids])
         remote = {uuid.UUID(k): v for k, v in (ctx.job.payload.get("remote") or {}).items()}
-        has_thumb = await frame_grabs.with_thumb(ctx.db, [r["id"] for r in rows
-                                                          if r["kind"] == "episode"])
-        has_poster = await frame_grabs.with_poster(ctx.db, [r["id"] for r in rows
-                                                            if r["kind"] == "movie"])
+        has_thumb = await frame_grabs.with_thumb(ctx.db, [r.id for r in rows
+                                                          if r.kind == "episode"])
+        has_poster = await frame_grabs.with_poster(ctx.db, [r.id for r in rows
+                                                            if r.kind == "movie"])
         found, errors = await collect(store, rows, settings, remote, has_thumb, has_poster)
 
         rendered = await ahead(store, found)

@@ -32,8 +32,8 @@ from appliance.metadata import local, nfo, tmdb
 from appliance.metadata.tmdb import TmdbClient, TmdbError, TmdbSettings
 from appliance.orchestration.dispatcher import JobContext
 from store import metadata, queue
-from store.db import Connection, Database, Record
-from store.metadata import Fields, Person
+from store.db import Connection, Database
+from store.metadata import Fields, ItemForMetadata, Person
 from store.paths import from_db
 from store.queue import NewJob, Priority
 
@@ -60,21 +60,21 @@ def settings_from_config(config: Config, data_dir: Path) -> MetadataSettings:
                             frame_grabs=meta.frame_grabs, tmdb=tmdb)
 
 
-def sources_for(row: Record) -> local.LocalSources:
+def sources_for(row: ItemForMetadata) -> local.LocalSources:
     """Blocking: the NFO files and artwork next to an item's files."""
-    roots = [from_db(r) for r in row["roots"]]
-    kind = row["kind"]
-    if kind == "movie" and row["file_path"]:
-        return local.for_movie(Path(from_db(row["file_path"])), roots)
-    if kind == "episode" and row["file_path"]:
-        return local.for_episode(Path(from_db(row["file_path"])))
-    if kind == "series" and row["grandchild_file_path"]:
-        return local.for_series(local.series_folder(Path(from_db(row["grandchild_file_path"])),
+    roots = [from_db(r) for r in row.roots]
+    kind = row.kind
+    if kind == "movie" and row.file_path:
+        return local.for_movie(Path(from_db(row.file_path)), roots)
+    if kind == "episode" and row.file_path:
+        return local.for_episode(Path(from_db(row.file_path)))
+    if kind == "series" and row.grandchild_file_path:
+        return local.for_series(local.series_folder(Path(from_db(row.grandchild_file_path)),
                                                     roots))
-    if kind == "season" and row["child_file_path"]:
-        episode = Path(from_db(row["child_file_path"]))
+    if kind == "season" and row.child_file_path:
+        episode = Path(from_db(row.child_file_path))
         series = local.series_folder(episode, roots)
-        return local.for_season(series, episode.parent, row["season_number"] or 0)
+        return local.for_season(series, episode.parent, row.season_number or 0)
     return local.LocalSources()
 
 
@@ -131,19 +131,19 @@ class Result:
     """Artwork lies next to the item's files (ImageFetch has something to read)."""
 
 
-def _local(row: Record) -> Result:
+def _local(row: ItemForMetadata) -> Result:
     """Blocking: the NFO provider for one item, and whether local artwork lies there."""
-    result = Result(row["id"], Fields(), None, None, list(row["locked_fields"] or []))
+    result = Result(row.id, Fields(), None, None, list(row.locked_fields or []))
     try:
         sources = sources_for(row)
         result.local_art = bool(sources.art)
         found = read_nfo(sources.nfo)
     except Exception as exc:  # a provider's bug must not fail the whole batch
-        log.exception("NFO provider failed", extra={"item": str(row["id"])})
+        log.exception("NFO provider failed", extra={"item": str(row.id)})
         result.error = f"nfo: {type(exc).__name__}: {exc}"
         return result
     if found is not None:
-        result.fields = fields_from_nfo(found, row["kind"])
+        result.fields = fields_from_nfo(found, row.kind)
         # A URL-only NFO gives ids; the item counts as described once a provider fills fields
         result.source = None if found.url_only else "nfo"
     return result
@@ -165,30 +165,30 @@ def _ids(text: str | None) -> dict[str, Any]:
     return msgspec.json.decode(text) if text else {}
 
 
-async def _tmdb_id(client: TmdbClient, row: Record, local_fields: Fields) -> int | None:
-    kind = "movie" if row["kind"] == "movie" else "tv"
-    identified = _ids(row["identified"])
+async def _tmdb_id(client: TmdbClient, row: ItemForMetadata, local_fields: Fields) -> int | None:
+    kind = "movie" if row.kind == "movie" else "tv"
+    identified = _ids(row.identified)
     if identified.get("provider") == "tmdb" and identified.get("id"):
         return int(identified["id"])
-    ids = {**_ids(row["external_ids"]), **local_fields.external_ids}
+    ids = {**_ids(row.external_ids), **local_fields.external_ids}
     if str(ids.get("tmdb", "")).isdigit():
         return int(ids["tmdb"])
     if ids.get("imdb"):
         found = await client.find_imdb(str(ids["imdb"]), kind)
         if found is not None:
             return found
-    title = local_fields.title or row["title"]
-    year = local_fields.year or row["year"]
+    title = local_fields.title or row.title
+    year = local_fields.year or row.year
     matches = await client.search(kind, title, year)
     if matches and matches[0].score >= tmdb.MATCH_THRESHOLD:
         return matches[0].tmdb_id
     return None
 
 
-async def _remote(client: TmdbClient, row: Record, local_fields: Fields,
+async def _remote(client: TmdbClient, row: ItemForMetadata, local_fields: Fields,
                   series_ids: dict[uuid.UUID, int]) -> tmdb.Described | None:
     base = await client.image_base()
-    kind = row["kind"]
+    kind = row.kind
     if kind in ("movie", "series"):
         tmdb_id = await _tmdb_id(client, row, local_fields)
         if tmdb_id is None:
@@ -199,24 +199,24 @@ async def _remote(client: TmdbClient, row: Record, local_fields: Fields,
         described = tmdb.fields_from_details(details, "movie" if kind == "movie" else "tv",
                                              client.settings.region, base)
         if kind == "series":
-            series_ids[row["id"]] = tmdb_id
+            series_ids[row.id] = tmdb_id
         return described
     # seasons and episodes: through their series' TMDB id (this batch or stored earlier)
-    owner = row["parent_id"] if kind == "season" else row["grandparent_id"]
-    stored = _ids(row["parent_ids"] if kind == "season" else row["grandparent_ids"])
-    series_id = series_ids.get(owner) or (int(stored["tmdb"]) if str(stored.get("tmdb", ""))
-                                           .isdigit() else None)
-    if series_id is None or row["season_number"] is None:
+    owner = row.parent_id if kind == "season" else row.grandparent_id
+    stored = _ids(row.parent_ids if kind == "season" else row.grandparent_ids)
+    series_id = (series_ids.get(owner) if owner is not None else None) or (
+        int(stored["tmdb"]) if str(stored.get("tmdb", "")).isdigit() else None)
+    if series_id is None or row.season_number is None:
         return None
-    season = await client.season(series_id, row["season_number"])
+    season = await client.season(series_id, row.season_number)
     if season is None:
         return None
     if kind == "season":
         return tmdb.fields_from_season(season, base)
-    return tmdb.fields_from_episode(season, list(row["episode_numbers"] or []), base)
+    return tmdb.fields_from_episode(season, list(row.episode_numbers or []), base)
 
 
-async def describe(rows: list[Record], settings: MetadataSettings | None = None,
+async def describe(rows: list[ItemForMetadata], settings: MetadataSettings | None = None,
                    db: Database | None = None) -> list[Result]:
     def local_all() -> list[Result]:
         return [_local(r) for r in rows]
@@ -230,15 +230,15 @@ async def describe(rows: list[Record], settings: MetadataSettings | None = None,
     async with TmdbClient.open_http(settings.tmdb) as http:
         client = TmdbClient(db, http, settings.tmdb)
 
-        async def one(row: Record) -> None:
-            result = by_id[row["id"]]
+        async def one(row: ItemForMetadata) -> None:
+            result = by_id[row.id]
             async with limiter:
                 try:
                     remote = await _remote(client, row, result.fields, series_ids)
                 except (httpx.HTTPError, TmdbError) as exc:
                     # retried on a later scan; what the NFO said stays
                     result.error = f"tmdb: {exc}"[:500]
-                    log.warning("tmdb failed", extra={"item": str(row["id"]), "error": str(exc)})
+                    log.warning("tmdb failed", extra={"item": str(row.id), "error": str(exc)})
                     return
             if remote is None:
                 return
@@ -252,21 +252,21 @@ async def describe(rows: list[Record], settings: MetadataSettings | None = None,
         for stage in (("series",), ("season",), ("movie", "episode")):
             async with trio.open_nursery() as nursery:
                 for row in rows:
-                    if row["kind"] in stage:
+                    if row.kind in stage:
                         nursery.start_soon(one, row)
     return results
 
 
-def with_images(rows: list[Record], results: list[Result], settings: MetadataSettings,
+def with_images(rows: list[ItemForMetadata], results: list[Result], settings: MetadataSettings,
                 frames: bool) -> list[str]:
     """The items ImageFetch has work for: local art, remote URLs, or (analysis on, frame grabs
     on) an episode whose thumbnail may be grabbed from its video, or a film whose poster may be
     made from it. An ImageFetch job for items with none of these would cost a claim and a
     commit for nothing."""
     by_id = {r.item_id: r for r in results}
-    return [str(row["id"]) for row in rows
-            if by_id[row["id"]].local_art or by_id[row["id"]].images
-            or (frames and settings.frame_grabs and row["kind"] in ("episode", "movie"))]
+    return [str(row.id) for row in rows
+            if by_id[row.id].local_art or by_id[row.id].images
+            or (frames and settings.frame_grabs and row.kind in ("episode", "movie"))]
 
 
 async def handle_items(ctx: JobContext, settings: MetadataSettings, frames: bool = False) -> None:
