@@ -148,7 +148,7 @@ async def collect(store: ImageStore, rows: Sequence[ItemForMetadata], settings: 
             if (row.kind == "movie" and "poster" not in have and settings.frame_grabs
                     and row.file_path and row.duration_s and row.id not in has_poster):
                 poster = await frame_poster.make(Path(from_db(row.file_path)),
-                                                 row.duration_s, grab_at)
+                                                 row.duration_s)
                 if poster is not None:
                     try:
                         found.append(Found(row.id, "poster", await store.keep_bytes(poster),
