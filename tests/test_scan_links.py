@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from appliance.api.stream import locate
+from appliance.errors import NotFound, Unavailable
 from store import libraries, media_index
 from store.db import Database
+from store.media_stream import StreamFileRow
 from store.sql import sql
 from tests.scankit import ScanHarness, running_pipeline, touch
 
@@ -36,9 +38,13 @@ async def indexed(harness: ScanHarness, library: libraries.Library) -> dict[str,
     out = {}
     for row in await media_index.files(harness.db, library.id):
         try:
-            locate({"roots": list(library.roots)}, row["path"])
+            locate(StreamFileRow(
+                id=row["id"], library_id=library.id, path=row["path"],
+                size_bytes=0, mtime_ns=0, present=True,
+                item_id=row["item_id"], subtitles=None, container=None,
+                roots=list(library.roots)), row["path"])
             streams = True
-        except Exception:
+        except (NotFound, Unavailable):
             streams = False
         out[rel(row["path"], root)] = streams
     return out
