@@ -536,6 +536,28 @@ ROWS: list[tuple[str, str | None, dict[str, Any]]] = [
     ('heat.1995.1080p.bluray.x264-grp.sample.mkv', 'movies',
      {'kind': 'ignored', 'extra': 'sample'}),
     ('SAMPLE.heat.1995.mkv', 'movies', {'kind': 'ignored', 'extra': 'sample'}),
+    ('sample people (2000).mkv', 'movies',
+     {'kind': 'movie', 'title': 'sample people', 'year': 2000}),
+    ('Sample_People_(2000).mkv', 'movies',
+     {'kind': 'movie', 'title': 'Sample People', 'year': 2000}),
+    ('Movies/sample.people.2000.720p.bluray.x264-grp.mkv', 'movies',
+     {'kind': 'movie', 'title': 'sample people', 'year': 2000}),
+    ('Movie (2010)/sample-movie.2010.mkv', 'movies', {'kind': 'ignored', 'extra': 'sample'}),
+    # --- disc folders: the film is the folder above VIDEO_TS/BDMV ---
+    ('Movies/1917 (2019)/VIDEO_TS/VTS_01_1.VOB', 'movies',
+     {'kind': 'movie', 'title': '1917', 'year': 2019}),
+    ('Movies/Blade Runner 2049 (2017)/BDMV/STREAM/00000.m2ts', 'movies',
+     {'kind': 'movie', 'title': 'Blade Runner 2049', 'year': 2017}),
+    # --- two-word editions leave a typed title too ---
+    ('Brazil Criterion Edition (1985).avi', 'movies',
+     {'kind': 'movie', 'title': 'Brazil', 'year': 1985, 'edition': 'Criterion Edition'}),
+    ('Movies/Brazil (1985)/Brazil_Criterion_Edition_(1985).CD2.avi', 'movies',
+     {'kind': 'movie', 'title': 'Brazil', 'year': 1985, 'edition': 'Criterion Edition',
+      'part': 2}),
+    ('Aliens Special Edition (1986).mkv', 'movies',
+     {'kind': 'movie', 'title': 'Aliens', 'year': 1986, 'edition': 'Special Edition'}),
+    ('Apocalypse Now Redux (2001).mkv', 'movies',
+     {'kind': 'movie', 'title': 'Apocalypse Now Redux', 'year': 2001}),
     ('Show/Season 1/Show - S01E01 - Sample Size.mkv', 'series',
      {'kind': 'episode', 'title': 'Show', 'season': 1, 'episodes': [1]}),
     ('Blade.Runner.UltraHD.HDR.DV.HEVC.x265-GRP.mkv', 'movies',
@@ -818,6 +840,12 @@ def test_guess_library_kind() -> None:
     assert guess_library_kind("Show 2024-03-01.mkv") == "series"
     assert guess_library_kind("[Grp] Show - 05 (1080p).mkv") == "series"
     assert guess_library_kind("Naruto - 102.mkv") == "movies"
+    assert guess_library_kind("Show Name - 01 - Ep Name.mkv") == "series"
+    assert guess_library_kind("01 - Pilot.mkv") == "series"
+    assert guess_library_kind("003. Show Name - Ep Name.avi") == "series"
+    assert guess_library_kind("Show.S01.720p.HDTV-GRP/show.0106.720p-grp.mkv") == "series"
+    assert guess_library_kind("Film - 2010 - 1080p.mkv") == "movies"
+    assert guess_library_kind("1917 - Extended.mkv") == "movies"
 
 
 def test_folder_helpers() -> None:

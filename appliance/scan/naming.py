@@ -116,6 +116,21 @@ _EXTRA_SUFFIXES: Final[dict[str, str]] = {
 #: called ``Sample People`` is not dropped.
 _YEAR_END_RE: Final = re.compile(r"[(\[][0-9]{4}[)\]][\s._-]*$")
 _SAMPLE_PREFIX_RE: Final = re.compile(r"^(?:sample|SAMPLE)[._ ]|^(?i:sample)[-_]")
+#: ... but such a name that goes on to a year is a film's (``sample people (2000).mkv``,
+#: ``Sample_People_(2000).mkv``, ``sample.people.2000.720p.x264-grp.mkv``): samples of releases
+#: are ``sample-x``/``x-sample``/``SAMPLE.x``.
+_SAMPLE_TITLE_RE: Final = re.compile(
+    r"^[sS]ample[._ ][^-]*?[._ (\[](?:19|20)[0-9]{2}(?:[)\]._ ]|$)")
+#: An episode number with an episode title after it, for guessing the library kind only: a
+#: zero-padded number opening the name (``01 - Pilot``, ``003. Show - Title``,
+#: ``03-Criminal.Minds``) or a short number between dashes (``Show - 01 - Pilot``); a year there
+#: (``Film - 2010 - 1080p``) or a bare ``Apollo - 13`` is no episode.
+_NUMBERED_TITLE_RE: Final = re.compile(
+    r"^0[0-9]{1,3}(?:-0[0-9]{1,3})?(?:\. | - |-)[^\W\d]|\S - (?:0[0-9]{1,3}|[1-9][0-9]?)(?:v[0-9])?"
+    r" - [^\W\d]")
+#: A disc's folder structure: the film is the folder above it, the file one of the disc's streams
+#: (``Film (2010)/VIDEO_TS/VTS_01_1.VOB``, ``Film (2010)/BDMV/STREAM/00000.m2ts``).
+_DISC_DIR_RE: Final = re.compile(r"(?:^|/)(?:VIDEO_TS|BDMV)/", re.I)
 
 #: NAS housekeeping folders that are never media (Synology, QNAP, Windows, fsck).
 _IGNORED_DIRS: Final = frozenset({
@@ -138,6 +153,7 @@ _EDITIONS: Final[dict[str, str]] = {
     "ultimatecut": "Ultimate Cut", "ultimateedition": "Ultimate Edition",
     "specialedition": "Special Edition", "collectorsedition": "Collector's Edition",
     "anniversaryedition": "Anniversary Edition", "criterion": "Criterion",
+    "criterionedition": "Criterion Edition",
     "criterioncollection": "Criterion Collection", "remastered": "Remastered",
     "imax": "IMAX", "imaxedition": "IMAX Edition", "redux": "Redux", "openmatte": "Open Matte",
     "roguecut": "Rogue Cut", "despecialized": "Despecialized", "alternatecut": "Alternate Cut",
@@ -149,6 +165,12 @@ _EDITIONS: Final[dict[str, str]] = {
     "ultimatecollectorsedition": "Ultimate Collector's Edition", "deluxeedition": "Deluxe Edition",
 }
 _EDITION_WORDS_RE: Final = re.compile(r"\b(edition|cut)$", re.I)
+#: Editions of two words or more that no film title ends with, so a typed name loses them too
+#: (``Brazil Criterion Edition (1985)``); ``Final Cut``, ``Redux`` or ``Extended`` may be title.
+_TYPED_EDITIONS: Final = frozenset(
+    key for key in _EDITIONS if key.endswith("edition") and key != "fanedit") | {
+    "directorscut", "directorcut", "extendedcut", "theatricalcut", "producerscut",
+    "directorsdefinitivecut", "criterioncollection"}
 #: Only in capitals after a release-name title: ``Alien DC``, ``Aliens SE``.
 _EDITION_ABBREVIATIONS: Final = {"dc": "Director's Cut", "se": "Special Edition"}
 _TITLE_EDITION_RE: Final = re.compile(r"(?:\s+-\s+([^-]+)|\s*[(\[]([^()\[\]]+)[)\]])$")
@@ -444,11 +466,13 @@ def _guess(parts: list[str]) -> LibraryKind:
     date = _DATE_DMY_RE.search(stem) or _DATE_COMPACT_RE.search(stem)
     if date is not None and _day_first_date(date) is not None:
         return "series"
+    if _NUMBERED_TITLE_RE.search(stem):  # Show - 01 - Ep Name, 01 - Ep Name, 003. Show - Ep
+        return "series"
     dirs = parts[:-1]
     if any(season_of_dir(d) is not None or d.lower() in _SERIES_ROOTS for d in dirs):
         return "series"
-    if dirs and _SXXEXX_RE.search(dirs[-1]):  # an obfuscated file in its episode's folder
-        return "series"
+    if dirs and (_SXXEXX_RE.search(dirs[-1]) or _SEASON_ONLY_RE.search(dirs[-1])):
+        return "series"  # an obfuscated file in its episode's folder, a season pack's file
     if " " not in stem and not stem.startswith("["):  # new.girl.117.hdtv: Kodi's 1x17
         tokens = stem.split(".")
         cut = _first_tag(tokens)
@@ -491,6 +515,9 @@ def parse_name(path: str | bytes | os.PathLike[str] | os.PathLike[bytes],
     stem, ext = os.path.splitext(name)
     if ext.lower() not in VIDEO_EXTENSIONS or not stem:
         return ParsedName(path=raw, kind="ignored")
+    if dirs and _DISC_DIR_RE.search(raw):
+        cut = next(i for i, d in enumerate(dirs) if d.upper() in ("VIDEO_TS", "BDMV"))
+        dirs, stem = dirs[:cut], "video"  # a generic name: the folder names the film
     kind: LibraryKind = library_kind or _guess(parts)
 
     # extras folders: the parent, or the grandparent (Extras/Making Of/x.mkv)
@@ -506,7 +533,8 @@ def parse_name(path: str | bytes | os.PathLike[str] | os.PathLike[bytes],
         owner.path, owner.kind, owner.extra = raw, "extra", extra
         return owner
 
-    if _SAMPLE_PREFIX_RE.match(stem) or stem.lower() == "sample":
+    if ((_SAMPLE_PREFIX_RE.match(stem) and not _SAMPLE_TITLE_RE.match(stem))
+            or stem.lower() == "sample"):
         return ParsedName(path=raw, kind="ignored", extra="sample")
     suffix = _EXTRA_SUFFIX_RE.search(stem, max(0, len(stem) - 24))  # it ends the name
     if suffix is not None and not _is_extra_suffix(suffix, stem):
@@ -947,7 +975,8 @@ def _edition_from_title(movie: _Movie) -> None:
             movie.title, movie.edition = head, edition
             return
     words = movie.title.split()
-    if movie.clean and not any(w.isupper() and len(w) > 1 for w in words):
+    if (movie.clean and not any(w.isupper() and len(w) > 1 for w in words)
+            and not _EDITION_WORDS_RE.search(title)):
         return  # a name a person typed, no capitals: nothing to split off
     found: str | None = None
     while len(words) > 1:
@@ -956,7 +985,8 @@ def _edition_from_title(movie: _Movie) -> None:
             key = _norm("".join(tail).replace("'", ""))
             shouting = all(w.isupper() and len(w) > 1 for w in tail)
             edition = _EDITIONS.get(key) or (_EDITION_ABBREVIATIONS.get(key) if shouting else None)
-            if edition is not None and (shouting or not movie.clean):
+            typed = width > 1 and key in _TYPED_EDITIONS  # Brazil Criterion Edition (1985)
+            if edition is not None and (shouting or typed or not movie.clean):
                 found = found or edition
                 words = words[:-width]
                 break
