@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -35,6 +36,13 @@ SET_EPISODES = sql(
     """
     UPDATE media_items m SET episode_numbers = ARRAY[e.n]
     FROM unnest($1::uuid[], $2::integer[]) AS e(id, n) WHERE m.id = e.id
+    """
+)
+PG_TITLE_MATCHES = sql(
+    """
+    SELECT t.id FROM unnest($2::uuid[], $3::text[], $4::text[]) AS t(id, title, original_title)
+    WHERE $1::text <% t.title OR $1::text <% t.original_title
+       OR strpos(lower(t.title), lower($1::text)) > 0
     """
 )
 INSERT_FILES = sql(
@@ -113,6 +121,18 @@ def movie_rows(n: int, seed: int = 7) -> list[Row]:
             file_id=uuid.UUID(int=rnd.getrandbits(128)),
         ))
     return rows
+
+
+async def pg_title_matches(db: Database, search: str,
+                           titles: Mapping[uuid.UUID, tuple[str, str | None]]) -> set[uuid.UUID]:
+    """The ids whose titles the server's fuzzy search should find, as Postgres itself decides:
+    pg_trgm's ``<%`` (word similarity at its default threshold) against the title or the
+    original title, or the text a case-insensitive substring of the title. The tests' oracle
+    for search: Postgres, not a Python copy of the replica's own algorithm (issue #16)."""
+    ids = list(titles)
+    rows = await db.fetch(PG_TITLE_MATCHES, search.strip(), ids,
+                          [titles[i][0] for i in ids], [titles[i][1] for i in ids])
+    return {r["id"] for r in rows}
 
 
 async def seed(db: Database, rows: list[Row], root: str = "/srv/media/films",

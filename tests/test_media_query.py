@@ -32,8 +32,7 @@ from sync.query import (
     to_json,
 )
 from tests.authkit import Harness
-from tests.mediakit import Catalogue, Row, insert_rows, movie_rows, seed
-from tests.trigram_oracle import title_matches
+from tests.mediakit import Catalogue, Row, insert_rows, movie_rows, pg_title_matches, seed
 
 NOON = datetime(2026, 1, 5, 12, 0)
 EVENING = datetime(2026, 1, 5, 20, 0)
@@ -140,9 +139,12 @@ def _key(row: Row, by: SortBy, watched: dict[uuid.UUID, dict[str, Any]]) -> Any:
 
 
 def expect(cat: Catalogue, q: MediaQuery,
-           watched: dict[uuid.UUID, dict[str, Any]] | None = None) -> list[uuid.UUID]:
-    """The same query, computed from the seeded rows without SQL."""
+           watched: dict[uuid.UUID, dict[str, Any]] | None = None,
+           found: set[uuid.UUID] | None = None) -> list[uuid.UUID]:
+    """The same query, computed from the seeded rows without the query's SQL; a search's hits
+    ``found`` are Postgres' own verdict on the titles (:func:`tests.mediakit.pg_title_matches`)."""
     watched = watched or {}
+    assert q.search is None or found is not None, "a search needs Postgres' verdict"
 
     def status(row: Row) -> str:
         w = watched.get(row.id)
@@ -171,8 +173,8 @@ def expect(cat: Catalogue, q: MediaQuery,
             return False
         if q.hdr and r.hdr not in q.hdr:
             return False
-        if q.search is not None and not title_matches(q.search, r.title, r.original_title):
-            return False  # pg_trgm's rule, recomputed in plain Python (tests/trigram_oracle.py)
+        if found is not None and r.id not in found:
+            return False  # pg_trgm's own <% on the same titles
         return not (q.watch_status is not None and status(r) != q.watch_status.value)
 
     rows = [r for r in cat.rows if keep(r)]
@@ -239,7 +241,9 @@ async def test_queries_match_the_independent_expectation(h: Harness, db: Databas
 
     for builder in QUERIES:
         q = builder.limit(7).build()
-        expected = expect(cat, q, watched)
+        found = None if q.search is None else await pg_title_matches(
+            db, q.search, {r.id: (r.title, r.original_title) for r in cat.rows})
+        expected = expect(cat, q, watched, found)
         assert expected or q.search or q.genre_match == "all", f"empty expectation: {q}"
         first = await run_query(h, token, q)
         assert first["total"] == len(expected), q
