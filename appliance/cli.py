@@ -80,6 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("src", type=Path, metavar="SRC")
     restore.add_argument("--force", action="store_true",
                          help="replace a database that already holds users or libraries")
+    upgrade_db = commands.add_parser(
+        "upgrade-db", help="upgrade the embedded database to the newest installed PostgreSQL "
+                           "(after an OS upgrade; the appliance must be stopped)")
+    _common(upgrade_db)
+    upgrade_db.add_argument("--link", action="store_true",
+                            help="pg_upgrade --link: hard links instead of a copy (fast, no "
+                                 "second copy on disk, but the old cluster is unusable once the "
+                                 "new one has started)")
     status = commands.add_parser("status", help="running or not, health, libraries, job queue")
     _common(status)
     status.add_argument("--json", action="store_true", help="one JSON object")
@@ -150,6 +158,28 @@ def cmd_migrate(config: Config, location: Location) -> int:
     trio.run(run)
     print("migrations up to date")
     return 0
+
+
+def cmd_upgrade_db(args: argparse.Namespace, config: Config, location: Location) -> int:
+    """What a start does by itself (copy mode), but on demand and with ``--link``; then the
+    migrations, after which the kept old cluster is removed (appliance.pg_upgrade.finish)."""
+    from appliance import datadir_lock, pg_upgrade, preflight
+    from appliance.opsdb import give_to_owner
+
+    if config.database.dsn:
+        return _fail("database.dsn is set: an external server is upgraded by its own admin")
+    plan = preflight.plan(config, location)  # refuses (one line) if the old server is gone
+    if plan.postgres is None or not plan.postgres.initialized:
+        return _fail(f"data_dir: {location.data_dir} holds no database yet")
+    lock_fd = datadir_lock.acquire(location.data_dir)  # refuses while the appliance runs
+    try:
+        give_to_owner(location.data_dir / datadir_lock.LOCK_NAME, location.data_dir)
+        upgraded = pg_upgrade.upgrade(plan.postgres, link=args.link)
+    finally:
+        os.close(lock_fd)
+    if not upgraded:
+        print("the database already matches the installed PostgreSQL")
+    return cmd_migrate(config, location)
 
 
 def cmd_check_config(config: Config, location: Location) -> int:
@@ -255,6 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "setup-token": cmd_setup_token, "scan": partial(cmd_scan, args),
         "library": partial(cmd_library, args), "backup": partial(cmd_backup, args),
         "restore": partial(cmd_restore, args), "status": partial(cmd_status, args),
+        "upgrade-db": partial(cmd_upgrade_db, args),
     }
     try:
         return commands[args.command](config, location)

@@ -12,7 +12,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from appliance import datadir_lock
+from appliance import datadir_lock, pg_upgrade
 from appliance.children import Account, lookup_account
 from appliance.config import Config, ConfigError, Location, parse_listen
 from appliance.embedded_postgres import EmbeddedPostgres, find_bin_dir
@@ -139,6 +139,7 @@ def plan(config: Config, location: Location) -> Plan:
             )
         postgres = EmbeddedPostgres(data_dir, bin_dir, account, postgres_settings(
             config.memory.profile, total_ram_bytes(), config.database.pool_max))
+        pg_upgrade.needed(postgres)  # refuses here, before anything, if it cannot upgrade
         socket_path = postgres.socket_dir / ".s.PGSQL.5432"
         if len(str(socket_path)) > MAX_SOCKET_PATH:
             raise ConfigError(

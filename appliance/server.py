@@ -23,7 +23,7 @@ from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as hypercorn_serve
 
 from appliance import config as config_mod
-from appliance import datadir_lock, filemodes, memtrim, sdnotify
+from appliance import datadir_lock, filemodes, memtrim, pg_upgrade, sdnotify
 from appliance.api import server_settings
 from appliance.api.app import create_app
 from appliance.api.routing import deny_all
@@ -84,6 +84,8 @@ def prepare_disk(config: Config, plan: Plan) -> None:
         plan.postgres.prepare_socket_dir()
         if not plan.postgres.initialized:
             plan.postgres.initdb()
+        else:  # made by an older PostgreSQL (an OS upgrade): pg_upgrade it first
+            pg_upgrade.upgrade(plan.postgres)
     elif plan.redis is not None:
         plan.redis.socket_dir.mkdir(mode=0o700, exist_ok=True)
 
@@ -147,6 +149,8 @@ async def running_services(config: Config, plan: Plan) -> AsyncIterator[Services
                 if applied:
                     log.info("applied migrations",
                              extra={"versions": [m.version for m in applied]})
+                if plan.postgres is not None:  # started and migrated: the old cluster may go
+                    await trio.to_thread.run_sync(pg_upgrade.finish, plan.postgres)
                 yield Services(db, redis, pg_gate, redis_gate, supervisors)
             finally:
                 with trio.CancelScope(shield=True):
