@@ -4,7 +4,7 @@
 The sync feed's triggers used to take its ordering lock AFTER a statement had locked its rows,
 so a MetadataEnrich holding an item's row could wait for the lock while the FolderScan holding
 the lock waited for that row ("deadlock detected", a job rolled back and retried). Migration 0015
-takes the lock before any row. Here the real appliance runs for about 45 s with everything at
+takes the lock before any row. Here the real appliance runs for about 40 s with everything at
 once: forced and plain rescans of two libraries while files, NFOs and episodes come and go, the
 enrichment of every new item (each has an NFO), lease renewals every 1.5 s, and title edits
 through the API; then Postgres's messages (the appliance logs them) and the jobs must show no
@@ -24,7 +24,7 @@ from tests.scankit import touch
 
 pytestmark = pytest.mark.slow
 
-STRESS_SECONDS = 45.0
+STRESS_SECONDS = 40.0
 ENV = {
     "FERREX_SCAN_ANALYZE": "false",
     "FERREX_SCAN_LEASE_TTL_SECONDS": "3",  # a renewal every 1.5 s per running job
