@@ -155,6 +155,14 @@ class MemorySection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     malloc_trim: 5-10 MB after a 30k-file scan); 0: never."""
 
 
+class DiscoverySection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    enabled: bool = True
+    """Announce the appliance on the LAN (mDNS / DNS-SD, ``_ferrex._tcp``) so players list it;
+    never when server.listen is a loopback address."""
+    name: str = ""
+    """The name players show; empty: this machine's host name."""
+
+
 class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     data_dir: str = ""
     """Only read from an external config file (--config); otherwise --data-dir decides."""
@@ -168,6 +176,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     metadata: MetadataSection = msgspec.field(default_factory=MetadataSection)
     media: MediaSection = msgspec.field(default_factory=MediaSection)
     memory: MemorySection = msgspec.field(default_factory=MemorySection)
+    discovery: DiscoverySection = msgspec.field(default_factory=DiscoverySection)
 
 
 SECTIONS: dict[str, type[msgspec.Struct]] = {
@@ -181,6 +190,7 @@ SECTIONS: dict[str, type[msgspec.Struct]] = {
     "metadata": MetadataSection,
     "media": MediaSection,
     "memory": MemorySection,
+    "discovery": DiscoverySection,
 }
 LOG_LEVELS = ("debug", "info", "warning", "error")
 # Environment variables that pick files rather than settings.

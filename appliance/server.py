@@ -23,7 +23,7 @@ from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as hypercorn_serve
 
 from appliance import config as config_mod
-from appliance import datadir_lock, filemodes, memtrim, pg_upgrade, sdnotify
+from appliance import datadir_lock, discovery, filemodes, memtrim, pg_upgrade, sdnotify
 from appliance.api import server_settings
 from appliance.api.app import create_app
 from appliance.api.routing import deny_all
@@ -40,7 +40,7 @@ from appliance.scan.runtime import ScanRuntime
 from appliance.state import AppState
 from appliance.supervisor import Supervisor
 from appliance.syncfeed import SyncNotifier
-from store import cluster, server_state
+from store import auth_users, cluster, server_state
 from store.db import Database
 from store.gate import ServiceGate
 from store.migrate import migrate
@@ -178,6 +178,20 @@ def hypercorn_config(config: Config) -> HypercornConfig:
     return hconfig
 
 
+async def _announce(config: Config, binds: list[str], state: AppState) -> None:
+    """The LAN announcement (appliance.discovery) of the port hypercorn bound (listen may say 0)."""
+    host, port = config_mod.parse_listen(config.server.listen)
+    if binds:  # e.g. "http://0.0.0.0:8420"
+        port = int(binds[0].rsplit(":", 1)[1])
+    db = state.db
+
+    async def claimed() -> bool:
+        return await auth_users.count_admins(db) > 0
+
+    await discovery.announce(config.discovery, host, port, state.server_id or "", claimed,
+                             state.bus)
+
+
 async def run(config: Config, plan: Plan) -> None:
     """The whole life of ``serve``. Raises StartupFailed/ConfigError for start-up problems."""
     shutdown = trio.Event()
@@ -252,6 +266,7 @@ async def run(config: Config, plan: Plan) -> None:
                         services.db, state.bus, config.media.sync_push_interval_ms / 1000,
                         timedelta(days=config.media.sync_retention_days)).run)
                     await work.start(scanning.run)
+                    work.start_soon(partial(_announce, config, binds, state))
                     started = True
                     first_start = False
                     await sdnotify.announce("READY=1")

@@ -35,6 +35,8 @@ if [ "${1:-}" = "--test" ]; then
   # tests/test_package_install.py installs it into a debootstrap root and boots that with nspawn
   command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
   command -v systemd-nspawn >/dev/null 2>&1 || need+=(systemd-container)
+  # tests/test_discovery.py builds a LAN of its own from network namespaces (ip netns, veth)
+  command -v ip >/dev/null 2>&1 || need+=(iproute2)
   # the player tests run Qt and GL on a virtual X screen; playback tests try a headless weston
   command -v Xvfb >/dev/null 2>&1 || need+=(xvfb xauth)
   command -v weston >/dev/null 2>&1 || need+=(weston)

@@ -49,7 +49,25 @@ async def app_main(window: MainWindow, registry: DomainRegistry, server: str | N
     await close_services(registry.services)
 
 
+def start_discovery() -> object | None:
+    """Browse the LAN for appliances for the connect screen; None when it cannot (no
+    multicast-capable interface): the typed address still works."""
+    from ui.net.discovery import DiscoveryBrowser
+
+    browser = DiscoveryBrowser()
+    try:
+        browser.start()
+    except OSError as exc:
+        log.warning("not looking for appliances on the network: %s", exc)
+        browser.close()
+        return None
+    return browser
+
+
 async def close_services(services: Services) -> None:
+    if services.discovery is not None:
+        await trio.to_thread.run_sync(services.discovery.close)
+        services.discovery = None
     if services.api is not None:
         with trio.CancelScope(shield=True), trio.move_on_after(2):
             await services.api.aclose()
@@ -67,6 +85,7 @@ def run(args: list[str]) -> int:
     assert isinstance(app, QApplication)
     app.setApplicationName("Ferrex")
     services = make_services(options.data_dir or data_dir())
+    services.discovery = start_discovery()
     registry = build_registry(services)
     window = MainWindow(registry)
     window.show()

@@ -118,6 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
     osub.add_parser("status", help="what the replica holds")
     for action in osub.choices.values():
         _common(action, argparse.SUPPRESS)
+    discover = sub.add_parser(
+        "discover", help="list the Ferrex appliances on the local network (mDNS / DNS-SD)",
+        description="Listen for appliances announcing _ferrex._tcp on the LAN and list them: "
+        "name, URL, version, and whether they still wait for their first admin (unclaimed).")
+    discover.add_argument("--timeout", type=float, default=3.0, metavar="SECONDS",
+                          help="how long to listen (default: 3)")
+    discover.add_argument("--json", action="store_true",
+                          help="one JSON document instead of a table")
     return parser
 
 
@@ -127,6 +135,8 @@ def main(args: Sequence[str]) -> int:
         ns = parser.parse_args(list(args))
     except SystemExit as exc:  # argparse printed the usage error
         return int(exc.code or 0) and EXIT_USAGE
+    if ns.command == "discover":
+        return _discover(ns)
     root = ns.data_dir or data_dir()
     try:
         if ns.command == "sync":
@@ -137,6 +147,37 @@ def main(args: Sequence[str]) -> int:
         return exc.status
     except KeyboardInterrupt:
         return 130
+
+
+# --- discover ------------------------------------------------------------------------------
+
+
+def _discover(ns: argparse.Namespace) -> int:
+    """Exit 0 with the appliances found (none found is not an error: the list is empty)."""
+    from ui.net.discovery import discover
+
+    if not 0 < ns.timeout <= 600:
+        print("ferrex-player: --timeout must be between 0 and 600 seconds", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        found = discover(ns.timeout)
+    except OSError as exc:  # no usable network interface
+        print(f"ferrex-player: cannot listen for appliances: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+    if ns.json:
+        print(json.dumps([{"name": f.name, "url": f.url, "server_id": f.server_id,
+                           "version": f.version, "claimed": f.claimed,
+                           "addresses": list(f.addresses), "port": f.port,
+                           "api_path": f.api_path} for f in found], indent=2))
+        return 0
+    if not found:
+        print("no appliances found", file=sys.stderr)
+    for f in found:
+        badge = "" if f.claimed else "   (unclaimed: set it up from the player)"
+        print(f"{f.name:<24} {f.url:<28} {f.version}{badge}")
+    return 0
 
 
 # --- sync ----------------------------------------------------------------------------------

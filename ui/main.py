@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
         ns = build_parser().parse_args(args)
     except SystemExit as exc:  # --help printed (0), or a usage error explained (2)
         return int(exc.code or 0)
-    if ns.command in {"sync", "offline"}:
+    if ns.command in {"sync", "offline", "discover"}:
         return headless_main(args)
     from ui.app import run
 

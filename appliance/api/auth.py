@@ -39,7 +39,9 @@ async def setup_status(ctx: RequestContext) -> t.SetupStatus:
               errors={403: "not from the local network and no valid setup token",
                       409: "the appliance already has an admin"})
 async def setup_claim(ctx: RequestContext, body: t.SetupClaimRequest) -> t.UserOut:
-    return await service(ctx).claim(body, ctx.client_ip)
+    user = await service(ctx).claim(body, ctx.client_ip)
+    ctx.state.bus.publish("setup.claimed")  # the LAN announcement says claimed=true
+    return user
 
 
 @router.route("/auth/login", "POST", summary="Password login; registers the device (pending)",

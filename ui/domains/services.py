@@ -30,6 +30,9 @@ class Services:
     replica: Any = None
     """``sync.replica.Replica`` of the current server and user, when one exists on disk."""
     online: bool = False
+    discovery: Any = None
+    """``ui.net.discovery.DiscoveryBrowser`` (``snapshot()``) while the app browses the LAN for
+    appliances; None in tests and where browsing could not start."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def can(self, permission: str) -> bool:

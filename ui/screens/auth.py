@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PyQt6.QtCore import Qt
+from PyQt6.QtCore import Qt, QTimer
 from PyQt6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -16,6 +16,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from sync.discovery import FoundServer
 from ui.domains.auth import ChooseServer, ClaimServer, PasswordLogin, PinLogin
 from ui.domains.core import CrossDomainEvent, DomainRegistry
 from ui.domains.events import AuthFailed, LoggedIn, ServerChosen
@@ -23,6 +24,13 @@ from ui.screens.base import Screen
 from ui.screens.widgets import button, heading
 
 OTHER_USER = "Another user…"
+DISCOVERY_REFRESH_MS = 1000
+
+
+def found_label(found: FoundServer) -> str:
+    """One line of the LAN list: name, address, version, and a badge while it has no admin."""
+    badge = "   · new, not set up yet" if not found.claimed else ""
+    return f"{found.name}   {found.url.removeprefix('http://')}   v{found.version}{badge}"
 
 
 def _card(*widgets: QWidget, title: str, subtitle: str) -> tuple[QFrame, QVBoxLayout]:
@@ -76,11 +84,55 @@ class ConnectScreen(Screen):
         line.returnPressed.connect(self.connect)
         self.status = _status()
         self.go = button("Connect", "primary", self.connect)
-        frame, _ = _card(QLabel("Server address"), self.url, self.status, self.go,
-                              title="Connect to your server",
-                              subtitle="Enter the address of your Ferrex appliance. "
-                                       "Servers you used before are in the list.")
+        # appliances announcing themselves on the LAN (ui.net.discovery), when the app browses
+        self.found_heading = QLabel("On your network")
+        self.found = QListWidget()
+        self.found.setObjectName("users")
+        self.found.setMaximumHeight(150)
+        self.found.itemActivated.connect(self._use_found)
+        self.found.itemClicked.connect(self._use_found)
+        frame, _ = _card(self.found_heading, self.found, QLabel("Server address"), self.url,
+                         self.status, self.go,
+                         title="Connect to your server",
+                         subtitle="Pick an appliance found on your network, or enter its "
+                                  "address. Servers you used before are in the list.")
         _centered(self, frame)
+        self._shown_found: list[FoundServer] | None = None
+        self._refresh_found()
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self._refresh_found)
+        self._timer.start(DISCOVERY_REFRESH_MS)
+
+    def _refresh_found(self) -> None:
+        """Mirror the browser's list (read under its lock; it changes on zeroconf's thread)."""
+        source = self.services.discovery
+        found: list[FoundServer] = source.snapshot() if source is not None else []
+        visible = source is not None
+        self.found_heading.setVisible(visible)
+        self.found.setVisible(visible)
+        if found == self._shown_found:
+            return
+        self._shown_found = found
+        current = self.found.currentItem()
+        picked = current.data(Qt.ItemDataRole.UserRole) if current is not None else None
+        self.found.clear()
+        if not found and visible:
+            searching = QListWidgetItem("Looking for appliances…")
+            searching.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.found.addItem(searching)
+        for server in found:
+            item = QListWidgetItem(found_label(server))
+            item.setData(Qt.ItemDataRole.UserRole, server.url)
+            item.setToolTip(f"server id {server.server_id}")
+            self.found.addItem(item)
+            if server.url == picked:
+                self.found.setCurrentItem(item)
+
+    def _use_found(self, item: QListWidgetItem) -> None:
+        url = item.data(Qt.ItemDataRole.UserRole)
+        if isinstance(url, str):
+            self.url.setEditText(url)
+            self.connect()
 
     def shown(self) -> None:
         current = self.url.currentText()
