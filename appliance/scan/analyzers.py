@@ -32,13 +32,14 @@ import logging
 import os
 import signal
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import trio
 import trio_parallel
 
 from appliance.scan.analyze import AnalysisFailed, analyze
+from appliance.scan.worker_pool import worker_pool
 from sync.media_info import AnalysisError, MediaInfo
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,6 @@ Probe = Callable[[str], "MediaInfo | AnalysisError"]
 
 DEFAULT_TIMEOUT = 30.0
 IDLE_SECONDS = 300.0
-GRACE_SECONDS = 5.0
 ATTEMPTS = 2
 """A file is tried in a second, fresh worker after its first worker died."""
 
@@ -116,28 +116,13 @@ class Analyzers:
         if self.probe is None:
             yield self
             return
-        manager = trio_parallel.open_worker_context(
-            idle_timeout=IDLE_SECONDS, grace_period=GRACE_SECONDS, init=init_worker,
-            retire=retire_worker)
-        self._context = await manager.__aenter__()
-        try:
-            yield self
-        except BaseException as exc:
-            self._context = None
-            await self._close(manager, exc)
-            raise
-        self._context = None
-        await self._close(manager, None)
-
-    @staticmethod
-    async def _close(manager: AbstractAsyncContextManager[object],
-                     exc: BaseException | None) -> None:
-        try:
-            await manager.__aexit__(type(exc) if exc else None, exc,
-                                    exc.__traceback__ if exc else None)
-        except trio_parallel.BrokenWorkerError as broken:
-            # killed from outside while we closed them: analyses only read, nothing to save
-            log.warning("analysis workers did not exit cleanly", extra={"error": str(broken)})
+        async with worker_pool("analysis", idle_timeout=IDLE_SECONDS, init=init_worker,
+                               retire=retire_worker) as context:
+            self._context = context
+            try:
+                yield self
+            finally:
+                self._context = None
 
     async def _run(self, probe: Probe, path: str) -> MediaInfo | AnalysisError:
         # kill_on_cancel: a deadline or a cancelled job need not wait for a worker stuck in

@@ -23,7 +23,7 @@ import logging
 import math
 import os
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from functools import partial
 
@@ -32,13 +32,13 @@ import trio_parallel
 
 from appliance.scan import walking
 from appliance.scan.walking import Walk, WalkSpec
+from appliance.scan.worker_pool import worker_pool
 
 log = logging.getLogger(__name__)
 
 MIN_FOLDERS_PER_PART = 32
 """Below this many pending folders per process a split costs more (a pipe round trip, the
 fingerprints decoded again) than it saves."""
-GRACE_SECONDS = 5.0
 
 
 def default_processes(cpus: int | None = None) -> int:
@@ -69,29 +69,13 @@ class Walkers:
         if self.processes == 0:
             yield self
             return
-        manager = trio_parallel.open_worker_context(
-            idle_timeout=self.idle_seconds, grace_period=GRACE_SECONDS,
-            init=walking.ignore_stop_signals)
-        self._context = await manager.__aenter__()
-        try:
-            yield self
-        except BaseException as exc:  # a stop (Cancelled) or a failure: closed, then re-raised
-            self._context = None
-            await self._close(manager, exc)
-            raise
-        self._context = None
-        await self._close(manager, None)
-
-    @staticmethod
-    async def _close(manager: AbstractAsyncContextManager[object],
-                     exc: BaseException | None) -> None:
-        try:
-            await manager.__aexit__(type(exc) if exc else None, exc,
-                                    exc.__traceback__ if exc else None)
-        except trio_parallel.BrokenWorkerError as broken:
-            # Workers killed from outside (SIGKILL, the OOM killer) while we closed them:
-            # nothing they held needs saving (walks only read), so the stop goes on.
-            log.warning("walk workers did not exit cleanly", extra={"error": str(broken)})
+        async with worker_pool("walk", idle_timeout=self.idle_seconds,
+                               init=walking.ignore_stop_signals) as context:
+            self._context = context
+            try:
+                yield self
+            finally:
+                self._context = None
 
     async def warm_up(self) -> None:
         """Start every worker now (about 0.15 s each: an interpreter and the walk's imports),
