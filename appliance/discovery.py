@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 CALL_TIMEOUT = 20.0
+ADDRESS_CHECK_SECONDS = 30.0
 CLAIMED_EVENT = "setup.claimed"
 
 
@@ -45,7 +46,7 @@ def announced_addresses(host: str) -> list[str] | None:
         try:
             ip = ipaddress.ip_address(socket.gethostbyname(host))
         except (OSError, ValueError):
-            return None
+            return []  # not resolvable now: perhaps later
     if ip.is_loopback:
         return None
     if not ip.is_unspecified:
@@ -175,42 +176,55 @@ class Announcer:
             thread.close()
 
 
+def _current_addresses(host: str) -> list[str] | None:
+    try:
+        return announced_addresses(host)
+    except OSError as exc:  # the interface list could not be read: try again later
+        log.debug("cannot list this machine's addresses", extra={"error": str(exc)})
+        return []
+
+
 async def announce(settings: DiscoverySection, listen_host: str, port: int, server_id: str,
-                   is_claimed: Callable[[], Awaitable[bool]], bus: InProcEventBus,
-                   *, task_status: trio.TaskStatus[Announcer | None] = trio.TASK_STATUS_IGNORED,
-                   ) -> None:
-    """Announce until cancelled, following claims; then say goodbye. Failing to announce (no
-    multicast-capable interface, say) is logged and leaves the appliance serving."""
-    addresses = None
-    if settings.enabled:
-        try:
-            addresses = announced_addresses(listen_host)
-        except OSError as exc:  # the interface list could not be read
-            log.warning("cannot announce on the LAN", extra={"error": str(exc)})
-            task_status.started(None)
-            return
-    if not addresses:
-        if settings.enabled:
-            log.info("not announced on the LAN: the API listens on loopback only",
-                     extra={"listen": listen_host})
-        task_status.started(None)
+                   is_claimed: Callable[[], Awaitable[bool]], bus: InProcEventBus) -> None:
+    """Announce until cancelled, following claims and the machine's addresses; then say goodbye.
+
+    The addresses are looked at again every ``ADDRESS_CHECK_SECONDS``: a Pi on Wi-Fi may get its
+    address after the appliance started, or another one from DHCP later; the service is then
+    registered again with the new ones. Failing to announce (no multicast-capable interface,
+    say) is logged and leaves the appliance serving."""
+    if not settings.enabled:
         return
+    addresses = _current_addresses(listen_host)
+    if addresses is None:
+        log.info("not announced on the LAN: the API listens on loopback only",
+                 extra={"listen": listen_host})
+        return
+    announcer: Announcer | None = None
+    tried: list[str] = []
     async with bus.subscribe(size=16) as events:  # before the first read: no claim missed
-        announcer = Announcer(settings, addresses, port, server_id, await is_claimed())
         try:
-            await trio.to_thread.run_sync(announcer.start, abandon_on_cancel=False)
-        except Exception as exc:  # OSError from the sockets, zeroconf's own errors
-            log.warning("cannot announce on the LAN", extra={"error": str(exc)})
-            await trio.to_thread.run_sync(announcer.stop)
-            task_status.started(None)
-            return
-        task_status.started(announcer)
-        try:
-            async for event in events:
-                if event.type in (CLAIMED_EVENT, "gap"):
-                    claimed = await is_claimed()
-                    await trio.to_thread.run_sync(announcer.set_claimed, claimed)
+            while True:
+                if addresses and set(addresses) != set(tried):
+                    tried = addresses
+                    if announcer is not None:
+                        await trio.to_thread.run_sync(announcer.stop)
+                        announcer = None
+                    candidate = Announcer(settings, addresses, port, server_id,
+                                          await is_claimed())
+                    try:
+                        await trio.to_thread.run_sync(candidate.start)
+                        announcer = candidate
+                    except Exception as exc:  # OSError from the sockets, zeroconf's errors
+                        log.warning("cannot announce on the LAN", extra={"error": str(exc)})
+                        await trio.to_thread.run_sync(candidate.stop)
+                with trio.move_on_after(ADDRESS_CHECK_SECONDS):
+                    async for event in events:
+                        if event.type in (CLAIMED_EVENT, "gap") and announcer is not None:
+                            claimed = await is_claimed()
+                            await trio.to_thread.run_sync(announcer.set_claimed, claimed)
+                addresses = _current_addresses(listen_host) or []
         finally:
-            with trio.CancelScope(shield=True):
-                await trio.to_thread.run_sync(announcer.stop)
-                log.info("withdrawn from the LAN")
+            if announcer is not None:
+                with trio.CancelScope(shield=True):
+                    await trio.to_thread.run_sync(announcer.stop)
+                    log.info("withdrawn from the LAN")

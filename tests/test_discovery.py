@@ -263,3 +263,33 @@ def test_player_finds_two_appliances_follows_claim_and_goodbye(lan: tuple[str, s
                 except subprocess.TimeoutExpired:
                     proc.kill()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_announcement_follows_a_new_address(lan: tuple[str, str]) -> None:
+    """A Pi whose Wi-Fi comes up after the appliance, or whose DHCP address changes: the
+    announcement follows the machine's addresses (re-registered with the new ones)."""
+    server_ns, player_ns = lan
+    _ip("-n", server_ns, "addr", "flush", "dev", "fxd0")  # up, but no address yet
+    browser = Browser(player_ns)
+    announcer = _in_ns(server_ns, str(REPO / "tests" / "discovery_probe.py"), "announce",
+                       "late", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        time.sleep(2)  # several address checks with none to announce
+        assert announcer.poll() is None
+        while not browser.lists.empty():
+            browser.last = browser.lists.get_nowait()
+        assert all(f["name"] != "late" for f in browser.last)  # nothing to announce yet
+        _ip("-n", server_ns, "addr", "add", f"{SUBNET}.1/24", "dev", "fxd0")
+        seen = browser.until(lambda s: "late" in s, timeout=15)
+        assert seen["late"]["addresses"] == [f"{SUBNET}.1"]
+        _ip("-n", server_ns, "addr", "add", f"{SUBNET}.9/24", "dev", "fxd0")
+        seen = browser.until(
+            lambda s: s.get("late", {}).get("addresses") == [f"{SUBNET}.1", f"{SUBNET}.9"],
+            timeout=15)
+    finally:
+        announcer.terminate()
+        stderr = announcer.communicate(timeout=20)[1]
+        browser.proc.kill()
+        browser.proc.wait()
+    assert b"Traceback" not in stderr or b"KeyboardInterrupt" in stderr, stderr.decode()

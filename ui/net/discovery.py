@@ -26,6 +26,9 @@ class DiscoveryBrowser:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._found: dict[str, FoundServer] = {}
+        self._generation: dict[str, int] = {}
+        """Per name, bumped by every change: a resolve that finishes after a newer change (a
+        goodbye, say) is dropped instead of bringing back what is gone."""
         self._zeroconf: Zeroconf | None = None
         self._browser: ServiceBrowser | None = None
         self.changed = threading.Event()
@@ -61,18 +64,21 @@ class DiscoveryBrowser:
                    state_change: ServiceStateChange) -> None:
         from zeroconf import ServiceStateChange
 
+        with self._lock:
+            generation = self._generation[name] = self._generation.get(name, 0) + 1
+            gone = self._found.pop(name, None) \
+                if state_change is ServiceStateChange.Removed else None
+        if gone is not None:
+            self.changed.set()
         if state_change is ServiceStateChange.Removed:
-            with self._lock:
-                gone = self._found.pop(name, None)
-            if gone is not None:
-                self.changed.set()
             return
         # Added or Updated (a claim changes the TXT record): resolve off zeroconf's thread,
         # which must not block on its own queries
-        threading.Thread(target=self._resolve, args=(zeroconf, service_type, name),
+        threading.Thread(target=self._resolve, args=(zeroconf, service_type, name, generation),
                          daemon=True).start()
 
-    def _resolve(self, zeroconf: Zeroconf, service_type: str, name: str) -> None:
+    def _resolve(self, zeroconf: Zeroconf, service_type: str, name: str,
+                 generation: int) -> None:
         from zeroconf import ServiceInfo
 
         info = ServiceInfo(service_type, name)
@@ -83,7 +89,7 @@ class DiscoveryBrowser:
         if found is None:
             return
         with self._lock:
-            if self._found.get(name) == found:
+            if self._generation.get(name) != generation or self._found.get(name) == found:
                 return
             self._found[name] = found
         self.changed.set()
