@@ -23,7 +23,8 @@ from store import library_access
 from store import sync_feed as feed
 from store.db import Connection, Database
 from store.gate import Unavailable
-from store.sync_feed import ChangeRow, ItemRecordRow, LibraryRow, WatchRow
+from store.sync_feed import ChangeRow, ItemRecordRow, LibraryRow
+from store.watch_state import WatchStateRow
 from sync.errors import ErrorCode
 from sync.feed_types import (
     FEED_SCHEMA,
@@ -39,7 +40,6 @@ from sync.feed_types import (
     WatchFrame,
     encode_batch,
 )
-from sync.media_types import WatchStateOut
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +72,8 @@ def _library(row: LibraryRow) -> LibraryInfo:
     return LibraryInfo(id=row.id, name=row.name, kind=row.kind)
 
 
-def _watch(row: WatchRow) -> WatchFrame:
-    return WatchFrame(item_id=row.item_id, state=WatchStateOut(
-        position_s=row.position_s, duration_s=row.duration_s, completed=row.completed,
-        play_count=row.play_count, last_played_at=row.last_played_at,
-        client_ts=row.client_ts))
+def _watch(row: WatchStateRow) -> WatchFrame:
+    return WatchFrame(item_id=row.item_id, state=row.wire())
 
 
 def _json_record(row: ItemRecordRow) -> ItemRecord:

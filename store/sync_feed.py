@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import uuid
 import zlib
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Literal
 
 import msgspec
 
 from store.db import Connection, Database
 from store.sql import sql
+from store.watch_state import WatchStateRow
 from sync.feed_types import ItemRecord
 
 
@@ -101,7 +102,7 @@ _CURRENT_RECORD = f"""
 
 _WATCH = """
     ws.item_id, ws.position_s, ws.duration_s, ws.completed, ws.play_count, ws.last_played_at,
-    ws.client_ts
+    ws.client_ts, ws.device_id
 """
 
 HIGH_WATER = sql(
@@ -220,16 +221,6 @@ class ItemRecordRow(msgspec.Struct, frozen=True, kw_only=True):
     packed: bytes | None = None
 
 
-class WatchRow(msgspec.Struct, frozen=True, kw_only=True):
-    item_id: uuid.UUID
-    position_s: float
-    duration_s: float | None
-    completed: bool
-    play_count: int
-    last_played_at: datetime | None
-    client_ts: datetime
-
-
 async def high_water(db: Database | Connection) -> int:
     return int(await db.fetchval(HIGH_WATER) or 0)
 
@@ -274,13 +265,13 @@ async def items_by_id(conn: Connection, ids: list[uuid.UUID]) -> list[ItemRecord
 
 
 async def watch_of_user(conn: Connection, user_id: uuid.UUID,
-                        visible: list[uuid.UUID] | None) -> list[WatchRow]:
-    return [WatchRow(**r) for r in await conn.fetch(WATCH_OF_USER, user_id, visible)]
+                        visible: list[uuid.UUID] | None) -> list[WatchStateRow]:
+    return [WatchStateRow(**r) for r in await conn.fetch(WATCH_OF_USER, user_id, visible)]
 
 
 async def watch_by_id(conn: Connection, user_id: uuid.UUID,
-                      item_ids: list[uuid.UUID]) -> list[WatchRow]:
-    return [WatchRow(**r) for r in await conn.fetch(WATCH_BY_ID, user_id, item_ids)]
+                      item_ids: list[uuid.UUID]) -> list[WatchStateRow]:
+    return [WatchStateRow(**r) for r in await conn.fetch(WATCH_BY_ID, user_id, item_ids)]
 
 
 async def prune(db: Database, older_than: timedelta) -> int:

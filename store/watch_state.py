@@ -10,10 +10,12 @@ import msgspec
 
 from store.db import Connection, Database, Record
 from store.sql import sql
+from sync.media_types import WatchStateOut
 
 
 class WatchStateRow(msgspec.Struct, kw_only=True, frozen=True):
-    """A user's stored watch state of one item."""
+    """A user's stored watch state of one item: what the watch routes answer and the sync
+    feed's watch frames carry (:meth:`wire`, the one mapping to the contract)."""
 
     item_id: uuid.UUID
     position_s: float
@@ -24,6 +26,11 @@ class WatchStateRow(msgspec.Struct, kw_only=True, frozen=True):
     client_ts: datetime
     device_id: str | None
 
+    def wire(self) -> WatchStateOut:
+        return WatchStateOut(position_s=self.position_s, duration_s=self.duration_s,
+                             completed=self.completed, play_count=self.play_count,
+                             last_played_at=self.last_played_at, client_ts=self.client_ts)
+
 
 def _state(row: Record | None) -> WatchStateRow | None:
     return None if row is None else WatchStateRow(**row)
@@ -31,7 +38,13 @@ def _state(row: Record | None) -> WatchStateRow | None:
 _STATE_COLUMNS = ("item_id, position_s, duration_s, completed, play_count, last_played_at, "
                   "client_ts, device_id")
 # Newest client timestamp wins: the upsert changes nothing when the stored state is newer, and
-# then returns nothing. play_count counts transitions to completed.
+# then returns nothing. The end of both writes' ON CONFLICT ... SET, so the rule has one text.
+_NEWEST_WINS = f"""client_ts = EXCLUDED.client_ts,
+        device_id = EXCLUDED.device_id,
+        updated_at = now()
+    WHERE w.client_ts < EXCLUDED.client_ts
+    RETURNING {_STATE_COLUMNS}"""
+# Progress from a player. play_count counts transitions to completed.
 SAVE_PROGRESS = sql(
     f"""
     INSERT INTO watch_state AS w (user_id, item_id, position_s, duration_s, completed,
@@ -44,11 +57,7 @@ SAVE_PROGRESS = sql(
         play_count = w.play_count + CASE WHEN EXCLUDED.completed AND NOT w.completed
                                          THEN 1 ELSE 0 END,
         last_played_at = EXCLUDED.last_played_at,
-        client_ts = EXCLUDED.client_ts,
-        device_id = EXCLUDED.device_id,
-        updated_at = now()
-    WHERE w.client_ts < EXCLUDED.client_ts
-    RETURNING {_STATE_COLUMNS}
+        {_NEWEST_WINS}
     """
 )
 # Mark watched / unwatched / clear progress: explicit user actions, also newest-wins.
@@ -65,11 +74,7 @@ SET_STATE = sql(
                                          AND NOT $6 THEN 1 ELSE 0 END,
         last_played_at = CASE WHEN EXCLUDED.completed AND NOT $6 THEN EXCLUDED.client_ts
                               ELSE w.last_played_at END,
-        client_ts = EXCLUDED.client_ts,
-        device_id = EXCLUDED.device_id,
-        updated_at = now()
-    WHERE w.client_ts < EXCLUDED.client_ts
-    RETURNING {_STATE_COLUMNS}
+        {_NEWEST_WINS}
     """
 )
 GET_STATE = sql(

@@ -285,11 +285,7 @@ async def recently_added(ctx: RequestContext) -> ItemList:
 # --- watch state ------------------------------------------------------------------------------
 
 def state_out(row: WatchStateRow | None) -> WatchStateOut | None:
-    if row is None:
-        return None
-    return WatchStateOut(position_s=row.position_s, duration_s=row.duration_s,
-                         completed=row.completed, play_count=row.play_count,
-                         last_played_at=row.last_played_at, client_ts=row.client_ts)
+    return None if row is None else row.wire()
 
 
 def _aware(ts: datetime) -> datetime:
