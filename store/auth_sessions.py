@@ -13,6 +13,7 @@ from datetime import datetime
 
 import msgspec
 
+from store.auth_users import OVERRIDE_ARRAYS
 from store.db import Connection, Database
 from store.sql import sql
 
@@ -123,18 +124,15 @@ PURGE_FAMILIES = sql(
 # The authenticator's one query on a cache miss: a live session on a device that is not revoked,
 # with the user's role and overrides.
 PRINCIPAL = sql(
-    """
+    f"""
     SELECT s.id AS session_id, s.user_id, s.device_id, s.family_id, s.scope, s.expires_at,
-           u.username, u.role,
-           COALESCE(array_agg(o.permission) FILTER (WHERE o.effect = 'grant'), '{}') AS grants,
-           COALESCE(array_agg(o.permission) FILTER (WHERE o.effect = 'deny'), '{}') AS denies
+           u.username, u.role, ov.grants, ov.denies
     FROM sessions s
     JOIN users u ON u.id = s.user_id
     JOIN devices d ON d.id = s.device_id
-    LEFT JOIN user_permission_overrides o ON o.user_id = u.id
+    {OVERRIDE_ARRAYS}
     WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2
       AND d.state <> 'revoked'
-    GROUP BY s.id, u.id
     """
 )
 

@@ -19,6 +19,17 @@ Executor = Database | Connection
 
 _COLUMNS = ("id, username, display_name, role, password_hash, failed_password_attempts, "
             "locked_until, created_at, updated_at")
+# A user's permission overrides as two arrays (``grants``, ``denies``) beside a row that has
+# the user as ``u``: one definition for every query that builds a login's principal (a session's
+# in store.auth_sessions, a playback ticket's in store.media_stream). An aggregate without GROUP
+# BY, so exactly one row per user, empty arrays without overrides.
+OVERRIDE_ARRAYS = """
+    CROSS JOIN LATERAL (
+        SELECT COALESCE(array_agg(o.permission) FILTER (WHERE o.effect = 'grant'), '{}') AS grants,
+               COALESCE(array_agg(o.permission) FILTER (WHERE o.effect = 'deny'), '{}') AS denies
+        FROM user_permission_overrides o WHERE o.user_id = u.id
+    ) ov
+"""
 # Serialises first-run claims: only one request can create the first admin.
 SETUP_LOCK_KEY = 0x6665727265780001
 

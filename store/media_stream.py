@@ -7,6 +7,7 @@ import uuid
 
 import msgspec
 
+from store.auth_users import OVERRIDE_ARRAYS
 from store.db import Database
 from store.sql import sql
 
@@ -55,16 +56,13 @@ async def stream_file(db: Database, file_id: uuid.UUID,
     row = await db.fetchrow(STREAM_FILE, file_id, user_id)
     return None if row is None else StreamFileRow(**row)
 TICKET_LOGIN = sql(
-    """
-    SELECT u.role, f.scope,
-           COALESCE(array_agg(o.permission) FILTER (WHERE o.effect = 'grant'), '{}') AS grants,
-           COALESCE(array_agg(o.permission) FILTER (WHERE o.effect = 'deny'), '{}') AS denies
+    f"""
+    SELECT u.role, f.scope, ov.grants, ov.denies
     FROM refresh_families f
     JOIN devices d ON d.id = f.device_id
     JOIN users u ON u.id = f.user_id
-    LEFT JOIN user_permission_overrides o ON o.user_id = u.id
+    {OVERRIDE_ARRAYS}
     WHERE f.id = $1 AND f.user_id = $2 AND f.revoked_at IS NULL AND d.state <> 'revoked'
-    GROUP BY u.id, f.id
     """
 )
 
