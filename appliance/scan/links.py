@@ -62,6 +62,17 @@ class LinkJudge:
             return SKIP
         return FOLLOW
 
+    def skips(self, folder: str, name: str, is_dir: bool, warnings: list[str]) -> bool:
+        """Whether the walk leaves the link ``name`` out (:meth:`judge` said skip or warned);
+        a warning goes to ``warnings``. One place for what the walk does with a verdict, for
+        links to folders and to files alike."""
+        verdict = self.judge(folder, name, is_dir)
+        if verdict is None:
+            return False
+        if verdict:
+            warnings.append(verdict)
+        return True
+
     @staticmethod
     def _loop(folder: str, target: str, stored_root: str | None, name: str) -> str | None:
         """A loop: the target holds (or is) a folder this walk is inside, found through the

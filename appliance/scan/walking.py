@@ -121,12 +121,9 @@ def list_folder(path: str, video: frozenset[str] = naming.VIDEO_EXTENSIONS,
                     if entry.is_dir():
                         if name.lower() in ignored:
                             continue
-                        if entry.is_symlink():
-                            verdict = links.judge(path, name, True)
-                            if verdict is not None:
-                                if verdict:
-                                    listing.warnings.append(verdict)
-                                continue
+                        if entry.is_symlink() and links.skips(path, name, True,
+                                                              listing.warnings):
+                            continue
                         subdirs.append(name)
                     else:
                         # the extension first: no is_file()/stat() for artwork, NFOs, subtitles
@@ -136,12 +133,9 @@ def list_folder(path: str, video: frozenset[str] = naming.VIDEO_EXTENSIONS,
                             listing.sidecar_names.append(name)
                             continue
                         if dot > 0 and name[dot:].lower() in video and entry.is_file():
-                            if entry.is_symlink():
-                                verdict = links.judge(path, name, False)
-                                if verdict is not None:
-                                    if verdict:
-                                        listing.warnings.append(verdict)
-                                    continue
+                            if entry.is_symlink() and links.skips(path, name, False,
+                                                                  listing.warnings):
+                                continue
                             stat = entry.stat()
                             files.append((name, stat.st_size, stat.st_mtime_ns))
                 except OSError as exc:  # a dangling symlink, a file that vanished mid-listing
