@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The arm64 package, built here and run under emulation: install it with apt into a Debian 12
-# arm64 root and run the installed copy (version, its compiled wheels, serve -> /health -> SIGTERM).
+# The arm64 package, built here and run under emulation: install it with apt into a Debian arm64
+# root of the suite it is built for and run the installed copy (version, its compiled wheels,
+# serve -> /health -> SIGTERM).
 #
-#   sudo bash packaging/arm64-check.sh [--keep DIR]    (--keep: leave the root there, reuse it)
+#   sudo bash packaging/arm64-check.sh [--suite bookworm|trixie] [--keep DIR]
+#        (--suite: default bookworm; trixie is Raspberry Pi OS's base today. --keep: leave the
+#         root there, reuse it; one DIR per suite)
 #
 # Not in CI: emulated, it takes far longer than CI allows (figures in docs/packaging.md, "arm64"). Needs root,
 # debootstrap and qemu-user-static (apt-get install debootstrap qemu-user-static).
@@ -19,13 +22,19 @@ SELF=$(realpath "$0")
 cd "$(dirname "$SELF")/.."
 REPO=$PWD
 KEEP=""
+SUITE=bookworm
 while [ $# -gt 0 ]; do
   case "$1" in
+    --suite) SUITE=$2; shift 2 ;;
     --keep) KEEP=$2; shift 2 ;;
     --inside) shift; break ;;
-    *) echo "usage: $0 [--keep DIR]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--suite bookworm|trixie] [--keep DIR]" >&2; exit 2 ;;
   esac
 done
+case "$SUITE" in
+  bookworm|trixie) ;;
+  *) echo "unsupported suite $SUITE (bookworm, trixie)" >&2; exit 2 ;;
+esac
 
 stamp() { echo "== $(date +%T) $*" >&2; }
 
@@ -59,7 +68,7 @@ if [ "${1:-}" = "stage2" ]; then
     in_root apt-get install -y -qq --no-install-recommends \
       -o Dpkg::Options::=--force-unsafe-io /srv/ferrex-appliance.deb >/dev/null
   fi
-  # Emulation only: Redis 7 on arm64 first tests the kernel for the ARM64 copy-on-write bug
+  # Emulation only: Redis 7 and 8 on arm64 first test the kernel for the ARM64 copy-on-write bug
   # (fork + MADV_FREE); under qemu-user that test cannot run ("Failed to test the kernel for a
   # bug"), and Redis exits. A real Pi's kernel passes it. The embedded Redis never saves to disk,
   # which is what the bug would corrupt, so here the warning is ignored through a diversion.
@@ -115,14 +124,15 @@ ROOT=$WORK/root
 [ -n "$KEEP" ] || trap 'rm -rf --one-file-system "$WORK"' EXIT
 START=$(date +%s)
 
-stamp "build the arm64 package"
-DEB=$(bash packaging/build-deb.sh --arch arm64 --out "$WORK" 2>/dev/null | tail -1)
-dpkg-deb -f "$DEB" Architecture
-MIRROR=$(bash -c 'source <(sed -n "/^mirror() {/,/^}/p" packaging/test-root.sh); SUITE=bookworm; mirror')
+stamp "build the arm64 package for $SUITE"
+# (for trixie on a bookworm machine the venv is made by trixie's python3.13: build-deb.sh --suite)
+DEB=$(bash packaging/build-deb.sh --suite "$SUITE" --arch arm64 --out "$WORK" 2>/dev/null | tail -1)
+dpkg-deb -f "$DEB" Architecture Depends
+MIRROR=$(SUITE=$SUITE bash -c 'source <(sed -n "/^mirror() {/,/^}/p" packaging/test-root.sh); mirror')
 if [ ! -d "$ROOT" ]; then  # --keep DIR: a second run reuses the root
-  stamp "debootstrap --foreign arm64 from $MIRROR"
-  debootstrap --foreign --variant=minbase --arch arm64 bookworm "$ROOT" "$MIRROR" >/dev/null
-  echo "deb $MIRROR bookworm main" > "$ROOT/etc/apt/sources.list"
+  stamp "debootstrap --foreign arm64 $SUITE from $MIRROR"
+  debootstrap --foreign --variant=minbase --arch arm64 "$SUITE" "$ROOT" "$MIRROR" >/dev/null
+  echo "deb $MIRROR $SUITE main" > "$ROOT/etc/apt/sources.list"
   cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
 fi
 

@@ -1,7 +1,17 @@
 #!/usr/bin/env bash
 # Build ferrex-appliance_<version>_<arch>.deb with dpkg-deb; no root, no container, no debhelper.
 #
-#   bash packaging/build-deb.sh [--arch amd64|arm64] [--out DIR]
+#   bash packaging/build-deb.sh [--suite bookworm|trixie] [--arch amd64|arm64] [--out DIR]
+#
+# --suite: the Debian release the package is for (default: this machine's). Its venv must be made
+# by that suite's own python3.X (Debian 12: 3.11, Debian 13: 3.13): a venv holds the
+# interpreter's version in its paths and pyvenv.cfg, and compiled wheels are chosen for that
+# version's ABI. For this machine's own suite that interpreter is /usr/bin/python3 here; for
+# another one the venv is made inside a debootstrap root of that suite (packaging/test-root.sh,
+# cached; this machine's architecture, so its python runs natively; root needed for chroot): apt
+# installs the suite's python3 there, `python3.X -m venv` makes the venv at its final path, and
+# pip, run by that same interpreter, installs the wheels (downloaded here first, then
+# --no-index), so environment markers and wheel tags are those of the suite's interpreter.
 #
 # How the private venv ends up correct at /opt/ferrex/venv although it is built in a staging dir:
 #  * the venv is created with the Debian interpreter (/usr/bin/python3.X, the one the package
@@ -25,23 +35,28 @@ cd "$(dirname "$0")/.."
 REPO=$PWD
 
 ARCH=$(dpkg --print-architecture)
-OUT=$REPO/dist
+OUT=""
+HOST_SUITE=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+SUITE=$HOST_SUITE
 while [ $# -gt 0 ]; do
   case "$1" in
+    --suite) SUITE=$2; shift 2 ;;
     --arch) ARCH=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    *) echo "usage: $0 [--arch amd64|arm64] [--out DIR]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--suite bookworm|trixie] [--arch amd64|arm64] [--out DIR]" >&2; exit 2 ;;
   esac
 done
+case "$SUITE" in
+  bookworm|trixie) ;;
+  *) echo "unsupported suite ${SUITE:-?} (bookworm, trixie)" >&2; exit 2 ;;
+esac
+OUT=${OUT:-$REPO/dist/$SUITE}  # one file name per version and arch: a folder per suite
 case "$ARCH" in
   amd64) PLATFORM=x86_64 ;;
   arm64) PLATFORM=aarch64 ;;
   *) echo "unsupported arch $ARCH (amd64, arm64)" >&2; exit 2 ;;
 esac
 
-PY=${FERREX_DEB_PYTHON:-/usr/bin/python3}
-PYVER=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-PYNEXT=$("$PY" -c 'import sys; print("%d.%d" % (sys.version_info[0], sys.version_info[1] + 1))')
 PIP=(python3 -m pip)
 [ -x .venv/bin/pip ] && PIP=(.venv/bin/python -m pip)
 VERSION=$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -1)
@@ -69,7 +84,10 @@ if [ -x .venv/bin/pip ]; then
   CONSTRAINTS=(-c "$WORK/constraints.txt")
 fi
 
-echo "== venv at $VENV (python $PYVER, $ARCH)" >&2
+if [ "$SUITE" = "$HOST_SUITE" ]; then
+PY=${FERREX_DEB_PYTHON:-/usr/bin/python3}
+PYVER=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+echo "== venv at $VENV (python $PYVER of $SUITE, this machine's; $ARCH)" >&2
 "$PY" -m venv --without-pip "$STAGE$VENV"
 SITE=$STAGE$VENV/lib/python$PYVER/site-packages
 # --python: pip evaluates environment markers for Debian's interpreter (redis needs async-timeout
@@ -78,6 +96,53 @@ SITE=$STAGE$VENV/lib/python$PYVER/site-packages
   --platform "manylinux2014_$PLATFORM" --platform "manylinux_2_28_$PLATFORM" \
   --platform "manylinux_2_17_$PLATFORM" --implementation cp --python-version "$PYVER" \
   "${CONSTRAINTS[@]}" "$WHEEL[appliance]" 2>&1 | grep -v '^WARNING: Location' >&2 || true
+else
+[ "$(id -u)" -eq 0 ] || { echo "--suite $SUITE on $HOST_SUITE: needs root (chroot)" >&2; exit 2; }
+echo "== $SUITE root (packaging/test-root.sh)" >&2
+TARBALL=$(bash packaging/test-root.sh --suite "$SUITE" | tail -1)
+BROOT=$WORK/buildroot
+mkdir -p "$BROOT"
+tar -C "$BROOT" -xf "$TARBALL"
+# the Depends' .debs are in the root's apt cache: python3 of the suite installs offline
+in_root() { chroot "$BROOT" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
+              DEBIAN_FRONTEND=noninteractive "$@"; }
+unshare --mount --propagation private sh -ec '
+  mount -t proc proc "$1/proc"; mount --rbind /dev "$1/dev"
+  chroot "$1" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-unsafe-io python3
+' sh "$BROOT" > "$WORK/apt.log" 2>&1 || { tail -20 "$WORK/apt.log" >&2; exit 1; }
+PYVER=$(in_root python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+echo "== venv at $VENV (python $PYVER of $SUITE, in its root; $ARCH)" >&2
+# pip as a wheel run by that interpreter (the dev venv's pip may predate it); wheels for its
+# version and the target platform, downloaded here (markers are re-evaluated by the install)
+"${PIP[@]}" download -q --no-deps --only-binary=:all: -d "$BROOT/build/pip" "pip>=24.2" 2>&1 \
+  | grep -v '^WARNING: Location' >&2 || true
+"${PIP[@]}" download -q --only-binary=:all: -d "$BROOT/build/wheels" \
+  --platform "manylinux2014_$PLATFORM" --platform "manylinux_2_28_$PLATFORM" \
+  --platform "manylinux_2_17_$PLATFORM" --implementation cp --python-version "$PYVER" \
+  "${CONSTRAINTS[@]}" "$WHEEL[appliance]" 2>&1 | grep -v '^WARNING: Location' >&2 || true
+cp "$WHEEL" "$BROOT/build/wheels/"
+[ -f "$WORK/constraints.txt" ] && cp "$WORK/constraints.txt" "$BROOT/build/"
+PLATFORM_ARGS=()
+if [ "$ARCH" != "$(dpkg --print-architecture)" ]; then
+  # a cross build: the tags of the target platform, for this same interpreter version
+  PLATFORM_ARGS=(--platform "manylinux2014_$PLATFORM" --platform "manylinux_2_28_$PLATFORM"
+                 --platform "manylinux_2_17_$PLATFORM" --implementation cp
+                 --python-version "$PYVER")
+fi
+in_root "python$PYVER" -m venv --without-pip "$VENV"
+in_root "python$PYVER" "$(cd "$BROOT" && ls build/pip/pip-*.whl | sed 's|^|/|')/pip" install -q \
+  --disable-pip-version-check --root-user-action=ignore --no-compile --no-index \
+  --find-links /build/wheels --only-binary=:all: --target "$VENV/lib/python$PYVER/site-packages" \
+  "${PLATFORM_ARGS[@]}" ${CONSTRAINTS:+-c /build/constraints.txt} \
+  "/build/wheels/$(basename "$WHEEL")[appliance]" >&2
+mkdir -p "$STAGE$PREFIX"
+cp -a "$BROOT$VENV" "$STAGE$VENV"
+rm -f "$STAGE$VENV/.gitignore"  # python >= 3.13 venv writes one; nothing for a package
+rm -rf --one-file-system "$BROOT"
+SITE=$STAGE$VENV/lib/python$PYVER/site-packages
+fi
+PYNEXT=$(echo "$PYVER" | awk -F. '{ printf "%d.%d", $1, $2 + 1 }')
 [ -d "$SITE/appliance" ] || { echo "pip install into the staged venv failed" >&2; exit 1; }
 rm -rf "$SITE/bin" "$STAGE$VENV/bin/Activate.ps1"
 # nothing in site-packages is run directly; shared objects are mapped, not executed

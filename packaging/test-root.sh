@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# A minimal Debian 12 root to install the package into (tests/test_package_install.py), made once
-# and kept as a tarball; prints the tarball's path.
+# A minimal Debian root (12 "bookworm" or 13 "trixie") to install the package into
+# (tests/test_package_install.py) and to build its venv with that suite's own interpreter
+# (packaging/build-deb.sh --suite), made once and kept as a tarball; prints the tarball's path.
 #
-#   bash packaging/test-root.sh [--arch amd64|arm64] [--cache DIR]
+#   bash packaging/test-root.sh [--suite bookworm|trixie] [--arch amd64|arm64] [--cache DIR]
 #
-# What it holds: debootstrap --variant=minbase bookworm, plus systemd (so that the root can be
+# What it holds: debootstrap --variant=minbase <suite>, plus systemd (so that the root can be
 # booted with systemd-nspawn before the package is installed), apt's lists, and the .debs of the
 # package's Depends in /var/cache/apt/archives, downloaded but NOT installed: `apt-get install
 # ./ferrex-appliance_*.deb` in the root then has to resolve the Depends itself (a missing one shows)
@@ -31,11 +32,20 @@ CACHE=${FERREX_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ferrex}
 SUITE=bookworm
 while [ $# -gt 0 ]; do
   case "$1" in
+    --suite) SUITE=$2; shift 2 ;;
     --arch) ARCH=$2; shift 2 ;;
     --cache) CACHE=$2; shift 2 ;;
-    *) echo "usage: $0 [--arch amd64|arm64] [--cache DIR]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--suite bookworm|trixie] [--arch amd64|arm64] [--cache DIR]" >&2
+       exit 2 ;;
   esac
 done
+# each suite's one python3.X (what the package's Depends name; build-deb.sh checks it against
+# the interpreter it finds in the root)
+case "$SUITE" in
+  bookworm) PYVER=3.11 ;;
+  trixie) PYVER=3.13 ;;
+  *) echo "unsupported suite $SUITE (bookworm, trixie)" >&2; exit 2 ;;
+esac
 
 mirror() {
   # the first Debian (not -security) archive that apt here uses for the suite
@@ -52,8 +62,8 @@ mirror() {
 }
 MIRROR=$(mirror)
 
-PYVER=$(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 DEPENDS=$(sed -n 's/^Depends: //p' packaging/debian/control.in | sed "s/@PYVER@/$PYVER/g")
+# build-deb.sh --suite makes the venv in this root with its python$PYVER (and nothing else)
 # package names only: "python3 (>= 3.11)" -> python3
 PACKAGES=$(echo "$DEPENDS" | tr ',' '\n' | sed 's/(.*)//; s/|.*//; s/ //g' | sort -u | tr '\n' ' ')
 KEY=$(printf '%s\n' "$SUITE" "$ARCH" "$MIRROR" "$DEPENDS" | cat - "$SELF" | sha256sum | cut -c1-12)

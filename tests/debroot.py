@@ -1,4 +1,4 @@
-"""A throwaway Debian 12 root for installing the package, and the same root booted with systemd.
+"""A throwaway Debian root (12 or 13) for installing the package, and that root booted (nspawn).
 
 The root is the tarball of ``packaging/test-root.sh`` unpacked into a tmpfs that exists only in a
 private mount namespace. One holder process (``sleep``, killed with its parent through
@@ -28,8 +28,8 @@ from tests.helpers import REPO, short_tempdir
 PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-def root_tarball() -> Path:
-    result = subprocess.run(["bash", str(REPO / "packaging" / "test-root.sh")],
+def root_tarball(suite: str = "bookworm") -> Path:
+    result = subprocess.run(["bash", str(REPO / "packaging" / "test-root.sh"), "--suite", suite],
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr
     return Path(result.stdout.strip().splitlines()[-1])
