@@ -87,6 +87,11 @@ class Harness:
         assert reply.status == 200, reply.body
         return str(reply.body["access_token"])
 
+    async def admin_token(self, device: str = "admin-laptop") -> str:
+        """Claim the appliance (the first admin) and log her in from ``device``."""
+        await self.claim()
+        return await self.token(device=device)
+
     async def pin_login(self, username: str, device: str, pin: str) -> Reply:
         return await self.call("POST", "/api/v1/auth/pin/login",
                                {"username": username, "device_id": device, "pin": pin})

@@ -11,12 +11,14 @@ import trio
 
 from appliance.events import InProcEventBus
 from appliance.orchestration.dispatcher import Dispatcher
+from appliance.redis_client import RedisClient
 from appliance.scan.analyzers import Analyzers
 from appliance.scan.pipeline import PipelineSettings, handlers
 from appliance.scan.service import ScanService
 from appliance.scan.walkers import Walkers
 from store import media_index, scans
 from store.db import Database
+from tests.authkit import Harness
 
 
 def touch(root: Path, relative: str, content: bytes = b"\0" * 64) -> Path:
@@ -24,6 +26,16 @@ def touch(root: Path, relative: str, content: bytes = b"\0" * 64) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
     return path
+
+
+async def scans_api(db: Database, redis: RedisClient, data_dir: Path) -> Harness:
+    """The HTTP API with its first admin claimed and scan routes that queue scans (a
+    ScanService without a dispatcher: nothing runs them): the libraries tests drive it."""
+    await trio.Path(data_dir).mkdir(parents=True, exist_ok=True)
+    harness = Harness(db, redis, data_dir)
+    harness.state.scans = ScanService(db, harness.state.bus)
+    await harness.claim()
+    return harness
 
 
 class ScanHarness:

@@ -27,8 +27,7 @@ async def h(db: Database, redis: RedisClient, tmp_path: Path) -> AsyncIterator[H
 
 @pytest.fixture
 async def admin(h: Harness) -> str:
-    await h.claim()
-    return await h.token(device="admin-laptop")
+    return await h.admin_token()
 
 
 # -- first run ------------------------------------------------------------------------------------

@@ -63,10 +63,7 @@ async def h(db: Database, redis: RedisClient, tmp_path: Path) -> AsyncIterator[H
 
 @pytest.fixture
 async def admin(h: Harness) -> str:
-    await h.claim()
-    reply = await h.login(device="admin-laptop")
-    assert reply.status == 200
-    return str(reply.body["access_token"])
+    return await h.admin_token()
 
 
 async def trusted_tv(h: Harness, username: str = "admin",

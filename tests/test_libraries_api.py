@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from appliance.redis_client import RedisClient
-from appliance.scan.service import ScanService
 from store import queue
 from store.db import Database
 from tests.authkit import Harness
+from tests.scankit import scans_api
 
 
 @pytest.fixture
-async def h(db: Database, redis: RedisClient, tmp_path: Path) -> AsyncIterator[Harness]:
-    harness = Harness(db, redis, tmp_path / "data")
-    harness.state.scans = ScanService(db, harness.state.bus)
-    await harness.claim()
-    yield harness
+async def h(db: Database, redis: RedisClient, tmp_path: Path) -> Harness:
+    return await scans_api(db, redis, tmp_path / "data")
 
 
 @pytest.fixture

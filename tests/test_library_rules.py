@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,21 +16,17 @@ import trio
 
 from appliance.redis_client import RedisClient
 from appliance.scan import root_policy
-from appliance.scan.service import ScanService
 from store.db import Database
 from store.migrate import discover
 from store.sql import sql
 from tests.authkit import Harness
 from tests.helpers import REPO
+from tests.scankit import scans_api
 
 
 @pytest.fixture
-async def h(db: Database, redis: RedisClient, tmp_path: Path) -> AsyncIterator[Harness]:
-    harness = Harness(db, redis, tmp_path / "data")
-    (tmp_path / "data").mkdir()
-    harness.state.scans = ScanService(db, harness.state.bus)
-    await harness.claim()
-    yield harness
+async def h(db: Database, redis: RedisClient, tmp_path: Path) -> Harness:
+    return await scans_api(db, redis, tmp_path / "data")
 
 
 @pytest.fixture

@@ -13,11 +13,10 @@ import trio
 
 from appliance.redis_client import RedisClient
 from appliance.scan.pipeline import PipelineSettings
-from appliance.scan.service import ScanService
 from store import libraries, scans
 from store.db import Database
 from tests.authkit import Harness
-from tests.scankit import ScanHarness, running_pipeline, touch
+from tests.scankit import ScanHarness, running_pipeline, scans_api, touch
 
 
 def films(tmp_path: Path) -> Path:
@@ -134,11 +133,8 @@ async def test_analysis_errors_count_in_the_scan(db: Database, tmp_path: Path) -
 
 
 @pytest.fixture
-async def api(db: Database, redis: RedisClient, tmp_path: Path) -> AsyncIterator[Harness]:
-    harness = Harness(db, redis, tmp_path / "data")
-    harness.state.scans = ScanService(db, harness.state.bus)
-    await harness.claim()
-    yield harness
+async def api(db: Database, redis: RedisClient, tmp_path: Path) -> Harness:
+    return await scans_api(db, redis, tmp_path / "data")
 
 
 async def test_the_api_answers_the_running_scan_with_joined(api: Harness, tmp_path: Path) -> None:
