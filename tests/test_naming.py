@@ -482,7 +482,9 @@ ROWS: list[tuple[str, str | None, dict[str, Any]]] = [
      {'kind': 'episode', 'title': 'Show', 'air_date': '2024-03-01'}),
     ('[SubsPlease] Frieren - 12 (1080p).mkv', None,
      {'kind': 'episode', 'title': 'Frieren', 'episodes': [12]}),
-    ('Naruto/Naruto - 102.mkv', None, {'kind': 'movie', 'title': 'Naruto', 'version': '102'}),
+    ('Naruto - 102.mkv', None, {'kind': 'movie', 'title': 'Naruto - 102'}),
+    # the folder is named as the title before the number: a show's folder of episodes
+    ('Naruto/Naruto - 102.mkv', None, {'kind': 'episode', 'title': 'Naruto', 'episodes': [102]}),
     ('Movie (2010)/Trailers/Trailer.mkv', None,
      {'kind': 'extra', 'title': 'Movie', 'year': 2010, 'extra': 'trailer'}),
     # --- library kind: series ---
@@ -543,6 +545,16 @@ ROWS: list[tuple[str, str | None, dict[str, Any]]] = [
     ('Movies/sample.people.2000.720p.bluray.x264-grp.mkv', 'movies',
      {'kind': 'movie', 'title': 'sample people', 'year': 2000}),
     ('Movie (2010)/sample-movie.2010.mkv', 'movies', {'kind': 'ignored', 'extra': 'sample'}),
+    ('Anime/Title/Title Season 2 - 05.mkv', 'series',
+     {'kind': 'episode', 'title': 'Title', 'season': 2, 'episodes': [5]}),
+    ('TV/Show.Name.S01.1080p.WEB-DL.x264-GRP/E01.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show Name', 'season': 1, 'episodes': [1]}),
+    ('TV/Show Name S02 (1080p)/Episode 3.mkv', 'series',
+     {'kind': 'episode', 'title': 'Show Name', 'season': 2, 'episodes': [3]}),
+    ('La Defense Lincoln (The Lincoln Lawyer) (2011).mkv', 'movies',
+     {'kind': 'movie', 'title': 'La Defense Lincoln', 'year': 2011}),
+    ("Amélie (Le Fabuleux Destin d'Amélie Poulain) (2001).mkv", 'movies',
+     {'kind': 'movie', 'title': 'Amélie', 'year': 2001}),
     # --- disc folders: the film is the folder above VIDEO_TS/BDMV ---
     ('Movies/1917 (2019)/VIDEO_TS/VTS_01_1.VOB', 'movies',
      {'kind': 'movie', 'title': '1917', 'year': 2019}),
@@ -846,6 +858,10 @@ def test_guess_library_kind() -> None:
     assert guess_library_kind("Show.S01.720p.HDTV-GRP/show.0106.720p-grp.mkv") == "series"
     assert guess_library_kind("Film - 2010 - 1080p.mkv") == "movies"
     assert guess_library_kind("1917 - Extended.mkv") == "movies"
+    assert guess_library_kind("Bleach/Bleach - 366 [720p].mkv") == "series"
+    assert guess_library_kind("Mob Psycho 100 - 01.mkv") == "series"
+    assert guess_library_kind("Rocky/Rocky - 2.mkv") == "movies"
+    assert guess_library_kind("Apollo 13 (1995)/Apollo - 13.mkv") == "movies"
 
 
 def test_folder_helpers() -> None:
@@ -914,10 +930,10 @@ def test_cli_prints_one_json_object_per_path() -> None:
 
 
 def test_cli_library_kind_changes_the_reading() -> None:
-    path = "Naruto/Naruto - 102.mkv"
+    path = "Naruto - 102.mkv"
     guessed = json.loads(run_cli(path).stdout)
     series = json.loads(run_cli("--library-kind", "series", path).stdout)
-    assert (guessed["kind"], guessed["version"]) == ("movie", "102")
+    assert (guessed["kind"], guessed["title"]) == ("movie", "Naruto - 102")
     assert (series["kind"], series["title"], series["season"], series["episodes"]) == (
         "episode", "Naruto", None, [102])
 

@@ -23,7 +23,7 @@ guessit = pytest.importorskip("guessit", reason="dev dependency (pip install -e 
 #: Agreement with guessit's answers per field, over the entries our model covers.
 #: kind: with the library kind guessed (the scan always knows it; only `parse-name` guesses).
 FLOORS = {
-    "kind": 0.935, "title": 0.905, "year": 0.94, "season": 0.95, "episode": 0.96, "date": 0.84,
+    "kind": 0.935, "title": 0.91, "year": 0.94, "season": 0.955, "episode": 0.965, "date": 0.84,
     "edition": 0.88,
 }
 #: The fields that identify an item (title, year, season, episodes), pooled.
@@ -116,6 +116,20 @@ def test_library_paths_read_as_they_were_made() -> None:
     assert len(cases) >= 4000
     wrong_paths = {path for path, *_ in misses}
     assert len(wrong_paths) <= 0.002 * len(cases), misses[:15]
+
+
+def test_library_paths_without_their_library_kind() -> None:
+    """``parse-name`` with no ``--library-kind`` and no library folder (``Movies/``, ``TV/``) in
+    the path: the kind is guessed from the rest and every field still reads as made."""
+    misses = []
+    for path, _kind, answer in naming_library.cases():
+        if answer["kind"] == "extra":
+            continue
+        bare = path.split("/", 1)[1]
+        got = naming_library.ours(bare, None)
+        misses += [(bare, name, want, got[name]) for name, want in answer.items()
+                   if not naming_library.agrees(name, want, got[name])]
+    assert len(misses) <= 5, misses[:15]
 
 
 def test_library_paths_against_guessit() -> None:

@@ -128,6 +128,11 @@ _SAMPLE_TITLE_RE: Final = re.compile(
 _NUMBERED_TITLE_RE: Final = re.compile(
     r"^0[0-9]{1,3}(?:-0[0-9]{1,3})?(?:\. | - |-)[^\W\d]|\S - (?:0[0-9]{1,3}|[1-9][0-9]?)(?:v[0-9])?"
     r" - [^\W\d]")
+#: ``Title - 07``, ``Title - 366 [720p]``: an episode number when zero-padded or when the folder
+#: is named as the title (``Bleach/Bleach - 366.mkv``; one digit, ``Rocky - 2``, stays a film's
+#: version); kind guessing only.
+_DASH_NUMBER_END_RE: Final = re.compile(
+    r"^(.+?)\s-\s([0-9]{2,4})(?:v[0-9])?(?:\s*[\[(][^\])]*[\])])*$", re.A)
 #: A disc's folder structure: the film is the folder above it, the file one of the disc's streams
 #: (``Film (2010)/VIDEO_TS/VTS_01_1.VOB``, ``Film (2010)/BDMV/STREAM/00000.m2ts``).
 _DISC_DIR_RE: Final = re.compile(r"(?:^|/)(?:VIDEO_TS|BDMV)/", re.I)
@@ -263,9 +268,10 @@ _SXXEXX_MORE_RE: Final = re.compile(
 _WORDS_RE: Final = re.compile(
     r"(?<![a-z0-9])season[ ._-]*([0-9]{1,4})[ ._-]*(?:episode|ep)[ ._-]*([0-9]{1,4})(?![0-9])",
     re.I | re.A)
-#: ``[Group] Show S2 - 05``: fansub releases of a later season.
+#: ``[Group] Show S2 - 05``, ``Show Season 2 - 05``: fansub releases of a later season.
 _ANIME_SEASON_RE: Final = re.compile(
-    r"(?<![a-z0-9])s([0-9]{1,2})\s+-\s+([0-9]{1,4})(?:v[0-9])?(?![0-9])", re.I | re.A)
+    r"(?<![a-z0-9])(?:s|season\s?)([0-9]{1,2})\s+-\s+([0-9]{1,4})(?:v[0-9])?(?![0-9])",
+    re.I | re.A)
 #: ``1x02``, ``5x9``, ``2011x05`` (a season numbered by its year).
 _NXNN_RE: Final = re.compile(
     r"(?<![0-9a-z])([0-9]{1,2}|(?:19|20)[0-9]{2})[x\u00d7]([0-9]{1,3})(?![0-9a-wyz])", re.I)
@@ -397,7 +403,14 @@ def _season_dir(name: str) -> tuple[int, str] | None:
         return 0, ""
     m = _SEASON_DIR_RE.search(name)
     if m is None:
-        return None
+        # Show.Name.S01.1080p.WEB-DL-GRP, Show Name S02 (1080p): a season pack's release folder
+        pack = _SEASON_ONLY_RE.search(name)
+        if pack is None or pack.group(1) is None:
+            return None
+        after = _tokens(name[pack.end():])[0]
+        if not after or not (_is_tag(after[0]) or _is_weak_tag(after[0])):
+            return None
+        return int(pack.group(1)), name[:pack.start()].strip(" -._")
     prefix = _SEASON_TAIL_RE.sub("", name[:m.start()]).strip(" -._")  # "Psych S02 Season 2"
     return int(m.group(1) or m.group(2) or m.group(3)), prefix
 
@@ -469,6 +482,10 @@ def _guess(parts: list[str]) -> LibraryKind:
     if _NUMBERED_TITLE_RE.search(stem):  # Show - 01 - Ep Name, 01 - Ep Name, 003. Show - Ep
         return "series"
     dirs = parts[:-1]
+    m = _DASH_NUMBER_END_RE.match(stem)
+    if m is not None and not _plausible(int(m.group(2))) and (m.group(2)[0] == "0" or (
+            dirs and _norm(_title_year(dirs[-1]).title) == _norm(m.group(1)))):
+        return "series"  # Show - 07 [1080p], Bleach/Bleach - 366: not Apollo - 13
     if any(season_of_dir(d) is not None or d.lower() in _SERIES_ROOTS for d in dirs):
         return "series"
     if dirs and (_SXXEXX_RE.search(dirs[-1]) or _SEASON_ONLY_RE.search(dirs[-1])):
@@ -946,12 +963,14 @@ def _parse_movie_stem(stem: str, folder: str | None = None) -> _Movie:
     elif movie.edition is None:
         movie.edition = _scan_edition(_tokens(tail)[0])
     _edition_from_title(movie)
-    if not movie.clean and movie.title is not None and movie.title.endswith(")"):
-        # Le.Prestige.(The.Prestige).DVDRip: a release name's second title, in brackets
+    if movie.title is not None and movie.title.endswith(")"):
+        # Le.Prestige.(The.Prestige).DVDRip, La Defense Lincoln (The Lincoln Lawyer) (2011): a
+        # second title in brackets (the search finds the film by either, not by both); one word
+        # only when it is a release tag (Film (DVDRip)), so The Office (US) keeps its country.
         alt = _TITLE_EDITION_RE.search(movie.title)
         inner = alt.group(2) if alt is not None else None
         head = movie.title[:alt.start()].strip(" -") if alt is not None else ""
-        if inner is not None and head and len(inner.split()) >= 2:
+        if inner is not None and head and (len(inner.split()) >= 2 or _is_tag(inner)):
             movie.title = head
     return movie
 
