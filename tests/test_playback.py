@@ -361,15 +361,29 @@ async def test_player_and_streaming_domains_start_a_session_from_a_play_message(
         await api.aclose()
 
 
-class Proxy:
-    """A TCP relay between the player and the appliance that can drop every connection and
-    refuse new ones for a while: a network drop, with real sockets on both sides."""
+async def splice(one: trio.abc.Stream, other: trio.abc.Stream) -> None:
+    """Copy bytes both ways between two streams until either side ends or breaks (the relays
+    below: the plain TCP proxy and the TLS front)."""
+    async with trio.open_nursery() as nursery:
+        async def pipe(a: trio.abc.Stream, b: trio.abc.Stream) -> None:
+            try:
+                while data := await a.receive_some(65536):
+                    await b.send_all(data)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                pass
+            nursery.cancel_scope.cancel()
+
+        nursery.start_soon(pipe, one, other)
+        nursery.start_soon(pipe, other, one)
+
+
+class LocalRelay:
+    """Listens on a free port of 127.0.0.1 (``port`` once started) and hands each connection
+    to :meth:`_relay`, which carries it to the appliance at ``upstream_port``."""
 
     def __init__(self, upstream_port: int) -> None:
         self.upstream_port = upstream_port
         self.port = 0
-        self.down = False
-        self.scopes: set[trio.CancelScope] = set()
 
     async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
                     ) -> None:
@@ -379,6 +393,19 @@ class Proxy:
         await trio.serve_listeners(self._relay, listeners)
 
     async def _relay(self, client: trio.SocketStream) -> None:
+        raise NotImplementedError
+
+
+class Proxy(LocalRelay):
+    """A TCP relay between the player and the appliance that can drop every connection and
+    refuse new ones for a while: a network drop, with real sockets on both sides."""
+
+    def __init__(self, upstream_port: int) -> None:
+        super().__init__(upstream_port)
+        self.down = False
+        self.scopes: set[trio.CancelScope] = set()
+
+    async def _relay(self, client: trio.SocketStream) -> None:
         if self.down:
             await client.aclose()
             return
@@ -386,17 +413,8 @@ class Proxy:
             self.scopes.add(scope)
             try:
                 upstream = await trio.open_tcp_stream("127.0.0.1", self.upstream_port)
-                async with client, upstream, trio.open_nursery() as nursery:
-                    async def pipe(a: trio.SocketStream, b: trio.SocketStream) -> None:
-                        try:
-                            while data := await a.receive_some(65536):
-                                await b.send_all(data)
-                        except (trio.BrokenResourceError, trio.ClosedResourceError):
-                            pass
-                        nursery.cancel_scope.cancel()
-
-                    nursery.start_soon(pipe, client, upstream)
-                    nursery.start_soon(pipe, upstream, client)
+                async with client, upstream:
+                    await splice(client, upstream)
             except OSError:
                 pass
             finally:
@@ -582,20 +600,12 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-class TlsFront:
+class TlsFront(LocalRelay):
     """TLS in front of the appliance (as a reverse proxy would terminate it): https and wss."""
 
     def __init__(self, upstream_port: int, context: ssl.SSLContext) -> None:
-        self.upstream_port = upstream_port
+        super().__init__(upstream_port)
         self.context = context
-        self.port = 0
-
-    async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-                    ) -> None:
-        listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
-        self.port = listeners[0].socket.getsockname()[1]
-        task_status.started()
-        await trio.serve_listeners(self._relay, listeners)
 
     async def _relay(self, raw: trio.SocketStream) -> None:
         client = trio.SSLStream(raw, self.context, server_side=True)
@@ -605,17 +615,8 @@ class TlsFront:
         except (trio.BrokenResourceError, OSError):
             await raw.aclose()
             return
-        async with client, upstream, trio.open_nursery() as nursery:
-            async def pipe(a: trio.abc.Stream, b: trio.abc.Stream) -> None:
-                try:
-                    while data := await a.receive_some(65536):
-                        await b.send_all(data)
-                except (trio.BrokenResourceError, trio.ClosedResourceError):
-                    pass
-                nursery.cancel_scope.cancel()
-
-            nursery.start_soon(pipe, client, upstream)
-            nursery.start_soon(pipe, upstream, client)
+        async with client, upstream:
+            await splice(client, upstream)
 
 
 async def test_progress_heartbeats_over_wss_with_the_session_refreshed(

@@ -87,6 +87,24 @@ def film(n: int, title: str, year: int | None = 2007) -> Card:
     return Card(uuid.UUID(int=100 + n), LIBRARY, "movie", title, year, None, None)
 
 
+def rendered_grid(qtbot: QtBot, cards: list[Card], posters: GeneratedPosters,
+                  frames: int) -> tuple[PosterGrid, np.ndarray]:
+    """The GL grid of ``cards`` shown, and its picture after ``frames`` frames 0.1 s apart on
+    its own clock (textures arrive over a few frames); the caller closes it."""
+    clock = [100.0]
+    grid = PosterGrid(ListSource(cards), posters, display=DisplaySettings(), size=(W, H),
+                      clock=lambda: clock[0])
+    qtbot.addWidget(grid.native)
+    grid.show()
+    qtbot.waitExposed(grid.native)
+    image = None
+    for _ in range(frames):
+        clock[0] += 0.1
+        image = grid.render(alpha=False)
+    assert image is not None
+    return grid, image
+
+
 def test_a_missing_poster_is_the_same_placeholder_in_grid_search_and_details(
         qtbot: QtBot, window: tuple[MainWindow, DomainRegistry]) -> None:
     win, _ = window
@@ -94,17 +112,7 @@ def test_a_missing_poster_is_the_same_placeholder_in_grid_search_and_details(
     reference = pixels(placeholder_image("Perfect Child", 2007, None, 170, 255))
 
     # the GL grid: a texture made once for the item, in its poster slot
-    clock = [100.0]
-    grid = PosterGrid(ListSource(cards), GeneratedPosters(), display=DisplaySettings(),
-                      size=(W, H), clock=lambda: clock[0])
-    qtbot.addWidget(grid.native)
-    grid.show()
-    qtbot.waitExposed(grid.native)
-    image = None
-    for _ in range(6):
-        clock[0] += 0.1
-        image = grid.render(alpha=False)
-    assert image is not None
+    grid, image = rendered_grid(qtbot, cards, GeneratedPosters(), frames=6)
     lay = grid.view.layout
     x, y = (round(v) for v in lay.card_origin(1, 0.0))
     in_grid = np.ascontiguousarray(image[y:y + round(lay.poster_h), x:x + round(lay.poster_w), :3])
@@ -293,18 +301,8 @@ def test_an_episode_in_the_gl_grid_shows_its_still_whole_in_a_landscape_band(
     episodes = [Card(uuid.UUID(int=500 + n), LIBRARY, "episode", "Episode 1", 2022, None, None,
                      None, "Show", 1, (n + 1,), f"{n + 3:064x}") for n in range(3)]
     posters = GeneratedPosters()
-    clock = [100.0]
-    grid = PosterGrid(ListSource(episodes), posters, display=DisplaySettings(), size=(W, H),
-                      clock=lambda: clock[0])
-    qtbot.addWidget(grid.native)
-    grid.show()
-    qtbot.waitExposed(grid.native)
-    image = None
-    for _ in range(30):
-        clock[0] += 0.1
-        image = grid.render(alpha=False)
+    grid, image = rendered_grid(qtbot, episodes, posters, frames=30)
     grid.close()
-    assert image is not None
     # the still was asked for at 16:9, not at the poster's 2:3
     request = next(r for r in posters.demands[-1] if r.image_id == f"{4:064x}")
     assert abs(request.width / request.height - 16 / 9) < 0.02
