@@ -555,6 +555,7 @@ ROWS: list[tuple[str, str | None, dict[str, Any]]] = [
      {'kind': 'movie', 'title': 'La Defense Lincoln', 'year': 2011}),
     ("Amélie (Le Fabuleux Destin d'Amélie Poulain) (2001).mkv", 'movies',
      {'kind': 'movie', 'title': 'Amélie', 'year': 2001}),
+    ('Movies/1995 - Heat.mkv', 'movies', {'kind': 'movie', 'title': 'Heat', 'year': 1995}),
     # --- disc folders: the film is the folder above VIDEO_TS/BDMV ---
     ('Movies/1917 (2019)/VIDEO_TS/VTS_01_1.VOB', 'movies',
      {'kind': 'movie', 'title': '1917', 'year': 2019}),

@@ -128,11 +128,13 @@ _SAMPLE_TITLE_RE: Final = re.compile(
 _NUMBERED_TITLE_RE: Final = re.compile(
     r"^0[0-9]{1,3}(?:-0[0-9]{1,3})?(?:\. | - |-)[^\W\d]|\S - (?:0[0-9]{1,3}|[1-9][0-9]?)(?:v[0-9])?"
     r" - [^\W\d]")
-#: ``Title - 07``, ``Title - 366 [720p]``: an episode number when zero-padded or when the folder
-#: is named as the title (``Bleach/Bleach - 366.mkv``; one digit, ``Rocky - 2``, stays a film's
-#: version); kind guessing only.
+#: ``Title - 07``, ``Title.07``, ``Title - 366 [720p]``: an episode number when zero-padded after a
+#: dash or dot, or when the folder is named as the title (``Bleach/Bleach 366.mkv``; one digit,
+#: ``Rocky - 2``, stays a film's version); kind guessing only.
 _DASH_NUMBER_END_RE: Final = re.compile(
-    r"^(.+?)\s-\s([0-9]{2,4})(?:v[0-9])?(?:\s*[\[(][^\])]*[\])])*$", re.A)
+    r"^(.+?)(\s-\s|[ ._])([0-9]{2,4})(?:v[0-9])?(?:\s*[\[(][^\])]*[\])])*$", re.A)
+#: ``1995 - Heat``: a year first, then the title (some sort their films so).
+_YEAR_FIRST_RE: Final = re.compile(r"^[(\[]?([0-9]{4})[)\]]?\s+-\s+(?=[^\W\d])", re.A)
 #: A disc's folder structure: the film is the folder above it, the file one of the disc's streams
 #: (``Film (2010)/VIDEO_TS/VTS_01_1.VOB``, ``Film (2010)/BDMV/STREAM/00000.m2ts``).
 _DISC_DIR_RE: Final = re.compile(r"(?:^|/)(?:VIDEO_TS|BDMV)/", re.I)
@@ -483,9 +485,10 @@ def _guess(parts: list[str]) -> LibraryKind:
         return "series"
     dirs = parts[:-1]
     m = _DASH_NUMBER_END_RE.match(stem)
-    if m is not None and not _plausible(int(m.group(2))) and (m.group(2)[0] == "0" or (
-            dirs and _norm(_title_year(dirs[-1]).title) == _norm(m.group(1)))):
-        return "series"  # Show - 07 [1080p], Bleach/Bleach - 366: not Apollo - 13
+    if m is not None and not _plausible(int(m.group(3))) and (
+            (m.group(3)[0] == "0" and m.group(2) != " ")
+            or (dirs and _norm(_title_year(dirs[-1]).title) == _norm(m.group(1)))):
+        return "series"  # Show - 07 [1080p], Bleach/Bleach 366: not Apollo - 13, Agent 007
     if any(season_of_dir(d) is not None or d.lower() in _SERIES_ROOTS for d in dirs):
         return "series"
     if dirs and (_SXXEXX_RE.search(dirs[-1]) or _SEASON_ONLY_RE.search(dirs[-1])):
@@ -955,6 +958,10 @@ def _parse_movie_stem(stem: str, folder: str | None = None) -> _Movie:
             text = base
 
     parsed = _title_year(text)
+    first = _YEAR_FIRST_RE.match(text) if parsed.year is None else None
+    if first is not None and _plausible(int(first.group(1))):
+        parsed = _title_year(text[first.end():])  # 1995 - Heat: a library sorted by year
+        parsed = msgspec.structs.replace(parsed, year=parsed.year or int(first.group(1)))
     movie.title, movie.year = parsed.title, parsed.year
     movie.paren_year, movie.clean = parsed.paren_year, parsed.clean
     tail = parsed.tail.strip()
