@@ -126,6 +126,20 @@ def build_parser() -> argparse.ArgumentParser:
                           help="how long to listen (default: 3)")
     discover.add_argument("--json", action="store_true",
                           help="one JSON document instead of a table")
+    snapshot = sub.add_parser(
+        "snapshot", help="save the frame the player would show on an SDR display (PNG)",
+        description="Render one frame of SOURCE (a file path or URL) offscreen through the "
+        "player's video path (HDR10/HLG tone-mapped to SDR BT.709 on the GPU) at the video's "
+        "resolution, e.g. for a bug report.")
+    snapshot.add_argument("source", metavar="SOURCE", help="a file path or URL")
+    snapshot.add_argument("--at", type=float, default=0.0, metavar="SECONDS",
+                          help="position of the frame (default: 0)")
+    snapshot.add_argument("--out", type=Path, required=True, metavar="FRAME.png")
+    snapshot.add_argument("--desat", type=float, default=None, metavar="X",
+                          help="highlight desaturation threshold in 100-nit units "
+                          "(default: the player's, 2; 0 turns it off)")
+    snapshot.add_argument("--no-tonemap", action="store_true",
+                          help="the plain 8-bit conversion instead, for comparison")
     return parser
 
 
@@ -137,6 +151,8 @@ def main(args: Sequence[str]) -> int:
         return int(exc.code or 0) and EXIT_USAGE
     if ns.command == "discover":
         return _discover(ns)
+    if ns.command == "snapshot":
+        return _snapshot(ns)
     root = ns.data_dir or data_dir()
     try:
         if ns.command == "sync":
@@ -147,6 +163,21 @@ def main(args: Sequence[str]) -> int:
         return exc.status
     except KeyboardInterrupt:
         return 130
+
+
+# --- snapshot ------------------------------------------------------------------------------
+
+
+def _snapshot(ns: argparse.Namespace) -> int:
+    from ui.playback.snapshot import SnapshotError, snapshot
+
+    try:
+        frame = snapshot(ns.source, ns.at, ns.out, tonemap=not ns.no_tonemap, desat=ns.desat)
+    except SnapshotError as exc:
+        print(f"ferrex-player: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{ns.out}: {frame.width}x{frame.height}, {frame.params.describe()}")
+    return 0
 
 
 # --- discover ------------------------------------------------------------------------------

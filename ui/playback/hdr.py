@@ -4,7 +4,8 @@ The decoders keep 10-bit formats (P010_10LE, I420_10LE), ``colorimetry=bt2100-pq
 ``bt2100-hlg``) and the ``mastering-display-info``/``content-light-level`` caps fields. A sink
 that can show HDR gets them unchanged, with no tone mapping. One that cannot (X11 sinks, and
 waylandsink before GStreamer 1.26, which has no Wayland colour-management support and so shows
-everything as sRGB) gets the picture converted to 8-bit SDR, and the UI says so with a badge.
+everything as sRGB) gets the picture tone-mapped to SDR on the GPU (``ui.playback.tonemap``,
+``HDR10 → SDR (tone-mapped)``), or converted flat where GL is missing, and the badge says which.
 """
 
 from __future__ import annotations
@@ -87,12 +88,18 @@ def sink_presents_hdr(sink_factory: str) -> tuple[bool, str]:
     return False, f"{sink_factory} shows 8-bit SDR only"
 
 
-def hdr_status(source_hdr: str | None, sink_factory: str) -> HdrStatus:
+def hdr_status(source_hdr: str | None, sink_factory: str, *,
+               tone_mapped: bool = False) -> HdrStatus:
+    """``tone_mapped``: the GL tone-mapping filter (``ui.playback.tonemap``) is in the path."""
     source = source_hdr or "SDR"
     if source == "SDR":
         return HdrStatus(source, False, "", "")
     presented, reason = sink_presents_hdr(sink_factory)
-    badge = source if presented else f"{source} → SDR"
-    if not presented:
-        reason += "; the picture is converted to SDR without tone mapping"
-    return HdrStatus(source, presented, badge, reason)
+    if presented:
+        return HdrStatus(source, True, source, reason)
+    if tone_mapped:
+        return HdrStatus(source, False, f"{source} → SDR (tone-mapped)", reason + (
+            "; tone-mapped to SDR BT.709 on the GPU (Hable curve, peak from the stream's "
+            "MaxCLL or mastering display)"))
+    return HdrStatus(source, False, f"{source} → SDR",
+                     reason + "; the picture is converted to SDR without tone mapping")
