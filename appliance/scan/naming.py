@@ -535,7 +535,8 @@ def parse_name(path: str | bytes | os.PathLike[str] | os.PathLike[bytes],
     stem, ext = os.path.splitext(name)
     if ext.lower() not in VIDEO_EXTENSIONS or not stem:
         return ParsedName(path=raw, kind="ignored")
-    if dirs and _DISC_DIR_RE.search(raw):
+    if dirs and ("_TS/" in raw or "BDMV/" in raw or "_ts/" in raw or "bdmv/" in raw) and (
+            _DISC_DIR_RE.search(raw)):
         cut = next(i for i, d in enumerate(dirs) if d.upper() in ("VIDEO_TS", "BDMV"))
         dirs, stem = dirs[:cut], "video"  # a generic name: the folder names the film
     kind: LibraryKind = library_kind or _guess(parts)
@@ -1002,7 +1003,7 @@ def _edition_from_title(movie: _Movie) -> None:
             return
     words = movie.title.split()
     if (movie.clean and not any(w.isupper() and len(w) > 1 for w in words)
-            and not _EDITION_WORDS_RE.search(title)):
+            and not title.lower().endswith(("edition", "cut"))):
         return  # a name a person typed, no capitals: nothing to split off
     found: str | None = None
     while len(words) > 1:
