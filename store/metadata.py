@@ -188,6 +188,52 @@ APPLY = sql(
     WHERE id = $1
     """
 )
+# APPLY for a whole enrich batch in one statement: the statement-level triggers of media_items
+# (sync feed, counts) run once per batch instead of once per item.
+APPLY_MANY = sql(
+    """
+    UPDATE media_items m SET
+        title = CASE WHEN 'title' = ANY(m.locked_fields) OR u.title IS NULL
+                     THEN m.title ELSE u.title END,
+        sort_title = CASE WHEN 'sort_title' = ANY(m.locked_fields) OR u.sort_title IS NULL
+                          THEN m.sort_title ELSE u.sort_title END,
+        original_title = CASE WHEN 'original_title' = ANY(m.locked_fields)
+                                   OR u.original_title IS NULL
+                              THEN m.original_title ELSE u.original_title END,
+        year = CASE WHEN 'year' = ANY(m.locked_fields) OR u.year IS NULL
+                    THEN m.year ELSE u.year END,
+        overview = CASE WHEN 'overview' = ANY(m.locked_fields) OR u.overview IS NULL
+                        THEN m.overview ELSE u.overview END,
+        tagline = CASE WHEN 'tagline' = ANY(m.locked_fields) OR u.tagline IS NULL
+                       THEN m.tagline ELSE u.tagline END,
+        genres = CASE WHEN 'genres' = ANY(m.locked_fields) OR coalesce(cardinality(u.genres), 0) = 0
+                      THEN m.genres ELSE u.genres END,
+        studios = CASE WHEN 'studios' = ANY(m.locked_fields)
+                            OR coalesce(cardinality(u.studios), 0) = 0
+                       THEN m.studios ELSE u.studios END,
+        rating = CASE WHEN 'rating' = ANY(m.locked_fields) OR u.rating IS NULL
+                      THEN m.rating ELSE u.rating END,
+        ratings = m.ratings || coalesce(u.ratings, '{}'),
+        mpaa = CASE WHEN 'mpaa' = ANY(m.locked_fields) OR u.mpaa IS NULL
+                    THEN m.mpaa ELSE u.mpaa END,
+        runtime_minutes = CASE WHEN 'runtime_minutes' = ANY(m.locked_fields)
+                                    OR u.runtime_minutes IS NULL
+                               THEN m.runtime_minutes ELSE u.runtime_minutes END,
+        release_date = CASE WHEN 'release_date' = ANY(m.locked_fields) OR u.release_date IS NULL
+                            THEN m.release_date ELSE u.release_date END,
+        collection = CASE WHEN 'collection' = ANY(m.locked_fields) OR u.collection IS NULL
+                          THEN m.collection ELSE u.collection END,
+        external_ids = m.external_ids || coalesce(u.external_ids, '{}'),
+        metadata_source = u.source, metadata_error = u.error, metadata_at = now(),
+        updated_at = now()
+    FROM jsonb_to_recordset($1::text::jsonb)
+        AS u(id uuid, title text, sort_title text, original_title text, year integer,
+             overview text, tagline text, genres text[], studios text[], rating real,
+             ratings jsonb, mpaa text, runtime_minutes integer, release_date date,
+             collection text, external_ids jsonb, source text, error text)
+    WHERE m.id = u.id
+    """
+)
 EDIT = sql(
     """
     UPDATE media_items SET
@@ -258,6 +304,44 @@ SET_ITEM_IMAGE = sql(
     """
 )
 SET_PLACEHOLDER = sql("UPDATE media_items SET placeholder = $2::jsonb WHERE id = $1")
+SET_PLACEHOLDERS = sql(
+    """
+    UPDATE media_items m SET placeholder = u.placeholder::jsonb
+    FROM unnest($1::uuid[], $2::text[]) AS u(id, placeholder) WHERE m.id = u.id
+    """
+)
+# The image stage's writes for a whole batch, one statement each (see save_images).
+UPSERT_IMAGES = sql(
+    """
+    INSERT INTO images (id, source_path, source_url, width, height, format, color, blurhash)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::integer[],
+                         $6::text[], $7::text[], $8::text[])
+    ON CONFLICT (id) DO UPDATE SET source_path = COALESCE(EXCLUDED.source_path, images.source_path)
+    """
+)
+SET_ITEM_IMAGES = sql(
+    """
+    INSERT INTO item_images (item_id, kind, image_id, source)
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])
+    ON CONFLICT (item_id, kind) DO UPDATE SET image_id = EXCLUDED.image_id,
+        source = EXCLUDED.source
+    """
+)
+ADD_VARIANTS = sql(
+    """
+    INSERT INTO image_variants (image_id, width, format, bytes)
+    SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::integer[])
+    ON CONFLICT (image_id, width, format) DO UPDATE SET bytes = EXCLUDED.bytes,
+        last_used_at = now()
+    """
+)
+RECORD_IMAGE_ERRORS = sql(
+    """
+    INSERT INTO image_errors (source, error)
+    SELECT * FROM unnest($1::text[], $2::text[])
+    ON CONFLICT (source) DO UPDATE SET error = EXCLUDED.error, at = now()
+    """
+)
 ITEM_IMAGE_SOURCES = sql(
     """
     SELECT ii.item_id, ii.kind, ii.source, i.source_path FROM item_images ii
@@ -386,6 +470,28 @@ async def apply(conn: Connection, item_id: uuid.UUID, f: Fields, source: str | N
         await set_people(conn, item_id, f.people)
 
 
+async def apply_many(conn: Connection,
+                     results: list[tuple[uuid.UUID, Fields, str | None, str | None,
+                                         list[str]]]) -> None:
+    """:func:`apply` for a batch (item, fields, source, error, locked) in one UPDATE, then
+    the people of those that have any. An item given twice keeps its last fields."""
+    last = {item_id: (item_id, f, source, error, locked)
+            for item_id, f, source, error, locked in results}
+    if not last:
+        return
+    await conn.execute(APPLY_MANY, _json([{
+        "id": str(item_id), "title": f.title, "sort_title": f.sort_title,
+        "original_title": f.original_title, "year": f.year, "overview": f.overview,
+        "tagline": f.tagline, "genres": f.genres, "studios": f.studios, "rating": f.rating,
+        "ratings": f.ratings, "mpaa": f.mpaa, "runtime_minutes": f.runtime_minutes,
+        "release_date": f.release_date, "collection": f.collection,
+        "external_ids": f.external_ids, "source": source, "error": error,
+    } for item_id, f, source, error, _ in last.values()]))
+    for item_id, f, _, _, locked in last.values():
+        if f.people and "people" not in locked:
+            await set_people(conn, item_id, f.people)
+
+
 def person_key(p: Person) -> str:
     if "tmdb" in p.external_ids:
         return f"tmdb:{p.external_ids['tmdb']}"
@@ -442,6 +548,72 @@ async def set_item_image(conn: Connection, item_id: uuid.UUID, kind: str, image_
 
 async def set_placeholder(conn: Connection, item_id: uuid.UUID, value: dict[str, Any]) -> None:
     await conn.execute(SET_PLACEHOLDER, item_id, _json(value))
+
+
+@dataclass(frozen=True)
+class ImageRow:
+    image_id: str
+    source_path: str | None
+    source_url: str | None
+    width: int
+    height: int
+    format: str
+    color: str | None
+    blurhash: str | None
+
+
+async def save_images(conn: Connection, rows: list[ImageRow]) -> None:
+    """:func:`save_image` for a batch in one statement. The same image given twice (one poster
+    file's bytes in many folders) is one row: its last source path that is not None wins, as
+    one statement per image would leave it."""
+    merged: dict[str, ImageRow] = {}
+    for r in rows:
+        old = merged.get(r.image_id)
+        if old is not None and r.source_path is None:
+            r = ImageRow(r.image_id, old.source_path, r.source_url, r.width, r.height,
+                         r.format, r.color, r.blurhash)
+        merged[r.image_id] = r
+    if merged:
+        v = list(merged.values())
+        await conn.execute(UPSERT_IMAGES, [r.image_id for r in v], [r.source_path for r in v],
+                           [r.source_url for r in v], [r.width for r in v],
+                           [r.height for r in v], [r.format for r in v], [r.color for r in v],
+                           [r.blurhash for r in v])
+
+
+async def set_item_images(conn: Connection,
+                          rows: list[tuple[uuid.UUID, str, str, str]]) -> None:
+    """:func:`set_item_image` for a batch of (item, kind, image, source); the last given for an
+    item and kind wins."""
+    last = {(item_id, kind): (item_id, kind, image_id, source)
+            for item_id, kind, image_id, source in rows}
+    if last:
+        v = list(last.values())
+        await conn.execute(SET_ITEM_IMAGES, [r[0] for r in v], [r[1] for r in v],
+                           [r[2] for r in v], [r[3] for r in v])
+
+
+async def set_placeholders(conn: Connection, values: dict[uuid.UUID, dict[str, Any]]) -> None:
+    """:func:`set_placeholder` for many items in one UPDATE (one run of media_items'
+    statement triggers instead of one per item)."""
+    if values:
+        await conn.execute(SET_PLACEHOLDERS, list(values),
+                           [_json(v) for v in values.values()])
+
+
+async def record_image_errors(conn: Connection, errors: list[tuple[str, str]]) -> None:
+    last = {source: error[:500] for source, error in errors}
+    if last:
+        await conn.execute(RECORD_IMAGE_ERRORS, list(last), list(last.values()))
+
+
+async def add_variants(conn: Connection, rows: list[tuple[str, int, str, int]]) -> None:
+    """:func:`add_variant` for a batch of (image, width, format, bytes)."""
+    last = {(i, w, f): (i, w, f, b) for i, w, f, b in rows}
+    if last:
+        v = list(last.values())
+        await conn.execute(ADD_VARIANTS, [r[0] for r in v], [r[1] for r in v],
+                           [r[2] for r in v], [r[3] for r in v])
 
 
 async def item_image_sources(db: Database | Connection,

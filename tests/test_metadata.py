@@ -227,6 +227,40 @@ async def test_movie_library_nfo_and_art(harness: Harness, tmp_path: Path) -> No
     assert errors == {"logo.png", "Inception (2010)-poster.webp"}
 
 
+async def test_one_poster_file_in_many_film_folders(harness: Harness, tmp_path: Path) -> None:
+    """The image stage writes a batch in one statement per table: the same poster bytes next
+    to several films (one image id) still give each film its poster and placeholder, and a
+    batch with an unreadable image keeps the readable ones."""
+    root = tmp_path / "films"
+    poster = jpeg(200, 300, (30, 60, 200))
+    titles = ["Alpha (2001)", "Beta (2002)", "Gamma (2003)"]
+    for title in titles:
+        write(root, f"{title}/{title}.mkv")
+        write(root, f"{title}/movie.nfo",
+              f"<movie><title>{title[:-7]} NFO</title><genre>Drama</genre></movie>".encode())
+        write(root, f"{title}/poster.jpg", poster)
+    write(root, "Delta (2004)/Delta (2004).mkv")
+    write(root, "Delta (2004)/poster.jpg", b"garbage")
+    library = await libraries.create(harness.db, "Films", "movies", [str(root)])
+    await harness.scan(library.id)
+
+    ids = set()
+    for title in titles:
+        film = await harness.item(library.id, "movie", f"{title[:-7]} NFO")
+        assert film["genres"] == ["Drama"] and film["metadata_source"] == "nfo"
+        assert set(film["images"]) == {"poster"}
+        assert film["placeholder"]["image_id"] == film["images"]["poster"]
+        assert near(film["placeholder"]["color"], (30, 60, 200))
+        ids.add(film["images"]["poster"])
+    assert len(ids) == 1  # one original, known by its bytes
+    stored = await metadata.image(harness.db, ids.pop())
+    assert stored is not None and (stored.width, stored.height) == (200, 300)
+    delta = await harness.item(library.id, "movie", "Delta")
+    assert delta["images"] == {} and delta["placeholder"] is None
+    errors = {Path(r.source).parent.name for r in await metadata.image_errors(harness.db)}
+    assert errors == {"Delta (2004)"}
+
+
 @pytest.mark.slow  # a whole library scan with analysis and artwork: about 4 s
 async def test_series_library_nfo_and_art(harness: Harness, tmp_path: Path) -> None:
     root = tmp_path / "shows"

@@ -163,25 +163,32 @@ async def collect(store: ImageStore, rows: Sequence[ItemForMetadata], settings: 
 
 async def save(conn: Connection, rows: Sequence[ItemForMetadata], found: list[Found],
                errors: list[tuple[str, str]], rendered: Sequence[Rendered] = ()) -> None:
+    """One statement per table for the whole batch (not per image: each UPDATE of media_items
+    runs its statement triggers, the sync feed's among them); generated images one by one,
+    since each may lose to art that came meanwhile."""
     kinds = {r.id: r.kind for r in rows}
+    await metadata.save_images(conn, [
+        metadata.ImageRow(f.original.image_id, f.path, f.url, f.original.width,
+                          f.original.height, f.original.format, f.original.color,
+                          f.original.blurhash) for f in found])
+    placeholders: dict[uuid.UUID, dict[str, object]] = {}
+    chosen: list[tuple[uuid.UUID, str, str, str]] = []
     for f in found:
         o = f.original
-        await metadata.save_image(conn, o.image_id, f.path, f.url, o.width, o.height, o.format,
-                                  o.color, o.blurhash)
         if f.source == "frame":
             # generated: never over a poster or thumbnail from elsewhere that came meanwhile
             if not await frame_grabs.set_generated(conn, f.item_id, f.kind, o.image_id):
                 continue
         else:
-            await metadata.set_item_image(conn, f.item_id, f.kind, o.image_id, f.source)
+            chosen.append((f.item_id, f.kind, o.image_id, f.source))
         if PRIMARY.get(kinds[f.item_id]) == f.kind:
-            await metadata.set_placeholder(conn, f.item_id, {
+            placeholders[f.item_id] = {
                 "color": o.color, "blurhash": o.blurhash, "image_id": o.image_id,
-                "aspect": round(o.width / o.height, 4)})
-    for source_name, error in errors:
-        await metadata.record_image_error(conn, source_name, error)
-    for image_id, width, fmt, size in rendered:
-        await metadata.add_variant(conn, image_id, width, fmt, size)
+                "aspect": round(o.width / o.height, 4)}
+    await metadata.set_item_images(conn, chosen)
+    await metadata.set_placeholders(conn, placeholders)
+    await metadata.record_image_errors(conn, errors)
+    await metadata.add_variants(conn, list(rendered))
 
 
 def make_provider(settings: MetadataSettings) -> ImageProvider:

@@ -277,8 +277,8 @@ async def handle_items(ctx: JobContext, settings: MetadataSettings, frames: bool
     wanted = with_images(rows, results, settings, frames) if settings.images else []
 
     async def write(conn: Connection) -> None:
-        for r in results:
-            await metadata.apply(conn, r.item_id, r.fields, r.source, r.error, r.locked)
+        await metadata.apply_many(conn, [(r.item_id, r.fields, r.source, r.error, r.locked)
+                                         for r in results])
         if wanted:
             remote = {str(r.item_id): r.images for r in results if r.images}
             await queue.enqueue(conn, [NewJob(

@@ -200,14 +200,16 @@ def _walk_and_watch(
         if any(e.name == IGNORE_MARKER for e in entries):
             # Keep this folder's own watch, to see the marker go away; nothing below it.
             continue
+        # a first scan's walk runs beside this one: per entry only the d_type check, the name
+        # test for folders alone, and a child path joined from its name (not parsed again)
         for entry in entries:
-            if is_ignored_name(entry.name):
-                continue
             try:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append((Path(entry.path), False))
+                if not entry.is_dir(follow_symlinks=False):
+                    continue
             except OSError:
                 continue
+            if not is_ignored_name(entry.name):
+                stack.append((folder / entry.name, False))
     return result
 
 
