@@ -84,6 +84,8 @@ def make_library(root: Path) -> dict[str, Path]:
     (multi_dir / "Multi (2021).en.srt").write_text(_srt(SIDECAR_TEXT, MULTI_S))
 
     gone = make_clip(films / "Gone (2018)" / "Gone (2018).mp4", 1)
+    # a film played to its end under Xvfb (back to its details, watched)
+    ending = make_clip(films / "Credits (2015)" / "Credits (2015).mp4", 3)
     # Lossless 640x480: several MB a second, more than playbin buffers ahead, so a network
     # drop mid-play leaves bytes to fetch.
     heavy = films / "Heavy (2017)" / "Heavy (2017).mp4"
@@ -105,7 +107,7 @@ def make_library(root: Path) -> dict[str, Path]:
         scratch.unlink()
     return {"clip": clip, "multi": multi, "hdr": hdr, "e1": episodes[0], "e2": episodes[1],
             "gone": gone, "heavy": heavy, "films": films, "shows": shows,
-            "v240": low, "v480": high}
+            "v240": low, "v480": high, "ending": ending}
 
 
 @dataclass
@@ -156,7 +158,8 @@ def served() -> Iterator[Served]:
                 "name": name.title(), "kind": kind, "roots": [str(paths[name])]}, token=token)
             assert status == 201, body
         served = Served(app, base, token, paths)
-        for key in ("clip", "multi", "hdr", "e1", "e2", "gone", "heavy", "v240", "v480"):
+        for key in ("clip", "multi", "hdr", "e1", "e2", "gone", "heavy", "v240", "v480",
+                    "ending"):
             def found(key: str = key) -> bool:
                 details = _find(base, token, paths[key])
                 if details is not None:

@@ -117,7 +117,7 @@ async def player(served: Served) -> AsyncIterator[Player]:
     engine = Engine(video_sink=video, audio_sink=audio)
     client = StreamingClient.open(served.base, served.token, device_id="test-runner")
     sink = Queued(WsProgressSink(client.connection), MemoryQueue())
-    session = PlaybackSession(engine, client, sink, autoplay_next=True)
+    session = PlaybackSession(engine, client, sink, autoplay_next=True, up_next_s=1.5)
     async with sink, trio.open_nursery() as nursery:
         await nursery.start(session.run)
         try:
@@ -149,7 +149,11 @@ async def test_plays_to_eos_marks_watched_and_starts_the_next_episode(
     status = await session.wait_for(lambda s: s.first_frame_s is not None, 20)
     assert status.error is None and status.decoders, status
     await session.wait_for(lambda s: s.finished, 20)
-    # The next episode starts on its own, from the start, with its own stream.
+    # The "Up next" card counts down (1.5 s here, 10 s in the app), then the next episode
+    # starts on its own, from the start, with its own stream.
+    card = (await session.wait_for(lambda s: s.up_next is not None, 10)).up_next
+    assert card is not None and card.item_id == served.item_id("e2")
+    assert "S01E02" in card.label and card.seconds_left == 2
     await session.wait_for(lambda s: s.item_id == served.item_id("e2") and s.playing, 20)
     kinds = [e.kind for e in session.events]
     assert "first_frame" in kinds

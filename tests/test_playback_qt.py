@@ -58,7 +58,7 @@ def test_video_shows_in_the_window_with_controls_above(served: Served, qtbot: Qt
     client = StreamingClient.open(served.base, served.token)
     session = PlaybackSession(engine, client, Queued(RestProgressSink(client), MemoryQueue()),
                               steps=SeekSteps(small=2.0, large=4.0))
-    view = PlayerView(session, sink, hide_after_ms=600)
+    view = PlayerView(session, sink, hide_after_ms=1500)
     qtbot.addWidget(view)
     view.resize(480, 360)
     view.show()
@@ -88,6 +88,10 @@ def test_video_shows_in_the_window_with_controls_above(served: Served, qtbot: Qt
         assert eventually(lambda: "first_frame" in seen, 20), "no frame reached the sink"
         assert view.controls.isVisible()
         assert eventually(lambda: "PLAYING" in seen, 10)
+        # The controls hide on their own while playing (hide_after_ms): with 600 ms from the
+        # view's creation they were often gone by the grab on a loaded machine, and the grab
+        # saw the video where the bar should be. Wake them; the grab must find them shown.
+        view.wake()
         eventually(lambda: False, 0.4)  # a few frames at the window's size
 
         screen = QGuiApplication.primaryScreen()
@@ -96,6 +100,7 @@ def test_video_shows_in_the_window_with_controls_above(served: Served, qtbot: Qt
         above = view.height() - 56  # the controls bar covers the bottom
         picture = video[:above]
         assert picture.std() > 20, "the test picture (not black) is in the window"
+        assert view.controls.isVisible(), "the controls were shown during the grab"
         bar = video[above + 4:]
         assert bar.mean() < 60 < picture.mean(), "the dark controls bar is drawn over the video"
 

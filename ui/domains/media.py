@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from sync.client_errors import ApiError, FerrexClientError, ServerUnreachable
@@ -127,5 +127,12 @@ class MediaDomain(Domain):
                 await self._home()
                 if self.detail is not None:
                     await self._refresh_detail(self.detail.id)
+            case WatchChanged(item_id=item_id, watched=watched) if (
+                    self.detail is not None and self.detail.id == item_id
+                    and self.detail.watched != watched):
+                # e.g. the film just played to its end: the details it goes back to say
+                # Watched now; the replica's next sync (ReplicaUpdated) refreshes them fully
+                self.detail = replace(self.detail, watched=watched, position_s=0.0)
+                await self.ctx.emit(DetailLoaded(detail=self.detail, refresh=True))
             case LoggedOut():
                 self.libraries, self.rows, self.detail = (), (), None

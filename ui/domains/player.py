@@ -6,6 +6,7 @@ runs it in the registry's nursery and announces it, so the screen can show ``Pla
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typing import Any, ClassVar
 import trio
 
 from ui.domains.core import CrossDomainEvent, Domain, DomainContext, DomainMessage, DomainName
+from ui.domains.events import WatchChanged
 from ui.domains.streaming import RequestStream, StreamFailed, StreamReady
 from ui.playback.engine import Engine
 from ui.playback.gst import Gst
@@ -24,7 +26,7 @@ from ui.playback.progress import (
     ReplicaQueue,
     WsProgressSink,
 )
-from ui.playback.session import PlaybackSession, SeekSteps
+from ui.playback.session import PlaybackSession, SeekSteps, Status
 
 
 class PlayerMessage(DomainMessage):
@@ -106,8 +108,11 @@ class PlayerDomain(Domain):
 
         async def run() -> None:
             try:
-                async with progress:  # the WebSocket is closed on every way out
+                # the WebSocket is closed on every way out
+                async with progress, trio.open_nursery() as nursery:
+                    nursery.start_soon(self._announce_watched, session)
                     await session.run()
+                    nursery.cancel_scope.cancel()
             finally:
                 with trio.CancelScope(shield=True):
                     await client.aclose()  # borrowed from the app: closes nothing of it
@@ -115,6 +120,20 @@ class PlayerDomain(Domain):
 
         self.ctx.spawn(run, "playback")
         await self.ctx.emit(PlayerStarted(session, sink))
+
+    async def _announce_watched(self, session: PlaybackSession) -> None:
+        """Each item played to its end is watched (the server marks it from the completed
+        heartbeat): say so at once, so the details the player goes back to show it."""
+        announced: uuid.UUID | None = None
+
+        def newly_finished(s: Status) -> bool:
+            return s.finished and s.item_id is not None and s.item_id != announced
+
+        while True:
+            status = await session.wait_for(newly_finished, math.inf)
+            announced = status.item_id
+            assert announced is not None
+            await self.ctx.emit(WatchChanged(item_id=announced, watched=True))
 
     async def _stop(self) -> None:
         session, self.session = self.session, None

@@ -11,6 +11,7 @@ sender) and ends when the session is closed.
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -19,13 +20,20 @@ from dataclasses import dataclass, field, replace
 import trio
 
 from sync.client_errors import ApiError, FerrexClientError, NotFound, ServerUnreachable
+from sync.episode_labels import episode_label
+from sync.media_types import MediaItemOut
+from ui.playback import tonemap
 from ui.playback.client import StreamInfo, StreamingClient
 from ui.playback.engine import Engine, EngineEvent
 from ui.playback.errors import PlaybackError, from_http_status
-from ui.playback.hdr import HdrStatus, hdr_status
+from ui.playback.hdr import HdrStatus, hdr_status, sink_presents_hdr
 from ui.playback.progress import BeatEvent, ProgressSink, heartbeat
 
 HEARTBEAT_S = 10.0
+UP_NEXT_S = 10.0
+"""The "Up next" countdown after an episode, as the players people know have it."""
+POSITION_EVERY_S = 0.25
+"""How often the shown position follows the playing video."""
 SPEEDS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 
 
@@ -47,6 +55,16 @@ class RetryPolicy:
         return float(min(self.max_delay_s, self.first_delay_s * 2.0 ** attempt))
 
 
+@dataclass(frozen=True)
+class UpNext:
+    """The card at the end of an episode: what plays next and in how many whole seconds."""
+
+    item_id: uuid.UUID
+    label: str
+    """``Show · S01E02 · Title`` (``sync.episode_labels``)."""
+    seconds_left: int
+
+
 @dataclass
 class Status:
     """What the player shows; replaced (not mutated) on each change and handed to
@@ -66,6 +84,11 @@ class Status:
     """Attempt number while reconnecting after a network drop; 0 otherwise."""
     finished: bool = False
     next_item: uuid.UUID | None = None
+    up_next: UpNext | None = None
+    """Set while the "Up next" countdown runs (``play_next_now`` / ``cancel_next``)."""
+    ended: bool = False
+    """Nothing more plays in this session (a film's end, the last episode, the countdown
+    cancelled): the player screen goes back to where Play was pressed."""
     first_frame_s: float | None = None
     """Seconds from ``open`` to the first frame at the sink."""
     decoders: list[str] = field(default_factory=list)
@@ -75,6 +98,7 @@ class PlaybackSession:
     def __init__(self, engine: Engine, client: StreamingClient, sink: ProgressSink, *,
                  heartbeat_s: float = HEARTBEAT_S, steps: SeekSteps | None = None,
                  retry: RetryPolicy | None = None, autoplay_next: bool = True,
+                 up_next_s: float = UP_NEXT_S,
                  on_status: Callable[[Status], None] | None = None) -> None:
         self.engine = engine
         self.client = client
@@ -83,6 +107,7 @@ class PlaybackSession:
         self.steps = steps or SeekSteps()
         self.retry = retry or RetryPolicy()
         self.autoplay_next = autoplay_next
+        self.up_next_s = up_next_s
         self.on_status = on_status
         self.info: StreamInfo | None = None
         self.status = Status()
@@ -95,6 +120,9 @@ class PlaybackSession:
         self._opened_at = 0.0
         self._closed = False
         self._suburi: str | None = None
+        self._shown_at = 0.0
+        self._next_answer: str | None = None
+        self._next_answered = trio.Event()
         self.subtitle_choice: str | None = None
         """What ``select_subtitle`` last chose (the loaded sidecar at the start)."""
 
@@ -116,9 +144,11 @@ class PlaybackSession:
         self.info = info
         self.events = []
         sink_name = _factory(self.engine)
+        presented = sink_presents_hdr(sink_name)[0]
+        mapped = tonemap.install(self.engine.playbin, info.hdr, presented)
         self._set(Status(title=info.item.title, item_id=info.item.id,
                          position_s=info.resume_s, duration_s=info.duration_s,
-                         hdr=hdr_status(info.hdr, sink_name)))
+                         hdr=hdr_status(info.hdr, sink_name, tone_mapped=mapped)))
         # No sidecar at the start: with a suburi and an embedded text track both linked,
         # playbin 1.22 stalls the video after switching between them (textoverlay waits on
         # the idle pad). Embedded tracks and off switch instantly; a sidecar reopens.
@@ -250,6 +280,19 @@ class PlaybackSession:
         self._suburi = sidecar.url
         self.engine.reload_with_subtitles(sidecar.url)
 
+    def play_next_now(self) -> None:
+        """"Play now" on the "Up next" card: skip the rest of the countdown."""
+        self._answer_next("play")
+
+    def cancel_next(self) -> None:
+        """"Cancel" on the "Up next" card: nothing more plays, the screen goes back."""
+        self._answer_next("cancel")
+
+    def _answer_next(self, answer: str) -> None:
+        if self.status.up_next is not None and self._next_answer is None:
+            self._next_answer = answer
+            self._next_answered.set()
+
     def skip_chapter(self, forward: bool) -> bool:
         moved = self.engine.skip_chapter(1 if forward else -1)
         if moved:
@@ -260,6 +303,7 @@ class PlaybackSession:
 
     def _set(self, status: Status) -> None:
         self.status = status
+        self._shown_at = time.monotonic()
         if self.on_status is not None:
             self.on_status(status)
         self._notify()
@@ -320,13 +364,14 @@ class PlaybackSession:
     async def _pump(self) -> None:
         while True:
             event = await trio.to_thread.run_sync(self.engine.next_event, 0.1)
-            if event is None:
-                if self.status.playing:
-                    self._update_position()
-                    self._notify()
-                continue
-            self.events.append(event)
-            await self._on_event(event)
+            if event is not None:
+                self.events.append(event)
+                await self._on_event(event)
+            # The screen follows the position while playing (``on_status``, not only the
+            # waiters), also while the bus is busy with other messages.
+            if self.status.playing and time.monotonic() - self._shown_at >= POSITION_EVERY_S:
+                self._update_position()
+                self._set(self.status)
 
     async def _on_event(self, event: EngineEvent) -> None:
         if event.kind == "first_frame":
@@ -358,12 +403,33 @@ class PlaybackSession:
             following = await self.client.next_episode(info.item)
         except FerrexClientError:
             following = None
-        if following is None:
+        if following is None or not self.autoplay_next:
+            self._set(replace(self.status, ended=True,
+                              next_item=following.id if following is not None else None))
             return
         self._set(replace(self.status, next_item=following.id))
-        if self.autoplay_next:
+        if await self._count_down(following):
             await self._drain_beats()
             await self.open(following.id)
+
+    async def _count_down(self, following: MediaItemOut) -> bool:
+        """The "Up next" card: ``up_next_s`` seconds, shown in whole seconds, unless "Play
+        now" or "Cancel" answers first. True: play the next episode."""
+        self._next_answer = None
+        self._next_answered = trio.Event()
+        label = episode_label(following.series_title, following.season_number,
+                              following.episode_numbers, following.title)
+        deadline = trio.current_time() + self.up_next_s
+        while (left := deadline - trio.current_time()) > 0:
+            shown = math.ceil(left)
+            self._set(replace(self.status, up_next=UpNext(following.id, label, shown)))
+            with trio.move_on_after(left - (shown - 1)):  # until the next whole second
+                await self._next_answered.wait()
+            if self._next_answer is not None:
+                break
+        cancelled = self._next_answer == "cancel"
+        self._set(replace(self.status, up_next=None, ended=cancelled))
+        return not cancelled
 
     async def _explain(self, error: PlaybackError) -> PlaybackError:
         """GStreamer often reports only "Internal data stream error" from souphttpsrc; ask the

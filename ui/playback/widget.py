@@ -21,22 +21,57 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PyQt6.QtCore import QEvent, QObject, Qt, QTimer
-from PyQt6.QtGui import QGuiApplication, QKeyEvent, QPaintEngine, QResizeEvent
+from PyQt6.QtGui import (
+    QColor,
+    QGuiApplication,
+    QKeyEvent,
+    QPaintEngine,
+    QPainter,
+    QPaintEvent,
+    QPalette,
+    QResizeEvent,
+)
 from PyQt6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSlider,
+    QVBoxLayout,
     QWidget,
 )
 
 from ui.playback.engine import set_window_handle
 from ui.playback.gst import Gst, element, has_element
 from ui.playback.keys import DEFAULT, Action, KeyMap
-from ui.playback.session import PlaybackSession, Status
+from ui.playback.session import PlaybackSession, Status, UpNext
 
 HIDE_AFTER_MS = 3000
 CONTROLS_HEIGHT = 56
+SLIDER_MIN_WIDTH = 160
+"""What the seek slider keeps at the narrowest window (800 px) with every label shown."""
+UP_NEXT_SIZE = (380, 132)
+BAR_COLOR = "#141414"
+CARD_COLOR = "#1e1e1e"
+
+
+class Panel(QWidget):
+    """A native window above the video that paints its own opaque background. Not through
+    ``autoFillBackground`` + a style sheet's ``background``: a plain QWidget subclass only
+    gets that from its palette, which the style sheet does not always reach (the bar was
+    drawn in the default light grey inside the app's screen stack: the dark-bar pixel check
+    of test_playback_qt failed and the light time text was unreadable on it)."""
+
+    def __init__(self, parent: QWidget, color: str) -> None:
+        super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_NativeWindow)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self._color = QColor(color)
+
+    def paintEvent(self, event: QPaintEvent | None) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), self._color)
+        painter.end()
 
 
 def overlay_sink(platform: str | None = None) -> tuple[Gst.Element, str]:
@@ -178,40 +213,95 @@ def _clock(seconds: float | None) -> str:
             else f"{rest // 60:02d}:{rest % 60:02d}")
 
 
-class ControlsBar(QWidget):
+def _clock_template(seconds: float | None) -> str:
+    """The widest text ``_clock`` gives for times up to ``seconds`` (digits as 0s): the time
+    label is sized for it once per duration, so it never clips nor jitters while playing."""
+    return "0:00:00" if seconds is not None and seconds >= 3600 else "00:00"
+
+
+class ElidedLabel(QLabel):
+    """A label that takes whatever room is left and ends its text with "…" when it does not
+    fit: a long message must not squeeze the slider or push the other labels over each
+    other (a QLabel's minimum width is its whole text)."""
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__(text)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(0)
+
+    def paintEvent(self, event: QPaintEvent | None) -> None:
+        painter = QPainter(self)
+        rect = self.contentsRect()
+        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight,
+                                             rect.width())
+        style = self.style()
+        if style is not None:
+            style.drawItemText(painter, rect, int(Qt.AlignmentFlag.AlignLeft
+                                                  | Qt.AlignmentFlag.AlignVCenter),
+                               self.palette(), self.isEnabled(), text,
+                               QPalette.ColorRole.WindowText)
+        painter.end()
+
+
+class ControlsBar(Panel):
     """Play/pause, position, time, speed, the HDR badge and messages; a native sibling window
-    above the video (see the module docstring)."""
+    above the video (see the module docstring).
+
+    Layout from 800 px up: the button, time, speed and badge keep their whole text (fixed
+    width: the time label's from its widest text for the duration), the slider takes the
+    room (never under ``SLIDER_MIN_WIDTH``), a message gets what is left, elided."""
 
     def __init__(self, parent: QWidget) -> None:
-        super().__init__(parent)
-        self.setAttribute(Qt.WidgetAttribute.WA_NativeWindow)
-        self.setAutoFillBackground(True)
-        self.setStyleSheet("background: #141414; color: #eeeeee; font-size: 13px")
+        super().__init__(parent, BAR_COLOR)
+        self.setStyleSheet(f"background: {BAR_COLOR}; color: #eeeeee; font-size: 13px")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(12, 6, 12, 6)
         self.play = QPushButton("Play")
         self.play.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.position = QSlider(Qt.Orientation.Horizontal)
         self.position.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.position.setMinimumWidth(SLIDER_MIN_WIDTH)
+        self.position.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.time = QLabel("--:-- / --:--")
+        self.time.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self._time_for: str | None = None
         self.speed = QLabel("")
         self.badge = QLabel("")
         self.badge.setStyleSheet("background: #c9a227; color: black; padding: 2px 6px;"
                                  "border-radius: 3px; font-weight: bold")
         self.badge.hide()
-        self.message = QLabel("")
+        self.message = ElidedLabel("")
         self.message.setStyleSheet("color: #ff8a80")
-        for widget in (self.play, self.position, self.time, self.speed, self.badge,
-                       self.message):
-            layout.addWidget(widget, 1 if widget is self.position else 0)
+        self.message.hide()
+        for label in (self.time, self.speed):
+            label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
+        self.badge.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        layout.setSpacing(10)
+        for widget, stretch in ((self.play, 0), (self.position, 3), (self.time, 0),
+                                (self.speed, 0), (self.badge, 0), (self.message, 1)):
+            layout.addWidget(widget, stretch)
+        self._size_time(None)
+
+    def _size_time(self, duration_s: float | None) -> None:
+        """Width of the time label for this duration's widest text (see _clock_template)."""
+        template = _clock_template(duration_s)
+        if template == self._time_for:
+            return
+        self._time_for = template
+        self.time.ensurePolished()  # the style sheet's font, before measuring
+        width = self.time.fontMetrics().horizontalAdvance(f"{template} / {template}")
+        self.time.setFixedWidth(width + 8)
 
     def show_status(self, status: Status, rate: float) -> None:
         self.play.setText("Pause" if status.playing else "Play")
         duration = status.duration_s or 0.0
         self.position.setRange(0, int(duration * 10))
-        self.position.setValue(int(status.position_s * 10))
+        if not self.position.isSliderDown():  # the user is dragging it
+            self.position.setValue(int(status.position_s * 10))
+        self._size_time(status.duration_s)
         self.time.setText(f"{_clock(status.position_s)} / {_clock(status.duration_s)}")
         self.speed.setText("" if rate == 1.0 else f"{rate:g}x")
+        self.speed.setVisible(rate != 1.0)
         hdr = status.hdr
         if hdr is not None and hdr.badge:
             self.badge.setText(hdr.badge)
@@ -221,11 +311,54 @@ class ControlsBar(QWidget):
             self.badge.hide()
         if status.error is not None:
             retry = f" (retry {status.retrying})" if status.retrying else ""
-            self.message.setText(status.error.message + retry)
+            self.show_message(status.error.message + retry)
         elif status.buffering < 100:
-            self.message.setText(f"Buffering {status.buffering} %")
+            self.show_message(f"Buffering {status.buffering} %")
         else:
-            self.message.setText("")
+            self.show_message("")
+
+    def show_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.setToolTip(text)
+        self.message.setVisible(bool(text))
+
+
+class UpNextCard(Panel):
+    """At the end of an episode: the next one and a countdown, "Play now" (Enter) and "Cancel"
+    (Esc), in the bottom right corner like the players people know; a native sibling window
+    above the video, as the controls are."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent, CARD_COLOR)
+        self.setStyleSheet(f"QLabel {{ background: {CARD_COLOR}; color: #eeeeee;"
+                           " font-size: 13px }"
+                           "QPushButton { background: #3a3a3a; color: #eeeeee;"
+                           " padding: 4px 12px; border: none; border-radius: 3px }")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 12)
+        self.heading = QLabel("Up next")
+        self.heading.setStyleSheet("color: #9e9e9e; font-size: 12px")
+        self.title = ElidedLabel("")
+        self.title.setStyleSheet("font-size: 15px; font-weight: bold")
+        self.countdown = QLabel("")
+        buttons = QHBoxLayout()
+        self.play_now = QPushButton("Play now")
+        self.play_now.setStyleSheet("background: #e5e5e5; color: black; font-weight: bold;"
+                                    "padding: 4px 12px; border: none; border-radius: 3px")
+        self.cancel = QPushButton("Cancel")
+        for b in (self.play_now, self.cancel):
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        for widget in (self.heading, self.title, self.countdown):
+            layout.addWidget(widget)
+        layout.addLayout(buttons)
+        self.hide()
+
+    def show_up_next(self, up_next: UpNext) -> None:
+        self.title.setText(up_next.label)
+        self.title.setToolTip(up_next.label)
+        self.countdown.setText(f"Starts in {up_next.seconds_left} s")
 
 
 class PlayerView(QWidget):
@@ -244,6 +377,10 @@ class PlayerView(QWidget):
         session.engine.window_handle = int(self.video.winId())
         self.controls = ControlsBar(self)
         self.controls.play.clicked.connect(session.toggle)
+        self.up_next = UpNextCard(self)
+        self.up_next.play_now.clicked.connect(session.play_next_now)
+        self.up_next.cancel.clicked.connect(session.cancel_next)
+        self._left = False
         self.controls.position.sliderReleased.connect(
             lambda: session.seek(self.controls.position.value() / 10))
         self._hide = QTimer(self)
@@ -267,6 +404,21 @@ class PlayerView(QWidget):
         self.controls.show_status(status, self.session.engine.rate)
         if status.error is not None:
             self.wake()
+        if status.up_next is not None:
+            self.up_next.show_up_next(status.up_next)
+            if not self.up_next.isVisible():
+                self.up_next.show()
+                self.up_next.raise_()
+                self.wake()
+        elif self.up_next.isVisible():
+            self.up_next.hide()
+        if status.ended and not self._left:
+            self._left = True  # the film is over (or no next episode): back to the details
+            QTimer.singleShot(0, self._leave)
+
+    def _leave(self) -> None:
+        for callback in self.on_leave:
+            callback()
 
     def wake(self) -> None:
         """Show the controls; they hide again after a while without input, once playing."""
@@ -286,7 +438,11 @@ class PlayerView(QWidget):
         self.video.setGeometry(0, 0, self.width(), self.height())
         self.controls.setGeometry(0, self.height() - CONTROLS_HEIGHT, self.width(),
                                   CONTROLS_HEIGHT)
+        width, height = min(UP_NEXT_SIZE[0], self.width() - 48), UP_NEXT_SIZE[1]
+        self.up_next.setGeometry(self.width() - width - 24,
+                                 self.height() - CONTROLS_HEIGHT - height - 24, width, height)
         self.controls.raise_()
+        self.up_next.raise_()
 
     def eventFilter(self, watched: QObject | None, event: QEvent | None) -> bool:
         if event is not None and event.type() == QEvent.Type.MouseMove:
@@ -297,6 +453,8 @@ class PlayerView(QWidget):
     def keyPressEvent(self, event: QKeyEvent | None) -> None:
         if event is None:
             return
+        if self.session.status.up_next is not None and self._answer_up_next(event.key()):
+            return
         shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
         action = self.keymap.action(event.key(), shift)
         if action is None:
@@ -304,6 +462,16 @@ class PlayerView(QWidget):
             return
         self.wake()
         self.perform(action)
+
+    def _answer_up_next(self, key: int) -> bool:
+        """Enter or Space: play the next episode now; Esc: cancel (and go back)."""
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
+            self.session.play_next_now()
+            return True
+        if key == Qt.Key.Key_Escape:
+            self.session.cancel_next()
+            return True
+        return False
 
     def perform(self, action: Action) -> None:
         s = self.session
