@@ -116,6 +116,8 @@ class GridView:
         # the placeholder bar, so allocator slot s is atlas slot s + 1
         self.title_slots: SlotAllocator[int] | None = None
         self._title_todo: list[int] = []
+        self._placeholders_left = False
+        """The last frame's placeholder budget ran out with visible cards still to render."""
         self._pending = _Pending()
         self._colours: dict[str | None, tuple[float, float, float]] = {}
         self._plan_key: tuple[int, int, int, int] | None = None
@@ -463,6 +465,7 @@ class GridView:
         frame: the cards still waiting show their colour meanwhile."""
         make = getattr(self.titles, "placeholder", None)
         renderer, slots = self.renderer, self.poster_slots
+        self._placeholders_left = False
         if make is None or renderer is None or slots is None:
             return
         keys = {poster_key(c) for c in cards if c is not None}
@@ -484,6 +487,7 @@ class GridView:
                                               card.series_title or card.title))
             made += 1
             if made >= max(2, self.budget.max_per_frame):
+                self._placeholders_left = True  # the rest in the next frames
                 return
 
     def _upload_titles(self, visible: range, box_s: float) -> None:
@@ -622,7 +626,13 @@ class GridView:
 
     @property
     def animating(self) -> bool:
-        return self.motion.active or bool(self._pending.ready)
+        """True while the view needs another frame: motion, or work the frames do a little
+        of at a time (decoded posters to upload, title strips, placeholders). The widget asks
+        for the next frame while this holds, then goes idle (no frames, no CPU). Title strips
+        and placeholders were missing here: a fast scroll's strips stayed placeholder bars
+        until the next input once the motion had settled."""
+        return (self.motion.active or bool(self._pending.ready) or bool(self._title_todo)
+                or self._placeholders_left)
 
 
 PLACEHOLDER = "placeholder:"
