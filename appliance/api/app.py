@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from appliance import __version__
 from appliance.api import (
     auth,
+    downloads,
     events,
     health,
     libraries,
@@ -57,7 +58,7 @@ def all_routers() -> list[Router]:
     """Every router of the API; a new feature adds its router here."""
     return [health.router, meta, auth.router, users.router, libraries.router,
             events.router, metadata.router, media.router, stream.router, sync.router, ws.router,
-            server_settings.router]
+            server_settings.router, downloads.router]
 
 
 def envelope(status: int, code: ErrorCode, message: str,

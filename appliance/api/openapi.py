@@ -47,6 +47,9 @@ _ANSWER_HEADERS = {
     "Content-Range": ("the range sent and the file's size", {"type": "string"}),
     "ETag": ("validator of this representation", {"type": "string"}),
     "Accept-Ranges": ("bytes", {"type": "string"}),
+    "Repr-Digest": ("SHA-256 of the whole file (RFC 9530), sha-256=:base64:, in a 206 too",
+                    {"type": "string", "pattern": "^sha-256=:[A-Za-z0-9+/]{43}=:$"}),
+    "Content-Disposition": ("attachment; filename*=UTF-8''NAME", {"type": "string"}),
 }
 
 

@@ -29,7 +29,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from email.utils import formatdate, parsedate_to_datetime
 
@@ -288,10 +288,27 @@ _SUBTITLE_FORMATS = ("srt", "vtt", "ass", "ssa")
                       Param("If-None-Match", {"type": "string"}, "the ETag held: 304 when "
                             "it is current", where="header", status=None)))
 async def stream(ctx: RequestContext, file_id: uuid.UUID) -> quart.Response:
+    return await serve_file(ctx, file_id)
+
+
+ExtraHeaders = Callable[[StreamFileRow, str, os.stat_result], Awaitable[dict[str, str]]]
+
+
+async def present_file(ctx: RequestContext,
+                       file_id: uuid.UUID) -> tuple[StreamFileRow, str, os.stat_result]:
+    """The file's row, real path and stat, with streaming's access and path checks."""
     row = await _file_row(ctx, file_id)
     if not row.present:
         raise NotFound(ErrorCode.FILE_MISSING, "the last scan did not find this file on disk")
     path, st = await trio.to_thread.run_sync(locate, row, row.path)
+    return row, path, st
+
+
+async def serve_file(ctx: RequestContext, file_id: uuid.UUID,
+                     extra: ExtraHeaders | None = None) -> quart.Response:
+    """A file the user may see, whole or one byte range (see the module's note); ``extra``
+    adds headers for the file as it is served (a download's digest)."""
+    row, path, st = await present_file(ctx, file_id)
     size = st.st_size
     etag = f'"{size:x}-{st.st_mtime_ns:x}"'
     request = quart.request
@@ -300,6 +317,8 @@ async def stream(ctx: RequestContext, file_id: uuid.UUID) -> quart.Response:
         "Last-Modified": formatdate(st.st_mtime, usegmt=True),
         "Content-Type": mime_for(path),
     }
+    if extra is not None:
+        headers.update(await extra(row, path, st))
     if request.headers.get("If-None-Match") == etag and "Range" not in request.headers:
         return quart.Response(b"", status=304, headers=headers)
     wanted = parse_range(request.headers.get("Range"), size)
