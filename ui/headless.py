@@ -15,7 +15,8 @@ import argparse
 import json
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import trio
@@ -126,6 +127,23 @@ def build_parser() -> argparse.ArgumentParser:
                           help="how long to listen (default: 3)")
     discover.add_argument("--json", action="store_true",
                           help="one JSON document instead of a table")
+    download = sub.add_parser(
+        "download", help="download a film or an episode for offline play (resumes, verifies)",
+        description="Download ITEM_ID's file and sidecar subtitles into the data dir's "
+        "downloads/ (as NAME.part until every byte is there and the server's SHA-256 "
+        "matches); run it again after an interruption to resume. Needs a login (sync).")
+    _common(download, argparse.SUPPRESS)
+    download.add_argument("item_id", metavar="ITEM_ID")
+    download.add_argument("--limit-rate", type=int, metavar="BYTES_PER_S",
+                          help="transfer at most this many bytes a second")
+    download.add_argument("--quiet", action="store_true", help="no progress bar")
+    downloads = sub.add_parser("downloads", help="list what is downloaded (or remove one)")
+    _common(downloads, argparse.SUPPRESS)
+    downloads.add_argument("--json", action="store_true", help="one JSON document")
+    dsub = downloads.add_subparsers(dest="action")
+    remove = dsub.add_parser("remove", help="delete a download's files")
+    _common(remove, argparse.SUPPRESS)
+    remove.add_argument("item_id", metavar="ITEM_ID")
     snapshot = sub.add_parser(
         "snapshot", help="save the frame the player would show on an SDR display (PNG)",
         description="Render one frame of SOURCE (a file path or URL) offscreen through the "
@@ -157,6 +175,14 @@ def main(args: Sequence[str]) -> int:
     try:
         if ns.command == "sync":
             return trio.run(_sync, ns, root)
+        if ns.command == "download":
+            from ui.downloads_cli import download
+
+            return trio.run(download, ns, root)
+        if ns.command == "downloads":
+            from ui.downloads_cli import downloads
+
+            return downloads(ns, root)
         return _offline(ns, root)
     except CliError as exc:
         print(f"ferrex-player: {exc}", file=sys.stderr)
@@ -215,6 +241,14 @@ def _discover(ns: argparse.Namespace) -> int:
 
 
 async def _sync(ns: argparse.Namespace, root: Path) -> int:
+    async with connect(ns, root) as api:
+        return await _sync_with(api, root, ns)
+
+
+@asynccontextmanager
+async def connect(ns: argparse.Namespace, root: Path) -> AsyncIterator[ApiClient]:
+    """The stored login (or a new one with ``--password-stdin``) on ``--server`` (default:
+    the last one), as an API client whose rotated tokens are saved as they come."""
     settings = SettingsStore(root)
     state = settings.load_state()
     server: str | None = ns.server or state.last_server
@@ -226,16 +260,17 @@ async def _sync(ns: argparse.Namespace, root: Path) -> int:
         raise CliError(str(exc), EXIT_USAGE) from None
     credentials = CredentialStore(root)
     entry = state.server(url)
-    user = ns.user or (entry.last_user if entry else None)
+    named: str | None = getattr(ns, "user", None)
+    user = named or (entry.last_user if entry else None)
     tokens: StoredTokens | None = None
-    if ns.password_stdin:
-        if not ns.user:
+    if getattr(ns, "password_stdin", False):
+        if not named:
             raise CliError("--password-stdin needs --user NAME", EXIT_USAGE)
         password = sys.stdin.readline().rstrip("\r\n")
         if not password:
             raise CliError("no password on stdin", EXIT_USAGE)
-        tokens = await _login(url, ns.user, password, state.device_id, credentials)
-        state.remember_user(url, ns.user)
+        tokens = await _login(url, named, password, state.device_id, credentials)
+        state.remember_user(url, named)
         settings.save_state(state)
     elif user:
         tokens = await credentials.load(url, user)
@@ -249,25 +284,29 @@ async def _sync(ns: argparse.Namespace, root: Path) -> int:
         tokens.access_token, tokens.refresh_token = pair.access_token, pair.refresh_token
         await credentials.save(url, user, tokens)
 
+    async with ApiClient(url, access_token=tokens.access_token,
+                         refresh_token=tokens.refresh_token, device_id=state.device_id,
+                         on_tokens=saved) as api:
+        yield api
+
+
+async def _sync_with(api: ApiClient, root: Path, ns: argparse.Namespace) -> int:
     replica = Replica.open(replica_dir(root))
     try:
-        async with ApiClient(url, access_token=tokens.access_token,
-                             refresh_token=tokens.refresh_token, device_id=state.device_id,
-                             on_tokens=saved) as api:
-            client = SyncClient(replica, api, progress=lambda msg: print(msg, file=sys.stderr))
-            try:
-                result = await client.sync()
-                print(_summary(result, replica))
-                if ns.follow:
-                    await client.follow(stop_after=ns.follow)
-                    print(f"followed: at sequence {replica.cursor}")
-            except ServerUnreachable as exc:
-                raise CliError(f"server unreachable: {exc}", EXIT_UNREACHABLE) from None
-            except (AuthExpired, Forbidden) as exc:
-                raise CliError(f"{exc} (log in again with --user NAME --password-stdin)",
-                               EXIT_AUTH) from None
-            except (FerrexClientError, FrameError) as exc:
-                raise CliError(str(exc)) from None
+        client = SyncClient(replica, api, progress=lambda msg: print(msg, file=sys.stderr))
+        try:
+            result = await client.sync()
+            print(_summary(result, replica))
+            if ns.follow:
+                await client.follow(stop_after=ns.follow)
+                print(f"followed: at sequence {replica.cursor}")
+        except ServerUnreachable as exc:
+            raise CliError(f"server unreachable: {exc}", EXIT_UNREACHABLE) from None
+        except (AuthExpired, Forbidden) as exc:
+            raise CliError(f"{exc} (log in again with --user NAME --password-stdin)",
+                           EXIT_AUTH) from None
+        except (FerrexClientError, FrameError) as exc:
+            raise CliError(str(exc)) from None
     finally:
         replica.close()
     return 0

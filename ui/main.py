@@ -1,5 +1,6 @@
 """``ferrex-player`` entry point: the desktop app (no command, or ``gui``), or a headless command
-(``sync``, ``offline``, ``discover``, ``snapshot``). One parser (``ui.headless.build_parser``)
+(``sync``, ``offline``, ``discover``, ``snapshot``, ``download``,
+``downloads``). One parser (``ui.headless.build_parser``)
 serves them all, so ``--help`` lists every command and each takes ``--server`` and
 ``--data-dir``."""
 
@@ -21,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
         ns = build_parser().parse_args(args)
     except SystemExit as exc:  # --help printed (0), or a usage error explained (2)
         return int(exc.code or 0)
-    if ns.command in {"sync", "offline", "discover", "snapshot"}:
+    if ns.command in {"sync", "offline", "discover", "snapshot", "download", "downloads"}:
         return headless_main(args)
     from ui.app import run
 

@@ -1,0 +1,140 @@
+"""``ferrex-player download`` / ``downloads`` against a real appliance with generated media
+(issue 22, item 1, the CLI part): a film and its sidecar subtitles land in the data dir with
+the server file's bytes; a transfer killed with SIGKILL leaves only a ``.part`` and the next run
+resumes it to the same bytes; a corrupted ``.part`` is detected and fetched again; a user
+without ``media:download`` or without the library gets a refusal, not a file."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import REPO, http_json, wait_for
+from tests.playbackkit import Served
+from tests.test_sync_client import player, player_command, player_env
+
+pytest_plugins = ["tests.playbackkit"]
+PASSWORD = "correct horse battery"
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def login(device: Path, served: Served, user: str = "admin",
+          password: str = PASSWORD) -> None:
+    done = player(device, "sync", "--server", served.base, "--user", user, "--password-stdin",
+                  stdin=password + "\n")
+    assert done.returncode == 0, done.stderr
+
+
+def folder(device: Path, served: Served, key: str) -> Path:
+    return device / "data" / "downloads" / str(served.item_id(key))
+
+
+@pytest.fixture
+def device(tmp_path: Path, served: Served) -> Path:
+    login(tmp_path, served)
+    return tmp_path
+
+
+def test_download_list_and_remove(device: Path, served: Served) -> None:
+    item = str(served.item_id("clip"))
+    done = player(device, "download", item)
+    assert done.returncode == 0, done.stderr
+    assert "downloaded: Clip" in done.stdout and "100.0%" in done.stderr
+    where = folder(device, served, "clip")
+    source = served.paths["clip"]
+    assert sha(where / source.name) == sha(source)
+    # the sidecar came along, named for the player; nothing partial is left
+    assert (where / "Clip (2020).eng.srt").read_bytes() == \
+        source.with_name("Clip (2020).en.srt").read_bytes()
+    assert not [p for p in where.iterdir() if ".part" in p.name]
+    listed = json.loads(player(device, "downloads", "--json").stdout)
+    assert [d["item_id"] for d in listed] == [item]
+    assert listed[0]["files"][0]["sha256"] == sha(source)
+    assert listed[0]["files"][0]["size_bytes"] == source.stat().st_size
+    # again: already complete, the same bytes, one entry
+    assert player(device, "download", item).returncode == 0
+    assert len(json.loads(player(device, "downloads", "--json").stdout)) == 1
+    done = player(device, "downloads", "remove", item)
+    assert done.returncode == 0 and "removed: Clip" in done.stdout, done.stderr
+    assert not where.exists()
+    assert json.loads(player(device, "downloads", "--json").stdout) == []
+
+
+def _killed_mid_transfer(device: Path, served: Served, key: str) -> Path:
+    """Start a throttled download, SIGKILL it once some bytes are in; the .part."""
+    source = served.paths[key]
+    part = folder(device, served, key) / (source.name + ".part")
+    proc = subprocess.Popen(player_command(device, "download", str(served.item_id(key)),
+                                           "--limit-rate", str(source.stat().st_size // 8)),
+                            env=player_env(device), cwd=REPO, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        assert wait_for(lambda: part.exists() and part.stat().st_size
+                        > source.stat().st_size // 4, 60)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    held = part.stat().st_size
+    assert 0 < held < source.stat().st_size
+    assert not (part.parent / source.name).exists()  # never a half file that looks complete
+    return part
+
+
+def test_kill_9_mid_download_resumes_to_the_same_bytes(device: Path, served: Served) -> None:
+    source = served.paths["heavy"]
+    part = _killed_mid_transfer(device, served, "heavy")
+    held = part.stat().st_size
+    done = player(device, "download", str(served.item_id("heavy")))
+    assert done.returncode == 0, done.stderr
+    final = part.parent / source.name
+    assert sha(final) == sha(source) and not part.exists()
+    # resumed, not started over: the bar's first figure is where the kill left it
+    first_mb = float(done.stderr.split("]", 1)[1].split("MB")[0].split()[-1])
+    assert first_mb >= held / 1e6 - 0.1, done.stderr
+
+
+def test_corrupted_part_is_detected_and_fetched_again(device: Path, served: Served) -> None:
+    source = served.paths["heavy"]
+    part = _killed_mid_transfer(device, served, "heavy")
+    with open(part, "r+b") as f:  # a flipped block in what was already received
+        f.seek(1000)
+        block = f.read(100)
+        f.seek(1000)
+        f.write(bytes(b ^ 0xFF for b in block))
+    done = player(device, "download", str(served.item_id("heavy")))
+    assert done.returncode == 0, done.stderr
+    assert sha(part.parent / source.name) == sha(source)
+
+
+def test_refused_without_permission_or_library(tmp_path: Path, served: Served) -> None:
+    status, bob = http_json("POST", served.base + "/api/v1/users", {
+        "username": "downloader", "password": "user password 1", "role": "user"},
+        token=served.token)
+    assert status == 201, bob
+    status, body = http_json("PUT", f"{served.base}/api/v1/users/{bob['id']}/permissions",
+                             {"deny": ["media:download"]}, token=served.token)
+    assert status == 200, body
+    login(tmp_path, served, "downloader", "user password 1")
+    item = str(served.item_id("clip"))
+    done = player(tmp_path, "download", item)
+    assert done.returncode == 1 and "not allowed to download" in done.stderr, done.stderr
+    assert not folder(tmp_path, served, "clip").exists()
+    # allowed again, but the films library taken away: no such item
+    http_json("PUT", f"{served.base}/api/v1/users/{bob['id']}/permissions", {},
+              token=served.token)
+    status, libs = http_json("GET", served.base + "/api/v1/libraries", token=served.token)
+    shows = [lib["id"] for lib in libs["libraries"] if lib["name"] == "Shows"]
+    status, body = http_json("PUT", f"{served.base}/api/v1/users/{bob['id']}/libraries",
+                             {"library_ids": shows}, token=served.token)
+    assert status == 200, body
+    done = player(tmp_path, "download", item)
+    assert done.returncode == 1 and "no item" in done.stderr, done.stderr
+    assert not (tmp_path / "data" / "downloads").exists()
