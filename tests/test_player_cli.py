@@ -14,7 +14,8 @@ from ui.main import main
 
 COMMANDS = [["gui"], ["sync"], ["offline"], ["offline", "ls"], ["offline", "show"],
             ["offline", "progress"], ["offline", "watched"], ["offline", "unwatched"],
-            ["offline", "pending"], ["offline", "status"]]
+            ["offline", "pending"], ["offline", "status"], ["download"], ["downloads"],
+            ["downloads", "remove"]]
 
 
 def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
