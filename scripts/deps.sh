@@ -7,10 +7,13 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--player" ]; then
   # the player: PyGObject builds against GObject introspection and cairo; Qt's xcb platform
-  # plugin needs these X libraries; GStreamer plays, GL/EGL (Mesa) draws the poster grid
+  # plugin needs these X libraries (its wayland plugin libwayland-*; waylandsink embedding
+  # needs libgstwayland-1.0); GStreamer plays, GL/EGL (Mesa) draws the poster grid
   for pkg in libgirepository1.0-dev libcairo2-dev pkg-config libxkbcommon-x11-0 libxcb-cursor0 \
       libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-image0 libxcb-render-util0 \
       libxcb-xinerama0 libegl1 libgl1 libgl1-mesa-dri libdbus-1-3 libfontconfig1 \
+      libwayland-client0 libwayland-cursor0 libwayland-egl1 libxkbcommon0 \
+      libgstreamer-plugins-bad1.0-0 \
       gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
       gstreamer1.0-libav gstreamer1.0-gl gstreamer1.0-x gir1.2-gstreamer-1.0 \
       gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0; do

@@ -81,6 +81,9 @@ def run(args: list[str]) -> int:
 
     options = build_parser().parse_args(args)  # [--server URL] [--data-dir DIR] [gui]
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from ui.playback.wayland import without_client_frame
+
+    without_client_frame()  # the video's controls on Wayland (see there)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("Ferrex")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -102,6 +103,12 @@ class Engine:
         self.window_handle: int | None = None
         """The native window the video sink draws into, given again whenever the sink asks
         (``prepare-window-handle``: after a reset to NULL it has forgotten it)."""
+        self.render_rectangle: tuple[int, int, int, int] | None = None
+        """Where in that window the video goes (waylandsink embedded as a subsurface needs it
+        with the handle; the X11 sinks fill the window)."""
+        self.need_context: Callable[[Gst.Message], bool] | None = None
+        """Answers a sink's ``need-context`` on the streaming thread (waylandsink asking for
+        the application's ``wl_display``, see ``ui.playback.wayland``)."""
         self.bus.set_sync_handler(self._on_sync_message)
         self.loaded: Loaded | None = None
         self._pending = _Pending()
@@ -121,6 +128,10 @@ class Engine:
             source = message.src
             if isinstance(source, GstVideo.VideoOverlay):
                 source.set_window_handle(handle)
+                if self.render_rectangle is not None:
+                    source.set_render_rectangle(*self.render_rectangle)
+        elif self.need_context is not None and message.type == Gst.MessageType.NEED_CONTEXT:
+            self.need_context(message)
         return Gst.BusSyncReply.PASS
 
     # --- loading ---------------------------------------------------------------------------

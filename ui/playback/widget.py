@@ -7,13 +7,13 @@ X11: the ``VideoSurface`` is a native window (``WA_NativeWindow``) whose id goes
 native window, a sibling raised above the video, so they are composited by the X server above
 the video without any alpha tricks.
 
-Wayland: waylandsink draws into a subsurface of the window's ``wl_surface`` and needs two
-handles, the ``wl_display`` (as a ``GstWaylandDisplayHandleContext`` set on the sink) and the
-``wl_surface`` (``set_window_handle``), plus ``set_render_rectangle`` on every resize. Qt gives
-both through ``QPlatformNativeInterface::nativeResourceForWindow("display"/"surface", window)``,
-which PyQt6 does not wrap; until a small C++ shim (or PySide6's ``QWaylandApplication``)
-provides them, ``overlay_sink`` asks Qt to run under XWayland (``QT_QPA_PLATFORM=xcb``) on a
-Wayland session, where the X11 path works, and says so. HDR is shown as SDR on that path.
+Wayland (``QT_QPA_PLATFORM=wayland``): waylandsink draws into a subsurface of the
+``VideoSurface``'s own ``wl_surface`` (a native child window is a Qt subsurface; Qt's
+client-side frame is off, see ``wayland.without_client_frame``), given Qt's
+``wl_display`` as a context and the child's ``winId()`` (its ``wl_surface`` on Qt >= 6.9) as the
+window handle, plus ``set_render_rectangle`` on every resize; see ``ui.playback.wayland``. The
+controls are sibling subsurfaces stacked above the video child, and so above the sink's
+subsurface, which hangs under it.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from ui.playback.engine import set_window_handle
 from ui.playback.gst import Gst, element, has_element
 from ui.playback.keys import DEFAULT, Action, KeyMap
 from ui.playback.session import PlaybackSession, Status, UpNext
+from ui.playback.wayland import answer_need_context, give_display, qt_display
 
 HIDE_AFTER_MS = 3000
 CONTROLS_HEIGHT = 56
@@ -79,9 +80,12 @@ def overlay_sink(platform: str | None = None) -> tuple[Gst.Element, str]:
     XVideo (hardware scaling), else ximagesink; on Wayland see the module docstring."""
     name = platform or QGuiApplication.platformName()
     if name == "wayland":
-        raise RuntimeError("The video overlay needs the window's wl_surface, which PyQt6 "
-                           "does not expose: start the player with QT_QPA_PLATFORM=xcb "
-                           "(XWayland) on a Wayland session.")
+        if not has_element("waylandsink"):
+            raise RuntimeError("No Wayland video sink: install gstreamer1.0-plugins-bad "
+                               "(waylandsink)")
+        sink = element("waylandsink")
+        give_display(sink, qt_display())  # before the window handle: same connection
+        return sink, "waylandsink (subsurface) into the window"
     for factory in ("xvimagesink", "ximagesink"):
         if not has_element(factory):
             continue
@@ -134,21 +138,32 @@ def overlay_of(sink: Gst.Element) -> Gst.Element | None:
 
 
 class VideoSurface(QWidget):
-    """A native window for the sink; Qt never paints it."""
+    """A native window for the sink; Qt never paints it on X11. On Wayland Qt paints it black
+    once: a subsurface without a buffer is not mapped, nor is the sink's subsurface under it."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.wayland = QGuiApplication.platformName() == "wayland"
         self.setAttribute(Qt.WidgetAttribute.WA_NativeWindow)
-        self.setAttribute(Qt.WidgetAttribute.WA_PaintOnScreen)
+        if not self.wayland:
+            self.setAttribute(Qt.WidgetAttribute.WA_PaintOnScreen)
         self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setStyleSheet("background: black")
         self.sink: Gst.Element | None = None
         self.fit: Gst.Element | None = None
         self._fitted: tuple[int, int] | None = None
+        self.rectangle: tuple[int, int, int, int] | None = None
+        """The sink's render rectangle on Wayland, in the surface's (logical) pixels."""
 
     def paintEngine(self) -> QPaintEngine | None:
-        return None
+        return super().paintEngine() if self.wayland else None
+
+    def paintEvent(self, event: QPaintEvent | None) -> None:
+        if self.wayland:
+            painter = QPainter(self)
+            painter.fillRect(self.rect(), QColor("black"))
+            painter.end()
 
     def attach(self, sink: Gst.Element) -> None:
         overlay = overlay_of(sink)
@@ -157,10 +172,25 @@ class VideoSurface(QWidget):
         self.sink = overlay
         self.fit = sink.get_by_name(FIT) if isinstance(sink, Gst.Bin) else None
         self._fit()
+        self._place()
+
+    def _place(self) -> None:
+        """waylandsink's subsurface: its own position and size, not the window's; none is
+        drawn until it has one (the X11 sinks fill the window and need none)."""
+        if not self.wayland or self.sink is None:
+            return
+        rectangle = (0, 0, max(1, self.width()), max(1, self.height()))
+        if rectangle != self.rectangle:
+            self.rectangle = rectangle
+            from ui.playback.gst import GstVideo
+
+            if isinstance(self.sink, GstVideo.VideoOverlay):
+                self.sink.set_render_rectangle(*rectangle)
 
     def resizeEvent(self, event: QResizeEvent | None) -> None:
         super().resizeEvent(event)
         self._fit()
+        self._place()
         self._expose_soon()
 
     def _expose_soon(self) -> None:
@@ -375,6 +405,10 @@ class PlayerView(QWidget):
         self.video = VideoSurface(self)
         self.video.attach(sink)
         session.engine.window_handle = int(self.video.winId())
+        if self.video.wayland:
+            display = qt_display()
+            session.engine.render_rectangle = self.video.rectangle
+            session.engine.need_context = lambda message: answer_need_context(message, display)
         self.controls = ControlsBar(self)
         self.controls.play.clicked.connect(session.toggle)
         self.up_next = UpNextCard(self)
@@ -436,6 +470,8 @@ class PlayerView(QWidget):
     def resizeEvent(self, event: QResizeEvent | None) -> None:
         super().resizeEvent(event)
         self.video.setGeometry(0, 0, self.width(), self.height())
+        if self.video.wayland:  # for the sink's prepare-window-handle (streaming thread)
+            self.session.engine.render_rectangle = (0, 0, self.width(), self.height())
         self.controls.setGeometry(0, self.height() - CONTROLS_HEIGHT, self.width(),
                                   CONTROLS_HEIGHT)
         width, height = min(UP_NEXT_SIZE[0], self.width() - 48), UP_NEXT_SIZE[1]
