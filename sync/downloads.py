@@ -31,9 +31,10 @@ import os
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import msgspec
 import trio
@@ -162,6 +163,20 @@ def _hash_prefix(path: Path) -> tuple[hashlib._Hash, int]:
     return digest, size
 
 
+def _open(path: Path, mode: str) -> BinaryIO:
+    return open(path, "ab" if mode == "ab" else "wb")  # the caller closes it
+
+
+def _write(out: BinaryIO, digest: hashlib._Hash, chunk: bytes) -> None:
+    out.write(chunk)
+    digest.update(chunk)
+
+
+def _sync(out: BinaryIO) -> None:
+    out.flush()
+    os.fsync(out.fileno())
+
+
 def _sha256_of(header: str | None) -> str | None:
     m = _DIGEST.search(header or "")
     if m is None:
@@ -183,6 +198,8 @@ class Transfer:
     progress: Progress | None = None
     rate_limit: int | None = None
     """Bytes per second at most (a slow link, the tests' way to be killed mid-transfer)."""
+    _hashed: tuple[str, int] | None = field(default=None, init=False)
+    """(SHA-256, size) of the ``.part`` this run completed, hashed while it was written."""
 
     @property
     def part(self) -> Path:
@@ -261,12 +278,22 @@ class Transfer:
             raise
         return info
 
-    async def _receive(self, chunks: AsyncIterator[bytes], mode: str, held: int, size: int) -> None:
+    async def _receive(self, chunks: AsyncIterator[bytes], mode: str, held: int,
+                       size: int) -> None:
+        """Append the answer to ``.part``, hashing as it goes (a resumed ``.part``'s bytes
+        are hashed from the disk first), so the check needs no second read of the file."""
+        if mode == "wb":
+            digest = hashlib.sha256()
+        else:
+            digest, on_disk = await trio.to_thread.run_sync(_hash_prefix, self.part)
+            if on_disk != held:
+                raise DownloadError(f"{self.part.name} changed while resuming")
         start = trio.current_time()
         sent = 0
-        async with await trio.open_file(self.part, mode) as out:
+        out = await trio.to_thread.run_sync(_open, self.part, mode)
+        try:
             async for chunk in chunks:
-                await out.write(chunk)
+                await trio.to_thread.run_sync(_write, out, digest, chunk)
                 held += len(chunk)
                 sent += len(chunk)
                 if self.progress is not None:
@@ -274,16 +301,21 @@ class Transfer:
                 if self.rate_limit:
                     ahead = sent / self.rate_limit - (trio.current_time() - start)
                     if ahead > 0:
-                        await out.flush()
+                        await trio.to_thread.run_sync(out.flush)
                         await trio.sleep(ahead)
-            await out.flush()
-            await trio.to_thread.run_sync(os.fsync, out.fileno())
+            await trio.to_thread.run_sync(_sync, out)
+        finally:
+            out.close()
         if held < size:
             raise ServerUnreachable(self.connection.base_url, "the answer ended early")
+        self._hashed = (digest.hexdigest(), held)
 
     async def _verified(self, info: _PartInfo) -> bool:
-        digest, size = await trio.to_thread.run_sync(_hash_prefix, self.part)
-        return size == info.size_bytes and digest.hexdigest() == info.sha256
+        hashed, self._hashed = self._hashed, None
+        if hashed is None:  # complete before this run: read it back
+            digest, size = await trio.to_thread.run_sync(_hash_prefix, self.part)
+            hashed = (digest.hexdigest(), size)
+        return hashed == (info.sha256, info.size_bytes)
 
     async def _commit(self, info: _PartInfo) -> LocalFile:
         os.replace(self.part, self.dest)

@@ -6,14 +6,19 @@ without ``media:download`` or without the library gets a refusal, not a file."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import signal
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+import trio
 
+from sync.connection import ServerConnection
+from sync.downloads import download_item
 from tests.helpers import REPO, http_json, wait_for
 from tests.playbackkit import Served
 from tests.test_sync_client import player, player_command, player_env
@@ -138,3 +143,61 @@ def test_refused_without_permission_or_library(tmp_path: Path, served: Served) -
     done = player(tmp_path, "download", item)
     assert done.returncode == 1 and "no item" in done.stderr, done.stderr
     assert not (tmp_path / "data" / "downloads").exists()
+
+
+class CuttingRelay:
+    """A TCP relay to the appliance that drops its first connection after ``cut_after``
+    bytes towards the player (a network drop mid-transfer) and relays later ones whole."""
+
+    def __init__(self, upstream_port: int, cut_after: int) -> None:
+        self.upstream_port, self.cut_after = upstream_port, cut_after
+        self.port = 0
+        self.connections = 0
+        self.sent = bytearray()
+
+    async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+                    ) -> None:
+        listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+        self.port = listeners[0].socket.getsockname()[1]
+        task_status.started()
+        await trio.serve_listeners(self._relay, listeners)
+
+    async def _relay(self, client: trio.SocketStream) -> None:
+        self.connections += 1
+        budget = self.cut_after if self.connections == 1 else None
+        upstream = await trio.open_tcp_stream("127.0.0.1", self.upstream_port)
+        async with client, upstream, trio.open_nursery() as nursery:
+            async def up() -> None:
+                with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                    while data := await client.receive_some(65536):
+                        self.sent += data
+                        await upstream.send_all(data)
+                nursery.cancel_scope.cancel()
+
+            async def down() -> None:
+                passed = 0
+                with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                    while data := await upstream.receive_some(65536):
+                        await client.send_all(data)
+                        passed += len(data)
+                        if budget is not None and passed >= budget:
+                            break
+                nursery.cancel_scope.cancel()
+
+            nursery.start_soon(up)
+            nursery.start_soon(down)
+
+
+async def test_network_drop_resumes_with_range(tmp_path: Path, served: Served) -> None:
+    source = served.paths["heavy"]
+    relay = CuttingRelay(urlsplit(served.base).port or 80, source.stat().st_size // 3)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(relay.serve)
+        async with ServerConnection(f"http://127.0.0.1:{relay.port}",
+                                    access_token=served.token) as conn:
+            done = await download_item(conn, tmp_path, served.item_id("heavy"))
+        nursery.cancel_scope.cancel()
+    assert relay.connections >= 2
+    assert b"range: bytes=" in bytes(relay.sent).lower()  # resumed, not started over
+    local = tmp_path / "downloads" / done.files[0].path
+    assert sha(local) == sha(source)
