@@ -9,6 +9,7 @@ watch state and edits survive a disk that was briefly unmounted.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -277,10 +278,13 @@ async def files_in_folders(
 
 
 async def upsert_files(
-    conn: Connection, library_id: uuid.UUID, rows: list[FileRow], *, ids: bool = True
+    conn: Connection, library_id: uuid.UUID, rows: list[FileRow], *, ids: bool = True,
+    settled: Collection[uuid.UUID] = (),
 ) -> dict[str, uuid.UUID]:
     """Insert or revive files (written parsed and linked); returns path → file id (empty when
-    ``ids`` is false)."""
+    ``ids`` is false). ``settled``: items whose edition these files cannot change (created in
+    this transaction from these very files, none of which names an edition), left out of the
+    edition refresh: a first scan's batch then needs none."""
     if not rows:
         return {}
     rows = sorted(rows, key=lambda r: r.path)  # one lock order for overlapping writers
@@ -290,7 +294,8 @@ async def upsert_files(
         written = {}
     else:
         written = {r["path"]: r["id"] for r in await conn.fetch(UPSERT_FILES, library_id, batch)}
-    await refresh_editions(conn, [r.item_id for r in rows if r.item_id is not None])
+    await refresh_editions(conn, [r.item_id for r in rows
+                                  if r.item_id is not None and r.item_id not in settled])
     return written
 
 

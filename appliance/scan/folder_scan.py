@@ -124,6 +124,18 @@ def next_to_sidecars(rows: list[FileRow], items: index_upsert.Resolved, found: s
     return near
 
 
+def settled_editions(rows: list[FileRow], parsed: list[dict[str, Any] | None],
+                     items: index_upsert.Resolved) -> set[uuid.UUID]:
+    """Items this batch created whose main files here name no edition: created with none, and
+    these are all their files, so the edition refresh has nothing to change on them."""
+    settled = set(items.created)
+    for index, row in enumerate(rows):
+        data = parsed[index]
+        if row.extra_kind is None and data is not None and data.get("edition") is not None:
+            settled.discard(items.item_of[index])
+    return settled
+
+
 async def handle(ctx: JobContext, *, analyze: bool = True, metadata: bool = False,
                  remote: bool = False, images: bool = False,
                  walkers: Walkers = IN_THREAD) -> None:
@@ -214,8 +226,9 @@ async def handle(ctx: JobContext, *, analyze: bool = True, metadata: bool = Fals
         rows = [FileRow(r.path, r.folder, r.size_bytes, r.mtime_ns, r.parsed, r.version, r.part,
                         r.extra_kind, item_id)
                 for r, item_id in zip(upserts, items.item_of, strict=True)]
-        file_ids = list((await media_index.upsert_files(conn, library_id, rows,
-                                                        ids=analyze)).values())
+        file_ids = list((await media_index.upsert_files(
+            conn, library_id, rows, ids=analyze,
+            settled=settled_editions(upserts, parsed, items))).values())
         if items.created:
             await index_upsert.link_waiting_extras(conn, library_id, kind)
         await media_index.refresh_presence(conn, missing_items)
