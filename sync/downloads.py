@@ -408,3 +408,13 @@ def as_json(download: Download, root: Path) -> dict[str, object]:
 
 def dumps(downloads: list[Download], root: Path) -> str:
     return json.dumps([as_json(d, root) for d in downloads])
+
+
+def prune(root: Path, visible: Callable[[uuid.UUID], bool]) -> list[Download]:
+    """Delete the downloads of items the user may no longer see (a library taken away, an
+    item gone from the server): run after a sync, with the replica as the judge."""
+    manifest = Manifest(root)
+    gone = [d for d in manifest.load().values() if not visible(d.item_id)]
+    for download in gone:
+        manifest.remove(download.item_id)
+    return gone

@@ -201,3 +201,24 @@ async def test_network_drop_resumes_with_range(tmp_path: Path, served: Served) -
     assert b"range: bytes=" in bytes(relay.sent).lower()  # resumed, not started over
     local = tmp_path / "downloads" / done.files[0].path
     assert sha(local) == sha(source)
+
+
+def test_sync_removes_downloads_of_a_revoked_library(tmp_path: Path, served: Served) -> None:
+    status, bob = http_json("POST", served.base + "/api/v1/users", {
+        "username": "traveller", "password": "user password 1", "role": "user"},
+        token=served.token)
+    assert status == 201, bob
+    login(tmp_path, served, "traveller", "user password 1")
+    assert player(tmp_path, "download", str(served.item_id("clip"))).returncode == 0
+    assert player(tmp_path, "download", str(served.item_id("e1"))).returncode == 0
+    status, libs = http_json("GET", served.base + "/api/v1/libraries", token=served.token)
+    shows = [lib["id"] for lib in libs["libraries"] if lib["name"] == "Shows"]
+    status, body = http_json("PUT", f"{served.base}/api/v1/users/{bob['id']}/libraries",
+                             {"library_ids": shows}, token=served.token)
+    assert status == 200, body
+    done = player(tmp_path, "sync")
+    assert done.returncode == 0, done.stderr
+    assert "removed download: Clip" in done.stdout, done.stdout
+    listed = json.loads(player(tmp_path, "downloads", "--json").stdout)
+    assert [d["item_id"] for d in listed] == [str(served.item_id("e1"))]
+    assert not folder(tmp_path, served, "clip").exists()

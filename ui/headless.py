@@ -31,6 +31,7 @@ from sync.client_errors import (
     ServerUnreachable,
 )
 from sync.connection import normalize_url
+from sync.downloads import prune
 from sync.episode_labels import item_label
 from sync.feed_types import Card, FrameError
 from sync.player_paths import ENV_VAR, data_dir, replica_dir
@@ -297,6 +298,9 @@ async def _sync_with(api: ApiClient, root: Path, ns: argparse.Namespace) -> int:
         try:
             result = await client.sync()
             print(_summary(result, replica))
+            if not replica.needs_snapshot:
+                for gone in prune(root, lambda item_id: replica.item(item_id) is not None):
+                    print(f"removed download: {gone.title} (no longer on the server for you)")
             if ns.follow:
                 await client.follow(stop_after=ns.follow)
                 print(f"followed: at sequence {replica.cursor}")
