@@ -157,8 +157,9 @@ def test_waylandsink_presents_the_stream_on_a_headless_weston(
 class Player:
     """tests/wayland_player.py in its own process, a line protocol on stdin/stdout."""
 
-    def __init__(self, weston: Weston, served: Served, uri: str) -> None:
-        env = {**os.environ, **weston.env(), "QT_QPA_PLATFORM": "wayland"}
+    def __init__(self, weston: Weston, served: Served, uri: str,
+                 **extra: str) -> None:
+        env = {**os.environ, **weston.env(), "QT_QPA_PLATFORM": "wayland", **extra}
         env.pop("DISPLAY", None)  # Qt must not fall back to the session's Xvfb
         env.pop(NO_CLIENT_FRAME, None)  # the player sets it itself (as ui.app does)
         self.proc = subprocess.Popen(
@@ -192,6 +193,13 @@ class Player:
                 continue
             assert "error" not in answer, answer
             return answer
+
+    def wait_playing(self) -> dict[str, Any]:
+        deadline = time.monotonic() + 30
+        while "PLAYING" not in (state := self.ask("state"))["seen"]:
+            assert time.monotonic() < deadline, state
+            time.sleep(0.2)
+        return state
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -235,6 +243,31 @@ def bars_of_testsrc(region: np.ndarray) -> set[str]:
     return found
 
 
+def check_window(weston: Weston,
+                 state: dict[str, Any]) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """A screenshot with the player window in it: the video rectangle, the bar over it."""
+    frame = weston.screenshot()
+    width, height = state["view"]
+    bar_x, bar_y, bar_w, bar_h = find_bar(frame)
+    screen_w = frame.shape[1]
+    # The whole bar is drawn (over the video's lower part: the render rectangle is the
+    # widget's whole size, so without the bar above it, video would be there).
+    assert abs(bar_h - state["bar"][3]) <= 2, (bar_h, state)
+    assert abs(bar_w - min(width, screen_w - bar_x)) <= 2, (bar_w, bar_x, state)
+    bar = frame[bar_y:bar_y + bar_h, bar_x:bar_x + bar_w]
+    assert saturated(bar) < 0.01, "the controls are drawn above the video"
+    top = bar_y - state["bar"][1]  # the window's top on the screen
+    assert top >= 0, (top, state)
+    video = frame[top:bar_y, bar_x:bar_x + bar_w]
+    picture = video[:, (video.max(axis=(0, 2)) > 60)]  # less the letterbox sides
+    assert picture.shape[1] >= 0.6 * bar_w, "the picture fills the video rectangle"
+    assert saturated(picture) > 0.5, "the test clip's colours in the window"
+    assert {"red", "green", "blue", "yellow"} <= bars_of_testsrc(picture)
+    above = frame[max(40, top - 40):max(40, top - 2), bar_x:bar_x + bar_w]
+    assert saturated(above) < 0.01, "no video outside the window"
+    return frame, (bar_x, top, bar_w, height)
+
+
 def test_player_window_on_wayland_shows_the_video_under_its_controls_and_follows_a_resize(
         served: Served, weston: Weston) -> None:
     """The player's own window on a Wayland compositor: waylandsink draws the film as a
@@ -242,37 +275,12 @@ def test_player_window_on_wayland_shows_the_video_under_its_controls_and_follows
     drawn over it, and the video follows the window's new size."""
     player = Player(weston, served, stream(served, "clip").uri)
     try:
-        deadline = time.monotonic() + 30
-        while "PLAYING" not in (state := player.ask("state"))["seen"]:
-            assert time.monotonic() < deadline, state
-            time.sleep(0.2)
+        state = player.wait_playing()
         assert state["platform"] == "wayland" and "waylandsink" in state["note"], state
         assert state["surface"], "the video widget's wl_surface"
         time.sleep(0.5)
 
-        def check(state: dict[str, Any]) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-            frame = weston.screenshot()
-            width, height = state["view"]
-            bar_x, bar_y, bar_w, bar_h = find_bar(frame)
-            screen_w = frame.shape[1]
-            # The whole bar is drawn (over the video's lower part: the render rectangle is
-            # the widget's whole size, so without the bar above it, video would be there).
-            assert abs(bar_h - state["bar"][3]) <= 2, (bar_h, state)
-            assert abs(bar_w - min(width, screen_w - bar_x)) <= 2, (bar_w, bar_x, state)
-            bar = frame[bar_y:bar_y + bar_h, bar_x:bar_x + bar_w]
-            assert saturated(bar) < 0.01, "the controls are drawn above the video"
-            top = bar_y - state["bar"][1]  # the window's top on the screen
-            assert top >= 0, (top, state)
-            video = frame[top:bar_y, bar_x:bar_x + bar_w]
-            picture = video[:, (video.max(axis=(0, 2)) > 60)]  # less the letterbox sides
-            assert picture.shape[1] >= 0.6 * bar_w, "the picture fills the video rectangle"
-            assert saturated(picture) > 0.5, "the test clip's colours in the window"
-            assert {"red", "green", "blue", "yellow"} <= bars_of_testsrc(picture)
-            above = frame[max(40, top - 40):max(40, top - 2), bar_x:bar_x + bar_w]
-            assert saturated(above) < 0.01, "no video outside the window"
-            return frame, (bar_x, top, bar_w, height)
-
-        first, (left, top, width, _) = check(state)
+        first, (left, top, width, _) = check_window(weston, state)
         assert width == state["view"][0] == 400
         # waylandsink keeps presenting on Qt's display from its own thread: the picture
         # moves on (testsrc2's clock and sweep) shot after shot.
@@ -289,7 +297,7 @@ def test_player_window_on_wayland_shows_the_video_under_its_controls_and_follows
         bigger = player.ask("resize 560 400")
         assert bigger["view"] == [560, 400] and bigger["video"] == [0, 0, 560, 400], bigger
         time.sleep(0.6)
-        after, (left2, top2, width2, _) = check(bigger)
+        after, (left2, top2, width2, _) = check_window(weston, bigger)
         assert (left2, top2) == (left, top), "the window stayed where it was"
         assert width2 > width
         # The picture now also covers what was outside the old window.
@@ -303,7 +311,23 @@ def test_player_window_on_wayland_shows_the_video_under_its_controls_and_follows
         smaller = player.ask("resize 420 320")
         assert smaller["video"] == [0, 0, 420, 320], smaller
         time.sleep(0.6)
-        check(smaller)
+        check_window(weston, smaller)
+    finally:
+        player.close()
+    assert player.proc.returncode == 0, "\n".join(player.errors[-30:])
+
+
+def test_a_sink_without_the_display_gets_qts_on_the_bus(
+        served: Served, weston: Weston) -> None:
+    """A waylandsink not given the display up front asks on the bus (need-context) when it
+    gets the window handle; the engine's sync handler answers with Qt's ``wl_display`` (with
+    its own connection the sink could not embed into Qt's surface: a protocol error)."""
+    player = Player(weston, served, stream(served, "clip").uri, FERREX_TEST_SINK_ASKS="1")
+    try:
+        state = player.wait_playing()
+        assert "asks for the display" in state["note"], state
+        time.sleep(0.5)
+        check_window(weston, state)
     finally:
         player.close()
     assert player.proc.returncode == 0, "\n".join(player.errors[-30:])

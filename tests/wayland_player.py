@@ -11,6 +11,7 @@ state the test asks about and reads commands from stdin: ``resize W H``, ``state
 from __future__ import annotations
 
 import json
+import os
 import queue
 import sys
 import threading
@@ -32,6 +33,9 @@ def main(base: str, token: str, uri: str) -> int:
     without_client_frame()  # as ui.app does
     app = QApplication([])
     sink, note = overlay_sink()
+    if os.environ.get("FERREX_TEST_SINK_ASKS"):
+        # A sink not given the display: it must get Qt's on the bus (need-context).
+        sink, note = element("waylandsink"), "waylandsink (asks for the display)"
     audio = element("fakesink")
     audio.set_property("sync", True)
     engine = Engine(video_sink=sink, audio_sink=audio)

@@ -42,7 +42,7 @@ from PyQt6.QtWidgets import (
 )
 
 from ui.playback.engine import set_window_handle
-from ui.playback.gst import Gst, element, has_element
+from ui.playback.gst import Gst, GstVideo, element, has_element
 from ui.playback.keys import DEFAULT, Action, KeyMap
 from ui.playback.session import PlaybackSession, Status, UpNext
 from ui.playback.wayland import answer_need_context, give_display, qt_display
@@ -166,8 +166,13 @@ class VideoSurface(QWidget):
             painter.end()
 
     def attach(self, sink: Gst.Element) -> None:
+        """X11: the handle now. Wayland: only when the sink asks (``prepare-window-handle``,
+        answered by the engine with ``window_handle`` and ``render_rectangle``): by then it
+        is in the pipeline and has asked for Qt's display on the bus; given the surface
+        before that, a sink without the display would open its own connection and fail."""
         overlay = overlay_of(sink)
-        if overlay is None or not set_window_handle(overlay, int(self.winId())):
+        if overlay is None or not (isinstance(overlay, GstVideo.VideoOverlay) if self.wayland
+                                   else set_window_handle(overlay, int(self.winId()))):
             raise RuntimeError(f"{sink.get_name()} cannot draw into a window")
         self.sink = overlay
         self.fit = sink.get_by_name(FIT) if isinstance(sink, Gst.Bin) else None
@@ -182,8 +187,6 @@ class VideoSurface(QWidget):
         rectangle = (0, 0, max(1, self.width()), max(1, self.height()))
         if rectangle != self.rectangle:
             self.rectangle = rectangle
-            from ui.playback.gst import GstVideo
-
             if isinstance(self.sink, GstVideo.VideoOverlay):
                 self.sink.set_render_rectangle(*rectangle)
 
@@ -403,12 +406,12 @@ class PlayerView(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setStyleSheet("background: black")
         self.video = VideoSurface(self)
+        if self.video.wayland:  # before attach: the handle makes a sink without one ask
+            display = qt_display()
+            session.engine.need_context = lambda message: answer_need_context(message, display)
         self.video.attach(sink)
         session.engine.window_handle = int(self.video.winId())
-        if self.video.wayland:
-            display = qt_display()
-            session.engine.render_rectangle = self.video.rectangle
-            session.engine.need_context = lambda message: answer_need_context(message, display)
+        session.engine.render_rectangle = self.video.rectangle
         self.controls = ControlsBar(self)
         self.controls.play.clicked.connect(session.toggle)
         self.up_next = UpNextCard(self)
