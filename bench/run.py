@@ -31,6 +31,7 @@ from bench import (
     memory,
     naming,
     playback,
+    player_memory,
     replica,
     scan,
 )
@@ -70,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("benchmark", nargs="?", default="all",
                         choices=["all", "bridge", "coldstart", "analyze", "auth", "scan",
                                  "images", "media", "grid", "replica", "playback", "naming",
-                                 "firstscan", "memory"])
+                                 "firstscan", "memory", "player-memory"])
     parser.add_argument("--rounds", type=positive, default=5,
                         help="bridge, analyze: rounds (default 5)")
     parser.add_argument("--queries", type=positive, default=3000,
@@ -102,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--firstscan-compare", metavar="DIR",
                         help="firstscan: also run the appliance of this checkout (e.g. a git "
                              "worktree of an earlier commit), alternating, on the same tree")
+    parser.add_argument("--play-seconds", type=float, default=30.0,
+                        help="player-memory: seconds of playback in the session (default 30)")
     parser.add_argument("--memory-idle", type=float, default=60.0,
                         help="memory: seconds idle after the scan before the idle figure "
                              "(default 60; sizes from --files)")
@@ -207,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
             compare=args.firstscan_compare)),
         "memory": lambda: memory.run(memory.Params(files=tuple(sorted(args.files)),
                                                    idle=args.memory_idle)),
+        "player-memory": lambda: player_memory.run(player_memory.Params(
+            play_s=args.play_seconds)),
     }
     names = list(benchmarks) if args.benchmark == "all" else [args.benchmark]
     for name in names:

@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     if ns.command in {"sync", "offline", "discover", "snapshot", "download", "downloads"}:
         return headless_main(args)
+    from ui import memtrim
     from ui.app import run
 
+    memtrim.limit_arenas()  # before Qt, GStreamer and the decode workers start their threads
     return run(args)

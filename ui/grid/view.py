@@ -182,6 +182,20 @@ class GridView:
         gc.collect()
         gc.freeze()
 
+    def release_gl(self) -> None:
+        """Delete the atlases and forget their slots (a gloo context must be current): while the
+        grid is off screen (playback), its 20-70 MB of textures, which a software GL driver keeps
+        in the player's own memory, are not needed. The next :meth:`attach_gl` (the widget's next
+        draw) makes them again and the posters come back from the image caches."""
+        renderer = self.renderer
+        if renderer is None:
+            return
+        for texture in (renderer.posters, renderer.titles, renderer.menu):
+            texture.delete()
+        self.renderer = None
+        self.poster_slots = self.title_slots = None
+        self._plan_key = None
+
     @property
     def poster_size(self) -> tuple[int, int]:
         """Physical pixels of one poster as it is sampled (the atlas slot)."""

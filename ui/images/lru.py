@@ -36,6 +36,12 @@ class ByteLRU(Generic[K, V]):
         self.hits += 1
         return item[0]
 
+    def clear(self) -> int:
+        """Drop everything; returns the bytes dropped."""
+        dropped, self.bytes = self.bytes, 0
+        self._items.clear()
+        return dropped
+
     def put(self, key: K, value: V) -> list[K]:
         """Insert (or replace) and evict least recently used entries; returns the evicted keys.
         A value larger than the whole cache is not kept."""

@@ -32,7 +32,7 @@ from ui.images.types import RGBA, PosterRequest, ReadyPoster
 
 log = logging.getLogger(__name__)
 
-MEMORY_BYTES = 256 * 1024 * 1024
+MEMORY_BYTES = 24 * 1024 * 1024  # was 256 MB: see the player-memory bench
 DISK_BYTES = 1024 * 1024 * 1024
 FETCHERS = 6
 DECODE_THREADS = 2
@@ -92,6 +92,14 @@ class ImageService:
             if image_id not in fresh:
                 scope.cancel()
         self._poke()
+
+    def release_memory(self) -> int:
+        """Drop every decoded poster held in memory (the LRU and the ready list), e.g. while the
+        grid is off screen for playback; the disk cache keeps the encoded ones. Returns the bytes
+        dropped."""
+        dropped = self.memory.clear()
+        self._ready.clear()
+        return dropped
 
     def take_ready(self, limit: int) -> list[ReadyPoster]:
         order = sorted(self._ready.items(), key=lambda kv: kv[1][0])[:limit]

@@ -22,6 +22,7 @@ import trio
 from sync.client_errors import ApiError, FerrexClientError, NotFound, ServerUnreachable
 from sync.episode_labels import episode_label
 from sync.media_types import MediaItemOut
+from ui import memtrim
 from ui.playback import tonemap
 from ui.playback.client import StreamInfo, StreamingClient
 from ui.playback.engine import Engine, EngineEvent
@@ -177,6 +178,7 @@ class PlaybackSession:
         if self.info is not None and not self.status.finished:
             self._beat("stop")
         self.engine.stop()
+        memtrim.trim()  # the decoders' frames and queues just went back to glibc's arenas
         await self._drain_beats()
         self._closed = True
         self._notify()
