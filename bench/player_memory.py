@@ -269,7 +269,7 @@ def run(p: Params) -> Result:
         peak = max(s["rss"] for s in steps.values())
         figures.append(Figure(f"{name}: peak RSS (budget {BUDGET_MIB:.0f})", peak, "MiB"))
         for step, s in steps.items():
-            figures.append(Figure(f"{name}: {step} RSS / PSS", round(s["rss"], 1), "MiB"))
+            figures.append(Figure(f"{name}: {step} RSS", round(s["rss"], 1), "MiB"))
             figures.append(Figure(f"{name}: {step} PSS", round(s["pss"], 1), "MiB"))
         figures.append(Figure(f"{name}: Mesa/llvmpipe context (gl - start)",
                               steps["gl"]["rss"] - steps["start"]["rss"], "MiB"))
