@@ -83,7 +83,7 @@ if [ "${1:-}" = "stage2" ]; then
   stamp "the installed copy"
   in_root ferrex-appliance version
   in_root /opt/ferrex/venv/bin/python -c '
-import platform, asyncpg, msgspec, lmdb, argon2, PIL.Image, greenlet, markupsafe
+import platform, asyncpg, msgspec, argon2, PIL.Image, greenlet, markupsafe, av, zeroconf
 from asyncpg.protocol import protocol
 print("machine", platform.machine(), "- compiled wheels import:", protocol.__file__.rsplit("/", 1)[-1])'
   in_root sh -c 'FERREX_SERVER_LISTEN=127.0.0.1:0 FERREX_SCAN_ANALYZE=false \
