@@ -176,10 +176,13 @@ class Dispatcher:
                 await trio.lowlevel.checkpoint()
 
     async def _hand_back(self, job: Job) -> None:
-        try:
-            await queue.release(self.db, job)
-        except Unavailable:
-            pass  # the lease expires; housekeeping returns the job
+        # Shielded: a dispatcher cancelled between claim and release must not leave the job
+        # leased until its lease expires (the work would wait a whole TTL for nothing).
+        with trio.CancelScope(shield=True), trio.move_on_after(5):
+            try:
+                await queue.release(self.db, job)
+            except Unavailable:
+                pass  # the lease expires; housekeeping returns the job
 
     async def _run_job(self, job: Job, workload: Workload) -> None:
         ctx = JobContext(self.db, self.bus, job)
