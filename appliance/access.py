@@ -27,8 +27,9 @@ def allows(visible_ids: list[uuid.UUID] | None, library_id: uuid.UUID) -> bool:
     return visible_ids is None or library_id in visible_ids
 
 
-def scope(requested: list[uuid.UUID] | None,
-          visible_ids: list[uuid.UUID] | None) -> list[uuid.UUID] | None:
+def scope(
+    requested: list[uuid.UUID] | None, visible_ids: list[uuid.UUID] | None
+) -> list[uuid.UUID] | None:
     """The libraries a query may search: what was asked for, narrowed to what may be seen."""
     if visible_ids is None:
         return requested or None
@@ -65,8 +66,13 @@ ACCESS_CHANGED = "access.changed"
 re-read them before forwarding anything else."""
 
 
-def event_allowed(event_type: str, data: dict[str, Any], user_id: str,
-                  visible_ids: list[uuid.UUID] | None, manager: bool) -> bool:
+def event_allowed(
+    event_type: str,
+    data: dict[str, Any],
+    user_id: str,
+    visible_ids: list[uuid.UUID] | None,
+    manager: bool,
+) -> bool:
     """Whether a bus event may go to this user's SSE stream or WebSocket: another user's
     events never, a hidden library's never, job internals only to library managers."""
     owner = data.get("user_id")

@@ -72,29 +72,43 @@ def render_bar(data: dict[str, object], width: int) -> str:
     eta_text = f" ETA {int(eta) // 60}:{int(eta) % 60:02d}" if isinstance(eta, float) else ""
     rate = data.get("rate_jobs_per_s")
     rate_text = f" {rate} jobs/s" if rate is not None else ""
-    return (f"[{'#' * filled}{'.' * (bar_width - filled)}] {fraction:4.0%} "
-            f"{done}/{total} jobs, {data['folders_walked']} folders, "
-            f"{data['files_found']} files, {data['errors']} errors{rate_text}{eta_text}")
+    return (
+        f"[{'#' * filled}{'.' * (bar_width - filled)}] {fraction:4.0%} "
+        f"{done}/{total} jobs, {data['folders_walked']} folders, "
+        f"{data['files_found']} files, {data['errors']} errors{rate_text}{eta_text}"
+    )
 
 
-async def scan_command(config: Config, location: Location, library_name: str, *,
-                       force: bool, wait: bool, out: TextIO = sys.stderr) -> int:
+async def scan_command(
+    config: Config,
+    location: Location,
+    library_name: str,
+    *,
+    force: bool,
+    wait: bool,
+    out: TextIO = sys.stderr,
+) -> int:
     async with connect(config, location) as db:
         library = await find_library(db, library_name)
         service = ScanService(db, InProcEventBus())
         scan, created = await service.start_or_join(library.id, trigger="cli", force=force)
-        print(f"scan {scan.id} of {library.name} "
-              f"{'started' if created else 'already running: following it'}", file=out)
+        print(
+            f"scan {scan.id} of {library.name} "
+            f"{'started' if created else 'already running: following it'}",
+            file=out,
+        )
         if not wait:
             return 0
         try:
             return await _watch(db, scan.id, out)
         except Unavailable as exc:
             # the appliance (and its embedded Postgres) stopped under us: the scan is durable
-            print(f"\nstopped watching: the appliance's database went away ({exc.reason}). "
-                  "The scan is kept and goes on when the appliance "
-                  f"runs again (`ferrex-appliance scan {library.name} --wait` to watch it).",
-                  file=out)
+            print(
+                f"\nstopped watching: the appliance's database went away ({exc.reason}). "
+                "The scan is kept and goes on when the appliance "
+                f"runs again (`ferrex-appliance scan {library.name} --wait` to watch it).",
+                file=out,
+            )
             return 1
 
 
@@ -115,8 +129,7 @@ async def _watch(db: Database, scan_id: uuid.UUID, out: TextIO) -> int:
         if previous is not None and now > previous[0]:
             rate = (done - previous[1]) / (now - previous[0])
         previous = (now, done)
-        line = render_bar(progress_data(current, counts, rate),
-                          shutil.get_terminal_size().columns)
+        line = render_bar(progress_data(current, counts, rate), shutil.get_terminal_size().columns)
         if interactive:
             print("\r" + line.ljust(len(last_line)), end="", file=out, flush=True)
         elif line.split("]")[1] != last_line.split("]")[-1]:
@@ -125,14 +138,18 @@ async def _watch(db: Database, scan_id: uuid.UUID, out: TextIO) -> int:
         if current.state in ("completed", "cancelled", "failed"):
             if interactive:
                 print(file=out)
-            print(f"scan {current.state}: {current.files_found} files in "
-                  f"{current.folders_walked} folders, {current.errors} errors", file=out)
+            print(
+                f"scan {current.state}: {current.files_found} files in "
+                f"{current.folders_walked} folders, {current.errors} errors",
+                file=out,
+            )
             return 0 if current.state == "completed" else 1
         await trio.sleep(0.5)
 
 
-async def library_add(config: Config, location: Location, name: str, kind: str,
-                      roots: list[str]) -> int:
+async def library_add(
+    config: Config, location: Location, name: str, kind: str, roots: list[str]
+) -> int:
     """The API's rules (name, roots, the data dir and system folders refused), checked here
     too since this path writes to the database directly."""
     try:
@@ -142,15 +159,15 @@ async def library_add(config: Config, location: Location, name: str, kind: str,
     async with connect(config, location) as db:
         others = [(lib.name, root) for lib in await libraries.list_all(db) for root in lib.roots]
         try:
-            clean = await trio.to_thread.run_sync(validate_roots, roots, others,
-                                                  location.data_dir)
+            clean = await trio.to_thread.run_sync(validate_roots, roots, others, location.data_dir)
         except RootError as exc:
             raise ConfigError(str(exc)) from None
         try:
             library = await libraries.create(db, clean_name_, kind, clean)
         except NameTaken:
-            raise ConfigError(f"name: another library is already called {clean_name_!r} "
-                              "(names ignore case)") from None
+            raise ConfigError(
+                f"name: another library is already called {clean_name_!r} (names ignore case)"
+            ) from None
         await ScanService(db, InProcEventBus()).start(library.id, trigger="initial")
         print(f"library {library.name} ({library.id}) added; first scan queued")
     return 0

@@ -20,8 +20,10 @@ log = logging.getLogger(__name__)
 
 def _log_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
     exc = context.get("exception")
-    log.error(context.get("message", "asyncio error"),
-              extra={"error": repr(exc)} if exc is not None else {})
+    log.error(
+        context.get("message", "asyncio error"),
+        extra={"error": repr(exc)} if exc is not None else {},
+    )
 
 
 @asynccontextmanager

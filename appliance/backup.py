@@ -57,8 +57,9 @@ def _run_tool(argv: list[str], what: str) -> None:
     try:
         result = subprocess.run(argv, capture_output=True, text=True, check=False)
     except FileNotFoundError:
-        raise ConfigError(f"{what}: {argv[0]} not found (apt-get install postgresql-client)"
-                          ) from None
+        raise ConfigError(
+            f"{what}: {argv[0]} not found (apt-get install postgresql-client)"
+        ) from None
     if result.returncode != 0:
         tail = " | ".join(result.stderr.strip().splitlines()[-3:])
         raise ConfigError(f"{what} failed ({result.returncode}): {tail}")
@@ -80,8 +81,18 @@ def backup(config: Config, location: Location, dest: Path) -> dict[str, Any]:
     try:
         with opsdb.database(config, location) as access:
             schema, server_id = trio.run(_facts, access.dsn)
-            _run_tool([access.tool("pg_dump"), "-Fc", "--no-owner", "-d", access.dsn,
-                       "-f", str(partial / DUMP)], "pg_dump")
+            _run_tool(
+                [
+                    access.tool("pg_dump"),
+                    "-Fc",
+                    "--no-owner",
+                    "-d",
+                    access.dsn,
+                    "-f",
+                    str(partial / DUMP),
+                ],
+                "pg_dump",
+            )
             running = access.running
         if location.config_file.is_file():
             shutil.copy2(location.config_file, partial / CONFIG)
@@ -166,16 +177,27 @@ async def _check_target(dsn: str, maintenance_dsn: str, force: bool) -> None:
         await operations.recreate_database(maintenance_dsn)
 
 
-def restore(config: Config, location: Location, src: Path, *, force: bool = False
-            ) -> dict[str, Any]:
+def restore(
+    config: Config, location: Location, src: Path, *, force: bool = False
+) -> dict[str, Any]:
     src = src.absolute()
     if not src.is_dir():
         raise ConfigError(f"restore: {src} is not a directory")
     manifest = read_manifest(src)
     with opsdb.database(config, location, want_stopped=True, create=True) as access:
         trio.run(_check_target, access.dsn, access.maintenance_dsn, force)
-        _run_tool([access.tool("pg_restore"), "--no-owner", "--no-acl", "--exit-on-error",
-                   "-d", access.dsn, str(src / DUMP)], "pg_restore")
+        _run_tool(
+            [
+                access.tool("pg_restore"),
+                "--no-owner",
+                "--no-acl",
+                "--exit-on-error",
+                "-d",
+                access.dsn,
+                str(src / DUMP),
+            ],
+            "pg_restore",
+        )
         data_dir = location.data_dir
         if (src / KEY_FILE).is_file():
             target = data_dir / KEY_FILE
@@ -187,8 +209,11 @@ def restore(config: Config, location: Location, src: Path, *, force: bool = Fals
         manifest["config_restored"] = False
         if (src / CONFIG).is_file():
             if location.config_exists:
-                print(f"kept the config in use ({location.config_file}); the backup's is "
-                      f"{src / CONFIG}", file=sys.stderr)
+                print(
+                    f"kept the config in use ({location.config_file}); the backup's is "
+                    f"{src / CONFIG}",
+                    file=sys.stderr,
+                )
             else:
                 shutil.copyfile(src / CONFIG, location.config_file)
                 location.config_file.chmod(0o640)

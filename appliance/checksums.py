@@ -58,5 +58,8 @@ async def sha256(db: Database, file_id: uuid.UUID, path: str, st: os.stat_result
         if before == after:  # (a change since the caller's stat: this is the file now)
             await file_checksums.save(db, file_id, after, digest)
             return digest
-    raise Unavailable(ErrorCode.FILE_UNREADABLE, "the file is changing on the server; try again "
-                      "when it is complete", headers={"Retry-After": "30"})
+    raise Unavailable(
+        ErrorCode.FILE_UNREADABLE,
+        "the file is changing on the server; try again when it is complete",
+        headers={"Retry-After": "30"},
+    )

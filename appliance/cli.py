@@ -29,11 +29,19 @@ only (``log.level = "debug"`` still shows everything)."""
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", default=argparse.SUPPRESS, metavar="DIR",
-                        help="data directory (env FERREX_DATA_DIR; default ./var, or "
-                             "$STATE_DIRECTORY under systemd)")
-    parser.add_argument("--config", default=argparse.SUPPRESS, metavar="FILE",
-                        help="config file (env FERREX_CONFIG; default DATA_DIR/ferrex.toml)")
+    parser.add_argument(
+        "--data-dir",
+        default=argparse.SUPPRESS,
+        metavar="DIR",
+        help="data directory (env FERREX_DATA_DIR; default ./var, or "
+        "$STATE_DIRECTORY under systemd)",
+    )
+    parser.add_argument(
+        "--config",
+        default=argparse.SUPPRESS,
+        metavar="FILE",
+        help="config file (env FERREX_CONFIG; default DATA_DIR/ferrex.toml)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,24 +50,40 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser("serve", help="run the appliance (API, Postgres, Redis)")
     _common(serve)
-    serve.add_argument("--listen", metavar="HOST:PORT", default=argparse.SUPPRESS,
-                       help="address of the HTTP API (config server.listen)")
-    for name, text in (("migrate", "apply database migrations and exit"),
-                       ("check-config", "validate the configuration and print it"),
-                       ("setup-token", "print a one-time token to claim a fresh appliance "
-                                       "from outside the local network"),
-                       ("version", "print the version")):
+    serve.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        default=argparse.SUPPRESS,
+        help="address of the HTTP API (config server.listen)",
+    )
+    for name, text in (
+        ("migrate", "apply database migrations and exit"),
+        ("check-config", "validate the configuration and print it"),
+        (
+            "setup-token",
+            "print a one-time token to claim a fresh appliance from outside the local network",
+        ),
+        ("version", "print the version"),
+    ):
         _common(commands.add_parser(name, help=text))
-    parse_name = commands.add_parser("parse-name", help="show how file names are understood "
-                                                        "(one JSON object per line and path)")
-    parse_name.add_argument("--library-kind", choices=("movies", "series"), default=None,
-                            help="kind of library the paths are in (default: guessed per path)")
+    parse_name = commands.add_parser(
+        "parse-name", help="show how file names are understood (one JSON object per line and path)"
+    )
+    parse_name.add_argument(
+        "--library-kind",
+        choices=("movies", "series"),
+        default=None,
+        help="kind of library the paths are in (default: guessed per path)",
+    )
     parse_name.add_argument("paths", nargs="+", metavar="PATH")
     scan = commands.add_parser("scan", help="scan a library (the appliance must be running)")
     _common(scan)
     scan.add_argument("library", metavar="LIBRARY", help="library name or id")
-    scan.add_argument("--force", action="store_true",
-                      help="re-read every folder, even those whose listing did not change")
+    scan.add_argument(
+        "--force",
+        action="store_true",
+        help="re-read every folder, even those whose listing did not change",
+    )
     scan.add_argument("--wait", action="store_true", help="show progress until the scan ends")
     library = commands.add_parser("library", help="list or add libraries")
     _common(library)
@@ -70,24 +94,34 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--kind", choices=("movies", "series"), required=True)
     add.add_argument("roots", nargs="+", metavar="FOLDER")
-    backup = commands.add_parser("backup", help="back up database, config and server key "
-                                                "into a new directory")
+    backup = commands.add_parser(
+        "backup", help="back up database, config and server key into a new directory"
+    )
     _common(backup)
     backup.add_argument("dest", type=Path, metavar="DEST")
-    restore = commands.add_parser("restore", help="restore a backup (the appliance must be "
-                                                  "stopped)")
+    restore = commands.add_parser(
+        "restore", help="restore a backup (the appliance must be stopped)"
+    )
     _common(restore)
     restore.add_argument("src", type=Path, metavar="SRC")
-    restore.add_argument("--force", action="store_true",
-                         help="replace a database that already holds users or libraries")
+    restore.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a database that already holds users or libraries",
+    )
     upgrade_db = commands.add_parser(
-        "upgrade-db", help="upgrade the embedded database to the newest installed PostgreSQL "
-                           "(after an OS upgrade; the appliance must be stopped)")
+        "upgrade-db",
+        help="upgrade the embedded database to the newest installed PostgreSQL "
+        "(after an OS upgrade; the appliance must be stopped)",
+    )
     _common(upgrade_db)
-    upgrade_db.add_argument("--link", action="store_true",
-                            help="pg_upgrade --link: hard links instead of a copy (fast, no "
-                                 "second copy on disk, but the old cluster is unusable once the "
-                                 "new one has started)")
+    upgrade_db.add_argument(
+        "--link",
+        action="store_true",
+        help="pg_upgrade --link: hard links instead of a copy (fast, no "
+        "second copy on disk, but the old cluster is unusable once the "
+        "new one has started)",
+    )
     status = commands.add_parser("status", help="running or not, health, libraries, job queue")
     _common(status)
     status.add_argument("--json", action="store_true", help="one JSON object")
@@ -187,8 +221,10 @@ def cmd_check_config(config: Config, location: Location) -> int:
 
     if location.data_dir.exists() or location.config_exists:
         preflight.check_data_dir(location.data_dir)
-    print(f"# config file: {location.config_file}"
-          f"{'' if location.config_exists else ' (not written yet: defaults)'}")
+    print(
+        f"# config file: {location.config_file}"
+        f"{'' if location.config_exists else ' (not written yet: defaults)'}"
+    )
     print(f"# data dir: {location.data_dir}")
     print(config_mod.render(config), end="")
     return 0
@@ -217,19 +253,26 @@ def cmd_setup_token(config: Config, location: Location) -> int:
 
     location.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # serve fixes group
     minutes = config.auth.setup_token_minutes
-    token = keys.create_setup_token(location.data_dir,
-                                    datetime.now(UTC) + timedelta(minutes=minutes))
+    token = keys.create_setup_token(
+        location.data_dir, datetime.now(UTC) + timedelta(minutes=minutes)
+    )
     print(token)
-    print(f"valid for {minutes:g} minutes, until an admin exists; send it as setup_token to "
-          "POST /api/v1/setup/claim", file=sys.stderr)
+    print(
+        f"valid for {minutes:g} minutes, until an admin exists; send it as setup_token to "
+        "POST /api/v1/setup/claim",
+        file=sys.stderr,
+    )
     return 0
 
 
 def cmd_scan(args: argparse.Namespace, config: Config, location: Location) -> int:
     from appliance import admin_cli
 
-    return trio.run(partial(admin_cli.scan_command, config, location, args.library,
-                            force=args.force, wait=args.wait))
+    return trio.run(
+        partial(
+            admin_cli.scan_command, config, location, args.library, force=args.force, wait=args.wait
+        )
+    )
 
 
 def cmd_library(args: argparse.Namespace, config: Config, location: Location) -> int:
@@ -245,8 +288,10 @@ def cmd_backup(args: argparse.Namespace, config: Config, location: Location) -> 
     from appliance import backup
 
     manifest = backup.backup(config, location, args.dest)
-    print(f"backup of {manifest['server_id']} (schema {manifest['schema_version']}) "
-          f"written to {args.dest}")
+    print(
+        f"backup of {manifest['server_id']} (schema {manifest['schema_version']}) "
+        f"written to {args.dest}"
+    )
     return 0
 
 
@@ -254,8 +299,10 @@ def cmd_restore(args: argparse.Namespace, config: Config, location: Location) ->
     from appliance import backup
 
     manifest = backup.restore(config, location, args.src, force=args.force)
-    print(f"restored {manifest['server_id']} (schema {manifest['schema_version']}) "
-          f"into {location.data_dir}; start the appliance to apply newer migrations")
+    print(
+        f"restored {manifest['server_id']} (schema {manifest['schema_version']}) "
+        f"into {location.data_dir}; start the appliance to apply newer migrations"
+    )
     return 0
 
 
@@ -281,10 +328,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         level = "warning"  # their own lines say what happened; the service's info logs are noise
     logs.setup(level, config.log.format)
     commands: dict[str, Callable[[Config, Location], int]] = {
-        "serve": cmd_serve, "migrate": cmd_migrate, "check-config": cmd_check_config,
-        "setup-token": cmd_setup_token, "scan": partial(cmd_scan, args),
-        "library": partial(cmd_library, args), "backup": partial(cmd_backup, args),
-        "restore": partial(cmd_restore, args), "status": partial(cmd_status, args),
+        "serve": cmd_serve,
+        "migrate": cmd_migrate,
+        "check-config": cmd_check_config,
+        "setup-token": cmd_setup_token,
+        "scan": partial(cmd_scan, args),
+        "library": partial(cmd_library, args),
+        "backup": partial(cmd_backup, args),
+        "restore": partial(cmd_restore, args),
+        "status": partial(cmd_status, args),
         "upgrade-db": partial(cmd_upgrade_db, args),
     }
     try:

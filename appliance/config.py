@@ -297,9 +297,7 @@ def load(
         try:
             msgspec.convert(file_data, Config)
         except msgspec.ValidationError as exc:
-            raise ConfigError(
-                _describe_validation_error(exc, str(location.config_file))
-            ) from None
+            raise ConfigError(_describe_validation_error(exc, str(location.config_file))) from None
     merged = _merge(file_data, _env_overrides(dict(os.environ if environ is None else environ)))
     merged = _merge(merged, cli or {})
     try:
@@ -333,10 +331,15 @@ def validate_values(config: Config) -> None:
         raise ConfigError("server.body_timeout_seconds: must be > 0 and <= 3600")
     if config.database.pool_min < 1 or config.database.pool_max < config.database.pool_min:
         raise ConfigError("database.pool_max: must be >= database.pool_min >= 1")
-    if (config.database.pool_idle_seconds < 0 or config.scan.worker_idle_seconds < 0
-            or config.memory.trim_seconds < 0):
-        raise ConfigError("database.pool_idle_seconds, scan.worker_idle_seconds, "
-                          "memory.trim_seconds: must not be negative (0 = never)")
+    if (
+        config.database.pool_idle_seconds < 0
+        or config.scan.worker_idle_seconds < 0
+        or config.memory.trim_seconds < 0
+    ):
+        raise ConfigError(
+            "database.pool_idle_seconds, scan.worker_idle_seconds, "
+            "memory.trim_seconds: must not be negative (0 = never)"
+        )
     if config.memory.profile not in MEMORY_PROFILES:
         raise ConfigError(f"memory.profile: must be one of {', '.join(MEMORY_PROFILES)}")
     if config.log.level.lower() not in LOG_LEVELS:
@@ -361,8 +364,9 @@ def validate_values(config: Config) -> None:
     if not meta.tmdb_base_url.startswith(("http://", "https://")):
         raise ConfigError("metadata.tmdb_base_url: must be an http(s) URL")
     if meta.image_cache_mb < 16 or meta.cache_days < 0 or meta.tmdb_timeout_seconds <= 0:
-        raise ConfigError("metadata: image_cache_mb must be >= 16, cache_days >= 0, "
-                          "tmdb_timeout_seconds > 0")
+        raise ConfigError(
+            "metadata: image_cache_mb must be >= 16, cache_days >= 0, tmdb_timeout_seconds > 0"
+        )
     validate_media(config.media)
 
 
@@ -374,8 +378,9 @@ def validate_media(media: MediaSection) -> None:
     except ValueError as exc:
         raise ConfigError(f"media.{exc}") from None
     if media.sync_retention_days <= 0 or media.sync_push_interval_ms < 50:
-        raise ConfigError("media.sync_retention_days must be > 0 and "
-                          "media.sync_push_interval_ms >= 50")
+        raise ConfigError(
+            "media.sync_retention_days must be > 0 and media.sync_push_interval_ms >= 50"
+        )
     if media.query_budget < 1 or media.peak_query_budget < 1:
         raise ConfigError("media.query_budget: budgets must be >= 1")
     if not 60 <= media.ticket_ttl_seconds <= 86400:
@@ -387,10 +392,23 @@ def validate_auth(auth: AuthSection) -> None:
         raise ConfigError("auth.argon2_*: time_cost, parallelism and concurrency must be >= 1")
     if auth.argon2_memory_kib < 8 * auth.argon2_parallelism:
         raise ConfigError("auth.argon2_memory_kib: must be at least 8 x argon2_parallelism")
-    positive = ("session_hours", "refresh_days", "password_min_length", "max_failed_passwords",
-                "password_lockout_minutes", "max_failed_pins", "setup_token_minutes",
-                "login_limit", "login_window_seconds", "pin_limit", "pin_window_seconds",
-                "refresh_limit", "refresh_window_seconds", "setup_limit", "setup_window_seconds")
+    positive = (
+        "session_hours",
+        "refresh_days",
+        "password_min_length",
+        "max_failed_passwords",
+        "password_lockout_minutes",
+        "max_failed_pins",
+        "setup_token_minutes",
+        "login_limit",
+        "login_window_seconds",
+        "pin_limit",
+        "pin_window_seconds",
+        "refresh_limit",
+        "refresh_window_seconds",
+        "setup_limit",
+        "setup_window_seconds",
+    )
     for name in positive:
         if getattr(auth, name) <= 0:
             raise ConfigError(f"auth.{name}: must be positive")

@@ -79,8 +79,7 @@ class _LoopThread:
 
     def __init__(self) -> None:
         self.loop = asyncio.SelectorEventLoop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="zeroconf",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self.loop.run_forever, name="zeroconf", daemon=True)
         self._thread.start()
 
     def call(self, coro: Coroutine[Any, Any, T]) -> T:
@@ -98,11 +97,20 @@ class Announcer:
     """One registered ``_ferrex._tcp`` service for the appliance's life. The blocking methods
     run in trio worker threads; zeroconf itself runs on ``_LoopThread``."""
 
-    def __init__(self, settings: DiscoverySection, addresses: list[str], port: int,
-                 server_id: str, claimed: bool) -> None:
-        self.announcement = Announcement(name=instance_name(settings.name or default_name()),
-                                         server_id=server_id, version=__version__,
-                                         claimed=claimed)
+    def __init__(
+        self,
+        settings: DiscoverySection,
+        addresses: list[str],
+        port: int,
+        server_id: str,
+        claimed: bool,
+    ) -> None:
+        self.announcement = Announcement(
+            name=instance_name(settings.name or default_name()),
+            server_id=server_id,
+            version=__version__,
+            claimed=claimed,
+        )
         self.addresses = addresses
         self.port = port
         self._thread: _LoopThread | None = None
@@ -114,9 +122,14 @@ class Announcer:
 
         a = self.announcement
         host = f"{instance_name(default_name())}-{a.server_id[:8]}.local."
-        return AsyncServiceInfo(SERVICE_TYPE, name or f"{a.name}.{SERVICE_TYPE}",
-                                port=self.port, properties=a.txt(), server=host,
-                                parsed_addresses=self.addresses)
+        return AsyncServiceInfo(
+            SERVICE_TYPE,
+            name or f"{a.name}.{SERVICE_TYPE}",
+            port=self.port,
+            properties=a.txt(),
+            server=host,
+            parsed_addresses=self.addresses,
+        )
 
     def start(self) -> None:
         """Register: probes for a name conflict (~1 s), then announces."""
@@ -136,18 +149,25 @@ class Announcer:
 
         self._thread = _LoopThread()
         self._zeroconf = self._thread.call(register())
-        log.info("announced on the LAN", extra={
-            "service": info.name, "addresses": self.addresses, "port": self.port})
+        log.info(
+            "announced on the LAN",
+            extra={"service": info.name, "addresses": self.addresses, "port": self.port},
+        )
 
     def set_claimed(self, claimed: bool) -> None:
         """Re-announce the TXT record with the new claim state."""
         zeroconf, thread = self._zeroconf, self._thread
-        if zeroconf is None or thread is None or self._info is None \
-                or claimed == self.announcement.claimed:
+        if (
+            zeroconf is None
+            or thread is None
+            or self._info is None
+            or claimed == self.announcement.claimed
+        ):
             return
         a = self.announcement
-        self.announcement = Announcement(name=a.name, server_id=a.server_id,
-                                         version=a.version, claimed=claimed)
+        self.announcement = Announcement(
+            name=a.name, server_id=a.server_id, version=a.version, claimed=claimed
+        )
         info = self._info = self._service_info(self._info.name)  # the name after a conflict
 
         async def update() -> None:
@@ -184,8 +204,14 @@ def _current_addresses(host: str) -> list[str] | None:
         return []
 
 
-async def announce(settings: DiscoverySection, listen_host: str, port: int, server_id: str,
-                   is_claimed: Callable[[], Awaitable[bool]], bus: InProcEventBus) -> None:
+async def announce(
+    settings: DiscoverySection,
+    listen_host: str,
+    port: int,
+    server_id: str,
+    is_claimed: Callable[[], Awaitable[bool]],
+    bus: InProcEventBus,
+) -> None:
     """Announce until cancelled, following claims and the machine's addresses; then say goodbye.
 
     The addresses are looked at again every ``ADDRESS_CHECK_SECONDS``: a Pi on Wi-Fi may get its
@@ -196,8 +222,10 @@ async def announce(settings: DiscoverySection, listen_host: str, port: int, serv
         return
     addresses = _current_addresses(listen_host)
     if addresses is None:
-        log.info("not announced on the LAN: the API listens on loopback only",
-                 extra={"listen": listen_host})
+        log.info(
+            "not announced on the LAN: the API listens on loopback only",
+            extra={"listen": listen_host},
+        )
         return
     announcer: Announcer | None = None
     tried: list[str] = []
@@ -209,8 +237,7 @@ async def announce(settings: DiscoverySection, listen_host: str, port: int, serv
                     if announcer is not None:
                         await trio.to_thread.run_sync(announcer.stop)
                         announcer = None
-                    candidate = Announcer(settings, addresses, port, server_id,
-                                          await is_claimed())
+                    candidate = Announcer(settings, addresses, port, server_id, await is_claimed())
                     try:
                         await trio.to_thread.run_sync(candidate.start)
                         announcer = candidate

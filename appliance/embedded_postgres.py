@@ -35,6 +35,7 @@ def find_bin_dir(configured: str) -> Path | None:
     on_path = shutil.which("initdb")
     if on_path and shutil.which("postgres"):
         return Path(on_path).resolve().parent
+
     def major(initdb: str) -> int:
         name = Path(initdb).parent.parent.name
         return int(name) if name.isdigit() else 0
@@ -48,8 +49,13 @@ class EmbeddedPostgres:
     stop_signal: int = signal.SIGINT  # "fast" shutdown: abort transactions, checkpoint, exit
     stop_timeout = 15.0
 
-    def __init__(self, data_dir: Path, bin_dir: Path, account: Account | None,
-                 settings: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        bin_dir: Path,
+        account: Account | None,
+        settings: dict[str, str] | None = None,
+    ) -> None:
         """``settings``: memory settings passed at start (:func:`appliance.pgmemory.
         postgres_settings`); None: Postgres's defaults with 50 connections."""
         self.pgdata = data_dir / "postgres"
@@ -90,10 +96,13 @@ class EmbeddedPostgres:
             result = run_blocking(
                 [
                     str(self.bin_dir / "initdb"),
-                    "-D", str(scratch),
-                    "-U", SUPERUSER,
+                    "-D",
+                    str(scratch),
+                    "-U",
+                    SUPERUSER,
                     "--auth=trust",
-                    "-E", "UTF8",
+                    "-E",
+                    "UTF8",
                     "--locale=C.UTF-8",
                     "--no-instructions",
                 ],
@@ -143,13 +152,20 @@ class EmbeddedPostgres:
             "postgres",
             [
                 str(self.bin_dir / "postgres"),
-                "-D", str(self.pgdata),
-                "-k", str(self.socket_dir),
-                "-p", str(PORT),
-                "-c", "listen_addresses=",
-                "-c", "unix_socket_permissions=0700",
-                "-c", "log_min_messages=warning",
-                "-c", "log_line_prefix=",
+                "-D",
+                str(self.pgdata),
+                "-k",
+                str(self.socket_dir),
+                "-p",
+                str(PORT),
+                "-c",
+                "listen_addresses=",
+                "-c",
+                "unix_socket_permissions=0700",
+                "-c",
+                "log_min_messages=warning",
+                "-c",
+                "log_line_prefix=",
                 *command_options(self.settings),
             ],
             account=self.account,

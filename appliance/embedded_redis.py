@@ -46,19 +46,30 @@ class EmbeddedRedis:
             "redis",
             [
                 str(self.binary),
-                "--port", "0",
-                "--unixsocket", str(self.socket),
-                "--unixsocketperm", "700",
-                "--save", "",
-                "--appendonly", "no",
-                "--daemonize", "no",
-                "--dir", str(self.socket_dir),
-                "--loglevel", "warning",
+                "--port",
+                "0",
+                "--unixsocket",
+                str(self.socket),
+                "--unixsocketperm",
+                "700",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--dir",
+                str(self.socket_dir),
+                "--loglevel",
+                "warning",
                 # Redis refuses to start on arm64 kernels it cannot prove free of the
                 # copy-on-write bug (older Pi kernels, qemu-user); that bug corrupts only the
                 # fork-based saves this Redis never makes (no RDB, no AOF).
-                *(["--ignore-warnings", "ARM64-COW-BUG"] if platform.machine() in ("aarch64",
-                                                                                 "arm64") else []),
+                *(
+                    ["--ignore-warnings", "ARM64-COW-BUG"]
+                    if platform.machine() in ("aarch64", "arm64")
+                    else []
+                ),
             ],
             account=self.account,
             death_signal=signal.SIGTERM,

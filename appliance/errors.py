@@ -19,9 +19,14 @@ class FerrexError(Exception):
 
     default_code: ClassVar[ErrorCode] = ErrorCode.INTERNAL_ERROR
 
-    def __init__(self, code: ErrorCode | None, message: str,
-                 details: dict[str, object] | None = None, *,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        code: ErrorCode | None,
+        message: str,
+        details: dict[str, object] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = ErrorCode(code) if code is not None else self.default_code
         self.message = message

@@ -33,8 +33,12 @@ class Subscription:
 
     def offer(self, event: Event) -> None:
         if self.missed:
-            gap = Event(seq=event.seq, type="gap", ts=event.ts,
-                        data={"missed": self.missed, "from_seq": self.first_missed_seq})
+            gap = Event(
+                seq=event.seq,
+                type="gap",
+                ts=event.ts,
+                data={"missed": self.missed, "from_seq": self.first_missed_seq},
+            )
             try:
                 self._send.send_nowait(gap)
             except trio.WouldBlock:

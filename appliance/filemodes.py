@@ -48,8 +48,10 @@ def secure_data_dir(data_dir: Path, account: Account | None) -> None:
     if mode != want:
         data_dir.chmod(want)
         if mode & 0o077 & ~want:
-            log.warning("data dir was readable by others; tightened",
-                        extra={"path": str(data_dir), "mode": f"{mode:o}", "now": f"{want:o}"})
+            log.warning(
+                "data dir was readable by others; tightened",
+                extra={"path": str(data_dir), "mode": f"{mode:o}", "now": f"{want:o}"},
+            )
 
 
 def tighten_file(path: Path, *, keep_group: bool = False) -> None:
@@ -67,11 +69,15 @@ def tighten_file(path: Path, *, keep_group: bool = False) -> None:
     try:
         path.chmod(want)
     except OSError as exc:  # e.g. /etc read-only under ProtectSystem=strict
-        log.warning("file is readable by others and cannot be tightened",
-                    extra={"path": str(path), "mode": f"{mode:o}", "error": exc.strerror})
+        log.warning(
+            "file is readable by others and cannot be tightened",
+            extra={"path": str(path), "mode": f"{mode:o}", "error": exc.strerror},
+        )
         return
-    log.warning("file was readable by others; tightened",
-                extra={"path": str(path), "mode": f"{mode:o}", "now": f"{want:o}"})
+    log.warning(
+        "file was readable by others; tightened",
+        extra={"path": str(path), "mode": f"{mode:o}", "now": f"{want:o}"},
+    )
 
 
 def secure_existing(data_dir: Path, config_file: Path, private_names: tuple[str, ...]) -> None:

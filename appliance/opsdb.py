@@ -70,16 +70,19 @@ def give_to_owner(path: Path, data_dir: Path) -> None:
 
 
 def _pg_ctl(postgres: EmbeddedPostgres, *args: str) -> None:
-    result = run_blocking([str(postgres.bin_dir / "pg_ctl"), "-D", str(postgres.pgdata), *args],
-                          account=postgres.account)
+    result = run_blocking(
+        [str(postgres.bin_dir / "pg_ctl"), "-D", str(postgres.pgdata), *args],
+        account=postgres.account,
+    )
     if result.returncode != 0:
         tail = " | ".join((result.stderr or result.stdout).strip().splitlines()[-3:])
         raise ConfigError(f"database: pg_ctl {args[0]} failed: {tail}")
 
 
 @contextmanager
-def database(config: Config, location: Location, *, want_stopped: bool = False,
-             create: bool = False) -> Iterator[Access]:
+def database(
+    config: Config, location: Location, *, want_stopped: bool = False, create: bool = False
+) -> Iterator[Access]:
     """The appliance's database, reachable for the body of the ``with``.
 
     ``want_stopped``: refuse if the appliance runs (restore). ``create``: make the data dir and
@@ -94,8 +97,9 @@ def database(config: Config, location: Location, *, want_stopped: bool = False,
         return
     bin_dir = find_bin_dir(config.database.postgres_bin_dir)
     if bin_dir is None:
-        raise ConfigError("database.postgres_bin_dir: Postgres is not installed "
-                          "(apt-get install postgresql)")
+        raise ConfigError(
+            "database.postgres_bin_dir: Postgres is not installed (apt-get install postgresql)"
+        )
     if not data_dir.exists():
         if not create:
             raise ConfigError(f"data_dir: {data_dir} does not exist")
@@ -104,9 +108,11 @@ def database(config: Config, location: Location, *, want_stopped: bool = False,
     postgres = EmbeddedPostgres(data_dir, bin_dir, service_account(config))
     if pid is not None:
         if want_stopped:
-            raise ConfigError(f"data_dir: {data_dir} is in use by a running ferrex-appliance"
-                              f"{f' (pid {pid})' if pid else ''}; stop it first "
-                              "(systemctl stop ferrex)")
+            raise ConfigError(
+                f"data_dir: {data_dir} is in use by a running ferrex-appliance"
+                f"{f' (pid {pid})' if pid else ''}; stop it first "
+                "(systemctl stop ferrex)"
+            )
         yield Access(postgres.dsn, postgres.maintenance_dsn, bin_dir, True)
         return
     lock_fd = datadir_lock.acquire(data_dir)
@@ -120,8 +126,10 @@ def database(config: Config, location: Location, *, want_stopped: bool = False,
         postgres.prepare_socket_dir()
         postgres.clear_stale_pid()
         log_file = postgres.socket_dir / "postgres-ops.log"
-        options = (f"-k {postgres.socket_dir} -p {PORT} -c listen_addresses= "
-                   "-c unix_socket_permissions=0700")
+        options = (
+            f"-k {postgres.socket_dir} -p {PORT} -c listen_addresses= "
+            "-c unix_socket_permissions=0700"
+        )
         _pg_ctl(postgres, "start", "-w", "-t", "120", "-l", str(log_file), "-o", options)
         try:
             yield Access(postgres.dsn, postgres.maintenance_dsn, bin_dir, False)
@@ -140,8 +148,9 @@ async def connect(dsn: str) -> AsyncIterator[Database]:
         try:
             db = await Database.connect(dsn, gate, min_size=1, max_size=2)
         except Unavailable as exc:
-            raise ConfigError(f"database: cannot reach the appliance's database ({exc.reason})"
-                              ) from None
+            raise ConfigError(
+                f"database: cannot reach the appliance's database ({exc.reason})"
+            ) from None
         try:
             yield db
         finally:

@@ -53,8 +53,13 @@ def data_major(pgdata: Path) -> int | None:
 def server_major(bin_dir: Path) -> int | None:
     """The major version of the server in ``bin_dir``: ``postgres --version``."""
     try:
-        out = subprocess.run([str(bin_dir / "postgres"), "--version"], capture_output=True,
-                             text=True, timeout=30, check=False).stdout
+        out = subprocess.run(
+            [str(bin_dir / "postgres"), "--version"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        ).stdout
     except OSError:
         return None
     found = re.search(r"\(PostgreSQL\) (\d+)", out)
@@ -81,12 +86,14 @@ def needed(postgres: EmbeddedPostgres) -> tuple[int, int] | None:
         raise ConfigError(
             f"database.postgres_bin_dir: the database in {postgres.pgdata} was made by "
             f"PostgreSQL {old} but the newest installed is {new}; apt-get install "
-            f"postgresql-{old} (PostgreSQL {new} must not open it)")
+            f"postgresql-{old} (PostgreSQL {new} must not open it)"
+        )
     if old_bin_dir(old) is None:
         raise ConfigError(
             f"the database in {postgres.pgdata} was made by PostgreSQL {old} and its server is "
             f"gone (only {new} is installed): apt-get install postgresql-{old}, then run "
-            "ferrex-appliance upgrade-db (the data is untouched)")
+            "ferrex-appliance upgrade-db (the data is untouched)"
+        )
     return old, new
 
 
@@ -111,9 +118,17 @@ def upgrade(postgres: EmbeddedPostgres, *, link: bool = False) -> bool:
     fresh_dir = data_dir / NEW_NAME
     kept = data_dir / OLD_NAME.format(major=old)
     mode = "link" if link else "copy"
-    log.warning("upgrading the embedded postgres cluster", extra={
-        "from": old, "to": new, "mode": mode, "pgdata": str(postgres.pgdata),
-        "old_bin_dir": str(old_bin), "new_bin_dir": str(postgres.bin_dir)})
+    log.warning(
+        "upgrading the embedded postgres cluster",
+        extra={
+            "from": old,
+            "to": new,
+            "mode": mode,
+            "pgdata": str(postgres.pgdata),
+            "old_bin_dir": str(old_bin),
+            "new_bin_dir": str(postgres.bin_dir),
+        },
+    )
     shutil.rmtree(fresh_dir, ignore_errors=True)  # a failed attempt's leftovers
     postgres.prepare_socket_dir()
     postgres.clear_stale_pid()
@@ -121,10 +136,26 @@ def upgrade(postgres: EmbeddedPostgres, *, link: bool = False) -> bool:
     fresh.pgdata = fresh_dir
     fresh.initdb()  # same options as the first cluster: pg_upgrade needs matching locale/encoding
     # pg_upgrade writes delete_old_cluster.sh into its working directory, which must be writable
-    argv = [str(postgres.bin_dir / "pg_upgrade"), "-b", str(old_bin), "-B", str(postgres.bin_dir),
-            "-d", str(postgres.pgdata), "-D", str(fresh_dir), "-U", SUPERUSER,
-            "-s", str(postgres.socket_dir), "-p", str(UPGRADE_PORT), "-P", str(UPGRADE_PORT),
-            "--link" if link else "--copy"]
+    argv = [
+        str(postgres.bin_dir / "pg_upgrade"),
+        "-b",
+        str(old_bin),
+        "-B",
+        str(postgres.bin_dir),
+        "-d",
+        str(postgres.pgdata),
+        "-D",
+        str(fresh_dir),
+        "-U",
+        SUPERUSER,
+        "-s",
+        str(postgres.socket_dir),
+        "-p",
+        str(UPGRADE_PORT),
+        "-P",
+        str(UPGRADE_PORT),
+        "--link" if link else "--copy",
+    ]
     script = f"cd {shlex.quote(str(postgres.socket_dir))} && exec {shlex.join(argv)}"
     result = run_blocking(["sh", "-c", script], account=postgres.account, timeout=3600)
     (postgres.socket_dir / "delete_old_cluster.sh").unlink(missing_ok=True)
@@ -132,13 +163,17 @@ def upgrade(postgres: EmbeddedPostgres, *, link: bool = False) -> bool:
         _undo_link(postgres.pgdata)
         shutil.rmtree(fresh_dir, ignore_errors=True)
         lines = [line for line in result.stdout.splitlines() if line.strip()][-4:]
-        raise StartError(f"pg_upgrade {old} -> {new} failed ({result.returncode}); the old "
-                         f"cluster is untouched: {' | '.join(lines)}")
+        raise StartError(
+            f"pg_upgrade {old} -> {new} failed ({result.returncode}); the old "
+            f"cluster is untouched: {' | '.join(lines)}"
+        )
     postgres.pgdata.rename(kept)
     fresh_dir.rename(postgres.pgdata)
-    log.warning("upgraded the embedded postgres cluster; the old one is kept until the new one "
-                "has started and migrated", extra={"from": old, "to": new, "mode": mode,
-                                                   "old_cluster": str(kept)})
+    log.warning(
+        "upgraded the embedded postgres cluster; the old one is kept until the new one "
+        "has started and migrated",
+        extra={"from": old, "to": new, "mode": mode, "old_cluster": str(kept)},
+    )
     return True
 
 
@@ -156,13 +191,28 @@ def finish(postgres: EmbeddedPostgres) -> None:
     kept = sorted(postgres.pgdata.parent.glob("postgres.pg*-old"))
     if not kept:
         return
-    result = run_blocking([str(postgres.bin_dir / "vacuumdb"), "--all", "--analyze-only",
-                           "-h", str(postgres.socket_dir), "-p", str(PORT), "-U", SUPERUSER],
-                          account=postgres.account, timeout=3600)
+    result = run_blocking(
+        [
+            str(postgres.bin_dir / "vacuumdb"),
+            "--all",
+            "--analyze-only",
+            "-h",
+            str(postgres.socket_dir),
+            "-p",
+            str(PORT),
+            "-U",
+            SUPERUSER,
+        ],
+        account=postgres.account,
+        timeout=3600,
+    )
     if result.returncode != 0:
-        log.warning("vacuumdb --analyze-only after the upgrade failed",
-                    extra={"stderr": result.stderr.strip()[-500:]})
+        log.warning(
+            "vacuumdb --analyze-only after the upgrade failed",
+            extra={"stderr": result.stderr.strip()[-500:]},
+        )
     for path in kept:
         shutil.rmtree(path)
-        log.warning("removed the old postgres cluster after the upgrade",
-                    extra={"old_cluster": str(path)})
+        log.warning(
+            "removed the old postgres cluster after the upgrade", extra={"old_cluster": str(path)}
+        )

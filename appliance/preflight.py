@@ -137,8 +137,12 @@ def plan(config: Config, location: Location) -> Plan:
                 f"database.postgres_bin_dir: initdb not found in {where} "
                 "(apt-get install postgresql, or set database.dsn to use an external server)"
             )
-        postgres = EmbeddedPostgres(data_dir, bin_dir, account, postgres_settings(
-            config.memory.profile, total_ram_bytes(), config.database.pool_max))
+        postgres = EmbeddedPostgres(
+            data_dir,
+            bin_dir,
+            account,
+            postgres_settings(config.memory.profile, total_ram_bytes(), config.database.pool_max),
+        )
         pg_upgrade.needed(postgres)  # refuses here, before anything, if it cannot upgrade
         socket_path = postgres.socket_dir / ".s.PGSQL.5432"
         if len(str(socket_path)) > MAX_SOCKET_PATH:
@@ -161,9 +165,20 @@ def plan(config: Config, location: Location) -> Plan:
 def create_account(name: str) -> Account:
     """A system account for the embedded servers when root starts the appliance by hand."""
     result = subprocess.run(
-        ["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-         "--shell", "/usr/sbin/nologin", "--user-group", name],
-        capture_output=True, text=True, check=False,
+        [
+            "useradd",
+            "--system",
+            "--no-create-home",
+            "--home-dir",
+            "/nonexistent",
+            "--shell",
+            "/usr/sbin/nologin",
+            "--user-group",
+            name,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     account = lookup_account(name)
     if account is None:

@@ -60,26 +60,29 @@ def prepare_disk(config: Config, plan: Plan) -> None:
     plan.lock_fd = datadir_lock.acquire(location.data_dir)  # held until the process exits
     if plan.create_account:
         account = create_account(plan.create_account)
-        log.info("created service account for postgres and redis",
-                 extra={"account": account.name})
+        log.info("created service account for postgres and redis", extra={"account": account.name})
         plan.account = account
         for server in (plan.postgres, plan.redis):
             if server is not None:
                 server.account = account
     if plan.account is not None:
-        log.info("running as root: postgres and redis run as an unprivileged account",
-                 extra={"account": plan.account.name})
+        log.info(
+            "running as root: postgres and redis run as an unprivileged account",
+            extra={"account": plan.account.name},
+        )
     filemodes.secure_data_dir(location.data_dir, plan.account)
-    filemodes.secure_existing(location.data_dir, location.config_file,
-                              (server_settings.FILE_NAME, KEY_FILE))
+    filemodes.secure_existing(
+        location.data_dir, location.config_file, (server_settings.FILE_NAME, KEY_FILE)
+    )
     if not location.config_exists:
         try:
-            filemodes.write_private(location.config_file,
-                                    config_mod.render(config).encode("utf-8"))
+            filemodes.write_private(location.config_file, config_mod.render(config).encode("utf-8"))
             log.info("wrote default config", extra={"path": str(location.config_file)})
         except OSError as exc:  # e.g. /etc/ferrex read-only under ProtectSystem=strict
-            log.warning("cannot write the config file; running with defaults and environment",
-                        extra={"path": str(location.config_file), "error": exc.strerror})
+            log.warning(
+                "cannot write the config file; running with defaults and environment",
+                extra={"path": str(location.config_file), "error": exc.strerror},
+            )
     if plan.postgres is not None:
         plan.postgres.prepare_socket_dir()
         if not plan.postgres.initialized:
@@ -137,7 +140,9 @@ async def running_services(config: Config, plan: Plan) -> AsyncIterator[Services
             else:
                 redis_gate.open()
             db = await Database.connect(
-                dsn, pg_gate, min_size=config.database.pool_min,
+                dsn,
+                pg_gate,
+                min_size=config.database.pool_min,
                 max_size=config.database.pool_max,
                 idle_seconds=config.database.pool_idle_seconds,
                 command_timeout=config.database.command_timeout_seconds,
@@ -147,8 +152,7 @@ async def running_services(config: Config, plan: Plan) -> AsyncIterator[Services
             try:
                 applied = await migrate(db)
                 if applied:
-                    log.info("applied migrations",
-                             extra={"versions": [m.version for m in applied]})
+                    log.info("applied migrations", extra={"versions": [m.version for m in applied]})
                 if plan.postgres is not None:  # started and migrated: the old cluster may go
                     await trio.to_thread.run_sync(pg_upgrade.finish, plan.postgres)
                 yield Services(db, redis, pg_gate, redis_gate, supervisors)
@@ -188,8 +192,9 @@ async def _announce(config: Config, binds: list[str], state: AppState) -> None:
     async def claimed() -> bool:
         return await auth_users.count_admins(db) > 0
 
-    await discovery.announce(config.discovery, host, port, state.server_id or "", claimed,
-                             state.bus)
+    await discovery.announce(
+        config.discovery, host, port, state.server_id or "", claimed, state.bus
+    )
 
 
 async def run(config: Config, plan: Plan) -> None:
@@ -197,6 +202,7 @@ async def run(config: Config, plan: Plan) -> None:
     shutdown = trio.Event()
     started = False
     async with trio.open_nursery() as root:
+
         async def on_signals() -> None:
             with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
                 async for signum in signals:
@@ -218,24 +224,34 @@ async def run(config: Config, plan: Plan) -> None:
             await trio.to_thread.run_sync(prepare_disk, config, plan)
             async with asyncio_loop(), running_services(config, plan) as services:
                 state = AppState(
-                    config=config, data_dir=plan.location.data_dir, db=services.db,
-                    redis=services.redis, pg_gate=services.pg_gate,
-                    redis_gate=services.redis_gate, authenticator=deny_all,
-                    supervisors=services.supervisors, stopping=shutdown,
+                    config=config,
+                    data_dir=plan.location.data_dir,
+                    db=services.db,
+                    redis=services.redis,
+                    pg_gate=services.pg_gate,
+                    redis_gate=services.redis_gate,
+                    authenticator=deny_all,
+                    supervisors=services.supervisors,
+                    stopping=shutdown,
                 )
                 state.server_id = await server_state.ensure_server_id(services.db)
                 server_key = await trio.to_thread.run_sync(
                     load_or_create_server_key, plan.location.data_dir
                 )
-                await trio.to_thread.run_sync(server_settings.apply_saved,
-                                              plan.location.data_dir, config.auth)
-                auth = AuthService(services.db, services.redis, config.auth, server_key,
-                                   plan.location.data_dir)
+                await trio.to_thread.run_sync(
+                    server_settings.apply_saved, plan.location.data_dir, config.auth
+                )
+                auth = AuthService(
+                    services.db, services.redis, config.auth, server_key, plan.location.data_dir
+                )
                 auth.attach(state)
                 scanning = ScanRuntime(
-                    services.db, state.bus, PipelineSettings(
+                    services.db,
+                    state.bus,
+                    PipelineSettings(
                         analyze=config.scan.analyze,
-                        metadata=settings_from_config(config, plan.location.data_dir)),
+                        metadata=settings_from_config(config, plan.location.data_dir),
+                    ),
                     budget=WorkloadBudget(workload_limits(config.scan)),
                     per_library_cap=config.scan.per_library_cap,
                     watch_debounce_ms=config.scan.watch_debounce_ms,
@@ -247,10 +263,14 @@ async def run(config: Config, plan: Plan) -> None:
                 state.scans = scanning.service
                 app = create_app(state)
                 async with trio.open_nursery() as work:
+
                     async def http(task_status: trio.TaskStatus[list[str]]) -> None:
-                        await hypercorn_serve(app, hypercorn_config(config),
-                                              shutdown_trigger=shutdown.wait,
-                                              task_status=task_status)
+                        await hypercorn_serve(
+                            app,
+                            hypercorn_config(config),
+                            shutdown_trigger=shutdown.wait,
+                            task_status=task_status,
+                        )
                         work.cancel_scope.cancel()  # stops background work once HTTP drained
 
                     try:
@@ -262,17 +282,27 @@ async def run(config: Config, plan: Plan) -> None:
                         ) from None
                     work.start_soon(auth.housekeeping)
                     work.start_soon(memtrim.run, config.memory.trim_seconds)
-                    await work.start(SyncNotifier(
-                        services.db, state.bus, config.media.sync_push_interval_ms / 1000,
-                        timedelta(days=config.media.sync_retention_days)).run)
+                    await work.start(
+                        SyncNotifier(
+                            services.db,
+                            state.bus,
+                            config.media.sync_push_interval_ms / 1000,
+                            timedelta(days=config.media.sync_retention_days),
+                        ).run
+                    )
                     await work.start(scanning.run)
                     work.start_soon(partial(_announce, config, binds, state))
                     started = True
                     first_start = False
                     await sdnotify.announce("READY=1")
-                    log.info("ferrex appliance ready",
-                             extra={"listen": binds, "data_dir": str(plan.location.data_dir),
-                                    "server_id": state.server_id})
+                    log.info(
+                        "ferrex appliance ready",
+                        extra={
+                            "listen": binds,
+                            "data_dir": str(plan.location.data_dir),
+                            "server_id": state.server_id,
+                        },
+                    )
         except BaseException:
             if first_start:
                 with trio.CancelScope(shield=True):

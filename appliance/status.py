@@ -75,15 +75,19 @@ def collect(config: Config, location: Location) -> dict[str, Any]:
     report["http"], health = _http_health(config)
     if health is not None:
         report["health"] = health.get("status")
-    dsn = config.database.dsn or (f"postgresql://{SUPERUSER}@/{DATABASE}"
-                                  f"?host={data_dir / 'run'}&port={PORT}")
+    dsn = config.database.dsn or (
+        f"postgresql://{SUPERUSER}@/{DATABASE}?host={data_dir / 'run'}&port={PORT}"
+    )
     try:
         report.update(trio.run(_database_report, dsn))
         report["postgres"] = "ok"
     except Exception as exc:  # report it; status must not crash on a sick appliance
         report["postgres"] = f"unreachable ({exc})"
-    report["redis"] = ("external (not checked)" if config.redis.url
-                       else _redis_ping(data_dir / "run" / "redis.sock"))
+    report["redis"] = (
+        "external (not checked)"
+        if config.redis.url
+        else _redis_ping(data_dir / "run" / "redis.sock")
+    )
     return report
 
 
@@ -100,39 +104,53 @@ def render(report: dict[str, Any], out: TextIO) -> None:
     pid = f" (pid {report['pid']})" if report["pid"] else ""
     print(f"ferrex appliance: running{pid}, data dir {report['data_dir']}", file=out)
     print(f"  server id:  {report.get('server_id', '-')}", file=out)
-    print(f"  http:       {report['http']}"
-          + (f", health {report['health']}" if "health" in report else ""), file=out)
-    print(f"  postgres:   {report['postgres']}"
-          + (f", schema {report['schema_version']}" if "schema_version" in report else ""),
-          file=out)
+    print(
+        f"  http:       {report['http']}"
+        + (f", health {report['health']}" if "health" in report else ""),
+        file=out,
+    )
+    print(
+        f"  postgres:   {report['postgres']}"
+        + (f", schema {report['schema_version']}" if "schema_version" in report else ""),
+        file=out,
+    )
     print(f"  redis:      {report['redis']}", file=out)
     if "users" in report:
         print(f"  users:      {report['users']}", file=out)
         queue = report["queue"]
-        print("  job queue:  " + (", ".join(f"{state} {n}" for state, n in queue.items())
-                                  or "empty"), file=out)
+        print(
+            "  job queue:  " + (", ".join(f"{state} {n}" for state, n in queue.items()) or "empty"),
+            file=out,
+        )
         print(f"  libraries:  {len(report['libraries'])}", file=out)
         for lib in report["libraries"]:
             paused = " [paused]" if lib["paused"] else ""
             if lib["scan_state"] is None:
                 scan = "never scanned"
             else:
-                scan = (f"last scan {lib['scan_state']} ({lib['scan_trigger']}), started "
-                        f"{_when(lib['scan_started_at'])}, finished "
-                        f"{_when(lib['scan_finished_at'])}, {lib['scan_files']} files, "
-                        f"{lib['scan_errors']} errors")
-            print(f"    {lib['name']} ({lib['kind']}, {lib['items']} items){paused}: {scan}",
-                  file=out)
+                scan = (
+                    f"last scan {lib['scan_state']} ({lib['scan_trigger']}), started "
+                    f"{_when(lib['scan_started_at'])}, finished "
+                    f"{_when(lib['scan_finished_at'])}, {lib['scan_files']} files, "
+                    f"{lib['scan_errors']} errors"
+                )
+            print(
+                f"    {lib['name']} ({lib['kind']}, {lib['items']} items){paused}: {scan}", file=out
+            )
 
 
 def healthy(report: dict[str, Any]) -> bool:
-    return (report["running"] and report.get("postgres") == "ok"
-            and report.get("redis") in ("ok", "external (not checked)")
-            and not str(report.get("http", "")).startswith(("unreachable", "HTTP")))
+    return (
+        report["running"]
+        and report.get("postgres") == "ok"
+        and report.get("redis") in ("ok", "external (not checked)")
+        and not str(report.get("http", "")).startswith(("unreachable", "HTTP"))
+    )
 
 
-def command(config: Config, location: Location, *, as_json: bool = False,
-            out: TextIO = sys.stdout) -> int:
+def command(
+    config: Config, location: Location, *, as_json: bool = False, out: TextIO = sys.stdout
+) -> int:
     report = collect(config, location)
     if as_json:
         print(json.dumps(report, default=str, indent=2), file=out)

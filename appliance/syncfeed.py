@@ -63,9 +63,11 @@ class ResnapshotRequired(Gone):
     """The player's cursor is older than the retained feed (or from another database)."""
 
     def __init__(self, since: int) -> None:
-        super().__init__(ErrorCode.RESNAPSHOT_REQUIRED,
-                         f"changes after {since} are no longer kept (or come from another "
-                         "database); take a new snapshot")
+        super().__init__(
+            ErrorCode.RESNAPSHOT_REQUIRED,
+            f"changes after {since} are no longer kept (or come from another "
+            "database); take a new snapshot",
+        )
 
 
 def _library(row: LibraryRow) -> LibraryInfo:
@@ -114,12 +116,10 @@ async def refresh_records(db: Database) -> int:
 
 async def snapshot(db: Database, user_id: uuid.UUID, server_id: str) -> AsyncIterator[bytes]:
     """The whole browse set of ``user_id`` as length-prefixed frame batches."""
-    async with SNAPSHOT_SLOTS, db.transaction(isolation="repeatable_read",
-                                              readonly=True) as conn:
+    async with SNAPSHOT_SLOTS, db.transaction(isolation="repeatable_read", readonly=True) as conn:
         seq = await feed.high_water(conn)
         visible = await library_access.visible(conn, user_id)
-        head: list[Frame] = [HeaderFrame(schema=FEED_SCHEMA, server_id=server_id,
-                                         user_id=user_id)]
+        head: list[Frame] = [HeaderFrame(schema=FEED_SCHEMA, server_id=server_id, user_id=user_id)]
         head += [LibraryFrame(library=_library(r)) for r in await feed.libraries(conn, visible)]
         yield encode_batch(head)
         after = _NIL
@@ -148,12 +148,10 @@ async def changes(db: Database, user_id: uuid.UUID, since: int, limit: int) -> b
         if visible is not None:
             allowed = set(visible)
             rows = [r for r in rows if r.library_id in allowed]
-        return encode_batch(await _frames_for(conn, user_id, rows) + [EndFrame(seq=end,
-                                                                                more=more)])
+        return encode_batch(await _frames_for(conn, user_id, rows) + [EndFrame(seq=end, more=more)])
 
 
-async def _frames_for(conn: Connection, user_id: uuid.UUID,
-                      rows: list[ChangeRow]) -> list[Frame]:
+async def _frames_for(conn: Connection, user_id: uuid.UUID, rows: list[ChangeRow]) -> list[Frame]:
     # Each entity once, in order of its last change; the state served is the current one.
     wanted: dict[str, dict[uuid.UUID, None]] = {"library": {}, "item": {}, "watch": {}}
     for row in rows:
@@ -189,8 +187,9 @@ class SyncNotifier:
     re-subscribing; the interval bounds push latency and bus traffic alike.
     """
 
-    def __init__(self, db: Database, bus: InProcEventBus, interval_s: float,
-                 retention: timedelta) -> None:
+    def __init__(
+        self, db: Database, bus: InProcEventBus, interval_s: float, retention: timedelta
+    ) -> None:
         self._db = db
         self._bus = bus
         self._interval = interval_s

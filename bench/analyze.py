@@ -69,8 +69,13 @@ def _libav_job(pool: Analyzers, files: list[Path]) -> Callable[[int], Awaitable[
     return one
 
 
-async def _round(params: Params, files: list[Path], pools: dict[str, Analyzers], flip: bool,
-                 samples: dict[str, list[float]]) -> None:
+async def _round(
+    params: Params,
+    files: list[Path],
+    pools: dict[str, Analyzers],
+    flip: bool,
+    samples: dict[str, list[float]],
+) -> None:
     tasks = os.cpu_count() or 1
 
     async def probe(index: int) -> None:
@@ -101,8 +106,16 @@ def run(params: Params) -> Result:
     try:
         media = generate(tmp)
         files = [media.sdr_mp4, media.hdr10_mkv, media.hlg_mkv, media.dv_mp4, media.multi_mkv]
-        samples: dict[str, list[float]] = {name: [] for name in (
-            "baseline", "sequential", "libav_sequential", "concurrent", "libav_concurrent")}
+        samples: dict[str, list[float]] = {
+            name: []
+            for name in (
+                "baseline",
+                "sequential",
+                "libav_sequential",
+                "concurrent",
+                "libav_concurrent",
+            )
+        }
 
         async def main() -> None:
             pools = {"one": Analyzers(1), "all": Analyzers(tasks)}
@@ -132,8 +145,19 @@ def run(params: Params) -> Result:
         Figure(f"{tasks} tasks: libav / ffprobe", ratio("libav_concurrent", "concurrent"), "x"),
         Figure("sequential: ffprobe / spawn", ratio("sequential", "baseline"), "x"),
     ]
-    summary = (f"{params.rounds} rounds x {params.files} files (libav {LIBAV_FACTOR}x as many) "
-               f"over {len(files)} fixtures (SDR, HDR10, HLG, DV, multi-track)")
-    return Result("analyze", summary, figures, {"rounds": params.rounds, "files": params.files,
-                                                "libav_factor": LIBAV_FACTOR, "tasks": tasks},
-                  samples)
+    summary = (
+        f"{params.rounds} rounds x {params.files} files (libav {LIBAV_FACTOR}x as many) "
+        f"over {len(files)} fixtures (SDR, HDR10, HLG, DV, multi-track)"
+    )
+    return Result(
+        "analyze",
+        summary,
+        figures,
+        {
+            "rounds": params.rounds,
+            "files": params.files,
+            "libav_factor": LIBAV_FACTOR,
+            "tasks": tasks,
+        },
+        samples,
+    )

@@ -59,7 +59,10 @@ async def _bridge_round(dsn: str, params: Params) -> tuple[float, float]:
     gate.open()
     async with trio_asyncio.open_loop():
         db = await Database.connect(
-            dsn, gate, min_size=params.concurrency, max_size=params.concurrency,
+            dsn,
+            gate,
+            min_size=params.concurrency,
+            max_size=params.concurrency,
             command_timeout=COMMAND_TIMEOUT,
         )
         try:
@@ -77,7 +80,9 @@ async def _bridge_round(dsn: str, params: Params) -> tuple[float, float]:
 
 async def _asyncio_round(dsn: str, params: Params) -> tuple[float, float]:
     pool = await asyncpg.create_pool(
-        dsn, min_size=params.concurrency, max_size=params.concurrency,
+        dsn,
+        min_size=params.concurrency,
+        max_size=params.concurrency,
         command_timeout=COMMAND_TIMEOUT,
     )
     try:
@@ -122,6 +127,8 @@ def run(params: Params) -> Result:
         Figure(f"{n} tasks: asyncio asyncpg (baseline)", median(samples["asyncio_conc"]), "qps"),
         Figure(f"{n} tasks: bridge / asyncio", ratio("conc"), "x"),
     ]
-    summary = (f"SELECT 1, median of {params.rounds} rounds x {params.queries} queries, "
-               f"sequential and {n} concurrent tasks")
+    summary = (
+        f"SELECT 1, median of {params.rounds} rounds x {params.queries} queries, "
+        f"sequential and {n} concurrent tasks"
+    )
     return Result("bridge", summary, figures, vars(params).copy(), samples)

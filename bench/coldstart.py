@@ -70,15 +70,17 @@ def _start_and_stop(data_dir: Path, log: IO[bytes], log_path: Path) -> tuple[flo
     port = _free_port()
     argv = [*_command(), "serve", "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}"]
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, env=_environment(), stdin=subprocess.DEVNULL,
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        argv, env=_environment(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+    )
     try:
         while not _healthy(port):
             if proc.poll() is not None:
                 raise BenchError(f"appliance exited ({proc.returncode}): {_log_tail(log_path)}")
             if time.perf_counter() - started > START_TIMEOUT:
-                raise BenchError(f"/health not 200 after {START_TIMEOUT:.0f} s: "
-                                 + _log_tail(log_path))
+                raise BenchError(
+                    f"/health not 200 after {START_TIMEOUT:.0f} s: " + _log_tail(log_path)
+                )
             time.sleep(0.01)
         start_s = time.perf_counter() - started
         stopping = time.perf_counter()
@@ -115,6 +117,8 @@ def run(params: Params) -> Result:
         Figure("start: existing / empty", median([e / f for e, f in pairs]), "x"),
         Figure("shutdown after SIGTERM", median(samples["shutdown"]), "s"),
     ]
-    summary = (f"spawn until GET /health is 200, median of {params.starts} starts each; "
-               "shutdown: SIGTERM until exit, median of all starts")
+    summary = (
+        f"spawn until GET /health is 200, median of {params.starts} starts each; "
+        "shutdown: SIGTERM until exit, median of all starts"
+    )
     return Result("coldstart", summary, figures, {"starts": params.starts}, samples)

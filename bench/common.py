@@ -58,9 +58,13 @@ async def open_bench_db(dsn: str) -> tuple[Database, ServiceGate, uuid.UUID]:
     try:
         await migrate(db)
         user_id = uuid.uuid4()
-        await db.run_asyncio(lambda c: c.execute(
-            "INSERT INTO users (id, username, role, password_hash, created_at, updated_at) "
-            "VALUES ($1, 'bench', 'admin', 'x', now(), now())", user_id))
+        await db.run_asyncio(
+            lambda c: c.execute(
+                "INSERT INTO users (id, username, role, password_hash, created_at, updated_at) "
+                "VALUES ($1, 'bench', 'admin', 'x', now(), now())",
+                user_id,
+            )
+        )
     except BaseException:
         await db.close()
         raise

@@ -57,8 +57,8 @@ def _tree_cpu(pid: int) -> float:
             text = Path(f"/proc/{entry}/stat").read_text()
         except OSError:
             continue
-        comm = text[text.index("(") + 1:text.rindex(")")]
-        fields = text[text.rindex(")") + 2:].split()
+        comm = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
         parents[int(entry)] = int(fields[1])
         stats[int(entry)] = (comm, (int(fields[11]) + int(fields[12])) / tick)
     total = 0.0
@@ -89,15 +89,20 @@ def run(params: Params) -> Result:
         app = RunningAppliance(tmp / "var", env={"FERREX_MEDIA_PEAK_HOURS": ""})
         base = app.wait_ready()
         token = admin_token(base)
-        status, body = http_json("POST", base + "/api/v1/libraries", {
-            "name": "Films", "kind": "movies", "roots": [str(tmp / "films")]}, token=token)
+        status, body = http_json(
+            "POST",
+            base + "/api/v1/libraries",
+            {"name": "Films", "kind": "movies", "roots": [str(tmp / "films")]},
+            token=token,
+        )
         if status != 201:
             raise BenchError(f"library: {status} {body}")
         found: list[tuple[uuid.UUID, uuid.UUID]] = []
 
         def indexed() -> bool:
-            status, page = http_json("POST", base + "/api/v1/media/query",
-                                     {"kinds": ["movie"]}, token=token)
+            status, page = http_json(
+                "POST", base + "/api/v1/media/query", {"kinds": ["movie"]}, token=token
+            )
             if status != 200 or not page["items"]:
                 return False
             item = page["items"][0]["id"]
@@ -115,8 +120,9 @@ def run(params: Params) -> Result:
 
         async def raw() -> None:
             async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-                async with client.stream("GET", f"/api/v1/stream/{file_id}",
-                                         headers={"Authorization": f"Bearer {token}"}) as r:
+                async with client.stream(
+                    "GET", f"/api/v1/stream/{file_id}", headers={"Authorization": f"Bearer {token}"}
+                ) as r:
                     async for _ in r.aiter_bytes(1 << 20):
                         pass
 
@@ -132,8 +138,9 @@ def run(params: Params) -> Result:
 
         first = measure(download)  # the server hashes the file now
         trio.run(raw)  # warm the page cache for both
-        samples: dict[str, list[float]] = {k: [] for k in (
-            "raw_s", "raw_cpu", "raw_srv", "dl_s", "dl_cpu", "dl_srv")}
+        samples: dict[str, list[float]] = {
+            k: [] for k in ("raw_s", "raw_cpu", "raw_srv", "dl_s", "dl_cpu", "dl_srv")
+        }
         for _ in range(params.rounds):
             for name, fn in (("raw", raw), ("dl", download)):
                 wall, cpu, srv = measure(fn)
@@ -151,12 +158,11 @@ def run(params: Params) -> Result:
     return Result(
         benchmark="download",
         summary=f"{params.mb} MiB file from a real appliance on loopback, {params.rounds} "
-                "rounds each, page cache warm",
+        "rounds each, page cache warm",
         figures=[
             Figure("raw GET (baseline)", mbs / med(samples["raw_s"]), "MB/s"),
             Figure("download (verified)", mbs / med(samples["dl_s"]), "MB/s"),
-            Figure("  download / raw (time)", med(samples["dl_s"]) / med(samples["raw_s"]),
-                   "x"),
+            Figure("  download / raw (time)", med(samples["dl_s"]) / med(samples["raw_s"]), "x"),
             Figure("first download (server hashes)", mbs / first[0], "MB/s"),
             Figure("client CPU, raw GET", med(samples["raw_cpu"]) / gb, "s/GB"),
             Figure("client CPU, download", med(samples["dl_cpu"]) / gb, "s/GB"),

@@ -86,10 +86,22 @@ class Appliance:
         env.update({"FERREX_LOG_LEVEL": "warning", "PYTHONPATH": str(self.source), **self.env})
         self.log = (self.data_dir.parent / f"{self.data_dir.name}.log").open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "appliance.cli", "serve", "--data-dir", str(self.data_dir),
-             "--listen", f"127.0.0.1:{self.port}"],
-            cwd=self.source, env=env, stdin=subprocess.DEVNULL, stdout=self.log,
-            stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "appliance.cli",
+                "serve",
+                "--data-dir",
+                str(self.data_dir),
+                "--listen",
+                f"127.0.0.1:{self.port}",
+            ],
+            cwd=self.source,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         started = time.monotonic()
         while self.request("GET", "/health")[0] != 200:
             if self.proc.poll() is not None:
@@ -105,8 +117,9 @@ class Appliance:
     def log_text(self) -> str:
         return (self.data_dir.parent / f"{self.data_dir.name}.log").read_text(errors="replace")
 
-    def request(self, method: str, path: str, body: Any = None,
-                token: str | None = None) -> tuple[int, Any]:
+    def request(
+        self, method: str, path: str, body: Any = None, token: str | None = None
+    ) -> tuple[int, Any]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         headers = {"Content-Type": "application/json"}
         if token:
@@ -122,13 +135,20 @@ class Appliance:
             conn.close()
 
     def login(self) -> str:
-        status, body = self.request("POST", "/api/v1/setup/claim",
-                                    {"username": "admin", "password": PASSWORD})
+        status, body = self.request(
+            "POST", "/api/v1/setup/claim", {"username": "admin", "password": PASSWORD}
+        )
         if status != 201:
             raise BenchError(f"claim: {status} {body}")
-        status, body = self.request("POST", "/api/v1/auth/login", {
-            "username": "admin", "password": PASSWORD,
-            "device": {"id": "bench", "name": "bench", "platform": "linux"}})
+        status, body = self.request(
+            "POST",
+            "/api/v1/auth/login",
+            {
+                "username": "admin",
+                "password": PASSWORD,
+                "device": {"id": "bench", "name": "bench", "platform": "linux"},
+            },
+        )
         if status != 200:
             raise BenchError(f"login: {status} {body}")
         return str(body["access_token"])
@@ -234,7 +254,8 @@ def add_sidecars(movies_root: Path, share: float, seed: int) -> int:
         stem = videos[0].stem
         (folder / "movie.nfo").write_text(
             f"<movie><title>{stem} (NFO)</title><plot>Told by the NFO.</plot>"
-            "<genre>Drama</genre></movie>\n")
+            "<genre>Drama</genre></movie>\n"
+        )
         (folder / "poster.jpg").write_bytes(_poster())
         count += 1
     return count
@@ -246,8 +267,13 @@ def media_tree(base: Path, files: int) -> Path:
 
     (base / "fixtures").mkdir(parents=True)
     fixtures = generate(base / "fixtures")
-    sources = [fixtures.sdr_mp4, fixtures.hdr10_mkv, fixtures.hlg_mkv, fixtures.dv_mp4,
-               fixtures.multi_mkv]
+    sources = [
+        fixtures.sdr_mp4,
+        fixtures.hdr10_mkv,
+        fixtures.hlg_mkv,
+        fixtures.dv_mp4,
+        fixtures.multi_mkv,
+    ]
     root = base / "Real"
     for n in range(files):
         source = sources[n % len(sources)]
@@ -274,6 +300,7 @@ class Measured:
 async def _index_copy(dsn: str) -> float:
     conn = await asyncpg.connect(dsn)
     try:
+
         class Shim:
             async def run_asyncio(self, op: Any) -> Any:
                 return await op(conn)
@@ -310,19 +337,29 @@ async def _stages(dsn: str, started_at: Any) -> tuple[list[dict[str, Any]], dict
             r["ended_s"] = float(r["ended_s"] or 0.0)
             r["queued_s"] = float(r["queued_s"] or 0.0)
             r["retries"] = int(r["retries"] or 0)
-        counts = {r["kind"]: r["n"] for r in await conn.fetch(
-            "SELECT kind, count(*) AS n FROM media_items WHERE present GROUP BY kind")}
+        counts = {
+            r["kind"]: r["n"]
+            for r in await conn.fetch(
+                "SELECT kind, count(*) AS n FROM media_items WHERE present GROUP BY kind"
+            )
+        }
         counts["files"] = await conn.fetchval("SELECT count(*) FROM media_files WHERE present")
         counts["described"] = await conn.fetchval(
-            "SELECT count(*) FROM media_items WHERE metadata_source IS NOT NULL")
+            "SELECT count(*) FROM media_items WHERE metadata_source IS NOT NULL"
+        )
         counts["images"] = await conn.fetchval("SELECT count(*) FROM item_images")
         return rows, counts
     finally:
         await conn.close()
 
 
-def first_scan(source: Path, work: Path, libraries: list[tuple[str, str, Path]],
-               env: dict[str, str], index_baseline: bool) -> Measured:
+def first_scan(
+    source: Path,
+    work: Path,
+    libraries: list[tuple[str, str, Path]],
+    env: dict[str, str],
+    index_baseline: bool,
+) -> Measured:
     app = Appliance(source, work / "data", env)
     try:
         app.start()
@@ -332,8 +369,12 @@ def first_scan(source: Path, work: Path, libraries: list[tuple[str, str, Path]],
             started = time.perf_counter()
             started_at = asyncio.run(_now(app.dsn))
             for name, kind, root in libraries:
-                status, body = app.request("POST", "/api/v1/libraries", {
-                    "name": name, "kind": kind, "roots": [str(root)]}, token)
+                status, body = app.request(
+                    "POST",
+                    "/api/v1/libraries",
+                    {"name": name, "kind": kind, "roots": [str(root)]},
+                    token,
+                )
                 if status != 201:
                     raise BenchError(f"add library: {status} {body}")
             seconds = asyncio.run(_wait_done(app.dsn, started))
@@ -365,10 +406,12 @@ def _timed(fn: Any) -> float:
 
 
 def _stage_text(m: Measured) -> str:
-    return ", ".join(f"{s['kind']} {s['jobs']} jobs {s['queued_s']:.1f}-{s['ended_s']:.1f} s"
-                     + (f" ({s['failed']} failed)" if s["failed"] else "")
-                     + (f" ({s['retries']} retries)" if s["retries"] else "")
-                     for s in m.stages)
+    return ", ".join(
+        f"{s['kind']} {s['jobs']} jobs {s['queued_s']:.1f}-{s['ended_s']:.1f} s"
+        + (f" ({s['failed']} failed)" if s["failed"] else "")
+        + (f" ({s['retries']} retries)" if s["retries"] else "")
+        for s in m.stages
+    )
 
 
 def run(params: Params, progress: Any = print) -> Result:
@@ -400,49 +443,80 @@ def run(params: Params, progress: Any = print) -> Result:
                 samples.setdefault(f"{label}: analysis off", []).append(m.seconds)
                 samples.setdefault(f"{label}: peak PSS MiB", []).append(m.peak_pss_mib)
                 details.setdefault(label, []).append(dataclass_dict(m))
-                progress(f"    {m.seconds:.2f} s, peak PSS {m.peak_pss_mib:.0f} MiB, "
-                         f"{_stage_text(m)}; deadlocks in log: {m.deadlocks}")
+                progress(
+                    f"    {m.seconds:.2f} s, peak PSS {m.peak_pss_mib:.0f} MiB, "
+                    f"{_stage_text(m)}; deadlocks in log: {m.deadlocks}"
+                )
                 if m.index_copy is not None:
                     index_base.append(m.index_copy)
         raw_s = median(raw)
         index_s = raw_s + median(index_base)
-        figures += [Figure("raw walk (os.scandir)", raw_s, "s"),
-                    Figure("index baseline: walk + COPY into the index tables", index_s, "s")]
+        figures += [
+            Figure("raw walk (os.scandir)", raw_s, "s"),
+            Figure("index baseline: walk + COPY into the index tables", index_s, "s"),
+        ]
         for label in sources:
             full = median(samples[f"{label}: analysis off"])
             figures += [
                 Figure(f"{label}: first scan, analysis off", full, "s"),
                 Figure(f"{label}: first scan / index baseline (target 3)", full / index_s, "x"),
                 Figure(f"{label}: first scan / raw walk", full / raw_s, "x"),
-                Figure(f"{label}: peak PSS of the process tree",
-                       max(samples[f"{label}: peak PSS MiB"]), "MiB"),
+                Figure(
+                    f"{label}: peak PSS of the process tree",
+                    max(samples[f"{label}: peak PSS MiB"]),
+                    "MiB",
+                ),
             ]
         if params.media_files:
             real = media_tree(tmp / "media", params.media_files)
             for label, source in sources.items():
                 progress(f"  {label}: first scan, analysis on, {params.media_files} real files")
-                m = first_scan(source, tmp, [("Real", "movies", real)],
-                               {"FERREX_SCAN_ANALYZE": "true"}, index_baseline=False)
+                m = first_scan(
+                    source,
+                    tmp,
+                    [("Real", "movies", real)],
+                    {"FERREX_SCAN_ANALYZE": "true"},
+                    index_baseline=False,
+                )
                 samples.setdefault(f"{label}: analysis on", []).append(m.seconds)
                 details.setdefault(f"{label} analysis on", []).append(dataclass_dict(m))
                 progress(f"    {m.seconds:.2f} s, {_stage_text(m)}")
                 figures += [
-                    Figure(f"{label}: first scan, analysis on ({params.media_files} files)",
-                           m.seconds, "s"),
-                    Figure(f"{label}: analysis on, files per second",
-                           params.media_files / m.seconds, "/s"),
+                    Figure(
+                        f"{label}: first scan, analysis on ({params.media_files} files)",
+                        m.seconds,
+                        "s",
+                    ),
+                    Figure(
+                        f"{label}: analysis on, files per second",
+                        params.media_files / m.seconds,
+                        "/s",
+                    ),
                 ]
-        summary = (f"{tree.files:,} files ({sidecars} film folders with movie.nfo + poster.jpg), "
-                   f"two libraries added through the API of the real appliance, until no job is "
-                   f"active; {params.rounds} round(s)")
-        params_out = {"files": params.files, "rounds": params.rounds, "sidecars": sidecars,
-                      "media_files": params.media_files, "compare": params.compare,
-                      "details": details}
+        summary = (
+            f"{tree.files:,} files ({sidecars} film folders with movie.nfo + poster.jpg), "
+            f"two libraries added through the API of the real appliance, until no job is "
+            f"active; {params.rounds} round(s)"
+        )
+        params_out = {
+            "files": params.files,
+            "rounds": params.rounds,
+            "sidecars": sidecars,
+            "media_files": params.media_files,
+            "compare": params.compare,
+            "details": details,
+        }
         return Result("firstscan", summary, figures, params_out, samples)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def dataclass_dict(m: Measured) -> dict[str, Any]:
-    return {"seconds": m.seconds, "stages": m.stages, "peak_pss_mib": m.peak_pss_mib,
-            "indexed": m.indexed, "index_copy": m.index_copy, "deadlocks": m.deadlocks}
+    return {
+        "seconds": m.seconds,
+        "stages": m.stages,
+        "peak_pss_mib": m.peak_pss_mib,
+        "indexed": m.indexed,
+        "index_copy": m.index_copy,
+        "deadlocks": m.deadlocks,
+    }

@@ -177,8 +177,7 @@ def measure(p: Params) -> dict[str, Any]:
             phases["build"].append(view.stats.build_s * 1000.0)
             phases["submit"].append(view.stats.submit_s * 1000.0)
         if frame % 100 == 0:
-            print(f"grid: frame {frame}/{total} {last * 1000:.1f} ms", file=sys.stderr,
-                  flush=True)
+            print(f"grid: frame {frame}/{total} {last * 1000:.1f} ms", file=sys.stderr, flush=True)
     measured_s = time.perf_counter() - started
     gc.callbacks.remove(gc_probe)
     uploads = view.stats.uploads - uploads_start
@@ -198,12 +197,17 @@ def measure(p: Params) -> dict[str, Any]:
 
     per_card_vertex = VERTEX
     for name in ("a_rect", "a_uv", "a_color", "a_state", "a_extra"):
-        per_card_vertex = per_card_vertex.replace(f"attribute vec4 {name};",
-                                                  f"uniform vec4 {name};")
+        per_card_vertex = per_card_vertex.replace(
+            f"attribute vec4 {name};", f"uniform vec4 {name};"
+        )
 
     class PerCard(GridRenderer):
-        def draw(self, instances: Instances, viewport: tuple[int, int],
-                 background: tuple[float, float, float] = (0.055, 0.06, 0.075)) -> None:
+        def draw(
+            self,
+            instances: Instances,
+            viewport: tuple[int, int],
+            background: tuple[float, float, float] = (0.055, 0.06, 0.075),
+        ) -> None:
             if not hasattr(self, "single"):
                 self.single = gloo.Program(per_card_vertex, FRAGMENT)
                 self.single["a_corner"] = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], np.float32)
@@ -292,7 +296,7 @@ def measure(p: Params) -> dict[str, Any]:
         "speedup_p50": percentile(base_times, 50) / percentile(times, 50),
         "raw_uploads_per_s": p.upload_samples / raw_upload_s,
         "poster_texture": f"{grid.slot_w}x{grid.slot_h} RGBA in a {grid.texture_w}x"
-                          f"{grid.texture_h} atlas",
+        f"{grid.texture_h} atlas",
         "samples_ms": times,
     }
     if shot_pixels is not None:
@@ -323,14 +327,22 @@ def run(p: Params) -> Any:
         Figure("instanced / per-card speed-up (p50)", r["speedup_p50"], "x"),
     ]
     samples = {"frame_ms": r.pop("samples_ms")}
-    return Result("grid", f"{r['frames']} frames of scripted scrolling over {p.items:,} cards "
-                          f"at {p.width}x{p.height} on {r['gl_renderer']} ({p.backend})",
-                  figures, {**asdict(p), **{k: v for k, v in r.items()}}, samples)
+    return Result(
+        "grid",
+        f"{r['frames']} frames of scripted scrolling over {p.items:,} cards "
+        f"at {p.width}x{p.height} on {r['gl_renderer']} ({p.backend})",
+        figures,
+        {**asdict(p), **{k: v for k, v in r.items()}},
+        samples,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.grid", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.grid",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--gl-backend", default="pyqt6", choices=["pyqt6", "egl"])
     parser.add_argument("--grid-size", default="3840x2160")
     parser.add_argument("--items", type=int, default=30_000)
@@ -341,8 +353,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default="", help="write cProfile's top functions here")
     args = parser.parse_args(argv)
     w, h = (int(x) for x in args.grid_size.lower().split("x"))
-    params = Params(args.items, w, h, args.gl_backend, args.baseline_frames, shot=args.shot,
-                    script_scale=args.script_scale)
+    params = Params(
+        args.items,
+        w,
+        h,
+        args.gl_backend,
+        args.baseline_frames,
+        shot=args.shot,
+        script_scale=args.script_scale,
+    )
     if args.profile:
         import cProfile
         import io
@@ -356,8 +375,11 @@ def main(argv: list[str] | None = None) -> int:
             fh.write(out.getvalue())
     else:
         r = measure(params)
-    r["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform(),
-                    "python": platform.python_version()}
+    r["machine"] = {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(r, fh, indent=2)

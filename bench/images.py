@@ -53,8 +53,11 @@ class Params:
 def _source() -> bytes:
     image = Image.new("RGB", (2000, 3000))
     # a gradient with noise-like detail so the encoder has work to do
-    pixels = [((x * 7) % 256, (y * 5) % 256, ((x ^ y) * 3) % 256)
-              for y in range(0, 3000, 10) for x in range(0, 2000, 10)]
+    pixels = [
+        ((x * 7) % 256, (y * 5) % 256, ((x ^ y) * 3) % 256)
+        for y in range(0, 3000, 10)
+        for x in range(0, 2000, 10)
+    ]
     small = Image.new("RGB", (200, 300))
     small.putdata(pixels)
     image = small.resize((2000, 3000), Image.Resampling.BICUBIC)
@@ -65,8 +68,9 @@ def _source() -> bytes:
 
 def _naive(data: bytes) -> bytes:
     with Image.open(io.BytesIO(data)) as im:
-        frame = im.convert("RGB").resize((342, round(im.height * 342 / im.width)),
-                                         Image.Resampling.LANCZOS)
+        frame = im.convert("RGB").resize(
+            (342, round(im.height * 342 / im.width)), Image.Resampling.LANCZOS
+        )
         out = io.BytesIO()
         frame.save(out, "JPEG", quality=82)
         return out.getvalue()
@@ -89,23 +93,40 @@ async def _rate(count: int, workers: int, fn: object, data: bytes) -> float:
 async def _variants(params: Params, samples: dict[str, list[float]]) -> None:
     data = _source()
     for round_no in range(params.rounds):
-        modes = [("naive_1", 1, _naive), ("render_1", 1, lambda d: images.render(d, 342, "webp")),
-                 ("render_2", 2, lambda d: images.render(d, 342, "webp")),
-                 ("render_jpeg_1", 1, lambda d: images.render(d, 342, "jpeg"))]
+        modes = [
+            ("naive_1", 1, _naive),
+            ("render_1", 1, lambda d: images.render(d, 342, "webp")),
+            ("render_2", 2, lambda d: images.render(d, 342, "webp")),
+            ("render_jpeg_1", 1, lambda d: images.render(d, 342, "jpeg")),
+        ]
         shift = round_no % len(modes)
-        for key, workers, fn, in modes[shift:] + modes[:shift]:
+        for (
+            key,
+            workers,
+            fn,
+        ) in modes[shift:] + modes[:shift]:
             samples[key].append(await _rate(params.posters, workers, fn, data))
 
 
 async def _enrich(dsn: str, params: Params, samples: dict[str, list[float]]) -> None:
     for n in range(params.items):
         tmdbfake.MOVIES[100_000 + n] = {
-            "id": 100_000 + n, "title": f"Bench Film {n:04d}", "original_title": "",
-            "release_date": "2001-01-01", "overview": "A film.", "runtime": 90,
-            "popularity": 1.0, "vote_average": 6.0, "vote_count": 10,
-            "genres": [{"id": 1, "name": "Drama"}], "poster_path": None, "backdrop_path": None,
+            "id": 100_000 + n,
+            "title": f"Bench Film {n:04d}",
+            "original_title": "",
+            "release_date": "2001-01-01",
+            "overview": "A film.",
+            "runtime": 90,
+            "popularity": 1.0,
+            "vote_average": 6.0,
+            "vote_count": 10,
+            "genres": [{"id": 1, "name": "Drama"}],
+            "poster_path": None,
+            "backdrop_path": None,
             "credits": {"cast": [{"id": n, "name": f"Actor {n}", "character": "Lead"}]},
-            "release_dates": {"results": []}, "external_ids": {}}
+            "release_dates": {"results": []},
+            "external_ids": {},
+        }
     with tmdbfake.running(latency=params.latency_ms / 1000) as fake:
         async with trio_asyncio.open_loop():
             gate = ServiceGate("postgres")
@@ -116,13 +137,25 @@ async def _enrich(dsn: str, params: Params, samples: dict[str, list[float]]) -> 
                 root = make_temp_dir()
                 library = await libraries.create(db, "Bench", "movies", [str(root)])
                 async with db.transaction() as conn:
-                    ids = await upsert_items(conn, library.id, [
-                        ItemRow("movie", None, f"movie:bench film {n:04d}:2001",
-                                f"Bench Film {n:04d}", identity.sort_title(f"Bench Film {n:04d}"),
-                                2001) for n in range(params.items)])
+                    ids = await upsert_items(
+                        conn,
+                        library.id,
+                        [
+                            ItemRow(
+                                "movie",
+                                None,
+                                f"movie:bench film {n:04d}:2001",
+                                f"Bench Film {n:04d}",
+                                identity.sort_title(f"Bench Film {n:04d}"),
+                                2001,
+                            )
+                            for n in range(params.items)
+                        ],
+                    )
                 rows = await metadata.items_for_metadata(db, [i for i, _ in ids.values()])
-                settings = MetadataSettings(data_dir=root, tmdb=TmdbSettings(
-                    api_key="bench", base_url=fake.api))
+                settings = MetadataSettings(
+                    data_dir=root, tmdb=TmdbSettings(api_key="bench", base_url=fake.api)
+                )
                 async with httpx.AsyncClient() as http:
                     for _ in range(params.rounds):
                         started = time.perf_counter()
@@ -143,8 +176,10 @@ async def _enrich(dsn: str, params: Params, samples: dict[str, list[float]]) -> 
 
 
 def run(params: Params) -> Result:
-    samples: dict[str, list[float]] = {k: [] for k in (
-        "naive_1", "render_1", "render_2", "render_jpeg_1", "bare_gets", "cold", "warm")}
+    samples: dict[str, list[float]] = {
+        k: []
+        for k in ("naive_1", "render_1", "render_2", "render_jpeg_1", "bare_gets", "cold", "warm")
+    }
     trio.run(_variants, params, samples)
     with throwaway_postgres() as postgres:
         trio.run(_enrich, postgres.maintenance_dsn, params, samples)
@@ -155,9 +190,11 @@ def run(params: Params) -> Result:
     m = {k: median(v) for k, v in samples.items()}
     return Result(
         benchmark="images",
-        summary=(f"{params.rounds} rounds: {params.posters} w342 posters from a 2000x3000 JPEG "
-                 f"per mode; {params.items} movies against a fake TMDB at "
-                 f"{params.latency_ms} ms latency"),
+        summary=(
+            f"{params.rounds} rounds: {params.posters} w342 posters from a 2000x3000 JPEG "
+            f"per mode; {params.items} movies against a fake TMDB at "
+            f"{params.latency_ms} ms latency"
+        ),
         figures=[
             Figure("naive Pillow, 1 thread (baseline)", m["naive_1"], "posters/s"),
             Figure("cache render WebP, 1 thread", m["render_1"], "posters/s"),
@@ -170,10 +207,11 @@ def run(params: Params) -> Result:
             Figure("enrichment, warm cache (rescan)", m["warm"], "items/s"),
             Figure("cold items/s / bare GETs/s", ratio("cold", "bare_gets"), "x"),
         ],
-        params={"rounds": params.rounds, "posters": params.posters, "items": params.items,
-                "latency_ms": params.latency_ms},
+        params={
+            "rounds": params.rounds,
+            "posters": params.posters,
+            "items": params.items,
+            "latency_ms": params.latency_ms,
+        },
         samples=samples,
     )
-
-
-

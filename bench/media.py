@@ -68,15 +68,30 @@ class Params:
 def _queries() -> dict[str, MediaQuery]:
     return {
         "browse by title": MediaQueryBuilder().movies_only().limit(50).build(),
-        "genre+year, newest": MediaQueryBuilder().movies_only().genre("Action")
-        .year_range(1990, 2020).sort_by(SortBy.RELEASE_DATE, SortOrder.DESC).limit(50).build(),
+        "genre+year, newest": MediaQueryBuilder()
+        .movies_only()
+        .genre("Action")
+        .year_range(1990, 2020)
+        .sort_by(SortBy.RELEASE_DATE, SortOrder.DESC)
+        .limit(50)
+        .build(),
         "fuzzy search": MediaQueryBuilder().search("matrx").limit(50).build(),
-        "unwatched, recently added": MediaQueryBuilder().watch_status(UNWATCHED)
-        .sort_by(SortBy.DATE_ADDED, SortOrder.DESC).limit(50).build(),
-        "in progress, last watched": MediaQueryBuilder().watch_status(IN_PROGRESS)
-        .sort_by(SortBy.LAST_WATCHED, SortOrder.DESC).limit(50).build(),
-        "4K HDR by rating": MediaQueryBuilder().min_height(2160).hdr()
-        .sort_by(SortBy.RATING, SortOrder.DESC).limit(50).build(),
+        "unwatched, recently added": MediaQueryBuilder()
+        .watch_status(UNWATCHED)
+        .sort_by(SortBy.DATE_ADDED, SortOrder.DESC)
+        .limit(50)
+        .build(),
+        "in progress, last watched": MediaQueryBuilder()
+        .watch_status(IN_PROGRESS)
+        .sort_by(SortBy.LAST_WATCHED, SortOrder.DESC)
+        .limit(50)
+        .build(),
+        "4K HDR by rating": MediaQueryBuilder()
+        .min_height(2160)
+        .hdr()
+        .sort_by(SortBy.RATING, SortOrder.DESC)
+        .limit(50)
+        .build(),
     }
 
 
@@ -121,8 +136,16 @@ async def _seed(db: Database, items: int, root: Path, user_id: uuid.UUID) -> uui
     catalogue = await seed(db, rows, root=str(root))
     base = datetime(2025, 1, 1, tzinfo=UTC)
     for n, row in enumerate(rows[: items // 10]):
-        await mq.save_progress(db, user_id, row.id, 0.0 if n % 2 else 600.0, 6000.0, n % 3 == 0,
-                               base + timedelta(minutes=n), "bench")
+        await mq.save_progress(
+            db,
+            user_id,
+            row.id,
+            0.0 if n % 2 else 600.0,
+            6000.0,
+            n % 3 == 0,
+            base + timedelta(minutes=n),
+            "bench",
+        )
     return catalogue.library_id
 
 
@@ -136,28 +159,41 @@ async def _run(params: Params, dsn: str, tmp: Path) -> Result:
         # visibility map lets counts read indexes alone, as they would on a real appliance.
         await db.run_asyncio(lambda c: c.execute("VACUUM ANALYZE"))
 
-        principal = Principal(str(user_id), "bench", role="admin",
-                              permissions=frozenset(rbac.PERMISSIONS))
+        principal = Principal(
+            str(user_id), "bench", role="admin", permissions=frozenset(rbac.PERMISSIONS)
+        )
 
         async def stub(request: Any, state: Any) -> Principal:
             return principal
 
         config = Config()
         config.media.peak_hours = ""
-        state = AppState(config=config, data_dir=tmp, db=db, redis=None,  # type: ignore[arg-type]
-                         pg_gate=gate, redis_gate=gate, authenticator=stub)
+        state = AppState(
+            config=config,
+            data_dir=tmp,
+            db=db,
+            redis=None,  # type: ignore[arg-type]
+            pg_gate=gate,
+            redis_gate=gate,
+            authenticator=stub,
+        )
         app = create_app(state)
         client = app.test_client()
         figures: list[Figure] = []
         samples: dict[str, list[float]] = {}
         totals = totals_for(db)
-        item_ids = await db.run_asyncio(lambda c: c.fetch(
-            "SELECT id FROM media_items WHERE present ORDER BY id LIMIT 500"))
+        item_ids = await db.run_asyncio(
+            lambda c: c.fetch("SELECT id FROM media_items WHERE present ORDER BY id LIMIT 500")
+        )
         item_ids = [r["id"] for r in item_ids]
         other_id = uuid.uuid4()
-        await db.run_asyncio(lambda c: c.execute(
-            "INSERT INTO users (id, username, role, password_hash, created_at, updated_at) "
-            "VALUES ($1, 'other', 'user', 'x', now(), now())", other_id))
+        await db.run_asyncio(
+            lambda c: c.execute(
+                "INSERT INTO users (id, username, role, password_hash, created_at, updated_at) "
+                "VALUES ($1, 'other', 'user', 'x', now(), now())",
+                other_id,
+            )
+        )
         touch = itertools.count()
         backend = await db.run_asyncio(lambda c: c.fetchval("SELECT pg_backend_pid()"))
         postmaster = _parent(backend)
@@ -178,23 +214,43 @@ async def _run(params: Params, dsn: str, tmp: Path) -> Result:
                 # A change to the library as a scan or a metadata refresh makes it (a logged
                 # item change in the queried library), committed just before the request.
                 n = next(touch)
-                await db.run_asyncio(lambda c: c.execute(
-                    "UPDATE media_items SET tagline = $2 WHERE id = $1",
-                    item_ids[n % len(item_ids)], f"bench {n}"))
+                await db.run_asyncio(
+                    lambda c: c.execute(
+                        "UPDATE media_items SET tagline = $2 WHERE id = $1",
+                        item_ids[n % len(item_ids)],
+                        f"bench {n}",
+                    )
+                )
                 return await api(counted=False, body=body)
 
             async def heartbeat(*, body: dict[str, Any] = body) -> float:
                 # Another user's player reporting progress (every 10 s while anything plays).
                 n = next(touch)
-                await mq.save_progress(db, other_id, item_ids[n % len(item_ids)], float(n),
-                                       6000.0, False, datetime.now(UTC), "tv")
+                await mq.save_progress(
+                    db,
+                    other_id,
+                    item_ids[n % len(item_ids)],
+                    float(n),
+                    6000.0,
+                    False,
+                    datetime.now(UTC),
+                    "tv",
+                )
                 return await api(counted=False, body=body)
 
             async def sql(q: MediaQuery = q, filters: mq.Filters = filters) -> float:
                 totals.clear()
                 t0 = time.perf_counter()
-                await mq.query(db, filters, q.sort_by.value, q.sort_order == SortOrder.DESC,
-                               q.limit + 1, 0, None, with_total=True)
+                await mq.query(
+                    db,
+                    filters,
+                    q.sort_by.value,
+                    q.sort_order == SortOrder.DESC,
+                    q.limit + 1,
+                    0,
+                    None,
+                    with_total=True,
+                )
                 return (time.perf_counter() - t0) * 1000
 
             for _ in range(20):  # warm-up
@@ -215,21 +271,36 @@ async def _run(params: Params, dsn: str, tmp: Path) -> Result:
             figures += [
                 Figure(f"query {name}: p50", statistics.median(cached), "ms"),
                 Figure(f"query {name}: p99", _pct(cached, 0.99), "ms"),
-                Figure(f"query {name}: CPU per request", (cpu1 - cpu0) / params.samples * 1000,
-                       "ms"),
+                Figure(
+                    f"query {name}: CPU per request", (cpu1 - cpu0) / params.samples * 1000, "ms"
+                ),
                 Figure(f"query {name}: p50, total counted", statistics.median(cold), "ms"),
-                Figure(f"query {name}: CPU per request, total counted",
-                       (cpu2 - cpu1) / params.samples * 1000, "ms"),
-                Figure(f"query {name}: p50, after a library change",
-                       statistics.median(after_change), "ms"),
-                Figure(f"query {name}: p99, after a library change", _pct(after_change, 0.99),
-                       "ms"),
-                Figure(f"query {name}: p50, after another user's heartbeat",
-                       statistics.median(after_beat), "ms"),
-                Figure(f"query {name}: sql p50, total counted (baseline)",
-                       statistics.median(raw), "ms"),
-                Figure(f"query {name}: api / sql p50, total counted",
-                       statistics.median(cold) / statistics.median(raw), "x"),
+                Figure(
+                    f"query {name}: CPU per request, total counted",
+                    (cpu2 - cpu1) / params.samples * 1000,
+                    "ms",
+                ),
+                Figure(
+                    f"query {name}: p50, after a library change",
+                    statistics.median(after_change),
+                    "ms",
+                ),
+                Figure(
+                    f"query {name}: p99, after a library change", _pct(after_change, 0.99), "ms"
+                ),
+                Figure(
+                    f"query {name}: p50, after another user's heartbeat",
+                    statistics.median(after_beat),
+                    "ms",
+                ),
+                Figure(
+                    f"query {name}: sql p50, total counted (baseline)", statistics.median(raw), "ms"
+                ),
+                Figure(
+                    f"query {name}: api / sql p50, total counted",
+                    statistics.median(cold) / statistics.median(raw),
+                    "x",
+                ),
             ]
 
         # Streaming over real HTTP.
@@ -238,10 +309,15 @@ async def _run(params: Params, dsn: str, tmp: Path) -> Result:
             block = os.urandom(CHUNK)
             for _ in range(params.stream_mb):
                 f.write(block)
-        file_id = await db.run_asyncio(lambda c: c.fetchval(
-            "INSERT INTO media_files (library_id, path, folder, size_bytes, mtime_ns) "
-            "SELECT id, $1, $2, $3, 1 FROM libraries LIMIT 1 RETURNING id",
-            str(path), str(root), path.stat().st_size))
+        file_id = await db.run_asyncio(
+            lambda c: c.fetchval(
+                "INSERT INTO media_files (library_id, path, folder, size_bytes, mtime_ns) "
+                "SELECT id, $1, $2, $3, 1 FROM libraries LIMIT 1 RETURNING id",
+                str(path),
+                str(root),
+                path.stat().st_size,
+            )
+        )
         hconfig = HypercornConfig()
         hconfig.bind = ["127.0.0.1:0"]
         hconfig.accesslog = None
@@ -254,24 +330,39 @@ async def _run(params: Params, dsn: str, tmp: Path) -> Result:
             for clients in (1, 8):
                 http_rates, raw_rates = [], []
                 for _ in range(3):
-                    http_rates.append(await trio.to_thread.run_sync(
-                        _http_rate, host, int(port), f"/api/v1/stream/{file_id}", clients))
+                    http_rates.append(
+                        await trio.to_thread.run_sync(
+                            _http_rate, host, int(port), f"/api/v1/stream/{file_id}", clients
+                        )
+                    )
                     raw_rates.append(await trio.to_thread.run_sync(_raw_rate, path, clients))
                 samples[f"stream x{clients} MB/s"] = http_rates
                 samples[f"raw read x{clients} MB/s"] = raw_rates
                 figures += [
-                    Figure(f"stream {clients} client(s): total", statistics.median(http_rates),
-                           "MB/s"),
-                    Figure(f"raw read {clients} thread(s) (baseline)",
-                           statistics.median(raw_rates), "MB/s"),
-                    Figure(f"stream / raw, {clients} client(s)",
-                           statistics.median(http_rates) / statistics.median(raw_rates), "x"),
+                    Figure(
+                        f"stream {clients} client(s): total", statistics.median(http_rates), "MB/s"
+                    ),
+                    Figure(
+                        f"raw read {clients} thread(s) (baseline)",
+                        statistics.median(raw_rates),
+                        "MB/s",
+                    ),
+                    Figure(
+                        f"stream / raw, {clients} client(s)",
+                        statistics.median(http_rates) / statistics.median(raw_rates),
+                        "x",
+                    ),
                 ]
             nursery.cancel_scope.cancel()
-        return Result("media", f"{len(_queries())} queries x {params.samples} on "
-                      f"{params.items} items; streaming a {params.stream_mb} MiB file, 1 and 8 "
-                      "clients, 3 rounds", figures, params=dataclasses.asdict(params),
-                      samples=samples)
+        return Result(
+            "media",
+            f"{len(_queries())} queries x {params.samples} on "
+            f"{params.items} items; streaming a {params.stream_mb} MiB file, 1 and 8 "
+            "clients, 3 rounds",
+            figures,
+            params=dataclasses.asdict(params),
+            samples=samples,
+        )
     finally:
         await db.close()
 

@@ -32,12 +32,23 @@ from bench import scan
 from bench.common import BenchError, Figure, Result, make_temp_dir
 from bench.firstscan import PSS_SECONDS, Appliance, _children, _wait_done
 
-BEFORE = {"FERREX_MEMORY_PROFILE": "stock", "FERREX_DATABASE_POOL_IDLE_SECONDS": "300",
-          "FERREX_SCAN_WORKER_IDLE_SECONDS": "0", "FERREX_MEMORY_TRIM_SECONDS": "0"}
+BEFORE = {
+    "FERREX_MEMORY_PROFILE": "stock",
+    "FERREX_DATABASE_POOL_IDLE_SECONDS": "300",
+    "FERREX_SCAN_WORKER_IDLE_SECONDS": "0",
+    "FERREX_MEMORY_TRIM_SECONDS": "0",
+}
 AFTER = {"FERREX_MEMORY_PROFILE": "small"}
 VARIANTS = {"before": BEFORE, "after": AFTER}
-ROLES = ("appliance", "postgres backends", "postgres server", "redis", "walk workers",
-         "resource tracker", "other")
+ROLES = (
+    "appliance",
+    "postgres backends",
+    "postgres server",
+    "redis",
+    "walk workers",
+    "resource tracker",
+    "other",
+)
 
 
 @dataclass(frozen=True)
@@ -113,9 +124,12 @@ class Snapshot:
         return sum(self.mib.values())
 
     def text(self) -> str:
-        return ", ".join(f"{name} {self.mib[name]:.0f}"
-                         + (f" ({self.count[name]})" if self.count[name] > 1 else "")
-                         for name in ROLES if name in self.mib)
+        return ", ".join(
+            f"{name} {self.mib[name]:.0f}"
+            + (f" ({self.count[name]})" if self.count[name] > 1 else "")
+            for name in ROLES
+            if name in self.mib
+        )
 
 
 class PeakSampler:
@@ -149,8 +163,13 @@ class Measured:
     idle: Snapshot
 
 
-def measure(source: Path, work: Path, libraries: list[tuple[str, str, Path]],
-            env: dict[str, str], idle: float) -> Measured:
+def measure(
+    source: Path,
+    work: Path,
+    libraries: list[tuple[str, str, Path]],
+    env: dict[str, str],
+    idle: float,
+) -> Measured:
     app = Appliance(source, work / "data", {"FERREX_SCAN_ANALYZE": "false", **env})
     try:
         app.start()
@@ -161,16 +180,21 @@ def measure(source: Path, work: Path, libraries: list[tuple[str, str, Path]],
         with PeakSampler(app.proc.pid) as sampler:
             started = time.perf_counter()
             for name, kind, root in libraries:
-                status, body = app.request("POST", "/api/v1/libraries", {
-                    "name": name, "kind": kind, "roots": [str(root)]}, token)
+                status, body = app.request(
+                    "POST",
+                    "/api/v1/libraries",
+                    {"name": name, "kind": kind, "roots": [str(root)]},
+                    token,
+                )
                 if status != 201:
                     raise BenchError(f"add library: {status} {body}")
             seconds = asyncio.run(_wait_done(app.dsn, started))
         time.sleep(idle)
         if app.proc.poll() is not None:
             raise BenchError(f"appliance exited ({app.proc.returncode}): {app.tail()}")
-        return Measured(seconds, started_snap, sampler.peak,
-                        Snapshot.of(tree_processes(app.proc.pid)))
+        return Measured(
+            seconds, started_snap, sampler.peak, Snapshot.of(tree_processes(app.proc.pid))
+        )
     finally:
         app.stop()
         shutil.rmtree(work / "data", ignore_errors=True)
@@ -196,25 +220,45 @@ def run(params: Params, progress: Any = print) -> Result:
             for label, env in order:
                 progress(f"  {label}, {files:,} files: first scan, then {params.idle:.0f} s idle")
                 m = measure(here, tmp, libs, env, params.idle)
-                progress(f"    scan {m.seconds:.1f} s; start {m.started.total:.0f} MiB; "
-                         f"peak {m.peak.total:.0f} MiB ({m.peak.text()}); "
-                         f"idle {m.idle.total:.0f} MiB ({m.idle.text()})")
+                progress(
+                    f"    scan {m.seconds:.1f} s; start {m.started.total:.0f} MiB; "
+                    f"peak {m.peak.total:.0f} MiB ({m.peak.text()}); "
+                    f"idle {m.idle.total:.0f} MiB ({m.idle.text()})"
+                )
                 key = f"{label} {files}"
-                details[key] = {"scan_s": m.seconds, "started": vars(m.started),
-                                "peak": vars(m.peak), "idle": vars(m.idle)}
+                details[key] = {
+                    "scan_s": m.seconds,
+                    "started": vars(m.started),
+                    "peak": vars(m.peak),
+                    "idle": vars(m.idle),
+                }
                 figures += [
                     Figure(f"{key}: peak PSS of the tree (budget 400)", m.peak.total, "MiB"),
                     Figure(f"{key}: idle PSS of the tree (budget 200)", m.idle.total, "MiB"),
                 ]
-                figures += [Figure(f"{key}: idle {name} ({m.idle.count[name]})",
-                                   m.idle.mib[name], "MiB")
-                            for name in ROLES if name in m.idle.mib]
+                figures += [
+                    Figure(f"{key}: idle {name} ({m.idle.count[name]})", m.idle.mib[name], "MiB")
+                    for name in ROLES
+                    if name in m.idle.mib
+                ]
                 figures.append(Figure(f"{key}: first scan", m.seconds, "s"))
             shutil.rmtree(base, ignore_errors=True)
-        summary = (f"PSS of the appliance's process tree at the peak of a first scan (analysis "
-                   f"off) and {params.idle:.0f} s after it, before/after settings alternating")
-        return Result("memory", summary, figures,
-                      {"files": list(params.files), "idle": params.idle, "details": details,
-                       "before": BEFORE, "after": AFTER}, {})
+        summary = (
+            f"PSS of the appliance's process tree at the peak of a first scan (analysis "
+            f"off) and {params.idle:.0f} s after it, before/after settings alternating"
+        )
+        return Result(
+            "memory",
+            summary,
+            figures,
+            {
+                "files": list(params.files),
+                "idle": params.idle,
+                "details": details,
+                "before": BEFORE,
+                "after": AFTER,
+            },
+            {},
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -53,8 +53,13 @@ class Params:
 def load_baseline(commit: str = BASELINE) -> types.ModuleType:
     """``appliance/scan/naming.py`` as it was at ``commit``, as a module of its own."""
     try:
-        source = subprocess.run(["git", "show", f"{commit}:appliance/scan/naming.py"], cwd=REPO,
-                                capture_output=True, text=True, check=True).stdout
+        source = subprocess.run(
+            ["git", "show", f"{commit}:appliance/scan/naming.py"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     except (OSError, subprocess.CalledProcessError) as exc:
         raise BenchError(f"baseline parser {commit} not readable from git: {exc}") from None
     name = f"_bench_naming_{commit}"
@@ -90,15 +95,14 @@ def _seconds(module: types.ModuleType, jobs: list[Job]) -> float:
     return time.process_time() - started
 
 
-def _round(modules: dict[str, types.ModuleType], jobs: list[Job], chunk: int
-           ) -> dict[str, float]:
+def _round(modules: dict[str, types.ModuleType], jobs: list[Job], chunk: int) -> dict[str, float]:
     """Names/s of each parser over ``jobs``, timed in chunks: each chunk is parsed A B B A
     and each parser keeps its faster run, so a neighbour's burst on a shared machine (the
     other run of the pair) does not decide the figure."""
     spent = dict.fromkeys(modules, 0.0)
     labels = list(modules)
     for start in range(0, len(jobs), chunk):
-        part = jobs[start:start + chunk]
+        part = jobs[start : start + chunk]
         times: dict[str, list[float]] = {label: [] for label in labels}
         for label in [*labels, *reversed(labels)]:
             times[label].append(_seconds(modules[label], part))
@@ -118,23 +122,32 @@ def run(params: Params) -> Result:
         for label, rate in _round(modules, jobs, CHUNK).items():
             samples[label].append(rate)
     current, baseline = median(samples["current"]), median(samples["baseline"])
-    figures = [Figure("names/s, current parser", current, "files/s"),
-               Figure(f"names/s, baseline parser ({BASELINE})", baseline, "files/s"),
-               Figure("speed, current / baseline", current / baseline, "x")]
+    figures = [
+        Figure("names/s, current parser", current, "files/s"),
+        Figure(f"names/s, baseline parser ({BASELINE})", baseline, "files/s"),
+        Figure("speed, current / baseline", current / baseline, "x"),
+    ]
     if len(jobs) > params.names:
         for label, parse in (("current", naming.parse_name), ("baseline", old.parse_name)):
             report = naming_corpus.measure(parse)
-            figures.append(Figure(f"guessit corpus, all fields right, {label}",
-                                  100 * report.whole_rate, "%"))
+            figures.append(
+                Figure(f"guessit corpus, all fields right, {label}", 100 * report.whole_rate, "%")
+            )
             for field in naming_corpus.FIELDS:
                 figures.append(Figure(f"  {field}, {label}", 100 * report.rate(field), "%"))
     return Result(
         benchmark="naming",
-        summary=(f"{len(jobs):,} names ({params.names:,} generated, {len(jobs) - params.names:,}"
-                 f" from guessit's corpus) x {params.rounds} rounds; CPU time, chunks of "
-                 f"{CHUNK:,} from empty caches, ABBA"),
+        summary=(
+            f"{len(jobs):,} names ({params.names:,} generated, {len(jobs) - params.names:,}"
+            f" from guessit's corpus) x {params.rounds} rounds; CPU time, chunks of "
+            f"{CHUNK:,} from empty caches, ABBA"
+        ),
         figures=figures,
-        params={"rounds": params.rounds, "names": params.names, "baseline": BASELINE,
-                "corpus_entries": len(jobs) - params.names},
+        params={
+            "rounds": params.rounds,
+            "names": params.names,
+            "baseline": BASELINE,
+            "corpus_entries": len(jobs) - params.names,
+        },
         samples=samples,
     )

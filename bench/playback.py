@@ -43,11 +43,40 @@ class Params:
 def _clip(path: Path, seconds: int) -> None:
     path.parent.mkdir(parents=True)
     subprocess.run(
-        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi",
-         "-i", "testsrc2=size=1920x1080:rate=24", "-f", "lavfi",
-         "-i", "sine=frequency=440:sample_rate=48000", "-t", str(seconds), "-c:v", "libx264",
-         "-preset", "ultrafast", "-g", "24", "-pix_fmt", "yuv420p", "-c:a", "aac",
-         "-movflags", "+faststart", str(path)], check=True, capture_output=True, timeout=600)
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=1920x1080:rate=24",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000",
+            "-t",
+            str(seconds),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "24",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-movflags",
+            "+faststart",
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
 
 
 def _engine() -> object:
@@ -109,15 +138,20 @@ def run(params: Params) -> Result:
         app = RunningAppliance(tmp / "var", env={"FERREX_MEDIA_PEAK_HOURS": ""})
         base = app.wait_ready()
         token = admin_token(base)
-        status, body = http_json("POST", base + "/api/v1/libraries", {
-            "name": "Films", "kind": "movies", "roots": [str(tmp / "films")]}, token=token)
+        status, body = http_json(
+            "POST",
+            base + "/api/v1/libraries",
+            {"name": "Films", "kind": "movies", "roots": [str(tmp / "films")]},
+            token=token,
+        )
         if status != 201:
             raise BenchError(f"library: {status} {body}")
         found: list[uuid.UUID] = []
 
         def analysed() -> bool:
-            status, page = http_json("POST", base + "/api/v1/media/query",
-                                     {"kinds": ["movie"]}, token=token)
+            status, page = http_json(
+                "POST", base + "/api/v1/media/query", {"kinds": ["movie"]}, token=token
+            )
             if status != 200 or not page["items"]:
                 return False
             item = page["items"][0]["id"]
@@ -162,9 +196,11 @@ def run(params: Params) -> Result:
     med = statistics.median
     return Result(
         benchmark="playback",
-        summary=(f"1080p24 H.264/AAC from a real appliance on loopback, {params.rounds} "
-                 f"rounds; CPU over {params.play_seconds:.0f} s of real-time playback "
-                 f"(decoder: {', '.join(decoders) or '?'})"),
+        summary=(
+            f"1080p24 H.264/AAC from a real appliance on loopback, {params.rounds} "
+            f"rounds; CPU over {params.play_seconds:.0f} s of real-time playback "
+            f"(decoder: {', '.join(decoders) or '?'})"
+        ),
         figures=[
             Figure("play -> first frame (median)", med(total), "s"),
             Figure("play -> first frame (max)", max(total), "s"),
@@ -175,10 +211,17 @@ def run(params: Params) -> Result:
             Figure("CPU while playing (local file)", cpu_local, "cores"),
             Figure("  appliance / local", cpu_http / cpu_local, "x"),
         ],
-        params={"rounds": params.rounds, "play_seconds": params.play_seconds,
-                "clip_seconds": params.clip_seconds, "decoders": decoders},
-        samples={"first_frame_s": total, "engine_only_s": engine_only,
-                 "local_first_frame_s": baseline},
+        params={
+            "rounds": params.rounds,
+            "play_seconds": params.play_seconds,
+            "clip_seconds": params.clip_seconds,
+            "decoders": decoders,
+        },
+        samples={
+            "first_frame_s": total,
+            "engine_only_s": engine_only,
+            "local_first_frame_s": baseline,
+        },
     )
 
 
@@ -186,8 +229,11 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m bench.playback`` (until ``bench.run`` lists it)."""
     from bench.run import report
 
-    parser = argparse.ArgumentParser(prog="python -m bench.playback", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.playback",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--rounds", type=int, default=Params.rounds)
     parser.add_argument("--play-seconds", type=float, default=Params.play_seconds)
     args = parser.parse_args(argv)

@@ -68,11 +68,33 @@ def _rollup() -> dict[str, float]:
 
 
 def _make_clip(path: Path, seconds: float) -> None:
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
-                    f"testsrc2=size=1920x1080:rate=24:duration={seconds + 2}", "-f", "lavfi",
-                    "-i", f"sine=frequency=440:duration={seconds + 2}", "-c:v", "libx264",
-                    "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
-                    str(path)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size=1920x1080:rate=24:duration={seconds + 2}",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency=440:duration={seconds + 2}",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            str(path),
+        ],
+        check=True,
+    )
 
 
 def _poster_transport() -> Any:
@@ -149,8 +171,13 @@ def child(variant: str, items: int, play_s: float, size: str, trace: bool) -> di
     info: dict[str, Any] = {"renderer": GL.glGetString(GL.GL_RENDERER).decode()}
 
     async def session() -> None:
-        service = images.ImageService("http://bench", lambda: "t", work / "cache",
-                                      memory_bytes=memory_bytes, transport=_poster_transport())
+        service = images.ImageService(
+            "http://bench",
+            lambda: "t",
+            work / "cache",
+            memory_bytes=memory_bytes,
+            transport=_poster_transport(),
+        )
         view = GridView(ListSource(make_cards(items)), PillowTitles(), service)
         view.resize(width, height, 1.0)
         with fbo:
@@ -185,11 +212,14 @@ def child(variant: str, items: int, play_s: float, size: str, trace: bool) -> di
             steps["grid"] = _rollup()
             assert view.renderer is not None
             posters, titles = view.renderer.poster_grid, view.renderer.title_grid
-            info["atlas_mib"] = (posters.texture_w * posters.texture_h * 4
-                                 + titles.texture_w * titles.texture_h) / 2**20
-            info["atlas"] = (f"posters {posters.texture_w}x{posters.texture_h} "
-                             f"({posters.capacity} slots), titles "
-                             f"{titles.texture_w}x{titles.texture_h}")
+            info["atlas_mib"] = (
+                posters.texture_w * posters.texture_h * 4 + titles.texture_w * titles.texture_h
+            ) / 2**20
+            info["atlas"] = (
+                f"posters {posters.texture_w}x{posters.texture_h} "
+                f"({posters.capacity} slots), titles "
+                f"{titles.texture_w}x{titles.texture_h}"
+            )
             info["image_lru_mib"] = service.memory.bytes / 2**20
             info["decoded"] = service.stats.decoded
             view.key_press("Return")
@@ -235,7 +265,8 @@ def child(variant: str, items: int, play_s: float, size: str, trace: bool) -> di
                 info["python_mib"] = sum(s.size for s in snapshot.statistics("filename")) / 2**20
                 info["python_top"] = [
                     f"{s.size / 2**20:.1f} MiB {s.traceback[0].filename.replace(str(REPO), '')}"
-                    for s in snapshot.statistics("filename")[:8]]
+                    for s in snapshot.statistics("filename")[:8]
+                ]
             del engine
             nursery.cancel_scope.cancel()
 
@@ -246,14 +277,23 @@ def child(variant: str, items: int, play_s: float, size: str, trace: bool) -> di
 
 
 def _run_child(variant: str, p: Params, trace: bool = False) -> dict[str, Any]:
-    command = [sys.executable, "-m", "bench.player_memory", variant, str(p.items), str(p.play_s),
-               p.size, "1" if trace else "0"]
+    command = [
+        sys.executable,
+        "-m",
+        "bench.player_memory",
+        variant,
+        str(p.items),
+        str(p.play_s),
+        p.size,
+        "1" if trace else "0",
+    ]
     if not os.environ.get("DISPLAY"):
         if shutil.which("xvfb-run") is None:
             raise BenchError("player-memory needs an X display or xvfb-run")
         command = ["xvfb-run", "-a", "-s", "-screen 0 1920x1080x24", *command]
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False,
-                          timeout=600)
+    done = subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, check=False, timeout=600
+    )
     if done.returncode != 0:
         raise BenchError(f"player-memory {variant} failed: {done.stderr.strip()[-800:]}")
     out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -271,22 +311,39 @@ def run(p: Params) -> Result:
         for step, s in steps.items():
             figures.append(Figure(f"{name}: {step} RSS", round(s["rss"], 1), "MiB"))
             figures.append(Figure(f"{name}: {step} PSS", round(s["pss"], 1), "MiB"))
-        figures.append(Figure(f"{name}: Mesa/llvmpipe context (gl - start)",
-                              steps["gl"]["rss"] - steps["start"]["rss"], "MiB"))
+        figures.append(
+            Figure(
+                f"{name}: Mesa/llvmpipe context (gl - start)",
+                steps["gl"]["rss"] - steps["start"]["rss"],
+                "MiB",
+            )
+        )
         figures.append(Figure(f"{name}: atlases ({r['atlas']})", r["atlas_mib"], "MiB"))
-        figures.append(Figure(f"{name}: decoded-image LRU ({r['decoded']} decoded)",
-                              r["image_lru_mib"], "MiB"))
-        figures.append(Figure(f"{name}: playing (play - details)",
-                              steps["play"]["rss"] - steps["details"]["rss"], "MiB"))
-    figures.append(Figure("after: Python objects (tracemalloc, at back)", traced["python_mib"],
-                          "MiB"))
+        figures.append(
+            Figure(f"{name}: decoded-image LRU ({r['decoded']} decoded)", r["image_lru_mib"], "MiB")
+        )
+        figures.append(
+            Figure(
+                f"{name}: playing (play - details)",
+                steps["play"]["rss"] - steps["details"]["rss"],
+                "MiB",
+            )
+        )
+    figures.append(
+        Figure("after: Python objects (tracemalloc, at back)", traced["python_mib"], "MiB")
+    )
     top = "; ".join(traced["python_top"][:4])
-    summary = (f"player session under Xvfb ({runs['after']['renderer']}), {p.items} cards, "
-               f"{p.size}, play {p.play_s:.0f} s; python top: {top}")
-    return Result("player-memory", summary, figures, params={"items": p.items, "play_s": p.play_s,
-                                                             "size": p.size},
-                  samples={name: [r["steps"][s]["rss"] for s in r["steps"]]
-                           for name, r in runs.items()})
+    summary = (
+        f"player session under Xvfb ({runs['after']['renderer']}), {p.items} cards, "
+        f"{p.size}, play {p.play_s:.0f} s; python top: {top}"
+    )
+    return Result(
+        "player-memory",
+        summary,
+        figures,
+        params={"items": p.items, "play_s": p.play_s, "size": p.size},
+        samples={name: [r["steps"][s]["rss"] for s in r["steps"]] for name, r in runs.items()},
+    )
 
 
 if __name__ == "__main__":

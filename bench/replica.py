@@ -65,25 +65,34 @@ def figures_of(measured: dict[str, object], items: int) -> list[Figure]:
         Figure("raw LMDB put of the same records (baseline)", med["raw put s"], "s"),
         Figure("snapshot apply / raw put", med["snapshot apply s"] / med["raw put s"], "x"),
         Figure("  prepare (overlaps the download in SyncClient)", med["snapshot prepare s"], "s"),
-        Figure("  apply of the prepared batches (the write transaction)",
-               med["snapshot apply prepared s"], "s"),
+        Figure(
+            "  apply of the prepared batches (the write transaction)",
+            med["snapshot apply prepared s"],
+            "s",
+        ),
         Figure("delta of 100 changes: p50", med["delta 100 ms"], "ms"),
         Figure("delta of 100 changes: max", max(s["delta 100 ms"]), "ms"),
-        Figure("first 150 cards, replica already open: p50",
-               med["first 150 cards, open replica ms"], "ms"),
+        Figure(
+            "first 150 cards, replica already open: p50",
+            med["first 150 cards, open replica ms"],
+            "ms",
+        ),
     ]
     for key, values in s.items():
         if key.startswith("query "):
-            name = key[len("query "):-len(" ms")]
-            figures += [Figure(f"query {name}: p50", med[key], "ms"),
-                        Figure(f"query {name}: p99", _pct(values, 0.99), "ms")]
+            name = key[len("query ") : -len(" ms")]
+            figures += [
+                Figure(f"query {name}: p50", med[key], "ms"),
+                Figure(f"query {name}: p99", _pct(values, 0.99), "ms"),
+            ]
     figures += [
-        Figure("cold open + first 150 cards (new process)", med["cold open + 150 cards ms"],
-               "ms"),
-        Figure("raw LMDB open + cursor over the same 150 keys (baseline)",
-               med["raw scan 150 ms"], "ms"),
-        Figure("cold open / raw scan", med["cold open + 150 cards ms"] / med["raw scan 150 ms"],
-               "x"),
+        Figure("cold open + first 150 cards (new process)", med["cold open + 150 cards ms"], "ms"),
+        Figure(
+            "raw LMDB open + cursor over the same 150 keys (baseline)", med["raw scan 150 ms"], "ms"
+        ),
+        Figure(
+            "cold open / raw scan", med["cold open + 150 cards ms"] / med["raw scan 150 ms"], "x"
+        ),
         Figure("reader RSS", rss["rss_kb"] / 1024, "MiB"),
         Figure("reader RSS: file-backed (the shared map)", rss["file_kb"] / 1024, "MiB"),
         Figure("reader RSS: private", rss["anon_kb"] / 1024, "MiB"),
@@ -102,9 +111,14 @@ def _run(params: Params, tmp: Path) -> Result:
         e2e_figures, e2e_samples = end_to_end(params.items, params.rounds, tmp)
         figures += e2e_figures
         samples.update(e2e_samples)
-    return Result("replica", f"{params.items} synthetic movies (10 % with watch state); "
-                  f"{params.rounds} snapshot rounds, {params.samples} samples per query",
-                  figures, params=dataclasses.asdict(params), samples=samples)
+    return Result(
+        "replica",
+        f"{params.items} synthetic movies (10 % with watch state); "
+        f"{params.rounds} snapshot rounds, {params.samples} samples per query",
+        figures,
+        params=dataclasses.asdict(params),
+        samples=samples,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

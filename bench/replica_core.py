@@ -29,16 +29,33 @@ REPO = Path(__file__).resolve().parent.parent
 def queries() -> dict[str, MediaQuery]:
     return {
         "all by title": MediaQueryBuilder().limit(150).build(),
-        "movies by year desc": MediaQueryBuilder().movies_only()
-        .sort_by(SortBy.YEAR, SortOrder.DESC).limit(150).build(),
-        "genre+year by rating": MediaQueryBuilder().genres("Drama", "Crime")
-        .year_range(1980, 2010).sort_by(SortBy.RATING, SortOrder.DESC).limit(150).build(),
-        "unwatched, recently added": MediaQueryBuilder().watch_status(UNWATCHED)
-        .sort_by(SortBy.DATE_ADDED, SortOrder.DESC).limit(150).build(),
-        "in progress, last watched": MediaQueryBuilder().watch_status(IN_PROGRESS)
-        .sort_by(SortBy.LAST_WATCHED, SortOrder.DESC).limit(150).build(),
-        "4K HDR by rating": MediaQueryBuilder().min_height(2160).hdr()
-        .sort_by(SortBy.RATING, SortOrder.DESC).limit(150).build(),
+        "movies by year desc": MediaQueryBuilder()
+        .movies_only()
+        .sort_by(SortBy.YEAR, SortOrder.DESC)
+        .limit(150)
+        .build(),
+        "genre+year by rating": MediaQueryBuilder()
+        .genres("Drama", "Crime")
+        .year_range(1980, 2010)
+        .sort_by(SortBy.RATING, SortOrder.DESC)
+        .limit(150)
+        .build(),
+        "unwatched, recently added": MediaQueryBuilder()
+        .watch_status(UNWATCHED)
+        .sort_by(SortBy.DATE_ADDED, SortOrder.DESC)
+        .limit(150)
+        .build(),
+        "in progress, last watched": MediaQueryBuilder()
+        .watch_status(IN_PROGRESS)
+        .sort_by(SortBy.LAST_WATCHED, SortOrder.DESC)
+        .limit(150)
+        .build(),
+        "4K HDR by rating": MediaQueryBuilder()
+        .min_height(2160)
+        .hdr()
+        .sort_by(SortBy.RATING, SortOrder.DESC)
+        .limit(150)
+        .build(),
         "fuzzy search": MediaQueryBuilder().search("matrx").limit(150).build(),
     }
 
@@ -81,8 +98,14 @@ print(json.dumps({"ms": elapsed * 1000, "rss_kb": kb("VmRSS"), "anon_kb": kb("Rs
 
 
 def cold(mode: str, path: Path, keys: str = "") -> dict[str, float]:
-    done = subprocess.run([sys.executable, "-c", COLD_CHILD, mode, str(path), keys],
-                          capture_output=True, text=True, cwd=REPO, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", COLD_CHILD, mode, str(path), keys],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+        check=False,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"cold open child failed: {done.stderr.strip()[-500:]}")
     out: dict[str, float] = json.loads(done.stdout)

@@ -72,16 +72,23 @@ trio.run(main, *sys.argv[1:])
 
 
 def _client(mode: str, url: str, path: Path) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, "-c", CLIENT, mode, url, str(path)],
-                          capture_output=True, text=True, cwd=REPO, timeout=300, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", CLIENT, mode, url, str(path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+        check=False,
+    )
     if done.returncode != 0:
         raise BenchError(f"sync client failed: {done.stderr.strip()[-800:]}")
     out: dict[str, Any] = json.loads(done.stdout)
     return out
 
 
-def end_to_end(items: int, rounds: int, tmp: Path,
-               cold_rounds: int = 1) -> tuple[list[Figure], dict[str, list[float]]]:
+def end_to_end(
+    items: int, rounds: int, tmp: Path, cold_rounds: int = 1
+) -> tuple[list[Figure], dict[str, list[float]]]:
     with throwaway_postgres() as postgres:
         dsn = postgres.maintenance_dsn
 
@@ -92,8 +99,9 @@ def end_to_end(items: int, rounds: int, tmp: Path,
         return trio.run(main)
 
 
-async def _serve_and_measure(dsn: str, items: int, rounds: int, cold_rounds: int,
-                             tmp: Path) -> tuple[list[Figure], dict[str, list[float]]]:
+async def _serve_and_measure(
+    dsn: str, items: int, rounds: int, cold_rounds: int, tmp: Path
+) -> tuple[list[Figure], dict[str, list[float]]]:
     from tests.mediakit import movie_rows, seed  # the test suite's seeding, reused
 
     db, gate, user_id = await open_bench_db(dsn)
@@ -101,15 +109,22 @@ async def _serve_and_measure(dsn: str, items: int, rounds: int, cold_rounds: int
         rows = movie_rows(items, seed=11)
         await seed(db, rows, root=str(tmp / "media"))
         await db.run_asyncio(lambda c: c.execute("VACUUM ANALYZE"))
-        principal = Principal(str(user_id), "bench", role="admin",
-                              permissions=frozenset(rbac.PERMISSIONS))
+        principal = Principal(
+            str(user_id), "bench", role="admin", permissions=frozenset(rbac.PERMISSIONS)
+        )
 
         async def stub(request: Any, state: Any) -> Principal:
             return principal
 
-        state = AppState(config=Config(), data_dir=tmp, db=db,
-                         redis=None,  # type: ignore[arg-type]
-                         pg_gate=gate, redis_gate=gate, authenticator=stub)
+        state = AppState(
+            config=Config(),
+            data_dir=tmp,
+            db=db,
+            redis=None,  # type: ignore[arg-type]
+            pg_gate=gate,
+            redis_gate=gate,
+            authenticator=stub,
+        )
         state.server_id = "bench"
         app = create_app(state)
         hconfig = HypercornConfig()
@@ -130,8 +145,9 @@ async def _serve_and_measure(dsn: str, items: int, rounds: int, cold_rounds: int
             binds = await nursery.start(serve, app, hconfig)
             url = binds[0]
 
-            async def snapshot_round(path: Path, times: list[float],
-                                     bare_times: list[float]) -> dict[str, Any]:
+            async def snapshot_round(
+                path: Path, times: list[float], bare_times: list[float]
+            ) -> dict[str, Any]:
                 got = await trio.to_thread.run_sync(_client, "snapshot", url, path)
                 if got["count"] < items * 0.9:  # a few seeded rows are not present on disk
                     raise BenchError(f"snapshot brought {got['count']} of {items} items")
@@ -158,9 +174,16 @@ async def _serve_and_measure(dsn: str, items: int, rounds: int, cold_rounds: int
                 body_mb = got["bytes"] / 1e6
                 for k in range(3):
                     for i, row in enumerate(rows[:100]):
-                        await mq.save_progress(db, user_id, row.id, 60.0 * (k + 1), 6000.0,
-                                               False, base + timedelta(hours=n, minutes=k,
-                                                                       seconds=i), "bench")
+                        await mq.save_progress(
+                            db,
+                            user_id,
+                            row.id,
+                            60.0 * (k + 1),
+                            6000.0,
+                            False,
+                            base + timedelta(hours=n, minutes=k, seconds=i),
+                            "bench",
+                        )
                     got = await trio.to_thread.run_sync(_client, "changes", url, path)
                     if got["changed"] != 100:
                         raise BenchError(f"the changes page had {got['changed']} of 100")
@@ -169,32 +192,58 @@ async def _serve_and_measure(dsn: str, items: int, rounds: int, cold_rounds: int
         figures = []
         if cold:
             figures += [
-                Figure("no stored records: initial sync (every record built)",
-                       statistics.median(cold), "s"),
-                Figure("no stored records: the snapshot body read and dropped",
-                       statistics.median(cold_bare), "s"),
+                Figure(
+                    "no stored records: initial sync (every record built)",
+                    statistics.median(cold),
+                    "s",
+                ),
+                Figure(
+                    "no stored records: the snapshot body read and dropped",
+                    statistics.median(cold_bare),
+                    "s",
+                ),
             ]
         figures += [
-            Figure(f"records of {stored} items encoded and stored (refresh_records)", fill_s,
-                   "s"),
-            Figure(f"end to end: initial sync of {items} items (HTTP + apply)",
-                   statistics.median(snaps), "s"),
-            Figure("  of which the server's snapshot stream, received and spooled",
-                   statistics.median(downloads), "s"),
-            Figure("  CPU time of the player process (receive, prepare, apply)",
-                   statistics.median(client_cpu), "s"),
-            Figure(f"the same snapshot body ({body_mb:.0f} MB) read and dropped (baseline)",
-                   statistics.median(bare), "s"),
-            Figure("initial sync / bare download", statistics.median(snaps) /
-                   statistics.median(bare), "x"),
-            Figure("end to end: 100 changes pulled and applied: p50",
-                   statistics.median(pulls), "ms"),
+            Figure(f"records of {stored} items encoded and stored (refresh_records)", fill_s, "s"),
+            Figure(
+                f"end to end: initial sync of {items} items (HTTP + apply)",
+                statistics.median(snaps),
+                "s",
+            ),
+            Figure(
+                "  of which the server's snapshot stream, received and spooled",
+                statistics.median(downloads),
+                "s",
+            ),
+            Figure(
+                "  CPU time of the player process (receive, prepare, apply)",
+                statistics.median(client_cpu),
+                "s",
+            ),
+            Figure(
+                f"the same snapshot body ({body_mb:.0f} MB) read and dropped (baseline)",
+                statistics.median(bare),
+                "s",
+            ),
+            Figure(
+                "initial sync / bare download",
+                statistics.median(snaps) / statistics.median(bare),
+                "x",
+            ),
+            Figure(
+                "end to end: 100 changes pulled and applied: p50", statistics.median(pulls), "ms"
+            ),
             Figure("end to end: 100 changes pulled and applied: max", max(pulls), "ms"),
         ]
-        return figures, {"e2e cold snapshot s": cold, "e2e cold bare download s": cold_bare,
-                         "e2e records stored s": [fill_s], "e2e snapshot s": snaps,
-                         "e2e snapshot download s": downloads, "e2e client cpu s": client_cpu,
-                         "e2e bare download s": bare,
-                         "e2e 100 changes ms": pulls}
+        return figures, {
+            "e2e cold snapshot s": cold,
+            "e2e cold bare download s": cold_bare,
+            "e2e records stored s": [fill_s],
+            "e2e snapshot s": snaps,
+            "e2e snapshot download s": downloads,
+            "e2e client cpu s": client_cpu,
+            "e2e bare download s": bare,
+            "e2e 100 changes ms": pulls,
+        }
     finally:
         await db.close()

@@ -91,13 +91,26 @@ WORDS = (
     "Violet Wave Willow Wind Winter Wolf Wren"
 ).split()
 QUALITIES = ("1080p", "2160p", "720p")
-SCENE_TAILS = ("BluRay.x264", "WEB-DL.DDP5.1.H.264", "BluRay.x265.10bit", "WEBRip.x264",
-               "HDTV.x264", "BDRip.AAC")
+SCENE_TAILS = (
+    "BluRay.x264",
+    "WEB-DL.DDP5.1.H.264",
+    "BluRay.x265.10bit",
+    "WEBRip.x264",
+    "HDTV.x264",
+    "BDRip.AAC",
+)
 GROUPS = ("GRP", "FLUX", "NTb", "SPARKS", "AMIABLE", "KOGi", "CtrlHD")
-MOVIE_EXTRAS = ("Trailers/Official Trailer.mp4", "Trailers/Teaser.mp4",
-                "Extras/Behind the Scenes.mkv", "Featurettes/Making Of.mkv")
-SERIES_EXTRAS = ("Extras/Behind the Scenes.mkv", "Featurettes/Cast Interview.mkv",
-                 "Extras/Bloopers.mkv")
+MOVIE_EXTRAS = (
+    "Trailers/Official Trailer.mp4",
+    "Trailers/Teaser.mp4",
+    "Extras/Behind the Scenes.mkv",
+    "Featurettes/Making Of.mkv",
+)
+SERIES_EXTRAS = (
+    "Extras/Behind the Scenes.mkv",
+    "Featurettes/Cast Interview.mkv",
+    "Extras/Bloopers.mkv",
+)
 GB = 1 << 30
 
 
@@ -204,8 +217,10 @@ def _series(tree: Tree, count: int, rng: random.Random) -> None:
                 double = number < episodes and rng.random() < 0.02
                 code = f"S{season:02d}E{number:02d}" + (f"-E{number + 1:02d}" if double else "")
                 if scene:
-                    name = (f"{dotted}.{code}.{rng.choice(QUALITIES)}."
-                            f"{rng.choice(SCENE_TAILS)}-{rng.choice(GROUPS)}.mkv")
+                    name = (
+                        f"{dotted}.{code}.{rng.choice(QUALITIES)}."
+                        f"{rng.choice(SCENE_TAILS)}-{rng.choice(GROUPS)}.mkv"
+                    )
                 else:
                     words = " ".join(rng.sample(WORDS, rng.randint(1, 3)))
                     name = f"{show} - {code} - {words}.mkv"
@@ -257,8 +272,9 @@ async def raw_round(db: Database, roots: list[Path]) -> tuple[float, float, int]
     started = time.perf_counter()
     rows = raw_walk(roots)
     walked = time.perf_counter()
-    await db.run_asyncio(lambda conn: conn.copy_records_to_table(
-        RAW_TABLE, records=rows, columns=RAW_COLUMNS))
+    await db.run_asyncio(
+        lambda conn: conn.copy_records_to_table(RAW_TABLE, records=rows, columns=RAW_COLUMNS)
+    )
     copied = time.perf_counter()
     return walked - started, copied - walked, len(rows)
 
@@ -342,18 +358,23 @@ def _proc_times() -> dict[int, tuple[int, float]]:
 def workers_cpu(postmaster: int) -> float:
     """CPU seconds of this process's other children: the walk workers (pooled, long-lived)."""
     me = os.getpid()
-    return sum(cpu for pid, (ppid, cpu) in _proc_times().items()
-               if ppid == me and pid != postmaster)
+    return sum(
+        cpu for pid, (ppid, cpu) in _proc_times().items() if ppid == me and pid != postmaster
+    )
 
 
 def postgres_cpu(postmaster: int) -> float:
     """CPU seconds of the postmaster and its children (backends exit rarely: pooled)."""
-    return sum(cpu for pid, (ppid, cpu) in _proc_times().items()
-               if pid == postmaster or ppid == postmaster)
+    return sum(
+        cpu for pid, (ppid, cpu) in _proc_times().items() if pid == postmaster or ppid == postmaster
+    )
 
 
 async def scan_libraries(
-    db: Database, service: ScanService, timing: Timing, library_ids: list[uuid.UUID],
+    db: Database,
+    service: ScanService,
+    timing: Timing,
+    library_ids: list[uuid.UUID],
     postmaster: int,
 ) -> Phase:
     phase = timing.phase = Phase()
@@ -386,9 +407,13 @@ async def scan_libraries(
     phase.python_cpu = time.process_time() - cpu0
     phase.postgres_cpu = postgres_cpu(postmaster) - pg0
     phase.workers_cpu = workers_cpu(postmaster) - w0
-    rows = await db.run_asyncio(lambda conn: conn.fetch(
-        "SELECT kind, state::text AS state, count(*) AS n FROM jobs"
-        " WHERE scan_id = ANY($1::uuid[]) GROUP BY kind, state", scan_ids))
+    rows = await db.run_asyncio(
+        lambda conn: conn.fetch(
+            "SELECT kind, state::text AS state, count(*) AS n FROM jobs"
+            " WHERE scan_id = ANY($1::uuid[]) GROUP BY kind, state",
+            scan_ids,
+        )
+    )
     for row in rows:
         phase.jobs[row["kind"]] += row["n"]
         phase.jobs[f"{row['kind']}:{row['state']}"] += row["n"]
@@ -418,6 +443,7 @@ async def index_copy(db: Database) -> tuple[float, ...]:
     themselves, with their indexes, triggers and foreign keys, in a transaction that is rolled
     back. The raw walk plus this is the baseline read as "COPY of the same rows into Postgres"
     where the scan puts them, rather than into a scratch table with no index."""
+
     async def op(conn: Any) -> tuple[float, ...]:
         rows = {}
         for table in INDEX_TABLES:
@@ -425,9 +451,17 @@ async def index_copy(db: Database) -> tuple[float, ...]:
             # foreign keys at its end anyway
             order = " ORDER BY parent_id NULLS FIRST" if table == "media_items" else ""
             rows[table] = [tuple(r) for r in await conn.fetch(f"SELECT * FROM {table}{order}")]
-        columns = {table: [a["attname"] for a in await conn.fetch(
-            "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0"
-            " AND NOT attisdropped ORDER BY attnum", table)] for table in INDEX_TABLES}
+        columns = {
+            table: [
+                a["attname"]
+                for a in await conn.fetch(
+                    "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0"
+                    " AND NOT attisdropped ORDER BY attnum",
+                    table,
+                )
+            ]
+            for table in INDEX_TABLES
+        }
         transaction = conn.transaction()
         await transaction.start()
         try:
@@ -435,8 +469,7 @@ async def index_copy(db: Database) -> tuple[float, ...]:
             seconds = []
             for table in INDEX_TABLES:
                 started = time.perf_counter()
-                await conn.copy_records_to_table(table, records=rows[table],
-                                                 columns=columns[table])
+                await conn.copy_records_to_table(table, records=rows[table], columns=columns[table])
                 seconds.append(time.perf_counter() - started)
             return tuple(seconds)
         finally:
@@ -469,8 +502,9 @@ SYNC_TRIGGERS = """
 
 async def set_sync_triggers(db: Database, enabled: bool) -> None:
     """Enable or disable the sync feed's change-log triggers (bench database only)."""
-    statements = await db.run_asyncio(lambda conn: conn.fetch(
-        SYNC_TRIGGERS, "ENABLE" if enabled else "DISABLE"))
+    statements = await db.run_asyncio(
+        lambda conn: conn.fetch(SYNC_TRIGGERS, "ENABLE" if enabled else "DISABLE")
+    )
     if not statements:
         raise BenchError("no sync_* triggers found: is migration 0007 applied?")
     script = ";\n".join(r[0] for r in statements)
@@ -485,10 +519,13 @@ async def _measure(dsn: str, tree: Tree, params: Params) -> SizeRun:
         db = await Database.connect(dsn, gate, min_size=POOL_SIZE, max_size=POOL_SIZE)
         try:
             await migrate(db)
-            await db.run_asyncio(lambda conn: conn.execute(
-                f"DROP TABLE IF EXISTS {RAW_TABLE}; TRUNCATE libraries CASCADE;"
-                f" CREATE TABLE {RAW_TABLE} (path text, folder text, size_bytes bigint,"
-                " mtime_ns bigint)"))
+            await db.run_asyncio(
+                lambda conn: conn.execute(
+                    f"DROP TABLE IF EXISTS {RAW_TABLE}; TRUNCATE libraries CASCADE;"
+                    f" CREATE TABLE {RAW_TABLE} (path text, folder text, size_bytes bigint,"
+                    " mtime_ns bigint)"
+                )
+            )
             backend = await db.run_asyncio(lambda conn: conn.fetchval("SELECT pg_backend_pid()"))
             postmaster = _proc_times()[backend][0]
             roots = [tree.movies_root, tree.series_root]
@@ -502,8 +539,10 @@ async def _measure(dsn: str, tree: Tree, params: Params) -> SizeRun:
             await raw_rounds()
             timing = Timing()
             walkers = Walkers(params.walk_processes)
-            table = {kind: timing.wrap(kind, handler) for kind, handler
-                     in handlers(PipelineSettings(analyze=False), walkers).items()}
+            table = {
+                kind: timing.wrap(kind, handler)
+                for kind, handler in handlers(PipelineSettings(analyze=False), walkers).items()
+            }
             async with walkers.open():
                 await walkers.warm_up()  # as ScanRuntime does when the appliance starts
                 await _scan_variants(db, tree, params, run, timing, table, postmaster)
@@ -514,29 +553,38 @@ async def _measure(dsn: str, tree: Tree, params: Params) -> SizeRun:
     return run
 
 
-async def _scan_variants(db: Database, tree: Tree, params: Params, run: SizeRun,
-                         timing: Timing, table: dict[str, Handler], postmaster: int) -> None:
+async def _scan_variants(
+    db: Database,
+    tree: Tree,
+    params: Params,
+    run: SizeRun,
+    timing: Timing,
+    table: dict[str, Handler],
+    postmaster: int,
+) -> None:
     """The full scan and its rescans once per sync-trigger variant, each on an emptied index."""
     bus = InProcEventBus()
     for variant in params.sync_triggers:
         # between dispatchers: TRUNCATE must not meet the dispatcher's queue reads
-        await db.run_asyncio(lambda conn: conn.execute(
-            "TRUNCATE libraries, sync_changes CASCADE"))
+        await db.run_asyncio(lambda conn: conn.execute("TRUNCATE libraries, sync_changes CASCADE"))
         await set_sync_triggers(db, variant == "on")
         dispatcher = Dispatcher(
-            db, table, bus=bus, idle_poll_seconds=0.05,
-            scheduler=WeightedFairScheduler(per_library_cap=PER_LIBRARY_CAP))
+            db,
+            table,
+            bus=bus,
+            idle_poll_seconds=0.05,
+            scheduler=WeightedFairScheduler(per_library_cap=PER_LIBRARY_CAP),
+        )
         service = ScanService(db, bus, wake_dispatcher=dispatcher.wake)
         async with trio.open_nursery() as nursery:
             await nursery.start(dispatcher.run)
-            movies = await libraries.create(db, "Bench Movies", "movies",
-                                            [str(tree.movies_root)])
-            series = await libraries.create(db, "Bench Series", "series",
-                                            [str(tree.series_root)])
+            movies = await libraries.create(db, "Bench Movies", "movies", [str(tree.movies_root)])
+            series = await libraries.create(db, "Bench Series", "series", [str(tree.series_root)])
             ids = [movies.id, series.id]
             full = await scan_libraries(db, service, timing, ids, postmaster)
-            full.sync_changes = await db.run_asyncio(lambda conn: conn.fetchval(
-                "SELECT count(*) FROM sync_changes"))
+            full.sync_changes = await db.run_asyncio(
+                lambda conn: conn.fetchval("SELECT count(*) FROM sync_changes")
+            )
             run.fulls.setdefault(variant, []).append(full)
             rows = await db.run_asyncio(lambda conn: conn.fetch(INDEX_COUNTS))
             indexed = {r["what"]: r["n"] for r in rows}
@@ -585,8 +633,7 @@ def _figures(run: SizeRun, prefix: str) -> tuple[list[Figure], dict[str, list[fl
         if phase is None:
             continue
         f.append(Figure(f"{prefix}{label}: python CPU (this process)", phase.python_cpu, "s"))
-        f.append(Figure(f"{prefix}{label}: walk workers CPU (processes)", phase.workers_cpu,
-                        "s"))
+        f.append(Figure(f"{prefix}{label}: walk workers CPU (processes)", phase.workers_cpu, "s"))
         f.append(Figure(f"{prefix}{label}: postgres CPU (backends)", phase.postgres_cpu, "s"))
         f.append(Figure(f"{prefix}{label}: any handler running", phase.busy_seconds(), "s"))
         if phase.spans:
@@ -597,12 +644,17 @@ def _figures(run: SizeRun, prefix: str) -> tuple[list[Figure], dict[str, list[fl
         for kind in KINDS:
             if phase.jobs.get(kind):
                 f.append(Figure(f"{prefix}{label}: {kind} jobs", phase.jobs[kind], "n"))
-                f.append(Figure(f"{prefix}{label}: {kind} busy (wall)",
-                                phase.busy_seconds(kind), "s"))
-                f.append(Figure(f"{prefix}{label}: {kind} handler time (sum)",
-                                phase.handler_seconds(kind), "s"))
-        bad = sum(n for k, n in phase.jobs.items()
-                  if k.endswith((":failed", ":dead_letter")))
+                f.append(
+                    Figure(f"{prefix}{label}: {kind} busy (wall)", phase.busy_seconds(kind), "s")
+                )
+                f.append(
+                    Figure(
+                        f"{prefix}{label}: {kind} handler time (sum)",
+                        phase.handler_seconds(kind),
+                        "s",
+                    )
+                )
+        bad = sum(n for k, n in phase.jobs.items() if k.endswith((":failed", ":dead_letter")))
         f.append(Figure(f"{prefix}{label}: failed/dead-letter jobs", bad, "n"))
     for variant in ("on", "off"):
         if len(run.fulls) < 2 or variant not in run.fulls:
@@ -610,25 +662,52 @@ def _figures(run: SizeRun, prefix: str) -> tuple[list[Figure], dict[str, list[fl
         v_full = median([p.wall for p in run.fulls[variant]])
         v_rescan = median([p.wall for p in run.all_rescans[variant]])
         f += [
-            Figure(f"{prefix}sync triggers {variant}: full scan (median of "
-                   f"{len(run.fulls[variant])})", v_full, "s"),
-            Figure(f"{prefix}sync triggers {variant}: full scan / baseline", v_full / baseline,
-                   "x"),
-            Figure(f"{prefix}sync triggers {variant}: full scan postgres CPU",
-                   median([p.postgres_cpu for p in run.fulls[variant]]), "s"),
-            Figure(f"{prefix}sync triggers {variant}: change-log rows after the full scan",
-                   run.fulls[variant][0].sync_changes, "n"),
-            Figure(f"{prefix}sync triggers {variant}: rescan (median of "
-                   f"{len(run.all_rescans[variant])})", v_rescan, "s"),
+            Figure(
+                f"{prefix}sync triggers {variant}: full scan (median of {len(run.fulls[variant])})",
+                v_full,
+                "s",
+            ),
+            Figure(
+                f"{prefix}sync triggers {variant}: full scan / baseline", v_full / baseline, "x"
+            ),
+            Figure(
+                f"{prefix}sync triggers {variant}: full scan postgres CPU",
+                median([p.postgres_cpu for p in run.fulls[variant]]),
+                "s",
+            ),
+            Figure(
+                f"{prefix}sync triggers {variant}: change-log rows after the full scan",
+                run.fulls[variant][0].sync_changes,
+                "n",
+            ),
+            Figure(
+                f"{prefix}sync triggers {variant}: rescan (median of "
+                f"{len(run.all_rescans[variant])})",
+                v_rescan,
+                "s",
+            ),
             Figure(f"{prefix}sync triggers {variant}: rescan / raw walk", v_rescan / walk, "x"),
         ]
     expected = run.tree.expected
-    for what in ("files", "movies", "movie extras", "series", "seasons", "episodes",
-                 "series extras"):
-        f.append(Figure(f"{prefix}indexed {what} (generated {expected[what]:,})",
-                        run.indexed.get(what, 0), "n"))
-    f.append(Figure(f"{prefix}indexed files linked to an item", run.indexed.get("linked files", 0),
-                    "n"))
+    for what in (
+        "files",
+        "movies",
+        "movie extras",
+        "series",
+        "seasons",
+        "episodes",
+        "series extras",
+    ):
+        f.append(
+            Figure(
+                f"{prefix}indexed {what} (generated {expected[what]:,})",
+                run.indexed.get(what, 0),
+                "n",
+            )
+        )
+    f.append(
+        Figure(f"{prefix}indexed files linked to an item", run.indexed.get("linked files", 0), "n")
+    )
     samples = {
         f"{prefix}raw_walk_s": run.raw_walk,
         f"{prefix}raw_copy_s": run.raw_copy,
@@ -637,8 +716,7 @@ def _figures(run: SizeRun, prefix: str) -> tuple[list[Figure], dict[str, list[fl
     }
     for variant, phases in run.fulls.items():
         samples[f"{prefix}triggers_{variant}_full_scan_s"] = [p.wall for p in phases]
-        samples[f"{prefix}triggers_{variant}_rescan_s"] = [
-            p.wall for p in run.all_rescans[variant]]
+        samples[f"{prefix}triggers_{variant}_rescan_s"] = [p.wall for p in run.all_rescans[variant]]
     return f, samples
 
 
@@ -664,8 +742,10 @@ def run(params: Params, progress: Callable[[str], Any] = print) -> Result:
             try:
                 started = time.perf_counter()
                 tree = generate(base, size, params.seed)
-                progress(f"  N={size:,}: generated {tree.files:,} files in {tree.folders:,} "
-                         f"folders in {time.perf_counter() - started:.1f} s; scanning ...")
+                progress(
+                    f"  N={size:,}: generated {tree.files:,} files in {tree.folders:,} "
+                    f"folders in {time.perf_counter() - started:.1f} s; scanning ..."
+                )
                 measured = trio.run(_measure, postgres.maintenance_dsn, tree, params)
             finally:
                 shutil.rmtree(base, ignore_errors=True)
@@ -673,13 +753,24 @@ def run(params: Params, progress: Callable[[str], Any] = print) -> Result:
             more, raw = _figures(measured, prefix)
             figures += more
             samples.update(raw)
-            notes[str(size)] = {"folders": tree.folders, "expected": dict(tree.expected),
-                                "indexed": measured.indexed, "problems": _check(measured)}
+            notes[str(size)] = {
+                "folders": tree.folders,
+                "expected": dict(tree.expected),
+                "indexed": measured.indexed,
+                "problems": _check(measured),
+            }
             for problem in notes[str(size)]["problems"]:
                 progress(f"  N={size:,}: CHECK FAILED: {problem}")
     sizes = ", ".join(f"{s:,}" for s in params.sizes)
-    summary = (f"{sizes} generated files (half movies, half series); baseline median of "
-               f"{2 * params.raw_rounds} raw rounds, 1 full scan, median of {params.rescans} "
-               "unchanged rescans")
-    return Result("scan", summary, figures, {**vars(params), "sizes": list(params.sizes),
-                                            "trees": notes}, samples)
+    summary = (
+        f"{sizes} generated files (half movies, half series); baseline median of "
+        f"{2 * params.raw_rounds} raw rounds, 1 full scan, median of {params.rescans} "
+        "unchanged rescans"
+    )
+    return Result(
+        "scan",
+        summary,
+        figures,
+        {**vars(params), "sizes": list(params.sizes), "trees": notes},
+        samples,
+    )

@@ -25,9 +25,11 @@ from dataclasses import dataclass
 
 from bench.common import BenchError, Figure, Result
 
-CAPS = ("video/x-raw,format=I420_10LE,width={w},height={h},framerate=24/1,"
-        "colorimetry=bt2100-pq,content-light-level=1000:400,"
-        "mastering-display-info=34000:16000:13250:34500:7500:3000:15635:16450:10000000:1")
+CAPS = (
+    "video/x-raw,format=I420_10LE,width={w},height={h},framerate=24/1,"
+    "colorimetry=bt2100-pq,content-light-level=1000:400,"
+    "mastering-display-info=34000:16000:13250:34500:7500:3000:15635:16450:10000000:1"
+)
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,7 @@ def _run(params: Params, middle: str) -> float:
     src.set_property("pattern", params.pattern)
     src.set_property("num-buffers", params.frames + params.warmup)
     caps = element("capsfilter")
-    caps.set_property("caps", Gst.Caps.from_string(CAPS.format(w=params.width,
-                                                              h=params.height)))
+    caps.set_property("caps", Gst.Caps.from_string(CAPS.format(w=params.width, h=params.height)))
     parts: list[Gst.Element] = [src, caps]
     if middle == "flat":
         parts.append(element("videoconvert"))
@@ -81,8 +82,7 @@ def _run(params: Params, middle: str) -> float:
     pipeline.set_state(Gst.State.PLAYING)
     try:
         bus = pipeline.get_bus()
-        msg = bus.timed_pop_filtered(600 * Gst.SECOND,
-                                     Gst.MessageType.EOS | Gst.MessageType.ERROR)
+        msg = bus.timed_pop_filtered(600 * Gst.SECOND, Gst.MessageType.EOS | Gst.MessageType.ERROR)
         ended = time.perf_counter()
         if msg is None or msg.type == Gst.MessageType.ERROR:
             detail = msg.parse_error()[0].message if msg is not None else "timeout"
@@ -107,15 +107,25 @@ def run(params: Params) -> Result:
     major, minor, _micro, _nano = Gst.version()
     return Result(
         benchmark="tonemap",
-        summary=(f"{params.width}x{params.height} I420_10LE PQ, {n} frames after "
-                 f"{params.warmup}, GStreamer {major}.{minor}"),
-        figures=[Figure("source alone, per frame", source / n * 1000, "ms"),
-                 Figure("flat conversion (baseline), per frame", flat_ms, "ms"),
-                 Figure("tone-mapped (GL), per frame", mapped_ms, "ms"),
-                 Figure("tone-mapped / flat", mapped_ms / flat_ms if flat_ms else 0.0, "x")],
-        params={"width": params.width, "height": params.height, "frames": n,
-                "warmup": params.warmup, "pattern": params.pattern},
-        samples={"wall_s": [source, flat, mapped]})
+        summary=(
+            f"{params.width}x{params.height} I420_10LE PQ, {n} frames after "
+            f"{params.warmup}, GStreamer {major}.{minor}"
+        ),
+        figures=[
+            Figure("source alone, per frame", source / n * 1000, "ms"),
+            Figure("flat conversion (baseline), per frame", flat_ms, "ms"),
+            Figure("tone-mapped (GL), per frame", mapped_ms, "ms"),
+            Figure("tone-mapped / flat", mapped_ms / flat_ms if flat_ms else 0.0, "x"),
+        ],
+        params={
+            "width": params.width,
+            "height": params.height,
+            "frames": n,
+            "warmup": params.warmup,
+            "pattern": params.pattern,
+        },
+        samples={"wall_s": [source, flat, mapped]},
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,8 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     width, height = (int(x) for x in args.size.split("x"))
     from bench.run import report
 
-    return report("tonemap", lambda: run(Params(width, height, args.frames, args.warmup,
-                                                args.pattern)))
+    return report(
+        "tonemap", lambda: run(Params(width, height, args.frames, args.warmup, args.pattern))
+    )
 
 
 if __name__ == "__main__":

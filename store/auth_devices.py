@@ -13,8 +13,10 @@ from store.sql import sql
 
 Executor = Database | Connection
 
-_COLUMNS = ("id, user_id, client_id, name, platform, state, pin_hash, failed_pin_attempts, "
-            "pin_locked, created_at, last_seen_at, revoked_at")
+_COLUMNS = (
+    "id, user_id, client_id, name, platform, state, pin_hash, failed_pin_attempts, "
+    "pin_locked, created_at, last_seen_at, revoked_at"
+)
 
 # A password login proves the user: it registers the device (pending), unlocks a PIN lock, and
 # brings a revoked device back as pending with its PIN cleared (it must be trusted again).
@@ -93,10 +95,14 @@ def _row(record: Record | None) -> DeviceRow | None:
     return None if record is None else DeviceRow(**dict(record))
 
 
-async def register(db: Executor, *, user_id: uuid.UUID, client_id: str, name: str,
-                   platform: str, now: datetime) -> DeviceRow:
-    row = _row(await db.fetchrow(UPSERT_ON_PASSWORD_LOGIN, uuid.uuid4(), user_id, client_id,
-                                 name, platform, now))
+async def register(
+    db: Executor, *, user_id: uuid.UUID, client_id: str, name: str, platform: str, now: datetime
+) -> DeviceRow:
+    row = _row(
+        await db.fetchrow(
+            UPSERT_ON_PASSWORD_LOGIN, uuid.uuid4(), user_id, client_id, name, platform, now
+        )
+    )
     assert row is not None
     return row
 
@@ -146,11 +152,19 @@ class PinCounters:
         record = await conn.fetchrow(PIN_COUNTERS, self.device_id)
         if record is None:
             return Counters()
-        return Counters(int(record["failed_pin_attempts"]),
-                        FOREVER if record["pin_locked"] else None,
-                        int(record["pin_checks_in_flight"]), record["pin_checks_at"])
+        return Counters(
+            int(record["failed_pin_attempts"]),
+            FOREVER if record["pin_locked"] else None,
+            int(record["pin_checks_in_flight"]),
+            record["pin_checks_at"],
+        )
 
     async def write(self, conn: Connection, counters: Counters, now: datetime) -> None:
-        await conn.execute(SET_PIN_COUNTERS, self.device_id, counters.failures,
-                           counters.locked_until is not None, counters.in_flight,
-                           counters.checks_at)
+        await conn.execute(
+            SET_PIN_COUNTERS,
+            self.device_id,
+            counters.failures,
+            counters.locked_until is not None,
+            counters.in_flight,
+            counters.checks_at,
+        )

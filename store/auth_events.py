@@ -37,15 +37,21 @@ class EventRow(msgspec.Struct, kw_only=True):
     details: dict[str, Any]
 
 
-async def record(db: Executor, *, at: datetime, kind: str, user_id: uuid.UUID | None,
-                 device_id: uuid.UUID | None, client_ip: str,
-                 details: dict[str, Any]) -> None:
-    await db.execute(INSERT, at, kind, user_id, device_id, client_ip,
-                     msgspec.json.encode(details).decode())
+async def record(
+    db: Executor,
+    *,
+    at: datetime,
+    kind: str,
+    user_id: uuid.UUID | None,
+    device_id: uuid.UUID | None,
+    client_ip: str,
+    details: dict[str, Any],
+) -> None:
+    await db.execute(
+        INSERT, at, kind, user_id, device_id, client_ip, msgspec.json.encode(details).decode()
+    )
 
 
 async def recent(db: Executor, limit: int) -> list[EventRow]:
     rows = await db.fetch(RECENT, limit)
-    return [
-        EventRow(**{**dict(r), "details": msgspec.json.decode(r["details"])}) for r in rows
-    ]
+    return [EventRow(**{**dict(r), "details": msgspec.json.decode(r["details"])}) for r in rows]

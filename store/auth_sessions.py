@@ -171,21 +171,53 @@ class SessionInfo(msgspec.Struct, kw_only=True):
     expires_at: datetime
 
 
-async def create_family(conn: Connection, *, family_id: uuid.UUID, user_id: uuid.UUID,
-                        device_id: uuid.UUID, scope: str, now: datetime) -> None:
+async def create_family(
+    conn: Connection,
+    *,
+    family_id: uuid.UUID,
+    user_id: uuid.UUID,
+    device_id: uuid.UUID,
+    scope: str,
+    now: datetime,
+) -> None:
     await conn.execute(INSERT_FAMILY, family_id, user_id, device_id, scope, now)
 
 
-async def add_refresh_token(conn: Connection, *, token_hash: bytes, family_id: uuid.UUID,
-                            generation: int, now: datetime, expires_at: datetime) -> None:
+async def add_refresh_token(
+    conn: Connection,
+    *,
+    token_hash: bytes,
+    family_id: uuid.UUID,
+    generation: int,
+    now: datetime,
+    expires_at: datetime,
+) -> None:
     await conn.execute(INSERT_REFRESH, token_hash, family_id, generation, now, expires_at)
 
 
-async def add_session(conn: Connection, *, session_id: uuid.UUID, token_hash: bytes,
-                      user_id: uuid.UUID, device_id: uuid.UUID, family_id: uuid.UUID,
-                      scope: str, now: datetime, expires_at: datetime) -> None:
-    await conn.execute(INSERT_SESSION, session_id, token_hash, user_id, device_id, family_id,
-                       scope, now, expires_at)
+async def add_session(
+    conn: Connection,
+    *,
+    session_id: uuid.UUID,
+    token_hash: bytes,
+    user_id: uuid.UUID,
+    device_id: uuid.UUID,
+    family_id: uuid.UUID,
+    scope: str,
+    now: datetime,
+    expires_at: datetime,
+) -> None:
+    await conn.execute(
+        INSERT_SESSION,
+        session_id,
+        token_hash,
+        user_id,
+        device_id,
+        family_id,
+        scope,
+        now,
+        expires_at,
+    )
 
 
 async def refresh_lookup(db: Executor, token_hash: bytes) -> RefreshRow | None:
@@ -204,37 +236,41 @@ async def bump_family(conn: Connection, family_id: uuid.UUID, generation: int) -
     return await conn.execute(BUMP_FAMILY, family_id, generation) == "UPDATE 1"
 
 
-async def revoke_family(db: Executor, family_id: uuid.UUID, now: datetime,
-                        reason: str) -> list[bytes]:
+async def revoke_family(
+    db: Executor, family_id: uuid.UUID, now: datetime, reason: str
+) -> list[bytes]:
     await db.execute(REVOKE_FAMILY, family_id, now, reason)
-    return [bytes(r["token_hash"]) for r in await db.fetch(REVOKE_FAMILY_SESSIONS, family_id,
-                                                           now)]
+    return [bytes(r["token_hash"]) for r in await db.fetch(REVOKE_FAMILY_SESSIONS, family_id, now)]
 
 
-async def revoke_family_sessions(db: Executor, family_id: uuid.UUID,
-                                 now: datetime) -> list[bytes]:
+async def revoke_family_sessions(db: Executor, family_id: uuid.UUID, now: datetime) -> list[bytes]:
     """Sessions only (a rotation replaces the family's session; the family lives on)."""
-    return [bytes(r["token_hash"]) for r in await db.fetch(REVOKE_FAMILY_SESSIONS, family_id,
-                                                           now)]
+    return [bytes(r["token_hash"]) for r in await db.fetch(REVOKE_FAMILY_SESSIONS, family_id, now)]
 
 
-async def revoke_device(db: Executor, device_id: uuid.UUID, now: datetime,
-                        reason: str) -> list[bytes]:
+async def revoke_device(
+    db: Executor, device_id: uuid.UUID, now: datetime, reason: str
+) -> list[bytes]:
     await db.execute(REVOKE_DEVICE_FAMILIES, device_id, now, reason)
-    return [bytes(r["token_hash"]) for r in await db.fetch(REVOKE_DEVICE_SESSIONS, device_id,
-                                                           now)]
+    return [bytes(r["token_hash"]) for r in await db.fetch(REVOKE_DEVICE_SESSIONS, device_id, now)]
 
 
-async def revoke_user(db: Executor, user_id: uuid.UUID, now: datetime, reason: str,
-                      keep_family: uuid.UUID | None = None) -> list[bytes]:
+async def revoke_user(
+    db: Executor,
+    user_id: uuid.UUID,
+    now: datetime,
+    reason: str,
+    keep_family: uuid.UUID | None = None,
+) -> list[bytes]:
     """Every session and family of the user except ``keep_family`` (the caller's own)."""
     await db.execute(REVOKE_USER_FAMILIES, user_id, now, reason, keep_family)
-    return [bytes(r["token_hash"]) for r in await db.fetch(REVOKE_USER_SESSIONS, user_id, now,
-                                                           keep_family)]
+    return [
+        bytes(r["token_hash"])
+        for r in await db.fetch(REVOKE_USER_SESSIONS, user_id, now, keep_family)
+    ]
 
 
-async def session_by_id(db: Executor,
-                        session_id: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID] | None:
+async def session_by_id(db: Executor, session_id: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID] | None:
     """(user_id, family_id) of a session."""
     record = await db.fetchrow(SESSION_BY_ID, session_id)
     return None if record is None else (record["user_id"], record["family_id"])

@@ -17,8 +17,10 @@ from store.sql import sql
 
 Executor = Database | Connection
 
-_COLUMNS = ("id, username, display_name, role, password_hash, failed_password_attempts, "
-            "locked_until, created_at, updated_at")
+_COLUMNS = (
+    "id, username, display_name, role, password_hash, failed_password_attempts, "
+    "locked_until, created_at, updated_at"
+)
 # A user's permission overrides as two arrays (``grants``, ``denies``) beside a row that has
 # the user as ``u``: one definition for every query that builds a login's principal (a session's
 # in store.auth_sessions, a playback ticket's in store.media_stream). An aggregate without GROUP
@@ -102,11 +104,13 @@ async def lock_setup(conn: Connection) -> None:
     await conn.fetchval(SETUP_LOCK, SETUP_LOCK_KEY)
 
 
-async def insert(db: Executor, *, username: str, display_name: str, role: str,
-                 password_hash: str, now: datetime) -> UserRow:
+async def insert(
+    db: Executor, *, username: str, display_name: str, role: str, password_hash: str, now: datetime
+) -> UserRow:
     try:
-        record = await db.fetchrow(INSERT, uuid.uuid4(), username, display_name, role,
-                                   password_hash, now)
+        record = await db.fetchrow(
+            INSERT, uuid.uuid4(), username, display_name, role, password_hash, now
+        )
     except asyncpg.exceptions.UniqueViolationError:
         raise UsernameTaken(username) from None
     row = _row(record)
@@ -126,8 +130,7 @@ async def list_all(db: Executor) -> list[UserRow]:
     return [UserRow(**dict(r)) for r in await db.fetch(LIST)]
 
 
-async def set_password(db: Executor, user_id: uuid.UUID, password_hash: str,
-                       now: datetime) -> None:
+async def set_password(db: Executor, user_id: uuid.UUID, password_hash: str, now: datetime) -> None:
     await db.execute(SET_PASSWORD, user_id, password_hash, now)
 
 
@@ -136,8 +139,15 @@ async def rehash(db: Executor, user_id: uuid.UUID, new_hash: str, old_hash: str)
     await db.execute(REHASH, user_id, new_hash, old_hash)
 
 
-async def update(db: Executor, user_id: uuid.UUID, *, username: str | None,
-                 display_name: str | None, role: str | None, now: datetime) -> UserRow | None:
+async def update(
+    db: Executor,
+    user_id: uuid.UUID,
+    *,
+    username: str | None,
+    display_name: str | None,
+    role: str | None,
+    now: datetime,
+) -> UserRow | None:
     try:
         record = await db.fetchrow(UPDATE, user_id, username, display_name, role, now)
     except asyncpg.exceptions.UniqueViolationError:
@@ -154,8 +164,7 @@ async def overrides(db: Executor, user_id: uuid.UUID) -> dict[str, str]:
     return {r["permission"]: r["effect"] for r in await db.fetch(OVERRIDES, user_id)}
 
 
-async def replace_overrides(conn: Connection, user_id: uuid.UUID,
-                            effects: dict[str, str]) -> None:
+async def replace_overrides(conn: Connection, user_id: uuid.UUID, effects: dict[str, str]) -> None:
     await conn.execute(CLEAR_OVERRIDES, user_id)
     for permission, effect in sorted(effects.items()):
         await conn.execute(ADD_OVERRIDE, user_id, permission, effect)

@@ -8,7 +8,7 @@ import trio_asyncio
 from store.sql import sql
 
 DATABASE_EXISTS = sql("SELECT 1 FROM pg_database WHERE datname = $1")
-CREATE_DATABASE = sql('CREATE DATABASE "ferrex" ENCODING \'UTF8\' TEMPLATE template0')
+CREATE_DATABASE = sql("CREATE DATABASE \"ferrex\" ENCODING 'UTF8' TEMPLATE template0")
 
 
 async def ensure_database(maintenance_dsn: str) -> bool:

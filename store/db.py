@@ -50,9 +50,7 @@ class Connection:
         return result
 
     async def fetchrow(self, query: Sql, *args: Any) -> Record | None:
-        row: Record | None = await trio_asyncio.aio_as_trio(self._conn.fetchrow)(
-            query.text, *args
-        )
+        row: Record | None = await trio_asyncio.aio_as_trio(self._conn.fetchrow)(query.text, *args)
         return row
 
     async def fetchval(self, query: Sql, *args: Any) -> Any:
@@ -136,8 +134,9 @@ class Database:
         return await self._run(op)
 
     @asynccontextmanager
-    async def transaction(self, *, isolation: str | None = None,
-                          readonly: bool = False) -> AsyncIterator[Connection]:
+    async def transaction(
+        self, *, isolation: str | None = None, readonly: bool = False
+    ) -> AsyncIterator[Connection]:
         """One connection, one transaction: commits on normal exit, rolls back on any error.
 
         ``isolation="repeatable_read", readonly=True`` reads one consistent snapshot across many

@@ -59,7 +59,12 @@ class Library:
 
 
 async def create(
-    db: Database, name: str, kind: str, roots: list[str], *, scan_interval_minutes: int = 360,
+    db: Database,
+    name: str,
+    kind: str,
+    roots: list[str],
+    *,
+    scan_interval_minutes: int = 360,
     watch: bool = True,
 ) -> Library:
     try:
@@ -80,8 +85,12 @@ async def list_all(db: Database) -> list[Library]:
 
 
 async def update(
-    db: Database, library_id: uuid.UUID, *, name: str | None = None,
-    roots: list[str] | None = None, scan_interval_minutes: int | None = None,
+    db: Database,
+    library_id: uuid.UUID,
+    *,
+    name: str | None = None,
+    roots: list[str] | None = None,
+    scan_interval_minutes: int | None = None,
     watch: bool | None = None,
 ) -> Library | None:
     try:

@@ -17,8 +17,9 @@ async def visible(db: Database | Connection, user_id: uuid.UUID) -> list[uuid.UU
     return None if ids is None else list(ids)
 
 
-async def set_visible(db: Database, user_id: uuid.UUID,
-                      library_ids: list[uuid.UUID] | None) -> bool:
+async def set_visible(
+    db: Database, user_id: uuid.UUID, library_ids: list[uuid.UUID] | None
+) -> bool:
     return await db.fetchval(SET, user_id, library_ids) is not None
 
 

@@ -88,12 +88,22 @@ class UserCounters:
         record = await conn.fetchrow(USER_COUNTERS, self.user_id)
         if record is None:  # deleted meanwhile: behaves like a fresh account, writes go nowhere
             return Counters()
-        return Counters(int(record["failures"]), record["locked_until"],
-                        int(record["in_flight"]), record["checks_at"])
+        return Counters(
+            int(record["failures"]),
+            record["locked_until"],
+            int(record["in_flight"]),
+            record["checks_at"],
+        )
 
     async def write(self, conn: Connection, counters: Counters, now: datetime) -> None:
-        await conn.execute(SET_USER_COUNTERS, self.user_id, counters.failures,
-                           counters.locked_until, counters.in_flight, counters.checks_at)
+        await conn.execute(
+            SET_USER_COUNTERS,
+            self.user_id,
+            counters.failures,
+            counters.locked_until,
+            counters.in_flight,
+            counters.checks_at,
+        )
 
 
 class UnknownNameCounters:
@@ -106,12 +116,23 @@ class UnknownNameCounters:
         await conn.execute(ENSURE_UNKNOWN, self.name, now)
         record = await conn.fetchrow(UNKNOWN_COUNTERS, self.name)
         assert record is not None
-        return Counters(int(record["failures"]), record["locked_until"],
-                        int(record["in_flight"]), record["checks_at"])
+        return Counters(
+            int(record["failures"]),
+            record["locked_until"],
+            int(record["in_flight"]),
+            record["checks_at"],
+        )
 
     async def write(self, conn: Connection, counters: Counters, now: datetime) -> None:
-        await conn.execute(SET_UNKNOWN_COUNTERS, self.name, counters.failures,
-                           counters.locked_until, counters.in_flight, counters.checks_at, now)
+        await conn.execute(
+            SET_UNKNOWN_COUNTERS,
+            self.name,
+            counters.failures,
+            counters.locked_until,
+            counters.in_flight,
+            counters.checks_at,
+            now,
+        )
 
 
 async def purge_unknown(db: Database | Connection, before: datetime) -> int:

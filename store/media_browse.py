@@ -68,20 +68,26 @@ class ItemRow(msgspec.Struct, kw_only=True, frozen=True):
     series_id: uuid.UUID | None = None
     """Next Up's rows: the series the episode is next in."""
 
+
 # Sort key expression and its SQL type (the cursor carries the key as text, cast back here).
 # Migration 0008 indexes each of these (but last_watched) exactly as written here: change both.
 # A year make_date() cannot take (0, or beyond 9999) counts as no year rather than failing.
 SORT_KEYS: dict[str, tuple[str, str]] = {
     "title": ("i.sort_title", "text"),
     "year": ("coalesce(i.year, 0)", "integer"),
-    "release_date": ("coalesce(i.release_date, i.air_date, "
-                     "CASE WHEN i.year BETWEEN 1 AND 9999 THEN make_date(i.year, 1, 1) END, "
-                     "DATE '0001-01-01')", "date"),
+    "release_date": (
+        "coalesce(i.release_date, i.air_date, "
+        "CASE WHEN i.year BETWEEN 1 AND 9999 THEN make_date(i.year, 1, 1) END, "
+        "DATE '0001-01-01')",
+        "date",
+    ),
     "date_added": ("i.added_at", "timestamptz"),
     "rating": ("coalesce(i.rating, -1)", "real"),
     "runtime": ("coalesce(i.runtime_minutes, -1)", "integer"),
-    "last_watched": ("coalesce(ws.last_played_at, TIMESTAMPTZ '1970-01-01 00:00:00+00')",
-                     "timestamptz"),
+    "last_watched": (
+        "coalesce(ws.last_played_at, TIMESTAMPTZ '1970-01-01 00:00:00+00')",
+        "timestamptz",
+    ),
 }
 
 _ITEM_COLUMNS = f"""
@@ -119,12 +125,15 @@ _ITEM_FILTERS = r"""
                                           '_', '\_') || '%'))
 """
 _UNWATCHED = "(ws.item_id IS NULL OR (NOT ws.completed AND ws.position_s = 0))"
-_FILTERS = _ITEM_FILTERS + f"""
+_FILTERS = (
+    _ITEM_FILTERS
+    + f"""
     AND ($15::text IS NULL
          OR ($15::text = 'watched' AND ws.completed)
          OR ($15::text = 'in_progress' AND NOT ws.completed AND ws.position_s > 0)
          OR ($15::text = 'unwatched' AND {_UNWATCHED}))
 """
+)
 _FROM = """
     FROM media_items i
     LEFT JOIN watch_state ws ON ws.item_id = i.id AND ws.user_id = $1::uuid
@@ -154,7 +163,8 @@ def _query_statement(key: str, kind: str, desc: bool) -> Sql:
 
 QUERIES: dict[tuple[str, bool], Sql] = {
     (name, desc): _query_statement(key, kind, desc)
-    for name, (key, kind) in SORT_KEYS.items() for desc in (False, True)
+    for name, (key, kind) in SORT_KEYS.items()
+    for desc in (False, True)
 }
 COUNT = sql(f"SELECT count(*) AS total, {_HIGH_WATER} AS high_water {_FROM} WHERE {_FILTERS}")
 
@@ -164,6 +174,8 @@ _TALLY = """(SELECT coalesce(sum(c.present), 0) FROM media_item_counts c
              WHERE ($1::text[] IS NULL OR c.kind = ANY($1::text[]))
                AND ($2::uuid[] IS NULL OR c.library_id = ANY($2::uuid[])))"""
 TALLY = sql(f"SELECT {_TALLY}::bigint AS total, {_HIGH_WATER} AS high_water")
+
+
 # Matches among the user's watch rows: the rows first (a tenth of the library here), each
 # looking its item up by key. Left to itself the planner hashes the watch rows and walks every
 # present item (4.5 ms at 30k items); the lateral subquery with OFFSET 0 cannot be flattened,
@@ -190,7 +202,7 @@ UNWATCHED_TALLY = sql(
 UNWATCHED_COUNT = sql(
     f"""
     SELECT ((SELECT count(*) {_FROM} WHERE {_ITEM_FILTERS})
-            - {_watched_matches('$1', _SEEN, _ITEM_FILTERS)})::bigint AS total,
+            - {_watched_matches("$1", _SEEN, _ITEM_FILTERS)})::bigint AS total,
            {_HIGH_WATER} AS high_water
     """
 )
@@ -246,10 +258,23 @@ class Filters:
     watch_status: str | None = None
 
     def args(self) -> tuple[Any, ...]:
-        return (self.user_id, self.kinds, self.library_ids, self.genres, self.all_genres,
-                self.year_min, self.year_max, self.rating_min, self.rating_max,
-                self.runtime_min, self.runtime_max, self.min_height, self.hdr, self.search,
-                self.watch_status)
+        return (
+            self.user_id,
+            self.kinds,
+            self.library_ids,
+            self.genres,
+            self.all_genres,
+            self.year_min,
+            self.year_max,
+            self.rating_min,
+            self.rating_max,
+            self.runtime_min,
+            self.runtime_max,
+            self.min_height,
+            self.hdr,
+            self.search,
+            self.watch_status,
+        )
 
     def total_key(self) -> tuple[Any, ...]:
         """What the total depends on: the filters, and the user only through watch status (so
@@ -259,9 +284,18 @@ class Filters:
 
     def scope_only(self) -> bool:
         """Only kind and library (and watch status) narrow the matches: the tally answers."""
-        return (self.genres, self.year_min, self.year_max, self.rating_min, self.rating_max,
-                self.runtime_min, self.runtime_max, self.min_height, self.hdr,
-                self.search) == (None,) * 10
+        return (
+            self.genres,
+            self.year_min,
+            self.year_max,
+            self.rating_min,
+            self.rating_max,
+            self.runtime_min,
+            self.runtime_max,
+            self.min_height,
+            self.hdr,
+            self.search,
+        ) == (None,) * 10
 
     def total_statement(self) -> tuple[Sql, tuple[Any, ...], bool]:
         """The statement that counts the matches, its arguments, and whether it is cheap (the
@@ -288,9 +322,16 @@ PLANNER_SETTINGS = sql(
 )
 
 
-async def query(db: Database, filters: Filters, sort: str, desc: bool, limit: int,
-                offset: int, after: tuple[str, uuid.UUID] | None,
-                with_total: bool = False) -> tuple[list[ItemRow], int | None]:
+async def query(
+    db: Database,
+    filters: Filters,
+    sort: str,
+    desc: bool,
+    limit: int,
+    offset: int,
+    after: tuple[str, uuid.UUID] | None,
+    with_total: bool = False,
+) -> tuple[list[ItemRow], int | None]:
     """One page (and the total count of matches, without the cursor, when asked).
 
     The whole exchange is one hop to the asyncio side and one transaction (custom plans are a
@@ -301,15 +342,23 @@ async def query(db: Database, filters: Filters, sort: str, desc: bool, limit: in
     tally or counted, in the same transaction.
     """
     return await db.run_asyncio(
-        lambda conn: _page(conn, totals_for(db), filters, sort, desc, limit, offset, after,
-                           with_total))
+        lambda conn: _page(
+            conn, totals_for(db), filters, sort, desc, limit, offset, after, with_total
+        )
+    )
 
 
-async def query_visible(db: Database, viewer_id: uuid.UUID,
-                        make_filters: Callable[[list[uuid.UUID] | None], Filters], sort: str,
-                        desc: bool, limit: int, offset: int,
-                        after: tuple[str, uuid.UUID] | None,
-                        with_total: bool = False) -> tuple[list[ItemRow], int | None]:
+async def query_visible(
+    db: Database,
+    viewer_id: uuid.UUID,
+    make_filters: Callable[[list[uuid.UUID] | None], Filters],
+    sort: str,
+    desc: bool,
+    limit: int,
+    offset: int,
+    after: tuple[str, uuid.UUID] | None,
+    with_total: bool = False,
+) -> tuple[list[ItemRow], int | None]:
     """As :func:`query`, with the filters made from the libraries ``viewer_id`` may see
     (``users.library_ids``, read in the same hop and transaction: a separate lookup cost a hop
     and a pool round trip of its own, about 2 ms of a 4 ms request)."""
@@ -323,9 +372,17 @@ async def query_visible(db: Database, viewer_id: uuid.UUID,
     return await db.run_asyncio(run)
 
 
-async def _page(conn: Any, totals: Totals, filters: Filters, sort: str, desc: bool, limit: int,
-                offset: int, after: tuple[str, uuid.UUID] | None,
-                with_total: bool) -> tuple[list[ItemRow], int | None]:
+async def _page(
+    conn: Any,
+    totals: Totals,
+    filters: Filters,
+    sort: str,
+    desc: bool,
+    limit: int,
+    offset: int,
+    after: tuple[str, uuid.UUID] | None,
+    with_total: bool,
+) -> tuple[list[ItemRow], int | None]:
     key, after_id = after if after is not None else (None, None)
     statement = QUERIES[(sort, desc)]
     args = (*filters.args(), key, after_id, limit, offset)
@@ -346,10 +403,17 @@ async def _page(conn: Any, totals: Totals, filters: Filters, sort: str, desc: bo
                 mark, total = known
                 if mark == high_water:
                     return rows, total
-                if (not cheap and mark < high_water <= mark + CHANGED_SINCE_MAX
-                        and not await conn.fetchval(
-                            CHANGED_SINCE.text, mark, high_water, filters.library_ids,
-                            filters.user_id if filters.watch_status else None)):
+                if (
+                    not cheap
+                    and mark < high_water <= mark + CHANGED_SINCE_MAX
+                    and not await conn.fetchval(
+                        CHANGED_SINCE.text,
+                        mark,
+                        high_water,
+                        filters.library_ids,
+                        filters.user_id if filters.watch_status else None,
+                    )
+                ):
                     totals.put(total_key, high_water, total)
                     return rows, total
         counted = await conn.fetchrow(total_sql.text, *total_args)

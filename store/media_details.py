@@ -53,6 +53,7 @@ class ImageRow(msgspec.Struct, kw_only=True, frozen=True):
     kind: str
     image_id: str
 
+
 ITEM = sql(
     f"""
     SELECT {_ITEM_COLUMNS}, i.overview, i.tagline, i.studios, i.mpaa, i.edition,

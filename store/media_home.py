@@ -20,13 +20,17 @@ CONTINUE_WATCHING = sql(
     LIMIT $3
     """
 )
+
+
 # The next-episode rule (sync/episode_order.py, which the replica follows in Python): the
 # running order of a series' episodes and the "follows" test, as SQL over aliases of
 # media_items. Text in the key compares by code point ("C"), uuid by bytes, as in Python.
 def _episode_key(e: str) -> str:
-    return (f"(coalesce({e}.season_number, -1), coalesce({e}.episode_numbers[1], 2147483647), "
-            f"coalesce({e}.episode_numbers[cardinality({e}.episode_numbers)], 2147483647), "
-            f"coalesce({e}.air_date, DATE '0001-01-01'), {e}.sort_title COLLATE \"C\", {e}.id)")
+    return (
+        f"(coalesce({e}.season_number, -1), coalesce({e}.episode_numbers[1], 2147483647), "
+        f"coalesce({e}.episode_numbers[cardinality({e}.episode_numbers)], 2147483647), "
+        f"coalesce({e}.air_date, DATE '0001-01-01'), {e}.sort_title COLLATE \"C\", {e}.id)"
+    )
 
 
 def _follows(b: str, a: str) -> str:
@@ -51,7 +55,7 @@ NEXT_UP = sql(
         JOIN media_items season ON season.id = e.parent_id
         WHERE ws.user_id = $1::uuid AND ws.completed AND season.parent_id IS NOT NULL
           AND ($2::uuid IS NULL OR e.library_id = $2::uuid)
-        ORDER BY season.parent_id, ws.last_played_at DESC NULLS LAST, {_episode_key('e')} DESC
+        ORDER BY season.parent_id, ws.last_played_at DESC NULLS LAST, {_episode_key("e")} DESC
     )
     SELECT {_ITEM_COLUMNS}, ld.series_id
     FROM last_done ld
@@ -61,8 +65,8 @@ NEXT_UP = sql(
         JOIN media_items season ON season.id = e.parent_id
         LEFT JOIN watch_state w2 ON w2.item_id = e.id AND w2.user_id = $1::uuid
         WHERE season.parent_id = ld.series_id AND e.present AND e.kind = 'episode'
-          AND NOT coalesce(w2.completed, false) AND {_follows('e', 'cur')}
-        ORDER BY {_episode_key('e')}
+          AND NOT coalesce(w2.completed, false) AND {_follows("e", "cur")}
+        ORDER BY {_episode_key("e")}
         LIMIT 1
     ) nxt
     JOIN media_items i ON i.id = nxt.id
@@ -81,8 +85,8 @@ NEXT_EPISODE = sql(
         SELECT e.id FROM media_items e
         JOIN media_items season ON season.id = e.parent_id
         WHERE season.parent_id = cur_season.parent_id AND e.present AND e.kind = 'episode'
-          AND {_follows('e', 'cur')}
-        ORDER BY {_episode_key('e')}
+          AND {_follows("e", "cur")}
+        ORDER BY {_episode_key("e")}
         LIMIT 1
     ) nxt
     JOIN media_items i ON i.id = nxt.id
@@ -102,13 +106,15 @@ RECENTLY_ADDED = sql(
 )
 
 
-async def continue_watching(db: Database, user_id: uuid.UUID, library_id: uuid.UUID | None,
-                            limit: int) -> list[ItemRow]:
+async def continue_watching(
+    db: Database, user_id: uuid.UUID, library_id: uuid.UUID | None, limit: int
+) -> list[ItemRow]:
     return [ItemRow(**r) for r in await db.fetch(CONTINUE_WATCHING, user_id, library_id, limit)]
 
 
-async def next_up(db: Database, user_id: uuid.UUID, library_id: uuid.UUID | None,
-                  limit: int) -> list[ItemRow]:
+async def next_up(
+    db: Database, user_id: uuid.UUID, library_id: uuid.UUID | None, limit: int
+) -> list[ItemRow]:
     return [ItemRow(**r) for r in await db.fetch(NEXT_UP, user_id, library_id, limit)]
 
 
@@ -119,6 +125,7 @@ async def next_episode(db: Database, user_id: uuid.UUID, item_id: uuid.UUID) -> 
     return None if row is None else ItemRow(**row)
 
 
-async def recently_added(db: Database, user_id: uuid.UUID, library_id: uuid.UUID | None,
-                         limit: int) -> list[ItemRow]:
+async def recently_added(
+    db: Database, user_id: uuid.UUID, library_id: uuid.UUID | None, limit: int
+) -> list[ItemRow]:
     return [ItemRow(**r) for r in await db.fetch(RECENTLY_ADDED, user_id, library_id, limit)]

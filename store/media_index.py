@@ -245,8 +245,9 @@ class ItemRow:
 async def folder_fingerprints(
     db: Database | Connection, library_id: uuid.UUID, paths: list[str]
 ) -> dict[str, str]:
-    return {r["path"]: r["fingerprint"]
-            for r in await db.fetch(FOLDER_FINGERPRINTS, library_id, paths)}
+    return {
+        r["path"]: r["fingerprint"] for r in await db.fetch(FOLDER_FINGERPRINTS, library_id, paths)
+    }
 
 
 async def library_fingerprints_json(
@@ -267,8 +268,13 @@ async def save_folders(
     conn: Connection, library_id: uuid.UUID, rows: list[tuple[str, str, str | None]]
 ) -> None:
     if rows:
-        await conn.execute(SAVE_FOLDERS, library_id, [r[0] for r in rows], [r[1] for r in rows],
-                           [r[2] for r in rows])
+        await conn.execute(
+            SAVE_FOLDERS,
+            library_id,
+            [r[0] for r in rows],
+            [r[1] for r in rows],
+            [r[2] for r in rows],
+        )
 
 
 async def files_in_folders(
@@ -278,7 +284,11 @@ async def files_in_folders(
 
 
 async def upsert_files(
-    conn: Connection, library_id: uuid.UUID, rows: list[FileRow], *, ids: bool = True,
+    conn: Connection,
+    library_id: uuid.UUID,
+    rows: list[FileRow],
+    *,
+    ids: bool = True,
     settled: Collection[uuid.UUID] = (),
 ) -> dict[str, uuid.UUID]:
     """Insert or revive files (written parsed and linked); returns path → file id (empty when
@@ -294,8 +304,9 @@ async def upsert_files(
         written = {}
     else:
         written = {r["path"]: r["id"] for r in await conn.fetch(UPSERT_FILES, library_id, batch)}
-    await refresh_editions(conn, [r.item_id for r in rows
-                                  if r.item_id is not None and r.item_id not in settled])
+    await refresh_editions(
+        conn, [r.item_id for r in rows if r.item_id is not None and r.item_id not in settled]
+    )
     return written
 
 
@@ -348,8 +359,7 @@ async def upsert_items(
     write per item instead of an insert and then an update of every row."""
     if not rows:
         return {}
-    result = await conn.fetch(UPSERT_ITEMS, library_id, msgspec.json.encode(rows).decode(),
-                              tried)
+    result = await conn.fetch(UPSERT_ITEMS, library_id, msgspec.json.encode(rows).decode(), tried)
     return {r["identity_key"]: (r["id"], r["inserted"]) for r in result}
 
 

@@ -17,8 +17,24 @@ from store.media_stream import stream_file, ticket_login
 from store.watch_state import get_state, playable_below, save_progress, set_state
 
 __all__ = [
-    "SORT_KEYS", "Filters", "children", "continue_watching", "count", "get_state", "item",
-    "item_files", "item_images", "item_people", "next_episode", "next_up", "playable_below",
-    "query", "query_visible", "recently_added", "save_progress", "set_state", "stream_file",
+    "SORT_KEYS",
+    "Filters",
+    "children",
+    "continue_watching",
+    "count",
+    "get_state",
+    "item",
+    "item_files",
+    "item_images",
+    "item_people",
+    "next_episode",
+    "next_up",
+    "playable_below",
+    "query",
+    "query_visible",
+    "recently_added",
+    "save_progress",
+    "set_state",
+    "stream_file",
     "ticket_login",
 ]

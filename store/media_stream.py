@@ -36,6 +36,7 @@ class TicketLogin(msgspec.Struct, kw_only=True, frozen=True):
     grants: list[str]
     denies: list[str]
 
+
 STREAM_FILE = sql(
     """
     SELECT f.id, f.library_id, f.path, f.size_bytes, f.mtime_ns, f.present, f.item_id,
@@ -49,12 +50,13 @@ STREAM_FILE = sql(
 )
 
 
-async def stream_file(db: Database, file_id: uuid.UUID,
-                      user_id: uuid.UUID) -> StreamFileRow | None:
+async def stream_file(db: Database, file_id: uuid.UUID, user_id: uuid.UUID) -> StreamFileRow | None:
     """The file, if ``user_id`` may see its library (users.library_ids; every range request of
     a stream asks, so access is decided in the same round trip)."""
     row = await db.fetchrow(STREAM_FILE, file_id, user_id)
     return None if row is None else StreamFileRow(**row)
+
+
 TICKET_LOGIN = sql(
     f"""
     SELECT u.role, f.scope, ov.grants, ov.denies
@@ -67,8 +69,9 @@ TICKET_LOGIN = sql(
 )
 
 
-async def ticket_login(db: Database, family_id: uuid.UUID,
-                       user_id: uuid.UUID) -> TicketLogin | None:
+async def ticket_login(
+    db: Database, family_id: uuid.UUID, user_id: uuid.UUID
+) -> TicketLogin | None:
     """(role, scope, grants, denies) of the login a playback ticket came from, as they are now;
     None once that login or its device is revoked. Asked on every request of a ticket, so a
     DENY or a revocation ends its streams at once, not when the ticket expires."""

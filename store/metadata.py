@@ -107,6 +107,7 @@ class VariantKey(msgspec.Struct, kw_only=True, frozen=True):
     width: int
     format: str
 
+
 ITEMS_FOR_METADATA = sql(
     """
     SELECT i.id, i.kind, i.library_id, i.parent_id, i.title, i.year, i.season_number,
@@ -348,9 +349,7 @@ ITEM_IMAGE_SOURCES = sql(
     JOIN images i ON i.id = ii.image_id WHERE ii.item_id = ANY($1::uuid[])
     """
 )
-IMAGE = sql(
-    "SELECT id, source_path, width, height, format FROM images WHERE id = $1"
-)
+IMAGE = sql("SELECT id, source_path, width, height, format FROM images WHERE id = $1")
 RECORD_IMAGE_ERROR = sql(
     """
     INSERT INTO image_errors (source, error) VALUES ($1, $2)
@@ -439,8 +438,9 @@ def _json(value: Any) -> str:
     return msgspec.json.encode(value).decode()
 
 
-async def items_for_metadata(db: Database | Connection,
-                             ids: list[uuid.UUID]) -> list[ItemForMetadata]:
+async def items_for_metadata(
+    db: Database | Connection, ids: list[uuid.UUID]
+) -> list[ItemForMetadata]:
     return [ItemForMetadata(**r) for r in await db.fetch(ITEMS_FOR_METADATA, ids)]
 
 
@@ -454,39 +454,84 @@ async def described_by_nothing(conn: Connection, ids: list[uuid.UUID]) -> None:
         await conn.execute(DESCRIBED_BY_NOTHING, ids)
 
 
-async def undescribed(conn: Connection, library_id: uuid.UUID,
-                      older_than_seconds: float) -> list[uuid.UUID]:
+async def undescribed(
+    conn: Connection, library_id: uuid.UUID, older_than_seconds: float
+) -> list[uuid.UUID]:
     return [r["id"] for r in await conn.fetch(UNDESCRIBED, library_id, older_than_seconds)]
 
 
-async def apply(conn: Connection, item_id: uuid.UUID, f: Fields, source: str | None,
-                error: str | None, locked: list[str]) -> None:
+async def apply(
+    conn: Connection,
+    item_id: uuid.UUID,
+    f: Fields,
+    source: str | None,
+    error: str | None,
+    locked: list[str],
+) -> None:
     await conn.execute(
-        APPLY, item_id, f.title, f.sort_title, f.original_title, f.year, f.overview, f.tagline,
-        f.genres, f.studios, f.rating, _json(f.ratings), f.mpaa, f.runtime_minutes,
-        f.release_date, f.collection, _json(f.external_ids), source, error,
+        APPLY,
+        item_id,
+        f.title,
+        f.sort_title,
+        f.original_title,
+        f.year,
+        f.overview,
+        f.tagline,
+        f.genres,
+        f.studios,
+        f.rating,
+        _json(f.ratings),
+        f.mpaa,
+        f.runtime_minutes,
+        f.release_date,
+        f.collection,
+        _json(f.external_ids),
+        source,
+        error,
     )
     if f.people and "people" not in locked:
         await set_people(conn, item_id, f.people)
 
 
-async def apply_many(conn: Connection,
-                     results: list[tuple[uuid.UUID, Fields, str | None, str | None,
-                                         list[str]]]) -> None:
+async def apply_many(
+    conn: Connection, results: list[tuple[uuid.UUID, Fields, str | None, str | None, list[str]]]
+) -> None:
     """:func:`apply` for a batch (item, fields, source, error, locked) in one UPDATE, then
     the people of those that have any. An item given twice keeps its last fields."""
-    last = {item_id: (item_id, f, source, error, locked)
-            for item_id, f, source, error, locked in results}
+    last = {
+        item_id: (item_id, f, source, error, locked)
+        for item_id, f, source, error, locked in results
+    }
     if not last:
         return
-    await conn.execute(APPLY_MANY, _json([{
-        "id": str(item_id), "title": f.title, "sort_title": f.sort_title,
-        "original_title": f.original_title, "year": f.year, "overview": f.overview,
-        "tagline": f.tagline, "genres": f.genres, "studios": f.studios, "rating": f.rating,
-        "ratings": f.ratings, "mpaa": f.mpaa, "runtime_minutes": f.runtime_minutes,
-        "release_date": f.release_date, "collection": f.collection,
-        "external_ids": f.external_ids, "source": source, "error": error,
-    } for item_id, f, source, error, _ in last.values()]))
+    await conn.execute(
+        APPLY_MANY,
+        _json(
+            [
+                {
+                    "id": str(item_id),
+                    "title": f.title,
+                    "sort_title": f.sort_title,
+                    "original_title": f.original_title,
+                    "year": f.year,
+                    "overview": f.overview,
+                    "tagline": f.tagline,
+                    "genres": f.genres,
+                    "studios": f.studios,
+                    "rating": f.rating,
+                    "ratings": f.ratings,
+                    "mpaa": f.mpaa,
+                    "runtime_minutes": f.runtime_minutes,
+                    "release_date": f.release_date,
+                    "collection": f.collection,
+                    "external_ids": f.external_ids,
+                    "source": source,
+                    "error": error,
+                }
+                for item_id, f, source, error, _ in last.values()
+            ]
+        ),
+    )
     for item_id, f, _, _, locked in last.values():
         if f.people and "people" not in locked:
             await set_people(conn, item_id, f.people)
@@ -504,23 +549,45 @@ async def set_people(conn: Connection, item_id: uuid.UUID, people: list[Person])
     for p in people:
         unique.setdefault(person_key(p), p)
     rows = await conn.fetch(
-        UPSERT_PEOPLE, list(unique), [p.name for p in unique.values()],
-        [p.thumb_url for p in unique.values()], [_json(p.external_ids) for p in unique.values()],
+        UPSERT_PEOPLE,
+        list(unique),
+        [p.name for p in unique.values()],
+        [p.thumb_url for p in unique.values()],
+        [_json(p.external_ids) for p in unique.values()],
     )
     ids = {r["identity_key"]: r["id"] for r in rows}
     await conn.execute(
-        LINK_PEOPLE, item_id, [ids[person_key(p)] for p in people], [p.kind for p in people],
-        [p.role for p in people], list(range(len(people))),
+        LINK_PEOPLE,
+        item_id,
+        [ids[person_key(p)] for p in people],
+        [p.kind for p in people],
+        [p.role for p in people],
+        list(range(len(people))),
     )
 
 
-async def edit(conn: Connection, item_id: uuid.UUID, values: dict[str, Any],
-               lock: list[str], unlock: list[str]) -> bool:
+async def edit(
+    conn: Connection, item_id: uuid.UUID, values: dict[str, Any], lock: list[str], unlock: list[str]
+) -> bool:
     v = values.get
     row = await conn.fetchrow(
-        EDIT, item_id, v("title"), v("sort_title"), v("original_title"), v("year"),
-        v("overview"), v("tagline"), v("genres"), v("studios"), v("rating"), v("mpaa"),
-        v("runtime_minutes"), v("release_date"), v("collection"), lock, unlock,
+        EDIT,
+        item_id,
+        v("title"),
+        v("sort_title"),
+        v("original_title"),
+        v("year"),
+        v("overview"),
+        v("tagline"),
+        v("genres"),
+        v("studios"),
+        v("rating"),
+        v("mpaa"),
+        v("runtime_minutes"),
+        v("release_date"),
+        v("collection"),
+        lock,
+        unlock,
     )
     return row is not None
 
@@ -534,15 +601,25 @@ async def item_people(db: Database | Connection, item_id: uuid.UUID) -> list[Per
     return [PersonCredit(**r) for r in await db.fetch(ITEM_PEOPLE, item_id)]
 
 
-async def save_image(conn: Connection, image_id: str, source_path: str | None,
-                     source_url: str | None, width: int, height: int, fmt: str,
-                     color: str | None, blurhash: str | None) -> None:
-    await conn.execute(UPSERT_IMAGE, image_id, source_path, source_url, width, height, fmt,
-                       color, blurhash)
+async def save_image(
+    conn: Connection,
+    image_id: str,
+    source_path: str | None,
+    source_url: str | None,
+    width: int,
+    height: int,
+    fmt: str,
+    color: str | None,
+    blurhash: str | None,
+) -> None:
+    await conn.execute(
+        UPSERT_IMAGE, image_id, source_path, source_url, width, height, fmt, color, blurhash
+    )
 
 
-async def set_item_image(conn: Connection, item_id: uuid.UUID, kind: str, image_id: str,
-                         source: str) -> None:
+async def set_item_image(
+    conn: Connection, item_id: uuid.UUID, kind: str, image_id: str, source: str
+) -> None:
     await conn.execute(SET_ITEM_IMAGE, item_id, kind, image_id, source)
 
 
@@ -570,35 +647,55 @@ async def save_images(conn: Connection, rows: list[ImageRow]) -> None:
     for r in rows:
         old = merged.get(r.image_id)
         if old is not None and r.source_path is None:
-            r = ImageRow(r.image_id, old.source_path, r.source_url, r.width, r.height,
-                         r.format, r.color, r.blurhash)
+            r = ImageRow(
+                r.image_id,
+                old.source_path,
+                r.source_url,
+                r.width,
+                r.height,
+                r.format,
+                r.color,
+                r.blurhash,
+            )
         merged[r.image_id] = r
     if merged:
         v = list(merged.values())
-        await conn.execute(UPSERT_IMAGES, [r.image_id for r in v], [r.source_path for r in v],
-                           [r.source_url for r in v], [r.width for r in v],
-                           [r.height for r in v], [r.format for r in v], [r.color for r in v],
-                           [r.blurhash for r in v])
+        await conn.execute(
+            UPSERT_IMAGES,
+            [r.image_id for r in v],
+            [r.source_path for r in v],
+            [r.source_url for r in v],
+            [r.width for r in v],
+            [r.height for r in v],
+            [r.format for r in v],
+            [r.color for r in v],
+            [r.blurhash for r in v],
+        )
 
 
-async def set_item_images(conn: Connection,
-                          rows: list[tuple[uuid.UUID, str, str, str]]) -> None:
+async def set_item_images(conn: Connection, rows: list[tuple[uuid.UUID, str, str, str]]) -> None:
     """:func:`set_item_image` for a batch of (item, kind, image, source); the last given for an
     item and kind wins."""
-    last = {(item_id, kind): (item_id, kind, image_id, source)
-            for item_id, kind, image_id, source in rows}
+    last = {
+        (item_id, kind): (item_id, kind, image_id, source)
+        for item_id, kind, image_id, source in rows
+    }
     if last:
         v = list(last.values())
-        await conn.execute(SET_ITEM_IMAGES, [r[0] for r in v], [r[1] for r in v],
-                           [r[2] for r in v], [r[3] for r in v])
+        await conn.execute(
+            SET_ITEM_IMAGES,
+            [r[0] for r in v],
+            [r[1] for r in v],
+            [r[2] for r in v],
+            [r[3] for r in v],
+        )
 
 
 async def set_placeholders(conn: Connection, values: dict[uuid.UUID, dict[str, Any]]) -> None:
     """:func:`set_placeholder` for many items in one UPDATE (one run of media_items'
     statement triggers instead of one per item)."""
     if values:
-        await conn.execute(SET_PLACEHOLDERS, list(values),
-                           [_json(v) for v in values.values()])
+        await conn.execute(SET_PLACEHOLDERS, list(values), [_json(v) for v in values.values()])
 
 
 async def record_image_errors(conn: Connection, errors: list[tuple[str, str]]) -> None:
@@ -612,12 +709,12 @@ async def add_variants(conn: Connection, rows: list[tuple[str, int, str, int]]) 
     last = {(i, w, f): (i, w, f, b) for i, w, f, b in rows}
     if last:
         v = list(last.values())
-        await conn.execute(ADD_VARIANTS, [r[0] for r in v], [r[1] for r in v],
-                           [r[2] for r in v], [r[3] for r in v])
+        await conn.execute(
+            ADD_VARIANTS, [r[0] for r in v], [r[1] for r in v], [r[2] for r in v], [r[3] for r in v]
+        )
 
 
-async def item_image_sources(db: Database | Connection,
-                             ids: list[uuid.UUID]) -> list[Record]:
+async def item_image_sources(db: Database | Connection, ids: list[uuid.UUID]) -> list[Record]:
     return await db.fetch(ITEM_IMAGE_SOURCES, ids)
 
 
@@ -634,8 +731,9 @@ async def image_errors(db: Database | Connection) -> list[ImageErrorRow]:
     return [ImageErrorRow(**r) for r in await db.fetch(IMAGE_ERRORS)]
 
 
-async def add_variant(db: Database | Connection, image_id: str, width: int, fmt: str,
-                      size: int) -> None:
+async def add_variant(
+    db: Database | Connection, image_id: str, width: int, fmt: str, size: int
+) -> None:
     await db.execute(ADD_VARIANT, image_id, width, fmt, size)
 
 
@@ -661,6 +759,7 @@ async def cache_put(db: Database | Connection, key: str, body: str) -> None:
     await db.execute(CACHE_PUT, key, body)
 
 
-async def set_identified(conn: Connection, item_id: uuid.UUID, choice: dict[str, Any],
-                         ids: dict[str, Any]) -> bool:
+async def set_identified(
+    conn: Connection, item_id: uuid.UUID, choice: dict[str, Any], ids: dict[str, Any]
+) -> bool:
     return await conn.fetchrow(SET_IDENTIFIED, item_id, _json(choice), _json(ids)) is not None

@@ -72,11 +72,19 @@ class Job:
     @classmethod
     def from_record(cls, row: Record) -> Job:
         return cls(
-            id=row["id"], kind=row["kind"], library_id=row["library_id"],
-            payload=msgspec.json.decode(row["payload"]), priority=row["priority"],
-            state=row["state"], attempts=row["attempts"], max_attempts=row["max_attempts"],
-            lease_id=row["lease_id"], lease_expires_at=row["lease_expires_at"],
-            dedupe_key=row["dedupe_key"], last_error=row["last_error"], scan_id=row["scan_id"],
+            id=row["id"],
+            kind=row["kind"],
+            library_id=row["library_id"],
+            payload=msgspec.json.decode(row["payload"]),
+            priority=row["priority"],
+            state=row["state"],
+            attempts=row["attempts"],
+            max_attempts=row["max_attempts"],
+            lease_id=row["lease_id"],
+            lease_expires_at=row["lease_expires_at"],
+            dedupe_key=row["dedupe_key"],
+            last_error=row["last_error"],
+            scan_id=row["scan_id"],
         )
 
 
@@ -238,8 +246,12 @@ async def eligible(db: Database) -> dict[tuple[int, uuid.UUID | None], dict[str,
 
 
 async def claim(
-    db: Database, priority: int, library_id: uuid.UUID | None, owner: str,
-    ttl: float = LEASE_TTL_SECONDS, kinds: list[str] | None = None,
+    db: Database,
+    priority: int,
+    library_id: uuid.UUID | None,
+    owner: str,
+    ttl: float = LEASE_TTL_SECONDS,
+    kinds: list[str] | None = None,
 ) -> Job | None:
     """Lease the oldest ready job of this band and library (of one of ``kinds``, if given)."""
     row = await db.fetchrow(CLAIM, priority, library_id, owner, ttl, kinds or ALL_KINDS)
@@ -259,7 +271,11 @@ async def complete(conn: Connection, job: Job) -> bool:
 
 
 async def fail(
-    db: Database | Connection, job: Job, error: str, *, permanent: bool = False,
+    db: Database | Connection,
+    job: Job,
+    error: str,
+    *,
+    permanent: bool = False,
     rng: random.Random | None = None,
 ) -> str | None:
     """Record the error; retry later with backoff, or dead-letter when attempts are used up.
@@ -267,8 +283,9 @@ async def fail(
     Returns the new state, or None if the lease was already lost.
     """
     delay = backoff_seconds(job.attempts, rng)
-    state: str | None = await db.fetchval(FAIL, job.id, job.lease_id, delay, permanent,
-                                          error[:4000])
+    state: str | None = await db.fetchval(
+        FAIL, job.id, job.lease_id, delay, permanent, error[:4000]
+    )
     return state
 
 

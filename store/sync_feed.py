@@ -24,8 +24,10 @@ from sync.feed_types import ItemRecord
 def series_sql(i: str) -> tuple[str, str]:
     """SQL of (series id, series title) of item alias ``i``: a season's series is its parent,
     an episode's its grandparent (series -> season -> episode); NULL for films and series."""
-    series_id = (f"CASE {i}.kind WHEN 'season' THEN {i}.parent_id WHEN 'episode' THEN "
-                 f"(SELECT p.parent_id FROM media_items p WHERE p.id = {i}.parent_id) END")
+    series_id = (
+        f"CASE {i}.kind WHEN 'season' THEN {i}.parent_id WHEN 'episode' THEN "
+        f"(SELECT p.parent_id FROM media_items p WHERE p.id = {i}.parent_id) END"
+    )
     return series_id, f"(SELECT s.title FROM media_items s WHERE s.id = {series_id})"
 
 
@@ -85,8 +87,10 @@ _RECORD = f"{_RECORD_JSON} AS record"
 # What the stored bytes mean: the record's SQL and the ItemRecord wire shape. A version of the
 # appliance that builds or encodes records differently never sends (and rewrites) records stored
 # by another.
-RECORD_FORMAT = zlib.crc32(_RECORD_JSON.encode() + msgspec.json.encode(
-    msgspec.json.schema(ItemRecord))) & 0x7FFFFFFF
+RECORD_FORMAT = (
+    zlib.crc32(_RECORD_JSON.encode() + msgspec.json.encode(msgspec.json.schema(ItemRecord)))
+    & 0x7FFFFFFF
+)
 
 # The stored record of item i, joined only while it is current: in this format, written as of
 # change-log sequence r.seq, with every change after r.seq still in the log and none of them
@@ -119,8 +123,10 @@ CHANGES_PAGE = sql(
     LIMIT $3
     """
 )
-LIBRARIES = sql("SELECT id, name, kind FROM libraries "
-                "WHERE $1::uuid[] IS NULL OR id = ANY($1::uuid[]) ORDER BY name, id")
+LIBRARIES = sql(
+    "SELECT id, name, kind FROM libraries "
+    "WHERE $1::uuid[] IS NULL OR id = ANY($1::uuid[]) ORDER BY name, id"
+)
 LIBRARIES_BY_ID = sql("SELECT id, name, kind FROM libraries WHERE id = ANY($1::uuid[])")
 # packed: the stored msgpack record when current; else record: the JSON, built only then
 SNAPSHOT_ITEMS = sql(
@@ -167,7 +173,8 @@ STORE_RECORDS = sql(
     """
 )
 ITEMS_CHANGED_AFTER = sql(
-    "SELECT EXISTS (SELECT 1 FROM sync_changes WHERE seq > $1 AND entity = 'item')")
+    "SELECT EXISTS (SELECT 1 FROM sync_changes WHERE seq > $1 AND entity = 'item')"
+)
 WATCH_OF_USER = sql(
     f"""
     SELECT {_WATCH}
@@ -229,8 +236,9 @@ async def pruned_through(conn: Connection) -> int:
     return int(await conn.fetchval(PRUNED_THROUGH))
 
 
-async def changes_page(conn: Connection, since: int, user_id: uuid.UUID,
-                       limit: int) -> list[ChangeRow]:
+async def changes_page(
+    conn: Connection, since: int, user_id: uuid.UUID, limit: int
+) -> list[ChangeRow]:
     return [ChangeRow(**r) for r in await conn.fetch(CHANGES_PAGE, since, user_id, limit)]
 
 
@@ -242,8 +250,9 @@ async def libraries_by_id(conn: Connection, ids: list[uuid.UUID]) -> list[Librar
     return [LibraryRow(**r) for r in await conn.fetch(LIBRARIES_BY_ID, ids)]
 
 
-async def snapshot_items(conn: Connection, after: uuid.UUID, limit: int,
-                         visible: list[uuid.UUID] | None) -> list[ItemRecordRow]:
+async def snapshot_items(
+    conn: Connection, after: uuid.UUID, limit: int, visible: list[uuid.UUID] | None
+) -> list[ItemRecordRow]:
     return [ItemRecordRow(**r) for r in await conn.fetch(SNAPSHOT_ITEMS, after, limit, visible)]
 
 
@@ -251,8 +260,9 @@ async def stale_records(conn: Connection, after: uuid.UUID, limit: int) -> list[
     return [ItemRecordRow(**r) for r in await conn.fetch(STALE_RECORDS, after, limit)]
 
 
-async def store_records(conn: Connection, ids: list[uuid.UUID], records: list[bytes],
-                        seq: int) -> None:
+async def store_records(
+    conn: Connection, ids: list[uuid.UUID], records: list[bytes], seq: int
+) -> None:
     await conn.execute(STORE_RECORDS, ids, records, seq)
 
 
@@ -264,13 +274,15 @@ async def items_by_id(conn: Connection, ids: list[uuid.UUID]) -> list[ItemRecord
     return [ItemRecordRow(**r) for r in await conn.fetch(ITEMS_BY_ID, ids)]
 
 
-async def watch_of_user(conn: Connection, user_id: uuid.UUID,
-                        visible: list[uuid.UUID] | None) -> list[WatchStateRow]:
+async def watch_of_user(
+    conn: Connection, user_id: uuid.UUID, visible: list[uuid.UUID] | None
+) -> list[WatchStateRow]:
     return [WatchStateRow(**r) for r in await conn.fetch(WATCH_OF_USER, user_id, visible)]
 
 
-async def watch_by_id(conn: Connection, user_id: uuid.UUID,
-                      item_ids: list[uuid.UUID]) -> list[WatchStateRow]:
+async def watch_by_id(
+    conn: Connection, user_id: uuid.UUID, item_ids: list[uuid.UUID]
+) -> list[WatchStateRow]:
     return [WatchStateRow(**r) for r in await conn.fetch(WATCH_BY_ID, user_id, item_ids)]
 
 

@@ -27,16 +27,23 @@ class WatchStateRow(msgspec.Struct, kw_only=True, frozen=True):
     device_id: str | None
 
     def wire(self) -> WatchStateOut:
-        return WatchStateOut(position_s=self.position_s, duration_s=self.duration_s,
-                             completed=self.completed, play_count=self.play_count,
-                             last_played_at=self.last_played_at, client_ts=self.client_ts)
+        return WatchStateOut(
+            position_s=self.position_s,
+            duration_s=self.duration_s,
+            completed=self.completed,
+            play_count=self.play_count,
+            last_played_at=self.last_played_at,
+            client_ts=self.client_ts,
+        )
 
 
 def _state(row: Record | None) -> WatchStateRow | None:
     return None if row is None else WatchStateRow(**row)
 
-_STATE_COLUMNS = ("item_id, position_s, duration_s, completed, play_count, last_played_at, "
-                  "client_ts, device_id")
+
+_STATE_COLUMNS = (
+    "item_id, position_s, duration_s, completed, play_count, last_played_at, client_ts, device_id"
+)
 # Newest client timestamp wins: the upsert changes nothing when the stored state is newer, and
 # then returns nothing. The end of both writes' ON CONFLICT ... SET, so the rule has one text.
 _NEWEST_WINS = f"""client_ts = EXCLUDED.client_ts,
@@ -77,9 +84,7 @@ SET_STATE = sql(
         {_NEWEST_WINS}
     """
 )
-GET_STATE = sql(
-    f"SELECT {_STATE_COLUMNS} FROM watch_state WHERE user_id = $1 AND item_id = $2"
-)
+GET_STATE = sql(f"SELECT {_STATE_COLUMNS} FROM watch_state WHERE user_id = $1 AND item_id = $2")
 # Episodes (and seasons) below an item, for marking a whole series or season.
 PLAYABLE_BELOW = sql(
     """
@@ -93,23 +98,41 @@ PLAYABLE_BELOW = sql(
 )
 
 
-async def save_progress(db: Database, user_id: uuid.UUID, item_id: uuid.UUID, position_s: float,
-                        duration_s: float | None, completed: bool, client_ts: datetime,
-                        device_id: str | None) -> WatchStateRow | None:
+async def save_progress(
+    db: Database,
+    user_id: uuid.UUID,
+    item_id: uuid.UUID,
+    position_s: float,
+    duration_s: float | None,
+    completed: bool,
+    client_ts: datetime,
+    device_id: str | None,
+) -> WatchStateRow | None:
     """None when the stored state is newer (the update lost)."""
-    return _state(await db.fetchrow(SAVE_PROGRESS, user_id, item_id, position_s, duration_s,
-                                    completed, client_ts, device_id))
+    return _state(
+        await db.fetchrow(
+            SAVE_PROGRESS, user_id, item_id, position_s, duration_s, completed, client_ts, device_id
+        )
+    )
 
 
-async def set_state(conn: Connection, user_id: uuid.UUID, item_id: uuid.UUID, completed: bool,
-                    client_ts: datetime, device_id: str | None,
-                    clear_only: bool) -> WatchStateRow | None:
-    return _state(await conn.fetchrow(SET_STATE, user_id, item_id, completed, client_ts,
-                                      device_id, clear_only))
+async def set_state(
+    conn: Connection,
+    user_id: uuid.UUID,
+    item_id: uuid.UUID,
+    completed: bool,
+    client_ts: datetime,
+    device_id: str | None,
+    clear_only: bool,
+) -> WatchStateRow | None:
+    return _state(
+        await conn.fetchrow(
+            SET_STATE, user_id, item_id, completed, client_ts, device_id, clear_only
+        )
+    )
 
 
-async def get_state(db: Database, user_id: uuid.UUID,
-                    item_id: uuid.UUID) -> WatchStateRow | None:
+async def get_state(db: Database, user_id: uuid.UUID, item_id: uuid.UUID) -> WatchStateRow | None:
     return _state(await db.fetchrow(GET_STATE, user_id, item_id))
 
 

@@ -14,8 +14,7 @@ import msgspec
 
 from sync.wire import NO_NUL, ClientId
 
-Username = Annotated[str, msgspec.Meta(min_length=1, max_length=64,
-                                       pattern=r"^[A-Za-z0-9._@-]+$")]
+Username = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")]
 Secret = Annotated[str, msgspec.Meta(min_length=1, max_length=4096, pattern=NO_NUL)]
 Role = Literal["admin", "user", "guest"]
 Scope = Literal["full", "playback"]

@@ -67,9 +67,14 @@ class SyncClient:
     offline, ``AuthExpired`` when the session is over, ``ProtocolError`` for an answer that is
     not sync frames."""
 
-    def __init__(self, replica: Replica, connection: ServerConnection, *,
-                 page_limit: int = PAGE_LIMIT,
-                 progress: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        replica: Replica,
+        connection: ServerConnection,
+        *,
+        page_limit: int = PAGE_LIMIT,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
         self.replica = replica
         self.connection = connection
         self.page_limit = page_limit
@@ -95,8 +100,11 @@ class SyncClient:
         flushed = await self.flush_offline_actions()
         server_id, user_id = await self.identity()
         replica = self.replica
-        stale = replica.needs_snapshot or replica.user_id != user_id or (
-            server_id is not None and replica.server_id != server_id)
+        stale = (
+            replica.needs_snapshot
+            or replica.user_id != user_id
+            or (server_id is not None and replica.server_id != server_id)
+        )
         result = await self.snapshot() if stale else await self.pull_changes()
         result.flushed = flushed
         result.seconds = time.perf_counter() - started
@@ -146,11 +154,11 @@ class SyncClient:
             raise failures[0]
         return size, prepared[0]
 
-    async def _download_snapshot(self, sink: Callable[[bytes], None],
-                                 stop: threading.Event) -> int:
+    async def _download_snapshot(self, sink: Callable[[bytes], None], stop: threading.Event) -> int:
         size = 0
-        async with self.connection.stream("GET", "/sync/snapshot",
-                                          read_timeout_s=READ_TIMEOUT_S) as response:
+        async with self.connection.stream(
+            "GET", "/sync/snapshot", read_timeout_s=READ_TIMEOUT_S
+        ) as response:
             self._check_type(response)
             async for chunk in response.aiter_bytes(SPOOL_CHUNK):
                 if stop.is_set():
@@ -171,8 +179,10 @@ class SyncClient:
     def _check_type(response: httpx.Response) -> None:
         kind = response.headers.get("content-type", "")
         if not kind.startswith(FRAMES_CONTENT_TYPE):
-            raise ProtocolError(f"the server answered {kind or 'no content type'}, not sync frames "
-                            "(is this a Ferrex server of this version?)")
+            raise ProtocolError(
+                f"the server answered {kind or 'no content type'}, not sync frames "
+                "(is this a Ferrex server of this version?)"
+            )
 
     async def pull_changes(self) -> SyncResult:
         """Change pages after the cursor until ``more`` is false (410: a new snapshot)."""
@@ -180,11 +190,17 @@ class SyncClient:
         while True:
             try:
                 response = await self.connection.request(
-                    "GET", "/sync/changes", timeout_s=READ_TIMEOUT_S,
-                    params={"since": str(self.replica.cursor), "limit": str(self.page_limit)})
+                    "GET",
+                    "/sync/changes",
+                    timeout_s=READ_TIMEOUT_S,
+                    params={"since": str(self.replica.cursor), "limit": str(self.page_limit)},
+                )
             except ResnapshotRequired as exc:
-                log.info("changes after %d are gone (%s); taking a new snapshot",
-                         self.replica.cursor, exc.message[:200])
+                log.info(
+                    "changes after %d are gone (%s); taking a new snapshot",
+                    self.replica.cursor,
+                    exc.message[:200],
+                )
                 snap = await self.snapshot()
                 snap.pages += result.pages
                 snap.changed += result.changed
@@ -199,8 +215,9 @@ class SyncClient:
             result.changed += len(frames) - 1
             result.seq = end.seq
             if not end.more:
-                self._progress(f"changes: {result.changed} in {result.pages} page(s), at "
-                               f"sequence {end.seq}")
+                self._progress(
+                    f"changes: {result.changed} in {result.pages} page(s), at sequence {end.seq}"
+                )
                 return result
 
     # --- the offline queue ---------------------------------------------------------------------
@@ -220,8 +237,11 @@ class SyncClient:
             except ApiError as exc:
                 if exc.status not in (404, 422):
                     raise
-                log.warning("offline action %d refused by the server, dropped: %s",
-                            queued.seq, str(exc)[:300])
+                log.warning(
+                    "offline action %d refused by the server, dropped: %s",
+                    queued.seq,
+                    str(exc)[:300],
+                )
                 self.replica.acknowledge(queued.seq)
                 continue
             self.replica.acknowledge(queued.seq)
@@ -235,15 +255,23 @@ class SyncClient:
         device = action.device_id or self.device_id
         if isinstance(action, ProgressAction):
             return await self.connection.request(
-                "PUT", f"/media/items/{action.item_id}/progress",
-                ProgressIn(position_s=action.position_s, duration_s=action.duration_s,
-                                client_ts=action.client_ts, completed=action.completed,
-                                device_id=device))
+                "PUT",
+                f"/media/items/{action.item_id}/progress",
+                ProgressIn(
+                    position_s=action.position_s,
+                    duration_s=action.duration_s,
+                    client_ts=action.client_ts,
+                    completed=action.completed,
+                    device_id=device,
+                ),
+            )
         assert isinstance(action, MarkAction)
         verb = "watched" if action.watched else "unwatched"
         return await self.connection.request(
-            "POST", f"/media/items/{action.item_id}/{verb}",
-            MarkIn(client_ts=action.client_ts, device_id=device))
+            "POST",
+            f"/media/items/{action.item_id}/{verb}",
+            MarkIn(client_ts=action.client_ts, device_id=device),
+        )
 
     # --- live updates ---------------------------------------------------------------------------
 
@@ -252,8 +280,7 @@ class SyncClient:
         the server-sent event stream ``/api/v1/events``), until cancelled or ``stop_after``
         seconds. The push only says "changed up to SEQ"; what changed comes from the feed."""
         with trio.move_on_after(stop_after if stop_after is not None else float("inf")):
-            async with self.connection.stream("GET", "/events",
-                                              read_timeout_s=None) as response:
+            async with self.connection.stream("GET", "/events", read_timeout_s=None) as response:
                 event = ""
                 async for line in response.aiter_lines():
                     if line.startswith("event:"):
@@ -270,8 +297,9 @@ _prepared_enc = msgspec.msgpack.Encoder()
 _prepared_dec = msgspec.msgpack.Decoder(PreparedBatch)
 
 
-def _prepare_stream(chunks: queue.Queue[bytes | None], spool: IO[bytes],
-                    stop: threading.Event) -> int:
+def _prepare_stream(
+    chunks: queue.Queue[bytes | None], spool: IO[bytes], stop: threading.Event
+) -> int:
     """Worker thread: frame batches from the body's chunks, prepared, length-prefixed into the
     spool. Returns the number of frames; raises FrameError on a cut or garbled stream."""
     reader = FrameReader()

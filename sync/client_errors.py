@@ -53,9 +53,14 @@ class ProtocolError(FerrexClientError):
 class ApiError(FerrexClientError):
     """The server answered with an error envelope (4xx/5xx)."""
 
-    def __init__(self, status: int, code: str, message: str,
-                 details: Mapping[str, Any] | None = None,
-                 retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: Mapping[str, Any] | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -68,16 +73,19 @@ class ApiError(FerrexClientError):
         if self.code == ErrorCode.ACCOUNT_LOCKED:
             wait = self.details.get("retry_after_s") or self.retry_after
             minutes = max(1, round(float(wait) / 60)) if wait else None
-            return ("This account is locked after too many wrong passwords."
-                    + (f" Try again in {minutes} minute{'s' if minutes != 1 else ''}."
-                       if minutes else ""))
+            return "This account is locked after too many wrong passwords." + (
+                f" Try again in {minutes} minute{'s' if minutes != 1 else ''}." if minutes else ""
+            )
         if self.code == ErrorCode.DEVICE_LOCKED:
-            return ("PIN login is locked on this device after too many wrong PINs. "
-                    "Log in with your password to unlock it.")
+            return (
+                "PIN login is locked on this device after too many wrong PINs. "
+                "Log in with your password to unlock it."
+            )
         if self.status == 429:
             seconds = round(self.retry_after) if self.retry_after else None
-            return ("Too many attempts." +
-                    (f" Wait {seconds} seconds and try again." if seconds else " Wait a moment."))
+            return "Too many attempts." + (
+                f" Wait {seconds} seconds and try again." if seconds else " Wait a moment."
+            )
         if self.code == ErrorCode.INVALID_CREDENTIALS:
             return "Wrong PIN." if pin else "Wrong username or password."
         if isinstance(self, AuthExpired):
@@ -199,9 +207,19 @@ the class the player raises. A ``StrEnum`` member hashes like its string, so a c
 the wire finds its entry; a test checks that every member has one."""
 
 STATUS_CLASSES: dict[int, type[ApiError]] = {
-    400: BadRequest, 401: AuthExpired, 403: Forbidden, 404: NotFound, 409: Conflict,
-    410: ResnapshotRequired, 413: BadRequest, 415: BadRequest, 416: BadRequest, 422: BadRequest,
-    423: Locked, 429: RateLimited, 503: ServiceUnavailable,
+    400: BadRequest,
+    401: AuthExpired,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    410: ResnapshotRequired,
+    413: BadRequest,
+    415: BadRequest,
+    416: BadRequest,
+    422: BadRequest,
+    423: Locked,
+    429: RateLimited,
+    503: ServiceUnavailable,
 }
 """For a code :data:`ERROR_CLASSES` does not know: the class its HTTP status implies (any
 other 5xx is a :class:`ServerError`, any other 4xx a plain :class:`ApiError`)."""
@@ -219,8 +237,13 @@ def error_class(status: int, code: str) -> type[ApiError]:
     return ServerError if status >= 500 else ApiError
 
 
-def api_error(status: int, code: str, message: str, details: Mapping[str, Any] | None = None,
-              retry_after: float | None = None) -> ApiError:
+def api_error(
+    status: int,
+    code: str,
+    message: str,
+    details: Mapping[str, Any] | None = None,
+    retry_after: float | None = None,
+) -> ApiError:
     """The exception for one error answer (the class from the code, else the status)."""
     return error_class(status, code)(status, code, message, details, retry_after)
 
@@ -238,8 +261,9 @@ class _Envelope(msgspec.Struct):
 _envelope = msgspec.json.Decoder(_Envelope)
 
 
-def error_from_answer(status: int, body: bytes, reason: str = "",
-                      retry_after_header: str | None = None) -> ApiError:
+def error_from_answer(
+    status: int, body: bytes, reason: str = "", retry_after_header: str | None = None
+) -> ApiError:
     """The exception for an HTTP error answer: its envelope when it has one; otherwise (a proxy's
     page, a bare status) ``http_<status>`` with the reason phrase."""
     retry_after: float | None = None

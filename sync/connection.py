@@ -92,11 +92,19 @@ class ServerConnection:
     """One server, one user's tokens, one HTTP connection pool. Close it with ``aclose`` or
     ``async with``; a closed connection refuses further calls (``ServerUnreachable``)."""
 
-    def __init__(self, base_url: str, *, access_token: str | None = None,
-                 refresh_token: str | None = None, device_id: str | None = None,
-                 on_tokens: OnTokens | None = None, ca_file: str | None = None,
-                 transport: httpx.AsyncBaseTransport | None = None,
-                 timeout_s: float = READ_TIMEOUT_S, user_agent: str = "ferrex-player") -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        access_token: str | None = None,
+        refresh_token: str | None = None,
+        device_id: str | None = None,
+        on_tokens: OnTokens | None = None,
+        ca_file: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout_s: float = READ_TIMEOUT_S,
+        user_agent: str = "ferrex-player",
+    ) -> None:
         self.base_url = normalize_url(base_url)
         self.access_token = access_token
         self.refresh_token = refresh_token
@@ -109,9 +117,12 @@ class ServerConnection:
         self._refresh_failed: tuple[int, FerrexClientError] | None = None
         self._refused_refresh: str | None = None
         self._http = httpx.AsyncClient(
-            base_url=self.base_url, transport=transport, verify=self.ssl_context,
+            base_url=self.base_url,
+            transport=transport,
+            verify=self.ssl_context,
             timeout=httpx.Timeout(timeout_s, connect=CONNECT_TIMEOUT_S),
-            headers={"User-Agent": user_agent})
+            headers={"User-Agent": user_agent},
+        )
 
     async def __aenter__(self) -> Self:
         return self
@@ -134,16 +145,22 @@ class ServerConnection:
     def ws_url(self, path: str = "/ws") -> str:
         """``ws://`` or ``wss://`` (after ``https://``) URL of an API path."""
         scheme = "wss" if self.base_url.startswith("https:") else "ws"
-        return scheme + self.base_url[self.base_url.index(":"):] + API + path
+        return scheme + self.base_url[self.base_url.index(":") :] + API + path
 
     def url(self, path: str) -> str:
         """Absolute URL of an API path (``/stream/...``)."""
         return self.base_url + API + path
 
-    async def send(self, method: str, url: str, *, body: object = None,
-                   params: dict[str, str] | None = None,
-                   headers: dict[str, str] | None = None,
-                   timeout_s: float | None = None) -> httpx.Response:
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: object = None,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        timeout_s: float | None = None,
+    ) -> httpx.Response:
         """One HTTP exchange, any status; no network answer -> ``ServerUnreachable``."""
         content = msgspec.json.encode(body) if body is not None else None
         sent = dict(headers or {})
@@ -153,9 +170,17 @@ class ServerConnection:
             raise ServerUnreachable(self.base_url, "the connection is closed")
         try:
             return await self._http.request(
-                method, url, content=content, params=params, headers=sent,
-                timeout=(httpx.Timeout(timeout_s, connect=CONNECT_TIMEOUT_S)
-                         if timeout_s is not None else httpx.USE_CLIENT_DEFAULT))
+                method,
+                url,
+                content=content,
+                params=params,
+                headers=sent,
+                timeout=(
+                    httpx.Timeout(timeout_s, connect=CONNECT_TIMEOUT_S)
+                    if timeout_s is not None
+                    else httpx.USE_CLIENT_DEFAULT
+                ),
+            )
         except (httpx.TransportError, OSError) as exc:
             raise ServerUnreachable(self.base_url, _reason(exc)) from exc
 
@@ -165,24 +190,50 @@ class ServerConnection:
         restarted after a day has an expired access token and a valid refresh token)."""
         return bool(self.refresh_token) and path not in NO_REFRESH
 
-    async def request(self, method: str, path: str, body: object = None, *,
-                      params: dict[str, str] | None = None, retry_auth: bool = True,
-                      timeout_s: float | None = None) -> httpx.Response:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: object = None,
+        *,
+        params: dict[str, str] | None = None,
+        retry_auth: bool = True,
+        timeout_s: float | None = None,
+    ) -> httpx.Response:
         """``path`` under ``/api/v1``; a 401 refreshes the session once and retries; an error
         answer raises its :mod:`sync.client_errors` class."""
         used = self.access_token
-        response = await self.send(method, API + path, body=body, params=params,
-                                   headers=self.auth_headers(), timeout_s=timeout_s)
+        response = await self.send(
+            method,
+            API + path,
+            body=body,
+            params=params,
+            headers=self.auth_headers(),
+            timeout_s=timeout_s,
+        )
         if response.status_code == 401 and retry_auth and self._may_refresh(path):
             await self.refresh(stale=used)
-            response = await self.send(method, API + path, body=body, params=params,
-                                       headers=self.auth_headers(), timeout_s=timeout_s)
+            response = await self.send(
+                method,
+                API + path,
+                body=body,
+                params=params,
+                headers=self.auth_headers(),
+                timeout_s=timeout_s,
+            )
         if response.status_code >= 400:
             raise error_of(response)
         return response
 
-    async def call(self, method: str, path: str, kind: type[T], body: object = None, *,
-                   params: dict[str, str] | None = None) -> T:
+    async def call(
+        self,
+        method: str,
+        path: str,
+        kind: type[T],
+        body: object = None,
+        *,
+        params: dict[str, str] | None = None,
+    ) -> T:
         response = await self.request(method, path, body, params=params)
         try:
             return msgspec.json.decode(response.content, type=kind)
@@ -190,10 +241,15 @@ class ServerConnection:
             raise ProtocolError(f"{method} {path}: unexpected answer ({exc})") from exc
 
     @asynccontextmanager
-    async def stream(self, method: str, path: str, *, headers: dict[str, str] | None = None,
-                     params: dict[str, str] | None = None,
-                     read_timeout_s: float | None = READ_TIMEOUT_S
-                     ) -> AsyncIterator[httpx.Response]:
+    async def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+        read_timeout_s: float | None = READ_TIMEOUT_S,
+    ) -> AsyncIterator[httpx.Response]:
         """A streamed answer (a snapshot, server-sent events), with the same 401 refresh and
         error classes as :meth:`request`; a transport failure while it streams is
         ``ServerUnreachable`` too."""
@@ -203,11 +259,14 @@ class ServerConnection:
             if self._http.is_closed:
                 raise ServerUnreachable(self.base_url, "the connection is closed")
             try:
-                async with self._http.stream(method, API + path, params=params, timeout=timeout,
-                                             headers={**self.auth_headers(),
-                                                      **(headers or {})}) as response:
-                    if (response.status_code == 401 and attempt == 1
-                            and self._may_refresh(path)):
+                async with self._http.stream(
+                    method,
+                    API + path,
+                    params=params,
+                    timeout=timeout,
+                    headers={**self.auth_headers(), **(headers or {})},
+                ) as response:
+                    if response.status_code == 401 and attempt == 1 and self._may_refresh(path):
                         await response.aclose()
                     elif response.status_code >= 400:
                         await response.aread()
@@ -254,9 +313,11 @@ class ServerConnection:
             self.refreshes += 1
             self._refresh_failed = None
             try:
-                response = await self.send("POST", API + "/auth/refresh",
-                                           body=RefreshRequest(refresh_token=token,
-                                                               device_id=self.device_id))
+                response = await self.send(
+                    "POST",
+                    API + "/auth/refresh",
+                    body=RefreshRequest(refresh_token=token, device_id=self.device_id),
+                )
                 if response.status_code >= 400:
                     raise error_of(response)
                 pair = msgspec.json.decode(response.content, type=TokenPair)
@@ -278,8 +339,12 @@ class ServerConnection:
 
 def error_of(response: httpx.Response) -> ApiError:
     """The :mod:`sync.client_errors` exception for an error answer (its body already read)."""
-    return error_from_answer(response.status_code, response.content,
-                             response.reason_phrase or "", response.headers.get("Retry-After"))
+    return error_from_answer(
+        response.status_code,
+        response.content,
+        response.reason_phrase or "",
+        response.headers.get("Retry-After"),
+    )
 
 
 def health_of(response: httpx.Response) -> dict[str, Any]:

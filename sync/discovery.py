@@ -38,8 +38,13 @@ class Announcement(msgspec.Struct, frozen=True, kw_only=True):
     api_path: str = API_PATH
 
     def txt(self) -> dict[str, str]:
-        return {TXT_VERSION: LAYOUT, "id": self.server_id, "version": self.version,
-                "claimed": "true" if self.claimed else "false", "api": self.api_path}
+        return {
+            TXT_VERSION: LAYOUT,
+            "id": self.server_id,
+            "version": self.version,
+            "claimed": "true" if self.claimed else "false",
+            "api": self.api_path,
+        }
 
 
 class FoundServer(msgspec.Struct, frozen=True, kw_only=True):
@@ -77,13 +82,20 @@ def _text(value: bytes | None) -> str:
     return value.decode("utf-8", "replace") if value is not None else ""
 
 
-def parse(instance: str, properties: Mapping[bytes, bytes | None], addresses: list[str],
-          port: int) -> FoundServer | None:
+def parse(
+    instance: str, properties: Mapping[bytes, bytes | None], addresses: list[str], port: int
+) -> FoundServer | None:
     """A found service as a FoundServer; None when it is not one of ours (no server id)."""
     props = {k.decode("utf-8", "replace"): _text(v) for k, v in properties.items()}
     if not props.get("id"):
         return None
     name = instance.removesuffix("." + SERVICE_TYPE)
-    return FoundServer(name=name, server_id=props["id"], version=props.get("version", ""),
-                       claimed=props.get("claimed") == "true", addresses=tuple(addresses),
-                       port=port, api_path=props.get("api") or API_PATH)
+    return FoundServer(
+        name=name,
+        server_id=props["id"],
+        version=props.get("version", ""),
+        claimed=props.get("claimed") == "true",
+        addresses=tuple(addresses),
+        port=port,
+        api_path=props.get("api") or API_PATH,
+    )

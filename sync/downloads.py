@@ -212,8 +212,9 @@ class Transfer:
     async def run(self) -> LocalFile:
         # The server hashes a file on its first download: ask first, with time for a large
         # file to be read, so the download itself starts at once.
-        await self.connection.request("GET", f"/media/files/{self.file_id}/checksum",
-                                      timeout_s=CHECKSUM_TIMEOUT_S)
+        await self.connection.request(
+            "GET", f"/media/files/{self.file_id}/checksum", timeout_s=CHECKSUM_TIMEOUT_S
+        )
         for attempt in (1, 2):
             info = await self._fetch()
             if await self._verified(info):
@@ -221,8 +222,9 @@ class Transfer:
             self._discard()  # corrupted or mixed bytes: start over, once
             if attempt == 2:
                 break
-        raise DownloadError(f"{self.dest.name}: the checksum does not match the server's "
-                            "after a fresh download")
+        raise DownloadError(
+            f"{self.dest.name}: the checksum does not match the server's after a fresh download"
+        )
 
     def _read_info(self) -> _PartInfo | None:
         try:
@@ -244,7 +246,7 @@ class Transfer:
                 drops += 1
                 if drops > RETRIES:
                     raise
-                await trio.sleep(min(0.5 * 2 ** drops, 8.0))
+                await trio.sleep(min(0.5 * 2**drops, 8.0))
 
     async def _fetch_once(self) -> _PartInfo:
         info = self._read_info()
@@ -278,8 +280,7 @@ class Transfer:
             raise
         return info
 
-    async def _receive(self, chunks: AsyncIterator[bytes], mode: str, held: int,
-                       size: int) -> None:
+    async def _receive(self, chunks: AsyncIterator[bytes], mode: str, held: int, size: int) -> None:
         """Append the answer to ``.part``, hashing as it goes (a resumed ``.part``'s bytes
         are hashed from the disk first), so the check needs no second read of the file."""
         if mode == "wb":
@@ -321,8 +322,13 @@ class Transfer:
         os.replace(self.part, self.dest)
         _fsync_dir(self.dest.parent)
         self.info_path.unlink(missing_ok=True)
-        return LocalFile(file_id=self.file_id, path="", size_bytes=info.size_bytes,
-                         sha256=info.sha256, etag=info.etag)
+        return LocalFile(
+            file_id=self.file_id,
+            path="",
+            size_bytes=info.size_bytes,
+            sha256=info.sha256,
+            etag=info.etag,
+        )
 
 
 def chosen_files(details: ItemDetails) -> list[MediaFileOut]:
@@ -334,8 +340,7 @@ def chosen_files(details: ItemDetails) -> list[MediaFileOut]:
     return [f for f in present if f.version == version]
 
 
-async def _subtitles(connection: ServerConnection, file: MediaFileOut,
-                     folder: Path) -> list[Path]:
+async def _subtitles(connection: ServerConnection, file: MediaFileOut, folder: Path) -> list[Path]:
     """The file's sidecar subtitles beside it, named like the player expects
     (``Name.eng.srt``); one that cannot be fetched is skipped, not fatal."""
     tracks = file.media_info.subtitles if file.media_info else []
@@ -358,15 +363,21 @@ async def _subtitles(connection: ServerConnection, file: MediaFileOut,
     return saved
 
 
-async def download_item(connection: ServerConnection, root: Path, item_id: uuid.UUID, *,
-                        progress: Progress | None = None,
-                        rate_limit: int | None = None) -> Download:
+async def download_item(
+    connection: ServerConnection,
+    root: Path,
+    item_id: uuid.UUID,
+    *,
+    progress: Progress | None = None,
+    rate_limit: int | None = None,
+) -> Download:
     """Download a film or an episode (its files and sidecar subtitles) into ``root``'s
     downloads dir and record it in the manifest; resumes what an earlier run left."""
     details = await connection.call("GET", f"/media/items/{item_id}", ItemDetails)
     if details.item.kind not in ("movie", "episode"):
-        raise DownloadError(f"a {details.item.kind} has no file of its own: download its "
-                            "episodes one by one")
+        raise DownloadError(
+            f"a {details.item.kind} has no file of its own: download its episodes one by one"
+        )
     files = chosen_files(details)
     if not files:
         raise DownloadError(f"{details.item.title}: no file of it is on the server's disks")
@@ -383,8 +394,13 @@ async def download_item(connection: ServerConnection, root: Path, item_id: uuid.
         done.path = f"{item_id}/{name}"
         done.subtitles = [f"{item_id}/{p.name}" for p in subtitles]
         local.append(done)
-    download = Download(item_id=item_id, title=_label(details), kind=details.item.kind,
-                        files=local, downloaded_at=datetime.now(UTC))
+    download = Download(
+        item_id=item_id,
+        title=_label(details),
+        kind=details.item.kind,
+        files=local,
+        downloaded_at=datetime.now(UTC),
+    )
     manifest.add(download)
     return download
 
@@ -393,17 +409,30 @@ def _label(details: ItemDetails) -> str:
     from sync.episode_labels import item_label
 
     item = details.item
-    return item_label(item.kind, item.title, item.series_title, item.season_number,
-                      item.episode_numbers)
+    return item_label(
+        item.kind, item.title, item.series_title, item.season_number, item.episode_numbers
+    )
 
 
 def as_json(download: Download, root: Path) -> dict[str, object]:
     base = downloads_dir(root)
-    return {"item_id": str(download.item_id), "title": download.title, "kind": download.kind,
-            "size_bytes": download.size_bytes, "downloaded_at": download.downloaded_at.isoformat(),
-            "files": [{"file_id": str(f.file_id), "path": str(base / f.path),
-                       "size_bytes": f.size_bytes, "sha256": f.sha256,
-                       "subtitles": [str(base / s) for s in f.subtitles]} for f in download.files]}
+    return {
+        "item_id": str(download.item_id),
+        "title": download.title,
+        "kind": download.kind,
+        "size_bytes": download.size_bytes,
+        "downloaded_at": download.downloaded_at.isoformat(),
+        "files": [
+            {
+                "file_id": str(f.file_id),
+                "path": str(base / f.path),
+                "size_bytes": f.size_bytes,
+                "sha256": f.sha256,
+                "subtitles": [str(base / s) for s in f.subtitles],
+            }
+            for f in download.files
+        ],
+    }
 
 
 def dumps(downloads: list[Download], root: Path) -> str:

@@ -48,8 +48,9 @@ def is_generic_title(title: str | None, episodes: Sequence[int] | None = None) -
     return bool(_GENERIC.match(title) or _AIR_DATE.match(title.strip()))
 
 
-def episode_label(series: str | None, season: int | None, episodes: Sequence[int] | None,
-                  title: str | None) -> str:
+def episode_label(
+    series: str | None, season: int | None, episodes: Sequence[int] | None, title: str | None
+) -> str:
     """``Show · S01E02 · Title``, leaving out what is unknown or says nothing: ``Show · S01E02``
     for an untitled episode, ``Show · 2024-03-01`` for one known by its air date only."""
     code = episode_code(season, episodes)
@@ -64,13 +65,19 @@ def episode_label(series: str | None, season: int | None, episodes: Sequence[int
 
 def season_label(series: str | None, season: int | None, title: str | None) -> str:
     """``Show · Season 2`` (``Show · Specials``): a season card out of its series' page."""
-    name = (title or "").strip() or ("Specials" if season == 0 else
-                                     f"Season {season}" if season is not None else "Season")
+    name = (title or "").strip() or (
+        "Specials" if season == 0 else f"Season {season}" if season is not None else "Season"
+    )
     return SEPARATOR.join(p for p in ((series or "").strip(), name) if p)
 
 
-def item_label(kind: str, title: str, series: str | None = None, season: int | None = None,
-               episodes: Sequence[int] | None = None) -> str:
+def item_label(
+    kind: str,
+    title: str,
+    series: str | None = None,
+    season: int | None = None,
+    episodes: Sequence[int] | None = None,
+) -> str:
     """What a card or a heading calls an item of any kind: episodes and seasons with their
     series, films and series by their title."""
     if kind == "episode":

@@ -67,9 +67,14 @@ E = TypeVar("E", bound=EpisodeLike)
 
 def order_key(e: EpisodeLike) -> OrderKey:
     numbers = e.episode_numbers or []
-    return (NO_SEASON if e.season_number is None else e.season_number,
-            numbers[0] if numbers else NO_NUMBER, numbers[-1] if numbers else NO_NUMBER,
-            e.air_date or NO_DATE, e.sort_title, e.id.bytes)
+    return (
+        NO_SEASON if e.season_number is None else e.season_number,
+        numbers[0] if numbers else NO_NUMBER,
+        numbers[-1] if numbers else NO_NUMBER,
+        e.air_date or NO_DATE,
+        e.sort_title,
+        e.id.bytes,
+    )
 
 
 def _is_special(e: EpisodeLike) -> bool:
@@ -81,7 +86,8 @@ def follows(b: EpisodeLike, a: EpisodeLike) -> bool:
     if order_key(b) <= order_key(a) or _is_special(b) != _is_special(a):
         return False
     same_season = (b.season_number if b.season_number is not None else NO_SEASON) == (
-        a.season_number if a.season_number is not None else NO_SEASON)
+        a.season_number if a.season_number is not None else NO_SEASON
+    )
     if same_season and b.episode_numbers and a.episode_numbers:
         return b.episode_numbers[0] > a.episode_numbers[-1]
     return True

@@ -109,8 +109,9 @@ class Card(msgspec.Struct, array_like=True, frozen=True):
     @property
     def label(self) -> str:
         """The card's caption: "Show · S01E02 · Title" for an episode, else the title."""
-        return item_label(self.kind, self.title, self.series_title, self.season_number,
-                          self.episode_numbers)
+        return item_label(
+            self.kind, self.title, self.series_title, self.season_number, self.episode_numbers
+        )
 
 
 class LibraryInfo(msgspec.Struct, kw_only=True):
@@ -201,7 +202,7 @@ class FrameReader:
             end = _LEN.size + length
             if len(self._buf) < end:
                 return
-            batch = decode_batch(bytes(self._buf[_LEN.size:end]))
+            batch = decode_batch(bytes(self._buf[_LEN.size : end]))
             del self._buf[:end]
             yield batch
 

@@ -11,8 +11,20 @@ import msgspec
 from sync.wire import ExternalId, Label, Line, Minutes, Rating, Text, Year
 
 LockableField = Literal[
-    "title", "sort_title", "original_title", "year", "overview", "tagline", "genres", "studios",
-    "rating", "mpaa", "runtime_minutes", "release_date", "collection", "people",
+    "title",
+    "sort_title",
+    "original_title",
+    "year",
+    "overview",
+    "tagline",
+    "genres",
+    "studios",
+    "rating",
+    "mpaa",
+    "runtime_minutes",
+    "release_date",
+    "collection",
+    "people",
 ]
 
 Labels = Annotated[list[Label], msgspec.Meta(max_length=50)]

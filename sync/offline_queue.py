@@ -73,8 +73,9 @@ def after_progress(prev: WatchStateOut | None, a: ProgressAction) -> WatchStateO
     plays = prev.play_count if prev is not None else 0
     return WatchStateOut(
         position_s=a.position_s,
-        duration_s=a.duration_s if a.duration_s is not None else (
-            prev.duration_s if prev is not None else None),
+        duration_s=a.duration_s
+        if a.duration_s is not None
+        else (prev.duration_s if prev is not None else None),
         completed=completed,
         play_count=plays + (1 if completed and not was_completed else 0),
         last_played_at=a.client_ts,
@@ -82,8 +83,9 @@ def after_progress(prev: WatchStateOut | None, a: ProgressAction) -> WatchStateO
     )
 
 
-def after_mark(prev: WatchStateOut | None, watched: bool,
-               client_ts: datetime) -> WatchStateOut | None:
+def after_mark(
+    prev: WatchStateOut | None, watched: bool, client_ts: datetime
+) -> WatchStateOut | None:
     """The state after a watched/unwatched mark of one playable item (None: ``prev`` is newer)."""
     if not _newer(prev, client_ts):
         return None

@@ -50,8 +50,13 @@ class PackedStrings:
     def dump(self) -> tuple[bytes, bytes]:
         return bytes(self.blob), self.offsets.tobytes()
 
-    def edit(self, removed: npt.NDArray[Any], kept_idx: npt.NDArray[Any],
-             positions: npt.NDArray[Any], new: list[str]) -> PackedStrings:
+    def edit(
+        self,
+        removed: npt.NDArray[Any],
+        kept_idx: npt.NDArray[Any],
+        positions: npt.NDArray[Any],
+        new: list[str],
+    ) -> PackedStrings:
         """Drop the ``removed`` rows (sorted), then insert ``new[j]`` before kept row
         ``positions[j]`` (nondecreasing): the same edit ``np.insert(a[kept_idx], positions,
         ...)`` makes to a column."""
@@ -63,9 +68,11 @@ class PackedStrings:
         added = [s.encode() + _SEP for s in new]
         # boundaries in old row numbers: a removal skips a row, an insertion goes before one
         cuts = [int(kept_idx[p]) if p < kept_idx.size else n for p in positions.tolist()]
-        events = sorted([(int(r), 0, b"") for r in removed.tolist()]
-                        + [(c, 1, b) for c, b in zip(cuts, added, strict=True)],
-                        key=lambda e: (e[0], e[1]))
+        events = sorted(
+            [(int(r), 0, b"") for r in removed.tolist()]
+            + [(c, 1, b) for c, b in zip(cuts, added, strict=True)],
+            key=lambda e: (e[0], e[1]),
+        )
         pieces: list[bytes | memoryview] = []
         at = 0
         view = memoryview(blob) if not isinstance(blob, memoryview) else blob

@@ -117,9 +117,11 @@ def problems(q: MediaQuery) -> list[str]:
         out.append("offset: must not be negative")
     if q.cursor is not None and q.offset:
         out.append("cursor and offset exclude each other")
-    for name, low, high in (("year", q.year_min, q.year_max),
-                            ("rating", q.rating_min, q.rating_max),
-                            ("runtime", q.runtime_min, q.runtime_max)):
+    for name, low, high in (
+        ("year", q.year_min, q.year_max),
+        ("rating", q.rating_min, q.rating_max),
+        ("runtime", q.runtime_min, q.runtime_max),
+    ):
         if low is not None and high is not None and low > high:
             out.append(f"{name}: minimum above maximum")
     if any(not g.strip() for g in q.genres):
@@ -161,17 +163,37 @@ def query_cost(q: MediaQuery) -> list[CostItem]:
     """The seed's cost table, item by item (only the factors that apply)."""
     items = []
     if q.search:
-        items.append(CostItem(factor="fuzzy_search", points=FUZZY_SEARCH_COST,
-                              detail=f"fuzzy title search for {_quote(q.search.strip())}"))
+        items.append(
+            CostItem(
+                factor="fuzzy_search",
+                points=FUZZY_SEARCH_COST,
+                detail=f"fuzzy title search for {_quote(q.search.strip())}",
+            )
+        )
     if q.watch_status is not None:
-        items.append(CostItem(factor="watch_status", points=WATCH_STATUS_COST,
-                              detail=f"watch status {q.watch_status.value} (watch-state join)"))
+        items.append(
+            CostItem(
+                factor="watch_status",
+                points=WATCH_STATUS_COST,
+                detail=f"watch status {q.watch_status.value} (watch-state join)",
+            )
+        )
     if q.genres:
-        items.append(CostItem(factor="genres", points=GENRE_COST * len(q.genres),
-                              detail=f"{len(q.genres)} genre(s) x {GENRE_COST}"))
+        items.append(
+            CostItem(
+                factor="genres",
+                points=GENRE_COST * len(q.genres),
+                detail=f"{len(q.genres)} genre(s) x {GENRE_COST}",
+            )
+        )
     if q.offset >= OFFSET_STEP:
-        items.append(CostItem(factor="offset", points=q.offset // OFFSET_STEP,
-                              detail=f"offset {q.offset}: 1 per {OFFSET_STEP}"))
+        items.append(
+            CostItem(
+                factor="offset",
+                points=q.offset // OFFSET_STEP,
+                detail=f"offset {q.offset}: 1 per {OFFSET_STEP}",
+            )
+        )
     return items
 
 
@@ -212,8 +234,14 @@ class ComplexityGuard:
         items = query_cost(q)
         total = sum(i.points for i in items)
         accepted = total <= budget
-        return QueryCost(total=total, budget=budget, peak=peak, accepted=accepted, items=items,
-                         hint=None if accepted else _hint(items, total - budget))
+        return QueryCost(
+            total=total,
+            budget=budget,
+            peak=peak,
+            accepted=accepted,
+            items=items,
+            hint=None if accepted else _hint(items, total - budget),
+        )
 
 
 def parse_peak_hours(text: str) -> tuple[tuple[int, int], ...]:
@@ -280,8 +308,10 @@ class MediaQueryBuilder:
     def rating_range(self, low: float | None, high: float | None) -> MediaQueryBuilder:
         if low is not None and high is not None and low > high:
             raise ValueError("rating_range: low above high")
-        return self._with(rating_min=None if low is None else float(low),
-                          rating_max=None if high is None else float(high))
+        return self._with(
+            rating_min=None if low is None else float(low),
+            rating_max=None if high is None else float(high),
+        )
 
     def runtime_range(self, low: int | None, high: int | None) -> MediaQueryBuilder:
         if low is not None and high is not None and low > high:

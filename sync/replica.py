@@ -108,8 +108,7 @@ class Replica:
             env, dbs = _open_checked(path)
             replica = cls(path, env, dbs, needs_snapshot=False)
         except ReplicaOutdated as exc:
-            log.info("replica at %s is of another format (%s); rebuilt from a snapshot",
-                     path, exc)
+            log.info("replica at %s is of another format (%s); rebuilt from a snapshot", path, exc)
             queued = _queued_raw(path)
             _move_aside(path)
             session = _begin_session(path)
@@ -121,8 +120,9 @@ class Replica:
                     txn.put(META_QUEUE_SEQ, queued[-1][0], db=dbs.meta)
             replica = cls(path, env, dbs, needs_snapshot=True)
         except (lmdb.Error, ReplicaBroken, msgspec.DecodeError, ValueError, OSError) as exc:
-            log.warning("replica at %s is unusable (%s); moved aside, a new snapshot is needed",
-                        path, exc)
+            log.warning(
+                "replica at %s is unusable (%s); moved aside, a new snapshot is needed", path, exc
+            )
             _move_aside(path)
             session = _begin_session(path)
             env, dbs = _open_checked(path)
@@ -200,8 +200,11 @@ class Replica:
                 if self._owner_changed(txn, writer.header.server_id, writer.header.user_id):
                     dropped = txn.stat(self._dbs.queue)["entries"]
                     if dropped:
-                        log.warning("snapshot for another server or user: %d queued offline "
-                                    "action(s) of the previous one dropped", dropped)
+                        log.warning(
+                            "snapshot for another server or user: %d queued offline "
+                            "action(s) of the previous one dropped",
+                            dropped,
+                        )
                     txn.drop(self._dbs.queue, delete=False)
                 writer.finish(end.seq)
         except (lmdb.Error, msgspec.DecodeError, IndexError) as exc:
@@ -278,27 +281,49 @@ class Replica:
             writer.finish(None)
         return seq
 
-    def record_progress(self, item_id: uuid.UUID, position_s: float,
-                        duration_s: float | None = None, completed: bool = False,
-                        client_ts: datetime | None = None, device_id: str | None = None) -> int:
+    def record_progress(
+        self,
+        item_id: uuid.UUID,
+        position_s: float,
+        duration_s: float | None = None,
+        completed: bool = False,
+        client_ts: datetime | None = None,
+        device_id: str | None = None,
+    ) -> int:
         """Queue a playback position (shown locally at once); returns the queue sequence."""
         if position_s < 0 or (duration_s is not None and duration_s <= 0):
             raise ValueError("position_s >= 0 and duration_s > 0 required")
-        return self._enqueue(ProgressAction(
-            item_id=item_id, position_s=float(position_s),
-            duration_s=None if duration_s is None else float(duration_s), completed=completed,
-            client_ts=_aware(client_ts), device_id=device_id))
+        return self._enqueue(
+            ProgressAction(
+                item_id=item_id,
+                position_s=float(position_s),
+                duration_s=None if duration_s is None else float(duration_s),
+                completed=completed,
+                client_ts=_aware(client_ts),
+                device_id=device_id,
+            )
+        )
 
-    def mark(self, item_id: uuid.UUID, watched: bool, client_ts: datetime | None = None,
-             device_id: str | None = None) -> int:
+    def mark(
+        self,
+        item_id: uuid.UUID,
+        watched: bool,
+        client_ts: datetime | None = None,
+        device_id: str | None = None,
+    ) -> int:
         """Queue a watched/unwatched mark (a series or season: all its episodes)."""
-        return self._enqueue(MarkAction(item_id=item_id, watched=watched,
-                                        client_ts=_aware(client_ts), device_id=device_id))
+        return self._enqueue(
+            MarkAction(
+                item_id=item_id, watched=watched, client_ts=_aware(client_ts), device_id=device_id
+            )
+        )
 
     def pending_actions(self) -> list[QueuedAction]:
         with self._env.begin(buffers=True) as txn:
-            return [QueuedAction(seq=from_u64(k), action=decode_action(v))
-                    for k, v in txn.cursor(db=self._dbs.queue)]
+            return [
+                QueuedAction(seq=from_u64(k), action=decode_action(v))
+                for k, v in txn.cursor(db=self._dbs.queue)
+            ]
 
     def acknowledge(self, seq: int) -> None:
         """The server has this action: it leaves the queue (and the server's state, arriving
@@ -316,8 +341,12 @@ class Replica:
 
     def damaged(self, exc: BaseException) -> None:
         if not self._damaged:
-            log.warning("replica at %s is damaged (%s); it answers empty until the next "
-                        "snapshot rebuilds it", self.path, exc)
+            log.warning(
+                "replica at %s is damaged (%s); it answers empty until the next "
+                "snapshot rebuilds it",
+                self.path,
+                exc,
+            )
         self._damaged = True
 
     def _read(self, fn: Callable[[ReplicaView], T], default: T) -> T:
@@ -340,8 +369,14 @@ class Replica:
         """Grid items (movies and series: items without a parent) of a library, or of all."""
         return self._read(lambda v: v.count(library_id), 0)
 
-    def cards(self, library_id: uuid.UUID | None = None, sort: SortBy = SortBy.TITLE,
-              order: SortOrder = SortOrder.ASC, offset: int = 0, limit: int = 150) -> list[Card]:
+    def cards(
+        self,
+        library_id: uuid.UUID | None = None,
+        sort: SortBy = SortBy.TITLE,
+        order: SortOrder = SortOrder.ASC,
+        offset: int = 0,
+        limit: int = 150,
+    ) -> list[Card]:
         """A grid page (the items ``count`` counts). Title, year, date added and rating pages
         are slices of stored lists; other sorts sort the facets. Ties are in title order, and
         DESC is the exact reverse of ASC."""
@@ -406,8 +441,7 @@ def _open_checked(path: Path) -> tuple[Any, Dbs]:
     # metasync=False: one fsync per commit instead of two. LMDB stays consistent after a system
     # crash (the last commit may be undone: the cursor goes back with the data, and the feed
     # resends it); a killed process loses nothing, the page cache has every commit.
-    env = lmdb.open(str(path), map_size=MAP_SIZE, max_dbs=MAX_DBS, subdir=True,
-                    metasync=False)
+    env = lmdb.open(str(path), map_size=MAP_SIZE, max_dbs=MAX_DBS, subdir=True, metasync=False)
     try:
         _check_file_size(path, env)
         with env.begin(write=True) as txn:
@@ -425,8 +459,9 @@ def _open_checked(path: Path) -> tuple[Any, Dbs]:
                     have = stored[key]
                     if have is None or bytes(have) != value:
                         found = None if have is None else bytes(have).decode(errors="replace")
-                        raise ReplicaOutdated(f"{key.decode()} is {found}, this player needs "
-                                              f"{value.decode()}")
+                        raise ReplicaOutdated(
+                            f"{key.decode()} is {found}, this player needs {value.decode()}"
+                        )
             _check_columns(txn, handles)
     except BaseException:
         env.close()
@@ -515,17 +550,25 @@ def _check_after_crash(path: Path) -> None:
     folder = path / SESSIONS
     if not folder.is_dir():
         return
-    stale = [f for f in folder.iterdir()
-             if not _alive(int(f.name.split("-")[0]) if f.name.split("-")[0].isdigit() else 0)]
+    stale = [
+        f
+        for f in folder.iterdir()
+        if not _alive(int(f.name.split("-")[0]) if f.name.split("-")[0].isdigit() else 0)
+    ]
     if not stale:
         return
     try:
-        done = subprocess.run([sys.executable, "-m", "sync.replica_check", str(path)],
-                              capture_output=True, text=True, timeout=CHECK_TIMEOUT_S,
-                              check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "sync.replica_check", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=CHECK_TIMEOUT_S,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
-        raise ReplicaBroken(f"the check after an unclean exit took over {CHECK_TIMEOUT_S} s")\
-            from None
+        raise ReplicaBroken(
+            f"the check after an unclean exit took over {CHECK_TIMEOUT_S} s"
+        ) from None
     if done.returncode != 0:
         why = done.stderr.strip().splitlines()[-1:] or [f"check died ({done.returncode})"]
         raise ReplicaBroken(f"after an unclean exit: {why[0]}")

@@ -126,9 +126,17 @@ class Columns:
     @staticmethod
     def empty() -> Columns:
         none = PackedStrings.pack([])
-        return Columns(np.zeros((0, 16), np.uint8), np.zeros((0, 16), np.uint8),
-                       np.zeros(0, FACET_DTYPE), none, none, none,
-                       np.zeros(0, GENRE_PAIR_DTYPE), [], [])
+        return Columns(
+            np.zeros((0, 16), np.uint8),
+            np.zeros((0, 16), np.uint8),
+            np.zeros(0, FACET_DTYPE),
+            none,
+            none,
+            none,
+            np.zeros(0, GENRE_PAIR_DTYPE),
+            [],
+            [],
+        )
 
     @staticmethod
     def load(txn: Any, db: Any) -> Columns:
@@ -139,8 +147,9 @@ class Columns:
         def packed(key: bytes) -> PackedStrings:
             blob = txn.get(key, db=db)
             offsets = txn.get(key + b".off", db=db)
-            return PackedStrings.load(None if blob is None else bytes(blob),
-                                      None if offsets is None else bytes(offsets))
+            return PackedStrings.load(
+                None if blob is None else bytes(blob), None if offsets is None else bytes(offsets)
+            )
 
         def strs(key: bytes) -> list[str]:
             value = txn.get(key, db=db)
@@ -152,17 +161,20 @@ class Columns:
             ids=ids,
             parents=np.frombuffer(raw(COL_PARENTS), np.uint8).reshape(-1, 16).copy(),
             facets=np.frombuffer(raw(COL_FACETS), FACET_DTYPE).copy(),
-            titles=packed(COL_TITLES), search=packed(COL_SEARCH), trigrams=packed(COL_TRIGRAMS),
+            titles=packed(COL_TITLES),
+            search=packed(COL_SEARCH),
+            trigrams=packed(COL_TRIGRAMS),
             genre_pairs=np.frombuffer(raw(COL_GENRES), GENRE_PAIR_DTYPE).copy(),
             genre_names=strs(COL_GENRE_NAMES),
-            libs=[libs_raw[i:i + 16] for i in range(0, len(libs_raw), 16)],
+            libs=[libs_raw[i : i + 16] for i in range(0, len(libs_raw), 16)],
             byid=np.frombuffer(raw(COL_BYID), np.uint8).reshape(-1, 16),
             byid_rows=np.frombuffer(raw(COL_BYID_ROWS), np.uint32),
         )
 
 
-def rows_of(byid: U8Array, byid_rows: npt.NDArray[np.uint32],
-            keys: U8Array) -> npt.NDArray[np.int64]:
+def rows_of(
+    byid: U8Array, byid_rows: npt.NDArray[np.uint32], keys: U8Array
+) -> npt.NDArray[np.int64]:
     """Rows of ``keys`` (k, 16) via the sorted id column; -1 where an id is not in the replica."""
     if byid.shape[0] == 0 or keys.shape[0] == 0:
         return np.full(keys.shape[0], -1, np.int64)
@@ -176,28 +188,41 @@ def rows_of(byid: U8Array, byid_rows: npt.NDArray[np.uint32],
     return out
 
 
-def _merge_id_index(byid: U8Array, byid_rows: npt.NDArray[np.uint32],
-                    old_to_new: npt.NDArray[np.int64], new_ids: U8Array,
-                    new_rows: npt.NDArray[np.int64]) -> tuple[U8Array, npt.NDArray[np.uint32]]:
+def _merge_id_index(
+    byid: U8Array,
+    byid_rows: npt.NDArray[np.uint32],
+    old_to_new: npt.NDArray[np.int64],
+    new_ids: U8Array,
+    new_rows: npt.NDArray[np.int64],
+) -> tuple[U8Array, npt.NDArray[np.uint32]]:
     """The id index after a small change, without sorting 30k ids again: kept entries keep
     their order (renumbered), the new ids go where they sort."""
     mapped = old_to_new[byid_rows.astype(np.int64)]
     alive = mapped >= 0
     kept_ids = np.ascontiguousarray(byid[alive])
     kept_rows = mapped[alive]
-    order = np.argsort(new_ids.reshape(-1).view("S16"), kind="stable") if new_ids.size else \
-        np.zeros(0, np.int64)
+    order = (
+        np.argsort(new_ids.reshape(-1).view("S16"), kind="stable")
+        if new_ids.size
+        else np.zeros(0, np.int64)
+    )
     fresh = np.ascontiguousarray(new_ids[order])
-    at = np.searchsorted(kept_ids.reshape(-1).view("S16"), fresh.reshape(-1).view("S16")) \
-        if fresh.size else np.zeros(0, np.int64)
+    at = (
+        np.searchsorted(kept_ids.reshape(-1).view("S16"), fresh.reshape(-1).view("S16"))
+        if fresh.size
+        else np.zeros(0, np.int64)
+    )
     merged_ids = np.insert(kept_ids, at, fresh, axis=0)
     merged_rows = np.insert(kept_rows, at, new_rows[order])
     return np.ascontiguousarray(merged_ids), merged_rows.astype(np.uint32)
 
 
 def byid_index(ids: U8Array) -> tuple[U8Array, npt.NDArray[np.uint32]]:
-    order = np.argsort(ids.reshape(-1).view("S16"), kind="stable") if ids.shape[0] else \
-        np.zeros(0, np.int64)
+    order = (
+        np.argsort(ids.reshape(-1).view("S16"), kind="stable")
+        if ids.shape[0]
+        else np.zeros(0, np.int64)
+    )
     return np.ascontiguousarray(ids[order]), order.astype(np.uint32)
 
 
@@ -238,8 +263,9 @@ class Writer:
             elif isinstance(frame, WatchFrame):
                 self._put_watch(frame.item_id.bytes, frame.state)
             elif isinstance(frame, LibraryFrame):
-                self.txn.put(frame.library.id.bytes, _enc.encode(frame.library),
-                             db=self.dbs.libraries)
+                self.txn.put(
+                    frame.library.id.bytes, _enc.encode(frame.library), db=self.dbs.libraries
+                )
             elif isinstance(frame, Tombstone):
                 self._tombstone(frame)
             elif isinstance(frame, HeaderFrame):
@@ -428,7 +454,7 @@ class Writer:
             if lib not in lib_index:
                 lib_index[lib] = len(libs)
                 libs.append(lib)
-            fields.append((*p.facet[:LIB_FIELD], lib_index[lib], *p.facet[LIB_FIELD + 1:]))
+            fields.append((*p.facet[:LIB_FIELD], lib_index[lib], *p.facet[LIB_FIELD + 1 :]))
         new_rows = np.array(fields, FACET_DTYPE) if fields else np.zeros(0, FACET_DTYPE)
         # 3. merge: each new row goes where its (title, id) falls among the kept rows
         titles = old.titles
@@ -438,12 +464,18 @@ class Writer:
             row = int(kept_idx[j])
             return titles.get(row), ids[row].tobytes()
 
-        positions = np.array(
-            [bisect.bisect_left(range(len(kept_idx)), k, key=kept_key) for k in new_keys],
-            np.int64) if kept_idx.size else np.zeros(len(new), np.int64)
+        positions = (
+            np.array(
+                [bisect.bisect_left(range(len(kept_idx)), k, key=kept_key) for k in new_keys],
+                np.int64,
+            )
+            if kept_idx.size
+            else np.zeros(len(new), np.int64)
+        )
         new_ids = np.frombuffer(b"".join(p.id for p in new), np.uint8).reshape(-1, 16)
-        new_parents = np.frombuffer(b"".join(p.parent or bytes(16) for p in new),
-                                    np.uint8).reshape(-1, 16)
+        new_parents = np.frombuffer(b"".join(p.parent or bytes(16) for p in new), np.uint8).reshape(
+            -1, 16
+        )
 
         cols = Columns(
             ids=np.insert(old.ids[kept_idx], positions, new_ids, axis=0),
@@ -452,11 +484,14 @@ class Writer:
             titles=old.titles.edit(gone_rows, kept_idx, positions, [k for k, _ in new_keys]),
             search=old.search.edit(gone_rows, kept_idx, positions, [p.search for p in new]),
             trigrams=old.trigrams.edit(gone_rows, kept_idx, positions, [p.trigrams for p in new]),
-            genre_pairs=old.genre_pairs, genre_names=list(old.genre_names), libs=libs,
+            genre_pairs=old.genre_pairs,
+            genre_names=list(old.genre_names),
+            libs=libs,
         )
         # 4. old row -> new row for what was kept; new rows land at positions + their rank
         kept_new_row = np.arange(kept_idx.size) + np.searchsorted(
-            positions, np.arange(kept_idx.size), side="right")
+            positions, np.arange(kept_idx.size), side="right"
+        )
         old_to_new = np.full(old.n, -1, np.int64)
         old_to_new[kept_idx] = kept_new_row
         new_final = positions + np.arange(len(new))
@@ -464,12 +499,19 @@ class Writer:
         self._new_rows = new_final
         self._old_to_new = old_to_new
         if old.n and len(new) * 8 < old.n:
-            cols.byid, cols.byid_rows = _merge_id_index(byid, byid_rows, old_to_new, new_ids,
-                                                        new_final)
+            cols.byid, cols.byid_rows = _merge_id_index(
+                byid, byid_rows, old_to_new, new_ids, new_final
+            )
         return cols
 
-    def _genres(self, old: Columns, cols: Columns, old_to_new: npt.NDArray[np.int64],
-                new: list[PreparedItem], new_final: npt.NDArray[np.int64]) -> npt.NDArray[Any]:
+    def _genres(
+        self,
+        old: Columns,
+        cols: Columns,
+        old_to_new: npt.NDArray[np.int64],
+        new: list[PreparedItem],
+        new_final: npt.NDArray[np.int64],
+    ) -> npt.NDArray[Any]:
         pairs = old.genre_pairs
         if pairs.size:
             mapped = old_to_new[(pairs & 0xFFFFFFFF).astype(np.int64)]
@@ -526,8 +568,11 @@ class Writer:
         put(COL_PARENTS, cols.parents.tobytes(), db=db)
         put(COL_BYID, byid.tobytes(), db=db)
         put(COL_BYID_ROWS, byid_rows.tobytes(), db=db)
-        for key, strings in ((COL_TITLES, cols.titles), (COL_SEARCH, cols.search),
-                             (COL_TRIGRAMS, cols.trigrams)):
+        for key, strings in (
+            (COL_TITLES, cols.titles),
+            (COL_SEARCH, cols.search),
+            (COL_TRIGRAMS, cols.trigrams),
+        ):
             blob, offsets = strings.dump()
             put(key, blob, db=db)
             put(key + b".off", offsets, db=db)
@@ -548,10 +593,12 @@ class Writer:
         roots = (f["flags"] & IS_ROOT) != 0
         root_rows = np.nonzero(roots)[0]
         sorted_rows: dict[str, npt.NDArray[Any]] = {"title": root_rows}
-        new_roots = self._new_rows[roots[self._new_rows]] if self._new_rows.size else \
-            self._new_rows
-        incremental = (self._old_to_new is not None and not self.snapshot
-                       and new_roots.size * 8 < max(root_rows.size, 1))
+        new_roots = self._new_rows[roots[self._new_rows]] if self._new_rows.size else self._new_rows
+        incremental = (
+            self._old_to_new is not None
+            and not self.snapshot
+            and new_roots.size * 8 < max(root_rows.size, 1)
+        )
         for name in ("year", "date_added", "rating"):
             key = sort_key(f, name)
             old = self.txn.get(ALL_SCOPE + name.encode(), db=db) if incremental else None
@@ -566,8 +613,10 @@ class Writer:
             lows = np.searchsorted(kept_keys, fresh_keys, side="left").tolist()
             highs = np.searchsorted(kept_keys, fresh_keys, side="right").tolist()
             kept_list = kept.tolist()
-            positions = [bisect.bisect_left(kept_list, row, lo, hi)
-                         for row, lo, hi in zip(fresh.tolist(), lows, highs, strict=True)]
+            positions = [
+                bisect.bisect_left(kept_list, row, lo, hi)
+                for row, lo, hi in zip(fresh.tolist(), lows, highs, strict=True)
+            ]
             sorted_rows[name] = np.insert(kept, positions, fresh)
         self.txn.drop(db, delete=False)
         lib_of = f["lib"]
@@ -581,8 +630,11 @@ class Writer:
             start = 0
             for index, count in enumerate(counts.tolist()):
                 if count:
-                    self.txn.put(cols.libs[index] + name.encode(),
-                                 grouped[start:start + count].tobytes(), db=db)
+                    self.txn.put(
+                        cols.libs[index] + name.encode(),
+                        grouped[start : start + count].tobytes(),
+                        db=db,
+                    )
                 start += count
 
     def _children(self, cols: Columns) -> None:
@@ -625,7 +677,7 @@ def playable_below(txn: Any, dbs: Dbs, key: bytes) -> list[bytes]:
     if children is not None:
         data = bytes(children)
         for i in range(0, len(data), 16):
-            out.extend(playable_below(txn, dbs, data[i:i + 16]))
+            out.extend(playable_below(txn, dbs, data[i : i + 16]))
     return out
 
 

@@ -44,8 +44,7 @@ def check(path: Path) -> None:
     env = lmdb.open(str(path), readonly=True, max_dbs=MAX_DBS, subdir=True)
     try:
         with env.begin(buffers=True) as txn:
-            handles = {name: env.open_db(name.encode(), txn=txn, create=False)
-                       for name in DB_NAMES}
+            handles = {name: env.open_db(name.encode(), txn=txn, create=False) for name in DB_NAMES}
             counts = {}
             for name, db in handles.items():
                 n = 0
@@ -55,8 +54,9 @@ def check(path: Path) -> None:
                         decoder.decode(value)
                     elif name == "queue":
                         decode_action(value)
-                    elif name in ("children", "order") and len(value) % (16 if name ==
-                                                                         "children" else 4):
+                    elif name in ("children", "order") and len(value) % (
+                        16 if name == "children" else 4
+                    ):
                         raise ValueError(f"{name} {bytes(key)!r}: odd length {len(value)}")
                     n += 1
                 counts[name] = n

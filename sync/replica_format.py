@@ -51,8 +51,18 @@ REPLICA_FORMAT = 3
 MAP_SIZE = 2 << 30  # address space only; the file grows with the data (sparse)
 MAX_DBS = 16
 
-DB_NAMES = ("meta", "items", "cards", "watch", "libraries", "images", "children", "order",
-            "cols", "queue")
+DB_NAMES = (
+    "meta",
+    "items",
+    "cards",
+    "watch",
+    "libraries",
+    "images",
+    "children",
+    "order",
+    "cols",
+    "queue",
+)
 DATA_DBS = ("items", "cards", "watch", "libraries", "images", "children", "order", "cols")
 
 META_SCHEMA = b"schema"
@@ -63,17 +73,17 @@ META_CURSOR = b"cursor"
 META_COMPLETE = b"complete"  # b"1" once a snapshot has been applied in full
 META_QUEUE_SEQ = b"queue_seq"
 
-COL_IDS = b"ids"            # N x 16 bytes, row order
-COL_PARENTS = b"parents"    # N x 16 bytes, zero when no parent
-COL_FACETS = b"facets"      # N x FACET_DTYPE
-COL_BYID = b"byid"          # N x 16 bytes, ids sorted bytewise (for id -> row)
+COL_IDS = b"ids"  # N x 16 bytes, row order
+COL_PARENTS = b"parents"  # N x 16 bytes, zero when no parent
+COL_FACETS = b"facets"  # N x FACET_DTYPE
+COL_BYID = b"byid"  # N x 16 bytes, ids sorted bytewise (for id -> row)
 COL_BYID_ROWS = b"byid_rows"  # N x uint32: the row of each id in COL_BYID
 COL_GENRES = b"genre_pairs"  # M x uint64 (code << 32 | row), sorted: genre -> rows
 COL_GENRE_NAMES = b"genre_names"  # msgpack list[str]: code -> display name
-COL_LIBS = b"libs"          # L x 16 bytes: library index -> library id (append-only)
+COL_LIBS = b"libs"  # L x 16 bytes: library index -> library id (append-only)
 # packed strings (sync.packed_strings): the blob under the name, the offsets under name + ".off"
-COL_TITLES = b"titles"      # casefolded sort title per row
-COL_SEARCH = b"search"      # per row "title\noriginal", casefolded
+COL_TITLES = b"titles"  # casefolded sort title per row
+COL_SEARCH = b"search"  # per row "title\noriginal", casefolded
 COL_TRIGRAMS = b"trigram_text"  # per row, the words padded like pg_trgm pads them
 
 ALL_SCOPE = bytes(16)
@@ -88,22 +98,24 @@ HAS_RATING = 2
 HAS_RUNTIME = 4
 IS_ROOT = 8
 
-FACET_DTYPE = np.dtype([
-    ("year", "<i2"),        # 0 when unknown (the server sorts a missing year as 0)
-    ("season", "<i2"),      # -1 when not a season/episode
-    ("episode", "<i2"),     # first episode number, -1 when none
-    ("height", "<i2"),      # tallest file's video height, 0 when unknown
-    ("rating", "<f4"),      # -1 when unknown
-    ("runtime", "<i4"),     # minutes, -1 when unknown
-    ("release", "<i4"),     # date ordinal of release/air date, else Jan 1 of the year, else 1
-    ("added", "<i8"),       # microseconds since the epoch
-    ("last_played", "<i8"),  # microseconds since the epoch, 0 when never
-    ("lib", "<u2"),         # index into COL_LIBS
-    ("kind", "u1"),
-    ("flags", "u1"),        # HAS_* and IS_ROOT bits
-    ("hdr", "u1"),          # HDR_BITS of the files
-    ("wstatus", "u1"),      # WATCH_CODES
-])
+FACET_DTYPE = np.dtype(
+    [
+        ("year", "<i2"),  # 0 when unknown (the server sorts a missing year as 0)
+        ("season", "<i2"),  # -1 when not a season/episode
+        ("episode", "<i2"),  # first episode number, -1 when none
+        ("height", "<i2"),  # tallest file's video height, 0 when unknown
+        ("rating", "<f4"),  # -1 when unknown
+        ("runtime", "<i4"),  # minutes, -1 when unknown
+        ("release", "<i4"),  # date ordinal of release/air date, else Jan 1 of the year, else 1
+        ("added", "<i8"),  # microseconds since the epoch
+        ("last_played", "<i8"),  # microseconds since the epoch, 0 when never
+        ("lib", "<u2"),  # index into COL_LIBS
+        ("kind", "u1"),
+        ("flags", "u1"),  # HAS_* and IS_ROOT bits
+        ("hdr", "u1"),  # HDR_BITS of the files
+        ("wstatus", "u1"),  # WATCH_CODES
+    ]
+)
 GENRE_PAIR_DTYPE = np.dtype("<u8")
 
 _U64 = struct.Struct(">Q")
@@ -174,7 +186,7 @@ def query_trigrams(text: str) -> set[str]:
     grams: set[str] = set()
     for word in _words(fold(text)):
         padded = f"  {word} "
-        grams.update(padded[i:i + 3] for i in range(len(padded) - 2))
+        grams.update(padded[i : i + 3] for i in range(len(padded) - 2))
     return grams
 
 
@@ -245,8 +257,14 @@ def watch_code(state: WatchStateOut | None) -> int:
 
 def sort_key(f: npt.NDArray[Any], name: str) -> npt.NDArray[Any]:
     """The facet column a sort orders by (missing values sort lowest, like the server's)."""
-    column = {"year": "year", "release_date": "release", "date_added": "added",
-              "rating": "rating", "runtime": "runtime", "last_watched": "last_played"}[name]
+    column = {
+        "year": "year",
+        "release_date": "release",
+        "date_added": "added",
+        "rating": "rating",
+        "runtime": "runtime",
+        "last_watched": "last_played",
+    }[name]
     return f[column]
 
 

@@ -53,11 +53,16 @@ def image_refs(record: ItemRecord) -> list[ImageRef]:
     for ref in record.images:
         seen.setdefault(ref.image_id, (ref.image_id, ref.kind, None, None))
     if record.poster_image_id:
-        seen[record.poster_image_id] = (record.poster_image_id, "poster",
-                                        record.placeholder_color, record.blurhash)
+        seen[record.poster_image_id] = (
+            record.poster_image_id,
+            "poster",
+            record.placeholder_color,
+            record.blurhash,
+        )
     if record.backdrop_image_id:
-        seen.setdefault(record.backdrop_image_id, (record.backdrop_image_id, "backdrop", None,
-                                                   None))
+        seen.setdefault(
+            record.backdrop_image_id, (record.backdrop_image_id, "backdrop", None, None)
+        )
     for person in record.people:
         if person.image_id:
             seen.setdefault(person.image_id, (person.image_id, "person", None, None))
@@ -65,26 +70,43 @@ def image_refs(record: ItemRecord) -> list[ImageRef]:
 
 
 def prepare(record: ItemRecord) -> PreparedItem:
-    card = Card(id=record.id, library_id=record.library_id, kind=record.kind,
-                title=record.title, year=record.year, placeholder_color=record.placeholder_color,
-                poster_image_id=record.poster_image_id, parent_id=record.parent_id,
-                series_title=record.series_title, season_number=record.season_number,
-                episode_numbers=tuple(record.episode_numbers) if record.episode_numbers else None,
-                still_image_id=next((i.image_id for i in record.images if i.kind == "thumb"),
-                                    None) if record.kind == "episode" else None)
+    card = Card(
+        id=record.id,
+        library_id=record.library_id,
+        kind=record.kind,
+        title=record.title,
+        year=record.year,
+        placeholder_color=record.placeholder_color,
+        poster_image_id=record.poster_image_id,
+        parent_id=record.parent_id,
+        series_title=record.series_title,
+        season_number=record.season_number,
+        episode_numbers=tuple(record.episode_numbers) if record.episode_numbers else None,
+        still_image_id=next((i.image_id for i in record.images if i.kind == "thumb"), None)
+        if record.kind == "episode"
+        else None,
+    )
     search, trigrams = search_texts(record)
     return PreparedItem(
-        id=record.id.bytes, library=record.library_id.bytes,
+        id=record.id.bytes,
+        library=record.library_id.bytes,
         parent=record.parent_id.bytes if record.parent_id else None,
-        record=_enc.encode(record), card=_enc.encode(card), title_key=title_key(record),
-        search=search, trigrams=trigrams, facet=facet_fields(record, 0),
-        genres=list(record.genres), images=image_refs(record))
+        record=_enc.encode(record),
+        card=_enc.encode(card),
+        title_key=title_key(record),
+        search=search,
+        trigrams=trigrams,
+        facet=facet_fields(record, 0),
+        genres=list(record.genres),
+        images=image_refs(record),
+    )
 
 
 def prepare_batch(frames: list[Frame]) -> PreparedBatch:
     items = [prepare(f.item) for f in frames if isinstance(f, ItemFrame)]
     rest: list[Frame] = [f for f in frames if not isinstance(f, ItemFrame)]
     if any(isinstance(f, HeaderFrame) for f in rest[1:]) or any(
-            isinstance(f, EndFrame) for f in rest[:-1]):
+        isinstance(f, EndFrame) for f in rest[:-1]
+    ):
         raise FrameError("header and end frames must open and close the stream")
     return PreparedBatch(items=items, frames=rest)

@@ -96,6 +96,7 @@ def _guarded(fn: Callable[P, R]) -> Callable[P, R]:
             return fn(*args, **kwargs)
         except (lmdb.Error, msgspec.DecodeError, IndexError) as exc:
             raise ReplicaDamaged(f"{type(exc).__name__}: {exc}") from exc
+
     return wrapper
 
 
@@ -152,7 +153,7 @@ class ReplicaView:
     def _libs(self) -> list[bytes]:
         raw = self._get(COL_LIBS, self._dbs.cols)
         data = bytes(raw) if raw is not None else b""
-        return [data[i:i + 16] for i in range(0, len(data), 16)]
+        return [data[i : i + 16] for i in range(0, len(data), 16)]
 
     def _strs(self, key: bytes) -> list[str]:
         raw = self._get(key, self._dbs.cols)
@@ -160,8 +161,9 @@ class ReplicaView:
 
     def _rows(self, keys: list[bytes]) -> Rows:
         arr = np.frombuffer(b"".join(keys), np.uint8).reshape(-1, 16)
-        return rows_of(self._col(COL_BYID, np.uint8).reshape(-1, 16),
-                       self._col(COL_BYID_ROWS, np.uint32), arr)
+        return rows_of(
+            self._col(COL_BYID, np.uint8).reshape(-1, 16), self._col(COL_BYID_ROWS, np.uint32), arr
+        )
 
     def card(self, key: bytes) -> Card | None:
         raw = self._get(key, self._dbs.cards)
@@ -178,7 +180,7 @@ class ReplicaView:
 
     def _cards_of_ids(self, packed: bytes | memoryview) -> list[Card]:
         data = bytes(packed)
-        found = (self.card(data[i:i + 16]) for i in range(0, len(data), 16))
+        found = (self.card(data[i : i + 16]) for i in range(0, len(data), 16))
         return [c for c in found if c is not None]
 
     # --- the public read API (mirrored by Replica) ------------------------------------------
@@ -209,8 +211,14 @@ class ReplicaView:
         return int(self._order_rows(library_id, "title").size)
 
     @_guarded
-    def cards(self, library_id: uuid.UUID | None = None, sort: SortBy = SortBy.TITLE,
-              order: SortOrder = SortOrder.ASC, offset: int = 0, limit: int = 150) -> list[Card]:
+    def cards(
+        self,
+        library_id: uuid.UUID | None = None,
+        sort: SortBy = SortBy.TITLE,
+        order: SortOrder = SortOrder.ASC,
+        offset: int = 0,
+        limit: int = 150,
+    ) -> list[Card]:
         """A page of the library grid (movies and series; no seasons or episodes)."""
         sort, order = SortBy(sort), SortOrder(order)
         if offset < 0 or limit < 0:
@@ -223,7 +231,7 @@ class ReplicaView:
             rows = rows[np.argsort(sort_key(self.facets, sort.value)[rows], kind="stable")]
         if order is SortOrder.DESC:
             rows = rows[::-1]
-        return self.cards_of_rows(rows[offset:offset + limit])
+        return self.cards_of_rows(rows[offset : offset + limit])
 
     def _root_rows(self, library_id: uuid.UUID | None) -> Rows:
         f = self.facets
@@ -261,7 +269,8 @@ class ReplicaView:
     def continue_watching(self, limit: int = 20) -> list[Card]:
         f = self.facets
         mask = (f["wstatus"] == WATCH_CODES["in_progress"]) & np.isin(
-            f["kind"], [KIND_CODES["movie"], KIND_CODES["episode"]])
+            f["kind"], [KIND_CODES["movie"], KIND_CODES["episode"]]
+        )
         rows = np.nonzero(mask)[0]
         rows = rows[np.argsort(-f["last_played"][rows], kind="stable")]
         return self.cards_of_rows(rows[:limit])
@@ -282,8 +291,9 @@ class ReplicaView:
         completed that is not completed itself; most recent series first (the rule:
         :mod:`sync.episode_order`)."""
         f = self.facets
-        done = np.nonzero((f["kind"] == KIND_CODES["episode"])
-                          & (f["wstatus"] == WATCH_CODES["watched"]))[0]
+        done = np.nonzero(
+            (f["kind"] == KIND_CODES["episode"]) & (f["wstatus"] == WATCH_CODES["watched"])
+        )[0]
         if done.size == 0:
             return []
         parents = self._col(COL_PARENTS, np.uint8).reshape(-1, 16)
@@ -302,8 +312,11 @@ class ReplicaView:
         ids = self.ids
         out: list[tuple[int, bytes, Card]] = []
         for series, (when, rows) in latest.items():
-            tied = [(e, when) for e in map(self._episode, (ids[r].tobytes() for r in rows))
-                    if e is not None]
+            tied = [
+                (e, when)
+                for e in map(self._episode, (ids[r].tobytes() for r in rows))
+                if e is not None
+            ]
             last = episode_order.last_completed(tied)
             if last is None:
                 continue
@@ -331,8 +344,9 @@ class ReplicaView:
         raw = self._get(key, self._dbs.items)
         return None if raw is None else _episode_dec.decode(raw)
 
-    def _next_in(self, series: bytes, after: _EpisodeFields,
-                 unwatched_only: bool = False) -> _EpisodeFields | None:
+    def _next_in(
+        self, series: bytes, after: _EpisodeFields, unwatched_only: bool = False
+    ) -> _EpisodeFields | None:
         """:func:`episode_order.next_after` over the series' episodes (the replica holds present
         items only), decoding few records: the facets' season and first episode number are a
         prefix of the running-order key, so episodes they put before ``after`` are dropped
@@ -396,7 +410,7 @@ class ReplicaView:
             rows = rows[np.argsort(sort_key(self.facets, q.sort_by.value)[rows], kind="stable")]
         if q.sort_order is SortOrder.DESC:
             rows = rows[::-1]
-        return self.cards_of_rows(rows[q.offset:q.offset + q.limit]), int(rows.size)
+        return self.cards_of_rows(rows[q.offset : q.offset + q.limit]), int(rows.size)
 
     def match(self, q: MediaQuery) -> Rows:
         """Rows (title order) matching every filter of ``q``."""
@@ -408,9 +422,11 @@ class ReplicaView:
             mask &= self._lib_mask(q.library_ids)
         if q.genres:
             mask &= self._genre_mask(q.genres, q.genre_match == "all")
-        for column, flag, low, high in (("year", HAS_YEAR, q.year_min, q.year_max),
-                                        ("rating", HAS_RATING, q.rating_min, q.rating_max),
-                                        ("runtime", HAS_RUNTIME, q.runtime_min, q.runtime_max)):
+        for column, flag, low, high in (
+            ("year", HAS_YEAR, q.year_min, q.year_max),
+            ("rating", HAS_RATING, q.rating_min, q.rating_max),
+            ("runtime", HAS_RUNTIME, q.runtime_min, q.runtime_max),
+        ):
             if low is None and high is None:
                 continue
             mask &= (f["flags"] & flag) != 0
@@ -485,4 +501,4 @@ def _titles(search_text: str) -> tuple[str, str]:
 
 def _split(packed: memoryview | bytes | None) -> list[bytes]:
     data = bytes(packed) if packed is not None else b""
-    return [data[i:i + 16] for i in range(0, len(data), 16)]
+    return [data[i : i + 16] for i in range(0, len(data), 16)]

@@ -19,8 +19,14 @@ Failures = Annotated[int, msgspec.Meta(ge=3, le=50, description="wrong passwords
 LockMinutes = Annotated[float, msgspec.Meta(ge=1, le=1440, description="account lockout")]
 PinFailures = Annotated[int, msgspec.Meta(ge=1, le=10, description="wrong PINs before PIN lock")]
 
-POLICY_FIELDS = ("session_hours", "refresh_days", "password_min_length", "max_failed_passwords",
-                 "password_lockout_minutes", "max_failed_pins")
+POLICY_FIELDS = (
+    "session_hours",
+    "refresh_days",
+    "password_min_length",
+    "max_failed_passwords",
+    "password_lockout_minutes",
+    "max_failed_pins",
+)
 
 
 class ServerPolicy(msgspec.Struct, kw_only=True):

@@ -34,20 +34,51 @@ LINE_MAX = 500
 TEXT_MAX = 10_000
 PATH_MAX = 4096
 
-SearchText = Annotated[str, msgspec.Meta(max_length=SEARCH_MAX, pattern=NO_NUL,
-                                         description="at most 200 characters, no NUL")]
-Line = Annotated[str, msgspec.Meta(max_length=LINE_MAX, pattern=NO_NUL,
-                                   description="one line of text: at most 500 characters")]
-Text = Annotated[str, msgspec.Meta(max_length=TEXT_MAX, pattern=NO_NUL,
-                                   description="free text: at most 10,000 characters")]
-Label = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NO_NUL,
-                                    description="a short name (genre, studio): 1-100")]
-ClientId = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=NO_NUL,
-                                       description="an identifier a client chose")]
-Opaque = Annotated[str, msgspec.Meta(max_length=4096, pattern=NO_NUL,
-                                     description="a token or cursor the server issued")]
-FsPath = Annotated[str, msgspec.Meta(min_length=1, max_length=PATH_MAX, pattern=NO_NUL,
-                                     description="a path on the appliance")]
+SearchText = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=SEARCH_MAX, pattern=NO_NUL, description="at most 200 characters, no NUL"
+    ),
+]
+Line = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=LINE_MAX, pattern=NO_NUL, description="one line of text: at most 500 characters"
+    ),
+]
+Text = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=TEXT_MAX, pattern=NO_NUL, description="free text: at most 10,000 characters"
+    ),
+]
+Label = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=100,
+        pattern=NO_NUL,
+        description="a short name (genre, studio): 1-100",
+    ),
+]
+ClientId = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1, max_length=128, pattern=NO_NUL, description="an identifier a client chose"
+    ),
+]
+Opaque = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=4096, pattern=NO_NUL, description="a token or cursor the server issued"
+    ),
+]
+FsPath = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1, max_length=PATH_MAX, pattern=NO_NUL, description="a path on the appliance"
+    ),
+]
 
 Year = Annotated[int, msgspec.Meta(ge=0, le=9999)]
 Rating = Annotated[float, msgspec.Meta(ge=0, le=10)]

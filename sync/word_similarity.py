@@ -28,7 +28,7 @@ def trigram_list(text: str) -> list[str]:
     out: list[str] = []
     for word in _WORD.findall(text):
         padded = f"  {word} "
-        out.extend(padded[i:i + 3] for i in range(len(padded) - 2))
+        out.extend(padded[i : i + 3] for i in range(len(padded) - 2))
     return out
 
 
@@ -73,5 +73,8 @@ def word_similarity(query: str, text: str) -> float:
 def title_matches(needle: str, title: str, original_title: str) -> bool:
     """The server's search test (``store/media_browse.py``): ``needle <% title`` or ``<%`` the
     original title, or ``needle`` a substring of the title (ILIKE). All lowercased."""
-    return (needle in title or word_similarity(needle, title) >= THRESHOLD
-            or (bool(original_title) and word_similarity(needle, original_title) >= THRESHOLD))
+    return (
+        needle in title
+        or word_similarity(needle, title) >= THRESHOLD
+        or (bool(original_title) and word_similarity(needle, original_title) >= THRESHOLD)
+    )

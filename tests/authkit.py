@@ -22,8 +22,15 @@ LOCAL = ("192.168.1.20", 50000)
 REMOTE = ("203.0.113.7", 50000)
 ADMIN_PASSWORD = "correct horse battery"
 # Cheap hashing so the suite stays fast; limits high so only the rate-limit tests hit them.
-FAST = dict(argon2_memory_kib=1024, argon2_time_cost=1, argon2_parallelism=1,
-            login_limit=1000, pin_limit=1000, refresh_limit=1000, setup_limit=1000)
+FAST = dict(
+    argon2_memory_kib=1024,
+    argon2_time_cost=1,
+    argon2_parallelism=1,
+    login_limit=1000,
+    pin_limit=1000,
+    refresh_limit=1000,
+    setup_limit=1000,
+)
 
 
 def auth_config(**overrides: Any) -> AuthSection:
@@ -44,22 +51,40 @@ class Reply:
 
 
 class Harness:
-    def __init__(self, db: Database, redis: RedisClient, data_dir: Path,
-                 auth: AuthSection | None = None, extra_routers: list[Router] | None = None,
-                 key: bytes = b"k" * 32) -> None:
+    def __init__(
+        self,
+        db: Database,
+        redis: RedisClient,
+        data_dir: Path,
+        auth: AuthSection | None = None,
+        extra_routers: list[Router] | None = None,
+        key: bytes = b"k" * 32,
+    ) -> None:
         self.clock = ManualClock()
         config = Config(auth=auth or auth_config())
         self.state = AppState(
-            config=config, data_dir=data_dir, db=db, redis=redis, pg_gate=db.gate,
-            redis_gate=redis.gate, authenticator=deny_all, server_id="test-server",
+            config=config,
+            data_dir=data_dir,
+            db=db,
+            redis=redis,
+            pg_gate=db.gate,
+            redis_gate=redis.gate,
+            authenticator=deny_all,
+            server_id="test-server",
         )
         self.service = AuthService(db, redis, config.auth, key, data_dir, clock=self.clock)
         self.service.attach(self.state)
         self.app: QuartTrio = create_app(self.state, extra_routers=extra_routers)
         self.client = self.app.test_client()
 
-    async def call(self, method: str, path: str, json: Any = None, token: str | None = None,
-                   client: tuple[str, int] = LOCAL) -> Reply:
+    async def call(
+        self,
+        method: str,
+        path: str,
+        json: Any = None,
+        token: str | None = None,
+        client: tuple[str, int] = LOCAL,
+    ) -> Reply:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         kwargs: dict[str, Any] = {"headers": headers, "scope_base": {"client": client}}
         if json is not None:
@@ -69,20 +94,33 @@ class Harness:
         return Reply(response.status_code, body, response.headers)
 
     async def claim(self, username: str = "admin", password: str = ADMIN_PASSWORD) -> Reply:
-        reply = await self.call("POST", "/api/v1/setup/claim",
-                                {"username": username, "password": password})
+        reply = await self.call(
+            "POST", "/api/v1/setup/claim", {"username": username, "password": password}
+        )
         assert reply.status == 201, reply.body
         return reply
 
-    async def login(self, username: str = "admin", password: str = ADMIN_PASSWORD,
-                    device: str = "tv-1", client: tuple[str, int] = LOCAL) -> Reply:
-        return await self.call("POST", "/api/v1/auth/login", {
-            "username": username, "password": password,
-            "device": {"id": device, "name": f"{device} name", "platform": "linux"},
-        }, client=client)
+    async def login(
+        self,
+        username: str = "admin",
+        password: str = ADMIN_PASSWORD,
+        device: str = "tv-1",
+        client: tuple[str, int] = LOCAL,
+    ) -> Reply:
+        return await self.call(
+            "POST",
+            "/api/v1/auth/login",
+            {
+                "username": username,
+                "password": password,
+                "device": {"id": device, "name": f"{device} name", "platform": "linux"},
+            },
+            client=client,
+        )
 
-    async def token(self, username: str = "admin", password: str = ADMIN_PASSWORD,
-                    device: str = "tv-1") -> str:
+    async def token(
+        self, username: str = "admin", password: str = ADMIN_PASSWORD, device: str = "tv-1"
+    ) -> str:
         reply = await self.login(username, password, device)
         assert reply.status == 200, reply.body
         return str(reply.body["access_token"])
@@ -93,13 +131,24 @@ class Harness:
         return await self.token(device=device)
 
     async def pin_login(self, username: str, device: str, pin: str) -> Reply:
-        return await self.call("POST", "/api/v1/auth/pin/login",
-                               {"username": username, "device_id": device, "pin": pin})
+        return await self.call(
+            "POST",
+            "/api/v1/auth/pin/login",
+            {"username": username, "device_id": device, "pin": pin},
+        )
 
-    async def create_user(self, admin_token: str, username: str, role: str = "user",
-                          password: str = "user password 1") -> dict[str, Any]:
-        reply = await self.call("POST", "/api/v1/users", {
-            "username": username, "password": password, "role": role,
-        }, token=admin_token)
+    async def create_user(
+        self, admin_token: str, username: str, role: str = "user", password: str = "user password 1"
+    ) -> dict[str, Any]:
+        reply = await self.call(
+            "POST",
+            "/api/v1/users",
+            {
+                "username": username,
+                "password": password,
+                "role": role,
+            },
+            token=admin_token,
+        )
         assert reply.status == 201, reply.body
         return dict(reply.body)

@@ -30,6 +30,8 @@ from store.migrate import migrate
 from tests.helpers import live_processes_mentioning, service_account, short_tempdir
 
 TEMPLATE_DB = "ferrex_template"
+
+
 def _wait(predicate: object, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -151,7 +153,6 @@ async def redis(backends: Backends, aio_loop: object) -> AsyncIterator[RedisClie
     finally:
         with trio.CancelScope(shield=True):
             await client.close()
-
 
 
 @pytest.fixture

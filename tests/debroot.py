@@ -29,8 +29,12 @@ PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def root_tarball(suite: str = "bookworm") -> Path:
-    result = subprocess.run(["bash", str(REPO / "packaging" / "test-root.sh"), "--suite", suite],
-                            capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        ["bash", str(REPO / "packaging" / "test-root.sh"), "--suite", suite],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stderr
     return Path(result.stdout.strip().splitlines()[-1])
 
@@ -49,22 +53,50 @@ class ThrowawayRoot:
             "exec sleep infinity\n"
         )
         self.holder = subprocess.Popen(
-            ["setpriv", "--pdeathsig", "KILL", "unshare", "--mount", "--propagation", "private",
-             "sh", "-ec", script], stdout=subprocess.PIPE, text=True)
+            [
+                "setpriv",
+                "--pdeathsig",
+                "KILL",
+                "unshare",
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-ec",
+                script,
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert self.holder.stdout is not None
         assert self.holder.stdout.readline().strip() == "ready", "could not unpack the root"
         self.container: Container | None = None
 
     def host(self, *argv: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         """A command on this machine, but in the root's mount namespace."""
-        return subprocess.run(["nsenter", f"--mount=/proc/{self.holder.pid}/ns/mnt", *argv],
-                              capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            ["nsenter", f"--mount=/proc/{self.holder.pid}/ns/mnt", *argv],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     def chroot(self, script: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         """``script`` (sh) chrooted into the root: no systemd runs there, as in a build chroot."""
-        return self.host("chroot", str(self.path), "env", "-i", f"PATH={PATH}", "HOME=/root",
-                         "LANG=C.UTF-8", "DEBIAN_FRONTEND=noninteractive", "sh", "-ec", script,
-                         timeout=timeout)
+        return self.host(
+            "chroot",
+            str(self.path),
+            "env",
+            "-i",
+            f"PATH={PATH}",
+            "HOME=/root",
+            "LANG=C.UTF-8",
+            "DEBIAN_FRONTEND=noninteractive",
+            "sh",
+            "-ec",
+            script,
+            timeout=timeout,
+        )
 
     def file(self, path: str) -> Path:
         """A path in the root as this process can reach it (through the holder's /proc entry)."""
@@ -73,8 +105,11 @@ class ThrowawayRoot:
     def boot(self) -> Container:
         # a booted system: systemd mounts its own /proc and /dev, and policy-rc.d (which keeps
         # daemons from starting in a chroot) has no place there
-        for script in (f"umount -R {self.path}/dev", f"umount {self.path}/proc",
-                       f"rm -f {self.path}/usr/sbin/policy-rc.d"):
+        for script in (
+            f"umount -R {self.path}/dev",
+            f"umount {self.path}/proc",
+            f"rm -f {self.path}/usr/sbin/policy-rc.d",
+        ):
             result = self.host("sh", "-ec", script)
             assert result.returncode == 0, result.stderr
         self.container = Container(self)
@@ -94,19 +129,33 @@ class Container:
         with self.log_path.open("wb") as log:
             self.nspawn = subprocess.Popen(
                 # nspawn answers SIGTERM with a clean shutdown of the container
-                ["setpriv", "--pdeathsig", "TERM",
-                 "nsenter", f"--mount=/proc/{root.holder.pid}/ns/mnt", "systemd-nspawn",
-                 "--quiet", "--directory", str(root.path), "--boot",
-                 "--register=no", "--keep-unit", "--private-network", "--resolv-conf=off",
-                 "--timezone=off", "--console=read-only"],
-                stdout=log, stderr=subprocess.STDOUT)
+                [
+                    "setpriv",
+                    "--pdeathsig",
+                    "TERM",
+                    "nsenter",
+                    f"--mount=/proc/{root.holder.pid}/ns/mnt",
+                    "systemd-nspawn",
+                    "--quiet",
+                    "--directory",
+                    str(root.path),
+                    "--boot",
+                    "--register=no",
+                    "--keep-unit",
+                    "--private-network",
+                    "--resolv-conf=off",
+                    "--timezone=off",
+                    "--console=read-only",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         try:
             self.pid1 = self._find_pid1(timeout=30)
             deadline = time.monotonic() + 120
             while True:  # systemctl answers once systemd has opened its private socket
                 booted = self.sh("timeout 120 systemctl is-system-running --wait || true")
-                if (booted.stdout.strip() in ("running", "degraded")
-                        or time.monotonic() > deadline):
+                if booted.stdout.strip() in ("running", "degraded") or time.monotonic() > deadline:
                     break
                 time.sleep(0.1)
             assert booted.stdout.strip() in ("running", "degraded"), self.describe(booted)
@@ -123,24 +172,48 @@ class Container:
                 if not entry.name.isdigit():
                     continue
                 try:
-                    status = dict(line.split(":\t", 1) for line in
-                                  (entry / "status").read_text().splitlines() if ":\t" in line)
+                    status = dict(
+                        line.split(":\t", 1)
+                        for line in (entry / "status").read_text().splitlines()
+                        if ":\t" in line
+                    )
                 except OSError:
                     continue
-                if (status.get("PPid") == str(self.nspawn.pid)
-                        and status.get("NSpid", "").split()[-1:] == ["1"]):
+                if status.get("PPid") == str(self.nspawn.pid) and status.get("NSpid", "").split()[
+                    -1:
+                ] == ["1"]:
                     return int(entry.name)
             time.sleep(0.1)
-        raise AssertionError("the container's init did not appear: "
-                             + self.log_path.read_text(errors="replace"))
+        raise AssertionError(
+            "the container's init did not appear: " + self.log_path.read_text(errors="replace")
+        )
 
     def sh(self, script: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         """``script`` (sh) in the booted container, as root, like a shell on the machine."""
         return subprocess.run(
-            ["nsenter", f"--target={self.pid1}", "--mount", "--uts", "--ipc", "--net", "--pid",
-             "--cgroup", "env", "-i", f"PATH={PATH}", "HOME=/root", "LANG=C.UTF-8",
-             "DEBIAN_FRONTEND=noninteractive", "sh", "-ec", script],
-            capture_output=True, text=True, timeout=timeout)
+            [
+                "nsenter",
+                f"--target={self.pid1}",
+                "--mount",
+                "--uts",
+                "--ipc",
+                "--net",
+                "--pid",
+                "--cgroup",
+                "env",
+                "-i",
+                f"PATH={PATH}",
+                "HOME=/root",
+                "LANG=C.UTF-8",
+                "DEBIAN_FRONTEND=noninteractive",
+                "sh",
+                "-ec",
+                script,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     def ok(self, script: str, timeout: float = 300) -> str:
         result = self.sh(script, timeout)
@@ -149,11 +222,14 @@ class Container:
 
     def describe(self, result: subprocess.CompletedProcess[str]) -> str:
         journal = self.sh("journalctl -u ferrex -o cat --no-pager | tail -40").stdout
-        return (f"rc={result.returncode}\nstdout: {result.stdout}\nstderr: {result.stderr}\n"
-                f"ferrex journal:\n{journal}")
+        return (
+            f"rc={result.returncode}\nstdout: {result.stdout}\nstderr: {result.stderr}\n"
+            f"ferrex journal:\n{journal}"
+        )
 
-    def http(self, method: str, path: str, body: object = None, token: str | None = None
-             ) -> tuple[int, Any]:
+    def http(
+        self, method: str, path: str, body: object = None, token: str | None = None
+    ) -> tuple[int, Any]:
         """A request to the appliance from inside the container (its loopback is its own)."""
         script = """
 import json, sys, urllib.error, urllib.request
@@ -172,9 +248,27 @@ print(json.dumps([status, json.loads(raw) if raw else None]))
 """
         args = json.dumps([method, "http://127.0.0.1:8420" + path, body, token])
         result = subprocess.run(
-            ["nsenter", f"--target={self.pid1}", "--mount", "--uts", "--ipc", "--net", "--pid",
-             "--cgroup", "env", "-i", f"PATH={PATH}", "python3", "-c", script, args],
-            capture_output=True, text=True, timeout=30)
+            [
+                "nsenter",
+                f"--target={self.pid1}",
+                "--mount",
+                "--uts",
+                "--ipc",
+                "--net",
+                "--pid",
+                "--cgroup",
+                "env",
+                "-i",
+                f"PATH={PATH}",
+                "python3",
+                "-c",
+                script,
+                args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert result.returncode == 0, self.describe(result)
         status, reply = json.loads(result.stdout)
         return int(status), reply

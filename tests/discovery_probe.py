@@ -14,10 +14,20 @@ from ui.net.discovery import DiscoveryBrowser
 
 
 def _line(found: list[FoundServer]) -> str:
-    return json.dumps([{"name": f.name, "server_id": f.server_id, "version": f.version,
-                        "claimed": f.claimed, "url": f.url, "api_path": f.api_path,
-                        "addresses": sorted(f.addresses)}
-                       for f in found])
+    return json.dumps(
+        [
+            {
+                "name": f.name,
+                "server_id": f.server_id,
+                "version": f.version,
+                "claimed": f.claimed,
+                "url": f.url,
+                "api_path": f.api_path,
+                "addresses": sorted(f.addresses),
+            }
+            for f in found
+        ]
+    )
 
 
 def browse() -> None:
@@ -31,8 +41,12 @@ def browse() -> None:
 
 def claim(url: str) -> None:
     body = json.dumps({"username": "owner", "password": "correct horse battery"}).encode()
-    request = urllib.request.Request(url + "/api/v1/setup/claim", data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url + "/api/v1/setup/claim",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         print(response.status)
 
@@ -49,8 +63,15 @@ def announce(name: str) -> None:
     async def unclaimed() -> bool:
         return False
 
-    trio.run(discovery.announce, DiscoverySection(name=name), "0.0.0.0", 8420,
-             "00000000-0000-4000-8000-000000000000", unclaimed, InProcEventBus())
+    trio.run(
+        discovery.announce,
+        DiscoverySection(name=name),
+        "0.0.0.0",
+        8420,
+        "00000000-0000-4000-8000-000000000000",
+        unclaimed,
+        InProcEventBus(),
+    )
 
 
 if __name__ == "__main__":

@@ -27,11 +27,50 @@ from sync.feed_types import (
 )
 from sync.media_types import ImageRef, PersonOut, WatchStateOut
 
-GENRES = ["Drama", "Comedy", "Action", "Thriller", "Science Fiction", "Horror", "Romance",
-          "Documentary", "Animation", "Crime", "Fantasy", "Mystery"]
-WORDS = ["Matrix", "Night", "Return", "Star", "River", "Ghost", "Empire", "Silent", "Golden",
-         "Last", "City", "Winter", "Fire", "Shadow", "Dream", "Ocean", "Iron", "Blue", "Lost",
-         "Garden", "Storm", "Echo", "Stone", "Glass", "Wolf", "Paper", "Moon", "Crimson"]
+GENRES = [
+    "Drama",
+    "Comedy",
+    "Action",
+    "Thriller",
+    "Science Fiction",
+    "Horror",
+    "Romance",
+    "Documentary",
+    "Animation",
+    "Crime",
+    "Fantasy",
+    "Mystery",
+]
+WORDS = [
+    "Matrix",
+    "Night",
+    "Return",
+    "Star",
+    "River",
+    "Ghost",
+    "Empire",
+    "Silent",
+    "Golden",
+    "Last",
+    "City",
+    "Winter",
+    "Fire",
+    "Shadow",
+    "Dream",
+    "Ocean",
+    "Iron",
+    "Blue",
+    "Lost",
+    "Garden",
+    "Storm",
+    "Echo",
+    "Stone",
+    "Glass",
+    "Wolf",
+    "Paper",
+    "Moon",
+    "Crimson",
+]
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 
@@ -46,8 +85,11 @@ class World:
     seq: int = 0
 
     def library(self, name: str, kind: str = "movies") -> LibraryInfo:
-        lib = LibraryInfo(id=uuid.UUID(int=self.rng.getrandbits(128)), name=name,
-                          kind="movies" if kind == "movies" else "series")
+        lib = LibraryInfo(
+            id=uuid.UUID(int=self.rng.getrandbits(128)),
+            name=name,
+            kind="movies" if kind == "movies" else "series",
+        )
         self.libraries[lib.id] = lib
         return lib
 
@@ -67,27 +109,41 @@ class World:
         year = rng.randint(1950, 2024) if rng.random() > 0.05 else None
         poster = f"{rng.getrandbits(64):016x}"
         record = ItemRecord(
-            id=self._id(), library_id=library_id, kind="movie", title=title,
+            id=self._id(),
+            library_id=library_id,
+            kind="movie",
+            title=title,
             original_title=title.upper() if rng.random() < 0.1 else None,
             sort_title=title[4:] + ", The" if title.startswith("The ") else title,
-            year=year, release_date=date(year, rng.randint(1, 12), 1) if year else None,
+            year=year,
+            release_date=date(year, rng.randint(1, 12), 1) if year else None,
             rating=round(rng.uniform(1, 10), 1) if rng.random() > 0.1 else None,
             runtime_minutes=rng.randint(70, 200) if rng.random() > 0.1 else None,
             genres=rng.sample(GENRES, rng.randint(0, 3)),
             added_at=T0 + timedelta(minutes=rng.randint(0, 500_000)),
             overview="An overview. " * rng.randint(1, 8),
-            people=[PersonOut(id=self._id(), name=f"Actor {i}", kind="cast", role=f"Role {i}")
-                    for i in range(rng.randint(0, 4))],
+            people=[
+                PersonOut(id=self._id(), name=f"Actor {i}", kind="cast", role=f"Role {i}")
+                for i in range(rng.randint(0, 4))
+            ],
             images=[ImageRef(kind="poster", image_id=poster)],
-            poster_image_id=poster, placeholder_color=f"#{rng.getrandbits(24):06x}",
+            poster_image_id=poster,
+            placeholder_color=f"#{rng.getrandbits(24):06x}",
             blurhash="LEHV6nWB2yk8pyo0adR*.7kCMdnj",
-            files=[FileSummary(id=self._id(), file_name=f"{title}.mkv",
-                               size_bytes=rng.randint(10**8, 10**10), duration_s=5400.0,
-                               container="matroska", video_codec="hevc",
-                               width=3840 if rng.random() < 0.2 else 1920,
-                               height=2160 if rng.random() < 0.2 else 1080,
-                               hdr=rng.choice([None, None, None, "HDR10", "DolbyVision"]),
-                               audio=["eng aac 2.0"])],
+            files=[
+                FileSummary(
+                    id=self._id(),
+                    file_name=f"{title}.mkv",
+                    size_bytes=rng.randint(10**8, 10**10),
+                    duration_s=5400.0,
+                    container="matroska",
+                    video_codec="hevc",
+                    width=3840 if rng.random() < 0.2 else 1920,
+                    height=2160 if rng.random() < 0.2 else 1080,
+                    hdr=rng.choice([None, None, None, "HDR10", "DolbyVision"]),
+                    audio=["eng aac 2.0"],
+                )
+            ],
         )
         self.items[record.id] = record
         return record
@@ -98,33 +154,55 @@ class World:
         show.files = []
         out = [show]
         for s in range(1, seasons + 1):
-            season = ItemRecord(id=self._id(), library_id=library_id, kind="season",
-                                parent_id=show.id, title=f"Season {s}", sort_title=f"Season {s}",
-                                season_number=s, added_at=show.added_at)
+            season = ItemRecord(
+                id=self._id(),
+                library_id=library_id,
+                kind="season",
+                parent_id=show.id,
+                title=f"Season {s}",
+                sort_title=f"Season {s}",
+                season_number=s,
+                added_at=show.added_at,
+            )
             self.items[season.id] = season
             out.append(season)
             for e in range(1, episodes + 1):
-                ep = ItemRecord(id=self._id(), library_id=library_id, kind="episode",
-                                parent_id=season.id, title=f"{show.title} {s}x{e}",
-                                sort_title=f"{show.title} {s:02d}x{e:02d}", season_number=s,
-                                episode_numbers=[e], added_at=show.added_at,
-                                runtime_minutes=45, air_date=date(2020, 1, 1) + timedelta(e))
+                ep = ItemRecord(
+                    id=self._id(),
+                    library_id=library_id,
+                    kind="episode",
+                    parent_id=season.id,
+                    title=f"{show.title} {s}x{e}",
+                    sort_title=f"{show.title} {s:02d}x{e:02d}",
+                    season_number=s,
+                    episode_numbers=[e],
+                    added_at=show.added_at,
+                    runtime_minutes=45,
+                    air_date=date(2020, 1, 1) + timedelta(e),
+                )
                 self.items[ep.id] = ep
                 out.append(ep)
         return out
 
-    def set_watch(self, item_id: uuid.UUID, position: float, completed: bool,
-                  when: datetime) -> WatchStateOut:
-        state = WatchStateOut(position_s=position, duration_s=5400.0, completed=completed,
-                              play_count=1 if completed else 0, last_played_at=when,
-                              client_ts=when)
+    def set_watch(
+        self, item_id: uuid.UUID, position: float, completed: bool, when: datetime
+    ) -> WatchStateOut:
+        state = WatchStateOut(
+            position_s=position,
+            duration_s=5400.0,
+            completed=completed,
+            play_count=1 if completed else 0,
+            last_played_at=when,
+            client_ts=when,
+        )
         self.watch[item_id] = state
         return state
 
     def snapshot_frames(self) -> list[Frame]:
         self.seq += 1
-        frames: list[Frame] = [HeaderFrame(schema=FEED_SCHEMA, server_id=self.server_id,
-                                           user_id=self.user_id)]
+        frames: list[Frame] = [
+            HeaderFrame(schema=FEED_SCHEMA, server_id=self.server_id, user_id=self.user_id)
+        ]
         frames += [LibraryFrame(library=lib) for lib in self.libraries.values()]
         frames += [ItemFrame(item=item) for item in self.items.values()]
         frames += [WatchFrame(item_id=i, state=s) for i, s in self.watch.items()]
@@ -166,8 +244,9 @@ class World:
             elif roll < 0.9:
                 target = rng.choice(ids)
                 when = T0 + timedelta(days=rng.randint(0, 900), seconds=rng.randint(0, 10**5))
-                state = self.set_watch(target, rng.choice([0.0, 120.0, 5300.0]),
-                                       rng.random() < 0.4, when)
+                state = self.set_watch(
+                    target, rng.choice([0.0, 120.0, 5300.0]), rng.random() < 0.4, when
+                )
                 touched.add(target)
                 frames.append(WatchFrame(item_id=target, state=state))
             elif roll > 0.98 and len(self.libraries) > 1 and not touched:
@@ -215,4 +294,4 @@ def world(seed: int, movies: int = 40, shows: int = 3) -> World:
 
 
 def batches(frames: list[Frame], size: int = 500) -> list[list[Frame]]:
-    return [frames[i:i + size] for i in range(0, len(frames), size)]
+    return [frames[i : i + size] for i in range(0, len(frames), size)]

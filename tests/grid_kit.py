@@ -24,8 +24,18 @@ def placeholder(i: int) -> str:
 
 
 def make_cards(n: int) -> list[Card]:
-    return [Card(uuid.UUID(int=1000 + i), LIBRARY, "movie", f"Generated film {i}", 1950 + i % 70,
-                 placeholder(i), f"{i:064x}") for i in range(n)]
+    return [
+        Card(
+            uuid.UUID(int=1000 + i),
+            LIBRARY,
+            "movie",
+            f"Generated film {i}",
+            1950 + i % 70,
+            placeholder(i),
+            f"{i:064x}",
+        )
+        for i in range(n)
+    ]
 
 
 def poster_pixels(image_id: str, width: int, height: int) -> np.ndarray:
@@ -34,7 +44,7 @@ def poster_pixels(image_id: str, width: int, height: int) -> np.ndarray:
     rgba = np.empty((height, width, 4), np.uint8)
     rgba[..., :3] = poster_colour(i)
     rgba[..., 3] = 255
-    rgba[height // 8: height // 8 + max(2, height // 40), :, :3] = 250
+    rgba[height // 8 : height // 8 + max(2, height // 40), :, :3] = 250
     return rgba
 
 

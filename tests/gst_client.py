@@ -49,16 +49,22 @@ def main() -> int:
         if msg.type == Gst.MessageType.EOS:
             result["eos"] = True
             break
-        if (msg.type == Gst.MessageType.ASYNC_DONE and not seek_done):
+        if msg.type == Gst.MessageType.ASYNC_DONE and not seek_done:
             # Prerolled and playing: seek (flushing, to a key frame) and note where we land.
-            ok = playbin.seek_simple(Gst.Format.TIME,
-                                     Gst.SeekFlags.FLUSH | Gst.SeekFlags.KEY_UNIT,
-                                     int(args.seek * Gst.SECOND))
+            ok = playbin.seek_simple(
+                Gst.Format.TIME,
+                Gst.SeekFlags.FLUSH | Gst.SeekFlags.KEY_UNIT,
+                int(args.seek * Gst.SECOND),
+            )
             seek_done = True
             result["seeked"] = bool(ok)
             result["seek_requested_at"] = time.monotonic() - started
-        if msg.type == Gst.MessageType.ASYNC_DONE and seek_done and "after_seek" not in result \
-                and result["seeked"]:
+        if (
+            msg.type == Gst.MessageType.ASYNC_DONE
+            and seek_done
+            and "after_seek" not in result
+            and result["seeked"]
+        ):
             found, position = playbin.query_position(Gst.Format.TIME)
             if found:
                 result["after_seek"] = position / Gst.SECOND

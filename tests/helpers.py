@@ -38,8 +38,9 @@ def short_tempdir(prefix: str) -> Path:
 class RunningAppliance:
     """``ferrex-appliance serve`` as a real child process, the way systemd or a user runs it."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None, *,
-                 new_session: bool = False) -> None:
+    def __init__(
+        self, data_dir: Path, env: dict[str, str] | None = None, *, new_session: bool = False
+    ) -> None:
         """``new_session``: its own process group, as a terminal or ``timeout`` gives it."""
         self.data_dir = data_dir
         self.log_path = data_dir.parent / f"appliance-{time.monotonic_ns()}.log"
@@ -49,7 +50,10 @@ class RunningAppliance:
         self._log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
             [*APPLIANCE, "serve", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0"],
-            stdout=self._log, stderr=subprocess.STDOUT, env=full_env, cwd=REPO,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=full_env,
+            cwd=REPO,
             start_new_session=new_session,
         )
         self.base_url = ""
@@ -144,8 +148,12 @@ def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.
 
 def psql(dsn: str, query: str) -> str:
     """One query through the real psql client; unaligned, tuples only."""
-    result = subprocess.run(["psql", dsn, "-v", "ON_ERROR_STOP=1", "-At", "-c", query],
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        ["psql", dsn, "-v", "ON_ERROR_STOP=1", "-At", "-c", query],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     if result.returncode != 0:
         raise AssertionError(f"psql failed: {result.stderr}")
     return result.stdout.strip()
@@ -155,8 +163,9 @@ def embedded_dsn(data_dir: Path) -> str:
     return f"postgresql://ferrex@/ferrex?host={data_dir / 'run'}&port=5432"
 
 
-def http_json(method: str, url: str, body: object = None, token: str | None = None,
-              timeout: float = 10) -> tuple[int, Any]:
+def http_json(
+    method: str, url: str, body: object = None, token: str | None = None, timeout: float = 10
+) -> tuple[int, Any]:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method)
     if data is not None:
@@ -173,13 +182,19 @@ def http_json(method: str, url: str, body: object = None, token: str | None = No
 
 def admin_token(base_url: str, password: str = "correct horse battery") -> str:
     """Claim a fresh appliance from this machine (a local address) and log in."""
-    status, body = http_json("POST", base_url + "/api/v1/setup/claim",
-                             {"username": "admin", "password": password})
+    status, body = http_json(
+        "POST", base_url + "/api/v1/setup/claim", {"username": "admin", "password": password}
+    )
     assert status == 201, body
-    status, body = http_json("POST", base_url + "/api/v1/auth/login", {
-        "username": "admin", "password": password,
-        "device": {"id": "test-runner", "name": "test runner", "platform": "linux"},
-    })
+    status, body = http_json(
+        "POST",
+        base_url + "/api/v1/auth/login",
+        {
+            "username": "admin",
+            "password": password,
+            "device": {"id": "test-runner", "name": "test runner", "platform": "linux"},
+        },
+    )
     assert status == 200, body
     return str(body["access_token"])
 

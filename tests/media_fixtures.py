@@ -23,15 +23,19 @@ import pytest
 SIZE = "320x240"
 RATE = 24
 SECONDS = 1
-HDR10_X265 = ("hdr10=1:repeat-headers=1:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc"
-              ":master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)"
-              "L(10000000,1):max-cll=1000,400")
+HDR10_X265 = (
+    "hdr10=1:repeat-headers=1:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc"
+    ":master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)"
+    "L(10000000,1):max-cll=1000,400"
+)
 HLG_X265 = "colorprim=bt2020:transfer=arib-std-b67:colormatrix=bt2020nc"
 PQ_X265 = "colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc"
 SRT = "1\n00:00:00,000 --> 00:00:00,800\nHello\n\n"
-CHAPTERS = (";FFMETADATA1\ntitle=Multi\n"
-            "[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=500\ntitle=Opening\n"
-            "[CHAPTER]\nTIMEBASE=1/1000\nSTART=500\nEND=1000\ntitle=Ending\n")
+CHAPTERS = (
+    ";FFMETADATA1\ntitle=Multi\n"
+    "[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=500\ntitle=Opening\n"
+    "[CHAPTER]\nTIMEBASE=1/1000\nSTART=500\nEND=1000\ntitle=Ending\n"
+)
 
 
 @dataclass(frozen=True)
@@ -64,23 +68,37 @@ def _sine(frequency: int) -> list[str]:
 
 
 def _hevc(x265_params: str, transfer: str) -> list[str]:
-    return ["-c:v", "libx265", "-preset", "ultrafast", "-pix_fmt", "yuv420p10le",
-            "-x265-params", f"log-level=error:{x265_params}", "-color_primaries", "bt2020",
-            "-color_trc", transfer, "-colorspace", "bt2020nc"]
+    return [
+        "-c:v",
+        "libx265",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p10le",
+        "-x265-params",
+        f"log-level=error:{x265_params}",
+        "-color_primaries",
+        "bt2020",
+        "-color_trc",
+        transfer,
+        "-colorspace",
+        "bt2020nc",
+    ]
 
 
 def _boxes(data: bytes | bytearray, start: int, end: int) -> Iterator[tuple[int, int, bytes]]:
     pos = start
     while pos + 8 <= end:
-        size, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        size, kind = struct.unpack(">I4s", data[pos : pos + 8])
         if size < 8:
             return
         yield pos, size, kind
         pos += size
 
 
-def add_dovi_record(src: Path, dst: Path, *, profile: int = 8, level: int = 4,
-                    compat_id: int = 1) -> None:
+def add_dovi_record(
+    src: Path, dst: Path, *, profile: int = 8, level: int = 4, compat_id: int = 1
+) -> None:
     """Copy an HEVC MP4 whose moov follows mdat (ffmpeg's default, so no chunk offset moves),
     adding a Dolby Vision configuration box to the video sample entry."""
     flags = (profile << 9) | (level << 3) | 0b101  # rpu present, no enhancement layer, base layer
@@ -95,8 +113,15 @@ def add_sample_entry_box(src: Path, dst: Path, box: bytes) -> None:
     data = bytearray(src.read_bytes())
     # (box, bytes between its header and its first child): stsd has version/flags/count,
     # a visual sample entry has 78 bytes of fields.
-    path = [(b"moov", 0), (b"trak", 0), (b"mdia", 0), (b"minf", 0), (b"stbl", 0),
-            (b"stsd", 8), (b"hvc1", 78)]
+    path = [
+        (b"moov", 0),
+        (b"trak", 0),
+        (b"mdia", 0),
+        (b"minf", 0),
+        (b"stbl", 0),
+        (b"stsd", 8),
+        (b"hvc1", 78),
+    ]
     chain: list[int] = []
     start, end = 0, len(data)
     for wanted, skip in path:
@@ -109,8 +134,8 @@ def add_sample_entry_box(src: Path, dst: Path, box: bytes) -> None:
             raise ValueError(f"{src}: no {wanted!r} box")
     data[end:end] = box
     for pos in chain:
-        (size,) = struct.unpack(">I", data[pos:pos + 4])
-        data[pos:pos + 4] = struct.pack(">I", size + len(box))
+        (size,) = struct.unpack(">I", data[pos : pos + 4])
+        data[pos : pos + 4] = struct.pack(">I", size + len(box))
     dst.write_bytes(bytes(data))
 
 
@@ -123,10 +148,36 @@ def generate(root: Path) -> MediaFiles:
     limit = ["-t", str(SECONDS)]
 
     sdr_mp4 = root / "sdr.mp4"
-    _ffmpeg(*_video(), *_sine(440), "-i", srt, *limit, "-map", "0:v", "-map", "1:a", "-map", "2:s",
-            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-            "-c:a", "aac", "-ac", "2", "-c:s", "mov_text",
-            "-metadata:s:a:0", "language=eng", "-metadata:s:s:0", "language=fre", sdr_mp4)
+    _ffmpeg(
+        *_video(),
+        *_sine(440),
+        "-i",
+        srt,
+        *limit,
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-map",
+        "2:s",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-ac",
+        "2",
+        "-c:s",
+        "mov_text",
+        "-metadata:s:a:0",
+        "language=eng",
+        "-metadata:s:s:0",
+        "language=fre",
+        sdr_mp4,
+    )
 
     hdr10_mkv = root / "hdr10.mkv"
     _ffmpeg(*_video(), *limit, *_hevc(HDR10_X265, "smpte2084"), hdr10_mkv)
@@ -140,17 +191,68 @@ def generate(root: Path) -> MediaFiles:
     add_dovi_record(pq_mp4, dv_mp4)
 
     multi_mkv = root / "multi.mkv"
-    _ffmpeg(*_video(), *_sine(440), *_sine(880), "-i", srt, "-i", chapters, *limit,
-            "-map", "0:v", "-map", "1:a", "-map", "2:a", "-map", "3:s", "-map_chapters", "4",
-            "-map_metadata", "4", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-            "-c:a:0", "aac", "-ac:a:0", "2", "-c:a:1", "ac3", "-ac:a:1", "6", "-c:s", "srt",
-            "-metadata:s:a:0", "language=eng", "-metadata:s:a:0", "title=English Stereo",
-            "-metadata:s:a:1", "language=ger", "-metadata:s:a:1", "title=Deutsch 5.1",
-            "-metadata:s:s:0", "language=spa",
-            "-disposition:a:0", "0", "-disposition:a:1", "default", "-disposition:s:0", "forced",
-            multi_mkv)
-    for name in ("multi.en.srt", "multi.pt-BR.forced.srt", "multi.English.sdh.ass",
-                 "multi.vtt", "other.en.srt"):
+    _ffmpeg(
+        *_video(),
+        *_sine(440),
+        *_sine(880),
+        "-i",
+        srt,
+        "-i",
+        chapters,
+        *limit,
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-map",
+        "2:a",
+        "-map",
+        "3:s",
+        "-map_chapters",
+        "4",
+        "-map_metadata",
+        "4",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a:0",
+        "aac",
+        "-ac:a:0",
+        "2",
+        "-c:a:1",
+        "ac3",
+        "-ac:a:1",
+        "6",
+        "-c:s",
+        "srt",
+        "-metadata:s:a:0",
+        "language=eng",
+        "-metadata:s:a:0",
+        "title=English Stereo",
+        "-metadata:s:a:1",
+        "language=ger",
+        "-metadata:s:a:1",
+        "title=Deutsch 5.1",
+        "-metadata:s:s:0",
+        "language=spa",
+        "-disposition:a:0",
+        "0",
+        "-disposition:a:1",
+        "default",
+        "-disposition:s:0",
+        "forced",
+        multi_mkv,
+    )
+    for name in (
+        "multi.en.srt",
+        "multi.pt-BR.forced.srt",
+        "multi.English.sdh.ass",
+        "multi.vtt",
+        "other.en.srt",
+    ):
         (root / name).write_text(SRT, encoding="utf-8")
 
     empty_mkv = root / "empty.mkv"
@@ -163,9 +265,18 @@ def generate(root: Path) -> MediaFiles:
     truncated_mp4.write_bytes(sdr_mp4.read_bytes()[:2048])
     for scratch in (srt, chapters, pq_mp4):
         scratch.unlink()
-    return MediaFiles(root=root, sdr_mp4=sdr_mp4, hdr10_mkv=hdr10_mkv, hlg_mkv=hlg_mkv,
-                      dv_mp4=dv_mp4, multi_mkv=multi_mkv, empty_mkv=empty_mkv, text_mkv=text_mkv,
-                      truncated_mkv=truncated_mkv, truncated_mp4=truncated_mp4)
+    return MediaFiles(
+        root=root,
+        sdr_mp4=sdr_mp4,
+        hdr10_mkv=hdr10_mkv,
+        hlg_mkv=hlg_mkv,
+        dv_mp4=dv_mp4,
+        multi_mkv=multi_mkv,
+        empty_mkv=empty_mkv,
+        text_mkv=text_mkv,
+        truncated_mkv=truncated_mkv,
+        truncated_mp4=truncated_mp4,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -48,27 +48,51 @@ from typing import Any
 from appliance.scan.naming import VIDEO_EXTENSIONS, LibraryKind, parse_name
 
 #: guessit's files of whole release names (its ``rules/`` files hold mostly fragments).
-CORPUS_FILES = ("movies.yml", "episodes.yml", "various.yml", "rules/episodes.yml",
-                "rules/part.yml", "rules/cd.yml", "rules/edition.yml", "rules/title.yml",
-                "rules/date.yml")
+CORPUS_FILES = (
+    "movies.yml",
+    "episodes.yml",
+    "various.yml",
+    "rules/episodes.yml",
+    "rules/part.yml",
+    "rules/cd.yml",
+    "rules/edition.yml",
+    "rules/title.yml",
+    "rules/date.yml",
+)
 Job = tuple[str, LibraryKind]  # a path and its library's kind, as the scan parses it
 FIELDS = ("kind", "title", "year", "season", "episode", "date", "part", "edition")
 
 #: Name shapes our model leaves out on purpose, each with why. Entries matching one are still
 #: parsed and counted (``Report.outside``), but the floors of the corpus test hold for the rest.
 OUTSIDE_MODEL: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("season/episode words in non-Latin scripts (第3話, сезон) or Hungarian/Turkish/Swedish",
-     re.compile(r"[\u3040-\u30ff\u4e00-\u9fff\u0400-\u04ff]|évad|\bsezon\b|säsong|avsnitt",
-                re.I)),
-    ("counts and spelled-out numbers: 1of4, 14.of.21, Saison VII/sept, Part III, Part.Two",
-     re.compile(r"[0-9][ ._]?of[ ._]?[0-9]|saison[ ._](?:[ivx]+|sept)\b|part[ ._](?:[ivx]+|two)"
-                r"\b|\bcapitulo\b.*\bde\b|\bdi[ ._][0-9]|\bvon\b|\bvan\b|\bdin\b", re.I)),
-    ("'Part N' inside a title without a separator: TMDB titles keep it (The Godfather Part 3)",
-     re.compile(r"^(?:[^/]*/)*[^/.]+ Part [0-9]+\.[a-z0-9]+$|\.Part\.[0-9]\.HDTV|Part\.1\.and",
-                re.I)),
-    ("season box discs (S07D1) and whole-series packs (1xAll, Seasons 1 to 5, Season.1-3)",
-     re.compile(r"s[0-9]{2}d[0-9]|[0-9]xall|seasons?[ ._][0-9]+[ ._]?(?:&|to|-)[ ._]?[0-9]"
-                r"|season[ ._][0-9]+&", re.I)),
+    (
+        "season/episode words in non-Latin scripts (第3話, сезон) or Hungarian/Turkish/Swedish",
+        re.compile(
+            r"[\u3040-\u30ff\u4e00-\u9fff\u0400-\u04ff]|évad|\bsezon\b|säsong|avsnitt", re.I
+        ),
+    ),
+    (
+        "counts and spelled-out numbers: 1of4, 14.of.21, Saison VII/sept, Part III, Part.Two",
+        re.compile(
+            r"[0-9][ ._]?of[ ._]?[0-9]|saison[ ._](?:[ivx]+|sept)\b|part[ ._](?:[ivx]+|two)"
+            r"\b|\bcapitulo\b.*\bde\b|\bdi[ ._][0-9]|\bvon\b|\bvan\b|\bdin\b",
+            re.I,
+        ),
+    ),
+    (
+        "'Part N' inside a title without a separator: TMDB titles keep it (The Godfather Part 3)",
+        re.compile(
+            r"^(?:[^/]*/)*[^/.]+ Part [0-9]+\.[a-z0-9]+$|\.Part\.[0-9]\.HDTV|Part\.1\.and", re.I
+        ),
+    ),
+    (
+        "season box discs (S07D1) and whole-series packs (1xAll, Seasons 1 to 5, Season.1-3)",
+        re.compile(
+            r"s[0-9]{2}d[0-9]|[0-9]xall|seasons?[ ._][0-9]+[ ._]?(?:&|to|-)[ ._]?[0-9]"
+            r"|season[ ._][0-9]+&",
+            re.I,
+        ),
+    ),
 )
 
 
@@ -103,14 +127,20 @@ class Report:
         return self.whole / max(1, self.entries)
 
     def lines(self) -> list[str]:
-        out = [f"entries compared: {self.entries}, all fields right: {self.whole} "
-               f"({100 * self.whole_rate:.1f} %)"]
+        out = [
+            f"entries compared: {self.entries}, all fields right: {self.whole} "
+            f"({100 * self.whole_rate:.1f} %)"
+        ]
         for name in FIELDS:
-            out.append(f"  {name:<8} {self.agreed.get(name, 0):>5}/{self.checked.get(name, 0):<5}"
-                       f" {100 * self.rate(name):5.1f} %")
+            out.append(
+                f"  {name:<8} {self.agreed.get(name, 0):>5}/{self.checked.get(name, 0):<5}"
+                f" {100 * self.rate(name):5.1f} %"
+            )
         out.append("excluded: " + ", ".join(f"{k} {v}" for k, v in sorted(self.excluded.items())))
-        out.append("outside our model (parsed, not in the figures above): " + ", ".join(
-            f"{v} x {k}" for k, v in sorted(self.outside.items())))
+        out.append(
+            "outside our model (parsed, not in the figures above): "
+            + ", ".join(f"{v} x {k}" for k, v in sorted(self.outside.items()))
+        )
         return out
 
 
@@ -203,8 +233,9 @@ def expected_fields(entry: Entry) -> dict[str, Any]:
     return out
 
 
-def _agrees(name: str, want: Any, got: Any, guessed: Any, ans: dict[str, Any]
-            ) -> tuple[bool, object]:
+def _agrees(
+    name: str, want: Any, got: Any, guessed: Any, ans: dict[str, Any]
+) -> tuple[bool, object]:
     if name == "kind":
         return guessed.kind == want, guessed.kind
     if name == "title":
@@ -272,12 +303,47 @@ def measure(parse: Parser = parse_name) -> Report:
     return report
 
 
-_WORDS = ("the", "last", "dark", "river", "night", "city", "of", "blue", "king", "house", "war",
-          "star", "lost", "girl", "man", "red", "black", "summer", "road", "fire", "world",
-          "little", "secret", "moon", "shadow", "a", "and", "ghost", "island", "time", "heart")
-_TAGS = ("1080p.BluRay.x264-GRP", "2160p.UHD.BluRay.x265.10bit.HDR.DTS-HD.MA.5.1-GRP",
-         "720p.WEB-DL.DDP5.1.H.264-GRP", "1080p.WEBRip.x264.AAC5.1-[YTS.MX]", "DVDRip.XviD-GRP",
-         "2160p.WEB-DL.DV.HDR.DDP5.1.Atmos.H.265-GRP")
+_WORDS = (
+    "the",
+    "last",
+    "dark",
+    "river",
+    "night",
+    "city",
+    "of",
+    "blue",
+    "king",
+    "house",
+    "war",
+    "star",
+    "lost",
+    "girl",
+    "man",
+    "red",
+    "black",
+    "summer",
+    "road",
+    "fire",
+    "world",
+    "little",
+    "secret",
+    "moon",
+    "shadow",
+    "a",
+    "and",
+    "ghost",
+    "island",
+    "time",
+    "heart",
+)
+_TAGS = (
+    "1080p.BluRay.x264-GRP",
+    "2160p.UHD.BluRay.x265.10bit.HDR.DTS-HD.MA.5.1-GRP",
+    "720p.WEB-DL.DDP5.1.H.264-GRP",
+    "1080p.WEBRip.x264.AAC5.1-[YTS.MX]",
+    "DVDRip.XviD-GRP",
+    "2160p.WEB-DL.DV.HDR.DDP5.1.Atmos.H.265-GRP",
+)
 
 
 def _title(rnd: random.Random) -> str:
@@ -297,17 +363,23 @@ def generated(count: int, seed: int = 21) -> list[Job]:
         if shape == 0:
             out.append((f"Movies/{title} ({year})/{title} ({year}).mkv", "movies"))
         elif shape == 1:
-            out.append((f"Movies/{title} ({year}) [tmdbid-{rnd.randint(1, 99999)}]/"
-                        f"{title} ({year}) - {rnd.choice(['1080p', '2160p HDR', 'Remux'])}.mkv",
-                        "movies"))
+            out.append(
+                (
+                    f"Movies/{title} ({year}) [tmdbid-{rnd.randint(1, 99999)}]/"
+                    f"{title} ({year}) - {rnd.choice(['1080p', '2160p HDR', 'Remux'])}.mkv",
+                    "movies",
+                )
+            )
         elif shape == 2:
             out.append((f"Movies/{dotted}.{year}.{rnd.choice(_TAGS)}.mkv", "movies"))
         elif shape == 3:
-            out.append((f"Movies/{title} ({year})/{title} ({year}) - cd{rnd.randint(1, 2)}.avi",
-                        "movies"))
+            out.append(
+                (f"Movies/{title} ({year})/{title} ({year}) - cd{rnd.randint(1, 2)}.avi", "movies")
+            )
         elif shape == 4:
-            out.append((f"Movies/{title} ({year})/Trailers/Trailer {rnd.randint(1, 3)}.mkv",
-                        "movies"))
+            out.append(
+                (f"Movies/{title} ({year})/Trailers/Trailer {rnd.randint(1, 3)}.mkv", "movies")
+            )
         elif shape == 5:
             out.append((f"Movies/{title} ({year}) - Director's Cut.mkv", "movies"))
         else:
@@ -315,17 +387,33 @@ def generated(count: int, seed: int = 21) -> list[Job]:
             season, episode = rnd.randint(1, 9), rnd.randint(1, 24)
             show_dotted = show.replace(" ", ".")
             if shape in (6, 7, 8):
-                out.append((f"TV/{show} ({first})/Season {season:02}/"
-                            f"{show} - S{season:02}E{episode:02} - {title}.mkv", "series"))
+                out.append(
+                    (
+                        f"TV/{show} ({first})/Season {season:02}/"
+                        f"{show} - S{season:02}E{episode:02} - {title}.mkv",
+                        "series",
+                    )
+                )
             elif shape == 9:
-                out.append((f"TV/{show}/Season {season}/{show_dotted}.S{season:02}E{episode:02}."
-                            f"{rnd.choice(_TAGS)}.mkv", "series"))
+                out.append(
+                    (
+                        f"TV/{show}/Season {season}/{show_dotted}.S{season:02}E{episode:02}."
+                        f"{rnd.choice(_TAGS)}.mkv",
+                        "series",
+                    )
+                )
             elif shape == 10:
-                out.append((f"Anime/{show}/[SubsPlease] {show} - {episode + 12 * season:02} "
-                            f"(1080p) [{rnd.getrandbits(32):08X}].mkv", "series"))
+                out.append(
+                    (
+                        f"Anime/{show}/[SubsPlease] {show} - {episode + 12 * season:02} "
+                        f"(1080p) [{rnd.getrandbits(32):08X}].mkv",
+                        "series",
+                    )
+                )
             else:
-                out.append((f"TV/{show}/Season {season}/{show} {season}x{episode:02}.avi",
-                            "series"))
+                out.append(
+                    (f"TV/{show}/Season {season}/{show} {season}x{episode:02}.avi", "series")
+                )
     return out
 
 

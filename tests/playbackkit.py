@@ -39,8 +39,9 @@ SIDECAR_TEXT = "Sidecar subtitles: a much longer line"
 
 
 def _srt(text: str, seconds: int) -> str:
-    return "".join(f"{i + 1}\n00:00:{i:02d},000 --> 00:00:{i:02d},900\n{text}\n\n"
-                   for i in range(seconds))
+    return "".join(
+        f"{i + 1}\n00:00:{i:02d},000 --> 00:00:{i:02d},900\n{text}\n\n" for i in range(seconds)
+    )
 
 
 def _testsrc(size: str = "320x240", rate: int = 24) -> list[str]:
@@ -56,8 +57,20 @@ H264 = ["-c:v", "libx264", "-preset", "ultrafast", "-g", "24", "-pix_fmt", "yuv4
 
 def make_clip(path: Path, seconds: int, size: str = "320x240") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    _ffmpeg(*_testsrc(size), *_sine(440), "-t", str(seconds), *H264, "-c:a", "aac",
-            "-b:a", "64k", "-movflags", "+faststart", path)
+    _ffmpeg(
+        *_testsrc(size),
+        *_sine(440),
+        "-t",
+        str(seconds),
+        *H264,
+        "-c:a",
+        "aac",
+        "-b:a",
+        "64k",
+        "-movflags",
+        "+faststart",
+        path,
+    )
     return path
 
 
@@ -71,16 +84,50 @@ def make_library(root: Path) -> dict[str, Path]:
     embedded = root / "embedded.srt"
     embedded.write_text(_srt(EMBEDDED_TEXT, MULTI_S))
     chapters = root / "chapters.txt"
-    chapters.write_text(";FFMETADATA1\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=3000\n"
-                        "title=Opening\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=3000\nEND=6000\n"
-                        "title=Ending\n")
+    chapters.write_text(
+        ";FFMETADATA1\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=3000\n"
+        "title=Opening\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=3000\nEND=6000\n"
+        "title=Ending\n"
+    )
     multi = multi_dir / "Multi (2021).mkv"
-    _ffmpeg("-f", "lavfi", "-i", "color=c=black:size=320x240:rate=24", *_sine(440), *_sine(880),
-            "-i", embedded, "-i", chapters,
-            "-t", str(MULTI_S), "-map", "0:v", "-map", "1:a", "-map", "2:a", "-map", "3:s",
-            "-map_chapters", "4", *H264, "-c:a", "aac", "-ac", "1",
-            "-c:s", "srt", "-metadata:s:a:0", "language=eng", "-metadata:s:a:1",
-            "language=ger", "-metadata:s:s:0", "language=spa", multi)
+    _ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=black:size=320x240:rate=24",
+        *_sine(440),
+        *_sine(880),
+        "-i",
+        embedded,
+        "-i",
+        chapters,
+        "-t",
+        str(MULTI_S),
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-map",
+        "2:a",
+        "-map",
+        "3:s",
+        "-map_chapters",
+        "4",
+        *H264,
+        "-c:a",
+        "aac",
+        "-ac",
+        "1",
+        "-c:s",
+        "srt",
+        "-metadata:s:a:0",
+        "language=eng",
+        "-metadata:s:a:1",
+        "language=ger",
+        "-metadata:s:s:0",
+        "language=spa",
+        multi,
+    )
     (multi_dir / "Multi (2021).en.srt").write_text(_srt(SIDECAR_TEXT, MULTI_S))
 
     gone = make_clip(films / "Gone (2018)" / "Gone (2018).mp4", 1)
@@ -90,8 +137,24 @@ def make_library(root: Path) -> dict[str, Path]:
     # drop mid-play leaves bytes to fetch.
     heavy = films / "Heavy (2017)" / "Heavy (2017).mp4"
     heavy.parent.mkdir(parents=True)
-    _ffmpeg(*_testsrc("640x480"), "-t", "8", "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0",
-            "-g", "24", "-pix_fmt", "yuv420p", "-movflags", "+faststart", heavy)
+    _ffmpeg(
+        *_testsrc("640x480"),
+        "-t",
+        "8",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-qp",
+        "0",
+        "-g",
+        "24",
+        "-pix_fmt",
+        "yuv420p",
+        "-movflags",
+        "+faststart",
+        heavy,
+    )
 
     hdr = films / "Bright (2022)" / "Bright (2022).mkv"
     hdr.parent.mkdir(parents=True)
@@ -105,9 +168,20 @@ def make_library(root: Path) -> dict[str, Path]:
     episodes = [make_clip(season / f"Show - S01E0{n}.mp4", 2) for n in (1, 2)]
     for scratch in (embedded, chapters):
         scratch.unlink()
-    return {"clip": clip, "multi": multi, "hdr": hdr, "e1": episodes[0], "e2": episodes[1],
-            "gone": gone, "heavy": heavy, "films": films, "shows": shows,
-            "v240": low, "v480": high, "ending": ending}
+    return {
+        "clip": clip,
+        "multi": multi,
+        "hdr": hdr,
+        "e1": episodes[0],
+        "e2": episodes[1],
+        "gone": gone,
+        "heavy": heavy,
+        "films": films,
+        "shows": shows,
+        "v240": low,
+        "v480": high,
+        "ending": ending,
+    }
 
 
 @dataclass
@@ -123,21 +197,22 @@ class Served:
         return uuid.UUID(self.items[key]["item"]["id"])
 
     def details(self, key: str) -> dict[str, Any]:
-        status, body = http_json("GET", f"{self.base}/api/v1/media/items/{self.item_id(key)}",
-                                 token=self.token)
+        status, body = http_json(
+            "GET", f"{self.base}/api/v1/media/items/{self.item_id(key)}", token=self.token
+        )
         assert status == 200, body
         return dict(body)
 
 
 def _find(base: str, token: str, path: Path) -> dict[str, Any] | None:
     kinds = ["episode"] if "shows" in path.parts else ["movie"]
-    status, page = http_json("POST", base + "/api/v1/media/query",
-                             {"kinds": kinds, "limit": 50}, token=token)
+    status, page = http_json(
+        "POST", base + "/api/v1/media/query", {"kinds": kinds, "limit": 50}, token=token
+    )
     if status != 200:
         return None
     for item in page["items"]:
-        status, details = http_json("GET", f"{base}/api/v1/media/items/{item['id']}",
-                                    token=token)
+        status, details = http_json("GET", f"{base}/api/v1/media/items/{item['id']}", token=token)
         for file in details.get("files", []):
             if file["file_name"] == path.name and file["media_info"]:
                 return dict(details)
@@ -149,17 +224,23 @@ def served() -> Iterator[Served]:
     root = short_tempdir("fxp")
     try:
         paths = make_library(root / "media")
-        app = RunningAppliance(root / "var", env={"FERREX_MEDIA_PEAK_HOURS": "",
-                                                  "FERREX_SERVER_SHUTDOWN_GRACE_SECONDS": "2"})
+        app = RunningAppliance(
+            root / "var",
+            env={"FERREX_MEDIA_PEAK_HOURS": "", "FERREX_SERVER_SHUTDOWN_GRACE_SECONDS": "2"},
+        )
         base = app.wait_ready()
         token = admin_token(base)
         for name, kind in (("films", "movies"), ("shows", "series")):
-            status, body = http_json("POST", base + "/api/v1/libraries", {
-                "name": name.title(), "kind": kind, "roots": [str(paths[name])]}, token=token)
+            status, body = http_json(
+                "POST",
+                base + "/api/v1/libraries",
+                {"name": name.title(), "kind": kind, "roots": [str(paths[name])]},
+                token=token,
+            )
             assert status == 201, body
         served = Served(app, base, token, paths)
-        for key in ("clip", "multi", "hdr", "e1", "e2", "gone", "heavy", "v240", "v480",
-                    "ending"):
+        for key in ("clip", "multi", "hdr", "e1", "e2", "gone", "heavy", "v240", "v480", "ending"):
+
             def found(key: str = key) -> bool:
                 details = _find(base, token, paths[key])
                 if details is not None:

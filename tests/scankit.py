@@ -57,14 +57,24 @@ class ScanHarness:
 
     async def items(self, library_id: uuid.UUID) -> list[tuple[str, str, object, bool]]:
         rows = await media_index.items(self.db, library_id)
-        return [(r["kind"], r["title"], r["year"] if r["kind"] in ("movie", "series")
-                 else (r["season_number"], list(r["episode_numbers"] or [])), r["present"])
-                for r in rows]
+        return [
+            (
+                r["kind"],
+                r["title"],
+                r["year"]
+                if r["kind"] in ("movie", "series")
+                else (r["season_number"], list(r["episode_numbers"] or [])),
+                r["present"],
+            )
+            for r in rows
+        ]
 
 
 @asynccontextmanager
 async def running_pipeline(
-    db: Database, settings: PipelineSettings | None = None, walkers: Walkers | None = None,
+    db: Database,
+    settings: PipelineSettings | None = None,
+    walkers: Walkers | None = None,
     analyzers: Analyzers | None = None,
 ) -> AsyncIterator[ScanHarness]:
     """``walkers``: walk in its worker processes (opened here); default a thread.
@@ -72,9 +82,13 @@ async def running_pipeline(
     bus = InProcEventBus()
     walkers = walkers or Walkers(0)
     analyzers = analyzers or Analyzers()
-    dispatcher = Dispatcher(db, handlers(settings or PipelineSettings(analyze=False), walkers,
-                                         analyzers),
-                            bus=bus, idle_poll_seconds=0.05, housekeeping_seconds=0.5)
+    dispatcher = Dispatcher(
+        db,
+        handlers(settings or PipelineSettings(analyze=False), walkers, analyzers),
+        bus=bus,
+        idle_poll_seconds=0.05,
+        housekeeping_seconds=0.5,
+    )
     service = ScanService(db, bus, wake_dispatcher=dispatcher.wake)
     async with walkers.open(), analyzers.open(), trio.open_nursery() as nursery:
         await nursery.start(dispatcher.run)

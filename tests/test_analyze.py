@@ -40,25 +40,45 @@ async def test_sdr_mp4(media_files: MediaFiles) -> None:
     assert video.hdr == "SDR" and video.mastering_display is None
     [audio] = info.audio
     assert (audio.index, audio.codec, audio.channels, audio.channel_layout) == (
-        1, "aac", 2, "stereo")
+        1,
+        "aac",
+        2,
+        "stereo",
+    )
     assert (audio.language, audio.language_tag, audio.default, audio.sample_rate) == (
-        "eng", "eng", True, 48000)
+        "eng",
+        "eng",
+        True,
+        48000,
+    )
     [subtitle] = info.subtitles
     assert (subtitle.index, subtitle.codec, subtitle.language, subtitle.external) == (
-        2, "mov_text", "fre", False)
+        2,
+        "mov_text",
+        "fre",
+        False,
+    )
     assert info.warnings == []
 
 
 async def test_hdr10_mkv_reads_mastering_metadata_from_the_first_frame(
-        media_files: MediaFiles) -> None:
+    media_files: MediaFiles,
+) -> None:
     info = await analyze(media_files.hdr10_mkv)
     assert info.container == "matroska,webm"
     video = info.video
     assert video is not None
     assert (video.codec, video.profile, video.bit_depth, video.pix_fmt) == (
-        "hevc", "Main 10", 10, "yuv420p10le")
+        "hevc",
+        "Main 10",
+        10,
+        "yuv420p10le",
+    )
     assert (video.color_primaries, video.color_transfer, video.color_space) == (
-        "bt2020", "smpte2084", "bt2020nc")
+        "bt2020",
+        "smpte2084",
+        "bt2020nc",
+    )
     assert video.hdr == "HDR10" and video.hdr_fallback is None and video.dolby_vision is None
     mastering = video.mastering_display
     assert mastering is not None
@@ -100,20 +120,44 @@ async def test_multi_audio_mkv_with_chapters_and_sidecars(media_files: MediaFile
     assert info.video is not None and info.video.codec == "h264"
     english, german = info.audio
     assert (english.index, english.codec, english.channels, english.language) == (
-        1, "aac", 2, "eng")
+        1,
+        "aac",
+        2,
+        "eng",
+    )
     assert (english.title, english.default) == ("English Stereo", False)
     assert (german.index, german.codec, german.channels, german.channel_layout) == (
-        2, "ac3", 6, "5.1(side)")
+        2,
+        "ac3",
+        6,
+        "5.1(side)",
+    )
     assert (german.language, german.title, german.default) == ("ger", "Deutsch 5.1", True)
     assert [(c.title, c.start_s, c.end_s) for c in info.chapters] == [
-        ("Opening", 0.0, 0.5), ("Ending", 0.5, 1.0)]
+        ("Opening", 0.0, 0.5),
+        ("Ending", 0.5, 1.0),
+    ]
 
     embedded, *sidecars = info.subtitles
     assert (embedded.index, embedded.codec, embedded.language, embedded.forced) == (
-        3, "subrip", "spa", True)
+        3,
+        "subrip",
+        "spa",
+        True,
+    )
     assert not embedded.external and embedded.path is None
-    found = [(Path(s.path or "").name, s.codec, s.language, s.language_tag, s.forced,
-              s.hearing_impaired, s.external) for s in sidecars]
+    found = [
+        (
+            Path(s.path or "").name,
+            s.codec,
+            s.language,
+            s.language_tag,
+            s.forced,
+            s.hearing_impaired,
+            s.external,
+        )
+        for s in sidecars
+    ]
     assert found == [
         ("multi.English.sdh.ass", "ass", "eng", "English", False, True, True),
         ("multi.en.srt", "subrip", "eng", "en", False, False, True),
@@ -130,12 +174,15 @@ async def test_media_info_round_trips_through_msgspec(media_files: MediaFiles) -
 # --- broken inputs: a clear AnalysisFailed, quickly, never anything else ---
 
 
-@pytest.mark.parametrize(("name", "code", "words"), [
-    ("empty_mkv", "empty_file", "0 bytes"),
-    ("text_mkv", "invalid_data", "Invalid data found"),
-    ("truncated_mkv", "truncated", "ended prematurely"),
-    ("truncated_mp4", "invalid_data", "moov atom not found"),
-])
+@pytest.mark.parametrize(
+    ("name", "code", "words"),
+    [
+        ("empty_mkv", "empty_file", "0 bytes"),
+        ("text_mkv", "invalid_data", "Invalid data found"),
+        ("truncated_mkv", "truncated", "ended prematurely"),
+        ("truncated_mp4", "invalid_data", "moov atom not found"),
+    ],
+)
 async def test_broken_files(media_files: MediaFiles, name: str, code: str, words: str) -> None:
     path: Path = getattr(media_files, name)
     with pytest.raises(AnalysisFailed) as caught:
@@ -160,8 +207,11 @@ async def test_random_bytes_never_crash(tmp_path: Path) -> None:
 async def test_missing_file_directory_and_fifo(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.mkv"
     os.mkfifo(fifo)  # ffprobe would block on it until the deadline
-    for path, code in [(tmp_path / "gone.mkv", "not_found"), (tmp_path, "not_a_file"),
-                       (fifo, "not_a_file")]:
+    for path, code in [
+        (tmp_path / "gone.mkv", "not_found"),
+        (tmp_path, "not_a_file"),
+        (fifo, "not_a_file"),
+    ]:
         with pytest.raises(AnalysisFailed) as caught:
             await analyze(path, timeout=5)
         assert caught.value.code == code
@@ -175,7 +225,8 @@ async def test_missing_ffprobe_names_the_debian_package(media_files: MediaFiles)
 
 
 async def test_a_hanging_ffprobe_is_killed_at_the_deadline(
-        media_files: MediaFiles, tmp_path: Path) -> None:
+    media_files: MediaFiles, tmp_path: Path
+) -> None:
     script = tmp_path / "ffprobe"
     script.write_text("#!/bin/sh\nexec sleep 60\n", encoding="utf-8")
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
@@ -206,8 +257,14 @@ async def test_unreadable_file(media_files: MediaFiles, tmp_path: Path) -> None:
 
 
 def _pq_stream(**extra: object) -> dict[str, object]:
-    return {"index": 0, "codec_type": "video", "codec_name": "hevc", "pix_fmt": "yuv420p10le",
-            "color_transfer": "smpte2084", **extra}
+    return {
+        "index": 0,
+        "codec_type": "video",
+        "codec_name": "hevc",
+        "pix_fmt": "yuv420p10le",
+        "color_transfer": "smpte2084",
+        **extra,
+    }
 
 
 def test_hdr10_plus_from_dynamic_metadata_on_the_first_frame() -> None:
@@ -218,10 +275,19 @@ def test_hdr10_plus_from_dynamic_metadata_on_the_first_frame() -> None:
 
 def test_dolby_vision_variants() -> None:
     def record(profile: int, compat: int) -> dict[str, object]:
-        return {"side_data_list": [{
-            "side_data_type": "DOVI configuration record", "dv_profile": profile, "dv_level": 6,
-            "rpu_present_flag": 1, "el_present_flag": 0, "bl_present_flag": 1,
-            "dv_bl_signal_compatibility_id": compat}]}
+        return {
+            "side_data_list": [
+                {
+                    "side_data_type": "DOVI configuration record",
+                    "dv_profile": profile,
+                    "dv_level": 6,
+                    "rpu_present_flag": 1,
+                    "el_present_flag": 0,
+                    "bl_present_flag": 1,
+                    "dv_bl_signal_compatibility_id": compat,
+                }
+            ]
+        }
 
     profile5 = {"index": 0, "codec_type": "video", **record(5, 0)}  # IPT: no transfer
     assert hdr_format(profile5)[:2] == ("DolbyVision", None)
@@ -233,39 +299,55 @@ def test_dolby_vision_variants() -> None:
 
 
 def test_stream_level_mastering_metadata_wins_and_quirks_parse() -> None:
-    stream = _pq_stream(avg_frame_rate="24000/1001", tags={"DURATION": "00:01:02.500000000",
-                                                           "BPS": "1234", "LANGUAGE": "und"},
-                        side_data_list=[{"side_data_type": "Mastering display metadata",
-                                         "red_x": "35400/50000", "max_luminance": "4000/1"},
-                                        {"side_data_type": "Content light level metadata",
-                                         "max_content": 4000, "max_average": 1000}])
+    stream = _pq_stream(
+        avg_frame_rate="24000/1001",
+        tags={"DURATION": "00:01:02.500000000", "BPS": "1234", "LANGUAGE": "und"},
+        side_data_list=[
+            {
+                "side_data_type": "Mastering display metadata",
+                "red_x": "35400/50000",
+                "max_luminance": "4000/1",
+            },
+            {
+                "side_data_type": "Content light level metadata",
+                "max_content": 4000,
+                "max_average": 1000,
+            },
+        ],
+    )
     info = media_info({"format": {"duration": "N/A"}, "streams": [stream]})
     assert info.duration_s == 62.5
     video = info.video
     assert video is not None
     assert (video.frame_rate, video.bitrate, video.language) == (23.976, 1234, None)
     assert video.mastering_display is not None
-    assert (video.mastering_display.red_x, video.mastering_display.max_luminance) == (0.708,
-                                                                                      4000.0)
+    assert (video.mastering_display.red_x, video.mastering_display.max_luminance) == (0.708, 4000.0)
     assert video.content_light is not None and video.content_light.max_cll == 4000
 
 
 def test_cover_art_is_not_the_video() -> None:
-    cover = {"index": 0, "codec_type": "video", "codec_name": "mjpeg",
-             "disposition": {"attached_pic": 1}}
+    cover = {
+        "index": 0,
+        "codec_type": "video",
+        "codec_name": "mjpeg",
+        "disposition": {"attached_pic": 1},
+    }
     audio = {"index": 1, "codec_type": "audio", "codec_name": "flac", "channels": 2}
     info = media_info({"format": {}, "streams": [cover, audio]})
     assert info.video is None and [a.codec for a in info.audio] == ["flac"]
 
 
-@pytest.mark.parametrize(("stream", "depth"), [
-    ({"bits_per_raw_sample": "8", "pix_fmt": "yuv420p"}, 8),
-    ({"pix_fmt": "yuv420p10le"}, 10),
-    ({"pix_fmt": "yuv422p12be"}, 12),
-    ({"pix_fmt": "p010le"}, 10),
-    ({"pix_fmt": "yuvj420p"}, 8),
-    ({}, None),
-])
+@pytest.mark.parametrize(
+    ("stream", "depth"),
+    [
+        ({"bits_per_raw_sample": "8", "pix_fmt": "yuv420p"}, 8),
+        ({"pix_fmt": "yuv420p10le"}, 10),
+        ({"pix_fmt": "yuv422p12be"}, 12),
+        ({"pix_fmt": "p010le"}, 10),
+        ({"pix_fmt": "yuvj420p"}, 8),
+        ({}, None),
+    ],
+)
 def test_bit_depth(stream: dict[str, object], depth: int | None) -> None:
     assert bit_depth(stream) == depth
 
@@ -279,38 +361,55 @@ def test_frame_rate_falls_back_and_treats_zero_as_unknown() -> None:
 # --- sidecar names and languages ---
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    # name → (language, language_tag, forced, hearing_impaired, default, title)
-    ("Movie.srt", (None, None, False, False, False, None)),
-    ("Movie.en.srt", ("eng", "en", False, False, False, None)),
-    ("Movie.eng.srt", ("eng", "eng", False, False, False, None)),
-    ("Movie.English.srt", ("eng", "English", False, False, False, None)),
-    ("Movie.eng.forced.srt", ("eng", "eng", True, False, False, None)),
-    ("Movie.pt-BR.srt", ("por", "pt-BR", False, False, False, None)),
-    ("Movie.de.sdh.srt", ("ger", "de", False, True, False, None)),
-    ("Movie.deu.srt", ("ger", "deu", False, False, False, None)),
-    ("Movie.fr.default.ass", ("fre", "fr", False, False, True, None)),
-    ("Movie.French.Forced.ssa", ("fre", "French", True, False, False, None)),
-    ("Movie.hi.srt", ("hin", "hi", False, False, False, None)),
-    ("Movie.en.hi.srt", ("eng", "en", False, True, False, None)),
-    ("Movie.en.cc.vtt", ("eng", "en", False, True, False, None)),
-    ("Movie.zh-Hans.srt", ("chi", "zh-Hans", False, False, False, None)),
-    ("Movie.Deutsch.srt", ("ger", "Deutsch", False, False, False, None)),
-    ("Movie.en.Commentary.srt", ("eng", "en", False, False, False, "Commentary")),
-    ("movie.EN.SRT", ("eng", "EN", False, False, False, None)),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        # name → (language, language_tag, forced, hearing_impaired, default, title)
+        ("Movie.srt", (None, None, False, False, False, None)),
+        ("Movie.en.srt", ("eng", "en", False, False, False, None)),
+        ("Movie.eng.srt", ("eng", "eng", False, False, False, None)),
+        ("Movie.English.srt", ("eng", "English", False, False, False, None)),
+        ("Movie.eng.forced.srt", ("eng", "eng", True, False, False, None)),
+        ("Movie.pt-BR.srt", ("por", "pt-BR", False, False, False, None)),
+        ("Movie.de.sdh.srt", ("ger", "de", False, True, False, None)),
+        ("Movie.deu.srt", ("ger", "deu", False, False, False, None)),
+        ("Movie.fr.default.ass", ("fre", "fr", False, False, True, None)),
+        ("Movie.French.Forced.ssa", ("fre", "French", True, False, False, None)),
+        ("Movie.hi.srt", ("hin", "hi", False, False, False, None)),
+        ("Movie.en.hi.srt", ("eng", "en", False, True, False, None)),
+        ("Movie.en.cc.vtt", ("eng", "en", False, True, False, None)),
+        ("Movie.zh-Hans.srt", ("chi", "zh-Hans", False, False, False, None)),
+        ("Movie.Deutsch.srt", ("ger", "Deutsch", False, False, False, None)),
+        ("Movie.en.Commentary.srt", ("eng", "en", False, False, False, "Commentary")),
+        ("movie.EN.SRT", ("eng", "EN", False, False, False, None)),
+    ],
+)
 def test_sidecar_names(name: str, expected: tuple[object, ...]) -> None:
     [track] = find_sidecar_subtitles(Path("/media/Movie.mkv"), [name, "Movie.mkv"])
-    got = (track.language, track.language_tag, track.forced, track.hearing_impaired,
-           track.default, track.title)
+    got = (
+        track.language,
+        track.language_tag,
+        track.forced,
+        track.hearing_impaired,
+        track.default,
+        track.title,
+    )
     assert got == expected
     assert track.external and track.path == f"/media/{name}" and track.index is None
 
 
-@pytest.mark.parametrize("name", [
-    "Movie 2.en.srt", "Movies.srt", "Other.srt", ".Movie.en.srt", "Movie.en.txt", "Movie.nfo",
-    "Movie.mkv",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Movie 2.en.srt",
+        "Movies.srt",
+        "Other.srt",
+        ".Movie.en.srt",
+        "Movie.en.txt",
+        "Movie.nfo",
+        "Movie.mkv",
+    ],
+)
 def test_names_that_are_not_sidecars(name: str) -> None:
     assert find_sidecar_subtitles(Path("/media/Movie.mkv"), [name]) == []
 
@@ -327,17 +426,45 @@ def test_unknown_tokens_become_the_title() -> None:
     assert (track.language, track.title) == ("eng", "Director Commentary")
 
 
-@pytest.mark.parametrize(("tag", "code"), [
-    ("en", "eng"), ("eng", "eng"), ("English", "eng"), ("en-US", "eng"), ("EN_gb", "eng"),
-    ("de", "ger"), ("deu", "ger"), ("ger", "ger"), ("German", "ger"), ("Deutsch", "ger"),
-    ("fra", "fre"), ("zho", "chi"), ("nld", "dut"), ("ces", "cze"), ("pt-BR", "por"),
-    ("Spanish", "spa"), ("Castilian", "spa"), ("greek", "gre"), ("ja", "jpn"), ("fil", "fil"),
-    ("und", None), ("", None), (None, None), ("xx", None), ("Klingonese", None),
-])
+@pytest.mark.parametrize(
+    ("tag", "code"),
+    [
+        ("en", "eng"),
+        ("eng", "eng"),
+        ("English", "eng"),
+        ("en-US", "eng"),
+        ("EN_gb", "eng"),
+        ("de", "ger"),
+        ("deu", "ger"),
+        ("ger", "ger"),
+        ("German", "ger"),
+        ("Deutsch", "ger"),
+        ("fra", "fre"),
+        ("zho", "chi"),
+        ("nld", "dut"),
+        ("ces", "cze"),
+        ("pt-BR", "por"),
+        ("Spanish", "spa"),
+        ("Castilian", "spa"),
+        ("greek", "gre"),
+        ("ja", "jpn"),
+        ("fil", "fil"),
+        ("und", None),
+        ("", None),
+        (None, None),
+        ("xx", None),
+        ("Klingonese", None),
+    ],
+)
 def test_normalize_language(tag: str | None, code: str | None) -> None:
     assert normalize_language(tag) == code
 
 
 def test_language_name() -> None:
     assert [language_name(c) for c in ("ger", "deu", "de", "gre", "und")] == [
-        "German", "German", "German", "Modern Greek", None]
+        "German",
+        "German",
+        "German",
+        "Modern Greek",
+        None,
+    ]

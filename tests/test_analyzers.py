@@ -53,25 +53,30 @@ async def test_a_segfault_fails_only_that_file(media_files: MediaFiles, tmp_path
     shutil.copy(media_files.multi_mkv, crash)
     pool = Analyzers(2, probe=crash_on_marked)
     async with pool.open():
-        results = await _analyze_all(pool, [media_files.sdr_mp4, crash, media_files.hdr10_mkv,
-                                            media_files.hlg_mkv])
+        results = await _analyze_all(
+            pool, [media_files.sdr_mp4, crash, media_files.hdr10_mkv, media_files.hlg_mkv]
+        )
         error = results.pop("crash-me.mkv")
         assert isinstance(error, str) and error.startswith("crashed:")
         assert "SIGSEGV" in error
-        assert {name: info.video.hdr for name, info in results.items()  # type: ignore[union-attr]
-                } == {"sdr.mp4": "SDR", "hdr10.mkv": "HDR10", "hlg.mkv": "HLG"}
+        assert {
+            name: info.video.hdr
+            for name, info in results.items()  # type: ignore[union-attr]
+        } == {"sdr.mp4": "SDR", "hdr10.mkv": "HDR10", "hlg.mkv": "HLG"}
         # the pool replaced its dead workers
         again = await pool.analyze(media_files.multi_mkv)
         assert again.video is not None and again.video.codec == "h264"
 
 
 async def test_a_worker_killed_mid_analysis_is_retried_in_a_fresh_one(
-        media_files: MediaFiles, tmp_path: Path) -> None:
+    media_files: MediaFiles, tmp_path: Path
+) -> None:
     path = tmp_path / "Film (2001).mkv"
     shutil.copy(media_files.multi_mkv, path)
     marker = trio.Path(f"{path}.pid")
     pool = Analyzers(1, probe=wait_to_be_killed_once)
     async with pool.open(), trio.open_nursery() as nursery:
+
         async def kill_when_busy() -> None:
             while not await marker.exists() or not await marker.read_text():
                 await trio.sleep(0.02)
@@ -84,7 +89,8 @@ async def test_a_worker_killed_mid_analysis_is_retried_in_a_fresh_one(
 
 
 async def test_a_hung_worker_is_killed_at_the_deadline(
-        media_files: MediaFiles, tmp_path: Path) -> None:
+    media_files: MediaFiles, tmp_path: Path
+) -> None:
     hang = tmp_path / "hang-me.mp4"
     shutil.copy(media_files.sdr_mp4, hang)
     pool = Analyzers(1, probe=hang_on_marked)
@@ -102,19 +108,24 @@ async def test_a_hung_worker_is_killed_at_the_deadline(
 
 
 async def test_a_scan_records_the_crash_on_the_file_and_analyses_the_rest(
-        db: Database, media_files: MediaFiles, tmp_path: Path) -> None:
+    db: Database, media_files: MediaFiles, tmp_path: Path
+) -> None:
     root = tmp_path / "films"
     root.mkdir()
-    for name, source in [("Heat (1995).mp4", media_files.sdr_mp4),
-                         ("crash-me (2001).mkv", media_files.multi_mkv),
-                         ("Arrival (2016).mkv", media_files.hdr10_mkv)]:
+    for name, source in [
+        ("Heat (1995).mp4", media_files.sdr_mp4),
+        ("crash-me (2001).mkv", media_files.multi_mkv),
+        ("Arrival (2016).mkv", media_files.hdr10_mkv),
+    ]:
         shutil.copy(source, root / name)
     library = await libraries.create(db, "Films", "movies", [str(root)])
     pool = Analyzers(2, probe=crash_on_marked)
     async with running_pipeline(db, PipelineSettings(analyze=True), analyzers=pool) as harness:
         scan = await harness.scan(library.id)
-    files = {Path(r["path"]).name: (r["analyzed"], r["analysis_error"])
-             for r in await media_index.files(db, library.id)}
+    files = {
+        Path(r["path"]).name: (r["analyzed"], r["analysis_error"])
+        for r in await media_index.files(db, library.id)
+    }
     crashed = files.pop("crash-me (2001).mkv")
     assert crashed[0] is False and (crashed[1] or "").startswith("crashed:")
     assert files == {"Heat (1995).mp4": (True, None), "Arrival (2016).mkv": (True, None)}
@@ -128,8 +139,11 @@ def test_the_appliance_process_does_not_load_libav() -> None:
     import subprocess
     import sys
 
-    code = ("import sys; import appliance.scan.runtime, appliance.scan.media_analyze; "
-            "print('av' in sys.modules)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True, timeout=60)
+    code = (
+        "import sys; import appliance.scan.runtime, appliance.scan.media_analyze; "
+        "print('av' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
     assert done.stdout.strip() == "False"

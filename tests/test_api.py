@@ -49,8 +49,14 @@ async def uses_db(ctx: RequestContext) -> None:
 @pytest.fixture
 async def state(db: Database, redis: RedisClient, tmp_path: Path) -> AsyncIterator[AppState]:
     yield AppState(
-        config=Config(), data_dir=tmp_path, db=db, redis=redis, pg_gate=db.gate,
-        redis_gate=redis.gate, authenticator=deny_all, server_id="test-server",
+        config=Config(),
+        data_dir=tmp_path,
+        db=db,
+        redis=redis,
+        pg_gate=db.gate,
+        redis_gate=redis.gate,
+        authenticator=deny_all,
+        server_id="test-server",
     )
 
 
@@ -88,8 +94,13 @@ async def test_health_is_degraded_but_200_when_only_redis_is_down(
     assert response.status_code == 200
     body = await response.get_json()
     assert body["status"] == "degraded"
-    assert body["redis"] == {"ok": False, "embedded": False, "latency_ms": None,
-                             "error": "redis exited with status -9, restarting", "restarts": 0}
+    assert body["redis"] == {
+        "ok": False,
+        "embedded": False,
+        "latency_ms": None,
+        "error": "redis exited with status -9, restarting",
+        "restarts": 0,
+    }
     assert body["postgres"]["ok"] is True
     assert body["degraded"] and "redis" in body["degraded"][0]
     assert body["error"] is None
@@ -158,11 +169,15 @@ async def test_bad_bodies_are_clear_errors(
 
 async def test_oversized_and_non_json_bodies(app: QuartTrio) -> None:
     client = app.test_client()
-    response = await client.post("/api/v1/test/echo", data=b"name=x",
-                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = await client.post(
+        "/api/v1/test/echo",
+        data=b"name=x",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert response.status_code == 415
-    response = await client.post("/api/v1/test/echo", data=b"x" * (2 << 20),
-                                 headers={"Content-Type": "application/json"})
+    response = await client.post(
+        "/api/v1/test/echo", data=b"x" * (2 << 20), headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 413
     assert_envelope(await response.get_json(), "payload_too_large")
 
@@ -198,8 +213,7 @@ async def test_openapi_lists_every_route_with_its_types(app: QuartTrio) -> None:
         (re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule), method)
         for rule in app.url_map.iter_rules()
         for method in rule.methods or ()
-        if method not in ("HEAD", "OPTIONS") and rule.endpoint != "static"
-        and not rule.websocket
+        if method not in ("HEAD", "OPTIONS") and rule.endpoint != "static" and not rule.websocket
     }
     documented = {(path, method.upper()) for path, ops in doc["paths"].items() for method in ops}
     assert rules == documented

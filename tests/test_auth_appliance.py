@@ -29,8 +29,9 @@ def data_dir() -> Iterator[Path]:
         os.kill(pid, signal.SIGKILL)
 
 
-def call(base: str, method: str, path: str, body: Any = None,
-         token: str | None = None) -> tuple[int, Any]:
+def call(
+    base: str, method: str, path: str, body: Any = None, token: str | None = None
+) -> tuple[int, Any]:
     headers = {"Content-Type": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -50,15 +51,24 @@ def test_claim_login_and_logout_on_a_real_appliance(data_dir: Path) -> None:
         base = app.wait_ready()
         key = data_dir / "server.key"
         assert stat.S_IMODE(key.stat().st_mode) == 0o600
-        assert call(base, "GET", "/api/v1/setup") == (200, {"claimed": False,
-                                                           "local_client": True})
-        status, user = call(base, "POST", "/api/v1/setup/claim",
-                            {"username": "admin", "password": "a long passphrase"})
+        assert call(base, "GET", "/api/v1/setup") == (200, {"claimed": False, "local_client": True})
+        status, user = call(
+            base,
+            "POST",
+            "/api/v1/setup/claim",
+            {"username": "admin", "password": "a long passphrase"},
+        )
         assert status == 201 and user["role"] == "admin"
-        status, pair = call(base, "POST", "/api/v1/auth/login", {
-            "username": "admin", "password": "a long passphrase",
-            "device": {"id": "laptop", "name": "Laptop", "platform": "linux"},
-        })
+        status, pair = call(
+            base,
+            "POST",
+            "/api/v1/auth/login",
+            {
+                "username": "admin",
+                "password": "a long passphrase",
+                "device": {"id": "laptop", "name": "Laptop", "platform": "linux"},
+            },
+        )
         assert status == 200
         token = pair["access_token"]
         status, me = call(base, "GET", "/api/v1/auth/me", token=token)

@@ -32,39 +32,67 @@ async def admin(h: Harness) -> str:
 
 # -- first run ------------------------------------------------------------------------------------
 
+
 async def test_first_run_claim_from_the_local_network_then_409(h: Harness) -> None:
     status = await h.call("GET", "/api/v1/setup")
     assert status.body == {"claimed": False, "local_client": True}
     reply = await h.claim()
     assert reply.body["role"] == "admin"
-    again = await h.call("POST", "/api/v1/setup/claim",
-                         {"username": "mallory", "password": "another password"})
+    again = await h.call(
+        "POST", "/api/v1/setup/claim", {"username": "mallory", "password": "another password"}
+    )
     assert (again.status, again.code) == (409, "already_claimed")
     assert (await h.call("GET", "/api/v1/setup")).body["claimed"] is True
     assert (await h.login()).status == 200
 
 
-@pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "172.20.0.5", "169.254.3.3",
-                                     "::1", "fd12:3456::1", "fe80::1", "::ffff:192.168.0.9"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.20.0.5",
+        "169.254.3.3",
+        "::1",
+        "fd12:3456::1",
+        "fe80::1",
+        "::ffff:192.168.0.9",
+    ],
+)
 async def test_every_kind_of_local_address_may_claim(h: Harness, address: str) -> None:
-    reply = await h.call("POST", "/api/v1/setup/claim",
-                         {"username": "admin", "password": ADMIN_PASSWORD},
-                         client=(address, 1234))
+    reply = await h.call(
+        "POST",
+        "/api/v1/setup/claim",
+        {"username": "admin", "password": ADMIN_PASSWORD},
+        client=(address, 1234),
+    )
     assert reply.status == 201, reply.body
 
 
 async def test_claim_from_a_non_local_address_is_refused(h: Harness) -> None:
     for address in ("203.0.113.7", "8.8.8.8", "2001:db8::1", "100.64.0.1"):
-        reply = await h.call("POST", "/api/v1/setup/claim",
-                             {"username": "admin", "password": ADMIN_PASSWORD},
-                             client=(address, 1))
+        reply = await h.call(
+            "POST",
+            "/api/v1/setup/claim",
+            {"username": "admin", "password": ADMIN_PASSWORD},
+            client=(address, 1),
+        )
         assert (reply.status, reply.code) == (403, "setup_not_allowed"), address
-        reply = await h.call("POST", "/api/v1/setup/claim", {
-            "username": "admin", "password": ADMIN_PASSWORD, "setup_token": "fxt_guess",
-        }, client=(address, 1))
+        reply = await h.call(
+            "POST",
+            "/api/v1/setup/claim",
+            {
+                "username": "admin",
+                "password": ADMIN_PASSWORD,
+                "setup_token": "fxt_guess",
+            },
+            client=(address, 1),
+        )
         assert reply.status == 403
     assert (await h.call("GET", "/api/v1/setup", client=REMOTE)).body == {
-        "claimed": False, "local_client": False}
+        "claimed": False,
+        "local_client": False,
+    }
 
 
 async def test_setup_token_from_the_cli_allows_a_remote_claim(
@@ -78,8 +106,9 @@ async def test_setup_token_from_the_cli_allows_a_remote_claim(
     assert token not in (tmp_path / keys.SETUP_TOKEN_FILE).read_text()
     h = Harness(db, redis, tmp_path, key=keys.load_or_create_server_key(tmp_path))
     body = {"username": "admin", "password": ADMIN_PASSWORD, "setup_token": token}
-    wrong = await h.call("POST", "/api/v1/setup/claim", {**body, "setup_token": token[:-1] + "x"},
-                         client=REMOTE)
+    wrong = await h.call(
+        "POST", "/api/v1/setup/claim", {**body, "setup_token": token[:-1] + "x"}, client=REMOTE
+    )
     assert wrong.status == 403
     reply = await h.call("POST", "/api/v1/setup/claim", body, client=REMOTE)
     assert reply.status == 201, reply.body
@@ -92,8 +121,12 @@ async def test_an_expired_setup_token_is_refused(
     key = keys.load_or_create_server_key(tmp_path)
     h = Harness(db, redis, tmp_path, key=key)
     token = keys.create_setup_token(tmp_path, h.clock.now())  # expires right now
-    reply = await h.call("POST", "/api/v1/setup/claim", {
-        "username": "admin", "password": ADMIN_PASSWORD, "setup_token": token}, client=REMOTE)
+    reply = await h.call(
+        "POST",
+        "/api/v1/setup/claim",
+        {"username": "admin", "password": ADMIN_PASSWORD, "setup_token": token},
+        client=REMOTE,
+    )
     assert reply.status == 403
 
 
@@ -105,6 +138,7 @@ async def test_the_server_key_is_created_once_with_mode_0600(tmp_path: Path) -> 
 
 
 # -- password login, PIN, devices -----------------------------------------------------------------
+
 
 async def test_password_login_registers_a_pending_device_with_a_full_session(
     h: Harness, admin: str
@@ -121,8 +155,9 @@ async def test_password_login_registers_a_pending_device_with_a_full_session(
     assert me.body["scope"] == "full" and "users:manage" in me.body["permissions"]
     wrong = await h.login(password="nope nope nope")
     unknown = await h.login(username="nobody")
-    assert (wrong.status, wrong.code) == (unknown.status, unknown.code) == (
-        401, "invalid_credentials")
+    assert (
+        (wrong.status, wrong.code) == (unknown.status, unknown.code) == (401, "invalid_credentials")
+    )
 
 
 async def test_pin_setup_trusts_the_device_and_pin_login_gives_playback_scope(
@@ -143,8 +178,11 @@ async def test_pin_setup_trusts_the_device_and_pin_login_gives_playback_scope(
     assert me.status == 200 and me.body["scope"] == "playback"
     assert "users:manage" not in me.body["permissions"]
     # An admin's PIN session still cannot reach admin routes or change credentials.
-    for method, path in (("GET", "/api/v1/users"), ("PUT", "/api/v1/auth/pin"),
-                         ("GET", "/api/v1/security/events")):
+    for method, path in (
+        ("GET", "/api/v1/users"),
+        ("PUT", "/api/v1/auth/pin"),
+        ("GET", "/api/v1/security/events"),
+    ):
         reply = await h.call(method, path, token=playback)
         assert (reply.status, reply.code) == (403, "forbidden"), path
 
@@ -162,8 +200,10 @@ async def test_three_wrong_pins_lock_the_device_until_a_password_login(
     assert devices.body["devices"][0]["pin_locked"] is True
     assert (await h.login(device="admin-laptop")).status == 200  # unlocks
     assert (await h.pin_login("admin", "admin-laptop", "4071")).status == 200
-    kinds = [e["kind"] for e in (await h.call("GET", "/api/v1/security/events",
-                                               token=admin)).body["events"]]
+    kinds = [
+        e["kind"]
+        for e in (await h.call("GET", "/api/v1/security/events", token=admin)).body["events"]
+    ]
     assert "device_locked" in kinds
 
 
@@ -191,26 +231,26 @@ async def test_five_wrong_passwords_lock_the_account_for_15_minutes(
 
 # -- refresh rotation and reuse detection ---------------------------------------------------------
 
-async def test_refresh_rotates_and_reuse_revokes_the_whole_family(
-    h: Harness, admin: str
-) -> None:
+
+async def test_refresh_rotates_and_reuse_revokes_the_whole_family(h: Harness, admin: str) -> None:
     first = (await h.login(device="tablet")).body
-    rotated = await h.call("POST", "/api/v1/auth/refresh",
-                           {"refresh_token": first["refresh_token"]})
+    rotated = await h.call(
+        "POST", "/api/v1/auth/refresh", {"refresh_token": first["refresh_token"]}
+    )
     assert rotated.status == 200
     second = rotated.body
     assert second["refresh_token"] != first["refresh_token"]
     assert second["scope"] == "full"
     assert (await h.call("GET", "/api/v1/auth/me", token=first["access_token"])).status == 401
     assert (await h.call("GET", "/api/v1/auth/me", token=second["access_token"])).status == 200
-    third = (await h.call("POST", "/api/v1/auth/refresh",
-                          {"refresh_token": second["refresh_token"]})).body
+    third = (
+        await h.call("POST", "/api/v1/auth/refresh", {"refresh_token": second["refresh_token"]})
+    ).body
     # An attacker replays the first (already rotated) refresh token.
     reuse = await h.call("POST", "/api/v1/auth/refresh", {"refresh_token": first["refresh_token"]})
     assert (reuse.status, reuse.code) == (401, "refresh_token_reused")
     assert (await h.call("GET", "/api/v1/auth/me", token=third["access_token"])).status == 401
-    latest = await h.call("POST", "/api/v1/auth/refresh",
-                          {"refresh_token": third["refresh_token"]})
+    latest = await h.call("POST", "/api/v1/auth/refresh", {"refresh_token": third["refresh_token"]})
     assert latest.status == 401, "the legitimate holder's newest token died with the family"
     events = (await h.call("GET", "/api/v1/security/events", token=admin)).body["events"]
     reuse_events = [e for e in events if e["kind"] == "refresh_token_reuse"]
@@ -244,9 +284,8 @@ async def test_sessions_expire_after_24_hours(h: Harness, admin: str) -> None:
 
 # -- revocation -----------------------------------------------------------------------------------
 
-async def test_revoked_device_token_is_refused_on_the_next_request(
-    h: Harness, admin: str
-) -> None:
+
+async def test_revoked_device_token_is_refused_on_the_next_request(h: Harness, admin: str) -> None:
     await h.create_user(admin, "alice")
     alice = (await h.login("alice", "user password 1", device="alice-tv")).body
     token = alice["access_token"]
@@ -257,8 +296,9 @@ async def test_revoked_device_token_is_refused_on_the_next_request(
     reply = await h.call("DELETE", f"/api/v1/users/{user_id}/devices/{device_id}", token=admin)
     assert reply.status == 204
     assert (await h.call("GET", "/api/v1/auth/me", token=token)).status == 401
-    refresh = await h.call("POST", "/api/v1/auth/refresh",
-                           {"refresh_token": alice["refresh_token"]})
+    refresh = await h.call(
+        "POST", "/api/v1/auth/refresh", {"refresh_token": alice["refresh_token"]}
+    )
     assert refresh.status == 401
     devices = await h.call("GET", f"/api/v1/users/{user_id}/devices", token=admin)
     assert devices.body["devices"][0]["state"] == "revoked"
@@ -294,47 +334,65 @@ async def test_logout_kills_the_session_and_its_refresh_token(h: Harness, admin:
 
 async def test_password_change_invalidates_the_other_sessions(h: Harness, admin: str) -> None:
     other = (await h.login(device="phone")).body
-    wrong = await h.call("POST", "/api/v1/auth/password", {
-        "current_password": "not it at all", "new_password": "a new password"}, token=admin)
+    wrong = await h.call(
+        "POST",
+        "/api/v1/auth/password",
+        {"current_password": "not it at all", "new_password": "a new password"},
+        token=admin,
+    )
     assert (wrong.status, wrong.code) == (403, "wrong_password")
-    reply = await h.call("POST", "/api/v1/auth/password", {
-        "current_password": ADMIN_PASSWORD, "new_password": "a new password"}, token=admin)
+    reply = await h.call(
+        "POST",
+        "/api/v1/auth/password",
+        {"current_password": ADMIN_PASSWORD, "new_password": "a new password"},
+        token=admin,
+    )
     assert reply.status == 204
     assert (await h.call("GET", "/api/v1/auth/me", token=admin)).status == 200
     assert (await h.call("GET", "/api/v1/auth/me", token=other["access_token"])).status == 401
-    assert (await h.call("POST", "/api/v1/auth/refresh",
-                         {"refresh_token": other["refresh_token"]})).status == 401
+    assert (
+        await h.call("POST", "/api/v1/auth/refresh", {"refresh_token": other["refresh_token"]})
+    ).status == 401
     assert (await h.login()).status == 401
     assert (await h.login(password="a new password")).status == 200
 
 
 # -- administration -------------------------------------------------------------------------------
 
+
 async def test_admin_manages_users(h: Harness, admin: str) -> None:
     bob = await h.create_user(admin, "bob", role="guest")
-    dup = await h.call("POST", "/api/v1/users", {"username": "BOB", "password": "whatever 12"},
-                       token=admin)
+    dup = await h.call(
+        "POST", "/api/v1/users", {"username": "BOB", "password": "whatever 12"}, token=admin
+    )
     assert (dup.status, dup.code) == (409, "username_taken")
-    short = await h.call("POST", "/api/v1/users", {"username": "eve", "password": "short"},
-                         token=admin)
+    short = await h.call(
+        "POST", "/api/v1/users", {"username": "eve", "password": "short"}, token=admin
+    )
     assert (short.status, short.code) == (422, "weak_password")
     listed = await h.call("GET", "/api/v1/users", token=admin)
     assert [u["username"] for u in listed.body["users"]] == ["admin", "bob"]
-    edited = await h.call("PATCH", f"/api/v1/users/{bob['id']}",
-                          {"role": "user", "display_name": "Bob"}, token=admin)
+    edited = await h.call(
+        "PATCH", f"/api/v1/users/{bob['id']}", {"role": "user", "display_name": "Bob"}, token=admin
+    )
     assert edited.body["role"] == "user" and edited.body["display_name"] == "Bob"
     bob_pair = (await h.login("bob", "user password 1", device="bob-tv")).body
     sessions = await h.call("GET", f"/api/v1/users/{bob['id']}/sessions", token=admin)
     session_id = sessions.body["sessions"][0]["id"]
     assert session_id == str(bob_pair["session_id"])
-    reset = await h.call("POST", f"/api/v1/users/{bob['id']}/password",
-                         {"new_password": "reset password"}, token=admin)
+    reset = await h.call(
+        "POST",
+        f"/api/v1/users/{bob['id']}/password",
+        {"new_password": "reset password"},
+        token=admin,
+    )
     assert reset.status == 204
     assert (await h.call("GET", "/api/v1/auth/me", token=bob_pair["access_token"])).status == 401
     bob_token = await h.token("bob", "reset password", device="bob-tv")
     bob_session = (await h.call("GET", "/api/v1/auth/me", token=bob_token)).body["session_id"]
-    killed = await h.call("DELETE", f"/api/v1/users/{bob['id']}/sessions/{bob_session}",
-                          token=admin)
+    killed = await h.call(
+        "DELETE", f"/api/v1/users/{bob['id']}/sessions/{bob_session}", token=admin
+    )
     assert killed.status == 204
     assert (await h.call("GET", "/api/v1/auth/me", token=bob_token)).status == 401
     bob_token = await h.token("bob", "reset password", device="bob-tv")
@@ -350,8 +408,9 @@ async def test_the_last_admin_cannot_be_deleted_or_demoted(h: Harness, admin: st
     delete = await h.call("DELETE", f"/api/v1/users/{me}", token=admin)
     assert (delete.status, delete.code) == (409, "last_admin")
     await h.create_user(admin, "second", role="admin")
-    assert (await h.call("PATCH", f"/api/v1/users/{me}", {"role": "user"},
-                         token=admin)).status == 200
+    assert (
+        await h.call("PATCH", f"/api/v1/users/{me}", {"role": "user"}, token=admin)
+    ).status == 200
     # The demotion reaches the cached session at once.
     assert (await h.call("GET", "/api/v1/users", token=admin)).status == 403
 
@@ -361,8 +420,12 @@ async def test_admin_reset_clears_a_lockout(h: Harness, admin: str) -> None:
     for _ in range(5):
         await h.login("carol", "bad password!")
     assert (await h.login("carol", "user password 1")).status == 423
-    await h.call("POST", f"/api/v1/users/{carol['id']}/password",
-                 {"new_password": "fresh password"}, token=admin)
+    await h.call(
+        "POST",
+        f"/api/v1/users/{carol['id']}/password",
+        {"new_password": "fresh password"},
+        token=admin,
+    )
     assert (await h.login("carol", "fresh password")).status == 200
 
 
@@ -374,9 +437,9 @@ async def test_grant_and_deny_overrides_with_deny_winning(h: Harness, admin: str
     reply = await h.call("PUT", url, {"grant": ["users:read"]}, token=admin)
     assert reply.body["overrides"] == {"grant": ["users:read"], "deny": []}
     assert (await h.call("GET", "/api/v1/users", token=token)).status == 200
-    reply = await h.call("PUT", url, {"grant": ["users:read"], "deny": ["users:read",
-                                                                        "users:self"]},
-                         token=admin)
+    reply = await h.call(
+        "PUT", url, {"grant": ["users:read"], "deny": ["users:read", "users:self"]}, token=admin
+    )
     assert reply.body["overrides"] == {"grant": [], "deny": ["users:read", "users:self"]}
     assert (await h.call("GET", "/api/v1/users", token=token)).status == 403
     me = await h.call("GET", "/api/v1/auth/me", token=token)
@@ -386,6 +449,7 @@ async def test_grant_and_deny_overrides_with_deny_winning(h: Harness, admin: str
 
 
 # -- hashing and secrets --------------------------------------------------------------------------
+
 
 async def test_login_rehashes_when_the_argon2_parameters_change(
     db: Database, redis: RedisClient, tmp_path: Path
@@ -408,12 +472,19 @@ async def test_tokens_are_stored_only_as_hmacs_and_never_logged(
     caplog.set_level(logging.DEBUG)
     await h.claim()
     pair = (await h.login(device="x")).body
-    rotated = (await h.call("POST", "/api/v1/auth/refresh",
-                            {"refresh_token": pair["refresh_token"]})).body
+    rotated = (
+        await h.call("POST", "/api/v1/auth/refresh", {"refresh_token": pair["refresh_token"]})
+    ).body
     await h.call("POST", "/api/v1/auth/refresh", {"refresh_token": pair["refresh_token"]})
     await h.login(password="wrong password 1")
-    secrets_seen = [ADMIN_PASSWORD, "wrong password 1", pair["access_token"],
-                    pair["refresh_token"], rotated["access_token"], rotated["refresh_token"]]
+    secrets_seen = [
+        ADMIN_PASSWORD,
+        "wrong password 1",
+        pair["access_token"],
+        pair["refresh_token"],
+        rotated["access_token"],
+        rotated["refresh_token"],
+    ]
     for record in caplog.records:
         text = repr(record.__dict__)
         assert not any(s in text for s in secrets_seen), text
@@ -430,6 +501,7 @@ async def test_tokens_are_stored_only_as_hmacs_and_never_logged(
 
 
 # -- rate limits and Redis ------------------------------------------------------------------------
+
 
 async def test_brute_force_over_the_rate_limit_gets_429(
     db: Database, redis: RedisClient, tmp_path: Path
@@ -459,13 +531,16 @@ async def test_brute_force_over_the_rate_limit_gets_429(
 async def test_pin_refresh_and_setup_are_rate_limited_too(
     db: Database, redis: RedisClient, tmp_path: Path
 ) -> None:
-    h = Harness(db, redis, tmp_path, auth=auth_config(pin_limit=2, refresh_limit=2,
-                                                      setup_limit=2))
+    h = Harness(db, redis, tmp_path, auth=auth_config(pin_limit=2, refresh_limit=2, setup_limit=2))
     for _ in range(2):
-        await h.call("POST", "/api/v1/setup/claim", {"username": "x", "password": "p"},
-                     client=REMOTE)
-    assert (await h.call("POST", "/api/v1/setup/claim", {"username": "x", "password": "p"},
-                         client=REMOTE)).status == 429
+        await h.call(
+            "POST", "/api/v1/setup/claim", {"username": "x", "password": "p"}, client=REMOTE
+        )
+    assert (
+        await h.call(
+            "POST", "/api/v1/setup/claim", {"username": "x", "password": "p"}, client=REMOTE
+        )
+    ).status == 429
     for _ in range(2):
         await h.pin_login("nobody", "dev", "4071")
     assert (await h.pin_login("nobody", "dev", "4071")).status == 429
@@ -517,8 +592,9 @@ async def test_auth_keeps_working_from_postgres_when_redis_is_down(
 
 async def test_bearer_header_shapes(h: Harness, admin: str) -> None:
     for header in ("", "Basic abc", "Bearer", "Bearer fxr_" + "A" * 43, "Bearer fxs_short"):
-        response = await h.client.get("/api/v1/auth/me", headers={"Authorization": header},
-                                      scope_base={"client": LOCAL})
+        response = await h.client.get(
+            "/api/v1/auth/me", headers={"Authorization": header}, scope_base={"client": LOCAL}
+        )
         assert response.status_code == 401, header
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
@@ -530,8 +606,9 @@ async def test_two_concurrent_refreshes_with_one_token_count_as_reuse(
     replies: list[Any] = []
 
     async def refresh() -> None:
-        replies.append(await h.call("POST", "/api/v1/auth/refresh",
-                                    {"refresh_token": pair["refresh_token"]}))
+        replies.append(
+            await h.call("POST", "/api/v1/auth/refresh", {"refresh_token": pair["refresh_token"]})
+        )
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(refresh)
@@ -557,8 +634,9 @@ def test_auth_settings_come_from_the_environment(tmp_path: Path) -> None:
     from appliance.config import ConfigError, Location
 
     location = Location(tmp_path, tmp_path / "ferrex.toml")
-    loaded = config_mod.load(location, environ={"FERREX_AUTH_LOGIN_LIMIT": "3",
-                                                "FERREX_AUTH_ARGON2_TIME_COST": "2"})
+    loaded = config_mod.load(
+        location, environ={"FERREX_AUTH_LOGIN_LIMIT": "3", "FERREX_AUTH_ARGON2_TIME_COST": "2"}
+    )
     assert (loaded.auth.login_limit, loaded.auth.argon2_time_cost) == (3, 2)
     assert loaded.auth.max_failed_pins == 3 and loaded.auth.max_failed_passwords == 5
     assert "[auth]" in config_mod.render(loaded)

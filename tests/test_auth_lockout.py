@@ -34,8 +34,7 @@ CAROL_PASSWORD = "user password 1"
 class VerifySpy:
     """Counts Argon2 verifies; with a gate, holds each verify until the gate opens."""
 
-    def __init__(self, h: Harness, monkeypatch: pytest.MonkeyPatch, *,
-                 delay: float = 0.02) -> None:
+    def __init__(self, h: Harness, monkeypatch: pytest.MonkeyPatch, *, delay: float = 0.02) -> None:
         self._real = h.service.hasher.verify
         self.calls: list[str] = []
         self.gate: trio.Event | None = None
@@ -66,8 +65,7 @@ async def admin(h: Harness) -> str:
     return await h.admin_token()
 
 
-async def trusted_tv(h: Harness, username: str = "admin",
-                     password: str = ADMIN_PASSWORD) -> str:
+async def trusted_tv(h: Harness, username: str = "admin", password: str = ADMIN_PASSWORD) -> str:
     """Log in on "tv", set its PIN (trusted); returns the device key of that login."""
     reply = await h.login(username, password, device="tv")
     assert reply.status == 200, reply.body
@@ -101,6 +99,7 @@ async def user_row(h: Harness, admin: str, user_id: str) -> dict[str, Any]:
 
 
 # -- item 2: lockouts hold under concurrency ------------------------------------------------------
+
 
 async def test_ten_pin_logins_at_once_verify_at_most_three(
     h: Harness, admin: str, monkeypatch: pytest.MonkeyPatch
@@ -153,8 +152,9 @@ async def test_ten_password_logins_at_once_verify_at_most_five(
     carol = await h.create_user(admin, "carol")
     spy = VerifySpy(h, monkeypatch)
     passwords = ["wrong password"] * 6 + [CAROL_PASSWORD] + ["wrong password"] * 3
-    replies = await all_at_once([partial(h.login, "carol", p, device=f"d{i}")
-                                 for i, p in enumerate(passwords)])
+    replies = await all_at_once(
+        [partial(h.login, "carol", p, device=f"d{i}") for i, p in enumerate(passwords)]
+    )
     assert spy.calls.count("wrong password") <= 5 and len(spy.calls) <= 6, spy.calls
     statuses = [r.status for r in replies]
     assert statuses.count(423) >= 4, statuses
@@ -189,8 +189,9 @@ async def test_a_success_racing_the_lock_neither_gets_in_nor_lifts_it(
     assert (again.status, again.body["error"]["details"]) == (423, {"retry_after_s": 15 * 60})
 
 
-async def test_a_cancelled_check_gives_its_reservation_back(h: Harness, admin: str,
-                                                            db: Database) -> None:
+async def test_a_cancelled_check_gives_its_reservation_back(
+    h: Harness, admin: str, db: Database
+) -> None:
     carol = await h.create_user(admin, "carol")
     counters = UserCounters(uuid.UUID(carol["id"]))
 
@@ -202,8 +203,7 @@ async def test_a_cancelled_check_gives_its_reservation_back(h: Harness, admin: s
         with trio.move_on_after(0.05):
             await h.service.password_lockout.check(counters, hang)
     async with db.transaction() as conn:
-        assert await counters.read(conn, h.clock.now()) == Counters(
-            0, None, 0, h.clock.now())
+        assert await counters.read(conn, h.clock.now()) == Counters(0, None, 0, h.clock.now())
     assert (await h.login("carol", CAROL_PASSWORD)).status == 200
 
 
@@ -222,8 +222,7 @@ def test_lockout_rules() -> None:
     # A success never lifts a lock in force, and a lock's end starts the count afresh.
     locked = Counters(failures=3, locked_until=now + lock, in_flight=1, checks_at=now)
     assert lockout.succeeded(locked, now).locked_until == now + lock
-    assert lockout.reserve(locked, now + lock, 3, lock) == (
-        Counters(0, None, 1, now + lock), None)
+    assert lockout.reserve(locked, now + lock, 3, lock) == (Counters(0, None, 1, now + lock), None)
     # Lowering the limit below the failures already counted locks at once.
     c, refusal = lockout.reserve(Counters(failures=4), now, 3, lock)
     assert refusal is not None and c.locked_until == now + lock
@@ -233,6 +232,7 @@ def test_lockout_rules() -> None:
 
 
 # -- item 3: unknown names are indistinguishable ---------------------------------------------------
+
 
 async def test_an_unknown_name_locks_after_five_failures_like_a_real_account(
     h: Harness, admin: str
@@ -257,20 +257,31 @@ async def test_an_unknown_name_locks_after_five_failures_like_a_real_account(
     assert (await h.login("carol", CAROL_PASSWORD)).status == 200
     # Unknown names not tried for a day are forgotten.
     h.clock.advance(2 * 86400)
-    assert await login_counters.purge_unknown(h.service.db, h.clock.now()
-                                              - timedelta(days=1)) == 1
+    assert await login_counters.purge_unknown(h.service.db, h.clock.now() - timedelta(days=1)) == 1
 
 
-@pytest.mark.parametrize("body", [
-    {"path": "/api/v1/auth/pin/login", "device_id": "tv\x00", "pin": PIN},
-    {"path": "/api/v1/auth/login", "password": "wrong password",
-     "device": {"id": "tv\x00", "name": "TV", "platform": "linux"}},
-    {"path": "/api/v1/auth/login", "password": ADMIN_PASSWORD,
-     "device": {"id": "tv", "name": "T\x00V", "platform": "li\x00nux"}},
-    {"path": "/api/v1/auth/pin/login", "device_id": "tv", "pin": "40\x0071"},
-    {"path": "/api/v1/auth/login", "password": "wrong\x00password",
-     "device": {"id": "tv", "name": "TV", "platform": "linux"}},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"path": "/api/v1/auth/pin/login", "device_id": "tv\x00", "pin": PIN},
+        {
+            "path": "/api/v1/auth/login",
+            "password": "wrong password",
+            "device": {"id": "tv\x00", "name": "TV", "platform": "linux"},
+        },
+        {
+            "path": "/api/v1/auth/login",
+            "password": ADMIN_PASSWORD,
+            "device": {"id": "tv", "name": "T\x00V", "platform": "li\x00nux"},
+        },
+        {"path": "/api/v1/auth/pin/login", "device_id": "tv", "pin": "40\x0071"},
+        {
+            "path": "/api/v1/auth/login",
+            "password": "wrong\x00password",
+            "device": {"id": "tv", "name": "TV", "platform": "linux"},
+        },
+    ],
+)
 async def test_odd_input_answers_the_same_for_known_and_unknown_users(
     h: Harness, admin: str, body: dict[str, Any]
 ) -> None:
@@ -286,8 +297,10 @@ async def test_pin_login_answers_the_same_for_unknown_users_and_devices(
     h: Harness, admin: str
 ) -> None:
     await trusted_tv(h)
-    replies = [await h.pin_login(name, device, "9999")
-               for name, device in (("nobody", "tv"), ("admin", "not-a-device"))]
+    replies = [
+        await h.pin_login(name, device, "9999")
+        for name, device in (("nobody", "tv"), ("admin", "not-a-device"))
+    ]
     assert {(r.status, r.code) for r in replies} == {(401, "invalid_credentials")}
 
 
@@ -295,8 +308,12 @@ async def test_an_unknown_name_takes_as_long_as_a_wrong_password(
     db: Database, redis: RedisClient, tmp_path: Path
 ) -> None:
     # Argon2 costly enough to dominate the round trip; no lock during the measurement.
-    h = Harness(db, redis, tmp_path, auth=auth_config(
-        argon2_memory_kib=16384, argon2_time_cost=2, max_failed_passwords=1000))
+    h = Harness(
+        db,
+        redis,
+        tmp_path,
+        auth=auth_config(argon2_memory_kib=16384, argon2_time_cost=2, max_failed_passwords=1000),
+    )
     await h.claim()
     await h.login("nobody", "warm up the dummy hash")
     known: list[float] = []
@@ -312,17 +329,25 @@ async def test_an_unknown_name_takes_as_long_as_a_wrong_password(
 
 # -- item 4: a lockout cannot be used against the owner -------------------------------------------
 
+
 async def locked_out(h: Harness, username: str = "admin") -> None:
     for _ in range(5):
         await h.login(username, "a stranger's guess", device="attacker")
-    assert (await h.login(username, ADMIN_PASSWORD if username == "admin" else CAROL_PASSWORD,
-                          device="attacker")).status == 423
+    assert (
+        await h.login(
+            username, ADMIN_PASSWORD if username == "admin" else CAROL_PASSWORD, device="attacker"
+        )
+    ).status == 423
 
 
-async def key_login(h: Harness, key: str | None, device: str = "tv",
-                    password: str = ADMIN_PASSWORD) -> Reply:
-    body: dict[str, Any] = {"username": "admin", "password": password,
-                            "device": {"id": device, "name": "TV", "platform": "linux"}}
+async def key_login(
+    h: Harness, key: str | None, device: str = "tv", password: str = ADMIN_PASSWORD
+) -> Reply:
+    body: dict[str, Any] = {
+        "username": "admin",
+        "password": password,
+        "device": {"id": device, "name": "TV", "platform": "linux"},
+    }
     if key is not None:
         body["device_key"] = key
     return await h.call("POST", "/api/v1/auth/login", body)
@@ -351,9 +376,7 @@ async def test_a_trusted_device_with_its_key_logs_in_through_an_account_lock(
     assert (await h.pin_login("admin", "tv", PIN)).status == 200
 
 
-async def test_wrong_passwords_on_the_trusted_path_lock_that_device(
-    h: Harness, admin: str
-) -> None:
+async def test_wrong_passwords_on_the_trusted_path_lock_that_device(h: Harness, admin: str) -> None:
     key = await trusted_tv(h)
     await locked_out(h)
     for left in range(3):
@@ -393,15 +416,25 @@ async def test_the_player_keeps_its_device_key_and_gets_past_a_lock(
     async with ApiClient(server, transport=transport) as api:
         pair = await api.login("admin", ADMIN_PASSWORD, device_info("player-1"))
         assert pair.device_key is not None
-        await store.save(server, "admin", StoredTokens(
-            access_token=pair.access_token, refresh_token=pair.refresh_token,
-            device_key=pair.device_key))
+        await store.save(
+            server,
+            "admin",
+            StoredTokens(
+                access_token=pair.access_token,
+                refresh_token=pair.refresh_token,
+                device_key=pair.device_key,
+            ),
+        )
         await api.set_pin(PIN)
     await store.forget_session(server, "admin")  # logout
     kept = await store.load(server, "admin")
     assert kept is not None and not kept.has_session and kept.device_key == pair.device_key
     await locked_out(h)
     async with ApiClient(server, transport=transport) as api:
-        again = await api.login("admin", ADMIN_PASSWORD, device_info("player-1"),
-                                await store.device_key(server, "admin"))
+        again = await api.login(
+            "admin",
+            ADMIN_PASSWORD,
+            device_info("player-1"),
+            await store.device_key(server, "admin"),
+        )
         assert again.scope == "full" and again.device_key not in (None, pair.device_key)

@@ -46,9 +46,13 @@ async def h(db: Database, redis: RedisClient, tmp_path: Path) -> AsyncIterator[H
 
 async def test_every_route_is_public_by_list_or_refuses_the_unauthorised(h: Harness) -> None:
     specs: list[RouteSpec] = h.app.config["FERREX_ROUTES"]
-    registered = {(m, r.rule) for r in h.app.url_map.iter_rules() if not r.websocket
-                  for m in r.methods or ()
-                  if m not in ("HEAD", "OPTIONS")}
+    registered = {
+        (m, r.rule)
+        for r in h.app.url_map.iter_rules()
+        if not r.websocket
+        for m in r.methods or ()
+        if m not in ("HEAD", "OPTIONS")
+    }
     assert registered == {(s.method, s.path) for s in specs}, "every rule comes from a spec"
     public = {(s.method, s.path) for s in specs if s.public}
     assert public == PUBLIC, "a new public route must be added to the list on purpose"
@@ -58,8 +62,12 @@ async def test_every_route_is_public_by_list_or_refuses_the_unauthorised(h: Harn
     me = (await h.call("GET", "/api/v1/auth/me", token=admin)).body
     # A user with every permission denied, and the admin's own PIN (playback) session.
     nobody = await h.create_user(admin, "nobody", role="admin")
-    await h.call("PUT", f"/api/v1/users/{nobody['id']}/permissions",
-                 {"deny": sorted(rbac.PERMISSIONS)}, token=admin)
+    await h.call(
+        "PUT",
+        f"/api/v1/users/{nobody['id']}/permissions",
+        {"deny": sorted(rbac.PERMISSIONS)},
+        token=admin,
+    )
     nobody_token = await h.token("nobody", "user password 1", device="n")
     await h.call("PUT", "/api/v1/auth/pin", {"pin": "4071"}, token=admin)
     playback = (await h.pin_login("admin", "admin", "4071")).body["access_token"]
@@ -77,8 +85,12 @@ async def test_every_route_is_public_by_list_or_refuses_the_unauthorised(h: Harn
         assert (reply.status, reply.code) == (401, "unauthorized"), (spec.method, path)
         reply = await h.call(spec.method, path, token=nobody_token)
         assert (reply.status, reply.code) == (403, "forbidden"), (spec.method, path)
-        await h.call("PUT", f"/api/v1/users/{probe_user['id']}/permissions",
-                     {"deny": [spec.permission]}, token=admin)
+        await h.call(
+            "PUT",
+            f"/api/v1/users/{probe_user['id']}/permissions",
+            {"deny": [spec.permission]},
+            token=admin,
+        )
         reply = await h.call(spec.method, path, token=probe_token)
         assert reply.status == 403, (spec.method, path, reply.body)
         assert reply.body["error"]["details"] == {"permission": spec.permission}
@@ -111,30 +123,48 @@ def test_roles_overrides_and_scope() -> None:
     assert "media:download" not in rbac.effective("guest")
     assert "libraries:scan" in rbac.effective("guest", grants=["libraries:scan"])
     assert "libraries:scan" not in rbac.effective(
-        "admin", grants=["libraries:scan"], denies=["libraries:scan"])
+        "admin", grants=["libraries:scan"], denies=["libraries:scan"]
+    )
     playback = rbac.effective("admin", grants=list(rbac.PERMISSIONS), scope="playback")
     assert playback <= rbac.PLAYBACK and not playback & rbac.ADMIN
     assert rbac.ADMIN >= {"users:manage", "server:update_settings", "libraries:scan"}
-    sneaky = Principal("u", "u", role="admin", scope="playback",
-                       permissions=frozenset(rbac.PERMISSIONS))
+    sneaky = Principal(
+        "u", "u", role="admin", scope="playback", permissions=frozenset(rbac.PERMISSIONS)
+    )
     assert not sneaky.can("users:manage") and sneaky.can("media:stream")
 
 
-@pytest.mark.parametrize(("pin", "ok"), [
-    ("4071", True), ("2580", True), ("19830412", True), ("1212", True),
-    ("0000", False), ("99999999", False), ("1234", False), ("3456789", False),
-    ("4321", False), ("9876", False), ("8901", False), ("1098", False),
-    ("123", False), ("123456789", False), ("12 4", False), ("", False),
-    ("\uff14\uff10\uff17\uff11", False),
-])
+@pytest.mark.parametrize(
+    ("pin", "ok"),
+    [
+        ("4071", True),
+        ("2580", True),
+        ("19830412", True),
+        ("1212", True),
+        ("0000", False),
+        ("99999999", False),
+        ("1234", False),
+        ("3456789", False),
+        ("4321", False),
+        ("9876", False),
+        ("8901", False),
+        ("1098", False),
+        ("123", False),
+        ("123456789", False),
+        ("12 4", False),
+        ("", False),
+        ("\uff14\uff10\uff17\uff11", False),
+    ],
+)
 def test_pin_rules(pin: str, ok: bool) -> None:
     assert (pin_problem(pin) is None) is ok
 
 
 async def test_openapi_documents_permissions_rate_limits_and_errors(h: Harness) -> None:
     doc = (await h.call("GET", "/api/v1/openapi.json")).body
-    operations = [(path, method, op) for path, ops in doc["paths"].items()
-                  for method, op in ops.items()]
+    operations = [
+        (path, method, op) for path, ops in doc["paths"].items() for method, op in ops.items()
+    ]
     for path, method, op in operations:
         if op["security"]:
             assert op["x-permission"] in rbac.PERMISSIONS, (path, method)

@@ -15,12 +15,20 @@ from tests.helpers import APPLIANCE, REPO, short_tempdir
 pytestmark = pytest.mark.slow
 
 
-def run(*args: str, env: dict[str, str] | None = None, user: int | None = None,
-        cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, env: dict[str, str] | None = None, user: int | None = None, cwd: Path = REPO
+) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("FERREX_")}
     full_env.update(env or {})
-    return subprocess.run([*APPLIANCE, *args], capture_output=True, text=True, env=full_env,
-                          timeout=60, user=user, cwd=cwd)
+    return subprocess.run(
+        [*APPLIANCE, *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=60,
+        user=user,
+        cwd=cwd,
+    )
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
@@ -46,8 +54,9 @@ def test_unknown_key_in_config_file(data_dir: Path) -> None:
 
 
 def test_wrong_type_from_environment(data_dir: Path) -> None:
-    result = run("serve", "--data-dir", str(data_dir),
-                 env={"FERREX_SERVER_SHUTDOWN_GRACE_SECONDS": "soon"})
+    result = run(
+        "serve", "--data-dir", str(data_dir), env={"FERREX_SERVER_SHUTDOWN_GRACE_SECONDS": "soon"}
+    )
     assert_one_line_error(result, "FERREX_SERVER_SHUTDOWN_GRACE_SECONDS", "float")
     assert not data_dir.exists()
 
@@ -63,16 +72,29 @@ def test_port_in_use(data_dir: Path) -> None:
 
 
 def test_missing_initdb(data_dir: Path) -> None:
-    result = run("serve", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0",
-                 env={"FERREX_DATABASE_POSTGRES_BIN_DIR": "/nonexistent/bin"})
-    assert_one_line_error(result, "database.postgres_bin_dir", "initdb not found",
-                          "apt-get install postgresql")
+    result = run(
+        "serve",
+        "--data-dir",
+        str(data_dir),
+        "--listen",
+        "127.0.0.1:0",
+        env={"FERREX_DATABASE_POSTGRES_BIN_DIR": "/nonexistent/bin"},
+    )
+    assert_one_line_error(
+        result, "database.postgres_bin_dir", "initdb not found", "apt-get install postgresql"
+    )
     assert not data_dir.exists()
 
 
 def test_missing_redis_server(data_dir: Path) -> None:
-    result = run("serve", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0",
-                 env={"FERREX_REDIS_SERVER_BIN": "/nonexistent/redis-server"})
+    result = run(
+        "serve",
+        "--data-dir",
+        str(data_dir),
+        "--listen",
+        "127.0.0.1:0",
+        env={"FERREX_REDIS_SERVER_BIN": "/nonexistent/redis-server"},
+    )
     assert_one_line_error(result, "redis.server_bin")
     assert not data_dir.exists()
 
@@ -98,8 +120,9 @@ def test_data_dir_is_a_file(data_dir: Path) -> None:
 
 
 def test_check_config_prints_effective_config(data_dir: Path) -> None:
-    result = run("check-config", "--data-dir", str(data_dir),
-                 env={"FERREX_SERVER_LISTEN": "127.0.0.1:8999"})
+    result = run(
+        "check-config", "--data-dir", str(data_dir), env={"FERREX_SERVER_LISTEN": "127.0.0.1:8999"}
+    )
     assert result.returncode == 0, result.stderr
     assert 'listen = "127.0.0.1:8999"' in result.stdout
     assert not data_dir.exists(), "check-config creates nothing"

@@ -45,7 +45,7 @@ def test_precedence_file_env_cli(tmp_path: Path) -> None:
     [
         ('[server]\nlisen = "x"\n', {}, "server.lisen: unknown setting"),
         ('colour = "red"\n', {}, "colour: unknown setting"),
-        ("[server]\nshutdown_grace_seconds = \"soon\"\n", {}, "server.shutdown_grace_seconds"),
+        ('[server]\nshutdown_grace_seconds = "soon"\n', {}, "server.shutdown_grace_seconds"),
         ("[database]\npool_max = 0\n", {}, "database.pool_max"),
         ('[server]\nlisten = "nohost"\n', {}, "server.listen: expected HOST:PORT"),
         ('[server]\nlisten = "0.0.0.0:99999"\n', {}, "server.listen: port 99999"),

@@ -32,10 +32,13 @@ DEADLINE = 3.0  # for the next answer on the same connection
 
 @pytest.fixture(scope="module")
 def appliance() -> Iterator[RunningAppliance]:
-    app = RunningAppliance(short_tempdir("fxc") / "var", env={
-        "FERREX_SERVER_BODY_TIMEOUT_SECONDS": str(BODY_TIMEOUT),
-        "FERREX_AUTH_REFRESH_LIMIT": "100000",  # many rounds from one address
-    })
+    app = RunningAppliance(
+        short_tempdir("fxc") / "var",
+        env={
+            "FERREX_SERVER_BODY_TIMEOUT_SECONDS": str(BODY_TIMEOUT),
+            "FERREX_AUTH_REFRESH_LIMIT": "100000",  # many rounds from one address
+        },
+    )
     try:
         app.wait_ready()
         yield app
@@ -76,8 +79,10 @@ def read_answer(sock: socket.socket) -> Answer:
 
 
 def post_head(path: str, length: int) -> bytes:
-    return (f"POST {path} HTTP/1.1\r\nHost: ferrex\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {length}\r\n\r\n").encode()
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: ferrex\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {length}\r\n\r\n"
+    ).encode()
 
 
 def closed_cleanly(sock: socket.socket, within: float) -> bool:
@@ -135,8 +140,7 @@ def test_httpx_keepalive_client_gets_every_answer(appliance: RunningAppliance, c
     timeout = httpx.Timeout(DEADLINE, write=10.0)
     with httpx.Client(base_url=appliance.base_url, timeout=timeout) as client:
         for _ in range(ROUNDS):
-            first = client.post(path, content=body,
-                                headers={"Content-Type": "application/json"})
+            first = client.post(path, content=body, headers={"Content-Type": "application/json"})
             assert first.status_code == int(case[:3])
             started = time.monotonic()
             assert client.get("/health").status_code == 200

@@ -42,8 +42,14 @@ def test_txt_record_round_trip() -> None:
     sent = Announcement(name="living-room", server_id="abc-123", version="0.1.0", claimed=False)
     raw = {k.encode(): v.encode() for k, v in sent.txt().items()}
     found = parse("living-room._ferrex._tcp.local.", raw, ["fe80::1", "10.0.0.5"], 8420)
-    assert found == FoundServer(name="living-room", server_id="abc-123", version="0.1.0",
-                                claimed=False, addresses=("fe80::1", "10.0.0.5"), port=8420)
+    assert found == FoundServer(
+        name="living-room",
+        server_id="abc-123",
+        version="0.1.0",
+        claimed=False,
+        addresses=("fe80::1", "10.0.0.5"),
+        port=8420,
+    )
     assert found.url == "http://10.0.0.5:8420"
     assert parse("x._ferrex._tcp.local.", {b"version": b"1"}, [], 1) is None  # not ours
     assert instance_name("nas.home.lan") == "nas-home-lan"
@@ -101,10 +107,22 @@ def test_connect_screen_lists_found_appliances(qtbot: QtBot) -> None:
     assert screen.found.isVisible()
     assert row(0).text() == "Looking for appliances…"
     source.found = [
-        FoundServer(name="attic-pi", server_id="1", version="0.2.0", claimed=False,
-                    addresses=("10.0.0.7",), port=8420),
-        FoundServer(name="nas", server_id="2", version="0.2.0", claimed=True,
-                    addresses=("10.0.0.9",), port=9000),
+        FoundServer(
+            name="attic-pi",
+            server_id="1",
+            version="0.2.0",
+            claimed=False,
+            addresses=("10.0.0.7",),
+            port=8420,
+        ),
+        FoundServer(
+            name="nas",
+            server_id="2",
+            version="0.2.0",
+            claimed=True,
+            addresses=("10.0.0.9",),
+            port=9000,
+        ),
     ]
     qtbot.waitUntil(lambda: screen.found.count() == 2, timeout=3000)
     texts = [row(i).text() for i in range(2)]
@@ -144,8 +162,20 @@ def lan() -> Iterator[tuple[str, str]]:
     try:
         _ip("netns", "add", player_ns)
         # made inside the server namespace, one end moved to the player's: no host interface
-        _ip("-n", server_ns, "link", "add", "fxd0", "type", "veth", "peer", "name", "fxd1",
-            "netns", player_ns)
+        _ip(
+            "-n",
+            server_ns,
+            "link",
+            "add",
+            "fxd0",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "fxd1",
+            "netns",
+            player_ns,
+        )
         for ns, dev, host in ((server_ns, "fxd0", 1), (player_ns, "fxd1", 2)):
             _ip("-n", ns, "link", "set", "lo", "up")
             _ip("-n", ns, "addr", "add", f"{SUBNET}.{host}/24", "dev", dev)
@@ -162,16 +192,22 @@ def _in_ns(ns: str, *argv: str, **kwargs: Any) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FERREX_")}
     env.update(kwargs.pop("env", {}))
     env["PYTHONPATH"] = str(REPO)
-    return subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, *argv],
-                            cwd=REPO, env=env, **kwargs)
+    return subprocess.Popen(
+        ["ip", "netns", "exec", ns, sys.executable, *argv], cwd=REPO, env=env, **kwargs
+    )
 
 
 class Browser:
     """The player's browser in the player namespace; ``until`` waits for a list it likes."""
 
     def __init__(self, ns: str) -> None:
-        self.proc = _in_ns(ns, str(REPO / "tests" / "discovery_probe.py"), "browse",
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.proc = _in_ns(
+            ns,
+            str(REPO / "tests" / "discovery_probe.py"),
+            "browse",
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
         self.lists: queue.Queue[list[dict[str, Any]]] = queue.Queue()
         self.last: list[dict[str, Any]] = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -208,15 +244,27 @@ def test_player_finds_two_appliances_follows_claim_and_goodbye(lan: tuple[str, s
             logs[name] = root / f"{name}.log"
             with logs[name].open("wb") as out:
                 appliances[name] = _in_ns(
-                    server_ns, "-m", "appliance.cli", "serve", "--data-dir",
-                    str(root / name), "--listen", "0.0.0.0:0",
-                    env={"FERREX_DISCOVERY_NAME": name, "FERREX_LOG_LEVEL": "info",
-                         "FERREX_SCAN_ANALYZE": "false"},
-                    stdout=out, stderr=subprocess.STDOUT)
+                    server_ns,
+                    "-m",
+                    "appliance.cli",
+                    "serve",
+                    "--data-dir",
+                    str(root / name),
+                    "--listen",
+                    "0.0.0.0:0",
+                    env={
+                        "FERREX_DISCOVERY_NAME": name,
+                        "FERREX_LOG_LEVEL": "info",
+                        "FERREX_SCAN_ANALYZE": "false",
+                    },
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
 
         def both_unclaimed(seen: dict[str, dict[str, Any]]) -> bool:
             return {"alpha", "beta"} <= seen.keys() and not any(
-                seen[n]["claimed"] for n in ("alpha", "beta"))
+                seen[n]["claimed"] for n in ("alpha", "beta")
+            )
 
         try:
             seen = browser.until(both_unclaimed, timeout=90)
@@ -229,8 +277,13 @@ def test_player_finds_two_appliances_follows_claim_and_goodbye(lan: tuple[str, s
             assert entry["url"].startswith(f"http://{SUBNET}.1:")
 
         # the player claims alpha over the LAN at the URL it found: its TXT record follows
-        claim = _in_ns(player_ns, str(REPO / "tests" / "discovery_probe.py"), "claim",
-                       seen["alpha"]["url"], stdout=subprocess.PIPE)
+        claim = _in_ns(
+            player_ns,
+            str(REPO / "tests" / "discovery_probe.py"),
+            "claim",
+            seen["alpha"]["url"],
+            stdout=subprocess.PIPE,
+        )
         assert claim.communicate(timeout=30)[0].strip() == b"201"
         seen = browser.until(lambda s: s.get("alpha", {}).get("claimed") is True, timeout=15)
         assert seen["beta"]["claimed"] is False
@@ -245,12 +298,20 @@ def test_player_finds_two_appliances_follows_claim_and_goodbye(lan: tuple[str, s
         assert seen["alpha"]["claimed"] is True
 
         # the CLI, in the player's namespace, lists the one left
-        cli = _in_ns(player_ns, "-c", "import sys; from ui.main import main; sys.exit(main())",
-                     "discover", "--json", "--timeout", "2",
-                     stdout=subprocess.PIPE)
+        cli = _in_ns(
+            player_ns,
+            "-c",
+            "import sys; from ui.main import main; sys.exit(main())",
+            "discover",
+            "--json",
+            "--timeout",
+            "2",
+            stdout=subprocess.PIPE,
+        )
         listed = json.loads(cli.communicate(timeout=30)[0])
         assert [(f["name"], f["server_id"], f["claimed"]) for f in listed] == [
-            ("alpha", ids["alpha"], True)]
+            ("alpha", ids["alpha"], True)
+        ]
         assert listed[0]["url"] == seen["alpha"]["url"]
     finally:
         browser.proc.kill()
@@ -272,8 +333,14 @@ def test_announcement_follows_a_new_address(lan: tuple[str, str]) -> None:
     server_ns, player_ns = lan
     _ip("-n", server_ns, "addr", "flush", "dev", "fxd0")  # up, but no address yet
     browser = Browser(player_ns)
-    announcer = _in_ns(server_ns, str(REPO / "tests" / "discovery_probe.py"), "announce",
-                       "late", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    announcer = _in_ns(
+        server_ns,
+        str(REPO / "tests" / "discovery_probe.py"),
+        "announce",
+        "late",
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         time.sleep(2)  # several address checks with none to announce
         assert announcer.poll() is None
@@ -286,7 +353,8 @@ def test_announcement_follows_a_new_address(lan: tuple[str, str]) -> None:
         _ip("-n", server_ns, "addr", "add", f"{SUBNET}.9/24", "dev", "fxd0")
         seen = browser.until(
             lambda s: s.get("late", {}).get("addresses") == [f"{SUBNET}.1", f"{SUBNET}.9"],
-            timeout=15)
+            timeout=15,
+        )
     finally:
         announcer.terminate()
         stderr = announcer.communicate(timeout=20)[1]

@@ -38,8 +38,13 @@ async def make_library(db: Database, name: str) -> uuid.UUID:
 
 
 async def enqueue(db: Database, library: uuid.UUID, count: int, start: int = 0) -> None:
-    await queue.enqueue(db, [NewJob("folder_scan", library, {"n": n}, Priority.P1, f"k{n}")
-                             for n in range(start, start + count)])
+    await queue.enqueue(
+        db,
+        [
+            NewJob("folder_scan", library, {"n": n}, Priority.P1, f"k{n}")
+            for n in range(start, start + count)
+        ],
+    )
 
 
 async def wait_until_done(db: Database, library: uuid.UUID, timeout: float = 20) -> dict[str, int]:
@@ -108,9 +113,13 @@ async def test_budget_caps_concurrency_per_workload(db: Database) -> None:
 
     budget = WorkloadBudget({w: 3 for w in Workload})
     async with trio.open_nursery() as nursery:
-        d = Dispatcher(db, {"folder_scan": handler}, budget=budget,
-                       scheduler=WeightedFairScheduler(per_library_cap=100),
-                       idle_poll_seconds=0.05)
+        d = Dispatcher(
+            db,
+            {"folder_scan": handler},
+            budget=budget,
+            scheduler=WeightedFairScheduler(per_library_cap=100),
+            idle_poll_seconds=0.05,
+        )
         await nursery.start(d.run)
         await wait_until_done(db, library)
         nursery.cancel_scope.cancel()
@@ -126,7 +135,8 @@ class _RefusingBudget(WorkloadBudget):
 
 
 async def test_a_refused_token_hands_the_job_back_instead_of_running_over_the_cap(
-        db: Database) -> None:
+    db: Database,
+) -> None:
     """The cap is a real check: an ``assert`` on try_acquire would vanish under ``python -O``
     (and crash the dispatcher otherwise)."""
     library = await make_library(db, "films")
@@ -138,8 +148,9 @@ async def test_a_refused_token_hands_the_job_back_instead_of_running_over_the_ca
         ran = True
 
     async with trio.open_nursery() as nursery:
-        d = Dispatcher(db, {"folder_scan": handler}, budget=_RefusingBudget(),
-                       idle_poll_seconds=0.05)
+        d = Dispatcher(
+            db, {"folder_scan": handler}, budget=_RefusingBudget(), idle_poll_seconds=0.05
+        )
         await nursery.start(d.run)
         await trio.sleep(0.5)
         nursery.cancel_scope.cancel()
@@ -164,8 +175,13 @@ async def test_lost_lease_cancels_the_job_and_discards_its_result(db: Database) 
         await ctx.commit(result_writer(ctx))  # type: ignore[arg-type]
 
     async with trio.open_nursery() as nursery:
-        d = Dispatcher(db, {"folder_scan": slow}, lease_ttl=1.0, idle_poll_seconds=0.05,
-                       housekeeping_seconds=3600)
+        d = Dispatcher(
+            db,
+            {"folder_scan": slow},
+            lease_ttl=1.0,
+            idle_poll_seconds=0.05,
+            housekeeping_seconds=3600,
+        )
         await nursery.start(d.run)
         await started.wait()
         await db.execute(EXPIRE_LEASES)  # as if the worker stalled past its lease
@@ -195,9 +211,14 @@ async def test_crashed_worker_jobs_are_resumed_by_another_after_lease_expiry(
     # "crash": the first process stops dead while holding leases (no fail, no complete)
     with trio.CancelScope() as crash:
         async with trio.open_nursery() as nursery:
-            first = Dispatcher(db, {"folder_scan": stuck}, lease_ttl=1.0,
-                               idle_poll_seconds=0.05, housekeeping_seconds=3600,
-                               release_on_cancel=False)  # a crash: nothing is handed back
+            first = Dispatcher(
+                db,
+                {"folder_scan": stuck},
+                lease_ttl=1.0,
+                idle_poll_seconds=0.05,
+                housekeeping_seconds=3600,
+                release_on_cancel=False,
+            )  # a crash: nothing is handed back
             await nursery.start(first.run)
             await hang.wait()
             await trio.sleep(0.2)
@@ -205,8 +226,9 @@ async def test_crashed_worker_jobs_are_resumed_by_another_after_lease_expiry(
     assert (await queue.counts(db, library)).get("leased", 0) > 0
 
     async with trio.open_nursery() as nursery:
-        second = Dispatcher(db, {"folder_scan": works}, idle_poll_seconds=0.05,
-                            housekeeping_seconds=0.2)
+        second = Dispatcher(
+            db, {"folder_scan": works}, idle_poll_seconds=0.05, housekeeping_seconds=0.2
+        )
         await nursery.start(second.run)
         assert await wait_until_done(db, library) == {"completed": 6}
         nursery.cancel_scope.cancel()

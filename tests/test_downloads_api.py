@@ -99,8 +99,9 @@ async def test_permission_and_library_access(env: Env) -> None:
     env.token = bob_token
     assert (await env.get(url))[0] == 200
     # no media:download: 403 (streaming still allowed)
-    reply = await env.h.call("PUT", f"/api/v1/users/{bob['id']}/permissions",
-                             {"deny": ["media:download"]}, token=admin)
+    reply = await env.h.call(
+        "PUT", f"/api/v1/users/{bob['id']}/permissions", {"deny": ["media:download"]}, token=admin
+    )
     assert reply.status == 200, reply.body
     status, _, body = await env.get(url)
     assert status == 403, body
@@ -110,8 +111,9 @@ async def test_permission_and_library_access(env: Env) -> None:
     assert (await env.get(url))[0] == 200
     # the library taken away: 404, as if the file did not exist
     other = await libraries.create(env.db, "Other", "movies", [str(env.root.parent / "o")])
-    reply = await env.h.call("PUT", f"/api/v1/users/{bob['id']}/libraries",
-                             {"library_ids": [str(other.id)]}, token=admin)
+    reply = await env.h.call(
+        "PUT", f"/api/v1/users/{bob['id']}/libraries", {"library_ids": [str(other.id)]}, token=admin
+    )
     assert reply.status == 200, reply.body
     status, _, body = await env.get(url)
     assert status == 404, body

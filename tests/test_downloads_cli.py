@@ -31,10 +31,17 @@ def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def login(device: Path, served: Served, user: str = "admin",
-          password: str = PASSWORD) -> None:
-    done = player(device, "sync", "--server", served.base, "--user", user, "--password-stdin",
-                  stdin=password + "\n")
+def login(device: Path, served: Served, user: str = "admin", password: str = PASSWORD) -> None:
+    done = player(
+        device,
+        "sync",
+        "--server",
+        served.base,
+        "--user",
+        user,
+        "--password-stdin",
+        stdin=password + "\n",
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -57,8 +64,9 @@ def test_download_list_and_remove(device: Path, served: Served) -> None:
     source = served.paths["clip"]
     assert sha(where / source.name) == sha(source)
     # the sidecar came along, named for the player; nothing partial is left
-    assert (where / "Clip (2020).eng.srt").read_bytes() == \
-        source.with_name("Clip (2020).en.srt").read_bytes()
+    assert (where / "Clip (2020).eng.srt").read_bytes() == source.with_name(
+        "Clip (2020).en.srt"
+    ).read_bytes()
     assert not [p for p in where.iterdir() if ".part" in p.name]
     listed = json.loads(player(device, "downloads", "--json").stdout)
     assert [d["item_id"] for d in listed] == [item]
@@ -77,13 +85,23 @@ def _killed_mid_transfer(device: Path, served: Served, key: str) -> Path:
     """Start a throttled download, SIGKILL it once some bytes are in; the .part."""
     source = served.paths[key]
     part = folder(device, served, key) / (source.name + ".part")
-    proc = subprocess.Popen(player_command(device, "download", str(served.item_id(key)),
-                                           "--limit-rate", str(source.stat().st_size // 8)),
-                            env=player_env(device), cwd=REPO, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        player_command(
+            device,
+            "download",
+            str(served.item_id(key)),
+            "--limit-rate",
+            str(source.stat().st_size // 8),
+        ),
+        env=player_env(device),
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
-        assert wait_for(lambda: part.exists() and part.stat().st_size
-                        > source.stat().st_size // 4, 60)
+        assert wait_for(
+            lambda: part.exists() and part.stat().st_size > source.stat().st_size // 4, 60
+        )
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -120,12 +138,19 @@ def test_corrupted_part_is_detected_and_fetched_again(device: Path, served: Serv
 
 
 def test_refused_without_permission_or_library(tmp_path: Path, served: Served) -> None:
-    status, bob = http_json("POST", served.base + "/api/v1/users", {
-        "username": "downloader", "password": "user password 1", "role": "user"},
-        token=served.token)
+    status, bob = http_json(
+        "POST",
+        served.base + "/api/v1/users",
+        {"username": "downloader", "password": "user password 1", "role": "user"},
+        token=served.token,
+    )
     assert status == 201, bob
-    status, body = http_json("PUT", f"{served.base}/api/v1/users/{bob['id']}/permissions",
-                             {"deny": ["media:download"]}, token=served.token)
+    status, body = http_json(
+        "PUT",
+        f"{served.base}/api/v1/users/{bob['id']}/permissions",
+        {"deny": ["media:download"]},
+        token=served.token,
+    )
     assert status == 200, body
     login(tmp_path, served, "downloader", "user password 1")
     item = str(served.item_id("clip"))
@@ -133,12 +158,15 @@ def test_refused_without_permission_or_library(tmp_path: Path, served: Served) -
     assert done.returncode == 1 and "not allowed to download" in done.stderr, done.stderr
     assert not folder(tmp_path, served, "clip").exists()
     # allowed again, but the films library taken away: no such item
-    http_json("PUT", f"{served.base}/api/v1/users/{bob['id']}/permissions", {},
-              token=served.token)
+    http_json("PUT", f"{served.base}/api/v1/users/{bob['id']}/permissions", {}, token=served.token)
     status, libs = http_json("GET", served.base + "/api/v1/libraries", token=served.token)
     shows = [lib["id"] for lib in libs["libraries"] if lib["name"] == "Shows"]
-    status, body = http_json("PUT", f"{served.base}/api/v1/users/{bob['id']}/libraries",
-                             {"library_ids": shows}, token=served.token)
+    status, body = http_json(
+        "PUT",
+        f"{served.base}/api/v1/users/{bob['id']}/libraries",
+        {"library_ids": shows},
+        token=served.token,
+    )
     assert status == 200, body
     done = player(tmp_path, "download", item)
     assert done.returncode == 1 and "no item" in done.stderr, done.stderr
@@ -155,8 +183,7 @@ class CuttingRelay:
         self.connections = 0
         self.sent = bytearray()
 
-    async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-                    ) -> None:
+    async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
         self.port = listeners[0].socket.getsockname()[1]
         task_status.started()
@@ -167,6 +194,7 @@ class CuttingRelay:
         budget = self.cut_after if self.connections == 1 else None
         upstream = await trio.open_tcp_stream("127.0.0.1", self.upstream_port)
         async with client, upstream, trio.open_nursery() as nursery:
+
             async def up() -> None:
                 with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
                     while data := await client.receive_some(65536):
@@ -193,8 +221,9 @@ async def test_network_drop_resumes_with_range(tmp_path: Path, served: Served) -
     relay = CuttingRelay(urlsplit(served.base).port or 80, source.stat().st_size // 3)
     async with trio.open_nursery() as nursery:
         await nursery.start(relay.serve)
-        async with ServerConnection(f"http://127.0.0.1:{relay.port}",
-                                    access_token=served.token) as conn:
+        async with ServerConnection(
+            f"http://127.0.0.1:{relay.port}", access_token=served.token
+        ) as conn:
             done = await download_item(conn, tmp_path, served.item_id("heavy"))
         nursery.cancel_scope.cancel()
     assert relay.connections >= 2
@@ -204,17 +233,24 @@ async def test_network_drop_resumes_with_range(tmp_path: Path, served: Served) -
 
 
 def test_sync_removes_downloads_of_a_revoked_library(tmp_path: Path, served: Served) -> None:
-    status, bob = http_json("POST", served.base + "/api/v1/users", {
-        "username": "traveller", "password": "user password 1", "role": "user"},
-        token=served.token)
+    status, bob = http_json(
+        "POST",
+        served.base + "/api/v1/users",
+        {"username": "traveller", "password": "user password 1", "role": "user"},
+        token=served.token,
+    )
     assert status == 201, bob
     login(tmp_path, served, "traveller", "user password 1")
     assert player(tmp_path, "download", str(served.item_id("clip"))).returncode == 0
     assert player(tmp_path, "download", str(served.item_id("e1"))).returncode == 0
     status, libs = http_json("GET", served.base + "/api/v1/libraries", token=served.token)
     shows = [lib["id"] for lib in libs["libraries"] if lib["name"] == "Shows"]
-    status, body = http_json("PUT", f"{served.base}/api/v1/users/{bob['id']}/libraries",
-                             {"library_ids": shows}, token=served.token)
+    status, body = http_json(
+        "PUT",
+        f"{served.base}/api/v1/users/{bob['id']}/libraries",
+        {"library_ids": shows},
+        token=served.token,
+    )
     assert status == 200, body
     done = player(tmp_path, "sync")
     assert done.returncode == 0, done.stderr

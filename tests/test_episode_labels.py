@@ -7,18 +7,21 @@ import pytest
 from sync.episode_labels import episode_code, episode_label, item_label
 
 
-@pytest.mark.parametrize(("season", "episodes", "code"), [
-    (1, [2], "S01E02"),
-    (1, [2, 3], "S01E02-E03"),
-    (1, [3, 2, 4], "S01E02-E04"),
-    (3, [1, 2, 9], "S03E01E02E09"),
-    (0, [3], "SP03"),
-    (0, [], "Specials"),
-    (2, [], "S02"),
-    (None, [5], "E05"),
-    (None, None, ""),
-    (12, [105], "S12E105"),
-])
+@pytest.mark.parametrize(
+    ("season", "episodes", "code"),
+    [
+        (1, [2], "S01E02"),
+        (1, [2, 3], "S01E02-E03"),
+        (1, [3, 2, 4], "S01E02-E04"),
+        (3, [1, 2, 9], "S03E01E02E09"),
+        (0, [3], "SP03"),
+        (0, [], "Specials"),
+        (2, [], "S02"),
+        (None, [5], "E05"),
+        (None, None, ""),
+        (12, [105], "S12E105"),
+    ],
+)
 def test_episode_code(season: int | None, episodes: list[int] | None, code: str) -> None:
     assert episode_code(season, episodes) == code
 

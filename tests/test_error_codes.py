@@ -17,8 +17,11 @@ from store import gate
 from sync.errors import ErrorCode
 from tests.helpers import REPO
 
-ERROR_CLASSES = {name for name, value in vars(errors).items()
-                 if isinstance(value, type) and issubclass(value, errors.FerrexError)}
+ERROR_CLASSES = {
+    name
+    for name, value in vars(errors).items()
+    if isinstance(value, type) and issubclass(value, errors.FerrexError)
+}
 CODE_TAKERS = ERROR_CLASSES | {"ApiError", "integer", "text", "ErrorDetail", "WsError"}
 
 
@@ -30,8 +33,10 @@ def code_arguments(path: Path) -> list[tuple[int, ast.expr]]:
     # its own, auth.lockout a Locked): ``from appliance.errors import NotFound`` ...
     takers = {"integer", "text", "ErrorDetail", "WsError"}
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module in ("appliance.errors",
-                                                                "appliance.api.errors"):
+        if isinstance(node, ast.ImportFrom) and node.module in (
+            "appliance.errors",
+            "appliance.api.errors",
+        ):
             takers |= {alias.asname or alias.name for alias in node.names}
     found: list[tuple[int, ast.expr]] = []
     for node in ast.walk(tree):
@@ -63,8 +68,12 @@ def test_every_raise_site_names_an_enum_member() -> None:
             where = f"{path.relative_to(REPO)}:{line}"
             if isinstance(expr, ast.Constant):
                 loose.append(f"{where}: {expr.value!r}")
-            elif (isinstance(expr, ast.Attribute) and isinstance(expr.value, ast.Name)
-                  and expr.value.id == "ErrorCode" and expr.attr not in ErrorCode.__members__):
+            elif (
+                isinstance(expr, ast.Attribute)
+                and isinstance(expr.value, ast.Name)
+                and expr.value.id == "ErrorCode"
+                and expr.attr not in ErrorCode.__members__
+            ):
                 loose.append(f"{where}: ErrorCode.{expr.attr} does not exist")
     assert sites > 100, f"only {sites} raise sites found: is the scan still finding them?"
     assert not loose, "codes that are not ErrorCode members:\n" + "\n".join(loose)
@@ -85,28 +94,34 @@ def test_openapi_error_schema_lists_exactly_the_enum() -> None:
     assert "code" in schemas["ErrorDetail"]["required"]
 
 
-@pytest.mark.parametrize(("error", "status"), [
-    (errors.InvalidInput(ErrorCode.WEAK_PASSWORD, "x"), 422),
-    (errors.NotAuthenticated(ErrorCode.INVALID_TOKEN, "x"), 401),
-    (errors.Forbidden(ErrorCode.FORBIDDEN, "x"), 403),
-    (errors.NotFound(ErrorCode.NOT_FOUND, "x"), 404),
-    (errors.Conflict(ErrorCode.LAST_ADMIN, "x"), 409),
-    (errors.Gone(ErrorCode.RESNAPSHOT_REQUIRED, "x"), 410),
-    (errors.Locked(ErrorCode.ACCOUNT_LOCKED, "x"), 423),
-    (errors.RateLimited(ErrorCode.RATE_LIMITED, "x"), 429),
-    (errors.UpstreamFailed(ErrorCode.TMDB_UNAVAILABLE, "x"), 502),
-    (errors.Unavailable(ErrorCode.LIBRARY_OFFLINE, "x"), 503),
-    (gate.Unavailable("postgres", "down"), 503),
-    (ApiError(416, ErrorCode.RANGE_NOT_SATISFIABLE, "x"), 416),
-    (ValueError("a bug"), 500),
-])
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (errors.InvalidInput(ErrorCode.WEAK_PASSWORD, "x"), 422),
+        (errors.NotAuthenticated(ErrorCode.INVALID_TOKEN, "x"), 401),
+        (errors.Forbidden(ErrorCode.FORBIDDEN, "x"), 403),
+        (errors.NotFound(ErrorCode.NOT_FOUND, "x"), 404),
+        (errors.Conflict(ErrorCode.LAST_ADMIN, "x"), 409),
+        (errors.Gone(ErrorCode.RESNAPSHOT_REQUIRED, "x"), 410),
+        (errors.Locked(ErrorCode.ACCOUNT_LOCKED, "x"), 423),
+        (errors.RateLimited(ErrorCode.RATE_LIMITED, "x"), 429),
+        (errors.UpstreamFailed(ErrorCode.TMDB_UNAVAILABLE, "x"), 502),
+        (errors.Unavailable(ErrorCode.LIBRARY_OFFLINE, "x"), 503),
+        (gate.Unavailable("postgres", "down"), 503),
+        (ApiError(416, ErrorCode.RANGE_NOT_SATISFIABLE, "x"), 416),
+        (ValueError("a bug"), 500),
+    ],
+)
 def test_one_table_gives_each_kind_of_failure_its_status(error: Exception, status: int) -> None:
     assert status_of(error) == status
 
 
 def test_every_domain_class_is_in_the_table() -> None:
-    missing = {name for name in ERROR_CLASSES
-               if getattr(errors, name) not in STATUS and name != "FerrexError"}
+    missing = {
+        name
+        for name in ERROR_CLASSES
+        if getattr(errors, name) not in STATUS and name != "FerrexError"
+    }
     assert not missing, f"no status for {sorted(missing)} in appliance/api/errors.py STATUS"
 
 

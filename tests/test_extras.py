@@ -52,8 +52,10 @@ def test_refusal_is_one_line_naming_the_install_command(
     assert exited.value.code == 2
     out, err = capsys.readouterr()
     assert out == ""
-    assert err == ("ferrex-player: the 'player' extra is not installed (missing: PyQt6, vispy); "
-                   "install it with: pip install 'ferrex[player]'\n")
+    assert err == (
+        "ferrex-player: the 'player' extra is not installed (missing: PyQt6, vispy); "
+        "install it with: pip install 'ferrex[player]'\n"
+    )
 
 
 def test_the_dev_venv_has_both_extras() -> None:

@@ -107,10 +107,16 @@ def test_serve_creates_private_files_and_tightens_old_ones() -> None:
             assert not mode(data) & 0o007
             assert mode(data / "ferrex.toml") == 0o600
             assert mode(data / server_settings.FILE_NAME) == 0o600
-            tightened = [e for e in app.log_lines()
-                         if e.get("msg", "").endswith("readable by others; tightened")]
+            tightened = [
+                e
+                for e in app.log_lines()
+                if e.get("msg", "").endswith("readable by others; tightened")
+            ]
             assert {Path(e["path"]).name for e in tightened} == {
-                "var", "ferrex.toml", server_settings.FILE_NAME}
+                "var",
+                "ferrex.toml",
+                server_settings.FILE_NAME,
+            }
         finally:
             assert app.stop(signal.SIGTERM) == 0
     finally:

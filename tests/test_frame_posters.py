@@ -30,12 +30,34 @@ def black_then_content(target: Path) -> None:
     """4 s of 320x240 H.264: black for the first 1.5 s (37 %), then a test pattern. The old
     single grab at 30 % would be black; so would the first three poster samples."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-y",
-           "-f", "lavfi", "-i", "color=black:size=320x240:rate=24:duration=1.5",
-           "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=24:duration=2.5",
-           "-filter_complex", "[0:v][1:v]concat=n=2:v=1:a=0[v]", "-map", "[v]",
-           "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", "12",
-           str(target)]
+    cmd = [
+        "ffmpeg",
+        "-nostdin",
+        "-v",
+        "error",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        "color=black:size=320x240:rate=24:duration=1.5",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=24:duration=2.5",
+        "-filter_complex",
+        "[0:v][1:v]concat=n=2:v=1:a=0[v]",
+        "-map",
+        "[v]",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+        "-g",
+        "12",
+        str(target),
+    ]
     subprocess.run(cmd, check=True, capture_output=True, timeout=60)
 
 
@@ -78,8 +100,9 @@ async def test_first_scan_without_network_makes_a_poster_from_a_frame(
     settings = PipelineSettings(analyze=True, metadata=MetadataSettings(data_dir=data_dir))
     async with running_pipeline(db, settings) as harness:
         await harness.scan(library.id)
-        (item_id,) = [r["id"] for r in await media_index.items(db, library.id)
-                      if r["kind"] == "movie"]
+        (item_id,) = [
+            r["id"] for r in await media_index.items(db, library.id) if r["kind"] == "movie"
+        ]
         source, data = await poster_of(db, data_dir, item_id)
         assert source == "frame"
         with Image.open(io.BytesIO(data)) as im:

@@ -47,9 +47,14 @@ def make_rows(qtbot: QtBot, animations: bool = True, n: int = 2) -> Rows:
     clock = Clock()
     rows = []
     for r in range(n):
-        cards = make_cards(40 * (r + 1))[40 * r:]  # row r: cards 40r … 40r+39
-        row = CarouselRow(cards, mux.channel(), display=DisplaySettings(animations=animations),
-                          performance=PerformanceSettings(carousel_snap_ms=SNAP_MS), clock=clock)
+        cards = make_cards(40 * (r + 1))[40 * r :]  # row r: cards 40r … 40r+39
+        row = CarouselRow(
+            cards,
+            mux.channel(),
+            display=DisplaySettings(animations=animations),
+            performance=PerformanceSettings(carousel_snap_ms=SNAP_MS),
+            clock=clock,
+        )
         row.widget.resize(W, row.widget.height())
         qtbot.addWidget(row.widget)
         row.show()
@@ -118,12 +123,11 @@ def test_rows_draw_only_visible_cards_and_ask_for_them_first(rows: Rows) -> None
         plan = view.plan
         assert plan is not None
         prio = [d.priority for d in plan.entries]
-        assert prio[:page + 1] == [Priority.VISIBLE] * (page + 1)
+        assert prio[: page + 1] == [Priority.VISIBLE] * (page + 1)
         assert prio[page + 1] == Priority.PRELOAD and prio[-1] == Priority.BACKGROUND
         assert prio == sorted(prio)
     # both rows' visible posters were wanted at once from one service (not one replacing the other)
-    assert {f"{i:064x}" for i in (0, 1, 40, 41)} <= {r.image_id for d in posters.demands
-                                                     for r in d}
+    assert {f"{i:064x}" for i in (0, 1, 40, 41)} <= {r.image_id for d in posters.demands for r in d}
 
 
 def test_right_moves_focus_and_the_row_snaps_a_page(rows: Rows) -> None:
@@ -149,11 +153,15 @@ def test_right_moves_focus_and_the_row_snaps_a_page(rows: Rows) -> None:
     assert x == lay.padding
     assert close(rgb(image, *centre(lay, page)), poster_colour(page))
     assert close(rgb(image, x + lay.poster_w + 3, y + lay.poster_h / 2), poster_colour(page))
-    assert not close(rgb(image, x + lay.poster_w + 3 + lay.cell_w, y + lay.poster_h / 2),
-                     poster_colour(page + 1))
+    assert not close(
+        rgb(image, x + lay.poster_w + 3 + lay.cell_w, y + lay.poster_h / 2), poster_colour(page + 1)
+    )
     # a right-click hits the card under the pointer in the scrolled row: its poster flips
-    QTest.mouseClick(row.widget, Qt.MouseButton.RightButton, pos=QPoint(
-        round(lay.padding + lay.cell_w + lay.poster_w / 2), round(y + lay.poster_h / 2)))
+    QTest.mouseClick(
+        row.widget,
+        Qt.MouseButton.RightButton,
+        pos=QPoint(round(lay.padding + lay.cell_w + lay.poster_w / 2), round(y + lay.poster_h / 2)),
+    )
     render(row, clock, 1.5)
     flip = view.motion.flip_of(page + 1)
     assert view.selected == page + 1 and flip is not None and flip.phase is FlipPhase.MENU
@@ -172,9 +180,16 @@ def test_right_moves_focus_and_the_row_snaps_a_page(rows: Rows) -> None:
 def test_wheel_momentum_settles_on_an_item(rows: Rows) -> None:
     (row, _), _, clock = rows
     render(row, clock, 0.2)
-    event = QWheelEvent(QPointF(100, 100), QPointF(100, 100), QPoint(0, 0), QPoint(0, -240),
-                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
-                        Qt.ScrollPhase.NoScrollPhase, False)
+    event = QWheelEvent(
+        QPointF(100, 100),
+        QPointF(100, 100),
+        QPoint(0, 0),
+        QPoint(0, -240),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
     QApplication.sendEvent(row.widget, event)
     render(row, clock, 0.1)
     view = row.view
@@ -202,8 +217,11 @@ def test_up_down_leave_the_row_enter_opens_flip_shows_actions(rows: Rows) -> Non
     QTest.keyClick(row.widget, Qt.Key.Key_F)  # the poster flip, as in the grid
     render(row, clock, 1.5)
     flip = row.view.motion.flip_of(1)
-    assert flip is not None and flip.phase is FlipPhase.MENU and flip.angle == pytest.approx(
-        np.pi, abs=1e-9)
+    assert (
+        flip is not None
+        and flip.phase is FlipPhase.MENU
+        and flip.angle == pytest.approx(np.pi, abs=1e-9)
+    )
     QTest.keyClick(row.widget, Qt.Key.Key_Down)  # in the menu, Down picks the next action
     assert left == [1, -1] and row.view.menu_choice == 1
 
@@ -230,13 +248,18 @@ def test_demand_mux_unions_plans_and_routes_posters_to_every_asker() -> None:
     mux = DemandMux(service)
     first, second = mux.channel(), mux.channel()
     a, b, c = (f"{i:064x}" for i in (1, 2, 3))
-    first.set_demand([PosterRequest(a, 8, 12, Priority.VISIBLE),
-                      PosterRequest(b, 8, 12, Priority.PRELOAD)])
-    second.set_demand([PosterRequest(c, 8, 12, Priority.BACKGROUND),
-                       PosterRequest(b, 8, 12, Priority.VISIBLE)])
+    first.set_demand(
+        [PosterRequest(a, 8, 12, Priority.VISIBLE), PosterRequest(b, 8, 12, Priority.PRELOAD)]
+    )
+    second.set_demand(
+        [PosterRequest(c, 8, 12, Priority.BACKGROUND), PosterRequest(b, 8, 12, Priority.VISIBLE)]
+    )
     # one wanted set for the service: each image once, at the best priority any view gave it
     assert [(r.image_id, r.priority) for r in service.wanted] == [
-        (a, Priority.VISIBLE), (b, Priority.VISIBLE), (c, Priority.BACKGROUND)]
+        (a, Priority.VISIBLE),
+        (b, Priority.VISIBLE),
+        (c, Priority.BACKGROUND),
+    ]
     assert [r.image_id for r in first.take_ready(10)] == [a, b]
     assert [r.image_id for r in second.take_ready(10)] == [b, c]
     # a view that leaves the screen stops asking; the other's plan stands alone

@@ -74,10 +74,11 @@ def test_demand_plan_priorities_and_order() -> None:
     c = lay.columns
     assert plan.indices(Priority.VISIBLE) == list(visible)
     preload = plan.indices(Priority.PRELOAD)
-    assert preload[:3 * c] == list(range(visible.stop, visible.stop + 3 * c))  # 3 rows below
-    assert preload[3 * c:] == list(reversed(range(visible.start - c, visible.start)))  # 1 above
-    assert plan.indices(Priority.BACKGROUND) == list(range(visible.stop + 3 * c,
-                                                           visible.stop + 5 * c))
+    assert preload[: 3 * c] == list(range(visible.stop, visible.stop + 3 * c))  # 3 rows below
+    assert preload[3 * c :] == list(reversed(range(visible.start - c, visible.start)))  # 1 above
+    assert plan.indices(Priority.BACKGROUND) == list(
+        range(visible.stop + 3 * c, visible.stop + 5 * c)
+    )
     priorities = [d.priority for d in plan.entries]
     assert priorities == sorted(priorities)
     up = plan_demand(lay, offset, N, 1, 3, 2, direction=-1)
@@ -97,8 +98,13 @@ def test_card_window_reads_only_pages_it_needs(cards: list[Card]) -> None:
 def test_keyboard_scroll_through_30k_items(cards: list[Card]) -> None:
     source = CountingSource(cards)
     posters = GeneratedPosters()
-    view = GridView(source, PillowTitles(), posters, display=DisplaySettings(),
-                    performance=PerformanceSettings(prefetch_rows_above=1, prefetch_rows_below=3))
+    view = GridView(
+        source,
+        PillowTitles(),
+        posters,
+        display=DisplaySettings(),
+        performance=PerformanceSettings(prefetch_rows_above=1, prefetch_rows_below=3),
+    )
     view.resize(1920, 1080)
     t = frames(view, 0.0, 0.1)
     cols = view.layout.columns
@@ -115,9 +121,8 @@ def test_keyboard_scroll_through_30k_items(cards: list[Card]) -> None:
     assert visible.stop == N and (N - 1) in visible
     assert view.plan.visible == visible
     last = posters.demands[-1]
-    assert [r.priority for r in last[:len(visible)]] == [Priority.VISIBLE] * len(visible)
-    assert {r.image_id for r in last[:len(visible)]} == {
-        f"{i:064x}" for i in visible}
+    assert [r.priority for r in last[: len(visible)]] == [Priority.VISIBLE] * len(visible)
+    assert {r.image_id for r in last[: len(visible)]} == {f"{i:064x}" for i in visible}
     # the request asks for the on-screen size (x dpr 1): 170 x 255 physical pixels
     assert (last[0].width, last[0].height) == (170, 255)
     # never more than a few pages of the 30k cards were read
@@ -179,15 +184,17 @@ def test_title_strips_from_cached_glyphs_match_pillow_text() -> None:
     width, height = 170, 28
     size = int(height * 0.36)
     expected = Image.new("L", (width, height), 0)
-    ImageDraw.Draw(expected).text((2, 1), "Generated film 12", fill=255,
-                                  font=ImageFont.load_default(size=size))
+    ImageDraw.Draw(expected).text(
+        (2, 1), "Generated film 12", fill=255, font=ImageFont.load_default(size=size)
+    )
     strip = titles.title("Generated film 12", None, width, height)
     assert strip.shape == (height, width)
     assert np.abs(strip.astype(int) - np.asarray(expected, dtype=int)).mean() < 1.0
     assert strip.max() > 200
-    long = titles.title("A title far too long to fit in one poster's width, however small",
-                        1999, width, height)
+    long = titles.title(
+        "A title far too long to fit in one poster's width, however small", 1999, width, height
+    )
     assert long[:, width - 1].max() == 0  # elided inside the strip, nothing drawn past it
-    assert long[:, width - 30: width - 2].max() > 100  # ...and the "…" is at its end
+    assert long[:, width - 30 : width - 2].max() > 100  # ...and the "…" is at its end
     for odd in ("", "line\nbreak", "tab\there", "\x00nul", "東京物語 🎬"):
         assert titles.title(odd, None, width, height).shape == (height, width)

@@ -43,8 +43,9 @@ def grid(qtbot: QtBot) -> Iterator[tuple[PosterGrid, GeneratedPosters, Clock, li
         n = card.id.int - 1000
         return WatchInfo(watched=n == 2, progress=0.5 if n == 3 else 0.0)
 
-    canvas = PosterGrid(ListSource(cards), posters, display=DisplaySettings(), watch=watch,
-                        size=(W, H), clock=clock)
+    canvas = PosterGrid(
+        ListSource(cards), posters, display=DisplaySettings(), watch=watch, size=(W, H), clock=clock
+    )
     qtbot.addWidget(canvas.native)
     canvas.show()
     qtbot.waitExposed(canvas.native)
@@ -78,8 +79,9 @@ def card_centre(layout: GridLayout, index: int, offset: float = 0.0) -> tuple[fl
     return x + layout.poster_w / 2, y + layout.poster_h / 2
 
 
-def test_placeholder_then_poster_fades_in(grid: tuple[PosterGrid, GeneratedPosters, Clock,
-                                                      list[Card]]) -> None:
+def test_placeholder_then_poster_fades_in(
+    grid: tuple[PosterGrid, GeneratedPosters, Clock, list[Card]],
+) -> None:
     canvas, posters, clock, _ = grid
     image = render(canvas, clock, 0.1)
     view = canvas.view
@@ -104,8 +106,9 @@ def test_placeholder_then_poster_fades_in(grid: tuple[PosterGrid, GeneratedPoste
     assert view.renderer.draw_calls == view.stats.frames
 
 
-def test_selected_card_is_scaled_and_badges_drawn(grid: tuple[PosterGrid, GeneratedPosters,
-                                                              Clock, list[Card]]) -> None:
+def test_selected_card_is_scaled_and_badges_drawn(
+    grid: tuple[PosterGrid, GeneratedPosters, Clock, list[Card]],
+) -> None:
     canvas, posters, clock, _ = grid
     posters.hold = False
     image = render(canvas, clock, 2.0)
@@ -116,8 +119,9 @@ def test_selected_card_is_scaled_and_badges_drawn(grid: tuple[PosterGrid, Genera
         x, y = lay.card_origin(index, 0)
         probe = rgb(image, x + lay.poster_w + 3, y + lay.poster_h / 2)
         assert close(probe, poster_colour(index), 8) is inside
-    assert rgb(image, lay.card_origin(1, 0)[0] - 5, lay.card_origin(1, 0)[1] + 100) != \
-        poster_colour(1)
+    assert rgb(
+        image, lay.card_origin(1, 0)[0] - 5, lay.card_origin(1, 0)[1] + 100
+    ) != poster_colour(1)
     # watched badge (card 2): green near the top-right corner; progress bar (card 3) at the bottom
     x2, y2 = lay.card_origin(2, 0)
     badge = rgb(image, x2 + lay.poster_w - 15, y2 + 15 + 6)
@@ -131,7 +135,8 @@ def test_selected_card_is_scaled_and_badges_drawn(grid: tuple[PosterGrid, Genera
 
 @pytest.mark.slow  # drives flips and the menu frame by frame on llvmpipe: 2.5 s or more
 def test_keyboard_moves_focus_and_flip_menu_actions_work(
-        grid: tuple[PosterGrid, GeneratedPosters, Clock, list[Card]], qtbot: QtBot) -> None:
+    grid: tuple[PosterGrid, GeneratedPosters, Clock, list[Card]], qtbot: QtBot
+) -> None:
     canvas, posters, clock, cards = grid
     posters.hold = False
     render(canvas, clock, 2.0)
@@ -173,7 +178,8 @@ def test_keyboard_moves_focus_and_flip_menu_actions_work(
 
 
 def test_titles_show_a_placeholder_bar_then_text_made_ahead_of_need(
-        grid: tuple[PosterGrid, GeneratedPosters, Clock, list[Card]]) -> None:
+    grid: tuple[PosterGrid, GeneratedPosters, Clock, list[Card]],
+) -> None:
     canvas, _, clock, _ = grid
     view = canvas.view
     render(canvas, clock)
@@ -192,7 +198,7 @@ def test_titles_show_a_placeholder_bar_then_text_made_ahead_of_need(
     background = rgb(image, x + lay.poster_w - 3, top + strip_h - 2)
 
     def strip(frame: np.ndarray) -> np.ndarray:
-        return frame[int(top):int(top + strip_h), int(x):int(x + lay.poster_w), :3]
+        return frame[int(top) : int(top + strip_h), int(x) : int(x + lay.poster_w), :3]
 
     # not rasterised yet: a faint bar where the title will be, no text
     made = view.title_slots

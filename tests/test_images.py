@@ -40,6 +40,7 @@ def jpeg(colour: tuple[int, int, int], size: tuple[int, int] = (400, 600)) -> by
 
 # --- pure parts ----------------------------------------------------------------------------------
 
+
 def test_byte_lru_evicts_by_bytes_least_recent_first() -> None:
     lru: ByteLRU[str, bytes] = ByteLRU(100, len)
     assert lru.put("a", b"x" * 40) == [] and lru.put("b", b"x" * 40) == []
@@ -94,6 +95,7 @@ def test_upload_budget_time_box_stops_expensive_uploads() -> None:
 
     def slow(item: int) -> None:
         clock.t += 0.0015  # 1.5 ms each; the time box is 40 % of 10 ms = 4 ms
+
     done = budget.run(range(100), slow)
     assert budget.last_allowance > done  # stopped by time, not by the count
     assert 2 <= done <= 3 and clock.t <= 0.004 + 0.0015  # overruns by at most one upload
@@ -137,6 +139,7 @@ def test_decode_crops_to_the_slot_and_refuses_garbage() -> None:
 
 
 # --- the service against a real HTTP server ---------------------------------------------------
+
 
 @dataclass
 class FakeAppliance:
@@ -206,14 +209,20 @@ async def wait_ready(service: ImageService, n: int, timeout: float = 10.0) -> di
 
 
 async def test_service_fetches_decodes_in_priority_order_and_caches(
-        appliance: FakeAppliance, tmp_path: Path) -> None:
-    service = ImageService(f"http://127.0.0.1:{appliance.port}", lambda: TOKEN, tmp_path / "c",
-                           fetchers=1)
+    appliance: FakeAppliance, tmp_path: Path
+) -> None:
+    service = ImageService(
+        f"http://127.0.0.1:{appliance.port}", lambda: TOKEN, tmp_path / "c", fetchers=1
+    )
     async with trio.open_nursery() as nursery:
         nursery.start_soon(service.run)
         await trio.sleep(0.01)  # the workers are waiting before the first demand
-        wanted = [request(5, Priority.BACKGROUND), request(1), request(2),
-                  request(3, Priority.PRELOAD)]
+        wanted = [
+            request(5, Priority.BACKGROUND),
+            request(1),
+            request(2),
+            request(3, Priority.PRELOAD),
+        ]
         service.set_demand(wanted)
         got = await wait_ready(service, 4)
         # one fetcher: the order of the requests is the priority order, then plan order
@@ -241,11 +250,13 @@ async def test_service_fetches_decodes_in_priority_order_and_caches(
 
 
 async def test_service_cancels_what_scrolled_away_and_survives_errors(
-        appliance: FakeAppliance, tmp_path: Path) -> None:
+    appliance: FakeAppliance, tmp_path: Path
+) -> None:
     appliance.slow.add(image_id(7))
     appliance.images[image_id(8)] = b"this is not a jpeg"
-    service = ImageService(f"http://127.0.0.1:{appliance.port}", lambda: TOKEN, tmp_path / "c",
-                           fetchers=2)
+    service = ImageService(
+        f"http://127.0.0.1:{appliance.port}", lambda: TOKEN, tmp_path / "c", fetchers=2
+    )
     async with trio.open_nursery() as nursery:
         nursery.start_soon(service.run)
         await trio.sleep(0.01)  # the workers are waiting before the first demand

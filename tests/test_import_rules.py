@@ -33,8 +33,11 @@ def imported_packages(path: Path) -> set[str]:
 def test_package_imports_only_what_its_layer_allows(package: str) -> None:
     files = sorted((REPO / package).rglob("*.py"))
     assert files, f"no modules found in {package}/"
-    broken = {str(f.relative_to(REPO)): sorted(imported_packages(f) & FORBIDDEN[package])
-              for f in files if imported_packages(f) & FORBIDDEN[package]}
+    broken = {
+        str(f.relative_to(REPO)): sorted(imported_packages(f) & FORBIDDEN[package])
+        for f in files
+        if imported_packages(f) & FORBIDDEN[package]
+    }
     assert not broken, f"{package}/ must not import {sorted(FORBIDDEN[package])}: {broken}"
 
 
@@ -93,7 +96,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
         path.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                found.append([*path[path.index(nxt):], nxt])
+                found.append([*path[path.index(nxt) :], nxt])
             elif nxt not in state:
                 visit(nxt)
         path.pop()
@@ -110,8 +113,9 @@ def test_cycle_check_finds_a_cycle() -> None:
     assert cycles({"a": {"b"}, "b": set()}) == []
 
 
-@pytest.mark.parametrize("pair", [("appliance.api", "appliance.auth"),
-                                  ("appliance.scan", "appliance.metadata")])
+@pytest.mark.parametrize(
+    "pair", [("appliance.api", "appliance.auth"), ("appliance.scan", "appliance.metadata")]
+)
 def test_no_import_cycle_between_packages(pair: tuple[str, str]) -> None:
     """``api`` (HTTP) uses ``auth`` (the service), never the reverse; ``scan`` starts metadata
     jobs and ``metadata`` never reaches back into ``scan``. A cycle makes import order matter
@@ -119,7 +123,8 @@ def test_no_import_cycle_between_packages(pair: tuple[str, str]) -> None:
     graph = package_graph("appliance")
     first, second = pair
     assert not (second in graph[first] and first in graph[second]), (
-        f"{first} imports {second} and {second} imports {first}")
+        f"{first} imports {second} and {second} imports {first}"
+    )
 
 
 def test_appliance_packages_form_no_cycle() -> None:

@@ -56,6 +56,7 @@ def _id(spec: RouteSpec) -> str:
 
 # --- walking the schemas ----------------------------------------------------------------------
 
+
 def resolve(schema: dict[str, Any], components: dict[str, Any] = COMPONENTS) -> dict[str, Any]:
     while "$ref" in schema:
         schema = components[schema["$ref"].rsplit("/", 1)[1]]
@@ -69,8 +70,9 @@ def resolve(schema: dict[str, Any], components: dict[str, Any] = COMPONENTS) -> 
 Path_ = tuple[str | int, ...]
 
 
-def leaves(schema: dict[str, Any], path: Path_ = (),
-           components: dict[str, Any] = COMPONENTS) -> Iterator[tuple[Path_, dict[str, Any]]]:
+def leaves(
+    schema: dict[str, Any], path: Path_ = (), components: dict[str, Any] = COMPONENTS
+) -> Iterator[tuple[Path_, dict[str, Any]]]:
     """Every value a client writes: (path, schema) for objects' properties, arrays' items."""
     schema = resolve(schema, components)
     if "anyOf" in schema:  # a tagged union (the WebSocket's messages): each branch
@@ -109,7 +111,7 @@ def valid(schema: dict[str, Any]) -> Any:
             return "2026-01-02T03:04:05Z"
         if fmt == "date":
             return "2026-01-02"
-        text = "abcd"[:schema.get("maxLength", 4)].ljust(schema.get("minLength", 0), "x")
+        text = "abcd"[: schema.get("maxLength", 4)].ljust(schema.get("minLength", 0), "x")
         assert re.search(schema.get("pattern", ""), text), schema
         return text
     if kind in ("integer", "number"):
@@ -149,8 +151,13 @@ def bad_values(schema: dict[str, Any]) -> list[tuple[str, Any]]:
             out.append(("too long", "x" * (schema["maxLength"] + 1)))
         return out
     if kind == "integer":
-        return [("2^63", 2**63), ("-2^63-1", -(2**63) - 1), ("3e9", 3_000_000_000),
-                ("max+1", schema["maximum"] + 1), ("min-1", schema["minimum"] - 1)]
+        return [
+            ("2^63", 2**63),
+            ("-2^63-1", -(2**63) - 1),
+            ("3e9", 3_000_000_000),
+            ("max+1", schema["maximum"] + 1),
+            ("min-1", schema["minimum"] - 1),
+        ]
     if kind == "number":
         return [("1e308", 1e308), ("-1e308", -1e308)]
     if kind == "array" and "maxItems" in schema:
@@ -159,6 +166,7 @@ def bad_values(schema: dict[str, Any]) -> list[tuple[str, Any]]:
 
 
 # --- the rule, read from the document ---------------------------------------------------------
+
 
 def _unbounded(schema: dict[str, Any]) -> str | None:
     kind = schema.get("type")
@@ -171,8 +179,10 @@ def _unbounded(schema: dict[str, Any]) -> str | None:
             return "text without maxLength"
         if re.search(schema.get("pattern", ""), "a\x00b"):
             return "text that may hold NUL"
-    if kind == "integer" and not (-INT4_MAX - 1 <= schema.get("minimum", -2**63)
-                                  and schema.get("maximum", 2**63) <= INT4_MAX):
+    if kind == "integer" and not (
+        -INT4_MAX - 1 <= schema.get("minimum", -(2**63))
+        and schema.get("maximum", 2**63) <= INT4_MAX
+    ):
         return "integer beyond int4"
     low = schema.get("minimum", schema.get("exclusiveMinimum", -1e308))
     high = schema.get("maximum", schema.get("exclusiveMaximum", 1e308))
@@ -188,7 +198,8 @@ def _unbounded(schema: dict[str, Any]) -> str | None:
 def test_every_client_written_field_is_bounded_by_its_wire_type() -> None:
     """The one rule at the boundary: a new request type with an unbounded field fails here."""
     ws_schemas, ws_components = msgspec.json.schema_components(
-        [WsClientMessage], ref_template="#/components/schemas/{name}")
+        [WsClientMessage], ref_template="#/components/schemas/{name}"
+    )
     found = []
     for spec in BODY_ROUTES:
         assert spec.request is not None
@@ -216,12 +227,25 @@ ADD_FILE = sql(
 
 
 class Env:
-    def __init__(self, h: Harness, token: str, cat: Catalogue, file_id: uuid.UUID,
-                 caplog: pytest.LogCaptureFixture) -> None:
+    def __init__(
+        self,
+        h: Harness,
+        token: str,
+        cat: Catalogue,
+        file_id: uuid.UUID,
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
         self.h, self.token, self.cat, self.file_id, self.caplog = h, token, cat, file_id, caplog
 
-    async def send(self, method: str, path: str, *, json_body: Any = None,
-                   data: bytes | None = None, headers: dict[str, str] | None = None) -> Reply:
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        data: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
         all_headers = {"Authorization": f"Bearer {self.token}", **(headers or {})}
         kwargs: dict[str, Any] = {"headers": all_headers, "scope_base": {"client": LOCAL}}
         if json_body is not None:
@@ -249,8 +273,9 @@ class Env:
 
 
 @pytest.fixture
-async def env(db: Database, redis: RedisClient, tmp_path: Path,
-              caplog: pytest.LogCaptureFixture) -> AsyncIterator[Env]:
+async def env(
+    db: Database, redis: RedisClient, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> AsyncIterator[Env]:
     caplog.set_level(logging.ERROR, logger="ferrex.api")
     h = Harness(db, redis, tmp_path / "data")
     h.state.config.media.peak_hours = ""
@@ -261,23 +286,22 @@ async def env(db: Database, redis: RedisClient, tmp_path: Path,
     cat = await seed(db, movie_rows(8), root=str(root))
     movie = root / "Heat.mkv"
     movie.write_bytes(os.urandom(5000))
-    file_id = await db.fetchval(ADD_FILE, cat.library_id, str(movie), str(root), 5000,
-                                cat.rows[0].id)
+    file_id = await db.fetchval(
+        ADD_FILE, cat.library_id, str(movie), str(root), 5000, cat.rows[0].id
+    )
     yield Env(h, token, cat, file_id, caplog)
 
 
 def _url(spec: RouteSpec, **overrides: str) -> str:
     url = spec.path
     for name, conv in spec.path_params:
-        value = overrides.get(name) or {"uuid": str(uuid.uuid4()), "int": "0"}.get(
-            conv, "0" * 64)
+        value = overrides.get(name) or {"uuid": str(uuid.uuid4()), "int": "0"}.get(conv, "0" * 64)
         url = re.sub(rf"<(?:\w+:)?{name}>", value, url)
     return url
 
 
 @pytest.mark.parametrize("spec", BODY_ROUTES, ids=_id)
-async def test_every_body_field_refuses_nul_overflow_and_excess(env: Env,
-                                                                spec: RouteSpec) -> None:
+async def test_every_body_field_refuses_nul_overflow_and_excess(env: Env, spec: RouteSpec) -> None:
     assert spec.request is not None
     schema = {"$ref": f"#/components/schemas/{spec.request.__name__}"}
     base = valid(schema)
@@ -299,23 +323,38 @@ async def test_every_body_field_refuses_nul_overflow_and_excess(env: Env,
 @pytest.mark.parametrize("spec", BODY_ROUTES, ids=_id)
 async def test_bodies_that_are_not_json_objects_are_refused(env: Env, spec: RouteSpec) -> None:
     url = _url(spec)
-    for data, content_type in ((b"[]", "application/json"), (b"12", "application/json"),
-                               (b'"text"', "application/json"), (b"null", "application/json"),
-                               (b"{", "application/json"), (b"\xff\xfe{}", "application/json"),
-                               (b'{"a": "\\ud800"}', "application/json"),
-                               (b"{}", "text/plain"), (b"{}", "application/x-www-form-urlencoded"),
-                               (b"{}" * 10, "application/json")):
-        env.refused(await env.send(spec.method, url, data=data,
-                                   headers={"Content-Type": content_type}), repr(data))
+    for data, content_type in (
+        (b"[]", "application/json"),
+        (b"12", "application/json"),
+        (b'"text"', "application/json"),
+        (b"null", "application/json"),
+        (b"{", "application/json"),
+        (b"\xff\xfe{}", "application/json"),
+        (b'{"a": "\\ud800"}', "application/json"),
+        (b"{}", "text/plain"),
+        (b"{}", "application/x-www-form-urlencoded"),
+        (b"{}" * 10, "application/json"),
+    ):
+        env.refused(
+            await env.send(spec.method, url, data=data, headers={"Content-Type": content_type}),
+            repr(data),
+        )
 
 
 @pytest.mark.parametrize("spec", PARAM_ROUTES, ids=_id)
 async def test_malformed_path_parameters_are_404(env: Env, spec: RouteSpec) -> None:
     for name, _ in spec.path_params:
-        for bad in ("not-an-id", "-1", "9" * 5000, "%00", "0" * 63 + "%00",
-                    str(uuid.uuid4()) + "0"):
-            reply = await env.send(spec.method, _url(spec, **{name: bad}),
-                                   json_body={} if spec.request else None)
+        for bad in (
+            "not-an-id",
+            "-1",
+            "9" * 5000,
+            "%00",
+            "0" * 63 + "%00",
+            str(uuid.uuid4()) + "0",
+        ):
+            reply = await env.send(
+                spec.method, _url(spec, **{name: bad}), json_body={} if spec.request else None
+            )
             env.refused(reply, f"{name}={bad[:20]}")
             assert reply.status in (404, 405), (name, bad[:20], reply.status)
 
@@ -326,16 +365,33 @@ QUERY = "/api/v1/media/query"
 
 
 async def test_media_query_numbers_out_of_range_are_422(env: Env) -> None:
-    for body in ({"year_min": 3_000_000_000}, {"year_max": -3_000_000_000},
-                 {"runtime_max": 2**40}, {"min_height": 2**63 - 1}, {"rating_min": 1e308},
-                 {"rating_max": -1e308}, {"offset": 2**31}, {"limit": 2**63},
-                 {"year_min": 10_000}, {"min_height": -1}):
+    for body in (
+        {"year_min": 3_000_000_000},
+        {"year_max": -3_000_000_000},
+        {"runtime_max": 2**40},
+        {"min_height": 2**63 - 1},
+        {"rating_min": 1e308},
+        {"rating_max": -1e308},
+        {"offset": 2**31},
+        {"limit": 2**63},
+        {"year_min": 10_000},
+        {"min_height": -1},
+    ):
         reply = await env.send("POST", QUERY, json_body=body)
         env.refused(reply, str(body))
         assert reply.status == 422, body
-    within = await env.send("POST", QUERY, json_body={"year_min": 0, "year_max": 9999,
-                                                      "rating_min": 0, "rating_max": 10,
-                                                      "min_height": 2160, "runtime_max": 600})
+    within = await env.send(
+        "POST",
+        QUERY,
+        json_body={
+            "year_min": 0,
+            "year_max": 9999,
+            "rating_min": 0,
+            "rating_max": 10,
+            "min_height": 2160,
+            "runtime_max": 600,
+        },
+    )
     assert within.status == 200, within.body
 
 
@@ -371,22 +427,28 @@ async def test_forged_and_tampered_cursors_are_422_invalid_cursor(env: Env) -> N
     first = await env.send("POST", QUERY, json_body={"sort_by": "year", "limit": 2})
     cursor = first.body["next_cursor"]
     assert cursor
-    page = await env.send("POST", QUERY, json_body={"sort_by": "year", "limit": 2,
-                                                     "cursor": cursor})
+    page = await env.send(
+        "POST", QUERY, json_body={"sort_by": "year", "limit": 2, "cursor": cursor}
+    )
     assert page.status == 200 and page.body["items"], page.body
     item = str(env.cat.rows[0].id)
-    forged = [_cursor(["year", "asc", "abc", item]),  # right shape, wrong value type
-              _cursor(["year", "asc", "9" * 30, item]),
-              _cursor(["date_added", "asc", "yesterday", item]),
-              _cursor(["title", "asc", "a\x00", item]),
-              _cursor(["year", "asc", "1999", "not-a-uuid"]),
-              _cursor(["year", "asc", 1999, item]),
-              cursor[:-2] + ("AA" if not cursor.endswith("AA") else "BB"),  # tampered
-              "x" * 5000, "\x00", "."]
+    forged = [
+        _cursor(["year", "asc", "abc", item]),  # right shape, wrong value type
+        _cursor(["year", "asc", "9" * 30, item]),
+        _cursor(["date_added", "asc", "yesterday", item]),
+        _cursor(["title", "asc", "a\x00", item]),
+        _cursor(["year", "asc", "1999", "not-a-uuid"]),
+        _cursor(["year", "asc", 1999, item]),
+        cursor[:-2] + ("AA" if not cursor.endswith("AA") else "BB"),  # tampered
+        "x" * 5000,
+        "\x00",
+        ".",
+    ]
     for n, bad in enumerate(forged):
         sort = "date_added" if n == 2 else "title" if n == 3 else "year"
-        reply = await env.send("POST", QUERY, json_body={"sort_by": sort, "limit": 2,
-                                                         "cursor": bad})
+        reply = await env.send(
+            "POST", QUERY, json_body={"sort_by": sort, "limit": 2, "cursor": bad}
+        )
         env.refused(reply, bad[:40])
         assert reply.status in (400, 422), bad[:40]
         if len(bad) <= 1000 and "\x00" not in bad:
@@ -394,9 +456,14 @@ async def test_forged_and_tampered_cursors_are_422_invalid_cursor(env: Env) -> N
     # Signed with the server's own key but with a position of the wrong type: still refused
     # before SQL (the signature is not the only check).
     key = cursors.cursor_key(env.h.state)
-    for sort, position in (("year", "abc"), ("year", "99999999999"), ("rating", "nan"),
-                           ("release_date", "2024-13-45"), ("date_added", "yesterday"),
-                           ("title", "a\x00b")):
+    for sort, position in (
+        ("year", "abc"),
+        ("year", "99999999999"),
+        ("rating", "nan"),
+        ("release_date", "2024-13-45"),
+        ("date_added", "yesterday"),
+        ("title", "a\x00b"),
+    ):
         signed = cursors.encode(key, sort, "asc", position, env.cat.rows[0].id)
         reply = await env.send("POST", QUERY, json_body={"sort_by": sort, "cursor": signed})
         env.refused(reply, f"{sort} {position!r}")
@@ -404,12 +471,18 @@ async def test_forged_and_tampered_cursors_are_422_invalid_cursor(env: Env) -> N
 
 
 @pytest.mark.parametrize("order", ["asc", "desc"])
-async def test_cursors_the_server_issues_are_accepted_for_every_sort(env: Env,
-                                                                    order: str) -> None:
+async def test_cursors_the_server_issues_are_accepted_for_every_sort(env: Env, order: str) -> None:
     item = env.cat.rows[1].id
     await env.send("POST", f"/api/v1/media/items/{item}/watched", json_body={})
-    for sort in ("title", "year", "release_date", "date_added", "rating", "runtime",
-                 "last_watched"):
+    for sort in (
+        "title",
+        "year",
+        "release_date",
+        "date_added",
+        "rating",
+        "runtime",
+        "last_watched",
+    ):
         seen: list[str] = []
         body: dict[str, Any] = {"sort_by": sort, "sort_order": order, "limit": 3}
         while True:
@@ -424,11 +497,19 @@ async def test_cursors_the_server_issues_are_accepted_for_every_sort(env: Env,
 
 async def test_range_headers_with_huge_numbers_are_answered(env: Env) -> None:
     url = f"/api/v1/stream/{env.file_id}"
-    for header, status in ((f"bytes=0-{'9' * 5000}", 206), (f"bytes={'9' * 5000}-", 416),
-                           (f"bytes=-{'9' * 5000}", 206), (f"bytes={'0' * 5000}1-9", 206),
-                           ("bytes=0-99999999999999999999999", 206),
-                           ("bytes=٣-٩", 200), ("bytes=0-1,5-9", 200), ("bytes=5-1", 200),
-                           ("bytes=x-y", 200), ("items=0-1", 200), ("bytes=" + "-" * 5000, 200)):
+    for header, status in (
+        (f"bytes=0-{'9' * 5000}", 206),
+        (f"bytes={'9' * 5000}-", 416),
+        (f"bytes=-{'9' * 5000}", 206),
+        (f"bytes={'0' * 5000}1-9", 206),
+        ("bytes=0-99999999999999999999999", 206),
+        ("bytes=٣-٩", 200),
+        ("bytes=0-1,5-9", 200),
+        ("bytes=5-1", 200),
+        ("bytes=x-y", 200),
+        ("items=0-1", 200),
+        ("bytes=" + "-" * 5000, 200),
+    ):
         reply = await env.send("GET", url, headers={"Range": header})
         assert reply.status == status, (header[:30], reply.status, reply.body)
         if status == 416:
@@ -438,8 +519,13 @@ async def test_range_headers_with_huge_numbers_are_answered(env: Env) -> None:
 
 async def test_if_range_garbage_serves_the_whole_file(env: Env) -> None:
     url = f"/api/v1/stream/{env.file_id}"
-    for value in ("Mon, 99 Foo 99999999999 99:99:99 GMT", "x" * 5000, "Sat, 01 Jan 10000 "
-                  "00:00:00 GMT", "Mon, 01 Jan 1990 25:61:61 +9999", ", , ,"):
+    for value in (
+        "Mon, 99 Foo 99999999999 99:99:99 GMT",
+        "x" * 5000,
+        "Sat, 01 Jan 10000 00:00:00 GMT",
+        "Mon, 01 Jan 1990 25:61:61 +9999",
+        ", , ,",
+    ):
         reply = await env.send("GET", url, headers={"Range": "bytes=0-9", "If-Range": value})
         assert reply.status == 200, (value[:30], reply.status)
     env.no_unhandled_errors()
@@ -448,13 +534,22 @@ async def test_if_range_garbage_serves_the_whole_file(env: Env) -> None:
 async def test_image_width_must_be_a_supported_positive_width(env: Env, tmp_path: Path) -> None:
     jpeg = tmp_path / "poster.jpg"
     from PIL import Image
+
     Image.new("RGB", (400, 600), (200, 30, 30)).save(jpeg, "JPEG")
     store = images.store_for(env.h.state.db, env.h.state.data_dir)
     original, _ = await store.inspect_file(jpeg)
     async with env.h.state.db.transaction() as conn:
-        await metadata.save_image(conn, original.image_id, str(jpeg), None, original.width,
-                                  original.height, original.format, original.color,
-                                  original.blurhash)
+        await metadata.save_image(
+            conn,
+            original.image_id,
+            str(jpeg),
+            None,
+            original.width,
+            original.height,
+            original.format,
+            original.color,
+            original.blurhash,
+        )
     url = f"/api/v1/images/{original.image_id}"
     for w in ("-1", "0", "99999", "9" * 5000, "1e3", "%2092", "%D9%A3", "92.0", "", "%00"):
         reply = await env.send("GET", f"{url}?w={w}")
@@ -475,8 +570,16 @@ def _bad_arguments(schema: dict[str, Any]) -> list[str]:
     if schema.get("format") == "uuid":
         return ["not-a-uuid", "%00", "9" * 5000]
     if schema.get("type") == "integer":
-        return ["x", "1.5", "%00", "9" * 5000, str(schema["maximum"] + 1),
-                str(schema["minimum"] - 1), "%201", "%D9%A3"]
+        return [
+            "x",
+            "1.5",
+            "%00",
+            "9" * 5000,
+            str(schema["maximum"] + 1),
+            str(schema["minimum"] - 1),
+            "%201",
+            "%D9%A3",
+        ]
     if schema.get("type") == "string" and "maxLength" in schema:
         return ["a%00b", "x" * (schema["maxLength"] + 1)]
     return ["%00", "x" * 5000]
@@ -487,14 +590,20 @@ PARAMETER_ROUTES = [s for s in SPECS if s.params]
 
 @pytest.mark.parametrize("spec", PARAMETER_ROUTES, ids=_id)
 async def test_every_declared_query_and_header_parameter_refuses_bad_values(
-        env: Env, spec: RouteSpec) -> None:
+    env: Env, spec: RouteSpec
+) -> None:
     """Query and header parameters are read outside msgspec; those a route declares (and so the
     OpenAPI document shows) get values outside their schema: a 4xx with the envelope, or for
     a parameter declared as ignored when bad (a Range header), a normal answer; never a 500."""
     env.h.state.config.metadata.tmdb_api_key = "k" * 32
     env.h.state.config.metadata.tmdb_base_url = "http://127.0.0.1:9"  # refused at once
-    ids = {"item_id": str(env.cat.rows[0].id), "file_id": str(env.file_id),
-           "library_id": str(env.cat.library_id), "index": "0", "image_id": "0" * 64}
+    ids = {
+        "item_id": str(env.cat.rows[0].id),
+        "file_id": str(env.file_id),
+        "library_id": str(env.cat.library_id),
+        "index": "0",
+        "image_id": "0" * 64,
+    }
     url = _url(spec, **{name: ids.get(name, "") for name, _ in spec.path_params})
     for param in spec.params:
         for bad in _bad_arguments(param.schema):
@@ -512,17 +621,22 @@ async def test_every_declared_query_and_header_parameter_refuses_bad_values(
 
 async def test_query_string_arguments_are_parsed_strictly(env: Env) -> None:
     item = env.cat.rows[0].id
-    cases = [f"/api/v1/media/continue-watching?library_id={bad}"
-             for bad in ("x", "\x00", "9" * 5000)]
+    cases = [
+        f"/api/v1/media/continue-watching?library_id={bad}" for bad in ("x", "\x00", "9" * 5000)
+    ]
     cases += [f"/api/v1/sync/changes?since={bad}" for bad in ("-1", "9" * 5000, "2" * 30, "\x00")]
     cases += [f"/api/v1/sync/changes?since=0&limit={bad}" for bad in ("0", "9" * 5000)]
-    cases += [f"/api/v1/metadata/items/{item}/identify?year={bad}"
-              for bad in ("9" * 5000, "99999", "-5")]
-    cases += [f"/api/v1/stream/{env.file_id}?ticket={bad}"
-              for bad in ("\x00", "fxt1." + "A" * 5000 + ".B", "x" * 5000)]
+    cases += [
+        f"/api/v1/metadata/items/{item}/identify?year={bad}" for bad in ("9" * 5000, "99999", "-5")
+    ]
+    cases += [
+        f"/api/v1/stream/{env.file_id}?ticket={bad}"
+        for bad in ("\x00", "fxt1." + "A" * 5000 + ".B", "x" * 5000)
+    ]
     cases += [f"/api/v1/events?since={bad}" for bad in ("9" * 5000, "x", "-1")]
-    cases += [f"/api/v1/stream/{env.file_id}/subtitles/0?format={bad}"
-              for bad in ("\x00", "x" * 5000)]
+    cases += [
+        f"/api/v1/stream/{env.file_id}/subtitles/0?format={bad}" for bad in ("\x00", "x" * 5000)
+    ]
     for url in cases:
         env.refused(await env.send("GET", url), url[:80])
     env.h.state.config.metadata.tmdb_api_key = "k" * 32
@@ -535,8 +649,9 @@ async def test_query_string_arguments_are_parsed_strictly(env: Env) -> None:
 
 async def test_last_event_id_header_is_parsed_strictly(env: Env) -> None:
     for bad in ("9" * 5000, "x", "-7"):
-        env.refused(await env.send("GET", "/api/v1/events", headers={"Last-Event-ID": bad}),
-                    bad[:10])
+        env.refused(
+            await env.send("GET", "/api/v1/events", headers={"Last-Event-ID": bad}), bad[:10]
+        )
 
 
 async def test_marking_watched_with_no_body_uses_the_defaults(env: Env) -> None:
@@ -544,8 +659,12 @@ async def test_marking_watched_with_no_body_uses_the_defaults(env: Env) -> None:
     for verb in ("watched", "unwatched", "progress/clear"):
         reply = await env.send("POST", f"/api/v1/media/items/{item}/{verb}")
         assert reply.status == 200, (verb, reply.body)
-    state = await env.send("POST", f"/api/v1/media/items/{item}/watched", data=b"",
-                           headers={"Content-Type": "application/json"})
+    state = await env.send(
+        "POST",
+        f"/api/v1/media/items/{item}/watched",
+        data=b"",
+        headers={"Content-Type": "application/json"},
+    )
     assert state.status == 200 and state.body["updates"][0]["state"]["completed"] is True
     required = await env.send("PUT", f"/api/v1/media/items/{item}/progress")
     env.refused(required, "progress without a body")
@@ -555,34 +674,51 @@ async def test_marking_watched_with_no_body_uses_the_defaults(env: Env) -> None:
 async def test_progress_timestamps_and_positions_out_of_range_are_422(env: Env) -> None:
     item = env.cat.rows[0].id
     url = f"/api/v1/media/items/{item}/progress"
-    for body in ({"position_s": 1, "client_ts": "0001-01-01T00:00:00+14:00"},
-                 {"position_s": 1, "client_ts": "9999-12-31T23:59:59-14:00"},
-                 {"position_s": 1e308, "client_ts": "2026-01-01T00:00:00Z"},
-                 {"position_s": 1, "duration_s": 0, "client_ts": "2026-01-01T00:00:00Z"},
-                 {"position_s": 1, "client_ts": "2026-01-01T00:00:00"}):
+    for body in (
+        {"position_s": 1, "client_ts": "0001-01-01T00:00:00+14:00"},
+        {"position_s": 1, "client_ts": "9999-12-31T23:59:59-14:00"},
+        {"position_s": 1e308, "client_ts": "2026-01-01T00:00:00Z"},
+        {"position_s": 1, "duration_s": 0, "client_ts": "2026-01-01T00:00:00Z"},
+        {"position_s": 1, "client_ts": "2026-01-01T00:00:00"},
+    ):
         reply = await env.send("PUT", url, json_body=body)
         env.refused(reply, str(body))
         assert reply.status == 422, body
     for ts in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"):
-        reply = await env.send("POST", f"/api/v1/media/items/{item}/watched",
-                               json_body={"client_ts": ts})
+        reply = await env.send(
+            "POST", f"/api/v1/media/items/{item}/watched", json_body={"client_ts": ts}
+        )
         env.refused(reply, ts)
-    fine = await env.send("PUT", url, json_body={"position_s": 10, "duration_s": 100,
-                                                 "client_ts": "2026-01-01T00:00:00Z"})
+    fine = await env.send(
+        "PUT",
+        url,
+        json_body={"position_s": 10, "duration_s": 100, "client_ts": "2026-01-01T00:00:00Z"},
+    )
     assert fine.status == 200, fine.body
 
 
 async def test_websocket_heartbeats_out_of_range_get_an_error_message(env: Env) -> None:
     item = env.cat.rows[0].id
     headers = {"Authorization": f"Bearer {env.token}"}
-    async with env.h.client.websocket("/api/v1/ws", headers=headers,
-                                      scope_base={"client": LOCAL}) as socket:
-        for message in ({"type": "progress", "item_id": str(item), "position_s": 1e308,
-                         "client_ts": "2026-01-01T00:00:00Z"},
-                        {"type": "progress", "item_id": str(item), "position_s": 1,
-                         "client_ts": "0001-01-01T00:00:00+14:00"},
-                        {"type": "ping", "id": "x" * 5000},
-                        {"type": "ping", "id": "a\x00"}):
+    async with env.h.client.websocket(
+        "/api/v1/ws", headers=headers, scope_base={"client": LOCAL}
+    ) as socket:
+        for message in (
+            {
+                "type": "progress",
+                "item_id": str(item),
+                "position_s": 1e308,
+                "client_ts": "2026-01-01T00:00:00Z",
+            },
+            {
+                "type": "progress",
+                "item_id": str(item),
+                "position_s": 1,
+                "client_ts": "0001-01-01T00:00:00+14:00",
+            },
+            {"type": "ping", "id": "x" * 5000},
+            {"type": "ping", "id": "a\x00"},
+        ):
             await socket.send(json.dumps(message))
             reply = json.loads(await socket.receive())
             while reply["type"] == "event":
@@ -590,6 +726,5 @@ async def test_websocket_heartbeats_out_of_range_get_an_error_message(env: Env) 
             assert reply["type"] == "error", (message, reply)
         await socket.send(json.dumps({"type": "ping", "id": "ok"}))
         reply = json.loads(await socket.receive())
-        assert reply == {"type": "ack", "id": "ok", "item_id": None, "applied": True,
-                         "state": None}
+        assert reply == {"type": "ack", "id": "ok", "item_id": None, "applied": True, "state": None}
     env.no_unhandled_errors()

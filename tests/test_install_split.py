@@ -29,12 +29,28 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 CACHE = Path(os.environ.get("FERREX_PIP_CACHE", Path.home() / ".cache" / "ferrex" / "pip"))
 
 SERVER_LIBRARIES = {
-    "asyncpg", "redis", "hypercorn", "quart", "quart-trio", "trio-asyncio", "trio-parallel",
-    "argon2-cffi", "argon2-cffi-bindings", "inotify-simple",
+    "asyncpg",
+    "redis",
+    "hypercorn",
+    "quart",
+    "quart-trio",
+    "trio-asyncio",
+    "trio-parallel",
+    "argon2-cffi",
+    "argon2-cffi-bindings",
+    "inotify-simple",
 }
 PLAYER_LIBRARIES = {
-    "pyqt6", "pyqt6-qt6", "pyqt6-sip", "vispy", "pygobject", "pycairo", "pyopengl", "keyring",
-    "lmdb", "numpy",
+    "pyqt6",
+    "pyqt6-qt6",
+    "pyqt6-sip",
+    "vispy",
+    "pygobject",
+    "pycairo",
+    "pyopengl",
+    "keyring",
+    "lmdb",
+    "numpy",
 }
 
 LIST_DISTRIBUTIONS = (
@@ -60,8 +76,9 @@ sys.exit(1 if failed else 0)
 
 def run(*args: str | Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
-    return subprocess.run([str(a) for a in args], capture_output=True, text=True,
-                          timeout=timeout, env=env, cwd="/")
+    return subprocess.run(
+        [str(a) for a in args], capture_output=True, text=True, timeout=timeout, env=env, cwd="/"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -69,15 +86,34 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project wheel from the tracked (and untracked, not ignored) files, as build-deb.sh
     makes it, so that nothing of the working tree's .venv or egg-info leaks in."""
     src = tmp_path_factory.mktemp("src")
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO,
-                           capture_output=True, check=True).stdout.decode().split("\0")
+    files = (
+        subprocess.run(
+            ["git", "ls-files", "-co", "--exclude-standard", "-z"],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, files):
         if (REPO / name).is_file():
             (src / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, src / name)
     out = tmp_path_factory.mktemp("wheel")
-    built = run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--cache-dir", CACHE,
-                "-w", out, src)
+    built = run(
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "-q",
+        "--no-deps",
+        "--cache-dir",
+        CACHE,
+        "-w",
+        out,
+        src,
+    )
     assert built.returncode == 0, built.stderr
     (found,) = out.glob("ferrex-*.whl")
     return found
@@ -87,8 +123,16 @@ def make_venv(root: Path, wheel: Path, extra: str) -> Path:
     venv = root / extra
     made = run(sys.executable, "-m", "venv", venv)
     assert made.returncode == 0, made.stderr
-    installed = run(venv / "bin" / "python", "-m", "pip", "install", "-q", "--cache-dir", CACHE,
-                    f"{wheel}[{extra}]")
+    installed = run(
+        venv / "bin" / "python",
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        "--cache-dir",
+        CACHE,
+        f"{wheel}[{extra}]",
+    )
     assert installed.returncode == 0, f"pip install ferrex[{extra}]:\n{installed.stderr[-4000:]}"
     return venv
 
@@ -98,8 +142,9 @@ def venvs(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pa
     """One fresh venv per extra, installed side by side (pip mostly waits on the network)."""
     root = tmp_path_factory.mktemp("venvs")
     with ThreadPoolExecutor(2) as pool:
-        futures = {extra: pool.submit(make_venv, root, wheel, extra)
-                   for extra in ("appliance", "player")}
+        futures = {
+            extra: pool.submit(make_venv, root, wheel, extra) for extra in ("appliance", "player")
+        }
         return {extra: future.result() for extra, future in futures.items()}
 
 
@@ -140,10 +185,13 @@ def test_console_scripts_start_with_their_extra(venvs: dict[str, Path]) -> None:
     assert sync_help.returncode == 0 and "--server" in sync_help.stdout, sync_help
 
 
-@pytest.mark.parametrize(("venv", "script", "extra"), [
-    ("appliance", "ferrex-player", "player"),
-    ("player", "ferrex-appliance", "appliance"),
-])
+@pytest.mark.parametrize(
+    ("venv", "script", "extra"),
+    [
+        ("appliance", "ferrex-player", "player"),
+        ("player", "ferrex-appliance", "appliance"),
+    ],
+)
 def test_console_script_without_its_extra_says_so_in_one_line(
     venvs: dict[str, Path], venv: str, script: str, extra: str
 ) -> None:

@@ -33,16 +33,24 @@ def media_root(tmp_path: Path, name: str) -> str:
 
 async def test_add_library_starts_its_first_scan(h: Harness, admin: str, tmp_path: Path) -> None:
     root = media_root(tmp_path, "films")
-    reply = await h.call("POST", "/api/v1/libraries", {
-        "name": "Films", "kind": "movies", "roots": [root + "/"],
-    }, token=admin)
+    reply = await h.call(
+        "POST",
+        "/api/v1/libraries",
+        {
+            "name": "Films",
+            "kind": "movies",
+            "roots": [root + "/"],
+        },
+        token=admin,
+    )
     assert reply.status == 201, reply.body
     library = reply.body
     assert library["roots"] == [root], "roots are normalised"
     assert library["watch"] is True and library["scan_interval_minutes"] == 360
     scans = (await h.call("GET", "/api/v1/scans", token=admin)).body["scans"]
     assert [(s["library_id"], s["trigger"], s["state"]) for s in scans] == [
-        (library["id"], "initial", "running")]
+        (library["id"], "initial", "running")
+    ]
     assert scans[0]["jobs"] == {"ready": 1}, "the root's FolderScan is queued"
 
     listed = (await h.call("GET", "/api/v1/libraries", token=admin)).body["libraries"]
@@ -63,13 +71,20 @@ async def test_add_library_starts_its_first_scan(h: Harness, admin: str, tmp_pat
 async def test_bad_roots_are_422_naming_the_problem(
     h: Harness, admin: str, tmp_path: Path, roots: list[str], message: str
 ) -> None:
-    await h.call("POST", "/api/v1/libraries", {
-        "name": "Films", "kind": "movies", "roots": [media_root(tmp_path, "films")]}, token=admin)
+    await h.call(
+        "POST",
+        "/api/v1/libraries",
+        {"name": "Films", "kind": "movies", "roots": [media_root(tmp_path, "films")]},
+        token=admin,
+    )
     (tmp_path / "file.txt").write_text("x")
     (tmp_path / "other" / "sub").mkdir(parents=True)
-    reply = await h.call("POST", "/api/v1/libraries", {
-        "name": "Second", "kind": "series",
-        "roots": [r.format(tmp=tmp_path) for r in roots]}, token=admin)
+    reply = await h.call(
+        "POST",
+        "/api/v1/libraries",
+        {"name": "Second", "kind": "series", "roots": [r.format(tmp=tmp_path) for r in roots]},
+        token=admin,
+    )
     assert reply.status == 422
     assert reply.code == "invalid_root"
     assert message in reply.body["error"]["message"]
@@ -78,9 +93,14 @@ async def test_bad_roots_are_422_naming_the_problem(
 async def test_edit_pause_resume_cancel_and_delete(
     h: Harness, admin: str, tmp_path: Path, db: Database
 ) -> None:
-    library = (await h.call("POST", "/api/v1/libraries", {
-        "name": "Films", "kind": "movies", "roots": [media_root(tmp_path, "films")]},
-        token=admin)).body
+    library = (
+        await h.call(
+            "POST",
+            "/api/v1/libraries",
+            {"name": "Films", "kind": "movies", "roots": [media_root(tmp_path, "films")]},
+            token=admin,
+        )
+    ).body
     base = f"/api/v1/libraries/{library['id']}"
     patched = await h.call("PATCH", base, {"name": "Movies", "watch": False}, token=admin)
     assert patched.status == 200 and patched.body["name"] == "Movies"
@@ -108,18 +128,19 @@ async def test_edit_pause_resume_cancel_and_delete(
     assert await queue.counts(db, uuid.UUID(library["id"])) == {}
 
 
-async def test_ordinary_users_see_but_cannot_manage(
-    h: Harness, admin: str, tmp_path: Path
-) -> None:
+async def test_ordinary_users_see_but_cannot_manage(h: Harness, admin: str, tmp_path: Path) -> None:
     await h.create_user(admin, "kid", role="user")
     user = await h.token("kid", "user password 1", device="kid-tablet")
     assert (await h.call("GET", "/api/v1/libraries", token=user)).status == 200
-    reply = await h.call("POST", "/api/v1/libraries", {
-        "name": "Mine", "kind": "movies", "roots": [media_root(tmp_path, "mine")]}, token=user)
+    reply = await h.call(
+        "POST",
+        "/api/v1/libraries",
+        {"name": "Mine", "kind": "movies", "roots": [media_root(tmp_path, "mine")]},
+        token=user,
+    )
     assert reply.status == 403
 
 
 async def test_unknown_library_is_404(h: Harness, admin: str) -> None:
     reply = await h.call("POST", f"/api/v1/libraries/{uuid.uuid4()}/scan", {}, token=admin)
     assert reply.status == 404 and reply.code == "not_found"
-

@@ -75,9 +75,13 @@ def notify_listener() -> Iterator[NotifyListener]:
 def test_serve_health_then_sigterm_stops_everything(
     data_dir: Path, notify_listener: NotifyListener
 ) -> None:
-    app = RunningAppliance(data_dir, env={
-        "NOTIFY_SOCKET": notify_listener.path, "WATCHDOG_USEC": "400000",
-    })
+    app = RunningAppliance(
+        data_dir,
+        env={
+            "NOTIFY_SOCKET": notify_listener.path,
+            "WATCHDOG_USEC": "400000",
+        },
+    )
     app.wait_ready()
     assert notify_listener.saw("READY=1")
     assert notify_listener.saw("WATCHDOG=1", timeout=3)
@@ -135,9 +139,21 @@ def test_killed_appliance_takes_children_along_and_restarts_with_data(data_dir: 
     server_id = app.get("/health")[1]["server_id"]
     socket_dir = data_dir / "run"
     subprocess.run(
-        ["psql", "-h", str(socket_dir), "-U", "ferrex", "-d", "ferrex", "-v", "ON_ERROR_STOP=1",
-         "-c", "INSERT INTO server_state (key, value) VALUES ('test_marker', '\"kept\"')"],
-        check=True, capture_output=True,
+        [
+            "psql",
+            "-h",
+            str(socket_dir),
+            "-U",
+            "ferrex",
+            "-d",
+            "ferrex",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            "INSERT INTO server_state (key, value) VALUES ('test_marker', '\"kept\"')",
+        ],
+        check=True,
+        capture_output=True,
     )
     app.proc.kill()
     app.stop()
@@ -152,9 +168,21 @@ def test_killed_appliance_takes_children_along_and_restarts_with_data(data_dir: 
         assert status == 200
         assert body["server_id"] == server_id
         marker = subprocess.run(
-            ["psql", "-h", str(socket_dir), "-U", "ferrex", "-d", "ferrex", "-At",
-             "-c", "SELECT value FROM server_state WHERE key = 'test_marker'"],
-            check=True, capture_output=True, text=True,
+            [
+                "psql",
+                "-h",
+                str(socket_dir),
+                "-U",
+                "ferrex",
+                "-d",
+                "ferrex",
+                "-At",
+                "-c",
+                "SELECT value FROM server_state WHERE key = 'test_marker'",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout.strip()
         assert marker == '"kept"'
     finally:
@@ -188,7 +216,10 @@ def test_a_second_appliance_on_the_same_data_dir_is_refused(data_dir: Path) -> N
         app.wait_ready()
         second = subprocess.run(
             [*APPLIANCE, "serve", "--data-dir", str(data_dir), "--listen", "127.0.0.1:0"],
-            capture_output=True, text=True, timeout=60, cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=REPO,
             env={k: v for k, v in os.environ.items() if not k.startswith("FERREX_")},
         )
         assert second.returncode == 2

@@ -30,25 +30,57 @@ SECONDS = 6
 
 def _has_gst() -> bool:
     probe = [SYSTEM_PYTHON, "-c", "import gi; gi.require_version('Gst', '1.0')"]
-    return (os.path.exists(SYSTEM_PYTHON)
-            and subprocess.run(probe, capture_output=True).returncode == 0)
+    return (
+        os.path.exists(SYSTEM_PYTHON) and subprocess.run(probe, capture_output=True).returncode == 0
+    )
 
 
 def make_clip(folder: Path) -> Path:
     folder.mkdir(parents=True)
     clip = folder / "Clip (2020).mp4"
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=24",
-         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", str(SECONDS),
-         "-c:v", "libx264", "-preset", "ultrafast", "-g", "24", "-pix_fmt", "yuv420p",
-         "-c:a", "aac", "-b:a", "64k", "-movflags", "+faststart", str(clip)],
-        check=True, capture_output=True, timeout=60)
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=24",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=48000",
+            "-t",
+            str(SECONDS),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "24",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "64k",
+            "-movflags",
+            "+faststart",
+            str(clip),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     (folder / "Clip (2020).en.srt").write_text("1\n00:00:00,000 --> 00:00:01,000\nHi\n")
     return clip
 
 
-def request(base: str, method: str, path: str, headers: dict[str, str] | None = None
-            ) -> tuple[int, dict[str, str], bytes]:
+def request(
+    base: str, method: str, path: str, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
     parts = urlsplit(base)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=20)
     try:
@@ -66,19 +98,28 @@ def test_real_clients_stream_and_gstreamer_plays_to_eos_with_a_seek(workdir: Pat
     try:
         base = app.wait_ready()
         token = admin_token(base)
-        status, library = http_json("POST", base + "/api/v1/libraries", {
-            "name": "Films", "kind": "movies", "roots": [str(workdir / "films")]}, token=token)
+        status, library = http_json(
+            "POST",
+            base + "/api/v1/libraries",
+            {"name": "Films", "kind": "movies", "roots": [str(workdir / "films")]},
+            token=token,
+        )
         assert status == 201, library
 
         found: dict[str, Any] = {}
 
         def analysed() -> bool:
-            status, page = http_json("POST", base + "/api/v1/media/query",
-                                     {"kinds": ["movie"], "search": "clip"}, token=token)
+            status, page = http_json(
+                "POST",
+                base + "/api/v1/media/query",
+                {"kinds": ["movie"], "search": "clip"},
+                token=token,
+            )
             if status != 200 or not page["items"]:
                 return False
-            status, details = http_json("GET", base + f"/api/v1/media/items/"
-                                        f"{page['items'][0]['id']}", token=token)
+            status, details = http_json(
+                "GET", base + f"/api/v1/media/items/{page['items'][0]['id']}", token=token
+            )
             if details["files"] and details["files"][0]["media_info"]:
                 found.update(details)
                 return True
@@ -107,19 +148,32 @@ def test_real_clients_stream_and_gstreamer_plays_to_eos_with_a_seek(workdir: Pat
         status, _, body = request(base, "GET", url, auth)
         assert status == 200 and body == payload
 
-        status, ticket = http_json("POST", base + "/api/v1/stream/tickets",
-                                   {"file_id": file["id"]}, token=token)
+        status, ticket = http_json(
+            "POST", base + "/api/v1/stream/tickets", {"file_id": file["id"]}, token=token
+        )
         assert status == 201, ticket
-        status, _, body = request(base, "GET", ticket["url"].replace(url, url + "/subtitles/0")
-                                  + "&format=vtt")
+        status, _, body = request(
+            base, "GET", ticket["url"].replace(url, url + "/subtitles/0") + "&format=vtt"
+        )
         assert status == 200 and body.startswith(b"WEBVTT\n\n1\n00:00:00.000 --> 00:00:01.000")
         assert request(base, "GET", url)[0] == 401, "no ticket, no token"
 
         assert _has_gst(), "GStreamer's Python bindings are missing: run scripts/deps.sh --test"
         started = time.monotonic()
         played = subprocess.run(
-            [SYSTEM_PYTHON, str(REPO / "tests" / "gst_client.py"), base + ticket["url"],
-             "--seek", "3.0", "--timeout", "60"], capture_output=True, text=True, timeout=90)
+            [
+                SYSTEM_PYTHON,
+                str(REPO / "tests" / "gst_client.py"),
+                base + ticket["url"],
+                "--seek",
+                "3.0",
+                "--timeout",
+                "60",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
         elapsed = time.monotonic() - started
         assert played.returncode == 0, played.stdout + played.stderr
         result = json.loads(played.stdout.strip().splitlines()[-1])

@@ -40,12 +40,18 @@ EVENING = datetime(2026, 1, 5, 20, 0)
 
 # --- builder and guard (no server) ------------------------------------------------------------
 
+
 def test_builder_is_fluent_immutable_and_round_trips() -> None:
     user = uuid.uuid4()
     base = MediaQueryBuilder().for_user(user).movies_only()
     action = base.genre("Action").year_range(2020, 2024).rating_range(7, 10)
-    q = (action.search("matrix").watch_status(UNWATCHED)
-         .sort_by(SortBy.RELEASE_DATE, SortOrder.DESC).limit(50).build())
+    q = (
+        action.search("matrix")
+        .watch_status(UNWATCHED)
+        .sort_by(SortBy.RELEASE_DATE, SortOrder.DESC)
+        .limit(50)
+        .build()
+    )
     assert base.build().genres == [] and action.build().search is None, "steps do not mutate"
     assert q.kinds == ["movie"] and q.genres == ["Action"] and q.user_id == user
     assert (q.year_min, q.year_max, q.rating_min, q.rating_max) == (2020, 2024, 7.0, 10.0)
@@ -62,24 +68,34 @@ def test_builder_is_fluent_immutable_and_round_trips() -> None:
         from_json(b'{"sort_by": "popularity"}')
 
 
-@pytest.mark.parametrize(("builder", "noon", "evening"), [
-    # (query, cost at noon accepted?, at 20:00 (peak) accepted?) -- the seed's table
-    (MediaQueryBuilder(), (0, True), (0, True)),
-    (MediaQueryBuilder().search("matrix"), (10, True), (10, True)),
-    (MediaQueryBuilder().watch_status(WATCHED), (5, True), (5, True)),
-    (MediaQueryBuilder().search("matrix").watch_status(WATCHED), (15, True), (15, False)),
-    (MediaQueryBuilder().search("matrix").genre("Action"), (12, True), (12, False)),
-    (MediaQueryBuilder().search("matrix").genres("Action", "Drama", "Comedy"), (16, False),
-     (16, False)),
-    (MediaQueryBuilder().genres("Action", "Drama", "Comedy", "Horror", "Romance"), (10, True),
-     (10, True)),
-    (MediaQueryBuilder().offset(999), (0, True), (0, True)),
-    (MediaQueryBuilder().offset(12_000), (12, True), (12, False)),
-    (MediaQueryBuilder().offset(16_500), (16, False), (16, False)),
-    (MediaQueryBuilder().watch_status(IN_PROGRESS).offset(10_000), (15, True), (15, False)),
-])
-def test_guard_table(builder: MediaQueryBuilder, noon: tuple[int, bool],
-                     evening: tuple[int, bool]) -> None:
+@pytest.mark.parametrize(
+    ("builder", "noon", "evening"),
+    [
+        # (query, cost at noon accepted?, at 20:00 (peak) accepted?) -- the seed's table
+        (MediaQueryBuilder(), (0, True), (0, True)),
+        (MediaQueryBuilder().search("matrix"), (10, True), (10, True)),
+        (MediaQueryBuilder().watch_status(WATCHED), (5, True), (5, True)),
+        (MediaQueryBuilder().search("matrix").watch_status(WATCHED), (15, True), (15, False)),
+        (MediaQueryBuilder().search("matrix").genre("Action"), (12, True), (12, False)),
+        (
+            MediaQueryBuilder().search("matrix").genres("Action", "Drama", "Comedy"),
+            (16, False),
+            (16, False),
+        ),
+        (
+            MediaQueryBuilder().genres("Action", "Drama", "Comedy", "Horror", "Romance"),
+            (10, True),
+            (10, True),
+        ),
+        (MediaQueryBuilder().offset(999), (0, True), (0, True)),
+        (MediaQueryBuilder().offset(12_000), (12, True), (12, False)),
+        (MediaQueryBuilder().offset(16_500), (16, False), (16, False)),
+        (MediaQueryBuilder().watch_status(IN_PROGRESS).offset(10_000), (15, True), (15, False)),
+    ],
+)
+def test_guard_table(
+    builder: MediaQueryBuilder, noon: tuple[int, bool], evening: tuple[int, bool]
+) -> None:
     guard = ComplexityGuard()
     for now, (points, accepted) in ((NOON, noon), (EVENING, evening)):
         cost = guard.evaluate(builder.build(), now)
@@ -103,6 +119,7 @@ def test_guard_hints_and_peak_windows() -> None:
 
 
 # --- against the server -----------------------------------------------------------------------
+
 
 @pytest.fixture
 async def h(db: Database, redis: RedisClient, tmp_path: Path) -> AsyncIterator[Harness]:
@@ -138,9 +155,12 @@ def _key(row: Row, by: SortBy, watched: dict[uuid.UUID, dict[str, Any]]) -> Any:
     return last or datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def expect(cat: Catalogue, q: MediaQuery,
-           watched: dict[uuid.UUID, dict[str, Any]] | None = None,
-           found: set[uuid.UUID] | None = None) -> list[uuid.UUID]:
+def expect(
+    cat: Catalogue,
+    q: MediaQuery,
+    watched: dict[uuid.UUID, dict[str, Any]] | None = None,
+    found: set[uuid.UUID] | None = None,
+) -> list[uuid.UUID]:
     """The same query, computed from the seeded rows without the query's SQL; a search's hits
     ``found`` are Postgres' own verdict on the titles (:func:`tests.mediakit.pg_title_matches`)."""
     watched = watched or {}
@@ -157,12 +177,17 @@ def expect(cat: Catalogue, q: MediaQuery,
     def keep(r: Row) -> bool:
         if not r.present or (q.kinds and r.kind not in q.kinds):
             return False
-        if q.genres and not (set(q.genres) <= set(r.genres) if q.genre_match == "all"
-                             else set(q.genres) & set(r.genres)):
+        if q.genres and not (
+            set(q.genres) <= set(r.genres)
+            if q.genre_match == "all"
+            else set(q.genres) & set(r.genres)
+        ):
             return False
-        for value, low, high in ((r.year, q.year_min, q.year_max),
-                                 (r.rating, q.rating_min, q.rating_max),
-                                 (r.runtime_minutes, q.runtime_min, q.runtime_max)):
+        for value, low, high in (
+            (r.year, q.year_min, q.year_max),
+            (r.rating, q.rating_min, q.rating_max),
+            (r.runtime_minutes, q.runtime_min, q.runtime_max),
+        ):
             if (low is not None or high is not None) and value is None:
                 return False
             if low is not None and value is not None and value < low - 1e-6:
@@ -184,8 +209,9 @@ def expect(cat: Catalogue, q: MediaQuery,
 
 
 async def run_query(h: Harness, token: str, q: MediaQuery) -> dict[str, Any]:
-    reply = await h.call("POST", "/api/v1/media/query", msgspec.json.decode(to_json(q)),
-                         token=token)
+    reply = await h.call(
+        "POST", "/api/v1/media/query", msgspec.json.decode(to_json(q)), token=token
+    )
     assert reply.status == 200, reply.body
     return dict(reply.body)
 
@@ -204,8 +230,9 @@ async def all_pages(h: Harness, token: str, q: MediaQuery) -> list[uuid.UUID]:
 QUERIES = [
     MediaQueryBuilder(),
     MediaQueryBuilder().movies_only().genre("Action"),
-    MediaQueryBuilder().genres("Action", "Drama", match="all").sort_by(SortBy.RATING,
-                                                                        SortOrder.DESC),
+    MediaQueryBuilder()
+    .genres("Action", "Drama", match="all")
+    .sort_by(SortBy.RATING, SortOrder.DESC),
     MediaQueryBuilder().year_range(1980, 2000).sort_by(SortBy.YEAR),
     MediaQueryBuilder().year_range(None, 1990).sort_by(SortBy.RELEASE_DATE, SortOrder.DESC),
     MediaQueryBuilder().rating_range(7, 10).sort_by(SortBy.RATING, SortOrder.DESC),
@@ -225,8 +252,9 @@ QUERIES = [
 ]
 
 
-async def test_queries_match_the_independent_expectation(h: Harness, db: Database,
-                                                         cat: Catalogue) -> None:
+async def test_queries_match_the_independent_expectation(
+    h: Harness, db: Database, cat: Catalogue
+) -> None:
     token = await h.token()
     user = await _user_id(h, token)
     watched: dict[uuid.UUID, dict[str, Any]] = {}
@@ -241,8 +269,13 @@ async def test_queries_match_the_independent_expectation(h: Harness, db: Databas
 
     for builder in QUERIES:
         q = builder.limit(7).build()
-        found = None if q.search is None else await pg_title_matches(
-            db, q.search, {r.id: (r.title, r.original_title) for r in cat.rows})
+        found = (
+            None
+            if q.search is None
+            else await pg_title_matches(
+                db, q.search, {r.id: (r.title, r.original_title) for r in cat.rows}
+            )
+        )
         expected = expect(cat, q, watched, found)
         assert expected or q.search or q.genre_match == "all", f"empty expectation: {q}"
         first = await run_query(h, token, q)
@@ -258,7 +291,8 @@ async def test_queries_match_the_independent_expectation(h: Harness, db: Databas
 
 
 async def test_over_budget_is_422_with_breakdown_and_bad_queries_are_refused(
-        h: Harness, cat: Catalogue) -> None:
+    h: Harness, cat: Catalogue
+) -> None:
     token = await h.token()
     q = MediaQueryBuilder().search("matrix").genres("Action", "Drama", "Comedy").build()
     reply = await h.call("POST", "/api/v1/media/query", msgspec.to_builtins(q), token=token)
@@ -272,16 +306,19 @@ async def test_over_budget_is_422_with_breakdown_and_bad_queries_are_refused(
     assert deep.status == 422 and "cursor" in deep.body["error"]["message"]
 
     h.state.config.media.peak_hours = "0-24"  # always peak: budget 10
-    peak = await h.call("POST", "/api/v1/media/query",
-                        {"search": "matrix", "watch_status": "watched"}, token=token)
+    peak = await h.call(
+        "POST", "/api/v1/media/query", {"search": "matrix", "watch_status": "watched"}, token=token
+    )
     assert peak.status == 422 and peak.body["error"]["details"]["cost"]["peak"] is True
     h.state.config.media.peak_hours = ""
 
-    for body, code in (({"search": "ab"}, "invalid_query"),
-                       ({"limit": 0}, "invalid_query"),
-                       ({"cursor": "nonsense!", "limit": 3}, "invalid_cursor"),
-                       ({"sort_by": "popularity"}, "invalid_body"),
-                       ({"unknown": 1}, "invalid_body")):
+    for body, code in (
+        ({"search": "ab"}, "invalid_query"),
+        ({"limit": 0}, "invalid_query"),
+        ({"cursor": "nonsense!", "limit": 3}, "invalid_cursor"),
+        ({"sort_by": "popularity"}, "invalid_body"),
+        ({"unknown": 1}, "invalid_body"),
+    ):
         reply = await h.call("POST", "/api/v1/media/query", body, token=token)
         assert (reply.status, reply.code) == (422, code), body
 
@@ -291,23 +328,35 @@ async def test_over_budget_is_422_with_breakdown_and_bad_queries_are_refused(
     assert (reply.status, reply.code) == (422, "invalid_cursor")
 
 
-async def test_watch_state_is_per_user_and_only_admins_query_others(h: Harness, db: Database,
-                                                                    cat: Catalogue) -> None:
+async def test_watch_state_is_per_user_and_only_admins_query_others(
+    h: Harness, db: Database, cat: Catalogue
+) -> None:
     admin = await h.token()
     user = await h.create_user(admin, "viewer")
     viewer = await h.token("viewer", "user password 1", device="v")
     heat = cat.by_title("Jaws")
-    await mq.save_progress(db, uuid.UUID(user["id"]), heat.id, 100.0, 6000.0, True,
-                           datetime(2025, 1, 1, tzinfo=UTC), "x")
+    await mq.save_progress(
+        db,
+        uuid.UUID(user["id"]),
+        heat.id,
+        100.0,
+        6000.0,
+        True,
+        datetime(2025, 1, 1, tzinfo=UTC),
+        "x",
+    )
     watched = MediaQueryBuilder().watch_status(WATCHED).build()
     assert (await run_query(h, viewer, watched))["total"] == 1
     assert (await run_query(h, admin, watched))["total"] == 0
     as_viewer = msgspec.structs.replace(watched, user_id=uuid.UUID(user["id"]))
     assert (await run_query(h, admin, as_viewer))["total"] == 1
     me = await _user_id(h, admin)
-    reply = await h.call("POST", "/api/v1/media/query",
-                         msgspec.to_builtins(msgspec.structs.replace(watched, user_id=me)),
-                         token=viewer)
+    reply = await h.call(
+        "POST",
+        "/api/v1/media/query",
+        msgspec.to_builtins(msgspec.structs.replace(watched, user_id=me)),
+        token=viewer,
+    )
     assert reply.status == 403
 
 
@@ -316,23 +365,30 @@ DELETE_FILE = sql("DELETE FROM media_files WHERE id = $1")
 
 
 def _info(height: int, hdr: str) -> str:
-    return msgspec.json.encode({"container": "matroska,webm", "duration_s": 60.0,
-                                "video": {"codec": "hevc", "height": height, "hdr": hdr}}
-                               ).decode()
+    return msgspec.json.encode(
+        {
+            "container": "matroska,webm",
+            "duration_s": 60.0,
+            "video": {"codec": "hevc", "height": height, "hdr": hdr},
+        }
+    ).decode()
 
 
-async def test_totals_and_file_filters_follow_every_kind_of_change(h: Harness, db: Database,
-                                                                   cat: Catalogue) -> None:
+async def test_totals_and_file_filters_follow_every_kind_of_change(
+    h: Harness, db: Database, cat: Catalogue
+) -> None:
     """Totals are cached until the library changes, and resolution/HDR filters read a summary
     kept on the item: after each writer's change (analysis, a file gone, a file moved to another
     item, a file deleted, new genres, watch state) the same queries give the new truth."""
     token = await h.token()
     user = await _user_id(h, token)
     watched: dict[uuid.UUID, dict[str, Any]] = {}
-    queries = [MediaQueryBuilder().hdr("DolbyVision"),
-               MediaQueryBuilder().min_height(2160).sort_by(SortBy.RATING, SortOrder.DESC),
-               MediaQueryBuilder().genre("Horror"),
-               MediaQueryBuilder().watch_status(WATCHED)]
+    queries = [
+        MediaQueryBuilder().hdr("DolbyVision"),
+        MediaQueryBuilder().min_height(2160).sort_by(SortBy.RATING, SortOrder.DESC),
+        MediaQueryBuilder().genre("Horror"),
+        MediaQueryBuilder().watch_status(WATCHED),
+    ]
 
     async def check(step: str) -> None:
         for builder in queries:
@@ -344,8 +400,9 @@ async def test_totals_and_file_filters_follow_every_kind_of_change(h: Harness, d
                 assert [uuid.UUID(i["id"]) for i in page["items"]] == expected[:4], (step, q)
 
     def pick(height: int, hdr: str, *, but: Row | None = None) -> Row:
-        return next(r for r in cat.rows
-                    if r.present and (r.height, r.hdr) == (height, hdr) and r is not but)
+        return next(
+            r for r in cat.rows if r.present and (r.height, r.hdr) == (height, hdr) and r is not but
+        )
 
     def path(row: Row) -> str:
         return f"/srv/media/films/{row.title}/{row.title}.mkv"
@@ -354,8 +411,7 @@ async def test_totals_and_file_filters_follow_every_kind_of_change(h: Harness, d
     reanalysed = pick(480, "SDR")
     assert reanalysed.file_id is not None
     async with db.transaction() as conn:
-        await media_index.save_analysis(conn, reanalysed.file_id, _info(2160, "DolbyVision"),
-                                        None)
+        await media_index.save_analysis(conn, reanalysed.file_id, _info(2160, "DolbyVision"), None)
     reanalysed.height, reanalysed.hdr = 2160, "DolbyVision"
     await check("analysed again")
 
@@ -396,7 +452,8 @@ DELETE_ITEM = sql("DELETE FROM media_items WHERE id = $1")
 
 
 async def test_totals_stay_exact_through_tallies_and_partial_invalidation(
-        h: Harness, db: Database, cat: Catalogue) -> None:
+    h: Harness, db: Database, cat: Catalogue
+) -> None:
     """Totals come from the per-library tally, from "all matches less the user's seen ones", or
     from a cache that survives changes that cannot alter it (other users' watch state, other
     libraries): through every kind of change, in either library, by either user, and across a
@@ -430,8 +487,9 @@ async def test_totals_stay_exact_through_tallies_and_partial_invalidation(
                 assert page["total"] == len(expected), (step, q)
                 assert [uuid.UUID(i["id"]) for i in page["items"]] == expected[:3], (step, q)
 
-    async def progress(user: uuid.UUID, row: Row, position: float, completed: bool,
-                       minute: int) -> None:
+    async def progress(
+        user: uuid.UUID, row: Row, position: float, completed: bool, minute: int
+    ) -> None:
         at = datetime(2025, 6, 1, 12, minute, tzinfo=UTC)
         assert await mq.save_progress(db, user, row.id, position, 6000.0, completed, at, "tv")
         if user == me:

@@ -35,23 +35,59 @@ async def h(db: Database, redis: RedisClient, tmp_path: Path) -> AsyncIterator[H
 
 def series_rows(title: str, seasons: int, episodes: int) -> list[Row]:
     base = datetime(2025, 1, 1, tzinfo=UTC)
-    show = Row(id=uuid.uuid4(), kind="series", title=title, sort_title=title.lower(),
-               original_title=None, year=2010, release_date=None, rating=8.0,
-               runtime_minutes=None, genres=["Drama"], added_at=base)
+    show = Row(
+        id=uuid.uuid4(),
+        kind="series",
+        title=title,
+        sort_title=title.lower(),
+        original_title=None,
+        year=2010,
+        release_date=None,
+        rating=8.0,
+        runtime_minutes=None,
+        genres=["Drama"],
+        added_at=base,
+    )
     rows = [show]
     for s in range(1, seasons + 1):
-        season = Row(id=uuid.uuid4(), kind="season", title=f"Season {s}",
-                     sort_title=f"season {s}", original_title=None, year=None,
-                     release_date=None, rating=None, runtime_minutes=None, genres=[],
-                     added_at=base, parent_id=show.id, season_number=s)
+        season = Row(
+            id=uuid.uuid4(),
+            kind="season",
+            title=f"Season {s}",
+            sort_title=f"season {s}",
+            original_title=None,
+            year=None,
+            release_date=None,
+            rating=None,
+            runtime_minutes=None,
+            genres=[],
+            added_at=base,
+            parent_id=show.id,
+            season_number=s,
+        )
         rows.append(season)
         for e in range(1, episodes + 1):
-            rows.append(Row(id=uuid.uuid4(), kind="episode", title=f"Episode {s}x{e}",
-                            sort_title=f"episode {s}x{e:02d}", original_title=None, year=None,
-                            release_date=None, rating=None, runtime_minutes=45, genres=[],
-                            added_at=base + timedelta(days=s * 10 + e), parent_id=season.id,
-                            season_number=s, episode=e, height=1080, hdr="SDR",
-                            file_id=uuid.uuid4()))
+            rows.append(
+                Row(
+                    id=uuid.uuid4(),
+                    kind="episode",
+                    title=f"Episode {s}x{e}",
+                    sort_title=f"episode {s}x{e:02d}",
+                    original_title=None,
+                    year=None,
+                    release_date=None,
+                    rating=None,
+                    runtime_minutes=45,
+                    genres=[],
+                    added_at=base + timedelta(days=s * 10 + e),
+                    parent_id=season.id,
+                    season_number=s,
+                    episode=e,
+                    height=1080,
+                    hdr="SDR",
+                    file_id=uuid.uuid4(),
+                )
+            )
     return rows
 
 
@@ -87,7 +123,10 @@ async def test_details_of_movie_series_and_season(h: Harness, cat: Catalogue) ->
     season = reply.body["children"][1]["id"]
     reply = await h.call("GET", f"/api/v1/media/items/{season}", token=token)
     assert [c["title"] for c in reply.body["children"]] == [
-        "Episode 2x1", "Episode 2x2", "Episode 2x3"]
+        "Episode 2x1",
+        "Episode 2x2",
+        "Episode 2x3",
+    ]
     assert (await h.call("GET", f"/api/v1/media/items/{uuid.uuid4()}", token=token)).status == 404
 
 
@@ -101,8 +140,7 @@ async def test_next_episode_is_one_request(h: Harness, cat: Catalogue) -> None:
         assert reply.status == 200, reply.body
         return [i["title"] for i in reply.body["items"]]
 
-    await h.call("POST", f"/api/v1/media/items/{episode(cat, 1, 3).id}/watched", {},
-                 token=token)
+    await h.call("POST", f"/api/v1/media/items/{episode(cat, 1, 3).id}/watched", {}, token=token)
     assert await following(episode(cat, 1, 1).id) == ["Episode 1x2"]
     assert await following(episode(cat, 1, 2).id) == ["Episode 1x3"], "watched or not"
     assert await following(episode(cat, 1, 3).id) == ["Episode 2x1"], "into the next season"
@@ -118,9 +156,17 @@ async def test_progress_marks_and_home_rows(h: Harness, cat: Catalogue) -> None:
     movie = next(r for r in cat.rows if r.kind == "movie" and r.present)
 
     async def progress(item: Row, position: float, at: float, **extra: Any) -> dict[str, Any]:
-        reply = await h.call("PUT", f"/api/v1/media/items/{item.id}/progress", {
-            "position_s": position, "duration_s": 2700.0, "client_ts": ts(at), **extra,
-        }, token=token)
+        reply = await h.call(
+            "PUT",
+            f"/api/v1/media/items/{item.id}/progress",
+            {
+                "position_s": position,
+                "duration_s": 2700.0,
+                "client_ts": ts(at),
+                **extra,
+            },
+            token=token,
+        )
         assert reply.status == 200, reply.body
         return dict(reply.body)
 
@@ -138,10 +184,16 @@ async def test_progress_marks_and_home_rows(h: Harness, cat: Catalogue) -> None:
     await progress(e12, 2700, 50)
     up = (await h.call("GET", "/api/v1/media/next-up", token=token)).body["items"]
     assert [i["id"] for i in up] == [str(e13.id)]
-    recent = (await h.call("GET", f"/api/v1/media/recently-added?library_id={cat.library_id}",
-                           token=token)).body["items"]
-    newest = sorted((r for r in cat.rows if r.present and r.kind != "season"),
-                    key=lambda r: r.added_at, reverse=True)
+    recent = (
+        await h.call(
+            "GET", f"/api/v1/media/recently-added?library_id={cat.library_id}", token=token
+        )
+    ).body["items"]
+    newest = sorted(
+        (r for r in cat.rows if r.present and r.kind != "season"),
+        key=lambda r: r.added_at,
+        reverse=True,
+    )
     assert [i["id"] for i in recent] == [str(r.id) for r in newest][:24]
 
     show = cat.by_title("Lost")
@@ -156,19 +208,29 @@ async def test_progress_marks_and_home_rows(h: Harness, cat: Catalogue) -> None:
     assert play_count == 1, "marking an already completed episode does not count a play"
 
     await progress(movie, 500, 10**6)
-    cleared = await h.call("POST", f"/api/v1/media/items/{movie.id}/progress/clear", {},
-                           token=token)
+    cleared = await h.call(
+        "POST", f"/api/v1/media/items/{movie.id}/progress/clear", {}, token=token
+    )
     assert cleared.body["updates"][0]["state"]["position_s"] == 0
-    old = await h.call("POST", f"/api/v1/media/items/{movie.id}/watched",
-                       {"client_ts": ts(-100)}, token=token)
+    old = await h.call(
+        "POST", f"/api/v1/media/items/{movie.id}/watched", {"client_ts": ts(-100)}, token=token
+    )
     assert old.body["updates"][0]["applied"] is False, "an old mark loses too"
 
     season = cat.by_title("Season 1")
-    reply = await h.call("PUT", f"/api/v1/media/items/{season.id}/progress",
-                         {"position_s": 1, "client_ts": ts(1)}, token=token)
+    reply = await h.call(
+        "PUT",
+        f"/api/v1/media/items/{season.id}/progress",
+        {"position_s": 1, "client_ts": ts(1)},
+        token=token,
+    )
     assert (reply.status, reply.code) == (422, "not_playable")
-    reply = await h.call("PUT", f"/api/v1/media/items/{movie.id}/progress",
-                         {"position_s": 1, "client_ts": "2026-03-01T20:00:00"}, token=token)
+    reply = await h.call(
+        "PUT",
+        f"/api/v1/media/items/{movie.id}/progress",
+        {"position_s": 1, "client_ts": "2026-03-01T20:00:00"},
+        token=token,
+    )
     assert reply.status == 422, "client_ts without a timezone"
 
 
@@ -206,53 +268,65 @@ async def test_websocket_heartbeats_from_two_devices(h: Harness, cat: Catalogue)
     movie = next(r for r in cat.rows if r.kind == "movie" and r.present)
 
     def connect(token: str) -> Any:
-        return h.client.websocket("/api/v1/ws", headers={"Authorization": f"Bearer {token}"},
-                                  scope_base={"client": LOCAL})
+        return h.client.websocket(
+            "/api/v1/ws", headers={"Authorization": f"Bearer {token}"}, scope_base={"client": LOCAL}
+        )
 
     async with connect(phone) as p, connect(tv) as t, connect(bob) as b:
         phone_ws, tv_ws, bob_ws = Socket(p), Socket(t), Socket(b)
         for ws in (phone_ws, tv_ws, bob_ws):  # the sockets are live once they answer a ping
             await ws.send(type="ping", id="hi")
             assert (await ws.next_of("ack"))["id"] == "hi"
-        await phone_ws.send(type="progress", id="1", item_id=str(movie.id), position_s=600,
-                            duration_s=6000, client_ts=ts(100), event="pause")
+        await phone_ws.send(
+            type="progress",
+            id="1",
+            item_id=str(movie.id),
+            position_s=600,
+            duration_s=6000,
+            client_ts=ts(100),
+            event="pause",
+        )
         ack = await phone_ws.next_of("ack")
         assert ack["id"] == "1" and ack["applied"] and ack["state"]["position_s"] == 600
         pushed = await tv_ws.next_of("event", "watch.changed")
         assert pushed["data"]["item_id"] == str(movie.id)
         assert pushed["data"]["state"]["position_s"] == 600
         # The TV was offline and recorded an older position: it must not win.
-        await tv_ws.send(type="progress", item_id=str(movie.id), position_s=50,
-                         client_ts=ts(90))
+        await tv_ws.send(type="progress", item_id=str(movie.id), position_s=50, client_ts=ts(90))
         ack = await tv_ws.next_of("ack")
         assert ack["applied"] is False and ack["state"]["position_s"] == 600
-        await tv_ws.send(type="progress", item_id=str(movie.id), position_s=700,
-                         client_ts=ts(110), event="seek")
+        await tv_ws.send(
+            type="progress", item_id=str(movie.id), position_s=700, client_ts=ts(110), event="seek"
+        )
         assert (await tv_ws.next_of("ack"))["applied"]
         assert (await phone_ws.next_of("event", "watch.changed"))["data"]["state"][
-            "position_s"] == 700
+            "position_s"
+        ] == 700
         await phone_ws.nothing("watch.changed")  # never the device's own change echoed
         await bob_ws.nothing("watch.changed")  # never another user's
 
         h.state.bus.publish("library.updated", library_id=str(cat.library_id))
         for ws in (phone_ws, tv_ws, bob_ws):
             assert (await ws.next_of("event", "library.updated"))["data"] == {
-                "library_id": str(cat.library_id)}
+                "library_id": str(cat.library_id)
+            }
 
         await phone_ws.send(type="progress", item_id="nope")
         assert (await phone_ws.next_of("error"))["code"] == "invalid_message"
-        await phone_ws.send(type="progress", item_id=str(uuid.uuid4()), position_s=1,
-                            client_ts=ts(1))
+        await phone_ws.send(
+            type="progress", item_id=str(uuid.uuid4()), position_s=1, client_ts=ts(1)
+        )
         assert (await phone_ws.next_of("error"))["code"] == "not_found"
 
     statuses = []
-    await h.call("PUT", f"/api/v1/users/{bob_user['id']}/permissions", {"deny": ["sync:read"]},
-                 token=admin)
-    for headers in ({}, {"Authorization": f"Bearer {bob}x"},
-                    {"Authorization": f"Bearer {bob}"}):
+    await h.call(
+        "PUT", f"/api/v1/users/{bob_user['id']}/permissions", {"deny": ["sync:read"]}, token=admin
+    )
+    for headers in ({}, {"Authorization": f"Bearer {bob}x"}, {"Authorization": f"Bearer {bob}"}):
         try:
-            async with h.client.websocket("/api/v1/ws", headers=headers,
-                                          scope_base={"client": LOCAL}) as ws:
+            async with h.client.websocket(
+                "/api/v1/ws", headers=headers, scope_base={"client": LOCAL}
+            ) as ws:
                 await ws.receive()
         except* WebsocketResponseError as group:
             error = group.exceptions[0]

@@ -27,7 +27,11 @@ GIB = 1024 * MIB
 
 def test_profiles_follow_the_ram() -> None:
     assert [resolve_profile("auto", ram) for ram in (1 * GIB, 2 * GIB, 4 * GIB, 16 * GIB)] == [
-        "small", "small", "large", "large"]
+        "small",
+        "small",
+        "large",
+        "large",
+    ]
     assert resolve_profile("small", 16 * GIB) == "small"  # the admin's choice wins
     pi = postgres_settings("auto", 2 * GIB, pool_max=10)
     assert pi["shared_buffers"] == "32MB" and pi["work_mem"] == "2MB"
@@ -54,7 +58,8 @@ async def _pool_backends(dsn: str) -> int:
         try:
             n: int = await conn.fetchval(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND application_name = 'ferrex-appliance'")
+                "AND application_name = 'ferrex-appliance'"
+            )
             return n
         finally:
             await conn.close()
@@ -90,8 +95,11 @@ async def test_idle_pool_connections_are_closed_after_the_configured_seconds(
 def _walk_workers() -> list[int]:
     import os
 
-    return [pid for pid in live_children(os.getpid())
-            if "multiprocessing" in cmdline(pid) and "resource_tracker" not in cmdline(pid)]
+    return [
+        pid
+        for pid in live_children(os.getpid())
+        if "multiprocessing" in cmdline(pid) and "resource_tracker" not in cmdline(pid)
+    ]
 
 
 async def test_walk_workers_start_on_demand_and_leave_when_idle(tmp_path: Path) -> None:
@@ -113,8 +121,10 @@ async def test_walk_workers_start_on_demand_and_leave_when_idle(tmp_path: Path) 
 
 @pytest.fixture(scope="module")
 def small_appliance() -> Iterator[RunningAppliance]:
-    app = RunningAppliance(short_tempdir("fxm") / "var", env={
-        "FERREX_MEMORY_PROFILE": "small", "FERREX_SCAN_WALK_PROCESSES": "2"})
+    app = RunningAppliance(
+        short_tempdir("fxm") / "var",
+        env={"FERREX_MEMORY_PROFILE": "small", "FERREX_SCAN_WALK_PROCESSES": "2"},
+    )
     try:
         app.wait_ready()
         yield app
@@ -130,8 +140,10 @@ def test_the_embedded_cluster_runs_with_the_small_profile(
     async def show() -> list[str]:
         conn = await asyncpg.connect(dsn)
         try:
-            return [await conn.fetchval(f"SHOW {name}") for name in (
-                "shared_buffers", "work_mem", "jit", "max_connections")]
+            return [
+                await conn.fetchval(f"SHOW {name}")
+                for name in ("shared_buffers", "work_mem", "jit", "max_connections")
+            ]
         finally:
             await conn.close()
 

@@ -75,6 +75,7 @@ def write(root: Path, relative: str, content: bytes = b"\0" * 64) -> Path:
 
 # ---- NFO parsing -------------------------------------------------------------------------------
 
+
 def test_nfo_movie_fields() -> None:
     found = nfo.parse(MOVIE_NFO)
     assert found is not None and found.kind == "movie" and not found.url_only
@@ -95,7 +96,9 @@ def test_nfo_movie_fields() -> None:
     assert found.collection == "The Matrix Collection"
     assert found.directors == ["Lana Wachowski"]
     assert [(a.name, a.role, a.thumb) for a in found.actors] == [
-        ("Keanu Reeves", "Neo", "http://x/keanu.jpg"), ("Carrie-Anne Moss", "Trinity", None)]
+        ("Keanu Reeves", "Neo", "http://x/keanu.jpg"),
+        ("Carrie-Anne Moss", "Trinity", None),
+    ]
 
 
 def test_blurhash_matches_the_reference_encoder() -> None:
@@ -103,7 +106,7 @@ def test_blurhash_matches_the_reference_encoder() -> None:
     assert blurhash.encode([(255, 0, 0)] * 64, 8, 8, 1, 1) == "00TI:j"
     grey = blurhash.encode([(128, 128, 128)] * 64, 8, 8)
     assert grey[0] == "L" and len(grey) == 28  # 4x3: flag, max, DC (4), 11 AC x 2
-    assert grey[2:6] == "" .join(blurhash._base83(0x808080, 4))
+    assert grey[2:6] == "".join(blurhash._base83(0x808080, 4))
 
 
 def test_nfo_url_only_malformed_and_legacy() -> None:
@@ -117,18 +120,23 @@ def test_nfo_url_only_malformed_and_legacy() -> None:
     assert broken is not None and broken.url_only and broken.ids == {"imdb": "tt0000001"}
     assert nfo.parse(b"") is None and nfo.parse(b"just words") is None
     assert nfo.parse(b"<html><body/></html>") is None
-    legacy = nfo.parse(b"<tvshow><title>Lost</title><rating>8.3</rating><tvdbid>73739</tvdbid>"
-                       b"<genre>Drama / Mystery</genre><premiered>2004-09-22</premiered></tvshow>")
+    legacy = nfo.parse(
+        b"<tvshow><title>Lost</title><rating>8.3</rating><tvdbid>73739</tvdbid>"
+        b"<genre>Drama / Mystery</genre><premiered>2004-09-22</premiered></tvshow>"
+    )
     assert legacy is not None and legacy.kind == "tvshow"
     assert legacy.rating == 8.3 and legacy.ids == {"tvdb": "73739"}
     assert legacy.genres == ["Drama", "Mystery"] and legacy.year == 2004
-    episode = nfo.parse(b"<episodedetails><title>Pilot</title><season>1</season>"
-                        b"<episode>1</episode><aired>2008-01-20</aired></episodedetails>")
+    episode = nfo.parse(
+        b"<episodedetails><title>Pilot</title><season>1</season>"
+        b"<episode>1</episode><aired>2008-01-20</aired></episodedetails>"
+    )
     assert episode is not None and (episode.season, episode.episode) == (1, 1)
     assert episode.premiered == dt.date(2008, 1, 20)
 
 
 # ---- through the scan pipeline -----------------------------------------------------------------
+
 
 class Harness(ScanHarness):
     """The shared pipeline harness, plus the metadata of one item as a plain dict."""
@@ -138,16 +146,20 @@ class Harness(ScanHarness):
         self.data_dir = data_dir
 
     async def item(self, library_id: uuid.UUID, kind: str, title: str) -> dict[str, Any]:
-        rows = [r for r in await media_index.items(self.db, library_id)
-                if r["kind"] == kind and r["title"] == title]
+        rows = [
+            r
+            for r in await media_index.items(self.db, library_id)
+            if r["kind"] == kind and r["title"] == title
+        ]
         assert len(rows) == 1, (kind, title, await media_index.items(self.db, library_id))
         row = await metadata.item(self.db, rows[0]["id"])
         assert row is not None
         data = msgspec.structs.asdict(row)
         for key in ("ratings", "external_ids", "images", "placeholder"):
             data[key] = msgspec.json.decode(data[key]) if data[key] else None
-        data["people"] = [(p.name, p.kind, p.role)
-                          for p in await metadata.item_people(self.db, rows[0]["id"])]
+        data["people"] = [
+            (p.name, p.kind, p.role) for p in await metadata.item_people(self.db, rows[0]["id"])
+        ]
         return data
 
 
@@ -168,8 +180,11 @@ async def test_movie_library_nfo_and_art(harness: Harness, tmp_path: Path) -> No
     write(root, "The Matrix (1999)/fanart.jpg", jpeg(1920, 1080))
     write(root, "The Matrix (1999)/logo.png", b"not a png at all")  # corrupt: recorded
     write(root, "Inception (2010)/Inception (2010).mkv")
-    write(root, "Inception (2010)/Inception (2010).nfo",
-          b"https://www.themoviedb.org/movie/27205-inception")
+    write(
+        root,
+        "Inception (2010)/Inception (2010).nfo",
+        b"https://www.themoviedb.org/movie/27205-inception",
+    )
     write(root, "Inception (2010)/Inception (2010)-poster.webp", b"")  # empty: recorded
     write(root, "Broken (2001)/Broken (2001).mkv")
     write(root, "Broken (2001)/movie.nfo", b"<movie><title>Oops</title><plot>unclosed")
@@ -195,9 +210,11 @@ async def test_movie_library_nfo_and_art(harness: Harness, tmp_path: Path) -> No
     assert matrix["external_ids"]["tmdb"] == "603"
     assert matrix["external_ids"]["imdb"] == "tt0133093"
     assert matrix["metadata_source"] == "nfo"
-    assert matrix["people"] == [("Keanu Reeves", "actor", "Neo"),
-                                ("Carrie-Anne Moss", "actor", "Trinity"),
-                                ("Lana Wachowski", "director", None)]
+    assert matrix["people"] == [
+        ("Keanu Reeves", "actor", "Neo"),
+        ("Carrie-Anne Moss", "actor", "Trinity"),
+        ("Lana Wachowski", "director", None),
+    ]
     assert set(matrix["images"]) == {"poster", "backdrop"}
     assert near(matrix["placeholder"]["color"], (10, 200, 10))
     assert matrix["placeholder"]["image_id"] == matrix["images"]["poster"]
@@ -209,8 +226,9 @@ async def test_movie_library_nfo_and_art(harness: Harness, tmp_path: Path) -> No
     assert (poster.source_path or "").endswith("The Matrix (1999)/poster.jpg")
     # local art is not copied; the w342 poster and w780 backdrop variants exist ahead of time
     assert not (harness.data_dir / "images" / "originals").exists()
-    variants = sorted(p.name.split("-w")[1] for p in
-                      (harness.data_dir / "images" / "variants").rglob("*.webp"))
+    variants = sorted(
+        p.name.split("-w")[1] for p in (harness.data_dir / "images" / "variants").rglob("*.webp")
+    )
     assert variants == ["342.webp", "780.webp"]
 
     inception = await harness.item(library.id, "movie", "Inception")
@@ -236,8 +254,11 @@ async def test_one_poster_file_in_many_film_folders(harness: Harness, tmp_path: 
     titles = ["Alpha (2001)", "Beta (2002)", "Gamma (2003)"]
     for title in titles:
         write(root, f"{title}/{title}.mkv")
-        write(root, f"{title}/movie.nfo",
-              f"<movie><title>{title[:-7]} NFO</title><genre>Drama</genre></movie>".encode())
+        write(
+            root,
+            f"{title}/movie.nfo",
+            f"<movie><title>{title[:-7]} NFO</title><genre>Drama</genre></movie>".encode(),
+        )
         write(root, f"{title}/poster.jpg", poster)
     write(root, "Delta (2004)/Delta (2004).mkv")
     write(root, "Delta (2004)/poster.jpg", b"garbage")
@@ -265,20 +286,26 @@ async def test_one_poster_file_in_many_film_folders(harness: Harness, tmp_path: 
 async def test_series_library_nfo_and_art(harness: Harness, tmp_path: Path) -> None:
     root = tmp_path / "shows"
     show = "Breaking Bad (2008)"
-    write(root, f"{show}/tvshow.nfo",
-          b"<tvshow><title>Breaking Bad</title><plot>A teacher turns.</plot>"
-          b"<genre>Drama</genre><genre>Crime</genre><mpaa>TV-MA</mpaa><premiered>2008-01-20"
-          b"</premiered><studio>AMC</studio><uniqueid type='tvdb'>81189</uniqueid>"
-          b"<uniqueid type='tmdb'>1396</uniqueid>"
-          b"<actor><name>Bryan Cranston</name><role>Walter White</role></actor></tvshow>")
+    write(
+        root,
+        f"{show}/tvshow.nfo",
+        b"<tvshow><title>Breaking Bad</title><plot>A teacher turns.</plot>"
+        b"<genre>Drama</genre><genre>Crime</genre><mpaa>TV-MA</mpaa><premiered>2008-01-20"
+        b"</premiered><studio>AMC</studio><uniqueid type='tvdb'>81189</uniqueid>"
+        b"<uniqueid type='tmdb'>1396</uniqueid>"
+        b"<actor><name>Bryan Cranston</name><role>Walter White</role></actor></tvshow>",
+    )
     write(root, f"{show}/poster.jpg", jpeg(680, 1000))
     write(root, f"{show}/fanart.jpg", jpeg(1280, 720))
     write(root, f"{show}/season01-poster.jpg", jpeg(340, 500, (0, 0, 255)))
     write(root, f"{show}/Season 01/Breaking Bad - S01E01 - Pilot.mkv")
-    write(root, f"{show}/Season 01/Breaking Bad - S01E01 - Pilot.nfo",
-          b"<episodedetails><title>Pilot</title><season>1</season><episode>1</episode>"
-          b"<plot>Walt is diagnosed.</plot><aired>2008-01-20</aired><runtime>58</runtime>"
-          b"<rating>8.9</rating></episodedetails>")
+    write(
+        root,
+        f"{show}/Season 01/Breaking Bad - S01E01 - Pilot.nfo",
+        b"<episodedetails><title>Pilot</title><season>1</season><episode>1</episode>"
+        b"<plot>Walt is diagnosed.</plot><aired>2008-01-20</aired><runtime>58</runtime>"
+        b"<rating>8.9</rating></episodedetails>",
+    )
     write(root, f"{show}/Season 01/Breaking Bad - S01E01 - Pilot-thumb.jpg", jpeg(640, 360))
     write(root, f"{show}/Season 01/Breaking Bad - S01E02.mkv")
     write(root, f"{show}/Season 01/Breaking Bad - S01E02.nfo", b"<episodedetails><title>")
@@ -318,16 +345,37 @@ async def test_episode_without_art_gets_a_frame_grab(db: Database, tmp_path: Pat
     root = tmp_path / "shows"
     episode = root / "Show (2020)" / "Season 01" / "Show - S01E01.mkv"
     episode.parent.mkdir(parents=True)
-    await trio.run_process(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i",
-                            "testsrc=size=320x240:rate=10:duration=3", "-c:v", "libx264",
-                            "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(episode)])
+    await trio.run_process(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x240:rate=10:duration=3",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            str(episode),
+        ]
+    )
     write(root, "Show (2020)/Season 01/Show - S01E02.mkv", b"not a video")
     data_dir = tmp_path / "data"
     settings = MetadataSettings(data_dir=data_dir)
     bus = InProcEventBus()
     # with analysis on: the frame is taken at 30% of the duration MediaAnalyze measured
-    dispatcher = Dispatcher(db, handlers(PipelineSettings(analyze=True, metadata=settings)),
-                            bus=bus, idle_poll_seconds=0.05, housekeeping_seconds=0.5)
+    dispatcher = Dispatcher(
+        db,
+        handlers(PipelineSettings(analyze=True, metadata=settings)),
+        bus=bus,
+        idle_poll_seconds=0.05,
+        housekeeping_seconds=0.5,
+    )
     service = ScanService(db, bus, wake_dispatcher=dispatcher.wake)
     h = Harness(db, service, data_dir)
     async with trio.open_nursery() as nursery:
@@ -335,12 +383,23 @@ async def test_episode_without_art_gets_a_frame_grab(db: Database, tmp_path: Pat
         library = await libraries.create(db, "Shows", "series", [str(root)])
         await h.scan(library.id)
         nursery.cancel_scope.cancel()
-    rows = [r for r in await metadata.items_for_metadata(
-        db, [r["id"] for r in await media_index.items(db, library.id)]) if r.kind == "episode"]
+    rows = [
+        r
+        for r in await metadata.items_for_metadata(
+            db, [r["id"] for r in await media_index.items(db, library.id)]
+        )
+        if r.kind == "episode"
+    ]
     store = images.store_for(db, data_dir)
     found, errors = await art.collect(store, rows, settings)  # what ImageFetch does
     assert [(f.kind, f.source, f.original.width, f.original.height) for f in found] == [
-        ("thumb", "frame", 320, 240)]
+        ("thumb", "frame", 320, 240)
+    ]
     assert errors == []
-    assert (data_dir / "images" / "originals" / found[0].original.image_id[:2]
-            / found[0].original.image_id).exists()  # generated: kept in the cache
+    assert (
+        data_dir
+        / "images"
+        / "originals"
+        / found[0].original.image_id[:2]
+        / found[0].original.image_id
+    ).exists()  # generated: kept in the cache

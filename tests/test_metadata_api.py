@@ -32,9 +32,12 @@ class Api:
         self.service = service
 
     async def get(self, path: str, headers: dict[str, str] | None = None) -> Any:
-        return await self.h.client.open(path, method="GET", headers={
-            "Authorization": f"Bearer {self.token}", **(headers or {})},
-            scope_base={"client": ("192.168.1.20", 5000)})
+        return await self.h.client.open(
+            path,
+            method="GET",
+            headers={"Authorization": f"Bearer {self.token}", **(headers or {})},
+            scope_base={"client": ("192.168.1.20", 5000)},
+        )
 
     async def scan(self, library_id: uuid.UUID) -> None:
         scan = await self.service.start(library_id)
@@ -53,10 +56,12 @@ async def api(db: Database, redis: RedisClient, tmp_path: Path) -> AsyncIterator
     h = Harness(db, redis, tmp_path / "data")
     await h.claim()
     token = await h.token()
-    settings = PipelineSettings(analyze=False,
-                                metadata=MetadataSettings(data_dir=tmp_path / "data"))
-    dispatcher = Dispatcher(db, handlers(settings), bus=h.state.bus, idle_poll_seconds=0.05,
-                            housekeeping_seconds=0.5)
+    settings = PipelineSettings(
+        analyze=False, metadata=MetadataSettings(data_dir=tmp_path / "data")
+    )
+    dispatcher = Dispatcher(
+        db, handlers(settings), bus=h.state.bus, idle_poll_seconds=0.05, housekeeping_seconds=0.5
+    )
     service = ScanService(db, h.state.bus, wake_dispatcher=dispatcher.wake)
     h.state.scans = service
     async with trio.open_nursery() as nursery:
@@ -90,8 +95,12 @@ async def test_item_metadata_and_image_variants(api: Api, tmp_path: Path) -> Non
     body = reply.body
     assert body["title"] == "The Matrix" and body["runtime_minutes"] == 136
     assert body["genres"] == ["Action", "Science Fiction"]
-    assert body["people"][0] == {"name": "Keanu Reeves", "kind": "actor", "role": "Neo",
-                                 "thumb_url": "http://x/keanu.jpg"}
+    assert body["people"][0] == {
+        "name": "Keanu Reeves",
+        "kind": "actor",
+        "role": "Neo",
+        "thumb_url": "http://x/keanu.jpg",
+    }
     poster = body["images"]["poster"]
     assert body["placeholder"]["image_id"] == poster
 
@@ -110,8 +119,9 @@ async def test_item_metadata_and_image_variants(api: Api, tmp_path: Path) -> Non
     as_jpeg = await api.get(f"/api/v1/images/{poster}?w=154&format=jpeg")
     assert as_jpeg.content_type == "image/jpeg"
     assert width_of(await as_jpeg.get_data()) == ("JPEG", 154)
-    assert as_jpeg.headers["ETag"] != (await api.get(f"/api/v1/images/{poster}?w=154"))\
-        .headers["ETag"]
+    assert (
+        as_jpeg.headers["ETag"] != (await api.get(f"/api/v1/images/{poster}?w=154")).headers["ETag"]
+    )
     old_client = await api.get(f"/api/v1/images/{poster}?w=92", {"Accept": "image/jpeg,*/*"})
     assert old_client.content_type == "image/jpeg"
 
@@ -146,17 +156,22 @@ async def test_many_requests_for_a_new_variant_render_it_once(api: Api, tmp_path
 async def test_edit_locks_fields_against_refresh(api: Api, tmp_path: Path) -> None:
     item_id = await matrix(api, tmp_path)
     path = f"/api/v1/metadata/items/{item_id}"
-    edited = await api.h.call("PATCH", path, {"title": "Matrix, The (my cut)",
-                                              "genres": ["Cyberpunk"], "lock": ["overview"]},
-                              token=api.token)
+    edited = await api.h.call(
+        "PATCH",
+        path,
+        {"title": "Matrix, The (my cut)", "genres": ["Cyberpunk"], "lock": ["overview"]},
+        token=api.token,
+    )
     assert edited.status == 200, edited.body
     assert edited.body["title"] == "Matrix, The (my cut)"
     assert edited.body["sort_title"] == "matrix the my cut"
     assert edited.body["locked_fields"] == ["genres", "overview", "sort_title", "title"]
 
     (tmp_path / "films" / "The Matrix (1999)" / "movie.nfo").write_bytes(
-        MOVIE_NFO.replace(b"A hacker learns the truth.", b"New plot.")
-        .replace(b"<runtime>136", b"<runtime>140"))
+        MOVIE_NFO.replace(b"A hacker learns the truth.", b"New plot.").replace(
+            b"<runtime>136", b"<runtime>140"
+        )
+    )
     refreshed = await api.h.call("POST", f"{path}/refresh", token=api.token)
     assert refreshed.status == 200, refreshed.body
     assert refreshed.body["title"] == "Matrix, The (my cut)"  # locked
@@ -164,15 +179,18 @@ async def test_edit_locks_fields_against_refresh(api: Api, tmp_path: Path) -> No
     assert refreshed.body["overview"] == "A hacker learns the truth."  # locked, not edited
     assert refreshed.body["runtime_minutes"] == 140  # not locked: the NFO's new value
 
-    unlocked = await api.h.call("PATCH", path, {"unlock": ["title", "sort_title", "overview"]},
-                                token=api.token)
+    unlocked = await api.h.call(
+        "PATCH", path, {"unlock": ["title", "sort_title", "overview"]}, token=api.token
+    )
     assert unlocked.body["locked_fields"] == ["genres"]
     again = await api.h.call("POST", f"{path}/refresh", token=api.token)
     assert again.body["title"] == "The Matrix" and again.body["overview"] == "New plot."
-    assert (await api.h.call("PATCH", f"/api/v1/metadata/items/{uuid.uuid4()}",
-                             {"title": "x"}, token=api.token)).status == 404
-    assert (await api.h.call("PATCH", path, {"lock": ["nonsense"]},
-                             token=api.token)).status == 422
+    assert (
+        await api.h.call(
+            "PATCH", f"/api/v1/metadata/items/{uuid.uuid4()}", {"title": "x"}, token=api.token
+        )
+    ).status == 404
+    assert (await api.h.call("PATCH", path, {"lock": ["nonsense"]}, token=api.token)).status == 422
 
 
 async def test_variant_cache_evicts_least_recently_used(db: Database, tmp_path: Path) -> None:
@@ -182,8 +200,9 @@ async def test_variant_cache_evicts_least_recently_used(db: Database, tmp_path: 
         for n in range(6):
             source = write(tmp_path, f"art/{n}.jpg", jpeg(800, 1200, (n * 40, 90, 90)))
             original, _ = await store.inspect_file(source)
-            await metadata.save_image(conn, original.image_id, str(source), None, 800, 1200,
-                                      "jpeg", original.color, None)
+            await metadata.save_image(
+                conn, original.image_id, str(source), None, 800, 1200, "jpeg", original.color, None
+            )
             ids.append((original.image_id, str(source)))
     paths = []
     for image_id, source in ids:

@@ -104,8 +104,7 @@ async def test_removed_job_kinds_are_dropped_and_their_files_rescanned(db: Datab
     await db.execute(ADD_FOLDER, library, "/srv/films")
     await db.execute(ADD_FOLDER, library, "/srv/other")
     await db.execute(ADD_JOB, "index_upsert", library, json.dumps({"file_ids": [str(pending)]}))
-    await db.execute(ADD_JOB, "metadata_enrich", library,
-                     json.dumps({"file_ids": [str(parsing)]}))
+    await db.execute(ADD_JOB, "metadata_enrich", library, json.dumps({"file_ids": [str(parsing)]}))
     await db.execute(ADD_JOB, "metadata_enrich", library, json.dumps({"item_ids": []}))
     await db.execute(ADD_JOB, "folder_scan", library, json.dumps({"path": "/srv/films"}))
 
@@ -113,8 +112,15 @@ async def test_removed_job_kinds_are_dropped_and_their_files_rescanned(db: Datab
     await db.run_asyncio(lambda conn: conn.execute(step.sql))
 
     assert [(r["kind"], json.loads(r["payload"])) for r in await db.fetch(JOB_KINDS)] == [
-        ("metadata_enrich", {"item_ids": []}), ("folder_scan", {"path": "/srv/films"})]
+        ("metadata_enrich", {"item_ids": []}),
+        ("folder_scan", {"path": "/srv/films"}),
+    ]
     assert [(r["path"], r["mtime_ns"]) for r in await db.fetch(FILE_MTIMES)] == [
-        ("/srv/films/a.mkv", -1), ("/srv/films/b.mkv", -1), ("/srv/films/c.mkv", 123)]
+        ("/srv/films/a.mkv", -1),
+        ("/srv/films/b.mkv", -1),
+        ("/srv/films/c.mkv", 123),
+    ]
     assert [(r["path"], r["fingerprint"]) for r in await db.fetch(FINGERPRINTS)] == [
-        ("/srv/films", ""), ("/srv/other", "fp")]
+        ("/srv/films", ""),
+        ("/srv/other", "fp"),
+    ]

@@ -18,8 +18,9 @@ from ui.motion.scroll import Carousel, Kinetic, KineticKnobs, Spring
 from ui.motion.tween import FOCUS_S, FOCUS_SCALE
 
 
-def run_flip(hz: float, until: float = 3.0, state: FlipState | None = None,
-             to_back: bool = True) -> tuple[FlipState, list[tuple[float, FlipState]]]:
+def run_flip(
+    hz: float, until: float = 3.0, state: FlipState | None = None, to_back: bool = True
+) -> tuple[FlipState, list[tuple[float, FlipState]]]:
     state = start_flip(state or FlipState(), to_back)
     t, trace = 0.0, []
     while t < until:
@@ -35,8 +36,13 @@ def test_flip_goes_through_the_phases_and_ends_at_exactly_pi() -> None:
     for _, s in trace:
         if not phases or phases[-1] is not s.phase:
             phases.append(s.phase)
-    assert phases == [FlipPhase.RISE, FlipPhase.EMERGE, FlipPhase.FLIP, FlipPhase.SETTLE,
-                      FlipPhase.MENU]
+    assert phases == [
+        FlipPhase.RISE,
+        FlipPhase.EMERGE,
+        FlipPhase.FLIP,
+        FlipPhase.SETTLE,
+        FlipPhase.MENU,
+    ]
     assert final.angle == math.pi  # exactly, not approximately
     assert final.velocity == 0.0 and final.done and final.showing_back
     settled_at = next(t for t, s in trace if s.phase is FlipPhase.MENU)
@@ -124,7 +130,7 @@ def test_kinetic_scroll_is_frame_rate_independent(hz: int) -> None:
     other = kinetic_run(hz, held_s=0.5, total_s=1.5)
     # hold and release land on different frames at different rates: within one 60 Hz frame of
     # travel at the release speed
-    assert other.offset == pytest.approx(reference.offset, abs=600 * 1.5 ** 0.5 / 60)
+    assert other.offset == pytest.approx(reference.offset, abs=600 * 1.5**0.5 / 60)
 
 
 @pytest.mark.parametrize("hz", [60, 120, 144])
@@ -151,8 +157,9 @@ def test_carousel_momentum_snaps_onto_an_item() -> None:
 
 
 def test_carousel_snap_takes_the_configured_duration_and_pages() -> None:
-    c = Carousel(item_width=200.0, count=50, visible_items=6).snap_to_item(3, now=0.0,
-                                                                           duration=0.22)
+    c = Carousel(item_width=200.0, count=50, visible_items=6).snap_to_item(
+        3, now=0.0, duration=0.22
+    )
     mid = c.step(0.11, 0.11, 0.325, 0.22)
     assert 0 < mid.offset < 600 and mid.moving
     end = mid.step(0.22, 0.11, 0.325, 0.22)

@@ -81,8 +81,9 @@ def advance(qtbot: QtBot, transition: ScreenTransition, clock: Clock, seconds: f
             continue
         start = transition.frames
         clock.t += seconds / steps
-        qtbot.waitUntil(lambda s=start: transition.frames > s or not transition.active,
-                        timeout=3000)
+        qtbot.waitUntil(
+            lambda s=start: transition.frames > s or not transition.active, timeout=3000
+        )
 
 
 def test_detail_panel_slides_in_then_out(qtbot: QtBot, setup: Setup) -> None:

@@ -23,7 +23,12 @@ guessit = pytest.importorskip("guessit", reason="dev dependency (pip install -e 
 #: Agreement with guessit's answers per field, over the entries our model covers.
 #: kind: with the library kind guessed (the scan always knows it; only `parse-name` guesses).
 FLOORS = {
-    "kind": 0.935, "title": 0.91, "year": 0.94, "season": 0.955, "episode": 0.965, "date": 0.84,
+    "kind": 0.935,
+    "title": 0.91,
+    "year": 0.94,
+    "season": 0.955,
+    "episode": 0.965,
+    "date": 0.84,
     "edition": 0.88,
 }
 #: The fields that identify an item (title, year, season, episodes), pooled.
@@ -45,8 +50,11 @@ def test_corpus_is_loaded_and_exclusions_are_few(report: naming_corpus.Report) -
 @pytest.mark.parametrize("name", sorted(FLOORS))
 def test_field_agreement_floor(report: naming_corpus.Report, name: str) -> None:
     rate = report.rate(name)
-    misses = [f"{want!r} != {got!r}: {entry.name}" for entry, field, want, got in report.misses
-              if field == name][:15]
+    misses = [
+        f"{want!r} != {got!r}: {entry.name}"
+        for entry, field, want, got in report.misses
+        if field == name
+    ][:15]
     assert rate >= FLOORS[name], f"{name}: {100 * rate:.1f} %\n" + "\n".join(misses)
 
 
@@ -63,8 +71,11 @@ def test_issue_shapes_agree_with_guessit() -> None:
         ("Some Film part1.mkv", "movies", {"title": "Some Film", "part": 1}),
         ("Show - S01E01 - 720p cd2.mkv", "series", {"title": "Show", "season": 1, "cd": 2}),
         ("S02E04 - Part 2.mkv", "series", {"season": 2, "episode": 4, "part": 2}),
-        ("[Group] Title [11][Ma10p_1080p][x265_flac].mkv", "series",
-         {"title": "Title", "episode": 11}),
+        (
+            "[Group] Title [11][Ma10p_1080p][x265_flac].mkv",
+            "series",
+            {"title": "Title", "episode": 11},
+        ),
         ("Show S01xE05.mkv", "series", {"title": "Show", "season": 1, "episode": 5}),
         ("Show 03x01x02x09.mkv", "series", {"title": "Show", "season": 3, "episode": [1, 2, 9]}),
     ]
@@ -92,12 +103,22 @@ def test_generated_library_paths_read_as_guessit_reads_them() -> None:
         theirs = guessit.guessit(path, {"type": "movie" if kind == "movies" else "episode"})
         compared += 1
         episode = theirs.get("episode")
-        want = {"title": naming_corpus._norm(theirs.get("title")), "year": theirs.get("year"),
-                "season": theirs.get("season"),
-                "episodes": sorted(episode) if isinstance(episode, list)
-                else None if episode is None else [episode]}
-        got = {"title": naming_corpus._norm(ours.title), "year": ours.year,
-               "season": ours.season, "episodes": ours.episodes}
+        want = {
+            "title": naming_corpus._norm(theirs.get("title")),
+            "year": theirs.get("year"),
+            "season": theirs.get("season"),
+            "episodes": sorted(episode)
+            if isinstance(episode, list)
+            else None
+            if episode is None
+            else [episode],
+        }
+        got = {
+            "title": naming_corpus._norm(ours.title),
+            "year": ours.year,
+            "season": ours.season,
+            "episodes": ours.episodes,
+        }
         if kind == "movies":
             del want["season"], want["episodes"], got["season"], got["episodes"]
         if want != got:
@@ -110,9 +131,13 @@ def test_library_paths_read_as_they_were_made() -> None:
     """The second corpus (``tests/naming_library.py``): Plex/Kodi/Jellyfin/Emby library shapes
     and release names over titles that are hard on a parser, every field right."""
     cases = naming_library.cases()
-    misses = [(path, name, want, got[name]) for path, kind, answer in cases
-              for got in (naming_library.ours(path, kind),)
-              for name, want in answer.items() if not naming_library.agrees(name, want, got[name])]
+    misses = [
+        (path, name, want, got[name])
+        for path, kind, answer in cases
+        for got in (naming_library.ours(path, kind),)
+        for name, want in answer.items()
+        if not naming_library.agrees(name, want, got[name])
+    ]
     assert len(cases) >= 4000
     wrong_paths = {path for path, *_ in misses}
     assert len(wrong_paths) <= 0.002 * len(cases), misses[:15]
@@ -127,8 +152,11 @@ def test_library_paths_without_their_library_kind() -> None:
             continue
         bare = path.split("/", 1)[1]
         got = naming_library.ours(bare, None)
-        misses += [(bare, name, want, got[name]) for name, want in answer.items()
-                   if not naming_library.agrees(name, want, got[name])]
+        misses += [
+            (bare, name, want, got[name])
+            for name, want in answer.items()
+            if not naming_library.agrees(name, want, got[name])
+        ]
     assert len(misses) <= 5, misses[:15]
 
 
@@ -141,7 +169,8 @@ def test_library_paths_against_guessit() -> None:
     for path, kind, answer in cases:
         fields = [name for name in answer if name != "kind"]  # guessit has no extras
         theirs = naming_library.theirs(
-            guessit.guessit(path, {"type": "movie" if kind == "movies" else "episode"}))
+            guessit.guessit(path, {"type": "movie" if kind == "movies" else "episode"})
+        )
         ours = naming_library.ours(path, kind)
         theirs_ok = {f for f in fields if naming_library.agrees(f, answer[f], theirs[f])}
         ours_ok = {f for f in fields if naming_library.agrees(f, answer[f], ours[f])}

@@ -18,8 +18,7 @@ from sync.feed_types import FRAMES_CONTENT_TYPE
 
 SPECS = [spec for router in all_routers() for spec in router.routes]
 DOCUMENT = openapi.build(SPECS, __version__)
-OPERATIONS = [(spec, DOCUMENT["paths"][spec.openapi_path][spec.method.lower()])
-              for spec in SPECS]
+OPERATIONS = [(spec, DOCUMENT["paths"][spec.openapi_path][spec.method.lower()]) for spec in SPECS]
 
 
 def _name(spec: Any) -> str:
@@ -38,9 +37,11 @@ def test_streams_and_files_document_their_own_media_types() -> None:
     snapshot = paths["/api/v1/sync/snapshot"]["get"]["responses"]
     assert "204" not in snapshot and list(snapshot["200"]["content"]) == [FRAMES_CONTENT_TYPE]
     assert list(paths["/api/v1/sync/changes"]["get"]["responses"]["200"]["content"]) == [
-        FRAMES_CONTENT_TYPE]
+        FRAMES_CONTENT_TYPE
+    ]
     assert list(paths["/api/v1/events"]["get"]["responses"]["200"]["content"]) == [
-        "text/event-stream"]
+        "text/event-stream"
+    ]
     stream = paths["/api/v1/stream/{file_id}"]["get"]["responses"]
     assert {"200", "206", "304", "416"} <= set(stream) and "204" not in stream
     assert "video/x-matroska" in stream["200"]["content"]
@@ -48,15 +49,18 @@ def test_streams_and_files_document_their_own_media_types() -> None:
     image = paths["/api/v1/images/{image_id}"]["get"]["responses"]
     assert set(image["200"]["content"]) == {"image/webp", "image/jpeg"} and "304" in image
     health = paths["/health"]["get"]["responses"]  # its 503 is the same report, not an envelope
-    assert health["503"]["content"]["application/json"]["schema"] == health["200"]["content"][
-        "application/json"]["schema"]
+    assert (
+        health["503"]["content"]["application/json"]["schema"]
+        == health["200"]["content"]["application/json"]["schema"]
+    )
 
 
 @pytest.mark.parametrize(("spec", "operation"), OPERATIONS, ids=[_name(s) for s in SPECS])
 def test_each_operation_lists_what_its_declaration_implies(spec: Any, operation: Any) -> None:
     codes = set(operation["responses"])
-    assert ("404" in codes) == bool(spec.path_params or 404 in dict(spec.errors)), \
+    assert ("404" in codes) == bool(spec.path_params or 404 in dict(spec.errors)), (
         "404 exactly where the path names something (or the route says why)"
+    )
     if not spec.public:
         assert {"401", "403"} <= codes
         assert operation["responses"]["401"]["headers"]["WWW-Authenticate"]["required"]
@@ -64,21 +68,25 @@ def test_each_operation_lists_what_its_declaration_implies(spec: Any, operation:
         assert {"400", "413", "415", "422"} <= codes
     else:
         own = set(dict(spec.errors)) | {p.status for p in spec.params}
-        assert all(int(c) in own for c in {"400", "408", "413", "415"} & codes), \
+        assert all(int(c) in own for c in {"400", "408", "413", "415"} & codes), (
             "no body, no body errors (unless the route gives one of its own)"
+        )
     assert ("429" in codes) == (spec.rate_limit is not None)
-    assert ("503" in codes) == (spec.backing or 503 in dict(spec.errors)
-                                or any(a.status == 503 for a in spec.answers))
+    assert ("503" in codes) == (
+        spec.backing or 503 in dict(spec.errors) or any(a.status == 503 for a in spec.answers)
+    )
     errors = error_answers(spec)
     for code, answer in operation["responses"].items():
         if int(code) >= 400 and int(code) in errors:
             assert answer["content"]["application/json"]["schema"] == {
-                "$ref": "#/components/schemas/ErrorEnvelope"}
+                "$ref": "#/components/schemas/ErrorEnvelope"
+            }
     successes = [c for c in codes if int(c) < 400]
     assert successes, "at least one success answer"
     if "204" in successes:
-        assert spec.response is None and not spec.answers, "204 only for handlers that " \
-            "return nothing"
+        assert spec.response is None and not spec.answers, (
+            "204 only for handlers that return nothing"
+        )
 
 
 def test_query_and_header_arguments_are_documented() -> None:

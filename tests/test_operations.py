@@ -38,8 +38,9 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("FERREX_")}
     full_env.update(ENV)
     full_env.update(env or {})
-    return subprocess.run([*APPLIANCE, *args], capture_output=True, text=True, env=full_env,
-                          cwd=REPO, timeout=180)
+    return subprocess.run(
+        [*APPLIANCE, *args], capture_output=True, text=True, env=full_env, cwd=REPO, timeout=180
+    )
 
 
 @pytest.fixture
@@ -55,8 +56,11 @@ def snapshot(data_dir: Path) -> dict[str, str]:
         "users": psql(dsn, "SELECT id, username, role, password_hash FROM users ORDER BY id"),
         "items": psql(dsn, "SELECT id, title FROM media_items ORDER BY id"),
         "devices": psql(dsn, "SELECT id, user_id, name FROM devices ORDER BY id"),
-        "watch": psql(dsn, "SELECT user_id, item_id, position_s, duration_s, completed, "
-                           "play_count, client_ts, device_id FROM watch_state ORDER BY item_id"),
+        "watch": psql(
+            dsn,
+            "SELECT user_id, item_id, position_s, duration_s, completed, "
+            "play_count, client_ts, device_id FROM watch_state ORDER BY item_id",
+        ),
         "key": (data_dir / "server.key").read_bytes().hex(),
     }
 
@@ -73,12 +77,18 @@ def test_status_backup_restore_round_trip(root: Path) -> None:
         base = app.wait_ready()
         listen = {"FERREX_SERVER_LISTEN": base.removeprefix("http://")}
         token = admin_token(base, PASSWORD)
-        added = cli("library", "add", "--data-dir", str(source), "Films", "--kind", "movies",
-                    str(media))
+        added = cli(
+            "library", "add", "--data-dir", str(source), "Films", "--kind", "movies", str(media)
+        )
         assert added.returncode == 0, added.stderr
         dsn = embedded_dsn(source)
-        assert wait_for(lambda: psql(dsn, "SELECT count(*) FROM media_items") == "2"
-                        and psql(dsn, "SELECT state FROM scans") == "completed", 60)
+        assert wait_for(
+            lambda: (
+                psql(dsn, "SELECT count(*) FROM media_items") == "2"
+                and psql(dsn, "SELECT state FROM scans") == "completed"
+            ),
+            60,
+        )
 
         status = cli("status", "--data-dir", str(source), env=listen)
         assert status.returncode == 0, status.stdout + status.stderr
@@ -89,23 +99,34 @@ def test_status_backup_restore_round_trip(root: Path) -> None:
         assert "users:      1" in text and "libraries:  1" in text
         assert "Films (movies, 2 items): last scan completed (initial)" in text
         assert "job queue:  completed" in text
-        report = json.loads(cli("status", "--json", "--data-dir", str(source),
-                                env=listen).stdout)
+        report = json.loads(cli("status", "--json", "--data-dir", str(source), env=listen).stdout)
         assert report["libraries"][0]["name"] == "Films" and report["queue"]["completed"] >= 1
 
         # watch state: Alien half-way through, Heat marked watched
-        items = {title: psql(dsn, f"SELECT id FROM media_items WHERE title = '{title}'")
-                 for title in ("Alien", "Heat")}
-        code, body = http_json("PUT", f"{base}/api/v1/media/items/{items['Alien']}/progress", {
-            "position_s": 2712.5, "duration_s": 7020.0,
-            "client_ts": "2026-11-24T08:00:00Z"}, token)
+        items = {
+            title: psql(dsn, f"SELECT id FROM media_items WHERE title = '{title}'")
+            for title in ("Alien", "Heat")
+        }
+        code, body = http_json(
+            "PUT",
+            f"{base}/api/v1/media/items/{items['Alien']}/progress",
+            {"position_s": 2712.5, "duration_s": 7020.0, "client_ts": "2026-11-24T08:00:00Z"},
+            token,
+        )
         assert code == 200 and body["applied"], body
-        code, body = http_json("POST", f"{base}/api/v1/media/items/{items['Heat']}/watched",
-                                 {"client_ts": "2026-11-24T08:01:00Z"}, token)
+        code, body = http_json(
+            "POST",
+            f"{base}/api/v1/media/items/{items['Heat']}/watched",
+            {"client_ts": "2026-11-24T08:01:00Z"},
+            token,
+        )
         assert code == 200 and body["updates"][0]["state"]["completed"], body
-        watch_before = {title: http_json("GET", f"{base}/api/v1/media/items/{item_id}",
-                                         token=token)[1]["item"]["watch"]
-                        for title, item_id in items.items()}
+        watch_before = {
+            title: http_json("GET", f"{base}/api/v1/media/items/{item_id}", token=token)[1]["item"][
+                "watch"
+            ]
+            for title, item_id in items.items()
+        }
         assert watch_before["Alien"]["position_s"] == 2712.5
         assert not watch_before["Alien"]["completed"] and watch_before["Heat"]["completed"]
 
@@ -138,16 +159,25 @@ def test_status_backup_restore_round_trip(root: Path) -> None:
     try:
         base = app.wait_ready()
         assert snapshot(target) == before
-        code, body = http_json("POST", base + "/api/v1/auth/login", {
-            "username": "admin", "password": PASSWORD,
-            "device": {"id": "after-restore", "name": "x", "platform": "linux"}})
+        code, body = http_json(
+            "POST",
+            base + "/api/v1/auth/login",
+            {
+                "username": "admin",
+                "password": PASSWORD,
+                "device": {"id": "after-restore", "name": "x", "platform": "linux"},
+            },
+        )
         assert code == 200, body
         token = body["access_token"]
         libraries = http_json("GET", base + "/api/v1/libraries", token=token)[1]
         assert [lib["name"] for lib in libraries["libraries"]] == ["Films"], libraries
-        watch_after = {title: http_json("GET", f"{base}/api/v1/media/items/{item_id}",
-                                        token=token)[1]["item"]["watch"]
-                       for title, item_id in items.items()}
+        watch_after = {
+            title: http_json("GET", f"{base}/api/v1/media/items/{item_id}", token=token)[1]["item"][
+                "watch"
+            ]
+            for title, item_id in items.items()
+        }
         assert watch_after == watch_before
         cw = http_json("GET", base + "/api/v1/media/continue-watching", token=token)[1]
         assert [i["id"] for i in cw["items"]] == [items["Alien"]]
@@ -167,7 +197,8 @@ def test_status_backup_restore_round_trip(root: Path) -> None:
     made = cli("backup", "--data-dir", str(target), str(offline))
     assert made.returncode == 0, made.stderr
     assert json.loads((offline / "manifest.json").read_text())["taken_from"] == (
-        "stopped appliance")
+        "stopped appliance"
+    )
     assert live_processes_mentioning(str(target)) == []
     datadir_lock.check_free(target)
 
@@ -176,9 +207,12 @@ def test_restore_refuses_newer_schema_and_damage(root: Path) -> None:
     backup = root / "backup"
     backup.mkdir()
     (backup / "database.dump").write_bytes(b"not a dump")
-    manifest = {"format": 1, "schema_version": 9999, "server_id": "x",
-                "files": {"database.dump": __import__("hashlib").sha256(b"not a dump")
-                          .hexdigest()}}
+    manifest = {
+        "format": 1,
+        "schema_version": 9999,
+        "server_id": "x",
+        "files": {"database.dump": __import__("hashlib").sha256(b"not a dump").hexdigest()},
+    }
     (backup / "manifest.json").write_text(json.dumps(manifest))
     newer = cli("restore", "--data-dir", str(root / "d"), str(backup))
     assert newer.returncode == 2

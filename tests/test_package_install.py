@@ -63,8 +63,11 @@ def root(suite: str) -> Iterator[ThrowawayRoot]:
 
 
 def installed(root: ThrowawayRoot, *packages: str) -> dict[str, bool]:
-    result = root.chroot("dpkg-query -W -f='${Package} ${db:Status-Status}\\n' "
-                         + " ".join(packages) + " 2>/dev/null || true")
+    result = root.chroot(
+        "dpkg-query -W -f='${Package} ${db:Status-Status}\\n' "
+        + " ".join(packages)
+        + " 2>/dev/null || true"
+    )
     states = dict(line.split() for line in result.stdout.splitlines() if len(line.split()) == 2)
     return {p: states.get(p) == "installed" for p in packages}
 
@@ -76,8 +79,11 @@ def install(root: ThrowawayRoot, suite: str) -> str:
     copied = root.host("cp", str(deb), str(root.path) + DEB_IN_ROOT)
     assert copied.returncode == 0, copied.stderr
     started = time.monotonic()
-    result = root.chroot(f"apt-get install -y -q --no-install-recommends "
-                         f"-o Dpkg::Options::=--force-unsafe-io {DEB_IN_ROOT}", timeout=600)
+    result = root.chroot(
+        f"apt-get install -y -q --no-install-recommends "
+        f"-o Dpkg::Options::=--force-unsafe-io {DEB_IN_ROOT}",
+        timeout=600,
+    )
     print(f"\napt-get install: {time.monotonic() - started:.1f} s")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr
     return result.stdout + result.stderr
@@ -85,29 +91,36 @@ def install(root: ThrowawayRoot, suite: str) -> str:
 
 def test_apt_pulls_in_every_dependency(root: ThrowawayRoot, install: str, suite: str) -> None:
     assert installed(root, "ferrex-appliance", *depends(suite)) == dict.fromkeys(
-        ("ferrex-appliance", *depends(suite)), True)
+        ("ferrex-appliance", *depends(suite)), True
+    )
     # every shipped file is on disk as the package's md5sums say
     verify = root.chroot("dpkg --verify ferrex-appliance")
     assert verify.returncode == 0 and verify.stdout == "", verify
 
 
-def test_postinst_in_a_chroot_without_systemd(root: ThrowawayRoot, install: str,
-                                              suite: str) -> None:
+def test_postinst_in_a_chroot_without_systemd(
+    root: ThrowawayRoot, install: str, suite: str
+) -> None:
     passwd = root.chroot("getent passwd ferrex").stdout.strip().split(":")
     assert passwd[0] == "ferrex" and int(passwd[2]) < 1000, passwd
     assert passwd[5:] == ["/var/lib/ferrex", "/usr/sbin/nologin"]
     modes = root.chroot("stat -c '%n %U:%G %a' /var/lib/ferrex /etc/ferrex/ferrex.toml").stdout
-    assert modes.splitlines() == ["/var/lib/ferrex ferrex:ferrex 700",
-                                  "/etc/ferrex/ferrex.toml root:ferrex 640"]
+    assert modes.splitlines() == [
+        "/var/lib/ferrex ferrex:ferrex 700",
+        "/etc/ferrex/ferrex.toml root:ferrex 640",
+    ]
     wants = root.file("/etc/systemd/system/multi-user.target.wants/ferrex.service")
     # trixie's deb-systemd-helper names the unit by its /usr path (/lib is a link to usr/lib)
     assert wants.is_symlink() and str(wants.readlink()) in (
-        "/lib/systemd/system/ferrex.service", "/usr/lib/systemd/system/ferrex.service")
+        "/lib/systemd/system/ferrex.service",
+        "/usr/lib/systemd/system/ferrex.service",
+    )
     # enabled, not started: no systemd to start it, and nothing else may
     assert live_processes_mentioning("/opt/ferrex/venv") == []
     assert "System has not been booted with systemd" not in install
-    assert root.file(f"/opt/ferrex/venv/lib/python{PYTHON[suite]}/site-packages/appliance/"
-                     "__pycache__").is_dir()
+    assert root.file(
+        f"/opt/ferrex/venv/lib/python{PYTHON[suite]}/site-packages/appliance/__pycache__"
+    ).is_dir()
 
 
 def test_installed_cli_runs(root: ThrowawayRoot, install: str, suite: str) -> None:
@@ -119,9 +132,11 @@ def test_installed_cli_runs(root: ThrowawayRoot, install: str, suite: str) -> No
     """)
     assert out.returncode == 0, out
     assert out.stdout.split() == [
-        "ferrex-appliance", "0.1.0",
+        "ferrex-appliance",
+        "0.1.0",
         f"/opt/ferrex/venv/lib/python{PYTHON[suite]}/site-packages/appliance/__init__.py",
-        "config-ok"]
+        "config-ok",
+    ]
     # the venv is the suite's own interpreter, and the compiled wheels load in it
     out = root.chroot("""/opt/ferrex/venv/bin/python -c '
 import sys, asyncpg.protocol.protocol, msgspec, av
@@ -153,12 +168,16 @@ def test_enabled_unit_starts_at_boot_as_ferrex(booted: Container) -> None:
     assert booted.ok(f"stat -c %U /proc/{main}").strip() == "ferrex"
     # its Postgres and Redis run as ferrex too (Debian's own postgresql/redis-server services,
     # which the embedded mode does not use, run beside them as postgres/redis)
-    children = booted.ok(f"for s in /proc/[0-9]*/status; do grep -q '^PPid:\\s*{main}$' $s && "
-                         "echo $(cat ${s%/status}/comm) $(stat -c %U ${s%/status}); done; true")
+    children = booted.ok(
+        f"for s in /proc/[0-9]*/status; do grep -q '^PPid:\\s*{main}$' $s && "
+        "echo $(cat ${s%/status}/comm) $(stat -c %U ${s%/status}); done; true"
+    )
     lines = sorted(children.splitlines())
     walkers = [line for line in lines if line.startswith("python")]  # scan.walk_processes
     assert [line for line in lines if line not in walkers] == [
-        "postgres ferrex", "redis-server ferrex"], children
+        "postgres ferrex",
+        "redis-server ferrex",
+    ], children
     assert all(line.endswith(" ferrex") for line in walkers), children
     messages = [entry.get("msg") for entry in journal(booted)]
     assert "ferrex appliance ready" in messages  # structured JSON lines in the journal
@@ -179,8 +198,10 @@ def test_stop_is_clean_and_start_keeps_identity(booted: Container) -> None:
 
 def test_remove_keeps_data_purge_deletes_it_backup_restores(booted: Container) -> None:
     booted.wait_active()
-    assert booted.http("POST", "/api/v1/setup/claim",
-                       {"username": "admin", "password": PASSWORD})[0] == 201
+    assert (
+        booted.http("POST", "/api/v1/setup/claim", {"username": "admin", "password": PASSWORD})[0]
+        == 201
+    )
     server_id = booted.http("GET", "/health")[1]["server_id"]
     booted.ok("ferrex-appliance backup /root/backup >/dev/null")
 
@@ -202,11 +223,18 @@ def test_remove_keeps_data_purge_deletes_it_backup_restores(booted: Container) -
     booted.ok(f"dpkg -i {DEB_IN_ROOT}")
     booted.wait_active()
     assert booted.http("GET", "/health")[1]["server_id"] != server_id
-    booted.ok("systemctl stop ferrex; ferrex-appliance restore /root/backup; "
-              "systemctl start ferrex")
+    booted.ok(
+        "systemctl stop ferrex; ferrex-appliance restore /root/backup; systemctl start ferrex"
+    )
     booted.wait_active()
     assert booted.http("GET", "/health")[1]["server_id"] == server_id
-    status, body = booted.http("POST", "/api/v1/auth/login", {
-        "username": "admin", "password": PASSWORD,
-        "device": {"id": "after-restore", "name": "x", "platform": "linux"}})
+    status, body = booted.http(
+        "POST",
+        "/api/v1/auth/login",
+        {
+            "username": "admin",
+            "password": PASSWORD,
+            "device": {"id": "after-restore", "name": "x", "platform": "linux"},
+        },
+    )
     assert status == 200, body

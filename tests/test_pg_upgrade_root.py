@@ -46,19 +46,25 @@ def box() -> Iterator[Container]:
         copied = root.host("cp", str(built_deb()), str(root.path) + DEB_IN_ROOT)
         assert copied.returncode == 0, copied.stderr
         started = time.monotonic()
-        result = root.chroot(f"apt-get install -y -q --no-install-recommends "
-                             f"-o Dpkg::Options::=--force-unsafe-io {DEB_IN_ROOT}", timeout=600)
+        result = root.chroot(
+            f"apt-get install -y -q --no-install-recommends "
+            f"-o Dpkg::Options::=--force-unsafe-io {DEB_IN_ROOT}",
+            timeout=600,
+        )
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr
         resolv = root.host("cp", "/etc/resolv.conf", str(root.path) + "/etc/resolv.conf")
         assert resolv.returncode == 0, resolv.stderr
-        fetched = root.chroot(f"""
+        fetched = root.chroot(
+            f"""
             sed -n 's/^deb \\([^ ]*\\) bookworm main$/deb \\1 trixie main/p' \
                 /etc/apt/sources.list > /etc/apt/sources.list.d/trixie.list
             grep -q trixie /etc/apt/sources.list.d/trixie.list
             apt-get update -qq
             apt-get install -y -qq --download-only --no-install-recommends {TRIXIE_POSTGRES}
             rm -f /etc/resolv.conf
-        """, timeout=600)
+        """,
+            timeout=600,
+        )
         assert fetched.returncode == 0, fetched.stdout[-3000:] + fetched.stderr
         print(f"\ninstall + fetch trixie's postgresql: {time.monotonic() - started:.1f} s")
         yield root.boot()
@@ -72,16 +78,23 @@ def journal(box: Container) -> list[dict[str, object]]:
 
 
 def login(box: Container, username: str, password: str) -> str:
-    status, body = box.http("POST", "/api/v1/auth/login", {
-        "username": username, "password": password,
-        "device": {"id": f"{username}-tv", "name": "tv", "platform": "linux"}})
+    status, body = box.http(
+        "POST",
+        "/api/v1/auth/login",
+        {
+            "username": username,
+            "password": password,
+            "device": {"id": f"{username}-tv", "name": "tv", "platform": "linux"},
+        },
+    )
     assert status == 200, body
     return str(body["access_token"])
 
 
 def movie(box: Container, token: str) -> dict[str, object] | None:
-    status, page = box.http("POST", "/api/v1/media/query", {"kinds": ["movie"], "limit": 10},
-                            token=token)
+    status, page = box.http(
+        "POST", "/api/v1/media/query", {"kinds": ["movie"], "limit": 10}, token=token
+    )
     assert status == 200, page
     items = page["items"]
     return dict(items[0]) if items else None
@@ -92,35 +105,48 @@ def made_by_15(box: Container) -> dict[str, str]:
     """What a user had before the OS upgrade."""
     box.wait_active()
     assert box.ok(f"cat {PGDATA}/PG_VERSION").strip() == "15"
-    assert box.http("POST", "/api/v1/setup/claim",
-                    {"username": "admin", "password": PASSWORD})[0] == 201
+    assert (
+        box.http("POST", "/api/v1/setup/claim", {"username": "admin", "password": PASSWORD})[0]
+        == 201
+    )
     admin = login(box, "admin", PASSWORD)
-    status, body = box.http("POST", "/api/v1/users", {
-        "username": "alice", "password": USER_PASSWORD, "role": "user"}, token=admin)
+    status, body = box.http(
+        "POST",
+        "/api/v1/users",
+        {"username": "alice", "password": USER_PASSWORD, "role": "user"},
+        token=admin,
+    )
     assert status == 201, body
     box.ok(f"""
         mkdir -p "$(dirname '{MOVIE}')"
         ffmpeg -v error -y -f lavfi -i testsrc2=size=160x120:rate=24 -t 2 -c:v mpeg4 '{MOVIE}'
         chmod -R a+rX /srv/media
     """)
-    status, library = box.http("POST", "/api/v1/libraries", {
-        "name": "Movies", "kind": "movies", "roots": ["/srv/media"]}, token=admin)
+    status, library = box.http(
+        "POST",
+        "/api/v1/libraries",
+        {"name": "Movies", "kind": "movies", "roots": ["/srv/media"]},
+        token=admin,
+    )
     assert status == 201, library
     deadline = time.monotonic() + 180
     while (item := movie(box, admin)) is None and time.monotonic() < deadline:
         time.sleep(1)
     assert item is not None, "the scan found no movie"
-    status, marked = box.http("POST", f"/api/v1/media/items/{item['id']}/watched", {},
-                              token=admin)
+    status, marked = box.http("POST", f"/api/v1/media/items/{item['id']}/watched", {}, token=admin)
     assert status == 200, marked
     watched = movie(box, admin)
     assert watched is not None and watched["watch"]["completed"], watched  # type: ignore[index]
-    return {"server_id": box.http("GET", "/health")[1]["server_id"],
-            "library": str(library["id"]), "item": str(item["id"])}
+    return {
+        "server_id": box.http("GET", "/health")[1]["server_id"],
+        "library": str(library["id"]),
+        "item": str(item["id"]),
+    }
 
 
-def test_refused_with_one_line_when_postgresql_15_is_gone(box: Container,
-                                                          made_by_15: dict[str, str]) -> None:
+def test_refused_with_one_line_when_postgresql_15_is_gone(
+    box: Container, made_by_15: dict[str, str]
+) -> None:
     box.ok("systemctl stop ferrex")
     before = box.ok(SNAPSHOT)
     # what `apt full-upgrade` to trixie brings, then the admin removes the old server too early
@@ -129,8 +155,11 @@ def test_refused_with_one_line_when_postgresql_15_is_gone(box: Container,
     box.ok("apt-get remove -y -q postgresql-15")
     assert box.sh("systemctl start ferrex").returncode != 0
     box.ok("systemctl stop ferrex")  # Restart=on-failure would keep trying
-    errors = [line for line in box.ok("journalctl -u ferrex -o cat --no-pager").splitlines()
-              if line.startswith("ferrex-appliance: error:")]
+    errors = [
+        line
+        for line in box.ok("journalctl -u ferrex -o cat --no-pager").splitlines()
+        if line.startswith("ferrex-appliance: error:")
+    ]
     assert errors, box.describe(box.sh("true"))
     assert "PostgreSQL 15" in errors[-1] and "apt-get install postgresql-15" in errors[-1]
     assert "ferrex-appliance upgrade-db" in errors[-1]
@@ -145,8 +174,9 @@ def test_refused_with_one_line_when_postgresql_15_is_gone(box: Container,
     assert "postgres.upgrade-new" not in box.ok("ls /var/lib/ferrex")
 
 
-def test_start_upgrades_15_to_17_and_keeps_everything(box: Container,
-                                                      made_by_15: dict[str, str]) -> None:
+def test_start_upgrades_15_to_17_and_keeps_everything(
+    box: Container, made_by_15: dict[str, str]
+) -> None:
     box.ok("apt-get install -y -q --no-install-recommends postgresql-15")  # from apt's cache
     started = time.monotonic()
     box.ok("systemctl start ferrex", timeout=600)
@@ -179,4 +209,5 @@ def test_start_upgrades_15_to_17_and_keeps_everything(box: Container,
     box.ok("systemctl restart ferrex")
     box.wait_active()
     assert [e.get("msg") for e in journal(box)].count(
-        "upgrading the embedded postgres cluster") == 1
+        "upgrading the embedded postgres cluster"
+    ) == 1

@@ -143,7 +143,8 @@ async def poll(predicate: Any, timeout: float) -> bool:
 
 
 async def test_plays_to_eos_marks_watched_and_starts_the_next_episode(
-        served: Served, player: Player) -> None:
+    served: Served, player: Player
+) -> None:
     session = player.session
     await session.open(served.item_id("e1"))
     status = await session.wait_for(lambda s: s.first_frame_s is not None, 20)
@@ -163,7 +164,8 @@ async def test_plays_to_eos_marks_watched_and_starts_the_next_episode(
 
 
 async def test_seek_lands_where_asked_and_resume_starts_at_the_saved_position(
-        served: Served, player: Player) -> None:
+    served: Served, player: Player
+) -> None:
     item = served.item_id("clip")
     session = player.session
     await session.open(item, from_start=True)
@@ -196,7 +198,8 @@ async def test_seek_lands_where_asked_and_resume_starts_at_the_saved_position(
 
 
 async def test_audio_and_subtitle_switching_is_heard_and_seen(
-        served: Served, player: Player) -> None:
+    served: Served, player: Player
+) -> None:
     session = player.session
     info = await session.open(served.item_id("multi"), from_start=True)
     assert [a.language for a in info.file.media_info.audio] == ["eng", "ger"]  # type: ignore[union-attr]
@@ -223,8 +226,9 @@ async def test_audio_and_subtitle_switching_is_heard_and_seen(
     before = engine.position() or 0.0
     session.select_subtitle("sidecar:0")
     reloaded = time.monotonic()
-    await session.wait_for(lambda s: any(e.kind == "first_frame" and e.at > reloaded
-                                         for e in session.events), 10)
+    await session.wait_for(
+        lambda s: any(e.kind == "first_frame" and e.at > reloaded for e in session.events), 10
+    )
     # The subtitle stream prerolls after the first video frame; under load that takes a while.
     sidecar = 0
     with trio.move_on_after(8):
@@ -263,14 +267,14 @@ async def test_hdr10_reaches_the_sink_as_10_bit_pq_with_its_metadata(served: Ser
         assert s.get_string("colorimetry") == "bt2100-pq", caps.to_string()
         # G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1), MaxCLL 1000/400
         assert s.get_string("mastering-display-info") == (
-            "34000:16000:13250:34500:7500:3000:15635:16450:10000000:1")
+            "34000:16000:13250:34500:7500:3000:15635:16450:10000000:1"
+        )
         assert s.get_string("content-light-level") == "1000:400"
     finally:
         engine.close()
 
 
-async def test_progress_is_queued_offline_and_sent_when_the_server_answers(
-        served: Served) -> None:
+async def test_progress_is_queued_offline_and_sent_when_the_server_answers(served: Served) -> None:
     """The WebSocket to a port nobody listens on: heartbeats are queued (latest per item),
     then delivered once a reachable sink takes over."""
     item = served.item_id("clip")
@@ -296,11 +300,16 @@ async def test_progress_is_queued_offline_and_sent_when_the_server_answers(
 
 async def test_missing_codec_names_the_debian_package(served: Served, player: Player) -> None:
     registry = Gst.Registry.get()
-    hidden = [f for f in registry.get_feature_list(Gst.ElementFactory)
-              if "Decoder" in (f.get_metadata("klass") or "")
-              and any("video/x-h264" in t.get_caps().to_string()
-                      for t in f.get_static_pad_templates()
-                      if t.direction == Gst.PadDirection.SINK)]
+    hidden = [
+        f
+        for f in registry.get_feature_list(Gst.ElementFactory)
+        if "Decoder" in (f.get_metadata("klass") or "")
+        and any(
+            "video/x-h264" in t.get_caps().to_string()
+            for t in f.get_static_pad_templates()
+            if t.direction == Gst.PadDirection.SINK
+        )
+    ]
     ranks = {f: f.get_rank() for f in hidden}
     assert hidden, "no H.264 decoder to hide"
     for factory in hidden:
@@ -330,7 +339,8 @@ async def test_file_gone_on_the_server_is_said_plainly(served: Served, player: P
 
 
 async def test_player_and_streaming_domains_start_a_session_from_a_play_message(
-        served: Served) -> None:
+    served: Served,
+) -> None:
     from ui.domains.core import DomainRegistry
     from ui.domains.player import PlayerDomain, PlayerStarted, StopPlayback, play_message
     from ui.domains.services import Services
@@ -358,8 +368,9 @@ async def test_player_and_streaming_domains_start_a_session_from_a_play_message(
             assert status.title == "Clip" and status.error is None
             assert started[0].sink is video
             registry.post(StopPlayback())
-            assert await poll(lambda: isinstance(player, PlayerDomain)
-                              and player.session is None, 10)
+            assert await poll(
+                lambda: isinstance(player, PlayerDomain) and player.session is None, 10
+            )
             nursery.cancel_scope.cancel()
     finally:
         await api.aclose()
@@ -369,6 +380,7 @@ async def splice(one: trio.abc.Stream, other: trio.abc.Stream) -> None:
     """Copy bytes both ways between two streams until either side ends or breaks (the relays
     below: the plain TCP proxy and the TLS front)."""
     async with trio.open_nursery() as nursery:
+
         async def pipe(a: trio.abc.Stream, b: trio.abc.Stream) -> None:
             try:
                 while data := await a.receive_some(65536):
@@ -389,8 +401,7 @@ class LocalRelay:
         self.upstream_port = upstream_port
         self.port = 0
 
-    async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-                    ) -> None:
+    async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
         self.port = listeners[0].socket.getsockname()[1]
         task_status.started()
@@ -442,9 +453,9 @@ async def test_network_drop_is_retried_at_the_same_position(served: Served) -> N
         await nursery.start(proxy.serve)
         client = StreamingClient.open(f"http://127.0.0.1:{proxy.port}", served.token)
         sink = Queued(RestProgressSink(client), MemoryQueue())
-        session = PlaybackSession(engine, client, sink,
-                                  retry=RetryPolicy(attempts=8, first_delay_s=0.5,
-                                                    max_delay_s=1.0))
+        session = PlaybackSession(
+            engine, client, sink, retry=RetryPolicy(attempts=8, first_delay_s=0.5, max_delay_s=1.0)
+        )
         await nursery.start(session.run)
         try:
             await session.open(served.item_id("heavy"), from_start=True)
@@ -455,8 +466,13 @@ async def test_network_drop_is_retried_at_the_same_position(served: Served) -> N
             try:
                 status = await session.wait_for(lambda s: s.retrying > 0, 20)
             except trio.TooSlowError:
-                raise AssertionError(([e.kind for e in session.events], session.status,
-                                      served.paths["heavy"].stat().st_size)) from None
+                raise AssertionError(
+                    (
+                        [e.kind for e in session.events],
+                        session.status,
+                        served.paths["heavy"].stat().st_size,
+                    )
+                ) from None
             assert status.error is not None and status.error.kind == "network", status.error
             kept = status.position_s
             assert kept >= 4.0, kept
@@ -500,8 +516,7 @@ def test_mpv_hand_off_says_plainly_when_mpv_is_missing(monkeypatch: pytest.Monke
     async def attempt() -> None:
         client = StreamingClient.open("http://127.0.0.1:9", "t")
         try:
-            await play_in_mpv("http://127.0.0.1:9/x", uuid.uuid4(), 0.0,
-                              RestProgressSink(client))
+            await play_in_mpv("http://127.0.0.1:9/x", uuid.uuid4(), 0.0, RestProgressSink(client))
         finally:
             await client.aclose()
 
@@ -587,20 +602,32 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ferrex test appliance")])
     now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([
-                x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = folder / "appliance.pem", folder / "appliance.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return cert_path, key_path
 
 
@@ -624,7 +651,8 @@ class TlsFront(LocalRelay):
 
 
 async def test_progress_heartbeats_over_wss_with_the_session_refreshed(
-        served: Served, tmp_path: Path) -> None:
+    served: Served, tmp_path: Path
+) -> None:
     """An appliance behind TLS: untrusted, the handshake fails and the heartbeat is queued;
     trusted through the player's CA file, heartbeats go over wss:// and are acknowledged, the
     expired access token refreshed once at the WebSocket handshake (401) and the REST calls

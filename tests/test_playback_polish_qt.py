@@ -55,8 +55,9 @@ def yellow(picture: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize("width", [800, 1024, 1440, 1920])
-def test_controls_bar_lays_out_at_every_width_from_800(width: int, qtbot: QtBot,
-                                                       tmp_path: Path) -> None:
+def test_controls_bar_lays_out_at_every_width_from_800(
+    width: int, qtbot: QtBot, tmp_path: Path
+) -> None:
     """A two-hour film at 1:23:45 with the HDR badge, a speed and a long error message: the
     slider takes the room, the time is whole (not clipped), nothing overlaps the badge."""
     host = QWidget()
@@ -64,22 +65,31 @@ def test_controls_bar_lays_out_at_every_width_from_800(width: int, qtbot: QtBot,
     host.resize(width, CONTROLS_HEIGHT)
     bar = ControlsBar(host)
     bar.setGeometry(0, 0, width, CONTROLS_HEIGHT)
-    status = Status(title="Film", position_s=5025.0, duration_s=7200.0, playing=True,
-                    hdr=HdrStatus("HDR10", False, "HDR10 → SDR", "converted"),
-                    error=PlaybackError("network", "Lost the connection to the server; "
-                                        "retrying at the same position. " * 3))
+    status = Status(
+        title="Film",
+        position_s=5025.0,
+        duration_s=7200.0,
+        playing=True,
+        hdr=HdrStatus("HDR10", False, "HDR10 → SDR", "converted"),
+        error=PlaybackError(
+            "network", "Lost the connection to the server; retrying at the same position. " * 3
+        ),
+    )
     bar.show_status(status, 1.25)
     host.show()
     qtbot.waitExposed(host)
     qtbot.wait(50)
     assert bar.time.text() == "1:23:45 / 2:00:00"
-    shown = [w for w in (bar.play, bar.position, bar.time, bar.speed, bar.badge, bar.message)
-             if w.isVisible()]
+    shown = [
+        w
+        for w in (bar.play, bar.position, bar.time, bar.speed, bar.badge, bar.message)
+        if w.isVisible()
+    ]
     assert len(shown) == 6
     rects = [w.geometry() for w in shown]
     for i, a in enumerate(rects):
         assert a.left() >= 0 and a.right() < width, (shown[i], a)
-        for b in rects[i + 1:]:
+        for b in rects[i + 1 :]:
             assert not a.intersects(b), (a, b)
     for label in (bar.time, bar.speed, bar.badge):
         needed = label.fontMetrics().horizontalAdvance(label.text())
@@ -92,12 +102,12 @@ def test_controls_bar_lays_out_at_every_width_from_800(width: int, qtbot: QtBot,
     image.save(str(shots(tmp_path) / f"controls-{width}.png"))
     picture = pixels(image)
     badge, time_ = bar.badge.geometry(), bar.time.geometry()
-    on_badge = yellow(picture[badge.top():badge.bottom(), badge.left():badge.right()])
+    on_badge = yellow(picture[badge.top() : badge.bottom(), badge.left() : badge.right()])
     assert on_badge.mean() > 0.5, "the badge is drawn where it is laid out"
-    on_time = yellow(picture[time_.top():time_.bottom(), time_.left():time_.right()])
+    on_time = yellow(picture[time_.top() : time_.bottom(), time_.left() : time_.right()])
     assert not on_time.any(), "the badge does not overlap the time"
     # the time's text is drawn whole: its bright pixels end inside the label, to the right
-    text = picture[time_.top():time_.bottom(), time_.left():time_.right()].max(axis=2) > 128
+    text = picture[time_.top() : time_.bottom(), time_.left() : time_.right()].max(axis=2) > 128
     columns = np.flatnonzero(text.any(axis=0))
     assert columns.size and columns[0] > 0 and columns[-1] < time_.width() - 1
 
@@ -149,7 +159,8 @@ def _window_shot(widget: QWidget, path: Path) -> np.ndarray:
 
 
 def test_film_plays_to_its_end_position_follows_then_back_to_details_watched(
-        served: Served, qtbot: QtBot, tmp_path: Path) -> None:
+    served: Served, qtbot: QtBot, tmp_path: Path
+) -> None:
     api, stack, registry, host, screen = _harness(served, qtbot)
     item = served.item_id("ending")
     times: list[str] = []
@@ -178,8 +189,11 @@ def test_film_plays_to_its_end_position_follows_then_back_to_details_watched(
                     await trio.sleep(0.1)
                     assert trio.current_time() < deadline, "the film never ended"
                 # back to the details, which now say Watched
-                await _until(lambda: screen.detail is not None and screen.detail.watched, 10,
-                             "details marked watched")
+                await _until(
+                    lambda: screen.detail is not None and screen.detail.watched,
+                    10,
+                    "details marked watched",
+                )
                 seen["current"] = stack.currentWidget()
                 seen["progress"] = screen.progress.text()
                 seen["mark"] = screen.mark.text()
@@ -201,7 +215,8 @@ def test_film_plays_to_its_end_position_follows_then_back_to_details_watched(
 
 
 def test_episode_end_shows_up_next_with_a_countdown_cancel_and_play_now(
-        served: Served, qtbot: QtBot, tmp_path: Path) -> None:
+    served: Served, qtbot: QtBot, tmp_path: Path
+) -> None:
     api, stack, registry, host, screen = _harness(served, qtbot)
     first, second = served.item_id("e1"), served.item_id("e2")
     seen: dict[str, object] = {}
@@ -234,14 +249,18 @@ def test_episode_end_shows_up_next_with_a_countdown_cancel_and_play_now(
                 await _until(lambda: host.view is None, 10, "back after Cancel")
                 seen["after_cancel"] = stack.currentWidget()
                 assert view.session.status.item_id == first
-                await _until(lambda: screen.detail is not None and screen.detail.watched, 10,
-                             "e1 marked watched")
+                await _until(
+                    lambda: screen.detail is not None and screen.detail.watched,
+                    10,
+                    "e1 marked watched",
+                )
                 # 2. again; Enter plays the next episode at once (well before 10 s)
                 view = await up_next_shown()
                 started = trio.current_time()
                 QTest.keyClick(view, Qt.Key.Key_Return)  # type: ignore[call-overload]
                 await view.session.wait_for(
-                    lambda s: s.item_id == second and s.first_frame_s is not None, 20)
+                    lambda s: s.item_id == second and s.first_frame_s is not None, 20
+                )
                 seen["play_now_s"] = trio.current_time() - started
                 seen["card_after"] = view.up_next.isVisible()
                 seen["same_view"] = host.view is view
@@ -256,9 +275,10 @@ def test_episode_end_shows_up_next_with_a_countdown_cancel_and_play_now(
     shot, rect = seen["shot"], seen["card_rect"]
     assert isinstance(shot, np.ndarray)
     assert isinstance(rect, QRect)
-    inner = shot[rect.top() + 4:rect.bottom() - 4, rect.left() + 4:rect.right() - 4]
-    assert (np.abs(inner.astype(int) - 0x1E).max(axis=2) < 8).mean() > 0.6, \
+    inner = shot[rect.top() + 4 : rect.bottom() - 4, rect.left() + 4 : rect.right() - 4]
+    assert (np.abs(inner.astype(int) - 0x1E).max(axis=2) < 8).mean() > 0.6, (
         "the card's dark panel is drawn over the (stopped) video"
+    )
     assert (inner.max(axis=2) > 200).mean() > 0.01, "with its text"
     assert seen["after_cancel"] is screen
     assert isinstance(seen["play_now_s"], float) and seen["play_now_s"] < 8

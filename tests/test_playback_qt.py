@@ -56,8 +56,12 @@ def test_video_shows_in_the_window_with_controls_above(served: Served, qtbot: Qt
     audio.set_property("sync", True)  # else it runs ahead and answers position queries
     engine = Engine(video_sink=sink, audio_sink=audio)
     client = StreamingClient.open(served.base, served.token)
-    session = PlaybackSession(engine, client, Queued(RestProgressSink(client), MemoryQueue()),
-                              steps=SeekSteps(small=2.0, large=4.0))
+    session = PlaybackSession(
+        engine,
+        client,
+        Queued(RestProgressSink(client), MemoryQueue()),
+        steps=SeekSteps(small=2.0, large=4.0),
+    )
     view = PlayerView(session, sink, hide_after_ms=1500)
     qtbot.addWidget(view)
     view.resize(480, 360)
@@ -101,7 +105,7 @@ def test_video_shows_in_the_window_with_controls_above(served: Served, qtbot: Qt
         picture = video[:above]
         assert picture.std() > 20, "the test picture (not black) is in the window"
         assert view.controls.isVisible(), "the controls were shown during the grab"
-        bar = video[above + 4:]
+        bar = video[above + 4 :]
         assert bar.mean() < 60 < picture.mean(), "the dark controls bar is drawn over the video"
 
         def at(low: float, high: float) -> bool:
@@ -125,7 +129,8 @@ def test_video_shows_in_the_window_with_controls_above(served: Served, qtbot: Qt
 
 
 def test_play_message_shows_the_player_in_the_window_and_leaving_goes_back(
-        served: Served, qtbot: QtBot) -> None:
+    served: Served, qtbot: QtBot
+) -> None:
     """The whole path under Qt with trio as its guest (as the app runs): Play → Streaming
     domain → Player domain → ``PlayerHost`` puts a ``PlayerView`` into the screen stack, the
     video shows; Esc stops playback (the stop heartbeat) and the previous screen is back."""

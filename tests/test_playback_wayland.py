@@ -54,8 +54,14 @@ class Weston:
 
     def screenshot(self) -> np.ndarray:
         before = set(self.runtime.glob("wayland-screenshot-*.png"))
-        done = subprocess.run(["weston-screenshooter"], cwd=self.runtime, capture_output=True,
-                              env={**os.environ, **self.env()}, timeout=10, check=False)
+        done = subprocess.run(
+            ["weston-screenshooter"],
+            cwd=self.runtime,
+            capture_output=True,
+            env={**os.environ, **self.env()},
+            timeout=10,
+            check=False,
+        )
         assert done.returncode == 0, done.stderr
         shots = sorted(set(self.runtime.glob("wayland-screenshot-*.png")) - before)
         assert shots, "weston-screenshooter wrote no file"
@@ -71,10 +77,20 @@ def weston() -> Iterator[Weston]:
     socket = "ferrex-test"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            ["weston", "--backend=headless-backend.so", "--use-pixman", f"--socket={socket}",
-             "--width=1024", "--height=768", "--idle-time=0", "--debug"],
-            env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)}, stdout=out,
-            stderr=subprocess.STDOUT)
+            [
+                "weston",
+                "--backend=headless-backend.so",
+                "--use-pixman",
+                f"--socket={socket}",
+                "--width=1024",
+                "--height=768",
+                "--idle-time=0",
+                "--debug",
+            ],
+            env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 20
         while not (runtime / socket).exists():
@@ -122,7 +138,8 @@ def play(weston: Weston, uri: str, seconds: float) -> tuple[Engine, list[str]]:
 
 
 def test_waylandsink_presents_the_stream_on_a_headless_weston(
-        served: Served, weston: Weston) -> None:
+    served: Served, weston: Weston
+) -> None:
     saved = {k: os.environ.get(k) for k in ("XDG_RUNTIME_DIR", "WAYLAND_DISPLAY")}
     try:
         background = weston.screenshot()
@@ -157,22 +174,28 @@ def test_waylandsink_presents_the_stream_on_a_headless_weston(
 class Player:
     """tests/wayland_player.py in its own process, a line protocol on stdin/stdout."""
 
-    def __init__(self, weston: Weston, served: Served, uri: str,
-                 **extra: str) -> None:
+    def __init__(self, weston: Weston, served: Served, uri: str, **extra: str) -> None:
         env = {**os.environ, **weston.env(), "QT_QPA_PLATFORM": "wayland", **extra}
         env.pop("DISPLAY", None)  # Qt must not fall back to the session's Xvfb
         env.pop(NO_CLIENT_FRAME, None)  # the player sets it itself (as ui.app does)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tests.wayland_player", served.base, served.token, uri],
-            cwd=Path(__file__).resolve().parent.parent, env=env, stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            cwd=Path(__file__).resolve().parent.parent,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self.lines: queue.Queue[str] = queue.Queue()
         self.errors: list[str] = []
         assert self.proc.stdout is not None and self.proc.stderr is not None
-        threading.Thread(target=self._read, args=(self.proc.stdout, self.lines.put),
-                         daemon=True).start()
-        threading.Thread(target=self._read, args=(self.proc.stderr, self.errors.append),
-                         daemon=True).start()
+        threading.Thread(
+            target=self._read, args=(self.proc.stdout, self.lines.put), daemon=True
+        ).start()
+        threading.Thread(
+            target=self._read, args=(self.proc.stderr, self.errors.append), daemon=True
+        ).start()
 
     @staticmethod
     def _read(stream: Any, put: Any) -> None:
@@ -224,7 +247,7 @@ def find_bar(frame: np.ndarray) -> tuple[int, int, int, int]:
     rows = np.nonzero(dark.sum(axis=1) >= 100)[0]
     assert rows.size, "no controls bar on the screen"
     top, bottom = int(rows.min()), int(rows.max())
-    cols = np.nonzero(dark[top:bottom + 1].sum(axis=0) >= 10)[0]
+    cols = np.nonzero(dark[top : bottom + 1].sum(axis=0) >= 10)[0]
     return int(cols.min()), top, int(cols.max() - cols.min() + 1), bottom - top + 1
 
 
@@ -234,8 +257,14 @@ def saturated(region: np.ndarray) -> float:
 
 def bars_of_testsrc(region: np.ndarray) -> set[str]:
     """Which of testsrc2's colour bars are in ``region`` (each pure to within 40)."""
-    colours = {"red": (255, 0, 0), "green": (0, 255, 0), "yellow": (255, 255, 0),
-               "blue": (0, 0, 255), "magenta": (255, 0, 255), "cyan": (0, 255, 255)}
+    colours = {
+        "red": (255, 0, 0),
+        "green": (0, 255, 0),
+        "yellow": (255, 255, 0),
+        "blue": (0, 0, 255),
+        "magenta": (255, 0, 255),
+        "cyan": (0, 255, 255),
+    }
     found = set()
     for name, rgb in colours.items():
         if ((np.abs(region - np.array(rgb)) <= 40).all(axis=2)).mean() > 0.02:
@@ -243,8 +272,9 @@ def bars_of_testsrc(region: np.ndarray) -> set[str]:
     return found
 
 
-def check_window(weston: Weston,
-                 state: dict[str, Any]) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+def check_window(
+    weston: Weston, state: dict[str, Any]
+) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """A screenshot with the player window in it: the video rectangle, the bar over it."""
     frame = weston.screenshot()
     width, height = state["view"]
@@ -254,22 +284,23 @@ def check_window(weston: Weston,
     # widget's whole size, so without the bar above it, video would be there).
     assert abs(bar_h - state["bar"][3]) <= 2, (bar_h, state)
     assert abs(bar_w - min(width, screen_w - bar_x)) <= 2, (bar_w, bar_x, state)
-    bar = frame[bar_y:bar_y + bar_h, bar_x:bar_x + bar_w]
+    bar = frame[bar_y : bar_y + bar_h, bar_x : bar_x + bar_w]
     assert saturated(bar) < 0.01, "the controls are drawn above the video"
     top = bar_y - state["bar"][1]  # the window's top on the screen
     assert top >= 0, (top, state)
-    video = frame[top:bar_y, bar_x:bar_x + bar_w]
+    video = frame[top:bar_y, bar_x : bar_x + bar_w]
     picture = video[:, (video.max(axis=(0, 2)) > 60)]  # less the letterbox sides
     assert picture.shape[1] >= 0.6 * bar_w, "the picture fills the video rectangle"
     assert saturated(picture) > 0.5, "the test clip's colours in the window"
     assert {"red", "green", "blue", "yellow"} <= bars_of_testsrc(picture)
-    above = frame[max(40, top - 40):max(40, top - 2), bar_x:bar_x + bar_w]
+    above = frame[max(40, top - 40) : max(40, top - 2), bar_x : bar_x + bar_w]
     assert saturated(above) < 0.01, "no video outside the window"
     return frame, (bar_x, top, bar_w, height)
 
 
-def settled_window(weston: Weston, state: dict[str, Any],
-                   timeout: float = 6.0) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+def settled_window(
+    weston: Weston, state: dict[str, Any], timeout: float = 6.0
+) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """``check_window`` once the compositor shows the new state (a loaded machine takes a
     while to present a resize); its last failure if it never does."""
     deadline = time.monotonic() + timeout
@@ -283,7 +314,8 @@ def settled_window(weston: Weston, state: dict[str, Any],
 
 
 def test_player_window_on_wayland_shows_the_video_under_its_controls_and_follows_a_resize(
-        served: Served, weston: Weston) -> None:
+    served: Served, weston: Weston
+) -> None:
     """The player's own window on a Wayland compositor: waylandsink draws the film as a
     subsurface of the video widget (Qt's wl_display and wl_surface), the controls bar is
     drawn over it, and the video follows the window's new size."""
@@ -322,7 +354,7 @@ def test_player_window_on_wayland_shows_the_video_under_its_controls_and_follows
         assert (left2, top2) == (left, top), "the window stayed where it was"
         assert width2 == 560
         # The picture now also covers what was outside the old window.
-        grown = after[top + 40:top + 280, left + width + 20:left + width2 - 40]
+        grown = after[top + 40 : top + 280, left + width + 20 : left + width2 - 40]
         assert saturated(grown) > 0.3, "the video follows the window's new size"
 
         # Stress: Qt commits new sizes on its thread while waylandsink presents and moves
@@ -338,8 +370,7 @@ def test_player_window_on_wayland_shows_the_video_under_its_controls_and_follows
     assert player.proc.returncode == 0, "\n".join(player.errors[-30:])
 
 
-def test_a_sink_without_the_display_gets_qts_on_the_bus(
-        served: Served, weston: Weston) -> None:
+def test_a_sink_without_the_display_gets_qts_on_the_bus(served: Served, weston: Weston) -> None:
     """A waylandsink not given the display up front asks on the bus (need-context) when it
     gets the window handle; the engine's sync handler answers with Qt's ``wl_display`` (with
     its own connection the sink could not embed into Qt's surface: a protocol error)."""
@@ -359,12 +390,14 @@ def test_no_client_side_frame_on_wayland_only() -> None:
     turned off when Qt will run on Wayland, left alone on X11 and when the user chose."""
     from ui.playback.wayland import without_client_frame
 
-    for env, off in (({"QT_QPA_PLATFORM": "wayland"}, True),
-                     ({"WAYLAND_DISPLAY": "wayland-0"}, True),
-                     ({"XDG_SESSION_TYPE": "wayland"}, True),
-                     ({"QT_QPA_PLATFORM": "xcb", "WAYLAND_DISPLAY": "wayland-0"}, False),
-                     ({"DISPLAY": ":0"}, False),
-                     ({"QT_QPA_PLATFORM": "wayland", NO_CLIENT_FRAME: "0"}, False)):
+    for env, off in (
+        ({"QT_QPA_PLATFORM": "wayland"}, True),
+        ({"WAYLAND_DISPLAY": "wayland-0"}, True),
+        ({"XDG_SESSION_TYPE": "wayland"}, True),
+        ({"QT_QPA_PLATFORM": "xcb", "WAYLAND_DISPLAY": "wayland-0"}, False),
+        ({"DISPLAY": ":0"}, False),
+        ({"QT_QPA_PLATFORM": "wayland", NO_CLIENT_FRAME: "0"}, False),
+    ):
         before = dict(env)
         assert without_client_frame(env) is off, before
         assert (env.get(NO_CLIENT_FRAME) == "1") is off or NO_CLIENT_FRAME in before, env

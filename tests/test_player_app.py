@@ -49,18 +49,45 @@ from ui.settings.store import SettingsStore
 pytest_plugins = ["tests.media_fixtures"]
 pytestmark = pytest.mark.slow
 UPDATE_SCREENSHOTS = os.environ.get("FERREX_UPDATE_SCREENSHOTS") == "1"
-SHOTS = (REPO / "docs" / "screenshots" if UPDATE_SCREENSHOTS
-         else Path(tempfile.gettempdir()) / "ferrex-screenshots")
+SHOTS = (
+    REPO / "docs" / "screenshots"
+    if UPDATE_SCREENSHOTS
+    else Path(tempfile.gettempdir()) / "ferrex-screenshots"
+)
 PASSWORD = "correct horse battery"
 MOVIES = [
-    ("Starfall Horizon", 2021, "#1d3557", "#e63946", "hdr10_mkv",
-     "A salvage pilot finds a derelict ship broadcasting her own voice."),
-    ("The Quiet Orchard", 2019, "#2a9d8f", "#e9c46a", "sdr_mp4",
-     "Three sisters return to the family farm for one last harvest."),
-    ("Midnight Circuit", 2023, "#3c096c", "#ff9e00", "sdr_mp4",
-     "An underground racer takes one job too many across a neon city."),
-    ("Paper Lanterns", 2017, "#9d0208", "#ffba08", "sdr_mp4",
-     "A festival, a lost letter and a night that changes a small town."),
+    (
+        "Starfall Horizon",
+        2021,
+        "#1d3557",
+        "#e63946",
+        "hdr10_mkv",
+        "A salvage pilot finds a derelict ship broadcasting her own voice.",
+    ),
+    (
+        "The Quiet Orchard",
+        2019,
+        "#2a9d8f",
+        "#e9c46a",
+        "sdr_mp4",
+        "Three sisters return to the family farm for one last harvest.",
+    ),
+    (
+        "Midnight Circuit",
+        2023,
+        "#3c096c",
+        "#ff9e00",
+        "sdr_mp4",
+        "An underground racer takes one job too many across a neon city.",
+    ),
+    (
+        "Paper Lanterns",
+        2017,
+        "#9d0208",
+        "#ffba08",
+        "sdr_mp4",
+        "A festival, a lost letter and a night that changes a small town.",
+    ),
 ]
 # a film without any art (and no frames to grab): the placeholder card, the same in every view
 NO_ART = [("Perfect Child", 2007, "A girl who never makes a mistake, until the day she does.")]
@@ -72,13 +99,14 @@ def _art(path: Path, size: tuple[int, int], top: str, bottom: str, title: str) -
     w, h = size
     for y in range(h):  # vertical gradient between the two colours
         t = y / h
-        a = tuple(int(top[i:i + 2], 16) for i in (1, 3, 5))
-        b = tuple(int(bottom[i:i + 2], 16) for i in (1, 3, 5))
+        a = tuple(int(top[i : i + 2], 16) for i in (1, 3, 5))
+        b = tuple(int(bottom[i : i + 2], 16) for i in (1, 3, 5))
         draw.line([(0, y), (w, y)], fill=tuple(int(a[k] + (b[k] - a[k]) * t) for k in range(3)))
     for i in range(6):
         r = w // (3 + i)
-        draw.ellipse([w // 2 - r, h // 3 - r, w // 2 + r, h // 3 + r],
-                     outline=(255, 255, 255), width=2)
+        draw.ellipse(
+            [w // 2 - r, h // 3 - r, w // 2 + r, h // 3 + r], outline=(255, 255, 255), width=2
+        )
     draw.text((w // 12, int(h * 0.8)), title.upper(), fill=(255, 255, 255))
     image.save(path, quality=90)
 
@@ -96,14 +124,16 @@ def make_movies(root: Path, media: MediaFiles) -> Path:
             f"<movie><title>{title}</title><year>{year}</year><plot>{plot}</plot>"
             f"<genre>Drama</genre><genre>Adventure</genre><rating>7.{year % 10}</rating>"
             "<actor><name>Ada Brightwell</name><role>Captain Mara Voss</role></actor>"
-            "<actor><name>Jonah Reyes</name><role>Eli</role></actor></movie>")
+            "<actor><name>Jonah Reyes</name><role>Eli</role></actor></movie>"
+        )
     for title, year, plot in NO_ART:
         folder = films / f"{title} ({year})"
         folder.mkdir(parents=True)
         (folder / f"{title} ({year}).mkv").touch()
         (folder / "movie.nfo").write_text(
             f"<movie><title>{title}</title><year>{year}</year><plot>{plot}</plot>"
-            "<genre>Drama</genre></movie>")
+            "<genre>Drama</genre></movie>"
+        )
     for p in [root, *root.rglob("*")]:
         p.chmod(0o755 if p.is_dir() else 0o644)
     return films
@@ -169,8 +199,9 @@ def drive(qapp: QApplication, player_dir: Path, scenario: Scenario) -> None:
                 os.environ[key] = value
 
 
-async def until(predicate: Callable[[], object], what: str | Callable[[], str],
-                timeout: float = 30) -> None:
+async def until(
+    predicate: Callable[[], object], what: str | Callable[[], str], timeout: float = 30
+) -> None:
     with trio.move_on_after(timeout):
         while not predicate():
             await trio.sleep(0.05)
@@ -199,8 +230,10 @@ async def shot(window: MainWindow, name: str) -> None:
 
 # --- tests ----------------------------------------------------------------------------------
 
+
 def test_first_run_to_pin_login_library_detail_search_settings(
-        qapp: QApplication, env: Env) -> None:
+    qapp: QApplication, env: Env
+) -> None:
     scans: list[ScanProgress] = []
 
     async def scenario(window: MainWindow, registry: DomainRegistry) -> None:
@@ -213,8 +246,10 @@ def test_first_run_to_pin_login_library_detail_search_settings(
         await shot(window, "connect")
         # a bad address is refused with a message, not a crash
         await type_into(line, "http://")
-        await until(lambda: "not an http" in connect.status.text()
-                    or "address" in connect.status.text(), "bad URL message")
+        await until(
+            lambda: "not an http" in connect.status.text() or "address" in connect.status.text(),
+            "bad URL message",
+        )
         line.clear()
         await type_into(line, env.base)
         await until(lambda: screen(window) == "setup", "setup screen (unclaimed server)")
@@ -231,8 +266,10 @@ def test_first_run_to_pin_login_library_detail_search_settings(
         await until(lambda: screen(window) == "settings", "settings")
         settings = window.screens["settings"]
         assert isinstance(settings, SettingsScreen)
-        assert "Libraries" in [settings.menu.item(i).text()  # type: ignore[union-attr]
-                               for i in range(settings.menu.count())]
+        assert "Libraries" in [
+            settings.menu.item(i).text()  # type: ignore[union-attr]
+            for i in range(settings.menu.count())
+        ]
         settings.select("libraries")
         settings.lib_name.setText("Films")
         settings.lib_folder.setText(str(env.films))
@@ -255,8 +292,9 @@ def test_first_run_to_pin_login_library_detail_search_settings(
         field.editingFinished.emit()
         settings_domain = registry.domain(DomainName.SETTINGS)
         assert isinstance(settings_domain, SettingsDomain)
-        await until(lambda: settings_domain.server_values.get("password_min_length") == 12,
-                    "policy saved")
+        await until(
+            lambda: settings_domain.server_values.get("password_min_length") == 12, "policy saved"
+        )
         await shot(window, "settings-server")
         settings.select("users")
         await until(lambda: settings.users.rowCount() == 1, "users table")
@@ -268,13 +306,19 @@ def test_first_run_to_pin_login_library_detail_search_settings(
         settings.new_role.setCurrentText("guest")
         QTest.mouseClick(settings.create_user_button, Qt.MouseButton.LeftButton)
         await until(lambda: settings.users.rowCount() == 2, "user created")
-        settings.users.selectRow(next(r for r in range(2)
-                                      if settings.users.item(r, 0).text() == "guest1"))
+        settings.users.selectRow(
+            next(r for r in range(2) if settings.users.item(r, 0).text() == "guest1")
+        )
         settings.edit_role.setCurrentText("user")
         QTest.mouseClick(settings.change_role_button, Qt.MouseButton.LeftButton)
-        await until(lambda: any(settings.users.item(r, 0).text() == "guest1"
-                                and settings.users.item(r, 2).text() == "user"
-                                for r in range(settings.users.rowCount())), "role changed")
+        await until(
+            lambda: any(
+                settings.users.item(r, 0).text() == "guest1"
+                and settings.users.item(r, 2).text() == "user"
+                for r in range(settings.users.rowCount())
+            ),
+            "role changed",
+        )
 
         # set a PIN in Settings -> Security
         settings.select("security")
@@ -294,8 +338,9 @@ def test_first_run_to_pin_login_library_detail_search_settings(
         settings.select("display")
         form = settings.forms["display"]
         form.widgets["poster_width"].setValue(150)  # type: ignore[union-attr]
-        await until(lambda: registry.services.settings.display.poster_width == 150,
-                    "setting applied")
+        await until(
+            lambda: registry.services.settings.display.poster_width == 150, "setting applied"
+        )
         assert SettingsStore(env.player_dir).load_settings().display.poster_width == 150
         await shot(window, "settings-display")
 
@@ -303,8 +348,14 @@ def test_first_run_to_pin_login_library_detail_search_settings(
         window.nav_home.click()
         home = window.screens["home"]
         assert isinstance(home, HomeScreen)
-        await until(lambda: any("Recently Added" in t for t in home.row_titles)
-                    and sum(len(c) for c in home.row_cards) >= len(MOVIES), "home rows", 60)
+        await until(
+            lambda: (
+                any("Recently Added" in t for t in home.row_titles)
+                and sum(len(c) for c in home.row_cards) >= len(MOVIES)
+            ),
+            "home rows",
+            60,
+        )
         recent = home.row_titles.index(next(t for t in home.row_titles if "Recently Added" in t))
         row, cards = home.rows[recent], home.row_cards[recent]
         # the GL carousel asked the shared image service for its posters and uploaded them
@@ -313,10 +364,17 @@ def test_first_run_to_pin_login_library_detail_search_settings(
         orchard = next(c for c in cards if c.title == "The Quiet Orchard")
         api = registry.services.api
         assert api is not None
-        status, body = http_json("PUT", f"{env.base}/api/v1/media/items/{orchard.id}/progress",
-                                 {"position_s": 0.4, "duration_s": 1.0,
-                                  "client_ts": "2026-01-01T10:00:00Z", "device_id": "tv"},
-                                 token=api.access_token)
+        status, body = http_json(
+            "PUT",
+            f"{env.base}/api/v1/media/items/{orchard.id}/progress",
+            {
+                "position_s": 0.4,
+                "duration_s": 1.0,
+                "client_ts": "2026-01-01T10:00:00Z",
+                "device_id": "tv",
+            },
+            token=api.access_token,
+        )
         assert status == 200, body
         await until(lambda: "Continue Watching" in home.row_titles, "Continue Watching row", 30)
         continuing = home.row_cards[home.row_titles.index("Continue Watching")]
@@ -349,8 +407,9 @@ def test_first_run_to_pin_login_library_detail_search_settings(
         assert detail.title.text() == "Starfall Horizon"
         assert "derelict ship" in detail.overview.text()
         assert "Ada Brightwell" in detail.cast.text()
-        badges = [w.text() for w in detail.findChildren(type(detail.title))
-                  if w.objectName() == "hdr"]
+        badges = [
+            w.text() for w in detail.findChildren(type(detail.title)) if w.objectName() == "hdr"
+        ]
         assert badges == ["HDR10"]
         await shot(window, "detail")
         detail.mark.click()  # Mark watched: local first, then synced
@@ -367,8 +426,11 @@ def test_first_run_to_pin_login_library_detail_search_settings(
         await until(lambda: library.poster_grid is not None, "poster grid")
         grid = library.poster_grid
         assert grid is not None and grid.view.window.count == len(MOVIES) + len(NO_ART)
-        await until(lambda: library.images is not None and library.images.stats.decoded
-                    >= len(MOVIES), "grid posters decoded", 30)
+        await until(
+            lambda: library.images is not None and library.images.stats.decoded >= len(MOVIES),
+            "grid posters decoded",
+            30,
+        )
         await until(lambda: grid.view.stats.uploads >= len(MOVIES), "posters on the GPU")
         await shot(window, "library")
         QTest.keyClick(grid.widget, Qt.Key.Key_Right)
@@ -384,8 +446,10 @@ def test_first_run_to_pin_login_library_detail_search_settings(
         QTest.keyClick(home.rows[0].widget, Qt.Key.Key_M)
         await until(lambda: window.search.isVisible(), "search overlay")
         QTest.keyClicks(window.search.field, "idnight")
-        await until(lambda: [c.title for c in window.search.results.cards()]
-                    == ["Midnight Circuit"], "search result")
+        await until(
+            lambda: [c.title for c in window.search.results.cards()] == ["Midnight Circuit"],
+            "search result",
+        )
         assert "found" in window.search.info.text()
         found = window.search.results.cards()[0]
         await until(lambda: window.posters.for_card(found) is not None, "poster in search", 30)
@@ -413,8 +477,10 @@ def test_first_run_to_pin_login_library_detail_search_settings(
         # a PIN session gets no admin sections, whatever the role
         window.nav_settings.click()
         await until(lambda: screen(window) == "settings", "settings")
-        titles = [settings.menu.item(i).text()  # type: ignore[union-attr]
-                  for i in range(settings.menu.count())]
+        titles = [
+            settings.menu.item(i).text()  # type: ignore[union-attr]
+            for i in range(settings.menu.count())
+        ]
         assert "Libraries" not in titles and "Users" not in titles and "Display" in titles
 
         # wrong PINs lock PIN login on this device; the message says so, a password unlocks it
@@ -450,8 +516,9 @@ def test_first_run_to_pin_login_library_detail_search_settings(
         settings.new_password.setText(PASSWORD + " two")
         settings.confirm_password.setText(PASSWORD + " two")
         QTest.mouseClick(settings.password_button, Qt.MouseButton.LeftButton)
-        await until(lambda: "Password changed" in settings.security_status.text(),
-                    "password changed")
+        await until(
+            lambda: "Password changed" in settings.security_status.text(), "password changed"
+        )
         window.logout.click()
         await until(lambda: screen(window) == "login", "login")
         window.activateWindow()
@@ -495,10 +562,17 @@ def test_offline_start_with_the_server_stopped(qapp: QApplication, env: Env) -> 
         home.rows[0].widget.setFocus()
         QTest.keyClick(home.rows[0].widget, Qt.Key.Key_P)
         QTest.keyClicks(window.search.field, "aper")
-        await until(lambda: [c.title for c in window.search.results.cards()]
-                    == ["Paper Lanterns"], lambda: "offline search: "
-                    + window.search.info.text() + " | " + window.notice.text() + " | "
-                    + str([c.title for c in window.search.results.cards()]))
+        await until(
+            lambda: [c.title for c in window.search.results.cards()] == ["Paper Lanterns"],
+            lambda: (
+                "offline search: "
+                + window.search.info.text()
+                + " | "
+                + window.notice.text()
+                + " | "
+                + str([c.title for c in window.search.results.cards()])
+            ),
+        )
         assert "this device" in window.search.info.text()
 
     drive(qapp, env.player_dir, scenario)
@@ -510,9 +584,15 @@ def test_server_policy_survives_a_restart(env: Env) -> None:
     app = RunningAppliance(env.app.data_dir, env={"FERREX_MEDIA_PEAK_HOURS": ""})
     try:
         base = app.wait_ready()
-        status, body = http_json("POST", base + "/api/v1/auth/login", {
-            "username": "admin", "password": PASSWORD + " two",
-            "device": {"id": "policy-check", "name": "check", "platform": "linux"}})
+        status, body = http_json(
+            "POST",
+            base + "/api/v1/auth/login",
+            {
+                "username": "admin",
+                "password": PASSWORD + " two",
+                "device": {"id": "policy-check", "name": "check", "platform": "linux"},
+            },
+        )
         assert status == 200, body
         admin = body["access_token"]
         status, body = http_json("GET", base + "/api/v1/server/settings", token=admin)
@@ -520,15 +600,26 @@ def test_server_policy_survives_a_restart(env: Env) -> None:
         assert body["policy"]["password_min_length"] == 12
         assert body["source"]["password_min_length"] == "api"
         assert body["source"]["session_hours"] == "config"
-        status, body = http_json("PATCH", base + "/api/v1/server/settings",
-                                 {"password_min_length": 3}, token=admin)
+        status, body = http_json(
+            "PATCH", base + "/api/v1/server/settings", {"password_min_length": 3}, token=admin
+        )
         assert status == 422 and "password_min_length" in body["error"]["message"]
-        status, body = http_json("POST", base + "/api/v1/auth/login", {
-            "username": "guest1", "password": "a much longer pass",
-            "device": {"id": "policy-check", "name": "check", "platform": "linux"}})
+        status, body = http_json(
+            "POST",
+            base + "/api/v1/auth/login",
+            {
+                "username": "guest1",
+                "password": "a much longer pass",
+                "device": {"id": "policy-check", "name": "check", "platform": "linux"},
+            },
+        )
         assert status == 200, body
-        status, body = http_json("PATCH", base + "/api/v1/server/settings",
-                                 {"password_min_length": 20}, token=body["access_token"])
+        status, body = http_json(
+            "PATCH",
+            base + "/api/v1/server/settings",
+            {"password_min_length": 20},
+            token=body["access_token"],
+        )
         assert status == 403, body  # the server enforces what the player hides
     finally:
         app.stop()

@@ -35,8 +35,11 @@ from ui.settings.model import DisplaySettings
 
 LIBRARY = uuid.UUID(int=7)
 # screenshots: the temp dir, or with FERREX_UPDATE_SCREENSHOTS=1 the pictures in docs/
-SHOTS = (REPO / "docs" / "screenshots" if os.environ.get("FERREX_UPDATE_SCREENSHOTS") == "1"
-         else Path(tempfile.gettempdir()) / "ferrex-screenshots")
+SHOTS = (
+    REPO / "docs" / "screenshots"
+    if os.environ.get("FERREX_UPDATE_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "ferrex-screenshots"
+)
 W, H = 960, 640
 
 
@@ -46,7 +49,8 @@ def pixels(image: QImage) -> np.ndarray:
     assert ptr is not None
     ptr.setsize(image.sizeInBytes())
     rows = np.frombuffer(memoryview(ptr), np.uint8).reshape(  # type: ignore[arg-type]
-        image.height(), image.bytesPerLine())
+        image.height(), image.bytesPerLine()
+    )
     return rows[:, : image.width() * 3].reshape(image.height(), image.width(), 3).copy()
 
 
@@ -54,10 +58,19 @@ def signature(rgb: np.ndarray) -> np.ndarray:
     """Mean colour of 4 x 6 blocks of the card's inside (corners and borders cut away): the
     placeholder's gradient and where its type sits, independent of the size it is drawn at."""
     h, w = rgb.shape[:2]
-    inner = rgb[h // 12: h - h // 12, w // 12: w - w // 12].astype(np.float64)
+    inner = rgb[h // 12 : h - h // 12, w // 12 : w - w // 12].astype(np.float64)
     ih, iw = inner.shape[:2]
-    return np.array([[inner[r * ih // 6:(r + 1) * ih // 6, c * iw // 4:(c + 1) * iw // 4]
-                      .mean(axis=(0, 1)) for c in range(4)] for r in range(6)])
+    return np.array(
+        [
+            [
+                inner[r * ih // 6 : (r + 1) * ih // 6, c * iw // 4 : (c + 1) * iw // 4].mean(
+                    axis=(0, 1)
+                )
+                for c in range(4)
+            ]
+            for r in range(6)
+        ]
+    )
 
 
 def same_design(a: np.ndarray, b: np.ndarray, tol: float = 22.0) -> bool:
@@ -87,13 +100,15 @@ def film(n: int, title: str, year: int | None = 2007) -> Card:
     return Card(uuid.UUID(int=100 + n), LIBRARY, "movie", title, year, None, None)
 
 
-def rendered_grid(qtbot: QtBot, cards: list[Card], posters: GeneratedPosters,
-                  frames: int) -> tuple[PosterGrid, np.ndarray]:
+def rendered_grid(
+    qtbot: QtBot, cards: list[Card], posters: GeneratedPosters, frames: int
+) -> tuple[PosterGrid, np.ndarray]:
     """The GL grid of ``cards`` shown, and its picture after ``frames`` frames 0.1 s apart on
     its own clock (textures arrive over a few frames); the caller closes it."""
     clock = [100.0]
-    grid = PosterGrid(ListSource(cards), posters, display=DisplaySettings(), size=(W, H),
-                      clock=lambda: clock[0])
+    grid = PosterGrid(
+        ListSource(cards), posters, display=DisplaySettings(), size=(W, H), clock=lambda: clock[0]
+    )
     qtbot.addWidget(grid.native)
     grid.show()
     qtbot.waitExposed(grid.native)
@@ -106,7 +121,8 @@ def rendered_grid(qtbot: QtBot, cards: list[Card], posters: GeneratedPosters,
 
 
 def test_a_missing_poster_is_the_same_placeholder_in_grid_search_and_details(
-        qtbot: QtBot, window: tuple[MainWindow, DomainRegistry]) -> None:
+    qtbot: QtBot, window: tuple[MainWindow, DomainRegistry]
+) -> None:
     win, _ = window
     cards = [film(0, "Alpha Film"), film(1, "Perfect Child"), film(2, "Gamma")]
     reference = pixels(placeholder_image("Perfect Child", 2007, None, 170, 255))
@@ -115,7 +131,9 @@ def test_a_missing_poster_is_the_same_placeholder_in_grid_search_and_details(
     grid, image = rendered_grid(qtbot, cards, GeneratedPosters(), frames=6)
     lay = grid.view.layout
     x, y = (round(v) for v in lay.card_origin(1, 0.0))
-    in_grid = np.ascontiguousarray(image[y:y + round(lay.poster_h), x:x + round(lay.poster_w), :3])
+    in_grid = np.ascontiguousarray(
+        image[y : y + round(lay.poster_h), x : x + round(lay.poster_w), :3]
+    )
     grid.close()
     assert same_design(in_grid, reference), "grid placeholder differs"
 
@@ -126,15 +144,21 @@ def test_a_missing_poster_is_the_same_placeholder_in_grid_search_and_details(
     qtbot.wait(50)
     rect = search.results.visualItemRect(search.results.item(1))
     d = search.results.display
-    grab = search.results.viewport().grab(QRect(  # type: ignore[union-attr]
-        rect.x() + d.spacing // 2, rect.y() + d.spacing // 2, d.poster_width, d.poster_height))
+    grab = search.results.viewport().grab(
+        QRect(  # type: ignore[union-attr]
+            rect.x() + d.spacing // 2, rect.y() + d.spacing // 2, d.poster_width, d.poster_height
+        )
+    )
     in_search = pixels(grab.toImage())
     assert same_design(in_search, reference), "search placeholder differs"
 
     # the details
     detail = detail_screen(win)
-    detail.show_detail(DetailView(id=cards[1].id, library_id=LIBRARY, kind="movie",
-                                  title="Perfect Child", year=2007))
+    detail.show_detail(
+        DetailView(
+            id=cards[1].id, library_id=LIBRARY, kind="movie", title="Perfect Child", year=2007
+        )
+    )
     shown = detail.poster.pixmap()
     assert shown is not None and not shown.isNull()
     assert same_design(pixels(shown.toImage()), reference), "detail placeholder differs"
@@ -164,12 +188,23 @@ def near(rgb: np.ndarray, colour: tuple[int, int, int], tol: int = 40) -> bool:
 
 
 def test_an_episode_card_is_landscape_with_its_still_uncropped(
-        qtbot: QtBot, window: tuple[MainWindow, DomainRegistry]) -> None:
+    qtbot: QtBot, window: tuple[MainWindow, DomainRegistry]
+) -> None:
     win, _ = window
     win.posters.put("still-1", still_png())
-    episodes = [CardView(id=uuid.UUID(int=300 + n), library_id=LIBRARY, kind="episode",
-                         title="Episode 2", series_title="Show", season_number=1,
-                         episode_numbers=(n + 1,), still_image_id="still-1") for n in range(3)]
+    episodes = [
+        CardView(
+            id=uuid.UUID(int=300 + n),
+            library_id=LIBRARY,
+            kind="episode",
+            title="Episode 2",
+            series_title="Show",
+            season_number=1,
+            episode_numbers=(n + 1,),
+            still_image_id="still-1",
+        )
+        for n in range(3)
+    ]
     assert episodes[1].label == "Show · S01E02"
     cards = detail_screen(win).child_cards  # a season's episodes
     cards.show()
@@ -192,10 +227,19 @@ def test_an_episode_card_is_landscape_with_its_still_uncropped(
 
     # its details show the still in a landscape frame, whole, with series and numbers
     detail = detail_screen(win)
-    detail.show_detail(DetailView(id=episodes[1].id, library_id=LIBRARY, kind="episode",
-                                  title="Episode 2", season_number=1, episode_numbers=(2,),
-                                  series_title="Show", still_image_id="still-1",
-                                  poster_image_id="still-1"))
+    detail.show_detail(
+        DetailView(
+            id=episodes[1].id,
+            library_id=LIBRARY,
+            kind="episode",
+            title="Episode 2",
+            season_number=1,
+            episode_numbers=(2,),
+            series_title="Show",
+            still_image_id="still-1",
+            poster_image_id="still-1",
+        )
+    )
     assert detail.title.text() == "Show · S01E02"
     shown = detail.poster.pixmap()
     assert shown is not None and shown.width() > shown.height()
@@ -207,15 +251,34 @@ def test_an_episode_card_is_landscape_with_its_still_uncropped(
     for n, colour in enumerate(("#264653", "#e76f51", "#2a9d8f", "#6d597a")):
         win.posters.put(f"frame-{n}", frame_png(colour))
     names = ["The Lighthouse", "Episode 2", "Low Tide", "The Keeper's Log"]
-    season = [CardView(id=uuid.UUID(int=400 + n), library_id=LIBRARY, kind="episode",
-                       title=name, series_title="Harbour Lights", season_number=1,
-                       episode_numbers=(n + 1,), still_image_id=f"frame-{n}",
-                       progress=0.4 if n == 1 else None, watched=n == 0)
-              for n, name in enumerate(names)]
-    detail.show_detail(DetailView(id=uuid.UUID(int=399), library_id=LIBRARY, kind="season",
-                                  title="Season 1", year=2022, series_title="Harbour Lights",
-                                  season_number=1, children=tuple(season),
-                                  overview="Four nights on a rock in the North Sea."))
+    season = [
+        CardView(
+            id=uuid.UUID(int=400 + n),
+            library_id=LIBRARY,
+            kind="episode",
+            title=name,
+            series_title="Harbour Lights",
+            season_number=1,
+            episode_numbers=(n + 1,),
+            still_image_id=f"frame-{n}",
+            progress=0.4 if n == 1 else None,
+            watched=n == 0,
+        )
+        for n, name in enumerate(names)
+    ]
+    detail.show_detail(
+        DetailView(
+            id=uuid.UUID(int=399),
+            library_id=LIBRARY,
+            kind="season",
+            title="Season 1",
+            year=2022,
+            series_title="Harbour Lights",
+            season_number=1,
+            children=tuple(season),
+            overview="Four nights on a rock in the North Sea.",
+        )
+    )
     win.show_screen("detail")
     assert detail.title.text() == "Harbour Lights · Season 1"
     qtbot.wait(300)
@@ -241,12 +304,16 @@ def frame_png(colour: str) -> bytes:
 
 
 def test_the_top_bar_highlights_the_view_on_screen(
-        window: tuple[MainWindow, DomainRegistry]) -> None:
+    window: tuple[MainWindow, DomainRegistry],
+) -> None:
     win, _ = window
 
     def checked() -> list[str]:
-        return [b.text() for b in (win.nav_home, win.nav_library, win.nav_search,
-                                   win.nav_settings) if b.isChecked()]
+        return [
+            b.text()
+            for b in (win.nav_home, win.nav_library, win.nav_search, win.nav_settings)
+            if b.isChecked()
+        ]
 
     win.on_event(ScreenChanged("home"))
     assert checked() == ["Home"]
@@ -278,10 +345,18 @@ def test_home_rows_grid_and_details_name_an_episode_with_its_series() -> None:
     from ui.domains.views import card_from_api, detail_from_api
     from ui.screens.browse import card_of
 
-    item = MediaItemOut(id=uuid.uuid4(), library_id=LIBRARY, kind="episode", title="The Pilot",
-                        sort_title="00002", season_number=1, episode_numbers=[2],
-                        series_id=uuid.uuid4(), series_title="Show",
-                        added_at=datetime(2026, 1, 1, tzinfo=UTC))
+    item = MediaItemOut(
+        id=uuid.uuid4(),
+        library_id=LIBRARY,
+        kind="episode",
+        title="The Pilot",
+        sort_title="00002",
+        season_number=1,
+        episode_numbers=[2],
+        series_id=uuid.uuid4(),
+        series_title="Show",
+        added_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
     view = card_from_api(item)
     assert view.label == "Show · S01E02 · The Pilot" and view.landscape
     assert card_of(view).label == "Show · S01E02 · The Pilot"  # the home carousels' cards
@@ -291,15 +366,29 @@ def test_home_rows_grid_and_details_name_an_episode_with_its_series() -> None:
     assert film.label == "Alien" and not film.landscape
 
 
-def test_an_episode_in_the_gl_grid_shows_its_still_whole_in_a_landscape_band(
-        qtbot: QtBot) -> None:
+def test_an_episode_in_the_gl_grid_shows_its_still_whole_in_a_landscape_band(qtbot: QtBot) -> None:
     """The GL grid and carousels (Next Up, Continue Watching) keep portrait slots: an episode's
     16:9 still is decoded at 16:9 and set across the middle of its placeholder, not stretched
     or cropped into the slot."""
     from tests.grid_kit import poster_colour
 
-    episodes = [Card(uuid.UUID(int=500 + n), LIBRARY, "episode", "Episode 1", 2022, None, None,
-                     None, "Show", 1, (n + 1,), f"{n + 3:064x}") for n in range(3)]
+    episodes = [
+        Card(
+            uuid.UUID(int=500 + n),
+            LIBRARY,
+            "episode",
+            "Episode 1",
+            2022,
+            None,
+            None,
+            None,
+            "Show",
+            1,
+            (n + 1,),
+            f"{n + 3:064x}",
+        )
+        for n in range(3)
+    ]
     posters = GeneratedPosters()
     grid, image = rendered_grid(qtbot, episodes, posters, frames=30)
     grid.close()
@@ -325,5 +414,6 @@ def test_an_episode_in_the_gl_grid_shows_its_still_whole_in_a_landscape_band(
     band = top + still_h // 8
     assert any(close(at(band + d), (250, 250, 250), tol=20) for d in (0, 1, 2))
     # above and below the band: the placeholder card, not the still stretched
-    assert not close(at(y + 8), colour, tol=30) and not close(at(y + lay.poster_h - 8), colour,
-                                                              tol=30)
+    assert not close(at(y + 8), colour, tol=30) and not close(
+        at(y + lay.poster_h - 8), colour, tol=30
+    )

@@ -12,10 +12,21 @@ from sync.player_paths import ENV_VAR
 from sync.replica import Replica
 from ui.main import main
 
-COMMANDS = [["gui"], ["sync"], ["offline"], ["offline", "ls"], ["offline", "show"],
-            ["offline", "progress"], ["offline", "watched"], ["offline", "unwatched"],
-            ["offline", "pending"], ["offline", "status"], ["download"], ["downloads"],
-            ["downloads", "remove"]]
+COMMANDS = [
+    ["gui"],
+    ["sync"],
+    ["offline"],
+    ["offline", "ls"],
+    ["offline", "show"],
+    ["offline", "progress"],
+    ["offline", "watched"],
+    ["offline", "unwatched"],
+    ["offline", "pending"],
+    ["offline", "status"],
+    ["download"],
+    ["downloads"],
+    ["downloads", "remove"],
+]
 
 
 def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
@@ -27,15 +38,17 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
-def test_every_command_takes_server_and_data_dir(command: list[str],
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_command_takes_server_and_data_dir(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main([*command, "--help"]) == 0
     out = capsys.readouterr().out
     assert "--server URL" in out and "--data-dir DIR" in out, out
 
 
-def test_data_dir_is_used_by_sync_and_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_data_dir_is_used_by_sync_and_offline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     elsewhere = tmp_path / "env-dir"
     monkeypatch.setenv(ENV_VAR, str(elsewhere))
     chosen = tmp_path / "chosen"
@@ -53,10 +66,12 @@ def test_data_dir_is_used_by_sync_and_offline(tmp_path: Path, monkeypatch: pytes
 
 
 def test_offline_server_refuses_another_servers_replica(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = tmp_path / "data"
     Replica.open(data / "replica").close()
-    status = main(["offline", "status", "--data-dir", str(data), "--server",
-                   "http://other.example:8420"])
+    status = main(
+        ["offline", "status", "--data-dir", str(data), "--server", "http://other.example:8420"]
+    )
     assert status == 1
     assert "is not of http://other.example:8420" in capsys.readouterr().err

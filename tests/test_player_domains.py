@@ -102,8 +102,11 @@ async def test_events_reach_every_domain_and_listener() -> None:
     heard: list[object] = []
     registry.listen(heard.append)
     await registry.broadcast(LoggedOut())
-    assert sorted(calls) == [(DomainName.AUTH, "LoggedOut"), (DomainName.MEDIA, "LoggedOut"),
-                             (DomainName.SEARCH, "LoggedOut")]
+    assert sorted(calls) == [
+        (DomainName.AUTH, "LoggedOut"),
+        (DomainName.MEDIA, "LoggedOut"),
+        (DomainName.SEARCH, "LoggedOut"),
+    ]
     assert heard == [LoggedOut()]
 
 
@@ -161,11 +164,23 @@ async def test_settings_domain_validates_persists_and_broadcasts(tmp_path: Path)
 async def test_scan_events_become_progress() -> None:
     registry, seen = registry_with_log()
     lib = uuid.uuid4()
-    await registry.broadcast(ServerEventReceived(type="scan.progress", data={
-        "library_id": str(lib), "state": "running", "files_found": 7, "folders_walked": 3,
-        "jobs_done": 4, "jobs_queued": 9, "eta_s": 2.5}))
-    await registry.broadcast(ServerEventReceived(type="scan.completed", data={
-        "library_id": str(lib), "files_found": 8}))
+    await registry.broadcast(
+        ServerEventReceived(
+            type="scan.progress",
+            data={
+                "library_id": str(lib),
+                "state": "running",
+                "files_found": 7,
+                "folders_walked": 3,
+                "jobs_done": 4,
+                "jobs_queued": 9,
+                "eta_s": 2.5,
+            },
+        )
+    )
+    await registry.broadcast(
+        ServerEventReceived(type="scan.completed", data={"library_id": str(lib), "files_found": 8})
+    )
     progress = [e for e in seen if isinstance(e, ScanProgress)]
     assert [(p.state, p.files_found) for p in progress] == [("running", 7), ("completed", 8)]
     library = registry.domain(DomainName.LIBRARY)
@@ -174,13 +189,18 @@ async def test_scan_events_become_progress() -> None:
 
 # --- decision engine ----------------------------------------------------------------------------
 
+
 def test_decision_engine_strategies() -> None:
     engine = DecisionEngine()
     simple = MediaQuery(limit=50)
-    assert engine.decide(simple, replica_complete=False, replica_items=0,
-                         online=True).strategy is Strategy.SERVER_ONLY
-    assert engine.decide(simple, replica_complete=True, replica_items=1000,
-                         online=False).strategy is Strategy.CLIENT_ONLY
+    assert (
+        engine.decide(simple, replica_complete=False, replica_items=0, online=True).strategy
+        is Strategy.SERVER_ONLY
+    )
+    assert (
+        engine.decide(simple, replica_complete=True, replica_items=1000, online=False).strategy
+        is Strategy.CLIENT_ONLY
+    )
     with pytest.raises(NoSource):
         engine.decide(simple, replica_complete=False, replica_items=0, online=False)
     race = engine.decide(simple, replica_complete=True, replica_items=30_000, online=True)
@@ -188,14 +208,20 @@ def test_decision_engine_strategies() -> None:
     assert abs(race.client_ms - race.server_ms) <= RACE_WINDOW_MS
     # a huge replica with an expensive filter is far costlier locally than on the server
     heavy = MediaQueryBuilder().search("matrix").watch_status(WatchStatus.WATCHED).build()
-    slow_client = engine.decide(heavy, replica_complete=True, replica_items=50_000_000,
-                                online=True)
+    slow_client = engine.decide(heavy, replica_complete=True, replica_items=50_000_000, online=True)
     assert slow_client.strategy is Strategy.SERVER_ONLY
     # the server refuses queries over its complexity budget: answer locally
-    over = MediaQueryBuilder().search("matrix").watch_status(WatchStatus.WATCHED) \
-        .genres("a", "b", "c").build()
-    assert engine.decide(over, replica_complete=True, replica_items=100,
-                         online=True).strategy is Strategy.CLIENT_ONLY
+    over = (
+        MediaQueryBuilder()
+        .search("matrix")
+        .watch_status(WatchStatus.WATCHED)
+        .genres("a", "b", "c")
+        .build()
+    )
+    assert (
+        engine.decide(over, replica_complete=True, replica_items=100, online=True).strategy
+        is Strategy.CLIENT_ONLY
+    )
 
 
 async def test_parallel_race_returns_first_and_cancels_the_other() -> None:
@@ -218,8 +244,9 @@ async def test_parallel_race_returns_first_and_cancels_the_other() -> None:
         return "client"
 
     with trio.fail_after(2):
-        outcome = await engine.execute(q, decision, replica_items=10, client=fast_client,
-                                       server=slow_server)
+        outcome = await engine.execute(
+            q, decision, replica_items=10, client=fast_client, server=slow_server
+        )
     assert outcome.result == "client" and outcome.winner == "client"
     assert cancelled == ["server"]
 
@@ -230,6 +257,7 @@ async def test_parallel_race_returns_first_and_cancels_the_other() -> None:
         await trio.sleep(0.01)
         return "server"
 
-    outcome = await engine.execute(q, decision, replica_items=10, client=broken_client,
-                                   server=ok_server)
+    outcome = await engine.execute(
+        q, decision, replica_items=10, client=broken_client, server=ok_server
+    )
     assert outcome.winner == "server"  # one side failing leaves the race to the other

@@ -54,8 +54,9 @@ def test_image_service_releases_decoded_posters(tmp_path: Path) -> None:
     assert service.memory.bytes == 0 and service.take_ready(10) == []
 
 
-@pytest.mark.parametrize(("slot", "needed"), [((170, 255), 260), ((170, 255), 102),
-                                              ((340, 510), 180), ((170, 24), 600)])
+@pytest.mark.parametrize(
+    ("slot", "needed"), [((170, 255), 260), ((170, 255), 102), ((340, 510), 180), ((170, 24), 600)]
+)
 def test_atlas_is_sized_to_the_slots_it_needs(slot: tuple[int, int], needed: int) -> None:
     grid = fit_slots(slot[0], slot[1], needed, 16384)
     assert grid.capacity >= needed
@@ -85,8 +86,12 @@ def test_trim_and_arena_cap_are_harmless() -> None:
 
 @pytest.fixture
 def grid(qtbot: QtBot) -> Iterator[PosterGrid]:
-    canvas = PosterGrid(ListSource(make_cards(3_000)), GeneratedPosters(),
-                        display=DisplaySettings(), size=(960, 640))
+    canvas = PosterGrid(
+        ListSource(make_cards(3_000)),
+        GeneratedPosters(),
+        display=DisplaySettings(),
+        size=(960, 640),
+    )
     qtbot.addWidget(canvas.native)
     canvas.show()
     qtbot.waitExposed(canvas.native)

@@ -41,27 +41,36 @@ from ui.net.credentials import CredentialStore, StoredTokens
 from ui.playback.client import StreamingClient
 
 
-@pytest.mark.parametrize(("text", "url"), [
-    ("ferrex.local:8420", "http://ferrex.local:8420"),
-    ("  http://10.0.0.5:8420/ ", "http://10.0.0.5:8420"),
-    ("https://media.example.org", "https://media.example.org"),
-])
+@pytest.mark.parametrize(
+    ("text", "url"),
+    [
+        ("ferrex.local:8420", "http://ferrex.local:8420"),
+        ("  http://10.0.0.5:8420/ ", "http://10.0.0.5:8420"),
+        ("https://media.example.org", "https://media.example.org"),
+    ],
+)
 def test_server_addresses(text: str, url: str) -> None:
     assert normalize_url(text) == url
 
 
-@pytest.mark.parametrize("text", ["", "http://", "ftp://nas", "http://nas:8420/api/v1",
-                                  "http://[::1"])
+@pytest.mark.parametrize(
+    "text", ["", "http://", "ftp://nas", "http://nas:8420/api/v1", "http://[::1"]
+)
 def test_bad_server_addresses_are_refused_with_a_message(text: str) -> None:
     with pytest.raises(ValueError, match="address"):
         normalize_url(text)
 
 
 def test_lockouts_and_rate_limits_are_said_plainly() -> None:
-    locked = ApiError(423, "account_locked", "too many failed passwords; try again in 840 s",
-                      {"retry_after_s": 840})
-    assert locked.user_message() == ("This account is locked after too many wrong passwords. "
-                                     "Try again in 14 minutes.")
+    locked = ApiError(
+        423,
+        "account_locked",
+        "too many failed passwords; try again in 840 s",
+        {"retry_after_s": 840},
+    )
+    assert locked.user_message() == (
+        "This account is locked after too many wrong passwords. Try again in 14 minutes."
+    )
     device = ApiError(423, "device_locked", "PIN locked")
     assert "Log in with your password" in device.user_message(pin=True)
     limited = ApiError(429, "rate_limited", "slow down", retry_after=42)
@@ -203,8 +212,7 @@ async def test_concurrent_requests_on_an_expired_session_make_one_refresh(h: Har
         assert not api.closed, "a borrowed connection is its owner's to close"
 
 
-async def test_a_refused_refresh_ends_the_session_without_being_presented_again(
-        h: Harness) -> None:
+async def test_a_refused_refresh_ends_the_session_without_being_presented_again(h: Harness) -> None:
     saved: list[TokenPair] = []
     api, transport = await logged_in(h, saved)
     async with api:
@@ -212,8 +220,9 @@ async def test_a_refused_refresh_ends_the_session_without_being_presented_again(
         refresh_token = api.refresh_token
         assert refresh_token is not None
         # another holder of the same pair rotated it first: the player's copy is now stale
-        async with ApiClient("http://nas:8420", transport=Counting(h.app),
-                             refresh_token=refresh_token) as other:
+        async with ApiClient(
+            "http://nas:8420", transport=Counting(h.app), refresh_token=refresh_token
+        ) as other:
             await other.refresh()
         with pytest.raises(AuthExpired) as ended:
             await api.me()

@@ -63,18 +63,35 @@ def _shows(rnd: random.Random, added: datetime) -> tuple[list[Row], list[Episode
     rows: list[Row] = []
     episodes: list[Episode] = []
 
-    def item(kind: str, title: str, parent: uuid.UUID | None = None,
-             season: int | None = None, present: bool = True) -> Row:
-        row = Row(id=uuid.UUID(int=rnd.getrandbits(128)), kind=kind, title=title,
-                  sort_title=title.lower(), original_title=None, year=2000 + rnd.randrange(20),
-                  release_date=None, rating=None, runtime_minutes=45, genres=["Drama"],
-                  added_at=added + timedelta(minutes=rnd.randrange(10**5)), present=present,
-                  parent_id=parent, season_number=season)
+    def item(
+        kind: str,
+        title: str,
+        parent: uuid.UUID | None = None,
+        season: int | None = None,
+        present: bool = True,
+    ) -> Row:
+        row = Row(
+            id=uuid.UUID(int=rnd.getrandbits(128)),
+            kind=kind,
+            title=title,
+            sort_title=title.lower(),
+            original_title=None,
+            year=2000 + rnd.randrange(20),
+            release_date=None,
+            rating=None,
+            runtime_minutes=45,
+            genres=["Drama"],
+            added_at=added + timedelta(minutes=rnd.randrange(10**5)),
+            present=present,
+            parent_id=parent,
+            season_number=season,
+        )
         rows.append(row)
         return row
 
-    def episode(season: Row, numbers: list[int], air: date | None = None,
-                present: bool = True) -> None:
+    def episode(
+        season: Row, numbers: list[int], air: date | None = None, present: bool = True
+    ) -> None:
         label = "-".join(f"E{n:02d}" for n in numbers) or f"{air}"
         row = item("episode", f"{label}", season.id, season.season_number, present)
         row.sort_title = f"{numbers[0] if numbers else 0:05d}"
@@ -122,12 +139,14 @@ async def _generate(db: Database, seed_value: int) -> Library:
     for k, e in enumerate(rnd.sample(present, len(present) // 2)):
         at = T0 - timedelta(hours=rnd.choice([0, 1, 1, 2, 3, 5, 8, 13]) + k % 2)
         completed = rnd.random() < 0.75
-        await mq.save_progress(db, user, e.row.id, 2700.0 if completed else 600.0, 2700.0,
-                               completed, at, "tv")
+        await mq.save_progress(
+            db, user, e.row.id, 2700.0 if completed else 600.0, 2700.0, completed, at, "tv"
+        )
     for k, film in enumerate(r for r in films if r.present):
         if k % 4 == 0:
-            await mq.save_progress(db, user, film.id, 300.0 * (k % 3), 6000.0, k % 8 == 0,
-                                   T0 - timedelta(days=k), "tv")
+            await mq.save_progress(
+                db, user, film.id, 300.0 * (k % 3), 6000.0, k % 8 == 0, T0 - timedelta(days=k), "tv"
+            )
     titles = {r.id: (r.title, r.original_title) for r in [*cat.rows, *show_rows] if r.present}
     return Library(user, titles, episodes)
 
@@ -144,8 +163,9 @@ async def _replica(db: Database, user: uuid.UUID, path: Path) -> Replica:
 
 
 @pytest.fixture(params=[3, 11, 2026])
-async def engines(request: pytest.FixtureRequest, db: Database,
-                  tmp_path: Path) -> AsyncIterator[tuple[Library, Replica]]:
+async def engines(
+    request: pytest.FixtureRequest, db: Database, tmp_path: Path
+) -> AsyncIterator[tuple[Library, Replica]]:
     library = await _generate(db, request.param)
     replica = await _replica(db, library.user, tmp_path / "replica")
     yield library, replica
@@ -154,23 +174,55 @@ async def engines(request: pytest.FixtureRequest, db: Database,
 
 def _filters(q: MediaQuery, user: uuid.UUID) -> mq.Filters:
     return mq.Filters(
-        user_id=user, kinds=list(q.kinds) or None, library_ids=list(q.library_ids) or None,
-        genres=q.genres or None, all_genres=q.genre_match == "all", year_min=q.year_min,
-        year_max=q.year_max, rating_min=q.rating_min, rating_max=q.rating_max,
-        runtime_min=q.runtime_min, runtime_max=q.runtime_max, min_height=q.min_height,
-        hdr=list(q.hdr) or None, search=q.search, watch_status=q.watch_status)
+        user_id=user,
+        kinds=list(q.kinds) or None,
+        library_ids=list(q.library_ids) or None,
+        genres=q.genres or None,
+        all_genres=q.genre_match == "all",
+        year_min=q.year_min,
+        year_max=q.year_max,
+        rating_min=q.rating_min,
+        rating_max=q.rating_max,
+        runtime_min=q.runtime_min,
+        runtime_max=q.runtime_max,
+        min_height=q.min_height,
+        hdr=list(q.hdr) or None,
+        search=q.search,
+        watch_status=q.watch_status,
+    )
 
 
 async def _sql(db: Database, q: MediaQuery, user: uuid.UUID) -> tuple[list[uuid.UUID], int]:
-    rows, total = await mq.query(db, _filters(q, user), q.sort_by.value,
-                                 q.sort_order is SortOrder.DESC, q.limit, q.offset, None,
-                                 with_total=True)
+    rows, total = await mq.query(
+        db,
+        _filters(q, user),
+        q.sort_by.value,
+        q.sort_order is SortOrder.DESC,
+        q.limit,
+        q.offset,
+        None,
+        with_total=True,
+    )
     assert total is not None
     return [r.id for r in rows], total
 
 
-SEARCHES = ["matrix", "matrx", "fabuleux", "night", "nigth shift", "harbor", "wire", "the",
-            "arival", "interstelar", "gravty", "heat 2", "par", "e01"]
+SEARCHES = [
+    "matrix",
+    "matrx",
+    "fabuleux",
+    "night",
+    "nigth shift",
+    "harbor",
+    "wire",
+    "the",
+    "arival",
+    "interstelar",
+    "gravty",
+    "heat 2",
+    "par",
+    "e01",
+]
 QUERIES = [
     MediaQueryBuilder(),
     MediaQueryBuilder().movies_only().genres("Action", "Drama"),
@@ -185,8 +237,9 @@ QUERIES = [
 ]
 
 
-async def test_browse_and_search_answer_alike(db: Database,
-                                              engines: tuple[Library, Replica]) -> None:
+async def test_browse_and_search_answer_alike(
+    db: Database, engines: tuple[Library, Replica]
+) -> None:
     library, replica = engines
     for builder in QUERIES:
         q = builder.limit(500).build()
@@ -197,8 +250,7 @@ async def test_browse_and_search_answer_alike(db: Database,
             assert set(ids) == await pg_title_matches(db, q.search, library.titles), q.search
 
 
-async def test_next_episode_answers_alike(db: Database,
-                                          engines: tuple[Library, Replica]) -> None:
+async def test_next_episode_answers_alike(db: Database, engines: tuple[Library, Replica]) -> None:
     library, replica = engines
     answered = 0
     for e in library.episodes:
@@ -221,8 +273,17 @@ async def test_next_up_answers_alike(db: Database, engines: tuple[Library, Repli
 async def test_the_replica_word_similarity_is_pg_trgm(db: Database) -> None:
     """The replica's word similarity (``sync/word_similarity.py``) computes what Postgres'
     ``word_similarity()`` computes, beyond the generated library's titles."""
-    texts = ["The Matrix", "The Matrix Reloaded", "Le Fabuleux Destin d'Amélie Poulain",
-             "Night Shift", "Nightfall", "two words", "Interstellar 2", "Heat", "Parasite"]
+    texts = [
+        "The Matrix",
+        "The Matrix Reloaded",
+        "Le Fabuleux Destin d'Amélie Poulain",
+        "Night Shift",
+        "Nightfall",
+        "two words",
+        "Interstellar 2",
+        "Heat",
+        "Parasite",
+    ]
     for query in [*SEARCHES, "word", "amelie", "destin", "reloaded matrix"]:
         for text in texts:
             pg = await db.fetchval(PG_WORD_SIMILARITY, query, text)
@@ -231,6 +292,7 @@ async def test_the_replica_word_similarity_is_pg_trgm(db: Database) -> None:
 
 
 # --- the rule itself, on hand-written cases ---------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Ep:
@@ -242,8 +304,13 @@ class Ep:
 
 
 def _ep(season: int | None, *numbers: int, air: date | None = None, n: int = 0) -> Ep:
-    return Ep(season, list(numbers), air, f"{numbers[0] if numbers else 0:05d}",
-              uuid.UUID(int=n or hash((season, numbers, air)) % 2**64))
+    return Ep(
+        season,
+        list(numbers),
+        air,
+        f"{numbers[0] if numbers else 0:05d}",
+        uuid.UUID(int=n or hash((season, numbers, air)) % 2**64),
+    )
 
 
 def test_the_next_episode_rule() -> None:
@@ -262,7 +329,8 @@ def test_the_next_episode_rule() -> None:
     assert nxt(s2e1) == dated_a and nxt(dated_a) == dated_b, "undated numbers: by air date"
     assert nxt(dated_b) is None, "the end of the series"
     assert nxt(s0e1) == s0e2 and nxt(s0e2) is None, "specials keep to themselves"
-    assert all(nxt(e) != s0e1 and nxt(e) != s0e2 for e in show if e.season_number != 0), \
+    assert all(nxt(e) != s0e1 and nxt(e) != s0e2 for e in show if e.season_number != 0), (
         "and never come after a regular episode"
+    )
     played: list[tuple[Any, int]] = [(s1e1, 5), (s1e3, 9), (s1e4, 9)]
     assert episode_order.last_completed(played) == s1e4, "same instant: the later episode"

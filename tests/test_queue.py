@@ -23,10 +23,16 @@ async def library_id(db: Database) -> uuid.UUID:
     return (await libraries.create(db, "Films", "movies", ["/srv/films"])).id
 
 
-def job(library_id: uuid.UUID, key: str | None = None, *, priority: Priority = Priority.P1,
-        max_attempts: int = 5) -> NewJob:
-    return NewJob("folder_scan", library_id, {"path": f"/srv/films/{key}"}, priority, key,
-                  max_attempts)
+def job(
+    library_id: uuid.UUID,
+    key: str | None = None,
+    *,
+    priority: Priority = Priority.P1,
+    max_attempts: int = 5,
+) -> NewJob:
+    return NewJob(
+        "folder_scan", library_id, {"path": f"/srv/films/{key}"}, priority, key, max_attempts
+    )
 
 
 async def test_enqueue_is_idempotent_by_dedupe_key_and_raises_priority(
@@ -71,13 +77,20 @@ async def test_claim_leases_each_job_to_exactly_one_worker(
 
 async def test_claim_respects_band_library_and_order(db: Database, library_id: uuid.UUID) -> None:
     other = (await libraries.create(db, "Shows", "series", ["/srv/shows"])).id
-    await queue.enqueue(db, [job(library_id, "p2", priority=Priority.P2),
-                             job(other, "other", priority=Priority.P0),
-                             job(library_id, "p0-1", priority=Priority.P0),
-                             job(library_id, "p0-2", priority=Priority.P0)])
-    assert await queue.eligible(db) == {(2, library_id): {"folder_scan": 1},
-                                        (0, other): {"folder_scan": 1},
-                                        (0, library_id): {"folder_scan": 2}}
+    await queue.enqueue(
+        db,
+        [
+            job(library_id, "p2", priority=Priority.P2),
+            job(other, "other", priority=Priority.P0),
+            job(library_id, "p0-1", priority=Priority.P0),
+            job(library_id, "p0-2", priority=Priority.P0),
+        ],
+    )
+    assert await queue.eligible(db) == {
+        (2, library_id): {"folder_scan": 1},
+        (0, other): {"folder_scan": 1},
+        (0, library_id): {"folder_scan": 2},
+    }
     assert await queue.claim(db, 0, library_id, "w", kinds=["media_analyze"]) is None
     first = await queue.claim(db, 0, library_id, "w")
     assert first is not None and first.dedupe_key == "p0-1"

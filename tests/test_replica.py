@@ -29,8 +29,11 @@ def films(w: World) -> uuid.UUID:
 
 
 def roots(w: World, library_id: uuid.UUID | None = None) -> list:
-    return [i for i in w.items.values() if i.parent_id is None
-            and (library_id is None or i.library_id == library_id)]
+    return [
+        i
+        for i in w.items.values()
+        if i.parent_id is None and (library_id is None or i.library_id == library_id)
+    ]
 
 
 def test_empty_replica_needs_a_snapshot(tmp_path: Path) -> None:
@@ -52,8 +55,9 @@ def test_snapshot_fills_grid_in_title_order(setup: tuple[World, Replica]) -> Non
     assert replica.count() == len(expected)
     assert replica.count(films(w)) == len(roots(w, films(w)))
     # offset/limit page, and descending is the exact reverse
-    assert [c.id for c in replica.cards(None, SortBy.TITLE, SortOrder.ASC, 10, 5)] == \
-        [r.id for r in expected[10:15]]
+    assert [c.id for c in replica.cards(None, SortBy.TITLE, SortOrder.ASC, 10, 5)] == [
+        r.id for r in expected[10:15]
+    ]
     desc = replica.cards(None, SortBy.TITLE, SortOrder.DESC, 0, 500)
     assert [c.id for c in desc] == [r.id for r in reversed(expected)]
 
@@ -62,9 +66,12 @@ def test_snapshot_fills_grid_in_title_order(setup: tuple[World, Replica]) -> Non
 def test_sorted_pages_follow_the_sort_key(setup: tuple[World, Replica], sort: SortBy) -> None:
     w, replica = setup
     lib = films(w)
-    key = {SortBy.YEAR: lambda r: r.year or 0, SortBy.RATING: lambda r: r.rating or -1,
-           SortBy.DATE_ADDED: lambda r: r.added_at,
-           SortBy.RUNTIME: lambda r: r.runtime_minutes or -1}[sort]
+    key = {
+        SortBy.YEAR: lambda r: r.year or 0,
+        SortBy.RATING: lambda r: r.rating or -1,
+        SortBy.DATE_ADDED: lambda r: r.added_at,
+        SortBy.RUNTIME: lambda r: r.runtime_minutes or -1,
+    }[sort]
     page = replica.cards(lib, sort, SortOrder.DESC, 0, 500)
     records = [w.items[c.id] for c in page]
     assert len(records) == len(roots(w, lib))
@@ -77,8 +84,12 @@ def test_card_and_detail_records(setup: tuple[World, Replica]) -> None:
     movie = next(i for i in w.items.values() if i.kind == "movie")
     assert replica.item(movie.id) == movie
     card = next(c for c in replica.cards(limit=500) if c.id == movie.id)
-    assert (card.title, card.year, card.placeholder_color, card.poster_image_id) == \
-        (movie.title, movie.year, movie.placeholder_color, movie.poster_image_id)
+    assert (card.title, card.year, card.placeholder_color, card.poster_image_id) == (
+        movie.title,
+        movie.year,
+        movie.placeholder_color,
+        movie.poster_image_id,
+    )
     entry = replica.image(movie.poster_image_id or "")
     assert entry is not None and entry.color == movie.placeholder_color
     assert entry.blurhash == movie.blurhash and entry.kind == "poster"
@@ -97,12 +108,27 @@ def test_children_in_season_and_episode_order(setup: tuple[World, Replica]) -> N
 
 def test_query_filters_like_the_server(setup: tuple[World, Replica]) -> None:
     w, replica = setup
-    q = (MediaQueryBuilder().movies_only().genres("Drama", "Comedy").year_range(1970, 2010)
-         .rating_range(5, None).sort_by(SortBy.YEAR).limit(500).build())
+    q = (
+        MediaQueryBuilder()
+        .movies_only()
+        .genres("Drama", "Comedy")
+        .year_range(1970, 2010)
+        .rating_range(5, None)
+        .sort_by(SortBy.YEAR)
+        .limit(500)
+        .build()
+    )
     cards, total = replica.query(q)
-    expected = [r for r in w.items.values() if r.kind == "movie"
-                and {"Drama", "Comedy"} & set(r.genres) and r.year is not None
-                and 1970 <= r.year <= 2010 and r.rating is not None and r.rating >= 5]
+    expected = [
+        r
+        for r in w.items.values()
+        if r.kind == "movie"
+        and {"Drama", "Comedy"} & set(r.genres)
+        and r.year is not None
+        and 1970 <= r.year <= 2010
+        and r.rating is not None
+        and r.rating >= 5
+    ]
     assert total == len(expected)
     assert {c.id for c in cards} == {r.id for r in expected}
     assert [w.items[c.id].year for c in cards] == sorted(r.year for r in expected)
@@ -135,16 +161,22 @@ def test_deltas_upsert_delete_and_watch(setup: tuple[World, Replica]) -> None:
     del w.items[gone.id]
     seen = next(r for r in roots(w, lib) if r.id != new.id)
     state = w.set_watch(seen.id, 100.0, False, T0 + timedelta(days=3))
-    end = replica.apply_changes([ItemFrame(item=new), Tombstone(entity="item", id=gone.id),
-                                 WatchFrame(item_id=seen.id, state=state),
-                                 EndFrame(seq=w.seq + 1)])
+    end = replica.apply_changes(
+        [
+            ItemFrame(item=new),
+            Tombstone(entity="item", id=gone.id),
+            WatchFrame(item_id=seen.id, state=state),
+            EndFrame(seq=w.seq + 1),
+        ]
+    )
     assert end.seq == replica.cursor == w.seq + 1
     assert replica.cards(lib, limit=1)[0].id == new.id
     assert replica.item(gone.id) is None
     assert gone.id not in {c.id for c in replica.cards(lib, limit=500)}
     assert replica.watch(seen.id) == state
     in_progress, _ = replica.query(
-        MediaQueryBuilder().watch_status(WatchStatus.IN_PROGRESS).limit(500).build())
+        MediaQueryBuilder().watch_status(WatchStatus.IN_PROGRESS).limit(500).build()
+    )
     assert [c.id for c in in_progress] == [seen.id]
     assert [c.id for c in replica.continue_watching(5)] == [seen.id]
 
@@ -160,8 +192,11 @@ def test_library_tombstone_removes_its_items(setup: tuple[World, Replica]) -> No
 
 def test_recently_added_and_next_up(setup: tuple[World, Replica]) -> None:
     w, replica = setup
-    newest = sorted((r for r in w.items.values() if r.kind in ("movie", "series", "episode")),
-                    key=lambda r: r.added_at, reverse=True)
+    newest = sorted(
+        (r for r in w.items.values() if r.kind in ("movie", "series", "episode")),
+        key=lambda r: r.added_at,
+        reverse=True,
+    )
     got = replica.recently_added(None, 5)
     assert [w.items[c.id].added_at for c in got] == [r.added_at for r in newest[:5]]
     show = next(i for i in w.items.values() if i.kind == "series")
@@ -177,8 +212,9 @@ def test_a_batch_without_end_frame_changes_nothing(setup: tuple[World, Replica])
     before = replica.cards(limit=500)
     lib = films(w)
     with pytest.raises(FrameError):
-        replica.apply_changes([ItemFrame(item=w.movie(lib, "Aaaa Never")),
-                               LibraryFrame(library=w.libraries[lib])])
+        replica.apply_changes(
+            [ItemFrame(item=w.movie(lib, "Aaaa Never")), LibraryFrame(library=w.libraries[lib])]
+        )
     assert replica.cards(limit=500) == before and replica.cursor == w.seq
 
 

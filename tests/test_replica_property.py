@@ -23,13 +23,19 @@ QUERIES = [
     MediaQueryBuilder().limit(500).build(),
     MediaQueryBuilder().movies_only().genres("Drama", "Comedy").limit(500).build(),
     MediaQueryBuilder().genres("Action", "Thriller", match="all").limit(500).build(),
-    MediaQueryBuilder().year_range(1980, 2000).sort_by(SortBy.RATING, SortOrder.DESC)
-    .limit(500).build(),
+    MediaQueryBuilder()
+    .year_range(1980, 2000)
+    .sort_by(SortBy.RATING, SortOrder.DESC)
+    .limit(500)
+    .build(),
     MediaQueryBuilder().search("night").limit(500).build(),
     MediaQueryBuilder().search("matrx").sort_by(SortBy.YEAR).limit(500).build(),
     MediaQueryBuilder().watch_status(WatchStatus.WATCHED).limit(500).build(),
-    MediaQueryBuilder().watch_status(WatchStatus.IN_PROGRESS)
-    .sort_by(SortBy.LAST_WATCHED, SortOrder.DESC).limit(500).build(),
+    MediaQueryBuilder()
+    .watch_status(WatchStatus.IN_PROGRESS)
+    .sort_by(SortBy.LAST_WATCHED, SortOrder.DESC)
+    .limit(500)
+    .build(),
     MediaQueryBuilder().watch_status(WatchStatus.UNWATCHED).episodes_only().limit(500).build(),
     MediaQueryBuilder().min_height(2160).hdr().limit(500).build(),
     MediaQueryBuilder().rating_range(7, None).runtime_range(None, 120).limit(500).build(),
@@ -38,13 +44,21 @@ QUERIES = [
 
 def everything(replica: Replica, item_ids: list[Any]) -> dict[str, Any]:
     """Every answer the public read API gives about this state."""
-    out: dict[str, Any] = {"cursor": replica.cursor, "libraries": replica.libraries(),
-                           "genres": replica.genres()}
+    out: dict[str, Any] = {
+        "cursor": replica.cursor,
+        "libraries": replica.libraries(),
+        "genres": replica.genres(),
+    }
     with replica.view() as v:
         for scope in [None, *(lib.id for lib in v.libraries())]:
             out[f"count {scope}"] = v.count(scope)
-            for sort in (SortBy.TITLE, SortBy.YEAR, SortBy.DATE_ADDED, SortBy.RATING,
-                         SortBy.RUNTIME):
+            for sort in (
+                SortBy.TITLE,
+                SortBy.YEAR,
+                SortBy.DATE_ADDED,
+                SortBy.RATING,
+                SortBy.RUNTIME,
+            ):
                 for order in SortOrder:
                     out[f"cards {scope} {sort} {order}"] = v.cards(scope, sort, order, 0, 10_000)
             out[f"recent {scope}"] = v.recently_added(scope, 25)
@@ -63,8 +77,7 @@ def everything(replica: Replica, item_ids: list[Any]) -> dict[str, Any]:
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2**32 - 1),
-       pages=st.lists(st.integers(1, 40), min_size=1, max_size=6))
+@given(seed=st.integers(0, 2**32 - 1), pages=st.lists(st.integers(1, 40), min_size=1, max_size=6))
 def test_snapshot_then_deltas_equals_fresh_snapshot(seed: int, pages: list[int]) -> None:
     w = world(seed, movies=120, shows=2)
     rng = random.Random(seed)
@@ -77,8 +90,10 @@ def test_snapshot_then_deltas_equals_fresh_snapshot(seed: int, pages: list[int])
             all_ids |= set(w.items)
         fresh = Replica.open(Path(tmp) / "b")
         # the fresh one goes the way SyncClient spools a snapshot: prepared, encoded, decoded
-        spooled = [SPOOL.decode(msgspec.msgpack.encode(prepare_batch(b)))
-                   for b in batches(w.snapshot_frames(), 17)]
+        spooled = [
+            SPOOL.decode(msgspec.msgpack.encode(prepare_batch(b)))
+            for b in batches(w.snapshot_frames(), 17)
+        ]
         fresh.apply_snapshot(spooled)
         incremental.apply_changes([EndFrame(seq=w.seq)])  # an empty page: the same cursor
         ids = sorted(all_ids)

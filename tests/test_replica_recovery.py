@@ -34,9 +34,14 @@ from tests.feedkit import world, batches
 
 
 def child(code: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-c", CHILD_PRELUDE + textwrap.dedent(code)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD_PRELUDE + textwrap.dedent(code)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
 
 
 def wait_line(proc: subprocess.Popen[str], wanted: str) -> None:
@@ -69,8 +74,7 @@ def state_of(path: Path) -> list[object]:
         return [replica.cursor, replica.count(), replica.cards(limit=1000)]
 
 
-def test_kill9_mid_snapshot_keeps_the_old_replica(
-        filled: tuple[World, Path, list[object]]) -> None:
+def test_kill9_mid_snapshot_keeps_the_old_replica(filled: tuple[World, Path, list[object]]) -> None:
     _, path, before = filled
     proc = child(f"""
         w = world(99, movies=3000, shows=10)
@@ -153,10 +157,12 @@ def _reopened_empty(path: Path, kept_aside: bool = True) -> None:
         assert not replica.needs_snapshot and replica.count() == 11
 
 
-@pytest.mark.parametrize("damage", ["garbage header", "truncated", "zero length",
-                                    "not a directory"])
+@pytest.mark.parametrize(
+    "damage", ["garbage header", "truncated", "zero length", "not a directory"]
+)
 def test_damaged_files_are_moved_aside_and_rebuilt(
-        filled: tuple[World, Path, list[object]], damage: str) -> None:
+    filled: tuple[World, Path, list[object]], damage: str
+) -> None:
     _, path, _ = filled
     data = path / "data.mdb"
     if damage == "garbage header":
@@ -185,7 +191,8 @@ def test_other_schema_or_format_is_rebuilt(filled: tuple[World, Path, list[objec
 
 
 def test_an_older_format_is_rebuilt_keeping_queued_offline_actions(
-        filled: tuple[World, Path, list[object]]) -> None:
+    filled: tuple[World, Path, list[object]],
+) -> None:
     """A player updated to a new replica format (3: records carry series context) rebuilds its
     replica from the next snapshot; progress recorded offline before the update still reaches
     the server."""

@@ -35,15 +35,21 @@ ENV = {
 
 def film(root: Path, name: str) -> None:
     touch(root, f"{name}/{name}.mkv")
-    touch(root, f"{name}/movie.nfo",
-          f"<movie><title>{name} NFO</title><plot>Plot.</plot></movie>".encode())
+    touch(
+        root,
+        f"{name}/movie.nfo",
+        f"<movie><title>{name} NFO</title><plot>Plot.</plot></movie>".encode(),
+    )
 
 
 def episode(root: Path, show: str, season: int, number: int) -> None:
     stem = f"{show}/Season {season:02d}/{show} - S{season:02d}E{number:02d}"
     touch(root, f"{stem}.mkv")
-    touch(root, f"{stem}.nfo", f"<episodedetails><title>E{number}</title>"
-                               "<plot>Plot.</plot></episodedetails>".encode())
+    touch(
+        root,
+        f"{stem}.nfo",
+        f"<episodedetails><title>E{number}</title><plot>Plot.</plot></episodedetails>".encode(),
+    )
 
 
 def test_concurrent_scans_enrichment_heartbeats_and_edits_never_deadlock(workdir: Path) -> None:
@@ -66,8 +72,12 @@ def test_concurrent_scans_enrichment_heartbeats_and_edits_never_deadlock(workdir
         dsn = embedded_dsn(data_dir)
         library_ids = []
         for name, kind, root in (("Films", "movies", films), ("Shows", "series", shows)):
-            status, body = http_json("POST", base + "/api/v1/libraries",
-                                     {"name": name, "kind": kind, "roots": [str(root)]}, token)
+            status, body = http_json(
+                "POST",
+                base + "/api/v1/libraries",
+                {"name": name, "kind": kind, "roots": [str(root)]},
+                token,
+            )
             assert status == 201, body
             library_ids.append(body["id"])
 
@@ -79,32 +89,54 @@ def test_concurrent_scans_enrichment_heartbeats_and_edits_never_deadlock(workdir
                 film(films, f"New {added:04d} ({1950 + added % 70})")
                 added += 1
             for s in rng.sample(range(12), 4):
-                episode(shows, f"Show {s:02d} ({2000 + s})", rng.choice((1, 2, 3)),
-                        rng.randrange(9, 40))
+                episode(
+                    shows, f"Show {s:02d} ({2000 + s})", rng.choice((1, 2, 3)), rng.randrange(9, 40)
+                )
             for path in rng.sample(sorted(films.glob("*/*.mkv")), 2):  # and some go away
                 path.unlink()
             for library_id in library_ids:
-                http_json("POST", f"{base}/api/v1/libraries/{library_id}/scan",
-                          {"force": round_no % 3 == 0}, token)
-            ids = psql(dsn, "SELECT id FROM media_items WHERE present AND kind IN "
-                            "('movie', 'series', 'season', 'episode') "
-                            "ORDER BY random() LIMIT 6").split()
+                http_json(
+                    "POST",
+                    f"{base}/api/v1/libraries/{library_id}/scan",
+                    {"force": round_no % 3 == 0},
+                    token,
+                )
+            ids = psql(
+                dsn,
+                "SELECT id FROM media_items WHERE present AND kind IN "
+                "('movie', 'series', 'season', 'episode') "
+                "ORDER BY random() LIMIT 6",
+            ).split()
             for item_id in ids:
-                status, body = http_json("PATCH", f"{base}/api/v1/metadata/items/{item_id}",
-                                      {"title": f"Edited {edits}"}, token)
+                status, body = http_json(
+                    "PATCH",
+                    f"{base}/api/v1/metadata/items/{item_id}",
+                    {"title": f"Edited {edits}"},
+                    token,
+                )
                 assert status in (200, 404), (status, body)
                 edits += 1
             time.sleep(0.2)
 
-        assert wait_for(lambda: psql(dsn, "SELECT count(*) FROM jobs WHERE state IN "
-                                          "('ready', 'deferred', 'leased')") == "0", 90, 0.2)
+        assert wait_for(
+            lambda: (
+                psql(
+                    dsn, "SELECT count(*) FROM jobs WHERE state IN ('ready', 'deferred', 'leased')"
+                )
+                == "0"
+            ),
+            90,
+            0.2,
+        )
         log = app.log_path.read_text(errors="replace")
         assert "deadlock detected" not in log
         assert psql(dsn, "SELECT count(*) FROM jobs WHERE last_error ILIKE '%deadlock%'") == "0"
         assert psql(dsn, "SELECT count(*) FROM jobs WHERE state = 'failed'") == "0"
         # it did what it says: many jobs of every stage, renewals, edits
-        kinds = dict(line.split("|") for line in psql(
-            dsn, "SELECT kind, count(*) FROM jobs GROUP BY kind").splitlines())
+        kinds = dict(
+            line.split("|")
+            for line in psql(dsn, "SELECT kind, count(*) FROM jobs GROUP BY kind").splitlines()
+        )
         assert int(kinds["folder_scan"]) >= 10 and int(kinds["metadata_enrich"]) >= 10, kinds
         assert edits >= 60
     finally:

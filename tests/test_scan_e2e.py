@@ -40,22 +40,41 @@ FAST_SCAN = {
 }
 
 
-def add_library(data_dir: Path, name: str, kind: str, root: Path,
-                env: dict[str, str] | None = None) -> None:
+def add_library(
+    data_dir: Path, name: str, kind: str, root: Path, env: dict[str, str] | None = None
+) -> None:
     import subprocess
 
     from tests.helpers import APPLIANCE, REPO
 
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("FERREX_")}
     full_env.update(env or {})
-    subprocess.run([*APPLIANCE, "library", "add", name, "--kind", kind, str(root),
-                    "--data-dir", str(data_dir)], check=True, capture_output=True,
-                   env=full_env, cwd=REPO, timeout=60)
+    subprocess.run(
+        [
+            *APPLIANCE,
+            "library",
+            "add",
+            name,
+            "--kind",
+            kind,
+            str(root),
+            "--data-dir",
+            str(data_dir),
+        ],
+        check=True,
+        capture_output=True,
+        env=full_env,
+        cwd=REPO,
+        timeout=60,
+    )
 
 
 def scan_state(dsn: str, library: str) -> str:
-    return psql(dsn, "SELECT s.state FROM scans s JOIN libraries l ON l.id = s.library_id "
-                     f"WHERE l.name = '{library}' ORDER BY s.started_at DESC LIMIT 1")
+    return psql(
+        dsn,
+        "SELECT s.state FROM scans s JOIN libraries l ON l.id = s.library_id "
+        f"WHERE l.name = '{library}' ORDER BY s.started_at DESC LIMIT 1",
+    )
 
 
 def present_titles(dsn: str, kind: str = "movie") -> set[str]:
@@ -71,27 +90,33 @@ def test_kill9_mid_scan_then_restart_indexes_every_file_exactly_once(workdir: Pa
     app.wait_ready()
     dsn = embedded_dsn(data_dir)
     add_library(data_dir, "Shows", "series", media)
-    assert wait_for(lambda: int(psql(dsn, "SELECT count(*) FROM media_files")) > 0, 60,
-                    interval=0.02)
+    assert wait_for(
+        lambda: int(psql(dsn, "SELECT count(*) FROM media_files")) > 0, 60, interval=0.02
+    )
     children = live_children(app.proc.pid)
     assert any("multiprocessing" in cmdline(pid) for pid in children), "walks run in workers"
     app.proc.kill()  # mid-scan: jobs are leased, results half written
     app.stop()
     assert wait_for(lambda: not live_processes_mentioning(str(data_dir)), 15)
     assert wait_for(lambda: not any(alive(pid) for pid in children), 15), (
-        "no child (walk workers included) outlives the appliance")
+        "no child (walk workers included) outlives the appliance"
+    )
 
     again = RunningAppliance(data_dir, env=FAST_SCAN)
     try:
         again.wait_ready()
         assert wait_for(lambda: scan_state(dsn, "Shows") == "completed", 120, interval=0.25)
-        counts = psql(dsn, "SELECT count(*), count(DISTINCT path), count(item_id) "
-                           "FROM media_files WHERE present")
+        counts = psql(
+            dsn,
+            "SELECT count(*), count(DISTINCT path), count(item_id) FROM media_files WHERE present",
+        )
         assert counts == f"{total}|{total}|{total}", "every file indexed, once, and linked"
         assert psql(dsn, "SELECT count(*) FROM media_items WHERE kind = 'episode'") == str(total)
         assert psql(dsn, "SELECT count(*) FROM media_items WHERE kind = 'series'") == "40"
-        assert psql(dsn, "SELECT count(*) FROM jobs WHERE state IN "
-                         "('ready', 'deferred', 'leased')") == "0", "no job lost or stuck"
+        assert (
+            psql(dsn, "SELECT count(*) FROM jobs WHERE state IN ('ready', 'deferred', 'leased')")
+            == "0"
+        ), "no job lost or stuck"
     finally:
         assert again.stop() == 0
 
@@ -133,9 +158,12 @@ def test_live_changes_show_up_within_seconds_and_events_stream(workdir: Path) ->
         token = admin_token(base)
         reader = EventReader(base + "/api/v1/events", token)
         reader.start()
-        status, library = http_json("POST", base + "/api/v1/libraries", {
-            "name": "Films", "kind": "movies", "roots": [str(media)],
-            "scan_interval_minutes": 0}, token=token)
+        status, library = http_json(
+            "POST",
+            base + "/api/v1/libraries",
+            {"name": "Films", "kind": "movies", "roots": [str(media)], "scan_interval_minutes": 0},
+            token=token,
+        )
         assert status == 201, library
         dsn = embedded_dsn(data_dir)
         assert wait_for(lambda: present_titles(dsn) == {"Heat", "Up"}, 30)
@@ -149,15 +177,21 @@ def test_live_changes_show_up_within_seconds_and_events_stream(workdir: Path) ->
         heat_id = psql(dsn, "SELECT id FROM media_items WHERE title = 'Heat'")
         (media / "Heat (1995)").rename(media / "Heat (1995) [moved]")  # folder moved
         time.sleep(1)
-        assert wait_for(lambda: psql(dsn, "SELECT count(*) FROM media_files WHERE present AND "
-                                          "path LIKE '%[moved]%'") == "1", 10)
+        assert wait_for(
+            lambda: (
+                psql(
+                    dsn, "SELECT count(*) FROM media_files WHERE present AND path LIKE '%[moved]%'"
+                )
+                == "1"
+            ),
+            10,
+        )
         # the file is re-linked by the upsert that follows the walk: present again within seconds,
         # and the same item (watch state and metadata stay with it)
         assert wait_for(lambda: "Heat" in present_titles(dsn), 10), "a moved film keeps its item"
         assert psql(dsn, "SELECT id FROM media_items WHERE title = 'Heat' AND present") == heat_id
         (media / "Alien (1979).mkv").rename(media / "Brazil (1985).mkv")  # renamed
-        assert wait_for(lambda: present_titles(dsn) == {"Heat", "Brazil"}, 10), (
-            present_titles(dsn))
+        assert wait_for(lambda: present_titles(dsn) == {"Heat", "Brazil"}, 10), present_titles(dsn)
     finally:
         assert app.stop() == 0
 
@@ -176,9 +210,15 @@ def test_small_library_finishes_while_huge_one_is_still_scanning(workdir: Path) 
         add_library(data_dir, "Small", "series", small)
         assert wait_for(lambda: scan_state(dsn, "Small") == "completed", 120, interval=0.2)
         assert scan_state(dsn, "Big") == "running", "the big one is far from done"
-        assert psql(dsn, "SELECT count(*) FROM media_items i JOIN libraries l "
-                         "ON l.id = i.library_id WHERE l.name = 'Small' "
-                         "AND i.kind = 'episode'") == "50"
+        assert (
+            psql(
+                dsn,
+                "SELECT count(*) FROM media_items i JOIN libraries l "
+                "ON l.id = i.library_id WHERE l.name = 'Small' "
+                "AND i.kind = 'episode'",
+            )
+            == "50"
+        )
         stopping = time.monotonic()
         assert app.stop() == 0, "SIGTERM in the middle of a big scan is an orderly stop"
         assert time.monotonic() - stopping < 10
@@ -191,8 +231,11 @@ def test_two_processes_share_one_database_and_survive_one_dying(
 ) -> None:
     database = f"shared_{uuid.uuid4().hex[:8]}"
     psql(backends.postgres.maintenance_dsn, f'CREATE DATABASE "{database}"')
-    env = {**FAST_SCAN, "FERREX_DATABASE_DSN": backends.dsn(database),
-           "FERREX_REDIS_URL": backends.redis.url}
+    env = {
+        **FAST_SCAN,
+        "FERREX_DATABASE_DSN": backends.dsn(database),
+        "FERREX_REDIS_URL": backends.redis.url,
+    }
     media = workdir / "shows"
     total = make_series_tree(media, shows=40, seasons=5, episodes=15)
     first = RunningAppliance(workdir / "a", env=env)
@@ -203,35 +246,64 @@ def test_two_processes_share_one_database_and_survive_one_dying(
         second.wait_ready()
         assert not (workdir / "a" / "postgres").exists(), "external database: no child cluster"
         token = admin_token(first.base_url)
-        status, _ = http_json("POST", first.base_url + "/api/v1/libraries", {
-            "name": "Shows", "kind": "series", "roots": [str(media)], "watch": False,
-            "scan_interval_minutes": 0}, token=token)
+        status, _ = http_json(
+            "POST",
+            first.base_url + "/api/v1/libraries",
+            {
+                "name": "Shows",
+                "kind": "series",
+                "roots": [str(media)],
+                "watch": False,
+                "scan_interval_minutes": 0,
+            },
+            token=token,
+        )
         assert status == 201
-        assert wait_for(lambda: int(psql(dsn, "SELECT count(*) FROM jobs WHERE state = "
-                                              "'completed'")) > 0, 60, interval=0.02)
+        assert wait_for(
+            lambda: int(psql(dsn, "SELECT count(*) FROM jobs WHERE state = 'completed'")) > 0,
+            60,
+            interval=0.02,
+        )
         first.proc.kill()  # one node dies holding leases; the other must finish the work
         first.stop()
         assert wait_for(lambda: scan_state(dsn, "Shows") == "completed", 120, interval=0.25)
-        assert psql(dsn, "SELECT count(*), count(DISTINCT path) FROM media_files "
-                         "WHERE present") == f"{total}|{total}"
+        assert (
+            psql(dsn, "SELECT count(*), count(DISTINCT path) FROM media_files WHERE present")
+            == f"{total}|{total}"
+        )
         assert psql(dsn, "SELECT count(*) FROM media_items WHERE kind = 'episode'") == str(total)
-        assert psql(dsn, "SELECT count(*) FROM jobs WHERE state IN "
-                         "('ready', 'deferred', 'leased')") == "0"
+        assert (
+            psql(dsn, "SELECT count(*) FROM jobs WHERE state IN ('ready', 'deferred', 'leased')")
+            == "0"
+        )
     finally:
         assert second.stop() == 0
         first.stop()
 
 
-def scan_cli(data_dir: Path, library: str, *, env: dict[str, str] | None = None,
-             force: bool = False) -> subprocess.Popen[str]:
+def scan_cli(
+    data_dir: Path, library: str, *, env: dict[str, str] | None = None, force: bool = False
+) -> subprocess.Popen[str]:
     from tests.helpers import APPLIANCE, REPO
 
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("FERREX_")}
     full_env.update(env or {})
-    return subprocess.Popen([*APPLIANCE, "scan", library, "--wait", "--data-dir", str(data_dir),
-                             *(["--force"] if force else [])],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=full_env, cwd=REPO)
+    return subprocess.Popen(
+        [
+            *APPLIANCE,
+            "scan",
+            library,
+            "--wait",
+            "--data-dir",
+            str(data_dir),
+            *(["--force"] if force else []),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=full_env,
+        cwd=REPO,
+    )
 
 
 def test_scan_wait_shows_progress_then_the_result(workdir: Path) -> None:
@@ -252,8 +324,9 @@ def test_scan_wait_shows_progress_then_the_result(workdir: Path) -> None:
         assert cli.returncode == 0, output
         lines = output.splitlines()
         assert lines[0].startswith("scan ") and lines[0].endswith(" of Shows started")
-        assert any(line.startswith("[") and " jobs, " in line and " files, " in line
-                   for line in lines), output  # the bar (one line per change when not a tty)
+        assert any(
+            line.startswith("[") and " jobs, " in line and " files, " in line for line in lines
+        ), output  # the bar (one line per change when not a tty)
         assert lines[-1] == f"scan completed: {total} files in 121 folders, 0 errors", output
     finally:
         assert app.stop() == 0

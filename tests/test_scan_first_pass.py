@@ -24,13 +24,18 @@ from tests.scankit import ScanHarness, running_pipeline, touch
 
 
 async def thumbs(db: Database, item_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
-    return {r["item_id"]: r["source"] for r in await metadata.item_image_sources(db, item_ids)
-            if r["kind"] == "thumb"}
+    return {
+        r["item_id"]: r["source"]
+        for r in await metadata.item_image_sources(db, item_ids)
+        if r["kind"] == "thumb"
+    }
 
 
 @pytest.mark.slow  # ffprobe and ffmpeg over real files: a few seconds
 async def test_first_scan_grabs_episode_frames(
-    db: Database, tmp_path: Path, media_files: MediaFiles,  # noqa: F811
+    db: Database,
+    tmp_path: Path,
+    media_files: MediaFiles,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     grabbed: list[Path] = []
@@ -51,10 +56,14 @@ async def test_first_scan_grabs_episode_frames(
     settings = PipelineSettings(analyze=True, metadata=MetadataSettings(data_dir=tmp_path / "d"))
     async with running_pipeline(db, settings) as harness:
         await harness.scan(library.id)
-        episodes = {r["episode_numbers"][0]: r["id"]
-                    for r in await media_index.items(db, library.id) if r["kind"] == "episode"}
+        episodes = {
+            r["episode_numbers"][0]: r["id"]
+            for r in await media_index.items(db, library.id)
+            if r["kind"] == "episode"
+        }
         assert await thumbs(db, list(episodes.values())) == {
-            episodes[n]: "frame" for n in range(1, 7)}, "every playable episode, first scan"
+            episodes[n]: "frame" for n in range(1, 7)
+        }, "every playable episode, first scan"
         # a forced rescan grabs nothing new: those episodes have their thumbnail
         with trio.fail_after(60):
             await harness.scan(library.id, force=True)
@@ -86,9 +95,7 @@ async def details(api: Api, item_id: uuid.UUID) -> dict[str, Any]:
     return body
 
 
-async def test_editions_and_versions_reach_the_item_and_its_files(
-    api: Api, tmp_path: Path
-) -> None:
+async def test_editions_and_versions_reach_the_item_and_its_files(api: Api, tmp_path: Path) -> None:
     root = tmp_path / "films"
     touch(root, "Blade Runner (1982)/Blade Runner (1982) - Director's Cut.mkv")
     touch(root, "Alien (1979)/Alien (1979) - 1080p.mkv")
@@ -110,10 +117,12 @@ async def test_editions_and_versions_reach_the_item_and_its_files(
 
     # a film first indexed without its edition gets it when the file is renamed
     (root / "Blade Runner (1982)" / "Blade Runner (1982) - Director's Cut.mkv").rename(
-        root / "Blade Runner (1982)" / "Blade Runner (1982).mkv")
+        root / "Blade Runner (1982)" / "Blade Runner (1982).mkv"
+    )
     await api.scan(library.id)
     assert (await details(api, items["Blade Runner"]))["edition"] is None
     (root / "Blade Runner (1982)" / "Blade Runner (1982).mkv").rename(
-        root / "Blade Runner (1982)" / "Blade Runner (1982) {edition-Final Cut}.mkv")
+        root / "Blade Runner (1982)" / "Blade Runner (1982) {edition-Final Cut}.mkv"
+    )
     await api.scan(library.id)
     assert (await details(api, items["Blade Runner"]))["edition"] == "Final Cut"

@@ -65,7 +65,8 @@ async def test_a_scan_started_during_the_first_joins_it_and_counts_once(
     assert (again.id, created) == (first.id, False), "joined, not a second scan"
     done = await finished(pipeline, first.id)
     assert (done.files_found, done.folders_walked, done.errors) == (11, 11, 0), (
-        "one walk of the tree, not two")
+        "one walk of the tree, not two"
+    )
     assert await scans.job_counts(pipeline.db, first.id) == {"completed": 1}
 
 
@@ -75,8 +76,7 @@ async def test_the_watcher_after_lost_events_walks_again(
     library = await libraries.create(pipeline.db, "Films", "movies", [str(films(tmp_path))])
     first = await pipeline.service.start(library.id, trigger="initial")
     await walked_not_finished(pipeline.db, first.id)
-    again = await pipeline.service.start(library.id, trigger="watcher: overflow",
-                                         walk_again=True)
+    again = await pipeline.service.start(library.id, trigger="watcher: overflow", walk_again=True)
     assert again.id == first.id
     done = await finished(pipeline, first.id)
     assert done.files_found == 22, "a rescan after lost events re-reads the roots"
@@ -114,7 +114,8 @@ async def test_the_cli_follows_the_running_scan(
         async with trio.open_nursery() as nursery:
             nursery.start_soon(tracker)
             status = await admin_cli.scan_command(
-                None, None, "Films", force=False, wait=True, out=out)  # type: ignore[arg-type]
+                None, None, "Films", force=False, wait=True, out=out
+            )  # type: ignore[arg-type]
             nursery.cancel_scope.cancel()
     assert status == 0
     text = out.getvalue()
@@ -139,12 +140,15 @@ async def api(db: Database, redis: RedisClient, tmp_path: Path) -> Harness:
 
 async def test_the_api_answers_the_running_scan_with_joined(api: Harness, tmp_path: Path) -> None:
     token = await api.token()
-    added = await api.call("POST", "/api/v1/libraries", {
-        "name": "Films", "kind": "movies", "roots": [str(films(tmp_path))]}, token=token)
+    added = await api.call(
+        "POST",
+        "/api/v1/libraries",
+        {"name": "Films", "kind": "movies", "roots": [str(films(tmp_path))]},
+        token=token,
+    )
     assert added.status == 201, added.body
     initial = (await api.call("GET", "/api/v1/scans", token=token)).body["scans"][0]
-    reply = await api.call("POST", f"/api/v1/libraries/{added.body['id']}/scan", {},
-                           token=token)
+    reply = await api.call("POST", f"/api/v1/libraries/{added.body['id']}/scan", {}, token=token)
     assert reply.status == 202, reply.body
     assert (reply.body["id"], reply.body["joined"]) == (initial["id"], True)
     assert reply.body["jobs"] == {"ready": 1}, "the queued root walk, merged"

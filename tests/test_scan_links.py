@@ -18,8 +18,7 @@ from store.media_stream import StreamFileRow
 from store.sql import sql
 from tests.scankit import ScanHarness, running_pipeline, touch
 
-FOLDER_PROBLEMS = sql(
-    "SELECT path, error FROM folders WHERE library_id = $1 AND error IS NOT NULL")
+FOLDER_PROBLEMS = sql("SELECT path, error FROM folders WHERE library_id = $1 AND error IS NOT NULL")
 
 
 @pytest.fixture
@@ -38,11 +37,21 @@ async def indexed(harness: ScanHarness, library: libraries.Library) -> dict[str,
     out = {}
     for row in await media_index.files(harness.db, library.id):
         try:
-            locate(StreamFileRow(
-                id=row["id"], library_id=library.id, path=row["path"],
-                size_bytes=0, mtime_ns=0, present=True,
-                item_id=row["item_id"], subtitles=None, container=None,
-                roots=list(library.roots)), row["path"])
+            locate(
+                StreamFileRow(
+                    id=row["id"],
+                    library_id=library.id,
+                    path=row["path"],
+                    size_bytes=0,
+                    mtime_ns=0,
+                    present=True,
+                    item_id=row["item_id"],
+                    subtitles=None,
+                    container=None,
+                    roots=list(library.roots),
+                ),
+                row["path"],
+            )
             streams = True
         except (NotFound, Unavailable):
             streams = False
@@ -89,8 +98,9 @@ async def test_a_symlink_loop_is_walked_once_and_reported(
         "Up (2009)/Up (2009).mkv": True,
         "Shelf/Alpha (2001)/Alpha (2001).mkv": True,
     }
-    problems = dict((rel(p, root), text) for p, text in
-                    await harness.db.fetch(FOLDER_PROBLEMS, library.id))
+    problems = dict(
+        (rel(p, root), text) for p, text in await harness.db.fetch(FOLDER_PROBLEMS, library.id)
+    )
     assert problems["Up (2009)"] == "symlink loop skipped: again"
     assert problems["Shelf/Alpha (2001)/to b"] == "symlink loop skipped: to a"
     assert scan.errors == 2
@@ -110,12 +120,13 @@ async def test_links_out_of_the_root_are_scan_errors_not_items(
     scan = await harness.scan(library.id)
     assert await indexed(harness, library) == {"Heat (1995)/Heat (1995).mkv": True}
     assert [i[1] for i in await harness.items(library.id)] == ["Heat"]
-    problems = dict((rel(p, root), text) for p, text in
-                    await harness.db.fetch(FOLDER_PROBLEMS, library.id))
+    problems = dict(
+        (rel(p, root), text) for p, text in await harness.db.fetch(FOLDER_PROBLEMS, library.id)
+    )
     assert problems == {
         ".": "symlink leads outside the library root, not indexed: "
-             f"{root}/Secret (2000) -> {outside}/Secret (2000)",
+        f"{root}/Secret (2000) -> {outside}/Secret (2000)",
         "Heat (1995)": "symlink leads outside the library root, not indexed: "
-                       f"{root}/Heat (1995)/Loose (2002).mkv -> {outside}/Loose (2002).mkv",
+        f"{root}/Heat (1995)/Loose (2002).mkv -> {outside}/Loose (2002).mkv",
     }
     assert scan.errors == 2

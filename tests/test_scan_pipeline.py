@@ -163,8 +163,10 @@ async def test_broken_media_gets_an_analysis_error_and_the_scan_completes(
     library = await libraries.create(analysing.db, "Films", "movies", [str(root)])
     scan = await analysing.scan(library.id)
     assert scan.state == "completed"
-    errors = {Path(r["path"]).name: r["analysis_error"]
-              for r in await media_index.files(analysing.db, library.id)}
+    errors = {
+        Path(r["path"]).name: r["analysis_error"]
+        for r in await media_index.files(analysing.db, library.id)
+    }
     assert errors["Empty (2001).mkv"].startswith("empty_file:")
     assert errors["Text (2002).mkv"].startswith("invalid_data:")
     counts = await scans.job_counts(analysing.db, scan.id)
@@ -176,10 +178,8 @@ async def test_periodic_rescans_start_when_the_interval_has_passed(
 ) -> None:
     root = tmp_path / "films"
     touch(root, "Heat (1995).mkv")
-    due = await libraries.create(harness.db, "Due", "movies", [str(root)],
-                                 scan_interval_minutes=1)
-    await libraries.create(harness.db, "Off", "movies", [str(tmp_path)],
-                           scan_interval_minutes=0)
+    due = await libraries.create(harness.db, "Due", "movies", [str(root)], scan_interval_minutes=1)
+    await libraries.create(harness.db, "Off", "movies", [str(tmp_path)], scan_interval_minutes=0)
     first = await harness.scan(due.id)
     await harness.service.periodic_once()
     assert [s.library_id for s in await scans.active(harness.db)] == [], "not yet due"
@@ -224,17 +224,24 @@ async def test_first_scan_in_batches_links_everything_once(
 
     again = await harness.scan(library.id)
     assert await scans.job_counts(harness.db, again.id) == {"completed": 1}, (
-        "unchanged: one walk of the whole library, however many batches the first scan took")
+        "unchanged: one walk of the whole library, however many batches the first scan took"
+    )
 
     # extras that arrive before their show wait, unlinked, and are attached when it appears
     touch(root, "Delta (2004)/Extras/Interview.mkv")
     await harness.scan(library.id)
-    waiting = [f for f in await media_index.files(harness.db, library.id)
-               if f["path"].endswith("Interview.mkv")]
+    waiting = [
+        f
+        for f in await media_index.files(harness.db, library.id)
+        if f["path"].endswith("Interview.mkv")
+    ]
     assert [f["item_id"] for f in waiting] == [None]
     touch(root, "Delta (2004)/Season 01/Delta - S01E01.mkv")
     await harness.scan(library.id)
     by_id = {r["id"]: r for r in await media_index.items(harness.db, library.id)}
-    linked = [f for f in await media_index.files(harness.db, library.id)
-              if f["path"].endswith("Interview.mkv")]
+    linked = [
+        f
+        for f in await media_index.files(harness.db, library.id)
+        if f["path"].endswith("Interview.mkv")
+    ]
     assert linked[0]["item_id"] is not None and by_id[linked[0]["item_id"]]["title"] == "Delta"

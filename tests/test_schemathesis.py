@@ -52,17 +52,23 @@ NEGATIVE_EXAMPLES = 4
 USER_EXAMPLES = 3
 PASSWORD = "p" * 128  # fits every password policy the server settings PATCH can set
 SERVICE = {
-    "FERREX_SCAN_ANALYZE": "false", "FERREX_MEDIA_PEAK_HOURS": "",
+    "FERREX_SCAN_ANALYZE": "false",
+    "FERREX_MEDIA_PEAK_HOURS": "",
     # The test logs in once per example of the own-session operations and schemathesis sends
     # hundreds of login attempts: the limits are tested in test_auth*.py, not here.
-    "FERREX_AUTH_LOGIN_LIMIT": "100000", "FERREX_AUTH_PIN_LIMIT": "100000",
-    "FERREX_AUTH_REFRESH_LIMIT": "100000", "FERREX_AUTH_SETUP_LIMIT": "100000",
+    "FERREX_AUTH_LOGIN_LIMIT": "100000",
+    "FERREX_AUTH_PIN_LIMIT": "100000",
+    "FERREX_AUTH_REFRESH_LIMIT": "100000",
+    "FERREX_AUTH_SETUP_LIMIT": "100000",
     # A cheap hash: the test hashes once per login and per password reset.
-    "FERREX_AUTH_ARGON2_MEMORY_KIB": "8192", "FERREX_AUTH_ARGON2_TIME_COST": "1",
+    "FERREX_AUTH_ARGON2_MEMORY_KIB": "8192",
+    "FERREX_AUTH_ARGON2_TIME_COST": "1",
     "FERREX_AUTH_ARGON2_PARALLELISM": "1",
 }
-OWN_SESSION = re.compile(r"^/api/v1/auth/(logout|password|pin|devices/\{device_id\}|"
-                         r"sessions/\{session_id\})$")
+OWN_SESSION = re.compile(
+    r"^/api/v1/auth/(logout|password|pin|devices/\{device_id\}|"
+    r"sessions/\{session_id\})$"
+)
 
 
 def _jpeg(path: Path) -> None:
@@ -77,8 +83,9 @@ class Api:
     def __init__(self, base: str, token: str) -> None:
         self.base, self.token = base, token
 
-    def __call__(self, method: str, path: str, body: object = None,
-                 token: str | None = None) -> tuple[int, Any]:
+    def __call__(
+        self, method: str, path: str, body: object = None, token: str | None = None
+    ) -> tuple[int, Any]:
         return http_json(method, self.base + path, body, token=token or self.token)
 
 
@@ -93,29 +100,44 @@ class Dora:
 
     def fresh(self) -> dict[str, str]:
         """Put her back in shape as an admin would, log her in, and return her ids."""
-        status, _ = self.api("POST", f"/api/v1/users/{self.user_id}/password",
-                             {"new_password": PASSWORD}) if self.user_id else (404, None)
+        status, _ = (
+            self.api("POST", f"/api/v1/users/{self.user_id}/password", {"new_password": PASSWORD})
+            if self.user_id
+            else (404, None)
+        )
         if status == 404:  # never created, or deleted by an earlier example
-            status, user = self.api("POST", "/api/v1/users", {
-                "username": "dora", "password": PASSWORD, "role": "user"})
+            status, user = self.api(
+                "POST", "/api/v1/users", {"username": "dora", "password": PASSWORD, "role": "user"}
+            )
             assert status == 201, user
             self.user_id = user["id"]
         else:
             assert status == 204, status
         for method, path, body in (
-                ("PATCH", "", {"username": "dora", "role": "user"}),
-                ("PUT", "/permissions", {"grant": [], "deny": []}),
-                ("PUT", "/libraries", {"library_ids": None})):
+            ("PATCH", "", {"username": "dora", "role": "user"}),
+            ("PUT", "/permissions", {"grant": [], "deny": []}),
+            ("PUT", "/libraries", {"library_ids": None}),
+        ):
             status, answer = self.api(method, f"/api/v1/users/{self.user_id}{path}", body)
             assert status == 200, answer
-        status, pair = self.api("POST", "/api/v1/auth/login", {
-            "username": "dora", "password": PASSWORD,
-            "device": {"id": f"dora-{uuid.uuid4()}", "name": "dora's", "platform": "linux"}})
+        status, pair = self.api(
+            "POST",
+            "/api/v1/auth/login",
+            {
+                "username": "dora",
+                "password": PASSWORD,
+                "device": {"id": f"dora-{uuid.uuid4()}", "name": "dora's", "platform": "linux"},
+            },
+        )
         assert status == 200, pair
         status, me = self.api("GET", "/api/v1/auth/me", token=pair["access_token"])
         assert status == 200, me
-        self.last = {"token": pair["access_token"], "user_id": self.user_id,
-                     "session_id": me["session_id"], "device_id": me["device"]["id"]}
+        self.last = {
+            "token": pair["access_token"],
+            "user_id": self.user_id,
+            "session_id": me["session_id"],
+            "device_id": me["device"]["id"],
+        }
         return self.last
 
 
@@ -170,9 +192,12 @@ def report(exc: BaseException, case: Any, response: Any) -> None:
     check that failed)."""
     parts = [str(e) for e in getattr(exc, "exceptions", None) or [exc]]
     body = response.content[:400]  # an endless stream's first event only (stream_start)
-    print(f"FAILED {case.operation.verbose_name}: {'; '.join(parts)}\n  request: "
-          f"{case.as_curl_command()}\n  answer: {response.status_code} "
-          f"{response.headers.get('Content-Type')} {body!r}", file=sys.stderr)
+    print(
+        f"FAILED {case.operation.verbose_name}: {'; '.join(parts)}\n  request: "
+        f"{case.as_curl_command()}\n  answer: {response.status_code} "
+        f"{response.headers.get('Content-Type')} {body!r}",
+        file=sys.stderr,
+    )
 
 
 def _valid_wire_value(schema: dict[str, Any], values: list[str]) -> bool:
@@ -184,8 +209,9 @@ def _valid_wire_value(schema: dict[str, Any], values: list[str]) -> bool:
     if "enum" in schema:
         return raw in schema["enum"]
     if schema.get("type") == "integer":
-        return (re.fullmatch(r"-?[0-9]{1,19}", raw) is not None
-                and schema.get("minimum", -(2**63)) <= int(raw) <= schema.get("maximum", 2**63))
+        return re.fullmatch(r"-?[0-9]{1,19}", raw) is not None and schema.get(
+            "minimum", -(2**63)
+        ) <= int(raw) <= schema.get("maximum", 2**63)
     if schema.get("format") == "uuid":
         try:
             uuid.UUID(raw)
@@ -209,8 +235,10 @@ def _really_negative(case: Any, request: Any) -> bool:
         return False
     if meta.body is not None and meta.body.is_negative and case.body is not NOT_SET:
         return True
-    sent = {"query": parse_qs(urlsplit(request.url).query, keep_blank_values=True),
-            "header": {k.lower(): [v] for k, v in request.headers.items()}}  # as sent
+    sent = {
+        "query": parse_qs(urlsplit(request.url).query, keep_blank_values=True),
+        "header": {k.lower(): [v] for k, v in request.headers.items()},
+    }  # as sent
     for parameter in case.operation.definition.raw.get("parameters", []):
         if parameter["in"] not in sent:
             continue  # path ids: real ones in negative examples
@@ -247,9 +275,14 @@ def test_every_operation_conforms_to_the_document(workdir: Path) -> None:
         return negative_data_rejection(ctx, response, case)
 
     checks: tuple[Callable[..., bool | None], ...] = (
-        not_a_server_error, status_code_conformance, content_type_conformance,
-        response_headers_conformance, response_schema_conformance, rejects_negative_data,
-        ignored_auth)
+        not_a_server_error,
+        status_code_conformance,
+        content_type_conformance,
+        response_headers_conformance,
+        response_schema_conformance,
+        rejects_negative_data,
+        ignored_auth,
+    )
 
     films = workdir / "films" / "Heat (1995)"
     films.mkdir(parents=True)
@@ -259,13 +292,17 @@ def test_every_operation_conforms_to_the_document(workdir: Path) -> None:
     try:
         base = app.wait_ready()
         api = Api(base, admin_token(base))
-        status, library = api("POST", "/api/v1/libraries", {
-            "name": "Films", "kind": "movies", "roots": [str(workdir / "films")]})
+        status, library = api(
+            "POST",
+            "/api/v1/libraries",
+            {"name": "Films", "kind": "movies", "roots": [str(workdir / "films")]},
+        )
         assert status == 201, library
 
         def heat() -> dict[str, Any] | None:
-            items: list[dict[str, Any] | None] = api(
-                "POST", "/api/v1/media/query", {})[1].get("items") or [None]
+            items: list[dict[str, Any] | None] = api("POST", "/api/v1/media/query", {})[1].get(
+                "items"
+            ) or [None]
             return items[0]
 
         assert wait_for(lambda: heat() is not None, 30)
@@ -281,11 +318,14 @@ def test_every_operation_conforms_to_the_document(workdir: Path) -> None:
         dora = Dora(api)
         dora.fresh()
         real_ids: dict[str, list[str]] = {
-            "library_id": [library["id"]], "item_id": [item["id"]],
+            "library_id": [library["id"]],
+            "item_id": [item["id"]],
             "file_id": [f["id"] for f in found["files"]],
-            "scan_id": [s["id"] for s in api(
-                "GET", f"/api/v1/libraries/{library['id']}/scans")[1]["scans"]],
-            "image_id": [i["image_id"] for i in found["images"]], "index": ["0"],
+            "scan_id": [
+                s["id"] for s in api("GET", f"/api/v1/libraries/{library['id']}/scans")[1]["scans"]
+            ],
+            "image_id": [i["image_id"] for i in found["images"]],
+            "index": ["0"],
         }
         assert all(real_ids.values()), real_ids
 
@@ -295,18 +335,24 @@ def test_every_operation_conforms_to_the_document(workdir: Path) -> None:
 
         schemathesis.experimental.OPEN_API_3_1.enable()
         document = api("GET", "/api/v1/openapi.json")[1]
-        documented = {(method.upper(), path) for path, operations in document["paths"].items()
-                      for method in operations}
+        documented = {
+            (method.upper(), path)
+            for path, operations in document["paths"].items()
+            for method in operations
+        }
         schema = schemathesis.from_dict(document, base_url=base)
-        operations = sorted((result.ok() for result in schema.get_all_operations()),  # type: ignore[union-attr]
-                            key=_order)
+        operations = sorted(
+            (result.ok() for result in schema.get_all_operations()),  # type: ignore[union-attr]
+            key=_order,
+        )
         examples: dict[tuple[str, str], int] = {}
         failures: list[str] = []
         not_negatable: list[str] = []
         session = requests.Session()  # keep-alive across requests, as the player's client
 
-        def run(operation: Any, method: DataGenerationMethod, count: int,
-                as_user: str | None = None) -> None:
+        def run(
+            operation: Any, method: DataGenerationMethod, count: int, as_user: str | None = None
+        ) -> None:
             """``as_user``: a plain user's token instead of the admin's."""
             key = (operation.method.upper(), operation.path)
             own = OWN_SESSION.match(operation.path) is not None
@@ -315,38 +361,54 @@ def test_every_operation_conforms_to_the_document(workdir: Path) -> None:
             # query or headers, which the route itself reads (a malformed id is a 404 of the
             # router; schemathesis cannot negate a uuid path parameter anyway).
             path = {name: real_id(name) for name in _path_names(operation.path)}
-            cases = (operation.as_strategy(data_generation_method=method) if method.is_positive
-                     else operation.as_strategy(data_generation_method=method,
-                                                path_parameters=path or None))
+            cases = (
+                operation.as_strategy(data_generation_method=method)
+                if method.is_positive
+                else operation.as_strategy(
+                    data_generation_method=method, path_parameters=path or None
+                )
+            )
 
-            @given(case=cases,
-                   real=st.booleans() if method.is_positive else st.just(False))
-            @settings(max_examples=count, deadline=None, database=None,
-                      suppress_health_check=list(HealthCheck),
-                      phases=(Phase.explicit, Phase.generate))
+            @given(case=cases, real=st.booleans() if method.is_positive else st.just(False))
+            @settings(
+                max_examples=count,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+                phases=(Phase.explicit, Phase.generate),
+            )
             def check(case: schemathesis.Case, real: bool) -> None:
                 # Header names that are not tokens, or values with NUL, VT or FF, do not make
                 # an HTTP message (RFC 9110 5.5): hypercorn's parser (h11) answers a bare 400
                 # and closes before the API sees them (checked on its own at the end).
-                assume(all(_valid_field(name, str(value))
-                           for name, value in (case.headers or {}).items()))
+                assume(
+                    all(
+                        _valid_field(name, str(value))
+                        for name, value in (case.headers or {}).items()
+                    )
+                )
                 token = dora.fresh()["token"] if own else as_user or api.token
                 if real:
                     for name in case.path_parameters or {}:
                         case.path_parameters[name] = real_id(name)  # type: ignore[index]
                 headers = {"Authorization": f"Bearer {token}"}
-                transport: dict[str, Any] = {"timeout": 20,
-                                             **({"stream": True} if endless else {})}
-                response = case.call(headers=headers, session=None if endless else session,
-                                     **transport)
+                transport: dict[str, Any] = {"timeout": 20, **({"stream": True} if endless else {})}
+                response = case.call(
+                    headers=headers, session=None if endless else session, **transport
+                )
                 if endless:  # keep what the checks may read (a failure report shows the body)
                     stream_start(response)
                 try:
-                    case.validate_response(response, checks=checks, headers=headers,
-                                           transport_kwargs={"headers": headers, **transport})
+                    case.validate_response(
+                        response,
+                        checks=checks,
+                        headers=headers,
+                        transport_kwargs={"headers": headers, **transport},
+                    )
                     if endless and response.status_code == 200:
-                        assert response.content.startswith(
-                            (b": connected", b"id:", b"event:")), response.content
+                        assert response.content.startswith((b": connected", b"id:", b"event:")), (
+                            response.content
+                        )
                 except BaseException as exc:
                     report(exc, case, response)
                     raise
@@ -363,8 +425,10 @@ def test_every_operation_conforms_to_the_document(workdir: Path) -> None:
             except Exception as exc:  # collected, so that one report lists every failure
                 failures.append(f"{operation.verbose_name} ({method.name}): {exc}")
                 print(failures[-1], file=sys.stderr)
-            print(f"{operation.verbose_name} ({method.name}): {time.monotonic() - began:.1f} s",
-                  file=sys.stderr)
+            print(
+                f"{operation.verbose_name} ({method.name}): {time.monotonic() - began:.1f} s",
+                file=sys.stderr,
+            )
 
         started = time.monotonic()
         user_token = dora.fresh()["token"]  # first, every read as a plain user (403s, limits)
@@ -384,12 +448,18 @@ def test_every_operation_conforms_to_the_document(workdir: Path) -> None:
         file_id = real_ids["file_id"][0]
         assert api("GET", f"/api/v1/stream/{file_id}/subtitles/0?format=xyz")[0] == 422
         assert api("GET", f"/api/v1/metadata/items/{item['id']}/identify?year=abc")[0] == 422
-        assert _malformed_header_answer(base).startswith(b"HTTP/1.1 400 "), \
+        assert _malformed_header_answer(base).startswith(b"HTTP/1.1 400 "), (
             "a header with a control character is refused by the HTTP layer, not a 5xx"
-        server_errors = [e for e in app.log_lines()
-                         if e.get("status", 0) >= 500 or e.get("msg") == "unhandled error"]
+        )
+        server_errors = [
+            e
+            for e in app.log_lines()
+            if e.get("status", 0) >= 500 or e.get("msg") == "unhandled error"
+        ]
         assert not server_errors, server_errors
-        print(f"{len(documented)} operations, {sum(examples.values())} examples in "
-              f"{elapsed:.0f} s; no negative examples possible for {not_negatable}")
+        print(
+            f"{len(documented)} operations, {sum(examples.values())} examples in "
+            f"{elapsed:.0f} s; no negative examples possible for {not_negatable}"
+        )
     finally:
         app.stop()

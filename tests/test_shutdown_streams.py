@@ -44,8 +44,10 @@ def read_until(sock: socket.socket, marker: bytes) -> bytes:
 
 def open_sse(base: str, token: str) -> socket.socket:
     sock = connect(base)
-    sock.sendall(f"GET /api/v1/events HTTP/1.1\r\nHost: ferrex\r\nAccept: text/event-stream\r\n"
-                 f"Authorization: Bearer {token}\r\n\r\n".encode())
+    sock.sendall(
+        f"GET /api/v1/events HTTP/1.1\r\nHost: ferrex\r\nAccept: text/event-stream\r\n"
+        f"Authorization: Bearer {token}\r\n\r\n".encode()
+    )
     head = read_until(sock, b": connected")
     assert head.startswith(b"HTTP/1.1 200"), head
     return sock
@@ -54,9 +56,11 @@ def open_sse(base: str, token: str) -> socket.socket:
 def open_ws(base: str, token: str) -> socket.socket:
     sock = connect(base)
     key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall(f"GET /api/v1/ws HTTP/1.1\r\nHost: ferrex\r\nUpgrade: websocket\r\n"
-                 f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                 f"Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
+    sock.sendall(
+        f"GET /api/v1/ws HTTP/1.1\r\nHost: ferrex\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+        f"Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
+    )
     head = read_until(sock, b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 101"), head
     return sock
@@ -85,18 +89,26 @@ def test_sigterm_ends_streams_at_once_and_finishes_a_request_in_flight() -> None
         sse = open_sse(base, token)
         ws = open_ws(base, token)
         # a login whose body is still arriving when SIGTERM comes
-        body = json.dumps({"username": "admin", "password": PASSWORD,
-                           "device": {"id": "slow", "name": "slow", "platform": "linux"}}
-                          ).encode()
+        body = json.dumps(
+            {
+                "username": "admin",
+                "password": PASSWORD,
+                "device": {"id": "slow", "name": "slow", "platform": "linux"},
+            }
+        ).encode()
         slow = connect(base)
-        slow.sendall(f"POST /api/v1/auth/login HTTP/1.1\r\nHost: ferrex\r\n"
-                     f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
-                     .encode() + body[:10])
+        slow.sendall(
+            f"POST /api/v1/auth/login HTTP/1.1\r\nHost: ferrex\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            + body[:10]
+        )
         time.sleep(0.2)
 
         results: dict[str, tuple[bytes, float]] = {}
-        readers = [threading.Thread(target=lambda n=n, s=s: results.update({n: ending(s, 8)}))
-                   for n, s in (("sse", sse), ("ws", ws))]
+        readers = [
+            threading.Thread(target=lambda n=n, s=s: results.update({n: ending(s, 8)}))
+            for n, s in (("sse", sse), ("ws", ws))
+        ]
         for reader in readers:
             reader.start()
         started = time.monotonic()
@@ -112,8 +124,10 @@ def test_sigterm_ends_streams_at_once_and_finishes_a_request_in_flight() -> None
         assert code == 0
         # the grace is 10 s; 0.5 s of it is the slow body above, the rest stopping Postgres
         assert elapsed < 4, f"SIGTERM took {elapsed:.1f} s with a player connected"
-        print(f"\nSIGTERM to exit: {elapsed:.2f} s; SSE ended after {results['sse'][1]:.2f} s, "
-              f"WebSocket after {results['ws'][1]:.2f} s")
+        print(
+            f"\nSIGTERM to exit: {elapsed:.2f} s; SSE ended after {results['sse'][1]:.2f} s, "
+            f"WebSocket after {results['ws'][1]:.2f} s"
+        )
         sse_data, sse_after = results["sse"]
         assert sse_data.endswith(b"0\r\n\r\n") and sse_after < 1.5, sse_data[-200:]
         ws_data, ws_after = results["ws"]

@@ -26,30 +26,46 @@ ADD_FILE = sql(
     VALUES ($1, $2, $3, 1, 1, $4::jsonb, $5) RETURNING id
     """
 )
-SRT = ("\ufeff1\r\n00:00:01,500 --> 00:00:02,000\r\nHello\r\n\r\n"
-       "2\r\n00:01:02,5 --> 00:01:03,25\r\nBye\r\n")
+SRT = (
+    "\ufeff1\r\n00:00:01,500 --> 00:00:02,000\r\nHello\r\n\r\n"
+    "2\r\n00:01:02,5 --> 00:01:03,25\r\nBye\r\n"
+)
 
 
 class Env:
-    def __init__(self, h: Harness, db: Database, root: Path, library_id: uuid.UUID,
-                 token: str) -> None:
+    def __init__(
+        self, h: Harness, db: Database, root: Path, library_id: uuid.UUID, token: str
+    ) -> None:
         self.h, self.db, self.root, self.library_id, self.token = h, db, root, library_id, token
 
-    async def add(self, path: str | Path, *, present: bool = True,
-                  info: dict[str, Any] | None = None) -> uuid.UUID:
+    async def add(
+        self, path: str | Path, *, present: bool = True, info: dict[str, Any] | None = None
+    ) -> uuid.UUID:
         text = str(path)
-        file_id = await self.db.fetchval(ADD_FILE, self.library_id, text, os.path.dirname(text),
-                                         msgspec.json.encode(info or {}).decode(), present)
+        file_id = await self.db.fetchval(
+            ADD_FILE,
+            self.library_id,
+            text,
+            os.path.dirname(text),
+            msgspec.json.encode(info or {}).decode(),
+            present,
+        )
         assert isinstance(file_id, uuid.UUID)
         return file_id
 
-    async def get(self, url: str, headers: dict[str, str] | None = None, method: str = "GET",
-                  auth: bool = True) -> tuple[int, Any, bytes]:
+    async def get(
+        self,
+        url: str,
+        headers: dict[str, str] | None = None,
+        method: str = "GET",
+        auth: bool = True,
+    ) -> tuple[int, Any, bytes]:
         all_headers = dict(headers or {})
         if auth:
             all_headers["Authorization"] = f"Bearer {self.token}"
-        response = await self.h.client.open(url, method=method, headers=all_headers,
-                                            scope_base={"client": LOCAL})
+        response = await self.h.client.open(
+            url, method=method, headers=all_headers, scope_base={"client": LOCAL}
+        )
         return response.status_code, response.headers, await response.get_data()
 
 
@@ -97,14 +113,19 @@ async def test_ranges_etag_if_range_and_head(env: Env, payload: bytes) -> None:
     assert headers["Accept-Ranges"] == "bytes" and headers["Content-Length"] == str(size)
     etag = headers["ETag"]
 
-    cases = [("bytes=0-99", 0, 99), ("bytes=100-", 100, size - 1),
-             ("bytes=-500", size - 500, size - 1), ("bytes=0-0", 0, 0),
-             ("bytes=1048570-1048580", 1048570, 1048580), (f"bytes=10-{size * 2}", 10, size - 1)]
+    cases = [
+        ("bytes=0-99", 0, 99),
+        ("bytes=100-", 100, size - 1),
+        ("bytes=-500", size - 500, size - 1),
+        ("bytes=0-0", 0, 0),
+        ("bytes=1048570-1048580", 1048570, 1048580),
+        (f"bytes=10-{size * 2}", 10, size - 1),
+    ]
     for header, start, end in cases:
         status, headers, body = await env.get(url, {"Range": header})
         assert status == 206, header
         assert headers["Content-Range"] == f"bytes {start}-{end}/{size}", header
-        assert body == payload[start:end + 1], header
+        assert body == payload[start : end + 1], header
         assert headers["Content-Length"] == str(end - start + 1)
 
     for header in (f"bytes={size}-", "bytes=-0", f"bytes={size + 10}-{size + 20}"):
@@ -133,9 +154,13 @@ async def test_ranges_etag_if_range_and_head(env: Env, payload: bytes) -> None:
 
 
 async def test_mime_types(env: Env) -> None:
-    for name, mime in (("a.mp4", "video/mp4"), ("b.webm", "video/webm"), ("c.avi",
-                       "video/x-msvideo"), ("d.m2ts", "video/mp2t"), ("e.xyz",
-                       "application/octet-stream")):
+    for name, mime in (
+        ("a.mp4", "video/mp4"),
+        ("b.webm", "video/webm"),
+        ("c.avi", "video/x-msvideo"),
+        ("d.m2ts", "video/mp2t"),
+        ("e.xyz", "application/octet-stream"),
+    ):
         (env.root / name).write_bytes(b"x" * 10)
         status, headers, _ = await env.get(f"/api/v1/stream/{await env.add(env.root / name)}")
         assert (status, headers["Content-Type"]) == (200, mime), name
@@ -145,8 +170,7 @@ async def test_tickets(env: Env, payload: bytes) -> None:
     (env.root / "a.mp4").write_bytes(payload)
     (env.root / "b.mp4").write_bytes(b"other")
     a, b = await env.add(env.root / "a.mp4"), await env.add(env.root / "b.mp4")
-    reply = await env.h.call("POST", "/api/v1/stream/tickets", {"file_id": str(a)},
-                             token=env.token)
+    reply = await env.h.call("POST", "/api/v1/stream/tickets", {"file_id": str(a)}, token=env.token)
     assert reply.status == 201, reply.body
     url = reply.body["url"]
     ticket = reply.body["ticket"]
@@ -155,9 +179,11 @@ async def test_tickets(env: Env, payload: bytes) -> None:
     status, _, body = await env.get(url, auth=False)
     assert status == 200 and body == payload
 
-    for bad_url, why in ((f"/api/v1/stream/{b}?ticket={ticket}", "another file"),
-                         (url[:-3] + "AAA", "not valid"),
-                         (f"/api/v1/stream/{a}?ticket=nonsense", "not a playback ticket")):
+    for bad_url, why in (
+        (f"/api/v1/stream/{b}?ticket={ticket}", "another file"),
+        (url[:-3] + "AAA", "not valid"),
+        (f"/api/v1/stream/{a}?ticket=nonsense", "not a playback ticket"),
+    ):
         status, _, body = await env.get(bad_url, auth=False)
         assert status == 401 and why in msgspec.json.decode(body)["error"]["message"], bad_url
 
@@ -166,8 +192,7 @@ async def test_tickets(env: Env, payload: bytes) -> None:
     old = make_ticket(key, me["user"]["id"], a, str(uuid.uuid4()), int(time.time()) - 1)
     status, _, body = await env.get(f"/api/v1/stream/{a}?ticket={old}", auth=False)
     assert status == 401 and b"expired" in body
-    forged = make_ticket(b"x" * 32, me["user"]["id"], a, str(uuid.uuid4()),
-                         int(time.time()) + 60)
+    forged = make_ticket(b"x" * 32, me["user"]["id"], a, str(uuid.uuid4()), int(time.time()) + 60)
     assert (await env.get(f"/api/v1/stream/{a}?ticket={forged}", auth=False))[0] == 401
 
     # The ticket only opens streams: not the API.
@@ -176,8 +201,14 @@ async def test_tickets(env: Env, payload: bytes) -> None:
     # Logging out (revoking the login) ends its tickets.
     await env.h.call("POST", "/api/v1/auth/logout", token=env.token)
     assert (await env.get(url, auth=False))[0] == 401
-    assert (await env.h.call("POST", "/api/v1/stream/tickets", {"file_id": str(uuid.uuid4())},
-                             token=await env.h.token())).status == 404
+    assert (
+        await env.h.call(
+            "POST",
+            "/api/v1/stream/tickets",
+            {"file_id": str(uuid.uuid4())},
+            token=await env.h.token(),
+        )
+    ).status == 404
 
 
 async def test_missing_offline_and_path_tricks(env: Env, tmp_path: Path) -> None:
@@ -219,12 +250,14 @@ async def test_sidecar_subtitles(env: Env) -> None:
     (env.root / "m.mkv").write_bytes(b"x")
     (env.root / "m.en.srt").write_bytes(SRT.encode())
     (env.root / "m.de.vtt").write_bytes(b"WEBVTT\n\n00:01.000 --> 00:02.000\nHallo\n")
-    info = {"subtitles": [
-        {"index": 2, "codec": "subrip", "external": False},
-        {"path": str(env.root / "m.en.srt"), "codec": "subrip", "external": True},
-        {"path": str(env.root / "m.de.vtt"), "codec": "webvtt", "external": True},
-        {"path": "/etc/passwd", "codec": "subrip", "external": True},
-    ]}
+    info = {
+        "subtitles": [
+            {"index": 2, "codec": "subrip", "external": False},
+            {"path": str(env.root / "m.en.srt"), "codec": "subrip", "external": True},
+            {"path": str(env.root / "m.de.vtt"), "codec": "webvtt", "external": True},
+            {"path": "/etc/passwd", "codec": "subrip", "external": True},
+        ]
+    }
     file_id = await env.add(env.root / "m.mkv", info=info)
     base = f"/api/v1/stream/{file_id}/subtitles"
     status, headers, body = await env.get(f"{base}/0")
@@ -232,8 +265,10 @@ async def test_sidecar_subtitles(env: Env) -> None:
     assert headers["Content-Type"].startswith("application/x-subrip")
     status, headers, body = await env.get(f"{base}/0?format=vtt")
     assert status == 200 and headers["Content-Type"].startswith("text/vtt")
-    assert body.decode() == ("WEBVTT\n\n1\n00:00:01.500 --> 00:00:02.000\nHello\n\n2\n"
-                             "00:01:02.500 --> 00:01:03.250\nBye\n")
+    assert body.decode() == (
+        "WEBVTT\n\n1\n00:00:01.500 --> 00:00:02.000\nHello\n\n2\n"
+        "00:01:02.500 --> 00:01:03.250\nBye\n"
+    )
     status, _, body = await env.get(f"{base}/1")
     assert status == 200 and body.startswith(b"WEBVTT")
     assert (await env.get(f"{base}/1?format=srt"))[0] == 415
@@ -243,4 +278,5 @@ async def test_sidecar_subtitles(env: Env) -> None:
 
 def test_srt_to_vtt_keeps_text() -> None:
     assert srt_to_vtt("1\n00:00:00,000 --> 00:00:01,000\nA, b\n") == (
-        "WEBVTT\n\n1\n00:00:00.000 --> 00:00:01.000\nA, b\n")
+        "WEBVTT\n\n1\n00:00:00.000 --> 00:00:01.000\nA, b\n"
+    )

@@ -46,25 +46,33 @@ def appliance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, s
     root = short_tempdir("fxs")
     media = root / "shows"
     make_series_tree(media, shows=3, seasons=2, episodes=3)
-    app = RunningAppliance(root / "var", env={"FERREX_MEDIA_SYNC_PUSH_INTERVAL_MS": "100",
-                                              "FERREX_METADATA_FRAME_GRABS": "false"})
+    app = RunningAppliance(
+        root / "var",
+        env={"FERREX_MEDIA_SYNC_PUSH_INTERVAL_MS": "100", "FERREX_METADATA_FRAME_GRABS": "false"},
+    )
     try:
         base = app.wait_ready()
         token = admin_token(base)
-        status, body = http_json("POST", base + "/api/v1/libraries", {
-            "name": "Shows", "kind": "series", "roots": [str(media)]}, token=token)
+        status, body = http_json(
+            "POST",
+            base + "/api/v1/libraries",
+            {"name": "Shows", "kind": "series", "roots": [str(media)]},
+            token=token,
+        )
         assert status == 201, body
         assert wait_for(lambda: _episodes(base, token) == 18, timeout=90)
         yield base, token, root
     finally:
         app.stop()
         import shutil
+
         shutil.rmtree(root, ignore_errors=True)
 
 
 def _episodes(base: str, token: str) -> int:
-    status, page = http_json("POST", base + "/api/v1/media/query",
-                             {"kinds": ["episode"], "limit": 1}, token=token)
+    status, page = http_json(
+        "POST", base + "/api/v1/media/query", {"kinds": ["episode"], "limit": 1}, token=token
+    )
     return int(page.get("total") or 0) if status == 200 else -1
 
 
@@ -83,19 +91,27 @@ def test_snapshot_streams_the_scanned_library(appliance: tuple[str, str, Path]) 
 
 
 def test_progress_and_edits_arrive_as_changes_and_are_pushed(
-        appliance: tuple[str, str, Path]) -> None:
+    appliance: tuple[str, str, Path],
+) -> None:
     base, token, _ = appliance
     _, _, frames = fetch_frames(base, "/api/v1/sync/snapshot", token)
     end = frames[-1]
     assert isinstance(end, EndFrame)
     episode = next(f.item for f in frames if isinstance(f, ItemFrame) and f.item.kind == "episode")
 
-    status, body = http_json("PUT", base + f"/api/v1/media/items/{episode.id}/progress",
-                             {"position_s": 30.0, "duration_s": 600.0,
-                              "client_ts": "2026-11-24T08:00:00Z"}, token=token)
+    status, body = http_json(
+        "PUT",
+        base + f"/api/v1/media/items/{episode.id}/progress",
+        {"position_s": 30.0, "duration_s": 600.0, "client_ts": "2026-11-24T08:00:00Z"},
+        token=token,
+    )
     assert status == 200, body
-    status, body = http_json("PATCH", base + f"/api/v1/metadata/items/{episode.id}",
-                             {"overview": "Edited offline-proof overview."}, token=token)
+    status, body = http_json(
+        "PATCH",
+        base + f"/api/v1/metadata/items/{episode.id}",
+        {"overview": "Edited offline-proof overview."},
+        token=token,
+    )
     assert status == 200, body
 
     status, _, changes = fetch_frames(base, f"/api/v1/sync/changes?since={end.seq}", token)
@@ -118,15 +134,23 @@ def test_websocket_says_changed_up_to_seq(appliance: tuple[str, str, Path]) -> N
     async def main() -> int:
         url = base.replace("http://", "ws://") + "/api/v1/ws"
         async with trio_websocket.open_websocket_url(
-                url, extra_headers=[(b"authorization", f"Bearer {token}".encode())]) as ws:
-            status, body = http_json("POST", base + f"/api/v1/media/items/{episode.id}/watched",
-                                     {"client_ts": "2026-11-24T08:30:00Z"}, token=token)
+            url, extra_headers=[(b"authorization", f"Bearer {token}".encode())]
+        ) as ws:
+            status, body = http_json(
+                "POST",
+                base + f"/api/v1/media/items/{episode.id}/watched",
+                {"client_ts": "2026-11-24T08:30:00Z"},
+                token=token,
+            )
             assert status == 200, body
             with trio.fail_after(10):
                 while True:
                     message = json.loads(await ws.get_message())
-                    if (message.get("type") == "event" and message["event"] == "sync"
-                            and message["data"]["seq"] > end.seq):
+                    if (
+                        message.get("type") == "event"
+                        and message["event"] == "sync"
+                        and message["data"]["seq"] > end.seq
+                    ):
                         return int(message["data"]["seq"])
 
     pushed = trio.run(main)
@@ -149,20 +173,36 @@ def test_feed_errors_are_plain(appliance: tuple[str, str, Path]) -> None:
 
 
 def test_a_user_limited_to_some_libraries_sees_and_replicates_only_those(
-        appliance: tuple[str, str, Path]) -> None:
+    appliance: tuple[str, str, Path],
+) -> None:
     base, admin, _ = appliance
-    status, user = http_json("POST", base + "/api/v1/users", {
-        "username": "kid", "password": "kid password 1", "role": "user"}, token=admin)
+    status, user = http_json(
+        "POST",
+        base + "/api/v1/users",
+        {"username": "kid", "password": "kid password 1", "role": "user"},
+        token=admin,
+    )
     assert status == 201, user
-    status, body = http_json("PUT", base + f"/api/v1/users/{user['id']}/libraries",
-                             {"library_ids": []}, token=admin)
+    status, body = http_json(
+        "PUT", base + f"/api/v1/users/{user['id']}/libraries", {"library_ids": []}, token=admin
+    )
     assert status == 200 and body["library_ids"] == []
-    status, body = http_json("PUT", base + f"/api/v1/users/{user['id']}/libraries",
-                             {"library_ids": [str(user["id"])]}, token=admin)
+    status, body = http_json(
+        "PUT",
+        base + f"/api/v1/users/{user['id']}/libraries",
+        {"library_ids": [str(user["id"])]},
+        token=admin,
+    )
     assert status == 422 and body["error"]["code"] == "unknown_library"
-    status, login = http_json("POST", base + "/api/v1/auth/login", {
-        "username": "kid", "password": "kid password 1",
-        "device": {"id": "kid-tablet", "name": "tablet", "platform": "linux"}})
+    status, login = http_json(
+        "POST",
+        base + "/api/v1/auth/login",
+        {
+            "username": "kid",
+            "password": "kid password 1",
+            "device": {"id": "kid-tablet", "name": "tablet", "platform": "linux"},
+        },
+    )
     assert status == 200, login
     kid = login["access_token"]
 
@@ -171,22 +211,26 @@ def test_a_user_limited_to_some_libraries_sees_and_replicates_only_those(
     end = frames[-1]
     assert isinstance(end, EndFrame)
     _, admin_frames = fetch_frames(base, "/api/v1/sync/snapshot", admin)[1:]
-    episode = next(f.item for f in admin_frames
-                   if isinstance(f, ItemFrame) and f.item.kind == "episode")
-    status, page = http_json("POST", base + "/api/v1/media/query", {"kinds": ["episode"]},
-                             token=kid)
+    episode = next(
+        f.item for f in admin_frames if isinstance(f, ItemFrame) and f.item.kind == "episode"
+    )
+    status, page = http_json(
+        "POST", base + "/api/v1/media/query", {"kinds": ["episode"]}, token=kid
+    )
     assert status == 200 and page["items"] == []
     status, _ = http_json("GET", base + f"/api/v1/media/items/{episode.id}", token=kid)
     assert status == 404
     file_id = episode.files[0].id if episode.files else None
     if file_id is not None:
-        status, _ = http_json("POST", base + "/api/v1/stream/tickets",
-                              {"file_id": str(file_id)}, token=kid)
+        status, _ = http_json(
+            "POST", base + "/api/v1/stream/tickets", {"file_id": str(file_id)}, token=kid
+        )
         assert status == 404
 
     # given access to everything, the kid's player is told to start over, then sees it all
-    status, body = http_json("PUT", base + f"/api/v1/users/{user['id']}/libraries",
-                             {"library_ids": None}, token=admin)
+    status, body = http_json(
+        "PUT", base + f"/api/v1/users/{user['id']}/libraries", {"library_ids": None}, token=admin
+    )
     assert status == 200 and body["library_ids"] is None
     status, body = http_json("GET", base + f"/api/v1/sync/changes?since={end.seq}", token=kid)
     assert status == 410 and body["error"]["code"] == "resnapshot_required"
@@ -195,7 +239,8 @@ def test_a_user_limited_to_some_libraries_sees_and_replicates_only_those(
 
 
 def test_episodes_carry_their_series_to_the_feed_the_replica_and_the_api(
-        appliance: tuple[str, str, Path]) -> None:
+    appliance: tuple[str, str, Path],
+) -> None:
     """Issue 21, item 3: an episode is "Show · S01E02", never a bare "Episode 2", in the feed's
     records, in the replica's cards (what Next Up, Continue Watching and the grid draw) and in
     the media API's items."""
@@ -214,8 +259,11 @@ def test_episodes_carry_their_series_to_the_feed_the_replica_and_the_api(
         assert season.series_id == season.parent_id
         assert season.series_title == items[season.parent_id].title  # type: ignore[index]
     assert all(i.series_id is None for i in items.values() if i.kind == "series")
-    first = next(e for e in episodes if e.series_title == "Show 001"
-                 and e.season_number == 2 and e.episode_numbers == [3])
+    first = next(
+        e
+        for e in episodes
+        if e.series_title == "Show 001" and e.season_number == 2 and e.episode_numbers == [3]
+    )
 
     with Replica.open(root / "replica") as replica:
         replica.apply_snapshot([frames])
@@ -224,16 +272,20 @@ def test_episodes_carry_their_series_to_the_feed_the_replica_and_the_api(
         assert card.label == "Show 001 · S02E03"
         assert replica.item(first.id).series_title == "Show 001"  # type: ignore[union-attr]
 
-    status, body = http_json("PUT", base + f"/api/v1/media/items/{first.id}/progress",
-                             {"position_s": 40.0, "duration_s": 600.0,
-                              "client_ts": "2026-11-24T09:00:00Z"}, token=token)
+    status, body = http_json(
+        "PUT",
+        base + f"/api/v1/media/items/{first.id}/progress",
+        {"position_s": 40.0, "duration_s": 600.0, "client_ts": "2026-11-24T09:00:00Z"},
+        token=token,
+    )
     assert status == 200, body
     status, body = http_json("GET", base + "/api/v1/media/continue-watching", token=token)
     assert status == 200, body
     shown = next(i for i in body["items"] if i["id"] == str(first.id))
     assert (shown["series_title"], shown["series_id"]) == ("Show 001", str(first.series_id))
-    status, body = http_json("POST", base + "/api/v1/media/query",
-                             {"kinds": ["episode"], "limit": 50}, token=token)
+    status, body = http_json(
+        "POST", base + "/api/v1/media/query", {"kinds": ["episode"], "limit": 50}, token=token
+    )
     assert status == 200, body
     assert len(body["items"]) == 18
     assert all(i["series_title"].startswith("Show 0") for i in body["items"])
@@ -253,8 +305,12 @@ def test_a_renamed_series_reaches_its_episodes_records(appliance: tuple[str, str
     show = next(i for i in items if i.kind == "series" and i.title == "Show 002")
     children = {i.id for i in items if i.series_id == show.id}
     assert len(children) == 2 + 6  # two seasons of three episodes
-    status, body = http_json("PATCH", base + f"/api/v1/metadata/items/{show.id}",
-                             {"title": "Harbour Lights"}, token=token)
+    status, body = http_json(
+        "PATCH",
+        base + f"/api/v1/metadata/items/{show.id}",
+        {"title": "Harbour Lights"},
+        token=token,
+    )
     assert status == 200, body
     status, _, changes = fetch_frames(base, f"/api/v1/sync/changes?since={end.seq}", token)
     assert status == 200
@@ -264,8 +320,12 @@ def test_a_renamed_series_reaches_its_episodes_records(appliance: tuple[str, str
     # an edit that leaves the title alone does not resend the episodes
     last = changes[-1]
     assert isinstance(last, EndFrame)
-    status, body = http_json("PATCH", base + f"/api/v1/metadata/items/{show.id}",
-                             {"overview": "A lighthouse keeper's family."}, token=token)
+    status, body = http_json(
+        "PATCH",
+        base + f"/api/v1/metadata/items/{show.id}",
+        {"overview": "A lighthouse keeper's family."},
+        token=token,
+    )
     assert status == 200, body
     _, _, again = fetch_frames(base, f"/api/v1/sync/changes?since={last.seq}", token)
     assert [f.item.id for f in again if isinstance(f, ItemFrame)] == [show.id]

@@ -20,12 +20,14 @@ from tests.helpers import REPO, RunningAppliance, admin_token, http_json, short_
 
 pytestmark = pytest.mark.slow
 PASSWORD = "correct horse battery"
-FILMS = [("Alien", 1979, ["Horror", "Science Fiction"], 8.5),
-         ("Aliens", 1986, ["Action", "Science Fiction"], 8.4),
-         ("Heat", 1995, ["Crime", "Drama"], 8.3),
-         ("The Matrix", 1999, ["Action", "Science Fiction"], 8.7),
-         ("Amélie", 2001, ["Comedy", "Romance"], 8.1),
-         ("Zodiac", 2007, ["Crime", "Drama", "Mystery"], 7.7)]
+FILMS = [
+    ("Alien", 1979, ["Horror", "Science Fiction"], 8.5),
+    ("Aliens", 1986, ["Action", "Science Fiction"], 8.4),
+    ("Heat", 1995, ["Crime", "Drama"], 8.3),
+    ("The Matrix", 1999, ["Action", "Science Fiction"], 8.7),
+    ("Amélie", 2001, ["Comedy", "Romance"], 8.1),
+    ("Zodiac", 2007, ["Crime", "Drama", "Mystery"], 7.7),
+]
 
 
 def make_films(root: Path) -> None:
@@ -36,7 +38,9 @@ def make_films(root: Path) -> None:
         tags = "".join(f"<genre>{g}</genre>" for g in genres)
         (folder / f"{title} ({year}).nfo").write_text(
             f"<movie><title>{title}</title><year>{year}</year><rating>{rating}</rating>{tags}"
-            "</movie>", encoding="utf-8")
+            "</movie>",
+            encoding="utf-8",
+        )
 
 
 class World:
@@ -49,8 +53,13 @@ class World:
         self.token = ""
 
     def start(self) -> None:
-        self.app = RunningAppliance(self.data, env={"FERREX_MEDIA_SYNC_PUSH_INTERVAL_MS": "100",
-                                                    "FERREX_METADATA_FRAME_GRABS": "false"})
+        self.app = RunningAppliance(
+            self.data,
+            env={
+                "FERREX_MEDIA_SYNC_PUSH_INTERVAL_MS": "100",
+                "FERREX_METADATA_FRAME_GRABS": "false",
+            },
+        )
         self.base = self.app.wait_ready()
 
     def stop(self) -> None:
@@ -67,8 +76,12 @@ def world() -> Iterator[World]:
     w.start()
     try:
         w.token = admin_token(w.base, PASSWORD)
-        status, body = http_json("POST", w.base + "/api/v1/libraries", {
-            "name": "Films", "kind": "movies", "roots": [str(w.media)]}, token=w.token)
+        status, body = http_json(
+            "POST",
+            w.base + "/api/v1/libraries",
+            {"name": "Films", "kind": "movies", "roots": [str(w.media)]},
+            token=w.token,
+        )
         assert status == 201, body
         assert wait_for(lambda: _described(w) == len(FILMS), timeout=90)
         yield w
@@ -78,28 +91,41 @@ def world() -> Iterator[World]:
 
 
 def _described(w: World) -> int:
-    status, page = http_json("POST", w.base + "/api/v1/media/query",
-                             {"kinds": ["movie"], "genres": ["Drama", "Comedy", "Action",
-                                                             "Horror"], "limit": 50},
-                             token=w.token)
+    status, page = http_json(
+        "POST",
+        w.base + "/api/v1/media/query",
+        {"kinds": ["movie"], "genres": ["Drama", "Comedy", "Action", "Horror"], "limit": 50},
+        token=w.token,
+    )
     return len(page["items"]) if status == 200 else -1
 
 
 def player_env(device: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FERREX_")}
-    env.update({"FERREX_PLAYER_DATA": str(device / "data"), "FERREX_PLAYER_KEYRING": "0",
-                "XDG_CONFIG_HOME": str(device / "config")})
+    env.update(
+        {
+            "FERREX_PLAYER_DATA": str(device / "data"),
+            "FERREX_PLAYER_KEYRING": "0",
+            "XDG_CONFIG_HOME": str(device / "config"),
+        }
+    )
     return env
 
 
 def player_command(device: Path, *args: str) -> list[str]:
-    return [sys.executable, "-c", "import sys; from ui.main import main; sys.exit(main())",
-            *args]
+    return [sys.executable, "-c", "import sys; from ui.main import main; sys.exit(main())", *args]
 
 
 def player(device: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(player_command(device, *args), input=stdin, capture_output=True,
-                          text=True, env=player_env(device), cwd=REPO, timeout=120)
+    return subprocess.run(
+        player_command(device, *args),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=player_env(device),
+        cwd=REPO,
+        timeout=120,
+    )
 
 
 def ls(device: Path, *args: str) -> dict[str, Any]:
@@ -116,15 +142,31 @@ def titles(result: dict[str, Any]) -> list[str]:
 def test_offline_browse_progress_and_replay(world: World) -> None:
     laptop, tablet = world.root / "laptop", world.root / "tablet"
     # first sync needs a login; later ones use the stored one
-    done = player(laptop, "sync", "--server", world.base, "--user", "admin", "--password-stdin",
-                  stdin=PASSWORD + "\n")
+    done = player(
+        laptop,
+        "sync",
+        "--server",
+        world.base,
+        "--user",
+        "admin",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
     assert done.returncode == 0, done.stderr
     assert "synced: snapshot" in done.stdout and "6 titles in 1 libraries" in done.stdout
     done = player(laptop, "sync", "--server", world.base)
     assert done.returncode == 0, done.stderr
     assert "synced: 0 change(s)" in done.stdout
-    done = player(tablet, "sync", "--server", world.base, "--user", "admin", "--password-stdin",
-                  stdin=PASSWORD + "\n")
+    done = player(
+        tablet,
+        "sync",
+        "--server",
+        world.base,
+        "--user",
+        "admin",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
     assert done.returncode == 0, done.stderr
 
     # what the server answers now, the replica must answer with the server off
@@ -132,15 +174,19 @@ def test_offline_browse_progress_and_replay(world: World) -> None:
     world.stop()  # --- the server is gone from here on --------------------------------------
     assert titles(ls(laptop)) == online["by title"]
     assert titles(ls(laptop, "--sort", "rating", "--desc")) == online["by rating"]
-    assert titles(ls(laptop, "--genre", "Science Fiction", "--year", "1980-",
-                     "--sort", "year")) == online["sci-fi since 1980"]
+    assert (
+        titles(ls(laptop, "--genre", "Science Fiction", "--year", "1980-", "--sort", "year"))
+        == online["sci-fi since 1980"]
+    )
     assert titles(ls(laptop, "--query", "alien")) == ["Alien", "Aliens"]
     assert "Amélie" in titles(ls(laptop, "--query", "amelie"))
     assert titles(ls(laptop, "--query", "matrx")) == ["The Matrix"]  # a typo still finds it
-    assert titles(ls(laptop, "--genre", "crime", "--sort", "year", "--desc")) == \
-        ["Zodiac", "Heat"]
-    assert titles(ls(laptop, "--year", "1980-2000", "--sort", "year")) == \
-        ["Aliens", "Heat", "The Matrix"]
+    assert titles(ls(laptop, "--genre", "crime", "--sort", "year", "--desc")) == ["Zodiac", "Heat"]
+    assert titles(ls(laptop, "--year", "1980-2000", "--sort", "year")) == [
+        "Aliens",
+        "Heat",
+        "The Matrix",
+    ]
     assert ls(laptop, "--library", "films", "--limit", "2")["total"] == 6
     bad = player(laptop, "offline", "ls", "--library", "Nope")
     assert bad.returncode == 2 and "no library 'Nope' (libraries: Films)" in bad.stderr
@@ -157,20 +203,37 @@ def test_offline_browse_progress_and_replay(world: World) -> None:
     assert pending.stdout.count("ProgressAction") == 1
 
     world.start()  # --- the server is back (on a new port) -----------------------------------
-    done = player(laptop, "sync", "--server", world.base, "--user", "admin",
-                  "--password-stdin", stdin=PASSWORD + "\n")
+    done = player(
+        laptop,
+        "sync",
+        "--server",
+        world.base,
+        "--user",
+        "admin",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
     assert done.returncode == 0, done.stderr
     assert "1 offline action(s) delivered, 0 still queued" in done.stdout
     assert "change(s)" in done.stdout  # same server: changes, not a new snapshot
-    status, details = http_json("GET", world.base + f"/api/v1/media/items/{heat['id']}",
-                                token=_token(world))
+    status, details = http_json(
+        "GET", world.base + f"/api/v1/media/items/{heat['id']}", token=_token(world)
+    )
     assert status == 200 and details["item"]["watch"]["position_s"] == 600
     again = player(laptop, "sync", "--server", world.base)
     assert again.returncode == 0 and "0 offline action(s) delivered" in again.stdout
 
     # the tablet never saw the action; the change feed brings it
-    done = player(tablet, "sync", "--server", world.base, "--user", "admin",
-                  "--password-stdin", stdin=PASSWORD + "\n")
+    done = player(
+        tablet,
+        "sync",
+        "--server",
+        world.base,
+        "--user",
+        "admin",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
     assert done.returncode == 0 and "change(s)" in done.stdout, done.stderr
     seen = ls(tablet, "--in-progress")
     assert titles(seen) == ["Heat"] and seen["items"][0]["position_s"] == 600
@@ -178,13 +241,21 @@ def test_offline_browse_progress_and_replay(world: World) -> None:
     # following the push: the tablet pulls as soon as the server announces a change
     follower = subprocess.Popen(
         player_command(tablet, "sync", "--server", world.base, "--follow", "30"),
-        env=player_env(tablet), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True)
+        env=player_env(tablet),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert follower.stdout is not None and "synced:" in follower.stdout.readline()
         alien = next(i for i in seen_all(tablet) if i["title"] == "Alien")
-        status, body = http_json("POST", world.base + f"/api/v1/media/items/{alien['id']}/watched",
-                                 {}, token=_token(world))
+        status, body = http_json(
+            "POST",
+            world.base + f"/api/v1/media/items/{alien['id']}/watched",
+            {},
+            token=_token(world),
+        )
         assert status == 200, body
         assert wait_for(lambda: "Alien" in titles(ls(tablet, "--watched")), timeout=20)
     finally:
@@ -194,6 +265,7 @@ def test_offline_browse_progress_and_replay(world: World) -> None:
     # a cursor the server cannot serve (its database was restored, say): a new snapshot
     from sync.feed_types import EndFrame
     from sync.replica import Replica
+
     with Replica.open(laptop / "data" / "replica") as replica:
         replica.apply_changes([EndFrame(seq=10**12)])
     done = player(laptop, "sync", "--server", world.base)
@@ -209,47 +281,74 @@ def seen_all(device: Path) -> list[dict[str, Any]]:
 SERVER_QUERIES: dict[str, dict[str, Any]] = {
     "by title": {"kinds": ["movie", "series"], "sort_by": "title"},
     "by rating": {"kinds": ["movie", "series"], "sort_by": "rating", "sort_order": "desc"},
-    "sci-fi since 1980": {"kinds": ["movie", "series"], "genres": ["Science Fiction"],
-                          "year_min": 1980, "sort_by": "year"},
+    "sci-fi since 1980": {
+        "kinds": ["movie", "series"],
+        "genres": ["Science Fiction"],
+        "year_min": 1980,
+        "sort_by": "year",
+    },
 }
 
 
 def _server_titles(world: World, body: dict[str, Any]) -> list[str]:
-    status, page = http_json("POST", world.base + "/api/v1/media/query",
-                             {**body, "limit": 50}, token=world.token)
+    status, page = http_json(
+        "POST", world.base + "/api/v1/media/query", {**body, "limit": 50}, token=world.token
+    )
     assert status == 200, page
     return [item["title"] for item in page["items"]]
 
 
 def _token(world: World) -> str:
-    status, body = http_json("POST", world.base + "/api/v1/auth/login", {
-        "username": "admin", "password": PASSWORD,
-        "device": {"id": "test-runner", "name": "test runner", "platform": "linux"}})
+    status, body = http_json(
+        "POST",
+        world.base + "/api/v1/auth/login",
+        {
+            "username": "admin",
+            "password": PASSWORD,
+            "device": {"id": "test-runner", "name": "test runner", "platform": "linux"},
+        },
+    )
     assert status == 200, body
     return str(body["access_token"])
 
 
-
 def test_headless_sync_refreshes_an_expired_session_and_keeps_the_rotated_tokens(
-        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The stored access token no longer works (a day later): the sync refreshes once, retries,
     and stores the rotated pair before using it, so the next run works too (a refresh token
     presented twice would end the login)."""
     from ui.net.credentials import CredentialStore, StoredTokens
 
     desk = world.root / "desk"
-    done = player(desk, "sync", "--server", world.base, "--user", "admin", "--password-stdin",
-                  stdin=PASSWORD + "\n")
+    done = player(
+        desk,
+        "sync",
+        "--server",
+        world.base,
+        "--user",
+        "admin",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
     assert done.returncode == 0, done.stderr
     monkeypatch.setenv("FERREX_PLAYER_KEYRING", "0")
-    store = CredentialStore(desk / "data", key_path=desk / "config" / "ferrex-player" /
-                            "credentials.key")
+    store = CredentialStore(
+        desk / "data", key_path=desk / "config" / "ferrex-player" / "credentials.key"
+    )
     stored = store.load_sync(world.base, "admin")
     assert stored is not None and stored.has_session
     expired = "fxs_" + "x" * 43
-    store.save_sync(world.base, "admin", StoredTokens(
-        access_token=expired, refresh_token=stored.refresh_token, scope=stored.scope,
-        device_key=stored.device_key))
+    store.save_sync(
+        world.base,
+        "admin",
+        StoredTokens(
+            access_token=expired,
+            refresh_token=stored.refresh_token,
+            scope=stored.scope,
+            device_key=stored.device_key,
+        ),
+    )
     for _ in range(2):  # the second run uses what the first one stored
         done = player(desk, "sync", "--server", world.base)
         assert done.returncode == 0, done.stderr

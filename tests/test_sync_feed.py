@@ -58,8 +58,11 @@ class Model:
             elif isinstance(frame, WatchFrame):
                 self.watch[frame.item_id] = frame.state
             elif isinstance(frame, Tombstone):
-                store: dict[uuid.UUID, Any] = {"library": self.libraries, "item": self.items,
-                                               "watch": self.watch}[frame.entity]
+                store: dict[uuid.UUID, Any] = {
+                    "library": self.libraries,
+                    "item": self.items,
+                    "watch": self.watch,
+                }[frame.entity]
                 store.pop(frame.id, None)
                 if frame.entity == "library":
                     for item_id in [i for i, r in self.items.items() if r.library_id == frame.id]:
@@ -70,8 +73,11 @@ class Model:
         return more
 
     def same_as(self, other: Model) -> bool:
-        return (self.libraries, self.items, self.watch) == (other.libraries, other.items,
-                                                            other.watch)
+        return (self.libraries, self.items, self.watch) == (
+            other.libraries,
+            other.items,
+            other.watch,
+        )
 
 
 async def take_snapshot(db: Database, user: uuid.UUID) -> tuple[Model, list[Frame]]:
@@ -96,39 +102,65 @@ async def pull(db: Database, model: Model, user: uuid.UUID, limit: int = 1000) -
 async def make_user(db: Database, name: str) -> uuid.UUID:
     user = uuid.uuid4()
     now = datetime.now(UTC)
-    await raw(db, "INSERT INTO users (id, username, role, password_hash, created_at, updated_at)"
-                  " VALUES ($1, $2, 'user', 'x', $3, $3)", user, name, now)
+    await raw(
+        db,
+        "INSERT INTO users (id, username, role, password_hash, created_at, updated_at)"
+        " VALUES ($1, $2, 'user', 'x', $3, $3)",
+        user,
+        name,
+        now,
+    )
     return user
 
 
 async def make_library(db: Database, name: str = "Films") -> uuid.UUID:
-    rows = await raw(db, "INSERT INTO libraries (name, kind, roots) VALUES ($1, 'movies', "
-                         "ARRAY['/media/' || $1]) RETURNING id", name)
+    rows = await raw(
+        db,
+        "INSERT INTO libraries (name, kind, roots) VALUES ($1, 'movies', "
+        "ARRAY['/media/' || $1]) RETURNING id",
+        name,
+    )
     return uuid.UUID(str(rows[0]["id"]))
 
 
 async def add_movie(db: Database, library: uuid.UUID, title: str, year: int = 2001) -> uuid.UUID:
-    rows = await raw(db, "INSERT INTO media_items (library_id, kind, identity_key, title, "
-                         "sort_title, year, genres) VALUES ($1, 'movie', $2, $3, lower($3), $4, "
-                         "ARRAY['Drama']) RETURNING id", library, f"movie:{uuid.uuid4()}",
-                     title, year)
+    rows = await raw(
+        db,
+        "INSERT INTO media_items (library_id, kind, identity_key, title, "
+        "sort_title, year, genres) VALUES ($1, 'movie', $2, $3, lower($3), $4, "
+        "ARRAY['Drama']) RETURNING id",
+        library,
+        f"movie:{uuid.uuid4()}",
+        title,
+        year,
+    )
     return uuid.UUID(str(rows[0]["id"]))
 
 
 async def set_progress(db: Database, user: uuid.UUID, item: uuid.UUID, position: float) -> None:
-    await raw(db, "INSERT INTO watch_state (user_id, item_id, position_s, duration_s, client_ts)"
-                  " VALUES ($1, $2, $3, 100, now()) ON CONFLICT (user_id, item_id) DO UPDATE"
-                  " SET position_s = excluded.position_s, client_ts = excluded.client_ts",
-              user, item, position)
+    await raw(
+        db,
+        "INSERT INTO watch_state (user_id, item_id, position_s, duration_s, client_ts)"
+        " VALUES ($1, $2, $3, 100, now()) ON CONFLICT (user_id, item_id) DO UPDATE"
+        " SET position_s = excluded.position_s, client_ts = excluded.client_ts",
+        user,
+        item,
+        position,
+    )
 
 
 async def test_snapshot_has_header_libraries_items_watch_and_ends_at_the_high_water(
-        db: Database) -> None:
+    db: Database,
+) -> None:
     alice, bob = await make_user(db, "alice"), await make_user(db, "bob")
     films = await make_library(db)
     ids = [await add_movie(db, films, f"Film {n}") for n in range(3)]
-    await raw(db, "UPDATE media_items SET overview = 'A story.', placeholder = "
-                  "'{\"color\": \"#112233\", \"blurhash\": \"LKO2\"}' WHERE id = $1", ids[0])
+    await raw(
+        db,
+        "UPDATE media_items SET overview = 'A story.', placeholder = "
+        '\'{"color": "#112233", "blurhash": "LKO2"}\' WHERE id = $1',
+        ids[0],
+    )
     await set_progress(db, alice, ids[1], 42)
     await set_progress(db, bob, ids[2], 7)
 
@@ -141,7 +173,10 @@ async def test_snapshot_has_header_libraries_items_watch_and_ends_at_the_high_wa
     assert set(model.items) == set(ids)
     first = model.items[ids[0]]
     assert (first.overview, first.placeholder_color, first.blurhash) == (
-        "A story.", "#112233", "LKO2")
+        "A story.",
+        "#112233",
+        "LKO2",
+    )
     assert first.genres == ["Drama"] and first.year == 2001
     # only this user's watch state travels
     assert set(model.watch) == {ids[1]} and model.watch[ids[1]].position_s == 42
@@ -176,8 +211,9 @@ async def test_an_update_that_changes_nothing_a_player_shows_is_not_logged(db: D
     item = await add_movie(db, films, "Quiet")
     before = await sync_feed.high_water(db)
     # a rescan touches bookkeeping columns only
-    await raw(db, "UPDATE media_items SET updated_at = now() + interval '1 minute' WHERE id = $1",
-              item)
+    await raw(
+        db, "UPDATE media_items SET updated_at = now() + interval '1 minute' WHERE id = $1", item
+    )
     await raw(db, "UPDATE libraries SET scan_interval_minutes = 5 WHERE id = $1", films)
     assert await sync_feed.high_water(db) == before
 
@@ -203,7 +239,8 @@ async def test_paging_and_other_users_watch_changes(db: Database) -> None:
 
 
 async def test_a_cursor_older_than_retention_or_from_elsewhere_must_resnapshot(
-        db: Database) -> None:
+    db: Database,
+) -> None:
     alice = await make_user(db, "alice")
     films = await make_library(db)
     await add_movie(db, films, "Old")
@@ -230,9 +267,12 @@ async def test_concurrent_writers_commit_in_sequence_order(db: Database) -> None
     async def writer(n: int) -> None:
         async def work(conn: Any) -> None:
             async with conn.transaction():
-                await conn.execute("INSERT INTO media_items (library_id, kind, identity_key, "
-                                   "title, sort_title) VALUES ($1, 'movie', $2, 't', 't')",
-                                   films, f"k{n}")
+                await conn.execute(
+                    "INSERT INTO media_items (library_id, kind, identity_key, "
+                    "title, sort_title) VALUES ($1, 'movie', $2, 't', 't')",
+                    films,
+                    f"k{n}",
+                )
                 await asyncio.sleep(0.002 * (n % 5))  # commit late, after others drew numbers
 
         async with writers:
@@ -243,7 +283,7 @@ async def test_concurrent_writers_commit_in_sequence_order(db: Database) -> None
             rows = await raw(db, "SELECT seq FROM sync_changes ORDER BY seq")
             seqs = [r["seq"] for r in rows]
             if seen:  # everything seen before is still a prefix: nothing appeared below it
-                assert seqs[:len(seen)] == seen
+                assert seqs[: len(seen)] == seen
             seen[:] = seqs
             await trio.sleep(0.005)
 
@@ -275,8 +315,13 @@ async def test_snapshot_then_changes_equals_a_fresh_snapshot(db: Database, seed:
         if op == "add" or target is None:
             await add_movie(db, films, f"T{n}", 1990 + n % 30)
         elif op == "rename":
-            await raw(db, "UPDATE media_items SET title = $2, rating = $3 WHERE id = $1",
-                      target, f"R{n}", n % 10)
+            await raw(
+                db,
+                "UPDATE media_items SET title = $2, rating = $3 WHERE id = $1",
+                target,
+                f"R{n}",
+                n % 10,
+            )
         elif op == "delete":
             await raw(db, "DELETE FROM media_items WHERE id = $1", target)
         elif op == "hide":

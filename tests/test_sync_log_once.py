@@ -12,12 +12,18 @@ from typing import Any
 
 from store.db import Database
 
-INSERT_LIBRARY = ("INSERT INTO libraries (name, kind, roots) VALUES ('Films', 'movies', "
-                  "ARRAY['/media/films']) RETURNING id")
-INSERT_ITEM = ("INSERT INTO media_items (library_id, kind, identity_key, title, sort_title) "
-               "VALUES ($1, 'movie', $2, $2, $2) RETURNING id")
-INSERT_FILE = ("INSERT INTO media_files (library_id, path, folder, size_bytes, mtime_ns) "
-               "VALUES ($1, $2, '/media/films', 1, 1) RETURNING id")
+INSERT_LIBRARY = (
+    "INSERT INTO libraries (name, kind, roots) VALUES ('Films', 'movies', "
+    "ARRAY['/media/films']) RETURNING id"
+)
+INSERT_ITEM = (
+    "INSERT INTO media_items (library_id, kind, identity_key, title, sort_title) "
+    "VALUES ($1, 'movie', $2, $2, $2) RETURNING id"
+)
+INSERT_FILE = (
+    "INSERT INTO media_files (library_id, path, folder, size_bytes, mtime_ns) "
+    "VALUES ($1, $2, '/media/films', 1, 1) RETURNING id"
+)
 LINK = "UPDATE media_files SET item_id = $2 WHERE id = $1"
 LOGGED = "SELECT entity_id FROM sync_changes WHERE entity = 'item' ORDER BY seq"
 
@@ -50,15 +56,18 @@ async def test_an_item_created_and_linked_in_one_transaction_is_logged_once(db: 
     assert await logged(db) == [item]
 
     # a later transaction that changes the item's files logs it again
-    await in_transaction(db, lambda conn: conn.execute(
-        "UPDATE media_files SET present = false WHERE id = $1", second))
+    await in_transaction(
+        db,
+        lambda conn: conn.execute("UPDATE media_files SET present = false WHERE id = $1", second),
+    )
     assert await logged(db) == [item, item]
 
 
 async def test_a_rolled_back_savepoint_does_not_hide_a_change(db: Database) -> None:
     library = await db.run_asyncio(lambda conn: conn.fetchval(INSERT_LIBRARY))
-    file_id = await db.run_asyncio(lambda conn: conn.fetchval(
-        INSERT_FILE, library, "/media/films/b.mkv"))
+    file_id = await db.run_asyncio(
+        lambda conn: conn.fetchval(INSERT_FILE, library, "/media/films/b.mkv")
+    )
     existing = await db.run_asyncio(lambda conn: conn.fetchval(INSERT_ITEM, library, "Old"))
     assert await logged(db) == [existing]
 

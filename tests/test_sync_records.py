@@ -22,43 +22,76 @@ from tests.test_sync_feed import Model, add_movie, make_library, make_user, pull
 
 async def built_afresh(db: Database, user: uuid.UUID) -> Model:
     """A snapshot with no stored record at all (what a snapshot was before 0011)."""
+
     async def snapshot_without_records(conn: Any) -> None:
         await conn.execute("DELETE FROM sync_item_records")
 
     kept = await raw(db, "SELECT item_id, seq, format, record FROM sync_item_records")
     await db.run_asyncio(snapshot_without_records)
     model, _ = await take_snapshot(db, user)
-    await raw(db, "INSERT INTO sync_item_records SELECT * FROM unnest($1::uuid[], $2::bigint[], "
-                  "$3::integer[], $4::bytea[])", [r["item_id"] for r in kept],
-              [r["seq"] for r in kept], [r["format"] for r in kept], [r["record"] for r in kept])
+    await raw(
+        db,
+        "INSERT INTO sync_item_records SELECT * FROM unnest($1::uuid[], $2::bigint[], "
+        "$3::integer[], $4::bytea[])",
+        [r["item_id"] for r in kept],
+        [r["seq"] for r in kept],
+        [r["format"] for r in kept],
+        [r["record"] for r in kept],
+    )
     return model
 
 
 async def add_file(db: Database, library: uuid.UUID, item: uuid.UUID, name: str) -> uuid.UUID:
-    info = {"duration_s": 5400.0, "container": "matroska",
-            "video": {"codec": "hevc", "width": 3840, "height": 2160, "hdr": "HDR10"},
-            "audio": [{"language": "eng", "codec": "eac3", "channel_layout": "5.1"}],
-            "subtitles": [{"language": "fre", "codec": "subrip", "external": True}]}
-    rows = await raw(db, "INSERT INTO media_files (library_id, path, folder, size_bytes, mtime_ns,"
-                         " item_id, media_info) VALUES ($1, '/media/' || $2, '/media', 1000, 1, "
-                         "$3, $4::jsonb) RETURNING id", library, name, item, json.dumps(info))
+    info = {
+        "duration_s": 5400.0,
+        "container": "matroska",
+        "video": {"codec": "hevc", "width": 3840, "height": 2160, "hdr": "HDR10"},
+        "audio": [{"language": "eng", "codec": "eac3", "channel_layout": "5.1"}],
+        "subtitles": [{"language": "fre", "codec": "subrip", "external": True}],
+    }
+    rows = await raw(
+        db,
+        "INSERT INTO media_files (library_id, path, folder, size_bytes, mtime_ns,"
+        " item_id, media_info) VALUES ($1, '/media/' || $2, '/media', 1000, 1, "
+        "$3, $4::jsonb) RETURNING id",
+        library,
+        name,
+        item,
+        json.dumps(info),
+    )
     return uuid.UUID(str(rows[0]["id"]))
 
 
 async def test_stored_records_are_sent_while_current_and_retired_by_any_visible_change(
-        db: Database) -> None:
+    db: Database,
+) -> None:
     alice = await make_user(db, "alice")
     films = await make_library(db)
-    plain, filed, cast, hidden = [await add_movie(db, films, t)
-                                  for t in ("Plain", "Filed", "Cast", "Hidden")]
+    plain, filed, cast, hidden = [
+        await add_movie(db, films, t) for t in ("Plain", "Filed", "Cast", "Hidden")
+    ]
     file_id = await add_file(db, films, filed, "Filed.mkv")
     await raw(db, "INSERT INTO images (id, width, height, format) VALUES ('img1', 10, 15, 'jpeg')")
-    await raw(db, "INSERT INTO item_images (item_id, kind, image_id, source) "
-                  "VALUES ($1, 'poster', 'img1', 'local')", cast)
-    person = (await raw(db, "INSERT INTO people (name, identity_key) VALUES ('Ann Actor', "
-                            "'name:ann actor') RETURNING id"))[0]["id"]
-    await raw(db, "INSERT INTO item_people (item_id, person_id, kind, role) "
-                  "VALUES ($1, $2, 'actor', 'Herself')", cast, person)
+    await raw(
+        db,
+        "INSERT INTO item_images (item_id, kind, image_id, source) "
+        "VALUES ($1, 'poster', 'img1', 'local')",
+        cast,
+    )
+    person = (
+        await raw(
+            db,
+            "INSERT INTO people (name, identity_key) VALUES ('Ann Actor', "
+            "'name:ann actor') RETURNING id",
+        )
+    )[0]["id"]
+    await raw(
+        db,
+        "INSERT INTO item_people (item_id, person_id, kind, role) "
+        "VALUES ($1, $2, 'actor', 'Herself')",
+        cast,
+        person,
+    )
     await raw(db, "UPDATE media_items SET present = false WHERE id = $1", hidden)
 
     assert await syncfeed.refresh_records(db) == 3  # present items only
@@ -72,8 +105,12 @@ async def test_stored_records_are_sent_while_current_and_retired_by_any_visible_
 
     # each kind of change a player sees retires that item's stored record, and only that one
     await raw(db, "UPDATE media_items SET title = 'Plain (Director''s Cut)' WHERE id = $1", plain)
-    await raw(db, "UPDATE media_files SET media_info = jsonb_set(media_info, '{video,hdr}', "
-                  "'null') WHERE id = $1", file_id)
+    await raw(
+        db,
+        "UPDATE media_files SET media_info = jsonb_set(media_info, '{video,hdr}', "
+        "'null') WHERE id = $1",
+        file_id,
+    )
     await raw(db, "UPDATE people SET name = 'Ann B. Actor' WHERE id = $1", person)
     await raw(db, "UPDATE media_items SET present = true WHERE id = $1", hidden)
     changed, _ = await take_snapshot(db, alice)
@@ -97,7 +134,8 @@ async def test_stored_records_are_sent_while_current_and_retired_by_any_visible_
 
 
 async def test_records_another_version_stored_are_never_sent_and_get_rewritten(
-        db: Database) -> None:
+    db: Database,
+) -> None:
     alice = await make_user(db, "alice")
     films = await make_library(db)
     for n in range(3):
@@ -114,8 +152,7 @@ async def test_records_another_version_stored_are_never_sent_and_get_rewritten(
     assert await syncfeed.refresh_records(db) == 0
 
 
-async def test_records_stored_meanwhile_never_leak_into_a_snapshot_or_a_pull(
-        db: Database) -> None:
+async def test_records_stored_meanwhile_never_leak_into_a_snapshot_or_a_pull(db: Database) -> None:
     """Stored records written between a snapshot and the pulls after it (and after changes made
     in between) leave snapshot + changes equal to a fresh snapshot built without them."""
     alice = await make_user(db, "alice")
@@ -134,7 +171,8 @@ async def test_records_stored_meanwhile_never_leak_into_a_snapshot_or_a_pull(
 
 
 async def test_the_notifier_stores_records_once_the_feed_is_quiet(
-        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     films = await make_library(db)
     ids = [await add_movie(db, films, f"Film {n}") for n in range(3)]
     notifier = syncfeed.SyncNotifier(db, InProcEventBus(), 0.02, timedelta(days=30))
@@ -146,7 +184,11 @@ async def test_the_notifier_stores_records_once_the_feed_is_quiet(
                 await trio.sleep(0.05)
         await raw(db, "UPDATE media_items SET title = 'Renamed' WHERE id = $1", ids[0])
         with trio.fail_after(10):  # the outdated one is rewritten
-            while not await raw(db, "SELECT 1 FROM sync_item_records WHERE item_id = $1 "
-                                    "AND seq >= (SELECT max(seq) FROM sync_changes)", ids[0]):
+            while not await raw(
+                db,
+                "SELECT 1 FROM sync_item_records WHERE item_id = $1 "
+                "AND seq >= (SELECT max(seq) FROM sync_changes)",
+                ids[0],
+            ):
                 await trio.sleep(0.05)
         nursery.cancel_scope.cancel()

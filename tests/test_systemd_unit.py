@@ -17,8 +17,9 @@ UNIT = REPO / "systemd" / "ferrex.service"
 def verify(unit_text: str, root: Path) -> subprocess.CompletedProcess[str]:
     """``systemd-analyze verify`` in a scratch root holding the unit, its ExecStart and the
     distribution's units (sysinit.target & co.), so it can run on a machine without the package."""
-    system_units = next(p for p in (Path("/usr/lib/systemd/system"), Path("/lib/systemd/system"))
-                        if p.is_dir())
+    system_units = next(
+        p for p in (Path("/usr/lib/systemd/system"), Path("/lib/systemd/system")) if p.is_dir()
+    )
     shutil.copytree(system_units, root / "usr/lib/systemd/system", symlinks=True)
     exec_start = root / "opt/ferrex/venv/bin/ferrex-appliance"
     exec_start.parent.mkdir(parents=True)
@@ -29,7 +30,9 @@ def verify(unit_text: str, root: Path) -> subprocess.CompletedProcess[str]:
     target.write_text(unit_text)
     return subprocess.run(
         ["systemd-analyze", f"--root={root}", "verify", str(target)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -48,10 +51,17 @@ def test_verify_catches_a_broken_unit(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("key", "value"),
     [
-        ("Type", "notify"), ("User", "ferrex"), ("StateDirectory", "ferrex"),
-        ("NoNewPrivileges", "yes"), ("ProtectSystem", "strict"), ("ProtectHome", "yes"),
-        ("PrivateTmp", "yes"), ("ReadWritePaths", "/var/lib/ferrex"), ("KillMode", "mixed"),
-        ("StateDirectoryMode", "0700"), ("UMask", "0077"),
+        ("Type", "notify"),
+        ("User", "ferrex"),
+        ("StateDirectory", "ferrex"),
+        ("NoNewPrivileges", "yes"),
+        ("ProtectSystem", "strict"),
+        ("ProtectHome", "yes"),
+        ("PrivateTmp", "yes"),
+        ("ReadWritePaths", "/var/lib/ferrex"),
+        ("KillMode", "mixed"),
+        ("StateDirectoryMode", "0700"),
+        ("UMask", "0077"),
     ],
 )
 def test_unit_keeps_readiness_identity_and_hardening(key: str, value: str) -> None:

@@ -37,15 +37,25 @@ def test_rank_normalises_titles_years_and_ties() -> None:
     assert tmdb.rank(results, "heat", 1995, "movie")[0].tmdb_id == 2
     assert tmdb.rank(results, "Heat", 1996, "movie")[0].tmdb_id == 2  # year +-1
     assert tmdb.rank(results, "Heat", None, "movie")[0].tmdb_id == 2  # tie: popularity
-    assert tmdb.normalise("The Lord of the Rings: The Two Towers") == \
-        "lord of the rings the two towers"
+    assert (
+        tmdb.normalise("The Lord of the Rings: The Two Towers")
+        == "lord of the rings the two towers"
+    )
     assert tmdb.normalise("Amélie & Co.") == "amelie and co"
-    original = [{"id": 7, "title": "Amélie", "original_title": "Le Fabuleux Destin d'Amélie "
-                 "Poulain", "release_date": "2001-04-25"}]
+    original = [
+        {
+            "id": 7,
+            "title": "Amélie",
+            "original_title": "Le Fabuleux Destin d'Amélie Poulain",
+            "release_date": "2001-04-25",
+        }
+    ]
     best = tmdb.rank(original, "Le fabuleux destin d'Amelie Poulain", 2001, "movie")[0]
     assert best.score >= 100
-    tv = [{"id": 9, "name": "The Office", "first_air_date": "2005-03-24", "popularity": 1},
-          {"id": 8, "name": "The Office", "first_air_date": "2001-07-09", "popularity": 2}]
+    tv = [
+        {"id": 9, "name": "The Office", "first_air_date": "2005-03-24", "popularity": 1},
+        {"id": 8, "name": "The Office", "first_air_date": "2001-07-09", "popularity": 2},
+    ]
     assert tmdb.rank(tv, "Office", 2005, "tv")[0].tmdb_id == 9
 
 
@@ -56,31 +66,36 @@ def fake() -> Iterator[tmdbfake.FakeTmdb]:
 
 
 def tmdb_settings(fake: tmdbfake.FakeTmdb, **overrides: object) -> TmdbSettings:
-    values: dict[str, object] = dict(api_key="v3key", base_url=fake.api, backoff_seconds=0.01,
-                                     timeout_seconds=2.0)
+    values: dict[str, object] = dict(
+        api_key="v3key", base_url=fake.api, backoff_seconds=0.01, timeout_seconds=2.0
+    )
     values.update(overrides)
     return TmdbSettings(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture
-async def harness(db: Database, tmp_path: Path,
-                  fake: tmdbfake.FakeTmdb) -> AsyncIterator[Harness]:
+async def harness(db: Database, tmp_path: Path, fake: tmdbfake.FakeTmdb) -> AsyncIterator[Harness]:
     data_dir = tmp_path / "data"
-    settings = PipelineSettings(analyze=False, metadata=MetadataSettings(
-        data_dir=data_dir, tmdb=tmdb_settings(fake, max_attempts=2)))
+    settings = PipelineSettings(
+        analyze=False,
+        metadata=MetadataSettings(data_dir=data_dir, tmdb=tmdb_settings(fake, max_attempts=2)),
+    )
     async with running_pipeline(db, settings) as pipeline:
         yield Harness(db, pipeline.service, data_dir)
 
 
-async def test_movies_from_tmdb_with_nfo_first(harness: Harness, tmp_path: Path,
-                                               fake: tmdbfake.FakeTmdb) -> None:
+async def test_movies_from_tmdb_with_nfo_first(
+    harness: Harness, tmp_path: Path, fake: tmdbfake.FakeTmdb
+) -> None:
     root = tmp_path / "films"
     write(root, "Heat (1995)/Heat (1995).mkv")
     write(root, "The Matrix (1999)/The Matrix (1999).mkv")
     write(root, "The Matrix (1999)/movie.nfo", MOVIE_NFO)  # has tmdb id 603 and its own plot
     write(root, "The Matrix (1999)/poster.jpg", jpeg(400, 600))
-    write(root, "Le Fabuleux Destin d'Amelie Poulain (2001)/"
-                "Le Fabuleux Destin d'Amelie Poulain (2001).mkv")
+    write(
+        root,
+        "Le Fabuleux Destin d'Amelie Poulain (2001)/Le Fabuleux Destin d'Amelie Poulain (2001).mkv",
+    )
     write(root, "Nowhere To Be Found (1979)/Nowhere To Be Found (1979).mkv")
     library = await libraries.create(harness.db, "Films", "movies", [str(root)])
     await harness.scan(library.id)
@@ -95,9 +110,11 @@ async def test_movies_from_tmdb_with_nfo_first(harness: Harness, tmp_path: Path,
     assert heat["ratings"]["tmdb"] == {"value": 7.9, "votes": 7000}
     assert heat["mpaa"] == "R" and heat["runtime_minutes"] == 170
     assert heat["external_ids"]["tmdb"] == "949" and heat["external_ids"]["imdb"] == "tt0113277"
-    assert heat["people"] == [("Al Pacino", "actor", "Vincent Hanna"),
-                              ("Robert De Niro", "actor", "Neil McCauley"),
-                              ("Michael Mann", "director", None)]
+    assert heat["people"] == [
+        ("Al Pacino", "actor", "Vincent Hanna"),
+        ("Robert De Niro", "actor", "Neil McCauley"),
+        ("Michael Mann", "director", None),
+    ]
     assert set(heat["images"]) == {"poster", "backdrop", "logo"}
     poster = await metadata.image(harness.db, heat["images"]["poster"])
     assert poster is not None and poster.source_path is None  # downloaded: kept in the cache
@@ -127,8 +144,9 @@ async def test_movies_from_tmdb_with_nfo_first(harness: Harness, tmp_path: Path,
     assert all(auth is None for auth, _ in fake.auth)
 
 
-async def test_series_seasons_and_episodes(harness: Harness, tmp_path: Path,
-                                           fake: tmdbfake.FakeTmdb) -> None:
+async def test_series_seasons_and_episodes(
+    harness: Harness, tmp_path: Path, fake: tmdbfake.FakeTmdb
+) -> None:
     root = tmp_path / "shows"
     write(root, "Breaking Bad (2008)/Season 01/Breaking Bad - S01E01.mkv")
     write(root, "Breaking Bad (2008)/Season 01/Breaking Bad - S01E02.mkv")
@@ -153,7 +171,8 @@ async def test_series_seasons_and_episodes(harness: Harness, tmp_path: Path,
 
 
 async def test_failures_keep_the_parsed_title_and_retry_later(
-        harness: Harness, tmp_path: Path, fake: tmdbfake.FakeTmdb) -> None:
+    harness: Harness, tmp_path: Path, fake: tmdbfake.FakeTmdb
+) -> None:
     root = tmp_path / "films"
     write(root, "Heat (1995)/Heat (1995).mkv")
     fake.fail = [500] * 20  # max_attempts=2: configuration and search both fail
@@ -168,8 +187,7 @@ async def test_failures_keep_the_parsed_title_and_retry_later(
     assert heat["metadata_source"] == "tmdb" and heat["metadata_error"] is None
 
 
-async def test_client_retries_429_5xx_and_timeouts(db: Database,
-                                                   fake: tmdbfake.FakeTmdb) -> None:
+async def test_client_retries_429_5xx_and_timeouts(db: Database, fake: tmdbfake.FakeTmdb) -> None:
     settings = tmdb_settings(fake, timeout_seconds=0.5)
     async with TmdbClient.open_http(settings) as http:
         client = TmdbClient(db, http, settings)
@@ -201,26 +219,30 @@ async def test_client_retries_429_5xx_and_timeouts(db: Database,
     assert auth == f"Bearer {bearer.api_key}" and key is None
 
 
-async def test_search_without_year_when_the_year_is_wrong(db: Database,
-                                                          fake: tmdbfake.FakeTmdb) -> None:
+async def test_search_without_year_when_the_year_is_wrong(
+    db: Database, fake: tmdbfake.FakeTmdb
+) -> None:
     settings = tmdb_settings(fake)
     async with TmdbClient.open_http(settings) as http:
         matches = await TmdbClient(db, http, settings).search("movie", "Heat", 1994)
     assert matches[0].tmdb_id == 949  # 1994 finds nothing; without the year, 1995 is +-1
 
 
-
 async def test_identify_lists_candidates_and_the_choice_survives(
-        db: Database, redis: RedisClient, tmp_path: Path, fake: tmdbfake.FakeTmdb) -> None:
+    db: Database, redis: RedisClient, tmp_path: Path, fake: tmdbfake.FakeTmdb
+) -> None:
     h = AuthHarness(db, redis, tmp_path / "data")
-    h.state.config = msgspec.structs.replace(h.state.config, metadata=MetadataSection(
-        tmdb_api_key="v3key", tmdb_base_url=fake.api))
+    h.state.config = msgspec.structs.replace(
+        h.state.config, metadata=MetadataSection(tmdb_api_key="v3key", tmdb_base_url=fake.api)
+    )
     await h.claim()
     token = await h.token()
-    settings = PipelineSettings(analyze=False, metadata=settings_from_config(
-        h.state.config, tmp_path / "data"))
-    dispatcher = Dispatcher(db, handlers(settings), bus=h.state.bus, idle_poll_seconds=0.05,
-                            housekeeping_seconds=0.5)
+    settings = PipelineSettings(
+        analyze=False, metadata=settings_from_config(h.state.config, tmp_path / "data")
+    )
+    dispatcher = Dispatcher(
+        db, handlers(settings), bus=h.state.bus, idle_poll_seconds=0.05, housekeeping_seconds=0.5
+    )
     service = ScanService(db, h.state.bus, wake_dispatcher=dispatcher.wake)
     scanner = Harness(db, service, tmp_path / "data")
     root = tmp_path / "films"
@@ -247,12 +269,14 @@ async def test_identify_lists_candidates_and_the_choice_survives(
         assert set(chosen.body["images"]) == {"poster", "backdrop", "logo"}
 
         await scanner.scan(library.id, force=True)
-        refreshed = await h.call("POST", f"/api/v1/metadata/items/{heat['id']}/refresh",
-                                 token=token)
+        refreshed = await h.call(
+            "POST", f"/api/v1/metadata/items/{heat['id']}/refresh", token=token
+        )
         assert refreshed.body["external_ids"]["tmdb"] == "949"  # not searched again
         assert refreshed.body["year"] == 1995
-        season_like = await h.call("GET", f"/api/v1/metadata/items/{uuid.uuid4()}/identify",
-                                   token=token)
+        season_like = await h.call(
+            "GET", f"/api/v1/metadata/items/{uuid.uuid4()}/identify", token=token
+        )
         assert season_like.status == 404
         nursery.cancel_scope.cancel()
 

@@ -27,9 +27,11 @@ from ui.playback.tonemap import MODE_HLG, MODE_PQ, MODE_SDR, params_for
 
 TOLERANCE_DB = 27.0
 AT_S = 0.5
-HDR10_X265 = ("hdr10=1:repeat-headers=1:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc"
-              ":master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)"
-              "L(10000000,1):max-cll=1000,400")
+HDR10_X265 = (
+    "hdr10=1:repeat-headers=1:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc"
+    ":master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)"
+    "L(10000000,1):max-cll=1000,400"
+)
 HLG_X265 = "colorprim=bt2020:transfer=arib-std-b67:colormatrix=bt2020nc"
 RAMP_WIDTH = 1024
 PQ_M1, PQ_M2, PQ_C1, PQ_C2, PQ_C3 = 0.1593017578125, 78.84375, 0.8359375, 18.8515625, 18.6875
@@ -51,9 +53,22 @@ def _ffmpeg(*args: str | Path) -> None:
 
 
 def _hevc(params: str, transfer: str) -> list[str]:
-    return ["-c:v", "libx265", "-preset", "ultrafast", "-pix_fmt", "yuv420p10le",
-            "-x265-params", f"log-level=error:{params}", "-color_primaries", "bt2020",
-            "-color_trc", transfer, "-colorspace", "bt2020nc"]
+    return [
+        "-c:v",
+        "libx265",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p10le",
+        "-x265-params",
+        f"log-level=error:{params}",
+        "-color_primaries",
+        "bt2020",
+        "-color_trc",
+        transfer,
+        "-colorspace",
+        "bt2020nc",
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -63,13 +78,32 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> Clips:
     out = Clips(root / "hdr10.mkv", root / "hlg.mkv", root / "ramp.mkv", root / "sdr.mp4")
     _ffmpeg(*src, *_hevc(HDR10_X265, "smpte2084"), out.hdr10)
     _ffmpeg(*src, *_hevc(HLG_X265, "arib-std-b67"), out.hlg)
-    ramp = (f"color=black:s={RAMP_WIDTH}x64:r=24:d=1,format=yuv420p10le,"
-            f"geq=lum='64+X*876/(W-1)':cb=512:cr=512")
-    _ffmpeg("-f", "lavfi", "-i", ramp,
-            *_hevc("lossless=1:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc",
-                   "smpte2084"), out.ramp)
-    _ffmpeg(*src, "-c:v", "libx264", "-pix_fmt", "yuv420p", "-color_primaries", "bt709",
-            "-color_trc", "bt709", "-colorspace", "bt709", out.sdr)
+    ramp = (
+        f"color=black:s={RAMP_WIDTH}x64:r=24:d=1,format=yuv420p10le,"
+        f"geq=lum='64+X*876/(W-1)':cb=512:cr=512"
+    )
+    _ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        ramp,
+        *_hevc("lossless=1:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc", "smpte2084"),
+        out.ramp,
+    )
+    _ffmpeg(
+        *src,
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-color_primaries",
+        "bt709",
+        "-color_trc",
+        "bt709",
+        "-colorspace",
+        "bt709",
+        out.sdr,
+    )
     return out
 
 
@@ -82,14 +116,17 @@ def _load(png: Path) -> Image:
     bits = image.constBits()
     assert bits is not None
     rows = np.frombuffer(bytes(bits.asstring(image.sizeInBytes())), np.uint8)
-    rgb: Image = rows.reshape(h, image.bytesPerLine())[:, :w * 3].reshape(h, w, 3).astype(
-        np.float64)
+    rgb: Image = (
+        rows.reshape(h, image.bytesPerLine())[:, : w * 3].reshape(h, w, 3).astype(np.float64)
+    )
     return rgb
 
 
 def _reference(src: Path, png: Path) -> Image:
-    chain = ("zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=hable:desat=0,"
-             "zscale=t=bt709:m=bt709:r=tv,format=rgb24")
+    chain = (
+        "zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=hable:desat=0,"
+        "zscale=t=bt709:m=bt709:r=tv,format=rgb24"
+    )
     _ffmpeg("-ss", str(AT_S), "-i", src, "-vf", chain, "-frames:v", "1", png)
     return _load(png)
 
@@ -107,12 +144,13 @@ def _snapshot(src: Path, png: Path, *extra: str) -> Image:
 def _psnr(a: Image, b: Image) -> float:
     assert a.shape == b.shape
     mse = float(((a - b) ** 2).mean())
-    return 99.0 if mse == 0 else 10 * float(np.log10(255.0 ** 2 / mse))
+    return 99.0 if mse == 0 else 10 * float(np.log10(255.0**2 / mse))
 
 
 @pytest.mark.parametrize("kind", ["hdr10", "hlg"])
 def test_snapshot_matches_ffmpeg_reference_and_flat_path_does_not(
-        clips: Clips, kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    clips: Clips, kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src: Path = getattr(clips, kind)
     ref = _reference(src, tmp_path / "ref.png")
     shot = _snapshot(src, tmp_path / "shot.png", "--desat", "0")
@@ -130,8 +168,9 @@ def _pq_nits(code: float) -> float:
     return float(10000.0 * (max(p - PQ_C1, 0.0) / (PQ_C2 - PQ_C3 * p)) ** (1 / PQ_M1))
 
 
-def test_luminance_ramp_is_monotonic_and_highlights_keep_detail(clips: Clips,
-                                                                tmp_path: Path) -> None:
+def test_luminance_ramp_is_monotonic_and_highlights_keep_detail(
+    clips: Clips, tmp_path: Path
+) -> None:
     shot = _snapshot(clips.ramp, tmp_path / "ramp.png")  # the player's defaults
     row = shot[32].mean(axis=1)  # grey: R = G = B
     # stays grey: within one 8-bit PQ code of the shader's input texture, which the curve's
@@ -150,15 +189,17 @@ def test_luminance_ramp_is_monotonic_and_highlights_keep_detail(clips: Clips,
     assert row[int(np.argmin(np.abs(nits - 100)))] < 225
 
 
-def test_sdr_content_is_unchanged(clips: Clips, tmp_path: Path,
-                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_sdr_content_is_unchanged(
+    clips: Clips, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     shot = _snapshot(clips.sdr, tmp_path / "sdr.png")
     assert "SDR (unchanged)" in capsys.readouterr().out
     assert _psnr(shot, _plain(clips.sdr, tmp_path / "plain.png")) >= 35.0
 
 
-def test_snapshot_of_a_missing_file_says_so(tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_snapshot_of_a_missing_file_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["snapshot", str(tmp_path / "none.mkv"), "--out", str(tmp_path / "x.png")]) == 1
     assert "no such file" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()
@@ -196,8 +237,9 @@ def _playbin_frame(src: Path, source_hdr: str, presented: bool) -> tuple[Image, 
     try:
         playbin.set_state(Gst.State.PAUSED)
         assert playbin.get_state(30 * Gst.SECOND)[0] == Gst.StateChangeReturn.SUCCESS
-        playbin.seek_simple(Gst.Format.TIME, Gst.SeekFlags.FLUSH | Gst.SeekFlags.ACCURATE,
-                            int(AT_S * Gst.SECOND))
+        playbin.seek_simple(
+            Gst.Format.TIME, Gst.SeekFlags.FLUSH | Gst.SeekFlags.ACCURATE, int(AT_S * Gst.SECOND)
+        )
         assert playbin.get_state(30 * Gst.SECOND)[0] == Gst.StateChangeReturn.SUCCESS
         sample = sink.emit("pull-preroll")
         s = sample.get_caps().get_structure(0)
@@ -205,7 +247,7 @@ def _playbin_frame(src: Path, source_hdr: str, presented: bool) -> tuple[Image, 
         buf = sample.get_buffer()
         data = buf.extract_dup(0, buf.get_size())
         stride = (w * 3 + 3) & ~3
-        rows = np.frombuffer(data, np.uint8).reshape(h, stride)[:, :w * 3]
+        rows = np.frombuffer(data, np.uint8).reshape(h, stride)[:, : w * 3]
         return rows.reshape(h, w, 3).astype(np.float64), installed
     finally:
         playbin.set_state(Gst.State.NULL)

@@ -20,18 +20,39 @@ from ui.playback.versions import Decoders
 
 pytest_plugins = ["tests.playbackkit"]
 
-H264 = FileView(id=uuid.uuid4(), name="Film - 1080p.mkv", resolution="1080p",
-                video_codec="h264", height=1080, size_bytes=8_000_000_000)
-HEVC10_HDR = FileView(id=uuid.uuid4(), name="Film - 2160p.mkv", resolution="4K",
-                      video_codec="hevc", bit_depth=10, height=2160, hdr="HDR10",
-                      size_bytes=40_000_000_000)
-AV1 = FileView(id=uuid.uuid4(), name="Film - 1440p.mkv", resolution="1440p",
-               video_codec="av1", bit_depth=8, height=1440, size_bytes=9_000_000_000)
+H264 = FileView(
+    id=uuid.uuid4(),
+    name="Film - 1080p.mkv",
+    resolution="1080p",
+    video_codec="h264",
+    height=1080,
+    size_bytes=8_000_000_000,
+)
+HEVC10_HDR = FileView(
+    id=uuid.uuid4(),
+    name="Film - 2160p.mkv",
+    resolution="4K",
+    video_codec="hevc",
+    bit_depth=10,
+    height=2160,
+    hdr="HDR10",
+    size_bytes=40_000_000_000,
+)
+AV1 = FileView(
+    id=uuid.uuid4(),
+    name="Film - 1440p.mkv",
+    resolution="1440p",
+    video_codec="av1",
+    bit_depth=8,
+    height=1440,
+    size_bytes=9_000_000_000,
+)
 
 
 def test_best_version_is_the_best_this_player_decodes() -> None:
-    everything = Decoders(frozenset({"h264", "hevc", "av1"}), frozenset({"hevc", "av1"}),
-                          hdr_output=True)
+    everything = Decoders(
+        frozenset({"h264", "hevc", "av1"}), frozenset({"hevc", "av1"}), hdr_output=True
+    )
     files = [H264, HEVC10_HDR, AV1]
     assert versions.best(files, everything) is HEVC10_HDR, "highest resolution"
     no_hdr_out = replace(everything, hdr_output=False)
@@ -39,8 +60,9 @@ def test_best_version_is_the_best_this_player_decodes() -> None:
     eight_bit = Decoders(frozenset({"h264", "hevc"}), frozenset(), hdr_output=True)
     assert versions.best(files, eight_bit) is H264, "no 10-bit HEVC decoder, no AV1"
     gone = replace(H264, present=False)
-    assert versions.best([gone, HEVC10_HDR], eight_bit) is HEVC10_HDR, \
+    assert versions.best([gone, HEVC10_HDR], eight_bit) is HEVC10_HDR, (
         "nothing decodable: the first present file (the player says why it fails)"
+    )
     assert "HEVC 10-bit" in versions.label(HEVC10_HDR, "4K", "Director's Cut")
 
 
@@ -50,8 +72,7 @@ def test_this_players_registry_decodes_h264() -> None:
 
 
 @pytest.mark.slow
-def test_details_list_versions_and_play_starts_the_chosen_one(
-        served: Served, qtbot: QtBot) -> None:
+def test_details_list_versions_and_play_starts_the_chosen_one(served: Served, qtbot: QtBot) -> None:
     from PyQt6.QtWidgets import QApplication
 
     from ui.domains.core import DomainName, DomainRegistry
@@ -77,8 +98,9 @@ def test_details_list_versions_and_play_starts_the_chosen_one(
         assert info["duration_s"] == pytest.approx(2.0, abs=0.2)
         assert files[name]["size_bytes"] > 0 and "edition" in files[name]
         assert info["video"].get("hdr") in (None, "SDR")
-    high, low = (uuid.UUID(files[n]["id"]) for n in ("Twice (2016) - 480p.mp4",
-                                                     "Twice (2016) - 240p.mp4"))
+    high, low = (
+        uuid.UUID(files[n]["id"]) for n in ("Twice (2016) - 480p.mp4", "Twice (2016) - 240p.mp4")
+    )
 
     api = ApiClient(served.base, access_token=served.token, device_id="versions-test")
     registry = DomainRegistry(Services(api=api))

@@ -50,11 +50,17 @@ def test_two_walk_processes_by_default_and_none_on_one_core() -> None:
 
 
 def by_folder(walk: Walk) -> dict[str, object]:
-    return {ls.path: (sorted(ls.files),
-                      sorted((name, msgspec.json.encode(columns[0]), *columns[1:])
-                             for (name, _, _), (columns, _) in zip(
-                                 ls.files, ls.parsed or [], strict=True)))
-            for ls in walk.listings if ls.changed}
+    return {
+        ls.path: (
+            sorted(ls.files),
+            sorted(
+                (name, msgspec.json.encode(columns[0]), *columns[1:])
+                for (name, _, _), (columns, _) in zip(ls.files, ls.parsed or [], strict=True)
+            ),
+        )
+        for ls in walk.listings
+        if ls.changed
+    }
 
 
 def spec_for(root: Path) -> WalkSpec:
@@ -92,11 +98,22 @@ async def test_budgets_split_over_processes_hand_on_every_folder(tmp_path: Path)
         todo, first, rounds = [str(root)], True, 0
         while todo:
             rounds += 1
-            walk = await walkers.walk(WalkSpec(todo, start_is_root=first, library_kind="movies",
-                                               roots=(str(root),), max_changed=40))
+            walk = await walkers.walk(
+                WalkSpec(
+                    todo,
+                    start_is_root=first,
+                    library_kind="movies",
+                    roots=(str(root),),
+                    max_changed=40,
+                )
+            )
             assert walk.changed_files <= 40 + 4, "each part stops at its share of the budget"
-            seen += [os.path.join(ls.path, name) for ls in walk.listings if ls.changed
-                     for name, _, _ in ls.files]
+            seen += [
+                os.path.join(ls.path, name)
+                for ls in walk.listings
+                if ls.changed
+                for name, _, _ in ls.files
+            ]
             todo, first = walk.pending, False
     assert rounds > 3
     assert len(seen) == len(set(seen)) == files

@@ -60,11 +60,22 @@ def main(base: str, token: str, uri: str) -> int:
         commands.put("quit")
 
     def state() -> None:
-        say(platform=app.platformName(), note=note, seen=seen, playing=engine.playing,
-            view=[view.width(), view.height()], video=list(view.video.rectangle or ()),
-            bar=[view.controls.x(), view.controls.y(), view.controls.width(),
-                 view.controls.height()], bar_visible=view.controls.isVisible(),
-            surface=int(view.video.winId()))
+        say(
+            platform=app.platformName(),
+            note=note,
+            seen=seen,
+            playing=engine.playing,
+            view=[view.width(), view.height()],
+            video=list(view.video.rectangle or ()),
+            bar=[
+                view.controls.x(),
+                view.controls.y(),
+                view.controls.width(),
+                view.controls.height(),
+            ],
+            bar_visible=view.controls.isVisible(),
+            surface=int(view.video.winId()),
+        )
 
     def tick() -> None:
         while (event := engine.next_event(0.001)) is not None:

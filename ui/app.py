@@ -32,9 +32,13 @@ def make_services(directory: Path) -> Services:
     """Settings, remembered servers and the replica, all from the player data dir. The replica
     is opened here, before any network, so the last library is browseable at once."""
     store = SettingsStore(directory)
-    return Services(store=store, local=store.load_state(), settings=store.load_settings(),
-                    credentials=CredentialStore(directory),
-                    replica=Replica.open(replica_dir(directory)))
+    return Services(
+        store=store,
+        local=store.load_state(),
+        settings=store.load_settings(),
+        credentials=CredentialStore(directory),
+        replica=Replica.open(replica_dir(directory)),
+    )
 
 
 async def app_main(window: MainWindow, registry: DomainRegistry, server: str | None) -> None:

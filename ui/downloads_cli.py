@@ -42,9 +42,13 @@ class Bar:
         part = held / total if total else 1.0
         rate = (held - self.first) / max(now - self.started, 1e-3)
         filled = int(part * BAR)
-        print(f"\r{name[:32]:<32} [{'#' * filled}{'.' * (BAR - filled)}] {part:6.1%} "
-              f"{held / 1e6:8.1f} MB {rate / 1e6:6.1f} MB/s", end="", file=sys.stderr,
-              flush=True)
+        print(
+            f"\r{name[:32]:<32} [{'#' * filled}{'.' * (BAR - filled)}] {part:6.1%} "
+            f"{held / 1e6:8.1f} MB {rate / 1e6:6.1f} MB/s",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
         if held >= total:
             print(file=sys.stderr)
 
@@ -53,24 +57,29 @@ async def download(ns: argparse.Namespace, root: Path) -> int:
     item_id = _item_id(ns.item_id)
     async with connect(ns, root) as api:
         try:
-            done = await download_item(api, root, item_id,
-                                       progress=None if ns.quiet else Bar(),
-                                       rate_limit=ns.limit_rate)
+            done = await download_item(
+                api, root, item_id, progress=None if ns.quiet else Bar(), rate_limit=ns.limit_rate
+            )
         except ServerUnreachable as exc:
-            raise CliError(f"server unreachable: {exc}; run the command again to resume",
-                           EXIT_UNREACHABLE) from None
+            raise CliError(
+                f"server unreachable: {exc}; run the command again to resume", EXIT_UNREACHABLE
+            ) from None
         except AuthExpired as exc:
-            raise CliError(f"{exc} (log in again with ferrex-player sync --user NAME "
-                           "--password-stdin)", EXIT_AUTH) from None
+            raise CliError(
+                f"{exc} (log in again with ferrex-player sync --user NAME --password-stdin)",
+                EXIT_AUTH,
+            ) from None
         except Forbidden as exc:
             raise CliError(f"not allowed to download: {exc}", EXIT_FAILED) from None
         except NotFound as exc:
             raise CliError(f"no item {item_id} on the server ({exc})") from None
         except (DownloadError, FerrexClientError) as exc:
             raise CliError(str(exc), EXIT_FAILED) from None
-    print(f"downloaded: {done.title} ({done.size_bytes / 1e6:.1f} MB, "
-          f"{sum(len(f.subtitles) for f in done.files)} subtitle file(s)) in "
-          f"{downloads_dir(root) / str(item_id)}")
+    print(
+        f"downloaded: {done.title} ({done.size_bytes / 1e6:.1f} MB, "
+        f"{sum(len(f.subtitles) for f in done.files)} subtitle file(s)) in "
+        f"{downloads_dir(root) / str(item_id)}"
+    )
     return 0
 
 
@@ -89,6 +98,9 @@ def downloads(ns: argparse.Namespace, root: Path) -> int:
         return 0
     for d in found:
         print(f"{d.item_id}  {d.size_bytes / 1e6:9.1f} MB  {d.kind:<7}  {d.title}")
-    print(f"{len(found)} download(s), {sum(d.size_bytes for d in found) / 1e6:.1f} MB in "
-          f"{downloads_dir(root)}", file=sys.stderr)
+    print(
+        f"{len(found)} download(s), {sum(d.size_bytes for d in found) / 1e6:.1f} MB in "
+        f"{downloads_dir(root)}",
+        file=sys.stderr,
+    )
     return 0

@@ -43,9 +43,15 @@ from ui.net.credentials import CredentialStore, StoredTokens
 from ui.settings.store import SettingsStore
 
 EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_AUTH = 1, 2, 3, 4
-SORTS = {"title": SortBy.TITLE, "year": SortBy.YEAR, "added": SortBy.DATE_ADDED,
-         "rating": SortBy.RATING, "runtime": SortBy.RUNTIME, "release": SortBy.RELEASE_DATE,
-         "watched": SortBy.LAST_WATCHED}
+SORTS = {
+    "title": SortBy.TITLE,
+    "year": SortBy.YEAR,
+    "added": SortBy.DATE_ADDED,
+    "rating": SortBy.RATING,
+    "runtime": SortBy.RUNTIME,
+    "release": SortBy.RELEASE_DATE,
+    "watched": SortBy.LAST_WATCHED,
+}
 
 
 class CliError(Exception):
@@ -58,32 +64,49 @@ def _common(parser: argparse.ArgumentParser, default: object) -> None:
     """--server and --data-dir, the same on the window and on every command. On a command
     their default is SUPPRESS, so ``ferrex-player --server URL sync`` keeps the URL given
     before the command name."""
-    parser.add_argument("--server", default=default, metavar="URL",
-                        help="the server (e.g. http://ferrex.local:8420; default: the last one)")
-    parser.add_argument("--data-dir", type=Path, default=default, metavar="DIR",
-                        help=f"player data dir (default: ${ENV_VAR}, else XDG data dir)")
+    parser.add_argument(
+        "--server",
+        default=default,
+        metavar="URL",
+        help="the server (e.g. http://ferrex.local:8420; default: the last one)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=default,
+        metavar="DIR",
+        help=f"player data dir (default: ${ENV_VAR}, else XDG data dir)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The one parser of ``ferrex-player``: the window (no command, or ``gui``) and every
     headless command, so ``--help`` lists them all."""
     parser = argparse.ArgumentParser(
-        prog="ferrex-player", description="Ferrex desktop player. Without a command it opens "
+        prog="ferrex-player",
+        description="Ferrex desktop player. Without a command it opens "
         "the window;\nsync and offline work without one, on the same data dir (the same "
         "replica, stored login and device id).\n\n" + (__doc__ or "").rsplit("\n\n", 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _common(parser, None)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND",
-                                title="commands (default: gui)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands (default: gui)")
     gui = sub.add_parser("gui", help="open the player window (the default)")
     _common(gui, argparse.SUPPRESS)
     sync = sub.add_parser("sync", help="fill or update the replica from a server")
     _common(sync, argparse.SUPPRESS)
     sync.add_argument("--user", help="log in as (default: the last user on this server)")
-    sync.add_argument("--password-stdin", action="store_true",
-                      help="read the password from the first line of stdin and log in")
-    sync.add_argument("--follow", type=float, metavar="SECONDS",
-                      help="then keep pulling changes as the server announces them")
+    sync.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of stdin and log in",
+    )
+    sync.add_argument(
+        "--follow",
+        type=float,
+        metavar="SECONDS",
+        help="then keep pulling changes as the server announces them",
+    )
 
     offline = sub.add_parser("offline", help="use the replica, no server needed")
     _common(offline, argparse.SUPPRESS)
@@ -94,9 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("--genre", action="append", default=[], help="repeat for several (any)")
     ls.add_argument("--all-genres", action="store_true", help="items must have every --genre")
     ls.add_argument("--year", help="A-B, A- or -B")
-    ls.add_argument("--kind", action="append", default=[],
-                    choices=["movie", "series", "season", "episode"],
-                    help="default: movies and series")
+    ls.add_argument(
+        "--kind",
+        action="append",
+        default=[],
+        choices=["movie", "series", "season", "episode"],
+        help="default: movies and series",
+    )
     status = ls.add_mutually_exclusive_group()
     status.add_argument("--unwatched", action="store_true")
     status.add_argument("--in-progress", action="store_true")
@@ -121,22 +148,36 @@ def build_parser() -> argparse.ArgumentParser:
     for action in osub.choices.values():
         _common(action, argparse.SUPPRESS)
     discover = sub.add_parser(
-        "discover", help="list the Ferrex appliances on the local network (mDNS / DNS-SD)",
+        "discover",
+        help="list the Ferrex appliances on the local network (mDNS / DNS-SD)",
         description="Listen for appliances announcing _ferrex._tcp on the LAN and list them: "
-        "name, URL, version, and whether they still wait for their first admin (unclaimed).")
-    discover.add_argument("--timeout", type=float, default=3.0, metavar="SECONDS",
-                          help="how long to listen (default: 3)")
-    discover.add_argument("--json", action="store_true",
-                          help="one JSON document instead of a table")
+        "name, URL, version, and whether they still wait for their first admin (unclaimed).",
+    )
+    discover.add_argument(
+        "--timeout",
+        type=float,
+        default=3.0,
+        metavar="SECONDS",
+        help="how long to listen (default: 3)",
+    )
+    discover.add_argument(
+        "--json", action="store_true", help="one JSON document instead of a table"
+    )
     download = sub.add_parser(
-        "download", help="download a film or an episode for offline play (resumes, verifies)",
+        "download",
+        help="download a film or an episode for offline play (resumes, verifies)",
         description="Download ITEM_ID's file and sidecar subtitles into the data dir's "
         "downloads/ (as NAME.part until every byte is there and the server's SHA-256 "
-        "matches); run it again after an interruption to resume. Needs a login (sync).")
+        "matches); run it again after an interruption to resume. Needs a login (sync).",
+    )
     _common(download, argparse.SUPPRESS)
     download.add_argument("item_id", metavar="ITEM_ID")
-    download.add_argument("--limit-rate", type=int, metavar="BYTES_PER_S",
-                          help="transfer at most this many bytes a second")
+    download.add_argument(
+        "--limit-rate",
+        type=int,
+        metavar="BYTES_PER_S",
+        help="transfer at most this many bytes a second",
+    )
     download.add_argument("--quiet", action="store_true", help="no progress bar")
     downloads = sub.add_parser("downloads", help="list what is downloaded (or remove one)")
     _common(downloads, argparse.SUPPRESS)
@@ -146,19 +187,34 @@ def build_parser() -> argparse.ArgumentParser:
     _common(remove, argparse.SUPPRESS)
     remove.add_argument("item_id", metavar="ITEM_ID")
     snapshot = sub.add_parser(
-        "snapshot", help="save the frame the player would show on an SDR display (PNG)",
+        "snapshot",
+        help="save the frame the player would show on an SDR display (PNG)",
         description="Render one frame of SOURCE (a file path or URL) offscreen through the "
         "player's video path (HDR10/HLG tone-mapped to SDR BT.709 on the GPU) at the video's "
-        "resolution, e.g. for a bug report.")
+        "resolution, e.g. for a bug report.",
+    )
     snapshot.add_argument("source", metavar="SOURCE", help="a file path or URL")
-    snapshot.add_argument("--at", type=float, default=0.0, metavar="SECONDS",
-                          help="position of the frame (default: 0)")
+    snapshot.add_argument(
+        "--at",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="position of the frame (default: 0)",
+    )
     snapshot.add_argument("--out", type=Path, required=True, metavar="FRAME.png")
-    snapshot.add_argument("--desat", type=float, default=None, metavar="X",
-                          help="highlight desaturation threshold in 100-nit units "
-                          "(default: the player's, 2; 0 turns it off)")
-    snapshot.add_argument("--no-tonemap", action="store_true",
-                          help="the plain 8-bit conversion instead, for comparison")
+    snapshot.add_argument(
+        "--desat",
+        type=float,
+        default=None,
+        metavar="X",
+        help="highlight desaturation threshold in 100-nit units "
+        "(default: the player's, 2; 0 turns it off)",
+    )
+    snapshot.add_argument(
+        "--no-tonemap",
+        action="store_true",
+        help="the plain 8-bit conversion instead, for comparison",
+    )
     return parser
 
 
@@ -225,10 +281,24 @@ def _discover(ns: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 130
     if ns.json:
-        print(json.dumps([{"name": f.name, "url": f.url, "server_id": f.server_id,
-                           "version": f.version, "claimed": f.claimed,
-                           "addresses": list(f.addresses), "port": f.port,
-                           "api_path": f.api_path} for f in found], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": f.name,
+                        "url": f.url,
+                        "server_id": f.server_id,
+                        "version": f.version,
+                        "claimed": f.claimed,
+                        "addresses": list(f.addresses),
+                        "port": f.port,
+                        "api_path": f.api_path,
+                    }
+                    for f in found
+                ],
+                indent=2,
+            )
+        )
         return 0
     if not found:
         print("no appliances found", file=sys.stderr)
@@ -276,8 +346,11 @@ async def connect(ns: argparse.Namespace, root: Path) -> AsyncIterator[ApiClient
     elif user:
         tokens = await credentials.load(url, user)
     if tokens is None or not tokens.has_session or user is None:
-        raise CliError(f"not logged in to {url}: run ferrex-player sync --server {url} --user "
-                       "NAME --password-stdin", EXIT_AUTH)
+        raise CliError(
+            f"not logged in to {url}: run ferrex-player sync --server {url} --user "
+            "NAME --password-stdin",
+            EXIT_AUTH,
+        )
 
     async def saved(pair: TokenPair) -> None:
         """Refresh tokens are single-use: the rotated pair is saved before it is used."""
@@ -285,9 +358,13 @@ async def connect(ns: argparse.Namespace, root: Path) -> AsyncIterator[ApiClient
         tokens.access_token, tokens.refresh_token = pair.access_token, pair.refresh_token
         await credentials.save(url, user, tokens)
 
-    async with ApiClient(url, access_token=tokens.access_token,
-                         refresh_token=tokens.refresh_token, device_id=state.device_id,
-                         on_tokens=saved) as api:
+    async with ApiClient(
+        url,
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        device_id=state.device_id,
+        on_tokens=saved,
+    ) as api:
         yield api
 
 
@@ -307,8 +384,9 @@ async def _sync_with(api: ApiClient, root: Path, ns: argparse.Namespace) -> int:
         except ServerUnreachable as exc:
             raise CliError(f"server unreachable: {exc}", EXIT_UNREACHABLE) from None
         except (AuthExpired, Forbidden) as exc:
-            raise CliError(f"{exc} (log in again with --user NAME --password-stdin)",
-                           EXIT_AUTH) from None
+            raise CliError(
+                f"{exc} (log in again with --user NAME --password-stdin)", EXIT_AUTH
+            ) from None
         except (FerrexClientError, FrameError) as exc:
             raise CliError(str(exc)) from None
     finally:
@@ -316,8 +394,9 @@ async def _sync_with(api: ApiClient, root: Path, ns: argparse.Namespace) -> int:
     return 0
 
 
-async def _login(url: str, username: str, password: str, device_id: str,
-                 credentials: CredentialStore) -> StoredTokens:
+async def _login(
+    url: str, username: str, password: str, device_id: str, credentials: CredentialStore
+) -> StoredTokens:
     from ui.domains.auth import device_info
 
     device_key = await credentials.device_key(url, username)
@@ -328,19 +407,28 @@ async def _login(url: str, username: str, password: str, device_id: str,
             raise CliError(f"login refused: {exc}", EXIT_AUTH) from None
         except FerrexClientError as exc:
             raise CliError(f"server unreachable: {exc}", EXIT_UNREACHABLE) from None
-    tokens = StoredTokens(access_token=pair.access_token, refresh_token=pair.refresh_token,
-                          scope=pair.scope, device_key=pair.device_key or device_key or "")
+    tokens = StoredTokens(
+        access_token=pair.access_token,
+        refresh_token=pair.refresh_token,
+        scope=pair.scope,
+        device_key=pair.device_key or device_key or "",
+    )
     await credentials.save(url, username, tokens)
     return tokens
 
 
 def _summary(result: SyncResult, replica: Replica) -> str:
     queued = len(replica.pending_actions())
-    what = ("snapshot" if result.mode == "snapshot"
-            else f"{result.changed} change(s) in {result.pages} page(s)")
-    return (f"synced: {what}, at sequence {result.seq}; {replica.count()} titles in "
-            f"{len(replica.libraries())} libraries; {result.flushed} offline action(s) "
-            f"delivered, {queued} still queued; {result.seconds:.2f} s")
+    what = (
+        "snapshot"
+        if result.mode == "snapshot"
+        else f"{result.changed} change(s) in {result.pages} page(s)"
+    )
+    return (
+        f"synced: {what}, at sequence {result.seq}; {replica.count()} titles in "
+        f"{len(replica.libraries())} libraries; {result.flushed} offline action(s) "
+        f"delivered, {queued} still queued; {result.seconds:.2f} s"
+    )
 
 
 # --- offline -------------------------------------------------------------------------------
@@ -356,15 +444,19 @@ def _offline(ns: argparse.Namespace, root: Path) -> int:
         if ns.action == "show":
             return _show(replica, _item_id(ns.item_id))
         if ns.action == "status":
-            print(f"cursor {replica.cursor}, server {replica.server_id or '-'}, user "
-                  f"{replica.user_id or '-'}, {replica.count()} titles, "
-                  f"{len(replica.pending_actions())} queued action(s)"
-                  + (", needs a snapshot" if replica.needs_snapshot else ""))
+            print(
+                f"cursor {replica.cursor}, server {replica.server_id or '-'}, user "
+                f"{replica.user_id or '-'}, {replica.count()} titles, "
+                f"{len(replica.pending_actions())} queued action(s)"
+                + (", needs a snapshot" if replica.needs_snapshot else "")
+            )
             return 0
         if ns.action == "pending":
             for queued in replica.pending_actions():
-                print(f"{queued.seq}\t{type(queued.action).__name__}\t{queued.action.item_id}\t"
-                      f"{queued.action.client_ts.isoformat()}")
+                print(
+                    f"{queued.seq}\t{type(queued.action).__name__}\t{queued.action.item_id}\t"
+                    f"{queued.action.client_ts.isoformat()}"
+                )
             return 0
         item_id = _item_id(ns.item_id)
         card = replica.item(item_id)
@@ -373,8 +465,7 @@ def _offline(ns: argparse.Namespace, root: Path) -> int:
         try:
             if ns.action == "progress":
                 if card.kind not in ("movie", "episode"):
-                    raise CliError(f"a {card.kind} has no progress; mark it instead",
-                                   EXIT_USAGE)
+                    raise CliError(f"a {card.kind} has no progress; mark it instead", EXIT_USAGE)
                 seq = replica.record_progress(item_id, ns.seconds, ns.duration, ns.completed)
             else:
                 seq = replica.mark(item_id, ns.action == "watched")
@@ -395,8 +486,10 @@ def _same_server(server: str, root: Path, replica: Replica) -> None:
         raise CliError(str(exc), EXIT_USAGE) from None
     entry = SettingsStore(root).load_state().server(url)
     if replica.server_id is None or entry is None or entry.server_id != replica.server_id:
-        raise CliError(f"the replica in {root} is not of {url}: run ferrex-player sync "
-                       f"--server {url} --data-dir {root}")
+        raise CliError(
+            f"the replica in {root} is not of {url}: run ferrex-player sync "
+            f"--server {url} --data-dir {root}"
+        )
 
 
 def _item_id(text: str) -> uuid.UUID:
@@ -434,9 +527,11 @@ def _ls(ns: argparse.Namespace, replica: Replica) -> int:
             builder = builder.genres(*ns.genre, match="all" if ns.all_genres else "any")
         if ns.year:
             builder = builder.year_range(*_years(ns.year))
-        for flag, status in ((ns.unwatched, WatchStatus.UNWATCHED),
-                             (ns.in_progress, WatchStatus.IN_PROGRESS),
-                             (ns.watched, WatchStatus.WATCHED)):
+        for flag, status in (
+            (ns.unwatched, WatchStatus.UNWATCHED),
+            (ns.in_progress, WatchStatus.IN_PROGRESS),
+            (ns.watched, WatchStatus.WATCHED),
+        ):
             if flag:
                 builder = builder.watch_status(status)
         builder = builder.sort_by(SORTS[ns.sort], SortOrder.DESC if ns.desc else SortOrder.ASC)
@@ -445,18 +540,24 @@ def _ls(ns: argparse.Namespace, replica: Replica) -> int:
             cards, total = view.query(query)
             rows = [(card, view.watch(card.id)) for card in cards]
     except ReplicaDamaged as exc:
-        raise CliError(f"the replica is damaged ({exc}): run ferrex-player sync --server URL "
-                       "to rebuild it") from None
+        raise CliError(
+            f"the replica is damaged ({exc}): run ferrex-player sync --server URL to rebuild it"
+        ) from None
     except ValueError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
     if ns.json:
         print(json.dumps({"total": total, "items": [_card_json(c, w) for c, w in rows]}))
         return 0
     for card, watch in rows:
-        mark = "watched" if watch and watch.completed else (
-            f"at {watch.position_s:.0f}s" if watch and watch.position_s > 0 else "")
-        print(f"{card.id}  {card.year or '':>4}  {card.kind:<7}  {card.label}"
-              + (f"  [{mark}]" if mark else ""))
+        mark = (
+            "watched"
+            if watch and watch.completed
+            else (f"at {watch.position_s:.0f}s" if watch and watch.position_s > 0 else "")
+        )
+        print(
+            f"{card.id}  {card.year or '':>4}  {card.kind:<7}  {card.label}"
+            + (f"  [{mark}]" if mark else "")
+        )
     print(f"{len(rows)} of {total}", file=sys.stderr)
     return 0
 
@@ -465,13 +566,19 @@ def _card_json(card: Card, watch: object) -> dict[str, object]:
     from sync.media_types import WatchStateOut
 
     state = watch if isinstance(watch, WatchStateOut) else None
-    return {"id": str(card.id), "title": card.title, "label": card.label, "year": card.year,
-            "kind": card.kind, "series_title": card.series_title,
-            "season_number": card.season_number,
-            "episode_numbers": list(card.episode_numbers or []),
-            "library_id": str(card.library_id),
-            "position_s": state.position_s if state else 0.0,
-            "completed": state.completed if state else False}
+    return {
+        "id": str(card.id),
+        "title": card.title,
+        "label": card.label,
+        "year": card.year,
+        "kind": card.kind,
+        "series_title": card.series_title,
+        "season_number": card.season_number,
+        "episode_numbers": list(card.episode_numbers or []),
+        "library_id": str(card.library_id),
+        "position_s": state.position_s if state else 0.0,
+        "completed": state.completed if state else False,
+    }
 
 
 def _show(replica: Replica, item_id: uuid.UUID) -> int:
@@ -479,8 +586,9 @@ def _show(replica: Replica, item_id: uuid.UUID) -> int:
     if item is None:
         raise CliError(f"no item {item_id} in the replica")
     watch = replica.watch(item_id)
-    label = item_label(item.kind, item.title, item.series_title, item.season_number,
-                       item.episode_numbers)
+    label = item_label(
+        item.kind, item.title, item.series_title, item.season_number, item.episode_numbers
+    )
     print(f"{label} ({item.year or '?'}) — {item.kind}")
     if item.genres:
         print("genres: " + ", ".join(item.genres))
@@ -490,6 +598,12 @@ def _show(replica: Replica, item_id: uuid.UUID) -> int:
         print(item.overview)
     for f in item.files:
         print(f"file: {f.file_name} {f.width or '?'}x{f.height or '?'} {f.hdr or 'SDR'}")
-    print("watch: " + ("never played" if watch is None else
-                       f"{watch.position_s:.0f}s, completed={watch.completed}"))
+    print(
+        "watch: "
+        + (
+            "never played"
+            if watch is None
+            else f"{watch.position_s:.0f}s, completed={watch.completed}"
+        )
+    )
     return 0

@@ -73,9 +73,15 @@ def _lines(text: str, metrics: QFontMetricsF, width: float) -> list[str]:
     return lines
 
 
-def paint_placeholder(painter: QPainter, rect: QRectF, title: str, year: int | None,
-                      colour: str | None = None, radius: float = 8.0,
-                      seed: str | None = None) -> None:
+def paint_placeholder(
+    painter: QPainter,
+    rect: QRectF,
+    title: str,
+    year: int | None,
+    colour: str | None = None,
+    radius: float = 8.0,
+    seed: str | None = None,
+) -> None:
     """Draw the placeholder card into ``rect`` (any aspect: posters and landscape cards).
     ``seed`` picks the colour when there is none (default the title; a series' title for its
     seasons and episodes, so they share their series' colour)."""
@@ -92,8 +98,10 @@ def paint_placeholder(painter: QPainter, rect: QRectF, title: str, year: int | N
     side = min(rect.width(), rect.height() * 1.5)
     margin = max(6.0, side * 0.09)
     # a short rule above the title: the card reads as designed, not as missing
-    painter.fillRect(QRectF(rect.x() + margin, rect.y() + margin, side * 0.16,
-                            max(2.0, side * 0.018)), QColor(255, 255, 255, 170))
+    painter.fillRect(
+        QRectF(rect.x() + margin, rect.y() + margin, side * 0.16, max(2.0, side * 0.018)),
+        QColor(255, 255, 255, 170),
+    )
     font = QFont(painter.font())
     font.setBold(True)
     size = max(9.0, side * 0.115)
@@ -111,8 +119,11 @@ def paint_placeholder(painter: QPainter, rect: QRectF, title: str, year: int | N
     painter.setPen(QColor(255, 255, 255, 235))
     y = rect.y() + margin * 2.0
     for line in lines:
-        painter.drawText(QRectF(rect.x() + margin, y, width, metrics.lineSpacing()),
-                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, line)
+        painter.drawText(
+            QRectF(rect.x() + margin, y, width, metrics.lineSpacing()),
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            line,
+        )
         y += metrics.lineSpacing()
     if year is not None:
         small = QFont(font)
@@ -121,13 +132,23 @@ def paint_placeholder(painter: QPainter, rect: QRectF, title: str, year: int | N
         painter.setFont(small)
         painter.setPen(QColor(255, 255, 255, 165))
         line_h = QFontMetricsF(small).lineSpacing()
-        painter.drawText(QRectF(rect.x() + margin, rect.bottom() - margin - line_h, width,
-                                line_h), Qt.AlignmentFlag.AlignLeft, str(year))
+        painter.drawText(
+            QRectF(rect.x() + margin, rect.bottom() - margin - line_h, width, line_h),
+            Qt.AlignmentFlag.AlignLeft,
+            str(year),
+        )
     painter.restore()
 
 
-def placeholder_image(title: str, year: int | None, colour: str | None, width: int,
-                      height: int, radius: float = 0.0, seed: str | None = None) -> QImage:
+def placeholder_image(
+    title: str,
+    year: int | None,
+    colour: str | None,
+    width: int,
+    height: int,
+    radius: float = 0.0,
+    seed: str | None = None,
+) -> QImage:
     image = QImage(width, height, QImage.Format.Format_RGBA8888)
     image.fill(0)
     painter = QPainter(image)
@@ -136,14 +157,21 @@ def placeholder_image(title: str, year: int | None, colour: str | None, width: i
     return image
 
 
-def placeholder_rgba(title: str, year: int | None, colour: str | None, width: int,
-                     height: int, seed: str | None = None) -> npt.NDArray[np.uint8]:
+def placeholder_rgba(
+    title: str,
+    year: int | None,
+    colour: str | None,
+    width: int,
+    height: int,
+    seed: str | None = None,
+) -> npt.NDArray[np.uint8]:
     """The placeholder as a (height, width, 4) RGBA array: a GL texture's pixels."""
     image = placeholder_image(title, year, colour, width, height, seed=seed)
     ptr = image.constBits()
     assert ptr is not None
     ptr.setsize(image.sizeInBytes())
     rows = np.frombuffer(memoryview(ptr), np.uint8).reshape(  # type: ignore[arg-type]
-        height, image.bytesPerLine())
+        height, image.bytesPerLine()
+    )
     out: npt.NDArray[np.uint8] = rows[:, : width * 4].reshape(height, width, 4).copy()
     return out

@@ -55,7 +55,9 @@ def run(app: QCoreApplication, main: Callable[[], Awaitable[Any]]) -> Any:
         app.quit()
 
     trio.lowlevel.start_guest_run(
-        main, run_sync_soon_threadsafe=run_sync_soon_threadsafe, done_callback=done,
+        main,
+        run_sync_soon_threadsafe=run_sync_soon_threadsafe,
+        done_callback=done,
         host_uses_signal_set_wakeup_fd=False,
     )
     app.exec()

@@ -46,9 +46,14 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 meta = Router("/api/v1")
 
 
-@meta.route("/openapi.json", summary="This API's OpenAPI document", public=True, tags=("meta",),
-            backing=False,
-            answers=(Answer(200, "OpenAPI 3.1", ("application/json",), body=dict[str, Any]),))
+@meta.route(
+    "/openapi.json",
+    summary="This API's OpenAPI document",
+    public=True,
+    tags=("meta",),
+    backing=False,
+    answers=(Answer(200, "OpenAPI 3.1", ("application/json",), body=dict[str, Any]),),
+)
 async def openapi_document(ctx: RequestContext) -> quart.Response:
     document = quart.current_app.config["FERREX_OPENAPI"]
     return quart.Response(msgspec.json.encode(document), content_type="application/json")
@@ -56,19 +61,31 @@ async def openapi_document(ctx: RequestContext) -> quart.Response:
 
 def all_routers() -> list[Router]:
     """Every router of the API; a new feature adds its router here."""
-    return [health.router, meta, auth.router, users.router, libraries.router,
-            events.router, metadata.router, media.router, stream.router, sync.router, ws.router,
-            server_settings.router, downloads.router]
+    return [
+        health.router,
+        meta,
+        auth.router,
+        users.router,
+        libraries.router,
+        events.router,
+        metadata.router,
+        media.router,
+        stream.router,
+        sync.router,
+        ws.router,
+        server_settings.router,
+        downloads.router,
+    ]
 
 
-def envelope(status: int, code: ErrorCode, message: str,
-             details: dict[str, object] | None = None) -> quart.Response:
+def envelope(
+    status: int, code: ErrorCode, message: str, details: dict[str, object] | None = None
+) -> quart.Response:
     request_id = getattr(quart.g, "request_id", "") if quart.has_request_context() else ""
     body = ErrorEnvelope(
         error=ErrorDetail(code=code, message=message, request_id=request_id, details=details)
     )
-    return quart.Response(msgspec.json.encode(body), status=status,
-                          content_type="application/json")
+    return quart.Response(msgspec.json.encode(body), status=status, content_type="application/json")
 
 
 def create_app(state: AppState, extra_routers: list[Router] | None = None) -> QuartTrio:
@@ -76,19 +93,31 @@ def create_app(state: AppState, extra_routers: list[Router] | None = None) -> Qu
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.asgi_app = RequestBodyGuard(  # type: ignore[method-assign]
-        app.asgi_app, drain_limit=MAX_BODY_BYTES,
+        app.asgi_app,
+        drain_limit=MAX_BODY_BYTES,
         body_timeout=state.config.server.body_timeout_seconds,
-        timeout_body=msgspec.json.encode(ErrorEnvelope(error=ErrorDetail(
-            code=ErrorCode.REQUEST_TIMEOUT, message="the request body did not arrive in time",
-            request_id=""))),
+        timeout_body=msgspec.json.encode(
+            ErrorEnvelope(
+                error=ErrorDetail(
+                    code=ErrorCode.REQUEST_TIMEOUT,
+                    message="the request body did not arrive in time",
+                    request_id="",
+                )
+            )
+        ),
     )
     specs = install(app, all_routers() + (extra_routers or []), state)
     app.config["FERREX_ROUTES"] = specs
     app.config["FERREX_OPENAPI"] = openapi.build(specs, __version__)
     app.config["FERREX_OPENAPI"]["x-websockets"] = {
-        w.path: {"summary": w.summary, "x-permission": w.permission, "tags": list(w.tags),
-                 "security": [{"bearer": []}]}
-        for r in all_routers() + (extra_routers or []) for w in r.websockets
+        w.path: {
+            "summary": w.summary,
+            "x-permission": w.permission,
+            "tags": list(w.tags),
+            "security": [{"bearer": []}],
+        }
+        for r in all_routers() + (extra_routers or [])
+        for w in r.websockets
     }
 
     @app.before_request
@@ -103,14 +132,23 @@ def create_app(state: AppState, extra_routers: list[Router] | None = None) -> Qu
         response.headers["X-Request-Id"] = request_id
         elapsed = (time.perf_counter() - getattr(quart.g, "started", time.perf_counter())) * 1000
         request = quart.request
-        level = logging.DEBUG if request.path == "/health" and response.status_code < 500 else (
-            logging.INFO
+        level = (
+            logging.DEBUG
+            if request.path == "/health" and response.status_code < 500
+            else (logging.INFO)
         )
-        log.log(level, "request", extra={
-            "request_id": request_id, "method": request.method, "path": request.path,
-            "status": response.status_code, "duration_ms": round(elapsed, 2),
-            "remote": request.remote_addr,
-        })
+        log.log(
+            level,
+            "request",
+            extra={
+                "request_id": request_id,
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round(elapsed, 2),
+                "remote": request.remote_addr,
+            },
+        )
         return response
 
     @app.errorhandler(FerrexError)
@@ -124,8 +162,9 @@ def create_app(state: AppState, extra_routers: list[Router] | None = None) -> Qu
 
     @app.errorhandler(Unavailable)
     async def unavailable(exc: Unavailable) -> quart.Response:
-        response = envelope(status_of(exc), ErrorCode.UNAVAILABLE, str(exc),
-                            {"service": exc.service})
+        response = envelope(
+            status_of(exc), ErrorCode.UNAVAILABLE, str(exc), {"service": exc.service}
+        )
         response.headers["Retry-After"] = "2"
         return response
 
@@ -136,8 +175,11 @@ def create_app(state: AppState, extra_routers: list[Router] | None = None) -> Qu
 
     @app.errorhandler(Exception)
     async def internal_error(exc: Exception) -> quart.Response:
-        errors_log.error("unhandled error", exc_info=exc,
-                         extra={"request_id": getattr(quart.g, "request_id", "")})
+        errors_log.error(
+            "unhandled error",
+            exc_info=exc,
+            extra={"request_id": getattr(quart.g, "request_id", "")},
+        )
         return envelope(500, ErrorCode.INTERNAL_ERROR, "internal error; see the appliance log")
 
     return app

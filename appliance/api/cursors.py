@@ -88,7 +88,8 @@ def decode(key: bytes, cursor: str, sort: str, order: str) -> tuple[str, uuid.UU
     try:
         raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
         got_sort, got_order, sort_key, item_id = msgspec.json.decode(
-            raw, type=tuple[str, str, str, str])
+            raw, type=tuple[str, str, str, str]
+        )
         parsed = uuid.UUID(item_id)
     except (binascii.Error, msgspec.DecodeError, ValueError):
         raise _invalid("not a cursor of this API") from None

@@ -33,20 +33,31 @@ def encode(event: Event) -> bytes:
 
 
 def _since(raw: str | None) -> int | None:
-    return params.integer(raw or None, "Last-Event-ID (or since)", 0, 2**62, status=400,
-                          code=ErrorCode.BAD_REQUEST)
+    return params.integer(
+        raw or None, "Last-Event-ID (or since)", 0, 2**62, status=400, code=ErrorCode.BAD_REQUEST
+    )
 
 
 _SEQUENCE = {"type": "integer", "minimum": 0, "maximum": 2**62}
 
 
-@router.route("/events", summary="Server-sent events: scan progress, library changes",
-              permission="libraries:read", tags=("events",),
-              answers=(Answer(200, "an endless event stream", ("text/event-stream",)),),
-              params=(Param("since", _SEQUENCE, "replay the events after this sequence",
-                            status=400),
-                      Param("Last-Event-ID", _SEQUENCE, "as since; browsers send it when "
-                            "they reconnect", where="header", status=400)))
+@router.route(
+    "/events",
+    summary="Server-sent events: scan progress, library changes",
+    permission="libraries:read",
+    tags=("events",),
+    answers=(Answer(200, "an endless event stream", ("text/event-stream",)),),
+    params=(
+        Param("since", _SEQUENCE, "replay the events after this sequence", status=400),
+        Param(
+            "Last-Event-ID",
+            _SEQUENCE,
+            "as since; browsers send it when they reconnect",
+            where="header",
+            status=400,
+        ),
+    ),
+)
 async def events(ctx: RequestContext) -> quart.Response:
     request = quart.request
     since = _since(request.headers.get("Last-Event-ID") or request.args.get("since"))

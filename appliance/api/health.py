@@ -75,18 +75,32 @@ async def check(state: AppState) -> Health:
     )
 
 
-@router.route("/health", summary="Liveness and readiness of the appliance", response=Health,
-              public=True, tags=("server",), backing=False,
-              answers=(Answer(503, "not ready: Postgres is unreachable (the same report, with "
-                              "error)", ("application/json",), body=Health),))
+@router.route(
+    "/health",
+    summary="Liveness and readiness of the appliance",
+    response=Health,
+    public=True,
+    tags=("server",),
+    backing=False,
+    answers=(
+        Answer(
+            503,
+            "not ready: Postgres is unreachable (the same report, with error)",
+            ("application/json",),
+            body=Health,
+        ),
+    ),
+)
 async def health(ctx: RequestContext) -> quart.Response:
     report = await check(ctx.state)
     status = 503 if report.status == "unavailable" else 200
     if status == 503:
         down = [n for n, s in (("postgres", report.postgres), ("redis", report.redis)) if not s.ok]
         report.error = ErrorDetail(
-            code=ErrorCode.UNAVAILABLE, message=f"unavailable: {', '.join(down)}",
+            code=ErrorCode.UNAVAILABLE,
+            message=f"unavailable: {', '.join(down)}",
             request_id=ctx.request_id,
         )
-    return quart.Response(msgspec.json.encode(report), status=status,
-                          content_type="application/json")
+    return quart.Response(
+        msgspec.json.encode(report), status=status, content_type="application/json"
+    )

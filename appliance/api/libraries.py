@@ -39,10 +39,14 @@ CONTROL_ERRORS = {**NOT_FOUND, 409: "this library has no running or paused scan"
 
 def library_out(library: Library, show_roots: bool = True) -> LibraryOut:
     return LibraryOut(
-        id=library.id, name=library.name, kind=library.kind,  # type: ignore[arg-type]
+        id=library.id,
+        name=library.name,
+        kind=library.kind,  # type: ignore[arg-type]
         roots=list(library.roots) if show_roots else [],
         scan_interval_minutes=library.scan_interval_minutes,
-        watch=library.watch, paused=library.paused, created_at=library.created_at,
+        watch=library.watch,
+        paused=library.paused,
+        created_at=library.created_at,
     )
 
 
@@ -53,10 +57,19 @@ def _out(ctx: RequestContext, library: Library) -> LibraryOut:
 
 async def scan_out(ctx: RequestContext, scan: Scan, joined: bool = False) -> ScanOut:
     jobs = await scans.job_counts(ctx.state.db, scan.id)
-    return ScanOut(id=scan.id, library_id=scan.library_id, state=scan.state, trigger=scan.trigger,
-                   folders_walked=scan.folders_walked, files_found=scan.files_found,
-                   errors=scan.errors, started_at=scan.started_at, finished_at=scan.finished_at,
-                   jobs=jobs, joined=joined)
+    return ScanOut(
+        id=scan.id,
+        library_id=scan.library_id,
+        state=scan.state,
+        trigger=scan.trigger,
+        folders_walked=scan.folders_walked,
+        files_found=scan.files_found,
+        errors=scan.errors,
+        started_at=scan.started_at,
+        finished_at=scan.finished_at,
+        jobs=jobs,
+        joined=joined,
+    )
 
 
 def _user_id(ctx: RequestContext) -> uuid.UUID:
@@ -80,8 +93,12 @@ async def _visible_scans(ctx: RequestContext, found: list[Scan]) -> list[Scan]:
 async def _checked_roots(
     ctx: RequestContext, roots: list[str], exclude: uuid.UUID | None
 ) -> list[str]:
-    others = [(lib.name, root) for lib in await libraries.list_all(ctx.state.db)
-              if lib.id != exclude for root in lib.roots]
+    others = [
+        (lib.name, root)
+        for lib in await libraries.list_all(ctx.state.db)
+        if lib.id != exclude
+        for root in lib.roots
+    ]
     try:
         return await trio.to_thread.run_sync(validate_roots, roots, others, ctx.state.data_dir)
     except RootError as exc:
@@ -96,9 +113,11 @@ def _name(raw: str) -> str:
 
 
 def _name_taken(name: str) -> Conflict:
-    return Conflict(ErrorCode.LIBRARY_NAME_TAKEN,
-                    f"another library is already called {name!r} (names ignore case)",
-                    {"name": name})
+    return Conflict(
+        ErrorCode.LIBRARY_NAME_TAKEN,
+        f"another library is already called {name!r} (names ignore case)",
+        {"name": name},
+    )
 
 
 def _check_interval(interval: int | None) -> None:
@@ -106,27 +125,48 @@ def _check_interval(interval: int | None) -> None:
         raise InvalidInput(ErrorCode.INVALID_BODY, "scan_interval_minutes: must be 0 to 525600")
 
 
-@router.route("/libraries", summary="List libraries", response=LibraryList,
-              permission="libraries:read", tags=TAGS)
+@router.route(
+    "/libraries",
+    summary="List libraries",
+    response=LibraryList,
+    permission="libraries:read",
+    tags=TAGS,
+)
 async def list_libraries(ctx: RequestContext) -> LibraryList:
     visible = await access.visible(ctx.state, _user_id(ctx))
-    return LibraryList(libraries=[_out(ctx, lib)
-                                  for lib in await libraries.list_all(ctx.state.db)
-                                  if access.allows(visible, lib.id)])
+    return LibraryList(
+        libraries=[
+            _out(ctx, lib)
+            for lib in await libraries.list_all(ctx.state.db)
+            if access.allows(visible, lib.id)
+        ]
+    )
 
 
-@router.route("/libraries", "POST", summary="Add a library and start its first scan",
-              request=LibraryIn, response=LibraryOut, status=201,
-              permission="libraries:manage", tags=TAGS,
-              errors={**NAME_TAKEN, 422: "invalid name or root folder"})
+@router.route(
+    "/libraries",
+    "POST",
+    summary="Add a library and start its first scan",
+    request=LibraryIn,
+    response=LibraryOut,
+    status=201,
+    permission="libraries:manage",
+    tags=TAGS,
+    errors={**NAME_TAKEN, 422: "invalid name or root folder"},
+)
 async def create_library(ctx: RequestContext, body: LibraryIn) -> LibraryOut:
     name = _name(body.name)
     _check_interval(body.scan_interval_minutes)
     roots = await _checked_roots(ctx, body.roots, None)
     try:
-        library = await libraries.create(ctx.state.db, name, body.kind, roots,
-                                         scan_interval_minutes=body.scan_interval_minutes,
-                                         watch=body.watch)
+        library = await libraries.create(
+            ctx.state.db,
+            name,
+            body.kind,
+            roots,
+            scan_interval_minutes=body.scan_interval_minutes,
+            watch=body.watch,
+        )
     except NameTaken:
         raise _name_taken(name) from None
     await ctx.state.scan_service.start(library.id, trigger="initial")
@@ -134,26 +174,43 @@ async def create_library(ctx: RequestContext, body: LibraryIn) -> LibraryOut:
     return _out(ctx, library)
 
 
-@router.route("/libraries/<uuid:library_id>", summary="One library", response=LibraryOut,
-              permission="libraries:read", tags=TAGS, errors=NOT_FOUND)
+@router.route(
+    "/libraries/<uuid:library_id>",
+    summary="One library",
+    response=LibraryOut,
+    permission="libraries:read",
+    tags=TAGS,
+    errors=NOT_FOUND,
+)
 async def get_library(ctx: RequestContext, library_id: uuid.UUID) -> LibraryOut:
     return _out(ctx, await _library(ctx, library_id))
 
 
-@router.route("/libraries/<uuid:library_id>", "PATCH", summary="Edit a library",
-              request=LibraryPatch, response=LibraryOut, permission="libraries:manage",
-              tags=TAGS, errors={**NOT_FOUND, **NAME_TAKEN,
-                                 422: "invalid name or root folder"})
-async def update_library(ctx: RequestContext, library_id: uuid.UUID,
-                         body: LibraryPatch) -> LibraryOut:
+@router.route(
+    "/libraries/<uuid:library_id>",
+    "PATCH",
+    summary="Edit a library",
+    request=LibraryPatch,
+    response=LibraryOut,
+    permission="libraries:manage",
+    tags=TAGS,
+    errors={**NOT_FOUND, **NAME_TAKEN, 422: "invalid name or root folder"},
+)
+async def update_library(
+    ctx: RequestContext, library_id: uuid.UUID, body: LibraryPatch
+) -> LibraryOut:
     await _library(ctx, library_id)
     name = None if body.name is None else _name(body.name)
     _check_interval(body.scan_interval_minutes)
     roots = None if body.roots is None else await _checked_roots(ctx, body.roots, library_id)
     try:
         library = await libraries.update(
-            ctx.state.db, library_id, name=name, roots=roots,
-            scan_interval_minutes=body.scan_interval_minutes, watch=body.watch,
+            ctx.state.db,
+            library_id,
+            name=name,
+            roots=roots,
+            scan_interval_minutes=body.scan_interval_minutes,
+            watch=body.watch,
         )
     except NameTaken:
         raise _name_taken(name or "") from None
@@ -165,9 +222,14 @@ async def update_library(ctx: RequestContext, library_id: uuid.UUID,
     return _out(ctx, library)
 
 
-@router.route("/libraries/<uuid:library_id>", "DELETE",
-              summary="Delete a library: its items go, its jobs are cancelled",
-              permission="libraries:manage", tags=TAGS, errors=NOT_FOUND)
+@router.route(
+    "/libraries/<uuid:library_id>",
+    "DELETE",
+    summary="Delete a library: its items go, its jobs are cancelled",
+    permission="libraries:manage",
+    tags=TAGS,
+    errors=NOT_FOUND,
+)
 async def delete_library(ctx: RequestContext, library_id: uuid.UUID) -> None:
     await _library(ctx, library_id)
     await queue.cancel_library(ctx.state.db, library_id)
@@ -175,66 +237,110 @@ async def delete_library(ctx: RequestContext, library_id: uuid.UUID) -> None:
     ctx.state.bus.publish("library.deleted", library_id=str(library_id))
 
 
-@router.route("/libraries/<uuid:library_id>/scan", "POST",
-              summary="Start a scan, or join the running one (same id, joined: true)",
-              request=ScanRequest,
-              response=ScanOut, status=202, permission="libraries:scan", tags=TAGS,
-              errors=NOT_FOUND)
+@router.route(
+    "/libraries/<uuid:library_id>/scan",
+    "POST",
+    summary="Start a scan, or join the running one (same id, joined: true)",
+    request=ScanRequest,
+    response=ScanOut,
+    status=202,
+    permission="libraries:scan",
+    tags=TAGS,
+    errors=NOT_FOUND,
+)
 async def start_scan(ctx: RequestContext, library_id: uuid.UUID, body: ScanRequest) -> ScanOut:
     await _library(ctx, library_id)
-    scan, created = await ctx.state.scan_service.start_or_join(library_id, trigger="manual",
-                                                               force=body.force)
+    scan, created = await ctx.state.scan_service.start_or_join(
+        library_id, trigger="manual", force=body.force
+    )
     return await scan_out(ctx, scan, joined=not created)
 
 
 async def _control(ctx: RequestContext, library_id: uuid.UUID, action: str) -> ScanOut:
     await _library(ctx, library_id)
     service = ctx.state.scan_service
-    scan = await {"pause": service.pause, "resume": service.resume,
-                  "cancel": service.cancel}[action](library_id)
+    scan = await {"pause": service.pause, "resume": service.resume, "cancel": service.cancel}[
+        action
+    ](library_id)
     if scan is None:
         raise Conflict(ErrorCode.NO_ACTIVE_SCAN, "this library has no running or paused scan")
     return await scan_out(ctx, scan)
 
 
-@router.route("/libraries/<uuid:library_id>/scan/pause", "POST", summary="Pause the scan",
-              response=ScanOut, permission="libraries:scan", tags=TAGS,
-              errors=CONTROL_ERRORS)
+@router.route(
+    "/libraries/<uuid:library_id>/scan/pause",
+    "POST",
+    summary="Pause the scan",
+    response=ScanOut,
+    permission="libraries:scan",
+    tags=TAGS,
+    errors=CONTROL_ERRORS,
+)
 async def pause_scan(ctx: RequestContext, library_id: uuid.UUID) -> ScanOut:
     return await _control(ctx, library_id, "pause")
 
 
-@router.route("/libraries/<uuid:library_id>/scan/resume", "POST", summary="Resume the scan",
-              response=ScanOut, permission="libraries:scan", tags=TAGS,
-              errors=CONTROL_ERRORS)
+@router.route(
+    "/libraries/<uuid:library_id>/scan/resume",
+    "POST",
+    summary="Resume the scan",
+    response=ScanOut,
+    permission="libraries:scan",
+    tags=TAGS,
+    errors=CONTROL_ERRORS,
+)
 async def resume_scan(ctx: RequestContext, library_id: uuid.UUID) -> ScanOut:
     return await _control(ctx, library_id, "resume")
 
 
-@router.route("/libraries/<uuid:library_id>/scan/cancel", "POST", summary="Cancel the scan",
-              response=ScanOut, permission="libraries:scan", tags=TAGS,
-              errors=CONTROL_ERRORS)
+@router.route(
+    "/libraries/<uuid:library_id>/scan/cancel",
+    "POST",
+    summary="Cancel the scan",
+    response=ScanOut,
+    permission="libraries:scan",
+    tags=TAGS,
+    errors=CONTROL_ERRORS,
+)
 async def cancel_scan(ctx: RequestContext, library_id: uuid.UUID) -> ScanOut:
     return await _control(ctx, library_id, "cancel")
 
 
-@router.route("/libraries/<uuid:library_id>/scans", summary="Scan history of a library",
-              response=ScanList, permission="libraries:read", tags=TAGS, errors=NOT_FOUND)
+@router.route(
+    "/libraries/<uuid:library_id>/scans",
+    summary="Scan history of a library",
+    response=ScanList,
+    permission="libraries:read",
+    tags=TAGS,
+    errors=NOT_FOUND,
+)
 async def scan_history(ctx: RequestContext, library_id: uuid.UUID) -> ScanList:
     await _library(ctx, library_id)
-    return ScanList(scans=[await scan_out(ctx, s)
-                           for s in await scans.history(ctx.state.db, library_id)])
+    return ScanList(
+        scans=[await scan_out(ctx, s) for s in await scans.history(ctx.state.db, library_id)]
+    )
 
 
-@router.route("/scans", summary="Scans running or paused now", response=ScanList,
-              permission="libraries:read", tags=TAGS)
+@router.route(
+    "/scans",
+    summary="Scans running or paused now",
+    response=ScanList,
+    permission="libraries:read",
+    tags=TAGS,
+)
 async def active_scans(ctx: RequestContext) -> ScanList:
     found = await _visible_scans(ctx, await scans.active(ctx.state.db))
     return ScanList(scans=[await scan_out(ctx, s) for s in found])
 
 
-@router.route("/scans/<uuid:scan_id>", summary="One scan", response=ScanOut,
-              permission="libraries:read", tags=TAGS, errors={404: "no such scan"})
+@router.route(
+    "/scans/<uuid:scan_id>",
+    summary="One scan",
+    response=ScanOut,
+    permission="libraries:read",
+    tags=TAGS,
+    errors={404: "no such scan"},
+)
 async def get_scan(ctx: RequestContext, scan_id: uuid.UUID) -> ScanOut:
     scan = await scans.get(ctx.state.db, scan_id)
     if scan is None or not await _visible_scans(ctx, [scan]):

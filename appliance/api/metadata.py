@@ -62,28 +62,45 @@ async def item_out(ctx: RequestContext, item_id: uuid.UUID) -> ItemMetadata:
     data["genres"] = list(data["genres"])
     data["studios"] = list(data["studios"])
     data["locked_fields"] = list(data["locked_fields"])
-    data["episode_numbers"] = (list(data["episode_numbers"])
-                               if data["episode_numbers"] is not None else None)
-    data["people"] = [PersonOut(name=p.name, kind=p.kind, role=p.role,
-                                thumb_url=p.thumb_url) for p in people]
+    data["episode_numbers"] = (
+        list(data["episode_numbers"]) if data["episode_numbers"] is not None else None
+    )
+    data["people"] = [
+        PersonOut(name=p.name, kind=p.kind, role=p.role, thumb_url=p.thumb_url) for p in people
+    ]
     return msgspec.convert(data, ItemMetadata, from_attributes=False)
 
 
-@router.route("/metadata/items/<uuid:item_id>", summary="An item's metadata, people and images",
-              response=ItemMetadata, tags=TAGS, permission="media:browse",
-              errors={404: "no such item"})
+@router.route(
+    "/metadata/items/<uuid:item_id>",
+    summary="An item's metadata, people and images",
+    response=ItemMetadata,
+    tags=TAGS,
+    permission="media:browse",
+    errors={404: "no such item"},
+)
 async def get_item(ctx: RequestContext, item_id: uuid.UUID) -> ItemMetadata:
     await _visible(ctx, item_id)
     return await item_out(ctx, item_id)
 
 
-@router.route("/metadata/items/<uuid:item_id>", "PATCH", summary="Edit fields locally (locks them)",
-              request=ItemEdit, response=ItemMetadata, tags=TAGS,
-              permission="media:edit_metadata", errors={404: "no such item"})
+@router.route(
+    "/metadata/items/<uuid:item_id>",
+    "PATCH",
+    summary="Edit fields locally (locks them)",
+    request=ItemEdit,
+    response=ItemMetadata,
+    tags=TAGS,
+    permission="media:edit_metadata",
+    errors={404: "no such item"},
+)
 async def edit_item(ctx: RequestContext, item_id: uuid.UUID, body: ItemEdit) -> ItemMetadata:
     await _visible(ctx, item_id)
-    values = {k: v for k, v in msgspec.structs.asdict(body).items()
-              if k not in ("lock", "unlock") and v is not None}
+    values = {
+        k: v
+        for k, v in msgspec.structs.asdict(body).items()
+        if k not in ("lock", "unlock") and v is not None
+    }
     if "title" in values and "sort_title" not in values:
         values["sort_title"] = titles.sort_title(values["title"])
     elif "sort_title" in values:
@@ -95,10 +112,15 @@ async def edit_item(ctx: RequestContext, item_id: uuid.UUID, body: ItemEdit) -> 
     return await item_out(ctx, item_id)
 
 
-@router.route("/metadata/items/<uuid:item_id>/refresh", "POST",
-              summary="Run the metadata providers and local artwork for one item now",
-              response=ItemMetadata, tags=TAGS, permission="media:edit_metadata",
-              errors={404: "no such item"})
+@router.route(
+    "/metadata/items/<uuid:item_id>/refresh",
+    "POST",
+    summary="Run the metadata providers and local artwork for one item now",
+    response=ItemMetadata,
+    tags=TAGS,
+    permission="media:edit_metadata",
+    errors={404: "no such item"},
+)
 async def refresh_item(ctx: RequestContext, item_id: uuid.UUID) -> ItemMetadata:
     await _visible(ctx, item_id)
     return await refresh(ctx, item_id)
@@ -135,20 +157,38 @@ async def _identifiable(ctx: RequestContext, item_id: uuid.UUID) -> metadata.Met
     if row is None:
         raise NotFound(ErrorCode.NOT_FOUND, f"no item {item_id}")
     if row.kind not in ("movie", "series"):
-        raise InvalidInput(ErrorCode.NOT_IDENTIFIABLE, "only movies and series are identified; "
-                       "seasons and episodes follow their series")
+        raise InvalidInput(
+            ErrorCode.NOT_IDENTIFIABLE,
+            "only movies and series are identified; seasons and episodes follow their series",
+        )
     return row
 
 
-@router.route("/metadata/items/<uuid:item_id>/identify",
-              summary="TMDB candidates for an item (?query= and ?year= override its title/year)",
-              response=CandidateList, tags=TAGS, permission="media:edit_metadata",
-              errors={404: "no such item", 409: "TMDB is not configured",
-                      422: "not a movie or series", 502: "TMDB unreachable"},
-              params=(Param("query", {"type": "string", "maxLength": SEARCH_MAX},
-                            "search this title instead of the item's"),
-                      Param("year", {"type": "integer", "minimum": 1, "maximum": 9999},
-                            "search this year instead of the item's")))
+@router.route(
+    "/metadata/items/<uuid:item_id>/identify",
+    summary="TMDB candidates for an item (?query= and ?year= override its title/year)",
+    response=CandidateList,
+    tags=TAGS,
+    permission="media:edit_metadata",
+    errors={
+        404: "no such item",
+        409: "TMDB is not configured",
+        422: "not a movie or series",
+        502: "TMDB unreachable",
+    },
+    params=(
+        Param(
+            "query",
+            {"type": "string", "maxLength": SEARCH_MAX},
+            "search this title instead of the item's",
+        ),
+        Param(
+            "year",
+            {"type": "integer", "minimum": 1, "maximum": 9999},
+            "search this year instead of the item's",
+        ),
+    ),
+)
 async def identify_candidates(ctx: RequestContext, item_id: uuid.UUID) -> CandidateList:
     args = quart.request.args  # the request's own arguments first: a bad one is 422 anyway
     asked = params.text(args.get("query"), "query", SEARCH_MAX, code=ErrorCode.INVALID_QUERY)
@@ -165,26 +205,39 @@ async def identify_candidates(ctx: RequestContext, item_id: uuid.UUID) -> Candid
             base = await client.image_base() if matches else ""
     except (httpx.HTTPError, TmdbError) as exc:
         raise UpstreamFailed(ErrorCode.TMDB_UNAVAILABLE, f"TMDB: {exc}") from None
-    return CandidateList(items=[
-        Candidate(tmdb_id=m.tmdb_id, title=m.title, original_title=m.original_title,
-                  year=m.year, score=round(m.score, 1), overview=m.overview,
-                  poster_url=f"{base}w342{m.poster_path}" if m.poster_path else None)
-        for m in matches[:20]])
+    return CandidateList(
+        items=[
+            Candidate(
+                tmdb_id=m.tmdb_id,
+                title=m.title,
+                original_title=m.original_title,
+                year=m.year,
+                score=round(m.score, 1),
+                overview=m.overview,
+                poster_url=f"{base}w342{m.poster_path}" if m.poster_path else None,
+            )
+            for m in matches[:20]
+        ]
+    )
 
 
-@router.route("/metadata/items/<uuid:item_id>/identify", "POST",
-              summary="Apply a TMDB match to an item (kept across rescans) and refresh it",
-              request=IdentifyIn, response=ItemMetadata, tags=TAGS,
-              permission="media:edit_metadata",
-              errors={404: "no such item", 409: "TMDB is not configured",
-                      422: "not a movie or series"})
-async def identify_apply(ctx: RequestContext, item_id: uuid.UUID,
-                         body: IdentifyIn) -> ItemMetadata:
+@router.route(
+    "/metadata/items/<uuid:item_id>/identify",
+    "POST",
+    summary="Apply a TMDB match to an item (kept across rescans) and refresh it",
+    request=IdentifyIn,
+    response=ItemMetadata,
+    tags=TAGS,
+    permission="media:edit_metadata",
+    errors={404: "no such item", 409: "TMDB is not configured", 422: "not a movie or series"},
+)
+async def identify_apply(ctx: RequestContext, item_id: uuid.UUID, body: IdentifyIn) -> ItemMetadata:
     _tmdb(ctx)
     await _identifiable(ctx, item_id)
     async with ctx.state.db.transaction() as conn:
-        await metadata.set_identified(conn, item_id, {"provider": "tmdb", "id": body.tmdb_id},
-                                      {"tmdb": str(body.tmdb_id)})
+        await metadata.set_identified(
+            conn, item_id, {"provider": "tmdb", "id": body.tmdb_id}, {"tmdb": str(body.tmdb_id)}
+        )
     return await refresh(ctx, item_id)
 
 
@@ -192,21 +245,37 @@ def _etag(image_id: str, width: int, fmt: str) -> str:
     return '"' + hashlib.sha256(f"{image_id}:{width}:{fmt}".encode()).hexdigest()[:24] + '"'
 
 
-@router.route("/images/<image_id>",
-              summary="An image at the nearest standard width at or above ?w= "
-                      "(WebP, or JPEG when ?format=jpeg or the client does not accept WebP)",
-              tags=TAGS, permission="media:browse", errors={404: "no such image"},
-              answers=(Answer(200, "the image", ("image/webp", "image/jpeg"),
-                              headers=("ETag",)),
-                       Answer(304, "not modified (If-None-Match)", headers=("ETag",))),
-              params=(Param("w", {"type": "integer", "minimum": 1,
-                                  "maximum": images.MAX_REQUESTED_WIDTH},
-                            "the width wanted (default: the largest standard width the "
-                            "original has)"),
-                      Param("format", {"enum": ["webp", "jpeg", "jpg"]},
-                            "default: WebP when the Accept header allows it, else JPEG"),
-                      Param("If-None-Match", {"type": "string"}, "an ETag held: 304 when "
-                            "it is current", where="header", status=None)))
+@router.route(
+    "/images/<image_id>",
+    summary="An image at the nearest standard width at or above ?w= "
+    "(WebP, or JPEG when ?format=jpeg or the client does not accept WebP)",
+    tags=TAGS,
+    permission="media:browse",
+    errors={404: "no such image"},
+    answers=(
+        Answer(200, "the image", ("image/webp", "image/jpeg"), headers=("ETag",)),
+        Answer(304, "not modified (If-None-Match)", headers=("ETag",)),
+    ),
+    params=(
+        Param(
+            "w",
+            {"type": "integer", "minimum": 1, "maximum": images.MAX_REQUESTED_WIDTH},
+            "the width wanted (default: the largest standard width the original has)",
+        ),
+        Param(
+            "format",
+            {"enum": ["webp", "jpeg", "jpg"]},
+            "default: WebP when the Accept header allows it, else JPEG",
+        ),
+        Param(
+            "If-None-Match",
+            {"type": "string"},
+            "an ETag held: 304 when it is current",
+            where="header",
+            status=None,
+        ),
+    ),
+)
 async def get_image(ctx: RequestContext, image_id: str) -> quart.Response:
     if len(image_id) != 64 or any(c not in "0123456789abcdef" for c in image_id):
         raise NotFound(ErrorCode.NOT_FOUND, "no such image")
@@ -215,14 +284,16 @@ async def get_image(ctx: RequestContext, image_id: str) -> quart.Response:
     if row is None:
         raise NotFound(ErrorCode.NOT_FOUND, "no such image")
     args = quart.request.args
-    requested = params.integer(args.get("w"), "w", 1, images.MAX_REQUESTED_WIDTH,
-                               code=ErrorCode.INVALID_WIDTH)
+    requested = params.integer(
+        args.get("w"), "w", 1, images.MAX_REQUESTED_WIDTH, code=ErrorCode.INVALID_WIDTH
+    )
     fmt = args.get("format", "")
     if fmt not in ("", "webp", "jpeg", "jpg"):
         raise InvalidInput(ErrorCode.INVALID_FORMAT, "format is webp or jpeg")
     if not fmt:
-        fmt = "webp" if "image/webp" in quart.request.headers.get("Accept", "image/webp") \
-            else "jpeg"
+        fmt = (
+            "webp" if "image/webp" in quart.request.headers.get("Accept", "image/webp") else "jpeg"
+        )
     fmt = "jpeg" if fmt == "jpg" else fmt
     width = images.pick_width(requested, row.width)
     etag = _etag(image_id, width, fmt)

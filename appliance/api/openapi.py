@@ -25,9 +25,7 @@ _PARAM_SCHEMA = {
 def _error(description: str) -> dict[str, Any]:
     return {
         "description": description,
-        "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}
-        },
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}},
     }
 
 
@@ -39,16 +37,19 @@ _RATE_HEADERS = {
 
 
 def _headers(names: dict[str, str]) -> dict[str, Any]:
-    return {name: {"description": text, "schema": {"type": "integer"}}
-            for name, text in names.items()}
+    return {
+        name: {"description": text, "schema": {"type": "integer"}} for name, text in names.items()
+    }
 
 
 _ANSWER_HEADERS = {
     "Content-Range": ("the range sent and the file's size", {"type": "string"}),
     "ETag": ("validator of this representation", {"type": "string"}),
     "Accept-Ranges": ("bytes", {"type": "string"}),
-    "Repr-Digest": ("SHA-256 of the whole file (RFC 9530), sha-256=:base64:, in a 206 too",
-                    {"type": "string", "pattern": "^sha-256=:[A-Za-z0-9+/]{43}=:$"}),
+    "Repr-Digest": (
+        "SHA-256 of the whole file (RFC 9530), sha-256=:base64:, in a 206 too",
+        {"type": "string", "pattern": "^sha-256=:[A-Za-z0-9+/]{43}=:$"},
+    ),
     "Content-Disposition": ("attachment; filename*=UTF-8''NAME", {"type": "string"}),
 }
 
@@ -72,22 +73,44 @@ def _success(spec: RouteSpec, schema_of: dict[Any, Any]) -> dict[str, Any]:
 def _answer(answer: Answer, schema_of: dict[Any, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"description": answer.description}
     if answer.media_types:
-        schema = (schema_of[answer.body] if answer.body is not None
-                  else {"type": "string", "format": "binary"})
+        schema = (
+            schema_of[answer.body]
+            if answer.body is not None
+            else {"type": "string", "format": "binary"}
+        )
         out["content"] = {media: {"schema": schema} for media in answer.media_types}
     if answer.headers:
-        out["headers"] = {name: {"description": _ANSWER_HEADERS[name][0], "required": True,
-                                 "schema": _ANSWER_HEADERS[name][1]}
-                          for name in answer.headers}
+        out["headers"] = {
+            name: {
+                "description": _ANSWER_HEADERS[name][0],
+                "required": True,
+                "schema": _ANSWER_HEADERS[name][1],
+            }
+            for name in answer.headers
+        }
     return out
 
 
 def _parameters(spec: RouteSpec) -> list[dict[str, Any]]:
-    path = [{"name": name, "in": "path", "required": True,
-             "schema": _PARAM_SCHEMA.get(conv, {"type": "string"})}
-            for name, conv in spec.path_params]
-    declared = [{"name": p.name, "in": p.where, "required": p.required,
-                 "description": p.description, "schema": p.schema} for p in spec.params]
+    path = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": _PARAM_SCHEMA.get(conv, {"type": "string"}),
+        }
+        for name, conv in spec.path_params
+    ]
+    declared = [
+        {
+            "name": p.name,
+            "in": p.where,
+            "required": p.required,
+            "description": p.description,
+            "schema": p.schema,
+        }
+        for p in spec.params
+    ]
     return path + declared
 
 
@@ -107,8 +130,13 @@ def build(specs: list[RouteSpec], version: str) -> dict[str, Any]:
         for status, text in error_answers(spec).items():
             responses[str(status)] = _error(text)
         if "401" in responses:  # the app's error handler adds it to every 401 it answers
-            responses["401"]["headers"] = {"WWW-Authenticate": {
-                "description": "Bearer", "required": True, "schema": {"type": "string"}}}
+            responses["401"]["headers"] = {
+                "WWW-Authenticate": {
+                    "description": "Bearer",
+                    "required": True,
+                    "schema": {"type": "string"},
+                }
+            }
         if spec.rate_limit is not None:
             success = next(iter(responses.values()))  # the first entry is the success answer
             success["headers"] = _headers(_RATE_HEADERS)

@@ -31,10 +31,13 @@ def served_document() -> dict[str, Any]:
     """The OpenAPI document as ``GET /api/v1/openapi.json`` answers it."""
     pg_gate, redis_gate = ServiceGate("postgres"), ServiceGate("redis")
     state = AppState(
-        config=Config(), data_dir=Path("/nonexistent"),
+        config=Config(),
+        data_dir=Path("/nonexistent"),
         db=Database(None, pg_gate, command_timeout=1.0),
         redis=RedisClient("redis://localhost:1", redis_gate),  # from_url does not connect
-        pg_gate=pg_gate, redis_gate=redis_gate, authenticator=deny_all,
+        pg_gate=pg_gate,
+        redis_gate=redis_gate,
+        authenticator=deny_all,
     )
     document: dict[str, Any] = create_app(state).config["FERREX_OPENAPI"]
     return document
@@ -54,8 +57,7 @@ def type_of(schema: dict[str, Any]) -> str:
     if "anyOf" in schema or "oneOf" in schema:
         return " \\| ".join(type_of(s) for s in schema.get("anyOf", schema.get("oneOf", [])))
     if "enum" in schema:
-        return " \\| ".join(f"`{v!r}`" if isinstance(v, str) else f"`{v}`"
-                            for v in schema["enum"])
+        return " \\| ".join(f"`{v!r}`" if isinstance(v, str) else f"`{v}`" for v in schema["enum"])
     if "const" in schema:
         return f"`{schema['const']!r}`"
     kind = schema.get("type", "any")
@@ -98,7 +100,8 @@ def _operation(method: str, path: str, op: dict[str, Any]) -> list[str]:
         content = answer.get("content", {})
         body_type = ", ".join(
             f"{type_of(c['schema'])}" + ("" if kind == "application/json" else f" ({kind})")
-            for kind, c in content.items() if "schema" in c
+            for kind, c in content.items()
+            if "schema" in c
         ) or ", ".join(content)
         lines.append(f"| {status} | {_cell(answer.get('description', ''))} | {body_type} |")
     return [*lines, ""]
@@ -133,7 +136,7 @@ def render(document: dict[str, Any]) -> str:
         f"Generated from the OpenAPI {document['openapi']} document the appliance serves at",
         "`GET /api/v1/openapi.json` (the source of truth; `x-permission` names the permission a",
         "route needs). Every error is the JSON envelope",
-        "`{\"error\": {\"code\", \"message\", \"request_id\", \"details\"}}`",
+        '`{"error": {"code", "message", "request_id", "details"}}`',
         "([ErrorEnvelope](#errorenvelope)). Behaviour behind the routes: [media.md](media.md)",
         "(queries, watch state, streaming, the sync feed), [auth.md](auth.md),",
         "[library.md](library.md).",
@@ -149,9 +152,15 @@ def render(document: dict[str, Any]) -> str:
     if sockets:
         out += ["## WebSockets", ""]
         for path, socket in sockets.items():
-            out += [f"### `{path}`", "", _cell(socket.get("summary", "")), "",
-                    f"- permission `{socket.get('x-permission')}`; the bearer token goes in the "
-                    "handshake's `Authorization` header", ""]
+            out += [
+                f"### `{path}`",
+                "",
+                _cell(socket.get("summary", "")),
+                "",
+                f"- permission `{socket.get('x-permission')}`; the bearer token goes in the "
+                "handshake's `Authorization` header",
+                "",
+            ]
     out += ["## Types", ""]
     for name, schema in document["components"]["schemas"].items():
         out += _schema(name, schema)

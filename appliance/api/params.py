@@ -18,8 +18,15 @@ from sync.errors import ErrorCode
 _INTEGER = re.compile(r"^-?[0-9]{1,19}$")
 
 
-def integer(raw: str | None, name: str, low: int, high: int, *, status: int = 422,
-            code: ErrorCode = ErrorCode.INVALID_ARGUMENT) -> int | None:
+def integer(
+    raw: str | None,
+    name: str,
+    low: int,
+    high: int,
+    *,
+    status: int = 422,
+    code: ErrorCode = ErrorCode.INVALID_ARGUMENT,
+) -> int | None:
     """None when absent; else an integer in [low, high] or ApiError (an empty value too)."""
     if raw is None:
         return None
@@ -28,8 +35,14 @@ def integer(raw: str | None, name: str, low: int, high: int, *, status: int = 42
     return int(raw)
 
 
-def text(raw: str | None, name: str, max_length: int, *, status: int = 422,
-         code: ErrorCode = ErrorCode.INVALID_ARGUMENT) -> str | None:
+def text(
+    raw: str | None,
+    name: str,
+    max_length: int,
+    *,
+    status: int = 422,
+    code: ErrorCode = ErrorCode.INVALID_ARGUMENT,
+) -> str | None:
     """None when absent; else the text, at most ``max_length`` characters and without NUL."""
     if raw is None:
         return None

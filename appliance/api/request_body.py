@@ -66,8 +66,15 @@ def _declared_length(scope: Scope) -> int | None:
 class _Exchange:
     """One request's body as seen through the middleware: what arrived, whether it ended."""
 
-    def __init__(self, receive: ASGIReceiveCallable, send: ASGISendCallable, *,
-                 declared: int | None, drain_limit: int, body_timeout: float) -> None:
+    def __init__(
+        self,
+        receive: ASGIReceiveCallable,
+        send: ASGISendCallable,
+        *,
+        declared: int | None,
+        drain_limit: int,
+        body_timeout: float,
+    ) -> None:
         self._receive = receive
         self._send = send
         self.declared = declared
@@ -110,6 +117,7 @@ class _Exchange:
         event, not our own last read."""
         start = self.received
         async with trio.open_nursery() as nursery:
+
             async def pull() -> None:
                 while not self.ended.is_set() and self.received - start <= limit:
                     await self._next()
@@ -131,9 +139,12 @@ class _Exchange:
                 await self._drain_small()
             if not self.ended.is_set():
                 self.closing = True
-                start = {"type": "http.response.start", "status": start["status"],
-                         "headers": [*start["headers"], (b"connection", b"close")],
-                         "trailers": start.get("trailers", False)}
+                start = {
+                    "type": "http.response.start",
+                    "status": start["status"],
+                    "headers": [*start["headers"], (b"connection", b"close")],
+                    "trailers": start.get("trailers", False),
+                }
             await self._send(start)
         elif message["type"] == "http.response.body" and not message.get("more_body", False):
             await self._finish(message)
@@ -150,13 +161,13 @@ class _Exchange:
         if self.closing and not self.ended.is_set() and not self.timed_out:
             # The client writes its whole body before it reads: let it, up to a bound, so that
             # it sees this answer rather than a reset.
-            await self._send({"type": "http.response.body", "body": last["body"],
-                              "more_body": True})
+            await self._send(
+                {"type": "http.response.body", "body": last["body"], "more_body": True}
+            )
             last = {"type": "http.response.body", "body": b"", "more_body": False}
             with trio.move_on_after(LINGER_SECONDS):
                 await self._pull(LINGER_BYTES)
-        with trio.CancelScope(shield=True,
-                              deadline=trio.current_time() + FINAL_SEND_SECONDS):
+        with trio.CancelScope(shield=True, deadline=trio.current_time() + FINAL_SEND_SECONDS):
             async with trio.open_nursery() as nursery:
                 if not self.ended.is_set():
                     nursery.start_soon(self._discard_until_disconnect)
@@ -167,27 +178,40 @@ class _Exchange:
 class RequestBodyGuard:
     """Wraps the app's ASGI callable (``app.asgi_app``); see the module docstring."""
 
-    def __init__(self, app: AsgiApp, *, drain_limit: int, body_timeout: float,
-                 timeout_body: bytes) -> None:
+    def __init__(
+        self, app: AsgiApp, *, drain_limit: int, body_timeout: float, timeout_body: bytes
+    ) -> None:
         self.app = app
         self.drain_limit = drain_limit
         self.body_timeout = body_timeout
         self.timeout_body = timeout_body
 
-    async def __call__(self, scope: Scope, receive: ASGIReceiveCallable,
-                       send: ASGISendCallable) -> None:
+    async def __call__(
+        self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
+    ) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        exchange = _Exchange(receive, send, declared=_declared_length(scope),
-                             drain_limit=self.drain_limit, body_timeout=self.body_timeout)
+        exchange = _Exchange(
+            receive,
+            send,
+            declared=_declared_length(scope),
+            drain_limit=self.drain_limit,
+            body_timeout=self.body_timeout,
+        )
         await self.app(scope, exchange.receive, exchange.send)
         if exchange.timed_out and not exchange.started:
-            await exchange.send({
-                "type": "http.response.start", "status": 408,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(self.timeout_body)).encode())],
-                "trailers": False,
-            })
-            await exchange.send({"type": "http.response.body", "body": self.timeout_body,
-                                 "more_body": False})
+            await exchange.send(
+                {
+                    "type": "http.response.start",
+                    "status": 408,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(self.timeout_body)).encode()),
+                    ],
+                    "trailers": False,
+                }
+            )
+            await exchange.send(
+                {"type": "http.response.body", "body": self.timeout_body, "more_body": False}
+            )

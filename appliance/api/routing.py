@@ -31,8 +31,18 @@ from appliance.auth.principal import Principal
 from appliance.errors import FerrexError, Forbidden, InvalidInput, NotAuthenticated
 from sync.errors import ErrorCode
 
-__all__ = ["Answer", "Param", "Principal", "RequestContext", "RouteSpec", "Router",
-           "WebsocketSpec", "deny_all", "error_answers", "install"]
+__all__ = [
+    "Answer",
+    "Param",
+    "Principal",
+    "RequestContext",
+    "RouteSpec",
+    "Router",
+    "WebsocketSpec",
+    "deny_all",
+    "error_answers",
+    "install",
+]
 
 if TYPE_CHECKING:
     from appliance.state import AppState
@@ -142,14 +152,16 @@ class Router:
     routes: list[RouteSpec] = field(default_factory=list)
     websockets: list[WebsocketSpec] = field(default_factory=list)
 
-    def websocket(self, path: str, *, summary: str, permission: str,
-                  tags: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
+    def websocket(
+        self, path: str, *, summary: str, permission: str, tags: tuple[str, ...] = ()
+    ) -> Callable[[Handler], Handler]:
         if permission not in rbac.PERMISSIONS:
             raise ValueError(f"{path}: a websocket must declare a known permission")
 
         def decorate(handler: Handler) -> Handler:
             self.websockets.append(
-                WebsocketSpec(self.prefix + path, handler, summary, permission, tags))
+                WebsocketSpec(self.prefix + path, handler, summary, permission, tags)
+            )
             return handler
 
         return decorate
@@ -176,15 +188,28 @@ class Router:
         if public and permission is not None:
             raise ValueError(f"{path}: a public route has no permission")
         if not public and permission not in rbac.PERMISSIONS:
-            raise ValueError(f"{path}: a non-public route must declare a known permission, "
-                             f"got {permission!r}")
+            raise ValueError(
+                f"{path}: a non-public route must declare a known permission, got {permission!r}"
+            )
 
         def decorate(handler: Handler) -> Handler:
             self.routes.append(
                 RouteSpec(
-                    self.prefix + path, method.upper(), handler, summary, request, response,
-                    public, status, tags, permission, rate_limit,
-                    tuple(sorted((errors or {}).items())), authenticator, params, answers,
+                    self.prefix + path,
+                    method.upper(),
+                    handler,
+                    summary,
+                    request,
+                    response,
+                    public,
+                    status,
+                    tags,
+                    permission,
+                    rate_limit,
+                    tuple(sorted((errors or {}).items())),
+                    authenticator,
+                    params,
+                    answers,
                     backing,
                 )
             )
@@ -198,19 +223,22 @@ def error_answers(spec: RouteSpec) -> dict[int, str]:
     follow from its declaration, then its own ``errors``."""
     reasons: list[tuple[int, str]] = []
     if spec.request is not None:
-        reasons += [(400, "the body is not valid JSON"),
-                    (408, "the body did not arrive within server.body_timeout_seconds"),
-                    (413, "the body is over the upload limit (1 MiB)"),
-                    (415, "the body is not application/json"),
-                    (422, "the body does not match the schema")]
+        reasons += [
+            (400, "the body is not valid JSON"),
+            (408, "the body did not arrive within server.body_timeout_seconds"),
+            (413, "the body is over the upload limit (1 MiB)"),
+            (415, "the body is not application/json"),
+            (422, "the body does not match the schema"),
+        ]
     if not spec.public:
         reasons.append((401, "no valid session token"))
     if spec.permission is not None:
         reasons.append((403, f"the caller lacks permission {spec.permission}"))
     if spec.path_params:
         reasons.append((404, "the path names nothing (that the caller may see)"))
-    reasons += [(p.status, f"{p.name}: not a valid value") for p in spec.params
-                if p.status is not None]
+    reasons += [
+        (p.status, f"{p.name}: not a valid value") for p in spec.params if p.status is not None
+    ]
     if spec.rate_limit is not None:
         reasons.append((429, f"rate limit ({spec.rate_limit}) exceeded"))
     if spec.backing:
@@ -233,8 +261,9 @@ def body_optional(request: type) -> bool:
 def _decode_body(spec: RouteSpec, raw: bytes, content_type: str) -> Any:
     assert spec.request is not None
     if content_type.split(";")[0].strip().lower() not in ("application/json", ""):
-        raise ApiError(415, ErrorCode.UNSUPPORTED_MEDIA_TYPE,
-                       "request body must be application/json")
+        raise ApiError(
+            415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, "request body must be application/json"
+        )
     if not raw.strip():
         raw = b"{}" if body_optional(spec.request) else b"null"
     try:
@@ -242,8 +271,9 @@ def _decode_body(spec: RouteSpec, raw: bytes, content_type: str) -> Any:
     except msgspec.ValidationError as exc:
         raise InvalidInput(ErrorCode.INVALID_BODY, f"request body: {_brief(str(exc))}") from None
     except msgspec.DecodeError as exc:
-        raise ApiError(400, ErrorCode.MALFORMED_JSON,
-                       f"request body is not valid JSON: {_brief(str(exc))}") from None
+        raise ApiError(
+            400, ErrorCode.MALFORMED_JSON, f"request body is not valid JSON: {_brief(str(exc))}"
+        ) from None
 
 
 def _brief(message: str, limit: int = 300) -> str:
@@ -252,7 +282,7 @@ def _brief(message: str, limit: int = 300) -> str:
     end, stays)."""
     if len(message) <= limit:
         return message
-    return f"{message[:limit // 2]}...{message[-limit // 2:]}"
+    return f"{message[: limit // 2]}...{message[-limit // 2 :]}"
 
 
 def _encode(result: Any, status: int) -> quart.Response:
@@ -270,8 +300,11 @@ def authorise(spec: RouteSpec, principal: Principal) -> None:
     assert spec.permission is not None
     if not principal.can(spec.permission):
         hint = " (not available to a PIN session)" if principal.scope != "full" else ""
-        raise Forbidden(ErrorCode.FORBIDDEN, f"permission {spec.permission} required{hint}",
-                       {"permission": spec.permission})
+        raise Forbidden(
+            ErrorCode.FORBIDDEN,
+            f"permission {spec.permission} required{hint}",
+            {"permission": spec.permission},
+        )
 
 
 def make_view(spec: RouteSpec, state: AppState) -> Callable[..., Awaitable[quart.Response]]:
@@ -282,8 +315,9 @@ def make_view(spec: RouteSpec, state: AppState) -> Callable[..., Awaitable[quart
             principal = await (spec.authenticator or state.authenticator)(request, state)
             authorise(spec, principal)
         client = request.scope.get("client")
-        ctx = RequestContext(state, quart.g.request_id, principal,
-                             client_ip=str(client[0]) if client else "")
+        ctx = RequestContext(
+            state, quart.g.request_id, principal, client_ip=str(client[0]) if client else ""
+        )
         kwargs: dict[str, Any] = dict(path_params)
         if spec.request is not None:
             raw = await request.get_data(as_text=False)
@@ -307,18 +341,26 @@ def make_view(spec: RouteSpec, state: AppState) -> Callable[..., Awaitable[quart
     return view
 
 
-def make_websocket_view(spec: WebsocketSpec,
-                        state: AppState) -> Callable[..., Awaitable[quart.Response | None]]:
+def make_websocket_view(
+    spec: WebsocketSpec, state: AppState
+) -> Callable[..., Awaitable[quart.Response | None]]:
     async def view(**path_params: Any) -> quart.Response | None:
         socket = quart.websocket
         # The same bearer token as HTTP, in the handshake's Authorization header.
         principal = await state.authenticator(socket, state)  # type: ignore[arg-type]
         if not principal.can(spec.permission):
-            raise Forbidden(ErrorCode.FORBIDDEN, f"permission {spec.permission} required",
-                           {"permission": spec.permission})
+            raise Forbidden(
+                ErrorCode.FORBIDDEN,
+                f"permission {spec.permission} required",
+                {"permission": spec.permission},
+            )
         client = socket.scope.get("client")
-        ctx = RequestContext(state, getattr(quart.g, "request_id", ""), principal,
-                             client_ip=str(client[0]) if client else "")
+        ctx = RequestContext(
+            state,
+            getattr(quart.g, "request_id", ""),
+            principal,
+            client_ip=str(client[0]) if client else "",
+        )
         await spec.handler(ctx, **path_params)
         return None
 
@@ -330,8 +372,9 @@ def install(app: quart.Quart, routers: list[Router], state: AppState) -> list[Ro
     specs = [spec for router in routers for spec in router.routes]
     for spec in specs:
         view = make_view(spec, state)
-        app.add_url_rule(spec.path, endpoint=view.__name__ + spec.path, view_func=view,
-                         methods=[spec.method])
+        app.add_url_rule(
+            spec.path, endpoint=view.__name__ + spec.path, view_func=view, methods=[spec.method]
+        )
     for ws in (w for router in routers for w in router.websockets):
         ws_view = make_websocket_view(ws, state)
         app.add_websocket(ws.path, endpoint=ws_view.__name__ + ws.path, view_func=ws_view)

@@ -61,14 +61,16 @@ def apply_saved(data_dir: Path, auth: AuthSection) -> None:
 
 def _write(data_dir: Path, values: dict[str, Any]) -> None:
     # 0600: the data dir's files are the appliance account's alone (appliance.filemodes)
-    filemodes.write_private(_path(data_dir),
-                            json.dumps(values, indent=2, sort_keys=True).encode("utf-8"))
+    filemodes.write_private(
+        _path(data_dir), json.dumps(values, indent=2, sort_keys=True).encode("utf-8")
+    )
 
 
 def _out(auth: AuthSection, saved: dict[str, Any]) -> ServerSettingsOut:
     policy = ServerPolicy(**{k: getattr(auth, k) for k in POLICY_FIELDS})
-    return ServerSettingsOut(policy=policy, source={
-        k: "api" if k in saved else "config" for k in POLICY_FIELDS})
+    return ServerSettingsOut(
+        policy=policy, source={k: "api" if k in saved else "config" for k in POLICY_FIELDS}
+    )
 
 
 def _auth_section(ctx: RequestContext) -> AuthSection:
@@ -76,18 +78,28 @@ def _auth_section(ctx: RequestContext) -> AuthSection:
     return service.config if service is not None else ctx.state.config.auth
 
 
-@router.route("/server/settings", summary="Session, device-trust and password policies",
-              response=ServerSettingsOut, permission="server:read_settings", tags=TAGS)
+@router.route(
+    "/server/settings",
+    summary="Session, device-trust and password policies",
+    response=ServerSettingsOut,
+    permission="server:read_settings",
+    tags=TAGS,
+)
 async def get_settings(ctx: RequestContext) -> ServerSettingsOut:
     saved = await trio.to_thread.run_sync(read_saved, ctx.state.data_dir)
     return _out(_auth_section(ctx), saved)
 
 
-@router.route("/server/settings", "PATCH",
-              summary="Change policies; applies to the next login, refresh or password change",
-              request=ServerPolicyPatch, response=ServerSettingsOut,
-              permission="server:update_settings", tags=TAGS,
-              errors={422: "a value out of range"})
+@router.route(
+    "/server/settings",
+    "PATCH",
+    summary="Change policies; applies to the next login, refresh or password change",
+    request=ServerPolicyPatch,
+    response=ServerSettingsOut,
+    permission="server:update_settings",
+    tags=TAGS,
+    errors={422: "a value out of range"},
+)
 async def patch_settings(ctx: RequestContext, body: ServerPolicyPatch) -> ServerSettingsOut:
     changes = {k: v for k, v in msgspec.structs.asdict(body).items() if v is not None}
     if not changes:
@@ -98,6 +110,8 @@ async def patch_settings(ctx: RequestContext, body: ServerPolicyPatch) -> Server
     auth = _auth_section(ctx)
     for key, value in changes.items():
         setattr(auth, key, value)
-    log.info("server settings changed", extra={
-        "by": ctx.require_principal().username, "changes": changes})
+    log.info(
+        "server settings changed",
+        extra={"by": ctx.require_principal().username, "changes": changes},
+    )
     return _out(auth, saved)

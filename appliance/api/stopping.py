@@ -23,6 +23,7 @@ async def unless_stopping(stopping: trio.Event, wait: Callable[[], Awaitable[T]]
         return None
     result: list[T] = []
     async with trio.open_nursery() as nursery:
+
         async def run() -> None:
             result.append(await wait())
             nursery.cancel_scope.cancel()

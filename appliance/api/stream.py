@@ -55,15 +55,35 @@ CHUNK = 1 << 20
 TICKET_PREFIX = "fxt1"
 
 MIME = {
-    ".mp4": "video/mp4", ".m4v": "video/mp4", ".mkv": "video/x-matroska", ".webm": "video/webm",
-    ".avi": "video/x-msvideo", ".mov": "video/quicktime", ".ts": "video/mp2t",
-    ".m2ts": "video/mp2t", ".mts": "video/mp2t", ".mpg": "video/mpeg", ".mpeg": "video/mpeg",
-    ".wmv": "video/x-ms-wmv", ".flv": "video/x-flv", ".ogv": "video/ogg", ".3gp": "video/3gpp",
-    ".mp3": "audio/mpeg", ".flac": "audio/flac", ".m4a": "audio/mp4", ".ogg": "audio/ogg",
-    ".opus": "audio/ogg", ".wav": "audio/wav", ".mka": "audio/x-matroska",
+    ".mp4": "video/mp4",
+    ".m4v": "video/mp4",
+    ".mkv": "video/x-matroska",
+    ".webm": "video/webm",
+    ".avi": "video/x-msvideo",
+    ".mov": "video/quicktime",
+    ".ts": "video/mp2t",
+    ".m2ts": "video/mp2t",
+    ".mts": "video/mp2t",
+    ".mpg": "video/mpeg",
+    ".mpeg": "video/mpeg",
+    ".wmv": "video/x-ms-wmv",
+    ".flv": "video/x-flv",
+    ".ogv": "video/ogg",
+    ".3gp": "video/3gpp",
+    ".mp3": "audio/mpeg",
+    ".flac": "audio/flac",
+    ".m4a": "audio/mp4",
+    ".ogg": "audio/ogg",
+    ".opus": "audio/ogg",
+    ".wav": "audio/wav",
+    ".mka": "audio/x-matroska",
 }
-SUBTITLE_MIME = {".srt": "application/x-subrip", ".vtt": "text/vtt", ".ass": "text/x-ssa",
-                 ".ssa": "text/x-ssa"}
+SUBTITLE_MIME = {
+    ".srt": "application/x-subrip",
+    ".vtt": "text/vtt",
+    ".ass": "text/x-ssa",
+    ".ssa": "text/x-ssa",
+}
 
 
 def mime_for(path: str) -> str:
@@ -71,6 +91,7 @@ def mime_for(path: str) -> str:
 
 
 # --- tickets ----------------------------------------------------------------------------------
+
 
 class _TicketBody(msgspec.Struct, array_like=True):
     user_id: str
@@ -93,8 +114,7 @@ def _ticket_key(state: AppState) -> bytes:
     return state.auth.derived_key("playback-ticket")
 
 
-def make_ticket(key: bytes, user_id: str, file_id: uuid.UUID, family_id: str,
-                expires: int) -> str:
+def make_ticket(key: bytes, user_id: str, file_id: uuid.UUID, family_id: str, expires: int) -> str:
     body = _b64(msgspec.msgpack.encode(_TicketBody(user_id, str(file_id), family_id, expires)))
     mac = _b64(hmac.new(key, body.encode(), "sha256").digest()[:18])
     return f"{TICKET_PREFIX}.{body}.{mac}"
@@ -126,34 +146,51 @@ async def ticket_or_bearer(request: quart.Request, state: AppState) -> Principal
     file_id = (request.view_args or {}).get("file_id")
     if str(file_id) != parsed.file_id:
         raise NotAuthenticated(ErrorCode.INVALID_TICKET, "playback ticket is for another file")
-    login = await mq.ticket_login(state.db, uuid.UUID(parsed.family_id),
-                                  uuid.UUID(parsed.user_id))
+    login = await mq.ticket_login(state.db, uuid.UUID(parsed.family_id), uuid.UUID(parsed.user_id))
     if login is None:
-        raise NotAuthenticated(ErrorCode.INVALID_TICKET,
-                               "the login this ticket came from was revoked")
+        raise NotAuthenticated(
+            ErrorCode.INVALID_TICKET, "the login this ticket came from was revoked"
+        )
     # The user's permissions now (role, GRANT/DENY, the login's scope), not when the ticket was
     # made: a DENY of media:stream ends the ticket's streams at once (403 from authorise).
-    now_allowed = rbac.effective(login.role, login.grants, login.denies,
-                                 login.scope)
-    return Principal(user_id=parsed.user_id, username="", role=login.role, scope="playback",
-                     permissions=now_allowed & frozenset({"media:stream"}) & rbac.PLAYBACK)
+    now_allowed = rbac.effective(login.role, login.grants, login.denies, login.scope)
+    return Principal(
+        user_id=parsed.user_id,
+        username="",
+        role=login.role,
+        scope="playback",
+        permissions=now_allowed & frozenset({"media:stream"}) & rbac.PLAYBACK,
+    )
 
 
-@router.route("/stream/tickets", "POST", summary="A short-lived playback ticket for one file: "
-              "a URL a media player can open without an Authorization header",
-              request=TicketIn, response=TicketOut, status=201, permission="media:stream",
-              tags=TAGS, errors={404: "no such file"})
+@router.route(
+    "/stream/tickets",
+    "POST",
+    summary="A short-lived playback ticket for one file: "
+    "a URL a media player can open without an Authorization header",
+    request=TicketIn,
+    response=TicketOut,
+    status=201,
+    permission="media:stream",
+    tags=TAGS,
+    errors={404: "no such file"},
+)
 async def create_ticket(ctx: RequestContext, body: TicketIn) -> TicketOut:
     principal = ctx.require_principal()
     await _file_row(ctx, body.file_id)
     expires = int(time.time()) + ctx.state.config.media.ticket_ttl_seconds
-    ticket = make_ticket(_ticket_key(ctx.state), principal.user_id, body.file_id,
-                         str(principal.family_id), expires)
-    return TicketOut(ticket=ticket, expires_at=datetime.fromtimestamp(expires, UTC),
-                     url=f"/api/v1/stream/{body.file_id}?ticket={ticket}")
+    ticket = make_ticket(
+        _ticket_key(ctx.state), principal.user_id, body.file_id, str(principal.family_id), expires
+    )
+    return TicketOut(
+        ticket=ticket,
+        expires_at=datetime.fromtimestamp(expires, UTC),
+        url=f"/api/v1/stream/{body.file_id}?ticket={ticket}",
+    )
 
 
 # --- locating the file ------------------------------------------------------------------------
+
 
 def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip("/") + "/")
@@ -169,9 +206,11 @@ def locate(row: StreamFileRow, stored_path: str) -> tuple[str, os.stat_result]:
         raise NotFound(ErrorCode.NOT_FOUND, "file is not inside its library")
     root = owning[0]
     if not os.path.isdir(root):
-        raise Unavailable(ErrorCode.LIBRARY_OFFLINE,
-                       f"the library folder {root} is not available (disk unmounted?)",
-                       headers={"Retry-After": "30"})
+        raise Unavailable(
+            ErrorCode.LIBRARY_OFFLINE,
+            f"the library folder {root} is not available (disk unmounted?)",
+            headers={"Retry-After": "30"},
+        )
     real_root = os.path.realpath(root)
     real = os.path.realpath(path)
     if not _inside(real, real_root):
@@ -263,30 +302,64 @@ async def _nothing() -> AsyncIterator[bytes]:
     yield b""  # pragma: no cover
 
 
-_TICKET = Param("ticket", {"type": "string", "maxLength": 4096}, "a playback ticket "
-                "(POST /stream/tickets) instead of the Authorization header", status=401)
+_TICKET = Param(
+    "ticket",
+    {"type": "string", "maxLength": 4096},
+    "a playback ticket (POST /stream/tickets) instead of the Authorization header",
+    status=401,
+)
 _MEDIA_TYPES = tuple(sorted({*MIME.values(), "application/octet-stream"}))
 _SUBTITLE_TYPES = tuple(sorted({*SUBTITLE_MIME.values(), "text/vtt", "text/plain"}))
 _SUBTITLE_FORMATS = ("srt", "vtt", "ass", "ssa")
 
 
-@router.route("/stream/<uuid:file_id>", summary="Direct play of a media file with byte ranges "
-              "(206/416, ETag, If-Range); ?ticket= instead of a bearer token; HEAD too",
-              permission="media:stream", tags=TAGS, authenticator=ticket_or_bearer,
-              errors={404: "no such file, file missing, or outside its library",
-                      416: "range not satisfiable", 503: "library folder offline"},
-              answers=(Answer(200, "the whole file", _MEDIA_TYPES,
-                              headers=("Accept-Ranges", "ETag")),
-                       Answer(206, "the byte range asked for", _MEDIA_TYPES,
-                              headers=("Accept-Ranges", "Content-Range", "ETag")),
-                       Answer(304, "not modified (If-None-Match)", headers=("ETag",))),
-              params=(_TICKET,
-                      Param("Range", {"type": "string"}, "one range bytes=a-b, a- or -n; "
-                            "anything else serves the whole file", where="header", status=None),
-                      Param("If-Range", {"type": "string"}, "an ETag or HTTP date; stale: "
-                            "the whole file", where="header", status=None),
-                      Param("If-None-Match", {"type": "string"}, "the ETag held: 304 when "
-                            "it is current", where="header", status=None)))
+@router.route(
+    "/stream/<uuid:file_id>",
+    summary="Direct play of a media file with byte ranges "
+    "(206/416, ETag, If-Range); ?ticket= instead of a bearer token; HEAD too",
+    permission="media:stream",
+    tags=TAGS,
+    authenticator=ticket_or_bearer,
+    errors={
+        404: "no such file, file missing, or outside its library",
+        416: "range not satisfiable",
+        503: "library folder offline",
+    },
+    answers=(
+        Answer(200, "the whole file", _MEDIA_TYPES, headers=("Accept-Ranges", "ETag")),
+        Answer(
+            206,
+            "the byte range asked for",
+            _MEDIA_TYPES,
+            headers=("Accept-Ranges", "Content-Range", "ETag"),
+        ),
+        Answer(304, "not modified (If-None-Match)", headers=("ETag",)),
+    ),
+    params=(
+        _TICKET,
+        Param(
+            "Range",
+            {"type": "string"},
+            "one range bytes=a-b, a- or -n; anything else serves the whole file",
+            where="header",
+            status=None,
+        ),
+        Param(
+            "If-Range",
+            {"type": "string"},
+            "an ETag or HTTP date; stale: the whole file",
+            where="header",
+            status=None,
+        ),
+        Param(
+            "If-None-Match",
+            {"type": "string"},
+            "the ETag held: 304 when it is current",
+            where="header",
+            status=None,
+        ),
+    ),
+)
 async def stream(ctx: RequestContext, file_id: uuid.UUID) -> quart.Response:
     return await serve_file(ctx, file_id)
 
@@ -294,8 +367,9 @@ async def stream(ctx: RequestContext, file_id: uuid.UUID) -> quart.Response:
 ExtraHeaders = Callable[[StreamFileRow, str, os.stat_result], Awaitable[dict[str, str]]]
 
 
-async def present_file(ctx: RequestContext,
-                       file_id: uuid.UUID) -> tuple[StreamFileRow, str, os.stat_result]:
+async def present_file(
+    ctx: RequestContext, file_id: uuid.UUID
+) -> tuple[StreamFileRow, str, os.stat_result]:
     """The file's row, real path and stat, with streaming's access and path checks."""
     row = await _file_row(ctx, file_id)
     if not row.present:
@@ -304,8 +378,9 @@ async def present_file(ctx: RequestContext,
     return row, path, st
 
 
-async def serve_file(ctx: RequestContext, file_id: uuid.UUID,
-                     extra: ExtraHeaders | None = None) -> quart.Response:
+async def serve_file(
+    ctx: RequestContext, file_id: uuid.UUID, extra: ExtraHeaders | None = None
+) -> quart.Response:
     """A file the user may see, whole or one byte range (see the module's note); ``extra``
     adds headers for the file as it is served (a download's digest)."""
     row, path, st = await present_file(ctx, file_id)
@@ -313,7 +388,9 @@ async def serve_file(ctx: RequestContext, file_id: uuid.UUID,
     etag = f'"{size:x}-{st.st_mtime_ns:x}"'
     request = quart.request
     headers = {
-        "Accept-Ranges": "bytes", "ETag": etag, "Cache-Control": "private, max-age=0",
+        "Accept-Ranges": "bytes",
+        "ETag": etag,
+        "Cache-Control": "private, max-age=0",
         "Last-Modified": formatdate(st.st_mtime, usegmt=True),
         "Content-Type": mime_for(path),
     }
@@ -322,12 +399,15 @@ async def serve_file(ctx: RequestContext, file_id: uuid.UUID,
     if request.headers.get("If-None-Match") == etag and "Range" not in request.headers:
         return quart.Response(b"", status=304, headers=headers)
     wanted = parse_range(request.headers.get("Range"), size)
-    if wanted is not None and not _if_range_ok(request.headers.get("If-Range"), etag,
-                                               st.st_mtime):
+    if wanted is not None and not _if_range_ok(request.headers.get("If-Range"), etag, st.st_mtime):
         wanted = None
     if wanted == "unsatisfiable":
-        raise ApiError(416, ErrorCode.RANGE_NOT_SATISFIABLE, f"the file has {size} bytes",
-                       headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"})
+        raise ApiError(
+            416,
+            ErrorCode.RANGE_NOT_SATISFIABLE,
+            f"the file has {size} bytes",
+            headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"},
+        )
     status = 200
     start, length = 0, size
     if isinstance(wanted, tuple):
@@ -365,21 +445,35 @@ def _decode_text(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-@router.route("/stream/<uuid:file_id>/subtitles/<int:index>", summary="A sidecar subtitle "
-              "file of a media file (index among its external subtitles); ?format=vtt converts "
-              "SRT to WebVTT; ?ticket= accepted", permission="media:stream", tags=TAGS,
-              authenticator=ticket_or_bearer,
-              errors={404: "no such file or subtitle", 415: "cannot convert to this format",
-                      503: "library folder offline"},
-              answers=(Answer(200, "the subtitle file (UTF-8)", _SUBTITLE_TYPES),),
-              params=(_TICKET,
-                      Param("format", {"enum": list(_SUBTITLE_FORMATS)}, "the format wanted "
-                            "(default: the file's own); vtt converts SRT")))
+@router.route(
+    "/stream/<uuid:file_id>/subtitles/<int:index>",
+    summary="A sidecar subtitle "
+    "file of a media file (index among its external subtitles); ?format=vtt converts "
+    "SRT to WebVTT; ?ticket= accepted",
+    permission="media:stream",
+    tags=TAGS,
+    authenticator=ticket_or_bearer,
+    errors={
+        404: "no such file or subtitle",
+        415: "cannot convert to this format",
+        503: "library folder offline",
+    },
+    answers=(Answer(200, "the subtitle file (UTF-8)", _SUBTITLE_TYPES),),
+    params=(
+        _TICKET,
+        Param(
+            "format",
+            {"enum": list(_SUBTITLE_FORMATS)},
+            "the format wanted (default: the file's own); vtt converts SRT",
+        ),
+    ),
+)
 async def subtitle(ctx: RequestContext, file_id: uuid.UUID, index: int) -> quart.Response:
     wanted = quart.request.args.get("format", "")  # the request's own argument first
     if wanted not in ("", *_SUBTITLE_FORMATS):
-        raise InvalidInput(ErrorCode.INVALID_FORMAT,
-                           f"format is one of {', '.join(_SUBTITLE_FORMATS)}")
+        raise InvalidInput(
+            ErrorCode.INVALID_FORMAT, f"format is one of {', '.join(_SUBTITLE_FORMATS)}"
+        )
     row = await _file_row(ctx, file_id)
     try:
         tracks = msgspec.json.decode(row.subtitles or "[]", type=list[dict[str, object]])
@@ -394,9 +488,11 @@ async def subtitle(ctx: RequestContext, file_id: uuid.UUID, index: int) -> quart
     data = await trio.Path(path).read_bytes()
     ext = os.path.splitext(path)[1].lower()
     if wanted in ("", ext.lstrip(".")):
-        return quart.Response(data, content_type=SUBTITLE_MIME.get(ext, "text/plain")
-                              + "; charset=utf-8")
+        return quart.Response(
+            data, content_type=SUBTITLE_MIME.get(ext, "text/plain") + "; charset=utf-8"
+        )
     if wanted == "vtt" and ext == ".srt":
-        return quart.Response(srt_to_vtt(_decode_text(data)).encode(),
-                              content_type="text/vtt; charset=utf-8")
+        return quart.Response(
+            srt_to_vtt(_decode_text(data)).encode(), content_type="text/vtt; charset=utf-8"
+        )
     raise ApiError(415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, f"cannot convert {ext} to {wanted}")

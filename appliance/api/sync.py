@@ -26,16 +26,23 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 
 
 def _frames(body: bytes | AsyncIterator[bytes]) -> quart.Response:
-    response = quart.Response(body, content_type=FRAMES_CONTENT_TYPE,
-                              headers={"Cache-Control": "no-store"})
+    response = quart.Response(
+        body, content_type=FRAMES_CONTENT_TYPE, headers={"Cache-Control": "no-store"}
+    )
     response.timeout = None
     return response
 
 
-@router.route("/sync/snapshot", summary="The whole browse set of the calling user as a stream "
-              "of length-prefixed msgpack frame batches (header, libraries, items, watch state, "
-              "end with the sequence it is consistent at)", permission="sync:read", tags=TAGS,
-              answers=FRAMES, errors={503: "database unavailable"})
+@router.route(
+    "/sync/snapshot",
+    summary="The whole browse set of the calling user as a stream "
+    "of length-prefixed msgpack frame batches (header, libraries, items, watch state, "
+    "end with the sequence it is consistent at)",
+    permission="sync:read",
+    tags=TAGS,
+    answers=FRAMES,
+    errors={503: "database unavailable"},
+)
 async def snapshot(ctx: RequestContext) -> quart.Response:
     user_id = uuid.UUID(ctx.require_principal().user_id)
     batches = syncfeed.snapshot(ctx.state.db, user_id, ctx.state.server_id or "")
@@ -51,16 +58,29 @@ async def snapshot(ctx: RequestContext) -> quart.Response:
     return _frames(body())
 
 
-@router.route("/sync/changes", summary="Changes after ?since=SEQ (current state of each changed "
-              "entity, tombstones for deletions), ?limit= per page; 410 resnapshot_required when "
-              "SEQ is older than the retained feed", permission="sync:read", tags=TAGS,
-              answers=FRAMES, errors={410: "resnapshot_required: take a new snapshot"},
-              params=(Param("since", {"type": "integer", "minimum": 0, "maximum": 2**62},
-                            "the replica's cursor: the sequence of its snapshot or last page",
-                            required=True),
-                      Param("limit", {"type": "integer", "minimum": 1,
-                                      "maximum": syncfeed.PAGE_MAX},
-                            f"changes per page (default {syncfeed.PAGE_DEFAULT})")))
+@router.route(
+    "/sync/changes",
+    summary="Changes after ?since=SEQ (current state of each changed "
+    "entity, tombstones for deletions), ?limit= per page; 410 resnapshot_required when "
+    "SEQ is older than the retained feed",
+    permission="sync:read",
+    tags=TAGS,
+    answers=FRAMES,
+    errors={410: "resnapshot_required: take a new snapshot"},
+    params=(
+        Param(
+            "since",
+            {"type": "integer", "minimum": 0, "maximum": 2**62},
+            "the replica's cursor: the sequence of its snapshot or last page",
+            required=True,
+        ),
+        Param(
+            "limit",
+            {"type": "integer", "minimum": 1, "maximum": syncfeed.PAGE_MAX},
+            f"changes per page (default {syncfeed.PAGE_DEFAULT})",
+        ),
+    ),
+)
 async def changes(ctx: RequestContext) -> quart.Response:
     since = _int_arg("since", -1, 0, 2**62)
     if since < 0:

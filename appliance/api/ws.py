@@ -45,12 +45,17 @@ def visible(event: Event, user_id: str, device_id: str | None) -> bool:
     owner = event.data.get("user_id")
     if owner is None:
         return True
-    return bool(owner == user_id and (device_id is None or event.data.get("device_id")
-                                      != device_id))
+    return bool(
+        owner == user_id and (device_id is None or event.data.get("device_id") != device_id)
+    )
 
 
-@router.websocket("/ws", summary="Progress heartbeats in, server events out (JSON messages)",
-                  permission="sync:read", tags=("events", "media"))
+@router.websocket(
+    "/ws",
+    summary="Progress heartbeats in, server events out (JSON messages)",
+    permission="sync:read",
+    tags=("events", "media"),
+)
 async def player_socket(ctx: RequestContext) -> None:
     socket = quart.websocket
     principal = ctx.require_principal()
@@ -68,24 +73,27 @@ async def player_socket(ctx: RequestContext) -> None:
     async def forward_events() -> None:
         async with ctx.state.bus.subscribe() as live:
             async for event in live:
-                if visible(event, user_id, device) and await allowed.allows(event.type,
-                                                                            event.data):
+                if visible(event, user_id, device) and await allowed.allows(event.type, event.data):
                     await send(WsEvent(seq=event.seq, event=event.type, data=event.data))
 
     async def heartbeat(msg: WsHeartbeat) -> None:
         if not principal.can("sync:write"):
             await send(WsError(code=ErrorCode.FORBIDDEN, message="permission sync:write required"))
             return
-        body = ProgressIn(position_s=msg.position_s, duration_s=msg.duration_s,
-                          client_ts=msg.client_ts, completed=msg.completed)
+        body = ProgressIn(
+            position_s=msg.position_s,
+            duration_s=msg.duration_s,
+            client_ts=msg.client_ts,
+            completed=msg.completed,
+        )
         try:
-            update = await record_progress(ctx.state, uuid.UUID(user_id), msg.item_id, body,
-                                           device)
+            update = await record_progress(ctx.state, uuid.UUID(user_id), msg.item_id, body, device)
         except FerrexError as exc:
             await send(WsError(code=exc.code, message=exc.message))
             return
-        await send(WsAck(id=msg.id, item_id=msg.item_id, applied=update.applied,
-                         state=update.state))
+        await send(
+            WsAck(id=msg.id, item_id=msg.item_id, applied=update.applied, state=update.state)
+        )
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(forward_events)

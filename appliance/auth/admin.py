@@ -22,11 +22,13 @@ class Administration(AuthCore):
 
     async def list_devices(self, user_id: uuid.UUID) -> t.DeviceList:
         await self._user(user_id)
-        return t.DeviceList(devices=[device_out(d) for d in
-                                     await auth_devices.list_for_user(self.db, user_id)])
+        return t.DeviceList(
+            devices=[device_out(d) for d in await auth_devices.list_for_user(self.db, user_id)]
+        )
 
-    async def revoke_device(self, user_id: uuid.UUID, device_id: uuid.UUID, actor: Principal,
-                            ip: str) -> None:
+    async def revoke_device(
+        self, user_id: uuid.UUID, device_id: uuid.UUID, actor: Principal, ip: str
+    ) -> None:
         device = await auth_devices.by_id(self.db, device_id)
         if device is None or device.user_id != user_id:
             raise NotFound(ErrorCode.NOT_FOUND, "no such device")
@@ -35,19 +37,32 @@ class Administration(AuthCore):
             await auth_devices.revoke(conn, device_id, now)
             dead = await auth_sessions.revoke_device(conn, device_id, now, "device_revoked")
         await self._invalidate(dead)
-        await self.event("device_revoked", user_id=user_id, device_id=device_id, ip=ip,
-                         by=actor.user_id, sessions_revoked=len(dead))
+        await self.event(
+            "device_revoked",
+            user_id=user_id,
+            device_id=device_id,
+            ip=ip,
+            by=actor.user_id,
+            sessions_revoked=len(dead),
+        )
 
-    async def list_sessions(self, user_id: uuid.UUID,
-                            current: uuid.UUID | None) -> t.SessionList:
+    async def list_sessions(self, user_id: uuid.UUID, current: uuid.UUID | None) -> t.SessionList:
         await self._user(user_id)
         rows = await auth_sessions.list_for_user(self.db, user_id, self.clock.now())
-        return t.SessionList(sessions=[
-            t.SessionOut(id=r.id, device_id=r.device_id, device_name=r.device_name,
-                         scope=r.scope, created_at=r.created_at,  # type: ignore[arg-type]
-                         expires_at=r.expires_at, current=r.id == current)
-            for r in rows
-        ])
+        return t.SessionList(
+            sessions=[
+                t.SessionOut(
+                    id=r.id,
+                    device_id=r.device_id,
+                    device_name=r.device_name,
+                    scope=r.scope,  # type: ignore[arg-type]
+                    created_at=r.created_at,
+                    expires_at=r.expires_at,
+                    current=r.id == current,
+                )
+                for r in rows
+            ]
+        )
 
     async def revoke_session(self, user_id: uuid.UUID, session_id: uuid.UUID) -> None:
         found = await auth_sessions.session_by_id(self.db, session_id)
@@ -58,8 +73,9 @@ class Administration(AuthCore):
 
     async def list_users(self) -> t.UserList:
         users = await auth_users.list_all(self.db)
-        return t.UserList(users=[user_out(u, await auth_users.overrides(self.db, u.id))
-                                 for u in users])
+        return t.UserList(
+            users=[user_out(u, await auth_users.overrides(self.db, u.id)) for u in users]
+        )
 
     async def get_user(self, user_id: uuid.UUID) -> t.UserOut:
         user = await self._user(user_id)
@@ -71,9 +87,14 @@ class Administration(AuthCore):
             raise InvalidInput(ErrorCode.WEAK_PASSWORD, problem)
         password_hash = await self.hasher.hash(body.password)
         try:
-            user = await auth_users.insert(self.db, username=body.username,
-                                           display_name=body.display_name, role=body.role,
-                                           password_hash=password_hash, now=self.clock.now())
+            user = await auth_users.insert(
+                self.db,
+                username=body.username,
+                display_name=body.display_name,
+                role=body.role,
+                password_hash=password_hash,
+                now=self.clock.now(),
+            )
         except UsernameTaken:
             raise Conflict(ErrorCode.USERNAME_TAKEN, "that username is taken") from None
         return user_out(user, {})
@@ -84,13 +105,21 @@ class Administration(AuthCore):
             user = await auth_users.by_id(conn, user_id)
             if user is None:
                 raise NotFound(ErrorCode.NOT_FOUND, "no such user")
-            if (user.role == "admin" and body.role not in (None, "admin")
-                    and await auth_users.count_admins(conn) <= 1):
+            if (
+                user.role == "admin"
+                and body.role not in (None, "admin")
+                and await auth_users.count_admins(conn) <= 1
+            ):
                 raise Conflict(ErrorCode.LAST_ADMIN, "the last admin cannot be demoted")
             try:
-                updated = await auth_users.update(conn, user_id, username=body.username,
-                                                  display_name=body.display_name,
-                                                  role=body.role, now=self.clock.now())
+                updated = await auth_users.update(
+                    conn,
+                    user_id,
+                    username=body.username,
+                    display_name=body.display_name,
+                    role=body.role,
+                    now=self.clock.now(),
+                )
             except UsernameTaken:
                 raise Conflict(ErrorCode.USERNAME_TAKEN, "that username is taken") from None
         assert updated is not None
@@ -110,8 +139,9 @@ class Administration(AuthCore):
         await self._invalidate(dead)
         await self.event("user_deleted", user_id=user_id, ip=ip, by=actor.user_id)
 
-    async def reset_password(self, user_id: uuid.UUID, body: t.ResetPasswordRequest,
-                             actor: Principal, ip: str) -> None:
+    async def reset_password(
+        self, user_id: uuid.UUID, body: t.ResetPasswordRequest, actor: Principal, ip: str
+    ) -> None:
         problem = password_problem(body.new_password, self.config.password_min_length)
         if problem:
             raise InvalidInput(ErrorCode.WEAK_PASSWORD, problem)
@@ -122,16 +152,18 @@ class Administration(AuthCore):
             await auth_users.set_password(conn, user_id, new_hash, now)
             dead = await auth_sessions.revoke_user(conn, user_id, now, "password_reset")
         await self._invalidate(dead)
-        await self.event("password_reset", user_id=user_id, ip=ip, by=actor.user_id,
-                         sessions_revoked=len(dead))
+        await self.event(
+            "password_reset", user_id=user_id, ip=ip, by=actor.user_id, sessions_revoked=len(dead)
+        )
 
-    async def set_overrides(self, user_id: uuid.UUID,
-                            body: t.PermissionOverrides) -> t.UserOut:
+    async def set_overrides(self, user_id: uuid.UUID, body: t.PermissionOverrides) -> t.UserOut:
         bad = rbac.unknown([*body.grant, *body.deny])
         if bad:
-            raise InvalidInput(ErrorCode.UNKNOWN_PERMISSION,
-                               f"unknown permissions: {', '.join(bad)}",
-                               {"unknown": bad, "known": sorted(rbac.PERMISSIONS)})
+            raise InvalidInput(
+                ErrorCode.UNKNOWN_PERMISSION,
+                f"unknown permissions: {', '.join(bad)}",
+                {"unknown": bad, "known": sorted(rbac.PERMISSIONS)},
+            )
         effects = {p: "grant" for p in body.grant}
         effects.update({p: "deny" for p in body.deny})  # DENY wins
         await self._user(user_id)
@@ -142,7 +174,22 @@ class Administration(AuthCore):
 
     async def security_events(self, limit: int) -> t.SecurityEventList:
         rows = await auth_events.recent(self.db, limit)
-        return t.SecurityEventList(events=[t.SecurityEvent(**{
-            f: getattr(r, f) for f in ("id", "at", "kind", "user_id", "device_id", "client_ip",
-                                       "details")}) for r in rows])
-
+        return t.SecurityEventList(
+            events=[
+                t.SecurityEvent(
+                    **{
+                        f: getattr(r, f)
+                        for f in (
+                            "id",
+                            "at",
+                            "kind",
+                            "user_id",
+                            "device_id",
+                            "client_ip",
+                            "details",
+                        )
+                    }
+                )
+                for r in rows
+            ]
+        )

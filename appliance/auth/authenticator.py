@@ -33,16 +33,27 @@ class Authenticator(AuthCore):
             if row is None:
                 raise NotAuthenticated(ErrorCode.INVALID_TOKEN, "session expired or revoked")
             entry = CachedSession(
-                token_hash=token_hash, session_id=str(row.session_id), user_id=str(row.user_id),
-                username=row.username, role=row.role, scope=row.scope,
-                device_id=str(row.device_id), family_id=str(row.family_id),
-                expires_at=row.expires_at.timestamp(), grants=row.grants, denies=row.denies,
+                token_hash=token_hash,
+                session_id=str(row.session_id),
+                user_id=str(row.user_id),
+                username=row.username,
+                role=row.role,
+                scope=row.scope,
+                device_id=str(row.device_id),
+                family_id=str(row.family_id),
+                expires_at=row.expires_at.timestamp(),
+                grants=row.grants,
+                denies=row.denies,
             )
             await self.cache.put(entry, stamp)
         return Principal(
-            user_id=entry.user_id, username=entry.username, role=entry.role, scope=entry.scope,
+            user_id=entry.user_id,
+            username=entry.username,
+            role=entry.role,
+            scope=entry.scope,
             permissions=rbac.effective(entry.role, entry.grants, entry.denies, entry.scope),
-            session_id=uuid.UUID(entry.session_id), device_id=uuid.UUID(entry.device_id),
+            session_id=uuid.UUID(entry.session_id),
+            device_id=uuid.UUID(entry.device_id),
             family_id=uuid.UUID(entry.family_id),
         )
 
@@ -50,8 +61,10 @@ class Authenticator(AuthCore):
         decision = await self.limiter.hit(action, ip, device_id)
         headers = decision.headers()
         if not decision.allowed:
-            raise RateLimited(ErrorCode.RATE_LIMITED,
-                           f"too many {action} attempts; retry in {headers['Retry-After']} s",
-                           {"retry_after_s": int(headers["Retry-After"])}, headers=headers)
+            raise RateLimited(
+                ErrorCode.RATE_LIMITED,
+                f"too many {action} attempts; retry in {headers['Retry-After']} s",
+                {"retry_after_s": int(headers["Retry-After"])},
+                headers=headers,
+            )
         return headers
-

@@ -114,6 +114,8 @@ class SessionCache:
         try:
             await self._delete(set(hashes))
         except Unavailable:
-            log.warning("redis unavailable: session cache bypassed until invalidation is done",
-                        extra={"sessions": len(hashes)})
+            log.warning(
+                "redis unavailable: session cache bypassed until invalidation is done",
+                extra={"sessions": len(hashes)},
+            )
             self._pending.update(hashes)

@@ -46,16 +46,24 @@ def refuse_nul(*values: str) -> None:
     """Postgres text cannot hold NUL: refuse it before any lookup, so that the answer (422) is
     the same whether or not the user exists (it was a 500 for a real user, 401 for others)."""
     if any("\x00" in v for v in values):
-        raise InvalidInput(ErrorCode.INVALID_BODY,
-                           "request body: text must not contain NUL characters")
+        raise InvalidInput(
+            ErrorCode.INVALID_BODY, "request body: text must not contain NUL characters"
+        )
 
 
 class AuthCore:
     """The state and helpers the auth parts share; :class:`appliance.auth.service.AuthService`
     is all the parts over one of these."""
 
-    def __init__(self, db: Database, redis: RedisClient, config: AuthSection, server_key: bytes,
-                 data_dir: Path, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        redis: RedisClient,
+        config: AuthSection,
+        server_key: bytes,
+        data_dir: Path,
+        clock: Clock | None = None,
+    ) -> None:
         self.db = db
         self.config = config
         self.clock: Clock = clock or SystemClock()
@@ -86,40 +94,68 @@ class AuthCore:
     def password_lockout(self) -> Lockout:
         """max_failed_passwords wrong passwords lock an account (or an unknown name) for
         password_lockout_minutes. Built per use: tests swap the clock, settings may change."""
-        return Lockout(self.db, self.clock, self.config.max_failed_passwords,
-                       timedelta(minutes=self.config.password_lockout_minutes))
+        return Lockout(
+            self.db,
+            self.clock,
+            self.config.max_failed_passwords,
+            timedelta(minutes=self.config.password_lockout_minutes),
+        )
 
     @property
     def pin_lockout(self) -> Lockout:
         """max_failed_pins failures lock a device's PIN until a password login on it."""
         return Lockout(self.db, self.clock, self.config.max_failed_pins, None)
 
-    async def event(self, kind: str, *, user_id: uuid.UUID | None = None,
-                    device_id: uuid.UUID | None = None, ip: str = "",
-                    **details: Any) -> None:
-        await auth_events.record(self.db, at=self.clock.now(), kind=kind, user_id=user_id,
-                                 device_id=device_id, client_ip=ip, details=details)
-        security_log.warning(kind, extra={
-            "user_id": str(user_id) if user_id else None,
-            "device_id": str(device_id) if device_id else None, "remote": ip, **details,
-        })
+    async def event(
+        self,
+        kind: str,
+        *,
+        user_id: uuid.UUID | None = None,
+        device_id: uuid.UUID | None = None,
+        ip: str = "",
+        **details: Any,
+    ) -> None:
+        await auth_events.record(
+            self.db,
+            at=self.clock.now(),
+            kind=kind,
+            user_id=user_id,
+            device_id=device_id,
+            client_ip=ip,
+            details=details,
+        )
+        security_log.warning(
+            kind,
+            extra={
+                "user_id": str(user_id) if user_id else None,
+                "device_id": str(device_id) if device_id else None,
+                "remote": ip,
+                **details,
+            },
+        )
+
     def _account_locked(self, until: datetime | None) -> Locked:
         """423 for a locked account, or (``until`` None) for one whose remaining attempts are
         all being verified right now: those may lock it, so no more are verified meanwhile."""
-        seconds = 1 if until is None else max(
-            1, math.ceil((until - self.clock.now()).total_seconds()))
-        return Locked(ErrorCode.ACCOUNT_LOCKED,
-                        f"too many failed passwords; try again in {seconds} s",
-                        {"retry_after_s": seconds})
+        seconds = (
+            1 if until is None else max(1, math.ceil((until - self.clock.now()).total_seconds()))
+        )
+        return Locked(
+            ErrorCode.ACCOUNT_LOCKED,
+            f"too many failed passwords; try again in {seconds} s",
+            {"retry_after_s": seconds},
+        )
 
     @staticmethod
     def _device_locked() -> Locked:
-        return Locked(ErrorCode.DEVICE_LOCKED,
-                        "PIN locked after too many failed attempts; log in with the password "
-                        "to unlock it")
+        return Locked(
+            ErrorCode.DEVICE_LOCKED,
+            "PIN locked after too many failed attempts; log in with the password to unlock it",
+        )
 
-    async def _check_password(self, user: UserRow | None, username: str, password: str,
-                              ip: str) -> bool:
+    async def _check_password(
+        self, user: UserRow | None, username: str, password: str, ip: str
+    ) -> bool:
         """Verify a password under the account lockout. An unknown name goes through the same
         steps (its own counters, a verify against a fixed dummy hash), so it answers 401 and
         423 exactly when a real account would, in the same time."""
@@ -127,14 +163,18 @@ class AuthCore:
         stored = user.password_hash if user else None
         try:
             outcome = await self.password_lockout.check(
-                counters, lambda: self.hasher.verify(stored, password))
+                counters, lambda: self.hasher.verify(stored, password)
+            )
         except LockedOut as locked:
             raise self._account_locked(locked.until) from None
         if outcome.newly_locked:  # for unknown names too: same work, and worth an admin's eye
-            await self.event("account_locked" if user else "unknown_user_locked",
-                             user_id=user.id if user else None, ip=ip,
-                             failures=outcome.failures,
-                             minutes=self.config.password_lockout_minutes)
+            await self.event(
+                "account_locked" if user else "unknown_user_locked",
+                user_id=user.id if user else None,
+                ip=ip,
+                failures=outcome.failures,
+                minutes=self.config.password_lockout_minutes,
+            )
         return outcome.ok and user is not None
 
     async def _invalidate(self, hashes: list[bytes]) -> None:
@@ -149,4 +189,3 @@ class AuthCore:
     async def _refresh_cached(self, user_id: uuid.UUID) -> None:
         """Role or overrides changed: cached sessions carry the old permissions."""
         await self._invalidate(await auth_sessions.live_hashes_for_user(self.db, user_id))
-

@@ -14,13 +14,15 @@ from store.gate import Unavailable
 
 log = logging.getLogger(__name__)
 
+
 class Housekeeping(AuthCore):
     async def purge_expired(self) -> int:
         """Drop rows that expired more than a day ago (the day keeps them for support/audits),
         and the failure counters of unknown names nobody tried for a day."""
         before = self.clock.now() - timedelta(days=1)
-        return (await auth_sessions.purge_expired(self.db, before)
-                + await login_counters.purge_unknown(self.db, before))
+        return await auth_sessions.purge_expired(
+            self.db, before
+        ) + await login_counters.purge_unknown(self.db, before)
 
     async def housekeeping(self, interval: float = 3600.0) -> None:
         """Runs for the life of the server: purge expired sessions and refresh tokens hourly."""

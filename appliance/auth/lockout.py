@@ -68,8 +68,9 @@ def lock_end(now: datetime, lock_for: timedelta | None) -> datetime:
     return FOREVER if lock_for is None else now + lock_for
 
 
-def reserve(c: Counters, now: datetime, limit: int,
-            lock_for: timedelta | None) -> tuple[Counters, Locked | None]:
+def reserve(
+    c: Counters, now: datetime, limit: int, lock_for: timedelta | None
+) -> tuple[Counters, Locked | None]:
     """The counters after reserving one attempt, or the refusal (and counters to store)."""
     c = current(c, now)
     if c.locked_until is not None:
@@ -82,14 +83,17 @@ def reserve(c: Counters, now: datetime, limit: int,
     return dataclasses.replace(c, in_flight=c.in_flight + 1, checks_at=now), None
 
 
-def failed(c: Counters, now: datetime, limit: int,
-           lock_for: timedelta | None) -> tuple[Counters, bool]:
+def failed(
+    c: Counters, now: datetime, limit: int, lock_for: timedelta | None
+) -> tuple[Counters, bool]:
     """A reserved attempt was wrong: count it; the limit-th failure locks."""
     c = current(c, now)
     failures = c.failures + 1
     newly = c.locked_until is None and failures >= limit
     return dataclasses.replace(
-        c, failures=failures, in_flight=max(0, c.in_flight - 1),
+        c,
+        failures=failures,
+        in_flight=max(0, c.in_flight - 1),
         locked_until=lock_end(now, lock_for) if newly else c.locked_until,
     ), newly
 
@@ -115,15 +119,15 @@ def released(c: Counters, now: datetime) -> Counters:
 class Lockout:
     """One kind of lockout: ``limit`` failures lock for ``lock_for`` (``None``: until lifted)."""
 
-    def __init__(self, db: Database, clock: Clock, limit: int,
-                 lock_for: timedelta | None) -> None:
+    def __init__(self, db: Database, clock: Clock, limit: int, lock_for: timedelta | None) -> None:
         self.db = db
         self.clock = clock
         self.limit = limit
         self.lock_for = lock_for
 
-    async def _update(self, store: CounterStore,
-                      change: Callable[[Counters, datetime], Counters]) -> Counters:
+    async def _update(
+        self, store: CounterStore, change: Callable[[Counters, datetime], Counters]
+    ) -> Counters:
         now = self.clock.now()
         async with self.db.transaction() as conn:
             before = await store.read(conn, now)
@@ -132,8 +136,7 @@ class Lockout:
                 await store.write(conn, after, now)
         return after
 
-    async def check(self, store: CounterStore,
-                    verify: Callable[[], Awaitable[bool]]) -> Outcome:
+    async def check(self, store: CounterStore, verify: Callable[[], Awaitable[bool]]) -> Outcome:
         """Reserve an attempt (raising :class:`Locked` without calling ``verify``), verify, and
         settle. The reservation is given back, shielded from cancellation, if verify fails."""
         refusal: Locked | None = None

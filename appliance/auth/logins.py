@@ -23,44 +23,72 @@ from sync.errors import ErrorCode
 
 log = logging.getLogger(__name__)
 
+
 class Logins(AuthCore):
-    async def _issue(self, conn: Connection, user: UserRow, device: DeviceRow, scope: str,
-                     now: datetime, family_id: uuid.UUID | None = None,
-                     generation: int = 0, device_key: str | None = None) -> t.TokenPair:
+    async def _issue(
+        self,
+        conn: Connection,
+        user: UserRow,
+        device: DeviceRow,
+        scope: str,
+        now: datetime,
+        family_id: uuid.UUID | None = None,
+        generation: int = 0,
+        device_key: str | None = None,
+    ) -> t.TokenPair:
         if family_id is None:
             family_id = uuid.uuid4()
-            await auth_sessions.create_family(conn, family_id=family_id, user_id=user.id,
-                                              device_id=device.id, scope=scope, now=now)
+            await auth_sessions.create_family(
+                conn,
+                family_id=family_id,
+                user_id=user.id,
+                device_id=device.id,
+                scope=scope,
+                now=now,
+            )
         refresh = tokens.new_token(tokens.REFRESH_PREFIX)
         await auth_sessions.add_refresh_token(
-            conn, token_hash=self._hash(refresh), family_id=family_id, generation=generation,
-            now=now, expires_at=now + self.refresh_lifetime,
+            conn,
+            token_hash=self._hash(refresh),
+            family_id=family_id,
+            generation=generation,
+            now=now,
+            expires_at=now + self.refresh_lifetime,
         )
         access = tokens.new_token(tokens.SESSION_PREFIX)
         session_id = uuid.uuid4()
         await auth_sessions.add_session(
-            conn, session_id=session_id, token_hash=self._hash(access), user_id=user.id,
-            device_id=device.id, family_id=family_id, scope=scope, now=now,
+            conn,
+            session_id=session_id,
+            token_hash=self._hash(access),
+            user_id=user.id,
+            device_id=device.id,
+            family_id=family_id,
+            scope=scope,
+            now=now,
             expires_at=now + self.session_lifetime,
         )
         return t.TokenPair(
-            access_token=access, refresh_token=refresh,
+            access_token=access,
+            refresh_token=refresh,
             expires_in=int(self.session_lifetime.total_seconds()),
             refresh_expires_in=int(self.refresh_lifetime.total_seconds()),
-            scope=scope, session_id=session_id,  # type: ignore[arg-type]
-            user=user_summary(user), device=device_out(device), device_key=device_key,
+            scope=scope,  # type: ignore[arg-type]
+            session_id=session_id,
+            user=user_summary(user),
+            device=device_out(device),
+            device_key=device_key,
         )
 
-    async def _trusted_device(self, user: UserRow | None,
-                              body: t.LoginRequest) -> DeviceRow | None:
+    async def _trusted_device(self, user: UserRow | None, body: t.LoginRequest) -> DeviceRow | None:
         """The trusted device that ``body.device_key`` proves, or None. The client id alone is
         client-chosen and guessable; the key is 256 random bits the server handed this device
         at its last password login, stored only as an HMAC. Unknown users take the same steps."""
-        if body.device_key is None or not tokens.well_formed(body.device_key,
-                                                             tokens.DEVICE_PREFIX):
+        if body.device_key is None or not tokens.well_formed(body.device_key, tokens.DEVICE_PREFIX):
             return None
         device = await auth_devices.by_client_id(
-            self.db, user.id if user else uuid.UUID(int=0), body.device.id)
+            self.db, user.id if user else uuid.UUID(int=0), body.device.id
+        )
         if device is None or device.state != "trusted" or device.pin_locked:
             return None
         stored = await auth_devices.key_hash(self.db, device.id)
@@ -71,21 +99,24 @@ class Logins(AuthCore):
     # -- first run ------------------------------------------------------------------------------
 
     async def setup_status(self, ip: str) -> t.SetupStatus:
-        return t.SetupStatus(claimed=await auth_users.count_admins(self.db) > 0,
-                             local_client=network.is_local(ip))
+        return t.SetupStatus(
+            claimed=await auth_users.count_admins(self.db) > 0, local_client=network.is_local(ip)
+        )
 
     async def claim(self, body: t.SetupClaimRequest, ip: str) -> t.UserOut:
         if await auth_users.count_admins(self.db) > 0:
             raise Conflict(ErrorCode.ALREADY_CLAIMED, "this appliance already has an admin")
         now = self.clock.now()
         if not network.is_local(ip) and not (
-            body.setup_token and keys.check_setup_token(self.data_dir, self._key,
-                                                        body.setup_token, now)
+            body.setup_token
+            and keys.check_setup_token(self.data_dir, self._key, body.setup_token, now)
         ):
             await self.event("setup_refused", ip=ip)
-            raise Forbidden(ErrorCode.SETUP_NOT_ALLOWED,
-                           "claim this appliance from the local network, or with a token from "
-                           "`ferrex-appliance setup-token`")
+            raise Forbidden(
+                ErrorCode.SETUP_NOT_ALLOWED,
+                "claim this appliance from the local network, or with a token from "
+                "`ferrex-appliance setup-token`",
+            )
         problem = password_problem(body.password, self.config.password_min_length)
         if problem:
             raise InvalidInput(ErrorCode.WEAK_PASSWORD, problem)
@@ -94,12 +125,21 @@ class Logins(AuthCore):
             await auth_users.lock_setup(conn)
             if await auth_users.count_admins(conn) > 0:
                 raise Conflict(ErrorCode.ALREADY_CLAIMED, "this appliance already has an admin")
-            user = await auth_users.insert(conn, username=body.username,
-                                           display_name=body.display_name, role="admin",
-                                           password_hash=password_hash, now=now)
+            user = await auth_users.insert(
+                conn,
+                username=body.username,
+                display_name=body.display_name,
+                role="admin",
+                password_hash=password_hash,
+                now=now,
+            )
         keys.discard_setup_token(self.data_dir)
-        await self.event("setup_claimed", user_id=user.id, ip=ip,
-                         via="setup_token" if not network.is_local(ip) else "local_network")
+        await self.event(
+            "setup_claimed",
+            user_id=user.id,
+            ip=ip,
+            via="setup_token" if not network.is_local(ip) else "local_network",
+        )
         return user_out(user, {})
 
     # -- logins ---------------------------------------------------------------------------------
@@ -117,14 +157,21 @@ class Logins(AuthCore):
             stored = user.password_hash
             try:
                 outcome = await self.pin_lockout.check(
-                    PinCounters(trusted.id), lambda: self.hasher.verify(stored, body.password))
+                    PinCounters(trusted.id), lambda: self.hasher.verify(stored, body.password)
+                )
             except LockedOut:
                 pass  # locked or busy meanwhile: the account's own rules decide below
             else:
                 ok = outcome.ok
                 if outcome.newly_locked:
-                    await self.event("device_locked", user_id=user.id, device_id=trusted.id,
-                                     ip=ip, failures=outcome.failures, via="password")
+                    await self.event(
+                        "device_locked",
+                        user_id=user.id,
+                        device_id=trusted.id,
+                        ip=ip,
+                        failures=outcome.failures,
+                        via="password",
+                    )
         if ok is None:
             ok = await self._check_password(user, body.username, body.password, ip)
         if not ok or user is None:
@@ -133,13 +180,18 @@ class Logins(AuthCore):
         if self.hasher.needs_rehash(user.password_hash):
             new_hash = await self.hasher.hash(body.password)
             await auth_users.rehash(self.db, user.id, new_hash, user.password_hash)
-            log.info("password re-hashed with current argon2 parameters",
-                     extra={"user_id": str(user.id)})
+            log.info(
+                "password re-hashed with current argon2 parameters", extra={"user_id": str(user.id)}
+            )
         device_key = tokens.new_token(tokens.DEVICE_PREFIX)
         async with self.db.transaction() as conn:
             device = await auth_devices.register(
-                conn, user_id=user.id, client_id=body.device.id, name=body.device.name,
-                platform=body.device.platform, now=now,
+                conn,
+                user_id=user.id,
+                client_id=body.device.id,
+                name=body.device.name,
+                platform=body.device.platform,
+                now=now,
             )
             await auth_devices.set_key(conn, device.id, self._hash(device_key))
             return await self._issue(conn, user, device, "full", now, device_key=device_key)
@@ -151,28 +203,38 @@ class Logins(AuthCore):
         refuse_nul(body.device_id)
         user = await auth_users.by_name(self.db, body.username)
         device = await auth_devices.by_client_id(
-            self.db, user.id if user else uuid.UUID(int=0), body.device_id)
+            self.db, user.id if user else uuid.UUID(int=0), body.device_id
+        )
         if user is None or device is None:
             await self.hasher.verify(None, body.pin)  # same time as a wrong PIN
             raise invalid_credentials()
         if device.state != "trusted":
-            raise Forbidden(ErrorCode.DEVICE_NOT_TRUSTED,
-                           "this device has no PIN; log in with the password and set one")
+            raise Forbidden(
+                ErrorCode.DEVICE_NOT_TRUSTED,
+                "this device has no PIN; log in with the password and set one",
+            )
         if device.pin_locked:
             raise self._device_locked()
         pin_hash = device.pin_hash
         try:
             outcome = await self.pin_lockout.check(
-                PinCounters(device.id), lambda: self.hasher.verify(pin_hash, body.pin))
+                PinCounters(device.id), lambda: self.hasher.verify(pin_hash, body.pin)
+            )
         except LockedOut:
             raise self._device_locked() from None
         if not outcome.ok:
             if outcome.newly_locked:
-                await self.event("device_locked", user_id=user.id, device_id=device.id, ip=ip,
-                                 failures=outcome.failures)
+                await self.event(
+                    "device_locked",
+                    user_id=user.id,
+                    device_id=device.id,
+                    ip=ip,
+                    failures=outcome.failures,
+                )
             error = invalid_credentials()
-            error.details = {"attempts_left": max(0, self.config.max_failed_pins
-                                                  - outcome.failures)}
+            error.details = {
+                "attempts_left": max(0, self.config.max_failed_pins - outcome.failures)
+            }
             raise error
         now = self.clock.now()
         async with self.db.transaction() as conn:
@@ -180,8 +242,10 @@ class Logins(AuthCore):
             return await self._issue(conn, user, device, "playback", now)
 
     async def refresh(self, body: t.RefreshRequest, ip: str) -> t.TokenPair:
-        invalid = NotAuthenticated(ErrorCode.INVALID_REFRESH_TOKEN,
-                                   "refresh token unknown, expired or revoked; log in again")
+        invalid = NotAuthenticated(
+            ErrorCode.INVALID_REFRESH_TOKEN,
+            "refresh token unknown, expired or revoked; log in again",
+        )
         if not tokens.well_formed(body.refresh_token, tokens.REFRESH_PREFIX):
             raise invalid
         token_hash = self._hash(body.refresh_token)
@@ -191,8 +255,11 @@ class Logins(AuthCore):
             raise invalid
         if row.rotated_at is not None:
             await self._reuse(row.family_id, row.user_id, row.device_id, row.generation, ip, now)
-        if (row.family_revoked_at is not None or row.device_state == "revoked"
-                or row.expires_at <= now):
+        if (
+            row.family_revoked_at is not None
+            or row.device_state == "revoked"
+            or row.expires_at <= now
+        ):
             raise invalid
         user = await auth_users.by_id(self.db, row.user_id)
         device = await auth_devices.by_id(self.db, row.device_id)
@@ -207,22 +274,43 @@ class Logins(AuthCore):
                     raise invalid
                 dead = await auth_sessions.revoke_family_sessions(conn, row.family_id, now)
                 await auth_devices.touch(conn, device.id, now)
-                pair = await self._issue(conn, user, device, row.scope, now,
-                                         family_id=row.family_id, generation=generation + 1)
+                pair = await self._issue(
+                    conn,
+                    user,
+                    device,
+                    row.scope,
+                    now,
+                    family_id=row.family_id,
+                    generation=generation + 1,
+                )
         if pair is None:  # a concurrent request rotated it first: the same token used twice
             await self._reuse(row.family_id, row.user_id, row.device_id, row.generation, ip, now)
         await self._invalidate(dead)
         assert pair is not None
         return pair
 
-    async def _reuse(self, family_id: uuid.UUID, user_id: uuid.UUID, device_id: uuid.UUID,
-                     generation: int, ip: str, now: datetime) -> None:
+    async def _reuse(
+        self,
+        family_id: uuid.UUID,
+        user_id: uuid.UUID,
+        device_id: uuid.UUID,
+        generation: int,
+        ip: str,
+        now: datetime,
+    ) -> None:
         """A rotated refresh token came back: someone holds a copy. Kill the whole family."""
         dead = await auth_sessions.revoke_family(self.db, family_id, now, "refresh_reuse")
         await self._invalidate(dead)
-        await self.event("refresh_token_reuse", user_id=user_id, device_id=device_id, ip=ip,
-                         family_id=str(family_id), generation=generation,
-                         sessions_revoked=len(dead))
-        raise NotAuthenticated(ErrorCode.REFRESH_TOKEN_REUSED,
-                       "this refresh token was already used; the login was revoked")
-
+        await self.event(
+            "refresh_token_reuse",
+            user_id=user_id,
+            device_id=device_id,
+            ip=ip,
+            family_id=str(family_id),
+            generation=generation,
+            sessions_revoked=len(dead),
+        )
+        raise NotAuthenticated(
+            ErrorCode.REFRESH_TOKEN_REUSED,
+            "this refresh token was already used; the login was revoked",
+        )

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import ipaddress
 
-LOCAL_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
-    "127.0.0.0/8",      # loopback
-    "10.0.0.0/8",       # private (RFC 1918)
-    "172.16.0.0/12",
-    "192.168.0.0/16",
-    "169.254.0.0/16",   # link-local
-    "::1/128",          # loopback
-    "fc00::/7",         # unique local addresses (ULA)
-    "fe80::/10",        # link-local
-))
+LOCAL_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "127.0.0.0/8",  # loopback
+        "10.0.0.0/8",  # private (RFC 1918)
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "169.254.0.0/16",  # link-local
+        "::1/128",  # loopback
+        "fc00::/7",  # unique local addresses (ULA)
+        "fe80::/10",  # link-local
+    )
+)
 
 
 def is_local(address: str) -> bool:

@@ -80,8 +80,9 @@ class LocalWindows:
     def __init__(self) -> None:
         self._hits: dict[str, deque[float]] = {}
 
-    def hit(self, keys: list[str], now: float, window: float, limit: int) -> tuple[bool, int,
-                                                                                     float]:
+    def hit(
+        self, keys: list[str], now: float, window: float, limit: int
+    ) -> tuple[bool, int, float]:
         if len(self._hits) > self.MAX_KEYS:
             self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > now - window}
         fullest, reset = 0, window
@@ -109,8 +110,10 @@ class RateLimiter:
         self._redis = redis
         self._clock = clock
         self._limits = {
-            action: (getattr(config, f"{action}_limit"),
-                     getattr(config, f"{action}_window_seconds"))
+            action: (
+                getattr(config, f"{action}_limit"),
+                getattr(config, f"{action}_window_seconds"),
+            )
             for action in ACTIONS
         }
         self.local = LocalWindows()
@@ -127,7 +130,13 @@ class RateLimiter:
         now = self._clock.now().timestamp()
         try:
             allowed, count, reset_ms = await self._redis.execute(
-                "EVAL", _SCRIPT, len(keys), *keys, int(now * 1000), window * 1000, limit,
+                "EVAL",
+                _SCRIPT,
+                len(keys),
+                *keys,
+                int(now * 1000),
+                window * 1000,
+                limit,
                 f"{int(now * 1000)}-{secrets.token_hex(4)}",
             )
             reset = reset_ms / 1000
@@ -140,5 +149,4 @@ class RateLimiter:
                 self.using_fallback = True
             ok, count, reset = self.local.hit(keys, now, window, limit)
             allowed = int(ok)
-        return Decision(bool(allowed), limit, max(0, limit - int(count)),
-                        max(0, math.ceil(reset)))
+        return Decision(bool(allowed), limit, max(0, limit - int(count)), max(0, math.ceil(reset)))

@@ -35,26 +35,48 @@ assert all(p.split(":")[0] in CATEGORIES for p in PERMISSIONS)
 
 ROLES: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
-    "user": frozenset({
-        "users:self", "users:account", "libraries:read", "media:browse", "media:stream",
-        "media:download", "sync:read", "sync:write",
-    }),
-    "guest": frozenset({
-        "users:self", "libraries:read", "media:browse", "media:stream", "sync:read",
-    }),
+    "user": frozenset(
+        {
+            "users:self",
+            "users:account",
+            "libraries:read",
+            "media:browse",
+            "media:stream",
+            "media:download",
+            "sync:read",
+            "sync:write",
+        }
+    ),
+    "guest": frozenset(
+        {
+            "users:self",
+            "libraries:read",
+            "media:browse",
+            "media:stream",
+            "sync:read",
+        }
+    ),
 }
 # What only admins have by default: the "admin routes".
 ADMIN = ROLES["admin"] - ROLES["user"] - ROLES["guest"]
 # Everything a playback-scope (PIN) session may do, whatever its grants.
-PLAYBACK = frozenset({
-    "users:self", "libraries:read", "media:browse", "media:stream", "sync:read", "sync:write",
-})
+PLAYBACK = frozenset(
+    {
+        "users:self",
+        "libraries:read",
+        "media:browse",
+        "media:stream",
+        "sync:read",
+        "sync:write",
+    }
+)
 assert not PLAYBACK & ADMIN
 SCOPES = ("full", "playback")
 
 
-def effective(role: str, grants: Iterable[str] = (), denies: Iterable[str] = (),
-              scope: str = "full") -> frozenset[str]:
+def effective(
+    role: str, grants: Iterable[str] = (), denies: Iterable[str] = (), scope: str = "full"
+) -> frozenset[str]:
     granted = (ROLES.get(role, frozenset()) | frozenset(grants)) - frozenset(denies)
     allowed = granted & frozenset(PERMISSIONS)
     return allowed & PLAYBACK if scope != "full" else allowed

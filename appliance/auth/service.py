@@ -22,8 +22,14 @@ from appliance.auth.views import device_out, user_out, user_summary
 if TYPE_CHECKING:
     from appliance.state import AppState
 
-__all__ = ["AuthService", "device_out", "invalid_credentials", "refuse_nul", "user_out",
-           "user_summary"]
+__all__ = [
+    "AuthService",
+    "device_out",
+    "invalid_credentials",
+    "refuse_nul",
+    "user_out",
+    "user_summary",
+]
 
 
 class AuthService(Authenticator, Logins, OwnAccount, Administration, Housekeeping):
@@ -34,4 +40,3 @@ class AuthService(Authenticator, Logins, OwnAccount, Administration, Housekeepin
         state.auth = self
         state.authenticator = self.authenticate
         state.rate_limiter = self.rate_limit
-

@@ -42,13 +42,32 @@ async def grab_frame(path: Path, duration_s: float) -> bytes | None:
 async def grab_at(path: Path, at: float) -> bytes | None:
     """A JPEG frame at ``at`` seconds (ffmpeg), or None when ffmpeg cannot make one."""
     at = max(0.0, at)
-    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-ss", f"{at:.3f}", "-i", str(path),
-           "-frames:v", "1", "-vf", "scale='min(1280,iw)':-2", "-f", "image2", "-c:v", "mjpeg",
-           "-q:v", "3", "pipe:1"]
+    cmd = [
+        "ffmpeg",
+        "-nostdin",
+        "-v",
+        "error",
+        "-ss",
+        f"{at:.3f}",
+        "-i",
+        str(path),
+        "-frames:v",
+        "1",
+        "-vf",
+        "scale='min(1280,iw)':-2",
+        "-f",
+        "image2",
+        "-c:v",
+        "mjpeg",
+        "-q:v",
+        "3",
+        "pipe:1",
+    ]
     try:
         with trio.fail_after(60):
-            done = await trio.run_process(cmd, capture_stdout=True, capture_stderr=True,
-                                          check=False)
+            done = await trio.run_process(
+                cmd, capture_stdout=True, capture_stderr=True, check=False
+            )
     except (OSError, trio.TooSlowError) as exc:
         log.warning("frame grab failed", extra={"path": str(path), "error": str(exc)})
         return None
@@ -86,18 +105,23 @@ async def download(http: httpx.AsyncClient, url: str, attempts: int = 3) -> byte
                 raise ImageError("image larger than 20 MiB")
             return response.content
         if (response.status_code == 429 or response.status_code >= 500) and attempt < attempts:
-            await trio.sleep(min(float(response.headers.get("Retry-After", "0") or 0), 10.0)
-                             + 0.5 * 2 ** (attempt - 1))
+            await trio.sleep(
+                min(float(response.headers.get("Retry-After", "0") or 0), 10.0)
+                + 0.5 * 2 ** (attempt - 1)
+            )
             continue
         response.raise_for_status()
     raise ImageError(f"cannot download {url}")
 
 
-async def collect(store: ImageStore, rows: Sequence[ItemForMetadata], settings: MetadataSettings,
-                  remote: Mapping[uuid.UUID, Mapping[str, str]] | None = None,
-                  has_thumb: Collection[uuid.UUID] = (),
-                  has_poster: Collection[uuid.UUID] = (),
-                  ) -> tuple[list[Found], list[tuple[str, str]]]:
+async def collect(
+    store: ImageStore,
+    rows: Sequence[ItemForMetadata],
+    settings: MetadataSettings,
+    remote: Mapping[uuid.UUID, Mapping[str, str]] | None = None,
+    has_thumb: Collection[uuid.UUID] = (),
+    has_poster: Collection[uuid.UUID] = (),
+) -> tuple[list[Found], list[tuple[str, str]]]:
     """Images for ``rows``: local art first, then ``remote`` URLs (TMDB) for kinds with no
     local file, then a frame grab for episodes with neither and none recorded (``has_thumb``:
     an earlier grab, or the one analysis chained), and a poster made from a representative
@@ -136,23 +160,36 @@ async def collect(store: ImageStore, rows: Sequence[ItemForMetadata], settings: 
             # the duration comes from MediaAnalyze; without it no frame is grabbed, not even
             # tried (a spawn per file that is not a readable video would slow big scans down):
             # the analysis that records it queues this episode's grab (scan/frame_chain.py)
-            if (row.kind == "episode" and "thumb" not in have and settings.frame_grabs
-                    and row.file_path and row.duration_s and row.id not in has_thumb):
+            if (
+                row.kind == "episode"
+                and "thumb" not in have
+                and settings.frame_grabs
+                and row.file_path
+                and row.duration_s
+                and row.id not in has_thumb
+            ):
                 frame = await grab_frame(Path(from_db(row.file_path)), row.duration_s)
                 if frame is not None:
                     try:
-                        found.append(Found(row.id, "thumb", await store.keep_bytes(frame),
-                                           None, "frame"))
+                        found.append(
+                            Found(row.id, "thumb", await store.keep_bytes(frame), None, "frame")
+                        )
                     except ImageError as exc:
                         errors.append((from_db(row.file_path), f"frame: {exc}"))
-            if (row.kind == "movie" and "poster" not in have and settings.frame_grabs
-                    and row.file_path and row.duration_s and row.id not in has_poster):
-                poster = await frame_poster.make(Path(from_db(row.file_path)),
-                                                 row.duration_s)
+            if (
+                row.kind == "movie"
+                and "poster" not in have
+                and settings.frame_grabs
+                and row.file_path
+                and row.duration_s
+                and row.id not in has_poster
+            ):
+                poster = await frame_poster.make(Path(from_db(row.file_path)), row.duration_s)
                 if poster is not None:
                     try:
-                        found.append(Found(row.id, "poster", await store.keep_bytes(poster),
-                                           None, "frame"))
+                        found.append(
+                            Found(row.id, "poster", await store.keep_bytes(poster), None, "frame")
+                        )
                     except ImageError as exc:
                         errors.append((from_db(row.file_path), f"frame poster: {exc}"))
     finally:
@@ -161,16 +198,33 @@ async def collect(store: ImageStore, rows: Sequence[ItemForMetadata], settings: 
     return found, errors
 
 
-async def save(conn: Connection, rows: Sequence[ItemForMetadata], found: list[Found],
-               errors: list[tuple[str, str]], rendered: Sequence[Rendered] = ()) -> None:
+async def save(
+    conn: Connection,
+    rows: Sequence[ItemForMetadata],
+    found: list[Found],
+    errors: list[tuple[str, str]],
+    rendered: Sequence[Rendered] = (),
+) -> None:
     """One statement per table for the whole batch (not per image: each UPDATE of media_items
     runs its statement triggers, the sync feed's among them); generated images one by one,
     since each may lose to art that came meanwhile."""
     kinds = {r.id: r.kind for r in rows}
-    await metadata.save_images(conn, [
-        metadata.ImageRow(f.original.image_id, f.path, f.url, f.original.width,
-                          f.original.height, f.original.format, f.original.color,
-                          f.original.blurhash) for f in found])
+    await metadata.save_images(
+        conn,
+        [
+            metadata.ImageRow(
+                f.original.image_id,
+                f.path,
+                f.url,
+                f.original.width,
+                f.original.height,
+                f.original.format,
+                f.original.color,
+                f.original.blurhash,
+            )
+            for f in found
+        ],
+    )
     placeholders: dict[uuid.UUID, dict[str, object]] = {}
     chosen: list[tuple[uuid.UUID, str, str, str]] = []
     for f in found:
@@ -183,8 +237,11 @@ async def save(conn: Connection, rows: Sequence[ItemForMetadata], found: list[Fo
             chosen.append((f.item_id, f.kind, o.image_id, f.source))
         if PRIMARY.get(kinds[f.item_id]) == f.kind:
             placeholders[f.item_id] = {
-                "color": o.color, "blurhash": o.blurhash, "image_id": o.image_id,
-                "aspect": round(o.width / o.height, 4)}
+                "color": o.color,
+                "blurhash": o.blurhash,
+                "image_id": o.image_id,
+                "aspect": round(o.width / o.height, 4),
+            }
     await metadata.set_item_images(conn, chosen)
     await metadata.set_placeholders(conn, placeholders)
     await metadata.record_image_errors(conn, errors)
@@ -196,10 +253,12 @@ def make_provider(settings: MetadataSettings) -> ImageProvider:
         store = images.store_for(ctx.db, settings.data_dir, settings.image_cache_bytes)
         rows = await metadata.items_for_metadata(ctx.db, [uuid.UUID(i) for i in item_ids])
         remote = {uuid.UUID(k): v for k, v in (ctx.job.payload.get("remote") or {}).items()}
-        has_thumb = await frame_grabs.with_thumb(ctx.db, [r.id for r in rows
-                                                          if r.kind == "episode"])
-        has_poster = await frame_grabs.with_poster(ctx.db, [r.id for r in rows
-                                                            if r.kind == "movie"])
+        has_thumb = await frame_grabs.with_thumb(
+            ctx.db, [r.id for r in rows if r.kind == "episode"]
+        )
+        has_poster = await frame_grabs.with_poster(
+            ctx.db, [r.id for r in rows if r.kind == "movie"]
+        )
         found, errors = await collect(store, rows, settings, remote, has_thumb, has_poster)
 
         rendered = await ahead(store, found)
@@ -224,8 +283,7 @@ async def ahead(store: ImageStore, found: list[Found]) -> list[Rendered]:
             try:
                 _, size = await store.render_variant(original.image_id, path, width, "webp")
             except (ImageError, OSError) as exc:
-                log.warning("variant failed", extra={"image": original.image_id,
-                                                     "error": str(exc)})
+                log.warning("variant failed", extra={"image": original.image_id, "error": str(exc)})
                 continue
             if size is not None:
                 rendered.append((original.image_id, width, "webp", size))

@@ -33,14 +33,19 @@ def _sign_pow(value: float, exp: float) -> float:
     return math.copysign(abs(value) ** exp, value)
 
 
-def encode(pixels: Sequence[tuple[int, int, int]], width: int, height: int,
-           x_components: int = 4, y_components: int = 3) -> str:
+def encode(
+    pixels: Sequence[tuple[int, int, int]],
+    width: int,
+    height: int,
+    x_components: int = 4,
+    y_components: int = 3,
+) -> str:
     """``pixels``: row-major RGB of a ``width`` x ``height`` image (keep it small)."""
     linear = [(_to_linear(r), _to_linear(g), _to_linear(b)) for r, g, b in pixels]
-    cos_x = [[math.cos(math.pi * i * x / width) for x in range(width)]
-             for i in range(x_components)]
-    cos_y = [[math.cos(math.pi * j * y / height) for y in range(height)]
-             for j in range(y_components)]
+    cos_x = [[math.cos(math.pi * i * x / width) for x in range(width)] for i in range(x_components)]
+    cos_y = [
+        [math.cos(math.pi * j * y / height) for y in range(height)] for j in range(y_components)
+    ]
     factors: list[tuple[float, float, float]] = []
     for j in range(y_components):
         for i in range(x_components):
@@ -68,7 +73,6 @@ def encode(pixels: Sequence[tuple[int, int, int]], width: int, height: int,
         out += _base83(0, 1)
     out += _base83((_to_srgb(dc[0]) << 16) + (_to_srgb(dc[1]) << 8) + _to_srgb(dc[2]), 4)
     for f in ac:
-        q = [max(0, min(18, math.floor(_sign_pow(c / max_value, 0.5) * 9 + 9.5)))
-             for c in f]
+        q = [max(0, min(18, math.floor(_sign_pow(c / max_value, 0.5) * 9 + 9.5))) for c in f]
         out += _base83(q[0] * 19 * 19 + q[1] * 19 + q[2], 2)
     return out

@@ -53,11 +53,20 @@ def settings_from_config(config: Config, data_dir: Path) -> MetadataSettings:
     meta = config.metadata
     tmdb = None
     if meta.tmdb_api_key:
-        tmdb = TmdbSettings(api_key=meta.tmdb_api_key, base_url=meta.tmdb_base_url,
-                            language=meta.language, region=meta.region,
-                            timeout_seconds=meta.tmdb_timeout_seconds, cache_days=meta.cache_days)
-    return MetadataSettings(data_dir=data_dir, image_cache_bytes=meta.image_cache_mb << 20,
-                            frame_grabs=meta.frame_grabs, tmdb=tmdb)
+        tmdb = TmdbSettings(
+            api_key=meta.tmdb_api_key,
+            base_url=meta.tmdb_base_url,
+            language=meta.language,
+            region=meta.region,
+            timeout_seconds=meta.tmdb_timeout_seconds,
+            cache_days=meta.cache_days,
+        )
+    return MetadataSettings(
+        data_dir=data_dir,
+        image_cache_bytes=meta.image_cache_mb << 20,
+        frame_grabs=meta.frame_grabs,
+        tmdb=tmdb,
+    )
 
 
 def sources_for(row: ItemForMetadata) -> local.LocalSources:
@@ -69,8 +78,7 @@ def sources_for(row: ItemForMetadata) -> local.LocalSources:
     if kind == "episode" and row.file_path:
         return local.for_episode(Path(from_db(row.file_path)))
     if kind == "series" and row.grandchild_file_path:
-        return local.for_series(local.series_folder(Path(from_db(row.grandchild_file_path)),
-                                                    roots))
+        return local.for_series(local.series_folder(Path(from_db(row.grandchild_file_path)), roots))
     if kind == "season" and row.child_file_path:
         episode = Path(from_db(row.child_file_path))
         series = local.series_folder(episode, roots)
@@ -185,8 +193,9 @@ async def _tmdb_id(client: TmdbClient, row: ItemForMetadata, local_fields: Field
     return None
 
 
-async def _remote(client: TmdbClient, row: ItemForMetadata, local_fields: Fields,
-                  series_ids: dict[uuid.UUID, int]) -> tmdb.Described | None:
+async def _remote(
+    client: TmdbClient, row: ItemForMetadata, local_fields: Fields, series_ids: dict[uuid.UUID, int]
+) -> tmdb.Described | None:
     base = await client.image_base()
     kind = row.kind
     if kind in ("movie", "series"):
@@ -196,8 +205,9 @@ async def _remote(client: TmdbClient, row: ItemForMetadata, local_fields: Fields
         details = await client.details("movie" if kind == "movie" else "tv", tmdb_id)
         if details is None:
             return None
-        described = tmdb.fields_from_details(details, "movie" if kind == "movie" else "tv",
-                                             client.settings.region, base)
+        described = tmdb.fields_from_details(
+            details, "movie" if kind == "movie" else "tv", client.settings.region, base
+        )
         if kind == "series":
             series_ids[row.id] = tmdb_id
         return described
@@ -205,7 +215,8 @@ async def _remote(client: TmdbClient, row: ItemForMetadata, local_fields: Fields
     owner = row.parent_id if kind == "season" else row.grandparent_id
     stored = _ids(row.parent_ids if kind == "season" else row.grandparent_ids)
     series_id = (series_ids.get(owner) if owner is not None else None) or (
-        int(stored["tmdb"]) if str(stored.get("tmdb", "")).isdigit() else None)
+        int(stored["tmdb"]) if str(stored.get("tmdb", "")).isdigit() else None
+    )
     if series_id is None or row.season_number is None:
         return None
     season = await client.season(series_id, row.season_number)
@@ -216,8 +227,11 @@ async def _remote(client: TmdbClient, row: ItemForMetadata, local_fields: Fields
     return tmdb.fields_from_episode(season, list(row.episode_numbers or []), base)
 
 
-async def describe(rows: list[ItemForMetadata], settings: MetadataSettings | None = None,
-                   db: Database | None = None) -> list[Result]:
+async def describe(
+    rows: list[ItemForMetadata],
+    settings: MetadataSettings | None = None,
+    db: Database | None = None,
+) -> list[Result]:
     def local_all() -> list[Result]:
         return [_local(r) for r in rows]
 
@@ -257,16 +271,21 @@ async def describe(rows: list[ItemForMetadata], settings: MetadataSettings | Non
     return results
 
 
-def with_images(rows: list[ItemForMetadata], results: list[Result], settings: MetadataSettings,
-                frames: bool) -> list[str]:
+def with_images(
+    rows: list[ItemForMetadata], results: list[Result], settings: MetadataSettings, frames: bool
+) -> list[str]:
     """The items ImageFetch has work for: local art, remote URLs, or (analysis on, frame grabs
     on) an episode whose thumbnail may be grabbed from its video, or a film whose poster may be
     made from it. An ImageFetch job for items with none of these would cost a claim and a
     commit for nothing."""
     by_id = {r.item_id: r for r in results}
-    return [str(row.id) for row in rows
-            if by_id[row.id].local_art or by_id[row.id].images
-            or (frames and settings.frame_grabs and row.kind in ("episode", "movie"))]
+    return [
+        str(row.id)
+        for row in rows
+        if by_id[row.id].local_art
+        or by_id[row.id].images
+        or (frames and settings.frame_grabs and row.kind in ("episode", "movie"))
+    ]
 
 
 async def handle_items(ctx: JobContext, settings: MetadataSettings, frames: bool = False) -> None:
@@ -277,23 +296,41 @@ async def handle_items(ctx: JobContext, settings: MetadataSettings, frames: bool
     wanted = with_images(rows, results, settings, frames) if settings.images else []
 
     async def write(conn: Connection) -> None:
-        await metadata.apply_many(conn, [(r.item_id, r.fields, r.source, r.error, r.locked)
-                                         for r in results])
+        await metadata.apply_many(
+            conn, [(r.item_id, r.fields, r.source, r.error, r.locked) for r in results]
+        )
         if wanted:
             remote = {str(r.item_id): r.images for r in results if r.images}
-            await queue.enqueue(conn, [NewJob(
-                "image_fetch", job.library_id, {"item_ids": wanted, "remote": remote},
-                Priority.P3, scan_id=job.scan_id,
-            )])
+            await queue.enqueue(
+                conn,
+                [
+                    NewJob(
+                        "image_fetch",
+                        job.library_id,
+                        {"item_ids": wanted, "remote": remote},
+                        Priority.P3,
+                        scan_id=job.scan_id,
+                    )
+                ],
+            )
 
     await ctx.commit(write)
 
 
-def enrich_jobs(library_id: uuid.UUID | None, item_ids: list[uuid.UUID],
-                scan_id: uuid.UUID | None, batch: int = 500,
-                priority: Priority = Priority.P3) -> list[NewJob]:
-    return [NewJob("metadata_enrich", library_id,
-                   {"item_ids": [str(i) for i in item_ids[n:n + batch]]}, priority,
-                   scan_id=scan_id)
-            for n in range(0, len(item_ids), batch)]
-
+def enrich_jobs(
+    library_id: uuid.UUID | None,
+    item_ids: list[uuid.UUID],
+    scan_id: uuid.UUID | None,
+    batch: int = 500,
+    priority: Priority = Priority.P3,
+) -> list[NewJob]:
+    return [
+        NewJob(
+            "metadata_enrich",
+            library_id,
+            {"item_ids": [str(i) for i in item_ids[n : n + batch]]},
+            priority,
+            scan_id=scan_id,
+        )
+        for n in range(0, len(item_ids), batch)
+    ]

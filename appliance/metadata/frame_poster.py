@@ -38,14 +38,35 @@ async def sample(path: Path, at: float) -> bytes | None:
     frame (``art.grab_at``): ffmpeg decodes one picture instead of up to a whole group of
     pictures after the seek point, which made five samples of a 1080p film with 10 s GOPs
     3x slower; any frame near the point serves to pick a poster."""
-    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-noaccurate_seek", "-skip_frame", "nokey",
-           "-ss", f"{max(0.0, at):.3f}", "-i", str(path), "-frames:v", "1",
-           "-vf", "scale='min(1280,iw)':-2", "-f", "image2", "-c:v", "mjpeg", "-q:v", "3",
-           "pipe:1"]
+    cmd = [
+        "ffmpeg",
+        "-nostdin",
+        "-v",
+        "error",
+        "-noaccurate_seek",
+        "-skip_frame",
+        "nokey",
+        "-ss",
+        f"{max(0.0, at):.3f}",
+        "-i",
+        str(path),
+        "-frames:v",
+        "1",
+        "-vf",
+        "scale='min(1280,iw)':-2",
+        "-f",
+        "image2",
+        "-c:v",
+        "mjpeg",
+        "-q:v",
+        "3",
+        "pipe:1",
+    ]
     try:
         with trio.fail_after(60):
-            done = await trio.run_process(cmd, capture_stdout=True, capture_stderr=True,
-                                          check=False)
+            done = await trio.run_process(
+                cmd, capture_stdout=True, capture_stderr=True, check=False
+            )
     except (OSError, trio.TooSlowError):
         return None
     out: bytes = done.stdout
@@ -75,14 +96,18 @@ def compose(data: bytes, size: tuple[int, int] = POSTER_SIZE) -> bytes:
     with Image.open(io.BytesIO(data)) as im:
         frame = im.convert("RGB")
     cover = max(width / frame.width, height / frame.height)
-    fill = frame.resize((max(width, round(frame.width * cover)),
-                         max(height, round(frame.height * cover))), Image.Resampling.BILINEAR)
+    fill = frame.resize(
+        (max(width, round(frame.width * cover)), max(height, round(frame.height * cover))),
+        Image.Resampling.BILINEAR,
+    )
     left, top = (fill.width - width) // 2, (fill.height - height) // 2
     fill = fill.crop((left, top, left + width, top + height))
     poster = ImageEnhance.Brightness(fill.filter(ImageFilter.GaussianBlur(24))).enhance(0.55)
     fit = min(width / frame.width, height / frame.height)
-    shown = frame.resize((max(1, round(frame.width * fit)), max(1, round(frame.height * fit))),
-                         Image.Resampling.LANCZOS)
+    shown = frame.resize(
+        (max(1, round(frame.width * fit)), max(1, round(frame.height * fit))),
+        Image.Resampling.LANCZOS,
+    )
     poster.paste(shown, ((width - shown.width) // 2, (height - shown.height) // 2))
     out = io.BytesIO()
     poster.save(out, "JPEG", quality=85, optimize=True)

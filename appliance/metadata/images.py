@@ -73,17 +73,20 @@ def inspect(data: bytes) -> Original:
             small = rgb.resize((1, 1), Image.Resampling.BOX)
             r, g, b = small.getpixel((0, 0))  # type: ignore[misc]
             scale = 32 / max(width, height)
-            thumb = rgb.resize((max(1, round(width * scale)), max(1, round(height * scale))),
-                               Image.Resampling.BOX)
+            thumb = rgb.resize(
+                (max(1, round(width * scale)), max(1, round(height * scale))), Image.Resampling.BOX
+            )
             raw = thumb.tobytes()
-            hash_ = blurhash.encode(list(zip(raw[0::3], raw[1::3], raw[2::3], strict=True)),
-                                    thumb.width, thumb.height)
+            hash_ = blurhash.encode(
+                list(zip(raw[0::3], raw[1::3], raw[2::3], strict=True)), thumb.width, thumb.height
+            )
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageError(f"not a readable image: {exc}") from None
     if fmt not in ("jpeg", "png", "webp", "gif", "bmp"):
         raise ImageError(f"unsupported image format {fmt!r}")
-    return Original(hashlib.sha256(data).hexdigest(), width, height, fmt,
-                    f"#{r:02x}{g:02x}{b:02x}", hash_)
+    return Original(
+        hashlib.sha256(data).hexdigest(), width, height, fmt, f"#{r:02x}{g:02x}{b:02x}", hash_
+    )
 
 
 def render(data: bytes, width: int, fmt: str, quality: int = 82) -> bytes:
@@ -104,8 +107,9 @@ def render(data: bytes, width: int, fmt: str, quality: int = 82) -> bytes:
 
 
 class ImageStore:
-    def __init__(self, db: Database, data_dir: Path, *, limit_bytes: int = 2 << 30,
-                 workers: int = 2) -> None:
+    def __init__(
+        self, db: Database, data_dir: Path, *, limit_bytes: int = 2 << 30, workers: int = 2
+    ) -> None:
         self.db = db
         self.root = data_dir / "images"
         self.limit_bytes = limit_bytes
@@ -134,6 +138,7 @@ class ImageStore:
 
     async def keep_bytes(self, data: bytes) -> Original:
         """Inspect and store bytes that have no local file (downloads, frame grabs)."""
+
         def work() -> Original:
             original = inspect(data)
             target = self.original_path(original.image_id)
@@ -158,8 +163,7 @@ class ImageStore:
         return await trio.to_thread.run_sync(read)
 
     # ---- variants --------------------------------------------------------------------------
-    async def variant(self, image_id: str, source_path: str | None, width: int,
-                      fmt: str) -> Path:
+    async def variant(self, image_id: str, source_path: str | None, width: int, fmt: str) -> Path:
         """The variant's file, rendering it first if missing (once, however many ask)."""
         path, size = await self.render_variant(image_id, source_path, width, fmt)
         if size is None:
@@ -169,8 +173,9 @@ class ImageStore:
             await self.enforce_limit()
         return path
 
-    async def render_variant(self, image_id: str, source_path: str | None, width: int,
-                             fmt: str) -> tuple[Path, int | None]:
+    async def render_variant(
+        self, image_id: str, source_path: str | None, width: int, fmt: str
+    ) -> tuple[Path, int | None]:
         """Render the variant's file if missing; its size when this call rendered it (the
         caller records it in ``image_variants``), else None."""
         path = self.variant_path(image_id, width, fmt)

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp")
-_SEASON_DIR = re.compile(r"^(season|series|saison|staffel)[\s._-]*\d+$|^s\d{1,3}$|^specials$",
-                         re.IGNORECASE)
+_SEASON_DIR = re.compile(
+    r"^(season|series|saison|staffel)[\s._-]*\d+$|^s\d{1,3}$|^specials$", re.IGNORECASE
+)
 
 
 @dataclass
@@ -53,10 +54,10 @@ def for_movie(file: Path, roots: list[str]) -> LocalSources:
     found.nfo = [folder / listing[n.lower()] for n in names if n.lower() in listing]
     shared = own_folder
     kinds = {
-        "poster": [f"{stem}-poster", f"{stem}-folder"] + (["poster", "folder", "cover"]
-                                                          if shared else []),
-        "backdrop": [f"{stem}-fanart", f"{stem}-backdrop"] + (["fanart", "backdrop"]
-                                                              if shared else []),
+        "poster": [f"{stem}-poster", f"{stem}-folder"]
+        + (["poster", "folder", "cover"] if shared else []),
+        "backdrop": [f"{stem}-fanart", f"{stem}-backdrop"]
+        + (["fanart", "backdrop"] if shared else []),
         "logo": [f"{stem}-logo", f"{stem}-clearlogo"] + (["logo", "clearlogo"] if shared else []),
         "banner": [f"{stem}-banner"] + (["banner"] if shared else []),
     }
@@ -78,8 +79,12 @@ def for_series(folder: Path) -> LocalSources:
     found = LocalSources()
     if "tvshow.nfo" in listing:
         found.nfo = [folder / listing["tvshow.nfo"]]
-    for kind, stems in {"poster": ["poster", "folder", "cover"], "backdrop": ["fanart", "backdrop"],
-                        "logo": ["logo", "clearlogo"], "banner": ["banner"]}.items():
+    for kind, stems in {
+        "poster": ["poster", "folder", "cover"],
+        "backdrop": ["fanart", "backdrop"],
+        "logo": ["logo", "clearlogo"],
+        "banner": ["banner"],
+    }.items():
         if (path := _find(folder, listing, stems)) is not None:
             found.art[kind] = path
     return found

@@ -111,17 +111,20 @@ def _from_xml(root: ET.Element) -> Nfo:
     nfo.original_title = _text(root, "originaltitle")
     nfo.sort_title = _text(root, "sorttitle")
     nfo.year = _int(_text(root, "year"))
-    nfo.premiered = _date(_text(root, "premiered") or _text(root, "aired")
-                          or _text(root, "releasedate"))
+    nfo.premiered = _date(
+        _text(root, "premiered") or _text(root, "aired") or _text(root, "releasedate")
+    )
     if nfo.year is None and nfo.premiered is not None:
         nfo.year = nfo.premiered.year
     nfo.plot = _text(root, "plot") or _text(root, "outline")
     nfo.tagline = _text(root, "tagline")
     nfo.runtime_minutes = _int(_text(root, "runtime"))
-    nfo.genres = _split([g.text.strip() for g in root.findall("genre")
-                         if g.text and g.text.strip()])
-    nfo.studios = _split([s.text.strip() for s in root.findall("studio")
-                          if s.text and s.text.strip()])
+    nfo.genres = _split(
+        [g.text.strip() for g in root.findall("genre") if g.text and g.text.strip()]
+    )
+    nfo.studios = _split(
+        [s.text.strip() for s in root.findall("studio") if s.text and s.text.strip()]
+    )
     nfo.mpaa = _text(root, "mpaa")
     nfo.season = _int(_text(root, "season"))
     nfo.episode = _int(_text(root, "episode"))
@@ -156,9 +159,14 @@ def _from_xml(root: ET.Element) -> Nfo:
         actor_name = _text(actor, "name")
         if actor_name:
             order = _int(_text(actor, "order"))
-            nfo.actors.append(Actor(name=actor_name, role=_text(actor, "role"),
-                                    thumb=_text(actor, "thumb"),
-                                    order=order if order is not None else n))
+            nfo.actors.append(
+                Actor(
+                    name=actor_name,
+                    role=_text(actor, "role"),
+                    thumb=_text(actor, "thumb"),
+                    order=order if order is not None else n,
+                )
+            )
     nfo.directors = [d.text.strip() for d in root.findall("director") if d.text and d.text.strip()]
     collection = root.find("set")
     if collection is not None:
@@ -174,8 +182,14 @@ def parse(data: bytes, source: str = "<nfo>") -> Nfo | None:
         return None
     if stripped.startswith("<"):
         # Kodi allows a URL after the closing tag; keep only the XML document itself
-        end = max((stripped.rfind(f"</{tag}>") + len(tag) + 3 for tag in ROOTS
-                   if f"</{tag}>" in stripped), default=len(stripped))
+        end = max(
+            (
+                stripped.rfind(f"</{tag}>") + len(tag) + 3
+                for tag in ROOTS
+                if f"</{tag}>" in stripped
+            ),
+            default=len(stripped),
+        )
         try:
             root = ET.fromstring(stripped[:end])
         except ET.ParseError as exc:

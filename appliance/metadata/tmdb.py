@@ -110,9 +110,19 @@ def rank(results: list[dict[str, Any]], title: str, year: int | None, kind: str)
         if year is not None and found_year is not None:
             gap = abs(found_year - year)
             score += 20.0 if gap == 0 else 10.0 if gap == 1 else -30.0
-        matches.append(Match(r["id"], name, original, found_year, score,
-                             float(r.get("popularity") or 0), int(r.get("vote_count") or 0),
-                             r.get("overview"), r.get("poster_path")))
+        matches.append(
+            Match(
+                r["id"],
+                name,
+                original,
+                found_year,
+                score,
+                float(r.get("popularity") or 0),
+                int(r.get("vote_count") or 0),
+                r.get("overview"),
+                r.get("poster_path"),
+            )
+        )
     matches.sort(key=lambda m: (-m.score, -m.popularity, -m.votes))
     return matches
 
@@ -130,9 +140,12 @@ class TmdbClient:
         headers = {"Accept": "application/json", "User-Agent": "Ferrex"}
         if _is_bearer(settings.api_key):
             headers["Authorization"] = f"Bearer {settings.api_key}"
-        return httpx.AsyncClient(timeout=settings.timeout_seconds, headers=headers,
-                                 follow_redirects=True,
-                                 limits=httpx.Limits(max_connections=settings.concurrency))
+        return httpx.AsyncClient(
+            timeout=settings.timeout_seconds,
+            headers=headers,
+            follow_redirects=True,
+            limits=httpx.Limits(max_connections=settings.concurrency),
+        )
 
     def _url(self, path: str, params: dict[str, Any]) -> tuple[str, str]:
         """(cache key without the key, URL with it)."""
@@ -164,8 +177,10 @@ class TmdbClient:
             except httpx.TransportError as exc:  # timeouts, refused connections
                 if last:
                     raise
-                log.info("tmdb request failed; retrying", extra={"path": path,
-                                                                 "error": type(exc).__name__})
+                log.info(
+                    "tmdb request failed; retrying",
+                    extra={"path": path, "error": type(exc).__name__},
+                )
                 await trio.sleep(s.backoff_seconds * 2 ** (attempt - 1))
                 continue
             if response.status_code == 200:
@@ -181,8 +196,11 @@ class TmdbClient:
                 await trio.sleep(s.backoff_seconds * 2 ** (attempt - 1))
                 continue
             if response.status_code in (429,) or response.status_code >= 500:
-                raise httpx.HTTPStatusError(f"TMDB {response.status_code} for {path}",
-                                            request=response.request, response=response)
+                raise httpx.HTTPStatusError(
+                    f"TMDB {response.status_code} for {path}",
+                    request=response.request,
+                    response=response,
+                )
             raise TmdbError(f"TMDB {response.status_code} for {path}")
         raise AssertionError("unreachable")
 
@@ -212,12 +230,18 @@ class TmdbClient:
 
     async def details(self, kind: str, tmdb_id: int) -> dict[str, Any] | None:
         if kind == "movie":
-            return await self.get(f"/movie/{tmdb_id}", **self._common(),
-                                  append_to_response="credits,images,release_dates,external_ids",
-                                  include_image_language="en,null")
-        return await self.get(f"/tv/{tmdb_id}", **self._common(),
-                              append_to_response="credits,images,content_ratings,external_ids",
-                              include_image_language="en,null")
+            return await self.get(
+                f"/movie/{tmdb_id}",
+                **self._common(),
+                append_to_response="credits,images,release_dates,external_ids",
+                include_image_language="en,null",
+            )
+        return await self.get(
+            f"/tv/{tmdb_id}",
+            **self._common(),
+            append_to_response="credits,images,content_ratings,external_ids",
+            include_image_language="en,null",
+        )
 
     async def season(self, tmdb_id: int, number: int) -> dict[str, Any] | None:
         return await self.get(f"/tv/{tmdb_id}/season/{number}", **self._common())
@@ -265,14 +289,28 @@ def _certification(details: dict[str, Any], kind: str, region: str) -> str | Non
 def _people(credits: dict[str, Any] | None, limit: int = 30) -> list[Person]:
     people: list[Person] = []
     for c in ((credits or {}).get("cast") or [])[:limit]:
-        people.append(Person(c.get("name") or "?", "actor", c.get("character") or None,
-                             c.get("profile_path"), {"tmdb": str(c.get("id"))}))
+        people.append(
+            Person(
+                c.get("name") or "?",
+                "actor",
+                c.get("character") or None,
+                c.get("profile_path"),
+                {"tmdb": str(c.get("id"))},
+            )
+        )
     for c in (credits or {}).get("crew") or []:
         job = c.get("job")
         kind = {"Director": "director", "Screenplay": "writer", "Writer": "writer"}.get(job or "")
         if kind:
-            people.append(Person(c.get("name") or "?", kind, None, c.get("profile_path"),
-                                 {"tmdb": str(c.get("id"))}))
+            people.append(
+                Person(
+                    c.get("name") or "?",
+                    kind,
+                    None,
+                    c.get("profile_path"),
+                    {"tmdb": str(c.get("id"))},
+                )
+            )
     return people
 
 
@@ -281,8 +319,9 @@ def _best_logo(details: dict[str, Any]) -> str | None:
     return str(logos[0]["file_path"]) if logos and logos[0].get("file_path") else None
 
 
-def fields_from_details(details: dict[str, Any], kind: str, region: str,
-                        image_base: str) -> Described:
+def fields_from_details(
+    details: dict[str, Any], kind: str, region: str, image_base: str
+) -> Described:
     movie = kind == "movie"
     f = Fields()
     f.title = details.get("title" if movie else "name")
@@ -325,13 +364,15 @@ def fields_from_details(details: dict[str, Any], kind: str, region: str,
 
 def fields_from_season(season: dict[str, Any], image_base: str) -> Described:
     f = Fields(overview=season.get("overview") or None, release_date=_date(season.get("air_date")))
-    images = {"poster": f"{image_base}w780{season['poster_path']}"} \
-        if season.get("poster_path") else {}
+    images = (
+        {"poster": f"{image_base}w780{season['poster_path']}"} if season.get("poster_path") else {}
+    )
     return Described(f, None, images, season)
 
 
-def fields_from_episode(season: dict[str, Any], numbers: list[int],
-                        image_base: str) -> Described | None:
+def fields_from_episode(
+    season: dict[str, Any], numbers: list[int], image_base: str
+) -> Described | None:
     episodes = {e.get("episode_number"): e for e in season.get("episodes") or []}
     found = [episodes[n] for n in numbers if n in episodes]
     if not found:
@@ -348,9 +389,15 @@ def fields_from_episode(season: dict[str, Any], numbers: list[int],
         f.ratings = {"tmdb": {"value": f.rating, "votes": int(first["vote_count"])}}
     if first.get("id"):
         f.external_ids = {"tmdb": str(first["id"])}
-    f.people = [Person(c.get("name") or "?", "guest", c.get("character") or None,
-                       f"{image_base}w185{c['profile_path']}" if c.get("profile_path") else None,
-                       {"tmdb": str(c.get("id"))})
-                for c in (first.get("guest_stars") or [])[:20]]
+    f.people = [
+        Person(
+            c.get("name") or "?",
+            "guest",
+            c.get("character") or None,
+            f"{image_base}w185{c['profile_path']}" if c.get("profile_path") else None,
+            {"tmdb": str(c.get("id"))},
+        )
+        for c in (first.get("guest_stars") or [])[:20]
+    ]
     images = {"thumb": f"{image_base}w780{first['still_path']}"} if first.get("still_path") else {}
     return Described(f, None, images)

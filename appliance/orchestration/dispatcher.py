@@ -119,12 +119,16 @@ class Dispatcher:
             await trio.sleep(self.housekeeping_seconds)
 
     def _free_kinds(self, kinds: Mapping[str, int]) -> list[str]:
-        return [k for k, n in kinds.items()
-                if n > 0 and k in self.handlers and self.budget.available(WORKLOAD_OF[k])]
+        return [
+            k
+            for k, n in kinds.items()
+            if n > 0 and k in self.handlers and self.budget.available(WORKLOAD_OF[k])
+        ]
 
     async def _idle(self) -> None:
         with trio.move_on_after(self.idle_poll_seconds):
             async with trio.open_nursery() as waiters:
+
                 async def first(waiter: Callable[[], Awaitable[Any]]) -> None:
                     await waiter()
                     waiters.cancel_scope.cancel()
@@ -142,16 +146,24 @@ class Dispatcher:
                 continue
             claimed_any = False
             while True:
-                runnable = {choice: sum(kinds[k] for k in self._free_kinds(kinds))
-                            for choice, kinds in snapshot.items()}
+                runnable = {
+                    choice: sum(kinds[k] for k in self._free_kinds(kinds))
+                    for choice, kinds in snapshot.items()
+                }
                 choice = self.scheduler.next(runnable, self.in_flight)
                 if choice is None:
                     break
                 band, library = choice
                 kinds = snapshot[choice]
                 try:
-                    job = await queue.claim(self.db, band, library, self.owner, self.lease_ttl,
-                                            kinds=self._free_kinds(kinds))
+                    job = await queue.claim(
+                        self.db,
+                        band,
+                        library,
+                        self.owner,
+                        self.lease_ttl,
+                        kinds=self._free_kinds(kinds),
+                    )
                 except Unavailable:
                     break
                 if job is None:  # taken by another worker meanwhile
@@ -213,8 +225,14 @@ class Dispatcher:
             except PermanentJobError as exc:
                 await self._fail(job, str(exc), permanent=True)
             except Exception as exc:
-                log.warning("job failed", extra={"job": job.id, "kind": job.kind,
-                                                 "error": f"{type(exc).__name__}: {exc}"})
+                log.warning(
+                    "job failed",
+                    extra={
+                        "job": job.id,
+                        "kind": job.kind,
+                        "error": f"{type(exc).__name__}: {exc}",
+                    },
+                )
                 await self._fail(job, f"{type(exc).__name__}: {exc}", permanent=False)
             nursery.cancel_scope.cancel()
         if lost.is_set():

@@ -112,14 +112,20 @@ def _messages(stderr: bytes, url: str) -> list[str]:
     return lines
 
 
-def open_failed(path: Path, messages: list[str], fallback: str,
-                code: AnalysisErrorCode) -> AnalysisFailed:
+def open_failed(
+    path: Path, messages: list[str], fallback: str, code: AnalysisErrorCode
+) -> AnalysisFailed:
     """The error for a file the demuxer could not open, from its messages (ffprobe's stderr
     or libav's log, the same words): ``invalid_data`` for what is not media or is cut before
     its headers, ``unreadable`` for permissions, else ``code`` (the prober's own failure)."""
     reason = "; ".join(messages[-3:]) or fallback
-    if any("Invalid data" in m or "ended prematurely" in m or "moov atom not found" in m
-           or "Input/output error" in m for m in messages):
+    if any(
+        "Invalid data" in m
+        or "ended prematurely" in m
+        or "moov atom not found" in m
+        or "Input/output error" in m
+        for m in messages
+    ):
         return AnalysisFailed(path, f"not a readable media file: {reason}", "invalid_data")
     if any("Permission denied" in m for m in messages):
         return AnalysisFailed(path, reason, "unreadable")
@@ -134,16 +140,23 @@ def check_streams(path: Path, doc: dict[str, Any], warnings: list[str]) -> dict[
         reason = "; ".join(warnings[-3:]) or "none found"
         raise AnalysisFailed(path, f"no audio or video stream: {reason}", "no_streams")
     video = main_video_stream(streams)
-    if video is not None and not video.get("pix_fmt") and any(
-            marker in line for line in warnings for marker in TRUNCATION_MESSAGES):
+    if (
+        video is not None
+        and not video.get("pix_fmt")
+        and any(marker in line for line in warnings for marker in TRUNCATION_MESSAGES)
+    ):
         # A download cut off early: the headers list the streams but no frame can be decoded.
         # One cut off late still plays, so it is analysed, with the demuxer's words as a warning.
         raise AnalysisFailed(path, "truncated: " + "; ".join(warnings[-3:]), "truncated")
     return video
 
 
-def finish(doc: dict[str, Any], frame_doc: dict[str, Any] | None, warnings: list[str],
-           sidecars: list[SubtitleTrack]) -> MediaInfo:
+def finish(
+    doc: dict[str, Any],
+    frame_doc: dict[str, Any] | None,
+    warnings: list[str],
+    sidecars: list[SubtitleTrack],
+) -> MediaInfo:
     """The ``MediaInfo`` of a checked document, with the sidecar subtitles and the warnings."""
     info = media_info(doc, frame_doc)
     info.subtitles.extend(sidecars)
@@ -166,16 +179,25 @@ async def _ffprobe(
     url = "file:" + os.fsdecode(path)
     argv = [ffprobe, *BASE_ARGS, *args, url]
     try:
-        result = await trio.run_process(argv, stdin=b"", capture_stdout=True, capture_stderr=True,
-                                        check=False, deliver_cancel=_kill)
+        result = await trio.run_process(
+            argv,
+            stdin=b"",
+            capture_stdout=True,
+            capture_stderr=True,
+            check=False,
+            deliver_cancel=_kill,
+        )
     except (FileNotFoundError, PermissionError):
         raise AnalysisFailed(
-            path, f"{ffprobe!r} not found: install the Debian package {FFPROBE_PACKAGE!r}",
-            "ffprobe_missing") from None
+            path,
+            f"{ffprobe!r} not found: install the Debian package {FFPROBE_PACKAGE!r}",
+            "ffprobe_missing",
+        ) from None
     messages = _messages(result.stderr, url)
     if result.returncode != 0:
-        raise open_failed(path, messages, f"ffprobe exited with status {result.returncode}",
-                          "ffprobe_failed")
+        raise open_failed(
+            path, messages, f"ffprobe exited with status {result.returncode}", "ffprobe_failed"
+        )
     try:
         # Tags and file names need not be UTF-8; ffprobe passes their bytes through.
         doc = msgspec.json.decode(result.stdout.decode("utf-8", "replace"))
@@ -189,7 +211,10 @@ async def _ffprobe(
 # The timeout is a parameter (not the caller's cancel scope) because a timeout is an analysis
 # result to record on the item, not a cancellation of the job.
 async def analyze(
-    path: Path, *, ffprobe: str = "ffprobe", timeout: float = 30  # noqa: ASYNC109
+    path: Path,
+    *,
+    ffprobe: str = "ffprobe",
+    timeout: float = 30,  # noqa: ASYNC109
 ) -> MediaInfo:
     """Analyse one media file; raise ``AnalysisFailed`` (never anything else for a bad file,
     never hang past ``timeout`` seconds of ffprobe time) when it cannot be analysed.
@@ -208,9 +233,15 @@ async def analyze(
     video = check_streams(path, doc, warnings)
     frame_doc: dict[str, Any] | None = None
     if video is not None and needs_frame_probe(video):
-        frame_args = ("-show_frames", "-read_intervals", "%+#1",
-                      "-select_streams", str(video.get("index", "v:0")),
-                      "-show_entries", "frame=color_transfer,side_data_list")
+        frame_args = (
+            "-show_frames",
+            "-read_intervals",
+            "%+#1",
+            "-select_streams",
+            str(video.get("index", "v:0")),
+            "-show_entries",
+            "frame=color_transfer,side_data_list",
+        )
         with trio.move_on_at(deadline) as scope:
             try:
                 frame_doc, _ = await _ffprobe(ffprobe, path, frame_args)

@@ -94,8 +94,9 @@ def _death(error: trio_parallel.BrokenWorkerError) -> str:
 
 
 class Analyzers:
-    def __init__(self, processes: int = 1, *, timeout: float = DEFAULT_TIMEOUT,
-                 probe: Probe | None = None) -> None:
+    def __init__(
+        self, processes: int = 1, *, timeout: float = DEFAULT_TIMEOUT, probe: Probe | None = None
+    ) -> None:
         """``processes``: analyses at once (the workload budget's ``analysis`` limit);
         ``probe``: what runs in the worker (tests pass one that crashes); None: libav when
         PyAV is installed, else ffprobe in this process."""
@@ -116,8 +117,9 @@ class Analyzers:
         if self.probe is None:
             yield self
             return
-        async with worker_pool("analysis", idle_timeout=IDLE_SECONDS, init=init_worker,
-                               retire=retire_worker) as context:
+        async with worker_pool(
+            "analysis", idle_timeout=IDLE_SECONDS, init=init_worker, retire=retire_worker
+        ) as context:
             self._context = context
             try:
                 yield self
@@ -129,10 +131,12 @@ class Analyzers:
         # libav; the pool starts a fresh one next time
         if self._context is not None:
             result: MediaInfo | AnalysisError = await self._context.run_sync(
-                probe, path, limiter=self._limiter, kill_on_cancel=True)
+                probe, path, limiter=self._limiter, kill_on_cancel=True
+            )
         else:
-            result = await trio_parallel.run_sync(probe, path, limiter=self._limiter,
-                                                  kill_on_cancel=True)
+            result = await trio_parallel.run_sync(
+                probe, path, limiter=self._limiter, kill_on_cancel=True
+            )
         return result
 
     async def analyze(self, path: Path) -> MediaInfo:
@@ -147,17 +151,23 @@ class Analyzers:
                     result = await self._run(self.probe, os.fsdecode(path))
                 except trio_parallel.BrokenWorkerError as exc:
                     death = _death(exc)
-                    log.warning("analysis worker died", extra={
-                        "path": os.fsdecode(path), "attempt": attempt, "how": death})
+                    log.warning(
+                        "analysis worker died",
+                        extra={"path": os.fsdecode(path), "attempt": attempt, "how": death},
+                    )
                     continue
             if deadline.cancelled_caught:
-                raise AnalysisFailed(path, f"analysis took longer than {self.timeout:g} s",
-                                     "timeout")
+                raise AnalysisFailed(
+                    path, f"analysis took longer than {self.timeout:g} s", "timeout"
+                )
             if isinstance(result, AnalysisError):
-                raise AnalysisFailed(path, result.reason or "analysis failed",
-                                     result.code or "analysis_failed")
+                raise AnalysisFailed(
+                    path, result.reason or "analysis failed", result.code or "analysis_failed"
+                )
             return result
         raise AnalysisFailed(
-            path, f"the analysis process died reading this file ({death}), {ATTEMPTS} times: "
-            "a damaged file, or one that crashes libav", "crashed")
-
+            path,
+            f"the analysis process died reading this file ({death}), {ATTEMPTS} times: "
+            "a damaged file, or one that crashes libav",
+            "crashed",
+        )

@@ -56,23 +56,48 @@ PENDING_PER_CHILD = 8000
 """Continuation chunks: the rest of a tree too big for one job, in folders per child job."""
 
 
-def folder_scan_job(library_id: uuid.UUID, scan_id: uuid.UUID | None, folder: str,
-                    priority: Priority, force: bool = False, root: bool = False) -> NewJob:
-    return NewJob("folder_scan", library_id, {"folders": [folder], "force": force, "root": root},
-                  priority, f"folder_scan:{library_id}:{folder}", scan_id=scan_id)
+def folder_scan_job(
+    library_id: uuid.UUID,
+    scan_id: uuid.UUID | None,
+    folder: str,
+    priority: Priority,
+    force: bool = False,
+    root: bool = False,
+) -> NewJob:
+    return NewJob(
+        "folder_scan",
+        library_id,
+        {"folders": [folder], "force": force, "root": root},
+        priority,
+        f"folder_scan:{library_id}:{folder}",
+        scan_id=scan_id,
+    )
 
 
-def continuation_jobs(library_id: uuid.UUID, scan_id: uuid.UUID | None, pending: list[str],
-                      priority: Priority, force: bool) -> list[NewJob]:
+def continuation_jobs(
+    library_id: uuid.UUID,
+    scan_id: uuid.UUID | None,
+    pending: list[str],
+    priority: Priority,
+    force: bool,
+) -> list[NewJob]:
     """The rest of the tree in chunks: a root of 13,000 film folders becomes a dozen jobs,
     not 13,000 (each job costs a claim, a transaction and a completion)."""
     jobs = []
     for start in range(0, len(pending), PENDING_PER_CHILD):
-        chunk = [to_db(p) for p in pending[start:start + PENDING_PER_CHILD]]
-        jobs.append(NewJob("folder_scan", library_id,
-                           {"folders": chunk, "force": force, "root": False}, priority,
-                           f"folder_scan:{library_id}:{chunk[0]}+{len(chunk)}", scan_id=scan_id))
+        chunk = [to_db(p) for p in pending[start : start + PENDING_PER_CHILD]]
+        jobs.append(
+            NewJob(
+                "folder_scan",
+                library_id,
+                {"folders": chunk, "force": force, "root": False},
+                priority,
+                f"folder_scan:{library_id}:{chunk[0]}+{len(chunk)}",
+                scan_id=scan_id,
+            )
+        )
     return jobs
+
 
 RETRY_UNDESCRIBED_SECONDS = 6 * 3600
 
@@ -80,8 +105,9 @@ RETRY_UNDESCRIBED_SECONDS = 6 * 3600
 IN_THREAD = Walkers(0)
 
 
-def sidecar_folders(listings: list[Listing], folders: set[str], roots: list[str],
-                    series_library: bool) -> tuple[set[str], dict[str, str]]:
+def sidecar_folders(
+    listings: list[Listing], folders: set[str], roots: list[str], series_library: bool
+) -> tuple[set[str], dict[str, str]]:
     """Blocking: which of ``folders`` (and of their series folders, for season folders of a
     series library) hold an NFO or an image, and each folder's series folder where it differs.
     The walk saw the sidecars of the folders it listed; a series folder listed by an earlier
@@ -98,8 +124,9 @@ def sidecar_folders(listings: list[Listing], folders: set[str], roots: list[str]
         if has is None:
             try:
                 with os.scandir(from_db(folder)) as entries:
-                    has = any(os.path.splitext(e.name)[1].lower() in SIDECAR_EXTENSIONS
-                              for e in entries)
+                    has = any(
+                        os.path.splitext(e.name)[1].lower() in SIDECAR_EXTENSIONS for e in entries
+                    )
             except OSError:
                 has = False
         if has:
@@ -107,8 +134,9 @@ def sidecar_folders(listings: list[Listing], folders: set[str], roots: list[str]
     return found, parent_of
 
 
-def next_to_sidecars(rows: list[FileRow], items: index_upsert.Resolved, found: set[str],
-                     parent_of: dict[str, str]) -> set[uuid.UUID]:
+def next_to_sidecars(
+    rows: list[FileRow], items: index_upsert.Resolved, found: set[str], parent_of: dict[str, str]
+) -> set[uuid.UUID]:
     """Items of a batch that local NFOs or art may describe: a film or episode whose folder
     holds sidecars; a season or series whose episode folder or series folder does."""
     near: set[uuid.UUID] = set()
@@ -124,8 +152,9 @@ def next_to_sidecars(rows: list[FileRow], items: index_upsert.Resolved, found: s
     return near
 
 
-def settled_editions(rows: list[FileRow], parsed: list[dict[str, Any] | None],
-                     items: index_upsert.Resolved) -> set[uuid.UUID]:
+def settled_editions(
+    rows: list[FileRow], parsed: list[dict[str, Any] | None], items: index_upsert.Resolved
+) -> set[uuid.UUID]:
     """Items this batch created whose main files here name no edition: created with none, and
     these are all their files, so the edition refresh has nothing to change on them."""
     settled = set(items.created)
@@ -136,9 +165,15 @@ def settled_editions(rows: list[FileRow], parsed: list[dict[str, Any] | None],
     return settled
 
 
-async def handle(ctx: JobContext, *, analyze: bool = True, metadata: bool = False,
-                 remote: bool = False, images: bool = False,
-                 walkers: Walkers = IN_THREAD) -> None:
+async def handle(
+    ctx: JobContext,
+    *,
+    analyze: bool = True,
+    metadata: bool = False,
+    remote: bool = False,
+    images: bool = False,
+    walkers: Walkers = IN_THREAD,
+) -> None:
     """``remote``: a remote metadata provider (TMDB) is configured, so every new item goes to
     MetadataEnrich; without one only items next to sidecars do, and the rest are marked
     described by nothing here, in the batch's own transaction (no job, no image fetch)."""
@@ -157,31 +192,45 @@ async def handle(ctx: JobContext, *, analyze: bool = True, metadata: bool = Fals
     # one query for the whole tree this job may walk: a root or a chunk of a scan loads the
     # library's fingerprints, a watcher's folder job only its subtree
     known = await media_index.library_fingerprints_json(
-        ctx.db, library_id,
-        None if payload.get("root") or len(folders) > 1 else to_db(folder))
+        ctx.db, library_id, None if payload.get("root") or len(folders) > 1 else to_db(folder)
+    )
     kind = library.kind
-    result = await walkers.walk(WalkSpec(
-        folders, known, start_is_root=bool(payload.get("root")), force=force,
-        library_kind=kind, roots=tuple(library.roots),
-        max_changed=MAX_CHANGED_FILES_PER_JOB))  # read per call: tests make batches small
+    result = await walkers.walk(
+        WalkSpec(
+            folders,
+            known,
+            start_is_root=bool(payload.get("root")),
+            force=force,
+            library_kind=kind,
+            roots=tuple(library.roots),
+            max_changed=MAX_CHANGED_FILES_PER_JOB,
+        )
+    )  # read per call: tests make batches small
     del known
     changed = [ls for ls in result.listings if ls.changed]
     existing: dict[str, Any] = {}
     if changed:
-        for row in await media_index.files_in_folders(ctx.db, library_id,
-                                                      [to_db(ls.path) for ls in changed]):
+        for row in await media_index.files_in_folders(
+            ctx.db, library_id, [to_db(ls.path) for ls in changed]
+        ):
             existing[row["path"]] = row
     errors = [ls for ls in result.listings if ls.problem is not None]
     root = result.listings[0] if result.listings and payload.get("root") else None
-    if root is not None and root.error is None and not root.files and not root.subdirs and (
-            await media_index.has_files_under(ctx.db, library_id, to_db(folder))):
+    if (
+        root is not None
+        and root.error is None
+        and not root.files
+        and not root.subdirs
+        and (await media_index.has_files_under(ctx.db, library_id, to_db(folder)))
+    ):
         # An empty root that used to hold media is an unmounted disk or share, not a purge.
         root.error = "library root is empty but indexed files exist: not mounted? nothing removed"
         changed = [ls for ls in changed if ls is not root]  # identity, not equality
         errors.append(root)
     for listing in errors:
-        log.warning("folder not fully readable",
-                    extra={"folder": listing.path, "error": listing.problem})
+        log.warning(
+            "folder not fully readable", extra={"folder": listing.path, "error": listing.problem}
+        )
 
     # What disappeared, decided from this batch's listings (set-based, not per folder):
     # files no longer in their folder, and known subfolders that are gone with everything
@@ -198,8 +247,12 @@ async def handle(ctx: JobContext, *, analyze: bool = True, metadata: bool = Fals
             path = prefix + to_db(name)
             listed.add(path)
             row = existing.get(path)
-            if (row is None or not row["present"] or row["size_bytes"] != size
-                    or row["mtime_ns"] != mtime):
+            if (
+                row is None
+                or not row["present"]
+                or row["size_bytes"] != size
+                or row["mtime_ns"] != mtime
+            ):
                 if listing.parsed is not None:
                     (data, version, part, extra), text = listing.parsed[index]
                 else:
@@ -207,36 +260,67 @@ async def handle(ctx: JobContext, *, analyze: bool = True, metadata: bool = Fals
                 upserts.append(FileRow(path, db_folder, size, mtime, text, version, part, extra))
                 parsed.append(data)
     gone_files = [p for p, row in existing.items() if row["present"] and p not in listed]
-    known_children = await media_index.child_folders(
-        ctx.db, library_id, [to_db(ls.path) for ls in changed]) if changed else []
+    known_children = (
+        await media_index.child_folders(ctx.db, library_id, [to_db(ls.path) for ls in changed])
+        if changed
+        else []
+    )
     gone_dirs = [d for d in known_children if d not in current_dirs]
 
     batch = await trio.to_thread.run_sync(index_upsert.plan, kind, parsed)
     sidecars: tuple[set[str], dict[str, str]] = (set(), {})
     if metadata and not remote and upserts:
         sidecars = await trio.to_thread.run_sync(
-            sidecar_folders, result.listings, {r.folder for r in upserts}, list(library.roots),
-            kind == "series")
+            sidecar_folders,
+            result.listings,
+            {r.folder for r in upserts},
+            list(library.roots),
+            kind == "series",
+        )
 
     async def write(conn: Connection) -> None:
         missing_items = await media_index.mark_missing(conn, library_id, gone_files)
         missing_items += await media_index.mark_gone_dirs(conn, library_id, gone_dirs)
-        items = await index_upsert.resolve(conn, library_id, kind, batch,
-                                           tried=metadata and not remote)
-        rows = [FileRow(r.path, r.folder, r.size_bytes, r.mtime_ns, r.parsed, r.version, r.part,
-                        r.extra_kind, item_id)
-                for r, item_id in zip(upserts, items.item_of, strict=True)]
-        file_ids = list((await media_index.upsert_files(
-            conn, library_id, rows, ids=analyze,
-            settled=settled_editions(upserts, parsed, items))).values())
+        items = await index_upsert.resolve(
+            conn, library_id, kind, batch, tried=metadata and not remote
+        )
+        rows = [
+            FileRow(
+                r.path,
+                r.folder,
+                r.size_bytes,
+                r.mtime_ns,
+                r.parsed,
+                r.version,
+                r.part,
+                r.extra_kind,
+                item_id,
+            )
+            for r, item_id in zip(upserts, items.item_of, strict=True)
+        ]
+        file_ids = list(
+            (
+                await media_index.upsert_files(
+                    conn,
+                    library_id,
+                    rows,
+                    ids=analyze,
+                    settled=settled_editions(upserts, parsed, items),
+                )
+            ).values()
+        )
         if items.created:
             await index_upsert.link_waiting_extras(conn, library_id, kind)
         await media_index.refresh_presence(conn, missing_items)
         # Unchanged folders keep their row: an unchanged rescan writes (almost) nothing.
         await media_index.save_folders(
-            conn, library_id,
-            [(to_db(ls.path), ls.fingerprint if ls.error is None else "", ls.problem)
-             for ls in result.listings if ls.changed or ls.problem is not None],
+            conn,
+            library_id,
+            [
+                (to_db(ls.path), ls.fingerprint if ls.error is None else "", ls.problem)
+                for ls in result.listings
+                if ls.changed or ls.problem is not None
+            ],
         )
         children = continuation_jobs(library_id, job.scan_id, result.pending, priority, force)
         if metadata:
@@ -246,34 +330,56 @@ async def handle(ctx: JobContext, *, analyze: bool = True, metadata: bool = Fals
             if not remote:
                 near = next_to_sidecars(upserts, items, *sidecars)
                 await store_metadata.described_by_nothing(
-                    conn, [i for i in pending if i not in near])
+                    conn, [i for i in pending if i not in near]
+                )
                 pending = [i for i in pending if i in near]
             # a changed folder with sidecars: its known items are described again (a poster
             # dropped next to a film replaces the poster made from a frame at this scan)
             art_folders = {to_db(ls.path) for ls in changed if ls.sidecars}
             queued = set(pending)
-            pending += list({row["item_id"] for row in existing.values()
-                             if row["present"] and row["item_id"] is not None
-                             and row["folder"] in art_folders and row["item_id"] not in queued})
+            pending += list(
+                {
+                    row["item_id"]
+                    for row in existing.values()
+                    if row["present"]
+                    and row["item_id"] is not None
+                    and row["folder"] in art_folders
+                    and row["item_id"] not in queued
+                }
+            )
             if payload.get("root"):
                 # items no provider described yet are tried again once per scan (at once when
                 # forced, else when their last try is RETRY_UNDESCRIBED old)
                 retry = await store_metadata.undescribed(
-                    conn, library_id, 0 if force else RETRY_UNDESCRIBED_SECONDS)
+                    conn, library_id, 0 if force else RETRY_UNDESCRIBED_SECONDS
+                )
                 queued = set(pending)
                 pending += [i for i in retry if i not in queued]
             children += enrich_jobs(library_id, pending, job.scan_id)
         elif items.created and images:
-            children.append(NewJob(
-                "image_fetch", library_id, {"item_ids": [str(i) for i in items.created]},
-                Priority.P3, scan_id=job.scan_id))
+            children.append(
+                NewJob(
+                    "image_fetch",
+                    library_id,
+                    {"item_ids": [str(i) for i in items.created]},
+                    Priority.P3,
+                    scan_id=job.scan_id,
+                )
+            )
         if analyze:
-            children += [NewJob("media_analyze", library_id, {"file_id": str(i)},
-                                Priority(min(3, priority + 1)), f"media_analyze:{i}",
-                                scan_id=job.scan_id) for i in file_ids]
+            children += [
+                NewJob(
+                    "media_analyze",
+                    library_id,
+                    {"file_id": str(i)},
+                    Priority(min(3, priority + 1)),
+                    f"media_analyze:{i}",
+                    scan_id=job.scan_id,
+                )
+                for i in file_ids
+            ]
         await queue.enqueue(conn, children)
         if job.scan_id is not None:
-            await scans.add_progress(conn, job.scan_id, result.folders, result.files,
-                                     len(errors))
+            await scans.add_progress(conn, job.scan_id, result.folders, result.files, len(errors))
 
     await ctx.commit(write)

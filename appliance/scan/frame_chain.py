@@ -19,10 +19,17 @@ from store.db import Connection
 from store.queue import Job, NewJob, Priority
 
 
-def frame_job(library_id: uuid.UUID | None, scan_id: uuid.UUID | None,
-              item_id: uuid.UUID) -> NewJob:
-    return NewJob("image_fetch", library_id, {"item_ids": [str(item_id)]}, Priority.P3,
-                  f"image_fetch:frame:{item_id}", scan_id=scan_id)
+def frame_job(
+    library_id: uuid.UUID | None, scan_id: uuid.UUID | None, item_id: uuid.UUID
+) -> NewJob:
+    return NewJob(
+        "image_fetch",
+        library_id,
+        {"item_ids": [str(item_id)]},
+        Priority.P3,
+        f"image_fetch:frame:{item_id}",
+        scan_id=scan_id,
+    )
 
 
 async def after_analysis(conn: Connection, job: Job, file_id: uuid.UUID) -> None:

@@ -92,9 +92,16 @@ def plan(library_kind: str, parsed: list[dict[str, Any] | None]) -> Plan:
         elif kind == "movie":
             key = identity.movie_key(_title(p), p.get("year"), p.get("ids"))
             if key not in movies:
-                movies[key] = ItemRow("movie", None, key, _title(p),
-                                      identity.sort_title(_title(p)), p.get("year"),
-                                      edition=p.get("edition"), ids=p.get("ids"))
+                movies[key] = ItemRow(
+                    "movie",
+                    None,
+                    key,
+                    _title(p),
+                    identity.sort_title(_title(p)),
+                    p.get("year"),
+                    edition=p.get("edition"),
+                    ids=p.get("ids"),
+                )
             files.append(("movie", key))
         else:
             title, year, ids = _title(p), p.get("year"), p.get("ids")
@@ -102,22 +109,33 @@ def plan(library_kind: str, parsed: list[dict[str, Any] | None]) -> Plan:
                 key = identity.series_key(title, year, ids)
             else:
                 key = keys.get((title, year)) or keys.setdefault(
-                    (title, year), identity.series_key(title, year, None))
+                    (title, year), identity.series_key(title, year, None)
+                )
             if key not in series:
-                series[key] = ItemRow("series", None, key, title, identity.sort_title(title),
-                                      year, ids=ids)
+                series[key] = ItemRow(
+                    "series", None, key, title, identity.sort_title(title), year, ids=ids
+                )
             episodes = tuple(p.get("episodes") or ())
             air_date = p.get("air_date")
-            files.append(_Episode(
-                key, _season_of(p), episodes, air_date,
-                f"Episode {episodes[0]}" if episodes else air_date or "Episode",
-                f"{episodes[0] if episodes else 0:05d}"))
+            files.append(
+                _Episode(
+                    key,
+                    _season_of(p),
+                    episodes,
+                    air_date,
+                    f"Episode {episodes[0]}" if episodes else air_date or "Episode",
+                    f"{episodes[0] if episodes else 0:05d}",
+                )
+            )
     return Plan(series, movies, files)
 
 
 async def resolve(
-    conn: Connection, library_id: uuid.UUID, library_kind: str,
-    parsed: list[dict[str, Any] | None] | Plan, tried: bool = False,
+    conn: Connection,
+    library_id: uuid.UUID,
+    library_kind: str,
+    parsed: list[dict[str, Any] | None] | Plan,
+    tried: bool = False,
 ) -> Resolved:
     """Create/revive the items of a batch of parsed files (series → seasons → episodes
     top-down, movies, extras' owners) in a handful of statements; nothing is linked here.
@@ -134,8 +152,9 @@ async def resolve(
             season_of[(f.series_key, f.season)] = series_id
             if key not in seasons:
                 name = "Specials" if f.season == 0 else f"Season {f.season}"
-                seasons[key] = ItemRow("season", series_id, key, name, f"{f.season:04d}",
-                                       season=f.season)
+                seasons[key] = ItemRow(
+                    "season", series_id, key, name, f"{f.season:04d}", season=f.season
+                )
     ids |= await media_index.upsert_items(conn, library_id, _sorted(seasons), tried)
 
     leaves = dict(batch.movies)
@@ -146,14 +165,20 @@ async def resolve(
         if f is None:
             continue
         if isinstance(f, _Episode):
-            season_id = ids[identity.season_key(season_of[(f.series_key, f.season)],
-                                                f.season)][0]
+            season_id = ids[identity.season_key(season_of[(f.series_key, f.season)], f.season)][0]
             key = identity.episode_key(season_id, list(f.episodes), f.air_date)
             parents[index] = (season_id, season_of[(f.series_key, f.season)])
             if key not in leaves:
-                leaves[key] = ItemRow("episode", season_id, key, f.label, f.sort_title,
-                                      season=f.season, episodes=f.episodes,
-                                      air_date=_date(f.air_date))
+                leaves[key] = ItemRow(
+                    "episode",
+                    season_id,
+                    key,
+                    f.label,
+                    f.sort_title,
+                    season=f.season,
+                    episodes=f.episodes,
+                    air_date=_date(f.air_date),
+                )
             leaf_of[index] = key
         elif f[0] == "movie":
             leaf_of[index] = f[1]
@@ -168,8 +193,12 @@ async def resolve(
         owners = await media_index.item_ids(conn, library_id, list(set(extras.values())))
         for index, key in extras.items():
             item_of[index] = owners.get(key)
-    return Resolved(item_of, [item_id for item_id, inserted in ids.values() if inserted],
-                    [item_id for item_id, _ in ids.values()], parents)
+    return Resolved(
+        item_of,
+        [item_id for item_id, inserted in ids.values() if inserted],
+        [item_id for item_id, _ in ids.values()],
+        parents,
+    )
 
 
 async def link_waiting_extras(conn: Connection, library_id: uuid.UUID, library_kind: str) -> None:
@@ -177,11 +206,11 @@ async def link_waiting_extras(conn: Connection, library_id: uuid.UUID, library_k
     waiting = await media_index.unlinked_extras(conn, library_id)
     if not waiting:
         return
-    wanted = {r["id"]: _owner_key(msgspec.json.decode(r["parsed"]), library_kind)
-              for r in waiting}
+    wanted = {r["id"]: _owner_key(msgspec.json.decode(r["parsed"]), library_kind) for r in waiting}
     owners = await media_index.item_ids(conn, library_id, list(set(wanted.values())))
     await media_index.link_files(
-        conn, [(file_id, owners[key]) for file_id, key in wanted.items() if key in owners])
+        conn, [(file_id, owners[key]) for file_id, key in wanted.items() if key in owners]
+    )
 
 
 def _owner_key(parsed: dict[str, Any], library_kind: str) -> str:

@@ -70,26 +70,72 @@ MAX_FIRST_FRAME_PACKETS = 64
 """Packets fed to the decoder before the first frame must have come (a few for B-frame delay)."""
 
 COLOR_RANGES = {1: "tv", 2: "pc"}
-COLOR_PRIMARIES = {1: "bt709", 4: "bt470m", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m",
-                   8: "film", 9: "bt2020", 10: "smpte428", 11: "smpte431", 12: "smpte432",
-                   22: "ebu3213"}
-COLOR_TRANSFERS = {1: "bt709", 4: "gamma22", 5: "gamma28", 6: "smpte170m", 7: "smpte240m",
-                   8: "linear", 9: "log100", 10: "log316", 11: "iec61966-2-4", 12: "bt1361e",
-                   13: "iec61966-2-1", 14: "bt2020-10", 15: "bt2020-12", 16: "smpte2084",
-                   17: "smpte428", 18: "arib-std-b67"}
-COLOR_SPACES = {0: "gbr", 1: "bt709", 4: "fcc", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m",
-                8: "ycgco", 9: "bt2020nc", 10: "bt2020c", 11: "smpte2085",
-                12: "chroma-derived-nc", 13: "chroma-derived-c", 14: "ictcp"}
+COLOR_PRIMARIES = {
+    1: "bt709",
+    4: "bt470m",
+    5: "bt470bg",
+    6: "smpte170m",
+    7: "smpte240m",
+    8: "film",
+    9: "bt2020",
+    10: "smpte428",
+    11: "smpte431",
+    12: "smpte432",
+    22: "ebu3213",
+}
+COLOR_TRANSFERS = {
+    1: "bt709",
+    4: "gamma22",
+    5: "gamma28",
+    6: "smpte170m",
+    7: "smpte240m",
+    8: "linear",
+    9: "log100",
+    10: "log316",
+    11: "iec61966-2-4",
+    12: "bt1361e",
+    13: "iec61966-2-1",
+    14: "bt2020-10",
+    15: "bt2020-12",
+    16: "smpte2084",
+    17: "smpte428",
+    18: "arib-std-b67",
+}
+COLOR_SPACES = {
+    0: "gbr",
+    1: "bt709",
+    4: "fcc",
+    5: "bt470bg",
+    6: "smpte170m",
+    7: "smpte240m",
+    8: "ycgco",
+    9: "bt2020nc",
+    10: "bt2020c",
+    11: "smpte2085",
+    12: "chroma-derived-nc",
+    13: "chroma-derived-c",
+    14: "ictcp",
+}
 """libavutil's ``av_color_*_name`` for the H.273 code points; 2 (unspecified) is absent, as
 ffprobe's ``unknown`` maps to None."""
 
-DISPOSITIONS = {"default": 0x1, "dub": 0x2, "original": 0x4, "comment": 0x8, "forced": 0x40,
-                "hearing_impaired": 0x80, "visual_impaired": 0x100, "attached_pic": 0x400}
+DISPOSITIONS = {
+    "default": 0x1,
+    "dub": 0x2,
+    "original": 0x4,
+    "comment": 0x8,
+    "forced": 0x40,
+    "hearing_impaired": 0x80,
+    "visual_impaired": 0x100,
+    "attached_pic": 0x400,
+}
 """``AV_DISPOSITION_*`` under ffprobe's names."""
 
-FRAME_SIDE_DATA = {FrameData.DYNAMIC_HDR_PLUS: HDR10_PLUS,
-                   FrameData.DOVI_RPU_BUFFER: "Dolby Vision RPU Data",
-                   FrameData.DOVI_METADATA: "Dolby Vision Metadata"}
+FRAME_SIDE_DATA = {
+    FrameData.DYNAMIC_HDR_PLUS: HDR10_PLUS,
+    FrameData.DOVI_RPU_BUFFER: "Dolby Vision RPU Data",
+    FrameData.DOVI_METADATA: "Dolby Vision Metadata",
+}
 
 _STREAM_LINE = re.compile(r"^\s*Stream #\d+:(\d+)\S*: (\w+): ([^\s,]+)")
 _DOVI = re.compile(r"DOVI configuration record: (.*)$")
@@ -98,12 +144,19 @@ _MASTERING = re.compile(
     r"Mastering display metadata[,:] has_primaries:(\d) has_luminance:(\d) "
     r"r\(([\d.]+),\s*([\d.]+)\) g\(([\d.]+),\s*([\d.]+)\) b\(([\d.]+),?\s*([\d.]+)\) "
     r"wp\(([\d.]+),\s*([\d.]+)\) min_luminance=([\d.]+), max_luminance=([\d.]+)",
-    re.IGNORECASE)
-_CONTENT_LIGHT = re.compile(r"Content light level metadata[,:] MaxCLL=(\d+), MaxFALL=(\d+)",
-                            re.IGNORECASE)
-_DOVI_KEYS = {"profile": "dv_profile", "level": "dv_level", "rpu flag": "rpu_present_flag",
-              "el flag": "el_present_flag", "bl flag": "bl_present_flag",
-              "compatibility id": "dv_bl_signal_compatibility_id"}
+    re.IGNORECASE,
+)
+_CONTENT_LIGHT = re.compile(
+    r"Content light level metadata[,:] MaxCLL=(\d+), MaxFALL=(\d+)", re.IGNORECASE
+)
+_DOVI_KEYS = {
+    "profile": "dv_profile",
+    "level": "dv_level",
+    "rpu flag": "rpu_present_flag",
+    "el flag": "el_present_flag",
+    "bl flag": "bl_present_flag",
+    "compatibility id": "dv_bl_signal_compatibility_id",
+}
 
 
 def init_worker() -> None:
@@ -135,8 +188,9 @@ def analyze_file(path: str) -> MediaInfo | AnalysisError:
     except AnalysisFailed as exc:
         return exc.error
     except Exception as exc:  # a PyAV quirk on a strange file must fail that file only
-        return AnalysisError(path=path, code="analysis_failed",
-                             reason=f"{type(exc).__name__}: {exc}")
+        return AnalysisError(
+            path=path, code="analysis_failed", reason=f"{type(exc).__name__}: {exc}"
+        )
 
 
 def analyze_path(path: Path) -> MediaInfo:
@@ -176,8 +230,9 @@ def _open(path: Path) -> tuple[InputContainer, list[str]]:
             raise AnalysisFailed(path, "permission denied", "unreadable") from None
         except av.error.FFmpegError as exc:
             messages = [*_messages(logs), exc.strerror or str(exc)]
-            raise open_failed(path, messages, "libav could not open it",
-                              "analysis_failed") from None
+            raise open_failed(
+                path, messages, "libav could not open it", "analysis_failed"
+            ) from None
     return container, _messages(logs)
 
 
@@ -221,14 +276,33 @@ def stream_side_data(lines: list[str]) -> list[Json]:
             has_primaries, has_luminance, *values = match.groups()
             entry = {"side_data_type": MASTERING}
             if has_primaries == "1":
-                entry.update(zip(("red_x", "red_y", "green_x", "green_y", "blue_x", "blue_y",
-                                  "white_point_x", "white_point_y"), values[:8], strict=True))
+                entry.update(
+                    zip(
+                        (
+                            "red_x",
+                            "red_y",
+                            "green_x",
+                            "green_y",
+                            "blue_x",
+                            "blue_y",
+                            "white_point_x",
+                            "white_point_y",
+                        ),
+                        values[:8],
+                        strict=True,
+                    )
+                )
             if has_luminance == "1":
                 entry["min_luminance"], entry["max_luminance"] = values[8:]
             found.append(entry)
         elif match := _CONTENT_LIGHT.search(line):
-            found.append({"side_data_type": CONTENT_LIGHT, "max_content": int(match.group(1)),
-                          "max_average": int(match.group(2))})
+            found.append(
+                {
+                    "side_data_type": CONTENT_LIGHT,
+                    "max_content": int(match.group(1)),
+                    "max_average": int(match.group(2)),
+                }
+            )
     return found
 
 
@@ -250,9 +324,12 @@ def _disposition(flags: int) -> Json:
 def _stream(stream: Any, dumped_codec: str | None, side: list[Json]) -> Json:
     kind = stream.type
     context = stream.codec_context
-    entry: Json = {"index": stream.index, "codec_type": kind,
-                   "disposition": _disposition(int(stream.disposition)),
-                   "tags": dict(stream.metadata)}
+    entry: Json = {
+        "index": stream.index,
+        "codec_type": kind,
+        "disposition": _disposition(int(stream.disposition)),
+        "tags": dict(stream.metadata),
+    }
     codec = getattr(getattr(context, "codec", None), "canonical_name", None) or dumped_codec
     if codec:
         entry["codec_name"] = codec
@@ -267,17 +344,23 @@ def _stream(stream: Any, dumped_codec: str | None, side: list[Json]) -> Json:
     if context.bit_rate:
         entry["bit_rate"] = str(context.bit_rate)
     if kind == "video":
-        entry.update(width=context.width, height=context.height, level=context.level,
-                     avg_frame_rate=_ratio(stream.average_rate),
-                     r_frame_rate=_ratio(stream.base_rate))
+        entry.update(
+            width=context.width,
+            height=context.height,
+            level=context.level,
+            avg_frame_rate=_ratio(stream.average_rate),
+            r_frame_rate=_ratio(stream.base_rate),
+        )
         pix_fmt = context.pix_fmt
         if pix_fmt:
             entry["pix_fmt"] = pix_fmt
             entry["bits_per_raw_sample"] = str(av.VideoFormat(pix_fmt).components[0].bits)
-        for key, table, code in (("color_range", COLOR_RANGES, context.color_range),
-                                 ("color_primaries", COLOR_PRIMARIES, context.color_primaries),
-                                 ("color_transfer", COLOR_TRANSFERS, context.color_trc),
-                                 ("color_space", COLOR_SPACES, context.colorspace)):
+        for key, table, code in (
+            ("color_range", COLOR_RANGES, context.color_range),
+            ("color_primaries", COLOR_PRIMARIES, context.color_primaries),
+            ("color_transfer", COLOR_TRANSFERS, context.color_trc),
+            ("color_space", COLOR_SPACES, context.colorspace),
+        ):
             if int(code) in table:
                 entry[key] = table[int(code)]
     elif kind == "audio":
@@ -303,11 +386,15 @@ def describe(container: InputContainer) -> Json:
     for stream in container.streams:
         codec, lines = dumped.get(stream.index, (None, []))
         streams.append(_stream(stream, codec, stream_side_data(lines)))
-    chapters = [{"id": chapter["id"],
-                 "start_time": _seconds(chapter["start"], chapter["time_base"]),
-                 "end_time": _seconds(chapter["end"], chapter["time_base"]),
-                 "tags": dict(chapter["metadata"])}
-                for chapter in container.chapters()]
+    chapters = [
+        {
+            "id": chapter["id"],
+            "start_time": _seconds(chapter["start"], chapter["time_base"]),
+            "end_time": _seconds(chapter["end"], chapter["time_base"]),
+            "tags": dict(chapter["metadata"]),
+        }
+        for chapter in container.chapters()
+    ]
     return {"format": fmt, "streams": streams, "chapters": chapters}
 
 
@@ -329,15 +416,30 @@ def _frame_side_data(frame: av.VideoFrame) -> list[Json]:
             pairs = [_rational(values[i], values[i + 1]) for i in range(0, 20, 2)]
             entry: Json = {"side_data_type": MASTERING}
             if values[20]:
-                entry.update(zip(("red_x", "red_y", "green_x", "green_y", "blue_x", "blue_y",
-                                  "white_point_x", "white_point_y"), pairs[:8], strict=True))
+                entry.update(
+                    zip(
+                        (
+                            "red_x",
+                            "red_y",
+                            "green_x",
+                            "green_y",
+                            "blue_x",
+                            "blue_y",
+                            "white_point_x",
+                            "white_point_y",
+                        ),
+                        pairs[:8],
+                        strict=True,
+                    )
+                )
             if values[21]:
                 entry["min_luminance"], entry["max_luminance"] = pairs[8:]
             found.append(entry)
         elif kind == FrameData.CONTENT_LIGHT_LEVEL and len(raw) >= 8:
             max_cll, max_fall = struct.unpack("=2I", raw[:8])
-            found.append({"side_data_type": CONTENT_LIGHT, "max_content": max_cll,
-                          "max_average": max_fall})
+            found.append(
+                {"side_data_type": CONTENT_LIGHT, "max_content": max_cll, "max_average": max_fall}
+            )
         elif kind in FRAME_SIDE_DATA:
             found.append({"side_data_type": FRAME_SIDE_DATA[kind]})
     return found

@@ -12,8 +12,9 @@ from __future__ import annotations
 import unicodedata
 
 NAME_MAX = 100
-_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
-                           "\u2066\u2067\u2068\u2069")
+_BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
 
 
 class LibraryNameError(ValueError):
@@ -28,8 +29,6 @@ def clean_name(raw: str) -> str:
     if len(name) > NAME_MAX:
         raise LibraryNameError(f"name: at most {NAME_MAX} characters (got {len(name)})")
     for char in name:
-        if (unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp")
-                or char in _BIDI_CONTROLS):
-            raise LibraryNameError(f"name: must not contain control characters "
-                                   f"(U+{ord(char):04X})")
+        if unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp") or char in _BIDI_CONTROLS:
+            raise LibraryNameError(f"name: must not contain control characters (U+{ord(char):04X})")
     return name

@@ -90,11 +90,17 @@ class LinkJudge:
     def _reached_anyway(target: str, real_root: str, is_dir: bool) -> bool:
         """Would the plain walk of the root list ``target``? Not when a folder on the way (or
         the file's name) is hidden, an ignored name, or holds a ``.ignore`` file."""
-        relative = target[len(real_root):].strip("/")
+        relative = target[len(real_root) :].strip("/")
         parts = relative.split("/") if relative else []
         folders = parts if is_dir else parts[:-1]
-        if not is_dir and parts and (parts[-1].startswith(".") or os.path.splitext(
-                parts[-1])[1].lower() not in naming.VIDEO_EXTENSIONS):
+        if (
+            not is_dir
+            and parts
+            and (
+                parts[-1].startswith(".")
+                or os.path.splitext(parts[-1])[1].lower() not in naming.VIDEO_EXTENSIONS
+            )
+        ):
             return False
         here = real_root
         for part in folders:

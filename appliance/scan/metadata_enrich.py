@@ -12,8 +12,9 @@ from appliance.metadata.enrich import MetadataSettings
 from appliance.orchestration.dispatcher import JobContext
 
 
-async def handle(ctx: JobContext, metadata: MetadataSettings | None = None,
-                 frames: bool = False) -> None:
+async def handle(
+    ctx: JobContext, metadata: MetadataSettings | None = None, frames: bool = False
+) -> None:
     """``frames``: media analysis runs, so episodes may get a frame grab as their thumbnail."""
     if metadata is None:  # queued while metadata was on; nothing to do now
         await ctx.commit()

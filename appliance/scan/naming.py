@@ -49,11 +49,43 @@ ItemKind = Literal["movie", "episode", "extra", "ignored"]
 Ids = dict[str, int | str]
 
 #: Containers we index. Anything else in a library (NFO, images, subtitles) is someone else's job.
-VIDEO_EXTENSIONS: Final = frozenset({
-    ".3g2", ".3gp", ".asf", ".avi", ".divx", ".dvr-ms", ".f4v", ".flv", ".img", ".iso", ".m2t",
-    ".m2ts", ".m2v", ".m4v", ".mk3d", ".mkv", ".mov", ".mp4", ".mpe", ".mpeg", ".mpg", ".mts",
-    ".ogm", ".ogv", ".rm", ".rmvb", ".strm", ".ts", ".vob", ".webm", ".wmv", ".wtv", ".xvid",
-})
+VIDEO_EXTENSIONS: Final = frozenset(
+    {
+        ".3g2",
+        ".3gp",
+        ".asf",
+        ".avi",
+        ".divx",
+        ".dvr-ms",
+        ".f4v",
+        ".flv",
+        ".img",
+        ".iso",
+        ".m2t",
+        ".m2ts",
+        ".m2v",
+        ".m4v",
+        ".mk3d",
+        ".mkv",
+        ".mov",
+        ".mp4",
+        ".mpe",
+        ".mpeg",
+        ".mpg",
+        ".mts",
+        ".ogm",
+        ".ogv",
+        ".rm",
+        ".rmvb",
+        ".strm",
+        ".ts",
+        ".vob",
+        ".webm",
+        ".wmv",
+        ".wtv",
+        ".xvid",
+    }
+)
 
 
 class ParsedName(msgspec.Struct, kw_only=True):
@@ -87,17 +119,31 @@ _YEAR_MIN: Final = 1880
 _YEAR_MAX: Final = _dt.date.today().year + 2
 
 _EXTRA_DIRS: Final[dict[str, str]] = {
-    "trailers": "trailer", "trailer": "trailer",
-    "featurettes": "featurette", "featurette": "featurette",
-    "behind the scenes": "behindthescenes", "behindthescenes": "behindthescenes",
-    "deleted scenes": "deletedscene", "deletedscenes": "deletedscene",
-    "interviews": "interview", "interview": "interview",
-    "shorts": "short", "short": "short",
-    "scenes": "scene", "scene": "scene",
-    "samples": "sample", "sample": "sample",
-    "extras": "other", "extra": "other", "other": "other", "others": "other",
-    "clips": "clip", "clip": "clip",
-    "backdrops": "themevideo", "theme-videos": "themevideo", "theme videos": "themevideo",
+    "trailers": "trailer",
+    "trailer": "trailer",
+    "featurettes": "featurette",
+    "featurette": "featurette",
+    "behind the scenes": "behindthescenes",
+    "behindthescenes": "behindthescenes",
+    "deleted scenes": "deletedscene",
+    "deletedscenes": "deletedscene",
+    "interviews": "interview",
+    "interview": "interview",
+    "shorts": "short",
+    "short": "short",
+    "scenes": "scene",
+    "scene": "scene",
+    "samples": "sample",
+    "sample": "sample",
+    "extras": "other",
+    "extra": "other",
+    "other": "other",
+    "others": "other",
+    "clips": "clip",
+    "clip": "clip",
+    "backdrops": "themevideo",
+    "theme-videos": "themevideo",
+    "theme videos": "themevideo",
 }
 
 #: ``Movie-trailer.mkv`` and friends (Jellyfin's list). Only trailer/sample also accept ``.``,
@@ -105,11 +151,21 @@ _EXTRA_DIRS: Final[dict[str, str]] = {
 _EXTRA_SUFFIX_RE: Final = re.compile(
     r"(?:-(trailer|featurette|behindthescenes|deletedscene|deleted|interview|short|scene|clip"
     r"|other|extra|sample)|[._ ](trailer|sample)|[._ ](featurette|behindthescenes|deletedscene"
-    r"|deleted|interview|short|scene|clip|other|extra))(?:[-._ ]?[0-9]{1,2})?$", re.I)
+    r"|deleted|interview|short|scene|clip|other|extra))(?:[-._ ]?[0-9]{1,2})?$",
+    re.I,
+)
 _EXTRA_SUFFIXES: Final[dict[str, str]] = {
-    "trailer": "trailer", "featurette": "featurette", "behindthescenes": "behindthescenes",
-    "deletedscene": "deletedscene", "deleted": "deletedscene", "interview": "interview",
-    "short": "short", "scene": "scene", "clip": "clip", "other": "other", "extra": "other",
+    "trailer": "trailer",
+    "featurette": "featurette",
+    "behindthescenes": "behindthescenes",
+    "deletedscene": "deletedscene",
+    "deleted": "deletedscene",
+    "interview": "interview",
+    "short": "short",
+    "scene": "scene",
+    "clip": "clip",
+    "other": "other",
+    "extra": "other",
     "sample": "sample",
 }
 #: ``sample-x.mkv`` in any case; ``sample.x``/``SAMPLE x`` only as tools write it, so a film
@@ -120,19 +176,22 @@ _SAMPLE_PREFIX_RE: Final = re.compile(r"^(?:sample|SAMPLE)[._ ]|^(?i:sample)[-_]
 #: ``Sample_People_(2000).mkv``, ``sample.people.2000.720p.x264-grp.mkv``): samples of releases
 #: are ``sample-x``/``x-sample``/``SAMPLE.x``.
 _SAMPLE_TITLE_RE: Final = re.compile(
-    r"^[sS]ample[._ ][^-]*?[._ (\[](?:19|20)[0-9]{2}(?:[)\]._ ]|$)")
+    r"^[sS]ample[._ ][^-]*?[._ (\[](?:19|20)[0-9]{2}(?:[)\]._ ]|$)"
+)
 #: An episode number with an episode title after it, for guessing the library kind only: a
 #: zero-padded number opening the name (``01 - Pilot``, ``003. Show - Title``,
 #: ``03-Criminal.Minds``) or a short number between dashes (``Show - 01 - Pilot``); a year there
 #: (``Film - 2010 - 1080p``) or a bare ``Apollo - 13`` is no episode.
 _NUMBERED_TITLE_RE: Final = re.compile(
     r"^0[0-9]{1,3}(?:-0[0-9]{1,3})?(?:\. | - |-)[^\W\d]|\S - (?:0[0-9]{1,3}|[1-9][0-9]?)(?:v[0-9])?"
-    r" - [^\W\d]")
+    r" - [^\W\d]"
+)
 #: ``Title - 07``, ``Title.07``, ``Title - 366 [720p]``: an episode number when zero-padded after a
 #: dash or dot, or when the folder is named as the title (``Bleach/Bleach 366.mkv``; one digit,
 #: ``Rocky - 2``, stays a film's version); kind guessing only.
 _DASH_NUMBER_END_RE: Final = re.compile(
-    r"^(.+?)(\s-\s|[ ._])([0-9]{2,4})(?:v[0-9])?(?:\s*[\[(][^\])]*[\])])*$", re.A)
+    r"^(.+?)(\s-\s|[ ._])([0-9]{2,4})(?:v[0-9])?(?:\s*[\[(][^\])]*[\])])*$", re.A
+)
 #: ``1995 - Heat``: a year first, then the title (some sort their films so).
 _YEAR_FIRST_RE: Final = re.compile(r"^[(\[]?([0-9]{4})[)\]]?\s+-\s+(?=[^\W\d])", re.A)
 #: A disc's folder structure: the film is the folder above it, the file one of the disc's streams
@@ -140,83 +199,324 @@ _YEAR_FIRST_RE: Final = re.compile(r"^[(\[]?([0-9]{4})[)\]]?\s+-\s+(?=[^\W\d])",
 _DISC_DIR_RE: Final = re.compile(r"(?:^|/)(?:VIDEO_TS|BDMV)/", re.I)
 
 #: NAS housekeeping folders that are never media (Synology, QNAP, Windows, fsck).
-_IGNORED_DIRS: Final = frozenset({
-    "@eadir", "#recycle", "#snapshot", "@recycle", "lost+found", "$recycle.bin",
-    "system volume information", "extrafanart", "extrathumbs",
-})
+_IGNORED_DIRS: Final = frozenset(
+    {
+        "@eadir",
+        "#recycle",
+        "#snapshot",
+        "@recycle",
+        "lost+found",
+        "$recycle.bin",
+        "system volume information",
+        "extrafanart",
+        "extrathumbs",
+    }
+)
 IGNORED_DIR_NAMES: Final = _IGNORED_DIRS
 """Lower-case folder names skipped by name alone (the walker's fast path)."""
 
 _EDITIONS: Final[dict[str, str]] = {
-    "directorscut": "Director's Cut", "directorcut": "Director's Cut",
+    "directorscut": "Director's Cut",
+    "directorcut": "Director's Cut",
     "directorsedition": "Director's Edition",
-    "extended": "Extended", "extendededition": "Extended Edition",
-    "extendedcut": "Extended Cut", "extendedversion": "Extended Version",
-    "unrated": "Unrated", "unratededition": "Unrated Edition", "unratedcut": "Unrated Cut",
-    "uncut": "Uncut", "uncensored": "Uncensored",
-    "theatrical": "Theatrical", "theatricalcut": "Theatrical Cut",
-    "theatricaledition": "Theatrical Edition", "theatricalversion": "Theatrical Version",
-    "finalcut": "Final Cut", "thefinalcut": "The Final Cut",
-    "ultimatecut": "Ultimate Cut", "ultimateedition": "Ultimate Edition",
-    "specialedition": "Special Edition", "collectorsedition": "Collector's Edition",
-    "anniversaryedition": "Anniversary Edition", "criterion": "Criterion",
+    "extended": "Extended",
+    "extendededition": "Extended Edition",
+    "extendedcut": "Extended Cut",
+    "extendedversion": "Extended Version",
+    "unrated": "Unrated",
+    "unratededition": "Unrated Edition",
+    "unratedcut": "Unrated Cut",
+    "uncut": "Uncut",
+    "uncensored": "Uncensored",
+    "theatrical": "Theatrical",
+    "theatricalcut": "Theatrical Cut",
+    "theatricaledition": "Theatrical Edition",
+    "theatricalversion": "Theatrical Version",
+    "finalcut": "Final Cut",
+    "thefinalcut": "The Final Cut",
+    "ultimatecut": "Ultimate Cut",
+    "ultimateedition": "Ultimate Edition",
+    "specialedition": "Special Edition",
+    "collectorsedition": "Collector's Edition",
+    "anniversaryedition": "Anniversary Edition",
+    "criterion": "Criterion",
     "criterionedition": "Criterion Edition",
-    "criterioncollection": "Criterion Collection", "remastered": "Remastered",
-    "imax": "IMAX", "imaxedition": "IMAX Edition", "redux": "Redux", "openmatte": "Open Matte",
-    "roguecut": "Rogue Cut", "despecialized": "Despecialized", "alternatecut": "Alternate Cut",
-    "alternativecut": "Alternate Cut", "internationalcut": "International Cut",
-    "producerscut": "Producer's Cut", "televisioncut": "Television Cut",
+    "criterioncollection": "Criterion Collection",
+    "remastered": "Remastered",
+    "imax": "IMAX",
+    "imaxedition": "IMAX Edition",
+    "redux": "Redux",
+    "openmatte": "Open Matte",
+    "roguecut": "Rogue Cut",
+    "despecialized": "Despecialized",
+    "alternatecut": "Alternate Cut",
+    "alternativecut": "Alternate Cut",
+    "internationalcut": "International Cut",
+    "producerscut": "Producer's Cut",
+    "televisioncut": "Television Cut",
     "directorsdefinitivecut": "Director's Definitive Cut",
-    "limited": "Limited", "limitededition": "Limited Edition", "festival": "Festival",
-    "restored": "Restored", "fanedit": "Fan Edit",
-    "ultimatecollectorsedition": "Ultimate Collector's Edition", "deluxeedition": "Deluxe Edition",
+    "limited": "Limited",
+    "limitededition": "Limited Edition",
+    "festival": "Festival",
+    "restored": "Restored",
+    "fanedit": "Fan Edit",
+    "ultimatecollectorsedition": "Ultimate Collector's Edition",
+    "deluxeedition": "Deluxe Edition",
 }
 _EDITION_WORDS_RE: Final = re.compile(r"\b(edition|cut)$", re.I)
 #: Editions of two words or more that no film title ends with, so a typed name loses them too
 #: (``Brazil Criterion Edition (1985)``); ``Final Cut``, ``Redux`` or ``Extended`` may be title.
 _TYPED_EDITIONS: Final = frozenset(
-    key for key in _EDITIONS if key.endswith("edition") and key != "fanedit") | {
-    "directorscut", "directorcut", "extendedcut", "theatricalcut", "producerscut",
-    "directorsdefinitivecut", "criterioncollection"}
+    key for key in _EDITIONS if key.endswith("edition") and key != "fanedit"
+) | {
+    "directorscut",
+    "directorcut",
+    "extendedcut",
+    "theatricalcut",
+    "producerscut",
+    "directorsdefinitivecut",
+    "criterioncollection",
+}
 #: Only in capitals after a release-name title: ``Alien DC``, ``Aliens SE``.
 _EDITION_ABBREVIATIONS: Final = {"dc": "Director's Cut", "se": "Special Edition"}
 _TITLE_EDITION_RE: Final = re.compile(r"(?:\s+-\s+([^-]+)|\s*[(\[]([^()\[\]]+)[)\]])$")
 
 #: Release tags that end a title for sure.
-_STRONG_TAGS: Final = frozenset({
-    "2160p", "1080p", "1080i", "720p", "576p", "576i", "480p", "480i", "360p", "4k", "8k", "uhd",
-    "bluray", "blu-ray", "bdrip", "brrip", "bdremux", "bd25", "bd50", "remux", "webrip", "web-dl",
-    "webdl", "web-rip", "hdtv", "pdtv", "sdtv", "dsr", "dvdrip", "dvdscr", "dvd5", "dvd9", "dvdr",
-    "hdrip", "hdcam", "hdts", "telesync", "telecine", "r5", "x264", "x265", "h264", "h265",
-    "h.264", "h.265", "hevc", "avc", "xvid", "divx", "av1", "vp9", "10bit", "8bit", "hdr10",
-    "hdr10+", "dovi", "aac", "aac2", "ac3", "eac3", "dd5", "ddp5", "dd2", "ddp2", "ddp", "dd+",
-    "dts", "dts-hd", "dtshd", "truehd", "atmos", "flac", "mp3", "lpcm", "amzn", "dsnp",
-    "hmax", "atvp", "pmtp", "nf", "hulu",
-    # picture words that scene names put before the resolution ("Movie.UltraHD.HDR.2160p")
-    "ultrahd", "fullhd", "uhdbd", "uhdrip", "hdr10plus", "dolbyvision", "hlg", "12bit", "10-bit",
-    "8-bit", "hddvd", "hd-dvd", "hdlight", "mhd", "bdmux", "brmux", "bdripmux", "brripmux",
-    "web-dlrip", "webdlrip", "tvrip", "vhsrip", "satrip", "dvbrip", "ppvrip", "dvdmux", "dvd-r",
-    "hfr", "48fps", "ac3d", "60fps", "mpeg2", "mpg2", "vc1", "vc-1",
-})
+_STRONG_TAGS: Final = frozenset(
+    {
+        "2160p",
+        "1080p",
+        "1080i",
+        "720p",
+        "576p",
+        "576i",
+        "480p",
+        "480i",
+        "360p",
+        "4k",
+        "8k",
+        "uhd",
+        "bluray",
+        "blu-ray",
+        "bdrip",
+        "brrip",
+        "bdremux",
+        "bd25",
+        "bd50",
+        "remux",
+        "webrip",
+        "web-dl",
+        "webdl",
+        "web-rip",
+        "hdtv",
+        "pdtv",
+        "sdtv",
+        "dsr",
+        "dvdrip",
+        "dvdscr",
+        "dvd5",
+        "dvd9",
+        "dvdr",
+        "hdrip",
+        "hdcam",
+        "hdts",
+        "telesync",
+        "telecine",
+        "r5",
+        "x264",
+        "x265",
+        "h264",
+        "h265",
+        "h.264",
+        "h.265",
+        "hevc",
+        "avc",
+        "xvid",
+        "divx",
+        "av1",
+        "vp9",
+        "10bit",
+        "8bit",
+        "hdr10",
+        "hdr10+",
+        "dovi",
+        "aac",
+        "aac2",
+        "ac3",
+        "eac3",
+        "dd5",
+        "ddp5",
+        "dd2",
+        "ddp2",
+        "ddp",
+        "dd+",
+        "dts",
+        "dts-hd",
+        "dtshd",
+        "truehd",
+        "atmos",
+        "flac",
+        "mp3",
+        "lpcm",
+        "amzn",
+        "dsnp",
+        "hmax",
+        "atvp",
+        "pmtp",
+        "nf",
+        "hulu",
+        # picture words that scene names put before the resolution ("Movie.UltraHD.HDR.2160p")
+        "ultrahd",
+        "fullhd",
+        "uhdbd",
+        "uhdrip",
+        "hdr10plus",
+        "dolbyvision",
+        "hlg",
+        "12bit",
+        "10-bit",
+        "8-bit",
+        "hddvd",
+        "hd-dvd",
+        "hdlight",
+        "mhd",
+        "bdmux",
+        "brmux",
+        "bdripmux",
+        "brripmux",
+        "web-dlrip",
+        "webdlrip",
+        "tvrip",
+        "vhsrip",
+        "satrip",
+        "dvbrip",
+        "ppvrip",
+        "dvdmux",
+        "dvd-r",
+        "hfr",
+        "48fps",
+        "ac3d",
+        "60fps",
+        "mpeg2",
+        "mpg2",
+        "vc1",
+        "vc-1",
+    }
+)
 #: Words that are also title words ("Charlotte's Web"): a tag only when another tag follows.
-_WEAK_TAGS: Final = frozenset({
-    "web", "cam", "ts", "tc", "dv", "hdr", "sdr", "proper", "repack", "rerip", "internal",
-    "limited", "multi", "dual", "dubbed", "subbed", "hc", "dd", "complete", "dvd", "hd", "sd",
-    "ws", "fs", "readnfo", "nfofix", "hybrid", "3d", "hsbs", "hou", "sbs", "dl", "ml",
-    # languages, as release names put them between title and tags
-    "german", "french", "truefrench", "vostfr", "vff", "vf", "ita", "italian", "spanish",
-    "castellano", "latino", "eng", "english", "korean", "japanese", "hindi", "russian", "rus",
-    "nordic", "swedish", "danish", "dutch", "polish", "pl", "hun", "cze", "vo", "vfq",
-    "multi-subs", "subs", "doku", "docu", "convert", "hq", "stv", "qc", "ntsc", "pal",
-    "swissgerman", "opus", "bd", "series", "miniseries", "integrale", "intégrale", "lintegrale",
-    "l'integrale", "coffret",
-})
+_WEAK_TAGS: Final = frozenset(
+    {
+        "web",
+        "cam",
+        "ts",
+        "tc",
+        "dv",
+        "hdr",
+        "sdr",
+        "proper",
+        "repack",
+        "rerip",
+        "internal",
+        "limited",
+        "multi",
+        "dual",
+        "dubbed",
+        "subbed",
+        "hc",
+        "dd",
+        "complete",
+        "dvd",
+        "hd",
+        "sd",
+        "ws",
+        "fs",
+        "readnfo",
+        "nfofix",
+        "hybrid",
+        "3d",
+        "hsbs",
+        "hou",
+        "sbs",
+        "dl",
+        "ml",
+        # languages, as release names put them between title and tags
+        "german",
+        "french",
+        "truefrench",
+        "vostfr",
+        "vff",
+        "vf",
+        "ita",
+        "italian",
+        "spanish",
+        "castellano",
+        "latino",
+        "eng",
+        "english",
+        "korean",
+        "japanese",
+        "hindi",
+        "russian",
+        "rus",
+        "nordic",
+        "swedish",
+        "danish",
+        "dutch",
+        "polish",
+        "pl",
+        "hun",
+        "cze",
+        "vo",
+        "vfq",
+        "multi-subs",
+        "subs",
+        "doku",
+        "docu",
+        "convert",
+        "hq",
+        "stv",
+        "qc",
+        "ntsc",
+        "pal",
+        "swissgerman",
+        "opus",
+        "bd",
+        "series",
+        "miniseries",
+        "integrale",
+        "intégrale",
+        "lintegrale",
+        "l'integrale",
+        "coffret",
+    }
+)
 #: Weak tags that end a title also as its last word: nobody names a film "... HDR".
-_TAIL_TAGS: Final = frozenset({
-    "hdr", "sdr", "dv", "3d", "hsbs", "hou", "sbs", "readnfo", "nfofix", "rerip", "repack",
-    "proper", "internal", "dubbed", "subbed", "vostfr", "multi", "hc", "integrale", "intégrale",
-    "lintegrale", "l'integrale",
-})
+_TAIL_TAGS: Final = frozenset(
+    {
+        "hdr",
+        "sdr",
+        "dv",
+        "3d",
+        "hsbs",
+        "hou",
+        "sbs",
+        "readnfo",
+        "nfofix",
+        "rerip",
+        "repack",
+        "proper",
+        "internal",
+        "dubbed",
+        "subbed",
+        "vostfr",
+        "multi",
+        "hc",
+        "integrale",
+        "intégrale",
+        "lintegrale",
+        "l'integrale",
+    }
+)
 _RESOLUTION_RE: Final = re.compile(r"^[0-9]{3,4}[pi]$|^[0-9]{3,4}x[0-9]{3,4}$", re.I | re.A)
 _TAG_TOKEN_STRIP: Final = "()[]{}"
 
@@ -227,7 +527,8 @@ _GENERIC_STEMS: Final = frozenset({"movie", "video", "film", "feature", "main", 
 
 _ID_RE: Final = re.compile(
     r"[\[{(]\s*(tmdb|imdb|tvdb|anidb|tvmaze)(?:id)?\s*[-=: ]\s*([a-z]{0,2}[0-9]+)\s*[\]})]",
-    re.I | re.A)
+    re.I | re.A,
+)
 _BARE_IMDB_RE: Final = re.compile(r"(?<![a-z0-9])(tt[0-9]{7,8})(?![a-z0-9])", re.I | re.A)
 _EDITION_TAG_RE: Final = re.compile(r"\{\s*edition\s*[-=:]\s*([^}]*)\}", re.I)
 _PAREN_YEAR_RE: Final = re.compile(r"[(\[]\s*([0-9]{4})\s*[)\]]", re.A)
@@ -237,11 +538,14 @@ _YEAR_TOKEN_RE: Final = re.compile(r"^[(\[]?([0-9]{4})[)\]]?$", re.A)
 _PART_RE: Final = re.compile(
     r"(?:(?:[ ._]*-[ ._-]*|[._]+|(?<=[\])}])\s*|\s+(?=part[0-9]))part"
     r"|(?:[ ._-]+|(?<=[\])}])\s*)(?:cd|dvd|pt|dis[ck]))"
-    r"[ ._-]*([0-9]{1,2}|[a-d])(?:of[0-9]{1,2})?$", re.I | re.A)
+    r"[ ._-]*([0-9]{1,2}|[a-d])(?:of[0-9]{1,2})?$",
+    re.I | re.A,
+)
 _PART_MID_RE: Final = re.compile(
     r"(?:[._]+|\s+-\s+|\s+(?=(?:part|cd|dis[ck])[0-9]))(?:part|cd|dis[ck])[ ._]?([0-9]{1,2})"
     r"(?:of[0-9]{1,2})?(?=[ ._-])",
-    re.I | re.A)
+    re.I | re.A,
+)
 _CRC_RE: Final = re.compile(r"[\[(][0-9a-f]{8}[\])]", re.I | re.A)
 _BRACKET_RE: Final = re.compile(r"[\[(]([^\[\]()]*)[\])]")
 _LEADING_GROUP_RE: Final = re.compile(r"^\s*\[[^\]]*\][\s._-]*")
@@ -254,98 +558,155 @@ _SPACE_SPLIT_RE: Final = re.compile(r"[ _]+")
 _WORD_SPLIT_RE: Final = re.compile(r"[\s._]+")
 _LABEL_SPLIT_RE: Final = re.compile(r"\s+-\s+|^\s*-\s*")
 #: ``www.Site.party - Title (2021)``/``[www.site.com] Title``: the download site, not the title.
-_SITE_RE: Final = re.compile(
-    r"^(?:[\[(]\s*www\.[^\])]+[\])][\s._-]*|www\.\S+\s+(?:-\s+)?)", re.I)
+_SITE_RE: Final = re.compile(r"^(?:[\[(]\s*www\.[^\])]+[\])][\s._-]*|www\.\S+\s+(?:-\s+)?)", re.I)
 _WORD_RE: Final = re.compile(
-    r"(?:[^\W\d_]\.){2,}(?![^\W_])|[hx]\.26[45]|[^\s._]+\.(?=\s|$)|[^\s._]+", re.I)
+    r"(?:[^\W\d_]\.){2,}(?![^\W_])|[hx]\.26[45]|[^\s._]+\.(?=\s|$)|[^\s._]+", re.I
+)
 
 #: ``S01E02``, ``S01 E02``, ``S16 - E29``, ``S01xE05``, ``S01x05``, ``S2011E05`` (a year as season).
 _SXXEXX_RE: Final = re.compile(
     r"(?<![a-z0-9])[st]([0-9]{1,4})(?:(?:[ ._-]?|\s-\s)x?ep?|-?x)[ ._]?([0-9]{1,4})(?![0-9])",
-    re.I | re.A)
+    re.I | re.A,
+)
 #: ``E03``, ``-E03``, ``-03``, ``+03``, `` & S01E03``, ``.and.S01E03`` after the first episode.
 _SXXEXX_MORE_RE: Final = re.compile(
     r"(?:[ ._]?(-)[ ._]?|[ ._]?(?:[+&]|and)[ ._]?|[ ._]?)(?:s[0-9]{1,4})?e([0-9]{1,4})(?![0-9])"
-    r"|(-)([0-9]{1,3})(?![0-9a-z])|\+([0-9]{1,3})(?![0-9a-z])", re.I | re.A)
+    r"|(-)([0-9]{1,3})(?![0-9a-z])|\+([0-9]{1,3})(?![0-9a-z])",
+    re.I | re.A,
+)
 _WORDS_RE: Final = re.compile(
     r"(?<![a-z0-9])season[ ._-]*([0-9]{1,4})[ ._-]*(?:episode|ep)[ ._-]*([0-9]{1,4})(?![0-9])",
-    re.I | re.A)
+    re.I | re.A,
+)
 #: ``[Group] Show S2 - 05``, ``Show Season 2 - 05``: fansub releases of a later season.
 _ANIME_SEASON_RE: Final = re.compile(
-    r"(?<![a-z0-9])(?:s|season\s?)([0-9]{1,2})\s+-\s+([0-9]{1,4})(?:v[0-9])?(?![0-9])",
-    re.I | re.A)
+    r"(?<![a-z0-9])(?:s|season\s?)([0-9]{1,2})\s+-\s+([0-9]{1,4})(?:v[0-9])?(?![0-9])", re.I | re.A
+)
 #: ``1x02``, ``5x9``, ``2011x05`` (a season numbered by its year).
 _NXNN_RE: Final = re.compile(
-    r"(?<![0-9a-z])([0-9]{1,2}|(?:19|20)[0-9]{2})[x\u00d7]([0-9]{1,3})(?![0-9a-wyz])", re.I)
+    r"(?<![0-9a-z])([0-9]{1,2}|(?:19|20)[0-9]{2})[x\u00d7]([0-9]{1,3})(?![0-9a-wyz])", re.I
+)
 #: What may follow: ``x03``, ``-03``, ``-1x03``, `` - x03``, `` - 1x03``.
 _NXNN_MORE_RE: Final = re.compile(
     r"(?:x|(-)(?:[0-9]{1,4}x)?|\s*(-)\s*(?:[0-9]{1,4})?x|[._][0-9]{1,4}x)([0-9]{2,3})"
-    r"(?![0-9a-wyz])", re.I | re.A)
+    r"(?![0-9a-wyz])",
+    re.I | re.A,
+)
 #: ``3-07 - Title``: season 3, episode 7, at the start of a name or after `` - ``.
 _DASH_SE_RE: Final = re.compile(
-    r"(?:(?:^|\s-\s)([1-9][0-9]?)|\s([1-9]))-([0-9]{2,3})(?![0-9a-z-])", re.I | re.A)
+    r"(?:(?:^|\s-\s)([1-9][0-9]?)|\s([1-9]))-([0-9]{2,3})(?![0-9a-z-])", re.I | re.A
+)
 _SPANISH_SEASON_RE: Final = re.compile(r"[ ._-]+(?:temporada|temp|tem)[ ._]?[0-9]", re.I)
 _DASH_SE_START_RE: Final = re.compile(r"[1-9][0-9]?-[0-9]{2,3}\s+-\s", re.A)  # 3-07 - Title
 #: ``[Cap.102]``/``[Cap.102_104]`` (Spanish releases): season 1, episodes 2-4.
 _CAP_RE: Final = re.compile(
-    r"(?<![a-z])cap[ ._]?([0-9]{1,2})([0-9]{2})(?:_[0-9]{1,2}([0-9]{2}))?(?![0-9])", re.I | re.A)
+    r"(?<![a-z])cap[ ._]?([0-9]{1,2})([0-9]{2})(?:_[0-9]{1,2}([0-9]{2}))?(?![0-9])", re.I | re.A
+)
 #: A season alone (``Show.S01.1080p``, ``Show Saison 2``): a season pack or an episode to come.
 _SEASON_ONLY_RE: Final = re.compile(
     r"(?<![a-z0-9])(?:s([0-9]{1,2})|(?:season|saison|temporada|stagione|staffel|seizoen)s?"
-    r"[ ._-]?([0-9]{1,4}))(?![0-9a-z])", re.I | re.A)
+    r"[ ._-]?([0-9]{1,4}))(?![0-9a-z])",
+    re.I | re.A,
+)
 #: ``Show.117.HDTV``: three digits in a scene name are season and episode (Kodi's rule).
 _SNN_RE: Final = re.compile(r"(?<=\.)([1-9])([0-9]{2})(?=\.)", re.A)
 #: Whole-series packs: ``The.Wire.COMPLETE.SERIES``, ``Friends.INTEGRALE``.
 _PACK_RE: Final = re.compile(
-    r"(?<![a-z])(?:complete[ ._-](?:mini)?series|int[eé]grale|miniseries)(?![a-z])", re.I)
+    r"(?<![a-z])(?:complete[ ._-](?:mini)?series|int[eé]grale|miniseries)(?![a-z])", re.I
+)
 #: Folders that hold many shows' files: never a series name.
-_CONTAINER_DIRS: Final = frozenset({
-    "series", "tv", "tv shows", "tvshows", "tv series", "shows", "anime", "serien", "séries",
-    "series tv", "serier", "serie", "downloads", "download", "complete", "completed", "incoming",
-    "media", "videos", "video", "torrents", "new", "unsorted",
-})
+_CONTAINER_DIRS: Final = frozenset(
+    {
+        "series",
+        "tv",
+        "tv shows",
+        "tvshows",
+        "tv series",
+        "shows",
+        "anime",
+        "serien",
+        "séries",
+        "series tv",
+        "serier",
+        "serie",
+        "downloads",
+        "download",
+        "complete",
+        "completed",
+        "incoming",
+        "media",
+        "videos",
+        "video",
+        "torrents",
+        "new",
+        "unsorted",
+    }
+)
 #: Library folders that say "TV" when a path is parsed without its library's kind.
-_SERIES_ROOTS: Final = frozenset({
-    "series", "tv", "tv shows", "tvshows", "tv series", "shows", "anime", "serien", "séries",
-    "series tv", "serier", "serie",
-})
+_SERIES_ROOTS: Final = frozenset(
+    {
+        "series",
+        "tv",
+        "tv shows",
+        "tvshows",
+        "tv series",
+        "shows",
+        "anime",
+        "serien",
+        "séries",
+        "series tv",
+        "serier",
+        "serie",
+    }
+)
 _DATE_RE: Final = re.compile(
-    r"(?<![0-9])((?:19|20)[0-9]{2})([-._ ])([0-9]{1,2})\2([0-9]{1,2})(?![0-9])", re.A)
+    r"(?<![0-9])((?:19|20)[0-9]{2})([-._ ])([0-9]{1,2})\2([0-9]{1,2})(?![0-9])", re.A
+)
 #: ``Panorama.15-05-2018`` (day first, as most of the world writes it; ``03-29-2012`` is read
 #: month first since 29 is no month) and ``20021107``.
 _DATE_DMY_RE: Final = re.compile(
-    r"(?<![0-9])([0-9]{1,2})([-.])([0-9]{1,2})\2((?:19|20)[0-9]{2})(?![0-9])", re.A)
+    r"(?<![0-9])([0-9]{1,2})([-.])([0-9]{1,2})\2((?:19|20)[0-9]{2})(?![0-9])", re.A
+)
 _DATE_COMPACT_RE: Final = re.compile(
-    r"(?<![0-9])((?:19|20)[0-9]{2})(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])(?![0-9])", re.A)
+    r"(?<![0-9])((?:19|20)[0-9]{2})(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])(?![0-9])", re.A
+)
 _EONLY_RE: Final = re.compile(
     r"(?<![a-z0-9])(?:episodes?|episodio|episódio|episodul|[ck]ap[ií]tulo|folge|aflevering|odcinek"
-    r"|ep|e)\.?[ ._-]?([0-9]{1,4})(?![0-9])", re.I)
+    r"|ep|e)\.?[ ._-]?([0-9]{1,4})(?![0-9])",
+    re.I,
+)
 _EONLY_MORE_RE: Final = re.compile(
-    r"(?:[ ._]?(-)[ ._]?|[ ._]?)e([0-9]{1,4})(?![0-9])|(-)([0-9]{1,3})(?![0-9a-z])", re.I | re.A)
+    r"(?:[ ._]?(-)[ ._]?|[ ._]?)e([0-9]{1,4})(?![0-9])|(-)([0-9]{1,3})(?![0-9a-z])", re.I | re.A
+)
 _ABS_DASH_RE: Final = re.compile(
-    r"\s-\s#?([0-9]{1,4})(?:v[0-9])?(?:-([0-9]{1,4})(?:v[0-9])?)?(?=$|\s)", re.I | re.A)
+    r"\s-\s#?([0-9]{1,4})(?:v[0-9])?(?:-([0-9]{1,4})(?:v[0-9])?)?(?=$|\s)", re.I | re.A
+)
 _ABS_START_RE: Final = re.compile(
-    r"^#?([0-9]{1,4})(?:v[0-9])?(?:-([0-9]{1,4})(?:v[0-9])?)?(?=$|[\s._-])", re.I | re.A)
+    r"^#?([0-9]{1,4})(?:v[0-9])?(?:-([0-9]{1,4})(?:v[0-9])?)?(?=$|[\s._-])", re.I | re.A
+)
 _ABS_ANY_RE: Final = re.compile(
-    r"(?<![\w])(?<![0-9]\.)#?([0-9]{1,4})(?:v[0-9])?(?:-([0-9]{1,4})(?:v[0-9])?)?(?![\w-])", re.I)
+    r"(?<![\w])(?<![0-9]\.)#?([0-9]{1,4})(?:v[0-9])?(?:-([0-9]{1,4})(?:v[0-9])?)?(?![\w-])", re.I
+)
 
 #: ``[Group] Show - 05``: a fansub release, numbered absolutely; enough to guess "series".
 #: Also ``[Group] Title 12 [720p]`` and ``[Group][Title][05][BDRIP]``.
 _FANSUB_RE: Final = re.compile(
     r"^\[[^\]]+\](?:[ ._]*.+?[\s_]-[\s_][0-9]{1,4}(?:v[0-9])?(?![0-9])"
     r"|\s*\[[^\]]+\]\s*\[[0-9]{1,3}(?:v[0-9])?\]"
-    r"|[ ._]*[^\[\]()]+?[ ._][0-9]{1,3}(?:v[0-9])?[ ._]*(?:[\[(]|$))", re.A)
+    r"|[ ._]*[^\[\]()]+?[ ._][0-9]{1,3}(?:v[0-9])?[ ._]*(?:[\[(]|$))",
+    re.A,
+)
 _BRACKET_NUMBER_RE: Final = re.compile(r"[\[(]\s*#?([0-9]{1,3})(?:v[0-9])?\s*[\])]", re.I | re.A)
 _LEADING_BRACKET_RE: Final = re.compile(r"^\s*\[([^\]]*[^\]0-9 ][^\]]*)\]")
 _SEASON_DIR_RE: Final = re.compile(
     r"^(?:season|series|saison|staffel|temporada|stagione|seizoen|sezon|kausi)[ ._-]*([0-9]{1,4})"
     r"(?![0-9])|(?:^|[ ._-])s([0-9]{1,4})$|(?:^|[ ._-])season[ ._-]*([0-9]{1,4})(?![0-9])",
-    re.I | re.A)
+    re.I | re.A,
+)
 _SPECIALS_DIR_RE: Final = re.compile(r"^specials?$", re.I)
 #: ``Star Trek DS9 Ep 2x03``, ``Show - 313-315 - s16e03-05``: the word or the absolute numbers
 #: before the episode marker are not the series' name.
-_PREFIX_TAIL_RE: Final = re.compile(
-    r"[ ._-]+(?:ep|episode|[0-9]{2,4}-[0-9]{2,4})[ ._-]*$", re.I)
+_PREFIX_TAIL_RE: Final = re.compile(r"[ ._-]+(?:ep|episode|[0-9]{2,4}-[0-9]{2,4})[ ._-]*$", re.I)
 _SEASON_TAIL_RE: Final = re.compile(r"[ ._-]+s[0-9]{1,2}$", re.I | re.A)
 
 
@@ -362,8 +723,10 @@ def _legacy_bytes(exc: UnicodeError) -> tuple[str, int]:
     """
     if not isinstance(exc, UnicodeDecodeError):
         raise exc
-    chunk = exc.object[exc.start:exc.end]
+    chunk = exc.object[exc.start : exc.end]
     return bytes(chunk).decode("cp1252", "replace"), exc.end
+
+
 codecs.register_error("ferrex-legacy", _legacy_bytes)
 
 
@@ -409,11 +772,11 @@ def _season_dir(name: str) -> tuple[int, str] | None:
         pack = _SEASON_ONLY_RE.search(name)
         if pack is None or pack.group(1) is None:
             return None
-        after = _tokens(name[pack.end():])[0]
+        after = _tokens(name[pack.end() :])[0]
         if not after or not (_is_tag(after[0]) or _is_weak_tag(after[0])):
             return None
-        return int(pack.group(1)), name[:pack.start()].strip(" -._")
-    prefix = _SEASON_TAIL_RE.sub("", name[:m.start()]).strip(" -._")  # "Psych S02 Season 2"
+        return int(pack.group(1)), name[: pack.start()].strip(" -._")
+    prefix = _SEASON_TAIL_RE.sub("", name[: m.start()]).strip(" -._")  # "Psych S02 Season 2"
     return int(m.group(1) or m.group(2) or m.group(3)), prefix
 
 
@@ -469,14 +832,22 @@ def _guess(parts: list[str]) -> LibraryKind:
     if not parts:
         return "movies"
     stem = os.path.splitext(parts[-1])[0]
-    if (_SXXEXX_RE.search(stem) or _WORDS_RE.search(stem) or _NXNN_RE.search(stem)
-            or _FANSUB_RE.match(stem) or _SEASON_ONLY_RE.search(stem)):
+    if (
+        _SXXEXX_RE.search(stem)
+        or _WORDS_RE.search(stem)
+        or _NXNN_RE.search(stem)
+        or _FANSUB_RE.match(stem)
+        or _SEASON_ONLY_RE.search(stem)
+    ):
         return "series"
     episode = _EONLY_RE.search(stem)
     if episode is not None and len(episode.group(1)) <= 3:  # E576, Episode 12; not WALL-E.2008
         return "series"
-    if (_valid_date(_DATE_RE.search(stem)) is not None or _PACK_RE.search(stem)
-            or _DASH_SE_START_RE.match(stem)):
+    if (
+        _valid_date(_DATE_RE.search(stem)) is not None
+        or _PACK_RE.search(stem)
+        or _DASH_SE_START_RE.match(stem)
+    ):
         return "series"
     date = _DATE_DMY_RE.search(stem) or _DATE_COMPACT_RE.search(stem)
     if date is not None and _day_first_date(date) is not None:
@@ -485,9 +856,14 @@ def _guess(parts: list[str]) -> LibraryKind:
         return "series"
     dirs = parts[:-1]
     m = _DASH_NUMBER_END_RE.match(stem)
-    if m is not None and not _plausible(int(m.group(3))) and (
+    if (
+        m is not None
+        and not _plausible(int(m.group(3)))
+        and (
             (m.group(3)[0] == "0" and m.group(2) != " ")
-            or (dirs and _norm(_title_year(dirs[-1]).title) == _norm(m.group(1)))):
+            or (dirs and _norm(_title_year(dirs[-1]).title) == _norm(m.group(1)))
+        )
+    ):
         return "series"  # Show - 07 [1080p], Bleach/Bleach 366: not Apollo - 13, Agent 007
     if any(season_of_dir(d) is not None or d.lower() in _SERIES_ROOTS for d in dirs):
         return "series"
@@ -515,10 +891,12 @@ def _guess(parts: list[str]) -> LibraryKind:
 # the parser
 
 
-def parse_name(path: str | bytes | os.PathLike[str] | os.PathLike[bytes],
-               library_kind: LibraryKind | None = None, *,
-               root: str | bytes | os.PathLike[str] | os.PathLike[bytes] | None = None,
-               ) -> ParsedName:
+def parse_name(
+    path: str | bytes | os.PathLike[str] | os.PathLike[bytes],
+    library_kind: LibraryKind | None = None,
+    *,
+    root: str | bytes | os.PathLike[str] | os.PathLike[bytes] | None = None,
+) -> ParsedName:
     """Parse one file path. ``library_kind`` None guesses it (:func:`guess_library_kind`).
 
     ``root`` is the library root when known: folders above it are not context (a library rooted
@@ -535,8 +913,11 @@ def parse_name(path: str | bytes | os.PathLike[str] | os.PathLike[bytes],
     stem, ext = os.path.splitext(name)
     if ext.lower() not in VIDEO_EXTENSIONS or not stem:
         return ParsedName(path=raw, kind="ignored")
-    if dirs and ("_TS/" in raw or "BDMV/" in raw or "_ts/" in raw or "bdmv/" in raw) and (
-            _DISC_DIR_RE.search(raw)):
+    if (
+        dirs
+        and ("_TS/" in raw or "BDMV/" in raw or "_ts/" in raw or "bdmv/" in raw)
+        and (_DISC_DIR_RE.search(raw))
+    ):
         cut = next(i for i, d in enumerate(dirs) if d.upper() in ("VIDEO_TS", "BDMV"))
         dirs, stem = dirs[:cut], "video"  # a generic name: the folder names the film
     kind: LibraryKind = library_kind or _guess(parts)
@@ -554,19 +935,23 @@ def parse_name(path: str | bytes | os.PathLike[str] | os.PathLike[bytes],
         owner.path, owner.kind, owner.extra = raw, "extra", extra
         return owner
 
-    if ((_SAMPLE_PREFIX_RE.match(stem) and not _SAMPLE_TITLE_RE.match(stem))
-            or stem.lower() == "sample"):
+    if (
+        _SAMPLE_PREFIX_RE.match(stem) and not _SAMPLE_TITLE_RE.match(stem)
+    ) or stem.lower() == "sample":
         return ParsedName(path=raw, kind="ignored", extra="sample")
     suffix = _EXTRA_SUFFIX_RE.search(stem, max(0, len(stem) - 24))  # it ends the name
     if suffix is not None and not _is_extra_suffix(suffix, stem):
         suffix = None  # "Free Sample (2019)", "Movie Trailer": a title word, not a marker
     if suffix is not None or stem.lower() == "trailer":
-        word = (suffix.group(1) or suffix.group(2) or suffix.group(3)).lower() if suffix else (
-            "trailer")
+        word = (
+            (suffix.group(1) or suffix.group(2) or suffix.group(3)).lower()
+            if suffix
+            else ("trailer")
+        )
         extra = _EXTRA_SUFFIXES[word]
         if extra == "sample":
             return ParsedName(path=raw, kind="ignored", extra="sample")
-        rest = stem[:suffix.start()] if suffix else ""
+        rest = stem[: suffix.start()] if suffix else ""
         if rest.strip(" -._"):
             result = _parse_item(raw, rest, dirs, kind)
         else:
@@ -586,7 +971,7 @@ def _is_extra_suffix(m: re.Match[str], stem: str) -> bool:
         word = m.group(1)
         if word.lower() in ("sample", "trailer") or word.islower():
             return True
-        before = _tokens(stem[:m.start()])[0]  # Show.S03.HDTV.x264-SCENE: a release group
+        before = _tokens(stem[: m.start()])[0]  # Show.S03.HDTV.x264-SCENE: a release group
         return not (before and "-" not in before[-1] and _is_tag(before[-1]))
     if _YEAR_END_RE.search(stem, 0, m.start()):  # "Film (2010) - Trailer": a label after the year
         return True
@@ -595,7 +980,7 @@ def _is_extra_suffix(m: re.Match[str], stem: str) -> bool:
         return False
     if word.islower() or word.isupper():
         return True
-    return not _title_year(stem[:m.start()]).clean
+    return not _title_year(stem[: m.start()]).clean
 
 
 def _parse_item(raw: str, stem: str, dirs: list[str], kind: LibraryKind) -> ParsedName:
@@ -608,8 +993,8 @@ def _components(text: str, root: str | None) -> list[str]:
     parts = [p for p in text.split("/") if p not in ("", ".", "..")]
     if root is not None:
         root_parts = [p for p in root.split("/") if p not in ("", ".", "..")]
-        if parts[:len(root_parts)] == root_parts:
-            parts = parts[len(root_parts):]
+        if parts[: len(root_parts)] == root_parts:
+            parts = parts[len(root_parts) :]
     return parts
 
 
@@ -625,11 +1010,18 @@ def _owner(dirs: list[str], kind: LibraryKind) -> ParsedName:
             folder, folder_ids = _series_folder(series_dir)
             title, year = folder.title, folder.year
             ids.update(folder_ids)
-        return ParsedName(path="", kind="extra", title=title, year=year, season=season,
-                          ids=ids or None)
+        return ParsedName(
+            path="", kind="extra", title=title, year=year, season=season, ids=ids or None
+        )
     movie = _folder_movie(dirs[-1])
-    return ParsedName(path="", kind="extra", title=movie.title, year=movie.year,
-                      edition=movie.edition, ids=dict(movie.ids) or None)
+    return ParsedName(
+        path="",
+        kind="extra",
+        title=movie.title,
+        year=movie.year,
+        edition=movie.edition,
+        ids=dict(movie.ids) or None,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -669,7 +1061,7 @@ def _strip_ids(text: str, ids: Ids) -> str:
     bare = _BARE_IMDB_RE.search(text)
     if bare is not None:
         ids.setdefault("imdb", bare.group(1).lower())
-        text = text[:bare.start()] + gap + text[bare.end():]
+        text = text[: bare.start()] + gap + text[bare.end() :]
     return text
 
 
@@ -685,8 +1077,11 @@ def _is_tag(token: str) -> bool:
     if len(pieces) == 1:
         return False
     head = pieces[0]
-    return (head in _STRONG_TAGS or bool(_RESOLUTION_RE.match(head))
-            or f"{head}-{pieces[1]}" in _STRONG_TAGS)
+    return (
+        head in _STRONG_TAGS
+        or bool(_RESOLUTION_RE.match(head))
+        or f"{head}-{pieces[1]}" in _STRONG_TAGS
+    )
 
 
 @functools.lru_cache(maxsize=8192)
@@ -736,8 +1131,11 @@ def _unglue(tokens: list[str]) -> list[str]:
     out: list[str] = []
     for token in tokens:
         pieces = token.split("-")
-        if len(pieces) >= 3 and all(pieces) and any(
-                _year_of(p) is not None or _is_tag(p) for p in pieces[1:]):
+        if (
+            len(pieces) >= 3
+            and all(pieces)
+            and any(_year_of(p) is not None or _is_tag(p) for p in pieces[1:])
+        ):
             out.extend(pieces)
         else:
             out.append(token)
@@ -787,7 +1185,7 @@ def _finish(text: str) -> str | None:
     if "(" in text or "[" in text:  # "REDLINE (BD 1080p ...)": cut inside the bracket
         unclosed = _UNCLOSED_RE.search(text)
         if unclosed is not None and unclosed.start() > 0:
-            text = text[:unclosed.start()]
+            text = text[: unclosed.start()]
     while text.endswith(("(", "[")):
         text = text[:-1].rstrip(" -_,~")
     return text.strip(" -_,~") or None
@@ -799,8 +1197,9 @@ def _first_tag(tokens: list[str], start: int = 0) -> int:
         if _is_tag(tokens[i]):
             return i
         if _is_weak_tag(tokens[i]) and (
-                (i < last and (_is_tag(tokens[i + 1]) or _is_weak_tag(tokens[i + 1])))
-                or (i == last and i > 0 and _is_tail_tag(tokens[i]))):
+            (i < last and (_is_tag(tokens[i + 1]) or _is_weak_tag(tokens[i + 1])))
+            or (i == last and i > 0 and _is_tail_tag(tokens[i]))
+        ):
             return i
     return len(tokens)
 
@@ -820,23 +1219,25 @@ def _title_year(text: str) -> _TitleYear:
         text = stripped  # "[Group] Title", but "[REC] (2007)" keeps its name
     best: re.Match[str] | None = None
     for m in _PAREN_YEAR_RE.finditer(text):
-        if _plausible(int(m.group(1))) and text[:m.start()].strip(" -._[("):
+        if _plausible(int(m.group(1))) and text[: m.start()].strip(" -._[("):
             best = m
     if best is not None:
-        head = text[:best.start()]
+        head = text[: best.start()]
         tokens, dotted = _tokens(head)
         cut = _first_tag(tokens)
-        tail = text[best.end():]
+        tail = text[best.end() :]
         tail_tokens = _tokens(tail)[0]
         clean = cut == len(tokens) and _first_tag(tail_tokens) == len(tail_tokens)
-        return _TitleYear(_finish(_join(tokens[:cut], dotted)), int(best.group(1)), tail, clean,
-                          True)
+        return _TitleYear(
+            _finish(_join(tokens[:cut], dotted)), int(best.group(1)), tail, clean, True
+        )
     tokens, dotted = _tokens(text)
     cut = _first_tag(tokens)
     start = 0
     if cut == 0:  # "h265 - HEVC Riddick 1080p": tags first, the title after them
-        while start < len(tokens) and (tokens[start] == "-" or _is_tag(tokens[start])
-                                       or _is_weak_tag(tokens[start])):
+        while start < len(tokens) and (
+            tokens[start] == "-" or _is_tag(tokens[start]) or _is_weak_tag(tokens[start])
+        ):
             start += 1
         cut = _first_tag(tokens, start)
     year_at = None
@@ -848,10 +1249,20 @@ def _title_year(text: str) -> _TitleYear:
         if cut < len(tokens):  # a release name: "Pacific.Rim.3D.2013.BluRay"
             while end > 1 and _is_weak_tag(tokens[end - 1]) and _is_tail_tag(tokens[end - 1]):
                 end -= 1
-        return _TitleYear(_finish(_join(tokens[start:end], dotted)), _year_of(tokens[year_at]),
-                          " ".join(tokens[year_at + 1:]), cut == len(tokens), False)
-    return _TitleYear(_finish(_join(tokens[start:cut], dotted)), None, " ".join(tokens[cut:]),
-                      cut == len(tokens) and start == 0, False)
+        return _TitleYear(
+            _finish(_join(tokens[start:end], dotted)),
+            _year_of(tokens[year_at]),
+            " ".join(tokens[year_at + 1 :]),
+            cut == len(tokens),
+            False,
+        )
+    return _TitleYear(
+        _finish(_join(tokens[start:cut], dotted)),
+        None,
+        " ".join(tokens[cut:]),
+        cut == len(tokens) and start == 0,
+        False,
+    )
 
 
 @functools.lru_cache(maxsize=8192)
@@ -885,14 +1296,14 @@ def _take_part(text: str) -> tuple[str, int | None]:
     low = text.lower()
     if m is None and ("part" in low or "cd" in low or "dis" in low):
         for mid in _PART_MID_RE.finditer(text):
-            tail = _tokens(text[mid.end():])[0]
+            tail = _tokens(text[mid.end() :])[0]
             if tail and (_is_tag(tail[0]) or _is_weak_tag(tail[0])):
-                m, rest = mid, text[mid.end():]
+                m, rest = mid, text[mid.end() :]
                 break
-    if m is None or not text[:m.start()].strip(" -._"):
+    if m is None or not text[: m.start()].strip(" -._"):
         return text, None
     value = m.group(1).lower()
-    return text[:m.start()] + rest, int(value) if value.isdigit() else ord(value) - ord("a") + 1
+    return text[: m.start()] + rest, int(value) if value.isdigit() else ord(value) - ord("a") + 1
 
 
 def _edition_of(text: str) -> str | None:
@@ -914,7 +1325,7 @@ def _scan_edition(tokens: list[str]) -> str | None:
             return _EDITION_ABBREVIATIONS[keys[i]]
         for width in (3, 2, 1):
             if i + width <= len(keys):
-                found = _EDITIONS.get("".join(keys[i:i + width]))
+                found = _EDITIONS.get("".join(keys[i : i + width]))
                 if found is not None:
                     return found
     return None
@@ -943,15 +1354,19 @@ def _parse_movie_stem(stem: str, folder: str | None = None) -> _Movie:
     tag = _EDITION_TAG_RE.search(text)
     if tag is not None:
         movie.edition = tag.group(1).strip() or None
-        text = text[:tag.start()] + " " + text[tag.end():]
+        text = text[: tag.start()] + " " + text[tag.end() :]
     text, movie.part = _take_part(text)
     text = _squash(text).strip()
 
     if folder is not None:  # Movie (2010)/Movie (2010) - 1080p.mkv: the rest is a version label
         base = _folder_base(folder)
-        rest = text[len(base):]
-        if (base and text.lower().startswith(base.lower())
-                and rest.lstrip(" ")[:1] in ("-", "_", ".", "[") and _title_year(base).clean):
+        rest = text[len(base) :]
+        if (
+            base
+            and text.lower().startswith(base.lower())
+            and rest.lstrip(" ")[:1] in ("-", "_", ".", "[")
+            and _title_year(base).clean
+        ):
             label = rest.strip(" _.")
             if label.startswith("["):
                 label = "- " + label
@@ -961,7 +1376,7 @@ def _parse_movie_stem(stem: str, folder: str | None = None) -> _Movie:
     parsed = _title_year(text)
     first = _YEAR_FIRST_RE.match(text) if parsed.year is None else None
     if first is not None and _plausible(int(first.group(1))):
-        parsed = _title_year(text[first.end():])  # 1995 - Heat: a library sorted by year
+        parsed = _title_year(text[first.end() :])  # 1995 - Heat: a library sorted by year
         parsed = msgspec.structs.replace(parsed, year=parsed.year or int(first.group(1)))
     movie.title, movie.year = parsed.title, parsed.year
     movie.paren_year, movie.clean = parsed.paren_year, parsed.clean
@@ -977,7 +1392,7 @@ def _parse_movie_stem(stem: str, folder: str | None = None) -> _Movie:
         # only when it is a release tag (Film (DVDRip)), so The Office (US) keeps its country.
         alt = _TITLE_EDITION_RE.search(movie.title)
         inner = alt.group(2) if alt is not None else None
-        head = movie.title[:alt.start()].strip(" -") if alt is not None else ""
+        head = movie.title[: alt.start()].strip(" -") if alt is not None else ""
         if inner is not None and head and (len(inner.split()) >= 2 or _is_tag(inner)):
             movie.title = head
     return movie
@@ -993,17 +1408,19 @@ def _edition_from_title(movie: _Movie) -> None:
     if movie.title is None or movie.edition is not None:
         return
     title = movie.title
-    m = (_TITLE_EDITION_RE.search(title) if " - " in title or title.endswith((")", "]"))
-         else None)
+    m = _TITLE_EDITION_RE.search(title) if " - " in title or title.endswith((")", "]")) else None
     if m is not None:
         edition = _edition_of(m.group(1) or m.group(2))
-        head = movie.title[:m.start()].strip(" -")
+        head = movie.title[: m.start()].strip(" -")
         if edition is not None and head:
             movie.title, movie.edition = head, edition
             return
     words = movie.title.split()
-    if (movie.clean and not any(w.isupper() and len(w) > 1 for w in words)
-            and not title.lower().endswith(("edition", "cut"))):
+    if (
+        movie.clean
+        and not any(w.isupper() and len(w) > 1 for w in words)
+        and not title.lower().endswith(("edition", "cut"))
+    ):
         return  # a name a person typed, no capitals: nothing to split off
     found: str | None = None
     while len(words) > 1:
@@ -1047,10 +1464,17 @@ def _parse_movie(raw: str, stem: str, dirs: list[str]) -> ParsedName:
         if folder.title is not None:
             # Greenberg.2010.DVDRip.XviD-ARROW/arw-greenberg.avi, Somewhere.2010.x264/i-smwhr.avi:
             # the release folder names the film, the file is the group's short name for it.
-            abbreviated = (title is not None and title.islower() and "-" in title
-                           and " " not in title and year is None)
-            release = not folder.clean and (abbreviated or (
-                not movie.clean and folder.year is not None and year in (None, folder.year)))
+            abbreviated = (
+                title is not None
+                and title.islower()
+                and "-" in title
+                and " " not in title
+                and year is None
+            )
+            release = not folder.clean and (
+                abbreviated
+                or (not movie.clean and folder.year is not None and year in (None, folder.year))
+            )
             generic = title is None or title.lower() in _GENERIC_STEMS or release
             strong = folder.paren_year and (year is None or year == folder.year)
             same = _norm(folder.title) == _norm(title)
@@ -1061,8 +1485,16 @@ def _parse_movie(raw: str, stem: str, dirs: list[str]) -> ParsedName:
                 ids.update(folder.ids)
                 edition = edition or folder.edition
     ids.update(movie.ids)
-    return ParsedName(path=raw, kind="movie", title=title, year=year, edition=edition,
-                      version=movie.version, part=movie.part, ids=ids or None)
+    return ParsedName(
+        path=raw,
+        kind="movie",
+        title=title,
+        year=year,
+        edition=edition,
+        version=movie.version,
+        part=movie.part,
+        ids=ids or None,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1125,48 +1557,61 @@ class _Episode(msgspec.Struct):
 def _match_episode(text: str, folder_season: int | None) -> _Episode | None:
     m = _SXXEXX_RE.search(text)
     if m is not None:
-        return _Episode(int(m.group(1)), _more(_SXXEXX_MORE_RE, text, m.end(), int(m.group(2))),
-                        prefix=text[:m.start()])
+        return _Episode(
+            int(m.group(1)),
+            _more(_SXXEXX_MORE_RE, text, m.end(), int(m.group(2))),
+            prefix=text[: m.start()],
+        )
     m = _WORDS_RE.search(text) or _ANIME_SEASON_RE.search(text)
     if m is not None:
-        return _Episode(int(m.group(1)), [int(m.group(2))], prefix=text[:m.start()])
+        return _Episode(int(m.group(1)), [int(m.group(2))], prefix=text[: m.start()])
     m = _NXNN_RE.search(text)
     if m is not None:
-        return _Episode(int(m.group(1)), _more(_NXNN_MORE_RE, text, m.end(), int(m.group(2))),
-                        prefix=text[:m.start()])
+        return _Episode(
+            int(m.group(1)),
+            _more(_NXNN_MORE_RE, text, m.end(), int(m.group(2))),
+            prefix=text[: m.start()],
+        )
     m = _DATE_RE.search(text)
     if m is not None:  # a date, even an impossible one, is not three episode numbers
-        return _Episode(folder_season, None, _valid_date(m), prefix=text[:m.start()])
+        return _Episode(folder_season, None, _valid_date(m), prefix=text[: m.start()])
     m = _DATE_DMY_RE.search(text) or _DATE_COMPACT_RE.search(text)
     if m is not None and (date := _day_first_date(m)) is not None:
-        return _Episode(folder_season, None, date, prefix=text[:m.start()])
+        return _Episode(folder_season, None, date, prefix=text[: m.start()])
     m = _DASH_SE_RE.search(text) if not text.startswith("[") else None  # [Grp] X - 16-20: a batch
     if m is not None:  # after a plain space only "3-07" (Show 13-16 is a batch)
-        return _Episode(int(m.group(1) or m.group(2)), [int(m.group(3))], prefix=text[:m.start()])
+        return _Episode(int(m.group(1) or m.group(2)), [int(m.group(3))], prefix=text[: m.start()])
     m = _CAP_RE.search(text)
     if m is not None:
         first, last = int(m.group(2)), int(m.group(3) or m.group(2))
-        return _Episode(int(m.group(1)), list(range(first, max(first, last) + 1)),
-                        prefix=_SPANISH_SEASON_RE.split(text[:m.start()], 1)[0])
+        return _Episode(
+            int(m.group(1)),
+            list(range(first, max(first, last) + 1)),
+            prefix=_SPANISH_SEASON_RE.split(text[: m.start()], 1)[0],
+        )
     m = _SEASON_ONLY_RE.search(text)
     if m is not None:
         season = int(m.group(1) or m.group(2))
         e = _EONLY_RE.search(text, m.end())
         episodes = _more(_EONLY_MORE_RE, text, e.end(), int(e.group(1))) if e else None
-        return _Episode(season, episodes, prefix=text[:m.start()])
+        return _Episode(season, episodes, prefix=text[: m.start()])
     m = _EONLY_RE.search(text)
     if m is not None:
-        return _Episode(folder_season, _more(_EONLY_MORE_RE, text, m.end(), int(m.group(1))),
-                        prefix=text[:m.start()])
+        return _Episode(
+            folder_season,
+            _more(_EONLY_MORE_RE, text, m.end(), int(m.group(1))),
+            prefix=text[: m.start()],
+        )
     if " " not in text and not text.startswith("["):
         tokens = text.split(".")
-        head = ".".join(tokens[:_first_tag(tokens)]) + "."
+        head = ".".join(tokens[: _first_tag(tokens)]) + "."
         found = None
         for found in _SNN_RE.finditer(head):  # noqa: B007 (the last one before the tags)
             pass
         if found is not None and folder_season in (None, int(found.group(1))):
-            return _Episode(int(found.group(1)), [int(found.group(2))],
-                            prefix=text[:found.start()])
+            return _Episode(
+                int(found.group(1)), [int(found.group(2))], prefix=text[: found.start()]
+            )
     return _absolute(text, folder_season)
 
 
@@ -1185,12 +1630,16 @@ def _absolute(text: str, folder_season: int | None) -> _Episode | None:
     work = _LEADING_GROUP_RE.sub("", work)
     work = _CRC_RE.sub(" ", work)
     lead = _LEADING_BRACKET_RE.match(work)
-    if lead is not None and work[lead.end():].lstrip().startswith("[") and not all(
-            _is_tag(w) or _is_weak_tag(w) for w in lead.group(1).split()):
-        work = lead.group(1) + " " + work[lead.end():]
+    if (
+        lead is not None
+        and work[lead.end() :].lstrip().startswith("[")
+        and not all(_is_tag(w) or _is_weak_tag(w) for w in lead.group(1).split())
+    ):
+        work = lead.group(1) + " " + work[lead.end() :]
     work = _BRACKET_NUMBER_RE.sub(r" - \1 ", work)
     work = _BRACKET_RE.sub(
-        lambda b: b.group(0) if _PAREN_YEAR_RE.fullmatch(b.group(0)) else " ", work)
+        lambda b: b.group(0) if _PAREN_YEAR_RE.fullmatch(b.group(0)) else " ", work
+    )
     tokens = work.split()
     cut = _first_tag(tokens)
     work = " ".join(tokens[:cut])
@@ -1208,9 +1657,9 @@ def _absolute(text: str, folder_season: int | None) -> _Episode | None:
     episodes = [number]
     if last is not None and number < int(last) <= number + 50:  # "- 16-20": a batch
         episodes = list(range(number, int(last) + 1))
-    prefix = work[:found.start()]
+    prefix = work[: found.start()]
     if grouped and not prefix.strip(" -"):  # [Group] 01 - Title: the title follows
-        prefix = work[found.end():].strip(" -").split(" - ")[0]
+        prefix = work[found.end() :].strip(" -").split(" - ")[0]
     return _Episode(folder_season, episodes, prefix=prefix, absolute=True)
 
 
@@ -1243,16 +1692,22 @@ def _parse_episode(raw: str, stem: str, dirs: list[str]) -> ParsedName:
         # folder; the folder names the episode.
         folder_text = _SPACES_RE.sub(" ", _strip_ids(dirs[-1], {})).strip()
         in_folder = _match_episode(folder_text, None)
-        if in_folder is not None and not in_folder.absolute and (
-                in_folder.episodes or in_folder.air_date):
+        if (
+            in_folder is not None
+            and not in_folder.absolute
+            and (in_folder.episodes or in_folder.air_date)
+        ):
             text, found = folder_text, in_folder
-    if (found is not None and found.air_date is None and not found.absolute
-            and ("19" in text or "20" in text)):
+    if (
+        found is not None
+        and found.air_date is None
+        and not found.absolute
+        and ("19" in text or "20" in text)
+    ):
         # "Show - S02E02 - Title (14-01-2008)": the air date as well
         date = _DATE_RE.search(text) or _DATE_DMY_RE.search(text)
         if date is not None:
-            found.air_date = (_valid_date(date) if date.re is _DATE_RE
-                              else _day_first_date(date))
+            found.air_date = _valid_date(date) if date.re is _DATE_RE else _day_first_date(date)
     file_title = file_year = None
     if found is not None and found.prefix is not None and found.prefix.strip(" -._"):
         prefix = _title_year(_PREFIX_TAIL_RE.sub("", found.prefix))
@@ -1269,10 +1724,12 @@ def _parse_episode(raw: str, stem: str, dirs: list[str]) -> ParsedName:
     # The folder is the series when the layout says so (season folder, anime folder) or agrees
     # with the file; otherwise the file knows better (a flat download folder named "tv").
     use_folder = folder_title is not None and (
-        folder_season is not None or file_title is None
+        folder_season is not None
+        or file_title is None
         or (found is not None and found.absolute)
         or _norm(folder_title) == _norm(file_title)
-        or (folder_clean and _norm(folder_title).startswith(_norm(file_title))))
+        or (folder_clean and _norm(folder_title).startswith(_norm(file_title)))
+    )
     if use_folder:
         title, year = folder_title, folder_year or file_year
     else:
@@ -1280,7 +1737,14 @@ def _parse_episode(raw: str, stem: str, dirs: list[str]) -> ParsedName:
         if series_dir is not None and folder_season is None:
             ids = dict(file_ids)  # the folder was not the series: its ids are not ours
     season = found.season if found is not None else folder_season
-    return ParsedName(path=raw, kind="episode", title=title, year=year, season=season,
-                      episodes=found.episodes if found is not None else None,
-                      air_date=found.air_date if found is not None else None, part=part,
-                      ids=ids or None)
+    return ParsedName(
+        path=raw,
+        kind="episode",
+        title=title,
+        year=year,
+        season=season,
+        episodes=found.episodes if found is not None else None,
+        air_date=found.air_date if found is not None else None,
+        part=part,
+        ids=ids or None,
+    )

@@ -22,9 +22,11 @@ class PipelineSettings:
     claim and a commit for nothing)."""
 
 
-def handlers(settings: PipelineSettings = PipelineSettings(),
-             walkers: Walkers = folder_scan.IN_THREAD,
-             analyzers: Analyzers | None = None) -> dict[str, Handler]:
+def handlers(
+    settings: PipelineSettings = PipelineSettings(),
+    walkers: Walkers = folder_scan.IN_THREAD,
+    analyzers: Analyzers | None = None,
+) -> dict[str, Handler]:
     """``walkers``: where FolderScan walks (worker processes once the caller opened them);
     ``analyzers``: where MediaAnalyze reads files (default: one worker process)."""
     providers: tuple[image_fetch.ImageProvider, ...] = ()
@@ -33,20 +35,27 @@ def handlers(settings: PipelineSettings = PipelineSettings(),
 
         providers = (art.make_provider(settings.metadata),)
     table: dict[str, Handler] = {
-        "folder_scan": partial(folder_scan.handle, analyze=settings.analyze,
-                               metadata=settings.metadata is not None,
-                               remote=settings.metadata is not None
-                               and settings.metadata.tmdb is not None,
-                               images=bool(providers), walkers=walkers),
-        "metadata_enrich": partial(metadata_enrich.handle, metadata=settings.metadata,
-                                   frames=settings.analyze),
+        "folder_scan": partial(
+            folder_scan.handle,
+            analyze=settings.analyze,
+            metadata=settings.metadata is not None,
+            remote=settings.metadata is not None and settings.metadata.tmdb is not None,
+            images=bool(providers),
+            walkers=walkers,
+        ),
+        "metadata_enrich": partial(
+            metadata_enrich.handle, metadata=settings.metadata, frames=settings.analyze
+        ),
         "image_fetch": image_fetch.make_handler(providers),
     }
     if settings.analyze:
         from appliance.scan import media_analyze
 
-        table["media_analyze"] = partial(media_analyze.handle,
-                                         analyzers=analyzers or Analyzers(),
-                                         frames=bool(providers) and settings.metadata is not None
-                                         and settings.metadata.frame_grabs)
+        table["media_analyze"] = partial(
+            media_analyze.handle,
+            analyzers=analyzers or Analyzers(),
+            frames=bool(providers)
+            and settings.metadata is not None
+            and settings.metadata.frame_grabs,
+        )
     return table

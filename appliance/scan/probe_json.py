@@ -148,8 +148,9 @@ def bit_depth(stream: Json) -> int | None:
 
 def _bitrate(stream: Json) -> int | None:
     """``bit_rate`` (MP4), else Matroska's ``BPS`` statistics tag (mkvmerge writes it)."""
-    return (_int(stream.get("bit_rate")) or _int(_tag(stream, "bps"))
-            or _int(_tag(stream, "bps-eng")))
+    return (
+        _int(stream.get("bit_rate")) or _int(_tag(stream, "bps")) or _int(_tag(stream, "bps-eng"))
+    )
 
 
 # --- side data ---
@@ -168,8 +169,18 @@ def _side_data(entries: Any) -> dict[str, Json]:
 def _mastering(entry: Json | None) -> MasteringDisplay | None:
     if entry is None:
         return None
-    keys = ("red_x", "red_y", "green_x", "green_y", "blue_x", "blue_y",
-            "white_point_x", "white_point_y", "min_luminance", "max_luminance")
+    keys = (
+        "red_x",
+        "red_y",
+        "green_x",
+        "green_y",
+        "blue_x",
+        "blue_y",
+        "white_point_x",
+        "white_point_y",
+        "min_luminance",
+        "max_luminance",
+    )
     values = {key: _float(entry.get(key)) for key in keys}
     if all(value is None for value in values.values()):
         return None
@@ -179,8 +190,9 @@ def _mastering(entry: Json | None) -> MasteringDisplay | None:
 def _content_light(entry: Json | None) -> ContentLight | None:
     if entry is None:
         return None
-    cll = ContentLight(max_cll=_int(entry.get("max_content")),
-                       max_fall=_int(entry.get("max_average")))
+    cll = ContentLight(
+        max_cll=_int(entry.get("max_content")), max_fall=_int(entry.get("max_average"))
+    )
     return None if cll.max_cll is None and cll.max_fall is None else cll
 
 
@@ -269,7 +281,8 @@ def video_track(stream: Json, frame: Json | None = None) -> VideoTrack:
         hdr_fallback=fallback,
         mastering_display=_mastering(stream_side.get(MASTERING) or frame_side.get(MASTERING)),
         content_light=_content_light(
-            stream_side.get(CONTENT_LIGHT) or frame_side.get(CONTENT_LIGHT)),
+            stream_side.get(CONTENT_LIGHT) or frame_side.get(CONTENT_LIGHT)
+        ),
         dolby_vision=dovi,
         bitrate=_bitrate(stream),
         language=normalize_language(_tag(stream, "language")),
@@ -317,9 +330,13 @@ def _chapters(entries: Any) -> list[Chapter]:
     if not isinstance(entries, list):
         return []
     return [
-        Chapter(start_s=_float(entry.get("start_time")), end_s=_float(entry.get("end_time")),
-                title=_tag(entry, "title"))
-        for entry in entries if isinstance(entry, dict)
+        Chapter(
+            start_s=_float(entry.get("start_time")),
+            end_s=_float(entry.get("end_time")),
+            title=_tag(entry, "title"),
+        )
+        for entry in entries
+        if isinstance(entry, dict)
     ]
 
 

@@ -25,15 +25,53 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SYSTEM_FOLDERS = (
-    "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/lost+found",
-    "/proc", "/run", "/sbin", "/sys", "/usr", "/var/backups", "/var/cache", "/var/lib",
-    "/var/log", "/var/mail", "/var/run", "/var/spool",
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/lost+found",
+    "/proc",
+    "/run",
+    "/sbin",
+    "/sys",
+    "/usr",
+    "/var/backups",
+    "/var/cache",
+    "/var/lib",
+    "/var/log",
+    "/var/mail",
+    "/var/run",
+    "/var/spool",
 )
-PSEUDO_FILESYSTEMS = frozenset({
-    "autofs", "binfmt_misc", "bpf", "cgroup", "cgroup2", "configfs", "debugfs", "devpts",
-    "devtmpfs", "efivarfs", "fusectl", "hugetlbfs", "mqueue", "nsfs", "proc", "pstore",
-    "rpc_pipefs", "securityfs", "selinuxfs", "sysfs", "tracefs",
-})
+PSEUDO_FILESYSTEMS = frozenset(
+    {
+        "autofs",
+        "binfmt_misc",
+        "bpf",
+        "cgroup",
+        "cgroup2",
+        "configfs",
+        "debugfs",
+        "devpts",
+        "devtmpfs",
+        "efivarfs",
+        "fusectl",
+        "hugetlbfs",
+        "mqueue",
+        "nsfs",
+        "proc",
+        "pstore",
+        "rpc_pipefs",
+        "securityfs",
+        "selinuxfs",
+        "sysfs",
+        "tracefs",
+    }
+)
 MOUNTINFO = Path("/proc/self/mountinfo")
 
 
@@ -79,7 +117,8 @@ def mount_of(path: str, mounts: list[Mount]) -> Mount | None:
     best: Mount | None = None
     for mount in mounts:
         if _inside(path, mount.mount_point) and (
-                best is None or len(mount.mount_point) >= len(best.mount_point)):
+            best is None or len(mount.mount_point) >= len(best.mount_point)
+        ):
             best = mount
     return best
 
@@ -107,6 +146,7 @@ def refusal(path: str, data_dir: Path | None, mounts: list[Mount]) -> str | None
     mount = mount_of(path, mounts)
     if mount is not None:
         if mount.fs_type in PSEUDO_FILESYSTEMS:
-            return (f"is on a {mount.fs_type} filesystem ({mount.mount_point}), not a disk "
-                    "with media")
+            return (
+                f"is on a {mount.fs_type} filesystem ({mount.mount_point}), not a disk with media"
+            )
     return None

@@ -18,8 +18,9 @@ def _inside(a: str, b: str) -> bool:
     return a == b or a.startswith(b.rstrip("/") + "/")
 
 
-def validate_roots(roots: list[str], others: Iterable[tuple[str, str]],
-                   data_dir: Path | None = None) -> list[str]:
+def validate_roots(
+    roots: list[str], others: Iterable[tuple[str, str]], data_dir: Path | None = None
+) -> list[str]:
     """Normalised roots (symlinks resolved), or RootError. ``others`` are (library name, root)
     of other libraries; ``data_dir`` is the appliance's, which no root may touch (see
     :mod:`appliance.scan.root_policy` for the folders and filesystems refused). Blocking."""
@@ -49,7 +50,7 @@ def validate_roots(roots: list[str], others: Iterable[tuple[str, str]],
             shown = raw if raw == path else f"{raw} ({path})"
             raise RootError(f"root {shown}: {why}")
     for i, a in enumerate(clean):
-        for b in clean[i + 1:]:
+        for b in clean[i + 1 :]:
             if _inside(a, b) or _inside(b, a):
                 raise RootError(f"roots {a} and {b} overlap")
     for name, other in others:

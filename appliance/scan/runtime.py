@@ -59,10 +59,13 @@ class ScanRuntime:
         self.walkers = Walkers(self.walk_processes, self.worker_idle_seconds)
         self.analyzers = Analyzers(self.budget.limits[Workload.ANALYSIS])
         self.dispatcher = Dispatcher(
-            self.db, handlers(self.settings, self.walkers, self.analyzers), bus=self.bus,
+            self.db,
+            handlers(self.settings, self.walkers, self.analyzers),
+            bus=self.bus,
             budget=self.budget,
             scheduler=WeightedFairScheduler(per_library_cap=self.per_library_cap),
-            lease_ttl=self.lease_ttl, housekeeping_seconds=self.housekeeping_seconds,
+            lease_ttl=self.lease_ttl,
+            housekeeping_seconds=self.housekeeping_seconds,
         )
         self.service = ScanService(self.db, self.bus, wake_dispatcher=self.dispatcher.wake)
 
@@ -79,8 +82,11 @@ class ScanRuntime:
             task_status.started()
 
     async def _sync_watchers(self, watchers: LibraryWatchers) -> None:
-        wanted = {lib.id: [Path(r) for r in lib.roots]
-                  for lib in await libraries.list_all(self.db) if lib.watch}
+        wanted = {
+            lib.id: [Path(r) for r in lib.roots]
+            for lib in await libraries.list_all(self.db)
+            if lib.watch
+        }
         await watchers.sync(wanted)
 
     async def _follow_libraries(self, watchers: LibraryWatchers) -> None:
@@ -109,8 +115,14 @@ class ScanRuntime:
         if isinstance(event, FolderChanged):
             await self.service.rescan_folder(library_id, str(event.folder))
         elif isinstance(event, LibraryRescan):
-            log.info("library rescan requested by watcher",
-                     extra={"library_id": str(library_id), "reason": event.reason})
+            log.info(
+                "library rescan requested by watcher",
+                extra={"library_id": str(library_id), "reason": event.reason},
+            )
             # events were lost: walk the roots again even if this scan walked them already
-            await self.service.start(library_id, trigger=f"watcher: {event.reason}",
-                                     priority=Priority.P0, walk_again=True)
+            await self.service.start(
+                library_id,
+                trigger=f"watcher: {event.reason}",
+                priority=Priority.P0,
+                walk_again=True,
+            )

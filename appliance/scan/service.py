@@ -49,17 +49,28 @@ class ScanService:
     _rates: dict[uuid.UUID, _Rate] = field(default_factory=dict)
 
     async def start(
-        self, library_id: uuid.UUID, *, trigger: str = "manual", force: bool = False,
-        priority: Priority = Priority.P1, walk_again: bool = False,
+        self,
+        library_id: uuid.UUID,
+        *,
+        trigger: str = "manual",
+        force: bool = False,
+        priority: Priority = Priority.P1,
+        walk_again: bool = False,
     ) -> Scan:
         """Start a scan of the whole library, or join the one already running."""
-        scan, _ = await self.start_or_join(library_id, trigger=trigger, force=force,
-                                           priority=priority, walk_again=walk_again)
+        scan, _ = await self.start_or_join(
+            library_id, trigger=trigger, force=force, priority=priority, walk_again=walk_again
+        )
         return scan
 
     async def start_or_join(
-        self, library_id: uuid.UUID, *, trigger: str = "manual", force: bool = False,
-        priority: Priority = Priority.P1, walk_again: bool = False,
+        self,
+        library_id: uuid.UUID,
+        *,
+        trigger: str = "manual",
+        force: bool = False,
+        priority: Priority = Priority.P1,
+        walk_again: bool = False,
     ) -> tuple[Scan, bool]:
         """The library's scan and whether this call started it (False: joined the running one).
 
@@ -73,15 +84,18 @@ class ScanService:
         if library is None:
             raise LookupError(f"no library {library_id}")
         scan, created = await scans.create_or_join(self.db, library_id, trigger, force)
-        jobs = [folder_scan_job(library_id, scan.id, to_db(root), priority, force, root=True)
-                for root in library.roots]
+        jobs = [
+            folder_scan_job(library_id, scan.id, to_db(root), priority, force, root=True)
+            for root in library.roots
+        ]
         if not created and not walk_again and not (force and not scan.force):
             done = await scans.walked(self.db, scan.id, [j.dedupe_key or "" for j in jobs])
             jobs = [j for j in jobs if j.dedupe_key not in done]
         await queue.enqueue(self.db, jobs)
         if created:
-            self.bus.publish("scan.started", scan_id=str(scan.id), library_id=str(library_id),
-                             trigger=trigger)
+            self.bus.publish(
+                "scan.started", scan_id=str(scan.id), library_id=str(library_id), trigger=trigger
+            )
             log.info("scan started", extra={"library": library.name, "trigger": trigger})
         self.wake_dispatcher()
         return scan, created
@@ -96,10 +110,12 @@ class ScanService:
         if library is None:
             raise LookupError(f"no library {library_id}")
         folder = await trio.to_thread.run_sync(
-            existing_ancestor, folder, [r.rstrip("/") for r in library.roots])
+            existing_ancestor, folder, [r.rstrip("/") for r in library.roots]
+        )
         scan, _ = await scans.create_or_join(self.db, library_id, "watcher", False)
-        await queue.enqueue(self.db, [folder_scan_job(library_id, scan.id, to_db(folder),
-                                                      Priority.P0)])
+        await queue.enqueue(
+            self.db, [folder_scan_job(library_id, scan.id, to_db(folder), Priority.P0)]
+        )
         self.wake_dispatcher()
         return scan
 
@@ -139,11 +155,14 @@ class ScanService:
                     self._rates.pop(scan.id, None)
                     self.bus.publish("scan.completed", **progress_data(finished, counts, None))
                     self.bus.publish("library.changed", library_id=str(scan.library_id))
-                    log.info("scan completed", extra={"scan": str(scan.id),
-                                                      "files": finished.files_found})
+                    log.info(
+                        "scan completed",
+                        extra={"scan": str(scan.id), "files": finished.files_found},
+                    )
                     continue
-            self.bus.publish("scan.progress", **progress_data(scan, counts, self._rate(scan.id,
-                                                                                       counts)))
+            self.bus.publish(
+                "scan.progress", **progress_data(scan, counts, self._rate(scan.id, counts))
+            )
 
     def _rate(self, scan_id: uuid.UUID, counts: dict[str, int]) -> float | None:
         done = counts.get("completed", 0) + counts.get("failed", 0) + counts.get("dead_letter", 0)
@@ -191,17 +210,21 @@ def existing_ancestor(folder: str, roots: list[str]) -> str:
     return folder
 
 
-def progress_data(
-    scan: Scan, counts: dict[str, int], rate: float | None
-) -> dict[str, object]:
+def progress_data(scan: Scan, counts: dict[str, int], rate: float | None) -> dict[str, object]:
     done = counts.get("completed", 0)
     failed = counts.get("failed", 0) + counts.get("dead_letter", 0)
     queued = sum(counts.get(s, 0) for s in ACTIVE_JOB_STATES)
     eta = queued / rate if rate and rate > 0 else None
     return {
-        "scan_id": str(scan.id), "library_id": str(scan.library_id), "state": scan.state,
-        "folders_walked": scan.folders_walked, "files_found": scan.files_found,
-        "errors": scan.errors, "jobs_done": done, "jobs_failed": failed, "jobs_queued": queued,
+        "scan_id": str(scan.id),
+        "library_id": str(scan.library_id),
+        "state": scan.state,
+        "folders_walked": scan.folders_walked,
+        "files_found": scan.files_found,
+        "errors": scan.errors,
+        "jobs_done": done,
+        "jobs_failed": failed,
+        "jobs_queued": queued,
         "rate_jobs_per_s": None if rate is None else round(rate, 2),
         "eta_s": None if eta is None else round(eta, 1),
     }

@@ -69,8 +69,9 @@ class Walkers:
         if self.processes == 0:
             yield self
             return
-        async with worker_pool("walk", idle_timeout=self.idle_seconds,
-                               init=walking.ignore_stop_signals) as context:
+        async with worker_pool(
+            "walk", idle_timeout=self.idle_seconds, init=walking.ignore_stop_signals
+        ) as context:
             self._context = context
             try:
                 yield self
@@ -93,8 +94,9 @@ class Walkers:
             return await trio.to_thread.run_sync(walking.run, spec)
         # kill_on_cancel: a walk only reads, so a cancelled job (lease lost, scan cancelled)
         # need not wait for it; the pool starts a fresh worker next time
-        walked: Walk = await self._context.run_sync(walking.run, spec, limiter=self._limiter,
-                                                    kill_on_cancel=True)
+        walked: Walk = await self._context.run_sync(
+            walking.run, spec, limiter=self._limiter, kill_on_cancel=True
+        )
         return walked
 
     async def walk(self, spec: WalkSpec) -> Walk:
@@ -109,15 +111,26 @@ class Walkers:
     async def _split(self, spec: WalkSpec, folders: list[str], done: Walk) -> Walk:
         """Walk ``folders`` in round-robin parts, one per process, each with its share of what
         ``done`` left of the budgets; merged after ``done``."""
-        budget = (spec.max_folders - done.folders, spec.max_files - done.files,
-                  spec.max_changed - done.changed_files)
+        budget = (
+            spec.max_folders - done.folders,
+            spec.max_files - done.files,
+            spec.max_changed - done.changed_files,
+        )
         if not folders or min(budget) <= 0:
             return done
         parts = min(self.processes, len(folders) // MIN_FOLDERS_PER_PART) or 1
         max_folders, max_files, max_changed = (max(1, -(-b // parts)) for b in budget)
-        specs = [replace(spec, folders=folders[i::parts], start_is_root=False,
-                         max_folders=max_folders, max_files=max_files, max_changed=max_changed)
-                 for i in range(parts)]
+        specs = [
+            replace(
+                spec,
+                folders=folders[i::parts],
+                start_is_root=False,
+                max_folders=max_folders,
+                max_files=max_files,
+                max_changed=max_changed,
+            )
+            for i in range(parts)
+        ]
         results: list[Walk | None] = [None] * parts
 
         async def one(index: int) -> None:

@@ -41,8 +41,9 @@ SIDECAR_EXTENSIONS = frozenset({".nfo", *IMAGE_EXTS})
 """What the local metadata providers read (appliance.metadata.local): NFOs and artwork."""
 
 
-def fingerprint(files: list[tuple[str, int, int]], subdirs: list[str],
-                art: list[str] | None = None) -> str:
+def fingerprint(
+    files: list[tuple[str, int, int]], subdirs: list[str], art: list[str] | None = None
+) -> str:
     # repr() of the sorted tuples is one C-level pass; building per-entry strings in Python
     # was half the cost of an unchanged rescan.
     blob = f"{sorted(files)!r}|{sorted(subdirs)!r}"
@@ -98,9 +99,12 @@ class Walk:
     changed_files: int = 0
 
 
-def list_folder(path: str, video: frozenset[str] = naming.VIDEO_EXTENSIONS,
-                ignored: frozenset[str] = naming.IGNORED_DIR_NAMES,
-                links: LinkJudge | None = None) -> Listing:
+def list_folder(
+    path: str,
+    video: frozenset[str] = naming.VIDEO_EXTENSIONS,
+    ignored: frozenset[str] = naming.IGNORED_DIR_NAMES,
+    links: LinkJudge | None = None,
+) -> Listing:
     # An unchanged rescan is this loop and little else: the per-entry work is kept to the
     # checks that decide (name, then d_type from the directory read, then one stat per video
     # file), with the module lookups bound once as defaults. Symbolic links are judged by
@@ -121,8 +125,7 @@ def list_folder(path: str, video: frozenset[str] = naming.VIDEO_EXTENSIONS,
                     if entry.is_dir():
                         if name.lower() in ignored:
                             continue
-                        if entry.is_symlink() and links.skips(path, name, True,
-                                                              listing.warnings):
+                        if entry.is_symlink() and links.skips(path, name, True, listing.warnings):
                             continue
                         subdirs.append(name)
                     else:
@@ -133,8 +136,9 @@ def list_folder(path: str, video: frozenset[str] = naming.VIDEO_EXTENSIONS,
                             listing.sidecar_names.append(name)
                             continue
                         if dot > 0 and name[dot:].lower() in video and entry.is_file():
-                            if entry.is_symlink() and links.skips(path, name, False,
-                                                                  listing.warnings):
+                            if entry.is_symlink() and links.skips(
+                                path, name, False, listing.warnings
+                            ):
                                 continue
                             stat = entry.stat()
                             files.append((name, stat.st_size, stat.st_mtime_ns))
@@ -147,12 +151,18 @@ def list_folder(path: str, video: frozenset[str] = naming.VIDEO_EXTENSIONS,
     return listing
 
 
-def walk(start: list[str], max_folders: int = MAX_FOLDERS_PER_JOB,
-         max_files: int = MAX_FILES_PER_JOB, *, start_is_root: bool = False,
-         known: Mapping[str, str] | None = None, force: bool = False,
-         parse: Parser | None = None,
-         max_changed: int = MAX_CHANGED_FILES_PER_JOB,
-         library_roots: Sequence[str] = ()) -> Walk:
+def walk(
+    start: list[str],
+    max_folders: int = MAX_FOLDERS_PER_JOB,
+    max_files: int = MAX_FILES_PER_JOB,
+    *,
+    start_is_root: bool = False,
+    known: Mapping[str, str] | None = None,
+    force: bool = False,
+    parse: Parser | None = None,
+    max_changed: int = MAX_CHANGED_FILES_PER_JOB,
+    library_roots: Sequence[str] = (),
+) -> Walk:
     """Breadth-first listing of up to a budget of folders/files/changed files; the rest is
     ``pending``. ``known`` maps folder (database form) → stored fingerprint.
 
@@ -166,8 +176,12 @@ def walk(start: list[str], max_folders: int = MAX_FOLDERS_PER_JOB,
     result = Walk(kept, [])
     changed_files = 0
     known = known or {}
-    while (todo and result.folders < max_folders and result.files < max_files
-           and changed_files < max_changed):
+    while (
+        todo
+        and result.folders < max_folders
+        and result.files < max_files
+        and changed_files < max_changed
+    ):
         path = todo.popleft()
         listing = list_folder(path, links=links)
         if listing.ignored and path not in roots:
@@ -179,7 +193,8 @@ def walk(start: list[str], max_folders: int = MAX_FOLDERS_PER_JOB,
         prefix = path if path.endswith("/") else path + "/"  # os.path.join, for plain names
         todo.extend([prefix + d for d in listing.subdirs])
         listing.changed = listing.error is None and (
-            force or known.get(to_db(path)) != listing.fingerprint)
+            force or known.get(to_db(path)) != listing.fingerprint
+        )
         if listing.changed:
             changed_files += len(listing.files)
             if parse is not None:
@@ -228,6 +243,14 @@ def run(spec: WalkSpec) -> Walk:
     known = msgspec.json.decode(spec.known_json, type=dict[str, str])
     kind, roots = spec.library_kind, list(spec.roots)
     parse = None if kind is None else (lambda path: parse_columns(path, kind, roots))
-    return walk(spec.folders, spec.max_folders, spec.max_files,
-                start_is_root=spec.start_is_root, known=known, force=spec.force, parse=parse,
-                max_changed=spec.max_changed, library_roots=spec.roots)
+    return walk(
+        spec.folders,
+        spec.max_folders,
+        spec.max_files,
+        start_is_root=spec.start_is_root,
+        known=known,
+        force=spec.force,
+        parse=parse,
+        max_changed=spec.max_changed,
+        library_roots=spec.roots,
+    )

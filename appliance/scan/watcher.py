@@ -723,4 +723,3 @@ class LibraryWatchers:
             if self._running.get(library_id) is running:
                 del self._running[library_id]
             running.done.set()
-

@@ -25,13 +25,18 @@ GRACE_SECONDS = 5.0
 
 
 @asynccontextmanager
-async def worker_pool(what: str, *, idle_timeout: float, init: Callable[[], object] = bool,
-                      retire: Callable[[], bool] = bool
-                      ) -> AsyncIterator[trio_parallel.WorkerContext]:
+async def worker_pool(
+    what: str,
+    *,
+    idle_timeout: float,
+    init: Callable[[], object] = bool,
+    retire: Callable[[], bool] = bool,
+) -> AsyncIterator[trio_parallel.WorkerContext]:
     """Worker processes (spawned on first use) for the life of the block; ``what`` names them
     in the log ("walk", "analysis")."""
     manager = trio_parallel.open_worker_context(
-        idle_timeout=idle_timeout, grace_period=GRACE_SECONDS, init=init, retire=retire)
+        idle_timeout=idle_timeout, grace_period=GRACE_SECONDS, init=init, retire=retire
+    )
     context = await manager.__aenter__()
     try:
         yield context
@@ -41,10 +46,10 @@ async def worker_pool(what: str, *, idle_timeout: float, init: Callable[[], obje
     await _close(manager, None, what)
 
 
-async def _close(manager: AbstractAsyncContextManager[object], exc: BaseException | None,
-                 what: str) -> None:
+async def _close(
+    manager: AbstractAsyncContextManager[object], exc: BaseException | None, what: str
+) -> None:
     try:
-        await manager.__aexit__(type(exc) if exc else None, exc,
-                                exc.__traceback__ if exc else None)
+        await manager.__aexit__(type(exc) if exc else None, exc, exc.__traceback__ if exc else None)
     except trio_parallel.BrokenWorkerError as broken:
         log.warning("%s workers did not exit cleanly", what, extra={"error": str(broken)})

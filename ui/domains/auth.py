@@ -87,8 +87,11 @@ class Logout(AuthMessage):
 
 def device_info(device_id: str) -> DeviceInfo:
     name = (socket.gethostname() or "desktop")[:60]
-    return DeviceInfo(id=device_id, name=f"Ferrex Player on {name}",
-                      platform=(platform.system() or "unknown").lower()[:50])
+    return DeviceInfo(
+        id=device_id,
+        name=f"Ferrex Player on {name}",
+        platform=(platform.system() or "unknown").lower()[:50],
+    )
 
 
 class AuthDomain(Domain):
@@ -113,8 +116,9 @@ class AuthDomain(Domain):
             self._link = None
         if services.api is not None:
             await services.api.aclose()
-        services.api = ApiClient(url, device_id=services.local.device_id,
-                                 on_tokens=self._save_tokens)
+        services.api = ApiClient(
+            url, device_id=services.local.device_id, on_tokens=self._save_tokens
+        )
         self.server_url = services.api.base_url
         return services.api
 
@@ -124,9 +128,16 @@ class AuthDomain(Domain):
             key = pair.device_key  # only password logins hand out a new one
             if key is None:
                 key = await store.device_key(self.server_url, pair.user.username)
-            await store.save(self.server_url, pair.user.username, StoredTokens(
-                access_token=pair.access_token, refresh_token=pair.refresh_token,
-                scope=pair.scope, device_key=key or ""))
+            await store.save(
+                self.server_url,
+                pair.user.username,
+                StoredTokens(
+                    access_token=pair.access_token,
+                    refresh_token=pair.refresh_token,
+                    scope=pair.scope,
+                    device_key=key or "",
+                ),
+            )
 
     async def _device_key(self, username: str) -> str | None:
         store = self.ctx.services.credentials
@@ -146,9 +157,12 @@ class AuthDomain(Domain):
         assert api is not None and self.server_url is not None
         services.me = await api.me()
         self.username = services.me.user.username
-        services.local.remember_user(self.server_url, self.username,
-                                     services.me.user.display_name,
-                                     trusted=services.me.device.state == "trusted")
+        services.local.remember_user(
+            self.server_url,
+            self.username,
+            services.me.user.display_name,
+            trusted=services.me.device.state == "trusted",
+        )
         services.save_local()
         await self._set_online(True)
         await self.ctx.emit(LoggedIn(username=self.username, me=services.me))
@@ -234,8 +248,14 @@ class AuthDomain(Domain):
                 services.local.remember_server(url, health.get("server_id"))
                 services.save_local()
                 await self._set_online(True)
-                await self.ctx.emit(ServerChosen(url=url, reachable=True, claimed=setup.claimed,
-                                                 local_client=setup.local_client))
+                await self.ctx.emit(
+                    ServerChosen(
+                        url=url,
+                        reachable=True,
+                        claimed=setup.claimed,
+                        local_client=setup.local_client,
+                    )
+                )
             case ClaimServer(username=username, password=password, display_name=display):
                 api = services.api
                 if api is None:
@@ -243,8 +263,9 @@ class AuthDomain(Domain):
                 try:
                     await api.claim(username, password, display)
                     self.claimed = True
-                    pair = await api.login(username, password,
-                                           device_info(services.local.device_id))
+                    pair = await api.login(
+                        username, password, device_info(services.local.device_id)
+                    )
                     await self._logged_in(pair)
                 except FerrexClientError as exc:
                     await self._fail("claim", exc)
@@ -253,9 +274,12 @@ class AuthDomain(Domain):
                 if api is None:
                     return
                 try:
-                    pair = await api.login(username.strip(), password,
-                                           device_info(services.local.device_id),
-                                           await self._device_key(username.strip()))
+                    pair = await api.login(
+                        username.strip(),
+                        password,
+                        device_info(services.local.device_id),
+                        await self._device_key(username.strip()),
+                    )
                     await self._logged_in(pair)
                 except FerrexClientError as exc:
                     await self._fail("login", exc)
@@ -275,12 +299,14 @@ class AuthDomain(Domain):
                     await services.api.set_pin(pin)
                     services.me = await services.api.me()
                     assert self.server_url is not None
-                    services.local.remember_user(self.server_url, services.me.user.username,
-                                                 trusted=True)
+                    services.local.remember_user(
+                        self.server_url, services.me.user.username, trusted=True
+                    )
                     services.save_local()
                     await self.ctx.emit(PinSet(username=services.me.user.username))
-                    await self.ctx.notice("PIN saved: this device is now trusted.",
-                                          source=self.name)
+                    await self.ctx.notice(
+                        "PIN saved: this device is now trusted.", source=self.name
+                    )
                 except FerrexClientError as exc:
                     await self._fail("set_pin", exc)
             case ChangePassword(current=current, new=new):
@@ -288,8 +314,9 @@ class AuthDomain(Domain):
                     return
                 try:
                     await services.api.change_password(current, new)
-                    await self.ctx.notice("Password changed. Other sessions were logged out.",
-                                          source=self.name)
+                    await self.ctx.notice(
+                        "Password changed. Other sessions were logged out.", source=self.name
+                    )
                 except FerrexClientError as exc:
                     await self._fail("password", exc)
             case Logout():
@@ -325,8 +352,11 @@ class AuthDomain(Domain):
             return
         client = await self._new_client(url)
         user = entry.last_user
-        stored = (await services.credentials.load(url, user)
-                  if user and services.credentials is not None else None)
+        stored = (
+            await services.credentials.load(url, user)
+            if user and services.credentials is not None
+            else None
+        )
         if user and stored is not None and stored.has_session:
             self.username = user
             client.access_token = stored.access_token
@@ -348,16 +378,25 @@ class AuthDomain(Domain):
         try:
             setup = await client.setup_status()
             await self._set_online(True)
-            await self.ctx.emit(ServerChosen(url=url, reachable=True, claimed=setup.claimed,
-                                             local_client=setup.local_client))
+            await self.ctx.emit(
+                ServerChosen(
+                    url=url, reachable=True, claimed=setup.claimed, local_client=setup.local_client
+                )
+            )
         except FerrexClientError as exc:
             await self._set_online(False, str(exc))
             await self.ctx.emit(ServerChosen(url=url, reachable=False))
 
     async def on_event(self, event: CrossDomainEvent) -> None:
         services = self.ctx.services
-        if (isinstance(event, ConnectivityChanged) and event.online and services.me is None
-                and self.username and services.api is not None and services.api.refresh_token):
+        if (
+            isinstance(event, ConnectivityChanged)
+            and event.online
+            and services.me is None
+            and self.username
+            and services.api is not None
+            and services.api.refresh_token
+        ):
             # came back online after an offline start: finish the login quietly
             try:
                 await self._logged_in(None)

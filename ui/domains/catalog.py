@@ -44,8 +44,10 @@ def _cards(replica: Any, cards: list[Any]) -> list[CardView]:
 
 async def libraries(services: Services) -> list[LibraryView]:
     if replica_ready(services):
-        return [LibraryView(id=lib.id, name=lib.name, kind=lib.kind)
-                for lib in services.replica.libraries()]
+        return [
+            LibraryView(id=lib.id, name=lib.name, kind=lib.kind)
+            for lib in services.replica.libraries()
+        ]
     if services.api is None:
         raise ServerUnreachable("", "no server chosen")
     found = await services.api.libraries()
@@ -60,24 +62,31 @@ async def home_rows(services: Services, libs: list[LibraryView]) -> list[HomeRow
         rows.append(("Continue Watching", _cards(replica, replica.continue_watching())))
         rows.append(("Next Up", _cards(replica, replica.next_up())))
         for lib in libs:
-            rows.append((f"Recently Added in {lib.name}",
-                         _cards(replica, replica.recently_added(lib.id))))
+            rows.append(
+                (f"Recently Added in {lib.name}", _cards(replica, replica.recently_added(lib.id)))
+            )
     else:
         api = services.api
         if api is None:
             raise ServerUnreachable("", "no server chosen")
-        rows.append(("Continue Watching",
-                     [card_from_api(i) for i in (await api.continue_watching()).items]))
+        rows.append(
+            ("Continue Watching", [card_from_api(i) for i in (await api.continue_watching()).items])
+        )
         rows.append(("Next Up", [card_from_api(i) for i in (await api.next_up()).items]))
         for lib in libs:
             recent = await api.recently_added(lib.id)
-            rows.append((f"Recently Added in {lib.name}",
-                         [card_from_api(i) for i in recent.items if i.kind != "episode"]))
+            rows.append(
+                (
+                    f"Recently Added in {lib.name}",
+                    [card_from_api(i) for i in recent.items if i.kind != "episode"],
+                )
+            )
     return [(title, cards) for title, cards in rows if cards]
 
 
-async def library_cards(services: Services, library: LibraryView, offset: int = 0,
-                        limit: int = 500) -> tuple[list[CardView], int]:
+async def library_cards(
+    services: Services, library: LibraryView, offset: int = 0, limit: int = 500
+) -> tuple[list[CardView], int]:
     """One page of a library's top-level items (movies, or series), by title."""
     top: MediaKind = "movie" if library.kind == "movies" else "series"
     if replica_ready(services):
@@ -86,8 +95,9 @@ async def library_cards(services: Services, library: LibraryView, offset: int = 
         return _cards(replica, cards), int(replica.count(library.id))
     if services.api is None:
         raise ServerUnreachable("", "no server chosen")
-    result = await services.api.query(MediaQuery(library_ids=[library.id], kinds=[top],
-                                                 limit=limit, offset=offset))
+    result = await services.api.query(
+        MediaQuery(library_ids=[library.id], kinds=[top], limit=limit, offset=offset)
+    )
     return [card_from_api(i) for i in result.items], result.total or len(result.items)
 
 

@@ -99,8 +99,9 @@ class DomainContext:
     async def emit(self, event: CrossDomainEvent) -> None:
         await self._registry.broadcast(event)
 
-    async def notice(self, text: str, level: str = "info",
-                     source: DomainName | None = None) -> None:
+    async def notice(
+        self, text: str, level: str = "info", source: DomainName | None = None
+    ) -> None:
         await self._registry.broadcast(Notice(text=text, level=level, source=source))
 
     def spawn(self, fn: Callable[[], Any], name: str) -> None:

@@ -93,15 +93,17 @@ class DecisionEngine:
 
     # --- choice ---------------------------------------------------------------------------
 
-    def decide(self, q: MediaQuery, *, replica_complete: bool, replica_items: int,
-               online: bool) -> Decision:
+    def decide(
+        self, q: MediaQuery, *, replica_complete: bool, replica_items: int, online: bool
+    ) -> Decision:
         points = sum(c.points for c in query_cost(q))
         client = self.estimate_client_ms(q, replica_items) if replica_complete else float("inf")
         server = self.estimate_server_ms(q) if online else float("inf")
 
         def make(strategy: Strategy, reason: str) -> Decision:
-            return Decision(strategy=strategy, client_ms=client, server_ms=server,
-                            points=points, reason=reason)
+            return Decision(
+                strategy=strategy, client_ms=client, server_ms=server, points=points, reason=reason
+            )
 
         if not online and not replica_complete:
             raise NoSource("offline, and the replica cannot answer this query")
@@ -112,17 +114,25 @@ class DecisionEngine:
         if not self.guard.evaluate(q).accepted:
             return make(Strategy.CLIENT_ONLY, "over the server's complexity budget")
         if abs(client - server) <= RACE_WINDOW_MS:
-            return make(Strategy.PARALLEL_RACE,
-                        f"estimates within {RACE_WINDOW_MS:.0f} ms ({client:.1f} vs {server:.1f})")
+            return make(
+                Strategy.PARALLEL_RACE,
+                f"estimates within {RACE_WINDOW_MS:.0f} ms ({client:.1f} vs {server:.1f})",
+            )
         if client < server:
             return make(Strategy.CLIENT_ONLY, f"replica cheaper ({client:.1f} vs {server:.1f} ms)")
         return make(Strategy.SERVER_ONLY, f"server cheaper ({server:.1f} vs {client:.1f} ms)")
 
     # --- execution ------------------------------------------------------------------------
 
-    async def execute(self, q: MediaQuery, decision: Decision, *, replica_items: int,
-                      client: Callable[[], Awaitable[R]],
-                      server: Callable[[], Awaitable[R]]) -> Outcome[R]:
+    async def execute(
+        self,
+        q: MediaQuery,
+        decision: Decision,
+        *,
+        replica_items: int,
+        client: Callable[[], Awaitable[R]],
+        server: Callable[[], Awaitable[R]],
+    ) -> Outcome[R]:
         started = time.perf_counter()
 
         async def timed(side: str, fn: Callable[[], Awaitable[R]]) -> R:
@@ -136,8 +146,12 @@ class DecisionEngine:
             return result
 
         def outcome(result: R, winner: str) -> Outcome[R]:
-            return Outcome(result=result, winner=winner, decision=decision,
-                           elapsed_ms=(time.perf_counter() - started) * 1000)
+            return Outcome(
+                result=result,
+                winner=winner,
+                decision=decision,
+                elapsed_ms=(time.perf_counter() - started) * 1000,
+            )
 
         if decision.strategy is Strategy.CLIENT_ONLY:
             return outcome(await timed("client", client), "client")
@@ -147,8 +161,9 @@ class DecisionEngine:
         results: list[tuple[str, R]] = []
         failures: list[BaseException] = []
 
-        async def run_side(side: str, fn: Callable[[], Awaitable[R]],
-                           cancel: trio.CancelScope) -> None:
+        async def run_side(
+            side: str, fn: Callable[[], Awaitable[R]], cancel: trio.CancelScope
+        ) -> None:
             try:
                 results.append((side, await timed(side, fn)))
                 cancel.cancel()  # first answer wins: the other side is cancelled

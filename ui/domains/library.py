@@ -36,6 +36,7 @@ from ui.domains.views import LibraryView
 
 log = logging.getLogger(__name__)
 
+
 class LibraryMessage(DomainMessage):
     domain: ClassVar[DomainName] = DomainName.LIBRARY
 
@@ -105,8 +106,9 @@ class LibraryDomain(Domain):
             before = replica.cursor
             client = SyncClient(replica, api)  # the app's connection: its tokens, its refresh
             try:
-                result = await (client.sync() if full or replica.needs_snapshot
-                                else client.pull_changes())
+                result = await (
+                    client.sync() if full or replica.needs_snapshot else client.pull_changes()
+                )
             except FerrexClientError as exc:
                 log.info("sync failed: %s", exc)
                 self.last_sync = f"failed: {exc}"
@@ -122,12 +124,14 @@ class LibraryDomain(Domain):
             if services.api is not None and services.online and services.can("libraries:manage"):
                 self.managed = (await services.api.libraries()).libraries
                 if not self.libraries:
-                    self.libraries = [LibraryView(id=m.id, name=m.name, kind=m.kind)
-                                      for m in self.managed]
+                    self.libraries = [
+                        LibraryView(id=m.id, name=m.name, kind=m.kind) for m in self.managed
+                    ]
         except ServerUnreachable:
             self.libraries = self.libraries or []
-        await self.ctx.emit(LibrariesChanged(libraries=tuple(self.libraries),
-                                             managed=tuple(self.managed)))
+        await self.ctx.emit(
+            LibrariesChanged(libraries=tuple(self.libraries), managed=tuple(self.managed))
+        )
 
     async def _admin(self, what: str, action: object) -> None:
         try:
@@ -157,14 +161,17 @@ class LibraryDomain(Domain):
                 try:
                     cards, total = await catalog.library_cards(self.ctx.services, library)
                 except ServerUnreachable:
-                    await self.ctx.notice("Offline: this library is not in the local copy yet.",
-                                          "error", self.name)
+                    await self.ctx.notice(
+                        "Offline: this library is not in the local copy yet.", "error", self.name
+                    )
                     return
-                await self.ctx.emit(LibraryOpened(library=library, cards=tuple(cards),
-                                                  total=total, refresh=refresh))
+                await self.ctx.emit(
+                    LibraryOpened(library=library, cards=tuple(cards), total=total, refresh=refresh)
+                )
             case CreateLibrary(name=name, kind=kind, roots=roots) if api is not None:
-                body = LibraryIn(name=name.strip(), kind=kind,
-                                 roots=[r.strip() for r in roots if r.strip()])
+                body = LibraryIn(
+                    name=name.strip(), kind=kind, roots=[r.strip() for r in roots if r.strip()]
+                )
                 await self._admin(f"Adding {name!r}", api.create_library(body))
             case UpdateLibrary(library_id=library_id, name=name, roots=roots) if api is not None:
                 patch = LibraryPatch(name=name, roots=list(roots) if roots is not None else None)
@@ -193,8 +200,9 @@ class LibraryDomain(Domain):
             case ServerEventReceived(type="sync" | "resync" as kind, data=data):
                 replica = self.ctx.services.replica
                 seq = data.get("seq")
-                if replica is not None and (kind == "resync" or not isinstance(seq, int)
-                                            or seq > replica.cursor):
+                if replica is not None and (
+                    kind == "resync" or not isinstance(seq, int) or seq > replica.cursor
+                ):
                     self.ctx.post(SyncNow(full=False))
             case LoggedOut():
                 self.libraries, self.managed, self.current = [], [], None
@@ -204,9 +212,13 @@ class LibraryDomain(Domain):
                 if not raw:
                     return
                 library_id = uuid.UUID(str(raw))
-                state = {"scan.started": "running", "scan.completed": "completed",
-                         "scan.cancelled": "cancelled", "scan.paused": "paused",
-                         "scan.resumed": "running"}.get(kind, str(data.get("state", "running")))
+                state = {
+                    "scan.started": "running",
+                    "scan.completed": "completed",
+                    "scan.cancelled": "cancelled",
+                    "scan.paused": "paused",
+                    "scan.resumed": "running",
+                }.get(kind, str(data.get("state", "running")))
                 previous = self.scans.get(library_id)
 
                 def num(key: str, old: int) -> int:
@@ -214,15 +226,19 @@ class LibraryDomain(Domain):
                     return int(value) if isinstance(value, int | float) else old
 
                 progress = ScanProgress(
-                    library_id=library_id, state=state,
+                    library_id=library_id,
+                    state=state,
                     files_found=num("files_found", previous.files_found if previous else 0),
-                    folders_walked=num("folders_walked",
-                                       previous.folders_walked if previous else 0),
+                    folders_walked=num(
+                        "folders_walked", previous.folders_walked if previous else 0
+                    ),
                     jobs_done=num("jobs_done", previous.jobs_done if previous else 0),
                     jobs_queued=num("jobs_queued", previous.jobs_queued if previous else 0),
                     errors=num("errors", previous.errors if previous else 0),
-                    eta_s=float(data["eta_s"]) if isinstance(data.get("eta_s"), int | float)
-                    else None)
+                    eta_s=float(data["eta_s"])
+                    if isinstance(data.get("eta_s"), int | float)
+                    else None,
+                )
                 self.scans[library_id] = progress
                 await self.ctx.emit(progress)
             case ServerEventReceived(type=kind) if kind.startswith("library."):

@@ -55,8 +55,9 @@ class MediaDomain(Domain):
             rows = await catalog.home_rows(self.ctx.services, list(self.libraries))
         except ServerUnreachable:
             rows = []
-        event = HomeLoaded(rows=tuple((title, tuple(cards)) for title, cards in rows),
-                           libraries=self.libraries)
+        event = HomeLoaded(
+            rows=tuple((title, tuple(cards)) for title, cards in rows), libraries=self.libraries
+        )
         self.rows = event.rows
         await self.ctx.emit(event)
 
@@ -64,8 +65,9 @@ class MediaDomain(Domain):
         try:
             self.detail = await catalog.detail(self.ctx.services, item_id)
         except ServerUnreachable:
-            await self.ctx.notice("Offline: this item is not in the local copy.", "error",
-                                  self.name)
+            await self.ctx.notice(
+                "Offline: this item is not in the local copy.", "error", self.name
+            )
             return
         except ApiError as exc:
             await self.ctx.notice(exc.message, "error", self.name)
@@ -89,15 +91,16 @@ class MediaDomain(Domain):
                 services = self.ctx.services
                 if services.replica is not None:
                     # local first: shown at once, queued, delivered by the next sync
-                    services.replica.mark(item_id, watched,
-                                          device_id=services.local.device_id)
+                    services.replica.mark(item_id, watched, device_id=services.local.device_id)
                     if services.online:
                         from ui.domains.library import SyncNow
 
                         self.ctx.post(SyncNow())
                     else:
-                        await self.ctx.notice("Marked on this device; it syncs when the "
-                                              "server is back.", source=self.name)
+                        await self.ctx.notice(
+                            "Marked on this device; it syncs when the server is back.",
+                            source=self.name,
+                        )
                 elif services.api is not None and services.online:
                     try:
                         await services.api.mark(item_id, watched)
@@ -105,8 +108,9 @@ class MediaDomain(Domain):
                         await self.ctx.notice(f"Could not mark it: {exc}", "error", self.name)
                         return
                 else:
-                    await self.ctx.notice("Offline: watch marks need the server.", "error",
-                                          self.name)
+                    await self.ctx.notice(
+                        "Offline: watch marks need the server.", "error", self.name
+                    )
                     return
                 await self.ctx.emit(WatchChanged(item_id=item_id, watched=watched))
                 if self.detail is not None and self.detail.id == item_id:
@@ -128,8 +132,10 @@ class MediaDomain(Domain):
                 if self.detail is not None:
                     await self._refresh_detail(self.detail.id)
             case WatchChanged(item_id=item_id, watched=watched) if (
-                    self.detail is not None and self.detail.id == item_id
-                    and self.detail.watched != watched):
+                self.detail is not None
+                and self.detail.id == item_id
+                and self.detail.watched != watched
+            ):
                 # e.g. the film just played to its end: the details it goes back to say
                 # Watched now; the replica's next sync (ReplicaUpdated) refreshes them fully
                 self.detail = replace(self.detail, watched=watched, position_s=0.0)

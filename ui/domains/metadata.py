@@ -115,7 +115,8 @@ class MetadataDomain(Domain):
                         return
                     kinds = {i.kind: i.image_id for i in details.images}
                     self._posters[item_id] = kinds.get("poster") or kinds.get("thumb")
-                await self.ctx.emit(PosterResolved(item_id=item_id,
-                                                   image_id=self._posters[item_id]))
+                await self.ctx.emit(
+                    PosterResolved(item_id=item_id, image_id=self._posters[item_id])
+                )
             case _:
                 raise TypeError(f"MetadataDomain cannot handle {type(message).__name__}")

@@ -57,8 +57,7 @@ class PlayerStopped(CrossDomainEvent):
     item_id: uuid.UUID | None
 
 
-def play_message(detail: Any, from_start: bool = False,
-                 file_id: uuid.UUID | None = None) -> Play:
+def play_message(detail: Any, from_start: bool = False, file_id: uuid.UUID | None = None) -> Play:
     """What the detail screen posts for its Play/Resume buttons (``detail.id``, and the
     version chosen there)."""
     return Play(item_id=detail.id, from_start=from_start, file_id=file_id)
@@ -80,8 +79,11 @@ class PlayerDomain(Domain):
         if isinstance(message, Play):
             await self._stop()
             self.wanted = message.item_id
-            self.ctx.post(RequestStream(message.item_id, from_start=message.from_start,
-                                        file_id=message.file_id))
+            self.ctx.post(
+                RequestStream(
+                    message.item_id, from_start=message.from_start, file_id=message.file_id
+                )
+            )
         elif isinstance(message, StopPlayback):
             await self._stop()
         else:
@@ -101,8 +103,9 @@ class PlayerDomain(Domain):
         client = event.client
         progress = Queued(WsProgressSink(client.connection), offline_queue(services.replica))
         settings = services.extra.get("seek_steps")
-        session = PlaybackSession(engine, client, progress,
-                                  steps=settings if isinstance(settings, SeekSteps) else None)
+        session = PlaybackSession(
+            engine, client, progress, steps=settings if isinstance(settings, SeekSteps) else None
+        )
         session.start(event.info)
         self.session = session
 

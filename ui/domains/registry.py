@@ -27,8 +27,14 @@ from ui.domains.ui import UiDomain
 from ui.domains.user_mgmt import UserMgmtDomain
 
 CORE_DOMAINS: tuple[Callable[[DomainContext], Domain], ...] = (
-    AuthDomain, LibraryDomain, MediaDomain, MetadataDomain, SettingsDomain, UiDomain,
-    UserMgmtDomain, SearchDomain,
+    AuthDomain,
+    LibraryDomain,
+    MediaDomain,
+    MetadataDomain,
+    SettingsDomain,
+    UiDomain,
+    UserMgmtDomain,
+    SearchDomain,
 )
 PLAYBACK_DOMAINS: tuple[Callable[[DomainContext], Domain], ...] = (PlayerDomain, StreamingDomain)
 

@@ -48,8 +48,9 @@ class SearchDomain(Domain):
         self._scope: trio.CancelScope | None = None
 
     def query_for(self, text: str) -> MediaQuery:
-        return MediaQuery(search=text.strip(), kinds=["movie", "series", "episode"],
-                          limit=SEARCH_LIMIT)
+        return MediaQuery(
+            search=text.strip(), kinds=["movie", "series", "episode"], limit=SEARCH_LIMIT
+        )
 
     async def _run(self, text: str) -> None:
         services = self.ctx.services
@@ -58,11 +59,16 @@ class SearchDomain(Domain):
         complete = replica_ready(services) and bool(replica.is_complete_for(q))
         items = int(replica.count()) if complete else 0
         try:
-            decision = self.engine.decide(q, replica_complete=complete, replica_items=items,
-                                          online=services.online and services.api is not None)
+            decision = self.engine.decide(
+                q,
+                replica_complete=complete,
+                replica_items=items,
+                online=services.online and services.api is not None,
+            )
         except NoSource:
-            await self.ctx.notice("Offline: search needs the server or a synced local copy.",
-                                  "error", self.name)
+            await self.ctx.notice(
+                "Offline: search needs the server or a synced local copy.", "error", self.name
+            )
             return
 
         async def client() -> tuple[list[CardView], int]:
@@ -76,19 +82,29 @@ class SearchDomain(Domain):
 
         try:
             outcome: Outcome[tuple[list[CardView], int]] = await self.engine.execute(
-                q, decision, replica_items=items, client=client, server=server)
+                q, decision, replica_items=items, client=client, server=server
+            )
         except FerrexClientError as exc:
             if decision.strategy is Strategy.SERVER_ONLY and complete:
-                outcome = Outcome(result=_local_filter(replica, q), winner="client",
-                                  decision=decision, elapsed_ms=0.0)
+                outcome = Outcome(
+                    result=_local_filter(replica, q),
+                    winner="client",
+                    decision=decision,
+                    elapsed_ms=0.0,
+                )
             else:
                 text_ = exc.message if isinstance(exc, ApiError) else "server unreachable"
                 await self.ctx.notice(f"Search failed: {text_}", "error", self.name)
                 return
         cards, total = outcome.result
-        self.results = SearchResults(text=text, cards=tuple(cards), total=total,
-                                     strategy=decision.strategy.value, winner=outcome.winner,
-                                     elapsed_ms=outcome.elapsed_ms)
+        self.results = SearchResults(
+            text=text,
+            cards=tuple(cards),
+            total=total,
+            strategy=decision.strategy.value,
+            winner=outcome.winner,
+            elapsed_ms=outcome.elapsed_ms,
+        )
         await self.ctx.emit(self.results)
 
     async def handle(self, message: DomainMessage) -> None:
@@ -98,8 +114,9 @@ class SearchDomain(Domain):
                 if self._scope is not None:
                     self._scope.cancel()
                 if len(text.strip()) < MIN_SEARCH_CHARS:
-                    self.results = SearchResults(text=text, cards=(), total=0, strategy="none",
-                                                 winner="none", elapsed_ms=0.0)
+                    self.results = SearchResults(
+                        text=text, cards=(), total=0, strategy="none", winner="none", elapsed_ms=0.0
+                    )
                     await self.ctx.emit(self.results)
                     return
                 with trio.CancelScope() as scope:

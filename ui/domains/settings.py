@@ -103,9 +103,14 @@ class SettingsDomain(Domain):
                 await self._apply(section, new)
             case ResetSection(section=section) if section in LOCAL_SECTIONS:
                 default = getattr(Settings(), section)
-                await self._apply(section, update_section(
-                    self.settings, section, {f: getattr(default, f)
-                                             for f in default.__struct_fields__}))
+                await self._apply(
+                    section,
+                    update_section(
+                        self.settings,
+                        section,
+                        {f: getattr(default, f) for f in default.__struct_fields__},
+                    ),
+                )
             case LoadServerSettings() if api is not None:
                 await self._server(api.server_settings())
             case UpdateServerSettings(changes=changes) if api is not None:

@@ -56,12 +56,18 @@ class StreamingDomain(Domain):
             raise TypeError(f"StreamingDomain cannot handle {type(message).__name__}")
         try:
             client = streaming_client(self.ctx)
-            info = await client.stream_info(message.item_id, message.file_id,
-                                            from_start=message.from_start)
+            info = await client.stream_info(
+                message.item_id, message.file_id, from_start=message.from_start
+            )
         except FerrexClientError as exc:
-            text = exc.message if not isinstance(exc, ServerUnreachable) else (
-                "The server cannot be reached; playback needs it (downloads are not kept "
-                "offline).")
+            text = (
+                exc.message
+                if not isinstance(exc, ServerUnreachable)
+                else (
+                    "The server cannot be reached; playback needs it (downloads are not kept "
+                    "offline)."
+                )
+            )
             await self.ctx.emit(StreamFailed(message.item_id, text))
             await self.ctx.notice(text, "error", DomainName.STREAMING)
             return

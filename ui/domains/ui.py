@@ -110,6 +110,9 @@ class UiDomain(Domain):
                 if self.screen != "detail":
                     await self._go("detail")
             case ConnectivityChanged(online=online):
-                self.banner = None if online else (
-                    "Offline — the server cannot be reached. Browsing your local copy.")
+                self.banner = (
+                    None
+                    if online
+                    else ("Offline — the server cannot be reached. Browsing your local copy.")
+                )
                 await self.ctx.emit(BannerChanged(text=self.banner))

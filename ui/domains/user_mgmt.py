@@ -73,16 +73,23 @@ class UserMgmtDomain(Domain):
                 case LoadUsers():
                     self.users = (await api.users()).users
                     await self.ctx.emit(UsersLoaded(users=tuple(self.users)))
-                case CreateUser(username=username, password=password, role=role,
-                                display_name=display):
-                    await api.create_user(CreateUserRequest(
-                        username=username.strip(), password=password, role=role,
-                        display_name=display))
+                case CreateUser(
+                    username=username, password=password, role=role, display_name=display
+                ):
+                    await api.create_user(
+                        CreateUserRequest(
+                            username=username.strip(),
+                            password=password,
+                            role=role,
+                            display_name=display,
+                        )
+                    )
                     await self.ctx.notice(f"User {username} created.", source=self.name)
                     self.ctx.post(LoadUsers())
                 case UpdateUser(user_id=user_id, role=role, display_name=display):
-                    await api.update_user(user_id, UpdateUserRequest(role=role,
-                                                                     display_name=display))
+                    await api.update_user(
+                        user_id, UpdateUserRequest(role=role, display_name=display)
+                    )
                     self.ctx.post(LoadUsers())
                 case DeleteUser(user_id=user_id):
                     await api.delete_user(user_id)
@@ -96,9 +103,12 @@ class UserMgmtDomain(Domain):
                 case _:
                     raise TypeError(f"UserMgmtDomain cannot handle {type(message).__name__}")
         except FerrexClientError as exc:
-            what = {"CreateUser": "Creating the user", "UpdateUser": "Saving the user",
-                    "DeleteUser": "Deleting the user", "RevokeDevice": "Revoking the device",
-                    }.get(type(message).__name__, "Loading")
+            what = {
+                "CreateUser": "Creating the user",
+                "UpdateUser": "Saving the user",
+                "DeleteUser": "Deleting the user",
+                "RevokeDevice": "Revoking the device",
+            }.get(type(message).__name__, "Loading")
             await self._fail(f"{what} failed", exc)
 
     async def on_event(self, event: CrossDomainEvent) -> None:

@@ -45,8 +45,9 @@ class CardView:
     @property
     def label(self) -> str:
         """The caption every view shows: "Show · S01E02 · Title" for an episode."""
-        return item_label(self.kind, self.title, self.series_title, self.season_number,
-                          self.episode_numbers)
+        return item_label(
+            self.kind, self.title, self.series_title, self.season_number, self.episode_numbers
+        )
 
     @property
     def landscape(self) -> bool:
@@ -112,8 +113,9 @@ class DetailView:
     @property
     def label(self) -> str:
         """The heading: "Show · S01E02 · Title" for an episode, else the title."""
-        return item_label(self.kind, self.title, self.series_title, self.season_number,
-                          self.episode_numbers)
+        return item_label(
+            self.kind, self.title, self.series_title, self.season_number, self.episode_numbers
+        )
 
     @property
     def resumable(self) -> bool:
@@ -139,57 +141,96 @@ def resolution_label(height: int | None, width: int | None = None) -> str:
 def _progress(watch: WatchStateOut | None) -> tuple[float | None, bool]:
     if watch is None:
         return None, False
-    fraction = (watch.position_s / watch.duration_s
-                if watch.duration_s and watch.position_s > 0 and not watch.completed else None)
+    fraction = (
+        watch.position_s / watch.duration_s
+        if watch.duration_s and watch.position_s > 0 and not watch.completed
+        else None
+    )
     return fraction, watch.completed
 
 
 def card_from_replica(card: Card, watch: WatchStateOut | None = None) -> CardView:
     progress, watched = _progress(watch)
-    return CardView(id=card.id, library_id=card.library_id, kind=card.kind, title=card.title,
-                    year=card.year, poster_image_id=card.poster_image_id,
-                    placeholder_color=card.placeholder_color, parent_id=card.parent_id,
-                    progress=progress, watched=watched, series_title=card.series_title,
-                    season_number=card.season_number,
-                    episode_numbers=tuple(card.episode_numbers or ()),
-                    still_image_id=card.still_image_id)
+    return CardView(
+        id=card.id,
+        library_id=card.library_id,
+        kind=card.kind,
+        title=card.title,
+        year=card.year,
+        poster_image_id=card.poster_image_id,
+        placeholder_color=card.placeholder_color,
+        parent_id=card.parent_id,
+        progress=progress,
+        watched=watched,
+        series_title=card.series_title,
+        season_number=card.season_number,
+        episode_numbers=tuple(card.episode_numbers or ()),
+        still_image_id=card.still_image_id,
+    )
 
 
 def card_from_api(item: MediaItemOut) -> CardView:
     progress, watched = _progress(item.watch)
-    return CardView(id=item.id, library_id=item.library_id, kind=item.kind, title=item.title,
-                    year=item.year, parent_id=item.parent_id, progress=progress,
-                    watched=watched, series_title=item.series_title,
-                    season_number=item.season_number,
-                    episode_numbers=tuple(item.episode_numbers or ()))
+    return CardView(
+        id=item.id,
+        library_id=item.library_id,
+        kind=item.kind,
+        title=item.title,
+        year=item.year,
+        parent_id=item.parent_id,
+        progress=progress,
+        watched=watched,
+        series_title=item.series_title,
+        season_number=item.season_number,
+        episode_numbers=tuple(item.episode_numbers or ()),
+    )
 
 
 def _file_from_info(file: MediaFileOut) -> FileView:
     info: MediaInfo | None = file.media_info
     video = info.video if info is not None else None
     return FileView(
-        id=file.id, name=file.file_name, size_bytes=file.size_bytes,
-        resolution=resolution_label(video.height if video else None,
-                                    video.width if video else None),
+        id=file.id,
+        name=file.file_name,
+        size_bytes=file.size_bytes,
+        resolution=resolution_label(
+            video.height if video else None, video.width if video else None
+        ),
         video_codec=(video.codec if video else "") or "",
         hdr=(video.hdr if video and video.hdr != "SDR" else None),
         container=(info.container if info else "") or "",
         duration_s=info.duration_s if info else None,
-        audio=tuple(f"{a.language or 'und'} {a.codec} {a.channels or ''}ch".strip()
-                    for a in (info.audio if info else [])),
-        subtitles=tuple(f"{s.language or 'und'} {s.codec}" + (" (forced)" if s.forced else "")
-                        for s in (info.subtitles if info else [])),
-        height=video.height if video else None, bit_depth=video.bit_depth if video else None,
-        edition=file.edition or "", present=file.present, part=file.part,
+        audio=tuple(
+            f"{a.language or 'und'} {a.codec} {a.channels or ''}ch".strip()
+            for a in (info.audio if info else [])
+        ),
+        subtitles=tuple(
+            f"{s.language or 'und'} {s.codec}" + (" (forced)" if s.forced else "")
+            for s in (info.subtitles if info else [])
+        ),
+        height=video.height if video else None,
+        bit_depth=video.bit_depth if video else None,
+        edition=file.edition or "",
+        present=file.present,
+        part=file.part,
     )
 
 
 def _file_from_summary(f: FileSummary) -> FileView:
-    return FileView(id=f.id, name=f.file_name, size_bytes=f.size_bytes,
-                    resolution=resolution_label(f.height, f.width),
-                    video_codec=f.video_codec or "", hdr=f.hdr, container=f.container or "",
-                    duration_s=f.duration_s, audio=tuple(f.audio), subtitles=tuple(f.subtitles),
-                    height=f.height, part=f.part)
+    return FileView(
+        id=f.id,
+        name=f.file_name,
+        size_bytes=f.size_bytes,
+        resolution=resolution_label(f.height, f.width),
+        video_codec=f.video_codec or "",
+        hdr=f.hdr,
+        container=f.container or "",
+        duration_s=f.duration_s,
+        audio=tuple(f.audio),
+        subtitles=tuple(f.subtitles),
+        height=f.height,
+        part=f.part,
+    )
 
 
 def detail_from_api(d: ItemDetails) -> DetailView:
@@ -197,13 +238,24 @@ def detail_from_api(d: ItemDetails) -> DetailView:
     images = {i.kind: i.image_id for i in d.images}
     watch = item.watch
     return DetailView(
-        id=item.id, library_id=item.library_id, kind=item.kind, title=item.title,
-        year=item.year, overview=d.overview or "", tagline=d.tagline or "",
-        genres=tuple(item.genres), rating=item.rating, runtime_minutes=item.runtime_minutes,
-        mpaa=d.mpaa or "", poster_image_id=images.get("poster") or images.get("thumb"),
-        backdrop_image_id=images.get("backdrop"), parent_id=item.parent_id,
-        season_number=item.season_number, episode_numbers=tuple(item.episode_numbers or ()),
-        series_id=item.series_id, series_title=item.series_title,
+        id=item.id,
+        library_id=item.library_id,
+        kind=item.kind,
+        title=item.title,
+        year=item.year,
+        overview=d.overview or "",
+        tagline=d.tagline or "",
+        genres=tuple(item.genres),
+        rating=item.rating,
+        runtime_minutes=item.runtime_minutes,
+        mpaa=d.mpaa or "",
+        poster_image_id=images.get("poster") or images.get("thumb"),
+        backdrop_image_id=images.get("backdrop"),
+        parent_id=item.parent_id,
+        season_number=item.season_number,
+        episode_numbers=tuple(item.episode_numbers or ()),
+        series_id=item.series_id,
+        series_title=item.series_title,
         still_image_id=images.get("thumb") if item.kind == "episode" else None,
         people=tuple(PersonView(name=p.name, role=p.role or "", kind=p.kind) for p in d.people),
         files=tuple(_file_from_info(f) for f in d.files),
@@ -214,21 +266,34 @@ def detail_from_api(d: ItemDetails) -> DetailView:
     )
 
 
-def detail_from_replica(r: ItemRecord, children: list[CardView],
-                        watch: WatchStateOut | None) -> DetailView:
+def detail_from_replica(
+    r: ItemRecord, children: list[CardView], watch: WatchStateOut | None
+) -> DetailView:
     images = {i.kind: i.image_id for i in r.images}
     return DetailView(
-        id=r.id, library_id=r.library_id, kind=r.kind, title=r.title, year=r.year,
-        overview=r.overview or "", tagline=r.tagline or "", genres=tuple(r.genres),
-        rating=r.rating, runtime_minutes=r.runtime_minutes, mpaa=r.mpaa or "",
+        id=r.id,
+        library_id=r.library_id,
+        kind=r.kind,
+        title=r.title,
+        year=r.year,
+        overview=r.overview or "",
+        tagline=r.tagline or "",
+        genres=tuple(r.genres),
+        rating=r.rating,
+        runtime_minutes=r.runtime_minutes,
+        mpaa=r.mpaa or "",
         poster_image_id=r.poster_image_id or images.get("poster") or images.get("thumb"),
         backdrop_image_id=r.backdrop_image_id or images.get("backdrop"),
-        placeholder_color=r.placeholder_color, parent_id=r.parent_id,
-        season_number=r.season_number, episode_numbers=tuple(r.episode_numbers or ()),
-        series_id=r.series_id, series_title=r.series_title,
+        placeholder_color=r.placeholder_color,
+        parent_id=r.parent_id,
+        season_number=r.season_number,
+        episode_numbers=tuple(r.episode_numbers or ()),
+        series_id=r.series_id,
+        series_title=r.series_title,
         still_image_id=images.get("thumb") if r.kind == "episode" else None,
         people=tuple(PersonView(name=p.name, role=p.role or "", kind=p.kind) for p in r.people),
-        files=tuple(_file_from_summary(f) for f in r.files), children=tuple(children),
+        files=tuple(_file_from_summary(f) for f in r.files),
+        children=tuple(children),
         position_s=watch.position_s if watch else 0.0,
         duration_s=watch.duration_s if watch else None,
         watched=bool(watch and watch.completed),

@@ -40,8 +40,12 @@ class SlotGrid:
     def uv(self, slot: int) -> tuple[float, float, float, float]:
         """(u0, v0, u1, v1) of a slot, half a texel inside so linear filtering never bleeds."""
         x, y = self.origin(slot)
-        return ((x + 0.5) / self.texture_w, (y + 0.5) / self.texture_h,
-                (x + self.slot_w - 0.5) / self.texture_w, (y + self.slot_h - 0.5) / self.texture_h)
+        return (
+            (x + 0.5) / self.texture_w,
+            (y + 0.5) / self.texture_h,
+            (x + self.slot_w - 0.5) / self.texture_w,
+            (y + self.slot_h - 0.5) / self.texture_h,
+        )
 
 
 TIGHT = True
@@ -72,7 +76,8 @@ def fit_slots(slot_w: int, slot_h: int, needed: int, max_texture: int) -> SlotGr
                 if rows * h <= max_texture:
                     grid = SlotGrid(size, rows * h, w, h)
                     if best is None or grid.texture_w * grid.texture_h < (
-                            best.texture_w * best.texture_h):
+                        best.texture_w * best.texture_h
+                    ):
                         best = grid
             size *= 2
         if best is not None:

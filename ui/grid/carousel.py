@@ -69,17 +69,29 @@ def row_height(display: DisplaySettings, padding: float = RowLayout.padding) -> 
 
 
 class CarouselView(GridView):
-    def __init__(self, source: CardSource, titles: TitleRasterizer,
-                 posters: PosterProvider | None = None, *,
-                 display: DisplaySettings | None = None,
-                 performance: PerformanceSettings | None = None,
-                 watch: Callable[[Card], WatchInfo | None] | None = None,
-                 on_action: Action | None = None,
-                 on_leave: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self,
+        source: CardSource,
+        titles: TitleRasterizer,
+        posters: PosterProvider | None = None,
+        *,
+        display: DisplaySettings | None = None,
+        performance: PerformanceSettings | None = None,
+        watch: Callable[[Card], WatchInfo | None] | None = None,
+        on_action: Action | None = None,
+        on_leave: Callable[[int], None] | None = None,
+    ) -> None:
         self.carousel = Carousel()
         self._carousel_now = 0.0
-        super().__init__(source, titles, posters, display=display, performance=performance,
-                         watch=watch, on_action=on_action)
+        super().__init__(
+            source,
+            titles,
+            posters,
+            display=display,
+            performance=performance,
+            watch=watch,
+            on_action=on_action,
+        )
         self.on_leave = on_leave  # Up/Down: -1 / +1, to the row above or below
         self.active = True  # the focused row shows its focus scale; the others rest
         self.layout = RowLayout(800, row_height(self.display))
@@ -99,11 +111,23 @@ class CarouselView(GridView):
         if dpr != self.dpr and self.renderer is not None:
             self.renderer = None
         self.dpr = dpr
-        self.layout = RowLayout(width, height, d.poster_width, d.poster_height, d.spacing,
-                                count=self.window.count, scroll_x=self.carousel.offset)
+        self.layout = RowLayout(
+            width,
+            height,
+            d.poster_width,
+            d.poster_height,
+            d.spacing,
+            count=self.window.count,
+            scroll_x=self.carousel.offset,
+        )
         row = self.row
-        self.carousel = replace(self.carousel, item_width=row.cell_w, count=self.window.count,
-                                visible_items=row.page_items, snap=None)
+        self.carousel = replace(
+            self.carousel,
+            item_width=row.cell_w,
+            count=self.window.count,
+            visible_items=row.page_items,
+            snap=None,
+        )
         self.carousel = replace(self.carousel, offset=self.carousel.clamp(self.carousel.offset))
         self.layout = replace(row, scroll_x=self.carousel.offset)
         self.motion.scroll.max_offset = 0.0
@@ -112,9 +136,16 @@ class CarouselView(GridView):
     def attach_gl(self, max_texture: int) -> None:
         """Atlases sized for a screenful of the row plus its preload pages, not the whole row."""
         row = self.row
-        self.layout = GridLayout(row.viewport_w, row.viewport_h, row.poster_w, row.poster_h,
-                                 row.spacing, row.title_h, row.padding,
-                                 fixed_columns=row.page_items + 2)
+        self.layout = GridLayout(
+            row.viewport_w,
+            row.viewport_h,
+            row.poster_w,
+            row.poster_h,
+            row.spacing,
+            row.title_h,
+            row.padding,
+            fixed_columns=row.page_items + 2,
+        )
         try:
             super().attach_gl(max_texture)
         finally:
@@ -155,8 +186,9 @@ class CarouselView(GridView):
         elif index == first - 1:
             self.carousel = c.snap_page(-1, now, self.snap_s)
         else:
-            self.carousel = c.snap_to_item(index if index < first else index - page + 1, now,
-                                           self.snap_s)
+            self.carousel = c.snap_to_item(
+                index if index < first else index - page + 1, now, self.snap_s
+            )
         if self.snap_s == 0.0:  # animations off: the row is there at once, not next frame
             self._jump_to_snap()
 
@@ -233,8 +265,10 @@ class CarouselView(GridView):
             background = range(max(0, ahead.start - back_n), ahead.start)
             order = [*visible, *reversed(ahead), *behind, *reversed(background)]
         priority = {i: Priority.VISIBLE for i in visible}
-        entries = tuple(Demand(i, priority.get(i, Priority.BACKGROUND if i in background
-                                               else Priority.PRELOAD)) for i in order)
+        entries = tuple(
+            Demand(i, priority.get(i, Priority.BACKGROUND if i in background else Priority.PRELOAD))
+            for i in order
+        )
         self.plan = DemandPlan(visible, (ahead, behind), background, entries)
         self._title_todo = list(order)
         if self.posters is None:
@@ -245,15 +279,20 @@ class CarouselView(GridView):
         for demand in entries:
             card = self.window.get(demand.index)
             image_id = poster_key(card) if card is not None else None
-            if card is None or image_id is None or image_id.startswith(PLACEHOLDER) \
-                    or image_id in seen:
+            if (
+                card is None
+                or image_id is None
+                or image_id.startswith(PLACEHOLDER)
+                or image_id in seen
+            ):
                 continue
             seen.add(image_id)
             if self.poster_slots is not None and image_id in self.poster_slots:
                 self.poster_slots.lookup(image_id)
                 continue
-            wanted.append(PosterRequest(image_id, width, still_height(card, width, height),
-                                        demand.priority))
+            wanted.append(
+                PosterRequest(image_id, width, still_height(card, width, height), demand.priority)
+            )
         self.posters.set_demand(wanted)
         for image_id in list(self._pending.ready):
             if image_id not in seen:

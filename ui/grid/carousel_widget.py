@@ -29,21 +29,40 @@ class RowSignals(QObject):
 
 
 class CarouselRow(PosterGrid):
-    def __init__(self, cards: Sequence[Card], posters: PosterProvider | None = None, *,
-                 display: DisplaySettings | None = None,
-                 performance: PerformanceSettings | None = None,
-                 watch: Callable[[Card], WatchInfo | None] | None = None,
-                 parent: QWidget | None = None,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(
+        self,
+        cards: Sequence[Card],
+        posters: PosterProvider | None = None,
+        *,
+        display: DisplaySettings | None = None,
+        performance: PerformanceSettings | None = None,
+        watch: Callable[[Card], WatchInfo | None] | None = None,
+        parent: QWidget | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
         display = display or DisplaySettings()
         source = ListSource(list(cards))
-        super().__init__(source, posters, display=display, performance=performance,
-                         watch=watch, parent=parent, size=(1280, row_height(display)),
-                         clock=clock)
+        super().__init__(
+            source,
+            posters,
+            display=display,
+            performance=performance,
+            watch=watch,
+            parent=parent,
+            size=(1280, row_height(display)),
+            clock=clock,
+        )
         self.row_signals = RowSignals()
         self.view: CarouselView = CarouselView(
-            source, QtTitles(), posters, display=display, performance=performance, watch=watch,
-            on_action=self._action, on_leave=self.row_signals.leave.emit)
+            source,
+            QtTitles(),
+            posters,
+            display=display,
+            performance=performance,
+            watch=watch,
+            on_action=self._action,
+            on_leave=self.row_signals.leave.emit,
+        )
         self.view.set_active(False)
         widget = self.widget
         widget.setFixedHeight(row_height(display))

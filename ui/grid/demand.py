@@ -36,8 +36,15 @@ class DemandPlan:
         return [d.index for d in self.entries if priority is None or d.priority == priority]
 
 
-def plan_demand(layout: GridLayout, offset: float, count: int, rows_above: int,
-                rows_below: int, background_rows: int = 0, direction: int = 1) -> DemandPlan:
+def plan_demand(
+    layout: GridLayout,
+    offset: float,
+    count: int,
+    rows_above: int,
+    rows_below: int,
+    background_rows: int = 0,
+    direction: int = 1,
+) -> DemandPlan:
     rows = layout.visible_rows(offset, count)
     total_rows = layout.rows(count)
     cols = layout.columns
@@ -58,6 +65,8 @@ def plan_demand(layout: GridLayout, offset: float, count: int, rows_above: int,
     entries: list[Demand] = [Demand(i, Priority.VISIBLE) for i in visible]
     entries += [Demand(i, Priority.PRELOAD) for i in below]
     entries += [Demand(i, Priority.PRELOAD) for i in reversed(above)]  # nearest row first
-    entries += [Demand(i, Priority.BACKGROUND) for i in
-                (background if direction >= 0 else reversed(background))]
+    entries += [
+        Demand(i, Priority.BACKGROUND)
+        for i in (background if direction >= 0 else reversed(background))
+    ]
     return DemandPlan(visible, (below, above), background, tuple(entries))

@@ -52,10 +52,14 @@ class GridRenderer:
         self.program = gloo.Program(VERTEX, FRAGMENT)
         self.program["a_corner"] = np.array([[0, 0], [1, 0], [0, 1], [1, 1]], np.float32)
         self.poster_grid, self.title_grid = posters, titles
-        self.posters = gloo.Texture2D(shape=(posters.texture_h, posters.texture_w, 4),
-                                      interpolation="linear", format="rgba")
-        self.titles = gloo.Texture2D(shape=(titles.texture_h, titles.texture_w, 1),
-                                     interpolation="linear", format="luminance")
+        self.posters = gloo.Texture2D(
+            shape=(posters.texture_h, posters.texture_w, 4), interpolation="linear", format="rgba"
+        )
+        self.titles = gloo.Texture2D(
+            shape=(titles.texture_h, titles.texture_w, 1),
+            interpolation="linear",
+            format="luminance",
+        )
         self.menu = gloo.Texture2D(menu[:, :, None], interpolation="linear", format="luminance")
         self.program["u_posters"] = self.posters
         self.program["u_titles"] = self.titles
@@ -98,8 +102,12 @@ class GridRenderer:
             view.divisor = 1  # vispy reads the divisor off what is bound, the view here
             self.program[name] = view
 
-    def draw(self, instances: Instances, viewport: tuple[int, int],
-             background: tuple[float, float, float] = (0.055, 0.06, 0.075)) -> None:
+    def draw(
+        self,
+        instances: Instances,
+        viewport: tuple[int, int],
+        background: tuple[float, float, float] = (0.055, 0.06, 0.075),
+    ) -> None:
         """One draw call for every card on screen; ``viewport`` is in physical pixels."""
         w, h = viewport
         begin_frame(viewport, background)
@@ -112,8 +120,11 @@ class GridRenderer:
         # The packed array is reused (no per-frame allocation): vispy holds it only until the
         # context's commands are flushed, which program.draw does below.
         packed = self._packed
-        for name, data in zip(ATTRS, (instances.rect, instances.uv, instances.color,
-                                      instances.state, instances.extra), strict=True):
+        for name, data in zip(
+            ATTRS,
+            (instances.rect, instances.uv, instances.color, instances.state, instances.extra),
+            strict=True,
+        ):
             packed[name][:n] = data
         packed["a_rect"][n:, 0] = -1e6
         assert self._buffer is not None
@@ -128,6 +139,10 @@ def begin_frame(viewport: tuple[int, int], background: tuple[float, float, float
     blends over what is below, alpha stays opaque so a read-back shows the screen."""
     w, h = viewport
     gloo.set_viewport(0, 0, w, h)
-    gloo.set_state(blend=True, depth_test=False, cull_face=False,
-                   blend_func=("src_alpha", "one_minus_src_alpha", "one", "one_minus_src_alpha"))
+    gloo.set_state(
+        blend=True,
+        depth_test=False,
+        cull_face=False,
+        blend_func=("src_alpha", "one_minus_src_alpha", "one", "one_minus_src_alpha"),
+    )
     gloo.clear(color=(*background, 1.0))

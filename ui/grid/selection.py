@@ -23,8 +23,12 @@ def move_selection(index: int, move: Move, count: int, columns: int, page_rows: 
         return 0
     index = min(max(index, 0), count - 1)
     step = {
-        Move.LEFT: -1, Move.RIGHT: 1, Move.UP: -columns, Move.DOWN: columns,
-        Move.PAGE_UP: -columns * page_rows, Move.PAGE_DOWN: columns * page_rows,
+        Move.LEFT: -1,
+        Move.RIGHT: 1,
+        Move.UP: -columns,
+        Move.DOWN: columns,
+        Move.PAGE_UP: -columns * page_rows,
+        Move.PAGE_DOWN: columns * page_rows,
     }
     if move is Move.HOME:
         return 0

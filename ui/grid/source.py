@@ -27,12 +27,13 @@ class ListSource:
         return len(self._cards)
 
     def page(self, offset: int, limit: int) -> Sequence[Card]:
-        return self._cards[offset:offset + limit]
+        return self._cards[offset : offset + limit]
 
 
 class ReplicaLike(Protocol):
-    def cards(self, library_id: uuid.UUID, sort: str, order: str, offset: int,
-              limit: int) -> list[Card]: ...
+    def cards(
+        self, library_id: uuid.UUID, sort: str, order: str, offset: int, limit: int
+    ) -> list[Card]: ...
 
     def count(self, library_id: uuid.UUID) -> int: ...
 
@@ -40,8 +41,9 @@ class ReplicaLike(Protocol):
 class ReplicaSource:
     """One library of the replica in one sort order, as a CardSource."""
 
-    def __init__(self, replica: ReplicaLike, library_id: uuid.UUID, sort: str = "title",
-                 order: str = "asc") -> None:
+    def __init__(
+        self, replica: ReplicaLike, library_id: uuid.UUID, sort: str = "title", order: str = "asc"
+    ) -> None:
         self._replica, self._library, self._sort, self._order = replica, library_id, sort, order
 
     def count(self) -> int:
@@ -82,7 +84,7 @@ class CardWindow:
             self.get(index)  # loads and touches the page
             page = self._pages[number]
             take = min(stop - index, PAGE - at)
-            chunk = list(page[at:at + take])
+            chunk = list(page[at : at + take])
             out.extend(chunk)
             out.extend([None] * (take - len(chunk)))
             index += take

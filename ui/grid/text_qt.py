@@ -59,13 +59,23 @@ class QtTitles:
         if year is not None:
             painter.setFont(self._font(int(size * 0.85)))
             painter.setPen(QColor(150, 150, 150))
-            painter.drawText(QRectF(2, size * 1.3, width - 4, height - size * 1.3),
-                             Qt.AlignmentFlag.AlignLeft, str(year))
+            painter.drawText(
+                QRectF(2, size * 1.3, width - 4, height - size * 1.3),
+                Qt.AlignmentFlag.AlignLeft,
+                str(year),
+            )
         painter.end()
         return _coverage(image)
 
-    def placeholder(self, title: str, year: int | None, colour: str | None, width: int,
-                    height: int, seed: str | None = None) -> npt.NDArray[np.uint8]:
+    def placeholder(
+        self,
+        title: str,
+        year: int | None,
+        colour: str | None,
+        width: int,
+        height: int,
+        seed: str | None = None,
+    ) -> npt.NDArray[np.uint8]:
         """The poster slot of an item without a poster: the shared placeholder design."""
         return placeholder_rgba(title, year, colour, width, height, seed)
 
@@ -81,7 +91,8 @@ class QtTitles:
         metrics = QFontMetrics(font)
         for i, label in enumerate(actions):
             text = metrics.elidedText(label, Qt.TextElideMode.ElideRight, width - 16)
-            painter.drawText(QRectF(0, (i + 1) * row_h, width, row_h),
-                             Qt.AlignmentFlag.AlignCenter, text)
+            painter.drawText(
+                QRectF(0, (i + 1) * row_h, width, row_h), Qt.AlignmentFlag.AlignCenter, text
+            )
         painter.end()
         return _coverage(image)

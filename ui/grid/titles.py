@@ -41,8 +41,12 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 
 
-def _elide(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
-           width: int) -> str:
+def _elide(
+    draw: ImageDraw.ImageDraw,
+    text: str,
+    font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
+    width: int,
+) -> str:
     if draw.textlength(text, font=font) <= width:
         return text
     while text and draw.textlength(text + "…", font=font) > width:
@@ -55,9 +59,9 @@ def placeholder_bar(width: int, height: int) -> Coverage:
     the year will be (the shader tints coverage like text, so this needs no shader of its own)."""
     out: Coverage = np.zeros((height, width), np.uint8)
     size = max(8, int(height * 0.36))
-    out[2 + size // 5: 1 + size, 2: max(3, int(width * 0.7))] = 46
+    out[2 + size // 5 : 1 + size, 2 : max(3, int(width * 0.7))] = 46
     year = max(7, int(size * 0.85))
-    out[3 + size + year // 5: min(height, 2 + size + year), 2: max(3, int(width * 0.25))] = 34
+    out[3 + size + year // 5 : min(height, 2 + size + year), 2 : max(3, int(width * 0.25))] = 34
     return out
 
 
@@ -98,8 +102,9 @@ class PillowTitles:
             glyph = self._glyphs[key] = _Glyph(np.asarray(image, dtype=np.uint8), left, advance)
         return glyph
 
-    def _line(self, out: Coverage, text: str, x: float, y: int, size: int, shade: int,
-              width: int) -> None:
+    def _line(
+        self, out: Coverage, text: str, x: float, y: int, size: int, shade: int, width: int
+    ) -> None:
         """Draw ``text`` at pen (x, y), elided with "…" to end before ``width``."""
         glyphs = [self._glyph(c, size, shade) for c in text]
         if x + sum(g.advance for g in glyphs) > width:
@@ -122,7 +127,7 @@ class PillowTitles:
             if x1 <= x0 or y1 <= y:
                 continue
             region = out[y:y1, x0:x1]
-            np.maximum(region, g.bitmap[: y1 - y, x0 - gx: x1 - gx], out=region)
+            np.maximum(region, g.bitmap[: y1 - y, x0 - gx : x1 - gx], out=region)
 
     def title(self, title: str, year: int | None, width: int, height: int) -> Coverage:
         out: Coverage = np.zeros((height, width), np.uint8)

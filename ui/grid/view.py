@@ -32,9 +32,16 @@ from ui.motion.scroll import BASE_ROWS_PER_S, KineticKnobs
 from ui.motion.tween import POSTER_FADE_S
 from ui.settings.model import DisplaySettings, PerformanceSettings
 
-KEY_MOVES = {"Left": Move.LEFT, "Right": Move.RIGHT, "Up": Move.UP, "Down": Move.DOWN,
-             "PageUp": Move.PAGE_UP, "PageDown": Move.PAGE_DOWN, "Home": Move.HOME,
-             "End": Move.END}
+KEY_MOVES = {
+    "Left": Move.LEFT,
+    "Right": Move.RIGHT,
+    "Up": Move.UP,
+    "Down": Move.DOWN,
+    "PageUp": Move.PAGE_UP,
+    "PageDown": Move.PAGE_DOWN,
+    "Home": Move.HOME,
+    "End": Move.END,
+}
 FLIP_KEYS = {"F", "Menu"}
 BACKGROUND_ROWS = 4
 # Share of the frame's upload time box title strips may take first (what they leave goes to the
@@ -73,7 +80,7 @@ class _Pending:
 
 
 def parse_colour(value: str | None) -> tuple[float, float, float]:
-    """"#rrggbb" → floats; anything else (missing, malformed) is a neutral grey."""
+    """ "#rrggbb" → floats; anything else (missing, malformed) is a neutral grey."""
     if value and len(value) == 7 and value[0] == "#":
         try:
             n = int(value[1:], 16)
@@ -84,13 +91,18 @@ def parse_colour(value: str | None) -> tuple[float, float, float]:
 
 
 class GridView:
-    def __init__(self, source: CardSource, titles: TitleRasterizer,
-                 posters: PosterProvider | None = None, *,
-                 display: DisplaySettings | None = None,
-                 performance: PerformanceSettings | None = None,
-                 watch: Callable[[Card], WatchInfo | None] | None = None,
-                 on_action: Action | None = None,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(
+        self,
+        source: CardSource,
+        titles: TitleRasterizer,
+        posters: PosterProvider | None = None,
+        *,
+        display: DisplaySettings | None = None,
+        performance: PerformanceSettings | None = None,
+        watch: Callable[[Card], WatchInfo | None] | None = None,
+        on_action: Action | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
         self.window = CardWindow(source)
         self.titles = titles
         self.posters = posters
@@ -99,10 +111,14 @@ class GridView:
         self.display = display or DisplaySettings()
         self.performance = performance or PerformanceSettings()
         self.motion = MotionController()
-        self.budget = UploadBudget(self.performance.max_uploads_per_frame,
-                                   self.performance.frame_budget_ms / 1000.0, clock)
-        self.title_budget = UploadBudget(self.performance.max_uploads_per_frame * 2,
-                                         self.performance.frame_budget_ms / 1000.0, clock)
+        self.budget = UploadBudget(
+            self.performance.max_uploads_per_frame, self.performance.frame_budget_ms / 1000.0, clock
+        )
+        self.title_budget = UploadBudget(
+            self.performance.max_uploads_per_frame * 2,
+            self.performance.frame_budget_ms / 1000.0,
+            clock,
+        )
         self.apply_settings(self.display, self.performance)
         self.layout = GridLayout(800, 600)
         self.dpr = 1.0
@@ -131,9 +147,11 @@ class GridView:
     # settings, size, GL ---------------------------------------------------------------------------
     def apply_settings(self, display: DisplaySettings, performance: PerformanceSettings) -> None:
         self.display, self.performance = display, performance
-        self.motion.knobs = KineticKnobs(performance.scroll_decay_tau_ms / 1000.0,
-                                         performance.scroll_velocity_ramp,
-                                         performance.scroll_boost_multiplier)
+        self.motion.knobs = KineticKnobs(
+            performance.scroll_decay_tau_ms / 1000.0,
+            performance.scroll_velocity_ramp,
+            performance.scroll_boost_multiplier,
+        )
         self.motion.animations = display.animations
         self.motion.scroll.anchor_settle_s = performance.anchor_settle_ms / 1000.0
         for budget in (self.budget, self.title_budget):
@@ -144,22 +162,27 @@ class GridView:
     def resize(self, width: float, height: float, dpr: float = 1.0) -> None:
         """Viewport in logical pixels; dpr scales what is drawn and the poster width requested."""
         d = self.display
-        self.layout = GridLayout(width, height, d.poster_width, d.poster_height, d.spacing,
-                                 fixed_columns=d.grid_columns)
+        self.layout = GridLayout(
+            width, height, d.poster_width, d.poster_height, d.spacing, fixed_columns=d.grid_columns
+        )
         if dpr != self.dpr and self.renderer is not None:
             self.renderer = None  # slot sizes depend on dpr: rebuild on the next attach
         self.dpr = dpr
         self.motion.scroll.max_offset = self.layout.max_offset(self.window.count)
-        self.motion.scroll.scroll_to(self.layout.centred_offset(self.selected, self.window.count),
-                                     animate=False)
+        self.motion.scroll.scroll_to(
+            self.layout.centred_offset(self.selected, self.window.count), animate=False
+        )
         self._plan_key = None
 
     def attach_gl(self, max_texture: int) -> None:
         """Create the GL objects; a gloo context must be current."""
         lay, dpr = self.layout, self.dpr
         visible = (lay.viewport_h // lay.row_h + 2) * lay.columns
-        needed = int(visible + (self.performance.prefetch_rows_above
-                                + self.performance.prefetch_rows_below + 1) * lay.columns)
+        needed = int(
+            visible
+            + (self.performance.prefetch_rows_above + self.performance.prefetch_rows_below + 1)
+            * lay.columns
+        )
         limit = min(max_texture, 8192)
         posters = fit_slots(round(lay.poster_w * dpr), round(lay.poster_h * dpr), needed, limit)
         title_h = round((lay.title_h - 6) * dpr)
@@ -323,8 +346,9 @@ class GridView:
         self.motion.scroll.scroll_to(target)
 
     # frame --------------------------------------------------------------------------------------
-    def frame(self, timestamp: float, viewport_px: tuple[int, int],
-              frame_time: float | None = None) -> None:
+    def frame(
+        self, timestamp: float, viewport_px: tuple[int, int], frame_time: float | None = None
+    ) -> None:
         """Draw the frame at ``timestamp``. ``frame_time`` is how long the previous frame took,
         for the upload budget; by default the time since the previous frame (a bench that steps
         a fixed 120 Hz clock passes the real duration instead)."""
@@ -378,15 +402,25 @@ class GridView:
         if key == self._plan_key:
             return
         self._plan_key = key
-        self.plan = plan_demand(self.layout, offset, self.window.count, perf.prefetch_rows_above,
-                                perf.prefetch_rows_below, BACKGROUND_ROWS, self._direction)
+        self.plan = plan_demand(
+            self.layout,
+            offset,
+            self.window.count,
+            perf.prefetch_rows_above,
+            perf.prefetch_rows_below,
+            BACKGROUND_ROWS,
+            self._direction,
+        )
         # the plan's entries, in their order, as runs of consecutive cards: read a page slice at a
         # time rather than card by card (this runs on every row a fast scroll crosses)
         plan = self.plan
         below, above = plan.preload
-        runs = ((plan.visible, False, Priority.VISIBLE), (below, False, Priority.PRELOAD),
-                (above, True, Priority.PRELOAD),
-                (plan.background, self._direction < 0, Priority.BACKGROUND))
+        runs = (
+            (plan.visible, False, Priority.VISIBLE),
+            (below, False, Priority.PRELOAD),
+            (above, True, Priority.PRELOAD),
+            (plan.background, self._direction < 0, Priority.BACKGROUND),
+        )
         # title strips are made in the plan's order too, ahead of need (see _upload_titles)
         todo: list[int] = []
         for run, backwards, _ in runs:
@@ -400,7 +434,7 @@ class GridView:
         slots = self.poster_slots
         for run, backwards, priority in runs:
             cards = self.window.slice(run.start, run.stop)
-            for card in (reversed(cards) if backwards else cards):
+            for card in reversed(cards) if backwards else cards:
                 if card is None:
                     continue
                 image_id = poster_key(card)
@@ -410,8 +444,9 @@ class GridView:
                 if slots is not None and image_id in slots:
                     slots.lookup(image_id)  # on the GPU already: keep it warm
                     continue
-                wanted.append(PosterRequest(image_id, width, still_height(card, width, height),
-                                            priority))
+                wanted.append(
+                    PosterRequest(image_id, width, still_height(card, width, height), priority)
+                )
         self.posters.set_demand(wanted)
         # decoded posters no longer wanted are dropped before they cost an upload
         for image_id in list(self._pending.ready):
@@ -428,13 +463,17 @@ class GridView:
         self._upload_placeholders(cards)
         box_s -= budget.clock() - started
         pinned = {poster_key(c) for c in cards if c is not None}
-        stills = {c.still_image_id: c for c in cards
-                  if c is not None and c.poster_image_id is None and c.still_image_id}
+        stills = {
+            c.still_image_id: c
+            for c in cards
+            if c is not None and c.poster_image_id is None and c.still_image_id
+        }
         if self.posters is not None:
             for ready in self.posters.take_ready(self.budget.max_per_frame * 2):
                 self._pending.ready[ready.image_id] = ready
-            order = sorted(self._pending.ready.values(),
-                           key=lambda r: 0 if r.image_id in pinned else 1)
+            order = sorted(
+                self._pending.ready.values(), key=lambda r: 0 if r.image_id in pinned else 1
+            )
 
             def upload_poster(ready: ReadyPoster) -> None:
                 del self._pending.ready[ready.image_id]
@@ -445,8 +484,11 @@ class GridView:
                 if evicted is not None:
                     self.motion.forget_poster(evicted)
                 card = stills.get(ready.image_id)
-                rgba = (self._still_card(card, ready.rgba) if card is not None
-                        else _fit(ready.rgba, renderer.poster_grid))
+                rgba = (
+                    self._still_card(card, ready.rgba)
+                    if card is not None
+                    else _fit(ready.rgba, renderer.poster_grid)
+                )
                 renderer.upload_poster(slot, rgba)
                 renderer.flush()  # the copy into the texture is part of what the budget measures
                 self.motion.poster_arrived(ready.image_id)
@@ -461,15 +503,25 @@ class GridView:
         grid = self.renderer.poster_grid if self.renderer is not None else None
         assert grid is not None
         make = getattr(self.titles, "placeholder", None)
-        out = (np.ascontiguousarray(make(card.label, card.year, card.placeholder_color,
-                                         grid.slot_w, grid.slot_h,
-                                         card.series_title or card.title)) if make is not None
-               else np.zeros((grid.slot_h, grid.slot_w, 4), np.uint8))
+        out = (
+            np.ascontiguousarray(
+                make(
+                    card.label,
+                    card.year,
+                    card.placeholder_color,
+                    grid.slot_w,
+                    grid.slot_h,
+                    card.series_title or card.title,
+                )
+            )
+            if make is not None
+            else np.zeros((grid.slot_h, grid.slot_w, 4), np.uint8)
+        )
         out[..., 3] = 255
         h = min(grid.slot_h, round(grid.slot_w * 9 / 16))
         band = _fit(still, SlotGrid(grid.slot_w, h, grid.slot_w, h))
         top = (grid.slot_h - h) // 2
-        out[top:top + h] = band
+        out[top : top + h] = band
         return out
 
     def _upload_placeholders(self, cards: list[Card | None]) -> None:
@@ -496,9 +548,17 @@ class GridView:
             slot, evicted = got
             if evicted is not None:
                 self.motion.forget_poster(evicted)
-            renderer.upload_poster(slot, make(card.label, card.year, card.placeholder_color,
-                                              grid.slot_w, grid.slot_h,
-                                              card.series_title or card.title))
+            renderer.upload_poster(
+                slot,
+                make(
+                    card.label,
+                    card.year,
+                    card.placeholder_color,
+                    grid.slot_w,
+                    grid.slot_h,
+                    card.series_title or card.title,
+                ),
+            )
             made += 1
             if made >= max(2, self.budget.max_per_frame):
                 self._placeholders_left = True  # the rest in the next frames
@@ -529,8 +589,9 @@ class GridView:
                 return
             # not flushed one by one like posters: a strip's copy is a few kB, the rasterising
             # is the cost, and it is measured here
-            renderer.upload_title(got[0] + 1, rasterize(card.label, card.year, grid.slot_w,
-                                                        grid.slot_h))
+            renderer.upload_title(
+                got[0] + 1, rasterize(card.label, card.year, grid.slot_w, grid.slot_h)
+            )
 
         self.stats.title_uploads += self.title_budget.run(todo, upload_title, box_s=box_s)
         del todo[:done]
@@ -633,8 +694,9 @@ class GridView:
             keep[lifted] = False
             order = np.arange(2 * n)
             perm = np.concatenate([order[:n][keep[:n]], np.array(lifted), order[n:]])
-            inst = Instances(inst.rect[perm], inst.uv[perm], inst.color[perm], inst.state[perm],
-                             inst.extra[perm])
+            inst = Instances(
+                inst.rect[perm], inst.uv[perm], inst.color[perm], inst.state[perm], inst.extra[perm]
+            )
         self.stats.instances = 2 * n
         return inst
 
@@ -645,8 +707,12 @@ class GridView:
         for the next frame while this holds, then goes idle (no frames, no CPU). Title strips
         and placeholders were missing here: a fast scroll's strips stayed placeholder bars
         until the next input once the motion had settled."""
-        return (self.motion.active or bool(self._pending.ready) or bool(self._title_todo)
-                or self._placeholders_left)
+        return (
+            self.motion.active
+            or bool(self._pending.ready)
+            or bool(self._title_todo)
+            or self._placeholders_left
+        )
 
 
 PLACEHOLDER = "placeholder:"
@@ -686,4 +752,3 @@ def _fit(rgba: np.ndarray, grid: SlotGrid) -> np.ndarray:
     ys = np.minimum((np.arange(grid.slot_h) * h / grid.slot_h).astype(np.intp), h - 1)
     xs = np.minimum((np.arange(grid.slot_w) * w / grid.slot_w).astype(np.intp), w - 1)
     return np.ascontiguousarray(rgba[ys][:, xs])
-

@@ -33,17 +33,29 @@ class GridSignals(QObject):
 
 
 class PosterGrid(app.Canvas):  # type: ignore[misc]
-    def __init__(self, source: CardSource, posters: PosterProvider | None = None, *,
-                 display: DisplaySettings | None = None,
-                 performance: PerformanceSettings | None = None,
-                 watch: Callable[[Card], WatchInfo | None] | None = None,
-                 parent: QWidget | None = None, size: tuple[int, int] = (1280, 800),
-                 clock: Callable[[], float] = time.perf_counter) -> None:
-        super().__init__(app="pyqt6", size=size, keys=None, parent=parent, show=False,
-                         vsync=True)
+    def __init__(
+        self,
+        source: CardSource,
+        posters: PosterProvider | None = None,
+        *,
+        display: DisplaySettings | None = None,
+        performance: PerformanceSettings | None = None,
+        watch: Callable[[Card], WatchInfo | None] | None = None,
+        parent: QWidget | None = None,
+        size: tuple[int, int] = (1280, 800),
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        super().__init__(app="pyqt6", size=size, keys=None, parent=parent, show=False, vsync=True)
         self.signals = GridSignals()
-        self.view = GridView(source, QtTitles(), posters, display=display,
-                             performance=performance, watch=watch, on_action=self._action)
+        self.view = GridView(
+            source,
+            QtTitles(),
+            posters,
+            display=display,
+            performance=performance,
+            watch=watch,
+            on_action=self._action,
+        )
         self._selected = -1
         self._max_texture = 0
         self._clock = clock  # the frame clock; tests step it by hand
@@ -65,8 +77,11 @@ class PosterGrid(app.Canvas):  # type: ignore[misc]
         self.view.resize(float(width), float(height), float(self.pixel_scale))
 
     def _action(self, name: str, card: Card) -> None:
-        {"play": self.signals.play, "details": self.signals.details,
-         "mark_watched": self.signals.mark_watched}[name].emit(card)
+        {
+            "play": self.signals.play,
+            "details": self.signals.details,
+            "mark_watched": self.signals.mark_watched,
+        }[name].emit(card)
 
     def on_resize(self, event: object) -> None:
         self._resize_view()
@@ -90,8 +105,9 @@ class PosterGrid(app.Canvas):  # type: ignore[misc]
             return
         native = event.native
         repeat = bool(native is not None and native.isAutoRepeat())
-        if self.view.key_press(event.key.name, "Shift" in [m.name for m in event.modifiers],
-                               repeat):
+        if self.view.key_press(
+            event.key.name, "Shift" in [m.name for m in event.modifiers], repeat
+        ):
             event.handled = True
             self.update()
 

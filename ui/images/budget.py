@@ -53,8 +53,9 @@ class UploadBudget:
         """The most time one frame's uploads may take."""
         return self.frame_budget_s * UPLOAD_SHARE
 
-    def run(self, pending: Iterable[T], upload: Callable[[T], None],
-            box_s: float | None = None) -> int:
+    def run(
+        self, pending: Iterable[T], upload: Callable[[T], None], box_s: float | None = None
+    ) -> int:
         """Upload from ``pending`` until the allowance or the time box (``box_s``, default the
         frame's whole upload share) is used; the first one always goes. Returns how many."""
         allowed = self.last_allowance = self.allowance()

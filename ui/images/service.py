@@ -50,15 +50,24 @@ class ServiceStats:
 
 
 class ImageService:
-    def __init__(self, base_url: str, token: Callable[[], str | None], cache_dir: Path, *,
-                 memory_bytes: int = MEMORY_BYTES, disk_bytes: int = DISK_BYTES,
-                 fetchers: int = FETCHERS, decode_threads: int = DECODE_THREADS,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: Callable[[], str | None],
+        cache_dir: Path,
+        *,
+        memory_bytes: int = MEMORY_BYTES,
+        disk_bytes: int = DISK_BYTES,
+        fetchers: int = FETCHERS,
+        decode_threads: int = DECODE_THREADS,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self._token = token
         self.disk = DiskCache(cache_dir, disk_bytes)
-        self.memory: ByteLRU[tuple[str, int, int], RGBA] = ByteLRU(memory_bytes,
-                                                                    lambda a: int(a.nbytes))
+        self.memory: ByteLRU[tuple[str, int, int], RGBA] = ByteLRU(
+            memory_bytes, lambda a: int(a.nbytes)
+        )
         self._fetchers = fetchers
         self._decode_limiter = trio.CapacityLimiter(decode_threads)
         self._transport = transport
@@ -79,8 +88,10 @@ class ImageService:
             cached = self.memory.get(self._key(request))
             if cached is not None:
                 self.stats.memory_hits += 1
-                self._ready[request.image_id] = (request.priority,
-                                                 ReadyPoster(request.image_id, cached))
+                self._ready[request.image_id] = (
+                    request.priority,
+                    ReadyPoster(request.image_id, cached),
+                )
                 continue
             fresh[request.image_id] = request
         self._wanted = fresh
@@ -127,8 +138,9 @@ class ImageService:
     async def run(self) -> None:
         """Serve until cancelled (run it in the player's nursery)."""
         self._token_trio = trio.lowlevel.current_trio_token()
-        async with httpx.AsyncClient(base_url=self.base_url, transport=self._transport,
-                                     timeout=TIMEOUT_S) as client:
+        async with httpx.AsyncClient(
+            base_url=self.base_url, transport=self._transport, timeout=TIMEOUT_S
+        ) as client:
             async with trio.open_nursery() as nursery:
                 for _ in range(self._fetchers):
                     nursery.start_soon(self._worker, client)
@@ -160,19 +172,22 @@ class ImageService:
         width = standard_image_width(request.width)
         if (request.image_id, width) in self._failed:
             return
-        data = await trio.to_thread.run_sync(self.disk.read, request.image_id, width,
-                                             limiter=self._decode_limiter)
+        data = await trio.to_thread.run_sync(
+            self.disk.read, request.image_id, width, limiter=self._decode_limiter
+        )
         if data is not None:
             self.stats.disk_hits += 1
         else:
             data = await self._fetch(client, request.image_id, width)
             if data is None:
                 return
-            await trio.to_thread.run_sync(self.disk.write, request.image_id, width, data,
-                                          limiter=self._decode_limiter)
+            await trio.to_thread.run_sync(
+                self.disk.write, request.image_id, width, data, limiter=self._decode_limiter
+            )
         try:
-            rgba = await trio.to_thread.run_sync(decode_to, data, request.width, request.height,
-                                                 limiter=self._decode_limiter)
+            rgba = await trio.to_thread.run_sync(
+                decode_to, data, request.width, request.height, limiter=self._decode_limiter
+            )
         except DecodeError as exc:
             log.warning("image %s: %s", request.image_id, exc)
             self._failed.add((request.image_id, width))
@@ -190,8 +205,9 @@ class ImageService:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         try:
-            response = await client.get(f"/api/v1/images/{image_id}", params={"w": width},
-                                        headers=headers)
+            response = await client.get(
+                f"/api/v1/images/{image_id}", params={"w": width}, headers=headers
+            )
         except httpx.HTTPError as exc:
             # offline or the appliance is restarting: the placeholder stays; a later plan retries
             log.info("image %s: %s", image_id, exc)
@@ -205,4 +221,3 @@ class ImageService:
             return None
         self.stats.fetched += 1
         return response.content
-

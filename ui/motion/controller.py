@@ -59,8 +59,9 @@ class GridScroll:
             self.spring = Spring(target, 0.0, target)
 
     def hold(self, direction: int, base_speed: float, shift: bool) -> None:
-        kinetic = self.kinetic or Kinetic(offset=self.spring.position,
-                                          velocity=self.spring.velocity)
+        kinetic = self.kinetic or Kinetic(
+            offset=self.spring.position, velocity=self.spring.velocity
+        )
         self.kinetic = kinetic.hold(direction, base_speed, shift)
 
     def release(self) -> None:
@@ -135,8 +136,9 @@ class MotionController:
             old = self.focus.get(self.focused)
             self.focus[self.focused] = retarget(old, 1.0, self.now, duration, rest=FOCUS_SCALE)
         if index is not None:
-            self.focus[index] = retarget(self.focus.get(index), FOCUS_SCALE, self.now, duration,
-                                         rest=1.0)
+            self.focus[index] = retarget(
+                self.focus.get(index), FOCUS_SCALE, self.now, duration, rest=1.0
+            )
         self.focused = index
 
     def scale_of(self, index: int) -> float:

@@ -86,13 +86,14 @@ class Kinetic:
             if t0 < t_cap:
                 a, b = t0, min(t1, t_cap)
                 lr = math.log(ramp)
-                dist += (ramp ** b - ramp ** a) / lr if ramp > 1.0 else (b - a)
+                dist += (ramp**b - ramp**a) / lr if ramp > 1.0 else (b - a)
             if t1 > t_cap:
                 dist += boost * (t1 - max(t0, t_cap))
             speed = self.base_speed * shift
-            velocity = self.held * speed * min(ramp ** t1, boost)
-            return replace(self, offset=self.offset + self.held * speed * dist,
-                           velocity=velocity, held_for=t1)
+            velocity = self.held * speed * min(ramp**t1, boost)
+            return replace(
+                self, offset=self.offset + self.held * speed * dist, velocity=velocity, held_for=t1
+            )
         tau = knobs.decay_tau_s
         decay = math.exp(-dt / tau)
         moved = self.velocity * tau * (1.0 - decay)

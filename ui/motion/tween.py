@@ -40,8 +40,14 @@ class Tween:
         return now - self.t0 >= self.duration
 
 
-def retarget(tween: Tween | None, end: float, now: float, duration: float,
-             rest: float = 0.0, in_out: bool = False) -> Tween:
+def retarget(
+    tween: Tween | None,
+    end: float,
+    now: float,
+    duration: float,
+    rest: float = 0.0,
+    in_out: bool = False,
+) -> Tween:
     """A tween to ``end`` that starts from wherever ``tween`` is now (no jump on a reversal)."""
     start = tween.value(now) if tween is not None else rest
     return Tween(start, end, now, duration, in_out)

@@ -61,22 +61,36 @@ class ApiClient(ServerConnection):
         return await self.call("GET", "/setup", SetupStatus)
 
     async def claim(self, username: str, password: str, display_name: str = "") -> None:
-        await self.request("POST", "/setup/claim", SetupClaimRequest(
-            username=username, password=password, display_name=display_name))
+        await self.request(
+            "POST",
+            "/setup/claim",
+            SetupClaimRequest(username=username, password=password, display_name=display_name),
+        )
 
     # --- auth -----------------------------------------------------------------------------
 
-    async def login(self, username: str, password: str, device: DeviceInfo,
-                    device_key: str | None = None) -> TokenPair:
+    async def login(
+        self, username: str, password: str, device: DeviceInfo, device_key: str | None = None
+    ) -> TokenPair:
         """``device_key``: the one this device got at its last password login, if any."""
         self.device_id = device.id
-        pair = await self.call("POST", "/auth/login", TokenPair, LoginRequest(
-            username=username, password=password, device=device, device_key=device_key))
+        pair = await self.call(
+            "POST",
+            "/auth/login",
+            TokenPair,
+            LoginRequest(
+                username=username, password=password, device=device, device_key=device_key
+            ),
+        )
         return await self.set_tokens(pair)
 
     async def pin_login(self, username: str, device_id: str, pin: str) -> TokenPair:
-        pair = await self.call("POST", "/auth/pin/login", TokenPair, PinLoginRequest(
-            username=username, device_id=device_id, pin=pin))
+        pair = await self.call(
+            "POST",
+            "/auth/pin/login",
+            TokenPair,
+            PinLoginRequest(username=username, device_id=device_id, pin=pin),
+        )
         return await self.set_tokens(pair)
 
     async def logout(self) -> None:
@@ -92,8 +106,11 @@ class ApiClient(ServerConnection):
         await self.request("PUT", "/auth/pin", SetPinRequest(pin=pin))
 
     async def change_password(self, current: str, new: str) -> None:
-        await self.request("POST", "/auth/password", ChangePasswordRequest(
-            current_password=current, new_password=new))
+        await self.request(
+            "POST",
+            "/auth/password",
+            ChangePasswordRequest(current_password=current, new_password=new),
+        )
 
     async def devices(self) -> DeviceList:
         return await self.call("GET", "/auth/devices", DeviceList)
@@ -141,8 +158,7 @@ class ApiClient(ServerConnection):
         await self.request("DELETE", f"/libraries/{library_id}")
 
     async def start_scan(self, library_id: uuid.UUID, force: bool = False) -> ScanOut:
-        return await self.call("POST", f"/libraries/{library_id}/scan", ScanOut,
-                               {"force": force})
+        return await self.call("POST", f"/libraries/{library_id}/scan", ScanOut, {"force": force})
 
     async def scans(self) -> ScanList:
         return await self.call("GET", "/scans", ScanList)
@@ -173,12 +189,17 @@ class ApiClient(ServerConnection):
 
     async def mark(self, item_id: uuid.UUID, watched: bool) -> WatchUpdates:
         action = "watched" if watched else "unwatched"
-        return await self.call("POST", f"/media/items/{item_id}/{action}", WatchUpdates,
-                               {"device_id": self.device_id} if self.device_id else {})
+        return await self.call(
+            "POST",
+            f"/media/items/{item_id}/{action}",
+            WatchUpdates,
+            {"device_id": self.device_id} if self.device_id else {},
+        )
 
     async def image(self, image_id: str, width: int) -> bytes:
-        response = await self.request("GET", f"/images/{image_id}",
-                                      params={"w": str(width), "format": "jpeg"})
+        response = await self.request(
+            "GET", f"/images/{image_id}", params={"w": str(width), "format": "jpeg"}
+        )
         return response.content
 
     # --- events ---------------------------------------------------------------------------
@@ -188,8 +209,9 @@ class ApiClient(ServerConnection):
         ``ServerUnreachable``); an expired session is refreshed once like any request."""
         headers = {"Last-Event-ID": str(since)} if since is not None else {}
         try:
-            async with self.stream("GET", "/events", headers=headers,
-                                   read_timeout_s=None) as response:
+            async with self.stream(
+                "GET", "/events", headers=headers, read_timeout_s=None
+            ) as response:
                 fields: dict[str, str] = {}
                 async for line in response.aiter_lines():
                     if line == "":
@@ -198,7 +220,8 @@ class ApiClient(ServerConnection):
                             yield ServerEvent(
                                 seq=int(seq) if seq and seq.isdigit() else None,
                                 type=fields["event"],
-                                data=msgspec.json.decode(fields.get("data") or "{}"))
+                                data=msgspec.json.decode(fields.get("data") or "{}"),
+                            )
                         fields = {}
                     elif not line.startswith(":"):
                         name, _, value = line.partition(":")

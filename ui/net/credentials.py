@@ -121,8 +121,9 @@ class CredentialStore:
         if self.backend == "keyring":
             import keyring
 
-            keyring.set_password(SERVICE, _key(server_url, username),
-                                 msgspec.json.encode(tokens).decode())
+            keyring.set_password(
+                SERVICE, _key(server_url, username), msgspec.json.encode(tokens).decode()
+            )
             return
         entries = self._read_file()
         entries[_key(server_url, username)] = tokens
@@ -170,8 +171,11 @@ class CredentialStore:
         """Drop the tokens but keep the device key (deleting the entry if there is none)."""
         stored = await self.load(server_url, username)
         if stored is not None and stored.device_key:
-            await self.save(server_url, username, StoredTokens(
-                access_token="", refresh_token="", device_key=stored.device_key))
+            await self.save(
+                server_url,
+                username,
+                StoredTokens(access_token="", refresh_token="", device_key=stored.device_key),
+            )
         else:
             await self.delete(server_url, username)
 

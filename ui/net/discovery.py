@@ -38,8 +38,7 @@ class DiscoveryBrowser:
         from zeroconf import ServiceBrowser, Zeroconf
 
         self._zeroconf = Zeroconf()
-        self._browser = ServiceBrowser(self._zeroconf, SERVICE_TYPE,
-                                       handlers=[self._on_change])
+        self._browser = ServiceBrowser(self._zeroconf, SERVICE_TYPE, handlers=[self._on_change])
 
     def close(self) -> None:
         if self._browser is not None:
@@ -60,32 +59,33 @@ class DiscoveryBrowser:
         with self._lock:
             return sorted(self._found.values(), key=lambda f: (f.name.lower(), f.server_id))
 
-    def _on_change(self, zeroconf: Zeroconf, service_type: str, name: str,
-                   state_change: ServiceStateChange) -> None:
+    def _on_change(
+        self, zeroconf: Zeroconf, service_type: str, name: str, state_change: ServiceStateChange
+    ) -> None:
         from zeroconf import ServiceStateChange
 
         with self._lock:
             generation = self._generation[name] = self._generation.get(name, 0) + 1
-            gone = self._found.pop(name, None) \
-                if state_change is ServiceStateChange.Removed else None
+            gone = (
+                self._found.pop(name, None) if state_change is ServiceStateChange.Removed else None
+            )
         if gone is not None:
             self.changed.set()
         if state_change is ServiceStateChange.Removed:
             return
         # Added or Updated (a claim changes the TXT record): resolve off zeroconf's thread,
         # which must not block on its own queries
-        threading.Thread(target=self._resolve, args=(zeroconf, service_type, name, generation),
-                         daemon=True).start()
+        threading.Thread(
+            target=self._resolve, args=(zeroconf, service_type, name, generation), daemon=True
+        ).start()
 
-    def _resolve(self, zeroconf: Zeroconf, service_type: str, name: str,
-                 generation: int) -> None:
+    def _resolve(self, zeroconf: Zeroconf, service_type: str, name: str, generation: int) -> None:
         from zeroconf import ServiceInfo
 
         info = ServiceInfo(service_type, name)
         if not info.request(zeroconf, RESOLVE_TIMEOUT_MS):
             return
-        found = parse(name, dict(info.properties), info.parsed_scoped_addresses(),
-                      info.port or 0)
+        found = parse(name, dict(info.properties), info.parsed_scoped_addresses(), info.port or 0)
         if found is None:
             return
         with self._lock:

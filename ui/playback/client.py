@@ -76,10 +76,15 @@ class StreamingClient:
         self.owned = owned
 
     @classmethod
-    def open(cls, base_url: str, token: str, *, device_id: str | None = None,
-             timeout_s: float = 10.0) -> StreamingClient:
-        return cls(ServerConnection(base_url, access_token=token, device_id=device_id,
-                                    timeout_s=timeout_s), owned=True)
+    def open(
+        cls, base_url: str, token: str, *, device_id: str | None = None, timeout_s: float = 10.0
+    ) -> StreamingClient:
+        return cls(
+            ServerConnection(
+                base_url, access_token=token, device_id=device_id, timeout_s=timeout_s
+            ),
+            owned=True,
+        )
 
     @property
     def base_url(self) -> str:
@@ -110,19 +115,22 @@ class StreamingClient:
         raw = await self._call("POST", "/stream/tickets", TicketIn(file_id=file_id))
         return msgspec.json.decode(raw, type=TicketOut)
 
-    async def stream_info(self, item_id: uuid.UUID, file_id: uuid.UUID | None = None,
-                          *, from_start: bool = False) -> StreamInfo:
+    async def stream_info(
+        self, item_id: uuid.UUID, file_id: uuid.UUID | None = None, *, from_start: bool = False
+    ) -> StreamInfo:
         details = await self.details(item_id)
         files = [f for f in details.files if f.present and (file_id is None or f.id == file_id)]
         if not files:
-            raise NotFound(404, "file_missing", f"{details.item.title}: no playable file on "
-                           "the server")
+            raise NotFound(
+                404, "file_missing", f"{details.item.title}: no playable file on the server"
+            )
         file = files[0]
         ticket = await self.ticket(file.id)
         query = ticket.url.split("?", 1)[1] if "?" in ticket.url else ""
         sidecars = []
-        externals = [t for t in (file.media_info.subtitles if file.media_info else [])
-                     if t.external]
+        externals = [
+            t for t in (file.media_info.subtitles if file.media_info else []) if t.external
+        ]
         for number, track in enumerate(externals):
             # the server sends each sidecar's URL (never its path on the server)
             url = self.base_url + (track.url or f"/api/v1/stream/{file.id}/subtitles/{number}")
@@ -137,8 +145,9 @@ class StreamingClient:
         """HTTP status of a stream URL (HEAD), None when the server does not answer: tells a
         deleted file (404) from a network drop after GStreamer reported a bare flow error."""
         try:
-            response = await self.connection.send("HEAD", url,
-                                                  headers=self.connection.auth_headers())
+            response = await self.connection.send(
+                "HEAD", url, headers=self.connection.auth_headers()
+            )
         except ServerUnreachable:
             return None
         return response.status_code
@@ -147,8 +156,7 @@ class StreamingClient:
         raw = await self._call("PUT", f"/media/items/{item_id}/progress", body)
         return msgspec.json.decode(raw, type=WatchUpdate)
 
-    async def mark_watched(self, item_id: uuid.UUID, when: datetime | None = None
-                           ) -> WatchUpdates:
+    async def mark_watched(self, item_id: uuid.UUID, when: datetime | None = None) -> WatchUpdates:
         body = MarkIn(client_ts=when or datetime.now(UTC), device_id=self.device_id)
         raw = await self._call("POST", f"/media/items/{item_id}/watched", body)
         return msgspec.json.decode(raw, type=WatchUpdates)

@@ -30,8 +30,18 @@ from ui.playback.errors import (
 )
 from ui.playback.gst import SECOND, Gst, GstPbutils, GstVideo, element, has_element
 
-EventKind = Literal["ready", "first_frame", "eos", "error", "warning", "buffering", "seeked",
-                    "tracks", "chapters", "state"]
+EventKind = Literal[
+    "ready",
+    "first_frame",
+    "eos",
+    "error",
+    "warning",
+    "buffering",
+    "seeked",
+    "tracks",
+    "chapters",
+    "state",
+]
 TrackKind = Literal["audio", "text"]
 
 # playbin's GstPlayFlags
@@ -85,9 +95,12 @@ class Engine:
     """One playbin. ``video_sink``/``audio_sink``/``text_sink`` default to what playbin picks
     (autovideosink ...); the player passes its overlay sink, tests pass appsinks."""
 
-    def __init__(self, video_sink: Gst.Element | None = None,
-                 audio_sink: Gst.Element | None = None,
-                 text_sink: Gst.Element | None = None) -> None:
+    def __init__(
+        self,
+        video_sink: Gst.Element | None = None,
+        audio_sink: Gst.Element | None = None,
+        text_sink: Gst.Element | None = None,
+    ) -> None:
         self.playbin = element("playbin", "ferrex-playbin")
         if video_sink is not None:
             self.playbin.set_property("video-sink", video_sink)
@@ -123,8 +136,7 @@ class Engine:
     def _on_sync_message(self, _bus: Gst.Bus, message: Gst.Message) -> Gst.BusSyncReply:
         """Runs on the streaming thread, as GstVideoOverlay asks."""
         handle = self.window_handle
-        if handle is not None and GstVideo.is_video_overlay_prepare_window_handle_message(
-                message):
+        if handle is not None and GstVideo.is_video_overlay_prepare_window_handle_message(message):
             source = message.src
             if isinstance(source, GstVideo.VideoOverlay):
                 source.set_window_handle(handle)
@@ -136,8 +148,9 @@ class Engine:
 
     # --- loading ---------------------------------------------------------------------------
 
-    def load(self, uri: str, *, start_s: float = 0.0, suburi: str | None = None,
-             play: bool = True) -> None:
+    def load(
+        self, uri: str, *, start_s: float = 0.0, suburi: str | None = None, play: bool = True
+    ) -> None:
         """Open ``uri`` and preroll; then seek to ``start_s`` (resume) and play if asked.
         The events ``ready`` and ``first_frame`` tell when that has happened. A sidecar given
         as ``suburi`` is listed first among the text tracks (index 0) and shown."""
@@ -189,12 +202,24 @@ class Engine:
         if duration is not None:
             position_s = min(position_s, max(0.0, duration - 0.1))
         position_s = max(0.0, position_s)
-        flags = Gst.SeekFlags.FLUSH | (Gst.SeekFlags.ACCURATE if accurate
-                                       else Gst.SeekFlags.KEY_UNIT | Gst.SeekFlags.SNAP_BEFORE)
+        flags = Gst.SeekFlags.FLUSH | (
+            Gst.SeekFlags.ACCURATE
+            if accurate
+            else Gst.SeekFlags.KEY_UNIT | Gst.SeekFlags.SNAP_BEFORE
+        )
         with self._lock:
             self._pending.seeking = True
-        return bool(self.playbin.seek(self._rate, Gst.Format.TIME, flags, Gst.SeekType.SET,
-                                      int(position_s * SECOND), Gst.SeekType.NONE, -1))
+        return bool(
+            self.playbin.seek(
+                self._rate,
+                Gst.Format.TIME,
+                flags,
+                Gst.SeekType.SET,
+                int(position_s * SECOND),
+                Gst.SeekType.NONE,
+                -1,
+            )
+        )
 
     def seek_relative(self, delta_s: float) -> bool:
         return self.seek((self.position() or 0.0) + delta_s)
@@ -241,10 +266,15 @@ class Engine:
         found = []
         for index in range(count):
             tags = self.playbin.emit(f"get-{kind}-tags", index)
-            found.append(Track(index, kind, _tag(tags, Gst.TAG_LANGUAGE_CODE),
-                               _tag(tags, Gst.TAG_TITLE),
-                               _tag(tags, Gst.TAG_AUDIO_CODEC if kind == "audio"
-                                    else Gst.TAG_SUBTITLE_CODEC)))
+            found.append(
+                Track(
+                    index,
+                    kind,
+                    _tag(tags, Gst.TAG_LANGUAGE_CODE),
+                    _tag(tags, Gst.TAG_TITLE),
+                    _tag(tags, Gst.TAG_AUDIO_CODEC if kind == "audio" else Gst.TAG_SUBTITLE_CODEC),
+                )
+            )
         return found
 
     @property
@@ -360,13 +390,15 @@ class Engine:
         if kind == Gst.MessageType.ELEMENT and GstPbutils.is_missing_plugin_message(msg):
             missing = MissingPlugin(
                 GstPbutils.missing_plugin_message_get_installer_detail(msg) or "",
-                GstPbutils.missing_plugin_message_get_description(msg) or "")
+                GstPbutils.missing_plugin_message_get_description(msg) or "",
+            )
             self._missing.append(missing)
             # playbin goes on without a stream it cannot decode: without video that is no
             # film (an error), without one audio or subtitle track it is a warning.
             fatal = "decoder-video" in missing.detail or "urisource" in missing.detail
-            return EngineEvent("error" if fatal else "warning",
-                               error=missing_codec([missing]), at=now)
+            return EngineEvent(
+                "error" if fatal else "warning", error=missing_codec([missing]), at=now
+            )
         if kind == Gst.MessageType.ERROR:
             err, debug = msg.parse_error()
             return EngineEvent("error", error=self._classify(err, debug or ""), at=now)
@@ -384,8 +416,7 @@ class Engine:
             with self._lock:
                 self._chapters = _flatten_toc(toc)
             return EngineEvent("chapters", at=now)
-        if kind == Gst.MessageType.STREAM_COLLECTION or (
-                kind == Gst.MessageType.STREAMS_SELECTED):
+        if kind == Gst.MessageType.STREAM_COLLECTION or (kind == Gst.MessageType.STREAMS_SELECTED):
             return EngineEvent("tracks", at=now)
         if kind == Gst.MessageType.STATE_CHANGED and msg.src == self.playbin:
             _old, new, _pending = msg.parse_state_changed()
@@ -412,17 +443,22 @@ class Engine:
         if start is not None:
             # Resume: to the key frame before the saved position, then PLAYING once landed.
             self._arm_first_frame()
-            self.playbin.seek_simple(Gst.Format.TIME,
-                                     Gst.SeekFlags.FLUSH | Gst.SeekFlags.KEY_UNIT
-                                     | Gst.SeekFlags.SNAP_BEFORE, int(start * SECOND))
+            self.playbin.seek_simple(
+                Gst.Format.TIME,
+                Gst.SeekFlags.FLUSH | Gst.SeekFlags.KEY_UNIT | Gst.SeekFlags.SNAP_BEFORE,
+                int(start * SECOND),
+            )
         if pending.play:
             self.playbin.set_state(Gst.State.PLAYING)
         return EngineEvent("ready", at=now)
 
     def _classify(self, err: Any, debug: str) -> PlaybackError:
         text = f"{err.message} | {debug}"
-        if (self._missing or err.matches(Gst.CoreError.quark(), Gst.CoreError.MISSING_PLUGIN)
-                or err.matches(Gst.StreamError.quark(), Gst.StreamError.CODEC_NOT_FOUND)):
+        if (
+            self._missing
+            or err.matches(Gst.CoreError.quark(), Gst.CoreError.MISSING_PLUGIN)
+            or err.matches(Gst.StreamError.quark(), Gst.StreamError.CODEC_NOT_FOUND)
+        ):
             return missing_codec(self._missing, text)
         if err.domain == Gst.ResourceError.quark() or "souphttpsrc" in debug:
             status = http_status(text)
@@ -432,8 +468,9 @@ class Engine:
                     return mapped
             if err.matches(Gst.ResourceError.quark(), Gst.ResourceError.NOT_FOUND):
                 return PlaybackError("file_gone", "This file is no longer on the server.", text)
-            return PlaybackError("network", "Lost the connection to the server; retrying at "
-                                 "the same position.", text)
+            return PlaybackError(
+                "network", "Lost the connection to the server; retrying at the same position.", text
+            )
         return PlaybackError("other", f"Playback failed: {err.message}", text)
 
     # --- first frame -----------------------------------------------------------------------
@@ -496,9 +533,13 @@ def _flatten_toc(toc: Gst.Toc) -> list[Chapter]:
                 ok, start, stop = entry.get_start_stop_times()
                 if ok:
                     tags = entry.get_tags()
-                    chapters.append(Chapter(start / SECOND,
-                                            stop / SECOND if stop >= 0 else None,
-                                            _tag(tags, Gst.TAG_TITLE)))
+                    chapters.append(
+                        Chapter(
+                            start / SECOND,
+                            stop / SECOND if stop >= 0 else None,
+                            _tag(tags, Gst.TAG_TITLE),
+                        )
+                    )
             walk(entry.get_sub_entries())
 
     walk(toc.get_entries())

@@ -77,11 +77,16 @@ def missing_codec(plugins: list[MissingPlugin], debug: str = "") -> PlaybackErro
         "missing_codec",
         f"Cannot play {what}: no decoder is installed ({described}). "
         f"Install the Debian package {package} (sudo apt install {package}).",
-        debug, package)
+        debug,
+        package,
+    )
 
 
-_HTTP_STATUS = re.compile(r"\((\d{3})\)|status[ =:]+(\d{3})|\b(\d{3}) (?:Not Found|Gone|"
-                          r"Unauthorized|Forbidden)", re.IGNORECASE)
+_HTTP_STATUS = re.compile(
+    r"\((\d{3})\)|status[ =:]+(\d{3})|\b(\d{3}) (?:Not Found|Gone|"
+    r"Unauthorized|Forbidden)",
+    re.IGNORECASE,
+)
 
 
 def http_status(text: str) -> int | None:
@@ -94,14 +99,20 @@ def http_status(text: str) -> int | None:
 
 def from_http_status(status: int, debug: str = "") -> PlaybackError | None:
     if status in (404, 410):
-        return PlaybackError("file_gone", "This file is no longer on the server (it was moved, "
-                             "renamed or deleted); rescan the library.", debug)
+        return PlaybackError(
+            "file_gone",
+            "This file is no longer on the server (it was moved, "
+            "renamed or deleted); rescan the library.",
+            debug,
+        )
     if status in (401, 403):
-        return PlaybackError("unauthorized", "The server refused the stream: sign in again.",
-                             debug)
+        return PlaybackError("unauthorized", "The server refused the stream: sign in again.", debug)
     if status == 503:
-        return PlaybackError("network", "The library's folder is offline on the server "
-                             "(an unmounted disk?); retrying.", debug)
+        return PlaybackError(
+            "network",
+            "The library's folder is offline on the server (an unmounted disk?); retrying.",
+            debug,
+        )
     if status >= 500:
         return PlaybackError("network", f"The server failed ({status}); retrying.", debug)
     return None

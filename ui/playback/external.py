@@ -23,8 +23,7 @@ POLL_S = 5.0
 
 class MpvMissing(RuntimeError):
     def __init__(self) -> None:
-        super().__init__("mpv is not installed (sudo apt install mpv); playing in Ferrex "
-                         "instead.")
+        super().__init__("mpv is not installed (sudo apt install mpv); playing in Ferrex instead.")
 
 
 @dataclass
@@ -59,22 +58,35 @@ async def _ask(sock: Path, prop: str) -> float | None:
     return None
 
 
-async def play_in_mpv(uri: str, item_id: uuid.UUID, start_s: float, sink: ProgressSink,
-                      *, suburi: str | None = None, heartbeat_s: float = POLL_S) -> Handoff:
+async def play_in_mpv(
+    uri: str,
+    item_id: uuid.UUID,
+    start_s: float,
+    sink: ProgressSink,
+    *,
+    suburi: str | None = None,
+    heartbeat_s: float = POLL_S,
+) -> Handoff:
     """Run mpv until it exits; report its position every ``heartbeat_s`` and at the end."""
     binary = mpv_path()
     if binary is None:
         raise MpvMissing()
     with tempfile.TemporaryDirectory(prefix="ferrex-mpv") as tmp:
         sock = Path(tmp) / "ipc"
-        args = [binary, f"--start={start_s:.3f}", f"--input-ipc-server={sock}",
-                "--force-window=yes", uri]
+        args = [
+            binary,
+            f"--start={start_s:.3f}",
+            f"--input-ipc-server={sock}",
+            "--force-window=yes",
+            uri,
+        ]
         if suburi:
             args.insert(1, f"--sub-file={suburi}")
         position, duration = start_s, None
         async with trio.open_nursery() as nursery:
             process: trio.Process = await nursery.start(
-                partial(trio.run_process, args, check=False))
+                partial(trio.run_process, args, check=False)
+            )
             while process.returncode is None:
                 with trio.move_on_after(heartbeat_s):
                     await process.wait()

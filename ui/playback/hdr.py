@@ -83,13 +83,16 @@ def sink_presents_hdr(sink_factory: str) -> tuple[bool, str]:
     if needed is not None and (major, minor) >= needed:
         return True, f"{sink_factory} passes colorimetry and mastering data to the compositor"
     if needed is not None:
-        return False, (f"{sink_factory} in GStreamer {major}.{minor} has no Wayland colour "
-                       f"management (needs {needed[0]}.{needed[1]})")
+        return False, (
+            f"{sink_factory} in GStreamer {major}.{minor} has no Wayland colour "
+            f"management (needs {needed[0]}.{needed[1]})"
+        )
     return False, f"{sink_factory} shows 8-bit SDR only"
 
 
-def hdr_status(source_hdr: str | None, sink_factory: str, *,
-               tone_mapped: bool = False) -> HdrStatus:
+def hdr_status(
+    source_hdr: str | None, sink_factory: str, *, tone_mapped: bool = False
+) -> HdrStatus:
     """``tone_mapped``: the GL tone-mapping filter (``ui.playback.tonemap``) is in the path."""
     source = source_hdr or "SDR"
     if source == "SDR":
@@ -98,8 +101,19 @@ def hdr_status(source_hdr: str | None, sink_factory: str, *,
     if presented:
         return HdrStatus(source, True, source, reason)
     if tone_mapped:
-        return HdrStatus(source, False, f"{source} → SDR (tone-mapped)", reason + (
-            "; tone-mapped to SDR BT.709 on the GPU (Hable curve, peak from the stream's "
-            "MaxCLL or mastering display)"))
-    return HdrStatus(source, False, f"{source} → SDR",
-                     reason + "; the picture is converted to SDR without tone mapping")
+        return HdrStatus(
+            source,
+            False,
+            f"{source} → SDR (tone-mapped)",
+            reason
+            + (
+                "; tone-mapped to SDR BT.709 on the GPU (Hable curve, peak from the stream's "
+                "MaxCLL or mastering display)"
+            ),
+        )
+    return HdrStatus(
+        source,
+        False,
+        f"{source} → SDR",
+        reason + "; the picture is converted to SDR without tone mapping",
+    )

@@ -51,8 +51,9 @@ class ProgressSink(Protocol):
 
     async def __aenter__(self) -> Self: ...
 
-    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> bool | None: ...
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool | None: ...
 
 
 class OfflineQueue(Protocol):
@@ -94,8 +95,9 @@ class ReplicaQueue:
         self.replica = replica
 
     def put(self, beat: WsHeartbeat) -> None:
-        self.replica.record_progress(beat.item_id, beat.position_s, beat.duration_s,
-                                     beat.completed, beat.client_ts)
+        self.replica.record_progress(
+            beat.item_id, beat.position_s, beat.duration_s, beat.completed, beat.client_ts
+        )
 
     def peek(self) -> WsHeartbeat | None:
         return None
@@ -112,9 +114,13 @@ class RestProgressSink:
         self.client = client
 
     async def send(self, beat: WsHeartbeat) -> bool:
-        body = ProgressIn(position_s=beat.position_s, duration_s=beat.duration_s,
-                          client_ts=beat.client_ts, completed=beat.completed,
-                          device_id=self.client.device_id)
+        body = ProgressIn(
+            position_s=beat.position_s,
+            duration_s=beat.duration_s,
+            client_ts=beat.client_ts,
+            completed=beat.completed,
+            device_id=self.client.device_id,
+        )
         try:
             update = await self.client.put_progress(beat.item_id, body)
         except ServerError as exc:
@@ -153,8 +159,13 @@ class WsProgressSink:
     Use it as ``async with``: the connection's reader task lives in the sink's nursery, and
     leaving the block closes the WebSocket on every path (a close frame, then the socket)."""
 
-    def __init__(self, connection: ServerConnection, *, timeout_s: float = 5.0,
-                 on_event: Callable[[WsEvent], None] | None = None) -> None:
+    def __init__(
+        self,
+        connection: ServerConnection,
+        *,
+        timeout_s: float = 5.0,
+        on_event: Callable[[WsEvent], None] | None = None,
+    ) -> None:
         self.connection = connection
         self.url = connection.ws_url()
         parts = urlsplit(self.url)
@@ -176,8 +187,9 @@ class WsProgressSink:
         self._nursery_manager = manager
         return self
 
-    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> bool:
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
         manager, self._nursery_manager = self._nursery_manager, None
         try:
             with trio.CancelScope(shield=True):  # a cancelled player still says goodbye
@@ -199,7 +211,8 @@ class WsProgressSink:
             stream = await self._open_stream()
             try:
                 ws: trio_websocket.WebSocketConnection = await self._nursery.start(
-                    self._host, stream, used)
+                    self._host, stream, used
+                )
                 return ws
             except Exception as exc:
                 rejected = _leaf(exc)
@@ -211,14 +224,18 @@ class WsProgressSink:
                     await self.connection.refresh(stale=used)
                     continue
                 # kept in the offline queue: delivered once the session works again
-                raise SinkUnavailable(f"WebSocket refused: HTTP {rejected.status_code}"
-                                      ) from rejected
+                raise SinkUnavailable(
+                    f"WebSocket refused: HTTP {rejected.status_code}"
+                ) from rejected
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _host(self, stream: trio.SocketStream | trio.SSLStream[trio.SocketStream],
-                    token: str | None, *,
-                    task_status: trio.TaskStatus[trio_websocket.WebSocketConnection]
-                    = trio.TASK_STATUS_IGNORED) -> None:
+    async def _host(
+        self,
+        stream: trio.SocketStream | trio.SSLStream[trio.SocketStream],
+        token: str | None,
+        *,
+        task_status: trio.TaskStatus[trio_websocket.WebSocketConnection] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
         """Hosts one WebSocket and its reader task. trio-websocket raises a refused handshake
         (or a later protocol failure) out of the reader task: before the WebSocket is open
         that goes to ``_connect`` (``nursery.start``); after, it ends only this connection
@@ -227,9 +244,13 @@ class WsProgressSink:
         try:
             async with trio.open_nursery() as inner:
                 opened = await trio_websocket.wrap_client_stream(
-                    inner, stream, self._host_header, self._target,
+                    inner,
+                    stream,
+                    self._host_header,
+                    self._target,
                     extra_headers=[(b"authorization", f"Bearer {token}".encode())],
-                    message_queue_size=64)
+                    message_queue_size=64,
+                )
                 task_status.started(opened)
         except Exception as exc:
             if opened is None:
@@ -247,8 +268,9 @@ class WsProgressSink:
         stream = await trio.open_tcp_stream(host, port)
         if not self.url.startswith("wss:"):
             return stream
-        secure = trio.SSLStream(stream, self.connection.ssl_context, server_hostname=host,
-                                https_compatible=True)
+        secure = trio.SSLStream(
+            stream, self.connection.ssl_context, server_hostname=host, https_compatible=True
+        )
         try:
             await secure.do_handshake()
         except trio.BrokenResourceError as exc:
@@ -283,9 +305,14 @@ class WsProgressSink:
             except FerrexClientError as exc:  # the refresh could not reach the server
                 await self._drop()
                 raise SinkUnavailable(f"WebSocket {self.url}: {exc}") from exc
-            except (OSError, trio.TooSlowError, trio.BrokenResourceError,
-                    trio.ClosedResourceError, trio_websocket.HandshakeError,
-                    trio_websocket.ConnectionClosed) as exc:
+            except (
+                OSError,
+                trio.TooSlowError,
+                trio.BrokenResourceError,
+                trio.ClosedResourceError,
+                trio_websocket.HandshakeError,
+                trio_websocket.ConnectionClosed,
+            ) as exc:
                 await self._drop()
                 raise SinkUnavailable(f"WebSocket {self.url}: {exc!r}") from exc
 
@@ -371,13 +398,25 @@ class Queued:
         await self.sink.__aenter__()
         return self
 
-    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> bool | None:
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool | None:
         return await self.sink.__aexit__(kind, exc, tb)
 
 
-def heartbeat(item_id: uuid.UUID, position_s: float, duration_s: float | None,
-              event: BeatEvent, *, completed: bool = False) -> WsHeartbeat:
-    return WsHeartbeat(item_id=item_id, position_s=max(0.0, position_s),
-                       client_ts=datetime.now(UTC), duration_s=duration_s,
-                       completed=completed, event=event)
+def heartbeat(
+    item_id: uuid.UUID,
+    position_s: float,
+    duration_s: float | None,
+    event: BeatEvent,
+    *,
+    completed: bool = False,
+) -> WsHeartbeat:
+    return WsHeartbeat(
+        item_id=item_id,
+        position_s=max(0.0, position_s),
+        client_ts=datetime.now(UTC),
+        duration_s=duration_s,
+        completed=completed,
+        event=event,
+    )

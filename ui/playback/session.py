@@ -53,7 +53,7 @@ class RetryPolicy:
     max_delay_s: float = 8.0
 
     def delay(self, attempt: int) -> float:
-        return float(min(self.max_delay_s, self.first_delay_s * 2.0 ** attempt))
+        return float(min(self.max_delay_s, self.first_delay_s * 2.0**attempt))
 
 
 @dataclass(frozen=True)
@@ -96,11 +96,19 @@ class Status:
 
 
 class PlaybackSession:
-    def __init__(self, engine: Engine, client: StreamingClient, sink: ProgressSink, *,
-                 heartbeat_s: float = HEARTBEAT_S, steps: SeekSteps | None = None,
-                 retry: RetryPolicy | None = None, autoplay_next: bool = True,
-                 up_next_s: float = UP_NEXT_S,
-                 on_status: Callable[[Status], None] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        client: StreamingClient,
+        sink: ProgressSink,
+        *,
+        heartbeat_s: float = HEARTBEAT_S,
+        steps: SeekSteps | None = None,
+        retry: RetryPolicy | None = None,
+        autoplay_next: bool = True,
+        up_next_s: float = UP_NEXT_S,
+        on_status: Callable[[Status], None] | None = None,
+    ) -> None:
         self.engine = engine
         self.client = client
         self.sink = sink
@@ -129,8 +137,14 @@ class PlaybackSession:
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    async def open(self, item_id: uuid.UUID, *, file_id: uuid.UUID | None = None,
-                   from_start: bool = False, play: bool = True) -> StreamInfo:
+    async def open(
+        self,
+        item_id: uuid.UUID,
+        *,
+        file_id: uuid.UUID | None = None,
+        from_start: bool = False,
+        play: bool = True,
+    ) -> StreamInfo:
         """Ask the server for stream info (file, tracks, HDR, resume position, ticket) and
         start the engine at the resume position."""
         self._opened_at = time.monotonic()
@@ -147,20 +161,28 @@ class PlaybackSession:
         sink_name = _factory(self.engine)
         presented = sink_presents_hdr(sink_name)[0]
         mapped = tonemap.install(self.engine.playbin, info.hdr, presented)
-        self._set(Status(title=info.item.title, item_id=info.item.id,
-                         position_s=info.resume_s, duration_s=info.duration_s,
-                         hdr=hdr_status(info.hdr, sink_name, tone_mapped=mapped)))
+        self._set(
+            Status(
+                title=info.item.title,
+                item_id=info.item.id,
+                position_s=info.resume_s,
+                duration_s=info.duration_s,
+                hdr=hdr_status(info.hdr, sink_name, tone_mapped=mapped),
+            )
+        )
         # No sidecar at the start: with a suburi and an embedded text track both linked,
         # playbin 1.22 stalls the video after switching between them (textoverlay waits on
         # the idle pad). Embedded tracks and off switch instantly; a sidecar reopens.
         self._suburi = None
-        self.subtitle_choice = "embedded:0" if info.file.media_info and any(
-            not t.external for t in info.file.media_info.subtitles) else None
+        self.subtitle_choice = (
+            "embedded:0"
+            if info.file.media_info and any(not t.external for t in info.file.media_info.subtitles)
+            else None
+        )
         self.engine.load(info.uri, start_s=info.resume_s, suburi=self._suburi, play=play)
         self._beat("start")
 
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-                  ) -> None:
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._pump)
             nursery.start_soon(self._send_beats)
@@ -249,8 +271,12 @@ class PlaybackSession:
             choices.append((_label(track.language, track.title, track.forced), f"embedded:{i}"))
         for sidecar in info.sidecars:
             track = sidecar.track
-            choices.append((_label(track.language, track.title, track.forced) + " (file)",
-                            f"sidecar:{sidecar.number}"))
+            choices.append(
+                (
+                    _label(track.language, track.title, track.forced) + " (file)",
+                    f"sidecar:{sidecar.number}",
+                )
+            )
         return choices
 
     def select_subtitle(self, choice: str | None) -> None:
@@ -283,11 +309,11 @@ class PlaybackSession:
         self.engine.reload_with_subtitles(sidecar.url)
 
     def play_next_now(self) -> None:
-        """"Play now" on the "Up next" card: skip the rest of the countdown."""
+        """ "Play now" on the "Up next" card: skip the rest of the countdown."""
         self._answer_next("play")
 
     def cancel_next(self) -> None:
-        """"Cancel" on the "Up next" card: nothing more plays, the screen goes back."""
+        """ "Cancel" on the "Up next" card: nothing more plays, the screen goes back."""
         self._answer_next("cancel")
 
     def _answer_next(self, answer: str) -> None:
@@ -318,8 +344,9 @@ class PlaybackSession:
         position = self.engine.position()
         duration = self.engine.duration()
         if position is not None:
-            self.status = replace(self.status, position_s=position,
-                                  duration_s=duration or self.status.duration_s)
+            self.status = replace(
+                self.status, position_s=position, duration_s=duration or self.status.duration_s
+            )
 
     def _beat(self, event: BeatEvent, completed: bool = False) -> None:
         try:
@@ -377,8 +404,13 @@ class PlaybackSession:
 
     async def _on_event(self, event: EngineEvent) -> None:
         if event.kind == "first_frame":
-            self._set(replace(self.status, first_frame_s=event.at - self._opened_at,
-                              decoders=self.engine.decoders))
+            self._set(
+                replace(
+                    self.status,
+                    first_frame_s=event.at - self._opened_at,
+                    decoders=self.engine.decoders,
+                )
+            )
         elif event.kind == "state":
             self._set(replace(self.status, playing=event.state == "PLAYING"))
         elif event.kind == "buffering":
@@ -397,8 +429,14 @@ class PlaybackSession:
         info = self.info
         assert info is not None
         self._update_position()
-        self._set(replace(self.status, playing=False, finished=True,
-                          position_s=self.status.duration_s or self.status.position_s))
+        self._set(
+            replace(
+                self.status,
+                playing=False,
+                finished=True,
+                position_s=self.status.duration_s or self.status.position_s,
+            )
+        )
         self._beat("stop", completed=True)
         self.engine.stop()
         try:
@@ -406,8 +444,13 @@ class PlaybackSession:
         except FerrexClientError:
             following = None
         if following is None or not self.autoplay_next:
-            self._set(replace(self.status, ended=True,
-                              next_item=following.id if following is not None else None))
+            self._set(
+                replace(
+                    self.status,
+                    ended=True,
+                    next_item=following.id if following is not None else None,
+                )
+            )
             return
         self._set(replace(self.status, next_item=following.id))
         if await self._count_down(following):
@@ -419,8 +462,12 @@ class PlaybackSession:
         now" or "Cancel" answers first. True: play the next episode."""
         self._next_answer = None
         self._next_answered = trio.Event()
-        label = episode_label(following.series_title, following.season_number,
-                              following.episode_numbers, following.title)
+        label = episode_label(
+            following.series_title,
+            following.season_number,
+            following.episode_numbers,
+            following.title,
+        )
         deadline = trio.current_time() + self.up_next_s
         while (left := deadline - trio.current_time()) > 0:
             shown = math.ceil(left)
@@ -440,8 +487,11 @@ class PlaybackSession:
             return error
         status = await self.client.probe(self.info.uri)
         if status is None:
-            return PlaybackError("network", "Lost the connection to the server; retrying at "
-                                 "the same position.", error.debug)
+            return PlaybackError(
+                "network",
+                "Lost the connection to the server; retrying at the same position.",
+                error.debug,
+            )
         return from_http_status(status, error.debug) or error
 
     async def _failed(self, error: PlaybackError) -> None:
@@ -459,17 +509,27 @@ class PlaybackSession:
             except ServerUnreachable:
                 continue
             except FerrexClientError as exc:
-                gone = PlaybackError("file_gone" if isinstance(exc, NotFound) else "other",
-                                     exc.message)
+                gone = PlaybackError(
+                    "file_gone" if isinstance(exc, NotFound) else "other", exc.message
+                )
                 self._set(replace(self.status, error=gone, retrying=0))
                 return
             self.info = info
             self.engine.load(info.uri, start_s=keep, suburi=self._suburi)
             self._set(replace(self.status, error=None, retrying=0, position_s=keep))
             return
-        self._set(replace(self.status, error=PlaybackError(
-            "network", f"The server is unreachable ({self.retry.attempts} tries); press play "
-            "to try again.", error.debug), retrying=0))
+        self._set(
+            replace(
+                self.status,
+                error=PlaybackError(
+                    "network",
+                    f"The server is unreachable ({self.retry.attempts} tries); press play "
+                    "to try again.",
+                    error.debug,
+                ),
+                retrying=0,
+            )
+        )
 
 
 def _label(language: str | None, title: str | None, forced: bool | None) -> str:

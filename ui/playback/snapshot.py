@@ -45,8 +45,11 @@ def _display() -> Iterator[None]:
     if xvfb is None:
         raise SnapshotError("no display for GL: set DISPLAY, or install xvfb")
     read, write = os.pipe()
-    proc = subprocess.Popen([xvfb, "-displayfd", str(write), "-nolisten", "tcp", "-screen",
-                             "0", "64x64x24"], pass_fds=(write,), stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [xvfb, "-displayfd", str(write), "-nolisten", "tcp", "-screen", "0", "64x64x24"],
+        pass_fds=(write,),
+        stderr=subprocess.DEVNULL,
+    )
     os.close(write)
     try:
         with os.fdopen(read) as pipe:
@@ -61,8 +64,9 @@ def _display() -> Iterator[None]:
         proc.wait(10)
 
 
-def snapshot(source: str, at_s: float, out: Path, *, tonemap: bool = True,
-             desat: float | None = None) -> Frame:
+def snapshot(
+    source: str, at_s: float, out: Path, *, tonemap: bool = True, desat: float | None = None
+) -> Frame:
     """``ferrex-player snapshot``: render and write ``out`` (PNG)."""
     with _display():
         frame = render(source, at_s, tonemap=tonemap, desat=desat)
@@ -79,8 +83,7 @@ def _uri(source: str) -> str:
     return path.resolve().as_uri()
 
 
-def render(source: str, at_s: float, *, tonemap: bool = True,
-           desat: float | None = None) -> Frame:
+def render(source: str, at_s: float, *, tonemap: bool = True, desat: float | None = None) -> Frame:
     """Decode ``source`` at ``at_s`` seconds (the nearest frame at or before it, accurately
     seeked) through the tone-mapping filter; ``tonemap=False`` is the old flat conversion
     (videoconvert to 8-bit RGB), kept for comparisons. Needs a display (see ``_display``)."""
@@ -103,8 +106,11 @@ def render(source: str, at_s: float, *, tonemap: bool = True,
 
     def on_pad(_dec: Gst.Element, pad: Gst.Pad) -> None:
         current = pad.get_current_caps() or pad.query_caps(None)
-        if current.to_string().startswith("video/") and target is not None \
-                and not target.is_linked():
+        if (
+            current.to_string().startswith("video/")
+            and target is not None
+            and not target.is_linked()
+        ):
             pad.link(target)
 
     decode.connect("pad-added", on_pad)
@@ -131,7 +137,7 @@ def render(source: str, at_s: float, *, tonemap: bool = True,
         finally:
             buf.unmap(info)
         stride = (width * 3 + 3) & ~3
-        rows = b"".join(data[y * stride:y * stride + width * 3] for y in range(height))
+        rows = b"".join(data[y * stride : y * stride + width * 3] for y in range(height))
         params = filt.params if filt is not None else ToneMapParams(MODE_SDR, 0.0, 0.0)
         return Frame(width, height, rows, params)
     finally:
@@ -158,7 +164,8 @@ def write_png(frame: Frame, out: Path) -> None:
     """PNG through Qt's image writer (PyQt6 is the player's own dependency)."""
     from PyQt6.QtGui import QImage
 
-    image = QImage(frame.rgb, frame.width, frame.height, frame.width * 3,
-                   QImage.Format.Format_RGB888)
+    image = QImage(
+        frame.rgb, frame.width, frame.height, frame.width * 3, QImage.Format.Format_RGB888
+    )
     if not image.save(str(out), "PNG"):
         raise SnapshotError(f"cannot write {out}")

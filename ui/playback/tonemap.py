@@ -130,10 +130,12 @@ class ToneMapParams:
     def describe(self) -> str:
         if self.mode == MODE_SDR:
             return "SDR (unchanged)"
-        return (f"{self.label} tone-mapped to SDR BT.709 (Hable, peak {self.peak_nits:.0f} nits, "
-                f"desaturation above {self.desat * REFERENCE_WHITE_NITS:.0f} nits)"
-                if self.desat > 0 else
-                f"{self.label} tone-mapped to SDR BT.709 (Hable, peak {self.peak_nits:.0f} nits)")
+        return (
+            f"{self.label} tone-mapped to SDR BT.709 (Hable, peak {self.peak_nits:.0f} nits, "
+            f"desaturation above {self.desat * REFERENCE_WHITE_NITS:.0f} nits)"
+            if self.desat > 0
+            else f"{self.label} tone-mapped to SDR BT.709 (Hable, peak {self.peak_nits:.0f} nits)"
+        )
 
 
 def _content_light_max(value: str | None) -> float | None:
@@ -155,9 +157,13 @@ def _mastering_max(value: str | None) -> float | None:
     return int(parts[8]) / 10000.0
 
 
-def params_for(colorimetry: str, mastering: str | None = None,
-               content_light: str | None = None, *,
-               desat: float = DEFAULT_DESAT) -> ToneMapParams:
+def params_for(
+    colorimetry: str,
+    mastering: str | None = None,
+    content_light: str | None = None,
+    *,
+    desat: float = DEFAULT_DESAT,
+) -> ToneMapParams:
     """Mode and peak for a stream's caps: MaxCLL, else the mastering display's peak, else
     1000 nits (as ffmpeg's tonemap picks its peak)."""
     if re.search(r"pq|smpte2084|:14:", colorimetry) or colorimetry.endswith(":14"):
@@ -172,14 +178,20 @@ def params_for(colorimetry: str, mastering: str | None = None,
 
 def params_from_caps(caps: Gst.Caps, *, desat: float = DEFAULT_DESAT) -> ToneMapParams:
     s = caps.get_structure(0)
-    return params_for(s.get_string("colorimetry") or "", s.get_string("mastering-display-info"),
-                      s.get_string("content-light-level"), desat=desat)
+    return params_for(
+        s.get_string("colorimetry") or "",
+        s.get_string("mastering-display-info"),
+        s.get_string("content-light-level"),
+        desat=desat,
+    )
 
 
 def uniforms(params: ToneMapParams) -> Gst.Structure:
     peak = max(params.peak_nits / REFERENCE_WHITE_NITS, 1.0)
-    text = (f"uniforms, mode=(int){params.mode}, peak=(float){peak:.6f}, "
-            f"desat=(float){params.desat:.6f}")
+    text = (
+        f"uniforms, mode=(int){params.mode}, peak=(float){peak:.6f}, "
+        f"desat=(float){params.desat:.6f}"
+    )
     made = Gst.Structure.new_from_string(text)
     if made is None:
         raise ValueError(text)
@@ -189,8 +201,10 @@ def uniforms(params: ToneMapParams) -> Gst.Structure:
 def available() -> bool:
     """Whether the GL elements are installed (gstreamer1.0-gl); the caller falls back to the
     plain conversion when not."""
-    return all(has_element(f) for f in ("glupload", "glcolorconvert", "glshader",
-                                        "gldownload", "videoconvert"))
+    return all(
+        has_element(f)
+        for f in ("glupload", "glcolorconvert", "glshader", "gldownload", "videoconvert")
+    )
 
 
 _GL_FRAGMENT_SHADER = 0x8B30
@@ -209,9 +223,9 @@ def _create_shader(filt: Gst.Element) -> object:
 
     context = filt.get_property("context")
     vertex = GstGL.GLSLStage.new_default_vertex(context)
-    fragment = GstGL.GLSLStage.new_with_string(context, _GL_FRAGMENT_SHADER,
-                                               vertex.get_version(), vertex.get_profile(),
-                                               FRAGMENT)
+    fragment = GstGL.GLSLStage.new_with_string(
+        context, _GL_FRAGMENT_SHADER, vertex.get_version(), vertex.get_profile(), FRAGMENT
+    )
     shader = GstGL.GLShader.new(context)
     for stage in (vertex, fragment):
         shader.compile_attach_stage(stage)
@@ -268,7 +282,7 @@ def install(playbin: Gst.Element, source_hdr: str | None, presented: bool) -> bo
     the sink shows SDR only (no filter otherwise: SDR files keep the plain path, and a sink that
     presents HDR gets the decoder's frames). True when installed. Call before ``load`` (playbin
     takes a filter only while stopped)."""
-    wanted = (source_hdr in TONE_MAPPED_SOURCES and not presented and available())
+    wanted = source_hdr in TONE_MAPPED_SOURCES and not presented and available()
     playbin.set_state(Gst.State.NULL)
     playbin.set_property("video-filter", ToneMapFilter().bin if wanted else None)
     return wanted

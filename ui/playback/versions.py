@@ -24,8 +24,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 CODEC_CAPS = {
-    "h264": "video/x-h264", "hevc": "video/x-h265", "h265": "video/x-h265",
-    "av1": "video/x-av1", "vp9": "video/x-vp9", "vp8": "video/x-vp8",
+    "h264": "video/x-h264",
+    "hevc": "video/x-h265",
+    "h265": "video/x-h265",
+    "av1": "video/x-av1",
+    "vp9": "video/x-vp9",
+    "vp8": "video/x-vp8",
     "mpeg2video": "video/mpeg, mpegversion=(int)2, systemstream=(boolean)false",
     "mpeg4": "video/mpeg, mpegversion=(int)4, systemstream=(boolean)false",
     "vc1": "video/x-wmv, wmvversion=(int)3, format=(string)WVC1",
@@ -80,17 +84,22 @@ def probe(sink_factory: str = "autovideosink") -> Decoders:
     from ui.playback.hdr import sink_presents_hdr
 
     decoders = Gst.ElementFactory.list_get_elements(
-        Gst.ELEMENT_FACTORY_TYPE_DECODER | Gst.ELEMENT_FACTORY_TYPE_MEDIA_VIDEO, Gst.Rank.MARGINAL)
+        Gst.ELEMENT_FACTORY_TYPE_DECODER | Gst.ELEMENT_FACTORY_TYPE_MEDIA_VIDEO, Gst.Rank.MARGINAL
+    )
     codecs, ten = set(), set()
     for codec, caps in CODEC_CAPS.items():
-        found = Gst.ElementFactory.list_filter(decoders, Gst.Caps.from_string(caps),
-                                               Gst.PadDirection.SINK, False)
+        found = Gst.ElementFactory.list_filter(
+            decoders, Gst.Caps.from_string(caps), Gst.PadDirection.SINK, False
+        )
         if not found:
             continue
         codecs.add(codec)
         for factory in found:
-            outputs = [t.get_caps().to_string() for t in factory.get_static_pad_templates()
-                       if t.direction == Gst.PadDirection.SRC]
+            outputs = [
+                t.get_caps().to_string()
+                for t in factory.get_static_pad_templates()
+                if t.direction == Gst.PadDirection.SRC
+            ]
             if any(mark in o for o in outputs for mark in TEN_BIT) or "ANY" in outputs:
                 ten.add(codec)
                 break
@@ -123,8 +132,12 @@ def best(files: Sequence[Version], decoders: Decoders) -> Version | None:
 def label(f: Version, resolution: str, edition: str = "") -> str:
     """One line per version: ``1080p · HEVC 10-bit · HDR10 · Director's Cut · 4.2 GB``."""
     codec = f.video_codec.upper() + (f" {f.bit_depth}-bit" if (f.bit_depth or 8) > 8 else "")
-    size = (f"{f.size_bytes / 1e9:.1f} GB" if f.size_bytes >= 1e8
-            else f"{f.size_bytes / 1e6:.1f} MB" if f.size_bytes >= 1e5
-            else f"{f.size_bytes / 1e3:.0f} KB")
+    size = (
+        f"{f.size_bytes / 1e9:.1f} GB"
+        if f.size_bytes >= 1e8
+        else f"{f.size_bytes / 1e6:.1f} MB"
+        if f.size_bytes >= 1e5
+        else f"{f.size_bytes / 1e3:.0f} KB"
+    )
     parts = [resolution, codec, f.hdr or "SDR", edition, size]
     return " · ".join(p for p in parts if p)

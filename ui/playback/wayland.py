@@ -63,8 +63,9 @@ def _libs() -> tuple[ctypes.CDLL, ctypes.CDLL]:
         gstwl = ctypes.CDLL(wayland)
         gst = ctypes.CDLL(ctypes.util.find_library("gstreamer-1.0") or "libgstreamer-1.0.so.0")
     except OSError as exc:
-        raise WaylandUnavailable(f"{exc}: install gstreamer1.0-plugins-bad "
-                                 "(libgstreamer-plugins-bad1.0-0)") from exc
+        raise WaylandUnavailable(
+            f"{exc}: install gstreamer1.0-plugins-bad (libgstreamer-plugins-bad1.0-0)"
+        ) from exc
     gstwl.gst_wl_display_handle_context_new.argtypes = [ctypes.c_void_p]
     gstwl.gst_wl_display_handle_context_new.restype = ctypes.c_void_p
     gst.gst_element_set_context.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
@@ -79,8 +80,11 @@ def qt_display() -> int:
     app = QGuiApplication.instance()
     # Not in PyQt6's type stubs, and absent from a Qt built without Wayland.
     interface = getattr(QNativeInterface, "QWaylandApplication", None)
-    native = (app.nativeInterface(interface)
-              if isinstance(app, QGuiApplication) and interface is not None else None)
+    native = (
+        app.nativeInterface(interface)
+        if isinstance(app, QGuiApplication) and interface is not None
+        else None
+    )
     display = native.display() if native is not None else None
     address = int(display) if display is not None else 0
     if not address:
@@ -105,8 +109,7 @@ def give_display(element: Gst.Element, display: int) -> None:
     if not context:
         raise WaylandUnavailable("gst_wl_display_handle_context_new failed")
     try:
-        gst.gst_element_set_context(ctypes.c_void_p(_address(element)),
-                                    ctypes.c_void_p(context))
+        gst.gst_element_set_context(ctypes.c_void_p(_address(element)), ctypes.c_void_p(context))
     finally:
         gst.gst_mini_object_unref(ctypes.c_void_p(context))
 

@@ -81,8 +81,9 @@ def overlay_sink(platform: str | None = None) -> tuple[Gst.Element, str]:
     name = platform or QGuiApplication.platformName()
     if name == "wayland":
         if not has_element("waylandsink"):
-            raise RuntimeError("No Wayland video sink: install gstreamer1.0-plugins-bad "
-                               "(waylandsink)")
+            raise RuntimeError(
+                "No Wayland video sink: install gstreamer1.0-plugins-bad (waylandsink)"
+            )
         sink = element("waylandsink")
         give_display(sink, qt_display())  # before the window handle: same connection
         return sink, "waylandsink (subsurface) into the window"
@@ -99,8 +100,9 @@ def overlay_sink(platform: str | None = None) -> tuple[Gst.Element, str]:
         if factory == "ximagesink":
             return software_scaled(sink), "ximagesink (scaled in software) into the window"
         return sink, f"{factory} into the window"
-    raise RuntimeError("No X11 video sink: install gstreamer1.0-plugins-base "
-                       "(ximagesink) or gstreamer1.0-x")
+    raise RuntimeError(
+        "No X11 video sink: install gstreamer1.0-plugins-base (ximagesink) or gstreamer1.0-x"
+    )
 
 
 FIT = "fit"
@@ -171,8 +173,11 @@ class VideoSurface(QWidget):
         is in the pipeline and has asked for Qt's display on the bus; given the surface
         before that, a sink without the display would open its own connection and fail."""
         overlay = overlay_of(sink)
-        if overlay is None or not (isinstance(overlay, GstVideo.VideoOverlay) if self.wayland
-                                   else set_window_handle(overlay, int(self.winId()))):
+        if overlay is None or not (
+            isinstance(overlay, GstVideo.VideoOverlay)
+            if self.wayland
+            else set_window_handle(overlay, int(self.winId()))
+        ):
             raise RuntimeError(f"{sink.get_name()} cannot draw into a window")
         self.sink = overlay
         self.fit = sink.get_by_name(FIT) if isinstance(sink, Gst.Bin) else None
@@ -216,8 +221,12 @@ class VideoSurface(QWidget):
         if size == self._fitted:
             return
         self._fitted = size
-        self.fit.set_property("caps", Gst.Caps.from_string(
-            f"video/x-raw,width={size[0]},height={size[1]},pixel-aspect-ratio=1/1"))
+        self.fit.set_property(
+            "caps",
+            Gst.Caps.from_string(
+                f"video/x-raw,width={size[0]},height={size[1]},pixel-aspect-ratio=1/1"
+            ),
+        )
 
     def event(self, event: QEvent | None) -> bool:
         if event is not None and event.type() == QEvent.Type.Paint:
@@ -242,8 +251,11 @@ def _clock(seconds: float | None) -> str:
         return "--:--"
     total = int(seconds)
     hours, rest = divmod(total, 3600)
-    return (f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours
-            else f"{rest // 60:02d}:{rest % 60:02d}")
+    return (
+        f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+        if hours
+        else f"{rest // 60:02d}:{rest % 60:02d}"
+    )
 
 
 def _clock_template(seconds: float | None) -> str:
@@ -265,14 +277,18 @@ class ElidedLabel(QLabel):
     def paintEvent(self, event: QPaintEvent | None) -> None:
         painter = QPainter(self)
         rect = self.contentsRect()
-        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight,
-                                             rect.width())
+        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
         style = self.style()
         if style is not None:
-            style.drawItemText(painter, rect, int(Qt.AlignmentFlag.AlignLeft
-                                                  | Qt.AlignmentFlag.AlignVCenter),
-                               self.palette(), self.isEnabled(), text,
-                               QPalette.ColorRole.WindowText)
+            style.drawItemText(
+                painter,
+                rect,
+                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                self.palette(),
+                self.isEnabled(),
+                text,
+                QPalette.ColorRole.WindowText,
+            )
         painter.end()
 
 
@@ -300,8 +316,10 @@ class ControlsBar(Panel):
         self._time_for: str | None = None
         self.speed = QLabel("")
         self.badge = QLabel("")
-        self.badge.setStyleSheet("background: #c9a227; color: black; padding: 2px 6px;"
-                                 "border-radius: 3px; font-weight: bold")
+        self.badge.setStyleSheet(
+            "background: #c9a227; color: black; padding: 2px 6px;"
+            "border-radius: 3px; font-weight: bold"
+        )
         self.badge.hide()
         self.message = ElidedLabel("")
         self.message.setStyleSheet("color: #ff8a80")
@@ -310,8 +328,14 @@ class ControlsBar(Panel):
             label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
         self.badge.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         layout.setSpacing(10)
-        for widget, stretch in ((self.play, 0), (self.position, 3), (self.time, 0),
-                                (self.speed, 0), (self.badge, 0), (self.message, 1)):
+        for widget, stretch in (
+            (self.play, 0),
+            (self.position, 3),
+            (self.time, 0),
+            (self.speed, 0),
+            (self.badge, 0),
+            (self.message, 1),
+        ):
             layout.addWidget(widget, stretch)
         self._size_time(None)
 
@@ -363,10 +387,12 @@ class UpNextCard(Panel):
 
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent, CARD_COLOR)
-        self.setStyleSheet(f"QLabel {{ background: {CARD_COLOR}; color: #eeeeee;"
-                           " font-size: 13px }"
-                           "QPushButton { background: #3a3a3a; color: #eeeeee;"
-                           " padding: 4px 12px; border: none; border-radius: 3px }")
+        self.setStyleSheet(
+            f"QLabel {{ background: {CARD_COLOR}; color: #eeeeee;"
+            " font-size: 13px }"
+            "QPushButton { background: #3a3a3a; color: #eeeeee;"
+            " padding: 4px 12px; border: none; border-radius: 3px }"
+        )
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
         self.heading = QLabel("Up next")
@@ -376,8 +402,10 @@ class UpNextCard(Panel):
         self.countdown = QLabel("")
         buttons = QHBoxLayout()
         self.play_now = QPushButton("Play now")
-        self.play_now.setStyleSheet("background: #e5e5e5; color: black; font-weight: bold;"
-                                    "padding: 4px 12px; border: none; border-radius: 3px")
+        self.play_now.setStyleSheet(
+            "background: #e5e5e5; color: black; font-weight: bold;"
+            "padding: 4px 12px; border: none; border-radius: 3px"
+        )
         self.cancel = QPushButton("Cancel")
         for b in (self.play_now, self.cancel):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -397,9 +425,15 @@ class UpNextCard(Panel):
 class PlayerView(QWidget):
     """The player screen: video, controls above it, keys (``keys.DEFAULT``)."""
 
-    def __init__(self, session: PlaybackSession, sink: Gst.Element, *,
-                 keymap: KeyMap = DEFAULT, hide_after_ms: int = HIDE_AFTER_MS,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        session: PlaybackSession,
+        sink: Gst.Element,
+        *,
+        keymap: KeyMap = DEFAULT,
+        hide_after_ms: int = HIDE_AFTER_MS,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.session = session
         self.keymap = keymap
@@ -419,7 +453,8 @@ class PlayerView(QWidget):
         self.up_next.cancel.clicked.connect(session.cancel_next)
         self._left = False
         self.controls.position.sliderReleased.connect(
-            lambda: session.seek(self.controls.position.value() / 10))
+            lambda: session.seek(self.controls.position.value() / 10)
+        )
         self._hide = QTimer(self)
         self._hide.setSingleShot(True)
         self._hide.setInterval(hide_after_ms)
@@ -475,11 +510,11 @@ class PlayerView(QWidget):
         self.video.setGeometry(0, 0, self.width(), self.height())
         if self.video.wayland:  # for the sink's prepare-window-handle (streaming thread)
             self.session.engine.render_rectangle = (0, 0, self.width(), self.height())
-        self.controls.setGeometry(0, self.height() - CONTROLS_HEIGHT, self.width(),
-                                  CONTROLS_HEIGHT)
+        self.controls.setGeometry(0, self.height() - CONTROLS_HEIGHT, self.width(), CONTROLS_HEIGHT)
         width, height = min(UP_NEXT_SIZE[0], self.width() - 48), UP_NEXT_SIZE[1]
-        self.up_next.setGeometry(self.width() - width - 24,
-                                 self.height() - CONTROLS_HEIGHT - height - 24, width, height)
+        self.up_next.setGeometry(
+            self.width() - width - 24, self.height() - CONTROLS_HEIGHT - height - 24, width, height
+        )
         self.controls.raise_()
         self.up_next.raise_()
 

@@ -91,11 +91,17 @@ class ConnectScreen(Screen):
         self.found.setMaximumHeight(150)
         self.found.itemActivated.connect(self._use_found)
         self.found.itemClicked.connect(self._use_found)
-        frame, _ = _card(self.found_heading, self.found, QLabel("Server address"), self.url,
-                         self.status, self.go,
-                         title="Connect to your server",
-                         subtitle="Pick an appliance found on your network, or enter its "
-                                  "address. Servers you used before are in the list.")
+        frame, _ = _card(
+            self.found_heading,
+            self.found,
+            QLabel("Server address"),
+            self.url,
+            self.status,
+            self.go,
+            title="Connect to your server",
+            subtitle="Pick an appliance found on your network, or enter its "
+            "address. Servers you used before are in the list.",
+        )
         _centered(self, frame)
         self._shown_found: list[FoundServer] | None = None
         self._refresh_found()
@@ -178,9 +184,14 @@ class SetupScreen(Screen):
         holder.setLayout(form)
         self.status = _status()
         self.go = button("Create admin account", "primary", self.claim)
-        frame, _ = _card(holder, self.status, self.go, title="Set up your server",
-                         subtitle="This appliance has no administrator yet. Create the first "
-                                  "account; it can add libraries and users.")
+        frame, _ = _card(
+            holder,
+            self.status,
+            self.go,
+            title="Set up your server",
+            subtitle="This appliance has no administrator yet. Create the first "
+            "account; it can add libraries and users.",
+        )
         _centered(self, frame)
 
     def shown(self) -> None:
@@ -194,8 +205,11 @@ class SetupScreen(Screen):
             self.status.setText("Enter a username and a password.")
             return
         self.status.setText("")
-        self.post(ClaimServer(self.username.text().strip(), self.password.text(),
-                              self.display_name.text().strip()))
+        self.post(
+            ClaimServer(
+                self.username.text().strip(), self.password.text(), self.display_name.text().strip()
+            )
+        )
 
     def on_event(self, event: CrossDomainEvent) -> None:
         if isinstance(event, AuthFailed) and event.action == "claim":
@@ -230,10 +244,19 @@ class LoginScreen(Screen):
         self.go = button("Log in", "primary", self.login)
         self.change_server = button("Change server", "", self._change_server)
         self.server_label = heading("", "muted")
-        frame, _ = _card(self.users, self.username, self.password, self.pin, self.use_password,
-                         self.status, self.go, self.change_server, self.server_label,
-                         title="Who's watching?",
-                         subtitle="Pick your account. Trusted devices log in with a PIN.")
+        frame, _ = _card(
+            self.users,
+            self.username,
+            self.password,
+            self.pin,
+            self.use_password,
+            self.status,
+            self.go,
+            self.change_server,
+            self.server_label,
+            title="Who's watching?",
+            subtitle="Pick your account. Trusted devices log in with a PIN.",
+        )
         _centered(self, frame)
         self._force_password = False
 
@@ -244,8 +267,9 @@ class LoginScreen(Screen):
         entry = self.services.local.server(url)
         last = entry.last_user if entry else None
         for user in entry.users if entry else []:
-            item = QListWidgetItem(f"{user.display_name or user.username}"
-                                   f"{'   · PIN' if user.trusted else ''}")
+            item = QListWidgetItem(
+                f"{user.display_name or user.username}{'   · PIN' if user.trusted else ''}"
+            )
             item.setData(Qt.ItemDataRole.UserRole, user)
             self.users.addItem(item)
             if user.username == last:

@@ -86,8 +86,10 @@ class HomeScreen(Screen):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(scroll)
-        self.empty = heading("Nothing here yet. An administrator can add a library in "
-                             "Settings → Libraries.", "subtitle")
+        self.empty = heading(
+            "Nothing here yet. An administrator can add a library in Settings → Libraries.",
+            "subtitle",
+        )
         self.layout_.addWidget(self.empty)
         self.layout_.addStretch(1)
         # GL rows draw on demand; while posters arrive they need frames to upload them and run
@@ -132,8 +134,11 @@ class HomeScreen(Screen):
             holder.setLayout(strip)
             strip.setContentsMargins(0, 0, 0, 10)
             for lib in event.libraries:
-                b = button(f"{lib.name}  ·  {'Movies' if lib.kind == 'movies' else 'Shows'}",
-                           "", self._opener(lib))
+                b = button(
+                    f"{lib.name}  ·  {'Movies' if lib.kind == 'movies' else 'Shows'}",
+                    "",
+                    self._opener(lib),
+                )
                 b.setMinimumHeight(48)
                 strip.addWidget(b)
                 self.library_buttons.append(b)
@@ -146,23 +151,32 @@ class HomeScreen(Screen):
             if channel is not None:
                 self._channels.append(channel)
             watch = {v.id: WatchInfo(v.watched, v.progress or 0.0) for v in views}
-            row = CarouselRow([card_of(v) for v in views], channel, display=settings.display,
-                              performance=settings.performance, watch=_lookup(watch))
+            row = CarouselRow(
+                [card_of(v) for v in views],
+                channel,
+                display=settings.display,
+                performance=settings.performance,
+                watch=_lookup(watch),
+            )
             index = len(self.rows)
             row.row_signals.leave.connect(lambda step, i=index: self._focus_row(i + step))
             row.signals.details.connect(lambda card: self.post(OpenItem(card.id)))
             row.signals.play.connect(lambda card: self.post(OpenItem(card.id)))
             row.signals.mark_watched.connect(
-                lambda card, w=watch: self.post(MarkWatched(card.id, not (
-                    card.id in w and w[card.id].watched))))
+                lambda card, w=watch: self.post(
+                    MarkWatched(card.id, not (card.id in w and w[card.id].watched))
+                )
+            )
             row.view.select(self._selected.get(title, 0), animate=False)
             self.layout_.addWidget(row.widget)
             self.rows.append(row)
             self.row_titles.append(title)
             self.row_cards.append(list(views))
         if not event.rows and not event.libraries:
-            self.empty = heading("Nothing here yet. An administrator can add a library in "
-                                 "Settings → Libraries.", "subtitle")
+            self.empty = heading(
+                "Nothing here yet. An administrator can add a library in Settings → Libraries.",
+                "subtitle",
+            )
             self.layout_.addWidget(self.empty)
         self.layout_.addStretch(1)
         if self.isVisible() and not self.library_buttons_have_focus():
@@ -209,10 +223,20 @@ def _lookup(watch: dict[uuid.UUID, WatchInfo]) -> Callable[[Card], WatchInfo | N
 
 def card_of(view: CardView) -> Card:
     """The grid's card record for a home row's card."""
-    return Card(view.id, view.library_id, view.kind, view.title,  # type: ignore[arg-type]
-                view.year, view.placeholder_color, view.poster_image_id, view.parent_id,
-                view.series_title, view.season_number, view.episode_numbers or None,
-                view.still_image_id)
+    return Card(
+        view.id,
+        view.library_id,
+        view.kind,  # type: ignore[arg-type]
+        view.title,
+        view.year,
+        view.placeholder_color,
+        view.poster_image_id,
+        view.parent_id,
+        view.series_title,
+        view.season_number,
+        view.episode_numbers or None,
+        view.still_image_id,
+    )
 
 
 class LibraryScreen(Screen):
@@ -222,8 +246,7 @@ class LibraryScreen(Screen):
 
     name = "library"
 
-    def __init__(self, registry: DomainRegistry, posters: PosterCache,
-                 shared: GridImages) -> None:
+    def __init__(self, registry: DomainRegistry, posters: PosterCache, shared: GridImages) -> None:
         super().__init__(registry)
         self.library: LibraryView | None = None
         self.poster_grid: PosterGrid | None = None
@@ -281,8 +304,9 @@ class LibraryScreen(Screen):
         state = replica.watch(card.id) if replica is not None else None
         if state is None:
             return None
-        progress = (state.position_s / state.duration_s
-                    if state.duration_s and not state.completed else 0.0)
+        progress = (
+            state.position_s / state.duration_s if state.duration_s and not state.completed else 0.0
+        )
         return WatchInfo(watched=state.completed, progress=progress)
 
     def _show_grid(self, library: LibraryView) -> None:
@@ -290,9 +314,13 @@ class LibraryScreen(Screen):
         if self.poster_grid is not None:
             self.views.removeWidget(self.poster_grid.widget)
             self.poster_grid.widget.deleteLater()
-        grid = PosterGrid(ReplicaSource(self.services.replica, library.id),
-                          self._image_channel(), display=settings.display,
-                          performance=settings.performance, watch=self._watch)
+        grid = PosterGrid(
+            ReplicaSource(self.services.replica, library.id),
+            self._image_channel(),
+            display=settings.display,
+            performance=settings.performance,
+            watch=self._watch,
+        )
         grid.signals.details.connect(lambda card: self.post(OpenItem(card.id)))
         grid.signals.play.connect(lambda card: self.post(OpenItem(card.id)))
         grid.signals.mark_watched.connect(self._toggle_watched)
@@ -325,15 +353,13 @@ class LibraryScreen(Screen):
         elif isinstance(event, SettingsChanged):
             self.grid.apply_display(event.settings.display)
             if self.poster_grid is not None:
-                self.poster_grid.apply_settings(event.settings.display,
-                                                event.settings.performance)
+                self.poster_grid.apply_settings(event.settings.display, event.settings.performance)
 
 
 class SearchOverlayWidget(QFrame):
     """Covers the current screen; typing refines, arrows move into results, Esc closes."""
 
-    def __init__(self, registry: DomainRegistry, posters: PosterCache,
-                 parent: QWidget) -> None:
+    def __init__(self, registry: DomainRegistry, posters: PosterCache, parent: QWidget) -> None:
         super().__init__(parent)
         self.registry = registry
         self.setObjectName("overlay")
@@ -357,9 +383,13 @@ class SearchOverlayWidget(QFrame):
         from PyQt6.QtCore import QEvent
         from PyQt6.QtGui import QKeyEvent
 
-        if obj is self.field and isinstance(event, QKeyEvent) \
-                and event.type() == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Down \
-                and self.results.count():
+        if (
+            obj is self.field
+            and isinstance(event, QKeyEvent)
+            and event.type() == QEvent.Type.KeyPress
+            and event.key() == Qt.Key.Key_Down
+            and self.results.count()
+        ):
             self.results.setFocus()
             return True
         return False
@@ -393,11 +423,14 @@ class SearchOverlayWidget(QFrame):
             if event.strategy == "none":
                 self.info.setText("Type at least 3 letters.")
             else:
-                source = {"client": "this device", "server": "the server"}.get(event.winner,
-                                                                                event.winner)
-                self.info.setText(f"{event.total} found · answered by {source} "
-                                  f"({event.strategy.replace('_', ' ')}, "
-                                  f"{event.elapsed_ms:.0f} ms)")
+                source = {"client": "this device", "server": "the server"}.get(
+                    event.winner, event.winner
+                )
+                self.info.setText(
+                    f"{event.total} found · answered by {source} "
+                    f"({event.strategy.replace('_', ' ')}, "
+                    f"{event.elapsed_ms:.0f} ms)"
+                )
         elif isinstance(event, SettingsChanged):
             self.results.apply_display(event.settings.display)
 

@@ -64,12 +64,20 @@ class Backdrop(QWidget):
         rect = self.rect()
         painter.fillRect(rect, self.tint)
         if self.pixmap is not None and not self.pixmap.isNull():
-            scaled = self.pixmap.scaled(rect.size(),
-                                        Qt.AspectRatioMode.KeepAspectRatioByExpanding,
-                                        Qt.TransformationMode.SmoothTransformation)
-            painter.drawPixmap(0, 0, scaled, (scaled.width() - rect.width()) // 2,
-                               (scaled.height() - rect.height()) // 3, rect.width(),
-                               rect.height())
+            scaled = self.pixmap.scaled(
+                rect.size(),
+                Qt.AspectRatioMode.KeepAspectRatioByExpanding,
+                Qt.TransformationMode.SmoothTransformation,
+            )
+            painter.drawPixmap(
+                0,
+                0,
+                scaled,
+                (scaled.width() - rect.width()) // 2,
+                (scaled.height() - rect.height()) // 3,
+                rect.width(),
+                rect.height(),
+            )
         fade = QLinearGradient(0, 0, 0, rect.height())
         clear = QColor(self.color)
         clear.setAlpha(60)
@@ -197,8 +205,11 @@ class DetailScreen(Screen):
         message = self._player_message(from_start)
         if message is None:
             self.registry.context.spawn(
-                lambda: self.registry.broadcast(Notice("Playback is not available in this "
-                                                       "build.", "error")), "notice")
+                lambda: self.registry.broadcast(
+                    Notice("Playback is not available in this build.", "error")
+                ),
+                "notice",
+            )
             return
         self.post(message)
 
@@ -213,8 +224,10 @@ class DetailScreen(Screen):
         """The versions a user may choose between: present main files, one per version (the
         later parts of a multi-part film are not versions of their own), highest resolution
         first."""
-        return sorted((f for f in d.files if f.present and (f.part or 1) == 1),
-                      key=lambda f: (-(f.height or 0), f.name))
+        return sorted(
+            (f for f in d.files if f.present and (f.part or 1) == 1),
+            key=lambda f: (-(f.height or 0), f.name),
+        )
 
     def pick(self, file_id: uuid.UUID) -> None:
         """Play starts this version from now on (for this item, until the view is left)."""
@@ -275,15 +288,29 @@ class DetailScreen(Screen):
         self.poster.setText("")
         self.poster.setStyleSheet("border-radius: 10px;")
         if pixmap is not None:
-            mode = (Qt.AspectRatioMode.KeepAspectRatio if landscape
-                    else Qt.AspectRatioMode.KeepAspectRatioByExpanding)
-            self.poster.setPixmap(pixmap.scaled(self.poster.size(), mode,
-                                                Qt.TransformationMode.SmoothTransformation))
+            mode = (
+                Qt.AspectRatioMode.KeepAspectRatio
+                if landscape
+                else Qt.AspectRatioMode.KeepAspectRatioByExpanding
+            )
+            self.poster.setPixmap(
+                pixmap.scaled(self.poster.size(), mode, Qt.TransformationMode.SmoothTransformation)
+            )
         else:
             size = self.poster.size()
-            self.poster.setPixmap(QPixmap.fromImage(placeholder_image(
-                d.label, d.year, d.placeholder_color, size.width(), size.height(), 10.0,
-                seed=d.series_title or d.title)))
+            self.poster.setPixmap(
+                QPixmap.fromImage(
+                    placeholder_image(
+                        d.label,
+                        d.year,
+                        d.placeholder_color,
+                        size.width(),
+                        size.height(),
+                        10.0,
+                        seed=d.series_title or d.title,
+                    )
+                )
+            )
 
     def show_detail(self, d: DetailView) -> None:
         previous = self.detail.id if self.detail is not None else None
@@ -296,12 +323,20 @@ class DetailScreen(Screen):
         self.backdrop.update()
         self._set_poster()
         self.title.setText(d.label)
-        runtime = f"{d.runtime_minutes} min" if d.runtime_minutes else _duration(
-            d.files[0].duration_s if d.files else None)
-        episode = (f"Season {d.season_number}" if d.kind == "season" and d.season_number
-                   else "")
-        parts = [str(d.year) if d.year else "", episode, runtime,
-                 f"★ {d.rating:.1f}" if d.rating else "", d.mpaa, ", ".join(d.genres[:3])]
+        runtime = (
+            f"{d.runtime_minutes} min"
+            if d.runtime_minutes
+            else _duration(d.files[0].duration_s if d.files else None)
+        )
+        episode = f"Season {d.season_number}" if d.kind == "season" and d.season_number else ""
+        parts = [
+            str(d.year) if d.year else "",
+            episode,
+            runtime,
+            f"★ {d.rating:.1f}" if d.rating else "",
+            d.mpaa,
+            ", ".join(d.genres[:3]),
+        ]
         self.meta.setText("   ·   ".join(p for p in parts if p))
         while self.badges.count():
             item = self.badges.takeAt(0)
@@ -310,11 +345,13 @@ class DetailScreen(Screen):
                 widget.deleteLater()
         if d.hdr:
             self.badges.addWidget(_badge(d.hdr.replace("DolbyVision", "DOLBY VISION"), "hdr"))
-        first = next((f for f in d.files if f.id == self.chosen),
-                     d.files[0] if d.files else None)
+        first = next((f for f in d.files if f.id == self.chosen), d.files[0] if d.files else None)
         if first is not None:
-            for text in (first.resolution, first.video_codec.upper(),
-                         first.audio[0].split(" ")[1].upper() if first.audio else ""):
+            for text in (
+                first.resolution,
+                first.video_codec.upper(),
+                first.audio[0].split(" ")[1].upper() if first.audio else "",
+            ):
                 if text:
                     self.badges.addWidget(_badge(text))
         self.badges.addStretch(1)
@@ -327,8 +364,9 @@ class DetailScreen(Screen):
         self.mark.setText("Mark unwatched" if d.watched else "Mark watched")
         if d.resumable and d.duration_s:
             left = _duration(max(0.0, d.duration_s - d.position_s))
-            self.progress.setText(f"{int(100 * d.position_s / d.duration_s)} % watched"
-                                  f" · {left} left")
+            self.progress.setText(
+                f"{int(100 * d.position_s / d.duration_s)} % watched · {left} left"
+            )
         else:
             self.progress.setText("Watched" if d.watched else "")
         child_label = {"series": "Seasons", "season": "Episodes"}.get(d.kind, "")
@@ -336,9 +374,11 @@ class DetailScreen(Screen):
         self.children_title.setVisible(bool(d.children))
         self.child_cards.setVisible(bool(d.children))
         self.child_cards.set_cards(d.children)
-        cast = [f"<b>{p.name}</b>" + (f" <span style='color:{pal.muted}'>as {p.role}</span>"
-                                      if p.role else "")
-                for p in d.people[:14]]
+        cast = [
+            f"<b>{p.name}</b>"
+            + (f" <span style='color:{pal.muted}'>as {p.role}</span>" if p.role else "")
+            for p in d.people[:14]
+        ]
         self.cast.setText("   ·   ".join(cast))
         self.cast.setVisible(bool(cast))
         self.cast_title.setVisible(bool(cast))
@@ -348,13 +388,18 @@ class DetailScreen(Screen):
             if widget is not None:
                 widget.deleteLater()
         for row, f in enumerate(d.files):
-            cells = [f.name, " ".join(x for x in (f.resolution, f.video_codec,
-                                                  f.hdr or "SDR") if x),
-                     ", ".join(f.audio) or "no audio",
-                     ", ".join(f.subtitles) or "no subtitles", _duration(f.duration_s),
-                     f"{f.size_bytes / 1e9:.2f} GB" if f.size_bytes >= 1e8
-                     else f"{f.size_bytes / 1e6:.1f} MB" if f.size_bytes >= 1e5
-                     else f"{f.size_bytes / 1e3:.0f} KB"]
+            cells = [
+                f.name,
+                " ".join(x for x in (f.resolution, f.video_codec, f.hdr or "SDR") if x),
+                ", ".join(f.audio) or "no audio",
+                ", ".join(f.subtitles) or "no subtitles",
+                _duration(f.duration_s),
+                f"{f.size_bytes / 1e9:.2f} GB"
+                if f.size_bytes >= 1e8
+                else f"{f.size_bytes / 1e6:.1f} MB"
+                if f.size_bytes >= 1e5
+                else f"{f.size_bytes / 1e3:.0f} KB",
+            ]
             for col, text in enumerate(cells):
                 label = QLabel(text)
                 label.setObjectName("muted" if col else "")

@@ -22,8 +22,9 @@ class GridImages:
         if api is None or store is None:
             return None
         if self.service is None or self.mux is None or self.service.base_url != api.base_url:
-            service = ImageService(api.base_url, lambda: api.access_token,
-                                   store.directory / "grid-cache")
+            service = ImageService(
+                api.base_url, lambda: api.access_token, store.directory / "grid-cache"
+            )
             self.service, self.mux = service, DemandMux(service)
             self.registry.context.spawn(service.run, "poster images")
         return self.service, self.mux

@@ -254,8 +254,7 @@ class SettingsScreen(Screen):
         for line in (self.pin, self.pin_confirm):
             line.setMaxLength(8)
         form.addRow(heading("PIN for this device", "rowTitle"))
-        form.addRow(heading("A PIN lets you log in on this device without your password.",
-                            "muted"))
+        form.addRow(heading("A PIN lets you log in on this device without your password.", "muted"))
         form.addRow("PIN (4-8 digits)", self.pin)
         form.addRow("Confirm PIN", self.pin_confirm)
         self.pin_button = button("Set PIN", "primary", self._set_pin)
@@ -351,8 +350,11 @@ class SettingsScreen(Screen):
     # --- menu -----------------------------------------------------------------------------
 
     def _refresh_menu(self) -> None:
-        current = self.sections[self.menu.currentRow()] if self.menu.currentRow() >= 0 and \
-            self.sections else "profile"
+        current = (
+            self.sections[self.menu.currentRow()]
+            if self.menu.currentRow() >= 0 and self.sections
+            else "profile"
+        )
         self.sections = visible_sections(self.services.me)
         self.menu.blockSignals(True)
         self.menu.clear()
@@ -369,8 +371,12 @@ class SettingsScreen(Screen):
         if section in self.forms:
             self.forms[section].load(self.services.settings)
         elif self.services.api is not None and self.services.online:
-            loader = {"devices": LoadDevices(), "users": LoadUsers(),
-                      "libraries": LoadLibraries(), "server": LoadServerSettings()}.get(section)
+            loader = {
+                "devices": LoadDevices(),
+                "users": LoadUsers(),
+                "libraries": LoadLibraries(),
+                "server": LoadServerSettings(),
+            }.get(section)
             if loader is not None:
                 self.post(loader)
 
@@ -418,21 +424,32 @@ class SettingsScreen(Screen):
 
     def _add_library(self) -> None:
         series = self.lib_kind.currentText() == "series"
-        self.post(CreateLibrary(self.lib_name.text(), "series" if series else "movies",
-                                (self.lib_folder.text(),)))
+        self.post(
+            CreateLibrary(
+                self.lib_name.text(), "series" if series else "movies", (self.lib_folder.text(),)
+            )
+        )
 
     def _create_user(self) -> None:
         role = self.new_role.currentText()
-        self.post(CreateUser(self.new_username.text(), self.new_user_password.text(),
-                             "admin" if role == "admin" else "guest" if role == "guest"
-                             else "user"))
+        self.post(
+            CreateUser(
+                self.new_username.text(),
+                self.new_user_password.text(),
+                "admin" if role == "admin" else "guest" if role == "guest" else "user",
+            )
+        )
 
     def _change_role(self) -> None:
         user = _selected(self.users)
         role = self.edit_role.currentText()
         if user is not None:
-            self.post(UpdateUser(user, role="admin" if role == "admin" else
-                                 "guest" if role == "guest" else "user"))
+            self.post(
+                UpdateUser(
+                    user,
+                    role="admin" if role == "admin" else "guest" if role == "guest" else "user",
+                )
+            )
 
     def _delete_user(self) -> None:
         user = _selected(self.users)
@@ -459,8 +476,9 @@ class SettingsScreen(Screen):
                 if section in self.forms:
                     self.forms[section].load(settings)
                     self.forms[section].status.setText("Saved — applied.")
-            case Notice(text=text, level="error", source=source) if source is not None \
-                    and source.value == "settings":
+            case Notice(text=text, level="error", source=source) if (
+                source is not None and source.value == "settings"
+            ):
                 page = self.sections[self.menu.currentRow()] if self.sections else ""
                 if page in self.forms:
                     self.forms[page].status.setText(text)
@@ -475,28 +493,68 @@ class SettingsScreen(Screen):
             case Notice(text=text) if text.startswith("Password changed"):
                 self.security_status.setText(text)
             case DevicesLoaded(devices=devices):
-                _fill(self.devices, [(d.id, [d.name, d.platform, d.state + (
-                    " (PIN locked)" if d.pin_locked else ""),
-                    d.last_seen_at.strftime("%Y-%m-%d %H:%M")]) for d in devices])
+                _fill(
+                    self.devices,
+                    [
+                        (
+                            d.id,
+                            [
+                                d.name,
+                                d.platform,
+                                d.state + (" (PIN locked)" if d.pin_locked else ""),
+                                d.last_seen_at.strftime("%Y-%m-%d %H:%M"),
+                            ],
+                        )
+                        for d in devices
+                    ],
+                )
             case UsersLoaded(users=users):
-                _fill(self.users, [(u.id, [u.username, u.display_name, u.role,
-                                           "locked" if u.locked_until else ""])
-                                   for u in users])
+                _fill(
+                    self.users,
+                    [
+                        (
+                            u.id,
+                            [
+                                u.username,
+                                u.display_name,
+                                u.role,
+                                "locked" if u.locked_until else "",
+                            ],
+                        )
+                        for u in users
+                    ],
+                )
             case LibrariesChanged(managed=managed):
-                _fill(self.libraries, [(lib.id, [lib.name, lib.kind, ", ".join(lib.roots),
-                                                 self._scan_text(lib.id)]) for lib in managed])
+                _fill(
+                    self.libraries,
+                    [
+                        (
+                            lib.id,
+                            [lib.name, lib.kind, ", ".join(lib.roots), self._scan_text(lib.id)],
+                        )
+                        for lib in managed
+                    ],
+                )
             case ScanProgress() as progress:
                 self.scans[progress.library_id] = progress
                 total = progress.jobs_done + progress.jobs_queued
-                self.scan_bar.setValue(100 if progress.state == "completed" else
-                                       int(100 * progress.jobs_done / total) if total else 0)
+                self.scan_bar.setValue(
+                    100
+                    if progress.state == "completed"
+                    else int(100 * progress.jobs_done / total)
+                    if total
+                    else 0
+                )
                 self.scan_label.setText(self._scan_text(progress.library_id))
                 for r in range(self.libraries.rowCount()):
                     item = self.libraries.item(r, 0)
-                    if item is not None and item.data(Qt.ItemDataRole.UserRole) == \
-                            progress.library_id:
-                        self.libraries.setItem(r, 3, QTableWidgetItem(
-                            self._scan_text(progress.library_id)))
+                    if (
+                        item is not None
+                        and item.data(Qt.ItemDataRole.UserRole) == progress.library_id
+                    ):
+                        self.libraries.setItem(
+                            r, 3, QTableWidgetItem(self._scan_text(progress.library_id))
+                        )
             case ServerSettingsLoaded(values=values):
                 self._show_server(values)
 
@@ -512,8 +570,7 @@ class SettingsScreen(Screen):
                 widget.setMaximumWidth(420)
                 widget.editingFinished.connect(partial(self._server_changed, key))
                 self.server_fields[key] = widget
-                self.server_form.insertRow(self.server_form.rowCount() - 1, _label(key),
-                                           widget)
+                self.server_form.insertRow(self.server_form.rowCount() - 1, _label(key), widget)
             widget.blockSignals(True)
             widget.setValue(value)  # type: ignore[arg-type]
             widget.blockSignals(False)

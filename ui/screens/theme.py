@@ -22,12 +22,28 @@ class Palette:
     border: str
 
 
-DARK = Palette(window="#0f1115", surface="#171a21", raised="#222732", text="#eceff4",
-               muted="#9aa3b2", accent="#e5a00d", accent_text="#111111", danger="#ff6b6b",
-               border="#2c3240")
-LIGHT = Palette(window="#f4f5f7", surface="#ffffff", raised="#e8eaef", text="#16181d",
-                muted="#5b6472", accent="#c7830a", accent_text="#ffffff", danger="#c62828",
-                border="#d3d7de")
+DARK = Palette(
+    window="#0f1115",
+    surface="#171a21",
+    raised="#222732",
+    text="#eceff4",
+    muted="#9aa3b2",
+    accent="#e5a00d",
+    accent_text="#111111",
+    danger="#ff6b6b",
+    border="#2c3240",
+)
+LIGHT = Palette(
+    window="#f4f5f7",
+    surface="#ffffff",
+    raised="#e8eaef",
+    text="#16181d",
+    muted="#5b6472",
+    accent="#c7830a",
+    accent_text="#ffffff",
+    danger="#c62828",
+    border="#d3d7de",
+)
 
 
 def palette(theme: str) -> Palette:

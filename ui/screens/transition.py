@@ -30,8 +30,9 @@ class Kind(Enum):
 
 
 class ScreenTransition(QWidget):
-    def __init__(self, stack: QStackedWidget,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(
+        self, stack: QStackedWidget, clock: Callable[[], float] = time.perf_counter
+    ) -> None:
         super().__init__(stack)
         self.stack = stack
         self.clock = clock

@@ -49,8 +49,9 @@ class PosterCache(QObject):
 
     updated = pyqtSignal(str)
 
-    def __init__(self, request: Callable[[str, int], None],
-                 resolve: Callable[[uuid.UUID], None]) -> None:
+    def __init__(
+        self, request: Callable[[str, int], None], resolve: Callable[[uuid.UUID], None]
+    ) -> None:
         super().__init__()
         self._pixmaps: dict[str, QPixmap] = {}
         self._requested: set[str] = set()
@@ -105,8 +106,9 @@ def fit_rect(pixmap: QPixmap, frame: QRectF) -> QRectF:
     if w <= 0 or h <= 0:
         return frame
     scale = min(frame.width() / w, frame.height() / h)
-    return QRectF(frame.center().x() - w * scale / 2, frame.center().y() - h * scale / 2,
-                  w * scale, h * scale)
+    return QRectF(
+        frame.center().x() - w * scale / 2, frame.center().y() - h * scale / 2, w * scale, h * scale
+    )
 
 
 class CardDelegate(QStyledItemDelegate):
@@ -119,8 +121,9 @@ class CardDelegate(QStyledItemDelegate):
         w, h = card_size(d, self.owner.landscape)
         return QSize(w + d.spacing, h + TITLE_LINES_PX + d.spacing)
 
-    def paint(self, painter: QPainter | None, option: QStyleOptionViewItem,
-              index: QModelIndex) -> None:
+    def paint(
+        self, painter: QPainter | None, option: QStyleOptionViewItem, index: QModelIndex
+    ) -> None:
         if painter is None:
             return
         card: CardView | None = index.data(CARD_ROLE)
@@ -130,16 +133,21 @@ class CardDelegate(QStyledItemDelegate):
         pal = palette(d.theme)
         rect: QRect = option.rect
         state = option.state
-        focused = (bool(state & QStyle.StateFlag.State_Selected) and self.owner.hasFocus()) \
-            or bool(state & QStyle.StateFlag.State_HasFocus)
+        focused = (bool(state & QStyle.StateFlag.State_Selected) and self.owner.hasFocus()) or bool(
+            state & QStyle.StateFlag.State_HasFocus
+        )
         selected = bool(state & QStyle.StateFlag.State_Selected)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         grow = 4 if focused and d.animations else 0
         card_w, card_h = card_size(d, self.owner.landscape)
-        poster = QRectF(rect.x() + d.spacing / 2 - grow, rect.y() + d.spacing / 2 - grow,
-                        card_w + 2 * grow, card_h + 2 * grow)
+        poster = QRectF(
+            rect.x() + d.spacing / 2 - grow,
+            rect.y() + d.spacing / 2 - grow,
+            card_w + 2 * grow,
+            card_h + 2 * grow,
+        )
         path = QPainterPath()
         path.addRoundedRect(poster, 8, 8)
         posters = self.owner.posters
@@ -148,10 +156,19 @@ class CardDelegate(QStyledItemDelegate):
             # a poster-sized cell of a mixed list), never cropped into a poster
             still = None
             if posters is not None:
-                still = (posters.get(card.still_image_id, 300) if card.still_image_id
-                         else posters.for_card(card))
-            paint_placeholder(painter, poster, card.label, card.year, card.placeholder_color,
-                              seed=card.series_title or card.title)
+                still = (
+                    posters.get(card.still_image_id, 300)
+                    if card.still_image_id
+                    else posters.for_card(card)
+                )
+            paint_placeholder(
+                painter,
+                poster,
+                card.label,
+                card.year,
+                card.placeholder_color,
+                seed=card.series_title or card.title,
+            )
             if still is not None:
                 painter.setClipPath(path)
                 painter.fillPath(path, QColor(0, 0, 0))
@@ -161,46 +178,61 @@ class CardDelegate(QStyledItemDelegate):
         else:
             pixmap = posters.for_card(card) if posters else None
             if pixmap is None:
-                paint_placeholder(painter, poster, card.label, card.year,
-                                  card.placeholder_color, seed=card.series_title or card.title)
+                paint_placeholder(
+                    painter,
+                    poster,
+                    card.label,
+                    card.year,
+                    card.placeholder_color,
+                    seed=card.series_title or card.title,
+                )
         if pixmap is not None:
             painter.setClipPath(path)
-            scaled = pixmap.scaled(poster.size().toSize(),
-                                   Qt.AspectRatioMode.KeepAspectRatioByExpanding,
-                                   Qt.TransformationMode.SmoothTransformation)
+            scaled = pixmap.scaled(
+                poster.size().toSize(),
+                Qt.AspectRatioMode.KeepAspectRatioByExpanding,
+                Qt.TransformationMode.SmoothTransformation,
+            )
             sx = (scaled.width() - poster.width()) / 2
             sy = (scaled.height() - poster.height()) / 2
-            painter.drawPixmap(poster.toRect(), scaled,
-                               QRect(int(sx), int(sy), int(poster.width()),
-                                     int(poster.height())))
+            painter.drawPixmap(
+                poster.toRect(),
+                scaled,
+                QRect(int(sx), int(sy), int(poster.width()), int(poster.height())),
+            )
             painter.setClipping(False)
         if card.progress is not None:
             bar = QRectF(poster.x() + 8, poster.bottom() - 12, poster.width() - 16, 5)
             painter.fillRect(bar, QColor(0, 0, 0, 160))
-            painter.fillRect(QRectF(bar.x(), bar.y(), bar.width() * min(1.0, card.progress),
-                                    bar.height()), QColor(pal.accent))
+            painter.fillRect(
+                QRectF(bar.x(), bar.y(), bar.width() * min(1.0, card.progress), bar.height()),
+                QColor(pal.accent),
+            )
         if card.watched:
             dot = QRectF(poster.right() - 30, poster.y() + 8, 22, 22)
             painter.setBrush(QColor(pal.accent))
             painter.setPen(Qt.PenStyle.NoPen)
             painter.drawEllipse(dot)
             painter.setPen(QPen(QColor(pal.accent_text), 2.5))
-            painter.drawPolyline(dot.topLeft() + _pt(6, 11), dot.topLeft() + _pt(10, 15),
-                                 dot.topLeft() + _pt(16, 7))
+            painter.drawPolyline(
+                dot.topLeft() + _pt(6, 11), dot.topLeft() + _pt(10, 15), dot.topLeft() + _pt(16, 7)
+            )
         if focused or selected:
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.setPen(QPen(QColor(pal.accent if focused else pal.muted), 3))
             painter.drawRoundedRect(poster.adjusted(-2, -2, 2, 2), 10, 10)
-        text_rect = QRectF(rect.x() + d.spacing / 2, poster.bottom() + 6 + grow,
-                           card_w, 20)
+        text_rect = QRectF(rect.x() + d.spacing / 2, poster.bottom() + 6 + grow, card_w, 20)
         font = QFont(painter.font())
         font.setPixelSize(13)
         font.setBold(True)
         painter.setFont(font)
         painter.setPen(QColor(pal.text))
         metrics = painter.fontMetrics()
-        painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft,
-                         metrics.elidedText(card.label, Qt.TextElideMode.ElideRight, card_w))
+        painter.drawText(
+            text_rect,
+            Qt.AlignmentFlag.AlignLeft,
+            metrics.elidedText(card.label, Qt.TextElideMode.ElideRight, card_w),
+        )
         font.setBold(False)
         font.setPixelSize(12)
         painter.setFont(font)
@@ -221,8 +253,14 @@ class CardList(QListWidget):
     leave_up = pyqtSignal()
     leave_down = pyqtSignal()
 
-    def __init__(self, display: DisplaySettings, posters: PosterCache | None, *,
-                 row: bool, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        display: DisplaySettings,
+        posters: PosterCache | None,
+        *,
+        row: bool,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.display = display
         self.posters = posters
@@ -326,8 +364,12 @@ class CardList(QListWidget):
                 self.leave_up.emit()
             return
         text = event.text()
-        if text and text.isprintable() and not text.isspace() and not (
-                event.modifiers() & Qt.KeyboardModifier.ControlModifier):
+        if (
+            text
+            and text.isprintable()
+            and not text.isspace()
+            and not (event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+        ):
             event.ignore()  # letters go up to the window: they open the search overlay
             return
         super().keyPressEvent(event)

@@ -62,7 +62,8 @@ class MainWindow(QMainWindow):
         self.resize(1440, 900)
         self.posters = PosterCache(
             lambda image_id, width: registry.post(FetchImage(image_id, width)),
-            lambda item_id: registry.post(ResolvePoster(item_id)))
+            lambda item_id: registry.post(ResolvePoster(item_id)),
+        )
         self.grid_images = GridImages(registry)
         root = QWidget()
         outer = QVBoxLayout(root)
@@ -83,8 +84,7 @@ class MainWindow(QMainWindow):
         self._library: LibraryView | None = None
         self._browsing_from = "home"
         self.nav_search = button("Search", "nav", lambda: registry.post(ShowSearch(True)))
-        self.nav_settings = button("Settings", "nav",
-                                   lambda: registry.post(Navigate("settings")))
+        self.nav_settings = button("Settings", "nav", lambda: registry.post(Navigate("settings")))
         for b in (self.nav_home, self.nav_library, self.nav_search, self.nav_settings):
             b.setCheckable(True)
             bar.addWidget(b)
@@ -116,13 +116,19 @@ class MainWindow(QMainWindow):
         self._notice_timer.timeout.connect(self.notice.hide)
 
         self.screens: dict[str, Screen] = {}
-        for screen in (ConnectScreen(registry), SetupScreen(registry), LoginScreen(registry),
-                       HomeScreen(registry, self.grid_images),
-                       LibraryScreen(registry, self.posters, self.grid_images),
-                       DetailScreen(registry, self.posters), SettingsScreen(registry)):
+        for screen in (
+            ConnectScreen(registry),
+            SetupScreen(registry),
+            LoginScreen(registry),
+            HomeScreen(registry, self.grid_images),
+            LibraryScreen(registry, self.posters, self.grid_images),
+            DetailScreen(registry, self.posters),
+            SettingsScreen(registry),
+        ):
             if not screen.name or screen.name in self.screens:
-                raise ValueError(f"{type(screen).__name__}: screen name {screen.name!r} "
-                                 "is missing or taken")
+                raise ValueError(
+                    f"{type(screen).__name__}: screen name {screen.name!r} is missing or taken"
+                )
             self.screens[screen.name] = screen
             self.stack.addWidget(screen)
         # detail slides in/out, other view changes crossfade (instant with animations off)
@@ -143,8 +149,7 @@ class MainWindow(QMainWindow):
 
     def _set_chrome(self, screen: str) -> None:
         logged_in = screen not in ("connect", "setup", "login")
-        for w in (self.nav_home, self.nav_search, self.nav_settings, self.logout,
-                  self.user_label):
+        for w in (self.nav_home, self.nav_search, self.nav_settings, self.logout, self.user_label):
             w.setVisible(logged_in)
         self.nav_library.setVisible(logged_in and self._library is not None)
         self._highlight(screen)
@@ -158,8 +163,12 @@ class MainWindow(QMainWindow):
         place = self._browsing_from if screen == "detail" else screen
         if self.search.isVisible() and screen in BROWSING:
             place = "search"
-        for name, b in (("home", self.nav_home), ("library", self.nav_library),
-                        ("search", self.nav_search), ("settings", self.nav_settings)):
+        for name, b in (
+            ("home", self.nav_home),
+            ("library", self.nav_library),
+            ("search", self.nav_search),
+            ("settings", self.nav_settings),
+        ):
             b.setChecked(place == name)
 
     def _open_library(self) -> None:
@@ -203,8 +212,9 @@ class MainWindow(QMainWindow):
                 self.banner_text.setText(text or "")
                 self.banner.setVisible(bool(text))
             case LoggedIn(username=username, me=me):
-                shown = me.user.display_name if me is not None and me.user.display_name \
-                    else username
+                shown = (
+                    me.user.display_name if me is not None and me.user.display_name else username
+                )
                 profile = self.registry.services.settings.profile.display_name
                 self.user_label.setText(profile or shown)
             case LoggedOut():
@@ -214,8 +224,10 @@ class MainWindow(QMainWindow):
                 self.transition.animations = settings.display.animations
             case SettingsChanged(settings=settings, section="profile"):
                 me = self.registry.services.me
-                self.user_label.setText(settings.profile.display_name or (
-                    me.user.display_name or me.user.username if me is not None else ""))
+                self.user_label.setText(
+                    settings.profile.display_name
+                    or (me.user.display_name or me.user.username if me is not None else "")
+                )
             case Notice(text=text, level=level):
                 self.notice.setObjectName("error" if level == "error" else "ok")
                 self.notice.setStyleSheet("")
@@ -237,8 +249,13 @@ class MainWindow(QMainWindow):
             self.registry.post(Back())
             return
         text = event.text()
-        if self.current in BROWSING and not self.search.isVisible() and text and (
-                text == "/" or text.isalnum()) and not typing_in:
+        if (
+            self.current in BROWSING
+            and not self.search.isVisible()
+            and text
+            and (text == "/" or text.isalnum())
+            and not typing_in
+        ):
             self.search.open_with("" if text == "/" else text)
             self.registry.post(ShowSearch(True, "" if text == "/" else text))
             return

@@ -16,10 +16,28 @@ import msgspec
 Theme = Literal["dark", "light"]
 ResumeBehaviour = Literal["resume", "ask", "start_over"]
 SubtitleMode = Literal["off", "forced_only", "always"]
-SectionName = Literal["profile", "playback", "display", "performance", "security", "devices",
-                      "libraries", "users", "server"]
-SECTIONS: tuple[SectionName, ...] = ("profile", "playback", "display", "performance", "security",
-                                     "devices", "libraries", "users", "server")
+SectionName = Literal[
+    "profile",
+    "playback",
+    "display",
+    "performance",
+    "security",
+    "devices",
+    "libraries",
+    "users",
+    "server",
+]
+SECTIONS: tuple[SectionName, ...] = (
+    "profile",
+    "playback",
+    "display",
+    "performance",
+    "security",
+    "devices",
+    "libraries",
+    "users",
+    "server",
+)
 ADMIN_SECTIONS: frozenset[SectionName] = frozenset({"libraries", "users", "server"})
 # The sections whose values live on this machine (the others are views of server state).
 LOCAL_SECTIONS: tuple[SectionName, ...] = ("profile", "playback", "display", "performance")
@@ -92,8 +110,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 
 LocalSection = ProfileSettings | PlaybackSettings | DisplaySettings | PerformanceSettings
 SECTION_TYPES: dict[str, type[LocalSection]] = {
-    "profile": ProfileSettings, "playback": PlaybackSettings,
-    "display": DisplaySettings, "performance": PerformanceSettings,
+    "profile": ProfileSettings,
+    "playback": PlaybackSettings,
+    "display": DisplaySettings,
+    "performance": PerformanceSettings,
 }
 
 

@@ -15,23 +15,34 @@ from sync.auth_types import Me
 from ui.settings.model import SECTIONS, SectionName
 
 TITLES: dict[SectionName, str] = {
-    "profile": "Profile", "playback": "Playback", "display": "Display",
-    "performance": "Performance", "security": "Security", "devices": "Devices",
-    "libraries": "Libraries", "users": "Users", "server": "Server",
+    "profile": "Profile",
+    "playback": "Playback",
+    "display": "Display",
+    "performance": "Performance",
+    "security": "Security",
+    "devices": "Devices",
+    "libraries": "Libraries",
+    "users": "Users",
+    "server": "Server",
 }
 # The permission a section needs to be shown (None: everyone logged in).
 NEEDS: dict[SectionName, str | None] = {
-    "profile": None, "playback": None, "display": None, "performance": None,
-    "security": "users:account", "devices": "users:self",
-    "libraries": "libraries:manage", "users": "users:manage", "server": "server:update_settings",
+    "profile": None,
+    "playback": None,
+    "display": None,
+    "performance": None,
+    "security": "users:account",
+    "devices": "users:self",
+    "libraries": "libraries:manage",
+    "users": "users:manage",
+    "server": "server:update_settings",
 }
 
 
 def visible_sections(me: Me | None) -> list[SectionName]:
     """Offline (``me`` None) only the local sections, which need no server."""
     allowed = set(me.permissions) if me is not None else set()
-    return [s for s in SECTIONS
-            if NEEDS[s] is None or (me is not None and NEEDS[s] in allowed)]
+    return [s for s in SECTIONS if NEEDS[s] is None or (me is not None and NEEDS[s] in allowed)]
 
 
 @dataclass

@@ -57,8 +57,9 @@ class LocalState(msgspec.Struct, kw_only=True):
         self.last_server = url
         return entry
 
-    def remember_user(self, url: str, username: str, display_name: str = "",
-                      trusted: bool | None = None) -> None:
+    def remember_user(
+        self, url: str, username: str, display_name: str = "", trusted: bool | None = None
+    ) -> None:
         entry = self.remember_server(url)
         user = next((u for u in entry.users if u.username == username), None)
         if user is None:
