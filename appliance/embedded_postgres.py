@@ -164,6 +164,9 @@ class EmbeddedPostgres:
                 "unix_socket_permissions=0700",
                 "-c",
                 "log_min_messages=warning",
+                # checkpoints are LOG lines that log_min_messages does not hold back
+                "-c",
+                "log_checkpoints=off",
                 "-c",
                 "log_line_prefix=",
                 *command_options(self.settings),

@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -30,6 +31,13 @@ from store.migrate import migrate
 from tests.helpers import live_processes_mentioning, service_account, short_tempdir
 
 TEMPLATE_DB = "ferrex_template"
+
+
+def _drain(popen: subprocess.Popen[bytes]) -> None:
+    """Read a child's output until it exits, keeping nothing."""
+    if popen.stdout is not None:
+        for _line in popen.stdout:
+            pass
 
 
 def _wait(predicate: object, timeout: float, what: str) -> None:
@@ -72,6 +80,10 @@ def backends() -> Iterator[Backends]:
     postgres.initdb()
     pg_child = postgres.spawn()
     redis_child = redis.spawn()
+    # Nothing else reads these children's output in a test session: a full pipe (64 KiB of log
+    # lines) would block Postgres in the middle of a checkpoint and hang every later test.
+    for child in (pg_child, redis_child):
+        threading.Thread(target=_drain, args=(child.popen,), daemon=True).start()
     try:
         _wait(lambda: postgres.status() == "ready", 60, "postgres")
         _wait(redis.socket.exists, 30, "redis")
