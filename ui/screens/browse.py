@@ -19,6 +19,7 @@ from PyQt6.QtWidgets import (
 )
 
 from sync.feed_types import Card
+from sync.wire import SEARCH_MAX
 from ui.domains.catalog import replica_ready
 from ui.domains.core import CrossDomainEvent, DomainRegistry
 from ui.domains.events import (
@@ -368,6 +369,7 @@ class SearchOverlayWidget(QFrame):
         self.field = QLineEdit()
         self.field.setObjectName("search")
         self.field.setPlaceholderText("Search movies and shows")
+        self.field.setMaxLength(SEARCH_MAX)  # the server refuses longer searches with a 422
         self.field.textEdited.connect(lambda text: registry.post(Search(text)))
         self.info = heading("", "muted")
         self.results = CardList(registry.services.settings.display, posters, row=False)
