@@ -76,6 +76,12 @@ class Download(msgspec.Struct, kw_only=True):
     kind: str
     files: list[LocalFile]
     downloaded_at: datetime
+    series_id: uuid.UUID | None = None
+    """An episode's series (smart downloads keep the next ones of it)."""
+    watched: bool = False
+    """The server said so on the last refresh (remove-after-watching, eviction order)."""
+    stale: bool = False
+    """The file changed on the server since: still whole and playable, a fresh copy is due."""
 
     @property
     def size_bytes(self) -> int:
@@ -370,10 +376,15 @@ async def download_item(
     *,
     progress: Progress | None = None,
     rate_limit: int | None = None,
+    details: ItemDetails | None = None,
 ) -> Download:
     """Download a film or an episode (its files and sidecar subtitles) into ``root``'s
-    downloads dir and record it in the manifest; resumes what an earlier run left."""
-    details = await connection.call("GET", f"/media/items/{item_id}", ItemDetails)
+    downloads dir and record it in the manifest; resumes what an earlier run left. A copy
+    already there (a stale one) is replaced file by file as each new file is verified, and
+    its files that the new version does not have are deleted once the manifest names the new
+    one."""
+    if details is None:
+        details = await connection.call("GET", f"/media/items/{item_id}", ItemDetails)
     if details.item.kind not in ("movie", "episode"):
         raise DownloadError(
             f"a {details.item.kind} has no file of its own: download its episodes one by one"
@@ -400,9 +411,21 @@ async def download_item(
         kind=details.item.kind,
         files=local,
         downloaded_at=datetime.now(UTC),
+        series_id=details.item.series_id,
     )
     manifest.add(download)
+    _drop_others(folder, download)
     return download
+
+
+def _drop_others(folder: Path, download: Download) -> None:
+    """Delete what the item's folder holds besides ``download``'s files (an older version's
+    file and subtitles after a replacement; never a ``.part`` of a transfer under way)."""
+    keep = {Path(f.path).name for f in download.files}
+    keep |= {Path(s).name for f in download.files for s in f.subtitles}
+    for child in folder.iterdir() if folder.is_dir() else ():
+        if child.name not in keep and ".part" not in child.name:
+            child.unlink(missing_ok=True)
 
 
 def _label(details: ItemDetails) -> str:

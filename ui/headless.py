@@ -178,14 +178,40 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="BYTES_PER_S",
         help="transfer at most this many bytes a second",
     )
+    download.add_argument(
+        "--next",
+        type=int,
+        metavar="N",
+        help="ITEM_ID is a season or a series: download its next N unwatched episodes",
+    )
     download.add_argument("--quiet", action="store_true", help="no progress bar")
-    downloads = sub.add_parser("downloads", help="list what is downloaded (or remove one)")
+    downloads = sub.add_parser(
+        "downloads",
+        help="list downloads (state, size, space); remove, follow, unfollow, sync",
+    )
     _common(downloads, argparse.SUPPRESS)
     downloads.add_argument("--json", action="store_true", help="one JSON document")
     dsub = downloads.add_subparsers(dest="action")
-    remove = dsub.add_parser("remove", help="delete a download's files")
+    remove = dsub.add_parser("remove", help="delete a download's files (or drop it from the queue)")
     _common(remove, argparse.SUPPRESS)
     remove.add_argument("item_id", metavar="ITEM_ID")
+    follow = dsub.add_parser(
+        "follow", help="smart downloads: keep a series' next N unwatched episodes local"
+    )
+    _common(follow, argparse.SUPPRESS)
+    follow.add_argument("series_id", metavar="SERIES_ID")
+    follow.add_argument("--keep", type=int, default=3, metavar="N", help="default: 3")
+    follow.add_argument("--quiet", action="store_true", help="no progress bar")
+    unfollow = dsub.add_parser("unfollow", help="stop smart downloads of a series")
+    _common(unfollow, argparse.SUPPRESS)
+    unfollow.add_argument("series_id", metavar="SERIES_ID")
+    dsync = dsub.add_parser(
+        "sync",
+        help="check downloads against the server (revoked, watched, changed files, smart "
+        "downloads, failed ones) and run the queue",
+    )
+    _common(dsync, argparse.SUPPRESS)
+    dsync.add_argument("--quiet", action="store_true", help="no progress bar")
     snapshot = sub.add_parser(
         "snapshot",
         help="save the frame the player would show on an SDR display (PNG)",
@@ -239,7 +265,7 @@ def main(args: Sequence[str]) -> int:
         if ns.command == "downloads":
             from ui.downloads_cli import downloads
 
-            return downloads(ns, root)
+            return trio.run(downloads, ns, root)
         return _offline(ns, root)
     except CliError as exc:
         print(f"ferrex-player: {exc}", file=sys.stderr)

@@ -63,7 +63,7 @@ from ui.domains.user_mgmt import (
 )
 from ui.screens.base import Screen
 from ui.screens.widgets import button, heading
-from ui.settings.model import SECTION_TYPES, SectionName, Settings
+from ui.settings.model import LOCAL_SECTIONS, SECTION_TYPES, SectionName, Settings
 from ui.settings.sections import TITLES, visible_sections
 
 FieldWidget = QCheckBox | QSpinBox | QDoubleSpinBox | QComboBox | QLineEdit
@@ -214,7 +214,7 @@ class SettingsScreen(Screen):
         self.page_for: dict[str, QWidget] = {}
         self.forms: dict[str, StructForm] = {}
         self.sections: list[SectionName] = []
-        for section in ("profile", "playback", "display", "performance"):
+        for section in LOCAL_SECTIONS:
             form = StructForm(registry, section)
             self.forms[section] = form
             self._add_page(section, form)

@@ -21,6 +21,7 @@ SectionName = Literal[
     "playback",
     "display",
     "performance",
+    "downloads",
     "security",
     "devices",
     "libraries",
@@ -32,6 +33,7 @@ SECTIONS: tuple[SectionName, ...] = (
     "playback",
     "display",
     "performance",
+    "downloads",
     "security",
     "devices",
     "libraries",
@@ -40,7 +42,13 @@ SECTIONS: tuple[SectionName, ...] = (
 )
 ADMIN_SECTIONS: frozenset[SectionName] = frozenset({"libraries", "users", "server"})
 # The sections whose values live on this machine (the others are views of server state).
-LOCAL_SECTIONS: tuple[SectionName, ...] = ("profile", "playback", "display", "performance")
+LOCAL_SECTIONS: tuple[SectionName, ...] = (
+    "profile",
+    "playback",
+    "display",
+    "performance",
+    "downloads",
+)
 
 
 def _range(low: float, high: float, description: str) -> msgspec.Meta:
@@ -99,6 +107,21 @@ class PerformanceSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unkn
     anchor_settle_ms: Annotated[int, _range(0, 2000, "wait before a scroll anchor settles")] = 120
 
 
+class DownloadSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Offline downloads (issue 22): read by ``sync.download_policy.DownloadPolicy``."""
+
+    limit_gb: Annotated[
+        float, _range(0, 1_000_000, "storage for downloads in GB; 0: a quarter of the space")
+    ] = 0.0
+    """0 means the default: 25 % of what downloads could have (free space plus their own)."""
+    remove_after_watching: bool = True
+    """A download is deleted on the next sync once the server has it watched."""
+
+    @property
+    def limit_bytes(self) -> int | None:
+        return int(self.limit_gb * 1e9) if self.limit_gb > 0 else None
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Every locally stored section; Security, Devices and the admin sections are server state."""
 
@@ -106,14 +129,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     playback: PlaybackSettings = msgspec.field(default_factory=PlaybackSettings)
     display: DisplaySettings = msgspec.field(default_factory=DisplaySettings)
     performance: PerformanceSettings = msgspec.field(default_factory=PerformanceSettings)
+    downloads: DownloadSettings = msgspec.field(default_factory=DownloadSettings)
 
 
-LocalSection = ProfileSettings | PlaybackSettings | DisplaySettings | PerformanceSettings
+LocalSection = (
+    ProfileSettings | PlaybackSettings | DisplaySettings | PerformanceSettings | DownloadSettings
+)
 SECTION_TYPES: dict[str, type[LocalSection]] = {
     "profile": ProfileSettings,
     "playback": PlaybackSettings,
     "display": DisplaySettings,
     "performance": PerformanceSettings,
+    "downloads": DownloadSettings,
 }
 
 

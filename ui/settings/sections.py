@@ -1,9 +1,9 @@
-"""The nine settings sections: their titles, who may see them, and each one's own state.
+"""The ten settings sections: their titles, who may see them, and each one's own state.
 
-Local sections (Profile, Playback, Display, Performance) edit :class:`~ui.settings.model.Settings`;
-the others are views of server state (Security and Devices for everyone, Libraries, Users and
-Server for admins). Admin sections are hidden without the permission; the server refuses the
-calls anyway, so hiding is a courtesy, not the protection.
+Local sections (Profile, Playback, Display, Performance, Downloads) edit
+:class:`~ui.settings.model.Settings`; the others are views of server state (Security and Devices
+for everyone, Libraries, Users and Server for admins). Admin sections are hidden without the
+permission; the server refuses the calls anyway, so hiding is a courtesy, not the protection.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ TITLES: dict[SectionName, str] = {
     "playback": "Playback",
     "display": "Display",
     "performance": "Performance",
+    "downloads": "Downloads",
     "security": "Security",
     "devices": "Devices",
     "libraries": "Libraries",
@@ -31,6 +32,7 @@ NEEDS: dict[SectionName, str | None] = {
     "playback": None,
     "display": None,
     "performance": None,
+    "downloads": None,
     "security": "users:account",
     "devices": "users:self",
     "libraries": "libraries:manage",
