@@ -9,7 +9,9 @@ from typing import ClassVar
 
 from sync.client_errors import FerrexClientError, ServerUnreachable
 from ui.domains.core import CrossDomainEvent, Domain, DomainContext, DomainMessage, DomainName
+from ui.domains.services import Services
 from ui.playback.client import StreamInfo, StreamingClient
+from ui.playback.local import LocalFirstClient, LocalMedia
 
 
 class StreamingMessage(DomainMessage):
@@ -35,13 +37,26 @@ class StreamFailed(CrossDomainEvent):
     reason: str
 
 
+def local_media(services: Services) -> LocalMedia | None:
+    """The downloads in the player data dir (None where there is none: tests without a
+    settings store); the download manager, when it runs, has a say on stale files."""
+    if services.store is None:
+        return None
+    return LocalMedia(services.store.directory, services.replica)
+
+
 def streaming_client(ctx: DomainContext) -> StreamingClient:
     """Playback's calls on the connection the Auth domain set up (borrowed: its tokens and their
-    refresh are every caller's, and nothing is left to close when a request fails)."""
-    api = ctx.services.api
+    refresh are every caller's, and nothing is left to close when a request fails); the
+    downloaded copy of an item first, when there is one (``ui.playback.local``)."""
+    services = ctx.services
+    api = services.api
     if api is None or not api.access_token:
         raise ServerUnreachable("", "not signed in to a server")
-    return StreamingClient(api)
+    media = local_media(services)
+    if media is None:
+        return StreamingClient(api)
+    return LocalFirstClient(api, media, lambda: services.online)
 
 
 class StreamingDomain(Domain):
@@ -63,10 +78,7 @@ class StreamingDomain(Domain):
             text = (
                 exc.message
                 if not isinstance(exc, ServerUnreachable)
-                else (
-                    "The server cannot be reached; playback needs it (downloads are not kept "
-                    "offline)."
-                )
+                else ("The server cannot be reached, and this is not downloaded to this device.")
             )
             await self.ctx.emit(StreamFailed(message.item_id, text))
             await self.ctx.notice(text, "error", DomainName.STREAMING)

@@ -50,6 +50,8 @@ class StreamInfo:
     sidecars: list[Sidecar]
     resume_s: float
     """Saved position, 0 when never played or completed."""
+    local: bool = False
+    """``uri`` is the downloaded copy on this device (``ui.playback.local``), not a stream."""
 
     @property
     def item(self) -> MediaItemOut:

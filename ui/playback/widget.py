@@ -53,6 +53,7 @@ SLIDER_MIN_WIDTH = 160
 """What the seek slider keeps at the narrowest window (800 px) with every label shown."""
 UP_NEXT_SIZE = (380, 132)
 BAR_COLOR = "#141414"
+LOCAL_TEXT = "Playing the downloaded copy"
 CARD_COLOR = "#1e1e1e"
 
 
@@ -321,12 +322,19 @@ class ControlsBar(Panel):
             "border-radius: 3px; font-weight: bold"
         )
         self.badge.hide()
+        self.source = QLabel(LOCAL_TEXT)
+        self.source.setStyleSheet(
+            "background: #2e7d32; color: white; padding: 2px 6px; border-radius: 3px"
+        )
+        self.source.setToolTip("No bytes over the network: the file downloaded to this device.")
+        self.source.hide()
         self.message = ElidedLabel("")
         self.message.setStyleSheet("color: #ff8a80")
         self.message.hide()
         for label in (self.time, self.speed):
             label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
         self.badge.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.source.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         layout.setSpacing(10)
         for widget, stretch in (
             (self.play, 0),
@@ -334,6 +342,7 @@ class ControlsBar(Panel):
             (self.time, 0),
             (self.speed, 0),
             (self.badge, 0),
+            (self.source, 0),
             (self.message, 1),
         ):
             layout.addWidget(widget, stretch)
@@ -349,7 +358,8 @@ class ControlsBar(Panel):
         width = self.time.fontMetrics().horizontalAdvance(f"{template} / {template}")
         self.time.setFixedWidth(width + 8)
 
-    def show_status(self, status: Status, rate: float) -> None:
+    def show_status(self, status: Status, rate: float, *, local: bool = False) -> None:
+        """``local``: the session plays the downloaded copy (``StreamInfo.local``)."""
         self.play.setText("Pause" if status.playing else "Play")
         duration = status.duration_s or 0.0
         self.position.setRange(0, int(duration * 10))
@@ -359,6 +369,7 @@ class ControlsBar(Panel):
         self.time.setText(f"{_clock(status.position_s)} / {_clock(status.duration_s)}")
         self.speed.setText("" if rate == 1.0 else f"{rate:g}x")
         self.speed.setVisible(rate != 1.0)
+        self.source.setVisible(local)
         hdr = status.hdr
         if hdr is not None and hdr.badge:
             self.badge.setText(hdr.badge)
@@ -468,12 +479,18 @@ class PlayerView(QWidget):
         session.on_status = self.show_status
         self.wake()
 
+    @property
+    def local(self) -> bool:
+        """The session plays the downloaded copy: the bar says so."""
+        info = self.session.info
+        return info is not None and info.local
+
     def show_status(self, status: Status) -> None:
         started = (status.first_frame_s, status.playing)
         if started != self._started:
             self._started = started
             self.video.refresh()  # the sink re-reads the window's size (see VideoSurface)
-        self.controls.show_status(status, self.session.engine.rate)
+        self.controls.show_status(status, self.session.engine.rate, local=self.local)
         if status.error is not None:
             self.wake()
         if status.up_next is not None:
@@ -585,4 +602,4 @@ class PlayerView(QWidget):
         elif action == "external_player":
             for callback in self.on_external:
                 callback()
-        self.controls.show_status(s.status, s.engine.rate)
+        self.controls.show_status(s.status, s.engine.rate, local=self.local)
