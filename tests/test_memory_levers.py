@@ -5,7 +5,10 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -117,6 +120,48 @@ async def test_walk_workers_start_on_demand_and_leave_when_idle(tmp_path: Path) 
             while _walk_workers():  # retired after a second without a walk
                 await trio.sleep(0.1)
         assert (await walkers.walk(spec)).files == 100  # and started again on demand
+
+
+WALK_AND_LIST_CHILDREN = """
+import os, sys, trio
+from appliance.scan.walkers import Walkers
+from appliance.scan.walking import WalkSpec
+from tests.helpers import cmdline, live_children
+
+async def main() -> None:
+    root = sys.argv[1]
+    walkers = Walkers(2, idle_seconds=0)
+    async with walkers.open():
+        spec = WalkSpec([root], start_is_root=True, library_kind="movies", roots=(root,))
+        print((await walkers.walk(spec)).files)
+        for pid in live_children(os.getpid()):
+            print(cmdline(pid))
+
+if __name__ == "__main__":
+    trio.run(main)
+"""
+
+
+def test_walk_workers_come_without_a_resource_tracker_process(tmp_path: Path) -> None:
+    root = tmp_path / "films"
+    for n in range(100):
+        touch(root, f"Film {n:03d} ({1950 + n})/Film {n:03d} ({1950 + n}).mkv")
+    script = tmp_path / "walk.py"  # a fresh process: no tracker from another test in it
+    script.write_text(WALK_AND_LIST_CHILDREN)
+    out = subprocess.run(
+        [sys.executable, str(script), str(root)],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.splitlines()
+    files, children = out[0], out[1:]
+    assert files == "100"  # the walk ran in the workers
+    assert len([c for c in children if "spawn_main" in c]) == 2, children
+    # multiprocessing's spawn would have started one more interpreter (~7 MB) that outlives them
+    assert not [c for c in children if "resource_tracker" in c], children
 
 
 @pytest.fixture(scope="module")
