@@ -385,6 +385,11 @@ class DownloadManager:
                     rate_limit=self.rate_limit,
                     details=details,
                 )
+            if done is not None:
+                self._queue.pop(item_id, None)
+                self._transient.discard(item_id)
+                self.errors.pop(item_id, None)
+                self._save_queue()
         except (FerrexClientError, DownloadError, OSError) as exc:
             if item_id in self._queue:
                 entry.failed = reason_of(exc) or type(exc).__name__
@@ -395,16 +400,12 @@ class DownloadManager:
             self._current, self._scope = None, None
             self._stopped.set()
             self._notify()
-        if done is not None:
-            self._queue.pop(item_id, None)
-            self._transient.discard(item_id)
-            self.errors.pop(item_id, None)
-            self._save_queue()
         return done
 
     async def _make_room(self, item_id: uuid.UUID, need: int) -> None:
         """Delete the oldest watched downloads until ``need`` bytes fit (the item's own
-        ``.part`` counts as already there); :class:`NoRoom` when only unwatched remain."""
+        ``.part`` counts as already there); :class:`NoRoom`, deleting nothing, when even
+        without every watched one it would not fit."""
         need -= self._part_bytes(item_id)
         info = self.space()
         if need <= info.room_bytes:
@@ -413,23 +414,29 @@ class DownloadManager:
             (d for d in self.manifest.load().values() if d.watched and d.item_id != item_id),
             key=lambda d: d.downloaded_at,
         )
-        for old in watched:
-            self.manifest.remove(old.item_id)
-            self.evicted.append(old.title)
-            info = self.space()
+        freeable = sum(d.size_bytes for d in watched)
+        after = min(info.limit_bytes - info.used_bytes, info.free_bytes) + freeable
+        if need <= after:  # deleting them all would do: delete the oldest until it fits
+            for old in watched:
+                self.manifest.remove(old.item_id)
+                self.evicted.append(old.title)
+                info = self.space()
+                if need <= info.room_bytes:
+                    break
+            self._notify()
             if need <= info.room_bytes:
-                self._notify()
                 return
-        self._notify()
         where = (
             f"the disk has {_mb(info.free_bytes)} free"
             if info.free_bytes < info.limit_bytes - info.used_bytes
             else f"{_mb(max(0, info.limit_bytes - info.used_bytes))} left of the "
             f"{'default ' if info.default_limit else ''}limit of {_mb(info.limit_bytes)}"
         )
+        watched_note = f" (watched ones: {_mb(freeable)})" if freeable else ""
         raise NoRoom(
-            f"no room: it needs {_mb(need)}, {where}; the other downloads are unwatched "
-            "(never removed to make room): remove some or raise the limit"
+            f"no room: it needs {_mb(need)}, {where}; the other downloads are unwatched"
+            f"{watched_note} and unwatched ones are never removed to make room: remove some "
+            "or raise the limit"
         )
 
     def _part_bytes(self, item_id: uuid.UUID) -> int:
