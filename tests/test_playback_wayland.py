@@ -36,6 +36,7 @@ from ui.playback.client import StreamInfo, StreamingClient
 from ui.playback.engine import Engine
 from ui.playback.gst import element
 from ui.playback.hdr import hdr_status, video_caps
+from ui.playback.hdr_route import decide, probe_facts
 from ui.playback.wayland import NO_CLIENT_FRAME
 
 pytest_plugins = ["tests.playbackkit"]
@@ -161,8 +162,8 @@ def test_waylandsink_presents_the_stream_on_a_headless_weston(
         finally:
             engine.close()
         assert caps is not None and caps.depth == 8 and not caps.is_hdr, caps
-        badge = hdr_status(hdr.hdr, "waylandsink")
-        assert badge.badge == "HDR10 → SDR" and "colour management" in badge.reason
+        badge = hdr_status(hdr.hdr, decide(hdr.hdr, probe_facts("waylandsink")))
+        assert badge.badge == "HDR10 → SDR (tone mapped)" and "colour management" in badge.reason
     finally:
         for key, value in saved.items():
             if value is None:

@@ -23,6 +23,7 @@ import pytest
 
 from ui.main import main
 from ui.playback.hdr import hdr_status
+from ui.playback.hdr_route import Decision, Route
 from ui.playback.tonemap import MODE_HLG, MODE_PQ, MODE_SDR, params_for
 
 TOLERANCE_DB = 27.0
@@ -216,10 +217,11 @@ def test_peak_comes_from_maxcll_then_mastering_then_1000_nits() -> None:
 
 
 def test_badge_says_tone_mapped() -> None:
-    status = hdr_status("HDR10", "ximagesink", tone_mapped=True)
-    assert status.badge == "HDR10 → SDR (tone-mapped)" and "GPU" in status.reason
-    assert hdr_status("HDR10", "ximagesink").badge == "HDR10 → SDR"
-    assert hdr_status("SDR", "ximagesink", tone_mapped=True).badge == ""
+    why = "ximagesink on the X11 session shows SDR only"
+    status = hdr_status("HDR10", Decision(Route.TONEMAP, why))
+    assert status.badge == "HDR10 → SDR (tone mapped)" and "GPU" in status.reason
+    assert hdr_status("HDR10", Decision(Route.CONVERT, why)).badge == "HDR10 → SDR"
+    assert hdr_status("SDR", Decision(Route.SDR, "")).badge == ""
 
 
 def _playbin_frame(src: Path, source_hdr: str, presented: bool) -> tuple[Image, bool]:

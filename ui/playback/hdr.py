@@ -1,11 +1,10 @@
-"""HDR at the sink: what the negotiated caps carry, and whether the output can present it.
+"""HDR at the sink: what the negotiated caps carry, and the badge saying how it is shown.
 
 The decoders keep 10-bit formats (P010_10LE, I420_10LE), ``colorimetry=bt2100-pq`` (or
-``bt2100-hlg``) and the ``mastering-display-info``/``content-light-level`` caps fields. A sink
-that can show HDR gets them unchanged, with no tone mapping. One that cannot (X11 sinks, and
-waylandsink before GStreamer 1.26, which has no Wayland colour-management support and so shows
-everything as sRGB) gets the picture tone-mapped to SDR on the GPU (``ui.playback.tonemap``,
-``HDR10 → SDR (tone-mapped)``), or converted flat where GL is missing, and the badge says which.
+``bt2100-hlg``) and the ``mastering-display-info``/``content-light-level`` caps fields. Which
+route the picture takes to the screen (passthrough to an HDR-capable compositor, GPU tone
+mapping to SDR, or a plain conversion) and why is decided in ``ui.playback.hdr_route``; the
+badge and its tooltip here say it: ``HDR10 · passthrough``, ``HDR10 → SDR (tone mapped)``.
 """
 
 from __future__ import annotations
@@ -13,12 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ui.playback.gst import Gst, GstVideo
-
-# Sinks that present HDR signals given the right caps: none in GStreamer 1.22. waylandsink
-# gained wp_color_management_v1 (colorimetry + mastering display to the compositor) in 1.26.
-_HDR_SINKS: dict[str, tuple[int, int]] = {"waylandsink": (1, 26)}
-# Consumers of raw frames that take any caps unchanged (tests, frame grabbers, encoders).
-_PASSTHROUGH_SINKS = {"appsink", "fakesink", "fakevideosink"}
+from ui.playback.hdr_route import Decision, Route, decide, probe_facts
 
 
 @dataclass(frozen=True)
@@ -70,50 +64,48 @@ class HdrStatus:
     presented: bool
     """True: the sink gets (and can show) the HDR signal; False: SDR is shown."""
     badge: str
-    """Text for the player's badge, e.g. ``HDR10`` or ``HDR10 → SDR``; empty for SDR files."""
+    """Text for the player's badge, e.g. ``HDR10 · passthrough`` or ``HDR10 → SDR (tone
+    mapped)``; empty for SDR files. Short: the controls bar keeps it whole."""
     reason: str
-    """Why, for the badge's tooltip."""
+    """Which route and why, for the badge's tooltip and the log: ``HDR10 → SDR (tone mapped:
+    compositor has no colour management ...)``."""
+    route: Route = Route.SDR
 
 
-def sink_presents_hdr(sink_factory: str) -> tuple[bool, str]:
-    if sink_factory in _PASSTHROUGH_SINKS:
-        return True, f"{sink_factory} receives the decoder's HDR frames unchanged"
-    needed = _HDR_SINKS.get(sink_factory)
-    major, minor, _micro, _nano = Gst.version()
-    if needed is not None and (major, minor) >= needed:
-        return True, f"{sink_factory} passes colorimetry and mastering data to the compositor"
-    if needed is not None:
-        return False, (
-            f"{sink_factory} in GStreamer {major}.{minor} has no Wayland colour "
-            f"management (needs {needed[0]}.{needed[1]})"
-        )
-    return False, f"{sink_factory} shows 8-bit SDR only"
+TONEMAP_DETAIL = (
+    "tone-mapped to SDR BT.709 on the GPU (Hable curve, peak from the stream's MaxCLL or "
+    "mastering display)"
+)
 
 
-def hdr_status(
-    source_hdr: str | None, sink_factory: str, *, tone_mapped: bool = False
-) -> HdrStatus:
-    """``tone_mapped``: the GL tone-mapping filter (``ui.playback.tonemap``) is in the path."""
+def hdr_status(source_hdr: str | None, decision: Decision) -> HdrStatus:
+    """The badge for ``decision`` (``hdr_route.decide``); the route is what was installed."""
     source = source_hdr or "SDR"
-    if source == "SDR":
-        return HdrStatus(source, False, "", "")
-    presented, reason = sink_presents_hdr(sink_factory)
-    if presented:
-        return HdrStatus(source, True, source, reason)
-    if tone_mapped:
+    route = decision.route
+    if source == "SDR" or route is Route.SDR:
+        return HdrStatus(source, False, "", "", Route.SDR)
+    if route is Route.PASSTHROUGH:
+        badge = f"{source} · passthrough"
+        return HdrStatus(source, True, badge, f"{badge}: {decision.reason}", route)
+    if route is Route.TONEMAP:
         return HdrStatus(
             source,
             False,
-            f"{source} → SDR (tone-mapped)",
-            reason
-            + (
-                "; tone-mapped to SDR BT.709 on the GPU (Hable curve, peak from the stream's "
-                "MaxCLL or mastering display)"
-            ),
+            f"{source} → SDR (tone mapped)",
+            f"{source} → SDR (tone mapped: {decision.reason}); {TONEMAP_DETAIL}",
+            route,
         )
     return HdrStatus(
         source,
         False,
         f"{source} → SDR",
-        reason + "; the picture is converted to SDR without tone mapping",
+        f"{source} → SDR (not tone mapped: {decision.reason})",
+        route,
     )
+
+
+def sink_presents_hdr(sink_factory: str) -> tuple[bool, str]:
+    """Whether an HDR film would pass through ``sink_factory`` here, and why (the version
+    choice asks this before anything plays)."""
+    decision = decide("HDR10", probe_facts(sink_factory))
+    return decision.passthrough, decision.reason

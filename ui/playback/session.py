@@ -11,6 +11,7 @@ sender) and ends when the session is closed.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 import uuid
@@ -27,8 +28,11 @@ from ui.playback import tonemap
 from ui.playback.client import StreamInfo, StreamingClient
 from ui.playback.engine import Engine, EngineEvent
 from ui.playback.errors import PlaybackError, from_http_status
-from ui.playback.hdr import HdrStatus, hdr_status, sink_presents_hdr
+from ui.playback.hdr import HdrStatus, hdr_status
+from ui.playback.hdr_route import Decision, Route, decide, probe_facts
 from ui.playback.progress import BeatEvent, ProgressSink, heartbeat
+
+log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 10.0
 UP_NEXT_S = 10.0
@@ -158,16 +162,22 @@ class PlaybackSession:
             self._opened_at = time.monotonic()
         self.info = info
         self.events = []
-        sink_name = _factory(self.engine)
-        presented = sink_presents_hdr(sink_name)[0]
-        mapped = tonemap.install(self.engine.playbin, info.hdr, presented)
+        # passthrough > GL tone mapping > plain conversion, from what this sink, GStreamer and
+        # the compositor can do (ui.playback.hdr_route); the badge and the log say which, why
+        decision = decide(info.hdr, probe_facts(_factory(self.engine)))
+        mapped = tonemap.install(self.engine.playbin, info.hdr, decision.passthrough)
+        if decision.route is Route.TONEMAP and not mapped:
+            decision = Decision(Route.CONVERT, decision.reason)
+        hdr = hdr_status(info.hdr, decision)
+        if hdr.reason:
+            log.info("HDR: %s", hdr.reason)
         self._set(
             Status(
                 title=info.item.title,
                 item_id=info.item.id,
                 position_s=info.resume_s,
                 duration_s=info.duration_s,
-                hdr=hdr_status(info.hdr, sink_name, tone_mapped=mapped),
+                hdr=hdr,
             )
         )
         # No sidecar at the start: with a suburi and an embedded text track both linked,

@@ -7,8 +7,9 @@ A film may lie on the server as several files (``Film - 1080p.mkv``, ``Film - 21
    for the codec (H.264, HEVC, AV1, VP9 ...) is in the registry and, for 10-bit video, one
    that outputs a 10-bit format (software ``avdec_h265`` does, an 8-bit-only hardware
    decoder does not); a file not analysed yet counts as decodable (the server has not said);
-2. SDR before HDR when the output cannot present HDR (``hdr.sink_presents_hdr``: X11 sinks,
-   waylandsink before 1.26): tone-mapping in software costs more than it gives, and an SDR
+2. SDR before HDR when the output cannot present HDR (``hdr.sink_presents_hdr``, i.e. no
+   passthrough in ``hdr_route``: X11 sinks, waylandsink before GStreamer 1.28, a compositor
+   without colour management, an SDR display): tone-mapping costs more than it gives, and an SDR
    master looks right; with an HDR-capable output HDR is not held back;
 3. the highest resolution, then the largest file (higher bit rate), then the name.
 
@@ -110,7 +111,9 @@ def available() -> Decoders:
     """``probe()``, or every codec allowed when GStreamer cannot be asked (a build without
     playback still lists the versions; the server's first choice is then kept)."""
     try:
-        return probe()
+        from ui.playback.hdr_route import window_sink
+
+        return probe(window_sink())
     except (ImportError, ValueError, AttributeError):
         return Decoders(frozenset(CODEC_CAPS), frozenset(CODEC_CAPS), False)
 
