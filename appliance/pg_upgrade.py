@@ -28,6 +28,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from appliance import sdnotify
 from appliance.children import run_blocking
 from appliance.config import ConfigError
 from appliance.embedded_postgres import PORT, SUPERUSER, EmbeddedPostgres
@@ -111,9 +112,17 @@ def upgrade(postgres: EmbeddedPostgres, *, link: bool = False) -> bool:
     majors = needed(postgres)
     if majors is None:
         return False
-    old, new = majors
-    old_bin = old_bin_dir(old)
+    old_bin = old_bin_dir(majors[0])
     assert old_bin is not None  # needed() refused otherwise
+    run_upgrade(postgres, *majors, old_bin, link=link)
+    return True
+
+
+def run_upgrade(
+    postgres: EmbeddedPostgres, old: int, new: int, old_bin: Path, *, link: bool = False
+) -> None:
+    """``pg_upgrade`` from ``old_bin``'s cluster in ``postgres.pgdata`` to ``postgres.bin_dir``,
+    then the swap; systemd is told the start goes on meanwhile (a big cluster takes minutes)."""
     data_dir = postgres.pgdata.parent
     fresh_dir = data_dir / NEW_NAME
     kept = data_dir / OLD_NAME.format(major=old)
@@ -134,7 +143,6 @@ def upgrade(postgres: EmbeddedPostgres, *, link: bool = False) -> bool:
     postgres.clear_stale_pid()
     fresh = copy.copy(postgres)
     fresh.pgdata = fresh_dir
-    fresh.initdb()  # same options as the first cluster: pg_upgrade needs matching locale/encoding
     # pg_upgrade writes delete_old_cluster.sh into its working directory, which must be writable
     argv = [
         str(postgres.bin_dir / "pg_upgrade"),
@@ -154,10 +162,13 @@ def upgrade(postgres: EmbeddedPostgres, *, link: bool = False) -> bool:
         str(UPGRADE_PORT),
         "-P",
         str(UPGRADE_PORT),
-        "--link" if link else "--copy",
     ]
+    if link:  # copy is the default (the --copy option exists from PostgreSQL 16 on only)
+        argv.append("--link")
     script = f"cd {shlex.quote(str(postgres.socket_dir))} && exec {shlex.join(argv)}"
-    result = run_blocking(["sh", "-c", script], account=postgres.account, timeout=3600)
+    with sdnotify.start_timeout_extended():
+        fresh.initdb()  # same options as the first cluster: pg_upgrade needs matching locale
+        result = run_blocking(["sh", "-c", script], account=postgres.account, timeout=3600)
     (postgres.socket_dir / "delete_old_cluster.sh").unlink(missing_ok=True)
     if result.returncode != 0:
         _undo_link(postgres.pgdata)
@@ -174,7 +185,6 @@ def upgrade(postgres: EmbeddedPostgres, *, link: bool = False) -> bool:
         "has started and migrated",
         extra={"from": old, "to": new, "mode": mode, "old_cluster": str(kept)},
     )
-    return True
 
 
 def _undo_link(pgdata: Path) -> None:
@@ -191,21 +201,22 @@ def finish(postgres: EmbeddedPostgres) -> None:
     kept = sorted(postgres.pgdata.parent.glob("postgres.pg*-old"))
     if not kept:
         return
-    result = run_blocking(
-        [
-            str(postgres.bin_dir / "vacuumdb"),
-            "--all",
-            "--analyze-only",
-            "-h",
-            str(postgres.socket_dir),
-            "-p",
-            str(PORT),
-            "-U",
-            SUPERUSER,
-        ],
-        account=postgres.account,
-        timeout=3600,
-    )
+    with sdnotify.start_timeout_extended():  # minutes on a big cluster, before READY=1
+        result = run_blocking(
+            [
+                str(postgres.bin_dir / "vacuumdb"),
+                "--all",
+                "--analyze-only",
+                "-h",
+                str(postgres.socket_dir),
+                "-p",
+                str(PORT),
+                "-U",
+                SUPERUSER,
+            ],
+            account=postgres.account,
+            timeout=3600,
+        )
     if result.returncode != 0:
         log.warning(
             "vacuumdb --analyze-only after the upgrade failed",

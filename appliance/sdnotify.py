@@ -5,8 +5,15 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import trio
+
+EXTEND_SECONDS = 60.0
+"""What each ``EXTEND_TIMEOUT_USEC`` asks for, counted from when it is sent; it is sent again
+every third of it, so two may be lost before systemd's clock runs out."""
 
 
 def notify(state: str) -> bool:
@@ -56,3 +63,35 @@ async def watchdog_loop(interval: float) -> None:
     while True:
         notify("WATCHDOG=1")
         await trio.sleep(interval)
+
+
+@contextmanager
+def start_timeout_extended() -> Iterator[None]:
+    """While the block runs, keep telling systemd that the start goes on.
+
+    For a blocking step of the start that can outlast the unit's ``TimeoutStartSec`` (300 s)
+    on a big cluster: ``pg_upgrade`` after an OS upgrade, the statistics gathered after it.
+    ``EXTEND_TIMEOUT_USEC=`` sets the start's deadline to :data:`EXTEND_SECONDS` from now; a
+    thread repeats it every third of that until the block ends (the step's own timeout bounds
+    a step that hangs). Not under systemd: nothing, no thread.
+    """
+    if not os.environ.get("NOTIFY_SOCKET"):
+        yield
+        return
+    seconds = EXTEND_SECONDS
+    message = f"EXTEND_TIMEOUT_USEC={int(seconds * 1_000_000)}"
+    done = threading.Event()
+
+    def keep_extending() -> None:
+        while True:
+            notify(message)
+            if done.wait(seconds / 3):
+                return
+
+    thread = threading.Thread(target=keep_extending, name="sd-extend-timeout", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
