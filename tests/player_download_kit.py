@@ -50,7 +50,8 @@ ENV = {"FERREX_MEDIA_PEAK_HOURS": "", "FERREX_SERVER_SHUTDOWN_GRACE_SECONDS": "2
 
 def make_media(root: Path) -> dict[str, Path]:
     """``Trip (2020).mkv``: 6 s, audio 440 Hz (eng) and 880 Hz (ger), an embedded Spanish
-    SRT, ``Trip (2020).en.srt`` beside it; ``Road (2021)``: four 2 s episodes."""
+    SRT, ``Trip (2020).en.srt`` beside it; ``Heavy (2017).mp4``, 14 MB; ``Road (2021)``:
+    four 2 s episodes."""
     films, shows = root / "films", root / "shows"
     folder = films / "Trip (2020)"
     folder.mkdir(parents=True)
@@ -93,8 +94,29 @@ def make_media(root: Path) -> dict[str, Path]:
     )
     embedded.unlink()
     (folder / "Trip (2020).en.srt").write_text(_srt(SIDECAR_TEXT, FILM_S))
+    # lossless noise: about 14 MB, so a transfer has many chunks (1 MiB each) to show
+    # progress with
+    heavy = films / "Heavy (2017)" / "Heavy (2017).mp4"
+    heavy.parent.mkdir(parents=True)
+    _ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=24,noise=alls=60:allf=t",
+        "-t",
+        "4",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-qp",
+        "0",
+        "-pix_fmt",
+        "yuv420p",
+        heavy,
+    )
     season = shows / "Road (2021)" / "Season 01"
-    paths = {"film": film, "films": films, "shows": shows}
+    paths = {"film": film, "heavy": heavy, "films": films, "shows": shows}
     for n in range(1, EPISODES + 1):
         paths[f"e{n}"] = make_clip(season / f"Road - S01E0{n}.mp4", 2)
     return paths
@@ -215,11 +237,12 @@ def trip() -> Iterator[Trip]:
         def scanned() -> bool:
             films = _items(base, token, "movie")
             episodes = _items(base, token, "episode")
-            if len(films) < 1 or len(episodes) < EPISODES:
+            if len(films) < 2 or len(episodes) < EPISODES:
                 return False
             if not all(_analysed(base, token, i["id"]) for i in [*films, *episodes]):
                 return False
-            items["film"] = uuid.UUID(films[0]["id"])
+            for f in films:
+                items["film" if f["title"] == "Trip" else "heavy"] = uuid.UUID(f["id"])
             for e in episodes:
                 items[f"e{e['episode_numbers'][0]}"] = uuid.UUID(e["id"])
             return True

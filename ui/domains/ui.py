@@ -19,7 +19,17 @@ from ui.domains.events import (
     ServerChosen,
 )
 
-SCREENS = ("connect", "setup", "login", "home", "library", "detail", "settings", "player")
+SCREENS = (
+    "connect",
+    "setup",
+    "login",
+    "home",
+    "library",
+    "detail",
+    "settings",
+    "downloads",
+    "player",
+)
 ROOTS = frozenset({"connect", "setup", "login", "home"})
 
 

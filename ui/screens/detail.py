@@ -1,7 +1,13 @@
 """An item's detail view: backdrop, poster, overview, cast, tech info with an HDR badge,
 seasons or episodes, Resume/Play and Mark watched; a film with several versions lists them
 (one button each: ↑/↓ or Tab move, Enter/Space picks) and Play starts the picked one, at first
-the best this player can decode (``ui.playback.versions``)."""
+the downloaded one, else the best this player can decode (``ui.playback.versions``).
+
+Downloads (issue 22): a film or an episode has "Download" (then "Cancel download" while it
+waits or transfers, with a bar; "Remove download" once it is here, "Retry download" after a
+failure); a season or a series has "Download next N unwatched" with N beside it (a spin box,
+3 at first: ↑/↓ change it). The line under them says where the download stands, from the
+Streaming domain's ``DownloadsChanged``. Hidden for a user without ``media:download``."""
 
 from __future__ import annotations
 
@@ -15,21 +21,27 @@ from PyQt6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QProgressBar,
     QPushButton,
     QScrollArea,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
+from sync.download_manager import DownloadState
 from ui.domains.core import CrossDomainEvent, DomainMessage, DomainName, DomainRegistry, Notice
+from ui.domains.download_service import DownloadsChanged
 from ui.domains.events import DetailLoaded, ImageReady, SettingsChanged
 from ui.domains.media import MarkWatched, OpenItem
 from ui.domains.player import play_message
+from ui.domains.streaming import DownloadNext, RemoveDownload, StartDownload, local_media
 from ui.domains.ui import Back
 from ui.domains.views import DetailView, FileView
 from ui.placeholder import placeholder_image
 from ui.playback import versions
 from ui.screens.base import Screen
+from ui.screens.downloads import BAR_STEPS, size_text, state_text
 from ui.screens.theme import palette
 from ui.screens.widgets import CardList, PosterCache, button, heading
 
@@ -141,6 +153,27 @@ class DetailScreen(Screen):
         for b in (self.play, self.restart, self.mark, self.back):
             actions.addWidget(b)
         actions.addStretch(1)
+        fetch = QHBoxLayout()
+        self.download = button("Download", "", self._download)
+        self.download_next = button("Download next 3 unwatched", "", self._download_next)
+        self.download_count = QSpinBox()
+        self.download_count.setRange(1, 99)
+        self.download_count.setValue(3)
+        self.download_count.setPrefix("N = ")
+        self.download_count.setToolTip("How many of the next unwatched episodes to download")
+        self.download_count.valueChanged.connect(self._count_changed)
+        self.download_bar = QProgressBar()
+        self.download_bar.setRange(0, BAR_STEPS)
+        self.download_bar.setFixedSize(220, 8)
+        self.download_bar.setTextVisible(False)
+        self.download_bar.hide()
+        self.download_state = heading("", "muted")
+        for w in (self.download, self.download_next, self.download_count):
+            fetch.addWidget(w)
+        fetch.addWidget(self.download_bar, 0, Qt.AlignmentFlag.AlignVCenter)
+        fetch.addWidget(self.download_state)
+        fetch.addStretch(1)
+        self.downloads: DownloadsChanged | None = None
         info.addWidget(self.title)
         info.addWidget(self.meta)
         info.addLayout(self.badges)
@@ -148,6 +181,7 @@ class DetailScreen(Screen):
         info.addWidget(self.overview)
         info.addWidget(self.progress)
         info.addLayout(actions)
+        info.addLayout(fetch)
         info.addStretch(1)
         hero.addLayout(info, 1)
         layout.addWidget(self.backdrop)
@@ -217,6 +251,94 @@ class DetailScreen(Screen):
         if self.detail is not None:
             self.post(MarkWatched(self.detail.id, not self.detail.watched))
 
+    # --- downloads ------------------------------------------------------------------------
+
+    def download_of(self, item_id: uuid.UUID) -> DownloadState | None:
+        return self.downloads.of(item_id) if self.downloads is not None else None
+
+    def _download(self) -> None:
+        d = self.detail
+        if d is None or d.kind not in ("movie", "episode"):
+            return
+        state = self.download_of(d.id)
+        if state is None or state.state == "failed":
+            self.post(StartDownload(d.id, d.label, d.kind))
+        else:  # queued or transferring: cancel; here (or stale): delete it
+            self.post(RemoveDownload(d.id))
+
+    def _download_next(self) -> None:
+        d = self.detail
+        if d is not None and d.kind in ("season", "series"):
+            self.post(DownloadNext(d.id, self.download_count.value()))
+
+    def _count_changed(self, count: int) -> None:
+        self.download_next.setText(f"Download next {count} unwatched")
+
+    def _may_download(self) -> bool:
+        """Offline the permissions are unknown (the server decides when it is back)."""
+        services = self.services
+        return services.me is None or services.can("media:download")
+
+    def _show_download(self) -> None:
+        d = self.detail
+        allowed = d is not None and self._may_download()
+        playable = d is not None and d.kind in ("movie", "episode")
+        group = d is not None and d.kind in ("season", "series")
+        self.download.setVisible(allowed and playable)
+        self.download_next.setVisible(allowed and group)
+        self.download_count.setVisible(allowed and group)
+        self.download_bar.hide()
+        if d is None or not allowed:
+            self.download_state.setText("")
+            return
+        if playable:
+            state = self.download_of(d.id)
+            self.download.setText(
+                "Download"
+                if state is None
+                else "Retry download"
+                if state.state == "failed"
+                else "Cancel download"
+                if state.state in ("queued", "downloading")
+                else "Remove download"
+            )
+            text = state_text(state) if state is not None else ""
+            if state is not None and state.state in ("complete", "stale"):
+                text += f" · {size_text(state.size_bytes)} on this device"
+            if state is not None and state.state == "downloading" and state.bytes_total:
+                self.download_bar.setValue(int(BAR_STEPS * state.bytes_held / state.bytes_total))
+                self.download_bar.show()
+            self.download_state.setText(text)
+            self.download_state.setObjectName(
+                "error" if state is not None and state.state == "failed" else "muted"
+            )
+            self.download_state.setStyleSheet("")
+            return
+        self.download_state.setObjectName("muted")
+        self.download_state.setStyleSheet("")
+        self.download_state.setText(self._group_summary(d))
+
+    def _group_summary(self, d: DetailView) -> str:
+        """How many episodes of this season (its children) or series (by series id) are
+        downloaded, transferring or waiting."""
+        states = self.downloads.states if self.downloads is not None else ()
+        children = {c.id for c in d.children} if d.kind == "season" else set()
+        mine = [
+            s
+            for s in states
+            if s.item_id in children or (d.kind == "series" and s.series_id == d.id)
+        ]
+        counts = {
+            "downloaded": sum(s.state in ("complete", "stale") for s in mine),
+            "downloading": sum(s.state == "downloading" for s in mine),
+            "waiting": sum(s.state == "queued" for s in mine),
+            "failed": sum(s.state == "failed" for s in mine),
+        }
+        parts = [f"{n} {what}" for what, n in counts.items() if n]
+        if not parts:
+            return ""
+        return "Episodes: " + ", ".join(parts)
+
     # --- versions -------------------------------------------------------------------------
 
     @staticmethod
@@ -259,6 +381,9 @@ class DetailScreen(Screen):
         else:
             picked = versions.best(self._versions, versions.available())
             chosen = picked.id if isinstance(picked, FileView) else None
+        here = self._downloaded_file(d)
+        if here in ids and not (previous == d.id and self.chosen in ids):
+            chosen = here  # the copy on this device: no bytes over the network
         many = len(self._versions) > 1
         self.versions_title.setVisible(many)
         if many:
@@ -272,6 +397,12 @@ class DetailScreen(Screen):
         self.chosen = None
         if chosen is not None:
             self.pick(chosen)
+
+    def _downloaded_file(self, d: DetailView) -> uuid.UUID | None:
+        if d.kind not in ("movie", "episode"):
+            return None
+        media = local_media(self.services)
+        return media.downloaded_file(d.id) if media is not None else None
 
     # --- showing --------------------------------------------------------------------------
 
@@ -405,6 +536,7 @@ class DetailScreen(Screen):
                 label.setObjectName("muted" if col else "")
                 self.tech.addWidget(label, row, col)
         self.tech_title.setVisible(bool(d.files))
+        self._show_download()
         if self.isVisible():
             self.play.setFocus()
 
@@ -414,6 +546,9 @@ class DetailScreen(Screen):
     def on_event(self, event: CrossDomainEvent) -> None:
         if isinstance(event, DetailLoaded):
             self.show_detail(event.detail)
+        elif isinstance(event, DownloadsChanged):
+            self.downloads = event
+            self._show_download()
         elif isinstance(event, ImageReady) and self.detail is not None:
             if event.image_id in (self.detail.poster_image_id, self.detail.still_image_id):
                 self._set_poster()

@@ -43,6 +43,7 @@ from ui.screens.auth import ConnectScreen, LoginScreen, SetupScreen
 from ui.screens.base import Screen
 from ui.screens.browse import HomeScreen, LibraryScreen, SearchOverlayWidget
 from ui.screens.detail import DetailScreen
+from ui.screens.downloads import DownloadsScreen
 from ui.screens.grid_images import GridImages
 from ui.screens.settings import SettingsScreen
 from ui.screens.theme import stylesheet
@@ -84,8 +85,17 @@ class MainWindow(QMainWindow):
         self._library: LibraryView | None = None
         self._browsing_from = "home"
         self.nav_search = button("Search", "nav", lambda: registry.post(ShowSearch(True)))
+        self.nav_downloads = button(
+            "Downloads", "nav", lambda: registry.post(Navigate("downloads"))
+        )
         self.nav_settings = button("Settings", "nav", lambda: registry.post(Navigate("settings")))
-        for b in (self.nav_home, self.nav_library, self.nav_search, self.nav_settings):
+        for b in (
+            self.nav_home,
+            self.nav_library,
+            self.nav_search,
+            self.nav_downloads,
+            self.nav_settings,
+        ):
             b.setCheckable(True)
             bar.addWidget(b)
         bar.addStretch(1)
@@ -124,6 +134,7 @@ class MainWindow(QMainWindow):
             LibraryScreen(registry, self.posters, self.grid_images),
             DetailScreen(registry, self.posters),
             SettingsScreen(registry),
+            DownloadsScreen(registry),
         ):
             if not screen.name or screen.name in self.screens:
                 raise ValueError(
@@ -149,7 +160,14 @@ class MainWindow(QMainWindow):
 
     def _set_chrome(self, screen: str) -> None:
         logged_in = screen not in ("connect", "setup", "login")
-        for w in (self.nav_home, self.nav_search, self.nav_settings, self.logout, self.user_label):
+        for w in (
+            self.nav_home,
+            self.nav_search,
+            self.nav_downloads,
+            self.nav_settings,
+            self.logout,
+            self.user_label,
+        ):
             w.setVisible(logged_in)
         self.nav_library.setVisible(logged_in and self._library is not None)
         self._highlight(screen)
@@ -167,6 +185,7 @@ class MainWindow(QMainWindow):
             ("home", self.nav_home),
             ("library", self.nav_library),
             ("search", self.nav_search),
+            ("downloads", self.nav_downloads),
             ("settings", self.nav_settings),
         ):
             b.setChecked(place == name)
