@@ -274,14 +274,14 @@ class DownloadManager:
 
     async def remove(self, item_id: uuid.UUID) -> Download | None:
         """Forget the item: stop its transfer, drop it from the queue, delete its files."""
+        queued = self._queue.pop(item_id, None)  # first: run() must not pick it up again
+        if queued is not None:
+            self._save_queue()
         if self._current == item_id and self._scope is not None:
             stopped = self._stopped
             self._scope.cancel()
             if stopped is not None:
                 await stopped.wait()
-        queued = self._queue.pop(item_id, None)
-        if queued is not None:
-            self._save_queue()
         gone = self.manifest.remove(item_id)
         self.errors.pop(item_id, None)
         self._notify()

@@ -36,6 +36,7 @@ from tests.helpers import (
     short_tempdir,
     wait_for,
 )
+from tests.media_fixtures import _ffmpeg
 from tests.playbackkit import make_clip
 from tests.test_sync_client import player
 
@@ -65,8 +66,16 @@ def make_media(root: Path) -> dict[str, Path]:
     films, shows = root / "films", root / "shows"
     film = make_clip(films / "Clip (2020)" / "Clip (2020).mp4", 6)
     (film.parent / "Clip (2020).en.srt").write_text("1\n00:00:00,000 --> 00:00:01,000\nHi\n")
+    # lossless 640x480: several MB, more than one chunk of a transfer (one to stop mid-way)
+    heavy = films / "Heavy (2017)" / "Heavy (2017).mp4"
+    heavy.parent.mkdir(parents=True)
+    _ffmpeg(
+        *["-f", "lavfi", "-i", "testsrc2=size=640x480:rate=24", "-t", "3"],
+        *["-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv420p"],
+        heavy,
+    )
     series = shows / "Road (2021)"
-    paths = {"film": film, "films": films, "shows": shows}
+    paths = {"film": film, "heavy": heavy, "films": films, "shows": shows}
     for n in range(1, 5):
         paths[f"e{n}"] = make_clip(series / "Season 01" / f"Road - S01E0{n}.mp4", 2)
     paths["s2e1"] = make_clip(series / "Season 02" / "Road - S02E01.mp4", 2)
@@ -95,7 +104,7 @@ def _find_ids(road: Road) -> bool:
     if "series" in road.ids:
         for season in road.get(f"/media/items/{road.ids['series']}")["children"]:
             road.ids[f"season{season['season_number']}"] = uuid.UUID(season["id"])
-    return all(k in road.ids for k in ("film", "series", "season1", "season2", *EPISODES))
+    return all(k in road.ids for k in ("film", "heavy", "series", "season1", "season2", *EPISODES))
 
 
 @pytest.fixture(scope="module")
@@ -347,3 +356,32 @@ def test_smart_downloads_top_up_after_an_episode_is_watched(tmp_path: Path, road
     done = player(tmp_path, "downloads", "sync")
     assert done.returncode == 0, done.stderr
     assert set(listed(tmp_path)) == {str(road.ids["e3"])}
+
+
+async def test_remove_stops_a_transfer_and_the_queue_goes_on(tmp_path: Path, road: Road) -> None:
+    _, token = new_user(road)
+    film, e1 = road.ids["heavy"], road.ids["e1"]
+    async with ServerConnection(road.base, access_token=token) as conn:
+        m = DownloadManager(tmp_path, conn, DownloadPolicy(), rate_limit=road.size("heavy") // 20)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(m.run)
+            m.enqueue(film)
+            m.enqueue(e1)
+            with trio.fail_after(60):
+                while not any(s.state == "downloading" and s.bytes_held for s in m.states()):
+                    await trio.sleep(0.02)
+            first = m.states()[0]
+            assert first.item_id == film and 0 < first.bytes_held < first.bytes_total
+            assert first.bytes_total == road.size("heavy")
+            await m.remove(film)
+            assert not (tmp_path / "downloads" / str(film)).exists()
+            assert film not in {s.item_id for s in m.states()}
+            m.rate_limit = None
+            with trio.fail_after(60):
+                while m.local_item(e1) is None:
+                    await trio.sleep(0.05)
+            nursery.cancel_scope.cancel()
+        assert [s.item_id for s in m.states()] == [e1]
+        # the queue on disk agrees: a new manager (a restart) has nothing left to do
+        again = DownloadManager(tmp_path, conn, DownloadPolicy())
+        assert [(s.item_id, s.state) for s in again.states()] == [(e1, "complete")]
