@@ -12,9 +12,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import trio
 
@@ -22,31 +20,14 @@ from appliance.children import Account, Child, lookup_account
 from appliance.embedded_postgres import EmbeddedPostgres, find_bin_dir
 from appliance.preflight import create_account
 from appliance.supervisor import StartError
+from bench.result import BenchError as BenchError
+from bench.result import Figure as Figure
+from bench.result import Result as Result
 from store.db import Database
 from store.gate import ServiceGate
 from store.migrate import migrate
 
 SERVICE_ACCOUNT = "ferrex"
-
-
-class BenchError(Exception):
-    """A benchmark could not run; the message is one line for the terminal."""
-
-
-@dataclass(frozen=True)
-class Figure:
-    name: str
-    value: float
-    unit: str  # "qps", "s", "us" or "x" (a ratio to the baseline measured in the same run)
-
-
-@dataclass
-class Result:
-    benchmark: str
-    summary: str  # one line: what was measured, how many times
-    figures: list[Figure] = field(default_factory=list)
-    params: dict[str, Any] = field(default_factory=dict)
-    samples: dict[str, list[float]] = field(default_factory=dict)
 
 
 async def open_bench_db(dsn: str) -> tuple[Database, ServiceGate, uuid.UUID]:

@@ -23,7 +23,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from bench.common import BenchError, Figure, Result
+from bench.result import BenchError, Figure, Result
 
 CAPS = (
     "video/x-raw,format=I420_10LE,width={w},height={h},framerate=24/1,"
