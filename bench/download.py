@@ -6,9 +6,10 @@ Setup: a ``--mb`` MB file in a movie library of a real ``ferrex-appliance serve`
 
 * **raw GET (baseline)**: httpx streaming ``/api/v1/stream/{file}`` and dropping the bytes,
   the cheapest a client can fetch the file.
-* **download**: ``sync.downloads.download_item`` as ``ferrex-player download`` runs it: the
-  checksum request, the transfer into ``.part`` (written, fsynced), the SHA-256 check of the
-  whole file, the rename and the manifest. The download is removed between rounds.
+* **download**: ``DownloadManager.download`` as ``ferrex-player download`` runs it: the item's
+  details, the space check, the checksum request, the transfer into ``.part`` (received while
+  the chunks before are written and hashed, fsynced), the SHA-256 check, the rename and the
+  manifest. The download is removed between rounds.
 
 Figures: MB/s (median over ``--rounds``), download / raw, and CPU seconds per GB on each side:
 the client (this process) and the appliance (its process tree without Postgres and Redis). The
@@ -75,7 +76,8 @@ def run(params: Params) -> Result:
     import httpx
 
     from sync.connection import ServerConnection
-    from sync.downloads import Manifest, download_item
+    from sync.download_manager import DownloadManager
+    from sync.download_policy import DownloadPolicy
     from tests.helpers import RunningAppliance, admin_token, http_json, wait_for
 
     tmp = make_temp_dir()
@@ -128,8 +130,9 @@ def run(params: Params) -> Result:
 
         async def download() -> None:
             async with ServerConnection(base, access_token=token, timeout_s=60) as conn:
-                await download_item(conn, player, item_id)
-            Manifest(player).remove(item_id)
+                downloads = DownloadManager(player, conn, DownloadPolicy())
+                await downloads.download(item_id)
+                await downloads.remove(item_id)
 
         def measure(fn: object) -> tuple[float, float, float]:
             cpu0, srv0, t0 = _cpu_self(), _tree_cpu(server_pid), time.monotonic()
