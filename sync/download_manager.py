@@ -349,7 +349,7 @@ class DownloadManager:
 
     def _connection(self) -> ServerConnection:
         if self.connection is None:
-            raise ServerUnreachable("", "no server connection (offline)")
+            raise ServerUnreachable("offline", "no server connection")
         return self.connection
 
     async def _process(

@@ -418,7 +418,8 @@ async def download_item(
         details = await connection.call("GET", f"/media/items/{item_id}", ItemDetails)
     if details.item.kind not in ("movie", "episode"):
         raise DownloadError(
-            f"a {details.item.kind} has no file of its own: download its episodes one by one"
+            f"a {details.item.kind} has no file of its own: download its episodes (its next "
+            "unwatched ones: ferrex-player download ID --next N)"
         )
     files = chosen_files(details)
     if not files:
