@@ -248,7 +248,10 @@ def _library() -> ctypes.CDLL:
         ("wl_proxy_get_version", u32, [vp]),
         ("wl_proxy_destroy", None, [vp]),
     ):
-        function = getattr(lib, name)
+        try:
+            function = getattr(lib, name)
+        except AttributeError as exc:  # libwayland < 1.20 (Debian 11) has no *_flags calls
+            raise ProbeError(f"{path} has no {name} (libwayland-client >= 1.20 needed)") from exc
         function.restype = restype
         function.argtypes = argtypes
     return lib
