@@ -634,3 +634,17 @@ def _in_trio() -> bool:
     except RuntimeError:
         return False
     return True
+
+
+__all__ = [
+    "DownloadManager",
+    "DownloadPolicy",
+    "DownloadState",
+    "LocalItem",
+    "LocalPlayable",
+    "NoRoom",
+    "QueueEntry",
+    "RefreshReport",
+    "SpaceInfo",
+    "Status",
+]
