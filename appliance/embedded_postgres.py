@@ -55,14 +55,18 @@ class EmbeddedPostgres:
         bin_dir: Path,
         account: Account | None,
         settings: dict[str, str] | None = None,
+        glibc_tunables: str | None = None,
     ) -> None:
         """``settings``: memory settings passed at start (:func:`appliance.pgmemory.
-        postgres_settings`); None: Postgres's defaults with 50 connections."""
+        postgres_settings`); None: Postgres's defaults with 50 connections.
+        ``glibc_tunables``: added to the server's ``GLIBC_TUNABLES`` (:func:`appliance.pgmemory.
+        malloc_tunables`); None: the environment's."""
         self.pgdata = data_dir / "postgres"
         self.socket_dir = data_dir / "run"
         self.bin_dir = bin_dir
         self.account = account
         self.settings = settings or {"max_connections": str(STOCK_CONNECTIONS)}
+        self.glibc_tunables = glibc_tunables
 
     @property
     def dsn(self) -> str:
@@ -173,7 +177,17 @@ class EmbeddedPostgres:
             ],
             account=self.account,
             death_signal=signal.SIGQUIT,
+            env=self._environment(),
         )
+
+    def _environment(self) -> dict[str, str] | None:
+        if not self.glibc_tunables:
+            return None
+        env = dict(os.environ)
+        env["GLIBC_TUNABLES"] = ":".join(
+            part for part in (env.get("GLIBC_TUNABLES"), self.glibc_tunables) if part
+        )
+        return env
 
     def status(self) -> str:
         """The last line of postmaster.pid says "ready" once connections are accepted."""

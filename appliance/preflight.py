@@ -17,7 +17,7 @@ from appliance.children import Account, lookup_account
 from appliance.config import Config, ConfigError, Location, parse_listen
 from appliance.embedded_postgres import EmbeddedPostgres, find_bin_dir
 from appliance.embedded_redis import EmbeddedRedis, find_redis_server
-from appliance.pgmemory import postgres_settings, total_ram_bytes
+from appliance.pgmemory import malloc_tunables, postgres_settings, total_ram_bytes
 
 # sun_path is 108 bytes including the terminating NUL.
 MAX_SOCKET_PATH = 107
@@ -137,11 +137,13 @@ def plan(config: Config, location: Location) -> Plan:
                 f"database.postgres_bin_dir: initdb not found in {where} "
                 "(apt-get install postgresql, or set database.dsn to use an external server)"
             )
+        ram = total_ram_bytes()
         postgres = EmbeddedPostgres(
             data_dir,
             bin_dir,
             account,
-            postgres_settings(config.memory.profile, total_ram_bytes(), config.database.pool_max),
+            postgres_settings(config.memory.profile, ram, config.database.pool_max),
+            malloc_tunables(config.memory.profile, ram),
         )
         pg_upgrade.needed(postgres)  # refuses here, before anything, if it cannot upgrade
         socket_path = postgres.socket_dir / ".s.PGSQL.5432"
