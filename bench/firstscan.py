@@ -1,18 +1,22 @@
 """``firstscan``: what a new user waits for, from adding the libraries until every job is done.
 
 The real ``ferrex-appliance serve`` runs as a child process on a fresh data dir (its own Postgres
-and Redis), with analysis off and no TMDB key, as a first start gives it. The bench claims it,
-logs in, and adds two libraries through the API (``POST /api/v1/libraries``: each starts its
-first scan) over the ``scan`` bench's generated tree (half films, half episodes), where 5 % of the
-film folders also hold a ``movie.nfo`` and a ``poster.jpg``. The clock runs from the first POST
-until no job is ready, deferred or leased (index, local NFO/art, images), polled every 20 ms
-over a direct connection to the appliance's database.
+and Redis), with analysis off and no TMDB key, as a first start gives it, started by the launcher
+the package installs (:data:`LAUNCHER`) and with the memory profile a 2 GB board gets
+(``--firstscan-profile``, default ``small``: the peak PSS is held against issue #17's budget
+for such a board; ``auto`` on a big machine gives ``large``, 1 GB of shared buffers). The
+bench claims it, logs in, and adds two libraries through the API (``POST /api/v1/libraries``:
+each starts its first scan) over the ``scan`` bench's generated tree (half films, half
+episodes), where 5 % of the film folders also hold a ``movie.nfo`` and a ``poster.jpg``. The
+clock runs from the first POST until no job is ready, deferred or leased (index, local
+NFO/art, images), polled every 20 ms over a direct connection to the appliance's database.
 
 Beside it, in the same run: the **raw walk** (``os.scandir`` of the same tree) and the **index
 baseline** (raw walk + COPY of the rows the scan wrote into the emptied index tables, with their
 indexes and triggers, rolled back: the ``scan`` bench's figure), and per job kind the number of
 jobs and when the stage ended. The peak PSS of the appliance's process tree (the appliance,
-Postgres, Redis, walk workers) is sampled every 100 ms during the scan.
+Postgres, Redis, walk workers) is sampled every 100 ms during the scan; the backend of the
+bench's own polling connection is left out (it is no part of the appliance).
 
 A second, smaller figure runs with analysis on over generated real media (the test fixtures'
 five files, copied under film names): seconds until every job is done, and files per second.
@@ -50,6 +54,18 @@ POLL_SECONDS = 0.02
 PSS_SECONDS = 0.1
 PASSWORD = "correct horse battery staple"
 SIDECAR_SHARE = 0.05
+LAUNCHER = """#!/usr/bin/env python3
+import sys
+
+from appliance.entry import main
+
+if __name__ == "__main__":
+    sys.exit(main())
+"""
+"""What ``packaging/build-deb.sh`` installs as ``bin/ferrex-appliance``. Not ``python -m
+appliance.cli``: the walk workers (multiprocessing spawn) import the parent's main module
+again, and ``appliance.cli`` brings trio and the config along (~6 MB more PSS per worker than
+the light launcher)."""
 ACTIVE = "SELECT count(*) FROM jobs WHERE state IN ('ready', 'deferred', 'leased')"
 STAGES = """
     SELECT kind, count(*) AS jobs,
@@ -68,6 +84,7 @@ class Params:
     media_files: int = 40
     compare: str | None = None
     seed: int = 3
+    profile: str = "small"
 
 
 @dataclass
@@ -85,11 +102,12 @@ class Appliance:
         env = {k: v for k, v in os.environ.items() if not k.startswith("FERREX_")}
         env.update({"FERREX_LOG_LEVEL": "warning", "PYTHONPATH": str(self.source), **self.env})
         self.log = (self.data_dir.parent / f"{self.data_dir.name}.log").open("wb")
+        launcher = self.data_dir.parent / "ferrex-appliance"
+        launcher.write_text(LAUNCHER)
         self.proc = subprocess.Popen(
             [
                 sys.executable,
-                "-m",
-                "appliance.cli",
+                str(launcher),
                 "serve",
                 "--data-dir",
                 str(self.data_dir),
@@ -187,12 +205,14 @@ def _children() -> dict[int, list[int]]:
     return tree
 
 
-def tree_pss_kib(root: int) -> int:
-    """Sum of ``Pss`` (smaps_rollup) over ``root`` and all its descendants."""
+def tree_pss_kib(root: int, exclude: set[int] | frozenset[int] = frozenset()) -> int:
+    """Sum of ``Pss`` (smaps_rollup) over ``root`` and all its descendants but ``exclude``."""
     children, todo, total = _children(), [root], 0
     while todo:
         pid = todo.pop()
         todo.extend(children.get(pid, ()))
+        if pid in exclude:
+            continue
         try:
             with open(f"/proc/{pid}/smaps_rollup") as f:
                 for line in f:
@@ -205,13 +225,15 @@ def tree_pss_kib(root: int) -> int:
 
 
 class PssSampler:
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, exclude: set[int]) -> None:
+        """``exclude``: PIDs not counted (the bench's own backend), filled in as it runs."""
         self.pid, self.peak_kib, self._stop = pid, 0, threading.Event()
+        self.exclude = exclude
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak_kib = max(self.peak_kib, tree_pss_kib(self.pid))
+            self.peak_kib = max(self.peak_kib, tree_pss_kib(self.pid, self.exclude))
             self._stop.wait(PSS_SECONDS)
 
     def __enter__(self) -> PssSampler:
@@ -310,10 +332,13 @@ async def _index_copy(dsn: str) -> float:
         await conn.close()
 
 
-async def _wait_done(dsn: str, started: float) -> float:
-    """Seconds from ``started`` until no job is active (after at least one job existed)."""
+async def _wait_done(dsn: str, started: float, exclude: set[int] | None = None) -> float:
+    """Seconds from ``started`` until no job is active (after at least one job existed);
+    the PID of this connection's backend goes into ``exclude`` (not the appliance's)."""
     conn = await asyncpg.connect(dsn)
     try:
+        if exclude is not None:
+            exclude.add(await conn.fetchval("SELECT pg_backend_pid()"))
         seen = False
         while True:
             active = await conn.fetchval(ACTIVE)
@@ -365,9 +390,10 @@ def first_scan(
         app.start()
         token = app.login()
         assert app.proc is not None
-        with PssSampler(app.proc.pid) as pss:
+        started_at = asyncio.run(_now(app.dsn))
+        exclude: set[int] = set()
+        with PssSampler(app.proc.pid, exclude) as pss:
             started = time.perf_counter()
-            started_at = asyncio.run(_now(app.dsn))
             for name, kind, root in libraries:
                 status, body = app.request(
                     "POST",
@@ -377,7 +403,7 @@ def first_scan(
                 )
                 if status != 201:
                     raise BenchError(f"add library: {status} {body}")
-            seconds = asyncio.run(_wait_done(app.dsn, started))
+            seconds = asyncio.run(_wait_done(app.dsn, started, exclude))
         stages, indexed = asyncio.run(_stages(app.dsn, started_at))
         copy_s = asyncio.run(_index_copy(app.dsn)) if index_baseline else None
         deadlocks = app.log_text().count("deadlock detected")
@@ -430,7 +456,8 @@ def run(params: Params, progress: Any = print) -> Result:
         sidecars = add_sidecars(tree.movies_root, SIDECAR_SHARE, params.seed)
         roots = [tree.movies_root, tree.series_root]
         libs = [("Movies", "movies", tree.movies_root), ("Shows", "series", tree.series_root)]
-        off = {"FERREX_SCAN_ANALYZE": "false"}
+        profile = {"FERREX_MEMORY_PROFILE": params.profile}
+        off = {"FERREX_SCAN_ANALYZE": "false", **profile}
         raw, index_base = [], []
         for round_no in range(params.rounds):
             order = list(sources.items())
@@ -475,7 +502,7 @@ def run(params: Params, progress: Any = print) -> Result:
                     source,
                     tmp,
                     [("Real", "movies", real)],
-                    {"FERREX_SCAN_ANALYZE": "true"},
+                    {"FERREX_SCAN_ANALYZE": "true", **profile},
                     index_baseline=False,
                 )
                 samples.setdefault(f"{label}: analysis on", []).append(m.seconds)
@@ -496,7 +523,7 @@ def run(params: Params, progress: Any = print) -> Result:
         summary = (
             f"{tree.files:,} files ({sidecars} film folders with movie.nfo + poster.jpg), "
             f"two libraries added through the API of the real appliance, until no job is "
-            f"active; {params.rounds} round(s)"
+            f"active; {params.rounds} round(s); memory profile {params.profile}"
         )
         params_out = {
             "files": params.files,
@@ -504,6 +531,7 @@ def run(params: Params, progress: Any = print) -> Result:
             "sidecars": sidecars,
             "media_files": params.media_files,
             "compare": params.compare,
+            "profile": params.profile,
             "details": details,
         }
         return Result("firstscan", summary, figures, params_out, samples)

@@ -15,6 +15,10 @@ Two settings run on the same trees in the same run, alternating:
   kept, freed heap never trimmed (``memory.profile = "stock"``, ``database.pool_idle_seconds =
   300``, ``scan.worker_idle_seconds = 0``, ``memory.trim_seconds = 0``);
 * **after**: the defaults with the small profile a 2 GB board gets from ``auto``.
+
+``--memory-compare DIR`` adds a third, **earlier**: the appliance of another checkout (a git
+worktree of an earlier commit) with the after settings, to tell what code changes saved.
+The backend of the bench's own polling connection is not counted.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ class Params:
     files: tuple[int, ...] = (3_000, 30_000)
     idle: float = 60.0
     seed: int = 3
+    compare: str | None = None
 
 
 def _read(path: str) -> str:
@@ -92,12 +97,16 @@ def role(pid: int, root: int) -> str:
     return "other"
 
 
-def tree_processes(root: int) -> list[tuple[int, str, int]]:
-    """``(pid, role, PSS KiB)`` of ``root`` and every descendant."""
+def tree_processes(
+    root: int, exclude: set[int] | frozenset[int] = frozenset()
+) -> list[tuple[int, str, int]]:
+    """``(pid, role, PSS KiB)`` of ``root`` and every descendant but ``exclude``."""
     children, todo, out = _children(), [root], []
     while todo:
         pid = todo.pop()
         todo.extend(children.get(pid, ()))
+        if pid in exclude:
+            continue
         kib = _pss_kib(pid)
         if kib:
             out.append((pid, role(pid, root), kib))
@@ -135,13 +144,14 @@ class Snapshot:
 class PeakSampler:
     """The sample with the largest total PSS while the block runs."""
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, exclude: set[int]) -> None:
         self.pid, self.peak, self._stop = pid, Snapshot(), threading.Event()
+        self.exclude = exclude
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            snap = Snapshot.of(tree_processes(self.pid))
+            snap = Snapshot.of(tree_processes(self.pid, self.exclude))
             if snap.total > self.peak.total:
                 self.peak = snap
             self._stop.wait(PSS_SECONDS)
@@ -177,7 +187,8 @@ def measure(
         assert app.proc is not None
         time.sleep(2.0)  # the start's own work (migrations, warm-up) settled
         started_snap = Snapshot.of(tree_processes(app.proc.pid))
-        with PeakSampler(app.proc.pid) as sampler:
+        exclude: set[int] = set()  # the bench's own backend
+        with PeakSampler(app.proc.pid, exclude) as sampler:
             started = time.perf_counter()
             for name, kind, root in libraries:
                 status, body = app.request(
@@ -188,12 +199,15 @@ def measure(
                 )
                 if status != 201:
                     raise BenchError(f"add library: {status} {body}")
-            seconds = asyncio.run(_wait_done(app.dsn, started))
+            seconds = asyncio.run(_wait_done(app.dsn, started, exclude))
         time.sleep(idle)
         if app.proc.poll() is not None:
             raise BenchError(f"appliance exited ({app.proc.returncode}): {app.tail()}")
         return Measured(
-            seconds, started_snap, sampler.peak, Snapshot.of(tree_processes(app.proc.pid))
+            seconds,
+            started_snap,
+            sampler.peak,
+            Snapshot.of(tree_processes(app.proc.pid, exclude)),
         )
     finally:
         app.stop()
@@ -214,12 +228,14 @@ def run(params: Params, progress: Any = print) -> Result:
             progress(f"  generating {files:,} files ...")
             tree = scan.generate(base, files, params.seed)
             libs = [("Movies", "movies", tree.movies_root), ("Shows", "series", tree.series_root)]
-            order = list(VARIANTS.items())
+            order = [(label, here, env) for label, env in VARIANTS.items()]
+            if params.compare:
+                order.insert(1, ("earlier", Path(params.compare).resolve(), AFTER))
             if n % 2:
                 order.reverse()
-            for label, env in order:
+            for label, source, env in order:
                 progress(f"  {label}, {files:,} files: first scan, then {params.idle:.0f} s idle")
-                m = measure(here, tmp, libs, env, params.idle)
+                m = measure(source, tmp, libs, env, params.idle)
                 progress(
                     f"    scan {m.seconds:.1f} s; start {m.started.total:.0f} MiB; "
                     f"peak {m.peak.total:.0f} MiB ({m.peak.text()}); "
@@ -257,6 +273,7 @@ def run(params: Params, progress: Any = print) -> Result:
                 "details": details,
                 "before": BEFORE,
                 "after": AFTER,
+                "compare": params.compare,
             },
             {},
         )

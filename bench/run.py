@@ -182,6 +182,13 @@ def build_parser() -> argparse.ArgumentParser:
         "worktree of an earlier commit), alternating, on the same tree",
     )
     parser.add_argument(
+        "--firstscan-profile",
+        choices=("small", "large", "stock", "auto"),
+        default="small",
+        help="firstscan: the appliance's memory.profile (default small, what a 2 GB board "
+        "gets; auto: this machine's)",
+    )
+    parser.add_argument(
         "--play-seconds",
         type=float,
         default=30.0,
@@ -193,6 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=60.0,
         help="memory: seconds idle after the scan before the idle figure "
         "(default 60; sizes from --files)",
+    )
+    parser.add_argument(
+        "--memory-compare",
+        metavar="DIR",
+        help="memory: also run the appliance of this checkout (a git worktree of an "
+        "earlier commit) with the after settings, in the same run",
     )
     parser.add_argument(
         "--items",
@@ -349,10 +362,15 @@ def main(argv: list[str] | None = None) -> int:
                 rounds=args.firstscan_rounds,
                 media_files=args.firstscan_media,
                 compare=args.firstscan_compare,
+                profile=args.firstscan_profile,
             )
         ),
         "memory": lambda: memory.run(
-            memory.Params(files=tuple(sorted(args.files)), idle=args.memory_idle)
+            memory.Params(
+                files=tuple(sorted(args.files)),
+                idle=args.memory_idle,
+                compare=args.memory_compare,
+            )
         ),
         "player-memory": lambda: player_memory.run(player_memory.Params(play_s=args.play_seconds)),
     }
