@@ -17,7 +17,8 @@ from PyQt6.QtWidgets import QApplication
 from sync.player_paths import data_dir, replica_dir
 from sync.replica import Replica
 from ui.domains.auth import ChooseServer, RestoreSession
-from ui.domains.core import DomainRegistry
+from ui.domains.core import CrossDomainEvent, DomainRegistry
+from ui.domains.player import PlayerStarted
 from ui.domains.registry import build_registry
 from ui.domains.services import Services
 from ui.net.credentials import CredentialStore
@@ -68,6 +69,16 @@ def start_discovery() -> object | None:
     return browser
 
 
+def release_for_playback(event: CrossDomainEvent) -> None:
+    """Playback is the most memory the player ever holds (the decoder's frames, libav): when it
+    starts, the GL views now off screen give back their atlases and the image service its
+    decoded posters (``ui.grid.residency``); they come back on the next draw."""
+    if isinstance(event, PlayerStarted):
+        from ui.grid import residency
+
+        residency.release_offscreen()
+
+
 async def close_services(services: Services) -> None:
     if services.discovery is not None:
         await trio.to_thread.run_sync(services.discovery.close)
@@ -95,6 +106,7 @@ def run(args: list[str]) -> int:
     services.discovery = start_discovery()
     registry = build_registry(services)
     window = MainWindow(registry)
+    registry.listen(release_for_playback)  # after the window's: the player is on screen by then
     window.show()
     run_guest(app, lambda: app_main(window, registry, options.server))
     return 0

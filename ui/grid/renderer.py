@@ -91,6 +91,15 @@ class GridRenderer:
         if canvas is not None:
             canvas.context.flush_commands()
 
+    def delete(self) -> None:
+        """Delete the textures, the program and the instance buffer, now (a gloo context must
+        be current): gloo only queues a deletion until the context's next flush."""
+        for thing in (self.posters, self.titles, self.menu, self.program, self._buffer):
+            if thing is not None:
+                thing.delete()
+        self._buffer, self._packed, self._capacity = None, np.zeros(0, PACKED), 0
+        self.flush()
+
     def _ensure(self, n: int) -> None:
         if n <= self._capacity:
             return

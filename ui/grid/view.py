@@ -205,19 +205,30 @@ class GridView:
         gc.collect()
         gc.freeze()
 
-    def release_gl(self) -> None:
+    def release_gl(self) -> bool:
         """Delete the atlases and forget their slots (a gloo context must be current): while the
         grid is off screen (playback), its 20-70 MB of textures, which a software GL driver keeps
         in the player's own memory, are not needed. The next :meth:`attach_gl` (the widget's next
-        draw) makes them again and the posters come back from the image caches."""
+        draw) makes them again and the posters come back from the image caches.
+
+        The view's demand is withdrawn too (decoded posters waiting for an upload are dropped,
+        and the image service stops decoding for a view nobody sees), the deletions are run now
+        (gloo only queues them until the next draw, which would be on the way back), and the
+        collector may look at everything again: ``attach_gl`` froze the GL objects, and frozen
+        garbage in reference cycles is never collected. Returns False when nothing was held."""
         renderer = self.renderer
         if renderer is None:
-            return
-        for texture in (renderer.posters, renderer.titles, renderer.menu):
-            texture.delete()
+            return False
+        renderer.delete()
         self.renderer = None
         self.poster_slots = self.title_slots = None
         self._plan_key = None
+        self._pending.ready.clear()
+        self._title_todo = []
+        if self.posters is not None:
+            self.posters.set_demand([])
+        gc.unfreeze()
+        return True
 
     @property
     def poster_size(self) -> tuple[int, int]:

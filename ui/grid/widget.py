@@ -9,11 +9,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from PyQt6.QtCore import QObject, pyqtSignal
+from PyQt6.QtCore import QEvent, QObject, QTimer, pyqtSignal
 from PyQt6.QtWidgets import QWidget
 from vispy import app, gloo
 
 from sync.feed_types import Card
+from ui.grid import residency
 from ui.grid.renderer import use_instancing_gl
 from ui.grid.source import CardSource
 from ui.grid.text_qt import QtTitles
@@ -59,6 +60,29 @@ class PosterGrid(app.Canvas):  # type: ignore[misc]
         self._selected = -1
         self._max_texture = 0
         self._clock = clock  # the frame clock; tests step it by hand
+        # off screen for a while (another screen left open): the atlases go, see ui.grid.residency
+        self._hidden_timer = QTimer(self.native)
+        self._hidden_timer.setSingleShot(True)
+        self._hidden_timer.setInterval(round(residency.HIDDEN_RELEASE_S * 1000))
+        self._hidden_timer.timeout.connect(self._hidden_for_long)
+        self._visibility = _VisibilityWatch(self._hidden_timer)
+        self.native.installEventFilter(self._visibility)
+        residency.track_view(self)
+
+    def is_shown(self) -> bool:
+        return bool(self.widget.isVisible())
+
+    def release_gpu(self) -> bool:
+        """Drop the atlases now (``GridView.release_gl`` with this canvas's context current);
+        the next draw makes them again."""
+        if self.view.renderer is None:
+            return False
+        self.set_current()
+        return self.view.release_gl()
+
+    def _hidden_for_long(self) -> None:
+        if not self.is_shown():
+            self.release_gpu()
 
     @property
     def widget(self) -> QWidget:
@@ -128,3 +152,20 @@ class PosterGrid(app.Canvas):  # type: ignore[misc]
     def on_mouse_wheel(self, event: app.canvas.MouseEvent) -> None:
         self.view.wheel(-float(event.delta[1]))
         self.update()
+
+
+class _VisibilityWatch(QObject):
+    """Arms the hidden-for-long timer when the canvas is hidden (its screen left the stack's
+    top), disarms it when the canvas is shown again."""
+
+    def __init__(self, timer: QTimer) -> None:
+        super().__init__()
+        self.timer = timer
+
+    def eventFilter(self, obj: QObject | None, event: QEvent | None) -> bool:
+        if event is not None:
+            if event.type() == QEvent.Type.Hide:
+                self.timer.start()
+            elif event.type() == QEvent.Type.Show:
+                self.timer.stop()
+        return False

@@ -24,6 +24,7 @@ import httpx
 import trio
 
 from sync.contract import standard_image_width
+from ui.grid import residency
 from ui.grid.demand import Priority
 from ui.images.decode import DecodeError, decode_to
 from ui.images.disk import DiskCache
@@ -78,6 +79,7 @@ class ImageService:
         self._wake = trio.Event()
         self._token_trio: trio.lowlevel.TrioToken | None = None
         self.stats = ServiceStats()
+        residency.track_cache(self)  # decoded posters dropped while playing
 
     # the grid's side (UI thread) ----------------------------------------------------------------
     def set_demand(self, wanted: Sequence[PosterRequest]) -> None:
