@@ -14,7 +14,13 @@ from typing import ClassVar
 from sync.client_errors import ApiError, FerrexClientError, ServerUnreachable
 from ui.domains.core import CrossDomainEvent, Domain, DomainContext, DomainMessage, DomainName
 from ui.domains.download_service import DownloadService
-from ui.domains.events import LoggedIn, LoggedOut, ReplicaUpdated, SettingsChanged
+from ui.domains.events import (
+    ConnectivityChanged,
+    LoggedIn,
+    LoggedOut,
+    ReplicaUpdated,
+    SettingsChanged,
+)
 from ui.domains.services import Services
 from ui.playback.client import StreamInfo, StreamingClient
 from ui.playback.local import LocalFirstClient, LocalMedia
@@ -153,7 +159,8 @@ class StreamingDomain(Domain):
                 self.downloads.start()
                 if me is not None:  # the server is there: judge what is held
                     self.downloads.refresh_soon()
-            case ReplicaUpdated():
+            case ReplicaUpdated() | ConnectivityChanged(online=True):
+                # after a sync, or back from a network drop (failed transfers are retried)
                 self.downloads.refresh_soon()
             case LoggedOut():
                 self.downloads.stop()
