@@ -95,6 +95,16 @@ def test_offline_play_of_the_download_reaches_the_server_once(
         session.select_subtitle("sidecar:0")
         sidecar = session.info.sidecars[0].url
         assert sidecar.startswith("file://") and sidecar.endswith(".eng.srt")
+        playbin = session.engine.playbin
+        # reopened with the downloaded sidecar: playbin lists it beside the embedded track
+        await until(
+            lambda: (
+                playbin.get_property("current-suburi") == sidecar
+                and int(playbin.get_property("n-text")) == 2
+            ),
+            "the sidecar beside the file loaded",
+        )
+        assert session.engine.subtitle_track == 0  # the sidecar shows (playbin lists it first)
         await session.wait_for(lambda s: s.finished, FILM_S + 15)
         checked["error"] = session.status.error
         await until(lambda: window.player_host.view is None, "back to the details at the end")
