@@ -104,6 +104,7 @@ class DownloadRow(QFrame):
         self.remove = button("Remove", "danger", lambda: registry.post(RemoveDownload(item)))
         self.buttons = (self.open, self.remove)
         for b in self.buttons:
+            b.setMinimumWidth(100)  # "Remove" and "Cancel" line up from row to row
             layout.addWidget(b, 0, Qt.AlignmentFlag.AlignVCenter)
         self.show_state(state)
 
