@@ -11,21 +11,19 @@ in-process transport answering generated JPEG posters at the width asked, and th
 
 ``start`` (imports, QApplication) · ``gl`` (the GL context: Mesa's own, not ours) · ``grid``
 (attached, scrolled a page at a time to the end and back, posters loaded) · ``details`` (the
-selected card flipped) · ``play`` (peak while playing) · ``back`` (left playback, the grid shown
-again).
+selected card flipped) · ``released`` (the player's screen took the window: what the app does
+on ``PlayerStarted``, ``ui.grid.residency.release_offscreen``) · ``play`` (peak while playing)
+· ``back`` (left playback, the grid shown again). RSS by mapping (``/proc/self/smaps``: a
+library, ``[heap]``, ``[anon]``) is kept for each step.
 
-Two settings in the same run, alternating in separate processes:
+The cards come a page at a time, made when read, as the app's ``ReplicaSource`` decodes them,
+and the grid's ``CardWindow`` keeps its last 16 pages.
 
-* **before**: the old sizes: decoded-image LRU 256 MB, square power-of-two atlases, nothing given
-  back to the system after playback;
-* **after**: the current defaults: LRU 24 MB, atlases sized to the slots they need, glibc's
-  arenas capped at 2; while playing, the grid's atlases and decoded posters are released
-  (``GridView.release_gl``, ``ImageService.release_memory``, ``malloc_trim``) and made again
-  on the way back; the playbin dropped and trimmed after playback.
-
-A third run (after, with ``tracemalloc``; its RSS is not reported since tracing costs memory)
-attributes Python objects. Not driven here: login and the home screen (the appliance's UI
-round-trips; their Python objects are in the Qt widgets, small next to the above).
+**before** is none of the levers in :data:`LEVERS`, **after** all of them (the defaults), in
+separate processes of the same run; ``FERREX_PMEM_LEVERS=1`` also runs "after" without each
+lever (``after-NAME``). A last run (after, with ``tracemalloc``; its RSS is not reported since
+tracing costs memory) attributes Python objects. Not driven here: login and the home screen
+(the appliance's UI round-trips; the home rows are ``PosterGrid`` views released like the grid).
 """
 
 from __future__ import annotations
@@ -49,6 +47,29 @@ REPO = Path(__file__).resolve().parent.parent
 BUDGET_MIB = 300.0
 
 
+LEVERS = {
+    "lru": "decoded-poster LRU 16 MB (was 256 MB)",
+    "atlas": "atlases sized to the slots they need (was the next square power of two)",
+    "arenas": "glibc's malloc arenas capped at 2 (ui.memtrim.limit_arenas)",
+    "release": "the grid's atlases and decoded posters released for playback (ui.grid.residency)",
+    "trim": "malloc_trim after each release and after playback (ui.memtrim.trim)",
+    "decoder": "decoder threads and playback queues capped (ui.playback.engine)",
+}
+"""What "after" has and "before" has not. ``FERREX_PMEM_LEVERS=1`` also runs "after" once
+without each of them (variant ``after-NAME``), to measure what each one is worth."""
+
+
+def levers_of(variant: str) -> frozenset[str]:
+    if variant == "before":
+        return frozenset()
+    if variant == "after":
+        return frozenset(LEVERS)
+    off = variant.removeprefix("after-")
+    if off not in LEVERS:
+        raise ValueError(f"unknown variant {variant!r}")
+    return frozenset(LEVERS) - {off}
+
+
 @dataclass(frozen=True)
 class Params:
     items: int = 30_000
@@ -65,6 +86,25 @@ def _rollup() -> dict[str, float]:
             if len(parts) >= 2 and parts[0].rstrip(":") in ("Rss", "Pss", "Pss_Anon", "Pss_File"):
                 out[parts[0].rstrip(":").lower()] = int(parts[1]) / 1024.0
     return out
+
+
+def _mappings(top: int = 10) -> list[tuple[str, float]]:
+    """RSS (MiB) of ``/proc/self/smaps`` grouped by what is mapped (a file's name, ``[heap]``,
+    ``[anon]`` for anonymous memory: malloc's arenas past the heap, Mesa's and GStreamer's
+    buffers, thread stacks), largest first: where the memory is, beyond Python's own objects."""
+    sizes: dict[str, float] = {}
+    name = "[anon]"
+    with open("/proc/self/smaps", encoding="utf-8", errors="replace") as f:
+        for line in f:
+            first = line.split(None, 1)[0] if line.strip() else ""
+            if "-" in first and not first.endswith(":"):
+                parts = line.split(None, 5)
+                path = parts[5].strip() if len(parts) > 5 else ""
+                name = os.path.basename(path) if path.startswith("/") else (path or "[anon]")
+            elif first == "Rss:":
+                sizes[name] = sizes.get(name, 0.0) + int(line.split()[1]) / 1024.0
+    ranked = sorted(sizes.items(), key=lambda kv: -kv[1])
+    return [(n, round(v, 1)) for n, v in ranked[:top]]
 
 
 def _make_clip(path: Path, seconds: float) -> None:
@@ -120,39 +160,85 @@ def _poster_transport() -> Any:
     return httpx.MockTransport(handler)
 
 
+class PagedCards:
+    """The library as the app's ``ReplicaSource`` gives it: a count, and each page of cards
+    made when it is read (the replica decodes them from LMDB), kept by the grid's
+    ``CardWindow`` for its last 16 pages. (A list of all 30k cards made up front, as this bench
+    had, is 14 MiB of Python objects the player never holds.)"""
+
+    def __init__(self, items: int) -> None:
+        self.items = items
+
+    def count(self) -> int:
+        return self.items
+
+    def page(self, offset: int, limit: int) -> list[Any]:
+        import uuid
+
+        from sync.feed_types import Card
+        from tests.grid_kit import LIBRARY, placeholder
+
+        return [
+            Card(
+                uuid.UUID(int=1000 + i),
+                LIBRARY,
+                "movie",
+                f"Generated film {i}",
+                1950 + i % 70,
+                placeholder(i),
+                f"{i:064x}",
+            )
+            for i in range(offset, min(self.items, offset + limit))
+        ]
+
+
 def child(variant: str, items: int, play_s: float, size: str, trace: bool) -> dict[str, Any]:
     """One session in this process; returns the samples (MiB) and the attribution."""
     if trace:
         import tracemalloc
 
         tracemalloc.start(1)
+    levers = levers_of(variant)
     steps: dict[str, dict[str, float]] = {}
+    maps: dict[str, list[tuple[str, float]]] = {}
+    info: dict[str, Any] = {}
     import numpy  # noqa: F401
     import trio
     from OpenGL import GL  # type: ignore[import-untyped]
     from PyQt6.QtWidgets import QApplication
     from vispy import app, gloo
 
-    from tests.grid_kit import make_cards
     from ui import memtrim
-    from ui.grid import atlas
+    from ui.grid import atlas, residency
     from ui.grid.renderer import use_instancing_gl
-    from ui.grid.source import ListSource
     from ui.grid.titles import PillowTitles
     from ui.grid.view import GridView
     from ui.images import service as images
-    from ui.playback.engine import Engine
+    from ui.playback import engine as engines
     from ui.playback.gst import element
 
-    before = variant == "before"
-    if not before:
+    if "arenas" in levers:
         memtrim.limit_arenas()
-    atlas.TIGHT = not before
-    memory_bytes = 256 * 1024 * 1024 if before else images.MEMORY_BYTES
+    atlas.TIGHT = "atlas" in levers
+    engines.DECODER_THREADS = engines.DECODER_THREADS if "decoder" in levers else 0
+    memory_bytes = images.MEMORY_BYTES if "lru" in levers else 256 * 1024 * 1024
     width, height = (int(v) for v in size.lower().split("x"))
     qt = QApplication.instance() or QApplication(sys.argv[:1])
-    steps["start"] = _rollup()
 
+    def sample(step: str) -> None:
+        steps[step] = _rollup()
+        maps[step] = _mappings()
+        if trace and step in ("details", "released", "back"):
+            import tracemalloc
+
+            stats = tracemalloc.take_snapshot().statistics("filename")
+            info[f"python_mib_{step}"] = sum(s.size for s in stats) / 2**20
+            info[f"python_top_{step}"] = [
+                f"{s.size / 2**20:.1f} MiB {s.traceback[0].filename.replace(str(REPO), '')}"
+                for s in stats[:8]
+            ]
+
+    sample("start")
     use_instancing_gl()
     app.use_app("pyqt6")
     canvas = app.Canvas(size=(64, 64), show=True, vsync=False)
@@ -164,11 +250,11 @@ def child(variant: str, items: int, play_s: float, size: str, trace: bool) -> di
     with fbo:
         GL.glClear(GL.GL_COLOR_BUFFER_BIT)
     GL.glFinish()
-    steps["gl"] = _rollup()
+    sample("gl")
     work = Path(tempfile.mkdtemp(prefix="ferrex-pmem-"))
     clip = work / "clip.mp4"
     _make_clip(clip, play_s)
-    info: dict[str, Any] = {"renderer": GL.glGetString(GL.GL_RENDERER).decode()}
+    info["renderer"] = GL.glGetString(GL.GL_RENDERER).decode()
 
     async def session() -> None:
         service = images.ImageService(
@@ -178,10 +264,24 @@ def child(variant: str, items: int, play_s: float, size: str, trace: bool) -> di
             memory_bytes=memory_bytes,
             transport=_poster_transport(),
         )
-        view = GridView(ListSource(make_cards(items)), PillowTitles(), service)
+        view = GridView(PagedCards(items), PillowTitles(), service)
         view.resize(width, height, 1.0)
         with fbo:
             view.attach_gl(max_texture)
+        shown = [True]
+
+        class Screen:
+            """The grid as the app's ``PosterGrid`` offers it to ``ui.grid.residency``."""
+
+            def is_shown(self) -> bool:
+                return shown[0]
+
+            def release_gpu(self) -> bool:
+                with fbo:
+                    return view.release_gl()
+
+        screen = Screen()
+        residency.track_view(screen)
         clock = [1000.0]
         last: float | None = None
 
@@ -209,7 +309,7 @@ def child(variant: str, items: int, play_s: float, size: str, trace: bool) -> di
             await frames(60)
             view.key_press("Home")
             await frames(120, settle=True)
-            steps["grid"] = _rollup()
+            sample("grid")
             assert view.renderer is not None
             posters, titles = view.renderer.poster_grid, view.renderer.title_grid
             info["atlas_mib"] = (
@@ -224,19 +324,17 @@ def child(variant: str, items: int, play_s: float, size: str, trace: bool) -> di
             info["decoded"] = service.stats.decoded
             view.key_press("Return")
             await frames(60)
-            steps["details"] = _rollup()
+            sample("details")
 
-            if not before:  # off screen for playback: atlases and decoded posters go
-                with fbo:
-                    view.release_gl()
-                service.release_memory()
-                gc.collect()
-                memtrim.trim()
+            shown[0] = False  # the player's screen takes the window
+            if "release" in levers:  # what the app does on PlayerStarted
+                residency.release_offscreen(trim="trim" in levers)
+            sample("released")
             sink = element("fakesink")
             sink.set_property("sync", True)
             audio = element("fakesink")
             audio.set_property("sync", True)
-            engine: Engine | None = Engine(video_sink=sink, audio_sink=audio)
+            engine: engines.Engine | None = engines.Engine(video_sink=sink, audio_sink=audio)
             assert engine is not None
             engine.load(clip.as_uri())
             peak: dict[str, float] = {}
@@ -246,34 +344,27 @@ def child(variant: str, items: int, play_s: float, size: str, trace: bool) -> di
                 now = _rollup()
                 if now["rss"] > peak.get("rss", 0.0):
                     peak = now
+                    maps["play"] = _mappings()
             steps["play"] = peak
+            info["decoders"] = engine.loaded.decoders if engine.loaded is not None else []
             engine.close()
-            if not before:
-                engine = None  # the playbin and its decoders go with it
-                gc.collect()
+            engine = None  # the session ends: its playbin and decoders go with it
+            gc.collect()
+            if "trim" in levers:  # PlaybackSession.close
                 memtrim.trim()
+            shown[0] = True
             view.key_press("Escape")
-            if view.renderer is None:
+            if view.renderer is None:  # PosterGrid.on_draw
                 with fbo:
                     view.attach_gl(max_texture)
             await frames(120, settle=True)
-            steps["back"] = _rollup()
-            if trace:
-                import tracemalloc
-
-                snapshot = tracemalloc.take_snapshot()
-                info["python_mib"] = sum(s.size for s in snapshot.statistics("filename")) / 2**20
-                info["python_top"] = [
-                    f"{s.size / 2**20:.1f} MiB {s.traceback[0].filename.replace(str(REPO), '')}"
-                    for s in snapshot.statistics("filename")[:8]
-                ]
-            del engine
+            sample("back")
             nursery.cancel_scope.cancel()
 
     trio.run(session)
     qt.quit()
     shutil.rmtree(work, ignore_errors=True)
-    return {"variant": variant, "steps": steps, **info}
+    return {"variant": variant, "steps": steps, "maps": maps, **info}
 
 
 def _run_child(variant: str, p: Params, trace: bool = False) -> dict[str, Any]:
@@ -301,13 +392,28 @@ def _run_child(variant: str, p: Params, trace: bool = False) -> dict[str, Any]:
 
 
 def run(p: Params) -> Result:
-    runs = {name: _run_child(name, p) for name in ("before", "after")}
+    names = ["before", "after"]
+    if os.environ.get("FERREX_PMEM_LEVERS") == "1":
+        names += [f"after-{lever}" for lever in LEVERS]
+    runs = {name: _run_child(name, p) for name in names}
     traced = _run_child("after", p, trace=True)
     figures: list[Figure] = []
+    after = runs["after"]["steps"]
     for name, r in runs.items():
         steps = r["steps"]
         peak = max(s["rss"] for s in steps.values())
         figures.append(Figure(f"{name}: peak RSS (budget {BUDGET_MIB:.0f})", peak, "MiB"))
+        figures.append(Figure(f"{name}: peak PSS", max(s["pss"] for s in steps.values()), "MiB"))
+        if name.startswith("after-"):  # what the lever is worth: "after" without it, minus "after"
+            for step in ("grid", "play", "back"):
+                figures.append(
+                    Figure(
+                        f"{name}: {step} RSS, more than after",
+                        round(steps[step]["rss"] - after[step]["rss"], 1),
+                        "MiB",
+                    )
+                )
+            continue
         for step, s in steps.items():
             figures.append(Figure(f"{name}: {step} RSS", round(s["rss"], 1), "MiB"))
             figures.append(Figure(f"{name}: {step} PSS", round(s["pss"], 1), "MiB"))
@@ -324,15 +430,20 @@ def run(p: Params) -> Result:
         )
         figures.append(
             Figure(
-                f"{name}: playing (play - details)",
-                steps["play"]["rss"] - steps["details"]["rss"],
+                f"{name}: playing (play - released) with {', '.join(r['decoders'])}",
+                steps["play"]["rss"] - steps["released"]["rss"],
                 "MiB",
             )
         )
-    figures.append(
-        Figure("after: Python objects (tracemalloc, at back)", traced["python_mib"], "MiB")
-    )
-    top = "; ".join(traced["python_top"][:4])
+    for step in ("details", "released", "back"):
+        figures.append(
+            Figure(
+                f"after: Python objects (tracemalloc, at {step})",
+                traced[f"python_mib_{step}"],
+                "MiB",
+            )
+        )
+    top = "; ".join(traced["python_top_back"][:4])
     summary = (
         f"player session under Xvfb ({runs['after']['renderer']}), {p.items} cards, "
         f"{p.size}, play {p.play_s:.0f} s; python top: {top}"
@@ -341,7 +452,14 @@ def run(p: Params) -> Result:
         "player-memory",
         summary,
         figures,
-        params={"items": p.items, "play_s": p.play_s, "size": p.size},
+        params={
+            "items": p.items,
+            "play_s": p.play_s,
+            "size": p.size,
+            "levers": LEVERS,
+            "mappings": {name: r["maps"] for name, r in runs.items()},
+            "python_top": {k: v for k, v in traced.items() if k.startswith("python_top")},
+        },
         samples={name: [r["steps"][s]["rss"] for s in r["steps"]] for name, r in runs.items()},
     )
 

@@ -33,7 +33,10 @@ from ui.images.types import RGBA, PosterRequest, ReadyPoster
 
 log = logging.getLogger(__name__)
 
-MEMORY_BYTES = 24 * 1024 * 1024  # was 256 MB: see the player-memory bench
+MEMORY_BYTES = 16 * 1024 * 1024
+"""Decoded posters kept in memory beyond the atlas (which holds the visible rows and those
+around them): a screen's worth at 1080p, so scrolling back a little needs no decode. Was
+256 MB, then 24: see the player-memory bench."""
 DISK_BYTES = 1024 * 1024 * 1024
 FETCHERS = 6
 DECODE_THREADS = 2
