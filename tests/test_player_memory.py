@@ -253,3 +253,19 @@ def test_the_software_decoder_gets_the_threads_its_stream_needs(
         assert decoders[0].get_property("max-threads") == 1
     finally:
         player.close()
+
+
+def test_a_replaced_grid_does_not_stop_the_release(qtbot: QtBot) -> None:
+    """The library screen replaces its grid (deleteLater) when another library opens; until
+    Python collects the old canvas it is still registered, without its Qt widget."""
+    old = Stacked(qtbot)
+    old.centre()
+    s = Stacked(qtbot)
+    s.centre()
+    old.grid.widget.deleteLater()
+    qtbot.wait(50)
+    with pytest.raises(RuntimeError):
+        old.grid.widget.isVisible()
+    s.stack.setCurrentWidget(s.other)
+    _playback_started()
+    assert s.grid.view.renderer is None

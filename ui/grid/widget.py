@@ -70,12 +70,20 @@ class PosterGrid(app.Canvas):  # type: ignore[misc]
         residency.track_view(self)
 
     def is_shown(self) -> bool:
-        return bool(self.widget.isVisible())
+        try:
+            return bool(self.widget.isVisible())
+        except RuntimeError:  # its Qt widget is gone (a replaced grid not yet collected)
+            return False
 
     def release_gpu(self) -> bool:
         """Drop the atlases now (``GridView.release_gl`` with this canvas's context current);
-        the next draw makes them again."""
+        the next draw makes them again. A canvas whose Qt widget is gone took its context and
+        textures with it: nothing to do."""
         if self.view.renderer is None:
+            return False
+        try:
+            self.widget.isVisible()
+        except RuntimeError:
             return False
         self.set_current()
         return self.view.release_gl()
