@@ -28,9 +28,12 @@ from appliance.redis_client import RedisClient
 from store.db import Database
 from store.gate import ServiceGate
 from store.migrate import migrate
+from tests.hang_guard import pytest_timeout_cancel_timer, pytest_timeout_set_timer
 from tests.helpers import live_processes_mentioning, service_account, short_tempdir
 
 TEMPLATE_DB = "ferrex_template"
+
+__all__ = ["pytest_timeout_cancel_timer", "pytest_timeout_set_timer"]  # hooks (hang_guard)
 
 
 def _drain(popen: subprocess.Popen[bytes]) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import trio
+from PyQt6.QtCore import QTimer
 from PyQt6.QtWidgets import QApplication
 
 from tests.helpers import (
@@ -273,10 +274,34 @@ def trip() -> Iterator[Trip]:
 
 Scenario = Callable[[MainWindow, DomainRegistry], Awaitable[None]]
 
+DRIVE_TIMEOUT_S = 150.0
+"""A scenario's limit, under the suite's 180 s a test: pytest-timeout cannot fail a test from
+inside Qt's loop (``tests.hang_guard``), so a scenario that is stuck fails by this, as itself."""
+WIND_DOWN_S = 20.0
+"""After the scenario, the app's tasks stop and its services close within this, or the test
+fails with the trio tasks that still run and where each one waits."""
 
-def drive(qapp: QApplication, device: Path, scenario: Scenario, timeout: float = 240) -> None:
+
+def task_tree(task: trio.lowlevel.Task, depth: int = 0) -> list[str]:
+    """A trio task, where it waits, and its children's, indented: what a thread dump cannot
+    show of a loop that stopped moving."""
+    pad = "  " * depth
+    lines = [f"{pad}{task.name}"]
+    for frame, line in task.iter_await_frames():
+        lines.append(f"{pad}  {frame.f_code.co_filename}:{line} in {frame.f_code.co_name}")
+    for nursery in task.child_nurseries:
+        for child in nursery.child_tasks:
+            lines.extend(task_tree(child, depth + 1))
+    return lines
+
+
+def drive(
+    qapp: QApplication, device: Path, scenario: Scenario, timeout: float = DRIVE_TIMEOUT_S
+) -> None:
     """The app as ``ferrex-player`` runs it on ``device``'s data dir (the one the command
-    line logged in with), driven by ``scenario``."""
+    line logged in with), driven by ``scenario``. Bounded: the scenario by ``timeout``, the
+    app's stop after it by ``WIND_DOWN_S`` (a Qt timer ends the loop then, and the session
+    with trio's task tree)."""
     keys = ("FERREX_PLAYER_KEYRING", "XDG_CONFIG_HOME")
     saved = {k: os.environ.get(k) for k in keys}
     os.environ["FERREX_PLAYER_KEYRING"] = "0"
@@ -287,24 +312,47 @@ def drive(qapp: QApplication, device: Path, scenario: Scenario, timeout: float =
     window.resize(1280, 800)
     window.show()
     window.activateWindow()
+    root: list[trio.lowlevel.Task] = []
+    stuck: list[str] = []
 
     async def main() -> None:
+        task = trio.lowlevel.current_root_task()
+        if task is not None:
+            root.append(task)
         async with trio.open_nursery() as nursery:
-            await nursery.start(registry.run)
+            with trio.fail_after(WIND_DOWN_S):
+                await nursery.start(registry.run)
             with trio.fail_after(timeout):
                 await scenario(window, registry)
             nursery.cancel_scope.cancel()
-        await close_services(services)
+        with trio.fail_after(WIND_DOWN_S):
+            await close_services(services)
 
+    def give_up() -> None:
+        stuck.extend(task_tree(root[0]) if root else ["(trio never started)"])
+        qapp.exit(1)
+
+    watchdog = QTimer()
+    watchdog.setSingleShot(True)
+    watchdog.timeout.connect(give_up)
+    watchdog.start(int((timeout + 2 * WIND_DOWN_S) * 1000))
     try:
         run_guest(qapp, main)
+    except RuntimeError:
+        if not stuck:
+            raise
     finally:
+        watchdog.stop()
         window.close()
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+    if stuck:
+        # the guest run is still alive in this thread: no later test could start trio, so the
+        # session ends here (fixtures are still torn down), with where each task waits
+        pytest.exit("the app did not stop; trio's tasks:\n" + "\n".join(stuck), returncode=1)
 
 
 async def until(

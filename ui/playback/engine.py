@@ -93,6 +93,9 @@ class _Pending:
     play: bool = True
     prerolled: bool = False
     seeking: bool = False
+    switches: dict[str, int] = field(default_factory=dict)
+    """Track switches (``current-audio``/``current-text`` -> index) asked for while a seek or
+    a state change was under way: made once the pipeline settles (``Engine._switch``)."""
 
 
 @dataclass
@@ -297,9 +300,7 @@ class Engine:
         count = int(self.playbin.get_property("n-audio"))
         if not 0 <= index < count:
             raise IndexError(f"no audio track {index} (this file has {count})")
-        if index != self.audio_track:
-            self.playbin.set_property("current-audio", index)
-            self._flush_to_here()
+        self._switch("current-audio", index)
 
     def _flush_to_here(self) -> None:
         """After a track switch: without a flush, what the old track already queued (a second
@@ -327,9 +328,46 @@ class Engine:
         if not 0 <= index < count:
             raise IndexError(f"no subtitle track {index} (this file has {count})")
         self.playbin.set_property("flags", flags | FLAG_TEXT)
-        if index != int(self.playbin.get_property("current-text")):
-            self.playbin.set_property("current-text", index)
+        self._switch("current-text", index)
+
+    def _switch(self, track: str, index: int) -> None:
+        """Switch ``track`` (playbin's ``current-audio``/``current-text``) and flush to here;
+        while a seek or a state change is under way (the resume seek just after the first
+        frame, a seek the user made), only once it is over (:meth:`next_event` looks on each
+        turn). playbin 1.22 deadlocks otherwise: the streaming thread that forwards the new
+        track's sticky events through the input-selector waits on a sink still prerolling,
+        and the flushing seek waits on that thread for ever, on the caller's thread (the UI)."""
+        settled = self._settled()
+        with self._lock:
+            self._pending.switches.pop(track, None)
+            if not settled:
+                self._pending.switches[track] = index
+                return
+        if index != int(self.playbin.get_property(track)):
+            self.playbin.set_property(track, index)
             self._flush_to_here()
+
+    def _settled(self) -> bool:
+        """Prerolled, no seek of ours under way and no state change pending."""
+        with self._lock:
+            if not self._pending.prerolled or self._pending.seeking:
+                return False
+        result, _state, pending = self.playbin.get_state(0)
+        done = (Gst.StateChangeReturn.SUCCESS, Gst.StateChangeReturn.NO_PREROLL)  # live: no preroll
+        return bool(result in done and pending == Gst.State.VOID_PENDING)
+
+    def _apply_switches(self) -> None:
+        with self._lock:
+            if not self._pending.switches:
+                return
+        if not self._settled():
+            return
+        with self._lock:
+            switches, self._pending.switches = self._pending.switches, {}
+        for track, index in switches.items():
+            if index != int(self.playbin.get_property(track)):
+                self.playbin.set_property(track, index)
+                self._flush_to_here()
 
     def reload_with_subtitles(self, suburi: str | None) -> None:
         """playbin takes one sidecar (``suburi``) and only before it starts: reopen at the same
@@ -380,6 +418,7 @@ class Engine:
         preroll/resume state machine on the way. Call from one thread at a time."""
         deadline = time.monotonic() + timeout_s
         while True:
+            self._apply_switches()  # a track switch that waited for the pipeline to settle
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
