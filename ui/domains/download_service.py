@@ -13,15 +13,23 @@ so the screens only ever render an event and a transfer never waits on a repaint
 After each sync (and each login with the server there) the manager's ``refresh`` runs: what
 the user may no longer see is removed, watched ones too when "remove after watching" is on,
 changed files are marked stale and replaced, failed ones retried, smart downloads topped up.
+
+Smart downloads (issue 22, item 4): :meth:`DownloadService.follow` keeps the next N unwatched
+episodes of a series on the device (the manager's ``follow``, saved beside the downloads); the
+series is topped up at once when the server is there, and by every refresh after that, which
+also removes the watched ones when "remove after watching" is on. The follows go out with the
+states in ``DownloadsChanged``, so a series' details show whether it is followed.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 
 import trio
 
+from sync.client_errors import ApiError, FerrexClientError, ServerUnreachable
 from sync.download_manager import DownloadManager, DownloadState
 from sync.download_policy import SpaceInfo, policy_for
 from sync.downloads import downloads_dir
@@ -33,13 +41,19 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class DownloadsChanged(CrossDomainEvent):
-    """Every download and queue entry (``DownloadManager.states``) and the space figures."""
+    """Every download and queue entry (``DownloadManager.states``), the space figures and the
+    series followed with smart downloads (series id, episodes kept)."""
 
     states: tuple[DownloadState, ...]
     space: SpaceInfo
+    follows: tuple[tuple[uuid.UUID, int], ...] = ()
 
     def of(self, item_id: object) -> DownloadState | None:
         return next((s for s in self.states if s.item_id == item_id), None)
+
+    def keeps(self, series_id: uuid.UUID) -> int | None:
+        """How many unwatched episodes of the series are kept here; None: not followed."""
+        return next((keep for s, keep in self.follows if s == series_id), None)
 
 
 class DownloadService:
@@ -51,6 +65,8 @@ class DownloadService:
         self._changed = trio.Event()
         self._refresh_wanted = False
         self._refreshing = False
+        self._top_ups: set[uuid.UUID] = set()
+        self._topping_up = False
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -122,7 +138,8 @@ class DownloadService:
             return None
         # on trio's thread: the manager's queue changes under its tasks, never under a reader
         # (two small JSON files and a statvfs)
-        event = DownloadsChanged(tuple(manager.states()), manager.space())
+        follows = tuple(manager.policy.smart.items())
+        event = DownloadsChanged(tuple(manager.states()), manager.space(), follows)
         self.last = event
         await self.ctx.emit(event)
         return event
@@ -151,3 +168,49 @@ class DownloadService:
                 self._refreshing = False
 
         self.ctx.spawn(refresh, "downloads refresh")
+
+    # --- smart downloads ---------------------------------------------------------------------
+
+    def follow(self, series_id: uuid.UUID, keep: int | None) -> None:
+        """Keep the next ``keep`` unwatched episodes of the series here (None: stop following;
+        what is here stays). Saved at once, offline too; topped up now when the server is
+        there, else by the first refresh it is back for."""
+        manager = self.ensure()
+        if manager is None:
+            return
+        if keep is None:
+            manager.unfollow(series_id)
+            return
+        manager.follow(series_id, keep)
+        self.start()
+        self._top_up_soon(series_id)
+
+    def _top_up_soon(self, series_id: uuid.UUID) -> None:
+        """Queue the series' next unwatched episodes (one task at a time; a series asked for
+        while it runs is done after, with its count as it is then)."""
+        if self.manager is None or self.manager.connection is None:
+            return
+        self._top_ups.add(series_id)
+        if self._topping_up:
+            return
+        self._topping_up = True
+
+        async def top_up() -> None:
+            try:
+                while self._top_ups and self.manager is not None:
+                    series = self._top_ups.pop()
+                    keep = self.manager.policy.smart.get(series)
+                    if keep is None:
+                        continue  # unfollowed meanwhile
+                    try:
+                        await self.manager.enqueue_next_unwatched(series, keep)
+                    except ServerUnreachable:
+                        self._top_ups.clear()
+                        return  # the refresh when the server is back tops every series up
+                    except (FerrexClientError, ValueError) as exc:
+                        text = exc.message if isinstance(exc, ApiError) else str(exc)
+                        await self.ctx.notice(f"Cannot keep episodes downloaded: {text}", "error")
+            finally:
+                self._topping_up = False
+
+        self.ctx.spawn(top_up, "downloads top-up")

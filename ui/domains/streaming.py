@@ -2,8 +2,8 @@
 tracks, HDR format, resume position, a playback ticket), or finds the downloaded copy on this
 device (``ui.playback.local``), and announces it; it knows the REST API, not GStreamer. It also
 hosts the downloads (``ui.domains.download_service``): queue a film or an episode, the next
-unwatched episodes of a season or a series, remove one; their states go out as
-``DownloadsChanged``."""
+unwatched episodes of a season or a series, remove one, follow a series (smart downloads);
+their states go out as ``DownloadsChanged``."""
 
 from __future__ import annotations
 
@@ -59,6 +59,15 @@ class RemoveDownload(StreamingMessage):
     """Stop its transfer, or delete the downloaded copy."""
 
     item_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class FollowSeries(StreamingMessage):
+    """Smart downloads: keep the next ``keep`` unwatched episodes of the series on this device,
+    topped up on each sync; ``keep`` None stops (what is here stays)."""
+
+    series_id: uuid.UUID
+    keep: int | None = 3
 
 
 @dataclass(frozen=True)
@@ -125,6 +134,8 @@ class StreamingDomain(Domain):
                     gone = await manager.remove(item_id)
                     if gone is not None:
                         await self.ctx.notice(f"Removed the download of {gone.title}.")
+            case FollowSeries(series_id=series_id, keep=keep):
+                self.downloads.follow(series_id, keep)
             case ShowDownloads():
                 if self.downloads.ensure() is not None:
                     await self.downloads.publish()

@@ -7,7 +7,10 @@ Downloads (issue 22): a film or an episode has "Download" (then "Cancel download
 waits or transfers, with a bar; "Remove download" once it is here, "Retry download" after a
 failure); a season or a series has "Download next N unwatched" with N beside it (a spin box,
 3 at first: ↑/↓ change it). The line under them says where the download stands, from the
-Streaming domain's ``DownloadsChanged``. Hidden for a user without ``media:download``."""
+Streaming domain's ``DownloadsChanged``. A series also has "Keep next N downloaded" (smart
+downloads: a check box and its N, 3 at first): on, the next N unwatched episodes stay on the
+device, topped up on each sync; its line says so while the series is followed. Hidden for a
+user without ``media:download``."""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from collections.abc import Callable
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QColor, QLinearGradient, QPainter, QPixmap
 from PyQt6.QtWidgets import (
+    QCheckBox,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -35,7 +39,13 @@ from ui.domains.download_service import DownloadsChanged
 from ui.domains.events import DetailLoaded, ImageReady, SettingsChanged
 from ui.domains.media import MarkWatched, OpenItem
 from ui.domains.player import play_message
-from ui.domains.streaming import DownloadNext, RemoveDownload, StartDownload, local_media
+from ui.domains.streaming import (
+    DownloadNext,
+    FollowSeries,
+    RemoveDownload,
+    StartDownload,
+    local_media,
+)
 from ui.domains.ui import Back
 from ui.domains.views import DetailView, FileView
 from ui.placeholder import placeholder_image
@@ -174,6 +184,26 @@ class DetailScreen(Screen):
         fetch.addWidget(self.download_state)
         fetch.addStretch(1)
         self.downloads: DownloadsChanged | None = None
+        keep_row = QHBoxLayout()
+        self.keep = QCheckBox(self._keep_text(3))
+        self.keep.setToolTip(
+            "Smart downloads: the next unwatched episodes stay on this device, topped up on "
+            "each sync (watched ones go when 'remove after watching' is on)"
+        )
+        self.keep.clicked.connect(self._keep_clicked)
+        self.keep_count = QSpinBox()
+        self.keep_count.setRange(1, 99)
+        self.keep_count.setValue(3)
+        self.keep_count.setPrefix("N = ")
+        self.keep_count.setToolTip("How many unwatched episodes to keep on this device")
+        self.keep_count.valueChanged.connect(self._keep_count_changed)
+        self.keep_state = heading("", "muted")
+        for part in (self.keep, self.keep_count, self.keep_state):
+            keep_row.addWidget(part)
+        keep_row.addStretch(1)
+        self._keep_series: uuid.UUID | None = None
+        """The series the smart-download control shows (its N is reset for another one)."""
+        self._showing_keep = False
         info.addWidget(self.title)
         info.addWidget(self.meta)
         info.addLayout(self.badges)
@@ -182,6 +212,7 @@ class DetailScreen(Screen):
         info.addWidget(self.progress)
         info.addLayout(actions)
         info.addLayout(fetch)
+        info.addLayout(keep_row)
         info.addStretch(1)
         hero.addLayout(info, 1)
         layout.addWidget(self.backdrop)
@@ -274,6 +305,51 @@ class DetailScreen(Screen):
     def _count_changed(self, count: int) -> None:
         self.download_next.setText(f"Download next {count} unwatched")
 
+    # --- smart downloads --------------------------------------------------------------------
+
+    @staticmethod
+    def _keep_text(count: int) -> str:
+        return f"Keep next {count} downloaded"
+
+    def _keep_clicked(self, on: bool) -> None:
+        d = self.detail
+        if d is not None and d.kind == "series":
+            self.post(FollowSeries(d.id, self.keep_count.value() if on else None))
+
+    def _keep_count_changed(self, count: int) -> None:
+        self.keep.setText(self._keep_text(count))
+        d = self.detail
+        if self._showing_keep or d is None or d.kind != "series" or not self.keep.isChecked():
+            return
+        self.post(FollowSeries(d.id, count))  # followed: the new N holds from now on
+
+    def _show_keep(self) -> None:
+        """The control as the last ``DownloadsChanged`` has the series: followed or not, and
+        how many episodes it keeps."""
+        d = self.detail
+        shown = d is not None and d.kind == "series" and self._may_download()
+        for w in (self.keep, self.keep_count, self.keep_state):
+            w.setVisible(shown)
+        if d is None or not shown:
+            return
+        keep = self.downloads.keeps(d.id) if self.downloads is not None else None
+        self._showing_keep = True
+        try:
+            self.keep.setChecked(keep is not None)
+            if keep is not None:
+                self.keep_count.setValue(keep)
+            elif self._keep_series != d.id:
+                self.keep_count.setValue(3)
+        finally:
+            self._showing_keep = False
+        self._keep_series = d.id
+        self.keep_state.setText(
+            f"Following: the next {keep} unwatched episode{'s' if keep != 1 else ''} stay "
+            "on this device, topped up on each sync"
+            if keep is not None
+            else ""
+        )
+
     def _may_download(self) -> bool:
         """Offline the permissions are unknown (the server decides when it is back)."""
         services = self.services
@@ -287,6 +363,7 @@ class DetailScreen(Screen):
         self.download.setVisible(allowed and playable)
         self.download_next.setVisible(allowed and group)
         self.download_count.setVisible(allowed and group)
+        self._show_keep()
         self.download_bar.hide()
         if d is None or not allowed:
             self.download_state.setText("")
