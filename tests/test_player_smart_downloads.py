@@ -3,8 +3,9 @@ series' details, "Keep next N downloaded" (N chosen with the keyboard, the check
 with Space) follows the series and its next N unwatched episodes are downloaded at once; one
 of them is watched on the server (another device, through the API), and the refresh after
 the next sync removes it ("remove after watching" is on by default) and fetches the one after.
-The follow is kept with the downloads: the app started again shows the series followed with
-its N, and unfollowing there keeps what is on the device."""
+The Downloads screen names the series kept downloaded. The follow is kept with the
+downloads: the app started again shows the series followed with its N, and unfollowing there
+keeps what is on the device."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from ui.domains.library import SyncNow
 from ui.domains.media import OpenItem
 from ui.domains.streaming import StreamingDomain
 from ui.screens.detail import DetailScreen
+from ui.screens.downloads import DownloadsScreen
 from ui.screens.window import MainWindow
 
 pytest_plugins = ["tests.player_download_kit"]
@@ -117,6 +119,16 @@ def test_keep_next_n_downloaded_follows_the_series(qapp: QApplication, trip: Tri
         assert not (folder / str(e1)).exists()
         assert (folder / str(e3)).is_dir()
         assert e4 not in held(manager)
+
+        # the Downloads screen lists them and names the series kept downloaded
+        press(window.nav_downloads, Qt.Key.Key_Space)
+        await until(lambda: window.current == "downloads", "the Downloads screen")
+        screen = window.screens["downloads"]
+        assert isinstance(screen, DownloadsScreen)
+        await until(lambda: set(screen.rows) == {e2, e3}, "E2 and E3 listed")
+        assert screen.policy.text().endswith("· Kept downloaded: Road (next 2)"), (
+            screen.policy.text()
+        )
 
     drive(qapp, trip.device, follow_and_watch)
 

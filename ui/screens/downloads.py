@@ -1,6 +1,7 @@
 """The Downloads screen (issue 22, items 1 and 3): every download and queued transfer with its
 title, size and state, a progress bar while it transfers, Details and Remove; above them the
-space used, the limit and what is free on the disk.
+space used, the limit and what is free on the disk, and the series kept downloaded (smart
+downloads, followed from a series' details) with their N.
 
 Keyboard first, like the other screens: the top bar's Downloads entry (Tab) opens it, focus
 starts on the first row's Details; ↑/↓ move between rows (staying in the column), ←/→
@@ -163,6 +164,7 @@ class DownloadsScreen(Screen):
         outer.addWidget(scroll, 1)
         self.rows: dict[uuid.UUID, DownloadRow] = {}
         self.last: DownloadsChanged | None = None
+        self._titles: dict[uuid.UUID, str] = {}
 
     # --- showing -------------------------------------------------------------------------
 
@@ -173,11 +175,15 @@ class DownloadsScreen(Screen):
         used = space.used_bytes / space.limit_bytes if space.limit_bytes else 0.0
         self.space_bar.setValue(min(BAR_STEPS, int(used * BAR_STEPS)))
         settings = self.services.settings.downloads
-        self.policy.setText(
+        policy = (
             "Watched downloads are removed on the next sync"
             if settings.remove_after_watching
             else "Watched downloads are kept"
         )
+        followed = [f"{self._series_title(s)} (next {keep})" for s, keep in event.follows]
+        if followed:
+            policy += " · Kept downloaded: " + ", ".join(followed)
+        self.policy.setText(policy)
         focused = self._focused()
         wanted = [s.item_id for s in event.states]
         for item_id in [i for i in self.rows if i not in wanted]:
@@ -201,6 +207,17 @@ class DownloadsScreen(Screen):
         self.empty.setVisible(not self.rows)
         if focused is not None and focused[0] not in self.rows and self.isVisible():
             self._focus_row(min(focused[2], len(self.rows) - 1), focused[1])
+
+    def _series_title(self, series_id: uuid.UUID) -> str:
+        """A followed series' title from the replica (asked once: progress repaints often)."""
+        title = self._titles.get(series_id)
+        if title is None:
+            replica = self.services.replica
+            record = replica.item(series_id) if replica is not None else None
+            if record is None:
+                return "a series"  # not synced yet: asked again next time
+            title = self._titles[series_id] = record.title
+        return title
 
     def ordered(self) -> list[DownloadRow]:
         """The rows as shown, top to bottom."""
