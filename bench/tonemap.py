@@ -39,6 +39,8 @@ class Params:
     frames: int = 60
     warmup: int = 10
     pattern: str = "smpte"
+    threads: int = 1
+    """n-threads of the CPU conversions, in both the flat and the tone-mapped pipelines."""
 
 
 def _run(params: Params, middle: str) -> float:
@@ -54,9 +56,11 @@ def _run(params: Params, middle: str) -> float:
     caps.set_property("caps", Gst.Caps.from_string(CAPS.format(w=params.width, h=params.height)))
     parts: list[Gst.Element] = [src, caps]
     if middle == "flat":
-        parts.append(element("videoconvert"))
+        convert = element("videoconvert")
+        convert.set_property("n-threads", params.threads)
+        parts.append(convert)
     elif middle == "tonemap":
-        parts.append(ToneMapFilter().bin)
+        parts.append(ToneMapFilter(threads=params.threads).bin)
     if middle != "source":
         out = element("capsfilter")
         out.set_property("caps", Gst.Caps.from_string("video/x-raw,format=BGRx"))
@@ -109,7 +113,7 @@ def run(params: Params) -> Result:
         benchmark="tonemap",
         summary=(
             f"{params.width}x{params.height} I420_10LE PQ, {n} frames after "
-            f"{params.warmup}, GStreamer {major}.{minor}"
+            f"{params.warmup}, {params.threads} conversion thread(s), GStreamer {major}.{minor}"
         ),
         figures=[
             Figure("source alone, per frame", source / n * 1000, "ms"),
@@ -123,6 +127,7 @@ def run(params: Params) -> Result:
             "frames": n,
             "warmup": params.warmup,
             "pattern": params.pattern,
+            "threads": params.threads,
         },
         samples={"wall_s": [source, flat, mapped]},
     )
@@ -134,13 +139,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--pattern", default="smpte")
+    parser.add_argument("--threads", type=int, default=1, help="n-threads of the conversions")
     args = parser.parse_args(argv)
     width, height = (int(x) for x in args.size.split("x"))
     from bench.run import report
 
-    return report(
-        "tonemap", lambda: run(Params(width, height, args.frames, args.warmup, args.pattern))
-    )
+    params = Params(width, height, args.frames, args.warmup, args.pattern, args.threads)
+    return report("tonemap", lambda: run(params))
 
 
 if __name__ == "__main__":

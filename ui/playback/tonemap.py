@@ -27,6 +27,7 @@ on the bin's sink), so one filter serves a playlist of mixed files.
 from __future__ import annotations
 
 import itertools
+import os
 import re
 from dataclasses import dataclass
 
@@ -233,16 +234,28 @@ def _create_shader(filt: Gst.Element) -> object:
     return shader
 
 
+CONVERT_THREADS = max(1, min(8, os.cpu_count() or 1))
+"""Threads for the CPU conversion after the GPU stage (RGBA to what the sink takes). The CPU
+conversions, not the shader, are what a frame costs (bench/README.md, tonemap: on an H100, 4K
+took 90 ms a frame with one thread each, 83 ms with this one threaded). The conversion before
+the GPU stage stays on one thread although it is the larger part: GStreamer 1.22's videoconvert
+from I420_10LE to ARGB64 with ``n-threads`` > 1 gave frames that differ from run to run
+(tests/test_tonemap.py's reference comparison failed 2-3 runs in 3; never with one thread)."""
+
+
 class ToneMapFilter:
     """A ``Gst.Bin`` (``.bin``) tone-mapping whatever passes through, for playbin's
     ``video-filter`` or a snapshot pipeline. ``.params`` is what the last caps asked for."""
 
-    def __init__(self, *, desat: float = DEFAULT_DESAT, name: str = "tonemap") -> None:
+    def __init__(
+        self, *, desat: float = DEFAULT_DESAT, name: str = "tonemap", threads: int | None = None
+    ) -> None:
         self.desat = desat
+        threads = threads or CONVERT_THREADS
         self.params = ToneMapParams(MODE_SDR, DEFAULT_PEAK_NITS, desat)
         self.bin = Gst.Bin.new(name)
         repack = element("videoconvert", f"{name}-repack")
-        repack.set_property("n-threads", 1)
+        repack.set_property("n-threads", 1)  # see CONVERT_THREADS
         rgb = element("capsfilter", f"{name}-rgb")
         rgb.set_property("caps", Gst.Caps.from_string(f"video/x-raw,format={{{RGB_FORMATS}}}"))
         upload = element("glupload", f"{name}-upload")
@@ -252,6 +265,7 @@ class ToneMapFilter:
         self.shader.set_property("uniforms", uniforms(self.params))
         download = element("gldownload", f"{name}-download")
         out = element("videoconvert", f"{name}-out")
+        out.set_property("n-threads", threads)
         chain = (repack, rgb, upload, convert, self.shader, download, out)
         for part in chain:
             self.bin.add(part)
