@@ -41,6 +41,9 @@ class Params:
     pattern: str = "smpte"
     threads: int = 1
     """n-threads of the CPU conversions, in both the flat and the tone-mapped pipelines."""
+    split: bool = True
+    """The tone-mapped input converted in two steps (``ToneMapFilter``'s default); False: one
+    single-threaded step, as before."""
 
 
 def _run(params: Params, middle: str) -> float:
@@ -60,7 +63,7 @@ def _run(params: Params, middle: str) -> float:
         convert.set_property("n-threads", params.threads)
         parts.append(convert)
     elif middle == "tonemap":
-        parts.append(ToneMapFilter(threads=params.threads).bin)
+        parts.append(ToneMapFilter(threads=params.threads, split=params.split).bin)
     if middle != "source":
         out = element("capsfilter")
         out.set_property("caps", Gst.Caps.from_string("video/x-raw,format=BGRx"))
@@ -128,6 +131,7 @@ def run(params: Params) -> Result:
             "warmup": params.warmup,
             "pattern": params.pattern,
             "threads": params.threads,
+            "split": params.split,
         },
         samples={"wall_s": [source, flat, mapped]},
     )
@@ -140,11 +144,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--pattern", default="smpte")
     parser.add_argument("--threads", type=int, default=1, help="n-threads of the conversions")
+    parser.add_argument("--no-split", action="store_true", help="the one-step input conversion")
     args = parser.parse_args(argv)
     width, height = (int(x) for x in args.size.split("x"))
     from bench.run import report
 
-    params = Params(width, height, args.frames, args.warmup, args.pattern, args.threads)
+    params = Params(
+        width, height, args.frames, args.warmup, args.pattern, args.threads, not args.no_split
+    )
     return report("tonemap", lambda: run(params))
 
 

@@ -6,7 +6,8 @@
 # limit), so a GL context there is the GPU's or none. It first asks GStreamer for a GL context in
 # each headless way (EGL device, surfaceless, GBM; GLX and EGL on Xvfb) and prints the renderer,
 # then times the first that reaches the GPU, ROUNDS times at 4K and 1080p.
-#   make the root: bash bench/tonemap_device_root.sh      run: bash bench/tonemap_device.sh 3
+#   make the root: bash bench/tonemap_device_root.sh
+#   run: VARIANTS="1:0 8:1" bash bench/tonemap_device.sh 3   (threads:split pairs, ROUNDS)
 set -u
 ROUNDS=${1:-3}
 R=/tmp/gpuroot
@@ -61,12 +62,13 @@ done
 [ -n "$CHOSEN" ] || { echo "no GL context in any way"; exit 1; }
 echo "chosen: $CHOSEN"
 for round in $(seq "$ROUNDS"); do
-  for threads in ${THREADS:-1 4 8}; do
+  for variant in ${VARIANTS:-1:0 4:1 8:1}; do   # threads:split (see ToneMapFilter)
+    threads=${variant%:*}; split=${variant#*:}
     for size in 3840x2160 1920x1080; do
         w=${size%x*}; h=${size#*x}
         code="from bench.tonemap import run, Params
-r = run(Params($w, $h, 120, 20, threads=$threads))
-print('$size threads $threads round $round: ' + '; '.join('%s %.2f %s' % (f.name, f.value, f.unit) for f in r.figures))"
+r = run(Params($w, $h, 120, 20, threads=$threads, split=bool($split)))
+print('$size threads $threads split $split round $round: ' + '; '.join('%s %.2f %s' % (f.name, f.value, f.unit) for f in r.figures))"
         if [[ $CHOSEN == *XVFB=1* ]]; then
             in_root $CHOSEN bash -c 'cd /repo; Xvfb :7 -nolisten tcp -screen 0 64x64x24 2>/dev/null & sleep 2; DISPLAY=:7 python3 -c "$0" 2>&1 | tail -1; kill %1' "$code"
         else

@@ -235,12 +235,18 @@ def _create_shader(filt: Gst.Element) -> object:
 
 
 CONVERT_THREADS = max(1, min(8, os.cpu_count() or 1))
-"""Threads for the CPU conversion after the GPU stage (RGBA to what the sink takes). The CPU
-conversions, not the shader, are what a frame costs (bench/README.md, tonemap: on an H100, 4K
-took 90 ms a frame with one thread each, 83 ms with this one threaded). The conversion before
-the GPU stage stays on one thread although it is the larger part: GStreamer 1.22's videoconvert
-from I420_10LE to ARGB64 with ``n-threads`` > 1 gave frames that differ from run to run
-(tests/test_tonemap.py's reference comparison failed 2-3 runs in 3; never with one thread)."""
+"""Threads for the CPU conversions, which, not the shader, are what a frame costs (bench/README.md,
+tonemap: on an H100 a 4K HDR10 frame took 90 ms with every conversion on one thread, too slow for
+24 fps). GStreamer 1.22's videoconvert is wrong when threaded straight from I420_10LE to ARGB64:
+frames differ from the one-thread result and, at small sizes, from run to run (the chroma
+upsampling is what breaks; tests/test_tonemap.py's reference comparison failed 2-3 runs in 3).
+So the input is converted in two steps: chroma upsampling to AYUV64 on one thread, then the
+matrix to ARGB64 on these threads, the two in their own streaming threads (a one-frame queue
+between them). Both steps threaded that way give exactly the one-thread bytes (checked at 320x240
+and 1080p, 2-8 threads, 4 runs each)."""
+
+INTERMEDIATE_FORMATS = "AYUV64,AYUV"
+"""4:4:4 YUV between the two input steps: 16-bit for 10/12-bit sources, 8-bit otherwise."""
 
 
 class ToneMapFilter:
@@ -248,7 +254,12 @@ class ToneMapFilter:
     ``video-filter`` or a snapshot pipeline. ``.params`` is what the last caps asked for."""
 
     def __init__(
-        self, *, desat: float = DEFAULT_DESAT, name: str = "tonemap", threads: int | None = None
+        self,
+        *,
+        desat: float = DEFAULT_DESAT,
+        name: str = "tonemap",
+        threads: int | None = None,
+        split: bool = True,
     ) -> None:
         self.desat = desat
         threads = threads or CONVERT_THREADS
@@ -256,6 +267,19 @@ class ToneMapFilter:
         self.bin = Gst.Bin.new(name)
         repack = element("videoconvert", f"{name}-repack")
         repack.set_property("n-threads", 1)  # see CONVERT_THREADS
+        front: tuple[Gst.Element, ...] = (repack,)
+        if split and threads > 1:
+            yuv = element("capsfilter", f"{name}-yuv444")
+            yuv.set_property(
+                "caps", Gst.Caps.from_string(f"video/x-raw,format={{{INTERMEDIATE_FORMATS}}}")
+            )
+            handoff = element("queue", f"{name}-handoff")
+            handoff.set_property("max-size-buffers", 1)
+            handoff.set_property("max-size-bytes", 0)
+            handoff.set_property("max-size-time", 0)
+            matrix = element("videoconvert", f"{name}-matrix")
+            matrix.set_property("n-threads", threads)
+            front = (repack, yuv, handoff, matrix)
         rgb = element("capsfilter", f"{name}-rgb")
         rgb.set_property("caps", Gst.Caps.from_string(f"video/x-raw,format={{{RGB_FORMATS}}}"))
         upload = element("glupload", f"{name}-upload")
@@ -266,7 +290,7 @@ class ToneMapFilter:
         download = element("gldownload", f"{name}-download")
         out = element("videoconvert", f"{name}-out")
         out.set_property("n-threads", threads)
-        chain = (repack, rgb, upload, convert, self.shader, download, out)
+        chain = (*front, rgb, upload, convert, self.shader, download, out)
         for part in chain:
             self.bin.add(part)
         for a, b in itertools.pairwise(chain):
