@@ -264,3 +264,40 @@ def test_player_pipeline_shows_the_snapshot_frame(clips: Clips, tmp_path: Path) 
     flat, installed = _playbin_frame(clips.hdr10, "HDR10", presented=True)
     assert not installed and _psnr(flat, frame) < TOLERANCE_DB
     assert not _playbin_frame(clips.sdr, "SDR", presented=False)[1]
+
+
+def _filtered_frames(src: Path, threads: int) -> list[bytes]:
+    """The clip's first frames, decoded (I420_10LE, as the player gets them), through the
+    filter."""
+    from ui.playback.gst import Gst, element
+    from ui.playback.tonemap import ToneMapFilter
+
+    pipeline = Gst.parse_launch(
+        f"filesrc location={src} ! decodebin ! identity name=head ! "
+        "capsfilter caps=video/x-raw,format=I420_10LE name=tenbit"
+    )
+    filt = ToneMapFilter(threads=threads).bin
+    sink = element("appsink")
+    sink.set_property("caps", Gst.Caps.from_string("video/x-raw,format=RGBx"))
+    sink.set_property("sync", False)
+    pipeline.add(filt)
+    pipeline.add(sink)
+    assert pipeline.get_by_name("tenbit").link(filt) and filt.link(sink)
+    frames: list[bytes] = []
+    pipeline.set_state(Gst.State.PLAYING)
+    try:
+        while len(frames) < 6 and (sample := sink.emit("try-pull-sample", 30 * Gst.SECOND)):
+            buf = sample.get_buffer()
+            frames.append(buf.extract_dup(0, buf.get_size()))
+    finally:
+        pipeline.set_state(Gst.State.NULL)
+    return frames
+
+
+def test_threaded_conversions_show_the_one_thread_picture(clips: Clips) -> None:
+    """A many-core machine must show what one core shows: GStreamer 1.22's videoconvert threaded
+    straight from I420_10LE gave other (and run-to-run varying) pixels for this clip."""
+    one = _filtered_frames(clips.hdr10, threads=1)
+    assert len(one) == 6
+    for _ in range(3):
+        assert _filtered_frames(clips.hdr10, threads=4) == one
