@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -164,6 +165,9 @@ def test_headless_weston_10_here_means_tone_mapping(
 ) -> None:
     for key, value in weston.items():
         monkeypatch.setenv(key, value)
+    # a player on this Wayland session: the suite's own QApplication (on Xvfb) is not it
+    monkeypatch.delitem(sys.modules, "PyQt6.QtGui", raising=False)
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
     color = probe()
     # the probe talked to weston: its registry, with outputs, and no colour manager
     assert {"wl_compositor", "wl_output", "xdg_wm_base"} <= color.globals
