@@ -33,6 +33,10 @@ _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.CrashShutdownError,
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.InterfaceError,
+    # a connection whose server died mid-statement can fail its reset on release with
+    # "cannot switch to state 15; another operation is in progress" (asyncpg terminates it);
+    # seen when Postgres was killed under the auth housekeeping's purge
+    asyncpg.exceptions._base.InternalClientError,
 )
 
 ACQUIRE_TIMEOUT = 2.0
