@@ -440,6 +440,8 @@ def test_every_operation_conforms_to_the_document(workdir: Path) -> None:
             run(operation, DataGenerationMethod.negative, NEGATIVE_EXAMPLES)
         elapsed = time.monotonic() - started
 
+        if app.proc.poll() is not None:  # the appliance died: its own words say why
+            failures.append("appliance exited: " + app.log_path.read_text()[-4000:])
         assert not failures, "\n\n".join(failures)
         assert set(examples) == documented, documented - set(examples)
         assert api("GET", "/api/v1/auth/me")[0] == 200, "the admin's session ran every example"

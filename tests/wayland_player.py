@@ -25,7 +25,7 @@ from ui.playback.engine import Engine
 from ui.playback.gst import element
 from ui.playback.progress import MemoryQueue, Queued, RestProgressSink
 from ui.playback.session import PlaybackSession
-from ui.playback.wayland import without_client_frame
+from ui.playback.wayland import leave, without_client_frame
 from ui.playback.widget import PlayerView, overlay_sink
 
 
@@ -107,4 +107,4 @@ def main(base: str, token: str, uri: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:4]))
+    leave(main(*sys.argv[1:4]))  # as ferrex-player does on Wayland

@@ -28,4 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     from ui.app import run
 
     memtrim.limit_arenas()  # before Qt, GStreamer and the decode workers start their threads
-    return run(args)
+    code = run(args)
+    from ui.playback.wayland import leave, on_wayland
+
+    if on_wayland():  # Qt's Wayland teardown can hang on waylandsink's reader (see leave)
+        leave(code)
+    return code
