@@ -44,6 +44,51 @@ def _srt(text: str, seconds: int) -> str:
     )
 
 
+def encode_two_language_film(
+    out: Path, seconds: int, video: str, embedded: Path, *, chapters: Path | None = None
+) -> Path:
+    """``video`` (a lavfi source) with audio at 440 Hz (eng) and 880 Hz (ger), the ``embedded``
+    SRT as a Spanish track and, if given, ``chapters`` (ffmetadata): a film with tracks to
+    switch between."""
+    _ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        video,
+        *_sine(440),
+        *_sine(880),
+        "-i",
+        embedded,
+        *(("-i", chapters) if chapters is not None else ()),
+        "-t",
+        str(seconds),
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-map",
+        "2:a",
+        "-map",
+        "3:s",
+        *(("-map_chapters", "4") if chapters is not None else ()),
+        *H264,
+        "-c:a",
+        "aac",
+        "-ac",
+        "1",
+        "-c:s",
+        "srt",
+        "-metadata:s:a:0",
+        "language=eng",
+        "-metadata:s:a:1",
+        "language=ger",
+        "-metadata:s:s:0",
+        "language=spa",
+        out,
+    )
+    return out
+
+
 def _testsrc(size: str = "320x240", rate: int = 24) -> list[str]:
     return ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}"]
 
@@ -90,43 +135,8 @@ def make_library(root: Path) -> dict[str, Path]:
         "title=Ending\n"
     )
     multi = multi_dir / "Multi (2021).mkv"
-    _ffmpeg(
-        "-f",
-        "lavfi",
-        "-i",
-        "color=c=black:size=320x240:rate=24",
-        *_sine(440),
-        *_sine(880),
-        "-i",
-        embedded,
-        "-i",
-        chapters,
-        "-t",
-        str(MULTI_S),
-        "-map",
-        "0:v",
-        "-map",
-        "1:a",
-        "-map",
-        "2:a",
-        "-map",
-        "3:s",
-        "-map_chapters",
-        "4",
-        *H264,
-        "-c:a",
-        "aac",
-        "-ac",
-        "1",
-        "-c:s",
-        "srt",
-        "-metadata:s:a:0",
-        "language=eng",
-        "-metadata:s:a:1",
-        "language=ger",
-        "-metadata:s:s:0",
-        "language=spa",
-        multi,
+    encode_two_language_film(
+        multi, MULTI_S, "color=c=black:size=320x240:rate=24", embedded, chapters=chapters
     )
     (multi_dir / "Multi (2021).en.srt").write_text(_srt(SIDECAR_TEXT, MULTI_S))
 

@@ -34,7 +34,7 @@ from tests.helpers import (
     wait_for,
 )
 from tests.media_fixtures import _ffmpeg
-from tests.playbackkit import H264, _sine, _srt, make_clip
+from tests.playbackkit import _srt, encode_two_language_film, make_clip
 from tests.test_sync_client import player
 from ui.app import close_services, make_services
 from ui.domains.core import DomainRegistry
@@ -58,40 +58,8 @@ def make_media(root: Path) -> dict[str, Path]:
     folder.mkdir(parents=True)
     embedded = root / "embedded.srt"
     embedded.write_text(_srt("Hola", FILM_S))
-    film = folder / "Trip (2020).mkv"
-    _ffmpeg(
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=320x240:rate=24",
-        *_sine(440),
-        *_sine(880),
-        "-i",
-        embedded,
-        "-t",
-        str(FILM_S),
-        "-map",
-        "0:v",
-        "-map",
-        "1:a",
-        "-map",
-        "2:a",
-        "-map",
-        "3:s",
-        *H264,
-        "-c:a",
-        "aac",
-        "-ac",
-        "1",
-        "-c:s",
-        "srt",
-        "-metadata:s:a:0",
-        "language=eng",
-        "-metadata:s:a:1",
-        "language=ger",
-        "-metadata:s:s:0",
-        "language=spa",
-        film,
+    film = encode_two_language_film(
+        folder / "Trip (2020).mkv", FILM_S, "testsrc2=size=320x240:rate=24", embedded
     )
     embedded.unlink()
     (folder / "Trip (2020).en.srt").write_text(_srt(SIDECAR_TEXT, FILM_S))
